@@ -1,0 +1,110 @@
+/**
+ * Framing of the wire protocol: a 4-byte big-endian length, then a msgpack
+ * map. Both ends refuse frames over {@linkcode MAX_FRAME} bytes.
+ *
+ * @module
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import { SesshError } from "../errors.ts";
+
+/** Largest frame body either side accepts, in bytes. */
+export const MAX_FRAME = 16 * 1024 * 1024;
+
+/** A decoded frame: always a map with string keys. */
+export type Message = Record<string, unknown>;
+
+/**
+ * Encodes one message as a length-prefixed msgpack frame.
+ *
+ * @param message The map to send.
+ * @returns The frame bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame } from "./frame.ts";
+ * const bytes = encodeFrame({ id: 1, op: "hello" });
+ * console.log(bytes.length > 4); // true
+ * ```
+ */
+export function encodeFrame(message: Message): Uint8Array {
+  const body = encode(message);
+  if (body.length > MAX_FRAME) {
+    throw new SesshError(
+      "protocol",
+      `Message of ${body.length} bytes exceeds the ${MAX_FRAME} byte frame limit`,
+    );
+  }
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length);
+  frame.set(body, 4);
+  return frame;
+}
+
+/**
+ * Splits a byte stream into messages, across chunk boundaries.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, FrameDecoder } from "./frame.ts";
+ * const decoder = new FrameDecoder();
+ * const frame = encodeFrame({ ok: true });
+ * console.log(decoder.push(frame.subarray(0, 3))); // []
+ * console.log(decoder.push(frame.subarray(3))); // [{ ok: true }]
+ * ```
+ */
+export class FrameDecoder {
+  #buffer = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
+
+  /**
+   * Adds bytes and returns every message they complete.
+   *
+   * @param chunk Bytes read from the stream.
+   * @returns The complete messages, in order.
+   */
+  push(chunk: Uint8Array): Message[] {
+    this.#append(chunk);
+    const messages: Message[] = [];
+    while (this.#end - this.#start >= 4) {
+      const view = new DataView(this.#buffer.buffer, this.#start);
+      const size = view.getUint32(0);
+      if (size > MAX_FRAME) {
+        throw new SesshError(
+          "protocol",
+          `Received a frame of ${size} bytes, over the ${MAX_FRAME} byte limit; the helper is not speaking sessh's protocol`,
+        );
+      }
+      if (this.#end - this.#start < 4 + size) break;
+      const value = decode(this.#buffer.subarray(this.#start + 4, this.#start + 4 + size));
+      if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        throw new SesshError("protocol", "Received a frame that is not a map");
+      }
+      messages.push(value as Message);
+      this.#start += 4 + size;
+    }
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return messages;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.#end - this.#start;
+  }
+
+  // Amortised O(n): compact or double instead of concatenating per chunk.
+  #append(chunk: Uint8Array): void {
+    const used = this.#end - this.#start;
+    if (this.#end + chunk.length > this.#buffer.length) {
+      let size = this.#buffer.length;
+      while (size < used + chunk.length) size *= 2;
+      const next = size === this.#buffer.length ? this.#buffer : new Uint8Array(size);
+      next.set(this.#buffer.subarray(this.#start, this.#end), 0);
+      this.#buffer = next;
+      this.#start = 0;
+      this.#end = used;
+    }
+    this.#buffer.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Bootstrapping the remote helper over an ssh channel: the fixed remote
+ * command, and the handshake that ships the helper on first use and then
+ * waits for the helper's magic line, skipping whatever the login shell's
+ * startup files print.
+ *
+ * @module
+ */
+import { HELPER_HASH, HELPER_SOURCE, LOADER_SOURCE } from "./_helper_source.ts";
+import { SesshError } from "../errors.ts";
+
+/** Protocol version this client speaks; the helper must announce the same. */
+export const PROTOCOL_VERSION = 1;
+
+const MAGIC = "SESSH-HELPER ";
+const SEND = `SESSH-SEND ${HELPER_HASH}\n`;
+const MAX_NOISE = 1024 * 1024;
+
+/**
+ * The remote command line that starts the helper's bridge. It is fixed text
+ * (the loader travels hex-encoded, so no login shell can misread it); user
+ * input never becomes part of it.
+ *
+ * @returns The command for `ssh … host COMMAND`.
+ *
+ * @example
+ * ```ts
+ * import { bridgeCommand } from "./bootstrap.ts";
+ * console.log(bridgeCommand().startsWith("exec python3 -c ")); // true
+ * ```
+ */
+export function bridgeCommand(): string {
+  const hex = Array.from(new TextEncoder().encode(LOADER_SOURCE), (b) =>
+    b.toString(16).padStart(2, "0")).join("");
+  return `exec python3 -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
+}
+
+/** What the handshake read past the magic line: the first protocol bytes. */
+export interface HandshakeResult {
+  /** Bytes after the magic line, already part of the framed stream. */
+  leftover: Uint8Array;
+  /** Whether the helper had to be uploaded (first use of this version). */
+  uploaded: boolean;
+}
+
+/**
+ * Reads the bridge's stdout until the magic line, uploading the helper when
+ * the loader asks for it. Rejects when the stream ends first; the caller
+ * turns that into an error from ssh's exit status.
+ *
+ * @param reader The bridge's stdout.
+ * @param writer The bridge's stdin.
+ * @returns The bytes after the magic line.
+ *
+ * @example
+ * ```ts ignore
+ * import { handshake } from "./bootstrap.ts";
+ * const child = new Deno.Command("ssh", { args: ["host", "..."], stdin: "piped", stdout: "piped" }).spawn();
+ * const { leftover } = await handshake(child.stdout.getReader(), child.stdin.getWriter());
+ * ```
+ */
+export async function handshake(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+): Promise<HandshakeResult> {
+  const decoder = new TextDecoder("latin1");
+  let seen = "";
+  let uploaded = false;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) throw new HandshakeEnded(seen);
+    seen += decoder.decode(value, { stream: true });
+    if (!uploaded && seen.includes(SEND)) {
+      uploaded = true;
+      seen = seen.slice(seen.indexOf(SEND) + SEND.length);
+      const source = new TextEncoder().encode(HELPER_SOURCE);
+      await writer.write(new TextEncoder().encode(`${source.length}\n`));
+      await writer.write(source);
+    }
+    const at = seen.indexOf(MAGIC);
+    const eol = at < 0 ? -1 : seen.indexOf("\n", at);
+    if (eol >= 0) {
+      const version = seen.slice(at + MAGIC.length, eol).trim();
+      if (version !== String(PROTOCOL_VERSION)) {
+        throw new SesshError(
+          "protocol",
+          `The remote helper speaks protocol ${
+            JSON.stringify(version)
+          }, expected ${PROTOCOL_VERSION}; upgrade sessh on this machine`,
+        );
+      }
+      const rest = seen.slice(eol + 1);
+      return { leftover: Uint8Array.from(rest, (c) => c.charCodeAt(0)), uploaded };
+    }
+    if (seen.length > MAX_NOISE) {
+      throw new SesshError(
+        "helper_failed",
+        "The remote login shell printed over 1 MiB before the sessh helper started; check its startup files",
+      );
+    }
+  }
+}
+
+/** The bridge's output ended before the magic line; `noise` is what came. */
+export class HandshakeEnded extends Error {
+  /** Output seen before the end. */
+  readonly noise: string;
+  /** @param noise Output seen before the end. */
+  constructor(noise: string) {
+    super("The helper's output ended before its greeting");
+    this.noise = noise;
+  }
+}

@@ -1,0 +1,23 @@
+import hashlib, os, stat, sys
+h = sys.argv[1]
+d = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sessh")
+os.makedirs(d, 0o700, exist_ok=True)
+st = os.lstat(d)
+if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+    sys.stderr.write("sessh: refusing cache dir %s: it must be a directory owned by you with mode 0700\n" % d)
+    sys.exit(3)
+p = os.path.join(d, "helper-%s.py" % h)
+if not os.path.isfile(p):
+    out = sys.stdout.buffer
+    out.write(b"SESSH-SEND " + h.encode() + b"\n")
+    out.flush()
+    n = int(sys.stdin.buffer.readline())
+    src = sys.stdin.buffer.read(n)
+    if len(src) != n or hashlib.sha256(src).hexdigest()[:16] != h:
+        sys.stderr.write("sessh: the helper arrived corrupted; retry\n")
+        sys.exit(4)
+    tmp = "%s.%d" % (p, os.getpid())
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(src)
+    os.replace(tmp, p)
+os.execv(sys.executable, [sys.executable, p] + sys.argv[2:])

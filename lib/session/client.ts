@@ -1,0 +1,319 @@
+/**
+ * `SesshClient`: one connection to the sessh daemon on a host, made through
+ * a ControlMaster and a bridge process, with the requests every command uses.
+ *
+ * @module
+ */
+import { type Destination, parseDestination } from "../ssh/destination.ts";
+import { type SshFlags, type SshSettings, settingsFromEnv } from "../ssh/options.ts";
+import { clientArgv } from "../ssh/options.ts";
+import { ensureMaster, type MasterInfo, stopMaster } from "../ssh/master.ts";
+import { classifySshFailure } from "../ssh/ssh_errors.ts";
+import { spawnPiped } from "../process.ts";
+import { bridgeCommand, handshake, HandshakeEnded, PROTOCOL_VERSION } from "../remote/bootstrap.ts";
+import { Connection } from "./connection.ts";
+import { ConnectError, SesshError, UsageError } from "../errors.ts";
+import type { SessionInfo } from "../types.ts";
+import type { Message } from "../protocol/frame.ts";
+import { sessionInfo } from "./wire.ts";
+import { Session } from "./session.ts";
+
+/** How to reach a host. */
+export interface ClientOptions {
+  /** `host`, `user@host`, `ssh://user@host:port` or an ssh config alias. */
+  destination: string;
+  /** A port given separately (the CLI's trailing PORT argument). */
+  port?: string;
+  /** ssh flags: `-p`, `-i`, `-J`, `-F`, `-o`. */
+  ssh?: SshFlags;
+  /**
+   * Environment to read `SESSH_*` settings from.
+   * @default {Deno.env.toObject()}
+   */
+  env?: Record<string, string | undefined>;
+  /**
+   * How long connecting and starting the helper may take, in milliseconds.
+   * @default {30000}
+   */
+  connectTimeoutMs?: number;
+}
+
+/** What opening a session reports. */
+export interface OpenResult {
+  /** Whether this call started the session (false: it already existed). */
+  created: boolean;
+  /** The session as the daemon describes it. */
+  session: SessionInfo;
+}
+
+/** Options for starting a session. */
+export interface OpenOptions {
+  /** Shell to start instead of the user's login shell, e.g. `zsh`. */
+  shell?: string;
+  /**
+   * Set `PAGER=cat`, `GIT_PAGER=cat`, `MANPAGER=cat`, `SYSTEMD_PAGER=`.
+   * @default {true}
+   */
+  agentEnv?: boolean;
+  /** Terminal type; `xterm-256color` when missing or `dumb`. */
+  term?: string;
+  /**
+   * Terminal width.
+   * @default {160}
+   */
+  cols?: number;
+  /**
+   * Terminal height.
+   * @default {48}
+   */
+  rows?: number;
+  /**
+   * Output buffer capacity in bytes.
+   * @default {1048576}
+   */
+  bufferSize?: number;
+  /** Extra environment variables for the shell. */
+  env?: Record<string, string>;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Checks a session name before anything is sent anywhere.
+ *
+ * @param name The proposed name.
+ * @returns The name.
+ * @throws {UsageError} When it is not 1–64 of `A-Z a-z 0-9 . _ -`.
+ *
+ * @example
+ * ```ts
+ * import { validateName } from "./client.ts";
+ * validateName("build-1"); // ok
+ * ```
+ */
+export function validateName(name: string): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new UsageError(
+      `Invalid session name ${
+        JSON.stringify(name)
+      }; use 1 to 64 letters, digits, ".", "_" or "-"`,
+      "invalid_name",
+    );
+  }
+  return name;
+}
+
+/**
+ * A connection to the sessh daemon of one user on one host.
+ *
+ * @example
+ * ```ts ignore
+ * import { SesshClient } from "./client.ts";
+ * await using client = await SesshClient.connect({ destination: "me@build-box" });
+ * const session = client.session("work");
+ * const result = await session.run("make test", { timeoutMs: 600_000 });
+ * console.log(result.exitCode, result.output);
+ * ```
+ */
+export class SesshClient implements AsyncDisposable {
+  /** The parsed destination. */
+  readonly destination: Destination;
+  /** The ssh settings in force. */
+  readonly settings: SshSettings;
+  /** The ControlMaster this client goes through. */
+  readonly master: MasterInfo;
+  /** What the daemon said in its hello. */
+  readonly daemon: { pid: number; helper: string; runtimeDir: string };
+  #connection: Connection;
+
+  private constructor(
+    destination: Destination,
+    settings: SshSettings,
+    master: MasterInfo,
+    connection: Connection,
+    hello: Message,
+  ) {
+    this.destination = destination;
+    this.settings = settings;
+    this.master = master;
+    this.#connection = connection;
+    this.daemon = {
+      pid: Number(hello.pid),
+      helper: String(hello.helper),
+      runtimeDir: String(hello.runtime_dir),
+    };
+  }
+
+  /**
+   * Parses options and settings without connecting, so that bad input is
+   * refused before ssh runs.
+   *
+   * @param options Destination and ssh flags.
+   * @returns The destination and settings.
+   */
+  static prepare(options: ClientOptions): { destination: Destination; settings: SshSettings } {
+    const destination = parseDestination(options.destination, options.port);
+    const settings = settingsFromEnv(options.env ?? Deno.env.toObject(), options.ssh ?? {});
+    return { destination, settings };
+  }
+
+  /**
+   * Connects: makes sure a ControlMaster is up (replacing a dead or frozen
+   * one), starts the helper's bridge over it and greets the daemon.
+   *
+   * @param options Destination, ssh flags and settings.
+   * @returns A connected client.
+   */
+  static async connect(options: ClientOptions): Promise<SesshClient> {
+    const { destination, settings } = SesshClient.prepare(options);
+    const timeoutMs = options.connectTimeoutMs ?? 30_000;
+    const master = await ensureMaster(destination, settings);
+    const argv = clientArgv(destination, settings, bridgeCommand());
+    const child = spawnPiped(argv, { stderr: "piped" });
+    const stderrText = collect(child.stderr);
+    const reader = child.stdout.getReader();
+    const writer = child.stdin.getWriter();
+    const failure = async (): Promise<Error> => {
+      const status = await child.status;
+      return bridgeFailure(destination, status.code, await stderrText);
+    };
+    let timer: number | undefined;
+    try {
+      const { leftover } = await Promise.race([
+        handshake(reader, writer),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(
+              new ConnectError(
+                "connect_failed",
+                `The sessh helper on ${
+                  JSON.stringify(destination.display)
+                } did not start within ${timeoutMs} ms; check that the host answers (ssh ${destination.display} true)`,
+              ),
+            );
+          }, timeoutMs);
+        }),
+      ]);
+      const connection = new Connection(reader, writer, leftover, failure);
+      const hello = await connection.request("hello", { version: PROTOCOL_VERSION }, {
+        timeoutMs,
+      });
+      return new SesshClient(destination, settings, master, connection, hello);
+    } catch (error) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      if (error instanceof HandshakeEnded) throw await failure();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The underlying connection, for operations the client does not wrap. */
+  get connection(): Connection {
+    return this.#connection;
+  }
+
+  /**
+   * A handle on one named session (nothing is sent until it is used).
+   *
+   * @param name Session name.
+   * @returns The session handle.
+   */
+  session(name: string): Session {
+    return new Session(this, validateName(name));
+  }
+
+  /**
+   * Creates the session, or reuses it when it exists.
+   *
+   * @param name Session name.
+   * @param options Shell, environment and terminal size for a new session.
+   * @returns Whether it was created, and its description.
+   */
+  async open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
+    const reply = await this.#connection.request("open", openFields(validateName(name), options));
+    return { created: Boolean(reply.created), session: sessionInfo(reply.session as Message) };
+  }
+
+  /**
+   * Every live session of this user on the host, oldest first.
+   *
+   * @returns The sessions.
+   */
+  async list(): Promise<SessionInfo[]> {
+    const reply = await this.#connection.request("list", {});
+    return (reply.sessions as Message[]).map(sessionInfo);
+  }
+
+  /**
+   * Stops the ControlMaster of this destination (sessions keep running).
+   */
+  async stopMaster(): Promise<void> {
+    await stopMaster(this.destination, this.settings);
+  }
+
+  /** Closes the bridge; the sessions keep running on the host. */
+  async disconnect(): Promise<void> {
+    await this.#connection.close();
+  }
+
+  /** Same as {@linkcode SesshClient.disconnect}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.disconnect();
+  }
+}
+
+/**
+ * The wire fields of an `open` request.
+ *
+ * @param name Session name.
+ * @param options Open options.
+ * @returns The request fields.
+ */
+export function openFields(name: string, options: OpenOptions): Message {
+  const fields: Message = { name, agent_env: options.agentEnv ?? true };
+  if (options.shell !== undefined) fields.shell = options.shell;
+  if (options.term !== undefined) fields.term = options.term;
+  if (options.cols !== undefined) fields.cols = options.cols;
+  if (options.rows !== undefined) fields.rows = options.rows;
+  if (options.bufferSize !== undefined) fields.buffer = options.bufferSize;
+  if (options.env !== undefined) fields.env = options.env;
+  return fields;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const text = await new Response(stream).text().catch(() => "");
+  return text.trim();
+}
+
+/**
+ * The error for a bridge that ended before or while talking.
+ *
+ * @param destination Where it ran.
+ * @param code Its exit code.
+ * @param stderr What it printed on stderr.
+ * @returns The error to report.
+ */
+export function bridgeFailure(destination: Destination, code: number, stderr: string): SesshError {
+  const where = JSON.stringify(destination.display);
+  if (code === 255) return classifySshFailure(destination, code, stderr);
+  if (code === 127 && /python3/.test(stderr)) {
+    return new SesshError(
+      "no_python",
+      `No python3 on ${where}; sessh's remote helper needs Python 3.8 or later (install it, e.g. apt-get install python3 or dnf install python3)`,
+    );
+  }
+  if (code === 0) {
+    return new ConnectError(
+      "daemon_gone",
+      `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
+    );
+  }
+  const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join("; ");
+  return new SesshError(
+    "helper_failed",
+    `The sessh helper on ${where} failed (exit ${code})${detail ? `: ${detail}` : ""}`,
+  );
+}

@@ -1,0 +1,136 @@
+/**
+ * Fetching ranges of a session's output buffer and turning them into the
+ * bounded plain text agents read.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { bytesField } from "./wire.ts";
+import { renderText } from "../render/terminal_text.ts";
+import { truncateMiddle } from "../render/truncate.ts";
+
+/** A range of output as the daemon returned it. */
+export interface OutputRange {
+  /** The bytes. */
+  data: Uint8Array;
+  /** Absolute offset of the first byte returned. */
+  start: number;
+  /** Absolute offset just past the last byte returned: the next cursor. */
+  end: number;
+  /** Whether part of the range asked for had already been evicted. */
+  evicted: boolean;
+}
+
+/** Where to start reading: a cursor, or the last N lines. */
+export type RangeStart = { since: number; until?: number } | { lines: number } | {
+  whole: true;
+};
+
+/**
+ * Reads a range of a session's output, in as many requests as it takes.
+ *
+ * @param connection The daemon connection.
+ * @param name Session name.
+ * @param from Where to start (and optionally stop).
+ * @returns The bytes and the cursor after them.
+ */
+export async function readRange(
+  connection: Connection,
+  name: string,
+  from: RangeStart,
+): Promise<OutputRange> {
+  const fields: Record<string, unknown> = { name };
+  if ("since" in from) fields.since = from.since;
+  if ("lines" in from) fields.lines = from.lines;
+  const until = "since" in from ? from.until : undefined;
+  if (until !== undefined) fields.until = until;
+  const chunks: Uint8Array[] = [];
+  let reply = await connection.request("read", fields);
+  const start = Number(reply.start);
+  const evicted = Boolean(reply.evicted);
+  let end = Number(reply.end);
+  chunks.push(bytesField(reply.data));
+  const stop = until ?? Number(reply.buffer_end);
+  while (end < stop && bytesField(reply.data).length > 0) {
+    reply = await connection.request("read", { name, since: end, until: stop });
+    chunks.push(bytesField(reply.data));
+    end = Number(reply.end);
+  }
+  return { data: concat(chunks), start, end, evicted };
+}
+
+// zsh marks output that lacks a final newline with a reverse-video "%"/"#"
+// and clears it with "\r \r" before the prompt (PROMPT_SP); that belongs to
+// the prompt, not to the command's output.
+// deno-lint-ignore no-control-regex
+const ZSH_PROMPT_SP = /(?:\x1b\[1m\x1b\[7m[%#]\x1b\[27m\x1b\[1m\x1b\[0m)? *\r \r$/;
+
+/**
+ * Removes the tail zsh prints before every prompt from a command's output.
+ *
+ * @param data Output bytes ending where the prompt began.
+ * @returns The bytes without zsh's PROMPT_SP tail.
+ *
+ * @example
+ * ```ts
+ * import { stripPromptTail } from "./output.ts";
+ * const raw = new TextEncoder().encode("hi\r\n\x1b[1m\x1b[7m%\x1b[27m\x1b[1m\x1b[0m    \r \r");
+ * console.log(JSON.stringify(new TextDecoder().decode(stripPromptTail(raw)))); // "hi\r\n"
+ * ```
+ */
+export function stripPromptTail(data: Uint8Array): Uint8Array {
+  const tailStart = Math.max(0, data.length - 1200);
+  const tail = new TextDecoder("latin1").decode(data.subarray(tailStart));
+  const match = ZSH_PROMPT_SP.exec(tail);
+  return match ? data.subarray(0, tailStart + match.index) : data;
+}
+
+/** Plain text ready for an agent, with how much was left out. */
+export interface BoundedText {
+  /** The text (head and tail when truncated). */
+  text: string;
+  /** Whether the middle was left out. */
+  truncated: boolean;
+}
+
+/**
+ * Renders output bytes as terminal text and bounds its size, keeping the
+ * head and the tail.
+ *
+ * @param data Output bytes.
+ * @param cols Terminal width the output was written for.
+ * @param maxBytes Largest text to return.
+ * @param lines Keep only the last N lines.
+ * @returns The bounded text.
+ */
+export async function boundedText(
+  data: Uint8Array,
+  cols: number,
+  maxBytes: number,
+  lines?: number,
+): Promise<BoundedText> {
+  // Rendering costs memory per terminal row; beyond a few MiB only the part
+  // that can survive truncation matters, so render the head and the tail.
+  const limit = Math.max(4 * maxBytes, 4 * 1024 * 1024);
+  if (data.length > limit && lines === undefined) {
+    const half = Math.floor(limit / 2);
+    const head = await renderText(data.subarray(0, half), { cols });
+    const tail = await renderText(data.subarray(data.length - half), { cols });
+    const joined = truncateMiddle(head + tail, maxBytes);
+    return { text: joined.text, truncated: true };
+  }
+  const text = await renderText(data, { cols, lines });
+  const bounded = truncateMiddle(text, maxBytes);
+  return { text: bounded.text, truncated: bounded.truncated };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let pos = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,510 @@
+/**
+ * `Session`: what an agent does with one named session — run a command and
+ * wait for it, type, press keys, read output and the screen, wait for
+ * output, inspect and close.
+ *
+ * @module
+ */
+import type { OpenOptions, OpenResult, SesshClient } from "./client.ts";
+import { openFields } from "./client.ts";
+import { sessionInfo } from "./wire.ts";
+import { bytesField } from "./wire.ts";
+import { boundedText, readRange, stripPromptTail } from "./output.ts";
+import { keysToBytes } from "./keys.ts";
+import type { Message } from "../protocol/frame.ts";
+import type { SessionInfo } from "../types.ts";
+import { UsageError } from "../errors.ts";
+import { renderScreen, type Screen } from "../render/screen.ts";
+import { AnsiStripper } from "../render/ansi_strip.ts";
+
+/** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
+export const DEFAULT_MAX_OUTPUT = 100 * 1024;
+
+/** Options for {@linkcode Session.run}. */
+export interface RunOptions {
+  /**
+   * How long to wait for the command to finish, in milliseconds.
+   * @default {60000}
+   */
+  timeoutMs?: number;
+  /**
+   * Wait for the command to finish; false types it and returns at once.
+   * @default {true}
+   */
+  wait?: boolean;
+  /** Type the command even when another one is running. */
+  force?: boolean;
+  /**
+   * Largest output text to return, in bytes (head and tail are kept).
+   * @default {102400}
+   */
+  maxOutput?: number;
+  /** How to start the session when it does not exist yet. */
+  open?: OpenOptions;
+}
+
+/** What a `run` produced. */
+export interface RunResult {
+  /** The command's exit status; null while it runs or when unknown. */
+  exitCode: number | null;
+  /** The command's output as plain text, bounded by `maxOutput`. */
+  output: string;
+  /** Whether the middle of the output was left out. */
+  truncated: boolean;
+  /** Where the command's output begins: `logs --since` this for all of it. */
+  outputStart: number;
+  /** Cursor just past the output returned. */
+  cursor: number;
+  /** Whether the command was still running when `run` returned. */
+  running: boolean;
+  /** Milliseconds from sending the command to its end (or the timeout). */
+  durationMs: number;
+  /** Whether this call started the session. */
+  created: boolean;
+  /** Set when the shell itself exited: its exit status (the session is gone). */
+  shellExit: number | null;
+  /** Whether older output of this command had been evicted from the buffer. */
+  evicted: boolean;
+}
+
+/** Options for {@linkcode Session.logs}. */
+export interface LogsOptions {
+  /**
+   * How many lines to return (when no cursor is given).
+   * @default {300}
+   */
+  lines?: number;
+  /** Return only what came after this cursor. */
+  since?: number;
+  /** Return the bytes as they are instead of rendered text. */
+  raw?: boolean;
+  /**
+   * Largest text to return, in bytes.
+   * @default {102400}
+   */
+  maxOutput?: number;
+}
+
+/** What `logs` returns. */
+export interface LogsResult {
+  /** Rendered text (empty with `raw`). */
+  output: string;
+  /** The bytes (only with `raw`). */
+  raw: Uint8Array | null;
+  /** Cursor after the returned output: pass it as `since` next time. */
+  cursor: number;
+  /** Whether part of what was asked for had already left the buffer. */
+  evicted: boolean;
+  /** Whether the text was cut in the middle. */
+  truncated: boolean;
+}
+
+/** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
+export interface WaitOptions {
+  /** Wait until new output matches this regular expression. */
+  pattern?: RegExp;
+  /** Wait until no output has come for this many milliseconds. */
+  idleMs?: number;
+  /** Wait until the running command finishes. */
+  done?: boolean;
+  /** Look at output from this cursor on instead of from now. */
+  since?: number;
+  /**
+   * Give up after this many milliseconds.
+   * @default {60000}
+   */
+  timeoutMs?: number;
+  /**
+   * Largest output text to return, in bytes.
+   * @default {102400}
+   */
+  maxOutput?: number;
+}
+
+/** What `wait` returns. */
+export interface WaitResult {
+  /** Whether the condition was met (false: timed out). */
+  met: boolean;
+  /** The matched text, for `pattern`. */
+  match: string | null;
+  /** New output seen while waiting, rendered and bounded. */
+  output: string;
+  /** Cursor after the output seen. */
+  cursor: number;
+  /** For `done`: the finished command's exit status. */
+  exitCode: number | null;
+  /** Set when the shell exited while waiting. */
+  shellExit: number | null;
+}
+
+/** What `screen` returns: the rendered screen and the terminal size. */
+export type ScreenResult = Screen;
+
+/**
+ * One named session on a connected host.
+ *
+ * @example
+ * ```ts ignore
+ * import { SesshClient } from "../../mod.ts";
+ * await using client = await SesshClient.connect({ destination: "build-box" });
+ * const repl = client.session("py");
+ * await repl.open();
+ * await repl.send("python3", { enter: true });
+ * await repl.wait({ pattern: />>> $/ });
+ * ```
+ */
+export class Session {
+  /** The session's name. */
+  readonly name: string;
+  #client: SesshClient;
+
+  /**
+   * @param client The connected client.
+   * @param name A validated session name.
+   */
+  constructor(client: SesshClient, name: string) {
+    this.#client = client;
+    this.name = name;
+  }
+
+  /**
+   * Creates the session or reuses it.
+   *
+   * @param options Settings for a new session.
+   * @returns Whether it was created, and its description.
+   */
+  open(options: OpenOptions = {}): Promise<OpenResult> {
+    return this.#client.open(this.name, options);
+  }
+
+  /**
+   * Types a command into the shell and waits for it to finish; opens the
+   * session first when it does not exist.
+   *
+   * @param command The command text, delivered byte for byte.
+   * @param options Timeout, output bound, force, no-wait.
+   * @returns Exit status and output.
+   */
+  async run(command: string | Uint8Array, options: RunOptions = {}): Promise<RunResult> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
+    const bytes = typeof command === "string" ? new TextEncoder().encode(command) : command;
+    if (bytes.length === 0) throw new UsageError("Empty command; pass the command after --");
+    const conn = this.#client.connection;
+    const started = performance.now();
+    const reply = await conn.request("run", {
+      name: this.name,
+      command: bytes,
+      force: options.force ?? false,
+      create: openFields(this.name, options.open ?? {}),
+      ready_timeout_ms: Math.max(1000, Math.min(timeoutMs, 15_000)),
+    }, { timeoutMs: 20_000 });
+    const seq = Number(reply.seq);
+    const cols = Number(reply.cols) || 160;
+    const created = Boolean(reply.created);
+    let start = Number(reply.offset);
+    const base = {
+      created,
+      outputStart: start,
+      shellExit: null,
+      evicted: false,
+      truncated: false,
+    };
+    if (options.wait === false) {
+      return {
+        ...base,
+        exitCode: null,
+        output: "",
+        cursor: start,
+        running: true,
+        durationMs: Math.round(performance.now() - started),
+      };
+    }
+    const deadline = started + timeoutMs;
+    let done: Message | null = null;
+    let shellExit: number | null = null;
+    while (true) {
+      const event = await conn.nextEvent(deadline - performance.now());
+      if (!event) break;
+      if (event.name !== this.name) continue;
+      if (event.ev === "started" && event.seq === seq) start = Number(event.offset);
+      if (event.ev === "done" && event.seq === seq) done = event;
+      if (event.ev === "exit") shellExit = Number(event.status);
+      if ((done && done.exit != null) || shellExit !== null) break;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (!done && shellExit === null && conn.lostError) throw conn.lostError;
+    if (done) {
+      const data = stripPromptTail(bytesField(done.data));
+      const text = await boundedText(data, cols, maxOutput);
+      return {
+        ...base,
+        outputStart: Number(done.start ?? start),
+        exitCode: done.exit == null ? shellExit : Number(done.exit),
+        output: text.text,
+        truncated: text.truncated,
+        cursor: Number(done.end),
+        running: false,
+        durationMs,
+        shellExit,
+        evicted: Boolean(done.evicted),
+      };
+    }
+    if (shellExit !== null) {
+      return {
+        ...base,
+        exitCode: shellExit,
+        output: "",
+        cursor: start,
+        running: false,
+        durationMs,
+        shellExit,
+      };
+    }
+    const range = await readRange(conn, this.name, { since: start });
+    const text = await boundedText(range.data, cols, maxOutput);
+    return {
+      ...base,
+      outputStart: start,
+      exitCode: null,
+      output: text.text,
+      truncated: text.truncated,
+      cursor: range.end,
+      running: true,
+      durationMs,
+      evicted: range.evicted,
+    };
+  }
+
+  /**
+   * Types literal text.
+   *
+   * @param text The text (bytes are sent as they are).
+   * @param options `enter: true` presses Enter afterwards.
+   */
+  async send(text: string | Uint8Array, options: { enter?: boolean } = {}): Promise<void> {
+    let bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+    if (options.enter) bytes = concat(bytes, new Uint8Array([13]));
+    await this.#client.connection.request("input", { name: this.name, data: bytes });
+  }
+
+  /**
+   * Presses keys given by tmux names (`Enter`, `C-c`, `Up`, `F5`, …).
+   *
+   * @param keys Key names and literal words, in order.
+   */
+  async keys(keys: string[]): Promise<void> {
+    if (keys.length === 0) throw new UsageError("No keys given; pass key names such as Enter or C-c");
+    await this.#client.connection.request("input", { name: this.name, data: keysToBytes(keys) });
+  }
+
+  /**
+   * Output as plain text (or raw bytes): the last lines, or all since a cursor.
+   *
+   * @param options Lines, cursor, raw.
+   * @returns The output and the next cursor.
+   */
+  async logs(options: LogsOptions = {}): Promise<LogsResult> {
+    const conn = this.#client.connection;
+    const lines = options.lines ?? 300;
+    if (options.raw) {
+      const range = await readRange(
+        conn,
+        this.name,
+        options.since !== undefined ? { since: options.since } : { whole: true },
+      );
+      return {
+        output: "",
+        raw: range.data,
+        cursor: range.end,
+        evicted: range.evicted,
+        truncated: false,
+      };
+    }
+    const info = await this.status();
+    // A little more than asked: cursor movements can fold several raw lines into one.
+    const range = await readRange(
+      conn,
+      this.name,
+      options.since !== undefined ? { since: options.since } : { lines: lines + 50 },
+    );
+    const text = await boundedText(
+      range.data,
+      info.cols,
+      options.maxOutput ?? DEFAULT_MAX_OUTPUT,
+      options.since !== undefined ? undefined : lines,
+    );
+    return {
+      output: text.text,
+      raw: null,
+      cursor: range.end,
+      evicted: range.evicted,
+      truncated: text.truncated,
+    };
+  }
+
+  /**
+   * Streams new output as it comes until `signal` aborts or the shell exits.
+   *
+   * @param onData Called with each piece of output (text with escapes
+   *   removed, or the raw bytes).
+   * @param options Start cursor, raw mode and an abort signal.
+   * @returns The shell's exit status when it exited, else null.
+   */
+  async follow(
+    onData: (text: string, raw: Uint8Array) => void | Promise<void>,
+    options: { since?: number; raw?: boolean; signal?: AbortSignal } = {},
+  ): Promise<number | null> {
+    const conn = this.#client.connection;
+    const fields: Message = { name: this.name, output: true };
+    if (options.since !== undefined) fields.since = options.since;
+    await conn.request("subscribe", fields);
+    const stripper = new AnsiStripper();
+    while (!options.signal?.aborted) {
+      const event = await conn.nextEvent(250);
+      if (!event) {
+        if (conn.lostError) throw conn.lostError;
+        continue;
+      }
+      if (event.name !== this.name) continue;
+      if (event.ev === "output") {
+        const data = bytesField(event.data);
+        await onData(options.raw ? "" : stripper.push(data), data);
+      } else if (event.ev === "exit") {
+        return Number(event.status);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The visible screen, rendered by a terminal emulator, with the cursor.
+   *
+   * @returns Lines, cursor, size and whether the alternate screen is on.
+   */
+  async screen(): Promise<ScreenResult> {
+    const info = await this.status();
+    const range = await readRange(this.#client.connection, this.name, { whole: true });
+    return await renderScreen(range.data, { cols: info.cols, rows: info.rows });
+  }
+
+  /**
+   * Blocks until new output matches a pattern, output goes idle, or the
+   * running command finishes.
+   *
+   * @param options Exactly one condition, and a timeout.
+   * @returns Whether it was met, and the output seen.
+   */
+  async wait(options: WaitOptions): Promise<WaitResult> {
+    const conditions = [options.pattern, options.idleMs, options.done ? true : undefined]
+      .filter((c) => c !== undefined);
+    if (conditions.length !== 1) {
+      throw new UsageError("Pass exactly one of --for REGEX, --idle MS or --done");
+    }
+    const conn = this.#client.connection;
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const started = performance.now();
+    const fields: Message = { name: this.name, output: !options.done };
+    if (options.since !== undefined) fields.since = options.since;
+    const sub = await conn.request("subscribe", fields);
+    let cursor = Number(sub.start);
+    const result: WaitResult = {
+      met: false,
+      match: null,
+      output: "",
+      cursor,
+      exitCode: null,
+      shellExit: null,
+    };
+    if (options.done && !sub.running) {
+      return { ...result, met: true, exitCode: sub.last_exit == null ? null : Number(sub.last_exit) };
+    }
+    const seen: Uint8Array[] = [];
+    const stripper = new AnsiStripper();
+    let text = "";
+    let lastOutput = performance.now();
+    while (true) {
+      const now = performance.now();
+      let wake = started + timeoutMs - now;
+      if (options.idleMs !== undefined) wake = Math.min(wake, lastOutput + options.idleMs - now);
+      if (wake <= 0) {
+        if (options.idleMs !== undefined && lastOutput + options.idleMs <= now) result.met = true;
+        break;
+      }
+      const event = await conn.nextEvent(wake);
+      if (!event) {
+        if (conn.lostError) throw conn.lostError;
+        continue;
+      }
+      if (event.name !== this.name) continue;
+      if (event.ev === "exit") {
+        result.shellExit = Number(event.status);
+        break;
+      }
+      if (event.ev === "done" && options.done) {
+        result.met = true;
+        result.exitCode = event.exit == null ? null : Number(event.exit);
+        result.cursor = Number(event.end);
+        break;
+      }
+      if (event.ev !== "output") continue;
+      const data = bytesField(event.data);
+      seen.push(data);
+      cursor = Number(event.offset) + data.length;
+      lastOutput = performance.now();
+      if (options.pattern) {
+        // Keep the text searched bounded; a match spanning more is unlikely.
+        text = (text + stripper.push(data)).slice(-1024 * 1024);
+        const match = options.pattern.exec(text);
+        if (match) {
+          result.met = true;
+          result.match = match[0];
+          break;
+        }
+      }
+    }
+    if (!options.done) result.cursor = cursor;
+    if (seen.length) {
+      const data = stripPromptTail(concat(...seen));
+      const cols = (await this.status().catch(() => null))?.cols ?? 160;
+      result.output = (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT)).text;
+    }
+    return result;
+  }
+
+  /**
+   * The session's state: shell pid, running command, cwd, times, buffer use.
+   *
+   * @returns The description.
+   */
+  async status(): Promise<SessionInfo> {
+    const reply = await this.#client.connection.request("info", { name: this.name });
+    return sessionInfo(reply.session as Message);
+  }
+
+  /**
+   * Ends the session: SIGHUP to its processes, SIGKILL after the grace period.
+   *
+   * @param options Grace period in milliseconds (default 2000).
+   * @returns The shell's exit status.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<number> {
+    const graceMs = options.graceMs ?? 2000;
+    const reply = await this.#client.connection.request(
+      "close",
+      { name: this.name, grace_ms: graceMs },
+      { timeoutMs: graceMs + 10_000 },
+    );
+    return Number(reply.status);
+  }
+}
+
+function concat(...chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let pos = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+/**
+ * Conversion of the daemon's wire maps (snake_case) into sessh's types.
+ *
+ * @module
+ */
+import type { Message } from "../protocol/frame.ts";
+import type { SessionInfo } from "../types.ts";
+
+/**
+ * Reads a session description from the wire.
+ *
+ * @param m The daemon's map.
+ * @returns The session description.
+ *
+ * @example
+ * ```ts
+ * import { sessionInfo } from "./wire.ts";
+ * console.log(sessionInfo({ name: "a", pid: 1 }).name); // "a"
+ * ```
+ */
+export function sessionInfo(m: Message): SessionInfo {
+  return {
+    name: String(m.name),
+    pid: Number(m.pid),
+    shell: String(m.shell ?? ""),
+    created: Number(m.created ?? 0),
+    lastActivity: Number(m.last_activity ?? 0),
+    cols: Number(m.cols ?? 0),
+    rows: Number(m.rows ?? 0),
+    bufferStart: Number(m.buffer_start ?? 0),
+    bufferEnd: Number(m.buffer_end ?? 0),
+    bufferSize: Number(m.buffer_size ?? 0),
+    running: Boolean(m.running),
+    command: m.command == null ? null : String(m.command),
+    waitingInput: Boolean(m.waiting_input),
+    cwd: m.cwd == null ? null : String(m.cwd),
+    lastExit: m.last_exit == null ? null : Number(m.last_exit),
+    integrated: Boolean(m.integrated),
+    attached: Boolean(m.attached),
+  };
+}
+
+/**
+ * A byte field from the wire (msgpack bin), as a Uint8Array.
+ *
+ * @param value The field.
+ * @returns Its bytes (empty when missing).
+ *
+ * @example
+ * ```ts
+ * import { bytesField } from "./wire.ts";
+ * console.log(bytesField(undefined).length); // 0
+ * ```
+ */
+export function bytesField(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return new TextEncoder().encode(value);
+  return new Uint8Array(0);
+}

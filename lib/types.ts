@@ -1,0 +1,43 @@
+/**
+ * Types shared across sessh's modules.
+ *
+ * @module
+ */
+
+/** One session as the remote daemon describes it. */
+export interface SessionInfo {
+  /** Session name, `[A-Za-z0-9._-]{1,64}`. */
+  name: string;
+  /** Process id of the session's shell on the remote host. */
+  pid: number;
+  /** Path of the shell that was started. */
+  shell: string;
+  /** When the session started, in milliseconds since the epoch. */
+  created: number;
+  /** When the session last produced output or received input. */
+  lastActivity: number;
+  /** Terminal width in columns. */
+  cols: number;
+  /** Terminal height in rows. */
+  rows: number;
+  /** Absolute offset of the oldest byte still in the output buffer. */
+  bufferStart: number;
+  /** Absolute offset just past the newest byte of output. */
+  bufferEnd: number;
+  /** Capacity of the output buffer in bytes. */
+  bufferSize: number;
+  /** Whether a command is running (as far as the shell integration tells). */
+  running: boolean;
+  /** Command line of the terminal's foreground process when it is not the shell. */
+  command: string | null;
+  /** Whether the foreground program seems to wait for input (a prompt, a pager). */
+  waitingInput: boolean;
+  /** Current directory of the foreground process, when it can be read. */
+  cwd: string | null;
+  /** Exit status of the last finished command, when known. */
+  lastExit: number | null;
+  /** Whether the shell integration reported in (needed by `run` to wait). */
+  integrated: boolean;
+  /** Whether an interactive client is attached. */
+  attached: boolean;
+}
