@@ -168,7 +168,9 @@ export class SesshClient implements AsyncDisposable {
     const { destination, settings } = SesshClient.prepare(options);
     const timeoutMs = options.connectTimeoutMs ?? 30_000;
     const master = await ensureMaster(destination, settings);
-    const argv = clientArgv(destination, settings, bridgeCommand());
+    const argv = clientArgv(destination, settings, bridgeCommand(), {
+      controlPath: master.controlPath,
+    });
     const child = spawnPiped(argv, { stderr: "piped" });
     const stderrText = collect(child.stderr);
     const reader = child.stdout.getReader();
@@ -177,7 +179,7 @@ export class SesshClient implements AsyncDisposable {
       const status = await child.status;
       return bridgeFailure(destination, status.code, await stderrText);
     };
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const { leftover } = await Promise.race([
         handshake(reader, writer),

@@ -10,7 +10,7 @@ import { SesshError, TimeoutError } from "../errors.ts";
 interface Pending {
   resolve: (message: Message) => void;
   reject: (error: Error) => void;
-  timer: number;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 /** Options for {@linkcode Connection.request}. */

@@ -1,0 +1,89 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * The `sessh` command line: persistent remote shells over ssh.
+ *
+ * ```sh
+ * deno run -A jsr:@sessh/cli run work me@box -- make test
+ * ```
+ *
+ * @module
+ */
+import { CommanderError } from "commander";
+import { splitPayload } from "./lib/cli/args.ts";
+import { buildProgram } from "./lib/cli/program.ts";
+import type { Outcome } from "./lib/cli/commands.ts";
+import { SesshError } from "./lib/errors.ts";
+
+const encoder = new TextEncoder();
+
+async function write(stream: typeof Deno.stdout, data: string | Uint8Array): Promise<void> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  let written = 0;
+  while (written < bytes.length) written += await stream.write(bytes.subarray(written));
+}
+
+function printJson(value: unknown): Promise<void> {
+  return write(Deno.stdout, JSON.stringify(value) + "\n");
+}
+
+/**
+ * Runs the command line and returns the exit code.
+ *
+ * @param args Arguments after the program name.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  const env = Deno.env.toObject();
+  const { head, payload } = splitPayload(args);
+  const json = head.includes("--json") || env.SESSH_JSON === "1";
+  const verb = head.find((a) => !a.startsWith("-")) ?? "";
+  const abort = new AbortController();
+  let outcome: Promise<Outcome> | null = null;
+  let commanderError = "";
+  const program = buildProgram({
+    env,
+    payload,
+    sink: { write: (data) => write(Deno.stdout, data), signal: abort.signal },
+    done: (p) => outcome = p,
+    writeOut: (text) => void write(Deno.stdout, text),
+    writeErr: (text) => {
+      commanderError += text;
+      if (!json) void write(Deno.stderr, text);
+    },
+  });
+  const onInterrupt = () => abort.abort();
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    await program.parseAsync(head, { from: "user" });
+    if (!outcome) return 0;
+    const result: Outcome = await outcome;
+    if (json) {
+      await printJson({ ok: true, op: result.op, ...result.fields });
+    } else {
+      await write(Deno.stdout, result.text);
+      if (result.notice) await write(Deno.stderr, result.notice + "\n");
+    }
+    return result.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      if (json) {
+        const message = commanderError.split("\n")[0].replace(/^error: /, "") || error.message;
+        await printJson({ ok: false, op: verb, error: { code: "usage", message } });
+      }
+      return 2;
+    }
+    const known = error instanceof SesshError;
+    const code = known ? error.code : "internal";
+    const message = known ? error.message : `Internal error: ${(error as Error)?.stack ?? error}`;
+    if (json) await printJson({ ok: false, op: verb, error: { code, message } });
+    else await write(Deno.stderr, `sessh: ${message}\n`);
+    return known ? error.exitCode : 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,132 @@
+/**
+ * Parsing of command-line values that commander leaves as strings: the
+ * payload after `--`, durations, sizes and the optional trailing PORT.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+
+/**
+ * Splits argv at the first `--`: what comes after is the payload of `run`,
+ * `send` and `keys`, passed on untouched.
+ *
+ * @param args The arguments after the program name.
+ * @returns The options and positionals, and the payload (null without `--`).
+ *
+ * @example
+ * ```ts
+ * import { splitPayload } from "./args.ts";
+ * console.log(splitPayload(["run", "a", "h", "--", "ls", "-l"]));
+ * // { head: ["run", "a", "h"], payload: ["ls", "-l"] }
+ * ```
+ */
+export function splitPayload(args: string[]): { head: string[]; payload: string[] | null } {
+  const at = args.indexOf("--");
+  if (at < 0) return { head: args, payload: null };
+  return { head: args.slice(0, at), payload: args.slice(at + 1) };
+}
+
+/**
+ * Parses seconds (`60`, `1.5`, `90s`, `2m`, `1h`) into milliseconds.
+ *
+ * @param text The value given.
+ * @param what The option's name, for the error message.
+ * @returns Milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { parseSeconds } from "./args.ts";
+ * console.log(parseSeconds("2m", "--timeout")); // 120000
+ * ```
+ */
+export function parseSeconds(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give seconds, e.g. 60, 1.5, 90s, 2m`);
+  }
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"] ?? 1000;
+  return Math.round(Number(match[1]) * scale);
+}
+
+/**
+ * Parses a whole number of milliseconds.
+ *
+ * @param text The value given.
+ * @param what The option's name, for the error message.
+ * @returns Milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { parseMillis } from "./args.ts";
+ * console.log(parseMillis("500", "--idle")); // 500
+ * ```
+ */
+export function parseMillis(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give milliseconds, e.g. 500`);
+  }
+  return Number(text);
+}
+
+/**
+ * Parses a byte size: `102400`, `100k`, `1M`, `1MiB`.
+ *
+ * @param text The value given.
+ * @param what The option's name, for the error message.
+ * @returns Bytes.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./args.ts";
+ * console.log(parseSize("100k", "--max-output")); // 102400
+ * ```
+ */
+export function parseSize(text: string, what: string): number {
+  const match = /^(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give bytes, e.g. 102400, 100k, 1M`);
+  }
+  const unit = (match[2] ?? "").toLowerCase()[0] ?? "";
+  const scale = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+/**
+ * Parses a cursor printed by an earlier call.
+ *
+ * @param text The value given.
+ * @returns The absolute byte offset.
+ *
+ * @example
+ * ```ts
+ * import { parseCursor } from "./args.ts";
+ * console.log(parseCursor("1234")); // 1234
+ * ```
+ */
+export function parseCursor(text: string): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new UsageError(
+      `Invalid cursor ${JSON.stringify(text)}; pass the number an earlier run, logs or wait printed`,
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * Parses a line count.
+ *
+ * @param text The value given.
+ * @returns The count.
+ *
+ * @example
+ * ```ts
+ * import { parseLines } from "./args.ts";
+ * console.log(parseLines("50")); // 50
+ * ```
+ */
+export function parseLines(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`Invalid LINES ${JSON.stringify(text)}; give a whole number of lines, e.g. 300`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,101 @@
+/**
+ * Human-readable and JSON shapes of session descriptions.
+ *
+ * @module
+ */
+import type { SessionInfo } from "../types.ts";
+
+/**
+ * A session description with snake_case keys, as `--json` prints it.
+ *
+ * @param info The session.
+ * @returns The JSON object.
+ *
+ * @example
+ * ```ts ignore
+ * import { statusJson } from "./format.ts";
+ * console.log(statusJson(info).shell_pid);
+ * ```
+ */
+export function statusJson(info: SessionInfo): Record<string, unknown> {
+  return {
+    name: info.name,
+    alive: true,
+    shell_pid: info.pid,
+    shell: info.shell,
+    running: info.running,
+    command: info.command,
+    waiting_input: info.waitingInput,
+    cwd: info.cwd,
+    last_exit: info.lastExit,
+    created: new Date(info.created).toISOString(),
+    last_activity: new Date(info.lastActivity).toISOString(),
+    cols: info.cols,
+    rows: info.rows,
+    buffer_used: info.bufferEnd - info.bufferStart,
+    buffer_size: info.bufferSize,
+    cursor: info.bufferEnd,
+    attached: info.attached,
+  };
+}
+
+/**
+ * A session's line in `list --json`.
+ *
+ * @param info The session.
+ * @returns The JSON object.
+ */
+export function listJson(info: SessionInfo): Record<string, unknown> {
+  return statusJson(info);
+}
+
+/**
+ * `status` as `key: value` lines.
+ *
+ * @param info The session.
+ * @param master The ControlMaster's state.
+ * @returns The text.
+ */
+export function formatStatus(info: SessionInfo, master: { alive: boolean; pid: number | null }): string {
+  const rows: [string, string][] = [
+    ["master", master.alive ? `alive${master.pid ? ` (pid ${master.pid})` : ""}` : "down"],
+    ["session", `${info.name} alive`],
+    ["shell", `${info.shell} (pid ${info.pid})`],
+    ["running", info.running ? info.command ?? "yes" : "no"],
+    ["waiting for input", info.waitingInput ? "yes" : "no"],
+    ["cwd", info.cwd ?? "unknown"],
+    ["last exit", info.lastExit === null ? "none" : String(info.lastExit)],
+    ["created", new Date(info.created).toISOString()],
+    ["last activity", `${new Date(info.lastActivity).toISOString()} (${ago(info.lastActivity)} ago)`],
+    ["size", `${info.cols}x${info.rows}`],
+    ["buffer", `${info.bufferEnd - info.bufferStart} of ${info.bufferSize} bytes (cursor ${info.bufferEnd})`],
+    ["attached", info.attached ? "yes" : "no"],
+  ];
+  return rows.map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
+}
+
+/**
+ * `list` as a table.
+ *
+ * @param sessions The sessions.
+ * @returns The text.
+ */
+export function formatList(sessions: SessionInfo[]): string {
+  if (sessions.length === 0) return "no sessions\n";
+  const table = [["NAME", "PID", "IDLE", "STATE", "WHAT"]];
+  for (const s of sessions) {
+    const state = s.attached ? "attached" : s.running ? "busy" : "idle";
+    table.push([s.name, String(s.pid), ago(s.lastActivity), state, s.command ?? s.cwd ?? ""]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return table.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n") + "\n";
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}

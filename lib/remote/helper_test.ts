@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { generateEmbeddedSource, helperHash } from "./embed.ts";
+import { HELPER_HASH, HELPER_SOURCE } from "./_helper_source.ts";
+import { bridgeCommand } from "./bootstrap.ts";
+
+const dir = new URL("./", import.meta.url);
+
+Deno.test("generateEmbeddedSource() output is in sync with the helper and loader files", async () => {
+  const helper = await Deno.readTextFile(new URL("sessh_helper.py", dir));
+  const loader = await Deno.readTextFile(new URL("loader.py", dir));
+  const committed = await Deno.readTextFile(new URL("_helper_source.ts", dir));
+  assert.equal(
+    committed,
+    await generateEmbeddedSource(helper, loader),
+    "lib/remote/_helper_source.ts is stale: run `deno task embed`",
+  );
+  assert.equal(HELPER_HASH, await helperHash(HELPER_SOURCE));
+});
+
+Deno.test("sessh_helper.py passes its own unit tests under python3 -m unittest", async () => {
+  const result = await new Deno.Command("python3", {
+    args: ["-m", "unittest", "sessh_helper_test"],
+    cwd: new URL(".", dir).pathname,
+  }).output();
+  const stderr = new TextDecoder().decode(result.stderr);
+  assert.equal(result.code, 0, stderr);
+  assert.match(stderr, /^OK$/m);
+});
+
+Deno.test("sessh_helper.py stays well under 1,000 lines", async () => {
+  const lines = (await Deno.readTextFile(new URL("sessh_helper.py", dir))).split("\n").length;
+  assert.ok(lines < 1000, `sessh_helper.py has ${lines} lines`);
+});
+
+Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacharacters", () => {
+  const command = bridgeCommand();
+  const match = /^exec python3 -c 'exec\(bytes\.fromhex\("([0-9a-f]+)"\)\)' ([0-9a-f]{16}) bridge$/
+    .exec(command);
+  assert.ok(match, command);
+  assert.equal(match[2], HELPER_HASH);
+  const loader = new TextDecoder().decode(
+    Uint8Array.from(match[1].match(/../g)!, (h) => parseInt(h, 16)),
+  );
+  assert.match(loader, /SESSH-SEND/);
+});

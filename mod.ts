@@ -1,0 +1,39 @@
+/**
+ * sessh keeps long-lived interactive shells alive on remote hosts and lets
+ * programs that can only run one-shot commands drive them over ssh.
+ *
+ * @example
+ * ```ts ignore
+ * import { SesshClient } from "@sessh/cli";
+ *
+ * await using client = await SesshClient.connect({ destination: "me@build-box" });
+ * const work = client.session("work");
+ * await work.run("cd ~/project && export MODE=ci");
+ * const test = await work.run("make test", { timeoutMs: 600_000 });
+ * console.log(test.exitCode, test.output);
+ * ```
+ *
+ * @module
+ */
+export {
+  type ClientOptions,
+  type OpenOptions,
+  type OpenResult,
+  SesshClient,
+  validateName,
+} from "./lib/session/client.ts";
+export {
+  DEFAULT_MAX_OUTPUT,
+  type LogsOptions,
+  type LogsResult,
+  type RunOptions,
+  type RunResult,
+  type ScreenResult,
+  Session,
+  type WaitOptions,
+  type WaitResult,
+} from "./lib/session/session.ts";
+export { keyBytes, keysToBytes } from "./lib/session/keys.ts";
+export { ConnectError, type ErrorCode, SesshError, TimeoutError, UsageError } from "./lib/errors.ts";
+export type { SessionInfo } from "./lib/types.ts";
+export type { SshFlags } from "./lib/ssh/options.ts";

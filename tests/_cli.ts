@@ -1,0 +1,83 @@
+/**
+ * Runs the real sessh command line against a test sshd, as an agent would.
+ *
+ * @module
+ */
+import type { TestSshd } from "./_sshd.ts";
+
+/** What one CLI call produced. */
+export interface CliResult {
+  /** Exit code. */
+  code: number;
+  /** stdout as text. */
+  stdout: string;
+  /** stdout bytes. */
+  bytes: Uint8Array;
+  /** stderr as text. */
+  stderr: string;
+}
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/**
+ * Runs `sessh ARGS…` with the fixture's environment and ssh config. Killed
+ * after `timeoutMs` so that a hang fails the test instead of stalling CI.
+ *
+ * @param sshd The fixture (its `-F` config is appended unless `noConfig`).
+ * @param args Arguments after `sessh`.
+ * @param options Extra environment, timeout.
+ * @returns Exit code and output.
+ */
+export async function sessh(
+  sshd: TestSshd,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; noConfig?: boolean } = {},
+): Promise<CliResult> {
+  const dashdash = args.indexOf("--");
+  const config = options.noConfig ? [] : ["-F", sshd.configFile];
+  const full = dashdash < 0
+    ? [...args, ...config]
+    : [...args.slice(0, dashdash), ...config, ...args.slice(dashdash)];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...full],
+    env: { ...sshd.env, ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, options.timeoutMs ?? 90_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    bytes: out.stdout,
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/**
+ * Runs `sessh` with `--json` and parses the single JSON object it prints.
+ *
+ * @param sshd The fixture.
+ * @param args Arguments after `sessh`.
+ * @param options Extra environment, timeout.
+ * @returns The exit code and the parsed object.
+ */
+export async function sesshJson(
+  sshd: TestSshd,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  const result = await sessh(sshd, ["--json", ...args], options);
+  const lines = result.stdout.trim().split("\n");
+  if (lines.length !== 1) {
+    throw new Error(`expected one JSON line, got ${JSON.stringify(result.stdout)} (${result.stderr})`);
+  }
+  return { code: result.code, json: JSON.parse(lines[0]), stderr: result.stderr };
+}
