@@ -76,7 +76,9 @@ export class FrameDecoder {
         );
       }
       if (this.#end - this.#start < 4 + size) break;
-      const value = decode(this.#buffer.subarray(this.#start + 4, this.#start + 4 + size));
+      // A copy: decoded bin fields are views into their input, and this
+      // buffer is reused for the next frames.
+      const value = decode(this.#buffer.slice(this.#start + 4, this.#start + 4 + size));
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
         throw new SesshError("protocol", "Received a frame that is not a map");
       }

@@ -528,7 +528,7 @@ class Session:
             "buffer_size": self.capacity,
             "running": bool(self.running or busy_pid),
             "command": command,
-            "waiting_input": bool(busy_pid) and self._seems_waiting(command),
+            "waiting_input": bool(self.running or busy_pid) and self._seems_waiting(command),
             "cwd": _readlink("/proc/%d/cwd" % (busy_pid or self.pid)),
             "last_exit": self.last_exit,
             "integrated": self.integrated,

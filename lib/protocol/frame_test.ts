@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { encodeFrame, FrameDecoder, MAX_FRAME } from "./frame.ts";
+
+Deno.test("FrameDecoder.push() decodes frames split across chunks", () => {
+  const decoder = new FrameDecoder();
+  const bytes = new Uint8Array([...encodeFrame({ a: 1 }), ...encodeFrame({ b: "two" })]);
+  const messages = [];
+  for (const byte of bytes) messages.push(...decoder.push(new Uint8Array([byte])));
+  assert.deepEqual(messages, [{ a: 1 }, { b: "two" }]);
+  assert.equal(decoder.pending, 0);
+});
+
+Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer is reused", () => {
+  const decoder = new FrameDecoder();
+  const first = new Uint8Array(100_000).fill(7);
+  const [message] = decoder.push(encodeFrame({ data: first }));
+  decoder.push(encodeFrame({ data: new Uint8Array(200_000).fill(9) }));
+  assert.deepEqual(message.data, first);
+});
+
+Deno.test("FrameDecoder.push() rejects frames over the limit", () => {
+  const header = new Uint8Array(4);
+  new DataView(header.buffer).setUint32(0, MAX_FRAME + 1);
+  assert.throws(() => new FrameDecoder().push(header), /over the \d+ byte limit/);
+});
+
+Deno.test("FrameDecoder.push() rejects a frame that is not a map", () => {
+  const body = new Uint8Array([0x93, 1, 2, 3]);
+  const frame = new Uint8Array([0, 0, 0, body.length, ...body]);
+  assert.throws(() => new FrameDecoder().push(frame), /not a map/);
+});
+
+Deno.test("encodeFrame() prefixes the msgpack body with its big-endian length", () => {
+  const frame = encodeFrame({ ok: true });
+  const length = new DataView(frame.buffer).getUint32(0);
+  assert.equal(length, frame.length - 4);
+});

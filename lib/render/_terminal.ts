@@ -1,0 +1,62 @@
+/**
+ * Runs bytes through a headless xterm.js terminal. Shared by
+ * `terminal_text.ts` and `screen.ts`; not part of the public API.
+ *
+ * @module
+ */
+
+import xterm from "@xterm/headless";
+
+/** The parts of a headless terminal the renderers read. */
+export type HeadlessTerminal = InstanceType<typeof xterm.Terminal>;
+
+/** Size and history of the terminal to emulate. */
+export interface EmulateOptions {
+  /** Terminal width in columns. */
+  cols: number;
+  /** Terminal height in rows. */
+  rows: number;
+  /** Lines kept above the viewport. */
+  scrollback: number;
+}
+
+/**
+ * Feeds `data` into a fresh headless terminal, waits until xterm.js has parsed
+ * all of it, hands the terminal to `read` and disposes it afterwards.
+ *
+ * @param data Raw terminal output.
+ * @param options Terminal size and scrollback.
+ * @param read Reads what it needs from the terminal; must not keep it.
+ * @returns What `read` returned.
+ */
+export async function emulate<T>(
+  data: Uint8Array,
+  options: EmulateOptions,
+  read: (terminal: HeadlessTerminal) => T,
+): Promise<T> {
+  checkSize("cols", options.cols);
+  checkSize("rows", options.rows);
+  const terminal = new xterm.Terminal({
+    cols: options.cols,
+    rows: options.rows,
+    scrollback: options.scrollback,
+    // `terminal.buffer` counts as proposed API in @xterm/headless.
+    allowProposedApi: true,
+  });
+  try {
+    // xterm.js parses large writes in time slices; the callback fires once the
+    // last slice is done, so no parser timer is left behind.
+    await new Promise<void>((resolve) => terminal.write(data, resolve));
+    return read(terminal);
+  } finally {
+    terminal.dispose();
+  }
+}
+
+function checkSize(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Terminal ${name} must be a positive integer, got ${value}`,
+    );
+  }
+}

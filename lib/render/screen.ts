@@ -1,0 +1,110 @@
+/**
+ * Captures what a terminal shows right now: the visible rows, the cursor and
+ * whether a full-screen program has switched to the alternate screen.
+ *
+ * @module
+ */
+
+import { emulate, type HeadlessTerminal } from "./_terminal.ts";
+
+/** A snapshot of the visible part of a terminal. */
+export interface Screen {
+  /** The visible rows from top to bottom, exactly `rows` of them, right-trimmed. */
+  lines: string[];
+  /** Where the cursor is, 0-based within the visible rows. */
+  cursor: { row: number; col: number };
+  /** Terminal width in columns. */
+  cols: number;
+  /** Terminal height in rows. */
+  rows: number;
+  /** Whether the alternate screen is active (vim, less, top and the like). */
+  altScreen: boolean;
+}
+
+/** Terminal size for {@link renderScreen}. */
+export interface RenderScreenOptions {
+  /** Terminal width in columns; must match the size the program drew for. */
+  cols: number;
+  /** Terminal height in rows; must match the size the program drew for. */
+  rows: number;
+}
+
+/**
+ * Replays terminal output and returns the screen as it looks afterwards.
+ *
+ * Replay `data` from a point where the screen was in a known state (such as
+ * the start of the session) at the size the program drew for, or cursor
+ * addressing lands in the wrong places.
+ *
+ * @param data Raw terminal output, UTF-8 encoded.
+ * @param options Terminal size.
+ * @returns The visible rows, the cursor position and the active screen.
+ *
+ * @example
+ * ```ts
+ * import { renderScreen } from "./screen.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("\x1b[?1049h\x1b[H~\r\n~\x1b[1;1Hhi");
+ * const screen = await renderScreen(bytes, { cols: 20, rows: 3 });
+ * assert.deepEqual(screen.lines, ["hi", "~", ""]);
+ * assert.deepEqual(screen.cursor, { row: 0, col: 2 });
+ * assert.equal(screen.altScreen, true);
+ * ```
+ */
+export function renderScreen(
+  data: Uint8Array,
+  options: RenderScreenOptions,
+): Promise<Screen> {
+  // Only the viewport is read, so no scrollback is kept.
+  return emulate(data, { ...options, scrollback: 0 }, readScreen);
+}
+
+function readScreen(terminal: HeadlessTerminal): Screen {
+  const buffer = terminal.buffer.active;
+  const { cols, rows } = terminal;
+  const lines: string[] = [];
+  for (let y = 0; y < rows; y++) {
+    const line = buffer.getLine(buffer.baseY + y);
+    lines.push(
+      line === undefined ? "" : line.translateToString(true).trimEnd(),
+    );
+  }
+  return {
+    lines,
+    // After printing into the last column the cursor waits past the edge for
+    // the next character; it is shown in the last column, as terminals do.
+    cursor: { row: buffer.cursorY, col: Math.min(buffer.cursorX, cols - 1) },
+    cols,
+    rows,
+    altScreen: buffer.type === "alternate",
+  };
+}
+
+/**
+ * Formats a screen as text: its rows joined by `"\n"`, without trailing empty
+ * rows and without a final newline. Cursor and size are left to the caller.
+ *
+ * @param screen A screen from {@link renderScreen}.
+ * @returns The visible text.
+ *
+ * @example
+ * ```ts
+ * import { formatScreen } from "./screen.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const text = formatScreen({
+ *   lines: ["top", "", "bottom", "", ""],
+ *   cursor: { row: 2, col: 6 },
+ *   cols: 80,
+ *   rows: 5,
+ *   altScreen: false,
+ * });
+ * assert.equal(text, "top\n\nbottom");
+ * ```
+ */
+export function formatScreen(screen: Screen): string {
+  let end = screen.lines.length;
+  while (end > 0 && screen.lines[end - 1] === "") end--;
+  return screen.lines.slice(0, end).join("\n");
+}

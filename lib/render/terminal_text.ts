@@ -1,0 +1,143 @@
+/**
+ * Turns raw PTY output into the plain text a terminal would show, with
+ * overwrites, erases and cursor movements applied and colours dropped.
+ *
+ * @module
+ */
+
+import { emulate, type HeadlessTerminal } from "./_terminal.ts";
+
+/** Options for {@link renderText}. */
+export interface RenderTextOptions {
+  /**
+   * Terminal width in columns. Lines longer than this wrap on screen but come
+   * back as one line.
+   *
+   * @default {160}
+   */
+  cols?: number;
+  /**
+   * Terminal height in rows. Cursor addressing (`ESC [ row ; col H`) is
+   * relative to the last `rows` lines.
+   *
+   * @default {48}
+   */
+  rows?: number;
+  /** Keep only the last this many lines. All lines when not given. */
+  lines?: number;
+}
+
+const DEFAULT_COLS = 160;
+const DEFAULT_ROWS = 48;
+const LF = 0x0a;
+const VT = 0x0b;
+const FF = 0x0c;
+
+/**
+ * Renders terminal output as text: feeds `data` into a headless terminal and
+ * reads back the whole normal-screen buffer (scrollback and viewport).
+ *
+ * Carriage returns, backspaces, erases and cursor movements take effect as on
+ * a real terminal, so a progress bar leaves only its final state. Rows that
+ * the terminal wrapped are joined back into one line, trailing whitespace is
+ * trimmed from every line and trailing empty lines are dropped. The result
+ * ends with `"\n"` unless it is empty.
+ *
+ * The bytes are taken as they leave a PTY, where the line discipline has
+ * already turned `"\n"` into `"\r\n"`; a bare `"\n"` only moves down a row.
+ * What a full-screen program draws on the alternate screen is not part of the
+ * text; use `renderScreen()` for that.
+ *
+ * @param data Raw terminal output, UTF-8 encoded.
+ * @param options Terminal size and how many lines to keep.
+ * @returns The rendered text.
+ *
+ * @example Progress bars and colours
+ * ```ts
+ * import { renderText } from "./terminal_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode(
+ *   "\x1b[32mok\x1b[0m\r\nloading 10%\rloading 100%\r\n",
+ * );
+ * assert.equal(await renderText(bytes), "ok\nloading 100%\n");
+ * ```
+ *
+ * @example Only the last lines
+ * ```ts
+ * import { renderText } from "./terminal_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode("one\r\ntwo\r\nthree\r\n");
+ * assert.equal(await renderText(bytes, { lines: 2 }), "two\nthree\n");
+ * ```
+ */
+export async function renderText(
+  data: Uint8Array,
+  options: RenderTextOptions = {},
+): Promise<string> {
+  const { cols = DEFAULT_COLS, rows = DEFAULT_ROWS, lines } = options;
+  if (lines !== undefined && (!Number.isInteger(lines) || lines < 0)) {
+    throw new RangeError(
+      `Line count must be a non-negative integer, got ${lines}`,
+    );
+  }
+  const scrollback = Math.max(rows, estimateRowCount(data, cols));
+  const logical = await emulate(
+    data,
+    { cols, rows, scrollback },
+    readLogicalLines,
+  );
+  while (logical.length > 0 && logical[logical.length - 1] === "") {
+    logical.pop();
+  }
+  const kept = lines === undefined ? logical : logical.slice(
+    Math.max(0, logical.length - lines),
+  );
+  return kept.length === 0 ? "" : kept.join("\n") + "\n";
+}
+
+/**
+ * An upper bound on the rows that printing `data` fills, so that nothing
+ * scrolls out of the buffer: every line feed starts a row and every `cols`
+ * bytes of a line (a cell needs at least one byte) may wrap into another.
+ */
+function estimateRowCount(data: Uint8Array, cols: number): number {
+  let feeds = 0;
+  for (const byte of data) {
+    if (byte === LF || byte === VT || byte === FF) feeds++;
+  }
+  return feeds + Math.ceil(data.length / cols) + 1;
+}
+
+function readLogicalLines(terminal: HeadlessTerminal): string[] {
+  const buffer = terminal.buffer.normal;
+  const cols = terminal.cols;
+  const cell = buffer.getNullCell();
+  const result: string[] = [];
+  let current = "";
+  for (let y = 0; y < buffer.length; y++) {
+    const line = buffer.getLine(y);
+    if (line === undefined) break;
+    const next = buffer.getLine(y + 1);
+    if (next?.isWrapped) {
+      // A wide character that did not fit in the last column wrapped and left
+      // an empty cell behind; the row is otherwise taken in full, spaces
+      // included, because the text goes on in the next row.
+      let end = cols;
+      const last = line.getCell(cols - 1, cell);
+      if (
+        last !== undefined && last.getWidth() === 1 && last.getChars() === "" &&
+        next.getCell(0, cell)?.getWidth() === 2
+      ) {
+        end = cols - 1;
+      }
+      current += line.translateToString(false, 0, end);
+    } else {
+      result.push((current + line.translateToString(true)).trimEnd());
+      current = "";
+    }
+  }
+  if (current !== "") result.push(current.trimEnd());
+  return result;
+}

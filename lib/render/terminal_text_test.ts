@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { renderText } from "./terminal_text.ts";
+
+const encoder = new TextEncoder();
+
+function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+Deno.test("renderText() returns an empty string for no output", async () => {
+  assert.equal(await renderText(new Uint8Array()), "");
+  assert.equal(await renderText(bytes("\r\n\r\n   \r\n")), "");
+});
+
+Deno.test("renderText() ends plain lines with a newline", async () => {
+  assert.equal(await renderText(bytes("one\r\ntwo")), "one\ntwo\n");
+});
+
+Deno.test("renderText() resolves carriage-return overwrites", async () => {
+  assert.equal(await renderText(bytes("10%\r100%")), "100%\n");
+  assert.equal(
+    await renderText(bytes("get [#   ] 10%\rget [####] 100%\r\ndone\r\n")),
+    "get [####] 100%\ndone\n",
+  );
+});
+
+Deno.test("renderText() strips colours", async () => {
+  const data = bytes(
+    "\x1b[1;31merror\x1b[0m: \x1b[38;5;208mfoo\x1b[39m \x1b[48;2;1;2;3mbar\x1b[m\r\n",
+  );
+  assert.equal(await renderText(data), "error: foo bar\n");
+});
+
+Deno.test("renderText() applies backspaces", async () => {
+  assert.equal(await renderText(bytes("abc\b\bXY\r\n")), "aXY\n");
+  // "ls | less"-style overstrike bold leaves one copy of each character.
+  assert.equal(await renderText(bytes("b\bbo\bol\bld\r\n")), "bold\n");
+});
+
+Deno.test("renderText() applies erase-line", async () => {
+  assert.equal(
+    await renderText(bytes("Downloading 3 files...\r\x1b[2KDone\r\n")),
+    "Done\n",
+  );
+  assert.equal(await renderText(bytes("abcdef\r\x1b[3C\x1b[K\r\n")), "abc\n");
+});
+
+Deno.test("renderText() applies cursor-up rewrites", async () => {
+  // Docker-style progress: one line per layer, redrawn in place.
+  const data = bytes(
+    "layer1: Waiting\r\nlayer2: Waiting\r\n" +
+      "\x1b[2A\x1b[2Klayer1: Downloading 50%\r\n\x1b[2Klayer2: Waiting\r\n" +
+      "\x1b[2A\x1b[2Klayer1: Pull complete\r\n\x1b[2Klayer2: Pull complete\r\n" +
+      "Status: done\r\n",
+  );
+  assert.equal(
+    await renderText(data),
+    "layer1: Pull complete\nlayer2: Pull complete\nStatus: done\n",
+  );
+});
+
+Deno.test("renderText() joins a soft-wrapped line back into one", async () => {
+  const long = "x".repeat(25) + " y " + "z".repeat(20);
+  const text = await renderText(bytes(`${long}\r\nnext\r\n`), { cols: 10 });
+  assert.equal(text, `${long}\nnext\n`);
+});
+
+Deno.test("renderText() keeps spaces at the wrap point", async () => {
+  // The space falls exactly in the last column of the first row.
+  const text = await renderText(bytes("123456789 abc\r\n"), { cols: 10 });
+  assert.equal(text, "123456789 abc\n");
+});
+
+Deno.test("renderText() trims trailing whitespace on each line", async () => {
+  assert.equal(await renderText(bytes("a   \r\n\tb\t\r\n")), "a\n        b\n");
+});
+
+Deno.test("renderText() keeps inner empty lines but drops trailing ones", async () => {
+  assert.equal(await renderText(bytes("a\r\n\r\nb\r\n\r\n\r\n")), "a\n\nb\n");
+});
+
+Deno.test("renderText() keeps only the last lines when asked", async (t) => {
+  const data = bytes("one\r\ntwo\r\nthree\r\n\r\n");
+  await t.step("fewer than there are", async () => {
+    assert.equal(await renderText(data, { lines: 2 }), "two\nthree\n");
+  });
+  await t.step("more than there are", async () => {
+    assert.equal(await renderText(data, { lines: 10 }), "one\ntwo\nthree\n");
+  });
+  await t.step("none", async () => {
+    assert.equal(await renderText(data, { lines: 0 }), "");
+  });
+  await t.step("counting a wrapped line once", async () => {
+    const text = await renderText(bytes(`a\r\n${"b".repeat(30)}\r\n`), {
+      cols: 10,
+      lines: 1,
+    });
+    assert.equal(text, `${"b".repeat(30)}\n`);
+  });
+});
+
+Deno.test("renderText() rejects a negative line count", async () => {
+  await assert.rejects(
+    () => renderText(bytes("a"), { lines: -1 }),
+    RangeError,
+  );
+});
+
+Deno.test("renderText() keeps output longer than the screen", async () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `line ${i}`);
+  const text = await renderText(bytes(lines.join("\r\n")), { rows: 5 });
+  assert.equal(text, lines.join("\n") + "\n");
+});
+
+Deno.test("renderText() keeps wrapped output longer than the screen", async () => {
+  const long = "0123456789".repeat(100);
+  const text = await renderText(bytes(long), { cols: 10, rows: 3 });
+  assert.equal(text, long + "\n");
+});
+
+Deno.test("renderText() decodes UTF-8", async () => {
+  assert.equal(
+    await renderText(bytes("café ünïcödé → ✓ 🎉\r\n")),
+    "café ünïcödé → ✓ 🎉\n",
+  );
+});
+
+Deno.test("renderText() keeps wide characters without extra spaces", async () => {
+  assert.equal(
+    await renderText(bytes("日本語のテキスト\r\n")),
+    "日本語のテキスト\n",
+  );
+  assert.equal(await renderText(bytes("中文abc\r\n")), "中文abc\n");
+});
+
+Deno.test("renderText() joins a line that wrapped at a wide character", async () => {
+  // Nine columns are used, so the next two-column character wraps and leaves
+  // the last column empty.
+  const text = await renderText(bytes("abcdefghi中文x\r\n"), { cols: 10 });
+  assert.equal(text, "abcdefghi中文x\n");
+});
+
+Deno.test("renderText() overwrites wide characters whole", async () => {
+  assert.equal(await renderText(bytes("中文\r\x1b[Kok\r\n")), "ok\n");
+  assert.equal(
+    await renderText(bytes("进度 10%\r进度 100%\r\n")),
+    "进度 100%\n",
+  );
+});
+
+Deno.test("renderText() decodes a character split across parse chunks", async () => {
+  // xterm.js parses large writes in slices of 131072 bytes; put a character
+  // across that boundary.
+  const prefix = "a".repeat(131071);
+  const text = await renderText(bytes(`${prefix}€中\r\n`), { cols: 80 });
+  assert.equal(text, `${prefix}€中\n`);
+});
+
+Deno.test("renderText() shows the normal screen, not the alternate one", async () => {
+  const data = bytes(
+    "$ vim notes\r\n\x1b[?1049h\x1b[H~ editing\x1b[?1049l$ ls\r\nnotes\r\n",
+  );
+  assert.equal(await renderText(data), "$ vim notes\n$ ls\nnotes\n");
+});
+
+Deno.test("renderText() drops window titles and other OSC strings", async () => {
+  const data = bytes("\x1b]0;user@host: ~\x07\x1b]133;A\x1b\\$ ls\r\n");
+  assert.equal(await renderText(data), "$ ls\n");
+});

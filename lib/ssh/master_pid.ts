@@ -1,0 +1,200 @@
+/**
+ * Finding and killing the ssh (or autossh) process behind a control
+ * socket, for masters that no longer answer `ssh -O`. A pid is only ever
+ * signalled after `/proc/<pid>/cmdline` shows it is one of our masters for
+ * this destination, so a recycled pid is never killed by mistake.
+ *
+ * Files kept next to the socket `<controlPath>`: `.pid` (the ssh master),
+ * `.autossh.pid` (autossh, written by autossh itself), `.log` (ssh's `-E`).
+ *
+ * @module
+ */
+
+import type { Destination } from "./destination.ts";
+import { destinationArg } from "./options.ts";
+import { isRunning, listPids, readCmdline, waitForExit } from "./procfs.ts";
+
+/** The files that belong to the master behind `controlPath`. */
+export interface MasterFiles {
+  /** The control socket. */
+  socket: string;
+  /** Pid of the ssh master, written by sessh once it answers. */
+  pidFile: string;
+  /** Pid of autossh, written by autossh (`AUTOSSH_PIDFILE`). */
+  autosshPidFile: string;
+  /** ssh's log (`-E`), which also identifies the master's command line. */
+  logFile: string;
+}
+
+/**
+ * Names the files kept next to a control socket.
+ *
+ * @param controlPath The expanded control socket path.
+ * @returns The socket, pid, autossh pid and log file paths.
+ *
+ * @example
+ * ```ts
+ * import { masterFiles } from "./master_pid.ts";
+ * console.log(masterFiles("/tmp/ctl/ab12").pidFile); // "/tmp/ctl/ab12.pid"
+ * ```
+ */
+export function masterFiles(controlPath: string): MasterFiles {
+  return {
+    socket: controlPath,
+    pidFile: `${controlPath}.pid`,
+    autosshPidFile: `${controlPath}.autossh.pid`,
+    logFile: `${controlPath}.log`,
+  };
+}
+
+/**
+ * Tells whether `argv` is a sessh-started master (ssh or autossh) for this
+ * destination and socket: `ControlMaster=yes`, the destination argument,
+ * and this socket's log file or the control directory's `%C` pattern.
+ *
+ * @param argv A process's command line.
+ * @param dest The destination.
+ * @param controlPath The expanded control socket path.
+ * @returns Whether the process is that master.
+ *
+ * @example
+ * ```ts
+ * import { isMasterCommand } from "./master_pid.ts";
+ * const argv = ["ssh", "-o", "ControlMaster=yes", "-E", "/c/ab.log", "-f", "-N", "--", "db1"];
+ * console.log(isMasterCommand(argv, { host: "db1", display: "db1" }, "/c/ab")); // true
+ * ```
+ */
+export function isMasterCommand(
+  argv: string[],
+  dest: Destination,
+  controlPath: string,
+): boolean {
+  const program = argv[0]?.split("/").at(-1);
+  if (program !== "ssh" && program !== "autossh") return false;
+  const controlDir = controlPath.slice(0, controlPath.lastIndexOf("/"));
+  return argv.includes("ControlMaster=yes") &&
+    argv.includes(destinationArg(dest)) &&
+    (argv.includes(masterFiles(controlPath).logFile) ||
+      argv.includes(`ControlPath=${controlDir}/%C`));
+}
+
+/**
+ * Records the master's pid next to its socket (mode 0600).
+ *
+ * @param controlPath The expanded control socket path.
+ * @param pid The ssh master's pid, as `ssh -O check` reports it.
+ *
+ * @example
+ * ```ts
+ * import { writeMasterPid } from "./master_pid.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeMasterPid(`${dir}/ab12`, 4242);
+ * console.log(await Deno.readTextFile(`${dir}/ab12.pid`)); // "4242\n"
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeMasterPid(
+  controlPath: string,
+  pid: number,
+): Promise<void> {
+  await Deno.writeTextFile(masterFiles(controlPath).pidFile, `${pid}\n`, {
+    mode: 0o600,
+  });
+}
+
+/**
+ * Finds the processes of the master behind `controlPath`: autossh first
+ * (so it cannot restart ssh), then ssh. Uses the pid files when they name
+ * a matching process, else searches `/proc`.
+ *
+ * @param dest The destination.
+ * @param controlPath The expanded control socket path.
+ * @returns Matching running process ids, autossh before ssh.
+ *
+ * @example
+ * ```ts
+ * import { findMaster } from "./master_pid.ts";
+ * console.log(await findMaster({ host: "db1", display: "db1" }, "/nonexistent/ab12")); // []
+ * ```
+ */
+export async function findMaster(
+  dest: Destination,
+  controlPath: string,
+): Promise<number[]> {
+  const files = masterFiles(controlPath);
+  const matches = (pid: number | undefined): pid is number => {
+    if (pid === undefined || !isRunning(pid)) return false;
+    const argv = readCmdline(pid);
+    return argv !== undefined && isMasterCommand(argv, dest, controlPath);
+  };
+  const recorded = [
+    await readPid(files.autosshPidFile),
+    await readPid(files.pidFile),
+  ].filter(matches);
+  if (recorded.length > 0) return recorded;
+  const found = listPids().filter(matches);
+  const isAutossh = (pid: number) =>
+    readCmdline(pid)?.[0]?.endsWith("autossh") ?? false;
+  return [
+    ...found.filter(isAutossh),
+    ...found.filter((pid) => !isAutossh(pid)),
+  ];
+}
+
+/**
+ * SIGKILLs the master behind `controlPath` (a SIGSTOPped process dies
+ * too), waits briefly for it to go, and removes its socket and pid files.
+ *
+ * @param dest The destination.
+ * @param controlPath The expanded control socket path.
+ * @returns The pids that were killed.
+ *
+ * @example
+ * ```ts
+ * import { killMaster } from "./master_pid.ts";
+ * console.log(await killMaster({ host: "db1", display: "db1" }, "/nonexistent/ab12")); // []
+ * ```
+ */
+export async function killMaster(
+  dest: Destination,
+  controlPath: string,
+): Promise<number[]> {
+  const pids = await findMaster(dest, controlPath);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  await waitForExit(pids, 2000);
+  await removeMasterFiles(controlPath);
+  return pids;
+}
+
+/**
+ * Removes a stale socket and the pid files; keeps the log for diagnosis.
+ *
+ * @param controlPath The expanded control socket path.
+ *
+ * @example
+ * ```ts
+ * import { removeMasterFiles } from "./master_pid.ts";
+ * await removeMasterFiles("/nonexistent/ab12");
+ * ```
+ */
+export async function removeMasterFiles(controlPath: string): Promise<void> {
+  const files = masterFiles(controlPath);
+  for (const path of [files.socket, files.pidFile, files.autosshPidFile]) {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+async function readPid(path: string): Promise<number | undefined> {
+  try {
+    const text = (await Deno.readTextFile(path)).trim();
+    return /^\d+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
