@@ -16,10 +16,15 @@ import { SesshError } from "./lib/errors.ts";
 
 const encoder = new TextEncoder();
 
-async function write(stream: typeof Deno.stdout, data: string | Uint8Array): Promise<void> {
+async function write(
+  stream: typeof Deno.stdout,
+  data: string | Uint8Array,
+): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   let written = 0;
-  while (written < bytes.length) written += await stream.write(bytes.subarray(written));
+  while (written < bytes.length) {
+    written += await stream.write(bytes.subarray(written));
+  }
 }
 
 function printJson(value: unknown): Promise<void> {
@@ -68,16 +73,24 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
       if (json) {
-        const message = commanderError.split("\n")[0].replace(/^error: /, "") || error.message;
-        await printJson({ ok: false, op: verb, error: { code: "usage", message } });
+        const message = commanderError.split("\n")[0].replace(/^error: /, "") ||
+          error.message;
+        await printJson({
+          ok: false,
+          op: verb,
+          error: { code: "usage", message },
+        });
       }
       return 2;
     }
     const known = error instanceof SesshError;
     const code = known ? error.code : "internal";
-    const message = known ? error.message : `Internal error: ${(error as Error)?.stack ?? error}`;
-    if (json) await printJson({ ok: false, op: verb, error: { code, message } });
-    else await write(Deno.stderr, `sessh: ${message}\n`);
+    const message = known
+      ? error.message
+      : `Internal error: ${(error as Error)?.stack ?? error}`;
+    if (json) {
+      await printJson({ ok: false, op: verb, error: { code, message } });
+    } else await write(Deno.stderr, `sessh: ${message}\n`);
     return known ? error.exitCode : 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);

@@ -34,6 +34,16 @@ export {
   type WaitResult,
 } from "./lib/session/session.ts";
 export { keyBytes, keysToBytes } from "./lib/session/keys.ts";
-export { ConnectError, type ErrorCode, SesshError, TimeoutError, UsageError } from "./lib/errors.ts";
+export {
+  ConnectError,
+  type ErrorCode,
+  SesshError,
+  TimeoutError,
+  UsageError,
+} from "./lib/errors.ts";
 export type { SessionInfo } from "./lib/types.ts";
-export type { SshFlags } from "./lib/ssh/options.ts";
+export type { SshFlags, SshSettings } from "./lib/ssh/options.ts";
+export type { Destination } from "./lib/ssh/destination.ts";
+export type { MasterInfo } from "./lib/ssh/master.ts";
+export { Connection, type RequestOptions } from "./lib/session/connection.ts";
+export type { Message } from "./lib/protocol/frame.ts";

@@ -42,6 +42,8 @@ export class SesshError extends Error {
   readonly exitCode: number;
 
   /**
+   * Creates an error with a code and an exit code.
+   *
    * @param code Stable error code.
    * @param message Sentence-case message that says what to do.
    * @param exitCode Exit code for the command line.
@@ -66,6 +68,8 @@ export class SesshError extends Error {
  */
 export class UsageError extends SesshError {
   /**
+   * Creates a usage error (exit 2).
+   *
    * @param message What was wrong and what to do.
    * @param code A more specific code than `"usage"`.
    */
@@ -87,11 +91,18 @@ export class UsageError extends SesshError {
  */
 export class ConnectError extends SesshError {
   /**
+   * Creates a connection error (exit 255).
+   *
    * @param code Which part of connecting failed.
    * @param message The cause, as ssh said it, and what to check.
    */
   constructor(
-    code: "connect_failed" | "auth_failed" | "host_key" | "ssh_failed" | "daemon_gone",
+    code:
+      | "connect_failed"
+      | "auth_failed"
+      | "host_key"
+      | "ssh_failed"
+      | "daemon_gone",
     message: string,
   ) {
     super(code, message, 255);
@@ -109,7 +120,11 @@ export class ConnectError extends SesshError {
  * ```
  */
 export class TimeoutError extends SesshError {
-  /** @param message What timed out and how to pick the work up again. */
+  /**
+   * Creates a timeout error (exit 124).
+   *
+   * @param message What timed out and how to pick the work up again.
+   */
   constructor(message: string) {
     super("timeout", message, 124);
     this.name = "TimeoutError";

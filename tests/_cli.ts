@@ -31,7 +31,11 @@ const CLI = new URL("../cli.ts", import.meta.url).pathname;
 export async function sessh(
   sshd: TestSshd,
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number; noConfig?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    noConfig?: boolean;
+  } = {},
 ): Promise<CliResult> {
   const dashdash = args.indexOf("--");
   const config = options.noConfig ? [] : ["-F", sshd.configFile];
@@ -77,7 +81,15 @@ export async function sesshJson(
   const result = await sessh(sshd, ["--json", ...args], options);
   const lines = result.stdout.trim().split("\n");
   if (lines.length !== 1) {
-    throw new Error(`expected one JSON line, got ${JSON.stringify(result.stdout)} (${result.stderr})`);
+    throw new Error(
+      `expected one JSON line, got ${
+        JSON.stringify(result.stdout)
+      } (${result.stderr})`,
+    );
   }
-  return { code: result.code, json: JSON.parse(lines[0]), stderr: result.stderr };
+  return {
+    code: result.code,
+    json: JSON.parse(lines[0]),
+    stderr: result.stderr,
+  };
 }

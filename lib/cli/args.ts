@@ -20,7 +20,9 @@ import { UsageError } from "../errors.ts";
  * // { head: ["run", "a", "h"], payload: ["ls", "-l"] }
  * ```
  */
-export function splitPayload(args: string[]): { head: string[]; payload: string[] | null } {
+export function splitPayload(
+  args: string[],
+): { head: string[]; payload: string[] | null } {
   const at = args.indexOf("--");
   if (at < 0) return { head: args, payload: null };
   return { head: args.slice(0, at), payload: args.slice(at + 1) };
@@ -42,9 +44,14 @@ export function splitPayload(args: string[]): { head: string[]; payload: string[
 export function parseSeconds(text: string, what: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!match) {
-    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give seconds, e.g. 60, 1.5, 90s, 2m`);
+    throw new UsageError(
+      `Invalid ${what} ${
+        JSON.stringify(text)
+      }; give seconds, e.g. 60, 1.5, 90s, 2m`,
+    );
   }
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"] ?? 1000;
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"] ??
+    1000;
   return Math.round(Number(match[1]) * scale);
 }
 
@@ -63,7 +70,9 @@ export function parseSeconds(text: string, what: string): number {
  */
 export function parseMillis(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim())) {
-    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give milliseconds, e.g. 500`);
+    throw new UsageError(
+      `Invalid ${what} ${JSON.stringify(text)}; give milliseconds, e.g. 500`,
+    );
   }
   return Number(text);
 }
@@ -84,7 +93,11 @@ export function parseMillis(text: string, what: string): number {
 export function parseSize(text: string, what: string): number {
   const match = /^(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
   if (!match) {
-    throw new UsageError(`Invalid ${what} ${JSON.stringify(text)}; give bytes, e.g. 102400, 100k, 1M`);
+    throw new UsageError(
+      `Invalid ${what} ${
+        JSON.stringify(text)
+      }; give bytes, e.g. 102400, 100k, 1M`,
+    );
   }
   const unit = (match[2] ?? "").toLowerCase()[0] ?? "";
   const scale = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1;
@@ -106,7 +119,9 @@ export function parseSize(text: string, what: string): number {
 export function parseCursor(text: string): number {
   if (!/^\d+$/.test(text.trim())) {
     throw new UsageError(
-      `Invalid cursor ${JSON.stringify(text)}; pass the number an earlier run, logs or wait printed`,
+      `Invalid cursor ${
+        JSON.stringify(text)
+      }; pass the number an earlier run, logs or wait printed`,
     );
   }
   return Number(text);
@@ -126,7 +141,11 @@ export function parseCursor(text: string): number {
  */
 export function parseLines(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError(`Invalid LINES ${JSON.stringify(text)}; give a whole number of lines, e.g. 300`);
+    throw new UsageError(
+      `Invalid LINES ${
+        JSON.stringify(text)
+      }; give a whole number of lines, e.g. 300`,
+    );
   }
   return Number(text);
 }

@@ -7,7 +7,13 @@
 import { SesshClient, validateName } from "../session/client.ts";
 import type { SshFlags } from "../ssh/options.ts";
 import { UsageError } from "../errors.ts";
-import { parseCursor, parseLines, parseMillis, parseSeconds, parseSize } from "./args.ts";
+import {
+  parseCursor,
+  parseLines,
+  parseMillis,
+  parseSeconds,
+  parseSize,
+} from "./args.ts";
 import { formatList, formatStatus, listJson, statusJson } from "./format.ts";
 import { formatScreen } from "../render/screen.ts";
 import { DEFAULT_MAX_OUTPUT } from "../session/session.ts";
@@ -81,14 +87,22 @@ export function target(
 ): { target: Target; rest: string[] } {
   const [name, dest, ...rest] = positionals;
   if (name === undefined || dest === undefined) {
-    throw new UsageError(`Missing ${name === undefined ? "NAME and DEST" : "DEST"}; usage: sessh ${verb} NAME DEST`);
+    throw new UsageError(
+      `Missing ${
+        name === undefined ? "NAME and DEST" : "DEST"
+      }; usage: sessh ${verb} NAME DEST`,
+    );
   }
   validateName(name);
   const port = rest.length > extra && /^\d+$/.test(rest[rest.length - 1])
     ? rest.pop()
     : undefined;
   if (rest.length > extra) {
-    throw new UsageError(`Unexpected argument ${JSON.stringify(rest[extra])} for ${verb}; put commands after --`);
+    throw new UsageError(
+      `Unexpected argument ${
+        JSON.stringify(rest[extra])
+      } for ${verb}; put commands after --`,
+    );
   }
   return { target: { name, dest, port }, rest };
 }
@@ -109,8 +123,15 @@ export function sshFlags(flags: CommonFlags): SshFlags {
   };
 }
 
-async function connect(t: { dest: string; port?: string }, flags: CommonFlags): Promise<SesshClient> {
-  return await SesshClient.connect({ destination: t.dest, port: t.port, ssh: sshFlags(flags) });
+async function connect(
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
+): Promise<SesshClient> {
+  return await SesshClient.connect({
+    destination: t.dest,
+    port: t.port,
+    ssh: sshFlags(flags),
+  });
 }
 
 /** Options of `open`. */
@@ -127,7 +148,9 @@ function openOptions(flags: OpenFlags) {
   return {
     shell: flags.shell,
     agentEnv: flags.agentEnv ?? true,
-    bufferSize: flags.bufferSize ? parseSize(flags.bufferSize, "--buffer-size") : undefined,
+    bufferSize: flags.bufferSize
+      ? parseSize(flags.bufferSize, "--buffer-size")
+      : undefined,
     cols: flags.cols ? parseLines(flags.cols) : undefined,
     rows: flags.rows ? parseLines(flags.rows) : undefined,
     term: flags.term,
@@ -141,7 +164,10 @@ function openOptions(flags: OpenFlags) {
  * @param flags Options.
  * @returns The outcome.
  */
-export async function openCommand(positionals: string[], flags: OpenFlags): Promise<Outcome> {
+export async function openCommand(
+  positionals: string[],
+  flags: OpenFlags,
+): Promise<Outcome> {
   const { target: t } = target("open", positionals);
   const options = openOptions(flags);
   await using client = await connect(t, flags);
@@ -149,7 +175,9 @@ export async function openCommand(positionals: string[], flags: OpenFlags): Prom
   return {
     op: "open",
     fields: { name: t.name, created, pid: session.pid, shell: session.shell },
-    text: `${created ? "opened" : "reusing"} session ${t.name} (pid ${session.pid}, ${session.shell})\n`,
+    text: `${
+      created ? "opened" : "reusing"
+    } session ${t.name} (pid ${session.pid}, ${session.shell})\n`,
     exitCode: 0,
   };
 }
@@ -177,14 +205,24 @@ export async function runCommand(
   flags: RunFlags,
   env: Record<string, string | undefined>,
 ): Promise<Outcome> {
-  const { target: t } = target("run", payload === null ? positionals.slice(0, 2) : positionals);
+  const { target: t } = target(
+    "run",
+    payload === null ? positionals.slice(0, 2) : positionals,
+  );
   const words = payload ?? positionals.slice(2);
   const command = words.join(" ");
   if (command.trim() === "") {
-    throw new UsageError("No command given; usage: sessh run NAME DEST -- COMMAND");
+    throw new UsageError(
+      "No command given; usage: sessh run NAME DEST -- COMMAND",
+    );
   }
-  const timeoutMs = parseSeconds(flags.timeout ?? env.SESSH_TIMEOUT ?? "60", "--timeout");
-  const maxOutput = flags.maxOutput ? parseSize(flags.maxOutput, "--max-output") : DEFAULT_MAX_OUTPUT;
+  const timeoutMs = parseSeconds(
+    flags.timeout ?? env.SESSH_TIMEOUT ?? "60",
+    "--timeout",
+  );
+  const maxOutput = flags.maxOutput
+    ? parseSize(flags.maxOutput, "--max-output")
+    : DEFAULT_MAX_OUTPUT;
   await using client = await connect(t, flags);
   const result = await client.session(t.name).run(command, {
     timeoutMs,
@@ -212,25 +250,40 @@ export async function runCommand(
       `sessh: output truncated in the middle; all of it: sessh logs ${where} --since ${result.outputStart} --raw`,
     );
   }
-  if (result.evicted) notices.push("sessh: the start of this output had already left the session's buffer");
+  if (result.evicted) {
+    notices.push(
+      "sessh: the start of this output had already left the session's buffer",
+    );
+  }
   if (flags.wait === false) {
     return {
       op: "run",
       fields,
       text: "",
-      notice: `sessh: typed into ${t.name}; output: sessh logs ${where} --since ${result.cursor}`,
+      notice:
+        `sessh: typed into ${t.name}; output: sessh logs ${where} --since ${result.cursor}`,
       exitCode: 0,
     };
   }
   if (result.running) {
     notices.push(
-      `sessh: still running after ${timeoutMs / 1000} s; more output: sessh logs ${where} --since ${result.cursor}; ` +
+      `sessh: still running after ${
+        timeoutMs / 1000
+      } s; more output: sessh logs ${where} --since ${result.cursor}; ` +
         `wait for it: sessh wait ${where} --done`,
     );
-    return { op: "run", fields, text: result.output, notice: notices.join("\n"), exitCode: 124 };
+    return {
+      op: "run",
+      fields,
+      text: result.output,
+      notice: notices.join("\n"),
+      exitCode: 124,
+    };
   }
   if (result.shellExit !== null) {
-    notices.push(`sessh: the shell exited with status ${result.shellExit}; session ${t.name} is gone`);
+    notices.push(
+      `sessh: the shell exited with status ${result.shellExit}; session ${t.name} is gone`,
+    );
   }
   return {
     op: "run",
@@ -254,12 +307,23 @@ export async function sendCommand(
   payload: string[] | null,
   flags: CommonFlags & { enter?: boolean },
 ): Promise<Outcome> {
-  const { target: t, rest } = target("send", positionals, payload === null ? 1 : 0);
+  const { target: t, rest } = target(
+    "send",
+    positionals,
+    payload === null ? 1 : 0,
+  );
   const text = (payload ?? rest).join(" ");
-  if (text === "" && !flags.enter) throw new UsageError("No text given; usage: sessh send NAME DEST -- TEXT");
+  if (text === "" && !flags.enter) {
+    throw new UsageError("No text given; usage: sessh send NAME DEST -- TEXT");
+  }
   await using client = await connect(t, flags);
   await client.session(t.name).send(text, { enter: flags.enter });
-  return { op: "send", fields: { name: t.name, bytes: new TextEncoder().encode(text).length }, text: "", exitCode: 0 };
+  return {
+    op: "send",
+    fields: { name: t.name, bytes: new TextEncoder().encode(text).length },
+    text: "",
+    exitCode: 0,
+  };
 }
 
 /**
@@ -275,7 +339,11 @@ export async function keysCommand(
   payload: string[] | null,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const { target: t, rest } = target("keys", positionals, payload === null ? Infinity : 0);
+  const { target: t, rest } = target(
+    "keys",
+    positionals,
+    payload === null ? Infinity : 0,
+  );
   const keys = payload ?? rest;
   await using client = await connect(t, flags);
   await client.session(t.name).keys(keys);
@@ -305,13 +373,24 @@ export async function logsCommand(
 ): Promise<Outcome> {
   const { target: t, rest } = target("logs", positionals, 1);
   const lines = rest[0] !== undefined ? parseLines(rest[0]) : 300;
-  const since = flags.since !== undefined ? parseCursor(flags.since) : undefined;
-  const maxOutput = flags.maxOutput ? parseSize(flags.maxOutput, "--max-output") : undefined;
+  const since = flags.since !== undefined
+    ? parseCursor(flags.since)
+    : undefined;
+  const maxOutput = flags.maxOutput
+    ? parseSize(flags.maxOutput, "--max-output")
+    : undefined;
   await using client = await connect(t, flags);
   const session = client.session(t.name);
-  const result = await session.logs({ lines, since, raw: flags.raw, maxOutput });
+  const result = await session.logs({
+    lines,
+    since,
+    raw: flags.raw,
+    maxOutput,
+  });
   if (flags.follow) {
-    await sink.write(flags.raw ? result.raw ?? new Uint8Array() : result.output);
+    await sink.write(
+      flags.raw ? result.raw ?? new Uint8Array() : result.output,
+    );
     const exit = await session.follow(
       (text, raw) => sink.write(flags.raw ? raw : text),
       { since: result.cursor, raw: flags.raw, signal: sink.signal },
@@ -320,7 +399,9 @@ export async function logsCommand(
       op: "logs",
       fields: { name: t.name, shell_exit: exit },
       text: "",
-      notice: exit === null ? undefined : `sessh: the shell exited with status ${exit}`,
+      notice: exit === null
+        ? undefined
+        : `sessh: the shell exited with status ${exit}`,
       exitCode: 0,
     };
   }
@@ -333,7 +414,9 @@ export async function logsCommand(
     op: "logs",
     fields: {
       name: t.name,
-      output: flags.raw ? new TextDecoder().decode(result.raw ?? new Uint8Array()) : result.output,
+      output: flags.raw
+        ? new TextDecoder().decode(result.raw ?? new Uint8Array())
+        : result.output,
       cursor: result.cursor,
       evicted: result.evicted,
       truncated: result.truncated,
@@ -351,7 +434,10 @@ export async function logsCommand(
  * @param flags Options.
  * @returns The outcome.
  */
-export async function screenCommand(positionals: string[], flags: CommonFlags): Promise<Outcome> {
+export async function screenCommand(
+  positionals: string[],
+  flags: CommonFlags,
+): Promise<Outcome> {
   const { target: t } = target("screen", positionals);
   await using client = await connect(t, flags);
   const screen = await client.session(t.name).screen();
@@ -366,8 +452,13 @@ export async function screenCommand(positionals: string[], flags: CommonFlags): 
       alt_screen: screen.altScreen,
     },
     text: formatScreen(screen) + "\n",
-    notice: `sessh: cursor at row ${screen.cursor.row + 1}, column ${screen.cursor.col + 1} ` +
-      `(${screen.cols}x${screen.rows}${screen.altScreen ? ", alternate screen" : ""})`,
+    notice:
+      `sessh: cursor at row ${screen.cursor.row + 1}, column ${
+        screen.cursor.col + 1
+      } ` +
+      `(${screen.cols}x${screen.rows}${
+        screen.altScreen ? ", alternate screen" : ""
+      })`,
     exitCode: 0,
   };
 }
@@ -401,13 +492,24 @@ export async function waitCommand(
     try {
       pattern = new RegExp(flags.for, "m");
     } catch (error) {
-      throw new UsageError(`Invalid --for pattern: ${(error as Error).message}`);
+      throw new UsageError(
+        `Invalid --for pattern: ${(error as Error).message}`,
+      );
     }
   }
-  const idleMs = flags.idle !== undefined ? parseMillis(flags.idle, "--idle") : undefined;
-  const timeoutMs = parseSeconds(flags.timeout ?? env.SESSH_TIMEOUT ?? "60", "--timeout");
-  const since = flags.since !== undefined ? parseCursor(flags.since) : undefined;
-  const maxOutput = flags.maxOutput ? parseSize(flags.maxOutput, "--max-output") : undefined;
+  const idleMs = flags.idle !== undefined
+    ? parseMillis(flags.idle, "--idle")
+    : undefined;
+  const timeoutMs = parseSeconds(
+    flags.timeout ?? env.SESSH_TIMEOUT ?? "60",
+    "--timeout",
+  );
+  const since = flags.since !== undefined
+    ? parseCursor(flags.since)
+    : undefined;
+  const maxOutput = flags.maxOutput
+    ? parseSize(flags.maxOutput, "--max-output")
+    : undefined;
   await using client = await connect(t, flags);
   const result = await client.session(t.name).wait({
     pattern,
@@ -431,7 +533,8 @@ export async function waitCommand(
       op: "wait",
       fields,
       text: result.output,
-      notice: `sessh: the shell exited with status ${result.shellExit} while waiting`,
+      notice:
+        `sessh: the shell exited with status ${result.shellExit} while waiting`,
       exitCode: 1,
     };
   }
@@ -440,7 +543,9 @@ export async function waitCommand(
       op: "wait",
       fields,
       text: result.output,
-      notice: `sessh: timed out after ${timeoutMs / 1000} s; resume with --since ${result.cursor}`,
+      notice: `sessh: timed out after ${
+        timeoutMs / 1000
+      } s; resume with --since ${result.cursor}`,
       exitCode: 124,
     };
   }
@@ -454,7 +559,10 @@ export async function waitCommand(
  * @param flags Options.
  * @returns The outcome.
  */
-export async function statusCommand(positionals: string[], flags: CommonFlags): Promise<Outcome> {
+export async function statusCommand(
+  positionals: string[],
+  flags: CommonFlags,
+): Promise<Outcome> {
   const { target: t } = target("status", positionals);
   await using client = await connect(t, flags);
   const info = await client.session(t.name).status();
@@ -474,10 +582,19 @@ export async function statusCommand(positionals: string[], flags: CommonFlags): 
  * @param flags Options.
  * @returns The outcome.
  */
-export async function listCommand(positionals: string[], flags: CommonFlags): Promise<Outcome> {
+export async function listCommand(
+  positionals: string[],
+  flags: CommonFlags,
+): Promise<Outcome> {
   const [dest, port, ...extra] = positionals;
-  if (dest === undefined) throw new UsageError("Missing DEST; usage: sessh list DEST");
-  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])} for list`);
+  if (dest === undefined) {
+    throw new UsageError("Missing DEST; usage: sessh list DEST");
+  }
+  if (extra.length) {
+    throw new UsageError(
+      `Unexpected argument ${JSON.stringify(extra[0])} for list`,
+    );
+  }
   await using client = await connect({ dest, port }, flags);
   const sessions = await client.list();
   return {
@@ -512,8 +629,15 @@ export async function closeCommand(
   }
   return {
     op: "close",
-    fields: { name: t.name, status, master_stopped: masterStopped, sessions_left: left.length },
-    text: `closed session ${t.name} (shell exit status ${status})${masterStopped ? "; master stopped" : ""}\n`,
+    fields: {
+      name: t.name,
+      status,
+      master_stopped: masterStopped,
+      sessions_left: left.length,
+    },
+    text: `closed session ${t.name} (shell exit status ${status})${
+      masterStopped ? "; master stopped" : ""
+    }\n`,
     exitCode: 0,
   };
 }

@@ -56,9 +56,17 @@ export function listJson(info: SessionInfo): Record<string, unknown> {
  * @param master The ControlMaster's state.
  * @returns The text.
  */
-export function formatStatus(info: SessionInfo, master: { alive: boolean; pid: number | null }): string {
+export function formatStatus(
+  info: SessionInfo,
+  master: { alive: boolean; pid: number | null },
+): string {
   const rows: [string, string][] = [
-    ["master", master.alive ? `alive${master.pid ? ` (pid ${master.pid})` : ""}` : "down"],
+    [
+      "master",
+      master.alive
+        ? `alive${master.pid ? ` (pid ${master.pid})` : ""}`
+        : "down",
+    ],
     ["session", `${info.name} alive`],
     ["shell", `${info.shell} (pid ${info.pid})`],
     ["running", info.running ? info.command ?? "yes" : "no"],
@@ -66,9 +74,19 @@ export function formatStatus(info: SessionInfo, master: { alive: boolean; pid: n
     ["cwd", info.cwd ?? "unknown"],
     ["last exit", info.lastExit === null ? "none" : String(info.lastExit)],
     ["created", new Date(info.created).toISOString()],
-    ["last activity", `${new Date(info.lastActivity).toISOString()} (${ago(info.lastActivity)} ago)`],
+    [
+      "last activity",
+      `${new Date(info.lastActivity).toISOString()} (${
+        ago(info.lastActivity)
+      } ago)`,
+    ],
     ["size", `${info.cols}x${info.rows}`],
-    ["buffer", `${info.bufferEnd - info.bufferStart} of ${info.bufferSize} bytes (cursor ${info.bufferEnd})`],
+    [
+      "buffer",
+      `${
+        info.bufferEnd - info.bufferStart
+      } of ${info.bufferSize} bytes (cursor ${info.bufferEnd})`,
+    ],
     ["attached", info.attached ? "yes" : "no"],
   ];
   return rows.map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
@@ -85,10 +103,21 @@ export function formatList(sessions: SessionInfo[]): string {
   const table = [["NAME", "PID", "IDLE", "STATE", "WHAT"]];
   for (const s of sessions) {
     const state = s.attached ? "attached" : s.running ? "busy" : "idle";
-    table.push([s.name, String(s.pid), ago(s.lastActivity), state, s.command ?? s.cwd ?? ""]);
+    table.push([
+      s.name,
+      String(s.pid),
+      ago(s.lastActivity),
+      state,
+      s.command ?? s.cwd ?? "",
+    ]);
   }
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  return table.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd())
+  const widths = table[0].map((_, i) =>
+    Math.max(...table.map((r) => r[i].length))
+  );
+  return table.map((r) =>
+    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ")
+      .trimEnd()
+  )
     .join("\n") + "\n";
 }
 

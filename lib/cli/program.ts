@@ -36,14 +36,28 @@ function withCommon(command: Command): Command {
     .option("-i, --identity <key>", "ssh identity file (also SESSH_IDENTITY)")
     .option("-J, --jump <host>", "ssh jump host (also SESSH_PROXYJUMP)")
     .option("-F, --config <file>", "ssh config file")
-    .option("-o, --option <option>", "ssh -o option, repeatable", collect, [] as string[]);
+    .option(
+      "-o, --option <option>",
+      "ssh -o option, repeatable",
+      collect,
+      [] as string[],
+    );
 }
 
 function withOpen(command: Command): Command {
   return command
-    .option("--shell <shell>", "shell to start instead of the login shell (bash, zsh, sh, …)")
-    .option("--no-agent-env", "do not set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=")
-    .option("--buffer-size <bytes>", "output buffer of a new session (default 1M)")
+    .option(
+      "--shell <shell>",
+      "shell to start instead of the login shell (bash, zsh, sh, …)",
+    )
+    .option(
+      "--no-agent-env",
+      "do not set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
+    )
+    .option(
+      "--buffer-size <bytes>",
+      "output buffer of a new session (default 1M)",
+    )
     .option("--cols <n>", "terminal width of a new session (default 160)")
     .option("--rows <n>", "terminal height of a new session (default 48)")
     .option("--term <term>", "TERM of a new session (default xterm-256color)");
@@ -73,8 +87,13 @@ export function buildProgram(ctx: ProgramContext): Command {
 
   const add = (spec: string, description: string) => {
     const command = withCommon(program.command(spec).description(description));
-    command.exitOverride().configureOutput({ writeOut: ctx.writeOut, writeErr: ctx.writeErr });
-    command.showHelpAfterError(`(run sessh ${spec.split(" ")[0]} --help for usage)`);
+    command.exitOverride().configureOutput({
+      writeOut: ctx.writeOut,
+      writeErr: ctx.writeErr,
+    });
+    command.showHelpAfterError(
+      `(run sessh ${spec.split(" ")[0]} --help for usage)`,
+    );
     return command;
   };
   // deno-lint-ignore no-explicit-any
@@ -85,13 +104,26 @@ export function buildProgram(ctx: ProgramContext): Command {
       ctx.done(commands.openCommand(compact([name, dest, port]), opts));
     });
 
-  withOpen(add("run <name> <dest> [args...]", "type a command, wait for it, print its output"))
-    .option("--timeout <seconds>", "how long to wait (default 60, SESSH_TIMEOUT)")
+  withOpen(
+    add(
+      "run <name> <dest> [args...]",
+      "type a command, wait for it, print its output",
+    ),
+  )
+    .option(
+      "--timeout <seconds>",
+      "how long to wait (default 60, SESSH_TIMEOUT)",
+    )
     .option("--no-wait", "type the command and return at once")
     .option("--force", "type even when another command is running")
-    .option("--max-output <bytes>", "bound on the output printed (default 100k)")
+    .option(
+      "--max-output <bytes>",
+      "bound on the output printed (default 100k)",
+    )
     .action((name, dest, args: string[], opts: Opts) => {
-      ctx.done(commands.runCommand([name, dest, ...args], ctx.payload, opts, ctx.env));
+      ctx.done(
+        commands.runCommand([name, dest, ...args], ctx.payload, opts, ctx.env),
+      );
     });
 
   add("send <name> <dest> [args...]", "type literal text")
@@ -100,12 +132,18 @@ export function buildProgram(ctx: ProgramContext): Command {
       ctx.done(commands.sendCommand([name, dest, ...args], ctx.payload, opts));
     });
 
-  add("keys <name> <dest> [args...]", "press keys by tmux name (Enter, C-c, Up, F5, M-x, …)")
+  add(
+    "keys <name> <dest> [args...]",
+    "press keys by tmux name (Enter, C-c, Up, F5, M-x, …)",
+  )
     .action((name, dest, args: string[], opts: Opts) => {
       ctx.done(commands.keysCommand([name, dest, ...args], ctx.payload, opts));
     });
 
-  add("logs <name> <dest> [args...]", "recent output as text: [LINES] (default 300)")
+  add(
+    "logs <name> <dest> [args...]",
+    "recent output as text: [LINES] (default 300)",
+  )
     .option("--since <cursor>", "only output after this cursor")
     .option("--raw", "the bytes as the terminal received them")
     .option("--follow", "keep streaming new output until interrupted")
@@ -114,24 +152,44 @@ export function buildProgram(ctx: ProgramContext): Command {
       ctx.done(commands.logsCommand([name, dest, ...args], opts, ctx.sink));
     });
 
-  add("screen <name> <dest> [port]", "the visible screen as text, with the cursor")
+  add(
+    "screen <name> <dest> [port]",
+    "the visible screen as text, with the cursor",
+  )
     .alias("pane")
     .action((name, dest, port, opts: Opts) => {
       ctx.done(commands.screenCommand(compact([name, dest, port]), opts));
     });
 
-  add("wait <name> <dest> [port]", "wait for output, idleness or the command's end")
+  add(
+    "wait <name> <dest> [port]",
+    "wait for output, idleness or the command's end",
+  )
     .option("--for <regex>", "until new output matches this regular expression")
     .option("--idle <ms>", "until no output came for this many milliseconds")
     .option("--done", "until the running command finishes")
-    .option("--since <cursor>", "consider output from this cursor on, not from now")
-    .option("--timeout <seconds>", "give up after this long (default 60, SESSH_TIMEOUT)")
-    .option("--max-output <bytes>", "bound on the output printed (default 100k)")
+    .option(
+      "--since <cursor>",
+      "consider output from this cursor on, not from now",
+    )
+    .option(
+      "--timeout <seconds>",
+      "give up after this long (default 60, SESSH_TIMEOUT)",
+    )
+    .option(
+      "--max-output <bytes>",
+      "bound on the output printed (default 100k)",
+    )
     .action((name, dest, port, opts: Opts) => {
-      ctx.done(commands.waitCommand(compact([name, dest, port]), opts, ctx.env));
+      ctx.done(
+        commands.waitCommand(compact([name, dest, port]), opts, ctx.env),
+      );
     });
 
-  add("status <name> <dest> [port]", "master, shell, running command, cwd, buffer")
+  add(
+    "status <name> <dest> [port]",
+    "master, shell, running command, cwd, buffer",
+  )
     .action((name, dest, port, opts: Opts) => {
       ctx.done(commands.statusCommand(compact([name, dest, port]), opts));
     });
@@ -141,9 +199,15 @@ export function buildProgram(ctx: ProgramContext): Command {
       ctx.done(commands.listCommand(compact([dest, port]), opts));
     });
 
-  add("close <name> <dest> [port]", "end the session (and the master when none is left)")
+  add(
+    "close <name> <dest> [port]",
+    "end the session (and the master when none is left)",
+  )
     .option("--keep-master", "leave the ssh master running")
-    .addOption(new Option("--grace <seconds>", "time between SIGHUP and SIGKILL").default("2"))
+    .addOption(
+      new Option("--grace <seconds>", "time between SIGHUP and SIGKILL")
+        .default("2"),
+    )
     .action((name, dest, port, opts: Opts) => {
       ctx.done(commands.closeCommand(compact([name, dest, port]), opts));
     });

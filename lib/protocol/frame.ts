@@ -78,7 +78,9 @@ export class FrameDecoder {
       if (this.#end - this.#start < 4 + size) break;
       // A copy: decoded bin fields are views into their input, and this
       // buffer is reused for the next frames.
-      const value = decode(this.#buffer.slice(this.#start + 4, this.#start + 4 + size));
+      const value = decode(
+        this.#buffer.slice(this.#start + 4, this.#start + 4 + size),
+      );
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
         throw new SesshError("protocol", "Received a frame that is not a map");
       }
@@ -100,7 +102,9 @@ export class FrameDecoder {
     if (this.#end + chunk.length > this.#buffer.length) {
       let size = this.#buffer.length;
       while (size < used + chunk.length) size *= 2;
-      const next = size === this.#buffer.length ? this.#buffer : new Uint8Array(size);
+      const next = size === this.#buffer.length
+        ? this.#buffer
+        : new Uint8Array(size);
       next.set(this.#buffer.subarray(this.#start, this.#end), 0);
       this.#buffer = next;
       this.#start = 0;

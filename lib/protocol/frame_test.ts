@@ -3,9 +3,14 @@ import { encodeFrame, FrameDecoder, MAX_FRAME } from "./frame.ts";
 
 Deno.test("FrameDecoder.push() decodes frames split across chunks", () => {
   const decoder = new FrameDecoder();
-  const bytes = new Uint8Array([...encodeFrame({ a: 1 }), ...encodeFrame({ b: "two" })]);
+  const bytes = new Uint8Array([
+    ...encodeFrame({ a: 1 }),
+    ...encodeFrame({ b: "two" }),
+  ]);
   const messages = [];
-  for (const byte of bytes) messages.push(...decoder.push(new Uint8Array([byte])));
+  for (const byte of bytes) {
+    messages.push(...decoder.push(new Uint8Array([byte])));
+  }
   assert.deepEqual(messages, [{ a: 1 }, { b: "two" }]);
   assert.equal(decoder.pending, 0);
 });
@@ -21,7 +26,10 @@ Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer 
 Deno.test("FrameDecoder.push() rejects frames over the limit", () => {
   const header = new Uint8Array(4);
   new DataView(header.buffer).setUint32(0, MAX_FRAME + 1);
-  assert.throws(() => new FrameDecoder().push(header), /over the \d+ byte limit/);
+  assert.throws(
+    () => new FrameDecoder().push(header),
+    /over the \d+ byte limit/,
+  );
 });
 
 Deno.test("FrameDecoder.push() rejects a frame that is not a map", () => {

@@ -26,13 +26,17 @@ const MAX_NOISE = 1024 * 1024;
  * @example
  * ```ts
  * import { bridgeCommand } from "./bootstrap.ts";
- * console.log(bridgeCommand().startsWith("exec python3 -c ")); // true
+ * console.log(bridgeCommand().startsWith("exec env ")); // true
  * ```
  */
 export function bridgeCommand(): string {
-  const hex = Array.from(new TextEncoder().encode(LOADER_SOURCE), (b) =>
-    b.toString(16).padStart(2, "0")).join("");
-  return `exec python3 -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
+  const hex = Array.from(
+    new TextEncoder().encode(LOADER_SOURCE),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  // The system python3 first: version managers' shims (pyenv) cost 100 ms
+  // per call. The loader puts the login PATH back for the sessions.
+  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */
@@ -90,7 +94,10 @@ export async function handshake(
         );
       }
       const rest = seen.slice(eol + 1);
-      return { leftover: Uint8Array.from(rest, (c) => c.charCodeAt(0)), uploaded };
+      return {
+        leftover: Uint8Array.from(rest, (c) => c.charCodeAt(0)),
+        uploaded,
+      };
     }
     if (seen.length > MAX_NOISE) {
       throw new SesshError(

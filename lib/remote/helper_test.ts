@@ -28,14 +28,17 @@ Deno.test("sessh_helper.py passes its own unit tests under python3 -m unittest",
 });
 
 Deno.test("sessh_helper.py stays well under 1,000 lines", async () => {
-  const lines = (await Deno.readTextFile(new URL("sessh_helper.py", dir))).split("\n").length;
+  const lines =
+    (await Deno.readTextFile(new URL("sessh_helper.py", dir))).split("\n")
+      .length;
   assert.ok(lines < 1000, `sessh_helper.py has ${lines} lines`);
 });
 
 Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacharacters", () => {
   const command = bridgeCommand();
-  const match = /^exec python3 -c 'exec\(bytes\.fromhex\("([0-9a-f]+)"\)\)' ([0-9a-f]{16}) bridge$/
-    .exec(command);
+  const match =
+    /^exec env SESSH_PATH="\$PATH" PATH="\/usr\/bin:\/bin:\$PATH" python3 -c 'exec\(bytes\.fromhex\("([0-9a-f]+)"\)\)' ([0-9a-f]{16}) bridge$/
+      .exec(command);
   assert.ok(match, command);
   assert.equal(match[2], HELPER_HASH);
   const loader = new TextDecoder().decode(

@@ -1,4 +1,8 @@
 import hashlib, os, stat, sys
+os.environ["PATH"] = os.environ.pop("SESSH_PATH", os.environ.get("PATH", ""))
+if sys.version_info < (3, 8):
+    sys.stderr.write("sessh: %s is Python %d.%d; sessh needs Python 3.8 or later\n" % ((sys.executable,) + sys.version_info[:2]))
+    sys.exit(5)
 h = sys.argv[1]
 d = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sessh")
 os.makedirs(d, 0o700, exist_ok=True)
@@ -20,4 +24,7 @@ if not os.path.isfile(p):
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(src)
     os.replace(tmp, p)
-os.execv(sys.executable, [sys.executable, p] + sys.argv[2:])
+sys.argv = [p] + sys.argv[2:]
+with open(p, "rb") as f:
+    code = compile(f.read(), p, "exec")
+exec(code, {"__name__": "__main__", "__file__": p})

@@ -469,6 +469,7 @@ class Session:
         self.run = None
         self.pending_run = None
         self.last_exit = None
+        self.last_input = 0
         self.attached = None
         self.exit_status = None
         self.closing = []
@@ -942,7 +943,7 @@ class Daemon:
         elif kind == "C":
             session.running = True
             if session.run is not None:
-                session.run["start"] = session.end
+                session.run["start"] = session.last_input = session.end
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
@@ -1064,7 +1065,9 @@ class Daemon:
         data = msg.get("data")
         if not isinstance(data, bytes):
             raise HelperError("bad_request", "input needs bytes in data")
-        self.write_pty(self.session(msg), data)
+        session = self.session(msg)
+        session.last_input = session.end
+        self.write_pty(session, data)
         return {}
 
     def op_resize(self, client, msg):
@@ -1095,7 +1098,7 @@ class Daemon:
         session = self.session(msg)
         level = "output" if msg.get("output", True) else "events"
         client.watch[session.name] = level
-        since = msg.get("since")
+        since = session.last_input if msg.get("from_input") else msg.get("since")
         start = session.end if not isinstance(since, int) else max(since, session.base)
         client.send({"id": msg.get("id"), "ok": True, "start": start, "end": session.end,
                      "evicted": isinstance(since, int) and since < session.base,
@@ -1152,7 +1155,7 @@ class Daemon:
             prefix = b"" if session.preexec else b"printf '\\033]6973;C\\007'\n"
             write_private_file(path, prefix + command + (b"" if command.endswith(b"\n") else b"\n"))
             data = b"\x15 . '%s'\r" % path.encode()
-        offset = session.end
+        offset = session.last_input = session.end
         session.run = {"seq": seq, "start": offset, "file": path, "client": client}
         session.running = True
         self.write_pty(session, data)

@@ -5,10 +5,24 @@
  * @module
  */
 
-import xterm from "@xterm/headless";
+import type xterm from "@xterm/headless";
 
 /** The parts of a headless terminal the renderers read. */
 export type HeadlessTerminal = InstanceType<typeof xterm.Terminal>;
+
+let loading: Promise<typeof xterm> | null = null;
+
+/**
+ * Starts loading xterm.js, once. Loading costs about 50 ms, so commands that
+ * never render (status, list, send) skip it, and commands that will render
+ * call this early so the load overlaps their network wait.
+ *
+ * @returns The module's default export.
+ */
+export function loadXterm(): Promise<typeof xterm> {
+  loading ??= import("@xterm/headless").then((module) => module.default);
+  return loading;
+}
 
 /** Size and history of the terminal to emulate. */
 export interface EmulateOptions {
@@ -36,7 +50,8 @@ export async function emulate<T>(
 ): Promise<T> {
   checkSize("cols", options.cols);
   checkSize("rows", options.rows);
-  const terminal = new xterm.Terminal({
+  const { Terminal } = await loadXterm();
+  const terminal = new Terminal({
     cols: options.cols,
     rows: options.rows,
     scrollback: options.scrollback,

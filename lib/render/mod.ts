@@ -16,7 +16,11 @@
  * @module
  */
 
-export { renderText, type RenderTextOptions } from "./terminal_text.ts";
+export {
+  preloadRenderer,
+  renderText,
+  type RenderTextOptions,
+} from "./terminal_text.ts";
 export {
   formatScreen,
   renderScreen,

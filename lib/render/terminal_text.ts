@@ -5,7 +5,7 @@
  * @module
  */
 
-import { emulate, type HeadlessTerminal } from "./_terminal.ts";
+import { emulate, type HeadlessTerminal, loadXterm } from "./_terminal.ts";
 
 /** Options for {@link renderText}. */
 export interface RenderTextOptions {
@@ -140,4 +140,18 @@ function readLogicalLines(terminal: HeadlessTerminal): string[] {
   }
   if (current !== "") result.push(current.trimEnd());
   return result;
+}
+
+/**
+ * Starts loading the terminal emulator in the background, so that a later
+ * render does not wait for it.
+ *
+ * @example
+ * ```ts
+ * import { preloadRenderer } from "./terminal_text.ts";
+ * preloadRenderer();
+ * ```
+ */
+export function preloadRenderer(): void {
+  loadXterm().catch(() => {});
 }

@@ -5,12 +5,21 @@
  * @module
  */
 import { type Destination, parseDestination } from "../ssh/destination.ts";
-import { type SshFlags, type SshSettings, settingsFromEnv } from "../ssh/options.ts";
+import {
+  settingsFromEnv,
+  type SshFlags,
+  type SshSettings,
+} from "../ssh/options.ts";
 import { clientArgv } from "../ssh/options.ts";
 import { ensureMaster, type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
-import { bridgeCommand, handshake, HandshakeEnded, PROTOCOL_VERSION } from "../remote/bootstrap.ts";
+import {
+  bridgeCommand,
+  handshake,
+  HandshakeEnded,
+  PROTOCOL_VERSION,
+} from "../remote/bootstrap.ts";
 import { Connection } from "./connection.ts";
 import { ConnectError, SesshError, UsageError } from "../errors.ts";
 import type { SessionInfo } from "../types.ts";
@@ -151,9 +160,14 @@ export class SesshClient implements AsyncDisposable {
    * @param options Destination and ssh flags.
    * @returns The destination and settings.
    */
-  static prepare(options: ClientOptions): { destination: Destination; settings: SshSettings } {
+  static prepare(
+    options: ClientOptions,
+  ): { destination: Destination; settings: SshSettings } {
     const destination = parseDestination(options.destination, options.port);
-    const settings = settingsFromEnv(options.env ?? Deno.env.toObject(), options.ssh ?? {});
+    const settings = settingsFromEnv(
+      options.env ?? Deno.env.toObject(),
+      options.ssh ?? {},
+    );
     return { destination, settings };
   }
 
@@ -197,7 +211,9 @@ export class SesshClient implements AsyncDisposable {
         }),
       ]);
       const connection = new Connection(reader, writer, leftover, failure);
-      const hello = await connection.request("hello", { version: PROTOCOL_VERSION }, {
+      const hello = await connection.request("hello", {
+        version: PROTOCOL_VERSION,
+      }, {
         timeoutMs,
       });
       return new SesshClient(destination, settings, master, connection, hello);
@@ -235,8 +251,14 @@ export class SesshClient implements AsyncDisposable {
    * @returns Whether it was created, and its description.
    */
   async open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
-    const reply = await this.#connection.request("open", openFields(validateName(name), options));
-    return { created: Boolean(reply.created), session: sessionInfo(reply.session as Message) };
+    const reply = await this.#connection.request(
+      "open",
+      openFields(validateName(name), options),
+    );
+    return {
+      created: Boolean(reply.created),
+      session: sessionInfo(reply.session as Message),
+    };
   }
 
   /**
@@ -298,7 +320,11 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
  * @param stderr What it printed on stderr.
  * @returns The error to report.
  */
-export function bridgeFailure(destination: Destination, code: number, stderr: string): SesshError {
+export function bridgeFailure(
+  destination: Destination,
+  code: number,
+  stderr: string,
+): SesshError {
   const where = JSON.stringify(destination.display);
   if (code === 255) return classifySshFailure(destination, code, stderr);
   if (code === 127 && /python3/.test(stderr)) {
@@ -313,9 +339,13 @@ export function bridgeFailure(destination: Destination, code: number, stderr: st
       `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
     );
   }
-  const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join("; ");
+  const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(
+    "; ",
+  );
   return new SesshError(
     "helper_failed",
-    `The sessh helper on ${where} failed (exit ${code})${detail ? `: ${detail}` : ""}`,
+    `The sessh helper on ${where} failed (exit ${code})${
+      detail ? `: ${detail}` : ""
+    }`,
   );
 }

@@ -47,6 +47,8 @@ export class Connection {
   readonly done: Promise<void>;
 
   /**
+   * Wraps a bridge whose handshake is done and starts reading from it.
+   *
    * @param reader The bridge's stdout, positioned after the magic line.
    * @param writer The bridge's stdin.
    * @param leftover Bytes already read past the magic line.
@@ -73,14 +75,22 @@ export class Connection {
    * @param options Timeout.
    * @returns The reply message.
    */
-  request(op: string, fields: Message, options: RequestOptions = {}): Promise<Message> {
+  request(
+    op: string,
+    fields: Message,
+    options: RequestOptions = {},
+  ): Promise<Message> {
     if (this.#lost) return Promise.reject(this.#lost);
     const id = this.#nextId++;
     const timeoutMs = options.timeoutMs ?? 30_000;
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new TimeoutError(`The remote helper did not answer "${op}" within ${timeoutMs} ms`));
+        reject(
+          new TimeoutError(
+            `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       this.#writer.write(encodeFrame({ ...fields, id, op })).catch(() => {});
@@ -185,5 +195,8 @@ export function remoteError(message: Message): SesshError {
     "daemon_gone",
   ];
   if (code === "bad_request") return new SesshError("usage", text, 2);
-  return new SesshError(known.includes(code) ? code as "no_session" : "remote", text);
+  return new SesshError(
+    known.includes(code) ? code as "no_session" : "remote",
+    text,
+  );
 }

@@ -70,7 +70,9 @@ const CONTROL_PUNCTUATION: Record<string, string> = {
  * ```
  */
 export function keyBytes(key: string): string {
-  if (key === "") throw new UsageError("Empty key name; pass a key such as Enter or C-c");
+  if (key === "") {
+    throw new UsageError("Empty key name; pass a key such as Enter or C-c");
+  }
   const named = NAMED[key.toLowerCase()];
   if (named) return named;
   const modified = /^((?:[CMS]-)+)(.+)$/i.exec(key);
@@ -82,7 +84,9 @@ export function keyBytes(key: string): string {
   let bytes: string;
   if (mods.includes("C")) {
     if (base.length !== 1) {
-      throw new UsageError(`Cannot combine Ctrl with "${base}" in "${key}"; use C-<letter>`);
+      throw new UsageError(
+        `Cannot combine Ctrl with "${base}" in "${key}"; use C-<letter>`,
+      );
     }
     bytes = controlByte(base, key);
   } else {
@@ -98,7 +102,9 @@ function controlByte(base: string, key: string): string {
   if (code >= 0x61 && code <= 0x7a) return String.fromCharCode(code - 0x60);
   const punct = CONTROL_PUNCTUATION[base];
   if (punct) return punct;
-  throw new UsageError(`Unknown control key "${key}"; use C-a … C-z, C-@, C-[, C-\\, C-], C-^, C-_`);
+  throw new UsageError(
+    `Unknown control key "${key}"; use C-a … C-z, C-@, C-[, C-\\, C-], C-^, C-_`,
+  );
 }
 
 /**

@@ -22,9 +22,12 @@ export interface OutputRange {
 }
 
 /** Where to start reading: a cursor, or the last N lines. */
-export type RangeStart = { since: number; until?: number } | { lines: number } | {
-  whole: true;
-};
+export type RangeStart =
+  | { since: number; until?: number }
+  | { lines: number }
+  | {
+    whole: true;
+  };
 
 /**
  * Reads a range of a session's output, in as many requests as it takes.
@@ -62,8 +65,9 @@ export async function readRange(
 // zsh marks output that lacks a final newline with a reverse-video "%"/"#"
 // and clears it with "\r \r" before the prompt (PROMPT_SP); that belongs to
 // the prompt, not to the command's output.
-// deno-lint-ignore no-control-regex
-const ZSH_PROMPT_SP = /(?:\x1b\[1m\x1b\[7m[%#]\x1b\[27m\x1b\[1m\x1b\[0m)? *\r \r$/;
+const ZSH_PROMPT_SP =
+  // deno-lint-ignore no-control-regex
+  /(?:\x1b\[1m\x1b\[7m[%#]\x1b\[27m\x1b\[1m\x1b\[0m)? *\r \r$/;
 
 /**
  * Removes the tail zsh prints before every prompt from a command's output.

@@ -16,6 +16,7 @@ import type { SessionInfo } from "../types.ts";
 import { UsageError } from "../errors.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
+import { preloadRenderer } from "../render/terminal_text.ts";
 
 /** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
 export const DEFAULT_MAX_OUTPUT = 100 * 1024;
@@ -107,7 +108,11 @@ export interface WaitOptions {
   idleMs?: number;
   /** Wait until the running command finishes. */
   done?: boolean;
-  /** Look at output from this cursor on instead of from now. */
+  /**
+   * Look at output from this cursor on. By default a `pattern` is looked
+   * for in the output since the last input sent (run, send, keys), and
+   * `idleMs` counts from now.
+   */
   since?: number;
   /**
    * Give up after this many milliseconds.
@@ -159,6 +164,8 @@ export class Session {
   #client: SesshClient;
 
   /**
+   * Makes a handle; use {@linkcode SesshClient.session} instead.
+   *
    * @param client The connected client.
    * @param name A validated session name.
    */
@@ -185,12 +192,20 @@ export class Session {
    * @param options Timeout, output bound, force, no-wait.
    * @returns Exit status and output.
    */
-  async run(command: string | Uint8Array, options: RunOptions = {}): Promise<RunResult> {
+  async run(
+    command: string | Uint8Array,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
-    const bytes = typeof command === "string" ? new TextEncoder().encode(command) : command;
-    if (bytes.length === 0) throw new UsageError("Empty command; pass the command after --");
+    const bytes = typeof command === "string"
+      ? new TextEncoder().encode(command)
+      : command;
+    if (bytes.length === 0) {
+      throw new UsageError("Empty command; pass the command after --");
+    }
     const conn = this.#client.connection;
+    if (options.wait !== false) preloadRenderer();
     const started = performance.now();
     const reply = await conn.request("run", {
       name: this.name,
@@ -227,7 +242,9 @@ export class Session {
       const event = await conn.nextEvent(deadline - performance.now());
       if (!event) break;
       if (event.name !== this.name) continue;
-      if (event.ev === "started" && event.seq === seq) start = Number(event.offset);
+      if (event.ev === "started" && event.seq === seq) {
+        start = Number(event.offset);
+      }
       if (event.ev === "done" && event.seq === seq) done = event;
       if (event.ev === "exit") shellExit = Number(event.status);
       if ((done && done.exit != null) || shellExit !== null) break;
@@ -282,10 +299,18 @@ export class Session {
    * @param text The text (bytes are sent as they are).
    * @param options `enter: true` presses Enter afterwards.
    */
-  async send(text: string | Uint8Array, options: { enter?: boolean } = {}): Promise<void> {
-    let bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  async send(
+    text: string | Uint8Array,
+    options: { enter?: boolean } = {},
+  ): Promise<void> {
+    let bytes = typeof text === "string"
+      ? new TextEncoder().encode(text)
+      : text;
     if (options.enter) bytes = concat(bytes, new Uint8Array([13]));
-    await this.#client.connection.request("input", { name: this.name, data: bytes });
+    await this.#client.connection.request("input", {
+      name: this.name,
+      data: bytes,
+    });
   }
 
   /**
@@ -294,8 +319,15 @@ export class Session {
    * @param keys Key names and literal words, in order.
    */
   async keys(keys: string[]): Promise<void> {
-    if (keys.length === 0) throw new UsageError("No keys given; pass key names such as Enter or C-c");
-    await this.#client.connection.request("input", { name: this.name, data: keysToBytes(keys) });
+    if (keys.length === 0) {
+      throw new UsageError(
+        "No keys given; pass key names such as Enter or C-c",
+      );
+    }
+    await this.#client.connection.request("input", {
+      name: this.name,
+      data: keysToBytes(keys),
+    });
   }
 
   /**
@@ -311,7 +343,9 @@ export class Session {
       const range = await readRange(
         conn,
         this.name,
-        options.since !== undefined ? { since: options.since } : { whole: true },
+        options.since !== undefined
+          ? { since: options.since }
+          : { whole: true },
       );
       return {
         output: "",
@@ -321,12 +355,15 @@ export class Session {
         truncated: false,
       };
     }
+    preloadRenderer();
     const info = await this.status();
     // A little more than asked: cursor movements can fold several raw lines into one.
     const range = await readRange(
       conn,
       this.name,
-      options.since !== undefined ? { since: options.since } : { lines: lines + 50 },
+      options.since !== undefined
+        ? { since: options.since }
+        : { lines: lines + 50 },
     );
     const text = await boundedText(
       range.data,
@@ -383,8 +420,11 @@ export class Session {
    * @returns Lines, cursor, size and whether the alternate screen is on.
    */
   async screen(): Promise<ScreenResult> {
+    preloadRenderer();
     const info = await this.status();
-    const range = await readRange(this.#client.connection, this.name, { whole: true });
+    const range = await readRange(this.#client.connection, this.name, {
+      whole: true,
+    });
     return await renderScreen(range.data, { cols: info.cols, rows: info.rows });
   }
 
@@ -396,16 +436,26 @@ export class Session {
    * @returns Whether it was met, and the output seen.
    */
   async wait(options: WaitOptions): Promise<WaitResult> {
-    const conditions = [options.pattern, options.idleMs, options.done ? true : undefined]
+    const conditions = [
+      options.pattern,
+      options.idleMs,
+      options.done ? true : undefined,
+    ]
       .filter((c) => c !== undefined);
     if (conditions.length !== 1) {
-      throw new UsageError("Pass exactly one of --for REGEX, --idle MS or --done");
+      throw new UsageError(
+        "Pass exactly one of --for REGEX, --idle MS or --done",
+      );
     }
     const conn = this.#client.connection;
     const timeoutMs = options.timeoutMs ?? 60_000;
     const started = performance.now();
     const fields: Message = { name: this.name, output: !options.done };
     if (options.since !== undefined) fields.since = options.since;
+    // A pattern is looked for in what followed the last input, so that a
+    // `run --no-wait` or `send` just before cannot race past the output.
+    else if (options.pattern) fields.from_input = true;
+    if (options.pattern) preloadRenderer();
     const sub = await conn.request("subscribe", fields);
     let cursor = Number(sub.start);
     const result: WaitResult = {
@@ -417,7 +467,11 @@ export class Session {
       shellExit: null,
     };
     if (options.done && !sub.running) {
-      return { ...result, met: true, exitCode: sub.last_exit == null ? null : Number(sub.last_exit) };
+      return {
+        ...result,
+        met: true,
+        exitCode: sub.last_exit == null ? null : Number(sub.last_exit),
+      };
     }
     const seen: Uint8Array[] = [];
     const stripper = new AnsiStripper();
@@ -426,9 +480,13 @@ export class Session {
     while (true) {
       const now = performance.now();
       let wake = started + timeoutMs - now;
-      if (options.idleMs !== undefined) wake = Math.min(wake, lastOutput + options.idleMs - now);
+      if (options.idleMs !== undefined) {
+        wake = Math.min(wake, lastOutput + options.idleMs - now);
+      }
       if (wake <= 0) {
-        if (options.idleMs !== undefined && lastOutput + options.idleMs <= now) result.met = true;
+        if (
+          options.idleMs !== undefined && lastOutput + options.idleMs <= now
+        ) result.met = true;
         break;
       }
       const event = await conn.nextEvent(wake);
@@ -467,7 +525,9 @@ export class Session {
     if (seen.length) {
       const data = stripPromptTail(concat(...seen));
       const cols = (await this.status().catch(() => null))?.cols ?? 160;
-      result.output = (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT)).text;
+      result.output =
+        (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT))
+          .text;
     }
     return result;
   }
@@ -478,7 +538,9 @@ export class Session {
    * @returns The description.
    */
   async status(): Promise<SessionInfo> {
-    const reply = await this.#client.connection.request("info", { name: this.name });
+    const reply = await this.#client.connection.request("info", {
+      name: this.name,
+    });
     return sessionInfo(reply.session as Message);
   }
 
