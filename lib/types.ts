@@ -40,4 +40,6 @@ export interface SessionInfo {
   integrated: boolean;
   /** Whether an interactive client is attached. */
   attached: boolean;
+  /** When the last interactive client left, in milliseconds since the epoch. */
+  detachedAt: number | null;
 }

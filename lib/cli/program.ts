@@ -7,6 +7,7 @@
  */
 import { Command, Option } from "commander";
 import * as commands from "./commands.ts";
+import { attachCommand, detachCommand } from "./attach_command.ts";
 import type { Outcome, StreamSink } from "./commands.ts";
 
 /** What the program needs from its caller. */
@@ -210,6 +211,21 @@ export function buildProgram(ctx: ProgramContext): Command {
     )
     .action((name, dest, port, opts: Opts) => {
       ctx.done(commands.closeCommand(compact([name, dest, port]), opts));
+    });
+
+  add("attach <args...>", "attach this terminal to a session: [NAME] DEST")
+    .option("--new", "always start a new session")
+    .option("--session <id>", "attach this existing session")
+    .option("--list", "print the sessions (busy ones marked) and exit")
+    .option("--detach-keys <keys>", 'local detach keys (default "C-b d"; "none" turns them off)')
+    .option("--retries <n>", 'reconnect attempts after a lost link (default 10, or "forever")')
+    .action((args: string[], opts: Opts) => {
+      ctx.done(attachCommand(args, opts, ctx.env));
+    });
+
+  add("detach <name> <dest> [port]", "make the session's attached client exit (the shell keeps running)")
+    .action((name, dest, port, opts: Opts) => {
+      ctx.done(detachCommand(compact([name, dest, port]), opts));
     });
 
   return program;

@@ -134,18 +134,21 @@ export class SesshClient implements AsyncDisposable {
   /** What the daemon said in its hello. */
   readonly daemon: { pid: number; helper: string; runtimeDir: string };
   #connection: Connection;
+  #bridge: Deno.ChildProcess;
 
   private constructor(
     destination: Destination,
     settings: SshSettings,
     master: MasterInfo,
     connection: Connection,
+    bridge: Deno.ChildProcess,
     hello: Message,
   ) {
     this.destination = destination;
     this.settings = settings;
     this.master = master;
     this.#connection = connection;
+    this.#bridge = bridge;
     this.daemon = {
       pid: Number(hello.pid),
       helper: String(hello.helper),
@@ -216,7 +219,7 @@ export class SesshClient implements AsyncDisposable {
       }, {
         timeoutMs,
       });
-      return new SesshClient(destination, settings, master, connection, hello);
+      return new SesshClient(destination, settings, master, connection, child, hello);
     } catch (error) {
       try {
         child.kill("SIGKILL");
@@ -281,6 +284,18 @@ export class SesshClient implements AsyncDisposable {
   /** Closes the bridge; the sessions keep running on the host. */
   async disconnect(): Promise<void> {
     await this.#connection.close();
+    this.abandon();
+  }
+
+  /**
+   * Drops this connection at once without a goodbye, for a link that is dead
+   * or frozen: kills the local ssh client of the bridge. Sessions keep
+   * running on the host.
+   */
+  abandon(): void {
+    try {
+      this.#bridge.kill("SIGKILL");
+    } catch { /* already exited */ }
   }
 
   /** Same as {@linkcode SesshClient.disconnect}. */

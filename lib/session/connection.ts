@@ -7,6 +7,8 @@
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import { SesshError, TimeoutError } from "../errors.ts";
 
+const MAX_QUEUED_EVENTS = 256;
+
 interface Pending {
   resolve: (message: Message) => void;
   reject: (error: Error) => void;
@@ -42,6 +44,8 @@ export class Connection {
   #events: Message[] = [];
   #eventWaiters: ((message: Message | null) => void)[] = [];
   #lost: Error | null = null;
+  #lastReceived = performance.now();
+  #drained: (() => void) | null = null;
   #onLost: () => Promise<Error>;
   /** Resolves when the stream has ended, for whatever reason. */
   readonly done: Promise<void>;
@@ -106,6 +110,10 @@ export class Connection {
    */
   nextEvent(timeoutMs: number): Promise<Message | null> {
     const queued = this.#events.shift();
+    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
+      this.#drained();
+      this.#drained = null;
+    }
     if (queued) return Promise.resolve(queued);
     if (this.#lost) return Promise.resolve(null);
     return new Promise((resolve) => {
@@ -121,6 +129,16 @@ export class Connection {
     });
   }
 
+  /** Milliseconds since anything arrived from the daemon (for heartbeats). */
+  get silentForMs(): number {
+    return performance.now() - this.#lastReceived;
+  }
+
+  /** Whether events wait to be consumed (then silence is our own doing). */
+  get backlogged(): boolean {
+    return this.#events.length > 0;
+  }
+
   /** Why the connection ended, once it has. */
   get lostError(): Error | null {
     return this.#lost;
@@ -129,15 +147,32 @@ export class Connection {
   /** Closes the bridge's stdin; the bridge and ssh then exit. */
   async close(): Promise<void> {
     await this.#writer.close().catch(() => {});
-    await this.done;
+    this.#events.length = 0;
+    this.#drained?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), 2000);
+    });
+    // A bridge on a dead link never sends EOF; stop reading rather than wait.
+    if (await Promise.race([this.done.then(() => false), gaveUp])) {
+      await this.#reader.cancel().catch(() => {});
+      await this.done;
+    }
+    clearTimeout(timer);
   }
 
   async #readLoop(leftover: Uint8Array): Promise<void> {
     try {
       if (leftover.length) this.#dispatch(leftover);
       while (true) {
+        // Backpressure: stop reading (and so let ssh and the daemon hold
+        // the data) while the consumer is far behind.
+        if (this.#events.length > MAX_QUEUED_EVENTS) {
+          await new Promise<void>((resolve) => this.#drained = resolve);
+        }
         const { value, done } = await this.#reader.read();
         if (done) break;
+        this.#lastReceived = performance.now();
         this.#dispatch(value);
       }
     } catch (error) {

@@ -37,6 +37,7 @@ export function sessionInfo(m: Message): SessionInfo {
     lastExit: m.last_exit == null ? null : Number(m.last_exit),
     integrated: Boolean(m.integrated),
     attached: Boolean(m.attached),
+    detachedAt: m.detached_at == null ? null : Number(m.detached_at),
   };
 }
 

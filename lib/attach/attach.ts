@@ -1,0 +1,266 @@
+/**
+ * `sessh attach`: a human's terminal on a session, as a plain byte stream,
+ * that survives the network. A heartbeat notices a dead or frozen link in
+ * about 3 s; the client then retires the stuck master, connects afresh with
+ * backoff and re-attaches, replaying what it missed.
+ *
+ * @module
+ */
+import { type ClientOptions, SesshClient } from "../session/client.ts";
+import { ConnectError, SesshError } from "../errors.ts";
+import { stopMaster } from "../ssh/master.ts";
+import { bytesField } from "../session/wire.ts";
+import type { Message } from "../protocol/frame.ts";
+import { DetachMatcher } from "./detach_keys.ts";
+import { applyModeChanges, buildReplay, modeReset, type Modes } from "./replay.ts";
+import type { LocalTerminal } from "./terminal.ts";
+
+/** Backoff between reconnect attempts, then 2 s for every further one. */
+export const BACKOFF_MS: readonly number[] = [125, 250, 500, 1000, 2000];
+const HEARTBEAT_MS = 1000;
+const DEAD_AFTER_MS = 3000;
+
+/** How an attach ended. */
+export interface AttachOutcome {
+  /** Exit code for the command line. */
+  code: number;
+  /** A line for the terminal after raw mode is left, if any. */
+  message?: string;
+}
+
+/** Options of {@linkcode attachSession}. */
+export interface AttachOptions {
+  /** How to reach the host (used again to reconnect). */
+  client: ClientOptions;
+  /** The session to attach. */
+  name: string;
+  /** Start the session when it is missing. */
+  create: boolean;
+  /** The detach key bytes, or null for none. */
+  detachKeys: Uint8Array | null;
+  /** Reconnect attempts after an ambiguous disconnect (Infinity: forever). */
+  retries: number;
+  /** TERM for a new session. */
+  term: string;
+}
+
+type Ending =
+  | { kind: "exit"; status: number }
+  | { kind: "detached"; by: "key" | "remote" }
+  | { kind: "signal"; code: number }
+  | { kind: "lost"; why: string };
+
+const SIGNAL_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Attaches the local terminal to a session until the shell exits, the user
+ * detaches, or reconnecting fails.
+ *
+ * @param first A connected client.
+ * @param term The local terminal, not yet in raw mode.
+ * @param options Session, detach keys, retries.
+ * @returns The exit code and a closing message.
+ */
+export async function attachSession(
+  first: SesshClient,
+  term: LocalTerminal,
+  options: AttachOptions,
+): Promise<AttachOutcome> {
+  const matcher = new DetachMatcher(options.detachKeys);
+  let client = first;
+  let modes: Modes = {};
+  let since: number | undefined;
+  let onKeys: (bytes: Uint8Array) => void = () => {};
+  let interrupt: ((ending: Ending) => void) | null = null;
+  let signalled: number | null = null;
+  term.enterRaw((signal) => {
+    signalled = SIGNAL_CODES[signal] ?? 1;
+    interrupt?.({ kind: "signal", code: signalled });
+  });
+  const keyPump = (async () => {
+    while (true) {
+      const { value, done } = await term.keys.read().catch(() => ({ value: undefined, done: true }));
+      if (done || !value) return;
+      onKeys(value);
+    }
+  })();
+  try {
+    while (true) {
+      const ending = await attachOnce(client, term, options, {
+        since,
+        steal: since !== undefined,
+        matcher,
+        setKeys: (fn) => onKeys = fn,
+        setInterrupt: (fn) => interrupt = fn,
+        onOutput: (offset, data) => {
+          since = offset + data.length;
+          modes = applyModeChanges(modes, data);
+        },
+        onModes: (m) => modes = m,
+      });
+      if (ending.kind === "exit") return { code: ending.status };
+      if (ending.kind === "signal") return { code: ending.code };
+      if (ending.kind === "detached") {
+        return { code: 0, message: `[detached from ${options.name}]` };
+      }
+      client.abandon();
+      if (signalled !== null) return { code: signalled };
+      const next = await reconnect(client, term, options, matcher, (fn) => onKeys = fn);
+      if ("code" in next) return next;
+      client = next;
+    }
+  } catch (error) {
+    if (error instanceof SesshError && ["no_session", "session_exited"].includes(error.code)) {
+      const status = /status (\d+)/.exec(error.message)?.[1];
+      return {
+        code: status !== undefined ? Number(status) : 1,
+        message: `sessh: session ${options.name} is gone: ${error.message}`,
+      };
+    }
+    throw error;
+  } finally {
+    onKeys = () => {};
+    await term.restore(modeReset(modes));
+    await client.disconnect().catch(() => {});
+    void keyPump;
+  }
+}
+
+interface OnceHooks {
+  since?: number;
+  steal: boolean;
+  matcher: DetachMatcher;
+  setKeys: (fn: (bytes: Uint8Array) => void) => void;
+  setInterrupt: (fn: ((ending: Ending) => void) | null) => void;
+  onOutput: (offset: number, data: Uint8Array) => void;
+  onModes: (modes: Modes) => void;
+}
+
+async function attachOnce(
+  client: SesshClient,
+  term: LocalTerminal,
+  options: AttachOptions,
+  hooks: OnceHooks,
+): Promise<Ending> {
+  const conn = client.connection;
+  const name = options.name;
+  const size = term.size();
+  const fields: Message = {
+    name,
+    cols: size.cols,
+    rows: size.rows,
+    steal: hooks.steal,
+    create: options.create ? { name, term: options.term, agent_env: false } : null,
+  };
+  if (hooks.since !== undefined) fields.since = hooks.since;
+  const reply = await conn.request("attach", fields, { timeoutMs: 15_000 });
+  const data = bytesField(reply.data);
+  const replayModes = (reply.modes ?? {}) as Modes;
+  const replay = buildReplay(data, replayModes, Boolean(reply.evicted));
+  hooks.onModes(applyModeChanges(replayModes, data));
+  if (hooks.since !== undefined) await term.write("\r\x1b[K");
+  await term.write(replay);
+  hooks.onOutput(Number(reply.start), data);
+
+  let finish!: (ending: Ending) => void;
+  const ended = new Promise<Ending>((resolve) => finish = resolve);
+  let over = false;
+  const end = (ending: Ending) => {
+    if (!over) finish(ending);
+    over = true;
+  };
+  hooks.setInterrupt(end);
+  hooks.setKeys((bytes) => {
+    const { forward, detach } = hooks.matcher.feed(bytes);
+    if (forward.length) conn.request("input", { name, data: forward }).catch(() => {});
+    if (detach) {
+      conn.request("detach", { name }, { timeoutMs: 2000 }).catch(() => {});
+      end({ kind: "detached", by: "key" });
+    }
+  });
+  term.watchResize((next) => {
+    conn.request("resize", { name, cols: next.cols, rows: next.rows }).catch(() => {});
+  });
+  const heartbeat = setInterval(() => {
+    conn.request("ping", {}, { timeoutMs: 60_000 }).catch(() => {});
+    if (conn.silentForMs > DEAD_AFTER_MS && !conn.backlogged) {
+      end({ kind: "lost", why: `no answer for ${Math.round(conn.silentForMs / 1000)} s` });
+    }
+  }, HEARTBEAT_MS);
+  try {
+    while (!over) {
+      const event = await Promise.race([conn.nextEvent(250), ended.then(() => null)]);
+      if (over) break;
+      if (!event) {
+        if (conn.lostError) end({ kind: "lost", why: conn.lostError.message });
+        continue;
+      }
+      if (event.name !== name) continue;
+      if (event.ev === "output") {
+        const chunk = bytesField(event.data);
+        await term.write(chunk);
+        hooks.onOutput(Number(event.offset), chunk);
+      } else if (event.ev === "exit") {
+        end({ kind: "exit", status: Number(event.status) });
+      } else if (event.ev === "detached") {
+        end({ kind: "detached", by: "remote" });
+      }
+    }
+    return await ended;
+  } finally {
+    clearInterval(heartbeat);
+    hooks.setInterrupt(null);
+    hooks.setKeys(() => {});
+  }
+}
+
+async function reconnect(
+  stale: SesshClient,
+  term: LocalTerminal,
+  options: AttachOptions,
+  matcher: DetachMatcher,
+  setKeys: (fn: (bytes: Uint8Array) => void) => void,
+): Promise<SesshClient | AttachOutcome> {
+  let giveUp = false;
+  let wake: () => void = () => {};
+  setKeys((bytes) => {
+    // Keystrokes typed while disconnected would land in a different state
+    // later: drop them, audibly, but still honour the detach key.
+    if (matcher.feed(bytes).detach) {
+      giveUp = true;
+      wake();
+    } else {
+      void term.write("\x07");
+    }
+  });
+  // The old master may be stuck on a dead TCP connection and still answer
+  // `ssh -O check`; never reuse it.
+  await stopMaster(stale.destination, stale.settings, { timeoutMs: 1000 }).catch(() => {});
+  const limit = options.retries === Infinity ? "∞" : String(options.retries);
+  let lastError = "";
+  for (let attempt = 1; attempt <= options.retries && !giveUp; attempt++) {
+    await term.write(
+      `\r\x1b[K[sessh] connection lost; reconnecting (attempt ${attempt}/${limit})…` +
+        (options.detachKeys ? " detach keys give up" : ""),
+    );
+    const delay = BACKOFF_MS[attempt - 1] ?? 2000;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, delay);
+    });
+    if (giveUp) break;
+    try {
+      return await SesshClient.connect({ ...options.client, connectTimeoutMs: 10_000 });
+    } catch (error) {
+      lastError = (error as Error).message;
+      if (!(error instanceof ConnectError) && !(error instanceof SesshError)) throw error;
+    }
+  }
+  await term.write("\r\x1b[K");
+  if (giveUp) return { code: 0, message: `[detached from ${options.name}; it keeps running]` };
+  return {
+    code: 255,
+    message: `sessh: could not reconnect to ${options.name} after ${options.retries} attempts` +
+      (lastError ? `: ${lastError}` : "") + "; the session keeps running, attach again later",
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * Replay hygiene for `sessh attach`: the bounded output buffer is replayed
+ * from a clean boundary, preceded by the terminal modes in force there (even
+ * when the bytes that set them were evicted), and without terminal queries,
+ * so the local terminal never answers into the shell.
+ *
+ * @module
+ */
+
+/**
+ * Private modes (`CSI ? N h/l`) that change how a terminal behaves or what
+ * it shows, and so must be in force before replayed bytes are drawn.
+ */
+export const TRACKED_MODES: readonly number[] = [
+  1, // application cursor keys
+  25, // cursor visible
+  47, // alternate screen (old form)
+  1047, // alternate screen
+  1049, // alternate screen with saved cursor
+  1000, // mouse: clicks
+  1002, // mouse: drags
+  1003, // mouse: all motion
+  1005, // mouse: UTF-8 coordinates
+  1006, // mouse: SGR coordinates
+  1015, // mouse: urxvt coordinates
+  2004, // bracketed paste
+];
+
+/** Terminal modes by name: private mode numbers as strings, and `keypad`. */
+export type Modes = Record<string, boolean>;
+
+const DEFAULTS: Modes = { "25": true };
+
+// deno-lint-ignore no-control-regex
+const MODE_CHANGE = /\x1b\[\?([0-9;]+)([hl])|\x1b([=>c])/g;
+
+/**
+ * Applies the mode changes found in `data` to `modes`.
+ *
+ * @param modes Modes in force before `data` (not changed).
+ * @param data Terminal output.
+ * @returns Modes in force after `data`.
+ *
+ * @example
+ * ```ts
+ * import { applyModeChanges } from "./replay.ts";
+ * const modes = applyModeChanges({}, new TextEncoder().encode("\x1b[?1049h\x1b[?25l"));
+ * console.log(modes["1049"], modes["25"]); // true false
+ * ```
+ */
+export function applyModeChanges(modes: Modes, data: Uint8Array): Modes {
+  const result: Modes = { ...modes };
+  const text = latin1(data);
+  for (const match of text.matchAll(MODE_CHANGE)) {
+    if (match[3] === "c") {
+      for (const key of Object.keys(result)) delete result[key];
+      continue;
+    }
+    if (match[3]) {
+      result.keypad = match[3] === "=";
+      continue;
+    }
+    for (const param of match[1].split(";")) {
+      if (TRACKED_MODES.includes(Number(param))) result[param] = match[2] === "h";
+    }
+  }
+  return result;
+}
+
+/**
+ * The sequences that put a fresh terminal into `modes`.
+ *
+ * @param modes Modes to establish.
+ * @returns Escape sequences; empty when every mode is at its default.
+ *
+ * @example
+ * ```ts
+ * import { modePrefix } from "./replay.ts";
+ * console.log(JSON.stringify(modePrefix({ "1049": true, "2004": true })));
+ * // "\u001b[?1049h\u001b[?2004h"
+ * ```
+ */
+export function modePrefix(modes: Modes): string {
+  let out = "";
+  // The alternate screen first: the other modes are per screen in some terminals.
+  const order = [1049, 1047, 47, ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m))];
+  for (const mode of order) {
+    const key = String(mode);
+    const on = modes[key] ?? DEFAULTS[key] ?? false;
+    if (on !== (DEFAULTS[key] ?? false)) out += `\x1b[?${mode}${on ? "h" : "l"}`;
+  }
+  if (modes.keypad) out += "\x1b=";
+  return out;
+}
+
+/**
+ * Where replay may start when the buffer's oldest bytes were evicted: at the
+ * first escape or just after the first line break, so it never starts inside
+ * an escape sequence or a UTF-8 character.
+ *
+ * @param data Buffer contents from the evicted boundary on.
+ * @returns Index of the first clean byte (0 when none is found nearby).
+ *
+ * @example
+ * ```ts
+ * import { cleanStart } from "./replay.ts";
+ * console.log(cleanStart(new TextEncoder().encode("31mred\r\nok"))); // 7
+ * ```
+ */
+export function cleanStart(data: Uint8Array): number {
+  const limit = Math.min(data.length, 64 * 1024);
+  for (let i = 0; i < limit; i++) {
+    if (data[i] === 0x1b) return i;
+    if (data[i] === 0x0a) return i + 1;
+  }
+  return 0;
+}
+
+const QUERIES = new RegExp(
+  [
+    "\\x1b\\[[>=]?[0-9]*c", // device attributes
+    "\\x1b\\[\\??[0-9]*n", // status and cursor position reports
+    "\\x1b\\[(?:1[1345689]|2[01])(?:;[0-9]+)?t", // window reports (not resizes)
+    "\\x1b\\[\\??[0-9;]*\\$p", // mode reports
+    "\\x1b\\[>[0-9]*q", // terminal version
+    "\\x1b\\](?:4;[0-9]+|1[0-9]);\\?(?:\\x07|\\x1b\\\\)", // colour queries
+    "\\x1bP[$+]q[^\\x1b\\x07]*(?:\\x1b\\\\|\\x07)", // setting and capability queries
+  ].join("|"),
+  "g",
+);
+
+/**
+ * Removes terminal queries from bytes about to be replayed, so that the local
+ * terminal does not type answers to old questions into the shell.
+ *
+ * @param data Bytes to replay.
+ * @returns The bytes without queries.
+ *
+ * @example
+ * ```ts
+ * import { stripQueries } from "./replay.ts";
+ * const out = stripQueries(new TextEncoder().encode("a\x1b[6nb\x1b[cc"));
+ * console.log(new TextDecoder().decode(out)); // "abc"
+ * ```
+ */
+export function stripQueries(data: Uint8Array): Uint8Array {
+  const text = latin1(data);
+  QUERIES.lastIndex = 0;
+  if (!QUERIES.test(text)) return data;
+  return fromLatin1(text.replace(QUERIES, ""));
+}
+
+/**
+ * Builds what an attaching terminal is sent before live output: the modes
+ * in force, then the buffer from a clean boundary, without queries.
+ *
+ * @param data Buffer contents being replayed.
+ * @param modes Modes in force at the first byte of `data`.
+ * @param evicted Whether `data` starts where older bytes were evicted (and so
+ *   possibly in the middle of something).
+ * @returns The bytes to write to the local terminal.
+ *
+ * @example
+ * ```ts
+ * import { buildReplay } from "./replay.ts";
+ * const out = buildReplay(new TextEncoder().encode("m\x1b[Hvim"), { "1049": true }, true);
+ * console.log(JSON.stringify(new TextDecoder().decode(out))); // "\u001b[?1049h\u001b[Hvim"
+ * ```
+ */
+export function buildReplay(data: Uint8Array, modes: Modes, evicted: boolean): Uint8Array {
+  const start = evicted ? cleanStart(data) : 0;
+  const inForce = applyModeChanges(modes, data.subarray(0, start));
+  const body = stripQueries(data.subarray(start));
+  const prefix = fromLatin1(modePrefix(inForce));
+  const out = new Uint8Array(prefix.length + body.length);
+  out.set(prefix);
+  out.set(body, prefix.length);
+  return out;
+}
+
+/**
+ * What to write to the local terminal when leaving a session, so that it is
+ * usable again: every mode the remote program left on is switched off.
+ *
+ * @param modes Modes in force at the end of the session's output.
+ * @returns Escape sequences (empty when nothing needs undoing).
+ *
+ * @example
+ * ```ts
+ * import { modeReset } from "./replay.ts";
+ * console.log(JSON.stringify(modeReset({ "1049": true, "25": false })));
+ * // "\u001b[?1049l\u001b[?25h"
+ * ```
+ */
+export function modeReset(modes: Modes): string {
+  let out = "";
+  for (const mode of [1049, 1047, 47, ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m))]) {
+    const key = String(mode);
+    const on = modes[key] ?? DEFAULTS[key] ?? false;
+    if (on !== (DEFAULTS[key] ?? false)) out += `\x1b[?${mode}${on ? "l" : "h"}`;
+  }
+  if (modes.keypad) out += "\x1b>";
+  return out;
+}
+
+function latin1(data: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < data.length; i += 0x8000) {
+    out += String.fromCharCode(...data.subarray(i, i + 0x8000));
+  }
+  return out;
+}
+
+function fromLatin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
