@@ -20,6 +20,8 @@ import {
 export interface SshdOptions {
   /** Lines appended to `sshd_config`, e.g. `["MaxSessions 1"]`. */
   extraConfig?: string[];
+  /** HOME for remote sessions, instead of the user's own. */
+  home?: string;
   /**
    * How long to wait for sshd to accept connections.
    * @default {10000}
@@ -125,7 +127,9 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       "KbdInteractiveAuthentication no",
       "PubkeyAuthentication yes",
       `PidFile ${dir}/sshd.pid`,
-      `SetEnv XDG_RUNTIME_DIR=${remoteRuntimeDir} XDG_CACHE_HOME=${remoteCacheDir}`,
+      `SetEnv XDG_RUNTIME_DIR=${remoteRuntimeDir} XDG_CACHE_HOME=${remoteCacheDir}${
+        options.home ? ` HOME=${options.home}` : ""
+      }`,
       "MaxSessions 50",
       "MaxStartups 100",
       "UseDNS no",

@@ -1,0 +1,129 @@
+/**
+ * Drives a program inside a real terminal, as a person would: tmux runs it
+ * in a detached pane of a private server; tests type with send-keys and read
+ * the screen with capture-pane.
+ *
+ * @module
+ */
+
+let counter = 0;
+
+/** A pane running one program. */
+export interface TmuxPane extends AsyncDisposable {
+  /** Types text literally (no key names). */
+  type(text: string): Promise<void>;
+  /** Presses keys by tmux name (`Enter`, `C-b`, …). */
+  keys(...keys: string[]): Promise<void>;
+  /** The visible screen, one string per line, trailing blanks trimmed. */
+  screen(): Promise<string>;
+  /** Waits until the screen matches, or throws with the screen shown. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Waits until the program exits and returns its exit status. */
+  exitStatus(timeoutMs?: number): Promise<number>;
+  /** Resizes the window (the program gets SIGWINCH). */
+  resize(cols: number, rows: number): Promise<void>;
+  /** Process id of the program. */
+  pid(): Promise<number>;
+}
+
+async function tmux(socket: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", {
+    args: ["-L", socket, ...args],
+    stdin: "null",
+  })
+    .output();
+  if (out.code !== 0) {
+    throw new Error(
+      `tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * Starts `argv` in a fresh tmux server with a `cols`×`rows` window.
+ *
+ * @param argv The program and its arguments.
+ * @param options Size and environment.
+ * @returns The pane.
+ */
+export async function startPane(
+  argv: string[],
+  options: { cols?: number; rows?: number; env?: Record<string, string> } = {},
+): Promise<TmuxPane> {
+  const socket = `sessh-test-${Deno.pid}-${counter++}`;
+  const env = Object.entries({ TERM: "xterm-256color", ...options.env })
+    .flatMap((
+      [k, v],
+    ) => ["-e", `${k}=${v}`]);
+  await tmux(socket, [
+    "-f",
+    "/dev/null",
+    "new-session",
+    "-d",
+    "-x",
+    String(options.cols ?? 100),
+    "-y",
+    String(options.rows ?? 30),
+    ...env,
+    "--",
+    ...argv,
+  ]);
+  await tmux(socket, ["set-option", "-g", "remain-on-exit", "on"]);
+  await tmux(socket, ["set-option", "-g", "window-size", "manual"]);
+  const pane: TmuxPane = {
+    async type(text) {
+      await tmux(socket, ["send-keys", "-l", "--", text]);
+    },
+    async keys(...keys) {
+      await tmux(socket, ["send-keys", "--", ...keys]);
+    },
+    async screen() {
+      const text = await tmux(socket, ["capture-pane", "-p"]);
+      return text.split("\n").map((l) => l.trimEnd()).join("\n").trimEnd();
+    },
+    async waitFor(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = "";
+      while (Date.now() < deadline) {
+        last = await pane.screen();
+        if (pattern.test(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`screen never matched ${pattern}; it shows:\n${last}`);
+    },
+    async exitStatus(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const [dead, status] = (await tmux(socket, [
+          "display-message",
+          "-p",
+          "#{pane_dead} #{pane_dead_status}",
+        ])).trim().split(" ");
+        if (dead === "1") return Number(status);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(
+        `the program did not exit; the screen shows:\n${await pane.screen()}`,
+      );
+    },
+    async resize(cols, rows) {
+      await tmux(socket, [
+        "resize-window",
+        "-x",
+        String(cols),
+        "-y",
+        String(rows),
+      ]);
+    },
+    async pid() {
+      return Number(
+        (await tmux(socket, ["display-message", "-p", "#{pane_pid}"])).trim(),
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      await tmux(socket, ["kill-server"]).catch(() => {});
+    },
+  };
+  return pane;
+}
