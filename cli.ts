@@ -9,12 +9,22 @@
  * @module
  */
 import { CommanderError } from "commander";
-import { splitPayload } from "./lib/cli/args.ts";
+import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
 import { buildProgram } from "./lib/cli/program.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
 
 const encoder = new TextEncoder();
+
+// Commander's help and errors are written synchronously: the process may
+// exit right after parsing.
+function writeSync(stream: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += stream.writeSync(bytes.subarray(written));
+  }
+}
 
 async function write(
   stream: typeof Deno.stdout,
@@ -50,15 +60,16 @@ export async function main(args: string[]): Promise<number> {
     payload,
     sink: { write: (data) => write(Deno.stdout, data), signal: abort.signal },
     done: (p) => outcome = p,
-    writeOut: (text) => void write(Deno.stdout, text),
+    writeOut: (text) => writeSync(Deno.stdout, text),
     writeErr: (text) => {
       commanderError += text;
-      if (!json) void write(Deno.stderr, text);
+      if (!json) writeSync(Deno.stderr, text);
     },
   });
   const onInterrupt = () => abort.abort();
   Deno.addSignalListener("SIGINT", onInterrupt);
   try {
+    refuseGluedSshFlags(head);
     await program.parseAsync(head, { from: "user" });
     if (!outcome) return 0;
     const result: Outcome = await outcome;

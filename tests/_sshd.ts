@@ -20,7 +20,10 @@ import {
 export interface SshdOptions {
   /** Lines appended to `sshd_config`, e.g. `["MaxSessions 1"]`. */
   extraConfig?: string[];
-  /** HOME for remote sessions, instead of the user's own. */
+  /**
+   * HOME of the remote login.
+   * @default {"<dir>/home"}
+   */
   home?: string;
   /**
    * How long to wait for sshd to accept connections.
@@ -51,6 +54,8 @@ export interface TestSshd extends AsyncDisposable {
   remoteRuntimeDir: string;
   /** `XDG_CACHE_HOME` of remote sessions (not created). */
   remoteCacheDir: string;
+  /** HOME of the remote login. */
+  home: string;
   /** Environment for running the sessh CLI against this server. */
   env: Record<string, string>;
   /** The destination alias defined in `configFile`: `"sessh-test"`. */
@@ -101,6 +106,10 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
   const user = await currentUser();
   const remoteRuntimeDir = `${dir}/remote-run`;
   const remoteCacheDir = `${dir}/remote-cache`;
+  // A HOME of its own: the user's startup files (slow version-manager
+  // hooks, say) stay out of the tests, and tests may write ~/.hushlogin.
+  const home = options.home ?? `${dir}/home`;
+  await Deno.mkdir(home, { recursive: true, mode: 0o700 });
   await Deno.mkdir(remoteRuntimeDir, { mode: 0o700 });
   await Deno.chmod(remoteRuntimeDir, 0o700);
   await ensurePrivsepDir();
@@ -127,9 +136,7 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       "KbdInteractiveAuthentication no",
       "PubkeyAuthentication yes",
       `PidFile ${dir}/sshd.pid`,
-      `SetEnv XDG_RUNTIME_DIR=${remoteRuntimeDir} XDG_CACHE_HOME=${remoteCacheDir}${
-        options.home ? ` HOME=${options.home}` : ""
-      }`,
+      `SetEnv XDG_RUNTIME_DIR=${remoteRuntimeDir} XDG_CACHE_HOME=${remoteCacheDir} HOME=${home}`,
       "MaxSessions 50",
       "MaxStartups 100",
       "UseDNS no",
@@ -169,6 +176,7 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
     controlDir,
     remoteRuntimeDir,
     remoteCacheDir,
+    home,
     env: { SESSH_CONTROL_DIR: controlDir, SESSH_CONNECT_TIMEOUT: "5" },
     dest: DEST,
     sshArgs: ["-F", configFile],

@@ -149,3 +149,35 @@ export function parseLines(text: string): number {
   }
   return Number(text);
 }
+
+const SSH_SHORT_FLAGS = /^-[pioJF]./;
+const SSH_LONG_FLAGS = /^--(port|identity|option|jump|config)=/;
+
+/**
+ * Refuses ssh flags glued to their value (`-oX=y`, `--option=X`). Without
+ * this, a destination such as `-oProxyCommand=…` in a positional slot would
+ * be read as an ssh option and run a local command. Written apart
+ * (`-o X=y`), the flags work as usual.
+ *
+ * @param args The arguments before `--`.
+ * @throws {UsageError} For a glued ssh flag.
+ *
+ * @example
+ * ```ts
+ * import { refuseGluedSshFlags } from "./args.ts";
+ * refuseGluedSshFlags(["list", "host", "-o", "Port=22"]); // fine
+ * ```
+ */
+export function refuseGluedSshFlags(args: string[]): void {
+  for (const arg of args) {
+    if (SSH_SHORT_FLAGS.test(arg) || SSH_LONG_FLAGS.test(arg)) {
+      throw new UsageError(
+        `Refusing ${
+          JSON.stringify(arg)
+        }: write ssh flags apart from their value ` +
+          `(e.g. -o Key=value); a destination may not begin with "-"`,
+        "invalid_destination",
+      );
+    }
+  }
+}

@@ -15,7 +15,12 @@ import {
   parseRetries,
 } from "../attach/picker.ts";
 import { LocalTerminal } from "../attach/terminal.ts";
-import { type CommonFlags, type Outcome, sshFlags, target } from "./commands.ts";
+import {
+  type CommonFlags,
+  type Outcome,
+  sshFlags,
+  target,
+} from "./commands.ts";
 import { listJson } from "./format.ts";
 
 /** Options of `attach`. */
@@ -42,10 +47,16 @@ export async function attachCommand(
   env: Record<string, string | undefined>,
 ): Promise<Outcome> {
   const withName = positionals.length >= 2 && !/^\d+$/.test(positionals[1]);
-  const [name, dest, port] = withName ? positionals : [undefined, ...positionals];
-  if (dest === undefined) throw new UsageError("Missing DEST; usage: sessh attach [NAME] DEST");
+  const [name, dest, port] = withName
+    ? positionals
+    : [undefined, ...positionals];
+  if (dest === undefined) {
+    throw new UsageError("Missing DEST; usage: sessh attach [NAME] DEST");
+  }
   if (positionals.length > (withName ? 3 : 2)) {
-    throw new UsageError(`Unexpected argument ${JSON.stringify(positionals.at(-1))} for attach`);
+    throw new UsageError(
+      `Unexpected argument ${JSON.stringify(positionals.at(-1))} for attach`,
+    );
   }
   if (name !== undefined) validateName(name);
   if (flags.session !== undefined) validateName(flags.session);
@@ -67,18 +78,24 @@ export async function attachCommand(
   let chosen: string | null | undefined = name;
   let create = name !== undefined;
   if (chosen === undefined) {
-    const choice = chooseSession(sessions, { newSession: flags.new, session: flags.session });
+    const choice = chooseSession(sessions, {
+      newSession: flags.new,
+      session: flags.session,
+    });
     if (choice.kind === "attach") chosen = choice.name;
     else if (choice.kind === "new") chosen = nextSessionName(sessions);
     else chosen = await pick(term, sessions);
-    create = choice.kind === "new" || (choice.kind === "pick" && !sessions.some((s) => s.name === chosen));
+    create = choice.kind === "new" ||
+      (choice.kind === "pick" && !sessions.some((s) => s.name === chosen));
   }
   if (chosen === null || chosen === undefined) {
     await client.disconnect();
     await term.restore();
     return { op: "attach", fields: {}, text: "", exitCode: 0 };
   }
-  const termName = env.TERM && env.TERM !== "dumb" ? env.TERM : "xterm-256color";
+  const termName = env.TERM && env.TERM !== "dumb"
+    ? env.TERM
+    : "xterm-256color";
   const outcome = await attachSession(client, term, {
     client: clientOptions,
     name: chosen,
@@ -96,11 +113,16 @@ export async function attachCommand(
   };
 }
 
-async function pick(term: LocalTerminal, sessions: Parameters<typeof formatPicker>[0]) {
+async function pick(
+  term: LocalTerminal,
+  sessions: Parameters<typeof formatPicker>[0],
+) {
   const newName = nextSessionName(sessions);
   await term.write(formatPicker(sessions));
   while (true) {
-    await term.write(`attach which? (#, n for a new session ${newName}, q to quit): `);
+    await term.write(
+      `attach which? (#, n for a new session ${newName}, q to quit): `,
+    );
     const line = await readLine(term);
     if (line === null) return null;
     const answer = parsePick(line, sessions);
@@ -131,7 +153,10 @@ async function readLine(term: LocalTerminal): Promise<string | null> {
  * @param flags Options.
  * @returns The outcome.
  */
-export async function detachCommand(positionals: string[], flags: CommonFlags): Promise<Outcome> {
+export async function detachCommand(
+  positionals: string[],
+  flags: CommonFlags,
+): Promise<Outcome> {
   const { target: t } = target("detach", positionals);
   await using client = await SesshClient.connect({
     destination: t.dest,
@@ -143,7 +168,9 @@ export async function detachCommand(positionals: string[], flags: CommonFlags): 
   return {
     op: "detach",
     fields: { name: t.name, detached },
-    text: detached ? `detached the client of ${t.name}\n` : `session ${t.name} had no client attached\n`,
+    text: detached
+      ? `detached the client of ${t.name}\n`
+      : `session ${t.name} had no client attached\n`,
     exitCode: 0,
   };
 }

@@ -217,13 +217,22 @@ export function buildProgram(ctx: ProgramContext): Command {
     .option("--new", "always start a new session")
     .option("--session <id>", "attach this existing session")
     .option("--list", "print the sessions (busy ones marked) and exit")
-    .option("--detach-keys <keys>", 'local detach keys (default "C-b d"; "none" turns them off)')
-    .option("--retries <n>", 'reconnect attempts after a lost link (default 10, or "forever")')
+    .option(
+      "--detach-keys <keys>",
+      'local detach keys (default "C-b d"; "none" turns them off)',
+    )
+    .option(
+      "--retries <n>",
+      'reconnect attempts after a lost link (default 10, or "forever")',
+    )
     .action((args: string[], opts: Opts) => {
       ctx.done(attachCommand(args, opts, ctx.env));
     });
 
-  add("detach <name> <dest> [port]", "make the session's attached client exit (the shell keeps running)")
+  add(
+    "detach <name> <dest> [port]",
+    "make the session's attached client exit (the shell keeps running)",
+  )
     .action((name, dest, port, opts: Opts) => {
       ctx.done(detachCommand(compact([name, dest, port]), opts));
     });
