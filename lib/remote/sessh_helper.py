@@ -1,36 +1,13 @@
 """sessh remote helper: hosts the PTY sessions that sessh drives over ssh.
 
-Shipped by the sessh client over the ssh channel and cached under a name
-derived from its content hash; never installed by hand. Python 3.8+, standard
-library only. Roles (first argument):
-
-  bridge   relay one client connection between stdin/stdout and the daemon,
-           starting the daemon when none is running
-  daemon   (internal) the per-user process that owns every session
-  detach   ask the daemon to detach the client of $SESSH_SESSION or a name
-  list     print the user's sessions, marking the current one
-
-Wire format: after the bridge prints the magic line, both directions carry
-frames of a 4-byte big-endian length and a msgpack map.
+Sent by the sessh client over the ssh channel and cached under its content hash; Python 3.8+, standard library
+only. `bridge` relays stdin/stdout to the user's daemon, starting it when none runs; after the magic line both
+directions carry frames of a 4-byte big-endian length and a msgpack map.
 """
 
-import errno
-import fcntl
-import hashlib
-import heapq
-import os
-import pwd
-import re
-import select
-import selectors
-import shutil
-import signal
-import socket
-import stat
-import struct
-import sys
-import termios
-import time
+import fcntl, hashlib, heapq, os, pwd, re, select, selectors, shutil, signal, socket, stat, struct, sys, termios, time
+from contextlib import suppress
+from functools import partial
 
 PROTOCOL = 1
 MAGIC = b"SESSH-HELPER %d\n" % PROTOCOL
@@ -44,48 +21,34 @@ DAEMON_IDLE_EXIT = 60.0
 CLOSE_GRACE = 2.0
 MARKER = b"\x1b]6973;"
 MARKER_MAX = 256
+# A whole marker: MARKER, a payload without BEL, then BEL, in at most MARKER_MAX bytes.
+MARKER_RE = re.compile(re.escape(MARKER) + rb"([^\x07]{0,%d})\x07" % (MARKER_MAX - len(MARKER) - 1))
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9/._-]+$")
 EXIT_UNSAFE_DIR = 3
 EXIT_DAEMON_START = 4
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
 DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
-PROMPT_RE = re.compile(
-    r"(?i)(pass(word|phrase)[^\n]*:\s*$|\[y/n\]\s*:?\s*$|\(y/n\)\s*:?\s*$|\(yes/no[^)]*\)\??\s*$"
-    r"|continue\?\s*$|\(END\)\s*$|--More--|^:\s*$|>>>\s*$|\?\s*$)"
-)
+PROMPT_RE = re.compile(r"(?i)(pass(word|phrase)[^\n]*:\s*$|\[y/n\]\s*:?\s*$|\(y/n\)\s*:?\s*$|\(yes/no[^)]*\)\??\s*$"
+                       r"|continue\?\s*$|\(END\)\s*$|--More--|^:\s*$|>>>\s*$|\?\s*$)")
 ESCAPE_RE = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 PAGERS = ("less", "more", "most", "man", "pg")
 
-
 class HelperError(Exception):
-    """A request failed; `code` is the stable error code sent to the client."""
+    """A request failed: raised as HelperError(code, message), `code` being the stable error code for the client."""
 
-    def __init__(self, code, message):
-        Exception.__init__(self, message)
-        self.code = code
-
-
-# ---------------------------------------------------------------- msgpack
-
-
-def pack(obj):
-    out = bytearray()
-    _pack_into(out, obj)
-    return bytes(out)
-
-
-def _pack_into(out, obj):
-    if obj is None:
-        out.append(0xC0)
-    elif obj is True:
-        out.append(0xC3)
-    elif obj is False:
-        out.append(0xC2)
+# ---------------------------------------------------------------- msgpack (only the types the protocol uses)
+def pack(obj, out=None):
+    """The msgpack encoding of `obj`, appended to `out` when given."""
+    out = bytearray() if out is None else out
+    if obj is None or isinstance(obj, bool):
+        out.append(0xC0 if obj is None else 0xC3 if obj else 0xC2)
+    elif isinstance(obj, int) and obj < 0:
+        out += struct.pack(">b", obj) if obj >= -32 else struct.pack(">Bq", 0xD3, obj)
     elif isinstance(obj, int):
-        _pack_int(out, obj)
+        _pack_header(out, obj, 0x00, 0x7F, (None, 0xCD, 0xCE, 0xCF))
     elif isinstance(obj, float):
-        out += b"\xcb" + struct.pack(">d", obj)
+        out += struct.pack(">Bd", 0xCB, obj)
     elif isinstance(obj, str):
         data = obj.encode("utf-8", "surrogateescape")
         _pack_header(out, len(data), 0xA0, 31, (0xD9, 0xDA, 0xDB))
@@ -95,238 +58,170 @@ def _pack_into(out, obj):
         out += obj
     elif isinstance(obj, (list, tuple)):
         _pack_header(out, len(obj), 0x90, 15, (None, 0xDC, 0xDD))
-        for item in obj:
-            _pack_into(out, item)
+        for item in obj: pack(item, out)
     elif isinstance(obj, dict):
         _pack_header(out, len(obj), 0x80, 15, (None, 0xDE, 0xDF))
         for key, value in obj.items():
-            _pack_into(out, key)
-            _pack_into(out, value)
+            pack(key, out)
+            pack(value, out)
     else:
         raise TypeError("cannot pack %r" % type(obj))
+    return out
 
+def _pack_header(out, n, fix_base, fix_max, tags):
+    """The fix form when `n` fits it, else the first of `tags` (for 8, 16, 32, 64-bit sizes) that holds `n`."""
+    if fix_base is not None and n <= fix_max:
+        out.append(fix_base | n)
+        return
+    for tag, fmt, bits in zip(tags, (">BB", ">BH", ">BI", ">BQ"), (8, 16, 32, 64)):
+        if tag is not None and n < 1 << bits:
+            out += struct.pack(fmt, tag, n)
+            return
+    raise ValueError("%d is too large for msgpack" % n)
 
-def _pack_header(out, size, fix_base, fix_max, wide):
-    if fix_base is not None and size <= fix_max:
-        out.append(fix_base | size)
-    elif wide[0] is not None and size < 0x100:
-        out += bytes((wide[0], size))
-    elif size < 0x10000:
-        out += struct.pack(">BH", wide[1], size)
-    else:
-        out += struct.pack(">BI", wide[2], size)
-
-
-def _pack_int(out, n):
-    if 0 <= n < 0x80:
-        out.append(n)
-    elif -32 <= n < 0:
-        out.append(n & 0xFF)
-    elif 0 <= n < 0x100000000:
-        out += struct.pack(">BI", 0xCE, n) if n > 0xFFFF else struct.pack(">BH", 0xCD, n)
-    elif n >= 0:
-        out += struct.pack(">BQ", 0xCF, n)
-    else:
-        out += struct.pack(">Bq", 0xD3, n)
-
+_CONSTANTS = {0xC0: None, 0xC2: False, 0xC3: True}
+_NUMBERS = {0xCA: ">f", 0xCB: ">d", 0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
+            0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
+# Tag of a sized value -> (its kind, the format of the size that follows the tag).
+_SIZED = {0xC4: ("bin", ">B"), 0xC5: ("bin", ">H"), 0xC6: ("bin", ">I"), 0xD9: ("str", ">B"), 0xDA: ("str", ">H"),
+          0xDB: ("str", ">I"), 0xDC: ("array", ">H"), 0xDD: ("array", ">I"), 0xDE: ("map", ">H"), 0xDF: ("map", ">I")}
 
 class _Reader:
     def __init__(self, data):
-        self.data = data
-        self.pos = 0
+        self.data, self.pos = data, 0
 
     def take(self, n):
-        if self.pos + n > len(self.data):
-            raise ValueError("truncated msgpack data")
-        chunk = self.data[self.pos:self.pos + n]
+        if self.pos + n > len(self.data): raise ValueError("truncated msgpack data")
         self.pos += n
-        return chunk
+        return self.data[self.pos - n:self.pos]
 
-    def unpack(self, fmt):
+    def number(self, fmt):
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
+    def value(self):
+        tag = self.take(1)[0]
+        if tag < 0x80 or tag >= 0xE0: return tag if tag < 0x80 else tag - 0x100
+        # fixmap, fixarray and fixstr carry their size in the tag
+        if tag < 0xA0: return self.sized("map" if tag < 0x90 else "array", tag & 0x0F)
+        if tag < 0xC0: return self.sized("str", tag & 0x1F)
+        if tag in _CONSTANTS: return _CONSTANTS[tag]
+        if tag in _NUMBERS: return self.number(_NUMBERS[tag])
+        if tag not in _SIZED: raise ValueError("unsupported msgpack type 0x%02x" % tag)
+        return self.sized(_SIZED[tag][0], self.number(_SIZED[tag][1]))
 
-_FIXED = {
-    0xC0: lambda r: None, 0xC2: lambda r: False, 0xC3: lambda r: True,
-    0xCA: lambda r: r.unpack(">f"), 0xCB: lambda r: r.unpack(">d"),
-    0xCC: lambda r: r.unpack(">B"), 0xCD: lambda r: r.unpack(">H"),
-    0xCE: lambda r: r.unpack(">I"), 0xCF: lambda r: r.unpack(">Q"),
-    0xD0: lambda r: r.unpack(">b"), 0xD1: lambda r: r.unpack(">h"),
-    0xD2: lambda r: r.unpack(">i"), 0xD3: lambda r: r.unpack(">q"),
-    0xC4: lambda r: bytes(r.take(r.unpack(">B"))), 0xC5: lambda r: bytes(r.take(r.unpack(">H"))),
-    0xC6: lambda r: bytes(r.take(r.unpack(">I"))),
-    0xD9: lambda r: _str(r, r.unpack(">B")), 0xDA: lambda r: _str(r, r.unpack(">H")),
-    0xDB: lambda r: _str(r, r.unpack(">I")),
-    0xDC: lambda r: _array(r, r.unpack(">H")), 0xDD: lambda r: _array(r, r.unpack(">I")),
-    0xDE: lambda r: _map(r, r.unpack(">H")), 0xDF: lambda r: _map(r, r.unpack(">I")),
-}
-
-
-def _str(reader, n):
-    return bytes(reader.take(n)).decode("utf-8", "surrogateescape")
-
-
-def _array(reader, n):
-    return [_unpack_one(reader) for _ in range(n)]
-
-
-def _map(reader, n):
-    result = {}
-    for _ in range(n):
-        key = _unpack_one(reader)
-        if not isinstance(key, (str, int)):
-            raise ValueError("unsupported map key")
-        result[key] = _unpack_one(reader)
-    return result
-
-
-def _unpack_one(reader):
-    tag = reader.take(1)[0]
-    if tag < 0x80:
-        return tag
-    if tag >= 0xE0:
-        return tag - 0x100
-    if 0x80 <= tag <= 0x8F:
-        return _map(reader, tag & 0x0F)
-    if 0x90 <= tag <= 0x9F:
-        return _array(reader, tag & 0x0F)
-    if 0xA0 <= tag <= 0xBF:
-        return _str(reader, tag & 0x1F)
-    if tag in _FIXED:
-        return _FIXED[tag](reader)
-    raise ValueError("unsupported msgpack type 0x%02x" % tag)
-
+    def sized(self, kind, n):
+        if kind == "array": return [self.value() for _ in range(n)]
+        if kind == "map":
+            items = [(self.value(), self.value()) for _ in range(n)]
+            if not all(isinstance(key, (str, int)) for key, _ in items): raise ValueError("unsupported map key")
+            return dict(items)
+        data = bytes(self.take(n))
+        return data if kind == "bin" else data.decode("utf-8", "surrogateescape")
 
 def unpack(data):
     reader = _Reader(data)
-    value = _unpack_one(reader)
-    if reader.pos != len(data):
-        raise ValueError("trailing bytes after msgpack value")
+    value = reader.value()
+    if reader.pos != len(data): raise ValueError("trailing bytes after msgpack value")
     return value
-
 
 def frame(obj):
     body = pack(obj)
     return struct.pack(">I", len(body)) + body
-
 
 def split_frames(buf):
     """Take the complete frames off the front of `buf` (a bytearray)."""
     frames = []
     while len(buf) >= 4:
         size = struct.unpack(">I", bytes(buf[:4]))[0]
-        if size > MAX_FRAME:
-            raise ValueError("frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
-        if len(buf) < 4 + size:
-            break
+        if size > MAX_FRAME: raise ValueError("frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
+        if len(buf) < 4 + size: break
         frames.append(bytes(buf[4:4 + size]))
         del buf[:4 + size]
     return frames
 
-
 # ---------------------------------------------------------------- markers
-
-
 class MarkerScanner:
-    """Strips sessh's shell-integration markers (OSC 6973) from PTY output.
-
-    A marker split across reads is held back until the rest arrives; a held
-    tail that never completes is released by `flush`.
-    """
+    """Strips sessh's shell-integration markers (OSC 6973) from PTY output, holding back a marker split across
+    reads until the rest arrives; `flush` releases a tail that never completed."""
 
     def __init__(self):
         self.pending = b""
 
     def feed(self, data):
-        data = self.pending + data
-        self.pending = b""
-        out = bytearray()
-        markers = []
-        i = 0
-        while True:
-            j = data.find(MARKER, i)
-            if j < 0:
-                keep = _partial_marker_len(data, i)
-                out += data[i:len(data) - keep]
-                self.pending = data[len(data) - keep:]
-                break
-            out += data[i:j]
-            end = data.find(b"\x07", j, j + MARKER_MAX)
-            if end < 0:
-                if len(data) - j >= MARKER_MAX:
-                    out += data[j:j + 1]
-                    i = j + 1
-                    continue
-                self.pending = data[j:]
-                break
-            payload = data[j + len(MARKER):end].decode("utf-8", "replace")
-            markers.append((len(out), payload))
-            i = end + 1
+        data, out, markers, i = self.pending + data, bytearray(), [], 0
+        for match in MARKER_RE.finditer(data):
+            out += data[i:match.start()]
+            markers.append((len(out), match.group(1).decode("utf-8", "replace")))
+            i = match.end()
+        # Hold back the first marker that is still short enough to complete, else a partial MARKER at the end;
+        # a longer unfinished one is not ours and passes through.
+        hold = data.find(MARKER, i)
+        while hold >= 0 and len(data) - hold >= MARKER_MAX:
+            hold = data.find(MARKER, hold + 1)
+        if hold < 0:
+            hold = len(data) - _partial_marker_len(data, i)
+        out += data[i:hold]
+        self.pending = data[hold:]
         return bytes(out), markers
 
     def flush(self):
         data, self.pending = self.pending, b""
         return data
 
-
 def _partial_marker_len(data, start):
     for n in range(min(len(MARKER) - 1, len(data) - start), 0, -1):
-        if data.endswith(MARKER[:n]):
-            return n
+        if data.endswith(MARKER[:n]): return n
     return 0
 
-
-# ---------------------------------------------------------------- paths
-
-
+# ---------------------------------------------------------------- files
 def runtime_dir():
     base = os.environ.get("XDG_RUNTIME_DIR", "")
     if base and os.path.isdir(base) and SAFE_PATH_RE.match(base):
         path = os.path.join(base, "sessh")
     else:
         path = "/tmp/sessh-%d" % os.getuid()
-    ensure_private_dir(path)
-    for sub in ("shell", "cmd"):
-        ensure_private_dir(os.path.join(path, sub))
+    for directory in (path, os.path.join(path, "shell"), os.path.join(path, "cmd")):
+        ensure_private_dir(directory)
     return path
 
-
 def ensure_private_dir(path):
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
+    with suppress(FileExistsError): os.mkdir(path, 0o700)
     st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o700:
-        sys.stderr.write(
-            "sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 "
-            "(found uid %d mode %o); remove it and retry\n"
-            % (path, os.getuid(), st.st_uid, stat.S_IMODE(st.st_mode))
-        )
+    mode = stat.S_IMODE(st.st_mode)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or mode != 0o700:
+        sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (found uid %d "
+                         "mode %o); remove it and retry\n" % (path, os.getuid(), st.st_uid, mode))
         sys.exit(EXIT_UNSAFE_DIR)
-
 
 def socket_path(rt):
     return os.path.join(rt, "daemon-%d.sock" % PROTOCOL)
 
-
 def write_private_file(path, data):
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as f:
+        f.write(data)
     os.replace(tmp, path)
 
+def read_file(path, limit=-1):
+    """The file's bytes, or None when it is missing or unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+
+def or_none(fn, *args):
+    """fn(*args), or None when it raises OSError: the process or file it names may be gone already."""
+    try:
+        return fn(*args)
+    except OSError:
+        return None
 
 def helper_hash():
     with open(os.path.abspath(__file__), "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()[:16]
 
-
 # ---------------------------------------------------------------- shell integration
-
 BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
@@ -377,110 +272,68 @@ if [ -z "${__sessh_installed-}" ]; then
 fi
 """
 
-
 def shell_kind(shell):
     name = os.path.basename(shell).lstrip("-")
-    if name.startswith("bash"):
-        return "bash"
-    if name.startswith("zsh"):
-        return "zsh"
-    if name in ("sh", "dash", "ash", "ksh", "mksh", "ksh93", "posh", "busybox"):
-        return "posix"
-    return None
-
+    if name.startswith("bash"): return "bash"
+    if name.startswith("zsh"): return "zsh"
+    return "posix" if name in ("sh", "dash", "ash", "ksh", "mksh", "ksh93", "posh", "busybox") else None
 
 def install_integration(rt):
     shell_dir = os.path.join(rt, "shell")
-    ensure_private_dir(os.path.join(shell_dir, "zsh"))
-    hooks = os.path.join(shell_dir, "zsh_hooks.zsh")
-    files = {
-        os.path.join(shell_dir, "bash.sh"): BASH_INTEGRATION,
-        hooks: ZSH_HOOKS,
-        os.path.join(shell_dir, "zsh", ".zshenv"): ZSH_ENV % {"hooks": hooks},
-        os.path.join(shell_dir, "posix.sh"): POSIX_INTEGRATION,
-    }
-    for path, text in files.items():
+    scripts = {"bash": os.path.join(shell_dir, "bash.sh"), "zsh": os.path.join(shell_dir, "zsh_hooks.zsh"),
+               "zsh_dir": os.path.join(shell_dir, "zsh"), "posix": os.path.join(shell_dir, "posix.sh")}
+    ensure_private_dir(scripts["zsh_dir"])
+    for path, text in ((scripts["bash"], BASH_INTEGRATION), (scripts["zsh"], ZSH_HOOKS),
+                       (os.path.join(scripts["zsh_dir"], ".zshenv"), ZSH_ENV % {"hooks": scripts["zsh"]}),
+                       (scripts["posix"], POSIX_INTEGRATION)):
         write_private_file(path, text.encode())
-    return {
-        "bash": os.path.join(shell_dir, "bash.sh"),
-        "zsh": hooks,
-        "zsh_dir": os.path.join(shell_dir, "zsh"),
-        "posix": os.path.join(shell_dir, "posix.sh"),
-    }
-
+    return scripts
 
 def integration_env(kind, scripts, env):
     """Environment that makes a starting shell load sessh's prompt hooks."""
-    extra = {}
     if kind == "bash":
         boot = ' . "%s"' % scripts["bash"]
-        extra["SESSH_BOOT"] = boot
-        extra["PROMPT_COMMAND"] = boot
-    elif kind == "zsh":
-        if "ZDOTDIR" in env:
-            extra["SESSH_ORIG_ZDOTDIR"] = env["ZDOTDIR"]
-        extra["ZDOTDIR"] = scripts["zsh_dir"]
-    elif kind == "posix":
-        if "ENV" in env:
-            extra["SESSH_ORIG_ENV"] = env["ENV"]
-        extra["ENV"] = scripts["posix"]
+        return {"SESSH_BOOT": boot, "PROMPT_COMMAND": boot}
+    if kind not in ("zsh", "posix"): return {}
+    # zsh reads $ZDOTDIR/.zshenv and sh reads $ENV; the scripts restore the user's own value.
+    var, value = ("ZDOTDIR", scripts["zsh_dir"]) if kind == "zsh" else ("ENV", scripts["posix"])
+    extra = {var: value}
+    if var in env: extra["SESSH_ORIG_" + var] = env[var]
     return extra
 
-
 def is_typeable(command, kind, preexec):
-    """Whether a command can be typed as is rather than sourced from a file.
-
-    Typed commands show up readably for a human watching and in history, but
-    only a short single line of printable text survives line editing and
-    history expansion unchanged.
-    """
-    if kind not in ("bash", "zsh") or not preexec or len(command) > 1000 or not command.strip():
-        return False
+    """Whether a command can be typed as is (readable for a human watching, and in history) rather than sourced
+    from a file: only a short single line of printable text survives line editing and history expansion unchanged."""
+    if kind not in ("bash", "zsh") or not preexec or len(command) > 1000 or not command.strip(): return False
     try:
         text = command.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return text.isprintable() and "!" not in text and not text.startswith((" ", "#"))
 
-
 # ---------------------------------------------------------------- sessions
-
-
 class Session:
     """One PTY with a login shell, its output ring buffer and command state."""
 
     def __init__(self, name, shell, master_fd, pid, cols, rows, capacity, kind):
-        self.name = name
-        self.shell = shell
-        self.fd = master_fd
-        self.pid = pid
-        self.cols = cols
-        self.rows = rows
-        self.capacity = capacity
-        self.kind = kind
-        self.buf = bytearray()
-        self.base = 0
-        self.created = time.time()
-        self.last_activity = self.created
+        self.name, self.shell, self.kind, self.fd, self.pid = name, shell, kind, master_fd, pid
+        self.cols, self.rows, self.capacity = cols, rows, capacity
+        self.buf, self.base = bytearray(), 0  # buf holds output bytes [base, end) of all the shell wrote
+        self.created = self.last_activity = time.time()
         self.scanner = MarkerScanner()
-        self.integrated = False
-        self.preexec = False
-        self.running = False
-        self.run = None
-        self.pending_run = None
-        self.last_exit = None
+        self.integrated = self.preexec = self.running = False
+        self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
+        self.last_exit = self.exit_status = None  # of the last command; of the shell
         self.last_input = 0
         self.attached = None
-        self.exit_status = None
-        self.closing = []
+        self.closing = []  # (client, request id) of close requests waiting for the shell to exit
 
     @property
     def end(self):
         return self.base + len(self.buf)
 
     def append(self, data):
-        if not data:
-            return
+        if not data: return
         self.buf += data
         self.last_activity = time.time()
         excess = len(self.buf) - self.capacity
@@ -489,134 +342,72 @@ class Session:
             self.base += excess
 
     def slice(self, start, stop):
-        start = max(start, self.base)
-        stop = min(stop, self.end)
-        if stop <= start:
-            return b""
-        return bytes(self.buf[start - self.base:stop - self.base])
+        start, stop = max(start, self.base), min(stop, self.end)
+        return bytes(self.buf[start - self.base:stop - self.base]) if stop > start else b""
 
     def tail_start(self, lines):
         """Offset where the last `lines` lines of the buffer begin."""
-        pos = len(self.buf)
-        if self.buf.endswith(b"\n"):
-            pos -= 1
+        pos = len(self.buf) - (1 if self.buf.endswith(b"\n") else 0)
         for _ in range(lines):
             pos = self.buf.rfind(b"\n", 0, pos)
-            if pos < 0:
-                return self.base
+            if pos < 0: return self.base
         return self.base + pos + 1
 
-    def foreground(self):
-        try:
-            return os.tcgetpgrp(self.fd)
-        except OSError:
-            return None
-
     def info(self):
-        fg = self.foreground()
+        fg = or_none(os.tcgetpgrp, self.fd)
         busy_pid = fg if fg and fg != self.pid else None
-        command = _cmdline(busy_pid) if busy_pid else None
-        return {
-            "name": self.name,
-            "pid": self.pid,
-            "shell": self.shell,
-            "created": int(self.created * 1000),
-            "last_activity": int(self.last_activity * 1000),
-            "cols": self.cols,
-            "rows": self.rows,
-            "buffer_start": self.base,
-            "buffer_end": self.end,
-            "buffer_size": self.capacity,
-            "running": bool(self.running or busy_pid),
-            "command": command,
-            "waiting_input": bool(self.running or busy_pid) and self._seems_waiting(command),
-            "cwd": _readlink("/proc/%d/cwd" % (busy_pid or self.pid)),
-            "last_exit": self.last_exit,
-            "integrated": self.integrated,
-            "attached": self.attached is not None,
-        }
+        parts = (read_file("/proc/%d/cmdline" % busy_pid) or b"").split(b"\0") if busy_pid else []
+        command = b" ".join(p for p in parts if p).decode("utf-8", "replace") or None
+        running = bool(self.running or busy_pid)
+        return {"name": self.name, "pid": self.pid, "shell": self.shell, "created": int(self.created * 1000),
+                "last_activity": int(self.last_activity * 1000), "cols": self.cols, "rows": self.rows,
+                "buffer_start": self.base, "buffer_end": self.end, "buffer_size": self.capacity,
+                "running": running, "command": command, "waiting_input": running and self._seems_waiting(command),
+                "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
+                "integrated": self.integrated, "attached": self.attached is not None}
 
     def _seems_waiting(self, command):
-        program = os.path.basename((command or "").split(" ")[0])
-        if program in PAGERS:
-            return True
+        if os.path.basename((command or "").split(" ")[0]) in PAGERS: return True
         tail = ESCAPE_RE.sub(b"", bytes(self.buf[-512:])).replace(b"\r", b"\n")
         lines = [line for line in tail.decode("utf-8", "replace").split("\n") if line.strip()]
         return bool(lines) and bool(PROMPT_RE.search(lines[-1]))
-
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            parts = f.read().split(b"\0")
-        return b" ".join(p for p in parts if p).decode("utf-8", "replace") or None
-    except OSError:
-        return None
-
-
-def _readlink(path):
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
-
 
 def spawn_shell(shell, cols, rows, env):
     """Start `shell` as a login shell on a new PTY; returns (master_fd, pid)."""
     master, slave = os.openpty()
     set_winsize(master, cols, rows)
-    argv0 = "-" + os.path.basename(shell)
-    home = env.get("HOME") or "/"
     pid = os.fork()
-    if pid == 0:
+    if pid:
+        os.close(slave)
+        os.set_blocking(master, False)
+        return master, pid
+    try:
+        os.close(master)
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2): os.dup2(slave, fd)
+        if slave > 2: os.close(slave)
+        os.closerange(3, 4096)
+        for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
         try:
-            os.close(master)
-            os.setsid()
-            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-            for fd in (0, 1, 2):
-                os.dup2(slave, fd)
-            if slave > 2:
-                os.close(slave)
-            os.closerange(3, 4096)
-            for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM):
-                signal.signal(sig, signal.SIG_DFL)
-            try:
-                os.chdir(home)
-            except OSError:
-                os.chdir("/")
-            os.execve(shell, [argv0], env)
-        except BaseException as exc:
-            os.write(2, ("sessh: cannot start %s: %s\r\n" % (shell, exc)).encode())
-        os._exit(127)
-    os.close(slave)
-    os.set_blocking(master, False)
-    return master, pid
-
+            os.chdir(env.get("HOME") or "/")
+        except OSError:
+            os.chdir("/")
+        os.execve(shell, ["-" + os.path.basename(shell)], env)
+    except BaseException as exc:
+        os.write(2, ("sessh: cannot start %s: %s\r\n" % (shell, exc)).encode())
+    os._exit(127)
 
 def set_winsize(fd, cols, rows):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-
 def motd_text(home):
     """The login banner sshd would print, unless ~/.hushlogin exists."""
-    if os.path.exists(os.path.join(home, ".hushlogin")):
-        return b""
-    paths = ["/run/motd.dynamic", "/etc/motd"]
-    try:
-        paths += [os.path.join("/etc/motd.d", n) for n in sorted(os.listdir("/etc/motd.d"))]
-    except OSError:
-        pass
-    chunks = []
-    for path in paths:
-        try:
-            with open(path, "rb") as f:
-                data = f.read(65536)
-        except OSError:
-            continue
-        if data.strip():
-            chunks.append(data)
-    return b"".join(chunks).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
+    if os.path.exists(os.path.join(home, ".hushlogin")): return b""
+    parts = sorted(or_none(os.listdir, "/etc/motd.d") or [])
+    chunks = [read_file(p, 65536) for p in ["/run/motd.dynamic", "/etc/motd"] + ["/etc/motd.d/" + n for n in parts]]
+    return b"".join(c for c in chunks if c and c.strip()).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 def resolve_shell(requested):
     if requested:
@@ -630,95 +421,88 @@ def resolve_shell(requested):
         shell = ""
     return shell if shell and os.access(shell, os.X_OK) else "/bin/sh"
 
+def _checked_name(msg):
+    name = msg.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise HelperError("bad_request", "Invalid session name %r" % (name,))
+    return name
+
+def _session_members(sid):
+    """Pids in terminal session `sid`, from /proc/PID/stat (its sixth field)."""
+    members = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
+        if len(fields) > 3 and fields[3].isdigit() and int(fields[3]) == sid:
+            members.append(int(entry))
+    return members
+
+def _utf8_boundary(session, start):
+    for _ in range(3):
+        chunk = session.slice(start, start + 1)
+        if not chunk or not 0x80 <= chunk[0] <= 0xBF: break
+        start += 1
+    return start
+
+def _clamp(value, low, high, default):
+    if not isinstance(value, int) or isinstance(value, bool): return default
+    return max(low, min(high, value))
+
+def log(message):
+    sys.stderr.write("%s sessh-daemon[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
+    sys.stderr.flush()
 
 # ---------------------------------------------------------------- daemon
-
-
 class Client:
     """One connection from a bridge: framed requests in, replies and events out."""
 
     def __init__(self, sock):
-        self.sock = sock
-        self.rbuf = bytearray()
-        self.wbuf = bytearray()
-        self.watch = {}
-        self.closed = False
+        self.sock, self.rbuf, self.wbuf, self.closed = sock, bytearray(), bytearray(), False
+        self.watch = {}  # session name -> "events" or "output"
 
     def send(self, obj):
-        if self.closed:
-            return
-        self.wbuf += frame(obj)
+        if not self.closed: self.wbuf += frame(obj)
 
+    def fail(self, req_id, code, message):
+        self.send({"id": req_id, "ok": False, "code": code, "message": message})
 
 class Daemon:
+    """Owns every session of the user; serves bridge connections on one non-blocking event loop."""
+
     def __init__(self, listener, rt):
-        self.listener = listener
-        self.rt = rt
+        self.listener, self.rt = listener, rt
         self.sel = selectors.DefaultSelector()
-        self.sessions = {}
-        self.clients = {}
-        self.recent_exits = {}
-        self.timers = []
-        self.timer_seq = 0
-        self.run_seq = 0
+        self.sessions, self.clients, self.recent_exits = {}, {}, {}
+        self.timers, self.timer_seq, self.run_seq = [], 0, 0
         self.idle_since = time.time()
-        self.hash = helper_hash()
-        self.scripts = install_integration(rt)
+        self.hash, self.scripts = helper_hash(), install_integration(rt)
         self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
         self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
+        for fd in (self.wake_r, self.wake_w): os.set_blocking(fd, False)
 
-    # -- loop
+    # -- loop: every selector key's data is the callable that handles its events
 
     def run(self):
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        for sig in (signal.SIGHUP, signal.SIGPIPE): signal.signal(sig, signal.SIG_IGN)
         self.listener.setblocking(False)
-        self.sel.register(self.listener, selectors.EVENT_READ, ("listen", None))
-        self.sel.register(self.wake_r, selectors.EVENT_READ, ("wake", None))
+        self.sel.register(self.listener, selectors.EVENT_READ, lambda mask: self.accept())
+        # Signals only wake the loop through this pipe; the loop reaps children after every event.
+        self.sel.register(self.wake_r, selectors.EVENT_READ, lambda mask: or_none(os.read, self.wake_r, 4096))
         while True:
-            timeout = self._next_timeout()
+            timeout = max(0.0, min(5.0, self.timers[0][0] - time.time())) if self.timers else 5.0
             for key, mask in self.sel.select(timeout):
-                kind, obj = key.data
                 try:
-                    self._dispatch_event(kind, obj, mask)
+                    key.data(mask)
                 except Exception as exc:
-                    log("error handling %s: %r" % (kind, exc))
-                    if kind == "client":
-                        self.drop_client(obj)
+                    log("error handling an event: %r" % (exc,))
             self._run_timers()
             self.reap_children()
-            if not self.sessions and not self.clients:
-                if time.time() - self.idle_since > DAEMON_IDLE_EXIT:
-                    self._shutdown()
-                    return
-            else:
+            if self.sessions or self.clients:
                 self.idle_since = time.time()
-
-    def _dispatch_event(self, kind, obj, mask):
-        if kind == "listen":
-            self.accept()
-        elif kind == "wake":
-            try:
-                while os.read(self.wake_r, 4096):
-                    pass
-            except BlockingIOError:
-                pass
-        elif kind == "pty":
-            self.read_pty(obj)
-        elif kind == "client":
-            if mask & selectors.EVENT_READ:
-                self.read_client(obj)
-            if mask & selectors.EVENT_WRITE and not obj.closed:
-                self.flush_client(obj)
-
-    def _next_timeout(self):
-        if not self.timers:
-            return 5.0
-        return max(0.0, min(5.0, self.timers[0][0] - time.time()))
+            elif time.time() - self.idle_since > DAEMON_IDLE_EXIT:
+                self._shutdown()
+                return
 
     def later(self, delay, fn):
         self.timer_seq += 1
@@ -727,36 +511,42 @@ class Daemon:
     def _run_timers(self):
         now = time.time()
         while self.timers and self.timers[0][0] <= now:
-            _, _, fn = heapq.heappop(self.timers)
+            fn = heapq.heappop(self.timers)[2]
             try:
                 fn()
             except Exception as exc:
                 log("timer failed: %r" % (exc,))
 
     def _shutdown(self):
-        try:
-            if os.stat(socket_path(self.rt)).st_ino == os.fstat(self.listener.fileno()).st_ino:
-                os.unlink(socket_path(self.rt))
-        except OSError:
-            pass
+        # Leave the socket alone if a newer daemon has bound the path since.
+        path = socket_path(self.rt)
+        with suppress(OSError):
+            if os.stat(path).st_ino == os.fstat(self.listener.fileno()).st_ino:
+                os.unlink(path)
 
     # -- clients
 
     def accept(self):
         try:
-            sock, _ = self.listener.accept()
+            sock = self.listener.accept()[0]
         except OSError:
             return
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _, uid, _ = struct.unpack("3i", creds)
+        uid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
         if uid != os.getuid():
             log("refused connection from uid %d" % uid)
             sock.close()
             return
         sock.setblocking(False)
-        client = Client(sock)
-        self.clients[sock.fileno()] = client
-        self.sel.register(sock, selectors.EVENT_READ, ("client", client))
+        self.clients[sock.fileno()] = client = Client(sock)
+        self.sel.register(sock, selectors.EVENT_READ, partial(self.client_ready, client))
+
+    def client_ready(self, client, mask):
+        try:
+            if mask & selectors.EVENT_READ: self.read_client(client)
+            if mask & selectors.EVENT_WRITE and not client.closed: self.flush_client(client)
+        except Exception:
+            self.drop_client(client)
+            raise
 
     def read_client(self, client):
         try:
@@ -772,45 +562,38 @@ class Daemon:
         try:
             frames = split_frames(client.rbuf)
         except ValueError as exc:
-            client.send({"id": None, "ok": False, "code": "protocol", "message": str(exc)})
-            self.flush_client(client)
+            self.send_error(client, None, "protocol", str(exc))
             self.drop_client(client)
             return
         for body in frames:
             self.handle_frame(client, body)
-            if client.closed:
-                return
+            if client.closed: return
         self.flush_client(client)
 
     def handle_frame(self, client, body):
         try:
             msg = unpack(body)
         except (ValueError, struct.error) as exc:
-            client.send({"id": None, "ok": False, "code": "protocol", "message": "Malformed frame: %s" % exc})
+            client.fail(None, "protocol", "Malformed frame: %s" % exc)
             return
         if not isinstance(msg, dict):
-            client.send({"id": None, "ok": False, "code": "protocol", "message": "A frame must hold a map"})
+            client.fail(None, "protocol", "A frame must hold a map")
             return
-        req_id = msg.get("id")
         handler = getattr(self, "op_" + str(msg.get("op")), None)
         try:
-            if handler is None:
-                raise HelperError("protocol", 'Unknown operation "%s"' % msg.get("op"))
+            if handler is None: raise HelperError("protocol", 'Unknown operation "%s"' % msg.get("op"))
             reply = handler(client, msg)
         except HelperError as exc:
-            client.send({"id": req_id, "ok": False, "code": exc.code, "message": str(exc)})
-            return
+            client.fail(msg.get("id"), *exc.args)
         except Exception as exc:
             log("request %r failed: %r" % (msg.get("op"), exc))
-            client.send({"id": req_id, "ok": False, "code": "remote", "message": "Helper error: %s" % exc})
-            return
-        if reply is not None:
-            reply.update({"id": req_id, "ok": True})
-            client.send(reply)
+            client.fail(msg.get("id"), "remote", "Helper error: %s" % exc)
+        else:
+            if reply is not None:  # None: the handler answers by itself, now or later
+                client.send(dict(reply, id=msg.get("id"), ok=True))
 
     def flush_client(self, client):
-        if client.closed:
-            return
+        if client.closed: return
         if client.wbuf:
             try:
                 sent = client.sock.send(client.wbuf)
@@ -825,80 +608,69 @@ class Daemon:
             self.drop_client(client)
             return
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.wbuf else 0)
-        self.sel.modify(client.sock, events, ("client", client))
+        self.sel.modify(client.sock, events, partial(self.client_ready, client))
 
     def drop_client(self, client):
-        if client.closed:
-            return
+        if client.closed: return
         client.closed = True
         for session in self.sessions.values():
-            if session.attached is client:
-                session.attached = None
+            if session.attached is client: session.attached = None
         self.clients.pop(client.sock.fileno(), None)
-        try:
-            self.sel.unregister(client.sock)
-        except (KeyError, ValueError):
-            pass
+        with suppress(KeyError, ValueError): self.sel.unregister(client.sock)
         client.sock.close()
+
+    # Answers of handlers that returned None, sent later from an event or a timer.
+
+    def send_reply(self, client, req_id, **fields):
+        client.send(dict(fields, id=req_id, ok=True))
+        self.flush_client(client)
+
+    def send_error(self, client, req_id, code, message):
+        client.fail(req_id, code, message)
+        self.flush_client(client)
 
     def notify(self, session, event, level="events", skip=None):
         """Send an event to every client watching `session` at `level` or more."""
         for client in list(self.clients.values()):
-            if client is skip:
-                continue
             want = client.watch.get(session.name)
-            if want == "output" or (want == "events" and level == "events"):
+            if client is not skip and (want == "output" or (want == "events" and level == "events")):
                 client.send(event)
                 self.flush_client(client)
 
     # -- sessions
 
     def session(self, msg):
-        name = msg.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise HelperError("bad_request", "Invalid session name %r" % (name,))
-        session = self.sessions.get(name)
-        if session is None:
-            status = self.recent_exits.get(name)
-            if status is not None:
-                raise HelperError("session_exited", 'Session "%s" ended: its shell exited with status %d' % (name, status))
-            raise HelperError("no_session", 'No session named "%s"' % name)
-        return session
+        name = _checked_name(msg)
+        if name in self.sessions: return self.sessions[name]
+        if self.recent_exits.get(name) is not None:
+            raise HelperError("session_exited",
+                              'Session "%s" ended: its shell exited with status %d' % (name, self.recent_exits[name]))
+        raise HelperError("no_session", 'No session named "%s"' % name)
 
     def create_session(self, msg):
-        name = msg.get("name")
-        shell = resolve_shell(msg.get("shell"))
+        name, shell = msg.get("name"), resolve_shell(msg.get("shell"))
         kind = shell_kind(shell)
-        cols = _clamp(msg.get("cols"), 2, 1000, 160)
-        rows = _clamp(msg.get("rows"), 2, 1000, 48)
+        cols, rows = _clamp(msg.get("cols"), 2, 1000, 160), _clamp(msg.get("rows"), 2, 1000, 48)
         capacity = _clamp(msg.get("buffer"), 4096, MAX_BUFFER, DEFAULT_BUFFER)
-        env = dict(self.base_env)
         term = msg.get("term")
-        env["TERM"] = term if isinstance(term, str) and term and term != "dumb" else "xterm-256color"
-        if msg.get("agent_env", True):
-            env.update(AGENT_ENV)
-        for key, value in (msg.get("env") or {}).items():
-            if isinstance(key, str) and isinstance(value, str) and key and "=" not in key:
-                env[key] = value
-        env["SESSH_SESSION"] = name
-        env["SHELL"] = shell
+        env = dict(self.base_env, TERM=term if isinstance(term, str) and term and term != "dumb" else "xterm-256color")
+        if msg.get("agent_env", True): env.update(AGENT_ENV)
+        env.update((key, value) for key, value in (msg.get("env") or {}).items()
+                   if isinstance(key, str) and isinstance(value, str) and key and "=" not in key)
+        env.update(SESSH_SESSION=name, SHELL=shell)
         env.update(integration_env(kind, self.scripts, env))
         fd, pid = spawn_shell(shell, cols, rows, env)
-        session = Session(name, shell, fd, pid, cols, rows, capacity, kind)
+        session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
         session.append(motd_text(env.get("HOME", "/")))
-        self.sessions[name] = session
         self.recent_exits.pop(name, None)
-        self.sel.register(fd, selectors.EVENT_READ, ("pty", session))
-        if kind:
-            self.later(2.0, lambda: self._integrate_fallback(session))
+        self.sel.register(fd, selectors.EVENT_READ, lambda mask: self.read_pty(session))
+        if kind: self.later(2.0, lambda: self._integrate_fallback(session))
         return session
 
     def _integrate_fallback(self, session):
         """Type the integration in when the environment route did not take."""
-        if session.integrated or session.exit_status is not None or session.name not in self.sessions:
-            return
-        script = self.scripts[session.kind]
-        self.write_pty(session, b"\x15 . '%s'\r" % script.encode())
+        if not session.integrated and session.exit_status is None and session.name in self.sessions:
+            self.write_pty(session, b"\x15 . '%s'\r" % self.scripts[session.kind].encode())
 
     def read_pty(self, session):
         try:
@@ -929,8 +701,7 @@ class Daemon:
         self.emit_output(session, clean[pos:])
 
     def emit_output(self, session, data):
-        if not data:
-            return
+        if not data: return
         offset = session.end
         session.append(data)
         self.notify(session, {"ev": "output", "name": session.name, "offset": offset, "data": data}, "output")
@@ -948,24 +719,18 @@ class Daemon:
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
             session.integrated = True
-            status = int(arg) if arg.lstrip("-").isdigit() else None
             if session.running or session.run is not None:
-                self.finish_command(session, status)
+                self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
             self.dispatch_pending_run(session)
 
     def finish_command(self, session, status):
-        run = session.run
-        session.running = False
-        session.run = None
-        session.last_exit = status
-        event = {"ev": "done", "name": session.name, "exit": status, "end": session.end,
-                 "seq": None, "start": None}
-        owner = None
+        run, session.run = session.run, None
+        session.running, session.last_exit = False, status
+        event = {"ev": "done", "name": session.name, "exit": status, "end": session.end, "seq": None, "start": None}
+        owner = run and run["client"]
         if run is not None:
-            event.update({"seq": run["seq"], "start": run["start"]})
-            if run.get("file"):
-                _unlink_quietly(run["file"])
-            owner = run["client"]
+            event.update(seq=run["seq"], start=run["start"])
+            if run.get("file"): or_none(os.unlink, run["file"])
             if not owner.closed:
                 # The owner gets the output with the event: no second round
                 # trip, and it survives a shell that exits right after.
@@ -980,8 +745,7 @@ class Daemon:
         deadline = time.time() + 5.0
         while view:
             try:
-                n = os.write(session.fd, view)
-                view = view[n:]
+                view = view[os.write(session.fd, view):]
             except BlockingIOError:
                 if time.time() > deadline:
                     raise HelperError("remote", "The terminal of \"%s\" does not accept input" % session.name)
@@ -994,47 +758,36 @@ class Daemon:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
-            if pid == 0:
-                return
-            for session in list(self.sessions.values()):
-                if session.pid == pid:
-                    self.end_session(session, os.waitstatus_to_exitcode(status))
+            if pid == 0: return
+            for session in [s for s in self.sessions.values() if s.pid == pid]:
+                self.end_session(session, os.waitstatus_to_exitcode(status))
 
     def end_session(self, session, status):
         """The shell exited: drain its output, tell watchers, forget it."""
         code = status if status >= 0 else 128 - status
         while True:
-            try:
-                data = os.read(session.fd, READ_CHUNK)
-            except OSError:
-                break
-            if not data:
-                break
+            data = or_none(os.read, session.fd, READ_CHUNK)
+            if not data: break
             self.process_output(session, data)
         self.emit_output(session, session.scanner.flush())
         session.exit_status = code
         if session.running or session.run is not None:
             self.finish_command(session, None)
         self.notify(session, {"ev": "exit", "name": session.name, "status": code})
-        try:
-            self.sel.unregister(session.fd)
-        except (KeyError, ValueError):
-            pass
+        with suppress(KeyError, ValueError): self.sel.unregister(session.fd)
         os.close(session.fd)
         del self.sessions[session.name]
         self.recent_exits[session.name] = code
         while len(self.recent_exits) > 100:
             self.recent_exits.pop(next(iter(self.recent_exits)))
         for client, req_id in session.closing:
-            client.send({"id": req_id, "ok": True, "status": code})
-            self.flush_client(client)
+            self.send_reply(client, req_id, status=code)
         if session.pending_run:
             client, req_id = session.pending_run[2:4]
-            client.send({"id": req_id, "ok": False, "code": "session_exited",
-                         "message": 'The shell of "%s" exited with status %d' % (session.name, code)})
-            self.flush_client(client)
+            self.send_error(client, req_id, "session_exited",
+                            'The shell of "%s" exited with status %d' % (session.name, code))
 
-    # -- requests
+    # -- requests: each op_NAME answers the request {"op": NAME}; returning None means it answered itself
 
     def op_hello(self, client, msg):
         if msg.get("version") != PROTOCOL:
@@ -1046,28 +799,20 @@ class Daemon:
         session = self.sessions.get(msg.get("name"))
         created = session is None
         if created:
-            self.session_name_ok(msg)
+            _checked_name(msg)
             session = self.create_session(msg)
         return {"created": created, "session": session.info()}
 
-    def session_name_ok(self, msg):
-        name = msg.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise HelperError("bad_request", "Invalid session name %r" % (name,))
-
     def op_info(self, client, msg):
         return {"session": self.session(msg).info()}
-
     def op_list(self, client, msg):
         return {"sessions": [s.info() for s in sorted(self.sessions.values(), key=lambda s: s.created)]}
 
     def op_input(self, client, msg):
-        data = msg.get("data")
-        if not isinstance(data, bytes):
-            raise HelperError("bad_request", "input needs bytes in data")
+        if not isinstance(msg.get("data"), bytes): raise HelperError("bad_request", "input needs bytes in data")
         session = self.session(msg)
         session.last_input = session.end
-        self.write_pty(session, data)
+        self.write_pty(session, msg["data"])
         return {}
 
     def op_resize(self, client, msg):
@@ -1079,31 +824,25 @@ class Daemon:
 
     def op_read(self, client, msg):
         session = self.session(msg)
-        since = msg.get("since")
-        if isinstance(since, int):
-            start = since
-        elif isinstance(msg.get("lines"), int):
-            start = session.tail_start(max(1, msg["lines"]))
-        else:
-            start = session.base
+        since, lines, until = msg.get("since"), msg.get("lines"), msg.get("until")
+        start = (since if isinstance(since, int) else session.tail_start(max(1, lines)) if isinstance(lines, int)
+                 else session.base)
         evicted = start < session.base
-        start = _utf8_boundary(session, max(start, session.base)) if evicted else start
-        until = msg.get("until") if isinstance(msg.get("until"), int) else session.end
+        start = _utf8_boundary(session, session.base) if evicted else start
         limit = _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY)
-        data = session.slice(start, min(until, start + limit))
+        data = session.slice(start, min(until if isinstance(until, int) else session.end, start + limit))
         return {"data": data, "start": start, "end": start + len(data), "evicted": evicted,
                 "buffer_start": session.base, "buffer_end": session.end}
 
     def op_subscribe(self, client, msg):
         session = self.session(msg)
-        level = "output" if msg.get("output", True) else "events"
-        client.watch[session.name] = level
+        level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
         since = session.last_input if msg.get("from_input") else msg.get("since")
         start = session.end if not isinstance(since, int) else max(since, session.base)
         client.send({"id": msg.get("id"), "ok": True, "start": start, "end": session.end,
                      "evicted": isinstance(since, int) and since < session.base,
                      "running": session.info()["running"], "last_exit": session.last_exit})
-        if level == "output":
+        if level == "output":  # the backlog goes out before any live output
             for offset in range(start, session.end, MAX_READ_REPLY):
                 data = session.slice(offset, min(offset + MAX_READ_REPLY, session.end))
                 client.send({"ev": "output", "name": session.name, "offset": offset, "data": data})
@@ -1114,38 +853,34 @@ class Daemon:
         return {}
 
     def op_run(self, client, msg):
-        name = msg.get("name")
+        name, create, command = msg.get("name"), msg.get("create"), msg.get("command")
         session = self.sessions.get(name) if isinstance(name, str) else None
-        created = session is None and bool(msg.get("create"))
+        created = session is None and bool(create)
         if created:
-            self.session_name_ok(msg)
-            session = self.create_session(dict(msg["create"], name=name) if isinstance(msg["create"], dict)
-                                          else {"name": name})
+            _checked_name(msg)
+            session = self.create_session(dict(create, name=name) if isinstance(create, dict) else {"name": name})
         session = session or self.session(msg)
-        command = msg.get("command")
-        if not isinstance(command, bytes):
-            raise HelperError("bad_request", "run needs the command as bytes")
+        if not isinstance(command, bytes): raise HelperError("bad_request", "run needs the command as bytes")
         if session.kind is None:
             raise HelperError("no_integration", 'Cannot tell when commands finish in %s; use run --no-wait, '
                               'or open the session with --shell bash, zsh or sh' % session.shell)
         info = session.info()
         if not msg.get("force") and (info["running"] or session.pending_run):
-            what = info["command"] or "a command"
-            raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it '
-                              '(sessh wait --done), interrupt it (sessh keys ... C-c) or pass --force' % (name, what))
-        self.run_seq += 1
+            raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it (sessh wait --done), '
+                              'interrupt it (sessh keys ... C-c) or pass --force'
+                              % (name, info["command"] or "a command"))
+        seq = self.run_seq = self.run_seq + 1
         client.watch.setdefault(session.name, "events")
-        session.pending_run = (self.run_seq, command, client, msg.get("id"), created)
+        session.pending_run = (seq, command, client, msg.get("id"), created)
         self.dispatch_pending_run(session)
         if session.pending_run:
-            seq = self.run_seq
             wait = _clamp(msg.get("ready_timeout_ms"), 100, 600000, 15000) / 1000.0
             self.later(wait, lambda: self._expire_pending_run(session, seq))
         return None
 
     def dispatch_pending_run(self, session):
-        if not session.pending_run or not session.integrated:
-            return
+        """Type the waiting command in once the shell shows a prompt with sessh's hooks."""
+        if not session.pending_run or not session.integrated: return
         seq, command, client, req_id, created = session.pending_run
         session.pending_run = None
         if is_typeable(command, session.kind, session.preexec):
@@ -1159,19 +894,14 @@ class Daemon:
         session.run = {"seq": seq, "start": offset, "file": path, "client": client}
         session.running = True
         self.write_pty(session, data)
-        client.send({"id": req_id, "ok": True, "seq": seq, "offset": offset, "typed": path is None,
-                     "cols": session.cols, "created": created})
-        self.flush_client(client)
+        self.send_reply(client, req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
 
     def _expire_pending_run(self, session, seq):
-        if not session.pending_run or session.pending_run[0] != seq:
-            return
+        if not session.pending_run or session.pending_run[0] != seq: return
         client, req_id = session.pending_run[2:4]
         session.pending_run = None
-        client.send({"id": req_id, "ok": False, "code": "no_integration",
-                     "message": 'The shell of "%s" did not show a prompt with sessh\'s hooks in time; '
-                                "check its startup files or use run --no-wait" % session.name})
-        self.flush_client(client)
+        self.send_error(client, req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s '
+                        "hooks in time; check its startup files or use run --no-wait" % session.name)
 
     def op_close(self, client, msg):
         session = self.session(msg)
@@ -1183,74 +913,20 @@ class Daemon:
 
     def signal_session(self, session, sig):
         """Signal every process in the session's terminal session, shell first."""
-        targets = [session.pid] + [p for p in _session_members(session.pid) if p != session.pid]
-        for pid in targets:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
+        for pid in [session.pid] + [p for p in _session_members(session.pid) if p != session.pid]:
+            or_none(os.kill, pid, sig)
 
-
-def _session_members(sid):
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry, "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid:
-                members.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return members
-
-
-def _utf8_boundary(session, start):
-    for _ in range(3):
-        chunk = session.slice(start, start + 1)
-        if not chunk or not 0x80 <= chunk[0] <= 0xBF:
-            break
-        start += 1
-    return start
-
-
-def _clamp(value, low, high, default):
-    if not isinstance(value, int) or isinstance(value, bool):
-        return default
-    return max(low, min(high, value))
-
-
-def _unlink_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def log(message):
-    sys.stderr.write("%s sessh-daemon[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
-    sys.stderr.flush()
-
-
-# ---------------------------------------------------------------- roles
-
-
-def connect_daemon(rt, start=True):
-    """Connect to the user's daemon, starting one when none answers.
-
-    The socket is unlinked only after a refused connection and under a lock,
-    so two first launches at once give exactly one daemon.
-    """
+# ---------------------------------------------------------------- bridge
+def connect_daemon(rt):
+    """Connect to the user's daemon, starting one when none answers. The socket is unlinked only after a refused
+    connection and under a lock, so two first launches at once give exactly one daemon."""
     path = socket_path(rt)
     sock = _try_connect(path)
-    if sock or not start:
-        return sock
+    if sock: return sock
     with open(os.path.join(rt, "daemon.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         sock = _try_connect(path, unlink_stale=True)
-        if sock:
-            return sock
+        if sock: return sock
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         os.chmod(path, 0o600)
@@ -1263,20 +939,16 @@ def connect_daemon(rt, start=True):
         sys.exit(EXIT_DAEMON_START)
     return sock
 
-
 def _try_connect(path, unlink_stale=False):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
         return sock
-    except ConnectionRefusedError:
+    except OSError as exc:
         sock.close()
-        if unlink_stale:
-            _unlink_quietly(path)
-    except (FileNotFoundError, OSError):
-        sock.close()
+        if unlink_stale and isinstance(exc, ConnectionRefusedError):
+            or_none(os.unlink, path)
     return None
-
 
 def start_daemon(listener, rt):
     """Fork the daemon off this process, fully detached from ssh's session."""
@@ -1286,78 +958,39 @@ def start_daemon(listener, rt):
         return
     try:
         os.setsid()
-        if os.fork():
-            os._exit(0)
+        if os.fork(): os._exit(0)
         os.chdir("/")
         null = os.open(os.devnull, os.O_RDWR)
         logfd = os.open(os.path.join(rt, "daemon.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(null, 0)
-        os.dup2(null, 1)
-        os.dup2(logfd, 2)
-        keep = listener.fileno()
-        for fd in range(3, 1024):
-            if fd != keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        for target, fd in enumerate((null, null, logfd)): os.dup2(fd, target)
+        os.closerange(3, listener.fileno())
+        os.closerange(listener.fileno() + 1, 1024)
         log("started, protocol %d" % PROTOCOL)
         Daemon(listener, rt).run()
     except BaseException as exc:
         log("fatal: %r" % (exc,))
     os._exit(0)
 
-
 def bridge():
-    rt = runtime_dir()
-    sock = connect_daemon(rt)
+    sock = connect_daemon(runtime_dir())
     os.write(1, MAGIC)
-    stdin_open = True
     while True:
-        fds = [sock] + ([0] if stdin_open else [])
-        readable, _, _ = select.select(fds, [], [])
+        readable = select.select([sock, 0], [], [])[0]
         if 0 in readable:
             data = os.read(0, READ_CHUNK)
-            if not data:
-                return 0
+            if not data: return 0
             sock.sendall(data)
         if sock in readable:
             data = sock.recv(READ_CHUNK)
-            if not data:
-                return 0
-            _write_all(1, data)
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def request(sock, op, **fields):
-    """Send one request on a blocking connection and wait for its reply."""
-    sock.sendall(frame(dict(fields, id=1, op=op)))
-    buf = bytearray()
-    while True:
-        data = sock.recv(READ_CHUNK)
-        if not data:
-            raise HelperError("daemon_gone", "The sessh daemon closed the connection")
-        buf += data
-        for body in split_frames(buf):
-            msg = unpack(body)
-            if msg.get("id") == 1:
-                if not msg.get("ok"):
-                    raise HelperError(msg.get("code"), msg.get("message"))
-                return msg
-
+            if not data: return 0
+            view = memoryview(data)
+            while view:
+                view = view[os.write(1, view):]
 
 def main(argv):
-    role = argv[1] if len(argv) > 1 else ""
-    if role == "bridge":
-        return bridge()
+    if argv[1:2] == ["bridge"]: return bridge()
     sys.stderr.write("usage: sessh_helper.py bridge\n")
     return 2
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

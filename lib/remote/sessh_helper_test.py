@@ -28,6 +28,15 @@ class MsgpackTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             h.unpack(b"\xc1")
 
+    def test_encodes_ints_strs_bins_and_floats_in_fixed_widths(self):
+        self.assertEqual(h.pack(127), b"\x7f")
+        self.assertEqual(h.pack(128), b"\xcd\x00\x80")
+        self.assertEqual(h.pack(65536), b"\xce\x00\x01\x00\x00")
+        self.assertEqual(h.pack(-33), b"\xd3" + (-33).to_bytes(8, "big", signed=True))
+        self.assertEqual(h.pack("a" * 32)[:2], b"\xd9\x20")
+        self.assertEqual(h.pack(b"x"), b"\xc4\x01x")
+        self.assertEqual(h.pack(1.5), b"\xcb\x3f\xf8" + b"\x00" * 6)
+
     def test_split_frames_across_chunks_and_limit(self):
         buf = bytearray(h.frame({"a": 1}) + h.frame({"b": 2})[:3])
         self.assertEqual([h.unpack(f) for f in h.split_frames(buf)], [{"a": 1}])
@@ -54,6 +63,10 @@ class MarkerScannerTest(unittest.TestCase):
         scanner = h.MarkerScanner()
         self.assertEqual(scanner.feed(b"vim\x1b")[0], b"vim")
         self.assertEqual(scanner.flush(), b"\x1b")
+
+    def test_passes_an_unfinished_marker_longer_than_the_limit_through(self):
+        data = b"\x1b]6973;" + b"x" * 300
+        self.assertEqual(h.MarkerScanner().feed(data), (data, []))
 
     def test_passes_other_osc_sequences_through(self):
         clean, markers = h.MarkerScanner().feed(b"\x1b]0;title\x07x")
