@@ -38,7 +38,10 @@ interface Pipe {
  * @param options Initial one-way delay.
  * @returns The relay; dispose it to close everything.
  */
-export function startRelay(targetPort: number, options: { delayMs?: number } = {}): Relay {
+export function startRelay(
+  targetPort: number,
+  options: { delayMs?: number } = {},
+): Relay {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
   const pipes = new Set<Pipe>();
@@ -86,7 +89,9 @@ export function startRelay(targetPort: number, options: { delayMs?: number } = {
         }
         const { data } = pipe.queue.shift()!;
         let sent = 0;
-        while (sent < data.length) sent += await pipe.to.write(data.subarray(sent));
+        while (sent < data.length) {
+          sent += await pipe.to.write(data.subarray(sent));
+        }
       }
     } catch {
       pipe.closed = true;
@@ -103,7 +108,10 @@ export function startRelay(targetPort: number, options: { delayMs?: number } = {
       while (true) {
         const n = await pipe.from.read(buf);
         if (n === null) break;
-        pipe.queue.push({ at: Date.now() + relay.delayMs, data: buf.slice(0, n) });
+        pipe.queue.push({
+          at: Date.now() + relay.delayMs,
+          data: buf.slice(0, n),
+        });
         void flush(pipe);
       }
     } catch { /* reset */ }
@@ -117,7 +125,10 @@ export function startRelay(targetPort: number, options: { delayMs?: number } = {
       accepted++;
       let server: Deno.Conn;
       try {
-        server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+        server = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: targetPort,
+        });
       } catch {
         close(client);
         continue;
@@ -125,7 +136,13 @@ export function startRelay(targetPort: number, options: { delayMs?: number } = {
       conns.add(client);
       conns.add(server);
       for (const [from, to] of [[client, server], [server, client]]) {
-        const pipe: Pipe = { from, to, queue: [], writing: false, closed: false };
+        const pipe: Pipe = {
+          from,
+          to,
+          queue: [],
+          writing: false,
+          closed: false,
+        };
         pipes.add(pipe);
         void pump(pipe);
       }

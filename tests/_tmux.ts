@@ -18,12 +18,14 @@ export interface TmuxPane extends AsyncDisposable {
   screen(): Promise<string>;
   /** Waits until the screen matches, or throws with the screen shown. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Waits until the program exits and returns its exit status. */
+  /** Waits until the program exits and returns its exit status (shown on the screen). */
   exitStatus(timeoutMs?: number): Promise<number>;
   /** Resizes the window (the program gets SIGWINCH). */
   resize(cols: number, rows: number): Promise<void>;
   /** Process id of the program. */
   pid(): Promise<number>;
+  /** Whether the program switched the terminal to its alternate screen. */
+  altScreen(): Promise<boolean>;
 }
 
 async function tmux(socket: string, args: string[]): Promise<string> {
@@ -67,9 +69,14 @@ export async function startPane(
     String(options.rows ?? 30),
     ...env,
     "--",
+    // The exit status is printed by a wrapper shell: tmux does not always
+    // report it for a dead pane.
+    "sh",
+    "-c",
+    '"$@"; echo "[exit status $?]"; exec sleep 86400',
+    "sh",
     ...argv,
   ]);
-  await tmux(socket, ["set-option", "-g", "remain-on-exit", "on"]);
   await tmux(socket, ["set-option", "-g", "window-size", "manual"]);
   const pane: TmuxPane = {
     async type(text) {
@@ -93,19 +100,8 @@ export async function startPane(
       throw new Error(`screen never matched ${pattern}; it shows:\n${last}`);
     },
     async exitStatus(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const [dead, status] = (await tmux(socket, [
-          "display-message",
-          "-p",
-          "#{pane_dead} #{pane_dead_status}",
-        ])).trim().split(" ");
-        if (dead === "1") return Number(status);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(
-        `the program did not exit; the screen shows:\n${await pane.screen()}`,
-      );
+      const screen = await pane.waitFor(/^\[exit status \d+\]$/m, timeoutMs);
+      return Number(/^\[exit status (\d+)\]$/m.exec(screen)![1]);
     },
     async resize(cols, rows) {
       await tmux(socket, [
@@ -117,9 +113,17 @@ export async function startPane(
       ]);
     },
     async pid() {
-      return Number(
-        (await tmux(socket, ["display-message", "-p", "#{pane_pid}"])).trim(),
+      // The wrapper shell's child: the program itself.
+      const shell =
+        (await tmux(socket, ["display-message", "-p", "#{pane_pid}"])).trim();
+      const children = await Deno.readTextFile(
+        `/proc/${shell}/task/${shell}/children`,
       );
+      return Number(children.trim().split(" ")[0]);
+    },
+    async altScreen() {
+      return (await tmux(socket, ["display-message", "-p", "#{alternate_on}"]))
+        .trim() === "1";
     },
     async [Symbol.asyncDispose]() {
       await tmux(socket, ["kill-server"]).catch(() => {});

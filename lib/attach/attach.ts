@@ -12,7 +12,12 @@ import { stopMaster } from "../ssh/master.ts";
 import { bytesField } from "../session/wire.ts";
 import type { Message } from "../protocol/frame.ts";
 import { DetachMatcher } from "./detach_keys.ts";
-import { applyModeChanges, buildReplay, modeReset, type Modes } from "./replay.ts";
+import {
+  applyModeChanges,
+  buildReplay,
+  modeReset,
+  type Modes,
+} from "./replay.ts";
 import type { LocalTerminal } from "./terminal.ts";
 
 /** Backoff between reconnect attempts, then 2 s for every further one. */
@@ -50,7 +55,11 @@ type Ending =
   | { kind: "signal"; code: number }
   | { kind: "lost"; why: string };
 
-const SIGNAL_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_CODES: Record<string, number> = {
+  SIGHUP: 129,
+  SIGINT: 130,
+  SIGTERM: 143,
+};
 
 /**
  * Attaches the local terminal to a session until the shell exits, the user
@@ -79,7 +88,10 @@ export async function attachSession(
   });
   const keyPump = (async () => {
     while (true) {
-      const { value, done } = await term.keys.read().catch(() => ({ value: undefined, done: true }));
+      const { value, done } = await term.keys.read().catch(() => ({
+        value: undefined,
+        done: true,
+      }));
       if (done || !value) return;
       onKeys(value);
     }
@@ -105,12 +117,22 @@ export async function attachSession(
       }
       client.abandon();
       if (signalled !== null) return { code: signalled };
-      const next = await reconnect(client, term, options, matcher, (fn) => onKeys = fn);
+      const next = await reconnect(
+        client,
+        term,
+        options,
+        matcher,
+        (fn) => onKeys = fn,
+      );
       if ("code" in next) return next;
       client = next;
     }
   } catch (error) {
-    if (error instanceof SesshError && ["no_session", "session_exited"].includes(error.code)) {
+    if (
+      error instanceof SesshError &&
+      ["no_session", "session_exited"].includes(error.code)
+    ) {
+      await term.write("\r\x1b[K");
       const status = /status (\d+)/.exec(error.message)?.[1];
       return {
         code: status !== undefined ? Number(status) : 1,
@@ -150,7 +172,11 @@ async function attachOnce(
     cols: size.cols,
     rows: size.rows,
     steal: hooks.steal,
-    create: options.create ? { name, term: options.term, agent_env: false } : null,
+    // Only the first attach may start the session: after a cut, a missing
+    // session means that it ended.
+    create: options.create && !hooks.steal
+      ? { name, term: options.term, agent_env: false }
+      : null,
   };
   if (hooks.since !== undefined) fields.since = hooks.since;
   const reply = await conn.request("attach", fields, { timeoutMs: 15_000 });
@@ -172,24 +198,34 @@ async function attachOnce(
   hooks.setInterrupt(end);
   hooks.setKeys((bytes) => {
     const { forward, detach } = hooks.matcher.feed(bytes);
-    if (forward.length) conn.request("input", { name, data: forward }).catch(() => {});
+    if (forward.length) {
+      conn.request("input", { name, data: forward }).catch(() => {});
+    }
     if (detach) {
       conn.request("detach", { name }, { timeoutMs: 2000 }).catch(() => {});
       end({ kind: "detached", by: "key" });
     }
   });
   term.watchResize((next) => {
-    conn.request("resize", { name, cols: next.cols, rows: next.rows }).catch(() => {});
+    conn.request("resize", { name, cols: next.cols, rows: next.rows }).catch(
+      () => {},
+    );
   });
   const heartbeat = setInterval(() => {
     conn.request("ping", {}, { timeoutMs: 60_000 }).catch(() => {});
     if (conn.silentForMs > DEAD_AFTER_MS && !conn.backlogged) {
-      end({ kind: "lost", why: `no answer for ${Math.round(conn.silentForMs / 1000)} s` });
+      end({
+        kind: "lost",
+        why: `no answer for ${Math.round(conn.silentForMs / 1000)} s`,
+      });
     }
   }, HEARTBEAT_MS);
   try {
     while (!over) {
-      const event = await Promise.race([conn.nextEvent(250), ended.then(() => null)]);
+      const event = await Promise.race([
+        conn.nextEvent(250),
+        ended.then(() => null),
+      ]);
       if (over) break;
       if (!event) {
         if (conn.lostError) end({ kind: "lost", why: conn.lostError.message });
@@ -235,13 +271,14 @@ async function reconnect(
   });
   // The old master may be stuck on a dead TCP connection and still answer
   // `ssh -O check`; never reuse it.
-  await stopMaster(stale.destination, stale.settings, { timeoutMs: 1000 }).catch(() => {});
+  await stopMaster(stale.destination, stale.settings, { timeoutMs: 1000 })
+    .catch(() => {});
   const limit = options.retries === Infinity ? "∞" : String(options.retries);
   let lastError = "";
   for (let attempt = 1; attempt <= options.retries && !giveUp; attempt++) {
     await term.write(
       `\r\x1b[K[sessh] connection lost; reconnecting (attempt ${attempt}/${limit})…` +
-        (options.detachKeys ? " detach keys give up" : ""),
+        (options.detachKeys ? " (the detach keys give up)" : ""),
     );
     const delay = BACKOFF_MS[attempt - 1] ?? 2000;
     await new Promise<void>((resolve) => {
@@ -250,17 +287,29 @@ async function reconnect(
     });
     if (giveUp) break;
     try {
-      return await SesshClient.connect({ ...options.client, connectTimeoutMs: 10_000 });
+      return await SesshClient.connect({
+        ...options.client,
+        connectTimeoutMs: 10_000,
+      });
     } catch (error) {
       lastError = (error as Error).message;
-      if (!(error instanceof ConnectError) && !(error instanceof SesshError)) throw error;
+      if (!(error instanceof ConnectError) && !(error instanceof SesshError)) {
+        throw error;
+      }
     }
   }
   await term.write("\r\x1b[K");
-  if (giveUp) return { code: 0, message: `[detached from ${options.name}; it keeps running]` };
+  if (giveUp) {
+    return {
+      code: 0,
+      message: `[detached from ${options.name}; it keeps running]`,
+    };
+  }
   return {
     code: 255,
-    message: `sessh: could not reconnect to ${options.name} after ${options.retries} attempts` +
-      (lastError ? `: ${lastError}` : "") + "; the session keeps running, attach again later",
+    message:
+      `sessh: could not reconnect to ${options.name} after ${options.retries} attempts` +
+      (lastError ? `: ${lastError}` : "") +
+      "; the session keeps running, attach again later",
   };
 }

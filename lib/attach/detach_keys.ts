@@ -29,11 +29,17 @@ export function parseDetachKeys(spec: string): Uint8Array | null {
   if (trimmed.toLowerCase() === "none") return null;
   const keys = trimmed.split(/[\s,]+/).filter(Boolean);
   if (keys.length === 0) {
-    throw new UsageError('Empty --detach-keys; give key names such as "C-b d", or "none"');
+    throw new UsageError(
+      'Empty --detach-keys; give key names such as "C-b d", or "none"',
+    );
   }
   const bytes = new TextEncoder().encode(keys.map(keyBytes).join(""));
   if (bytes.length > 16) {
-    throw new UsageError(`--detach-keys ${JSON.stringify(spec)} is too long; use at most a few keys`);
+    throw new UsageError(
+      `--detach-keys ${
+        JSON.stringify(spec)
+      } is too long; use at most a few keys`,
+    );
   }
   return bytes;
 }

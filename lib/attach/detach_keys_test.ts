@@ -15,12 +15,18 @@ Deno.test("DetachMatcher.feed() detaches on the sequence, even split across read
     forward: new Uint8Array([108, 115]),
     detach: false,
   });
-  assert.deepEqual(matcher.feed(new Uint8Array([100])), { forward: new Uint8Array(), detach: true });
+  assert.deepEqual(matcher.feed(new Uint8Array([100])), {
+    forward: new Uint8Array(),
+    detach: true,
+  });
 });
 
 Deno.test("DetachMatcher.feed() releases a held prefix that is not followed by the key", () => {
   const matcher = new DetachMatcher(new Uint8Array([2, 100]));
-  assert.deepEqual(matcher.feed(new Uint8Array([2, 99])).forward, new Uint8Array([2, 99]));
+  assert.deepEqual(
+    matcher.feed(new Uint8Array([2, 99])).forward,
+    new Uint8Array([2, 99]),
+  );
   assert.deepEqual(matcher.feed(new Uint8Array([2, 2, 100])), {
     forward: new Uint8Array([2]),
     detach: true,

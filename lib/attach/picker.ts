@@ -33,7 +33,9 @@ export function chooseSession(
   options: { newSession?: boolean; session?: string },
 ): Choice {
   if (options.newSession) return { kind: "new" };
-  if (options.session !== undefined) return { kind: "attach", name: options.session };
+  if (options.session !== undefined) {
+    return { kind: "attach", name: options.session };
+  }
   const free = sessions.filter((s) => !s.attached);
   if (free.length === 0) return { kind: "new" };
   if (free.length === 1) return { kind: "attach", name: free[0].name };
@@ -73,15 +75,26 @@ export function nextSessionName(sessions: SessionInfo[]): string {
  * console.log(formatPicker(sessions));
  * ```
  */
-export function formatPicker(sessions: SessionInfo[], now = Date.now()): string {
+export function formatPicker(
+  sessions: SessionInfo[],
+  now = Date.now(),
+): string {
   const rows = [["#", "INIT", "DETACH", "WHAT"]];
   for (const s of sessions) {
-    const detach = s.attached ? "busy" : s.detachedAt ? clock(s.detachedAt, now) : "never";
+    const detach = s.attached
+      ? "busy"
+      : s.detachedAt
+      ? clock(s.detachedAt, now)
+      : "never";
     const what = s.command ?? s.shell.split("/").pop() ?? "";
     rows.push([s.name, clock(s.created, now), detach, what]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => i === 3 ? c : c.padEnd(widths[i])).join("  ").trimEnd())
+  const widths = rows[0].map((_, i) =>
+    Math.max(...rows.map((r) => r[i].length))
+  );
+  return rows.map((r) =>
+    r.map((c, i) => i === 3 ? c : c.padEnd(widths[i])).join("  ").trimEnd()
+  )
     .join("\n") + "\n";
 }
 
@@ -101,13 +114,17 @@ export function formatPicker(sessions: SessionInfo[], now = Date.now()): string 
 export function parsePick(
   answer: string,
   sessions: SessionInfo[],
-): { kind: "attach"; name: string } | { kind: "new" } | { kind: "quit" } | { error: string } {
+): { kind: "attach"; name: string } | { kind: "new" } | { kind: "quit" } | {
+  error: string;
+} {
   const text = answer.trim();
   if (text === "n" || text === "N") return { kind: "new" };
   if (text === "q" || text === "") return { kind: "quit" };
   const session = sessions.find((s) => s.name === text);
   if (!session) return { error: `No session ${JSON.stringify(text)}` };
-  if (session.attached) return { error: `Session ${text} is busy: another client is attached` };
+  if (session.attached) {
+    return { error: `Session ${text} is busy: another client is attached` };
+  }
   return { kind: "attach", name: session.name };
 }
 
@@ -126,7 +143,9 @@ export function parsePick(
 export function parseRetries(text: string): number {
   if (text === "forever") return Infinity;
   if (!/^\d+$/.test(text)) {
-    throw new UsageError(`Invalid --retries ${JSON.stringify(text)}; give a number or "forever"`);
+    throw new UsageError(
+      `Invalid --retries ${JSON.stringify(text)}; give a number or "forever"`,
+    );
   }
   return Number(text);
 }
@@ -135,5 +154,7 @@ function clock(ms: number, now: number): string {
   const date = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, "0");
   const time = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  return now - ms < 86_400_000 ? time : `${date.getMonth() + 1}/${date.getDate()} ${time}`;
+  return now - ms < 86_400_000
+    ? time
+    : `${date.getMonth() + 1}/${date.getDate()} ${time}`;
 }

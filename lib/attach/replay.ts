@@ -61,7 +61,9 @@ export function applyModeChanges(modes: Modes, data: Uint8Array): Modes {
       continue;
     }
     for (const param of match[1].split(";")) {
-      if (TRACKED_MODES.includes(Number(param))) result[param] = match[2] === "h";
+      if (TRACKED_MODES.includes(Number(param))) {
+        result[param] = match[2] === "h";
+      }
     }
   }
   return result;
@@ -83,11 +85,18 @@ export function applyModeChanges(modes: Modes, data: Uint8Array): Modes {
 export function modePrefix(modes: Modes): string {
   let out = "";
   // The alternate screen first: the other modes are per screen in some terminals.
-  const order = [1049, 1047, 47, ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m))];
+  const order = [
+    1049,
+    1047,
+    47,
+    ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m)),
+  ];
   for (const mode of order) {
     const key = String(mode);
     const on = modes[key] ?? DEFAULTS[key] ?? false;
-    if (on !== (DEFAULTS[key] ?? false)) out += `\x1b[?${mode}${on ? "h" : "l"}`;
+    if (on !== (DEFAULTS[key] ?? false)) {
+      out += `\x1b[?${mode}${on ? "h" : "l"}`;
+    }
   }
   if (modes.keypad) out += "\x1b=";
   return out;
@@ -167,7 +176,11 @@ export function stripQueries(data: Uint8Array): Uint8Array {
  * console.log(JSON.stringify(new TextDecoder().decode(out))); // "\u001b[?1049h\u001b[Hvim"
  * ```
  */
-export function buildReplay(data: Uint8Array, modes: Modes, evicted: boolean): Uint8Array {
+export function buildReplay(
+  data: Uint8Array,
+  modes: Modes,
+  evicted: boolean,
+): Uint8Array {
   const start = evicted ? cleanStart(data) : 0;
   const inForce = applyModeChanges(modes, data.subarray(0, start));
   const body = stripQueries(data.subarray(start));
@@ -194,10 +207,19 @@ export function buildReplay(data: Uint8Array, modes: Modes, evicted: boolean): U
  */
 export function modeReset(modes: Modes): string {
   let out = "";
-  for (const mode of [1049, 1047, 47, ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m))]) {
+  for (
+    const mode of [
+      1049,
+      1047,
+      47,
+      ...TRACKED_MODES.filter((m) => ![47, 1047, 1049].includes(m)),
+    ]
+  ) {
     const key = String(mode);
     const on = modes[key] ?? DEFAULTS[key] ?? false;
-    if (on !== (DEFAULTS[key] ?? false)) out += `\x1b[?${mode}${on ? "l" : "h"}`;
+    if (on !== (DEFAULTS[key] ?? false)) {
+      out += `\x1b[?${mode}${on ? "l" : "h"}`;
+    }
   }
   if (modes.keypad) out += "\x1b>";
   return out;

@@ -32,7 +32,8 @@ export class LocalTerminal {
   #writing: Promise<void> = Promise.resolve();
   #restorers: (() => void)[] = [];
   /** Reads keystrokes; one reader for the whole attach. */
-  readonly keys: ReadableStreamDefaultReader<Uint8Array> = Deno.stdin.readable.getReader();
+  readonly keys: ReadableStreamDefaultReader<Uint8Array> = Deno.stdin.readable
+    .getReader();
 
   /**
    * Checks that stdin and stdout are a terminal.
@@ -94,7 +95,9 @@ export class LocalTerminal {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     this.#writing = this.#writing.then(async () => {
       let done = 0;
-      while (done < bytes.length) done += await Deno.stdout.write(bytes.subarray(done));
+      while (done < bytes.length) {
+        done += await Deno.stdout.write(bytes.subarray(done));
+      }
     });
     return this.#writing;
   }

@@ -23,8 +23,11 @@ MARKER = b"\x1b]6973;"
 MARKER_MAX = 256
 # A whole marker: MARKER, a payload without BEL, then BEL, in at most MARKER_MAX bytes.
 MARKER_RE = re.compile(re.escape(MARKER) + rb"([^\x07]{0,%d})\x07" % (MARKER_MAX - len(MARKER) - 1))
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9/._-]+$")
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+SAFE_PATH_RE = re.compile(r"[A-Za-z0-9/._-]+\Z")
+# Terminal modes an attaching terminal must be put in before replay (the client's replay.ts keeps the same list).
+MODE_RE = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>c])")
+TRACKED_MODES = {b"1", b"25", b"47", b"1047", b"1049", b"1000", b"1002", b"1003", b"1005", b"1006", b"1015", b"2004"}
 EXIT_UNSAFE_DIR = 3
 EXIT_DAEMON_START = 4
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
@@ -173,6 +176,15 @@ def _partial_marker_len(data, start):
         if data.endswith(MARKER[:n]): return n
     return 0
 
+def scan_modes(modes, data, start, stop):
+    """The terminal modes in force after data[start:stop], given `modes` before it."""
+    modes = dict(modes)
+    for match in MODE_RE.finditer(data, start, stop):
+        if match.group(3) == b"c": modes.clear()
+        elif match.group(3): modes["keypad"] = match.group(3) == b"="
+        else: modes.update((p.decode(), match.group(2) == b"h") for p in match.group(1).split(b";") if p in TRACKED_MODES)
+    return modes
+
 # ---------------------------------------------------------------- files
 def runtime_dir():
     base = os.environ.get("XDG_RUNTIME_DIR", "")
@@ -180,7 +192,7 @@ def runtime_dir():
         path = os.path.join(base, "sessh")
     else:
         path = "/tmp/sessh-%d" % os.getuid()
-    for directory in (path, os.path.join(path, "shell"), os.path.join(path, "cmd")):
+    for directory in (path, os.path.join(path, "shell"), os.path.join(path, "cmd"), os.path.join(path, "bin")):
         ensure_private_dir(directory)
     return path
 
@@ -196,9 +208,9 @@ def ensure_private_dir(path):
 def socket_path(rt):
     return os.path.join(rt, "daemon-%d.sock" % PROTOCOL)
 
-def write_private_file(path, data):
+def write_private_file(path, data, mode=0o600):
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as f:
+    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f:
         f.write(data)
     os.replace(tmp, path)
 
@@ -226,6 +238,7 @@ BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
 __sessh_precmd() { local s=$?; printf '\033]6973;P;%s\007' "$s"; return "$s"; }
+[[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
   PROMPT_COMMAND=(__sessh_precmd "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
 else
@@ -242,7 +255,11 @@ unset SESSH_BOOT
 ZSH_HOOKS = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
-__sessh_precmd() { local s=$?; printf '\033]6973;P;%s\007' "$s"; return $s }
+__sessh_precmd() {
+  local s=$?; printf '\033]6973;P;%s\007' "$s"
+  [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
+  return $s
+}
 __sessh_preexec() { printf '\033]6973;C\007' }
 typeset -ga precmd_functions preexec_functions
 precmd_functions=(__sessh_precmd $precmd_functions)
@@ -267,6 +284,7 @@ else
 fi
 if [ -z "${__sessh_installed-}" ]; then
   __sessh_installed=1
+  case ":$PATH:" in *":$SESSH_BIN:"*) ;; *) PATH="$SESSH_BIN:$PATH" ;; esac
   PS1="$(printf '\033]6973;P;')"'$?'"$(printf '\007')${PS1-\$ }"
   printf '\033]6973;I;\007'
 fi
@@ -325,7 +343,8 @@ class Session:
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
         self.last_input = 0
-        self.attached = None
+        self.attached = self.detached_at = None  # the interactive client; when the last one left
+        self.modes = {}  # terminal modes in force at `base`, kept as old output is evicted
         self.closing = []  # (client, request id) of close requests waiting for the shell to exit
 
     @property
@@ -338,6 +357,7 @@ class Session:
         self.last_activity = time.time()
         excess = len(self.buf) - self.capacity
         if excess > 0:
+            self.modes = scan_modes(self.modes, self.buf, 0, excess)
             del self.buf[:excess]
             self.base += excess
 
@@ -364,7 +384,8 @@ class Session:
                 "buffer_start": self.base, "buffer_end": self.end, "buffer_size": self.capacity,
                 "running": running, "command": command, "waiting_input": running and self._seems_waiting(command),
                 "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
-                "integrated": self.integrated, "attached": self.attached is not None}
+                "integrated": self.integrated, "attached": self.attached is not None,
+                "detached_at": self.detached_at and int(self.detached_at * 1000)}
 
     def _seems_waiting(self, command):
         if os.path.basename((command or "").split(" ")[0]) in PAGERS: return True
@@ -458,6 +479,7 @@ class Client:
     def __init__(self, sock):
         self.sock, self.rbuf, self.wbuf, self.closed = sock, bytearray(), bytearray(), False
         self.watch = {}  # session name -> "events" or "output"
+        self.agent = None  # the ssh agent socket forwarded to this connection's bridge
 
     def send(self, obj):
         if not self.closed: self.wbuf += frame(obj)
@@ -475,6 +497,9 @@ class Daemon:
         self.timers, self.timer_seq, self.run_seq = [], 0, 0
         self.idle_since = time.time()
         self.hash, self.scripts = helper_hash(), install_integration(rt)
+        # `sessh detach` and `sessh list` inside sessions, without Deno on this host.
+        shim = "#!/bin/sh\nexec '%s' '%s' \"$@\"\n" % (sys.executable, os.path.abspath(__file__))
+        write_private_file(os.path.join(rt, "bin", "sessh"), shim.encode(), 0o700)
         self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
         self.wake_r, self.wake_w = os.pipe()
         for fd in (self.wake_r, self.wake_w): os.set_blocking(fd, False)
@@ -614,8 +639,9 @@ class Daemon:
         if client.closed: return
         client.closed = True
         for session in self.sessions.values():
-            if session.attached is client: session.attached = None
+            if session.attached is client: session.attached, session.detached_at = None, time.time()
         self.clients.pop(client.sock.fileno(), None)
+        if client.agent: self.point_agent()
         with suppress(KeyError, ValueError): self.sel.unregister(client.sock)
         client.sock.close()
 
@@ -657,7 +683,8 @@ class Daemon:
         if msg.get("agent_env", True): env.update(AGENT_ENV)
         env.update((key, value) for key, value in (msg.get("env") or {}).items()
                    if isinstance(key, str) and isinstance(value, str) and key and "=" not in key)
-        env.update(SESSH_SESSION=name, SHELL=shell)
+        env.update(SESSH_SESSION=name, SHELL=shell, SESSH_BIN=os.path.join(self.rt, "bin"),
+                   SSH_AUTH_SOCK=os.path.join(self.rt, "agent.sock"))
         env.update(integration_env(kind, self.scripts, env))
         fd, pid = spawn_shell(shell, cols, rows, env)
         session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
@@ -760,7 +787,7 @@ class Daemon:
                 return
             if pid == 0: return
             for session in [s for s in self.sessions.values() if s.pid == pid]:
-                self.end_session(session, os.waitstatus_to_exitcode(status))
+                self.end_session(session, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
 
     def end_session(self, session, status):
         """The shell exited: drain its output, tell watchers, forget it."""
@@ -793,7 +820,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach"]}
 
     def op_open(self, client, msg):
         session = self.sessions.get(msg.get("name"))
@@ -903,6 +930,58 @@ class Daemon:
         self.send_error(client, req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s '
                         "hooks in time; check its startup files or use run --no-wait" % session.name)
 
+    def op_attach(self, client, msg):
+        """Make `client` the session's one interactive client; reply with the replay, then stream output."""
+        name, create = _checked_name(msg), msg.get("create")
+        if name not in self.sessions and isinstance(create, dict): self.create_session(dict(create, name=name))
+        session, since = self.session(msg), msg.get("since")
+        holder = session.attached
+        if holder is not None and holder is not client:
+            # Only a reconnecting client takes over: the holder is its own stale connection.
+            if not msg.get("steal"):
+                raise HelperError("session_busy", 'Session "%s" is busy: another client is attached '
+                                  "(sessh detach %s DEST frees it)" % (name, name))
+            self.release(session, "replaced")
+            self.drop_client(holder)
+        session.attached = client
+        client.watch[name] = "output"
+        self.op_resize(client, msg)
+        resume = isinstance(since, int) and session.base <= since <= session.end
+        start = since if resume else max(session.base, session.end - MAX_READ_REPLY)
+        return {"start": start, "end": session.end, "data": session.slice(start, session.end),
+                "evicted": start > 0 and not resume, "shell_pid": session.pid,
+                "modes": scan_modes(session.modes, session.buf, 0, start - session.base)}
+
+    def op_detach(self, client, msg):
+        session = self.session(msg)
+        attached = session.attached is not None
+        if attached: self.release(session, "requested")
+        return {"detached": attached}
+
+    def release(self, session, reason):
+        """Detach the session's client: its output stops, and it is told why."""
+        holder, session.attached, session.detached_at = session.attached, None, time.time()
+        holder.watch.pop(session.name, None)
+        holder.send({"ev": "detached", "name": session.name, "reason": reason})
+        self.flush_client(holder)
+
+    def op_ping(self, client, msg):
+        return {}
+
+    def op_agent(self, client, msg):
+        """A bridge's forwarded ssh agent: sessions reach the newest one through a stable symlink."""
+        path = msg.get("path")
+        if isinstance(path, str) and stat.S_ISSOCK(getattr(or_none(os.stat, path), "st_mode", 0)):
+            client.agent = path
+            self.point_agent()
+
+    def point_agent(self):
+        live = [c.agent for c in self.clients.values() if c.agent and not c.closed]
+        if live:
+            link = os.path.join(self.rt, "agent.sock")
+            or_none(os.symlink, live[-1], link + ".new")
+            or_none(os.replace, link + ".new", link)
+
     def op_close(self, client, msg):
         session = self.session(msg)
         session.closing.append((client, msg.get("id")))
@@ -973,6 +1052,7 @@ def start_daemon(listener, rt):
 
 def bridge():
     sock = connect_daemon(runtime_dir())
+    if os.environ.get("SSH_AUTH_SOCK"): sock.sendall(frame({"op": "agent", "path": os.environ["SSH_AUTH_SOCK"]}))
     os.write(1, MAGIC)
     while True:
         readable = select.select([sock, 0], [], [])[0]
@@ -987,9 +1067,40 @@ def bridge():
             while view:
                 view = view[os.write(1, view):]
 
+def request(sock, op, **fields):
+    """One request on a blocking connection; returns the reply or exits with its message."""
+    sock.sendall(frame(dict(fields, id=1, op=op)))
+    buf = bytearray()
+    while True:
+        data = sock.recv(READ_CHUNK)
+        if not data: sys.exit("sessh: the daemon closed the connection")
+        buf += data
+        for msg in map(unpack, split_frames(buf)):
+            if msg.get("id") == 1 and msg.get("ok"): return msg
+            if msg.get("id") == 1: sys.exit("sessh: %s" % msg.get("message"))
+
+def in_session(role):
+    """`sessh list` and `sessh detach` run inside a session, through the shim on its PATH."""
+    current = os.environ.get("SESSH_SESSION")
+    sock = connect_daemon(runtime_dir())
+    if role == "detach":
+        if not current: sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
+        detached = request(sock, "detach", name=current)["detached"]
+        print("detached the client of %s" % current if detached else "no client is attached to %s" % current)
+        return 0
+    rows = [("CUR", "NAME", "PID", "STATE", "WHAT")]
+    for s in request(sock, "list")["sessions"]:
+        state = "attached" if s["attached"] else "busy" if s["running"] else "idle"
+        rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"]), state, s["command"] or s["cwd"] or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows: print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+    return 0
+
 def main(argv):
-    if argv[1:2] == ["bridge"]: return bridge()
-    sys.stderr.write("usage: sessh_helper.py bridge\n")
+    role = argv[1] if len(argv) > 1 else ""
+    if role == "bridge": return bridge()
+    if role in ("list", "detach"): return in_session(role)
+    sys.stderr.write("usage: sessh list | sessh detach (inside a sessh session)\n")
     return 2
 
 if __name__ == "__main__":

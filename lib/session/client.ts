@@ -219,7 +219,14 @@ export class SesshClient implements AsyncDisposable {
       }, {
         timeoutMs,
       });
-      return new SesshClient(destination, settings, master, connection, child, hello);
+      return new SesshClient(
+        destination,
+        settings,
+        master,
+        connection,
+        child,
+        hello,
+      );
     } catch (error) {
       try {
         child.kill("SIGKILL");

@@ -71,11 +71,12 @@ export function isMasterCommand(
 ): boolean {
   const program = argv[0]?.split("/").at(-1);
   if (program !== "ssh" && program !== "autossh") return false;
-  const controlDir = controlPath.slice(0, controlPath.lastIndexOf("/"));
+  // The log file is named after the expanded socket path, which differs per
+  // port and user: matching on "ControlPath=DIR/%C" would also hit the master
+  // of the same host alias on another port.
   return argv.includes("ControlMaster=yes") &&
     argv.includes(destinationArg(dest)) &&
-    (argv.includes(masterFiles(controlPath).logFile) ||
-      argv.includes(`ControlPath=${controlDir}/%C`));
+    argv.includes(masterFiles(controlPath).logFile);
 }
 
 /**

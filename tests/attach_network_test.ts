@@ -1,0 +1,317 @@
+import assert from "node:assert/strict";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { sessh, sesshJson } from "./_cli.ts";
+import { startPane, type TmuxPane } from "./_tmux.ts";
+import { startRelay } from "./_relay.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const PROMPT = /[#$]$/m;
+
+function attach(
+  sshd: TestSshd,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<TmuxPane> {
+  return startPane(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "attach",
+      ...args,
+      "-F",
+      sshd.configFile,
+    ],
+    { env: { ...sshd.env, ...env } },
+  );
+}
+
+async function enter(pane: TmuxPane, line: string): Promise<void> {
+  await pane.type(line);
+  await pane.keys("Enter");
+}
+
+/** Resident memory of a process in KiB, from /proc. */
+async function rssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+}
+
+async function daemonPid(sshd: TestSshd, name: string): Promise<number> {
+  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
+  const shell = (status.json.session as { shell_pid: number }).shell_pid;
+  const stat = await Deno.readTextFile(`/proc/${shell}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+Deno.test("attach survives the network: partition, reset, and a session killed during a cut", async (t) => {
+  await using sshd = await startSshd();
+  await using relay = startRelay(sshd.port);
+  const dest = sshd.dest;
+  // ssh's own keepalive gives up after 3 s here; the partitions last longer.
+  const viaRelay = ["-p", String(relay.port)];
+  const env = { SESSH_KEEPALIVE: "1" };
+
+  await t.step(
+    "a partition is noticed within seconds and the client re-attaches afterwards",
+    async () => {
+      await using pane = await attach(sshd, ["net", dest, ...viaRelay], env);
+      await pane.waitFor(PROMPT);
+      await enter(pane, "export KEPT=yes; echo kept-set");
+      await pane.waitFor(/^kept-set$/m);
+      relay.partition();
+      const cut = Date.now();
+      await pane.waitFor(/connection lost; reconnecting/, 8000);
+      const noticedMs = Date.now() - cut;
+      assert.ok(noticedMs < 6000, `noticed after ${noticedMs} ms`);
+      const during = await sessh(sshd, [
+        "run",
+        "net",
+        dest,
+        "--",
+        "echo during-$((2*3))-cut",
+      ]);
+      assert.equal(during.code, 0, during.stderr);
+      await pane.type("lost-keys");
+      await new Promise((r) => setTimeout(r, 4000));
+      relay.heal();
+      await pane.waitFor(/^during-6-cut$/m, 30_000);
+      await enter(pane, "echo KEPT=$KEPT");
+      const screen = await pane.waitFor(/^KEPT=yes$/m, 15_000);
+      assert.doesNotMatch(screen, /lost-keys/);
+      await pane.keys("C-b", "d");
+      assert.equal(await pane.exitStatus(), 0);
+    },
+  );
+
+  await t.step(
+    "a reset connection is re-attached at once, showing output made meanwhile",
+    async () => {
+      await using pane = await attach(sshd, ["net", dest, ...viaRelay], env);
+      await pane.waitFor(PROMPT);
+      const before = relay.accepted;
+      relay.partition();
+      await sessh(sshd, [
+        "run",
+        "net",
+        dest,
+        "--",
+        "echo while-$((3*3))-reset",
+      ]);
+      relay.reset();
+      relay.heal();
+      await pane.waitFor(/^while-9-reset$/m, 30_000);
+      assert.ok(relay.accepted > before, "a fresh ssh connection was made");
+      await enter(pane, "echo alive");
+      await pane.waitFor(/^alive$/m);
+      await pane.keys("C-b", "d");
+      assert.equal(await pane.exitStatus(), 0);
+    },
+  );
+
+  await t.step(
+    "a session killed during the cut: non-zero exit and a clear message",
+    async () => {
+      await using pane = await attach(sshd, ["doomed", dest, ...viaRelay], env);
+      await pane.waitFor(PROMPT);
+      relay.partition();
+      await pane.waitFor(/connection lost; reconnecting/, 8000);
+      const closed = await sessh(sshd, [
+        "close",
+        "doomed",
+        dest,
+        "--keep-master",
+      ]);
+      assert.equal(closed.code, 0, closed.stderr);
+      relay.heal();
+      const status = await pane.exitStatus(30_000);
+      assert.notEqual(status, 0);
+      assert.match(await pane.screen(), /session doomed is gone/);
+    },
+  );
+});
+
+Deno.test("output floods never block the shell; buffers stay bounded", async (t) => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+
+  await t.step(
+    "50 MB printed while detached does not block and the buffer stays bounded",
+    async () => {
+      await sessh(sshd, ["open", "flood", dest]);
+      const run = await sesshJson(sshd, [
+        "run",
+        "flood",
+        dest,
+        "--timeout",
+        "120",
+        "--",
+        "head -c 50000000 /dev/zero | tr '\\0' x | fold -w 100; echo flood-done",
+      ], { timeoutMs: 150_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(String(run.json.output), /flood-done\n$/);
+      assert.equal(run.json.truncated, true);
+      const status = await sesshJson(sshd, ["status", "flood", dest]);
+      const session = status.json.session as {
+        buffer_used: number;
+        buffer_size: number;
+        cursor: number;
+      };
+      assert.ok(
+        session.buffer_used <= session.buffer_size,
+        JSON.stringify(session),
+      );
+      assert.ok(
+        session.cursor > 50_000_000,
+        "all output passed through the buffer",
+      );
+      await using pane = await attach(sshd, ["flood", dest]);
+      await pane.waitFor(/^flood-done$/m);
+      await pane.keys("C-b", "d");
+      assert.equal(await pane.exitStatus(), 0);
+    },
+  );
+
+  await t.step(
+    "a stopped client while the shell floods: the shell runs on, status, list and detach answer",
+    async () => {
+      await using pane = await attach(sshd, ["stopped", dest]);
+      await pane.waitFor(PROMPT);
+      const client = await pane.pid();
+      Deno.kill(client, "SIGSTOP");
+      try {
+        const typed = await sesshJson(sshd, [
+          "run",
+          "stopped",
+          dest,
+          "--no-wait",
+          "--",
+          "head -c 100000000 /dev/zero | tr '\\0' y | fold -w 100; echo stopped-done",
+        ]);
+        assert.equal(typed.code, 0, typed.stderr);
+        const done = await sesshJson(sshd, [
+          "wait",
+          "stopped",
+          dest,
+          "--done",
+          "--timeout",
+          "120",
+        ], {
+          timeoutMs: 150_000,
+        });
+        assert.equal(done.code, 0, done.stderr);
+        assert.equal(done.json.exit_code, 0);
+        const status = await sesshJson(sshd, ["status", "stopped", dest]);
+        assert.equal(status.code, 0);
+        const list = await sesshJson(sshd, ["list", dest]);
+        assert.equal(list.code, 0);
+        assert.ok(
+          await rssKiB(await daemonPid(sshd, "stopped")) < 200 * 1024,
+          "daemon memory bounded",
+        );
+        const detach = await sesshJson(sshd, ["detach", "stopped", dest]);
+        assert.equal(detach.code, 0);
+      } finally {
+        Deno.kill(client, "SIGCONT");
+      }
+      await sessh(sshd, ["detach", "stopped", dest]);
+      await pane.exitStatus(30_000).catch(async () => {
+        await pane.keys("C-b", "d");
+        return await pane.exitStatus();
+      });
+    },
+  );
+});
+
+Deno.test("replay inside a full-screen program whose mode changes were evicted renders correctly", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const file = `${sshd.dir}/pager.txt`;
+  await Deno.writeTextFile(
+    file,
+    Array.from({ length: 3000 }, (_, i) => `pager line ${i + 1}`).join("\n"),
+  );
+  await sessh(sshd, [
+    "open",
+    "pager",
+    dest,
+    "--buffer-size",
+    "8k",
+    "--cols",
+    "100",
+    "--rows",
+    "30",
+  ]);
+  const less = await sesshJson(sshd, [
+    "run",
+    "pager",
+    dest,
+    "--no-wait",
+    "--",
+    `less '${file}'`,
+  ]);
+  assert.equal(less.code, 0, less.stderr);
+  await sessh(sshd, [
+    "wait",
+    "pager",
+    dest,
+    "--for",
+    "pager line 20",
+    "--timeout",
+    "10",
+  ]);
+  await sessh(sshd, ["keys", "pager", dest, "--", ...Array(40).fill("Space")]);
+  await sessh(sshd, [
+    "wait",
+    "pager",
+    dest,
+    "--idle",
+    "300",
+    "--timeout",
+    "10",
+  ]);
+  const status = await sesshJson(sshd, ["status", "pager", dest]);
+  const session = status.json.session as {
+    cursor: number;
+    buffer_used: number;
+  };
+  assert.ok(
+    session.cursor > session.buffer_used,
+    "the start of less was evicted",
+  );
+
+  await using pane = await startPane(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "attach",
+      "pager",
+      dest,
+      "-F",
+      sshd.configFile,
+    ],
+    { cols: 100, rows: 30, env: sshd.env },
+  );
+  const screen = await pane.waitFor(/pager line \d+/);
+  assert.equal(await pane.altScreen(), true, "the alternate screen is back on");
+  const numbers = [...screen.matchAll(/^pager line (\d+)$/gm)].map((m) =>
+    Number(m[1])
+  );
+  assert.ok(numbers.length >= 20, screen);
+  assert.deepEqual(
+    numbers,
+    numbers.map((_, i) => numbers[0] + i),
+    "consecutive lines, no garbage",
+  );
+  assert.doesNotMatch(screen, /\[\?1049|\x1b/);
+  await pane.keys("q");
+  await pane.waitFor(PROMPT);
+  assert.equal(await pane.altScreen(), false);
+  await pane.keys("C-b", "d");
+  assert.equal(await pane.exitStatus(), 0);
+});
