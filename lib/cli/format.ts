@@ -36,6 +36,9 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
     buffer_size: info.bufferSize,
     cursor: info.bufferEnd,
     attached: info.attached,
+    detached_at: info.detachedAt === null
+      ? null
+      : new Date(info.detachedAt).toISOString(),
   };
 }
 
