@@ -133,6 +133,63 @@ Deno.test("attach survives the network: partition, reset, and a session killed d
   );
 });
 
+Deno.test("with agent forwarding, SSH_AUTH_SOCK keeps working after a reconnect", async () => {
+  await using sshd = await startSshd();
+  await using relay = startRelay(sshd.port);
+  const sock = `${sshd.dir}/agent.sock`;
+  const agent = new Deno.Command("ssh-agent", {
+    args: ["-D", "-a", sock],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+  try {
+    const added = await waitForAgent(sock, sshd.identity);
+    assert.equal(added, 0, "ssh-add loaded the test key");
+    await using pane = await attach(sshd, [
+      "agent",
+      sshd.dest,
+      "-A",
+      "-p",
+      String(relay.port),
+    ], {
+      SSH_AUTH_SOCK: sock,
+    });
+    await pane.waitFor(PROMPT);
+    await enter(pane, "ssh-add -l | grep -c sessh-test-user; echo first-check");
+    await pane.waitFor(/^1\nfirst-check$/m);
+    relay.reset();
+    await pane.waitFor(/connection lost; reconnecting/, 8000);
+    // Keys typed before the re-attach are dropped: wait for the status line to go.
+    await pane.waitFor(/^(?![\s\S]*connection lost)/, 30_000);
+    await enter(
+      pane,
+      "ssh-add -l | grep -c sessh-test-user; echo second-check",
+    );
+    await pane.waitFor(/^1\nsecond-check$/m, 30_000);
+    await pane.keys("C-b", "d");
+    assert.equal(await pane.exitStatus(), 0);
+  } finally {
+    agent.kill();
+    await agent.status;
+  }
+});
+
+/** Waits for ssh-agent's socket, then adds `key`; returns ssh-add's exit code. */
+async function waitForAgent(sock: string, key: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    if (await Deno.stat(sock).then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const out = await new Deno.Command("ssh-add", {
+    args: [key],
+    env: { SSH_AUTH_SOCK: sock },
+    stderr: "null",
+  })
+    .output();
+  return out.code;
+}
+
 Deno.test("output floods never block the shell; buffers stay bounded", async (t) => {
   await using sshd = await startSshd();
   const dest = sshd.dest;

@@ -32,6 +32,8 @@ export interface CommonFlags {
   config?: string;
   /** ssh -o, repeatable. */
   option?: string[];
+  /** ssh -A. */
+  forwardAgent?: boolean;
 }
 
 /** What a command produced, for `cli.ts` to print. */
@@ -119,7 +121,7 @@ export function sshFlags(flags: CommonFlags): SshFlags {
     identity: flags.identity,
     jump: flags.jump,
     configFile: flags.config,
-    options: flags.option ?? [],
+    options: [...(flags.forwardAgent ? ["ForwardAgent=yes"] : []), ...(flags.option ?? [])],
   };
 }
 

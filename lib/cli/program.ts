@@ -37,6 +37,7 @@ function withCommon(command: Command): Command {
     .option("-i, --identity <key>", "ssh identity file (also SESSH_IDENTITY)")
     .option("-J, --jump <host>", "ssh jump host (also SESSH_PROXYJUMP)")
     .option("-F, --config <file>", "ssh config file")
+    .option("-A, --forward-agent", "forward the ssh agent, as ssh -A")
     .option(
       "-o, --option <option>",
       "ssh -o option, repeatable",
