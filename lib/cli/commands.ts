@@ -121,7 +121,10 @@ export function sshFlags(flags: CommonFlags): SshFlags {
     identity: flags.identity,
     jump: flags.jump,
     configFile: flags.config,
-    options: [...(flags.forwardAgent ? ["ForwardAgent=yes"] : []), ...(flags.option ?? [])],
+    options: [
+      ...(flags.forwardAgent ? ["ForwardAgent=yes"] : []),
+      ...(flags.option ?? []),
+    ],
   };
 }
 
