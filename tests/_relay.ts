@@ -123,7 +123,7 @@ export function startRelay(
   const accepting = (async () => {
     for await (const client of listener) {
       accepted++;
-      let server: Deno.Conn;
+      let server: Deno.TcpConn;
       try {
         server = await Deno.connect({
           hostname: "127.0.0.1",
@@ -133,6 +133,9 @@ export function startRelay(
         close(client);
         continue;
       }
+      // As ssh and sshd do: without it, Nagle's algorithm delays small writes.
+      client.setNoDelay(true);
+      server.setNoDelay(true);
       conns.add(client);
       conns.add(server);
       for (const [from, to] of [[client, server], [server, client]]) {

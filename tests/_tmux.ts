@@ -127,6 +127,11 @@ export async function startPane(
     },
     async [Symbol.asyncDispose]() {
       await tmux(socket, ["kill-server"]).catch(() => {});
+      // tmux leaves its socket file behind.
+      await Deno.remove(
+        `${Deno.env.get("TMUX_TMPDIR") ?? "/tmp"}/tmux-${Deno.uid()}/${socket}`,
+      )
+        .catch(() => {});
     },
   };
   return pane;

@@ -220,26 +220,43 @@ async function attachOnce(
       });
     }
   }, HEARTBEAT_MS);
+  const endedNull = ended.then(() => null);
   try {
     while (!over) {
-      const event = await Promise.race([
-        conn.nextEvent(250),
-        ended.then(() => null),
-      ]);
+      const first = await Promise.race([conn.nextEvent(250), endedNull]);
       if (over) break;
-      if (!event) {
+      if (!first) {
         if (conn.lostError) end({ kind: "lost", why: conn.lostError.message });
         continue;
       }
-      if (event.name !== name) continue;
-      if (event.ev === "output") {
-        const chunk = bytesField(event.data);
+      // Output that is already queued goes out in one terminal write.
+      const batch = [first];
+      for (
+        let more = conn.takeEvent();
+        more && batch.length < 64;
+        more = conn.takeEvent()
+      ) {
+        batch.push(more);
+      }
+      const output: Uint8Array[] = [];
+      let offset = -1;
+      for (const event of batch) {
+        if (event.name !== name) continue;
+        if (event.ev === "output") {
+          if (offset < 0) offset = Number(event.offset);
+          output.push(bytesField(event.data));
+          continue;
+        }
+        if (event.ev === "exit") {
+          end({ kind: "exit", status: Number(event.status) });
+        } else if (event.ev === "detached") {
+          end({ kind: "detached", by: "remote" });
+        }
+      }
+      if (output.length) {
+        const chunk = concat(output);
         await term.write(chunk);
-        hooks.onOutput(Number(event.offset), chunk);
-      } else if (event.ev === "exit") {
-        end({ kind: "exit", status: Number(event.status) });
-      } else if (event.ev === "detached") {
-        end({ kind: "detached", by: "remote" });
+        hooks.onOutput(offset, chunk);
       }
     }
     return await ended;
@@ -312,4 +329,15 @@ async function reconnect(
       (lastError ? `: ${lastError}` : "") +
       "; the session keeps running, attach again later",
   };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let pos = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out;
 }

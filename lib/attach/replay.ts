@@ -50,6 +50,8 @@ const MODE_CHANGE = /\x1b\[\?([0-9;]+)([hl])|\x1b([=>c])/g;
  */
 export function applyModeChanges(modes: Modes, data: Uint8Array): Modes {
   const result: Modes = { ...modes };
+  // Most output has no escape at all; this runs on every chunk attached.
+  if (!data.includes(0x1b)) return result;
   const text = latin1(data);
   for (const match of text.matchAll(MODE_CHANGE)) {
     if (match[3] === "c") {
@@ -153,10 +155,21 @@ const QUERIES = new RegExp(
  * ```
  */
 export function stripQueries(data: Uint8Array): Uint8Array {
-  const text = latin1(data);
-  QUERIES.lastIndex = 0;
-  if (!QUERIES.test(text)) return data;
-  return fromLatin1(text.replace(QUERIES, ""));
+  const kept: Uint8Array[] = [];
+  let last = 0;
+  for (const match of latin1(data).matchAll(QUERIES)) {
+    kept.push(data.subarray(last, match.index));
+    last = match.index + match[0].length;
+  }
+  if (kept.length === 0) return data;
+  kept.push(data.subarray(last));
+  const out = new Uint8Array(kept.reduce((n, part) => n + part.length, 0));
+  let pos = 0;
+  for (const part of kept) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
 }
 
 /**
@@ -184,7 +197,7 @@ export function buildReplay(
   const start = evicted ? cleanStart(data) : 0;
   const inForce = applyModeChanges(modes, data.subarray(0, start));
   const body = stripQueries(data.subarray(start));
-  const prefix = fromLatin1(modePrefix(inForce));
+  const prefix = new TextEncoder().encode(modePrefix(inForce));
   const out = new Uint8Array(prefix.length + body.length);
   out.set(prefix);
   out.set(body, prefix.length);
@@ -225,16 +238,11 @@ export function modeReset(modes: Modes): string {
   return out;
 }
 
-function latin1(data: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < data.length; i += 0x8000) {
-    out += String.fromCharCode(...data.subarray(i, i + 0x8000));
-  }
-  return out;
-}
+// One character per byte (WHATWG "latin1" is windows-1252, which still maps
+// each byte to one UTF-16 unit), so match indexes are byte offsets. Only
+// for matching: it does not round-trip bytes 0x80–0x9F.
+const ONE_CHAR_PER_BYTE = new TextDecoder("latin1");
 
-function fromLatin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
+function latin1(data: Uint8Array): string {
+  return ONE_CHAR_PER_BYTE.decode(data);
 }

@@ -87,3 +87,18 @@ Deno.test("modeReset() switches off what the remote program left on", () => {
     "\x1b[?25h\x1b[?2004l\x1b>",
   );
 });
+
+Deno.test("stripQueries() keeps every other byte as it was, UTF-8 included", () => {
+  const bytes = new Uint8Array([
+    ...enc("é€日本🎉"),
+    0x80,
+    0x9f,
+    0xff,
+    ...enc("\x1b[6n"),
+    0x81,
+  ]);
+  assert.deepEqual(
+    stripQueries(bytes),
+    new Uint8Array([...enc("é€日本🎉"), 0x80, 0x9f, 0xff, 0x81]),
+  );
+});

@@ -109,11 +109,7 @@ export class Connection {
    * @returns The event, or null.
    */
   nextEvent(timeoutMs: number): Promise<Message | null> {
-    const queued = this.#events.shift();
-    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
-      this.#drained();
-      this.#drained = null;
-    }
+    const queued = this.takeEvent();
     if (queued) return Promise.resolve(queued);
     if (this.#lost) return Promise.resolve(null);
     return new Promise((resolve) => {
@@ -127,6 +123,20 @@ export class Connection {
       }, Math.max(0, timeoutMs));
       this.#eventWaiters.push(waiter);
     });
+  }
+
+  /**
+   * The next event if one is already queued, without waiting.
+   *
+   * @returns The event, or null.
+   */
+  takeEvent(): Message | null {
+    const event = this.#events.shift() ?? null;
+    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
+      this.#drained();
+      this.#drained = null;
+    }
+    return event;
   }
 
   /** Milliseconds since anything arrived from the daemon (for heartbeats). */
