@@ -35,8 +35,9 @@ export function bridgeCommand(): string {
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   // The system python3 first: version managers' shims (pyenv) cost 100 ms
-  // per call. The loader puts the login PATH back for the sessions.
-  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
+  // per call. The loader puts the login PATH back for the sessions. -S skips
+  // site-packages, which the standard-library-only helper never needs.
+  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */

@@ -37,7 +37,7 @@ Deno.test("sessh_helper.py stays well under 1,000 lines", async () => {
 Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacharacters", () => {
   const command = bridgeCommand();
   const match =
-    /^exec env SESSH_PATH="\$PATH" PATH="\/usr\/bin:\/bin:\$PATH" python3 -c 'exec\(bytes\.fromhex\("([0-9a-f]+)"\)\)' ([0-9a-f]{16}) bridge$/
+    /^exec env SESSH_PATH="\$PATH" PATH="\/usr\/bin:\/bin:\$PATH" python3 -S -c 'exec\(bytes\.fromhex\("([0-9a-f]+)"\)\)' ([0-9a-f]{16}) bridge$/
       .exec(command);
   assert.ok(match, command);
   assert.equal(match[2], HELPER_HASH);

@@ -1,4 +1,4 @@
-import hashlib, os, stat, sys
+import hashlib, marshal, os, stat, sys
 os.environ["PATH"] = os.environ.pop("SESSH_PATH", os.environ.get("PATH", ""))
 if sys.version_info < (3, 8):
     sys.stderr.write("sessh: %s is Python %d.%d; sessh needs Python 3.8 or later\n" % ((sys.executable,) + sys.version_info[:2]))
@@ -24,7 +24,17 @@ if not os.path.isfile(p):
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(src)
     os.replace(tmp, p)
+# The compiled helper is cached beside it: compiling it costs more than the rest of a call.
+c = "%s.%s.code" % (p, sys.implementation.cache_tag)
+try:
+    with open(c, "rb") as f:
+        code = marshal.loads(f.read())
+except (OSError, ValueError, EOFError, TypeError):
+    with open(p, "rb") as f:
+        code = compile(f.read(), p, "exec")
+    tmp = "%s.%d" % (c, os.getpid())
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(marshal.dumps(code))
+    os.replace(tmp, c)
 sys.argv = [p] + sys.argv[2:]
-with open(p, "rb") as f:
-    code = compile(f.read(), p, "exec")
 exec(code, {"__name__": "__main__", "__file__": p})

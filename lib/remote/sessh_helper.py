@@ -5,37 +5,29 @@ only. `bridge` relays stdin/stdout to the user's daemon, starting it when none r
 directions carry frames of a 4-byte big-endian length and a msgpack map.
 """
 
-import fcntl, hashlib, heapq, os, pwd, re, select, selectors, shutil, signal, socket, stat, struct, sys, termios, time
+import fcntl, hashlib, os, pwd, re, select, shutil, signal, socket, stat, struct, sys, termios, time
 from contextlib import suppress
-from functools import partial
 
 PROTOCOL = 1
 MAGIC = b"SESSH-HELPER %d\n" % PROTOCOL
-MAX_FRAME = 16 << 20
-READ_CHUNK = 1 << 16
-MAX_READ_REPLY = 4 << 20
+SOCKET_NAME = "daemon-%d.sock" % PROTOCOL
+MAX_FRAME, READ_CHUNK, MAX_READ_REPLY = 16 << 20, 1 << 16, 4 << 20
 CLIENT_QUEUE_LIMIT = 24 << 20
-DEFAULT_BUFFER = 1 << 20
-MAX_BUFFER = 256 << 20
-DAEMON_IDLE_EXIT = 60.0
-CLOSE_GRACE = 2.0
-MARKER = b"\x1b]6973;"
-MARKER_MAX = 256
+DEFAULT_BUFFER, MAX_BUFFER = 1 << 20, 256 << 20
+INFO_TAIL = 512  # bytes of output in session info: the client tells from them whether a program awaits input
+DAEMON_IDLE_EXIT, CLOSE_GRACE_MS = 60.0, 2000
+MARKER, MARKER_MAX = b"\x1b]6973;", 256
 # A whole marker: MARKER, a payload without BEL, then BEL, in at most MARKER_MAX bytes.
 MARKER_RE = re.compile(re.escape(MARKER) + rb"([^\x07]{0,%d})\x07" % (MARKER_MAX - len(MARKER) - 1))
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
-SAFE_PATH_RE = re.compile(r"[A-Za-z0-9/._-]+\Z")
+# The start of a marker at the end of the output, or a part of MARKER there, that the next read may complete.
+HELD_RE = re.compile(re.escape(MARKER) + rb"[^\x07]*\Z|\x1b(\](6(9(73?)?)?)?)?\Z")
+NAME_RE, SAFE_PATH_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z"), re.compile(r"[A-Za-z0-9/._-]+\Z")
 # Terminal modes an attaching terminal must be put in before replay (the client's replay.ts keeps the same list).
 MODE_RE = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>c])")
 TRACKED_MODES = {b"1", b"25", b"47", b"1047", b"1049", b"1000", b"1002", b"1003", b"1005", b"1006", b"1015", b"2004"}
-EXIT_UNSAFE_DIR = 3
-EXIT_DAEMON_START = 4
+EXIT_UNSAFE_DIR, EXIT_DAEMON_START = 3, 4
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
 DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
-PROMPT_RE = re.compile(r"(?i)(pass(word|phrase)[^\n]*:\s*$|\[y/n\]\s*:?\s*$|\(y/n\)\s*:?\s*$|\(yes/no[^)]*\)\??\s*$"
-                       r"|continue\?\s*$|\(END\)\s*$|--More--|^:\s*$|>>>\s*$|\?\s*$)")
-ESCAPE_RE = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
-PAGERS = ("less", "more", "most", "man", "pg")
 
 class HelperError(Exception):
     """A request failed: raised as HelperError(code, message), `code` being the stable error code for the client."""
@@ -65,8 +57,7 @@ def pack(obj, out=None):
     elif isinstance(obj, dict):
         _pack_header(out, len(obj), 0x80, 15, (None, 0xDE, 0xDF))
         for key, value in obj.items():
-            pack(key, out)
-            pack(value, out)
+            pack(value, pack(key, out))
     else:
         raise TypeError("cannot pack %r" % type(obj))
     return out
@@ -156,13 +147,9 @@ class MarkerScanner:
             out += data[i:match.start()]
             markers.append((len(out), match.group(1).decode("utf-8", "replace")))
             i = match.end()
-        # Hold back the first marker that is still short enough to complete, else a partial MARKER at the end;
-        # a longer unfinished one is not ours and passes through.
-        hold = data.find(MARKER, i)
-        while hold >= 0 and len(data) - hold >= MARKER_MAX:
-            hold = data.find(MARKER, hold + 1)
-        if hold < 0:
-            hold = len(data) - _partial_marker_len(data, i)
+        # Hold back what may still become a marker; a longer unfinished one is not ours and passes through.
+        held = HELD_RE.search(data, max(i, len(data) - MARKER_MAX + 1))
+        hold = held.start() if held else len(data)
         out += data[i:hold]
         self.pending = data[hold:]
         return bytes(out), markers
@@ -171,29 +158,22 @@ class MarkerScanner:
         data, self.pending = self.pending, b""
         return data
 
-def _partial_marker_len(data, start):
-    for n in range(min(len(MARKER) - 1, len(data) - start), 0, -1):
-        if data.endswith(MARKER[:n]): return n
-    return 0
-
 def scan_modes(modes, data, start, stop):
     """The terminal modes in force after data[start:stop], given `modes` before it."""
     modes = dict(modes)
     for match in MODE_RE.finditer(data, start, stop):
-        if match.group(3) == b"c": modes.clear()
-        elif match.group(3): modes["keypad"] = match.group(3) == b"="
-        else: modes.update((p.decode(), match.group(2) == b"h") for p in match.group(1).split(b";") if p in TRACKED_MODES)
+        params, setting, single = match.groups()
+        if single == b"c": modes.clear()  # a full reset
+        elif single: modes["keypad"] = single == b"="
+        else: modes.update((p.decode(), setting == b"h") for p in params.split(b";") if p in TRACKED_MODES)
     return modes
 
 # ---------------------------------------------------------------- files
 def runtime_dir():
     base = os.environ.get("XDG_RUNTIME_DIR", "")
-    if base and os.path.isdir(base) and SAFE_PATH_RE.match(base):
-        path = os.path.join(base, "sessh")
-    else:
-        path = "/tmp/sessh-%d" % os.getuid()
-    for directory in (path, os.path.join(path, "shell"), os.path.join(path, "cmd"), os.path.join(path, "bin")):
-        ensure_private_dir(directory)
+    safe = base and os.path.isdir(base) and SAFE_PATH_RE.match(base)
+    path = os.path.join(base, "sessh") if safe else "/tmp/sessh-%d" % os.getuid()
+    for directory in [path] + [os.path.join(path, d) for d in ("shell", "cmd", "bin")]: ensure_private_dir(directory)
     return path
 
 def ensure_private_dir(path):
@@ -205,33 +185,17 @@ def ensure_private_dir(path):
                          "mode %o); remove it and retry\n" % (path, os.getuid(), st.st_uid, mode))
         sys.exit(EXIT_UNSAFE_DIR)
 
-def socket_path(rt):
-    return os.path.join(rt, "daemon-%d.sock" % PROTOCOL)
-
 def write_private_file(path, data, mode=0o600):
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f:
-        f.write(data)
+    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f: f.write(data)
     os.replace(tmp, path)
 
 def read_file(path, limit=-1):
-    """The file's bytes, or None when it is missing or unreadable."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(limit)
-    except OSError:
-        return None
+    with suppress(OSError), open(path, "rb") as f: return f.read(limit)
 
 def or_none(fn, *args):
     """fn(*args), or None when it raises OSError: the process or file it names may be gone already."""
-    try:
-        return fn(*args)
-    except OSError:
-        return None
-
-def helper_hash():
-    with open(os.path.abspath(__file__), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
+    with suppress(OSError): return fn(*args)
 
 # ---------------------------------------------------------------- shell integration
 BASH_INTEGRATION = r"""
@@ -276,12 +240,9 @@ if [[ -o interactive ]]; then source "%(hooks)s"; fi
 """
 
 POSIX_INTEGRATION = r"""
-if [ -n "${SESSH_ORIG_ENV+x}" ]; then
-  ENV=$SESSH_ORIG_ENV; unset SESSH_ORIG_ENV
-  if [ -n "$ENV" ] && [ -r "$ENV" ]; then . "$ENV"; fi
-else
-  unset ENV
-fi
+if [ -n "${SESSH_ORIG_ENV+x}" ]; then ENV=$SESSH_ORIG_ENV; unset SESSH_ORIG_ENV
+else unset ENV; fi
+if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi
 if [ -z "${__sessh_installed-}" ]; then
   __sessh_installed=1
   case ":$PATH:" in *":$SESSH_BIN:"*) ;; *) PATH="$SESSH_BIN:$PATH" ;; esac
@@ -315,18 +276,13 @@ def integration_env(kind, scripts, env):
     if kind not in ("zsh", "posix"): return {}
     # zsh reads $ZDOTDIR/.zshenv and sh reads $ENV; the scripts restore the user's own value.
     var, value = ("ZDOTDIR", scripts["zsh_dir"]) if kind == "zsh" else ("ENV", scripts["posix"])
-    extra = {var: value}
-    if var in env: extra["SESSH_ORIG_" + var] = env[var]
-    return extra
+    return {var: value, **({"SESSH_ORIG_" + var: env[var]} if var in env else {})}
 
 def is_typeable(command, kind, preexec):
     """Whether a command can be typed as is (readable for a human watching, and in history) rather than sourced
     from a file: only a short single line of printable text survives line editing and history expansion unchanged."""
     if kind not in ("bash", "zsh") or not preexec or len(command) > 1000 or not command.strip(): return False
-    try:
-        text = command.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
+    text = command.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 become unprintable surrogates
     return text.isprintable() and "!" not in text and not text.startswith((" ", "#"))
 
 # ---------------------------------------------------------------- sessions
@@ -338,11 +294,10 @@ class Session:
         self.cols, self.rows, self.capacity = cols, rows, capacity
         self.buf, self.base = bytearray(), 0  # buf holds output bytes [base, end) of all the shell wrote
         self.created = self.last_activity = time.time()
-        self.scanner = MarkerScanner()
+        self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
-        self.last_input = 0
         self.attached = self.detached_at = None  # the interactive client; when the last one left
         self.modes = {}  # terminal modes in force at `base`, kept as old output is evicted
         self.closing = []  # (client, request id) of close requests waiting for the shell to exit
@@ -352,7 +307,6 @@ class Session:
         return self.base + len(self.buf)
 
     def append(self, data):
-        if not data: return
         self.buf += data
         self.last_activity = time.time()
         excess = len(self.buf) - self.capacity
@@ -366,7 +320,6 @@ class Session:
         return bytes(self.buf[start - self.base:stop - self.base]) if stop > start else b""
 
     def tail_start(self, lines):
-        """Offset where the last `lines` lines of the buffer begin."""
         pos = len(self.buf) - (1 if self.buf.endswith(b"\n") else 0)
         for _ in range(lines):
             pos = self.buf.rfind(b"\n", 0, pos)
@@ -377,21 +330,14 @@ class Session:
         fg = or_none(os.tcgetpgrp, self.fd)
         busy_pid = fg if fg and fg != self.pid else None
         parts = (read_file("/proc/%d/cmdline" % busy_pid) or b"").split(b"\0") if busy_pid else []
-        command = b" ".join(p for p in parts if p).decode("utf-8", "replace") or None
-        running = bool(self.running or busy_pid)
         return {"name": self.name, "pid": self.pid, "shell": self.shell, "created": int(self.created * 1000),
                 "last_activity": int(self.last_activity * 1000), "cols": self.cols, "rows": self.rows,
                 "buffer_start": self.base, "buffer_end": self.end, "buffer_size": self.capacity,
-                "running": running, "command": command, "waiting_input": running and self._seems_waiting(command),
+                "running": bool(self.running or busy_pid), "tail": bytes(self.buf[-INFO_TAIL:]),
+                "command": b" ".join(p for p in parts if p).decode("utf-8", "replace") or None,
                 "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
                 "integrated": self.integrated, "attached": self.attached is not None,
                 "detached_at": self.detached_at and int(self.detached_at * 1000)}
-
-    def _seems_waiting(self, command):
-        if os.path.basename((command or "").split(" ")[0]) in PAGERS: return True
-        tail = ESCAPE_RE.sub(b"", bytes(self.buf[-512:])).replace(b"\r", b"\n")
-        lines = [line for line in tail.decode("utf-8", "replace").split("\n") if line.strip()]
-        return bool(lines) and bool(PROMPT_RE.search(lines[-1]))
 
 def spawn_shell(shell, cols, rows, env):
     """Start `shell` as a login shell on a new PTY; returns (master_fd, pid)."""
@@ -403,18 +349,12 @@ def spawn_shell(shell, cols, rows, env):
         os.set_blocking(master, False)
         return master, pid
     try:
-        os.close(master)
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2): os.dup2(slave, fd)
-        if slave > 2: os.close(slave)
-        os.closerange(3, 4096)
-        for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
-        try:
-            os.chdir(env.get("HOME") or "/")
-        except OSError:
-            os.chdir("/")
+        os.closerange(3, 4096)  # the master and the slave among them
+        for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM): signal.signal(sig, signal.SIG_DFL)
+        with suppress(OSError): os.chdir(env.get("HOME") or "/")  # else it starts in the daemon's, "/"
         os.execve(shell, ["-" + os.path.basename(shell)], env)
     except BaseException as exc:
         os.write(2, ("sessh: cannot start %s: %s\r\n" % (shell, exc)).encode())
@@ -436,33 +376,16 @@ def resolve_shell(requested):
         if not path or not os.access(path, os.X_OK) or os.path.isdir(path):
             raise HelperError("bad_request", 'Shell "%s" is not an executable on this host' % requested)
         return path
-    try:
+    with suppress(KeyError):  # a user without a passwd entry gets /bin/sh too
         shell = pwd.getpwuid(os.getuid()).pw_shell
-    except KeyError:
-        shell = ""
-    return shell if shell and os.access(shell, os.X_OK) else "/bin/sh"
+        if shell and os.access(shell, os.X_OK): return shell
+    return "/bin/sh"
 
 def _checked_name(msg):
     name = msg.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise HelperError("bad_request", "Invalid session name %r" % (name,))
     return name
-
-def _session_members(sid):
-    """Pids in terminal session `sid`, from /proc/PID/stat (its sixth field)."""
-    members = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
-        if len(fields) > 3 and fields[3].isdigit() and int(fields[3]) == sid:
-            members.append(int(entry))
-    return members
-
-def _utf8_boundary(session, start):
-    for _ in range(3):
-        chunk = session.slice(start, start + 1)
-        if not chunk or not 0x80 <= chunk[0] <= 0xBF: break
-        start += 1
-    return start
 
 def _clamp(value, low, high, default):
     if not isinstance(value, int) or isinstance(value, bool): return default
@@ -476,129 +399,76 @@ def log(message):
 class Client:
     """One connection from a bridge: framed requests in, replies and events out."""
 
-    def __init__(self, sock):
-        self.sock, self.rbuf, self.wbuf, self.closed = sock, bytearray(), bytearray(), False
+    def __init__(self, writer):
+        self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
         self.watch = {}  # session name -> "events" or "output"
-        self.agent = None  # the ssh agent socket forwarded to this connection's bridge
 
     def send(self, obj):
-        if not self.closed: self.wbuf += frame(obj)
+        if self.writer.is_closing(): return
+        self.writer.write(frame(obj))
+        if self.writer.transport.get_write_buffer_size() > CLIENT_QUEUE_LIMIT:
+            log("dropping a client that stopped reading")
+            self.writer.transport.abort()
+
+    def reply(self, req_id, **fields):
+        self.send(dict(fields, id=req_id, ok=True))
 
     def fail(self, req_id, code, message):
         self.send({"id": req_id, "ok": False, "code": code, "message": message})
 
 class Daemon:
-    """Owns every session of the user; serves bridge connections on one non-blocking event loop."""
+    """Owns every session of the user; serves bridge connections on one asyncio event loop."""
 
     def __init__(self, listener, rt):
-        self.listener, self.rt = listener, rt
-        self.sel = selectors.DefaultSelector()
-        self.sessions, self.clients, self.recent_exits = {}, {}, {}
-        self.timers, self.timer_seq, self.run_seq = [], 0, 0
-        self.idle_since = time.time()
-        self.hash, self.scripts = helper_hash(), install_integration(rt)
+        self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
+        self.sessions, self.clients, self.recent_exits = {}, [], {}
+        self.scripts = install_integration(rt)
+        self.hash = hashlib.sha256(read_file(os.path.abspath(__file__))).hexdigest()[:16]
         # `sessh detach` and `sessh list` inside sessions, without Deno on this host.
         shim = "#!/bin/sh\nexec '%s' '%s' \"$@\"\n" % (sys.executable, os.path.abspath(__file__))
         write_private_file(os.path.join(rt, "bin", "sessh"), shim.encode(), 0o700)
         self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
-        self.wake_r, self.wake_w = os.pipe()
-        for fd in (self.wake_r, self.wake_w): os.set_blocking(fd, False)
-
-    # -- loop: every selector key's data is the callable that handles its events
 
     def run(self):
-        signal.set_wakeup_fd(self.wake_w)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
+        import asyncio  # here, not at the top: it would slow down every bridge, and only the daemon needs it
+        self.loop = asyncio.new_event_loop()
+        self.loop.add_signal_handler(signal.SIGCHLD, self.reap_children)
         for sig in (signal.SIGHUP, signal.SIGPIPE): signal.signal(sig, signal.SIG_IGN)
-        self.listener.setblocking(False)
-        self.sel.register(self.listener, selectors.EVENT_READ, lambda mask: self.accept())
-        # Signals only wake the loop through this pipe; the loop reaps children after every event.
-        self.sel.register(self.wake_r, selectors.EVENT_READ, lambda mask: or_none(os.read, self.wake_r, 4096))
-        while True:
-            timeout = max(0.0, min(5.0, self.timers[0][0] - time.time())) if self.timers else 5.0
-            for key, mask in self.sel.select(timeout):
-                try:
-                    key.data(mask)
-                except Exception as exc:
-                    log("error handling an event: %r" % (exc,))
-            self._run_timers()
-            self.reap_children()
-            if self.sessions or self.clients:
-                self.idle_since = time.time()
-            elif time.time() - self.idle_since > DAEMON_IDLE_EXIT:
-                self._shutdown()
-                return
-
-    def later(self, delay, fn):
-        self.timer_seq += 1
-        heapq.heappush(self.timers, (time.time() + delay, self.timer_seq, fn))
-
-    def _run_timers(self):
-        now = time.time()
-        while self.timers and self.timers[0][0] <= now:
-            fn = heapq.heappop(self.timers)[2]
-            try:
-                fn()
-            except Exception as exc:
-                log("timer failed: %r" % (exc,))
-
-    def _shutdown(self):
-        # Leave the socket alone if a newer daemon has bound the path since.
-        path = socket_path(self.rt)
+        self.loop.run_until_complete(asyncio.start_unix_server(self.serve, sock=self.listener))
+        path = os.path.join(self.rt, SOCKET_NAME)
+        bound = os.stat(path).st_ino  # at exit, the path is left alone if a newer daemon has bound it since
+        self.exit_when_idle(time.time())
+        self.loop.run_forever()
         with suppress(OSError):
-            if os.stat(path).st_ino == os.fstat(self.listener.fileno()).st_ino:
-                os.unlink(path)
+            if os.stat(path).st_ino == bound: os.unlink(path)
 
-    # -- clients
+    def exit_when_idle(self, idle_since):
+        if self.sessions or self.clients: idle_since = time.time()
+        if time.time() - idle_since > DAEMON_IDLE_EXIT: self.loop.stop()
+        self.loop.call_later(5.0, self.exit_when_idle, idle_since)
 
-    def accept(self):
-        try:
-            sock = self.listener.accept()[0]
-        except OSError:
-            return
-        uid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    async def serve(self, reader, writer):
+        peer = writer.get_extra_info("socket")
+        uid = struct.unpack("3i", peer.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
         if uid != os.getuid():
             log("refused connection from uid %d" % uid)
-            sock.close()
+            writer.close()
             return
-        sock.setblocking(False)
-        self.clients[sock.fileno()] = client = Client(sock)
-        self.sel.register(sock, selectors.EVENT_READ, partial(self.client_ready, client))
-
-    def client_ready(self, client, mask):
-        try:
-            if mask & selectors.EVENT_READ: self.read_client(client)
-            if mask & selectors.EVENT_WRITE and not client.closed: self.flush_client(client)
-        except Exception:
-            self.drop_client(client)
-            raise
-
-    def read_client(self, client):
-        try:
-            data = client.sock.recv(READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.drop_client(client)
-            return
-        client.rbuf += data
-        try:
-            frames = split_frames(client.rbuf)
-        except ValueError as exc:
-            self.send_error(client, None, "protocol", str(exc))
-            self.drop_client(client)
-            return
-        for body in frames:
-            self.handle_frame(client, body)
-            if client.closed: return
-        self.flush_client(client)
+        client = Client(writer)
+        self.clients.append(client)
+        with suppress(EOFError, OSError):  # IncompleteReadError is an EOFError
+            while not writer.is_closing():
+                size = struct.unpack(">I", await reader.readexactly(4))[0]
+                if size > MAX_FRAME:
+                    client.fail(None, "protocol", "frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
+                    break
+                self.handle_frame(client, await reader.readexactly(size))
+        self.drop_client(client)
 
     def handle_frame(self, client, body):
         try:
             msg = unpack(body)
-        except (ValueError, struct.error) as exc:
+        except Exception as exc:  # a ValueError, or a RecursionError from absurd nesting
             client.fail(None, "protocol", "Malformed frame: %s" % exc)
             return
         if not isinstance(msg, dict):
@@ -608,90 +478,59 @@ class Daemon:
         try:
             if handler is None: raise HelperError("protocol", 'Unknown operation "%s"' % msg.get("op"))
             reply = handler(client, msg)
+            if reply is not None: client.reply(msg.get("id"), **reply)  # None: it answers by itself, now or later
         except HelperError as exc:
             client.fail(msg.get("id"), *exc.args)
         except Exception as exc:
             log("request %r failed: %r" % (msg.get("op"), exc))
             client.fail(msg.get("id"), "remote", "Helper error: %s" % exc)
-        else:
-            if reply is not None:  # None: the handler answers by itself, now or later
-                client.send(dict(reply, id=msg.get("id"), ok=True))
-
-    def flush_client(self, client):
-        if client.closed: return
-        if client.wbuf:
-            try:
-                sent = client.sock.send(client.wbuf)
-                del client.wbuf[:sent]
-            except BlockingIOError:
-                pass
-            except OSError:
-                self.drop_client(client)
-                return
-        if len(client.wbuf) > CLIENT_QUEUE_LIMIT:
-            log("dropping a client that stopped reading")
-            self.drop_client(client)
-            return
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.wbuf else 0)
-        self.sel.modify(client.sock, events, partial(self.client_ready, client))
 
     def drop_client(self, client):
-        if client.closed: return
-        client.closed = True
+        """Forget a client; what was queued for it still goes out before its connection closes."""
+        if client not in self.clients: return
+        self.clients.remove(client)
         for session in self.sessions.values():
             if session.attached is client: session.attached, session.detached_at = None, time.time()
-        self.clients.pop(client.sock.fileno(), None)
         if client.agent: self.point_agent()
-        with suppress(KeyError, ValueError): self.sel.unregister(client.sock)
-        client.sock.close()
-
-    # Answers of handlers that returned None, sent later from an event or a timer.
-
-    def send_reply(self, client, req_id, **fields):
-        client.send(dict(fields, id=req_id, ok=True))
-        self.flush_client(client)
-
-    def send_error(self, client, req_id, code, message):
-        client.fail(req_id, code, message)
-        self.flush_client(client)
+        client.writer.close()
 
     def notify(self, session, event, level="events", skip=None):
-        """Send an event to every client watching `session` at `level` or more."""
-        for client in list(self.clients.values()):
-            want = client.watch.get(session.name)
-            if client is not skip and (want == "output" or (want == "events" and level == "events")):
-                client.send(event)
-                self.flush_client(client)
-
-    # -- sessions
+        """Send an event to every client watching `session` at `level` or more ("output" includes "events")."""
+        for client in self.clients:
+            if client is not skip and client.watch.get(session.name) in ("output", level): client.send(event)
 
     def session(self, msg):
         name = _checked_name(msg)
         if name in self.sessions: return self.sessions[name]
-        if self.recent_exits.get(name) is not None:
+        if name in self.recent_exits:
             raise HelperError("session_exited",
                               'Session "%s" ended: its shell exited with status %d' % (name, self.recent_exits[name]))
         raise HelperError("no_session", 'No session named "%s"' % name)
 
-    def create_session(self, msg):
-        name, shell = msg.get("name"), resolve_shell(msg.get("shell"))
+    def session_or_new(self, msg, options):
+        """The session `msg` names, and whether it was created now, from `options` (a map) when there was none."""
+        name = _checked_name(msg)
+        if name in self.sessions or not isinstance(options, dict): return self.session(msg), False
+        return self.create_session(dict(options, name=name)), True
+
+    def create_session(self, options):
+        name, shell, term = options["name"], resolve_shell(options.get("shell")), options.get("term")
         kind = shell_kind(shell)
-        cols, rows = _clamp(msg.get("cols"), 2, 1000, 160), _clamp(msg.get("rows"), 2, 1000, 48)
-        capacity = _clamp(msg.get("buffer"), 4096, MAX_BUFFER, DEFAULT_BUFFER)
-        term = msg.get("term")
         env = dict(self.base_env, TERM=term if isinstance(term, str) and term and term != "dumb" else "xterm-256color")
-        if msg.get("agent_env", True): env.update(AGENT_ENV)
-        env.update((key, value) for key, value in (msg.get("env") or {}).items()
+        if options.get("agent_env", True): env.update(AGENT_ENV)
+        env.update((key, value) for key, value in (options.get("env") or {}).items()
                    if isinstance(key, str) and isinstance(value, str) and key and "=" not in key)
         env.update(SESSH_SESSION=name, SHELL=shell, SESSH_BIN=os.path.join(self.rt, "bin"),
                    SSH_AUTH_SOCK=os.path.join(self.rt, "agent.sock"))
         env.update(integration_env(kind, self.scripts, env))
+        cols, rows = _clamp(options.get("cols"), 2, 1000, 160), _clamp(options.get("rows"), 2, 1000, 48)
         fd, pid = spawn_shell(shell, cols, rows, env)
+        capacity = _clamp(options.get("buffer"), 4096, MAX_BUFFER, DEFAULT_BUFFER)
         session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
         session.append(motd_text(env.get("HOME", "/")))
         self.recent_exits.pop(name, None)
-        self.sel.register(fd, selectors.EVENT_READ, lambda mask: self.read_pty(session))
-        if kind: self.later(2.0, lambda: self._integrate_fallback(session))
+        self.loop.add_reader(fd, self.read_pty, session)
+        if kind: self.loop.call_later(2.0, self._integrate_fallback, session)
         return session
 
     def _integrate_fallback(self, session):
@@ -706,17 +545,12 @@ class Daemon:
             return
         except OSError:
             data = b""
-        if not data:
-            self.sel.unregister(session.fd)
-            self.reap_children()
+        if not data:  # the shell is gone: reaping it ends the session
+            self.loop.remove_reader(session.fd)
             return
         self.process_output(session, data)
-        if session.scanner.pending:
-            self.later(0.05, lambda: self._flush_scanner(session))
-
-    def _flush_scanner(self, session):
-        if session.scanner.pending and session.name in self.sessions:
-            self.emit_output(session, session.scanner.flush())
+        if session.scanner.pending:  # a marker's start, or a lone ESC: it goes out as output if nothing follows
+            self.loop.call_later(0.05, lambda: self.emit_output(session, session.scanner.flush()))
 
     def process_output(self, session, data):
         clean, markers = session.scanner.feed(data)
@@ -729,9 +563,8 @@ class Daemon:
 
     def emit_output(self, session, data):
         if not data: return
-        offset = session.end
+        self.notify(session, {"ev": "output", "name": session.name, "offset": session.end, "data": data}, "output")
         session.append(data)
-        self.notify(session, {"ev": "output", "name": session.name, "offset": offset, "data": data}, "output")
 
     def handle_marker(self, session, payload):
         kind, _, arg = payload.partition(";")
@@ -740,36 +573,30 @@ class Daemon:
             session.preexec = "preexec" in arg.split(",")
         elif kind == "C":
             session.running = True
-            if session.run is not None:
-                session.run["start"] = session.last_input = session.end
+            if session.run: session.run["start"] = session.last_input = session.end
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
             session.integrated = True
-            if session.running or session.run is not None:
-                self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
+            self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
             self.dispatch_pending_run(session)
 
     def finish_command(self, session, status):
+        if not session.running and session.run is None: return
         run, session.run = session.run, None
         session.running, session.last_exit = False, status
-        event = {"ev": "done", "name": session.name, "exit": status, "end": session.end, "seq": None, "start": None}
-        owner = run and run["client"]
-        if run is not None:
-            event.update(seq=run["seq"], start=run["start"])
-            if run.get("file"): or_none(os.unlink, run["file"])
-            if not owner.closed:
-                # The owner gets the output with the event: no second round
-                # trip, and it survives a shell that exits right after.
-                owner.send(dict(event, data=session.slice(run["start"], session.end),
-                                evicted=run["start"] < session.base))
-                self.flush_client(owner)
-        self.notify(session, event, skip=owner)
+        event = {"ev": "done", "name": session.name, "exit": status, "end": session.end,
+                 "seq": run and run["seq"], "start": run and run["start"]}
+        if run:
+            if run["file"]: or_none(os.unlink, run["file"])
+            # The owner gets the output with the event: no second round trip, even when the shell exits next.
+            run["client"].send(dict(event, data=session.slice(run["start"], session.end),
+                                    evicted=run["start"] < session.base))
+        self.notify(session, event, skip=run and run["client"])
 
     def write_pty(self, session, data):
         """Write input to the PTY; the shell always drains it, so a short wait is fine."""
-        view = memoryview(data)
-        deadline = time.time() + 5.0
+        view, deadline = memoryview(data), time.time() + 5.0
         while view:
             try:
                 view = view[os.write(session.fd, view):]
@@ -781,41 +608,29 @@ class Daemon:
 
     def reap_children(self):
         while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0: return
-            for session in [s for s in self.sessions.values() if s.pid == pid]:
-                self.end_session(session, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
+            pid, status = or_none(os.waitpid, -1, os.WNOHANG) or (0, 0)  # ChildProcessError: no children left
+            if not pid: return
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            for session in [s for s in self.sessions.values() if s.pid == pid]: self.end_session(session, code)
 
-    def end_session(self, session, status):
-        """The shell exited: drain its output, tell watchers, forget it."""
-        code = status if status >= 0 else 128 - status
-        while True:
-            data = or_none(os.read, session.fd, READ_CHUNK)
-            if not data: break
+    def end_session(self, session, code):
+        for data in iter(lambda: or_none(os.read, session.fd, READ_CHUNK) or b"", b""):
             self.process_output(session, data)
         self.emit_output(session, session.scanner.flush())
         session.exit_status = code
-        if session.running or session.run is not None:
-            self.finish_command(session, None)
+        self.finish_command(session, None)
         self.notify(session, {"ev": "exit", "name": session.name, "status": code})
-        with suppress(KeyError, ValueError): self.sel.unregister(session.fd)
+        self.loop.remove_reader(session.fd)
         os.close(session.fd)
         del self.sessions[session.name]
         self.recent_exits[session.name] = code
-        while len(self.recent_exits) > 100:
-            self.recent_exits.pop(next(iter(self.recent_exits)))
-        for client, req_id in session.closing:
-            self.send_reply(client, req_id, status=code)
+        if len(self.recent_exits) > 100: del self.recent_exits[next(iter(self.recent_exits))]
+        for client, req_id in session.closing: client.reply(req_id, status=code)
         if session.pending_run:
             client, req_id = session.pending_run[2:4]
-            self.send_error(client, req_id, "session_exited",
-                            'The shell of "%s" exited with status %d' % (session.name, code))
+            client.fail(req_id, "session_exited", 'The shell of "%s" exited with status %d' % (session.name, code))
 
     # -- requests: each op_NAME answers the request {"op": NAME}; returning None means it answered itself
-
     def op_hello(self, client, msg):
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
@@ -823,15 +638,12 @@ class Daemon:
                 "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach"]}
 
     def op_open(self, client, msg):
-        session = self.sessions.get(msg.get("name"))
-        created = session is None
-        if created:
-            _checked_name(msg)
-            session = self.create_session(msg)
+        session, created = self.session_or_new(msg, msg)
         return {"created": created, "session": session.info()}
 
     def op_info(self, client, msg):
         return {"session": self.session(msg).info()}
+
     def op_list(self, client, msg):
         return {"sessions": [s.info() for s in sorted(self.sessions.values(), key=lambda s: s.created)]}
 
@@ -854,8 +666,7 @@ class Daemon:
         since, lines, until = msg.get("since"), msg.get("lines"), msg.get("until")
         start = (since if isinstance(since, int) else session.tail_start(max(1, lines)) if isinstance(lines, int)
                  else session.base)
-        evicted = start < session.base
-        start = _utf8_boundary(session, session.base) if evicted else start
+        evicted, start = start < session.base, max(start, session.base)
         limit = _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY)
         data = session.slice(start, min(until if isinstance(until, int) else session.end, start + limit))
         return {"data": data, "start": start, "end": start + len(data), "evicted": evicted,
@@ -866,27 +677,20 @@ class Daemon:
         level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
         since = session.last_input if msg.get("from_input") else msg.get("since")
         start = session.end if not isinstance(since, int) else max(since, session.base)
-        client.send({"id": msg.get("id"), "ok": True, "start": start, "end": session.end,
-                     "evicted": isinstance(since, int) and since < session.base,
-                     "running": session.info()["running"], "last_exit": session.last_exit})
+        client.reply(msg.get("id"), start=start, end=session.end, running=session.info()["running"],
+                     evicted=isinstance(since, int) and since < session.base, last_exit=session.last_exit)
         if level == "output":  # the backlog goes out before any live output
             for offset in range(start, session.end, MAX_READ_REPLY):
                 data = session.slice(offset, min(offset + MAX_READ_REPLY, session.end))
                 client.send({"ev": "output", "name": session.name, "offset": offset, "data": data})
-        return None
 
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)
         return {}
 
     def op_run(self, client, msg):
-        name, create, command = msg.get("name"), msg.get("create"), msg.get("command")
-        session = self.sessions.get(name) if isinstance(name, str) else None
-        created = session is None and bool(create)
-        if created:
-            _checked_name(msg)
-            session = self.create_session(dict(create, name=name) if isinstance(create, dict) else {"name": name})
-        session = session or self.session(msg)
+        create, command = msg.get("create"), msg.get("command")
+        session, created = self.session_or_new(msg, create if isinstance(create, dict) else {} if create else None)
         if not isinstance(command, bytes): raise HelperError("bad_request", "run needs the command as bytes")
         if session.kind is None:
             raise HelperError("no_integration", 'Cannot tell when commands finish in %s; use run --no-wait, '
@@ -895,21 +699,19 @@ class Daemon:
         if not msg.get("force") and (info["running"] or session.pending_run):
             raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it (sessh wait --done), '
                               'interrupt it (sessh keys ... C-c) or pass --force'
-                              % (name, info["command"] or "a command"))
+                              % (session.name, info["command"] or "a command"))
         seq = self.run_seq = self.run_seq + 1
         client.watch.setdefault(session.name, "events")
         session.pending_run = (seq, command, client, msg.get("id"), created)
         self.dispatch_pending_run(session)
         if session.pending_run:
             wait = _clamp(msg.get("ready_timeout_ms"), 100, 600000, 15000) / 1000.0
-            self.later(wait, lambda: self._expire_pending_run(session, seq))
-        return None
+            self.loop.call_later(wait, self._expire_pending_run, session, seq)
 
     def dispatch_pending_run(self, session):
         """Type the waiting command in once the shell shows a prompt with sessh's hooks."""
         if not session.pending_run or not session.integrated: return
-        seq, command, client, req_id, created = session.pending_run
-        session.pending_run = None
+        (seq, command, client, req_id, created), session.pending_run = session.pending_run, None
         if is_typeable(command, session.kind, session.preexec):
             path, data = None, b"\x15" + command + b"\r"
         else:
@@ -918,33 +720,30 @@ class Daemon:
             write_private_file(path, prefix + command + (b"" if command.endswith(b"\n") else b"\n"))
             data = b"\x15 . '%s'\r" % path.encode()
         offset = session.last_input = session.end
-        session.run = {"seq": seq, "start": offset, "file": path, "client": client}
-        session.running = True
+        session.run, session.running = {"seq": seq, "start": offset, "file": path, "client": client}, True
         self.write_pty(session, data)
-        self.send_reply(client, req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
+        client.reply(req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
 
     def _expire_pending_run(self, session, seq):
         if not session.pending_run or session.pending_run[0] != seq: return
         client, req_id = session.pending_run[2:4]
         session.pending_run = None
-        self.send_error(client, req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s '
-                        "hooks in time; check its startup files or use run --no-wait" % session.name)
+        client.fail(req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s hooks in time; '
+                    "check its startup files or use run --no-wait" % session.name)
 
     def op_attach(self, client, msg):
         """Make `client` the session's one interactive client; reply with the replay, then stream output."""
-        name, create = _checked_name(msg), msg.get("create")
-        if name not in self.sessions and isinstance(create, dict): self.create_session(dict(create, name=name))
-        session, since = self.session(msg), msg.get("since")
-        holder = session.attached
+        session, _ = self.session_or_new(msg, msg.get("create"))
+        holder, since = session.attached, msg.get("since")
         if holder is not None and holder is not client:
             # Only a reconnecting client takes over: the holder is its own stale connection.
             if not msg.get("steal"):
                 raise HelperError("session_busy", 'Session "%s" is busy: another client is attached '
-                                  "(sessh detach %s DEST frees it)" % (name, name))
+                                  "(sessh detach %s DEST frees it)" % (session.name, session.name))
             self.release(session, "replaced")
             self.drop_client(holder)
         session.attached = client
-        client.watch[name] = "output"
+        client.watch[session.name] = "output"
         self.op_resize(client, msg)
         resume = isinstance(since, int) and session.base <= since <= session.end
         start = since if resume else max(session.base, session.end - MAX_READ_REPLY)
@@ -963,7 +762,6 @@ class Daemon:
         holder, session.attached, session.detached_at = session.attached, None, time.time()
         holder.watch.pop(session.name, None)
         holder.send({"ev": "detached", "name": session.name, "reason": reason})
-        self.flush_client(holder)
 
     def op_ping(self, client, msg):
         return {}
@@ -976,7 +774,7 @@ class Daemon:
             self.point_agent()
 
     def point_agent(self):
-        live = [c.agent for c in self.clients.values() if c.agent and not c.closed]
+        live = [c.agent for c in self.clients if c.agent]
         if live:
             link = os.path.join(self.rt, "agent.sock")
             or_none(os.symlink, live[-1], link + ".new")
@@ -986,33 +784,27 @@ class Daemon:
         session = self.session(msg)
         session.closing.append((client, msg.get("id")))
         self.signal_session(session, signal.SIGHUP)
-        grace = _clamp(msg.get("grace_ms"), 0, 60000, int(CLOSE_GRACE * 1000)) / 1000.0
-        self.later(grace, lambda: session.exit_status is None and self.signal_session(session, signal.SIGKILL))
-        return None
+        grace = _clamp(msg.get("grace_ms"), 0, 60000, CLOSE_GRACE_MS) / 1000.0
+        self.loop.call_later(grace, self.signal_session, session, signal.SIGKILL)
 
     def signal_session(self, session, sig):
-        """Signal every process in the session's terminal session, shell first."""
-        for pid in [session.pid] + [p for p in _session_members(session.pid) if p != session.pid]:
-            or_none(os.kill, pid, sig)
+        """Signal every process in the session's terminal session (field 6 of /proc/PID/stat), shell first."""
+        if session.exit_status is not None: return  # its pid may be another process's by now
+        or_none(os.kill, session.pid, sig)
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
+            if int(entry) != session.pid and fields[3:4] == [b"%d" % session.pid]: or_none(os.kill, int(entry), sig)
 
 # ---------------------------------------------------------------- bridge
 def connect_daemon(rt):
     """Connect to the user's daemon, starting one when none answers. The socket is unlinked only after a refused
     connection and under a lock, so two first launches at once give exactly one daemon."""
-    path = socket_path(rt)
+    path = os.path.join(rt, SOCKET_NAME)
     sock = _try_connect(path)
-    if sock: return sock
-    with open(os.path.join(rt, "daemon.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        sock = _try_connect(path, unlink_stale=True)
-        if sock: return sock
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(path)
-        os.chmod(path, 0o600)
-        listener.listen(64)
-        start_daemon(listener, rt)
-        listener.close()
-        sock = _try_connect(path)
+    if sock is None:
+        with open(os.path.join(rt, "daemon.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            sock = _try_connect(path, unlink_stale=True) or start_daemon(path, rt)
     if sock is None:
         sys.stderr.write("sessh: the daemon did not start; see %s/daemon.log\n" % rt)
         sys.exit(EXIT_DAEMON_START)
@@ -1025,16 +817,18 @@ def _try_connect(path, unlink_stale=False):
         return sock
     except OSError as exc:
         sock.close()
-        if unlink_stale and isinstance(exc, ConnectionRefusedError):
-            or_none(os.unlink, path)
-    return None
+        if unlink_stale and isinstance(exc, ConnectionRefusedError): or_none(os.unlink, path)
 
-def start_daemon(listener, rt):
-    """Fork the daemon off this process, fully detached from ssh's session."""
-    pid = os.fork()
-    if pid:
-        os.waitpid(pid, 0)
-        return
+def start_daemon(path, rt):
+    """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    if os.fork():
+        os.wait()
+        listener.close()
+        return _try_connect(path)
     try:
         os.setsid()
         if os.fork(): os._exit(0)
@@ -1063,9 +857,8 @@ def bridge():
         if sock in readable:
             data = sock.recv(READ_CHUNK)
             if not data: return 0
-            view = memoryview(data)
-            while view:
-                view = view[os.write(1, view):]
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
 
 def request(sock, op, **fields):
     """One request on a blocking connection; returns the reply or exits with its message."""
@@ -1082,16 +875,16 @@ def request(sock, op, **fields):
 def in_session(role):
     """`sessh list` and `sessh detach` run inside a session, through the shim on its PATH."""
     current = os.environ.get("SESSH_SESSION")
-    sock = connect_daemon(runtime_dir())
+    if role == "detach" and not current: sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
+    reply = request(connect_daemon(runtime_dir()), role, name=current)
     if role == "detach":
-        if not current: sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
-        detached = request(sock, "detach", name=current)["detached"]
-        print("detached the client of %s" % current if detached else "no client is attached to %s" % current)
+        print("detached the client of %s" % current if reply["detached"] else "no client is attached to %s" % current)
         return 0
     rows = [("CUR", "NAME", "PID", "STATE", "WHAT")]
-    for s in request(sock, "list")["sessions"]:
+    for s in reply["sessions"]:
         state = "attached" if s["attached"] else "busy" if s["running"] else "idle"
-        rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"]), state, s["command"] or s["cwd"] or ""))
+        rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"]), state,
+                     s["command"] or s["cwd"] or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows: print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
     return 0

@@ -49,10 +49,13 @@ export async function readRange(
   if (until !== undefined) fields.until = until;
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields);
-  const start = Number(reply.start);
   const evicted = Boolean(reply.evicted);
+  const first = bytesField(reply.data);
+  // What is left after an eviction may begin inside a UTF-8 character.
+  const skip = evicted ? continuationBytes(first) : 0;
+  const start = Number(reply.start) + skip;
   let end = Number(reply.end);
-  chunks.push(bytesField(reply.data));
+  chunks.push(first.subarray(skip));
   const stop = until ?? Number(reply.buffer_end);
   while (end < stop && bytesField(reply.data).length > 0) {
     reply = await connection.request("read", { name, since: end, until: stop });
@@ -126,6 +129,13 @@ export async function boundedText(
   const text = await renderText(data, { cols, lines });
   const bounded = truncateMiddle(text, maxBytes);
   return { text: bounded.text, truncated: bounded.truncated };
+}
+
+/** How many UTF-8 continuation bytes (at most 3) `data` starts with. */
+function continuationBytes(data: Uint8Array): number {
+  let n = 0;
+  while (n < 3 && n < data.length && (data[n] & 0xc0) === 0x80) n++;
+  return n;
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

@@ -5,9 +5,12 @@
  */
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
+import { waitingForInput } from "./waiting_input.ts";
 
 /**
- * Reads a session description from the wire.
+ * Reads a session description from the wire. Whether the session waits for
+ * input is judged here from the end of its output (`tail`); a daemon of an
+ * older helper reports it as `waiting_input` instead.
  *
  * @param m The daemon's map.
  * @returns The session description.
@@ -19,6 +22,8 @@ import type { SessionInfo } from "../types.ts";
  * ```
  */
 export function sessionInfo(m: Message): SessionInfo {
+  const running = Boolean(m.running);
+  const command = m.command == null ? null : String(m.command);
   return {
     name: String(m.name),
     pid: Number(m.pid),
@@ -30,9 +35,11 @@ export function sessionInfo(m: Message): SessionInfo {
     bufferStart: Number(m.buffer_start ?? 0),
     bufferEnd: Number(m.buffer_end ?? 0),
     bufferSize: Number(m.buffer_size ?? 0),
-    running: Boolean(m.running),
-    command: m.command == null ? null : String(m.command),
-    waitingInput: Boolean(m.waiting_input),
+    running,
+    command,
+    waitingInput: m.tail instanceof Uint8Array
+      ? waitingForInput({ running, command, tail: m.tail })
+      : Boolean(m.waiting_input),
     cwd: m.cwd == null ? null : String(m.cwd),
     lastExit: m.last_exit == null ? null : Number(m.last_exit),
     integrated: Boolean(m.integrated),
