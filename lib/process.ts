@@ -7,6 +7,7 @@
  */
 
 import { ConnectError } from "./errors.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunOptions {
@@ -255,17 +256,6 @@ class Collector {
       await this.#done;
     }
     this.#reader.releaseLock();
-    return concat(this.#chunks);
+    return concatBytes(this.#chunks);
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

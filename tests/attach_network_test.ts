@@ -1,37 +1,8 @@
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
-import { startPane, type TmuxPane } from "./_tmux.ts";
+import { attach, enter, PROMPT } from "./_attach.ts";
 import { startRelay } from "./_relay.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const PROMPT = /[#$]$/m;
-
-function attach(
-  sshd: TestSshd,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<TmuxPane> {
-  return startPane(
-    [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "attach",
-      ...args,
-      "-F",
-      sshd.configFile,
-    ],
-    { env: { ...sshd.env, ...env } },
-  );
-}
-
-async function enter(pane: TmuxPane, line: string): Promise<void> {
-  await pane.type(line);
-  await pane.keys("Enter");
-}
 
 /** Resident memory of a process in KiB, from /proc. */
 async function rssKiB(pid: number): Promise<number> {
@@ -57,7 +28,9 @@ Deno.test("attach survives the network: partition, reset, and a session killed d
   await t.step(
     "a partition is noticed within seconds and the client re-attaches afterwards",
     async () => {
-      await using pane = await attach(sshd, ["net", dest, ...viaRelay], env);
+      await using pane = await attach(sshd, ["net", dest, ...viaRelay], {
+        env,
+      });
       await pane.waitFor(PROMPT);
       await enter(pane, "export KEPT=yes; echo kept-set");
       await pane.waitFor(/^kept-set$/m);
@@ -89,7 +62,9 @@ Deno.test("attach survives the network: partition, reset, and a session killed d
   await t.step(
     "a reset connection is re-attached at once, showing output made meanwhile",
     async () => {
-      await using pane = await attach(sshd, ["net", dest, ...viaRelay], env);
+      await using pane = await attach(sshd, ["net", dest, ...viaRelay], {
+        env,
+      });
       await pane.waitFor(PROMPT);
       const before = relay.accepted;
       relay.partition();
@@ -114,7 +89,9 @@ Deno.test("attach survives the network: partition, reset, and a session killed d
   await t.step(
     "a session killed during the cut: non-zero exit and a clear message",
     async () => {
-      await using pane = await attach(sshd, ["doomed", dest, ...viaRelay], env);
+      await using pane = await attach(sshd, ["doomed", dest, ...viaRelay], {
+        env,
+      });
       await pane.waitFor(PROMPT);
       relay.partition();
       await pane.waitFor(/connection lost; reconnecting/, 8000);
@@ -152,9 +129,7 @@ Deno.test("with agent forwarding, SSH_AUTH_SOCK keeps working after a reconnect"
       "-A",
       "-p",
       String(relay.port),
-    ], {
-      SSH_AUTH_SOCK: sock,
-    });
+    ], { env: { SSH_AUTH_SOCK: sock } });
     await pane.waitFor(PROMPT);
     await enter(pane, "ssh-add -l | grep -c sessh-test-user; echo first-check");
     await pane.waitFor(/^1\nfirst-check$/m);
@@ -339,21 +314,10 @@ Deno.test("replay inside a full-screen program whose mode changes were evicted r
     "the start of less was evicted",
   );
 
-  await using pane = await startPane(
-    [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "attach",
-      "pager",
-      dest,
-      "-F",
-      sshd.configFile,
-    ],
-    { cols: 100, rows: 30, env: sshd.env },
-  );
+  await using pane = await attach(sshd, ["pager", dest], {
+    cols: 100,
+    rows: 30,
+  });
   const screen = await pane.waitFor(/pager line \d+/);
   assert.equal(await pane.altScreen(), true, "the alternate screen is back on");
   const numbers = [...screen.matchAll(/^pager line (\d+)$/gm)].map((m) =>

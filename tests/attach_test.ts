@@ -1,37 +1,7 @@
 import assert from "node:assert/strict";
-import { startSshd, type TestSshd } from "./_sshd.ts";
+import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
-import { startPane, type TmuxPane } from "./_tmux.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-/** `sessh attach ARGS…` in a fresh terminal of `cols`×`rows`. */
-function attach(
-  sshd: TestSshd,
-  args: string[],
-  options: { cols?: number; rows?: number; env?: Record<string, string> } = {},
-): Promise<TmuxPane> {
-  return startPane(
-    [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "attach",
-      ...args,
-      "-F",
-      sshd.configFile,
-    ],
-    { ...options, env: { ...sshd.env, ...options.env } },
-  );
-}
-
-/** Types a command line and presses Enter. */
-async function enter(pane: TmuxPane, line: string): Promise<void> {
-  await pane.type(line);
-  await pane.keys("Enter");
-}
+import { attach, enter, PROMPT } from "./_attach.ts";
 
 Deno.test("attach, detach and re-attach keep the shell and replay what came meanwhile", async (t) => {
   await using sshd = await startSshd();
@@ -41,7 +11,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
     "attach starts a login shell in $HOME with the MOTD first",
     async () => {
       await using pane = await attach(sshd, ["a1", dest]);
-      const screen = await pane.waitFor(/[#$]$/m);
+      const screen = await pane.waitFor(PROMPT);
       const motd =
         (await Deno.readTextFile("/etc/motd").catch(() => "")).trim().split(
           "\n",
@@ -98,7 +68,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
     "a second attach is refused as busy and the first is undisturbed",
     async () => {
       await using first = await attach(sshd, ["a1", dest]);
-      await first.waitFor(/[#$]$/m);
+      await first.waitFor(PROMPT);
       await using second = await attach(sshd, ["a1", dest]);
       assert.notEqual(await second.exitStatus(), 0);
       assert.match(await second.screen(), /busy/);
@@ -126,7 +96,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
     "sessh detach NAME DEST makes the attached client exit cleanly",
     async () => {
       await using pane = await attach(sshd, ["a1", dest]);
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       const detach = await sesshJson(sshd, ["detach", "a1", dest]);
       assert.equal(detach.json.detached, true);
       assert.equal(await pane.exitStatus(), 0);
@@ -141,7 +111,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
     async () => {
       await sessh(sshd, ["open", "other", dest]);
       await using pane = await attach(sshd, ["a1", dest]);
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       await enter(pane, "sessh list");
       const screen = await pane.waitFor(/^CUR\s+NAME/m);
       assert.match(screen, /^\*\s+a1\b/m);
@@ -167,7 +137,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
       "--detach-keys",
       "none",
     ]);
-    await pane.waitFor(/[#$]$/m);
+    await pane.waitFor(PROMPT);
     await enter(pane, "od -c | head -1");
     await pane.keys("C-b", "d", "Enter", "C-d");
     await pane.waitFor(/002\s+d\s+\\n/);
@@ -182,7 +152,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
       "--detach-keys",
       "C-a q",
     ]);
-    await pane.waitFor(/[#$]$/m);
+    await pane.waitFor(PROMPT);
     await pane.keys("C-b", "d", "BSpace");
     await enter(pane, "echo not-detached");
     await pane.waitFor(/^not-detached$/m);
@@ -197,7 +167,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
         cols: 91,
         rows: 27,
       });
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       await enter(pane, "stty size");
       await pane.waitFor(/^27 91$/m);
       await pane.resize(120, 40);
@@ -212,7 +182,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
     "the client exits with the shell's exit status and the session is gone",
     async () => {
       await using pane = await attach(sshd, ["ending", dest]);
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       await enter(pane, "exit 3");
       assert.equal(await pane.exitStatus(), 3);
       const list = await sesshJson(sshd, ["list", dest]);
@@ -233,14 +203,14 @@ Deno.test("attach DEST picks, lists and creates sessions", async (t) => {
     async () => {
       {
         await using pane = await attach(sshd, [dest]);
-        await pane.waitFor(/[#$]$/m);
+        await pane.waitFor(PROMPT);
         await enter(pane, "export MARK=first");
         await pane.keys("C-b", "d");
         assert.equal(await pane.exitStatus(), 0);
         assert.match(await pane.screen(), /\[detached from 1\]/);
       }
       await using pane = await attach(sshd, [dest]);
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       await enter(pane, "echo mark=$MARK");
       await pane.waitFor(/^mark=first$/m);
       await pane.keys("C-b", "d");
@@ -250,7 +220,7 @@ Deno.test("attach DEST picks, lists and creates sessions", async (t) => {
 
   await t.step("--new always creates; --list marks busy sessions", async () => {
     await using busy = await attach(sshd, [dest, "--new"]);
-    await busy.waitFor(/[#$]$/m);
+    await busy.waitFor(PROMPT);
     const list = await sessh(sshd, ["attach", dest, "--list"]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^#\s+INIT\s+DETACH\s+WHAT$/m);
@@ -264,7 +234,7 @@ Deno.test("attach DEST picks, lists and creates sessions", async (t) => {
     "with several free sessions a picker asks; busy ones cannot be picked",
     async () => {
       await using holder = await attach(sshd, ["held", dest]);
-      await holder.waitFor(/[#$]$/m);
+      await holder.waitFor(PROMPT);
       await using pane = await attach(sshd, [dest]);
       await pane.waitFor(/attach which\?/);
       const screen = await pane.screen();
@@ -272,7 +242,7 @@ Deno.test("attach DEST picks, lists and creates sessions", async (t) => {
       await enter(pane, "held");
       await pane.waitFor(/busy: another client is attached/);
       await enter(pane, "2");
-      await pane.waitFor(/[#$]$/m);
+      await pane.waitFor(PROMPT);
       await enter(pane, "echo in-$SESSH_SESSION");
       await pane.waitFor(/^in-2$/m);
       await pane.keys("C-b", "d");

@@ -19,6 +19,7 @@ import {
   type Modes,
 } from "./replay.ts";
 import type { LocalTerminal } from "./terminal.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Backoff between reconnect attempts, then 2 s for every further one. */
 export const BACKOFF_MS: readonly number[] = [125, 250, 500, 1000, 2000];
@@ -254,7 +255,7 @@ async function attachOnce(
         }
       }
       if (output.length) {
-        const chunk = concat(output);
+        const chunk = concatBytes(output);
         await term.write(chunk);
         hooks.onOutput(offset, chunk);
       }
@@ -329,15 +330,4 @@ async function reconnect(
       (lastError ? `: ${lastError}` : "") +
       "; the session keeps running, attach again later",
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let pos = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out;
 }

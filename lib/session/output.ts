@@ -8,6 +8,7 @@ import type { Connection } from "./connection.ts";
 import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** A range of output as the daemon returned it. */
 export interface OutputRange {
@@ -62,7 +63,7 @@ export async function readRange(
     chunks.push(bytesField(reply.data));
     end = Number(reply.end);
   }
-  return { data: concat(chunks), start, end, evicted };
+  return { data: concatBytes(chunks), start, end, evicted };
 }
 
 // zsh marks output that lacks a final newline with a reverse-video "%"/"#"
@@ -136,15 +137,4 @@ function continuationBytes(data: Uint8Array): number {
   let n = 0;
   while (n < 3 && n < data.length && (data[n] & 0xc0) === 0x80) n++;
   return n;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let pos = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out;
 }

@@ -17,6 +17,7 @@ import { UsageError } from "../errors.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
 export const DEFAULT_MAX_OUTPUT = 100 * 1024;
@@ -306,7 +307,7 @@ export class Session {
     let bytes = typeof text === "string"
       ? new TextEncoder().encode(text)
       : text;
-    if (options.enter) bytes = concat(bytes, new Uint8Array([13]));
+    if (options.enter) bytes = concatBytes([bytes, new Uint8Array([13])]);
     await this.#client.connection.request("input", {
       name: this.name,
       data: bytes,
@@ -523,7 +524,7 @@ export class Session {
     }
     if (!options.done) result.cursor = cursor;
     if (seen.length) {
-      const data = stripPromptTail(concat(...seen));
+      const data = stripPromptTail(concatBytes(seen));
       const cols = (await this.status().catch(() => null))?.cols ?? 160;
       result.output =
         (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT))
@@ -559,14 +560,4 @@ export class Session {
     );
     return Number(reply.status);
   }
-}
-
-function concat(...chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let pos = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out;
 }

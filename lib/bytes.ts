@@ -1,0 +1,28 @@
+/**
+ * Byte helpers shared by the modules that join output chunks.
+ *
+ * @module
+ */
+
+/**
+ * Joins byte chunks into one array (the chunk itself when there is one).
+ *
+ * @param chunks The chunks, in order.
+ * @returns Their concatenation.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./bytes.ts";
+ * console.log(concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])])); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let pos = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out;
+}
