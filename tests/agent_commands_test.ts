@@ -183,6 +183,29 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
   );
 
   await t.step(
+    "run returns the head and tail of output larger than one reply",
+    async () => {
+      await sessh(sshd, ["open", "big", dest, "--buffer-size", "16M"]);
+      const run = await sesshJson(sshd, [
+        "run",
+        "big",
+        dest,
+        "--timeout",
+        "60",
+        "--",
+        "echo big-start; head -c 6000000 /dev/zero | tr '\\0' y | fold -w 100; echo big-done",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.json.truncated, true);
+      const output = String(run.json.output);
+      assert.match(output, /^big-start\ny{100}\n/);
+      // fold ends its last line without a newline: 6,000,000 is a multiple of 100.
+    assert.match(output, /\ny{100}big-done\n$/);
+      await sessh(sshd, ["close", "big", dest, "--keep-master"]);
+    },
+  );
+
+  await t.step(
     "screen renders a full-screen program with the cursor",
     async () => {
       await Deno.writeTextFile(

@@ -590,7 +590,9 @@ class Daemon:
         if run:
             if run["file"]: or_none(os.unlink, run["file"])
             # The owner gets the output with the event: no second round trip, even when the shell exits next.
-            run["client"].send(dict(event, data=session.slice(run["start"], session.end),
+            # More than a read reply holds is left for it to read in parts (data None).
+            fits = session.end - max(run["start"], session.base) <= MAX_READ_REPLY
+            run["client"].send(dict(event, data=session.slice(run["start"], session.end) if fits else None,
                                     evicted=run["start"] < session.base))
         self.notify(session, event, skip=run and run["client"])
 

@@ -50,7 +50,7 @@ export async function readRange(
   if (until !== undefined) fields.until = until;
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields);
-  const evicted = Boolean(reply.evicted);
+  let evicted = Boolean(reply.evicted);
   const first = bytesField(reply.data);
   // What is left after an eviction may begin inside a UTF-8 character.
   const skip = evicted ? continuationBytes(first) : 0;
@@ -60,6 +60,8 @@ export async function readRange(
   const stop = until ?? Number(reply.buffer_end);
   while (end < stop && bytesField(reply.data).length > 0) {
     reply = await connection.request("read", { name, since: end, until: stop });
+    // Output evicted between two reads leaves a gap: say so rather than join across it.
+    if (reply.evicted) evicted = true;
     chunks.push(bytesField(reply.data));
     end = Number(reply.end);
   }

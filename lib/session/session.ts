@@ -253,7 +253,14 @@ export class Session {
     const durationMs = Math.round(performance.now() - started);
     if (!done && shellExit === null && conn.lostError) throw conn.lostError;
     if (done) {
-      const data = stripPromptTail(bytesField(done.data));
+      const data = stripPromptTail(
+        done.data == null && shellExit === null
+          ? (await readRange(conn, this.name, {
+            since: Number(done.start),
+            until: Number(done.end),
+          })).data
+          : bytesField(done.data),
+      );
       const text = await boundedText(data, cols, maxOutput);
       return {
         ...base,
