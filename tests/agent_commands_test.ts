@@ -200,7 +200,7 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
       const output = String(run.json.output);
       assert.match(output, /^big-start\ny{100}\n/);
       // fold ends its last line without a newline: 6,000,000 is a multiple of 100.
-    assert.match(output, /\ny{100}big-done\n$/);
+      assert.match(output, /\ny{100}big-done\n$/);
       await sessh(sshd, ["close", "big", dest, "--keep-master"]);
     },
   );
