@@ -1,4 +1,4 @@
-import hashlib, marshal, os, stat, sys
+import marshal, os, stat, sys
 os.environ["PATH"] = os.environ.pop("SESSH_PATH", os.environ.get("PATH", ""))
 if sys.version_info < (3, 8):
     sys.stderr.write("sessh: %s is Python %d.%d; sessh needs Python 3.8 or later\n" % ((sys.executable,) + sys.version_info[:2]))
@@ -17,6 +17,7 @@ if not os.path.isfile(p):
     out.flush()
     n = int(sys.stdin.buffer.readline())
     src = sys.stdin.buffer.read(n)
+    import hashlib
     if len(src) != n or hashlib.sha256(src).hexdigest()[:16] != h:
         sys.stderr.write("sessh: the helper arrived corrupted; retry\n")
         sys.exit(4)

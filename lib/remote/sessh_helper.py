@@ -5,7 +5,8 @@ only. `bridge` relays stdin/stdout to the user's daemon, starting it when none r
 directions carry frames of a 4-byte big-endian length and a msgpack map.
 """
 
-import fcntl, hashlib, os, pwd, re, select, shutil, signal, socket, stat, struct, sys, termios, time
+# hashlib and shutil are imported where used: every call starts a bridge, which needs neither.
+import fcntl, os, pwd, re, select, signal, socket, stat, struct, sys, termios, time
 from contextlib import suppress
 
 PROTOCOL = 1
@@ -372,6 +373,7 @@ def motd_text(home):
 
 def resolve_shell(requested):
     if requested:
+        import shutil
         path = requested if "/" in requested else shutil.which(requested)
         if not path or not os.access(path, os.X_OK) or os.path.isdir(path):
             raise HelperError("bad_request", 'Shell "%s" is not an executable on this host' % requested)
@@ -423,6 +425,7 @@ class Daemon:
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
         self.sessions, self.clients, self.recent_exits = {}, [], {}
         self.scripts = install_integration(rt)
+        import hashlib
         self.hash = hashlib.sha256(read_file(os.path.abspath(__file__))).hexdigest()[:16]
         # `sessh detach` and `sessh list` inside sessions, without Deno on this host.
         shim = "#!/bin/sh\nexec '%s' '%s' \"$@\"\n" % (sys.executable, os.path.abspath(__file__))
