@@ -275,7 +275,16 @@ async function readsBanner(port: number, timeoutMs: number): Promise<boolean> {
   }
 }
 
-async function keygen(path: string, comment: string): Promise<void> {
+/**
+ * Makes a fresh ed25519 key pair without a passphrase.
+ *
+ * @param path Where the private key goes (`.pub` beside it).
+ * @param comment The key's comment.
+ */
+export async function keygen(
+  path: string,
+  comment = "sessh-test",
+): Promise<void> {
   const result = await runCommand(
     ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path],
     { timeoutMs: 10_000 },

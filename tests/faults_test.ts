@@ -10,7 +10,7 @@ import {
   readEnviron,
   waitForExit,
 } from "../lib/ssh/procfs.ts";
-import { startSshd, type TestSshd } from "./_sshd.ts";
+import { keygen, startSshd, type TestSshd } from "./_sshd.ts";
 import { type CliResult, sessh, sesshJson } from "./_cli.ts";
 
 type Json = Record<string, unknown>;
@@ -64,22 +64,6 @@ function processesNaming(text: string): number[] {
     pid !== Deno.pid && isRunning(pid) &&
     (readCmdline(pid)?.some((arg) => arg.includes(text)) ?? false)
   );
-}
-
-async function keygen(path: string): Promise<void> {
-  const result = await runCommand([
-    "ssh-keygen",
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-f",
-    path,
-  ], {
-    timeoutMs: 10_000,
-  });
-  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
 }
 
 async function masterPid(sshd: TestSshd, name: string): Promise<number> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startSshd, type TestSshd } from "../../tests/_sshd.ts";
+import { keygen, startSshd, type TestSshd } from "../../tests/_sshd.ts";
 import { ConnectError } from "../errors.ts";
 import { runCommand } from "../process.ts";
 import { type Destination, parseDestination } from "./destination.ts";
@@ -54,17 +54,7 @@ async function direct(
 
 async function otherKey(sshd: TestSshd): Promise<string> {
   const path = `${sshd.dir}/other_ed25519`;
-  const result = await runCommand([
-    "ssh-keygen",
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-f",
-    path,
-  ], { timeoutMs: 10_000 });
-  assert.equal(result.code, 0);
+  await keygen(path);
   return path;
 }
 
