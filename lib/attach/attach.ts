@@ -87,7 +87,8 @@ export async function attachSession(
     signalled = SIGNAL_CODES[signal] ?? 1;
     interrupt?.({ kind: "signal", code: signalled });
   });
-  const keyPump = (async () => {
+  // Reads keys until stdin ends or restore() releases the reader.
+  void (async () => {
     while (true) {
       const { value, done } = await term.keys.read().catch(() => ({
         value: undefined,
@@ -145,7 +146,6 @@ export async function attachSession(
     onKeys = () => {};
     await term.restore(modeReset(modes));
     await client.disconnect().catch(() => {});
-    void keyPump;
   }
 }
 

@@ -21,7 +21,7 @@ import {
   sshFlags,
   target,
 } from "./commands.ts";
-import { listJson } from "./format.ts";
+import { statusJson } from "./format.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
@@ -70,7 +70,7 @@ export async function attachCommand(
     await client.disconnect();
     return {
       op: "attach",
-      fields: { sessions: sessions.map(listJson) },
+      fields: { sessions: sessions.map(statusJson) },
       text: sessions.length ? formatPicker(sessions) : "no sessions\n",
       exitCode: 0,
     };

@@ -14,9 +14,8 @@ import {
   parseSeconds,
   parseSize,
 } from "./args.ts";
-import { formatList, formatStatus, listJson, statusJson } from "./format.ts";
+import { formatList, formatStatus, statusJson } from "./format.ts";
 import { formatScreen } from "../render/screen.ts";
-import { DEFAULT_MAX_OUTPUT } from "../session/session.ts";
 
 /** Flags every verb accepts. */
 export interface CommonFlags {
@@ -128,6 +127,26 @@ export function sshFlags(flags: CommonFlags): SshFlags {
   };
 }
 
+/** `--timeout` in milliseconds, else `SESSH_TIMEOUT`, else 60 s. */
+function timeoutFlag(
+  flags: { timeout?: string },
+  env: Record<string, string | undefined>,
+): number {
+  return parseSeconds(flags.timeout ?? env.SESSH_TIMEOUT ?? "60", "--timeout");
+}
+
+/** `--max-output` in bytes; undefined leaves the library's default. */
+function maxOutputFlag(flags: { maxOutput?: string }): number | undefined {
+  return flags.maxOutput
+    ? parseSize(flags.maxOutput, "--max-output")
+    : undefined;
+}
+
+/** `--since` as a cursor. */
+function sinceFlag(flags: { since?: string }): number | undefined {
+  return flags.since !== undefined ? parseCursor(flags.since) : undefined;
+}
+
 async function connect(
   t: { dest: string; port?: string },
   flags: CommonFlags,
@@ -221,13 +240,8 @@ export async function runCommand(
       "No command given; usage: sessh run NAME DEST -- COMMAND",
     );
   }
-  const timeoutMs = parseSeconds(
-    flags.timeout ?? env.SESSH_TIMEOUT ?? "60",
-    "--timeout",
-  );
-  const maxOutput = flags.maxOutput
-    ? parseSize(flags.maxOutput, "--max-output")
-    : DEFAULT_MAX_OUTPUT;
+  const timeoutMs = timeoutFlag(flags, env);
+  const maxOutput = maxOutputFlag(flags);
   await using client = await connect(t, flags);
   const result = await client.session(t.name).run(command, {
     timeoutMs,
@@ -378,12 +392,8 @@ export async function logsCommand(
 ): Promise<Outcome> {
   const { target: t, rest } = target("logs", positionals, 1);
   const lines = rest[0] !== undefined ? parseLines(rest[0]) : 300;
-  const since = flags.since !== undefined
-    ? parseCursor(flags.since)
-    : undefined;
-  const maxOutput = flags.maxOutput
-    ? parseSize(flags.maxOutput, "--max-output")
-    : undefined;
+  const since = sinceFlag(flags);
+  const maxOutput = maxOutputFlag(flags);
   await using client = await connect(t, flags);
   const session = client.session(t.name);
   const result = await session.logs({
@@ -505,16 +515,9 @@ export async function waitCommand(
   const idleMs = flags.idle !== undefined
     ? parseMillis(flags.idle, "--idle")
     : undefined;
-  const timeoutMs = parseSeconds(
-    flags.timeout ?? env.SESSH_TIMEOUT ?? "60",
-    "--timeout",
-  );
-  const since = flags.since !== undefined
-    ? parseCursor(flags.since)
-    : undefined;
-  const maxOutput = flags.maxOutput
-    ? parseSize(flags.maxOutput, "--max-output")
-    : undefined;
+  const timeoutMs = timeoutFlag(flags, env);
+  const since = sinceFlag(flags);
+  const maxOutput = maxOutputFlag(flags);
   await using client = await connect(t, flags);
   const result = await client.session(t.name).wait({
     pattern,
@@ -604,7 +607,7 @@ export async function listCommand(
   const sessions = await client.list();
   return {
     op: "list",
-    fields: { sessions: sessions.map(listJson) },
+    fields: { sessions: sessions.map(statusJson) },
     text: formatList(sessions),
     exitCode: 0,
   };

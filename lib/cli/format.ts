@@ -6,7 +6,8 @@
 import type { SessionInfo } from "../types.ts";
 
 /**
- * A session description with snake_case keys, as `--json` prints it.
+ * A session description with snake_case keys, as `status --json` and `list --json`
+ * print it.
  *
  * @param info The session.
  * @returns The JSON object.
@@ -40,16 +41,6 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
       ? null
       : new Date(info.detachedAt).toISOString(),
   };
-}
-
-/**
- * A session's line in `list --json`.
- *
- * @param info The session.
- * @returns The JSON object.
- */
-export function listJson(info: SessionInfo): Record<string, unknown> {
-  return statusJson(info);
 }
 
 /**
