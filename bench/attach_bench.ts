@@ -16,12 +16,13 @@
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError } from "commander";
 import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
 import { type Relay, startRelay } from "../tests/_relay.ts";
-import { type BenchPane, type EchoTimer, startPane } from "./_pane.ts";
+import { startPane, type TmuxPane } from "../tests/_tmux.ts";
+import { type EchoTimer, startEchoTimer } from "./_echo_timer.ts";
 import {
   type AttachReport,
   attachReportJson,
@@ -30,6 +31,7 @@ import {
   formatAttachReport,
   type Measured,
 } from "./_attach_report.ts";
+import { positiveInteger } from "./_options.ts";
 
 /** The command line's options. */
 interface AttachBenchOptions {
@@ -50,7 +52,7 @@ interface Client {
   /** How the client was started, for the table. */
   label: string;
   /** The terminal the client runs in. */
-  pane: BenchPane;
+  pane: TmuxPane;
   /** The shell prompt's line, as the screen shows it. */
   prompt: string;
 }
@@ -98,13 +100,6 @@ function parseOptions(args: string[]): AttachBenchOptions {
     .exitOverride();
   program.parse(args, { from: "user" });
   return program.opts<AttachBenchOptions>();
-}
-
-function positiveInteger(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  }
-  return Number(value);
 }
 
 async function firstLine(argv: string[]): Promise<string> {
@@ -173,13 +168,10 @@ async function sshClient(sshd: TestSshd, relay: Relay): Promise<Client> {
 async function atPrompt(
   key: string,
   label: string,
-  pane: BenchPane,
+  pane: TmuxPane,
 ): Promise<Client> {
   try {
-    const screen = await pane.waitFor(PROMPT, {
-      pollMs: 50,
-      timeoutMs: STEP_TIMEOUT_MS,
-    });
+    const screen = await pane.waitFor(PROMPT, STEP_TIMEOUT_MS, 50);
     return { key, label, pane, prompt: lastLine(screen) };
   } catch (error) {
     await pane[Symbol.asyncDispose]();
@@ -196,7 +188,8 @@ async function clearLine(client: Client): Promise<void> {
   await client.pane.keys("C-u");
   await client.pane.waitFor(
     new RegExp(`(^|\\n)${escapeRegExp(client.prompt)}$`),
-    { pollMs: PROMPT_POLL_MS, timeoutMs: STEP_TIMEOUT_MS },
+    STEP_TIMEOUT_MS,
+    PROMPT_POLL_MS,
   );
 }
 
@@ -218,7 +211,7 @@ async function measureEcho(
   const timers = new Map<string, EchoTimer>();
   try {
     for (const client of clients) {
-      timers.set(client.key, await client.pane.echoTimer());
+      timers.set(client.key, await startEchoTimer(client.pane));
     }
     for (let round = 0; round < ECHO_WARMUP + keystrokes; round++) {
       if (round === ECHO_WARMUP) {
@@ -296,10 +289,11 @@ async function floodOnce(
   );
   const started = performance.now();
   await client.pane.keys("Enter");
-  await client.pane.waitFor(new RegExp(`^DONE-${n}-x$`, "m"), {
-    pollMs: THROUGHPUT_POLL_MS,
-    timeoutMs: FLOOD_TIMEOUT_MS,
-  });
+  await client.pane.waitFor(
+    new RegExp(`^DONE-${n}-x$`, "m"),
+    FLOOD_TIMEOUT_MS,
+    THROUGHPUT_POLL_MS,
+  );
   return performance.now() - started;
 }
 
@@ -376,10 +370,7 @@ async function afterPartition(
   relay.partition();
   try {
     const cut = performance.now();
-    await client.pane.waitFor(LOST, {
-      pollMs: RECONNECT_POLL_MS,
-      timeoutMs: STEP_TIMEOUT_MS,
-    });
+    await client.pane.waitFor(LOST, STEP_TIMEOUT_MS, RECONNECT_POLL_MS);
     const noticedMs = performance.now() - cut;
     await printMarker(direct, n);
     relay.heal();
@@ -415,10 +406,11 @@ async function ensureLive(client: Client, n: number): Promise<void> {
   await clearLine(client);
   await client.pane.type(`echo LIVE-$((${n}))-x`);
   await client.pane.keys("Enter");
-  await client.pane.waitFor(new RegExp(`^LIVE-${n}-x$`, "m"), {
-    pollMs: RECONNECT_POLL_MS,
-    timeoutMs: STEP_TIMEOUT_MS,
-  });
+  await client.pane.waitFor(
+    new RegExp(`^LIVE-${n}-x$`, "m"),
+    STEP_TIMEOUT_MS,
+    RECONNECT_POLL_MS,
+  );
 }
 
 async function printMarker(direct: Session, n: number): Promise<void> {
@@ -432,10 +424,11 @@ async function printMarker(direct: Session, n: number): Promise<void> {
 
 async function untilMarker(client: Client, n: number): Promise<number> {
   const started = performance.now();
-  await client.pane.waitFor(new RegExp(`^MARK-${n}-x$`, "m"), {
-    pollMs: RECONNECT_POLL_MS,
-    timeoutMs: STEP_TIMEOUT_MS,
-  });
+  await client.pane.waitFor(
+    new RegExp(`^MARK-${n}-x$`, "m"),
+    STEP_TIMEOUT_MS,
+    RECONNECT_POLL_MS,
+  );
   return performance.now() - started;
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError } from "commander";
 import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
@@ -25,6 +25,7 @@ import {
   type Report,
   reportJson,
 } from "./_report.ts";
+import { positiveInteger } from "./_options.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -61,13 +62,6 @@ function parseOptions(args: string[]): BenchOptions {
     .exitOverride();
   program.parse(args, { from: "user" });
   return program.opts<BenchOptions>();
-}
-
-function positiveInteger(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  }
-  return Number(value);
 }
 
 async function denoVersion(): Promise<string> {

@@ -5,19 +5,29 @@
  *
  * @module
  */
+import { runCommand } from "../lib/process.ts";
 
 let counter = 0;
 
 /** A pane running one program. */
 export interface TmuxPane extends AsyncDisposable {
+  /** The private tmux server's socket name (`tmux -L NAME`). */
+  readonly socket: string;
   /** Types text literally (no key names). */
   type(text: string): Promise<void>;
   /** Presses keys by tmux name (`Enter`, `C-b`, …). */
   keys(...keys: string[]): Promise<void>;
   /** The visible screen, one string per line, trailing blanks trimmed. */
   screen(): Promise<string>;
-  /** Waits until the screen matches, or throws with the screen shown. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Captures the screen every `pollMs` until it matches; throws with the
+   * screen shown after `timeoutMs`.
+   */
+  waitFor(
+    pattern: RegExp,
+    timeoutMs?: number,
+    pollMs?: number,
+  ): Promise<string>;
   /** Waits until the program exits and returns its exit status (shown on the screen). */
   exitStatus(timeoutMs?: number): Promise<number>;
   /** Resizes the window (the program gets SIGWINCH). */
@@ -29,17 +39,18 @@ export interface TmuxPane extends AsyncDisposable {
 }
 
 async function tmux(socket: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", {
-    args: ["-L", socket, ...args],
-    stdin: "null",
-  })
-    .output();
+  const out = await runCommand(["tmux", "-L", socket, ...args], {
+    timeoutMs: 10_000,
+  });
+  const decoder = new TextDecoder();
   if (out.code !== 0) {
     throw new Error(
-      `tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`,
+      `tmux ${args[0]} exited ${out.code}: ${
+        decoder.decode(out.stderr).trim()
+      }`,
     );
   }
-  return new TextDecoder().decode(out.stdout);
+  return decoder.decode(out.stdout);
 }
 
 /**
@@ -77,7 +88,10 @@ export async function startPane(
     "sh",
     ...argv,
   ]);
+  // Control-mode clients (the attach benchmark's) must not resize the window.
   await tmux(socket, ["set-option", "-g", "window-size", "manual"]);
+  const socketPath =
+    (await tmux(socket, ["display-message", "-p", "#{socket_path}"])).trim();
   const pane: TmuxPane = {
     async type(text) {
       await tmux(socket, ["send-keys", "-l", "--", text]);
@@ -89,13 +103,14 @@ export async function startPane(
       const text = await tmux(socket, ["capture-pane", "-p"]);
       return text.split("\n").map((l) => l.trimEnd()).join("\n").trimEnd();
     },
-    async waitFor(pattern, timeoutMs = 15_000) {
+    socket,
+    async waitFor(pattern, timeoutMs = 15_000, pollMs = 50) {
       const deadline = Date.now() + timeoutMs;
       let last = "";
       while (Date.now() < deadline) {
         last = await pane.screen();
         if (pattern.test(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, pollMs));
       }
       throw new Error(`screen never matched ${pattern}; it shows:\n${last}`);
     },
@@ -128,10 +143,7 @@ export async function startPane(
     async [Symbol.asyncDispose]() {
       await tmux(socket, ["kill-server"]).catch(() => {});
       // tmux leaves its socket file behind.
-      await Deno.remove(
-        `${Deno.env.get("TMUX_TMPDIR") ?? "/tmp"}/tmux-${Deno.uid()}/${socket}`,
-      )
-        .catch(() => {});
+      await Deno.remove(socketPath).catch(() => {});
     },
   };
   return pane;
