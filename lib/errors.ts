@@ -18,12 +18,15 @@ export type ErrorCode =
   | "helper_failed"
   | "protocol"
   | "daemon_gone"
+  | "connection_lost"
   | "no_session"
+  | "session_lost"
   | "session_busy"
   | "session_exited"
   | "no_integration"
   | "timeout"
-  | "remote";
+  | "remote"
+  | "internal";
 
 /**
  * Base class of every error sessh raises on purpose.

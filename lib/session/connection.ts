@@ -233,6 +233,7 @@ export function remoteError(message: Message): SesshError {
   const text = String(message.message ?? "The remote helper reported an error");
   const known = [
     "no_session",
+    "session_lost",
     "session_busy",
     "session_exited",
     "no_integration",
