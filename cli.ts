@@ -13,6 +13,7 @@ import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
 import { buildProgram } from "./lib/cli/program.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
+import { killChildren } from "./lib/process.ts";
 
 const encoder = new TextEncoder();
 
@@ -37,6 +38,26 @@ async function write(
   }
 }
 
+/**
+ * How far past its deadline a call may run before it is stopped from
+ * outside. The library ends calls by their deadline itself; this is the
+ * guarantee that no wait on ssh, a frozen master or a dead link can outlast
+ * the deadline by more than 2 s.
+ */
+const OVERRUN_MS = 1800;
+
+function overrunError(deadlineMs: number): SesshError {
+  const error = new SesshError(
+    "timeout",
+    `The call did not end within its ${
+      deadlineMs / 1000
+    } s deadline; everything it started was stopped. Whether the command reached the host is unknown: check with sessh status`,
+    124,
+  );
+  error.details.sent = "unknown";
+  return error;
+}
+
 function printJson(value: unknown): Promise<void> {
   return write(Deno.stdout, JSON.stringify(value) + "\n");
 }
@@ -54,12 +75,22 @@ export async function main(args: string[]): Promise<number> {
   const verb = head.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
   let outcome: Promise<Outcome> | null = null;
+  let overrun: Promise<never> | null = null;
+  let overrunTimer: ReturnType<typeof setTimeout> | undefined;
   let commanderError = "";
   const program = buildProgram({
     env,
     payload,
     sink: { write: (data) => write(Deno.stdout, data), signal: abort.signal },
     done: (p) => outcome = p,
+    endBy: (ms) => {
+      overrun = new Promise<never>((_, reject) => {
+        overrunTimer = setTimeout(() => {
+          killChildren();
+          reject(overrunError(ms));
+        }, ms + OVERRUN_MS);
+      });
+    },
     writeOut: (text) => writeSync(Deno.stdout, text),
     writeErr: (text) => {
       commanderError += text;
@@ -72,7 +103,8 @@ export async function main(args: string[]): Promise<number> {
     refuseGluedSshFlags(head);
     await program.parseAsync(head, { from: "user" });
     if (!outcome) return 0;
-    const result: Outcome = await outcome;
+    const result: Outcome =
+      await (overrun ? Promise.race([outcome, overrun]) : outcome);
     if (json) {
       await printJson({ ok: true, op: result.op, ...result.fields });
     } else {
@@ -99,11 +131,17 @@ export async function main(args: string[]): Promise<number> {
     const message = known
       ? error.message
       : `Internal error: ${(error as Error)?.stack ?? error}`;
+    const details = known ? error.details : {};
     if (json) {
-      await printJson({ ok: false, op: verb, error: { code, message } });
+      await printJson({
+        ok: false,
+        op: verb,
+        error: { code, message, ...details },
+      });
     } else await write(Deno.stderr, `sessh: ${message}\n`);
     return known ? error.exitCode : 1;
   } finally {
+    clearTimeout(overrunTimer);
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
 }

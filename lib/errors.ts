@@ -43,6 +43,11 @@ export class SesshError extends Error {
   readonly code: ErrorCode;
   /** The process exit code the command line uses for this error. */
   readonly exitCode: number;
+  /**
+   * Facts for scripts beside the message, printed by `--json` inside
+   * `error` (snake_case keys), e.g. `{ sent: "sent", command_id: 7 }`.
+   */
+  readonly details: Record<string, unknown> = {};
 
   /**
    * Creates an error with a code and an exit code.
@@ -131,5 +136,60 @@ export class TimeoutError extends SesshError {
   constructor(message: string) {
     super("timeout", message, 124);
     this.name = "TimeoutError";
+  }
+}
+
+/**
+ * Whether a command reached the daemon before the link failed:
+ * `"sent"` (the daemon accepted it: it runs, or ran, on the host),
+ * `"not_sent"` (it never left this machine) or `"unknown"` (it was written
+ * to the link but no answer came back).
+ */
+export type Delivery = "sent" | "not_sent" | "unknown";
+
+/** What {@linkcode ConnectionLostError} knows about the interrupted work. */
+export interface ConnectionLostDetails {
+  /** Whether the command or input reached the daemon. */
+  delivery: Delivery;
+  /** The session the call was about. */
+  session?: string;
+  /** The id the daemon gave the command (`run`). */
+  commandId?: number;
+  /** Cursor where the command's output begins, for `logs --since`. */
+  cursor?: number;
+}
+
+/**
+ * The link to the host failed after the connection was made (exit 255).
+ * Unlike {@linkcode ConnectError} the host was reached, so the error says
+ * whether the work was delivered and how to check on it.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLostError } from "./errors.ts";
+ * const err = new ConnectionLostError("Lost the link", { delivery: "sent", commandId: 3 });
+ * console.log(err.code, err.exitCode, err.details.command_id); // "connection_lost" 255 3
+ * ```
+ */
+export class ConnectionLostError extends SesshError {
+  /** Whether the command or input reached the daemon. */
+  readonly delivery: Delivery;
+
+  /**
+   * Creates a lost-connection error (exit 255).
+   *
+   * @param message What was lost, whether the work was delivered, what to do.
+   * @param details Delivery, session, command id and cursor.
+   */
+  constructor(message: string, details: ConnectionLostDetails) {
+    super("connection_lost", message, 255);
+    this.name = "ConnectionLostError";
+    this.delivery = details.delivery;
+    this.details.sent = details.delivery;
+    if (details.session !== undefined) this.details.name = details.session;
+    if (details.commandId !== undefined) {
+      this.details.command_id = details.commandId;
+    }
+    if (details.cursor !== undefined) this.details.cursor = details.cursor;
   }
 }

@@ -23,6 +23,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Working directory of the child. */
   cwd?: string;
+  /** Kills the child with SIGKILL when aborted; reported like a timeout (124). */
+  signal?: AbortSignal;
 }
 
 /** What {@linkcode runCommand} reports once the child has exited. */
@@ -100,17 +102,23 @@ export async function runCommand(
   const input = options.stdin ? feed(child.stdin, options.stdin) : undefined;
 
   let timedOut = false;
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+  const stop = () => {
     try {
       child.kill("SIGKILL");
       timedOut = true;
     } catch {
       // It exited on its own just now; report its real status.
     }
-  }, Math.max(0, options.timeoutMs));
+  };
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(stop, Math.max(0, options.timeoutMs));
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener("abort", stop);
 
   const status = await child.status;
   clearTimeout(timer);
+  options.signal?.removeEventListener("abort", stop);
   const [out, err] = await Promise.all([
     stdout.finish(DRAIN_AFTER_EXIT_MS),
     stderr.finish(DRAIN_AFTER_EXIT_MS),
@@ -189,6 +197,37 @@ export function spawnBackground(
   });
 }
 
+/** Every child started here that has not exited yet. */
+const liveChildren = new Set<Deno.ChildProcess>();
+
+/**
+ * Kills every child process sessh started that is still running, for a
+ * caller that must end now (a call past its deadline): nothing it spawned
+ * outlives it or is waited on.
+ *
+ * @returns How many children were signalled.
+ *
+ * @example
+ * ```ts
+ * import { killChildren, spawnBackground } from "./process.ts";
+ * const child = spawnBackground(["sleep", "30"]);
+ * console.log(killChildren()); // 1
+ * await child.status;
+ * ```
+ */
+export function killChildren(): number {
+  let killed = 0;
+  for (const child of liveChildren) {
+    try {
+      child.kill("SIGKILL");
+      killed++;
+    } catch {
+      // It exited just now.
+    }
+  }
+  return killed;
+}
+
 function spawn(
   argv: string[],
   options: Deno.CommandOptions,
@@ -196,7 +235,10 @@ function spawn(
   const program = argv[0];
   if (!program) throw new TypeError("Cannot run an empty command line");
   try {
-    return new Deno.Command(program, options).spawn();
+    const child = new Deno.Command(program, options).spawn();
+    liveChildren.add(child);
+    child.status.finally(() => liveChildren.delete(child));
+    return child;
   } catch (error) {
     const missingCwd = /No such cwd/.test((error as Error).message);
     if (error instanceof Deno.errors.NotFound && !missingCwd) {

@@ -6,7 +6,7 @@
  */
 import { SesshClient, validateName } from "../session/client.ts";
 import type { SshFlags } from "../ssh/options.ts";
-import { UsageError } from "../errors.ts";
+import { SesshError, UsageError } from "../errors.ts";
 import {
   parseCursor,
   parseLines,
@@ -55,6 +55,18 @@ export interface StreamSink {
   write(data: string | Uint8Array): Promise<void>;
   /** Aborted when the user interrupts. */
   signal: AbortSignal;
+}
+
+/** What a verb with a deadline needs from the command line around it. */
+export interface CallContext {
+  /** Environment (`SESSH_TIMEOUT`). */
+  env: Record<string, string | undefined>;
+  /**
+   * Announces that the call must end within this many milliseconds from
+   * now; past that (and a grace period) the command line stops it from
+   * outside, whatever it waits on.
+   */
+  endBy(ms: number): void;
 }
 
 /** The positionals NAME DEST and an optional trailing PORT. */
@@ -147,15 +159,41 @@ function sinceFlag(flags: { since?: string }): number | undefined {
   return flags.since !== undefined ? parseCursor(flags.since) : undefined;
 }
 
+/**
+ * Connects for one call. With `budgetMs` (the call's `--timeout`) giving up
+ * comes no later than that; whatever fails here failed before anything was
+ * sent, and the error says so.
+ */
 async function connect(
   t: { dest: string; port?: string },
   flags: CommonFlags,
+  options: { budgetMs?: number; delivers?: boolean } = {},
 ): Promise<SesshClient> {
-  return await SesshClient.connect({
+  const { budgetMs, delivers } = options;
+  const settings = SesshClient.prepare({
     destination: t.dest,
     port: t.port,
     ssh: sshFlags(flags),
-  });
+  }).settings;
+  const usual = (settings.connectTimeoutSeconds + 5) * 1000;
+  try {
+    return await SesshClient.connect({
+      destination: t.dest,
+      port: t.port,
+      ssh: sshFlags(flags),
+      connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
+    });
+  } catch (error) {
+    if (delivers && error instanceof SesshError) {
+      error.details.sent ??= "not_sent";
+    }
+    throw error;
+  }
+}
+
+/** Milliseconds left of a call that must end by `deadline` (a `performance.now()` time). */
+function remaining(deadline: number): number {
+  return Math.max(0, deadline - performance.now());
 }
 
 /** Options of `open`. */
@@ -220,15 +258,16 @@ export interface RunFlags extends OpenFlags {
  * @param positionals NAME DEST [PORT] (and the command when no `--` was given).
  * @param payload The words after `--`.
  * @param flags Options.
- * @param env Environment for `SESSH_TIMEOUT`.
+ * @param call Environment for `SESSH_TIMEOUT`, and the call's deadline.
  * @returns The outcome; the exit code is the command's.
  */
 export async function runCommand(
   positionals: string[],
   payload: string[] | null,
   flags: RunFlags,
-  env: Record<string, string | undefined>,
+  call: CallContext,
 ): Promise<Outcome> {
+  const env = call.env;
   const { target: t } = target(
     "run",
     payload === null ? positionals.slice(0, 2) : positionals,
@@ -241,10 +280,15 @@ export async function runCommand(
     );
   }
   const timeoutMs = timeoutFlag(flags, env);
+  const deadline = performance.now() + timeoutMs;
+  call.endBy(timeoutMs);
   const maxOutput = maxOutputFlag(flags);
-  await using client = await connect(t, flags);
+  await using client = await connect(t, flags, {
+    budgetMs: timeoutMs,
+    delivers: true,
+  });
   const result = await client.session(t.name).run(command, {
-    timeoutMs,
+    timeoutMs: remaining(deadline),
     wait: flags.wait ?? true,
     force: flags.force,
     maxOutput,
@@ -252,6 +296,7 @@ export async function runCommand(
   });
   const fields = {
     name: t.name,
+    command_id: result.commandId,
     exit_code: result.exitCode,
     output: result.output,
     truncated: result.truncated,
@@ -335,7 +380,7 @@ export async function sendCommand(
   if (text === "" && !flags.enter) {
     throw new UsageError("No text given; usage: sessh send NAME DEST -- TEXT");
   }
-  await using client = await connect(t, flags);
+  await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).send(text, { enter: flags.enter });
   return {
     op: "send",
@@ -364,7 +409,7 @@ export async function keysCommand(
     payload === null ? Infinity : 0,
   );
   const keys = payload ?? rest;
-  await using client = await connect(t, flags);
+  await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).keys(keys);
   return { op: "keys", fields: { name: t.name, keys }, text: "", exitCode: 0 };
 }
@@ -493,14 +538,15 @@ export interface WaitFlags extends CommonFlags {
  *
  * @param positionals NAME DEST [PORT].
  * @param flags Options.
- * @param env Environment for `SESSH_TIMEOUT`.
+ * @param call Environment for `SESSH_TIMEOUT`, and the call's deadline.
  * @returns The outcome; exit 124 on timeout.
  */
 export async function waitCommand(
   positionals: string[],
   flags: WaitFlags,
-  env: Record<string, string | undefined>,
+  call: CallContext,
 ): Promise<Outcome> {
+  const env = call.env;
   const { target: t } = target("wait", positionals);
   let pattern: RegExp | undefined;
   if (flags.for !== undefined) {
@@ -516,14 +562,16 @@ export async function waitCommand(
     ? parseMillis(flags.idle, "--idle")
     : undefined;
   const timeoutMs = timeoutFlag(flags, env);
+  const deadline = performance.now() + timeoutMs;
+  call.endBy(timeoutMs);
   const since = sinceFlag(flags);
   const maxOutput = maxOutputFlag(flags);
-  await using client = await connect(t, flags);
+  await using client = await connect(t, flags, { budgetMs: timeoutMs });
   const result = await client.session(t.name).wait({
     pattern,
     idleMs,
     done: flags.done,
-    timeoutMs,
+    timeoutMs: remaining(deadline),
     since,
     maxOutput,
   });

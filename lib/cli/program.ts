@@ -20,6 +20,8 @@ export interface ProgramContext {
   sink: StreamSink;
   /** Receives the handler's result. */
   done: (outcome: Promise<Outcome>) => void;
+  /** Receives the deadline of a verb that has one (milliseconds from now). */
+  endBy: (ms: number) => void;
   /** Receives commander's help text. */
   writeOut: (text: string) => void;
   /** Receives commander's error messages. */
@@ -124,7 +126,7 @@ export function buildProgram(ctx: ProgramContext): Command {
     )
     .action((name, dest, args: string[], opts: Opts) => {
       ctx.done(
-        commands.runCommand([name, dest, ...args], ctx.payload, opts, ctx.env),
+        commands.runCommand([name, dest, ...args], ctx.payload, opts, ctx),
       );
     });
 
@@ -184,7 +186,7 @@ export function buildProgram(ctx: ProgramContext): Command {
     )
     .action((name, dest, port, opts: Opts) => {
       ctx.done(
-        commands.waitCommand(compact([name, dest, port]), opts, ctx.env),
+        commands.waitCommand(compact([name, dest, port]), opts, ctx),
       );
     });
 

@@ -21,7 +21,12 @@ import {
   PROTOCOL_VERSION,
 } from "../remote/bootstrap.ts";
 import { Connection } from "./connection.ts";
-import { ConnectError, SesshError, UsageError } from "../errors.ts";
+import {
+  ConnectError,
+  ConnectionLostError,
+  SesshError,
+  UsageError,
+} from "../errors.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
@@ -42,9 +47,11 @@ export interface ClientOptions {
   env?: Record<string, string | undefined>;
   /**
    * How long connecting and starting the helper may take, in milliseconds.
-   * @default {30000}
+   * @default {(SESSH_CONNECT_TIMEOUT + 5) * 1000}
    */
   connectTimeoutMs?: number;
+  /** Stops connecting when aborted: whatever was spawned is killed. */
+  signal?: AbortSignal;
 }
 
 /** What opening a session reports. */
@@ -84,6 +91,9 @@ export interface OpenOptions {
   /** Extra environment variables for the shell. */
   env?: Record<string, string>;
 }
+
+/** How long ssh's last words are awaited after the bridge ended. */
+const STDERR_GRACE_MS = 500;
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -183,8 +193,23 @@ export class SesshClient implements AsyncDisposable {
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
-    const timeoutMs = options.connectTimeoutMs ?? 30_000;
-    const master = await ensureMaster(destination, settings);
+    const timeoutMs = options.connectTimeoutMs ??
+      (settings.connectTimeoutSeconds + 5) * 1000;
+    const gaveUp = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, gaveUp])
+      : gaveUp;
+    const where = JSON.stringify(destination.display);
+    const tooSlow = () =>
+      new ConnectError(
+        "connect_failed",
+        `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
+      );
+    const master = await ensureMaster(destination, settings, { signal })
+      .catch((error) => {
+        throw signal.aborted ? tooSlow() : error;
+      });
+    if (signal.aborted) throw tooSlow();
     const argv = clientArgv(destination, settings, bridgeCommand(), {
       controlPath: master.controlPath,
     });
@@ -192,33 +217,42 @@ export class SesshClient implements AsyncDisposable {
     const stderrText = collect(child.stderr);
     const reader = child.stdout.getReader();
     const writer = child.stdin.getWriter();
-    const failure = async (): Promise<Error> => {
-      const status = await child.status;
-      return bridgeFailure(destination, status.code, await stderrText);
+    const kill = () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const { leftover } = await Promise.race([
-        handshake(reader, writer),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            reject(
-              new ConnectError(
-                "connect_failed",
-                `The sessh helper on ${
-                  JSON.stringify(destination.display)
-                } did not start within ${timeoutMs} ms; check that the host answers (ssh ${destination.display} true)`,
-              ),
-            );
-          }, timeoutMs);
-        }),
+    let established = false;
+    const onLost = async (): Promise<Error> => {
+      const status = await child.status;
+      // ssh hands its stdio to the master, which may hold them open (frozen,
+      // or waiting on a dead link) long after the client itself is gone.
+      const stderr = await Promise.race([
+        stderrText,
+        new Promise<string>((resolve) =>
+          setTimeout(() => resolve(""), STDERR_GRACE_MS)
+        ),
       ]);
-      const connection = new Connection(reader, writer, leftover, failure);
+      return established
+        ? connectionLost(destination, status.code, stderr)
+        : bridgeFailure(destination, status.code, stderr);
+    };
+    // Killing the client is not enough: the master holds its pipes.
+    const abort = () => {
+      kill();
+      reader.cancel().catch(() => {});
+    };
+    signal.addEventListener("abort", abort);
+    try {
+      const { leftover } = await handshake(reader, writer);
+      const connection = new Connection({ reader, writer, leftover }, {
+        onLost,
+        kill,
+      });
       const hello = await connection.request("hello", {
         version: PROTOCOL_VERSION,
-      }, {
-        timeoutMs,
-      });
+      }, { timeoutMs });
+      established = true;
       return new SesshClient(
         destination,
         settings,
@@ -228,13 +262,12 @@ export class SesshClient implements AsyncDisposable {
         hello,
       );
     } catch (error) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      if (error instanceof HandshakeEnded) throw await failure();
+      kill();
+      if (signal.aborted) throw tooSlow();
+      if (error instanceof HandshakeEnded) throw await onLost();
       throw error;
     } finally {
-      clearTimeout(timer);
+      signal.removeEventListener("abort", abort);
     }
   }
 
@@ -332,6 +365,33 @@ export function openFields(name: string, options: OpenOptions): Message {
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
   const text = await new Response(stream).text().catch(() => "");
   return text.trim();
+}
+
+/**
+ * The error for a bridge that ended after the connection was made: the
+ * host was reached, so this is never "cannot reach".
+ *
+ * @param destination Where it ran.
+ * @param code The bridge's exit code.
+ * @param stderr What it printed on stderr.
+ * @returns The error to report.
+ */
+export function connectionLost(
+  destination: Destination,
+  code: number,
+  stderr: string,
+): SesshError {
+  const where = JSON.stringify(destination.display);
+  if (code === 0) return bridgeFailure(destination, code, stderr);
+  const detail = stderr.split("\n").map((l) => l.trim()).filter(Boolean).at(
+    -1,
+  );
+  return new ConnectionLostError(
+    `The connection to ${where} was lost (ssh exited ${code}${
+      detail ? `: ${detail}` : ""
+    })`,
+    { delivery: "unknown" },
+  );
 }
 
 /**

@@ -5,9 +5,17 @@
  * @module
  */
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
-import { SesshError, TimeoutError } from "../errors.ts";
+import { ConnectionLostError, SesshError, TimeoutError } from "../errors.ts";
 
 const MAX_QUEUED_EVENTS = 256;
+
+/**
+ * While anyone waits on the connection, a silence this long gets a `ping`;
+ * no answer within as long again means the link is dead. A frozen master or
+ * a partition is so noticed within about 10 s, long before ssh's own
+ * keepalive (90 s) would end it, and nothing wakes up while nobody waits.
+ */
+const HEARTBEAT_MS = 5000;
 
 interface Pending {
   resolve: (message: Message) => void;
@@ -24,6 +32,24 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** The bridge's streams once the handshake is done. */
+export interface Channel {
+  /** The bridge's stdout, positioned after the magic line. */
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The bridge's stdin. */
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes already read past the magic line. */
+  leftover: Uint8Array;
+}
+
+/** What the connection asks of the process behind it. */
+export interface ChannelHooks {
+  /** Builds the error to report once the stream has ended. */
+  onLost: () => Promise<Error>;
+  /** Ends the process behind the streams at once (SIGKILL). */
+  kill: () => void;
+}
+
 /**
  * A connection to the daemon. Create it from the bridge's streams once the
  * handshake is done.
@@ -31,7 +57,7 @@ export interface RequestOptions {
  * @example
  * ```ts ignore
  * import { Connection } from "./connection.ts";
- * const conn = new Connection(reader, writer, leftover, () => new Error("lost"));
+ * const conn = new Connection({ reader, writer, leftover }, { onLost, kill });
  * const reply = await conn.request("list", {});
  * ```
  */
@@ -46,28 +72,23 @@ export class Connection {
   #lost: Error | null = null;
   #lastReceived = performance.now();
   #drained: (() => void) | null = null;
-  #onLost: () => Promise<Error>;
+  #hooks: ChannelHooks;
+  #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #pingSentAt: number | null = null;
   /** Resolves when the stream has ended, for whatever reason. */
   readonly done: Promise<void>;
 
   /**
    * Wraps a bridge whose handshake is done and starts reading from it.
    *
-   * @param reader The bridge's stdout, positioned after the magic line.
-   * @param writer The bridge's stdin.
-   * @param leftover Bytes already read past the magic line.
-   * @param onLost Builds the error to report when the stream ends.
+   * @param channel The bridge's streams and the bytes read past its greeting.
+   * @param hooks How to explain the end of the stream and to kill the bridge.
    */
-  constructor(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-    writer: WritableStreamDefaultWriter<Uint8Array>,
-    leftover: Uint8Array,
-    onLost: () => Promise<Error>,
-  ) {
-    this.#reader = reader;
-    this.#writer = writer;
-    this.#onLost = onLost;
-    this.done = this.#readLoop(leftover);
+  constructor(channel: Channel, hooks: ChannelHooks) {
+    this.#reader = channel.reader;
+    this.#writer = channel.writer;
+    this.#hooks = hooks;
+    this.done = this.#readLoop(channel.leftover);
   }
 
   /**
@@ -87,7 +108,7 @@ export class Connection {
     if (this.#lost) return Promise.reject(this.#lost);
     const id = this.#nextId++;
     const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise<Message>((resolve, reject) => {
+    const reply = new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(
@@ -95,10 +116,12 @@ export class Connection {
             `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
           ),
         );
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs));
       this.#pending.set(id, { resolve, reject, timer });
       this.#writer.write(encodeFrame({ ...fields, id, op })).catch(() => {});
     });
+    this.#armHeartbeat();
+    return reply;
   }
 
   /**
@@ -111,8 +134,8 @@ export class Connection {
   nextEvent(timeoutMs: number): Promise<Message | null> {
     const queued = this.takeEvent();
     if (queued) return Promise.resolve(queued);
-    if (this.#lost) return Promise.resolve(null);
-    return new Promise((resolve) => {
+    if (this.#lost || timeoutMs <= 0) return Promise.resolve(null);
+    const event = new Promise<Message | null>((resolve) => {
       const waiter = (message: Message | null) => {
         clearTimeout(timer);
         resolve(message);
@@ -120,9 +143,11 @@ export class Connection {
       const timer = setTimeout(() => {
         this.#eventWaiters = this.#eventWaiters.filter((w) => w !== waiter);
         resolve(null);
-      }, Math.max(0, timeoutMs));
+      }, timeoutMs);
       this.#eventWaiters.push(waiter);
     });
+    this.#armHeartbeat();
+    return event;
   }
 
   /**
@@ -154,21 +179,61 @@ export class Connection {
     return this.#lost;
   }
 
-  /** Closes the bridge's stdin; the bridge and ssh then exit. */
+  /**
+   * Ends the connection without waiting on the other side: closes the
+   * bridge's stdin and kills the bridge, so a frozen master or a dead link
+   * can never hold the caller. Every reply asked for has arrived by now (or
+   * never will), so nothing is lost; sessions keep running on the host.
+   */
   async close(): Promise<void> {
-    await this.#writer.close().catch(() => {});
+    this.#writer.close().catch(() => {});
     this.#events.length = 0;
     this.#drained?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), 2000);
-    });
-    // A bridge on a dead link never sends EOF; stop reading rather than wait.
-    if (await Promise.race([this.done.then(() => false), gaveUp])) {
-      await this.#reader.cancel().catch(() => {});
-      await this.done;
+    this.#lost ??= new SesshError("internal", "The connection was closed");
+    this.#hooks.kill();
+    await this.#reader.cancel().catch(() => {});
+    await this.done;
+  }
+
+  /** Keeps a heartbeat going while anyone waits for the daemon. */
+  #armHeartbeat(): void {
+    if (this.#heartbeat !== undefined || this.#lost) return;
+    this.#heartbeat = setTimeout(() => {
+      this.#heartbeat = undefined;
+      this.#beat();
+    }, HEARTBEAT_MS / 5);
+  }
+
+  #beat(): void {
+    const waiting = this.#pending.size > 0 || this.#eventWaiters.length > 0;
+    if (this.#lost || !waiting) {
+      this.#pingSentAt = null;
+      return;
     }
-    clearTimeout(timer);
+    const now = performance.now();
+    if (this.#pingSentAt !== null && this.#lastReceived > this.#pingSentAt) {
+      this.#pingSentAt = null;
+    }
+    // While events pile up unread we are not reading either: that silence is ours.
+    if (this.#pingSentAt === null && !this.backlogged) {
+      if (now - this.#lastReceived >= HEARTBEAT_MS) {
+        this.#pingSentAt = now;
+        this.#writer.write(encodeFrame({ op: "ping", id: 0 })).catch(() => {});
+      }
+    } else if (
+      this.#pingSentAt !== null && now - this.#pingSentAt >= HEARTBEAT_MS
+    ) {
+      this.#lost = new ConnectionLostError(
+        `The link to the sessh daemon stopped answering: no reply to a heartbeat within ${
+          HEARTBEAT_MS / 1000
+        } s`,
+        { delivery: "unknown" },
+      );
+      this.#hooks.kill();
+      this.#failWaiters();
+      return;
+    }
+    this.#armHeartbeat();
   }
 
   async #readLoop(leftover: Uint8Array): Promise<void> {
@@ -186,12 +251,18 @@ export class Connection {
         this.#dispatch(value);
       }
     } catch (error) {
-      if (error instanceof SesshError) this.#lost = error;
+      if (error instanceof SesshError) this.#lost ??= error;
     }
-    this.#lost ??= await this.#onLost();
+    this.#lost ??= await this.#hooks.onLost();
+    clearTimeout(this.#heartbeat);
+    this.#failWaiters();
+  }
+
+  #failWaiters(): void {
+    const lost = this.#lost as Error;
     for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
-      pending.reject(this.#lost);
+      pending.reject(lost);
     }
     this.#pending.clear();
     for (const waiter of this.#eventWaiters.splice(0)) waiter(null);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection } from "./connection.ts";
+import type { Connection, RequestOptions } from "./connection.ts";
 import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
@@ -36,12 +36,14 @@ export type RangeStart =
  * @param connection The daemon connection.
  * @param name Session name.
  * @param from Where to start (and optionally stop).
+ * @param options How long each read may take.
  * @returns The bytes and the cursor after them.
  */
 export async function readRange(
   connection: Connection,
   name: string,
   from: RangeStart,
+  options: RequestOptions = {},
 ): Promise<OutputRange> {
   const fields: Record<string, unknown> = { name };
   if ("since" in from) fields.since = from.since;
@@ -49,7 +51,7 @@ export async function readRange(
   const until = "since" in from ? from.until : undefined;
   if (until !== undefined) fields.until = until;
   const chunks: Uint8Array[] = [];
-  let reply = await connection.request("read", fields);
+  let reply = await connection.request("read", fields, options);
   let evicted = Boolean(reply.evicted);
   const first = bytesField(reply.data);
   // What is left after an eviction may begin inside a UTF-8 character.
@@ -59,7 +61,11 @@ export async function readRange(
   chunks.push(first.subarray(skip));
   const stop = until ?? Number(reply.buffer_end);
   while (end < stop && bytesField(reply.data).length > 0) {
-    reply = await connection.request("read", { name, since: end, until: stop });
+    reply = await connection.request(
+      "read",
+      { name, since: end, until: stop },
+      options,
+    );
     // Output evicted between two reads leaves a gap: say so rather than join across it.
     if (reply.evicted) evicted = true;
     chunks.push(bytesField(reply.data));

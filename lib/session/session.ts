@@ -12,8 +12,14 @@ import { bytesField } from "./wire.ts";
 import { boundedText, readRange, stripPromptTail } from "./output.ts";
 import { keysToBytes } from "./keys.ts";
 import type { Message } from "../protocol/frame.ts";
+import type { RequestOptions } from "./connection.ts";
 import type { SessionInfo } from "../types.ts";
-import { UsageError } from "../errors.ts";
+import {
+  ConnectionLostError,
+  SesshError,
+  TimeoutError,
+  UsageError,
+} from "../errors.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
@@ -21,6 +27,24 @@ import { concatBytes } from "../bytes.ts";
 
 /** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
 export const DEFAULT_MAX_OUTPUT = 100 * 1024;
+
+/**
+ * How long the last request of a call that ran out of time may take. It
+ * doubles as the proof that the link works, and keeps every call within its
+ * deadline plus 2 s.
+ */
+const FINAL_READ_MS = 1500;
+
+/** How long after the daemon's own deadline its answer may still come. */
+const REPLY_MARGIN_MS = 2000;
+
+/**
+ * Whether an error means the link failed, rather than the daemon refusing
+ * or dying (a dead daemon took the session with it: nothing runs on).
+ */
+function isLinkFailure(error: SesshError): boolean {
+  return error instanceof ConnectionLostError || error instanceof TimeoutError;
+}
 
 /** Options for {@linkcode Session.run}. */
 export interface RunOptions {
@@ -47,6 +71,8 @@ export interface RunOptions {
 
 /** What a `run` produced. */
 export interface RunResult {
+  /** The id the daemon gave this command within its session. */
+  commandId: number;
   /** The command's exit status; null while it runs or when unknown. */
   exitCode: number | null;
   /** The command's output as plain text, bounded by `maxOutput`. */
@@ -208,18 +234,28 @@ export class Session {
     const conn = this.#client.connection;
     if (options.wait !== false) preloadRenderer();
     const started = performance.now();
-    const reply = await conn.request("run", {
-      name: this.name,
-      command: bytes,
-      force: options.force ?? false,
-      create: openFields(this.name, options.open ?? {}),
-      ready_timeout_ms: Math.max(1000, Math.min(timeoutMs, 15_000)),
-    }, { timeoutMs: 20_000 });
+    const deadline = started + timeoutMs;
+    // The daemon gives up waiting for a prompt first, so its answer (not a
+    // silent link) explains a shell that never became ready.
+    const readyMs = Math.max(1000, Math.min(timeoutMs, 15_000));
+    let reply: Message;
+    try {
+      reply = await conn.request("run", {
+        name: this.name,
+        command: bytes,
+        force: options.force ?? false,
+        create: openFields(this.name, options.open ?? {}),
+        ready_timeout_ms: readyMs,
+      }, { timeoutMs: readyMs + REPLY_MARGIN_MS });
+    } catch (error) {
+      throw this.#undelivered(error);
+    }
     const seq = Number(reply.seq);
     const cols = Number(reply.cols) || 160;
     const created = Boolean(reply.created);
     let start = Number(reply.offset);
     const base = {
+      commandId: seq,
       created,
       outputStart: start,
       shellExit: null,
@@ -236,7 +272,6 @@ export class Session {
         durationMs: Math.round(performance.now() - started),
       };
     }
-    const deadline = started + timeoutMs;
     let done: Message | null = null;
     let shellExit: number | null = null;
     while (true) {
@@ -251,13 +286,19 @@ export class Session {
       if ((done && done.exit != null) || shellExit !== null) break;
     }
     const durationMs = Math.round(performance.now() - started);
-    if (!done && shellExit === null && conn.lostError) throw conn.lostError;
+    const lostAfterSend = (error: unknown) =>
+      this.#lostAfterSend(error, seq, start);
+    if (!done && shellExit === null && conn.lostError) {
+      throw lostAfterSend(conn.lostError);
+    }
     if (done) {
       const data = stripPromptTail(
         done.data == null && shellExit === null
           ? (await readRange(conn, this.name, {
             since: Number(done.start),
             until: Number(done.end),
+          }).catch((error) => {
+            throw lostAfterSend(error);
           })).data
           : bytesField(done.data),
       );
@@ -286,7 +327,13 @@ export class Session {
         shellExit,
       };
     }
-    const range = await readRange(conn, this.name, { since: start });
+    // Out of time: this read is also the proof that the link still works,
+    // so it is kept short; no answer means the link, not the command, failed.
+    const range = await readRange(conn, this.name, { since: start }, {
+      timeoutMs: FINAL_READ_MS,
+    }).catch((error) => {
+      throw lostAfterSend(error);
+    });
     const text = await boundedText(range.data, cols, maxOutput);
     return {
       ...base,
@@ -299,6 +346,47 @@ export class Session {
       durationMs,
       evicted: range.evicted,
     };
+  }
+
+  /**
+   * The error for a `run` whose request got no answer: a daemon's refusal
+   * passes through; a lost link or silence becomes "delivery unknown".
+   */
+  #undelivered(error: unknown): unknown {
+    if (error instanceof SesshError && !isLinkFailure(error)) return error;
+    const where = this.#client.destination.display;
+    return new ConnectionLostError(
+      `${
+        (error as Error).message
+      }; the command may or may not have reached session "${this.name}": check with sessh status ${this.name} ${where} before running it again`,
+      { delivery: "unknown", session: this.name },
+    );
+  }
+
+  /** The error for a link that failed while waiting: nothing was typed. */
+  #lostWhileWaiting(error: unknown, cursor: number): unknown {
+    if (error instanceof SesshError && !isLinkFailure(error)) return error;
+    const where = `${this.name} ${this.#client.destination.display}`;
+    return new ConnectionLostError(
+      `${
+        (error as Error).message
+      }; the wait ended without an answer (nothing was typed into session "${this.name}"): ` +
+        `wait again with sessh wait ${where} --since ${cursor}`,
+      { delivery: "not_sent", session: this.name, cursor },
+    );
+  }
+
+  /** The error for a link that failed after the daemon accepted the command. */
+  #lostAfterSend(error: unknown, seq: number, cursor: number): unknown {
+    if (error instanceof SesshError && !isLinkFailure(error)) return error;
+    const where = `${this.name} ${this.#client.destination.display}`;
+    return new ConnectionLostError(
+      `${
+        (error as Error).message
+      }; the command was sent (command ${seq} of session "${this.name}") and runs or ran on the host: ` +
+        `check with sessh wait ${where} --done, or read its output with sessh logs ${where} --since ${cursor}`,
+      { delivery: "sent", session: this.name, commandId: seq, cursor },
+    );
   }
 
   /**
@@ -464,7 +552,13 @@ export class Session {
     // `run --no-wait` or `send` just before cannot race past the output.
     else if (options.pattern) fields.from_input = true;
     if (options.pattern) preloadRenderer();
-    const sub = await conn.request("subscribe", fields);
+    const lost = (error: unknown, at: number) =>
+      this.#lostWhileWaiting(error, at);
+    const sub = await conn.request("subscribe", fields, {
+      timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+    }).catch((error) => {
+      throw lost(error, options.since ?? 0);
+    });
     let cursor = Number(sub.start);
     const result: WaitResult = {
       met: false,
@@ -499,7 +593,7 @@ export class Session {
       }
       const event = await conn.nextEvent(wake);
       if (!event) {
-        if (conn.lostError) throw conn.lostError;
+        if (conn.lostError) throw lost(conn.lostError, cursor);
         continue;
       }
       if (event.name !== this.name) continue;
@@ -530,9 +624,19 @@ export class Session {
       }
     }
     if (!options.done) result.cursor = cursor;
+    // Silence until the deadline may be a dead link: a timeout is only
+    // reported as such once the daemon has shown it is still there.
+    if (!result.met && result.shellExit === null) {
+      await conn.request("ping", {}, { timeoutMs: FINAL_READ_MS })
+        .catch((error) => {
+          throw lost(error, cursor);
+        });
+    }
     if (seen.length) {
       const data = stripPromptTail(concatBytes(seen));
-      const cols = (await this.status().catch(() => null))?.cols ?? 160;
+      const cols = (await this.status({ timeoutMs: FINAL_READ_MS }).catch(() =>
+        null
+      ))?.cols ?? 160;
       result.output =
         (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT))
           .text;
@@ -543,12 +647,13 @@ export class Session {
   /**
    * The session's state: shell pid, running command, cwd, times, buffer use.
    *
+   * @param options How long the daemon may take to answer.
    * @returns The description.
    */
-  async status(): Promise<SessionInfo> {
+  async status(options: RequestOptions = {}): Promise<SessionInfo> {
     const reply = await this.#client.connection.request("info", {
       name: this.name,
-    });
+    }, options);
     return sessionInfo(reply.session as Message);
   }
 

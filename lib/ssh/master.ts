@@ -42,6 +42,8 @@ export interface MasterStateOptions {
    * @default {2000}
    */
   timeoutMs?: number;
+  /** Kills the check when aborted (reported as frozen). */
+  signal?: AbortSignal;
 }
 
 /** Options for {@linkcode ensureMaster}. */
@@ -57,6 +59,8 @@ export interface EnsureMasterOptions {
    * @default {(ConnectTimeout + 20) * 1000}
    */
   lockTimeoutMs?: number;
+  /** Gives up when aborted: every ssh it started is killed. */
+  signal?: AbortSignal;
 }
 
 /** The master {@linkcode ensureMaster} made sure of. */
@@ -108,6 +112,7 @@ export async function masterState(
 ): Promise<MasterState> {
   const result = await runCommand(controlArgv(dest, settings, "check"), {
     timeoutMs: options.timeoutMs ?? CHECK_TIMEOUT_MS,
+    signal: options.signal,
   });
   if (result.timedOut) return { state: "frozen" };
   const stderr = decoder.decode(result.stderr);
@@ -161,8 +166,10 @@ export async function ensureMaster(
     purpose: `connecting to ${JSON.stringify(dest.display)}`,
   });
   const checkTimeoutMs = options.checkTimeoutMs ?? CHECK_TIMEOUT_MS;
+  const signal = options.signal;
   const state = await masterState(dest, settings, {
     timeoutMs: checkTimeoutMs,
+    signal,
   });
   if (state.state === "alive") {
     await recordPid(controlPath, state.pid);
@@ -171,7 +178,10 @@ export async function ensureMaster(
   // Under the lock nobody else is starting a master, so any process still
   // behind this socket is stuck (frozen) or lost its socket (dead).
   await killMaster(dest, controlPath);
-  const pid = await startMaster(dest, settings, controlPath, checkTimeoutMs);
+  const pid = await startMaster(dest, settings, controlPath, {
+    checkTimeoutMs,
+    signal,
+  });
   return { controlPath, pid, started: true };
 }
 
@@ -221,8 +231,9 @@ async function startMaster(
   dest: Destination,
   settings: SshSettings,
   controlPath: string,
-  checkTimeoutMs: number,
+  options: { checkTimeoutMs: number; signal?: AbortSignal },
 ): Promise<number> {
+  const { checkTimeoutMs, signal } = options;
   const files = masterFiles(controlPath);
   await Deno.writeTextFile(files.logFile, "", { mode: 0o600 });
   const env = settings.program === "autossh"
@@ -234,7 +245,7 @@ async function startMaster(
   // ours; runCommand would not hang even if it did.
   const result = await runCommand(
     masterArgv(dest, settings, { logFile: files.logFile }),
-    { timeoutMs, env },
+    { timeoutMs, env, signal },
   );
   const output = async () =>
     decoder.decode(result.stderr) + await readLog(files.logFile);
@@ -248,12 +259,13 @@ async function startMaster(
   while (true) {
     const state = await masterState(dest, settings, {
       timeoutMs: checkTimeoutMs,
+      signal,
     });
     if (state.state === "alive") {
       await writeMasterPid(controlPath, state.pid);
       return state.pid;
     }
-    if (Date.now() >= deadline) break;
+    if (Date.now() >= deadline || signal?.aborted) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await killMaster(dest, controlPath);

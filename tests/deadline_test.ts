@@ -1,0 +1,330 @@
+/**
+ * Every call ends by its deadline and says truthfully what happened when
+ * the link fails: a frozen ControlMaster (SIGSTOP), a partition and a reset
+ * made by a loopback relay, each during `run`, `wait`, `logs --follow` and
+ * a new call.
+ */
+import assert from "node:assert/strict";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { sessh, sesshJson } from "./_cli.ts";
+import { startRelay } from "./_relay.ts";
+import { isRunning } from "../lib/ssh/procfs.ts";
+
+type Json = Record<string, unknown>;
+
+/**
+ * Deno's start-up and type-checking of the CLI under a loaded 2-core
+ * machine: what a call costs beyond its deadline before it even starts.
+ */
+const STARTUP_MARGIN_MS = 2500;
+/** What the issue grants a call past its deadline. */
+const OVERRUN_MS = 2000;
+
+async function timed<T>(
+  run: () => Promise<T>,
+): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await run();
+  return { value, ms: Math.round(performance.now() - start) };
+}
+
+function within(ms: number, deadlineMs: number, what: string): void {
+  const limit = deadlineMs + OVERRUN_MS + STARTUP_MARGIN_MS;
+  assert.ok(ms < limit, `${what} took ${ms} ms; its limit is ${limit} ms`);
+}
+
+async function masterPid(
+  sshd: TestSshd,
+  name: string,
+  extra: string[] = [],
+): Promise<number> {
+  const status = await sesshJson(sshd, ["status", name, sshd.dest, ...extra]);
+  assert.equal(status.code, 0, status.stderr);
+  return (status.json.master as Json).pid as number;
+}
+
+/** The `error` of a failed `--json` call, checked to be connection_lost. */
+function lost(result: { code: number; json: Json; stderr: string }): Json {
+  assert.equal(result.code, 255, JSON.stringify(result.json));
+  assert.equal(result.json.ok, false);
+  const error = result.json.error as Json;
+  assert.equal(error.code, "connection_lost", String(error.message));
+  return error;
+}
+
+/** Resumes and kills a frozen master so that the next call starts afresh. */
+function thaw(pid: number): void {
+  if (!isRunning(pid)) return;
+  Deno.kill(pid, "SIGCONT");
+  Deno.kill(pid, "SIGKILL");
+}
+
+async function freezeAfter(pid: number, ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  Deno.kill(pid, "SIGSTOP");
+}
+
+Deno.test("a frozen ControlMaster never holds a call past its deadline", async (t) => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const name = "frozen";
+  const setup = await sessh(sshd, [
+    "run",
+    name,
+    dest,
+    "--shell",
+    "bash",
+    "--",
+    "true",
+  ]);
+  assert.equal(setup.code, 0, setup.stderr);
+
+  await t.step(
+    "run: connection_lost with the command id once the command was sent, and its output is readable afterwards",
+    async () => {
+      const master = await masterPid(sshd, name);
+      try {
+        const call = timed(() =>
+          sesshJson(sshd, [
+            "run",
+            name,
+            dest,
+            "--timeout",
+            "4",
+            "--",
+            "sleep 2; echo frozen-$((6*7))",
+          ])
+        );
+        // Freeze once the command is surely typed: the call then waits on a
+        // link that carries nothing.
+        await freezeAfter(master, 1500);
+        const { value, ms } = await call;
+        within(ms, 4000, "run --timeout 4");
+        const error = lost(value);
+        assert.equal(error.sent, "sent");
+        assert.equal(error.name, name);
+        assert.equal(typeof error.command_id, "number");
+        assert.equal(typeof error.cursor, "number");
+        assert.match(String(error.message), /was sent/);
+        assert.doesNotMatch(String(error.message), /Cannot reach/);
+        thaw(master);
+        const after = await sessh(sshd, [
+          "logs",
+          name,
+          dest,
+          "--since",
+          String(error.cursor),
+        ]);
+        assert.equal(after.code, 0, after.stderr);
+        assert.match(after.stdout, /^frozen-42$/m);
+      } finally {
+        thaw(master);
+      }
+    },
+  );
+
+  await t.step("wait --done: connection_lost within its deadline", async () => {
+    const started = await sessh(sshd, [
+      "run",
+      name,
+      dest,
+      "--no-wait",
+      "--",
+      "sleep 30",
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    const master = await masterPid(sshd, name);
+    try {
+      const call = timed(() =>
+        sesshJson(sshd, ["wait", name, dest, "--done", "--timeout", "4"])
+      );
+      await freezeAfter(master, 1500);
+      const { value, ms } = await call;
+      within(ms, 4000, "wait --done --timeout 4");
+      const error = lost(value);
+      assert.equal(error.sent, "not_sent", "wait types nothing");
+      assert.equal(typeof error.cursor, "number");
+    } finally {
+      thaw(master);
+    }
+    const interrupt = await sessh(sshd, ["keys", name, dest, "--", "C-c"]);
+    assert.equal(interrupt.code, 0, interrupt.stderr);
+  });
+
+  await t.step(
+    "logs --follow: a dead link is noticed by the heartbeat within 10 s",
+    async () => {
+      const master = await masterPid(sshd, name);
+      try {
+        const call = timed(() =>
+          sessh(sshd, ["logs", name, dest, "--follow"], { timeoutMs: 60_000 })
+        );
+        await freezeAfter(master, 1500);
+        const { value, ms } = await call;
+        within(ms, 1500 + 10_000, "logs --follow");
+        assert.equal(value.code, 255, value.stderr);
+        assert.match(value.stderr, /stopped answering/);
+      } finally {
+        thaw(master);
+      }
+    },
+  );
+
+  await t.step(
+    "a new call on a frozen master replaces it and ends within its deadline",
+    async () => {
+      const master = await masterPid(sshd, name);
+      Deno.kill(master, "SIGSTOP");
+      try {
+        const { value, ms } = await timed(() =>
+          sessh(sshd, ["run", name, dest, "--timeout", "5", "--", "echo fresh"])
+        );
+        within(ms, 5000, "run --timeout 5");
+        assert.equal(value.code, 0, value.stderr);
+        assert.equal(value.stdout, "fresh\n");
+      } finally {
+        thaw(master);
+      }
+    },
+  );
+});
+
+Deno.test("a partition or a reset ends calls on time and says whether the command was sent", async (t) => {
+  await using sshd = await startSshd();
+  await using relay = startRelay(sshd.port);
+  const dest = sshd.dest;
+  const name = "cut";
+  const via = ["-p", String(relay.port)];
+  const viaRelay = (args: string[]) => {
+    const dashdash = args.indexOf("--");
+    return dashdash < 0
+      ? [...args, ...via]
+      : [...args.slice(0, dashdash), ...via, ...args.slice(dashdash)];
+  };
+  const setup = await sessh(
+    sshd,
+    viaRelay(["run", name, dest, "--shell", "bash", "--", "true"]),
+  );
+  assert.equal(setup.code, 0, setup.stderr);
+
+  await t.step(
+    "a partition during run: sent, with the command id",
+    async () => {
+      const call = timed(() =>
+        sesshJson(
+          sshd,
+          viaRelay([
+            "run",
+            name,
+            dest,
+            "--timeout",
+            "4",
+            "--",
+            "sleep 2; echo cut-$((2*21))",
+          ]),
+        )
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      relay.partition();
+      try {
+        const { value, ms } = await call;
+        within(ms, 4000, "run --timeout 4 across a partition");
+        const error = lost(value);
+        assert.equal(error.sent, "sent");
+        assert.equal(typeof error.command_id, "number");
+      } finally {
+        relay.heal();
+      }
+    },
+  );
+
+  await t.step(
+    "a partition during wait --done ends within its deadline",
+    async () => {
+      const started = await sessh(
+        sshd,
+        viaRelay(["run", name, dest, "--no-wait", "--", "sleep 30"]),
+      );
+      assert.equal(started.code, 0, started.stderr);
+      const call = timed(() =>
+        sesshJson(
+          sshd,
+          viaRelay(["wait", name, dest, "--done", "--timeout", "4"]),
+        )
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      relay.partition();
+      try {
+        const { value, ms } = await call;
+        within(ms, 4000, "wait --done --timeout 4 across a partition");
+        lost(value);
+      } finally {
+        relay.heal();
+      }
+      const interrupt = await sessh(
+        sshd,
+        viaRelay(["keys", name, dest, "--", "C-c"]),
+      );
+      assert.equal(interrupt.code, 0, interrupt.stderr);
+    },
+  );
+
+  await t.step(
+    "a new call during a partition, the master still alive: not sent, within --timeout",
+    async () => {
+      relay.partition();
+      try {
+        const { value, ms } = await timed(() =>
+          sesshJson(
+            sshd,
+            viaRelay(["run", name, dest, "--timeout", "3", "--", "echo never"]),
+          )
+        );
+        within(ms, 3000, "run --timeout 3 during a partition");
+        assert.equal(value.code, 255, JSON.stringify(value.json));
+        const error = value.json.error as Json;
+        assert.equal(error.code, "connect_failed");
+        assert.equal(error.sent, "not_sent");
+        assert.match(String(error.message), /nothing was sent/);
+      } finally {
+        relay.heal();
+      }
+    },
+  );
+
+  await t.step(
+    "a reset during run: connection_lost, sent, and the output is readable afterwards",
+    async () => {
+      const call = sesshJson(
+        sshd,
+        viaRelay([
+          "run",
+          name,
+          dest,
+          "--timeout",
+          "20",
+          "--",
+          "sleep 2; echo reset-$((3*5))",
+        ]),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      relay.reset();
+      const { value, ms } = await timed(() => call);
+      assert.ok(ms < 10_000, `a reset is noticed at once, took ${ms} ms`);
+      const error = lost(value);
+      assert.equal(error.sent, "sent");
+      assert.equal(typeof error.command_id, "number");
+      const done = await sessh(
+        sshd,
+        viaRelay(["wait", name, dest, "--done", "--timeout", "10"]),
+      );
+      assert.equal(done.code, 0, done.stderr);
+      const after = await sessh(
+        sshd,
+        viaRelay(["logs", name, dest, "--since", String(error.cursor)]),
+      );
+      assert.equal(after.code, 0, after.stderr);
+      assert.match(after.stdout, /^reset-15$/m);
+    },
+  );
+});
