@@ -48,6 +48,12 @@ export interface ChannelHooks {
   onLost: () => Promise<Error>;
   /** Ends the process behind the streams at once (SIGKILL). */
   kill: () => void;
+  /**
+   * Silence that earns a `ping` while anyone waits; no answer within as
+   * long again and the link counts as dead.
+   * @default {5000}
+   */
+  heartbeatMs?: number;
 }
 
 /**
@@ -74,6 +80,7 @@ export class Connection {
   #drained: (() => void) | null = null;
   #hooks: ChannelHooks;
   #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatMs: number;
   #pingSentAt: number | null = null;
   /** Resolves when the stream has ended, for whatever reason. */
   readonly done: Promise<void>;
@@ -88,6 +95,7 @@ export class Connection {
     this.#reader = channel.reader;
     this.#writer = channel.writer;
     this.#hooks = hooks;
+    this.#heartbeatMs = hooks.heartbeatMs ?? HEARTBEAT_MS;
     this.done = this.#readLoop(channel.leftover);
   }
 
@@ -201,7 +209,7 @@ export class Connection {
     this.#heartbeat = setTimeout(() => {
       this.#heartbeat = undefined;
       this.#beat();
-    }, HEARTBEAT_MS / 5);
+    }, this.#heartbeatMs / 5);
   }
 
   #beat(): void {
@@ -216,16 +224,17 @@ export class Connection {
     }
     // While events pile up unread we are not reading either: that silence is ours.
     if (this.#pingSentAt === null && !this.backlogged) {
-      if (now - this.#lastReceived >= HEARTBEAT_MS) {
+      if (now - this.#lastReceived >= this.#heartbeatMs) {
         this.#pingSentAt = now;
         this.#writer.write(encodeFrame({ op: "ping", id: 0 })).catch(() => {});
       }
     } else if (
-      this.#pingSentAt !== null && now - this.#pingSentAt >= HEARTBEAT_MS
+      this.#pingSentAt !== null &&
+      now - this.#pingSentAt >= this.#heartbeatMs
     ) {
       this.#lost = new ConnectionLostError(
         `The link to the sessh daemon stopped answering: no reply to a heartbeat within ${
-          HEARTBEAT_MS / 1000
+          this.#heartbeatMs / 1000
         } s`,
         { delivery: "unknown" },
       );
