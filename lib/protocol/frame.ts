@@ -96,6 +96,18 @@ export class FrameDecoder {
     return this.#end - this.#start;
   }
 
+  /**
+   * Hands over the bytes that do not yet form a whole frame and forgets
+   * them, for a reader that continues the stream elsewhere.
+   *
+   * @returns A copy of those bytes.
+   */
+  takePending(): Uint8Array {
+    const rest = this.#buffer.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    return rest;
+  }
+
   // Amortised O(n): compact or double instead of concatenating per chunk.
   #append(chunk: Uint8Array): void {
     const used = this.#end - this.#start;

@@ -10,23 +10,10 @@ import {
   type SshFlags,
   type SshSettings,
 } from "../ssh/options.ts";
-import { clientArgv } from "../ssh/options.ts";
-import { ensureMaster, type MasterInfo, stopMaster } from "../ssh/master.ts";
-import { classifySshFailure } from "../ssh/ssh_errors.ts";
-import { spawnPiped } from "../process.ts";
-import {
-  bridgeCommand,
-  handshake,
-  HandshakeEnded,
-  PROTOCOL_VERSION,
-} from "../remote/bootstrap.ts";
+import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
-import {
-  ConnectError,
-  ConnectionLostError,
-  SesshError,
-  UsageError,
-} from "../errors.ts";
+import { openBridge } from "./bridge.ts";
+import { UsageError } from "../errors.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
@@ -92,9 +79,6 @@ export interface OpenOptions {
   env?: Record<string, string>;
 }
 
-/** How long ssh's last words are awaited after the bridge ended. */
-const STDERR_GRACE_MS = 500;
-
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
@@ -144,21 +128,21 @@ export class SesshClient implements AsyncDisposable {
   /** What the daemon said in its hello. */
   readonly daemon: { pid: number; helper: string; runtimeDir: string };
   #connection: Connection;
-  #bridge: Deno.ChildProcess;
+  #end: () => void;
 
   private constructor(
     destination: Destination,
     settings: SshSettings,
     master: MasterInfo,
     connection: Connection,
-    bridge: Deno.ChildProcess,
+    end: () => void,
     hello: Message,
   ) {
     this.destination = destination;
     this.settings = settings;
     this.master = master;
     this.#connection = connection;
-    this.#bridge = bridge;
+    this.#end = end;
     this.daemon = {
       pid: Number(hello.pid),
       helper: String(hello.helper),
@@ -193,82 +177,22 @@ export class SesshClient implements AsyncDisposable {
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
-    const timeoutMs = options.connectTimeoutMs ??
-      (settings.connectTimeoutSeconds + 5) * 1000;
-    const gaveUp = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, gaveUp])
-      : gaveUp;
-    const where = JSON.stringify(destination.display);
-    const tooSlow = () =>
-      new ConnectError(
-        "connect_failed",
-        `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
-      );
-    const master = await ensureMaster(destination, settings, { signal })
-      .catch((error) => {
-        throw signal.aborted ? tooSlow() : error;
-      });
-    if (signal.aborted) throw tooSlow();
-    const argv = clientArgv(destination, settings, bridgeCommand(), {
-      controlPath: master.controlPath,
+    const bridge = await openBridge(destination, settings, {
+      timeoutMs: options.connectTimeoutMs,
+      signal: options.signal,
     });
-    const child = spawnPiped(argv, { stderr: "piped" });
-    const stderrText = collect(child.stderr);
-    const reader = child.stdout.getReader();
-    const writer = child.stdin.getWriter();
-    const kill = () => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
-    };
-    let established = false;
-    const onLost = async (): Promise<Error> => {
-      const status = await child.status;
-      // ssh hands its stdio to the master, which may hold them open (frozen,
-      // or waiting on a dead link) long after the client itself is gone.
-      const stderr = await Promise.race([
-        stderrText,
-        new Promise<string>((resolve) =>
-          setTimeout(() => resolve(""), STDERR_GRACE_MS)
-        ),
-      ]);
-      return established
-        ? connectionLost(destination, status.code, stderr)
-        : bridgeFailure(destination, status.code, stderr);
-    };
-    // Killing the client is not enough: the master holds its pipes.
-    const abort = () => {
-      kill();
-      reader.cancel().catch(() => {});
-    };
-    signal.addEventListener("abort", abort);
-    try {
-      const { leftover } = await handshake(reader, writer);
-      const connection = new Connection({ reader, writer, leftover }, {
-        onLost,
-        kill,
-      });
-      const hello = await connection.request("hello", {
-        version: PROTOCOL_VERSION,
-      }, { timeoutMs });
-      established = true;
-      return new SesshClient(
-        destination,
-        settings,
-        master,
-        connection,
-        child,
-        hello,
-      );
-    } catch (error) {
-      kill();
-      if (signal.aborted) throw tooSlow();
-      if (error instanceof HandshakeEnded) throw await onLost();
-      throw error;
-    } finally {
-      signal.removeEventListener("abort", abort);
-    }
+    const connection = new Connection(bridge.channel, {
+      onLost: () => bridge.ended(true),
+      kill: bridge.kill,
+    });
+    return new SesshClient(
+      destination,
+      settings,
+      bridge.master,
+      connection,
+      bridge.kill,
+      bridge.hello,
+    );
   }
 
   /** The underlying connection, for operations the client does not wrap. */
@@ -333,9 +257,7 @@ export class SesshClient implements AsyncDisposable {
    * running on the host.
    */
   abandon(): void {
-    try {
-      this.#bridge.kill("SIGKILL");
-    } catch { /* already exited */ }
+    this.#end();
   }
 
   /** Same as {@linkcode SesshClient.disconnect}. */
@@ -360,74 +282,4 @@ export function openFields(name: string, options: OpenOptions): Message {
   if (options.bufferSize !== undefined) fields.buffer = options.bufferSize;
   if (options.env !== undefined) fields.env = options.env;
   return fields;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const text = await new Response(stream).text().catch(() => "");
-  return text.trim();
-}
-
-/**
- * The error for a bridge that ended after the connection was made: the
- * host was reached, so this is never "cannot reach".
- *
- * @param destination Where it ran.
- * @param code The bridge's exit code.
- * @param stderr What it printed on stderr.
- * @returns The error to report.
- */
-export function connectionLost(
-  destination: Destination,
-  code: number,
-  stderr: string,
-): SesshError {
-  const where = JSON.stringify(destination.display);
-  if (code === 0) return bridgeFailure(destination, code, stderr);
-  const detail = stderr.split("\n").map((l) => l.trim()).filter(Boolean).at(
-    -1,
-  );
-  return new ConnectionLostError(
-    `The connection to ${where} was lost (ssh exited ${code}${
-      detail ? `: ${detail}` : ""
-    })`,
-    { delivery: "unknown" },
-  );
-}
-
-/**
- * The error for a bridge that ended before or while talking.
- *
- * @param destination Where it ran.
- * @param code Its exit code.
- * @param stderr What it printed on stderr.
- * @returns The error to report.
- */
-export function bridgeFailure(
-  destination: Destination,
-  code: number,
-  stderr: string,
-): SesshError {
-  const where = JSON.stringify(destination.display);
-  if (code === 255) return classifySshFailure(destination, code, stderr);
-  if (code === 127 && /python3/.test(stderr)) {
-    return new SesshError(
-      "no_python",
-      `No python3 on ${where}; sessh's remote helper needs Python 3.8 or later (install it, e.g. apt-get install python3 or dnf install python3)`,
-    );
-  }
-  if (code === 0) {
-    return new ConnectError(
-      "daemon_gone",
-      `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
-    );
-  }
-  const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(
-    "; ",
-  );
-  return new SesshError(
-    "helper_failed",
-    `The sessh helper on ${where} failed (exit ${code})${
-      detail ? `: ${detail}` : ""
-    }`,
-  );
 }

@@ -1,0 +1,241 @@
+/**
+ * Opening a bridge to the daemon: a ControlMaster made sure of, the helper's
+ * bridge started over it, the helper shipped on first use, the daemon
+ * greeted; all within one deadline, after which everything started is
+ * killed. Also the errors a bridge's end means.
+ *
+ * @module
+ */
+import type { Destination } from "../ssh/destination.ts";
+import { clientArgv, type SshSettings } from "../ssh/options.ts";
+import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
+import { classifySshFailure } from "../ssh/ssh_errors.ts";
+import { spawnPiped } from "../process.ts";
+import {
+  bridgeCommand,
+  handshake,
+  HandshakeEnded,
+  PROTOCOL_VERSION,
+} from "../remote/bootstrap.ts";
+import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import type { Channel } from "./connection.ts";
+import { remoteError } from "./connection.ts";
+import { ConnectError, ConnectionLostError, SesshError } from "../errors.ts";
+
+/** How long ssh's last words are awaited after the bridge ended. */
+const STDERR_GRACE_MS = 500;
+
+/** Options for {@linkcode openBridge}. */
+export interface OpenBridgeOptions {
+  /**
+   * How long connecting may take in all, in milliseconds.
+   * @default {(SESSH_CONNECT_TIMEOUT + 5) * 1000}
+   */
+  timeoutMs?: number;
+  /** Gives up when aborted; whatever was started is killed. */
+  signal?: AbortSignal;
+}
+
+/** A bridge whose daemon has said hello. */
+export interface Bridge {
+  /** Its streams, positioned after the hello reply. */
+  channel: Channel;
+  /** The daemon's hello reply (pid, helper, runtime_dir, caps). */
+  hello: Message;
+  /** The master it goes through. */
+  master: MasterInfo;
+  /** Kills the bridge's ssh at once. */
+  kill: () => void;
+  /**
+   * The error its end means, once it has ended: a connection error before
+   * it was established, `connection_lost` after.
+   */
+  ended: (established: boolean) => Promise<Error>;
+}
+
+/**
+ * Makes sure of a master, starts the helper's bridge over it and greets
+ * the daemon, all within `timeoutMs`.
+ *
+ * @param destination Where to.
+ * @param settings ssh settings in force.
+ * @param options Deadline and abort signal.
+ * @returns The bridge, ready for frames.
+ * @throws {ConnectError} `connect_failed` past the deadline (nothing was
+ *   sent), or as ssh's failure is classified.
+ *
+ * @example
+ * ```ts ignore
+ * import { openBridge } from "./bridge.ts";
+ * const bridge = await openBridge(destination, settings, { timeoutMs: 10_000 });
+ * console.log(bridge.hello.pid);
+ * ```
+ */
+export async function openBridge(
+  destination: Destination,
+  settings: SshSettings,
+  options: OpenBridgeOptions = {},
+): Promise<Bridge> {
+  const timeoutMs = options.timeoutMs ??
+    (settings.connectTimeoutSeconds + 5) * 1000;
+  const gaveUp = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, gaveUp])
+    : gaveUp;
+  const where = JSON.stringify(destination.display);
+  const tooSlow = () =>
+    new ConnectError(
+      "connect_failed",
+      `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
+    );
+  const master = await ensureMaster(destination, settings, { signal })
+    .catch((error) => {
+      throw signal.aborted ? tooSlow() : error;
+    });
+  if (signal.aborted) throw tooSlow();
+  const argv = clientArgv(destination, settings, bridgeCommand(), {
+    controlPath: master.controlPath,
+  });
+  const child = spawnPiped(argv, { stderr: "piped" });
+  const stderrText = collect(child.stderr);
+  const reader = child.stdout.getReader();
+  const writer = child.stdin.getWriter();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  };
+  const ended = async (established: boolean): Promise<Error> => {
+    const status = await child.status;
+    // ssh hands its stdio to the master, which may hold them open (frozen,
+    // or waiting on a dead link) long after the client itself is gone.
+    const stderr = await Promise.race([
+      stderrText,
+      new Promise<string>((resolve) =>
+        setTimeout(() => resolve(""), STDERR_GRACE_MS)
+      ),
+    ]);
+    return established
+      ? connectionLost(destination, status.code, stderr)
+      : bridgeFailure(destination, status.code, stderr);
+  };
+  // Killing the client is not enough: the master holds its pipes.
+  const abort = () => {
+    kill();
+    reader.cancel().catch(() => {});
+  };
+  signal.addEventListener("abort", abort);
+  try {
+    const { leftover } = await handshake(reader, writer);
+    const greeted = await greet(reader, writer, leftover);
+    return {
+      channel: { reader, writer, leftover: greeted.leftover },
+      hello: greeted.hello,
+      master,
+      kill,
+      ended,
+    };
+  } catch (error) {
+    kill();
+    if (signal.aborted) throw tooSlow();
+    if (error instanceof HandshakeEnded) throw await ended(false);
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", abort);
+  }
+}
+
+/** Sends `hello` and reads up to its reply; what follows is left over. */
+async function greet(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  leftover: Uint8Array,
+): Promise<{ hello: Message; leftover: Uint8Array }> {
+  const decoder = new FrameDecoder();
+  await writer.write(
+    encodeFrame({ op: "hello", id: 1, version: PROTOCOL_VERSION }),
+  );
+  let chunk = leftover;
+  // The daemon pushes nothing before a subscription, so the reply is the
+  // first frame and only a partial next one can follow it.
+  while (true) {
+    const reply = decoder.push(chunk).find((m) => m.id === 1);
+    if (reply) {
+      if (!reply.ok) throw remoteError(reply);
+      return { hello: reply, leftover: decoder.takePending() };
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new HandshakeEnded("");
+    chunk = value;
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const text = await new Response(stream).text().catch(() => "");
+  return text.trim();
+}
+
+/**
+ * The error for a bridge that ended after the connection was made: the
+ * host was reached, so this is never "cannot reach".
+ *
+ * @param destination Where it ran.
+ * @param code The bridge's exit code.
+ * @param stderr What it printed on stderr.
+ * @returns The error to report.
+ */
+export function connectionLost(
+  destination: Destination,
+  code: number,
+  stderr: string,
+): SesshError {
+  const where = JSON.stringify(destination.display);
+  if (code === 0) return bridgeFailure(destination, code, stderr);
+  const detail = stderr.split("\n").map((l) => l.trim()).filter(Boolean).at(
+    -1,
+  );
+  return new ConnectionLostError(
+    `The connection to ${where} was lost (ssh exited ${code}${
+      detail ? `: ${detail}` : ""
+    })`,
+    { delivery: "unknown" },
+  );
+}
+
+/**
+ * The error for a bridge that ended before or while talking.
+ *
+ * @param destination Where it ran.
+ * @param code Its exit code.
+ * @param stderr What it printed on stderr.
+ * @returns The error to report.
+ */
+export function bridgeFailure(
+  destination: Destination,
+  code: number,
+  stderr: string,
+): SesshError {
+  const where = JSON.stringify(destination.display);
+  if (code === 255) return classifySshFailure(destination, code, stderr);
+  if (code === 127 && /python3/.test(stderr)) {
+    return new SesshError(
+      "no_python",
+      `No python3 on ${where}; sessh's remote helper needs Python 3.8 or later (install it, e.g. apt-get install python3 or dnf install python3)`,
+    );
+  }
+  if (code === 0) {
+    return new ConnectError(
+      "daemon_gone",
+      `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
+    );
+  }
+  const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(
+    "; ",
+  );
+  return new SesshError(
+    "helper_failed",
+    `The sessh helper on ${where} failed (exit ${code})${
+      detail ? `: ${detail}` : ""
+    }`,
+  );
+}
