@@ -42,4 +42,12 @@ export interface SessionInfo {
   attached: boolean;
   /** When the last interactive client left, in milliseconds since the epoch. */
   detachedAt: number | null;
+  /**
+   * Whether the session was lost: the remote daemon that held it died, and
+   * its shell with it. Only `name`, `shell`, `created` and `lostAt` are then
+   * known; `close` acknowledges it.
+   */
+  lost: boolean;
+  /** When the loss was found, in milliseconds since the epoch. */
+  lostAt: number | null;
 }

@@ -30,6 +30,12 @@ export interface SshdOptions {
    * @default {10000}
    */
   readyTimeoutMs?: number;
+  /**
+   * Whether remote logins get `XDG_RUNTIME_DIR` (`remoteRuntimeDir`); without
+   * it the helper picks its runtime directory as on hosts without one.
+   * @default {true}
+   */
+  xdgRuntime?: boolean;
 }
 
 /** A running test sshd and everything needed to reach it. */
@@ -50,7 +56,10 @@ export interface TestSshd extends AsyncDisposable {
   hostPublicKey: string;
   /** Control socket directory for sessh (`<dir>/ctl`, not created). */
   controlDir: string;
-  /** `XDG_RUNTIME_DIR` of remote sessions (created, mode 0700). */
+  /**
+   * `XDG_RUNTIME_DIR` of remote sessions (created, mode 0700; not passed to
+   * them with `xdgRuntime: false`).
+   */
   remoteRuntimeDir: string;
   /** `XDG_CACHE_HOME` of remote sessions (not created). */
   remoteCacheDir: string;
@@ -97,6 +106,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       pid: undefined,
       controlDir: `${dir}/ctl`,
       remoteRuntimeDir: `${dir}/remote-run`,
+      remoteCacheDir: `${dir}/remote-cache`,
     });
     throw error;
   }
@@ -136,7 +146,11 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       "KbdInteractiveAuthentication no",
       "PubkeyAuthentication yes",
       `PidFile ${dir}/sshd.pid`,
-      `SetEnv XDG_RUNTIME_DIR=${remoteRuntimeDir} XDG_CACHE_HOME=${remoteCacheDir} HOME=${home}`,
+      `SetEnv ${
+        options.xdgRuntime === false
+          ? ""
+          : `XDG_RUNTIME_DIR=${remoteRuntimeDir} `
+      }XDG_CACHE_HOME=${remoteCacheDir} HOME=${home}`,
       "MaxSessions 50",
       "MaxStartups 100",
       "UseDNS no",
@@ -183,7 +197,13 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
     logFile,
     pid: child.pid,
     async [Symbol.asyncDispose]() {
-      await cleanUp({ dir, pid: child.pid, controlDir, remoteRuntimeDir });
+      await cleanUp({
+        dir,
+        pid: child.pid,
+        controlDir,
+        remoteRuntimeDir,
+        remoteCacheDir,
+      });
       await child.status;
     },
   };
@@ -321,6 +341,7 @@ interface Leftovers {
   pid: number | undefined;
   controlDir: string;
   remoteRuntimeDir: string;
+  remoteCacheDir: string;
 }
 
 /**
@@ -332,12 +353,14 @@ interface Leftovers {
  * goes last so that it reaps its session processes.
  */
 async function cleanUp(
-  { dir, pid, controlDir, remoteRuntimeDir }: Leftovers,
+  { dir, pid, controlDir, remoteRuntimeDir, remoteCacheDir }: Leftovers,
 ): Promise<void> {
   await exitMasters(controlDir);
   const belongs = (candidate: number) => {
     const env = readEnviron(candidate);
+    // XDG_CACHE_HOME: remote processes of a fixture without XDG_RUNTIME_DIR.
     return env?.XDG_RUNTIME_DIR === remoteRuntimeDir ||
+      env?.XDG_CACHE_HOME === remoteCacheDir ||
       env?.SESSH_CONTROL_DIR === controlDir ||
       (readCmdline(candidate)?.some((arg) => arg.includes(`${dir}/`)) ?? false);
   };

@@ -207,55 +207,90 @@ Deno.test("output floods never block the shell; buffers stay bounded", async (t)
   );
 
   await t.step(
-    "a stopped client while the shell floods: the shell runs on, status, list and detach answer",
+    "a stopped client while the shell floods stays attached, status and list answer, and detached meanwhile it leaves once continued",
+    async () => {
+      await using pane = await attach(sshd, ["stopped", dest]);
+      await pane.waitFor(PROMPT);
+      const client = await pane.pid();
+      Deno.kill(client, "SIGSTOP");
+      let continued = 0;
+      try {
+        await floodAndWait(sshd, "stopped", 100_000_000);
+        const status = await sesshJson(sshd, ["status", "stopped", dest]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.equal(
+          (status.json.session as { attached: boolean }).attached,
+          true,
+          "the daemon kept the slow client",
+        );
+        const list = await sesshJson(sshd, ["list", dest]);
+        assert.equal(list.code, 0, list.stderr);
+        assert.ok(
+          await rssKiB(await daemonPid(sshd, "stopped")) < 200 * 1024,
+          "daemon memory bounded",
+        );
+        const detach = await sesshJson(sshd, ["detach", "stopped", dest]);
+        assert.equal(detach.json.detached, true);
+      } finally {
+        Deno.kill(client, "SIGCONT");
+        continued = Date.now();
+      }
+      assert.equal(await pane.exitStatus(), 0);
+      const ms = Date.now() - continued;
+      assert.ok(ms < 5000, `the client left ${ms} ms after SIGCONT`);
+      assert.match(await pane.screen(), /\[detached from stopped\]/);
+    },
+  );
+
+  await t.step(
+    "a stopped client, continued while far behind, leaves within seconds of sessh detach",
     async () => {
       await using pane = await attach(sshd, ["stopped", dest]);
       await pane.waitFor(PROMPT);
       const client = await pane.pid();
       Deno.kill(client, "SIGSTOP");
       try {
-        const typed = await sesshJson(sshd, [
-          "run",
-          "stopped",
-          dest,
-          "--no-wait",
-          "--",
-          "head -c 100000000 /dev/zero | tr '\\0' y | fold -w 100; echo stopped-done",
-        ]);
-        assert.equal(typed.code, 0, typed.stderr);
-        const done = await sesshJson(sshd, [
-          "wait",
-          "stopped",
-          dest,
-          "--done",
-          "--timeout",
-          "120",
-        ], {
-          timeoutMs: 150_000,
-        });
-        assert.equal(done.code, 0, done.stderr);
-        assert.equal(done.json.exit_code, 0);
-        const status = await sesshJson(sshd, ["status", "stopped", dest]);
-        assert.equal(status.code, 0);
-        const list = await sesshJson(sshd, ["list", dest]);
-        assert.equal(list.code, 0);
-        assert.ok(
-          await rssKiB(await daemonPid(sshd, "stopped")) < 200 * 1024,
-          "daemon memory bounded",
-        );
-        const detach = await sesshJson(sshd, ["detach", "stopped", dest]);
-        assert.equal(detach.code, 0);
+        await floodAndWait(sshd, "stopped", 30_000_000);
       } finally {
         Deno.kill(client, "SIGCONT");
       }
-      await sessh(sshd, ["detach", "stopped", dest]);
-      await pane.exitStatus(30_000).catch(async () => {
-        await pane.keys("C-b", "d");
-        return await pane.exitStatus();
-      });
+      const asked = Date.now();
+      const detach = await sesshJson(sshd, ["detach", "stopped", dest]);
+      assert.equal(detach.json.detached, true);
+      assert.equal(await pane.exitStatus(), 0);
+      const ms = Date.now() - asked;
+      assert.ok(ms < 5000, `the client left ${ms} ms after sessh detach`);
+      assert.match(await pane.screen(), /\[detached from stopped\]/);
     },
   );
 });
+
+/** Has session `name` print `bytes` of y lines, and waits until it is done. */
+async function floodAndWait(
+  sshd: TestSshd,
+  name: string,
+  bytes: number,
+): Promise<void> {
+  const typed = await sesshJson(sshd, [
+    "run",
+    name,
+    sshd.dest,
+    "--no-wait",
+    "--",
+    `head -c ${bytes} /dev/zero | tr '\\0' y | fold -w 100; echo flood-done`,
+  ]);
+  assert.equal(typed.code, 0, typed.stderr);
+  const done = await sesshJson(sshd, [
+    "wait",
+    name,
+    sshd.dest,
+    "--done",
+    "--timeout",
+    "120",
+  ], { timeoutMs: 150_000 });
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(done.json.exit_code, 0);
+}
 
 Deno.test("replay inside a full-screen program whose mode changes were evicted renders correctly", async () => {
   await using sshd = await startSshd();

@@ -138,7 +138,11 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
       "none",
     ]);
     await pane.waitFor(PROMPT);
-    await enter(pane, "od -c | head -1");
+    // Keys typed before bash hands the terminal back in canonical mode would
+    // reach readline or stay raw (C-d then no end of file): type them once
+    // the echo before od, which runs after that hand-over, shows.
+    await enter(pane, "echo od-$((6*7)); od -c | head -1");
+    await pane.waitFor(/^od-42$/m);
     await pane.keys("C-b", "d", "Enter", "C-d");
     await pane.waitFor(/002\s+d\s+\\n/);
     await enter(pane, "exit 0");

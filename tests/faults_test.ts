@@ -402,7 +402,9 @@ Deno.test("connection failures exit 255 quickly with a code and ssh's own cause"
     // BatchMode: nothing is asked on the terminal or printed besides the JSON.
     assert.equal(result.stderr, "");
     assert.deepEqual(
-      processesNaming(controlDir),
+      processesNaming(controlDir).filter((pid) =>
+        readCmdline(pid)?.[0]?.endsWith("ssh")
+      ),
       [],
       "an ssh process was left behind",
     );
@@ -573,7 +575,7 @@ Deno.test("a killed or frozen ControlMaster is replaced and the session keeps it
 });
 
 Deno.test(
-  "a killed daemon: a call in flight fails with daemon_gone, the next call starts a fresh daemon without the old sessions",
+  "a killed daemon: a call in flight fails with daemon_gone, the next call starts a fresh daemon that reports the lost sessions",
   async (t) => {
     await using sshd = await startSshd();
     const dest = sshd.dest;
@@ -591,8 +593,8 @@ Deno.test(
     const shell = await shellPid(sshd, "doomed");
     const daemon = parentPid(shell)!;
     assert.ok(
-      readCmdline(daemon)?.includes("bridge"),
-      "the daemon is a detached copy of a bridge",
+      readCmdline(daemon)?.includes("daemon"),
+      "the daemon runs under a name of its own",
     );
     assert.equal(readEnviron(daemon)?.XDG_RUNTIME_DIR, sshd.remoteRuntimeDir);
     assert.deepEqual(listenersOf(socket), [daemon]);
@@ -638,14 +640,18 @@ Deno.test(
     );
 
     await t.step(
-      "the next call starts a fresh daemon on the stale socket; the session is gone",
+      "the next call starts a fresh daemon on the stale socket, which reports the session as lost",
       async () => {
         const status = await sessh(sshd, ["--json", "status", "doomed", dest]);
         assert.equal(status.code, 1, status.stdout);
-        assert.deepEqual(failure(status, "status"), {
-          code: "no_session",
-          message: 'No session named "doomed"',
-        });
+        const error = failure(status, "status");
+        assert.equal(error.code, "session_lost");
+        assert.match(
+          error.message,
+          new RegExp(
+            `^Session "doomed" was lost: the sessh daemon \\(pid ${daemon}\\) that held it is gone`,
+          ),
+        );
         const [fresh] = listenersOf(socket);
         assert.ok(
           fresh !== undefined && fresh !== daemon,
@@ -653,7 +659,11 @@ Deno.test(
         );
         const list = await sesshJson(sshd, ["list", dest]);
         assert.equal(list.code, 0, list.stderr);
-        assert.deepEqual(list.json.sessions, []);
+        const sessions = list.json.sessions as Json[];
+        assert.deepEqual(
+          sessions.map((s) => [s.name, s.lost, s.alive]),
+          [["doomed", true, false]],
+        );
       },
     );
 
@@ -672,6 +682,23 @@ Deno.test(
         assert.equal(opened.code, 0, opened.stderr);
         assert.equal(opened.json.created, true);
         assert.equal(opened.json.output, "ready\n");
+        const refused = await sessh(sshd, [
+          "--json",
+          "run",
+          "doomed",
+          dest,
+          "--",
+          "true",
+        ]);
+        assert.equal(refused.code, 1, refused.stdout);
+        assert.equal(failure(refused, "run").code, "session_lost");
+        const forgotten = await sesshJson(sshd, [
+          "close",
+          "doomed",
+          dest,
+          "--keep-master",
+        ]);
+        assert.equal(forgotten.code, 0, forgotten.stderr);
         const run = await sesshJson(sshd, [
           "run",
           "doomed",

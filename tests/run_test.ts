@@ -228,26 +228,30 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
     },
   );
 
-  await t.step("--force types into a busy session", async () => {
-    await sessh(sshd, [
-      "run",
-      "run-bash",
-      dest,
-      "--no-wait",
-      "--",
-      "read line; echo got:$line",
-    ]);
-    const forced = await sesshJson(sshd, [
-      "run",
-      "run-bash",
-      dest,
-      "--force",
-      "--",
-      "hello",
-    ]);
-    assert.equal(forced.code, 0, forced.stderr);
-    assert.match(String(forced.json.output), /got:hello/);
-  });
+  await t.step(
+    "--force interrupts the busy command and runs in its place",
+    async () => {
+      await sessh(sshd, [
+        "run",
+        "run-bash",
+        dest,
+        "--no-wait",
+        "--",
+        "read line; echo got:$line",
+      ]);
+      const forced = await sesshJson(sshd, [
+        "run",
+        "run-bash",
+        dest,
+        "--force",
+        "--",
+        "echo hello",
+      ]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(forced.json.output, "hello\n");
+      assert.equal(forced.json.exit_code, 0);
+    },
+  );
 
   await t.step(
     "a timeout prints what there is, gives a cursor and exits 124",

@@ -1,7 +1,7 @@
 /**
  * `sessh attach`: a human's terminal on a session, as a plain byte stream,
- * that survives the network. A heartbeat notices a dead or frozen link in
- * about 3 s; the client then retires the stuck master, connects afresh with
+ * that survives the network. A heartbeat notices a dead or frozen link
+ * within 3 s; the client then retires the stuck master, connects afresh with
  * backoff and re-attaches, replaying what it missed.
  *
  * @module
@@ -15,6 +15,7 @@ import { DetachMatcher } from "./detach_keys.ts";
 import {
   applyModeChanges,
   buildReplay,
+  buildResync,
   modeReset,
   type Modes,
 } from "./replay.ts";
@@ -23,8 +24,16 @@ import { concatBytes } from "../bytes.ts";
 
 /** Backoff between reconnect attempts, then 2 s for every further one. */
 export const BACKOFF_MS: readonly number[] = [125, 250, 500, 1000, 2000];
-const HEARTBEAT_MS = 1000;
-const DEAD_AFTER_MS = 3000;
+// A link silent for DEAD_AFTER_MS is dead. Silence counts from the last
+// frame received, which came before the cut, so a cut is noticed within
+// DEAD_AFTER_MS + TICK_MS (2.75 s); a ping every PING_MS keeps an idle live
+// link from looking dead.
+const TICK_MS = 250;
+const PING_MS = 500;
+const DEAD_AFTER_MS = 2500;
+// A tick this late means the process itself was stopped (SIGSTOP, Ctrl-Z of
+// a wrapper, a debugger): its silence says nothing about the link.
+const STOPPED_AFTER_MS = 1000;
 
 /** How an attach ended. */
 export interface AttachOutcome {
@@ -110,6 +119,7 @@ export async function attachSession(
           since = offset + data.length;
           modes = applyModeChanges(modes, data);
         },
+        modes: () => modes,
         onModes: (m) => modes = m,
       });
       if (ending.kind === "exit") return { code: ending.status };
@@ -156,6 +166,7 @@ interface OnceHooks {
   setKeys: (fn: (bytes: Uint8Array) => void) => void;
   setInterrupt: (fn: ((ending: Ending) => void) | null) => void;
   onOutput: (offset: number, data: Uint8Array) => void;
+  modes: () => Modes;
   onModes: (modes: Modes) => void;
 }
 
@@ -212,15 +223,25 @@ async function attachOnce(
       () => {},
     );
   });
+  let lastTick = performance.now();
+  let lastPing = -Infinity;
+  let awake = lastTick;
   const heartbeat = setInterval(() => {
-    conn.request("ping", {}, { timeoutMs: 60_000 }).catch(() => {});
-    if (conn.silentForMs > DEAD_AFTER_MS && !conn.backlogged) {
+    const now = performance.now();
+    if (now - lastTick > STOPPED_AFTER_MS) awake = now;
+    lastTick = now;
+    if (now - lastPing >= PING_MS) {
+      lastPing = now;
+      conn.request("ping", {}, { timeoutMs: 10_000 }).catch(() => {});
+    }
+    const silentMs = Math.min(conn.silentForMs, now - awake);
+    if (silentMs > DEAD_AFTER_MS && !conn.backlogged) {
       end({
         kind: "lost",
-        why: `no answer for ${Math.round(conn.silentForMs / 1000)} s`,
+        why: `no answer for ${(silentMs / 1000).toFixed(1)} s`,
       });
     }
-  }, HEARTBEAT_MS);
+  }, TICK_MS);
   const endedNull = ended.then(() => null);
   try {
     while (!over) {
@@ -239,26 +260,30 @@ async function attachOnce(
       ) {
         batch.push(more);
       }
-      const output: Uint8Array[] = [];
+      let output: Uint8Array[] = [];
       let offset = -1;
+      const flush = async () => {
+        if (!output.length) return;
+        const chunk = concatBytes(output);
+        output = [];
+        await term.write(chunk);
+        hooks.onOutput(offset, chunk);
+      };
       for (const event of batch) {
         if (event.name !== name) continue;
         if (event.ev === "output") {
-          if (offset < 0) offset = Number(event.offset);
+          if (!output.length) offset = Number(event.offset);
           output.push(bytesField(event.data));
-          continue;
-        }
-        if (event.ev === "exit") {
+        } else if (event.ev === "resync") {
+          await flush();
+          await resync(term, hooks, event);
+        } else if (event.ev === "exit") {
           end({ kind: "exit", status: Number(event.status) });
         } else if (event.ev === "detached") {
           end({ kind: "detached", by: "remote" });
         }
       }
-      if (output.length) {
-        const chunk = concatBytes(output);
-        await term.write(chunk);
-        hooks.onOutput(offset, chunk);
-      }
+      await flush();
     }
     return await ended;
   } finally {
@@ -266,6 +291,17 @@ async function attachOnce(
     hooks.setInterrupt(null);
     hooks.setKeys(() => {});
   }
+}
+
+/** The daemon skipped output this client could not take: redraw from its tail. */
+async function resync(term: LocalTerminal, hooks: OnceHooks, event: Message) {
+  const data = bytesField(event.data);
+  const modes = (event.modes ?? {}) as Modes;
+  await term.write(
+    buildResync(hooks.modes(), { data, modes, skipped: Number(event.skipped) }),
+  );
+  hooks.onModes(modes);
+  hooks.onOutput(Number(event.start), data);
 }
 
 async function reconnect(
@@ -288,9 +324,11 @@ async function reconnect(
     }
   });
   // The old master may be stuck on a dead TCP connection and still answer
-  // `ssh -O check`; never reuse it.
-  await stopMaster(stale.destination, stale.settings, { timeoutMs: 1000 })
-    .catch(() => {});
+  // `ssh -O check`; never reuse it. Stopping it can take a while: the user
+  // hears of the cut meanwhile.
+  const stopping = stopMaster(stale.destination, stale.settings, {
+    timeoutMs: 1000,
+  }).catch(() => {});
   const limit = options.retries === Infinity ? "∞" : String(options.retries);
   let lastError = "";
   for (let attempt = 1; attempt <= options.retries && !giveUp; attempt++) {
@@ -304,6 +342,7 @@ async function reconnect(
       setTimeout(resolve, delay);
     });
     if (giveUp) break;
+    await stopping;
     try {
       return await SesshClient.connect({
         ...options.client,
@@ -316,6 +355,7 @@ async function reconnect(
       }
     }
   }
+  await stopping;
   await term.write("\r\x1b[K");
   if (giveUp) {
     return {

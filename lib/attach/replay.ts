@@ -204,6 +204,49 @@ export function buildReplay(
   return out;
 }
 
+/** A `resync` event: the daemon skipped output the client could not take. */
+export interface Resync {
+  /** The last output, from where the daemon resumed. */
+  data: Uint8Array;
+  /** Modes in force at the first byte of `data`. */
+  modes: Modes;
+  /** How many bytes were skipped before `data`. */
+  skipped: number;
+}
+
+/**
+ * Builds what the terminal is sent when the daemon skipped ahead: the modes
+ * left on are undone, a line says how much was skipped, and the tail is
+ * replayed as on attach, from a clean point with its modes re-established.
+ *
+ * @param current Modes in force on the terminal now.
+ * @param resync The event's tail, its modes and the gap.
+ * @returns The bytes to write to the local terminal.
+ *
+ * @example
+ * ```ts
+ * import { buildResync } from "./replay.ts";
+ * const tail = new TextEncoder().encode("yy\r\nyy\r\n");
+ * const out = buildResync({}, { data: tail, modes: {}, skipped: 2_500_000 });
+ * console.log(JSON.stringify(new TextDecoder().decode(out)));
+ * // "\r\n[sessh] skipped 2.5 MB of output\r\nyy\r\n"
+ * ```
+ */
+export function buildResync(current: Modes, resync: Resync): Uint8Array {
+  const { skipped } = resync;
+  const size = skipped >= 1e6
+    ? `${(skipped / 1e6).toFixed(1)} MB`
+    : `${Math.max(1, Math.round(skipped / 1e3))} kB`;
+  const notice = new TextEncoder().encode(
+    `${modeReset(current)}\r\n[sessh] skipped ${size} of output\r\n`,
+  );
+  const replay = buildReplay(resync.data, resync.modes, true);
+  const out = new Uint8Array(notice.length + replay.length);
+  out.set(notice);
+  out.set(replay, notice.length);
+  return out;
+}
+
 /**
  * What to write to the local terminal when leaving a session, so that it is
  * usable again: every mode the remote program left on is switched off.

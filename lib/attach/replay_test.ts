@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   applyModeChanges,
   buildReplay,
+  buildResync,
   cleanStart,
   modePrefix,
   modeReset,
@@ -78,6 +79,25 @@ Deno.test("buildReplay() from an evicted boundary inside vim starts clean in the
 
 Deno.test("buildReplay() of a whole buffer keeps its first byte", () => {
   assert.equal(dec(buildReplay(enc("mid"), {}, false)), "mid");
+});
+
+Deno.test("buildResync() says what was skipped, then redraws the tail from a clean point in its modes", () => {
+  const out = buildResync({ "1049": true, "2004": true }, {
+    data: enc("5;1Hstale\x1b[1;1Hscreen"),
+    modes: { "1049": true },
+    skipped: 70_400,
+  });
+  assert.equal(
+    dec(out),
+    "\x1b[?1049l\x1b[?2004l\r\n[sessh] skipped 70 kB of output\r\n" +
+      "\x1b[?1049h\x1b[1;1Hscreen",
+  );
+  const plain = buildResync({}, {
+    data: enc("y\r\ny\r\n"),
+    modes: {},
+    skipped: 95_300_000,
+  });
+  assert.equal(dec(plain), "\r\n[sessh] skipped 95.3 MB of output\r\ny\r\n");
 });
 
 Deno.test("modeReset() switches off what the remote program left on", () => {

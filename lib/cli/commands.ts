@@ -306,6 +306,7 @@ export async function runCommand(
     duration_ms: result.durationMs,
     created: result.created,
     shell_exited: result.shellExit !== null,
+    superseded: result.superseded,
   };
   const where = `${t.name} ${t.dest}`;
   const notices: string[] = [];
@@ -347,6 +348,11 @@ export async function runCommand(
   if (result.shellExit !== null) {
     notices.push(
       `sessh: the shell exited with status ${result.shellExit}; session ${t.name} is gone`,
+    );
+  }
+  if (result.superseded) {
+    notices.push(
+      `sessh: command ${result.commandId} was interrupted by a later run --force before it finished`,
     );
   }
   return {
@@ -661,6 +667,13 @@ export async function listCommand(
   };
 }
 
+/** How a closed shell ended, in words: 129 is the hang-up `close` sends. */
+function shellEnd(status: number): string {
+  return status === 129
+    ? "the shell was hung up"
+    : `shell exit status ${status}`;
+}
+
 /**
  * `close NAME DEST`: end the session; stop the master when none is left.
  *
@@ -676,7 +689,8 @@ export async function closeCommand(
   const graceMs = parseSeconds(flags.grace ?? "2", "--grace");
   await using client = await connect(t, flags);
   const status = await client.session(t.name).close({ graceMs });
-  const left = await client.list();
+  // Lost sessions are records, not shells: they need no master.
+  const left = (await client.list()).filter((s) => !s.lost);
   let masterStopped = false;
   if (left.length === 0 && !flags.keepMaster) {
     await client.disconnect();
@@ -691,9 +705,11 @@ export async function closeCommand(
       master_stopped: masterStopped,
       sessions_left: left.length,
     },
-    text: `closed session ${t.name} (shell exit status ${status})${
-      masterStopped ? "; master stopped" : ""
-    }\n`,
+    text: `${
+      status === null
+        ? `forgot lost session ${t.name}`
+        : `closed session ${t.name} (${shellEnd(status)})`
+    }${masterStopped ? "; master stopped" : ""}\n`,
     exitCode: 0,
   };
 }

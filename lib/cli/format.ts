@@ -21,8 +21,8 @@ import type { SessionInfo } from "../types.ts";
 export function statusJson(info: SessionInfo): Record<string, unknown> {
   return {
     name: info.name,
-    alive: true,
-    shell_pid: info.pid,
+    alive: !info.lost,
+    shell_pid: info.lost ? null : info.pid,
     shell: info.shell,
     running: info.running,
     command: info.command,
@@ -30,7 +30,7 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
     cwd: info.cwd,
     last_exit: info.lastExit,
     created: new Date(info.created).toISOString(),
-    last_activity: new Date(info.lastActivity).toISOString(),
+    last_activity: info.lost ? null : new Date(info.lastActivity).toISOString(),
     cols: info.cols,
     rows: info.rows,
     buffer_used: info.bufferEnd - info.bufferStart,
@@ -40,6 +40,8 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
     detached_at: info.detachedAt === null
       ? null
       : new Date(info.detachedAt).toISOString(),
+    lost: info.lost,
+    lost_at: info.lostAt === null ? null : new Date(info.lostAt).toISOString(),
   };
 }
 
@@ -61,7 +63,14 @@ export function formatStatus(
         ? `alive${master.pid ? ` (pid ${master.pid})` : ""}`
         : "down",
     ],
-    ["session", `${info.name} alive`],
+    [
+      "session",
+      info.lost
+        ? `${info.name} lost (found at ${
+          new Date(info.lostAt ?? 0).toISOString()
+        })`
+        : `${info.name} alive`,
+    ],
     ["shell", `${info.shell} (pid ${info.pid})`],
     ["running", info.running ? info.command ?? "yes" : "no"],
     ["waiting for input", info.waitingInput ? "yes" : "no"],
@@ -96,6 +105,11 @@ export function formatList(sessions: SessionInfo[]): string {
   if (sessions.length === 0) return "no sessions\n";
   const table = [["NAME", "PID", "IDLE", "STATE", "WHAT"]];
   for (const s of sessions) {
+    if (s.lost) {
+      // Its daemon died with it: it shows when that was found and what ran.
+      table.push([s.name, "-", ago(s.lostAt ?? 0), "lost", s.shell]);
+      continue;
+    }
     const state = s.attached ? "attached" : s.running ? "busy" : "idle";
     table.push([
       s.name,

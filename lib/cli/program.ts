@@ -119,7 +119,7 @@ export function buildProgram(ctx: ProgramContext): Command {
       "how long to wait (default 60, SESSH_TIMEOUT)",
     )
     .option("--no-wait", "type the command and return at once")
-    .option("--force", "type even when another command is running")
+    .option("--force", "interrupt a running command and run this one instead")
     .option(
       "--max-output <bytes>",
       "bound on the output printed (default 100k)",

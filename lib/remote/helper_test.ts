@@ -27,11 +27,11 @@ Deno.test("sessh_helper.py passes its own unit tests under python3 -m unittest",
   assert.match(stderr, /^OK$/m);
 });
 
-Deno.test("sessh_helper.py stays well under 1,000 lines", async () => {
-  const lines =
-    (await Deno.readTextFile(new URL("sessh_helper.py", dir))).split("\n")
-      .length;
-  assert.ok(lines < 1000, `sessh_helper.py has ${lines} lines`);
+// The first call to a host ships the helper over the ssh channel and the
+// daemon compiles it at start: its size is paid on the cold path.
+Deno.test("sessh_helper.py stays under 96 KiB, what a first call uploads", async () => {
+  const bytes = (await Deno.readFile(new URL("sessh_helper.py", dir))).length;
+  assert.ok(bytes < 96 * 1024, `sessh_helper.py has ${bytes} bytes`);
 });
 
 Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacharacters", () => {

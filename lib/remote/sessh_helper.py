@@ -11,9 +11,13 @@ from contextlib import suppress
 
 PROTOCOL = 1
 MAGIC = b"SESSH-HELPER %d\n" % PROTOCOL
-SOCKET_NAME = "daemon-%d.sock" % PROTOCOL
+SOCKET_NAME, REGISTRY_NAME = "daemon-%d.sock" % PROTOCOL, "sessions-%d.json" % PROTOCOL
+SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 MAX_FRAME, READ_CHUNK, MAX_READ_REPLY = 16 << 20, 1 << 16, 4 << 20
 CLIENT_QUEUE_LIMIT = 24 << 20
+# An attached client's output is paced: sent while its connection holds less than the high mark, resumed below the
+# low one, so events never wait behind more; one that falls too far behind skips to the tail, enough to redraw from.
+ATTACH_HIGH_WATER, ATTACH_LOW_WATER, RESYNC_TAIL = 512 << 10, 128 << 10, 64 << 10
 DEFAULT_BUFFER, MAX_BUFFER = 1 << 20, 256 << 20
 INFO_TAIL = 512  # bytes of output in session info: the client tells from them whether a program awaits input
 DAEMON_IDLE_EXIT, CLOSE_GRACE_MS = 60.0, 2000
@@ -170,21 +174,76 @@ def scan_modes(modes, data, start, stop):
     return modes
 
 # ---------------------------------------------------------------- files
-def runtime_dir():
+def state_dir():
+    """`${XDG_STATE_HOME:-~/.local/state}/sessh/HOST`, or None when it cannot be made private. The daemon's log and
+    session registry live there, out of reach of tmp cleaners and logout; per host, as homes may be shared (NFS)."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    top, below = (base, []) if os.path.isabs(base) else (os.path.expanduser("~"), [".local", "state"])
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().partition(".")[0]) or "localhost"
+    if not SAFE_PATH_RE.match(top) or not _owned_dir(or_none(os.stat, top)): return None
+    path = top
+    for part in below:
+        path = os.path.join(path, part)
+        with suppress(OSError): os.mkdir(path, 0o700)
+        if not _owned_dir(or_none(os.lstat, path)): return None
+    for part in ("sessh", host):
+        path = os.path.join(path, part)
+        if not private_dir(path): return None
+    return path
+
+def _owned_dir(st):
+    """Whether `st` is a directory of this user that nobody else can write to."""
+    return st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+def runtime_dir(state):
+    """The private directory of the daemon's socket: $XDG_RUNTIME_DIR/sessh, else the state dir when a socket path
+    there fits, else a short one in /tmp."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
-    safe = base and os.path.isdir(base) and SAFE_PATH_RE.match(base)
-    path = os.path.join(base, "sessh") if safe else "/tmp/sessh-%d" % os.getuid()
+    if base and os.path.isdir(base) and SAFE_PATH_RE.match(base):
+        path = os.path.join(base, "sessh")
+    elif state and socket_fits(state):
+        path = state
+    else:
+        path = tmp_runtime_dir(state)
     for directory in [path] + [os.path.join(path, d) for d in ("shell", "cmd", "bin")]: ensure_private_dir(directory)
     return path
 
+def socket_fits(directory):
+    return len(os.path.join(directory, SOCKET_NAME).encode()) <= SOCKET_PATH_MAX
+
+def tmp_runtime_dir(state):
+    """/tmp/sessh-UID; when another user holds that name (sticky /tmp: we could not remove it), a fresh directory
+    that the state dir points to, so that later calls find it."""
+    shared = "/tmp/sessh-%d" % os.getuid()
+    pointer = state and os.path.join(state, "runtime-dir")
+    recorded = pointer and (read_file(pointer) or b"").decode("utf-8", "replace").strip()
+    if recorded and re.match(re.escape(shared) + r"-[A-Za-z0-9_]+\Z", recorded) and private_dir(recorded):
+        return recorded
+    if private_dir(shared) or not state: return shared
+    import tempfile
+    path = tempfile.mkdtemp(prefix="sessh-%d-" % os.getuid(), dir="/tmp")
+    write_private_file(pointer, path.encode())
+    return path
+
+def private_dir(path):
+    """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink)."""
+    with suppress(OSError): os.mkdir(path, 0o700)
+    st = or_none(os.lstat, path)
+    return _owned_dir(st) and stat.S_IMODE(st.st_mode) == 0o700
+
+def make_private_dirs(path):
+    """Create `path` and its missing parents 0700 (parents that exist are left as they are)."""
+    parent = os.path.dirname(path)
+    if parent != path and not os.path.lexists(parent): make_private_dirs(parent)
+    return private_dir(path)
+
 def ensure_private_dir(path):
-    with suppress(FileExistsError): os.mkdir(path, 0o700)
-    st = os.lstat(path)
-    mode = stat.S_IMODE(st.st_mode)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or mode != 0o700:
-        sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (found uid %d "
-                         "mode %o); remove it and retry\n" % (path, os.getuid(), st.st_uid, mode))
-        sys.exit(EXIT_UNSAFE_DIR)
+    if private_dir(path): return
+    st = or_none(os.lstat, path)
+    found = "found uid %d mode %o" % (st.st_uid, st.st_mode) if st else "cannot create it"
+    sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (%s); remove it and "
+                     "retry\n" % (path, os.getuid(), found))
+    sys.exit(EXIT_UNSAFE_DIR)
 
 def write_private_file(path, data, mode=0o600):
     tmp = "%s.%d.tmp" % (path, os.getpid())
@@ -197,6 +256,71 @@ def read_file(path, limit=-1):
 def or_none(fn, *args):
     """fn(*args), or None when it raises OSError: the process or file it names may be gone already."""
     with suppress(OSError): return fn(*args)
+
+def remove_command_files(rt, name):
+    """Unlink the command files (NAME.SEQ.sh) of session `name`: a run that never got its prompt leaves one."""
+    directory = os.path.join(rt, "cmd")
+    for entry in or_none(os.listdir, directory) or []:
+        stem, _, seq = entry[:-3].rpartition(".")
+        if entry.endswith(".sh") and stem == name and seq.isdigit(): or_none(os.unlink, os.path.join(directory, entry))
+
+# ---------------------------------------------------------------- daemons and their registry of sessions
+def daemon_argv(fd, rt, state):
+    """How start_daemon re-executes the daemon: its argv says what it is, so bridges can find it in /proc."""
+    return [sys.executable, "-S", os.path.abspath(__file__), "daemon", str(PROTOCOL), str(fd), rt, state or ""]
+
+def daemon_of(pid):
+    """(runtime dir, state dir) of `pid` when it is a live sessh daemon of this user and protocol, else None."""
+    if getattr(or_none(os.stat, "/proc/%d" % pid), "st_uid", None) != os.getuid(): return None
+    argv = (read_file("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+    if argv[3:5] != [b"daemon", b"%d" % PROTOCOL] or len(argv) < 8: return None
+    return argv[6].decode("utf-8", "surrogateescape"), argv[7].decode("utf-8", "surrogateescape") or None
+
+def live_daemons(rt, state):
+    """(pid, runtime dir) of the sessh daemons of this user and protocol that use runtime dir `rt` or state dir
+    `state`: the daemon a call in another environment (no XDG_RUNTIME_DIR, say) would have started too."""
+    pids = [int(entry) for entry in or_none(os.listdir, "/proc") or [] if entry.isdigit() and int(entry) != os.getpid()]
+    found = [(pid, daemon_of(pid)) for pid in pids]
+    return [(pid, dirs[0]) for pid, dirs in found if dirs and (dirs[0] == rt or state and dirs[1] == state)]
+
+def parse_registry(data):
+    """A registry file's content, or an empty registry when it is missing or damaged."""
+    import json
+    with suppress(ValueError, TypeError):  # TypeError: no file (None); a UnicodeDecodeError is a ValueError
+        registry = json.loads(data)
+        if (isinstance(registry, dict) and isinstance(registry.get("daemon"), dict)
+                and isinstance(registry.get("sessions"), list) and isinstance(registry.get("lost"), list)):
+            return registry
+    return {"daemon": {}, "sessions": [], "lost": []}
+
+def lost_sessions(registry, daemon_alive, now_ms, reason):
+    """name -> lost session: the ones the registry holds as lost and, when its daemon is gone, its live ones."""
+    pid = registry["daemon"].get("pid")
+    gone = [] if daemon_alive else [
+        {"name": s.get("name"), "shell": s.get("shell"), "created": s.get("created"), "lost_at": now_ms,
+         "daemon_pid": pid, "reason": reason} for s in registry["sessions"] if isinstance(s, dict)]
+    entries = [e for e in registry["lost"] + gone if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    return {e["name"]: e for e in entries if NAME_RE.match(e["name"])}
+
+def lost_info(entry):
+    """A lost session as `list` shows it: what died with it is null."""
+    return {"name": entry["name"], "lost": True, "lost_at": _clamp(entry.get("lost_at"), 0, 1 << 53, 0),
+            "shell": str(entry.get("shell") or ""), "created": _clamp(entry.get("created"), 0, 1 << 53, 0),
+            "pid": None, "running": False, "attached": False, "command": None, "cwd": None}
+
+def lost_message(entry):
+    found = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_clamp(entry.get("lost_at"), 0, 1 << 53, 0) / 1000))
+    why = "; its log ends with: %s" % entry["reason"] if entry.get("reason") else ""
+    return ('Session "%s" was lost: the sessh daemon (pid %s) that held it is gone (found at %s; its terminal closed '
+            "with it%s); sessh close %s DEST forgets it, sessh open %s DEST starts a new one"
+            % (entry["name"], entry.get("daemon_pid"), found, why, entry["name"], entry["name"]))
+
+def last_fatal(log_path):
+    """The log's last line when it reports a fatal error: why the previous daemon died, when it could say so."""
+    with suppress(OSError), open(log_path, "rb") as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+        line = f.read().rstrip(b"\n").rpartition(b"\n")[2].decode("utf-8", "replace")
+        return line if " fatal: " in line else None
 
 # ---------------------------------------------------------------- shell integration
 BASH_INTEGRATION = r"""
@@ -300,8 +424,10 @@ class Session:
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
         self.attached = self.detached_at = None  # the interactive client; when the last one left
+        self.sent, self.mode_mark = 0, (0, {})  # output sent to the attached client; the last modes_at answer
         self.modes = {}  # terminal modes in force at `base`, kept as old output is evicted
         self.closing = []  # (client, request id) of close requests waiting for the shell to exit
+        self.interrupted = None  # set by a forced run until the interrupted job gives the prompt back
 
     @property
     def end(self):
@@ -315,6 +441,12 @@ class Session:
             self.modes = scan_modes(self.modes, self.buf, 0, excess)
             del self.buf[:excess]
             self.base += excess
+
+    def modes_at(self, offset):
+        """The terminal modes in force at `offset`, scanning on from the last answer while it is still buffered."""
+        at, modes = self.mode_mark if self.base <= self.mode_mark[0] <= offset else (self.base, self.modes)
+        self.mode_mark = (offset, scan_modes(modes, self.buf, at - self.base, offset - self.base))
+        return self.mode_mark[1]
 
     def slice(self, start, stop):
         start, stop = max(start, self.base), min(stop, self.end)
@@ -404,6 +536,8 @@ class Client:
     def __init__(self, writer):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
         self.watch = {}  # session name -> "events" or "output"
+        self.drain = None  # the task that resumes output to its attached sessions once the connection drains
+        writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
     def send(self, obj):
         if self.writer.is_closing(): return
@@ -421,34 +555,107 @@ class Client:
 class Daemon:
     """Owns every session of the user; serves bridge connections on one asyncio event loop."""
 
-    def __init__(self, listener, rt):
+    def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
         self.sessions, self.clients, self.recent_exits = {}, [], {}
-        self.scripts = install_integration(rt)
+        self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
+        # The log and the registry live in the state dir when there is one: tmp cleaners and logout leave it alone.
+        self.state, self.started = state or rt, time.time()
+        self.registry = os.path.join(self.state, REGISTRY_NAME)
         import hashlib
         self.hash = hashlib.sha256(read_file(os.path.abspath(__file__))).hexdigest()[:16]
+        self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
+        self.install_files()
+        self.lost = self.load_lost()
+        self.save_registry()
+
+    def install_files(self):
+        self.scripts = install_integration(self.rt)
         # `sessh detach` and `sessh list` inside sessions, without Deno on this host.
         shim = "#!/bin/sh\nexec '%s' '%s' \"$@\"\n" % (sys.executable, os.path.abspath(__file__))
-        write_private_file(os.path.join(rt, "bin", "sessh"), shim.encode(), 0o700)
-        self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
+        write_private_file(os.path.join(self.rt, "bin", "sessh"), shim.encode(), 0o700)
+
+    def load_lost(self):
+        """The sessions of a daemon that died before they ended are lost: kept, so that calls can say so."""
+        registry = parse_registry(read_file(self.registry))
+        pid = registry["daemon"].get("pid")
+        alive = isinstance(pid, int) and pid != os.getpid() and daemon_of(pid) is not None
+        if alive: log("daemon %d of %s still runs; its sessions are left to it" % (pid, self.registry))
+        lost = lost_sessions(registry, alive, int(time.time() * 1000), last_fatal(os.path.join(self.state, "daemon.log")))
+        for name in lost: remove_command_files(self.rt, name)
+        return lost
+
+    def save_registry(self):
+        """Record the sessions where the next daemon finds them, should this one die before they end."""
+        import json
+        sessions = [{"name": s.name, "shell": s.shell, "pid": s.pid, "created": int(s.created * 1000)}
+                    for s in self.sessions.values()]
+        daemon = {"pid": os.getpid(), "started": int(self.started * 1000), "socket": self.socket_path}
+        data = json.dumps({"daemon": daemon, "sessions": sessions, "lost": list(self.lost.values())})
+        try:
+            write_private_file(self.registry, data.encode())
+        except OSError as exc:
+            log("cannot write %s: %s" % (self.registry, exc))
+
+    def forget_lost(self, name):
+        if self.lost.pop(name, None) is None: return
+        remove_command_files(self.rt, name)
+        self.save_registry()
 
     def run(self):
         import asyncio  # here, not at the top: it would slow down every bridge, and only the daemon needs it
         self.loop = asyncio.new_event_loop()
         self.loop.add_signal_handler(signal.SIGCHLD, self.reap_children)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.keep_files, "a bridge found no socket")
         for sig in (signal.SIGHUP, signal.SIGPIPE): signal.signal(sig, signal.SIG_IGN)
-        self.loop.run_until_complete(asyncio.start_unix_server(self.serve, sock=self.listener))
-        path = os.path.join(self.rt, SOCKET_NAME)
-        bound = os.stat(path).st_ino  # at exit, the path is left alone if a newer daemon has bound it since
-        self.exit_when_idle(time.time())
+        self.server = self.loop.run_until_complete(asyncio.start_unix_server(self.serve, sock=self.listener))
+        # At exit, the path is left alone if another socket took it.
+        self.bound = getattr(or_none(os.stat, self.socket_path), "st_ino", None)
+        self.housekeep(time.time())
         self.loop.run_forever()
         with suppress(OSError):
-            if os.stat(path).st_ino == bound: os.unlink(path)
+            if os.stat(self.socket_path).st_ino == self.bound: os.unlink(self.socket_path)
 
-    def exit_when_idle(self, idle_since):
+    def housekeep(self, idle_since):
+        """Every 5 s: re-create removed files; exit after a minute without sessions or clients."""
+        self.keep_files("5 s check")
         if self.sessions or self.clients: idle_since = time.time()
         if time.time() - idle_since > DAEMON_IDLE_EXIT: self.loop.stop()
-        self.loop.call_later(5.0, self.exit_when_idle, idle_since)
+        self.loop.call_later(5.0, self.housekeep, idle_since)
+
+    def keep_files(self, trigger):
+        """Re-create what a tmp cleaner or an rm -rf removed, as tmux does: the socket, so that the sessions stay
+        reachable, and the registry, so that a later daemon still learns of them. Another file in the socket's
+        place is left alone."""
+        if not os.path.exists(self.registry):
+            with suppress(OSError): self.restore_state()  # failing, it still leaves the socket to be re-created
+        try:
+            if os.path.lexists(self.socket_path): return
+            dirs = [os.path.join(self.rt, d) for d in ("shell", "cmd", "bin")]
+            if not make_private_dirs(self.rt) or not all(map(private_dir, dirs)): raise OSError("not a private dir")
+            self.install_files()
+            self.point_agent()
+            listener = listen_at(self.socket_path)
+        except OSError as exc:
+            log("cannot re-create %s: %s" % (self.socket_path, exc))
+            return
+        self.bound = os.stat(self.socket_path).st_ino
+        self.loop.create_task(self.serve_on(listener, trigger))
+
+    def restore_state(self):
+        make_private_dirs(self.state)
+        log_fd = open_log(self.state)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+        self.save_registry()
+        if os.path.basename(self.rt).startswith("sessh-%d-" % os.getuid()):  # see tmp_runtime_dir
+            write_private_file(os.path.join(self.state, "runtime-dir"), self.rt.encode())
+
+    async def serve_on(self, listener, trigger):
+        import asyncio
+        old, self.server = self.server, await asyncio.start_unix_server(self.serve, sock=listener)
+        old.close()  # it stops listening; its connections stay
+        log("listening again on %s (%s)" % (self.socket_path, trigger))
 
     async def serve(self, reader, writer):
         peer = writer.get_extra_info("socket")
@@ -499,21 +706,24 @@ class Daemon:
 
     def notify(self, session, event, level="events", skip=None):
         """Send an event to every client watching `session` at `level` or more ("output" includes "events")."""
+        if event["ev"] == "exit": self.feed_attached(session, final=True)  # the shell's last words before its exit
         for client in self.clients:
             if client is not skip and client.watch.get(session.name) in ("output", level): client.send(event)
 
     def session(self, msg):
         name = _checked_name(msg)
         if name in self.sessions: return self.sessions[name]
+        if name in self.lost: raise HelperError("session_lost", lost_message(self.lost[name]))
         if name in self.recent_exits:
             raise HelperError("session_exited",
                               'Session "%s" ended: its shell exited with status %d' % (name, self.recent_exits[name]))
         raise HelperError("no_session", 'No session named "%s"' % name)
 
     def session_or_new(self, msg, options):
-        """The session `msg` names, and whether it was created now, from `options` (a map) when there was none."""
+        """The session `msg` names, and whether it was created now, from `options` (a map) when there was none.
+        A lost session is not silently replaced: that takes an explicit open."""
         name = _checked_name(msg)
-        if name in self.sessions or not isinstance(options, dict): return self.session(msg), False
+        if name in self.sessions or name in self.lost or not isinstance(options, dict): return self.session(msg), False
         return self.create_session(dict(options, name=name)), True
 
     def create_session(self, options):
@@ -532,6 +742,7 @@ class Daemon:
         session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
         session.append(motd_text(env.get("HOME", "/")))
         self.recent_exits.pop(name, None)
+        self.save_registry()
         self.loop.add_reader(fd, self.read_pty, session)
         if kind: self.loop.call_later(2.0, self._integrate_fallback, session)
         return session
@@ -566,8 +777,42 @@ class Daemon:
 
     def emit_output(self, session, data):
         if not data: return
-        self.notify(session, {"ev": "output", "name": session.name, "offset": session.end, "data": data}, "output")
+        self.notify(session, {"ev": "output", "name": session.name, "offset": session.end, "data": data}, "output",
+                    skip=session.attached)
         session.append(data)
+        self.feed_attached(session)
+
+    def feed_attached(self, session, final=False):
+        """Send the attached client the output it has not had, in parts, until its connection holds the high mark;
+        the rest waits for it to drain. Further behind than an attach replays, it skips ahead. `final`: the session
+        ends, so what is owed goes now, or a short tail does."""
+        client = session.attached
+        while client and not client.writer.is_closing() and session.sent < session.end:
+            if not final and client.writer.transport.get_write_buffer_size() > ATTACH_HIGH_WATER:
+                client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
+                return
+            if session.sent < session.base or session.end - session.sent > (RESYNC_TAIL if final else MAX_READ_REPLY):
+                self.resync(client, session)
+                return
+            stop = min(session.end, session.sent + READ_CHUNK)
+            client.send({"ev": "output", "name": session.name, "offset": session.sent,
+                         "data": session.slice(session.sent, stop)})
+            session.sent = stop
+
+    def resync(self, client, session):
+        """Skip the client ahead to the buffer's tail, reporting the gap; it redraws from a clean point there with the
+        terminal modes then in force, as on attach."""
+        start = max(session.base, session.end - RESYNC_TAIL)
+        client.send({"ev": "resync", "name": session.name, "start": start, "end": session.end,
+                     "skipped": start - session.sent, "data": session.slice(start, session.end),
+                     "modes": session.modes_at(start)})
+        session.sent = session.end
+
+    async def resume_when_drained(self, client):
+        with suppress(OSError): await client.writer.drain()  # a lost connection raises; is_closing() then stops it
+        client.drain = None
+        for session in list(self.sessions.values()):
+            if session.attached is client: self.feed_attached(session)
 
     def handle_marker(self, session, payload):
         kind, _, arg = payload.partition(";")
@@ -580,7 +825,7 @@ class Daemon:
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
-            session.integrated = True
+            session.integrated, session.interrupted = True, None
             self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
             self.dispatch_pending_run(session)
 
@@ -588,15 +833,20 @@ class Daemon:
         if not session.running and session.run is None: return
         run, session.run = session.run, None
         session.running, session.last_exit = False, status
-        event = {"ev": "done", "name": session.name, "exit": status, "end": session.end,
-                 "seq": run and run["seq"], "start": run and run["start"]}
+        self.report_done(session, run, exit=status)
+
+    def report_done(self, session, run, **fields):
+        """Send the `done` event of `run` (None: a command typed by hand) to its owner and to every watcher."""
+        event = dict(fields, ev="done", name=session.name, end=session.end, seq=run and run["seq"],
+                     start=run and run["start"])
         if run:
             if run["file"]: or_none(os.unlink, run["file"])
             # The owner gets the output with the event: no second round trip, even when the shell exits next.
             # More than a read reply holds is left for it to read in parts (data None).
             fits = session.end - max(run["start"], session.base) <= MAX_READ_REPLY
-            run["client"].send(dict(event, data=session.slice(run["start"], session.end) if fits else None,
-                                    evicted=run["start"] < session.base))
+            if run["client"]:  # None: its call left (reset)
+                run["client"].send(dict(event, data=session.slice(run["start"], session.end) if fits else None,
+                                        evicted=run["start"] < session.base))
         self.notify(session, event, skip=run and run["client"])
 
     def write_pty(self, session, data):
@@ -624,10 +874,12 @@ class Daemon:
         self.emit_output(session, session.scanner.flush())
         session.exit_status = code
         self.finish_command(session, None)
+        remove_command_files(self.rt, session.name)
         self.notify(session, {"ev": "exit", "name": session.name, "status": code})
         self.loop.remove_reader(session.fd)
         os.close(session.fd)
         del self.sessions[session.name]
+        self.save_registry()
         self.recent_exits[session.name] = code
         if len(self.recent_exits) > 100: del self.recent_exits[next(iter(self.recent_exits))]
         for client, req_id in session.closing: client.reply(req_id, status=code)
@@ -640,9 +892,10 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset"]}
 
     def op_open(self, client, msg):
+        self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
         session, created = self.session_or_new(msg, msg)
         return {"created": created, "session": session.info()}
 
@@ -650,7 +903,8 @@ class Daemon:
         return {"session": self.session(msg).info()}
 
     def op_list(self, client, msg):
-        return {"sessions": [s.info() for s in sorted(self.sessions.values(), key=lambda s: s.created)]}
+        live = [s.info() for s in sorted(self.sessions.values(), key=lambda s: s.created)]
+        return {"sessions": live + [lost_info(entry) for entry in self.lost.values()]}
 
     def op_input(self, client, msg):
         if not isinstance(msg.get("data"), bytes): raise HelperError("bad_request", "input needs bytes in data")
@@ -705,6 +959,7 @@ class Daemon:
             raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it (sessh wait --done), '
                               'interrupt it (sessh keys ... C-c) or pass --force'
                               % (session.name, info["command"] or "a command"))
+        if msg.get("force"): self.supersede(session, info["running"])
         seq = self.run_seq = self.run_seq + 1
         client.watch.setdefault(session.name, "events")
         session.pending_run = (seq, command, client, msg.get("id"), created)
@@ -713,9 +968,37 @@ class Daemon:
             wait = _clamp(msg.get("ready_timeout_ms"), 100, 600000, 15000) / 1000.0
             self.loop.call_later(wait, self._expire_pending_run, session, seq)
 
+    def supersede(self, session, running):
+        """Make way for a forced run, whose reply and result must be its own: the run waiting for a prompt gives way,
+        the one typed before ends as superseded, and the foreground job is interrupted; the forced run is typed at
+        the prompt that follows."""
+        if session.pending_run:
+            client, req_id = session.pending_run[2:4]
+            session.pending_run = None
+            client.fail(req_id, "session_busy", 'A newer run --force in "%s" took the place of this command before '
+                        "it was typed" % session.name)
+        if not running: return
+        run, session.run = session.run, None
+        if run: self.report_done(session, run, exit=None, superseded=True)
+        session.interrupted = token = object()
+        # A job of its own gets SIGINT directly: a Ctrl-C typed into the terminal would stay queued if the job ended
+        # just now, and the shell would answer it with a second prompt that ends the forced run before it ran.
+        group = or_none(os.tcgetpgrp, session.fd)
+        if group and group != session.pid: or_none(os.killpg, group, signal.SIGINT)
+        else: self.write_pty(session, b"\x03")  # the shell itself is busy (a builtin such as read)
+        self.loop.call_later(1.0, self.escalate, session, token, signal.SIGTERM)
+
+    def escalate(self, session, token, sig):
+        """The interrupted job kept the terminal: signal its process group (never the shell's own), harder later."""
+        if session.interrupted is not token or session.exit_status is not None: return
+        group = or_none(os.tcgetpgrp, session.fd)
+        if group and group != session.pid: or_none(os.killpg, group, sig)
+        if sig == signal.SIGTERM: self.loop.call_later(2.0, self.escalate, session, token, signal.SIGKILL)
+
     def dispatch_pending_run(self, session):
-        """Type the waiting command in once the shell shows a prompt with sessh's hooks."""
-        if not session.pending_run or not session.integrated: return
+        """Type the waiting command in once the shell shows a prompt with sessh's hooks (after an interrupted job:
+        the prompt that follows it)."""
+        if not session.pending_run or not session.integrated or session.interrupted: return
         (seq, command, client, req_id, created), session.pending_run = session.pending_run, None
         if is_typeable(command, session.kind, session.preexec):
             path, data = None, b"\x15" + command + b"\r"
@@ -747,7 +1030,7 @@ class Daemon:
                                   "(sessh detach %s DEST frees it)" % (session.name, session.name))
             self.release(session, "replaced")
             self.drop_client(holder)
-        session.attached = client
+        session.attached, session.sent = client, session.end  # the reply carries the output up to the end
         client.watch[session.name] = "output"
         self.op_resize(client, msg)
         resume = isinstance(since, int) and session.base <= since <= session.end
@@ -771,6 +1054,18 @@ class Daemon:
     def op_ping(self, client, msg):
         return {}
 
+    def op_reset(self, client, msg):
+        """The local agent lends this connection to its next call: forget what the last call asked for, so that
+        nothing of it (output, a late reply) reaches the next. A command it left waiting for a prompt is dropped
+        rather than typed for nobody; one already typed runs on, reported to its watchers only."""
+        client.watch.clear()
+        for session in self.sessions.values():
+            if session.attached is client: self.release(session, "reset")
+            if session.pending_run and session.pending_run[2] is client: session.pending_run = None
+            if session.run and session.run["client"] is client: session.run["client"] = None
+            session.closing = [(c, req_id) for c, req_id in session.closing if c is not client]
+        return {}
+
     def op_agent(self, client, msg):
         """A bridge's forwarded ssh agent: sessions reach the newest one through a stable symlink."""
         path = msg.get("path")
@@ -786,6 +1081,10 @@ class Daemon:
             or_none(os.replace, link + ".new", link)
 
     def op_close(self, client, msg):
+        name = _checked_name(msg)
+        if name in self.lost:  # closing is how a lost session is acknowledged
+            self.forget_lost(name)
+            return {"status": None, "lost": True}
         session = self.session(msg)
         session.closing.append((client, msg.get("id")))
         self.signal_session(session, signal.SIGHUP)
@@ -801,17 +1100,19 @@ class Daemon:
             if int(entry) != session.pid and fields[3:4] == [b"%d" % session.pid]: or_none(os.kill, int(entry), sig)
 
 # ---------------------------------------------------------------- bridge
-def connect_daemon(rt):
-    """Connect to the user's daemon, starting one when none answers. The socket is unlinked only after a refused
-    connection and under a lock, so two first launches at once give exactly one daemon."""
+def connect_daemon(rt, state):
+    """Connect to the user's daemon, starting one when none runs. A running daemon whose socket went missing is
+    woken to bind it again, never replaced. The socket is unlinked only after a refused connection and under a
+    lock, so two first launches at once give exactly one daemon."""
     path = os.path.join(rt, SOCKET_NAME)
     sock = _try_connect(path)
     if sock is None:
-        with open(os.path.join(rt, "daemon.lock"), "w") as lock:
+        with open(os.path.join(state or rt, "daemon.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            sock = _try_connect(path, unlink_stale=True) or start_daemon(path, rt)
+            sock = _try_connect(path) or wake_daemon(rt, state)
+            sock = sock or _try_connect(path, unlink_stale=True) or start_daemon(path, rt, state)
     if sock is None:
-        sys.stderr.write("sessh: the daemon did not start; see %s/daemon.log\n" % rt)
+        sys.stderr.write("sessh: the daemon did not start; see %s/daemon.log\n" % (state or rt))
         sys.exit(EXIT_DAEMON_START)
     return sock
 
@@ -824,12 +1125,35 @@ def _try_connect(path, unlink_stale=False):
         sock.close()
         if unlink_stale and isinstance(exc, ConnectionRefusedError): or_none(os.unlink, path)
 
-def start_daemon(path, rt):
-    """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""
+def wake_daemon(rt, state):
+    """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
+    removed; None when no daemon runs."""
+    for pid, daemon_rt in live_daemons(rt, state):
+        path, deadline = os.path.join(daemon_rt, SOCKET_NAME), time.time() + 2.0
+        sock = _try_connect(path)
+        or_none(os.kill, pid, signal.SIGUSR1)
+        while sock is None and time.time() < deadline and daemon_of(pid):
+            time.sleep(0.05)
+            sock = _try_connect(path)
+        if sock is not None: return sock
+        if daemon_of(pid):
+            sys.stderr.write("sessh: the daemon (pid %d) runs but does not answer on %s; see %s/daemon.log\n"
+                             % (pid, path, state or daemon_rt))
+            sys.exit(EXIT_DAEMON_START)
+
+def listen_at(path):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(64)
+    return listener
+
+def open_log(directory):
+    return os.open(os.path.join(directory, "daemon.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+def start_daemon(path, rt, state):
+    """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""
+    listener = listen_at(path)
     if os.fork():
         os.wait()
         listener.close()
@@ -839,18 +1163,29 @@ def start_daemon(path, rt):
         if os.fork(): os._exit(0)
         os.chdir("/")
         null = os.open(os.devnull, os.O_RDWR)
-        logfd = os.open(os.path.join(rt, "daemon.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        for target, fd in enumerate((null, null, logfd)): os.dup2(fd, target)
+        for target, fd in enumerate((null, null, open_log(state or rt))): os.dup2(fd, target)
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, 1024)
-        log("started, protocol %d" % PROTOCOL)
-        Daemon(listener, rt).run()
+        os.set_inheritable(listener.fileno(), True)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the daemon handles it: a bridge may signal it early
+        os.execv(sys.executable, daemon_argv(listener.fileno(), rt, state))
     except BaseException as exc:
         log("fatal: %r" % (exc,))
     os._exit(0)
 
+def run_daemon(args):
+    """The daemon, as start_daemon executes it: PROTOCOL, the listener's fd, the runtime dir, the state dir."""
+    try:
+        daemon = Daemon(socket.socket(fileno=int(args[1])), args[2], args[3] or None)
+        log("started, protocol %d" % PROTOCOL)
+        daemon.run()
+    except BaseException as exc:
+        log("fatal: %r" % (exc,))
+    return 0
+
 def bridge():
-    sock = connect_daemon(runtime_dir())
+    state = state_dir()
+    sock = connect_daemon(runtime_dir(state), state)
     if os.environ.get("SSH_AUTH_SOCK"): sock.sendall(frame({"op": "agent", "path": os.environ["SSH_AUTH_SOCK"]}))
     os.write(1, MAGIC)
     while True:
@@ -881,14 +1216,15 @@ def in_session(role):
     """`sessh list` and `sessh detach` run inside a session, through the shim on its PATH."""
     current = os.environ.get("SESSH_SESSION")
     if role == "detach" and not current: sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
-    reply = request(connect_daemon(runtime_dir()), role, name=current)
+    state = state_dir()
+    reply = request(connect_daemon(runtime_dir(state), state), role, name=current)
     if role == "detach":
         print("detached the client of %s" % current if reply["detached"] else "no client is attached to %s" % current)
         return 0
     rows = [("CUR", "NAME", "PID", "STATE", "WHAT")]
     for s in reply["sessions"]:
-        state = "attached" if s["attached"] else "busy" if s["running"] else "idle"
-        rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"]), state,
+        state = "lost" if s.get("lost") else "attached" if s["attached"] else "busy" if s["running"] else "idle"
+        rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"] or "-"), state,
                      s["command"] or s["cwd"] or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows: print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
@@ -897,6 +1233,7 @@ def in_session(role):
 def main(argv):
     role = argv[1] if len(argv) > 1 else ""
     if role == "bridge": return bridge()
+    if role == "daemon": return run_daemon(argv[2:])
     if role in ("list", "detach"): return in_session(role)
     sys.stderr.write("usage: sessh list | sessh detach (inside a sessh session)\n")
     return 2

@@ -1,8 +1,13 @@
 """Unit tests of the remote helper's pure parts: python3 -m unittest."""
 
+import json
 import os
+import shutil
+import stat
 import sys
+import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -103,12 +108,217 @@ class SessionBufferTest(unittest.TestCase):
         self.assertEqual(s.tail_start(10), 0)
 
 
+class FakeTransport:
+    def __init__(self):
+        self.queued = 0
+
+    def get_write_buffer_size(self):
+        return self.queued
+
+    def set_write_buffer_limits(self, high, low):
+        pass
+
+
+class FakeWriter:
+    """A connection that holds what is written until the test drains it."""
+
+    def __init__(self):
+        self.transport, self.frames = FakeTransport(), []
+
+    def is_closing(self):
+        return False
+
+    def write(self, data):
+        self.transport.queued += len(data)
+        self.frames.append(h.unpack(data[4:]))
+
+    async def drain(self):
+        pass
+
+    def drained(self):
+        frames, self.frames, self.transport.queued = self.frames, [], 0
+        return frames
+
+
+class FakeLoop:
+    def __init__(self):
+        self.tasks = []
+
+    def create_task(self, coroutine):
+        self.tasks.append(coroutine)
+        return coroutine
+
+
+class AttachPacingTest(unittest.TestCase):
+    def setUp(self):
+        self.daemon = h.Daemon.__new__(h.Daemon)
+        self.daemon.loop = FakeLoop()
+        self.session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 2 << 20, "posix")
+        self.daemon.sessions = {"s": self.session}
+        self.writer = FakeWriter()
+        self.client = h.Client(self.writer)
+        self.daemon.clients = [self.client]
+        self.session.attached, self.client.watch["s"] = self.client, "output"
+
+    def flood(self, total, chunk=h.READ_CHUNK):
+        for _ in range(total // chunk): self.daemon.emit_output(self.session, b"y" * (chunk - 1) + b"\n")
+
+    def tearDown(self):
+        for task in self.daemon.loop.tasks: task.close()
+
+    def resume(self):
+        """Run the wait for the connection to drain, which the fake connection ends at once."""
+        with self.assertRaises(StopIteration):
+            self.daemon.loop.tasks.pop().send(None)
+
+    def test_output_stops_at_the_high_mark_and_events_do_not_wait_behind_more(self):
+        self.flood(8 << 20)
+        frames = list(self.writer.frames)
+        self.assertLessEqual(sum(len(f["data"]) for f in frames), h.ATTACH_HIGH_WATER + h.READ_CHUNK)
+        self.assertEqual([f["offset"] for f in frames], [i * h.READ_CHUNK for i in range(len(frames))])
+        self.assertEqual(len(self.daemon.loop.tasks), 1, "one wait for the connection to drain")
+        self.daemon.release(self.session, "requested")
+        self.assertEqual(self.writer.frames[-1]["ev"], "detached")
+        self.assertEqual(len(self.writer.frames), len(frames) + 1)
+
+    def test_a_client_far_behind_skips_ahead_to_a_tail_with_its_modes(self):
+        self.daemon.emit_output(self.session, b"\x1b[?1049h")
+        self.writer.drained()
+        self.flood(6 << 20)
+        sent = self.session.sent
+        self.writer.drained()
+        self.resume()
+        self.assertIsNone(self.client.drain)
+        resync = self.writer.drained()[0]
+        self.assertEqual(resync["ev"], "resync")
+        self.assertEqual((resync["start"], resync["end"]), (self.session.end - h.RESYNC_TAIL, self.session.end))
+        self.assertEqual(resync["skipped"], resync["start"] - sent)
+        self.assertEqual(resync["modes"], {"1049": True})
+        self.assertEqual(self.session.sent, self.session.end)
+
+    def test_a_client_a_little_behind_catches_up_in_order_after_draining(self):
+        self.flood(1 << 20)
+        offsets = [f["offset"] for f in self.writer.drained()]
+        self.resume()
+        offsets += [f["offset"] for f in self.writer.drained()]
+        self.assertEqual(offsets, [i * h.READ_CHUNK for i in range(16)])
+
+    def test_what_is_owed_goes_before_the_exit(self):
+        self.flood(1 << 20)
+        self.writer.drained()
+        self.daemon.notify(self.session, {"ev": "exit", "name": "s", "status": 0})
+        frames = self.writer.drained()
+        self.assertEqual([f["ev"] for f in frames], ["resync", "exit"])
+        self.assertEqual(frames[0]["end"], self.session.end)
+
+
 class ShellKindTest(unittest.TestCase):
     def test_kinds(self):
         self.assertEqual(h.shell_kind("/bin/bash"), "bash")
         self.assertEqual(h.shell_kind("-zsh"), "zsh")
         self.assertEqual(h.shell_kind("/usr/bin/dash"), "posix")
         self.assertIsNone(h.shell_kind("/usr/bin/fish"))
+
+
+
+class RegistryTest(unittest.TestCase):
+    REGISTRY = {"daemon": {"pid": 41, "started": 1000, "socket": "/run/s"},
+                "sessions": [{"name": "a", "shell": "/bin/bash", "pid": 50, "created": 2000}, "junk", {"name": "../x"}],
+                "lost": [{"name": "old", "shell": "/bin/sh", "created": 1, "lost_at": 5, "daemon_pid": 7}]}
+
+    def test_a_missing_or_damaged_file_is_an_empty_registry(self):
+        empty = {"daemon": {}, "sessions": [], "lost": []}
+        for data in (None, b"", b"{", b"\xff", b"[]", b'{"daemon": 1, "sessions": [], "lost": []}'):
+            self.assertEqual(h.parse_registry(data), empty, data)
+
+    def test_the_sessions_of_a_dead_daemon_are_lost_with_the_ones_lost_before(self):
+        registry = h.parse_registry(json.dumps(self.REGISTRY).encode())
+        lost = h.lost_sessions(registry, False, 9000, "x sessh-daemon[41]: fatal: boom")
+        self.assertEqual(sorted(lost), ["a", "old"])  # entries with invalid names are dropped
+        self.assertEqual(lost["a"], {"name": "a", "shell": "/bin/bash", "created": 2000, "lost_at": 9000,
+                                     "daemon_pid": 41, "reason": "x sessh-daemon[41]: fatal: boom"})
+        self.assertEqual(lost["old"]["lost_at"], 5)
+
+    def test_the_sessions_of_a_live_daemon_are_not_lost(self):
+        self.assertEqual(sorted(h.lost_sessions(h.parse_registry(json.dumps(self.REGISTRY)), True, 9000, None)),
+                         ["old"])
+
+    def test_the_message_says_which_daemon_when_and_what_to_do(self):
+        message = h.lost_message({"name": "a", "daemon_pid": 41, "lost_at": 1767225600000, "reason": "fatal: boom"})
+        self.assertEqual(message, 'Session "a" was lost: the sessh daemon (pid 41) that held it is gone (found at '
+                                  "2026-01-01T00:00:00Z; its terminal closed with it; its log ends with: fatal: boom); "
+                                  "sessh close a DEST forgets it, sessh open a DEST starts a new one")
+
+    def test_list_shows_a_lost_session_with_null_for_what_died(self):
+        info = h.lost_info({"name": "a", "shell": "/bin/sh", "created": 2, "lost_at": 5})
+        self.assertEqual((info["lost"], info["lost_at"], info["pid"], info["running"]), (True, 5, None, False))
+
+    def test_last_fatal_reads_only_a_fatal_last_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "daemon.log")
+            self.assertIsNone(h.last_fatal(path))
+            with open(path, "w") as f: f.write("t sessh-daemon[1]: started\nt sessh-daemon[1]: fatal: OSError()\n")
+            self.assertEqual(h.last_fatal(path), "t sessh-daemon[1]: fatal: OSError()")
+            with open(path, "a") as f: f.write("t sessh-daemon[2]: started\n")
+            self.assertIsNone(h.last_fatal(path))
+
+
+class CommandFilesTest(unittest.TestCase):
+    def test_removes_the_files_of_one_session_only(self):
+        with tempfile.TemporaryDirectory() as rt:
+            os.mkdir(os.path.join(rt, "cmd"))
+            names = ["a.1.sh", "a.22.sh", "a.1.5.sh", "ab.1.sh", "a.x.sh", "a.3.sh.99.tmp"]
+            for name in names: open(os.path.join(rt, "cmd", name), "w").close()
+            h.remove_command_files(rt, "a")
+            self.assertEqual(sorted(os.listdir(os.path.join(rt, "cmd"))), ["a.1.5.sh", "a.3.sh.99.tmp", "a.x.sh",
+                                                                            "ab.1.sh"])
+
+
+class DirectoriesTest(unittest.TestCase):
+    def setUp(self):
+        self.base = tempfile.mkdtemp(prefix="sessh-test-")
+        self.addCleanup(shutil.rmtree, self.base)
+
+    def test_private_dir_creates_0700_and_refuses_symlinks_and_open_modes(self):
+        path = os.path.join(self.base, "p")
+        self.assertTrue(h.private_dir(path))
+        self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o700)
+        os.symlink(path, os.path.join(self.base, "link"))
+        self.assertFalse(h.private_dir(os.path.join(self.base, "link")))
+        os.chmod(path, 0o755)
+        self.assertFalse(h.private_dir(path))
+
+    def test_state_dir_is_per_host_under_xdg_state_home(self):
+        with mock.patch.dict(os.environ, {"XDG_STATE_HOME": self.base}), \
+                mock.patch.object(h.socket, "gethostname", return_value="box-1.example.org"):
+            self.assertEqual(h.state_dir(), os.path.join(self.base, "sessh", "box-1"))
+        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.base, "sessh")).st_mode), 0o700)
+
+    def test_state_dir_refuses_a_base_others_can_write_to(self):
+        os.chmod(self.base, 0o777)
+        with mock.patch.dict(os.environ, {"XDG_STATE_HOME": self.base}):
+            self.assertIsNone(h.state_dir())
+
+    def test_state_dir_checks_each_component_under_home(self):
+        os.symlink("/tmp", os.path.join(self.base, ".local"))
+        with mock.patch.dict(os.environ, {"HOME": self.base}):
+            os.environ.pop("XDG_STATE_HOME", None)
+            self.assertIsNone(h.state_dir())
+
+    def test_runtime_dir_is_the_state_dir_when_a_socket_path_fits(self):
+        state = os.path.join(self.base, "state")
+        os.mkdir(state, 0o700)
+        with mock.patch.dict(os.environ):
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+            self.assertEqual(h.runtime_dir(state), state)
+        self.assertTrue(all(os.path.isdir(os.path.join(state, d)) for d in ("shell", "cmd", "bin")))
+        self.assertTrue(h.socket_fits("/" + "d" * 85))
+        self.assertFalse(h.socket_fits("/" + "d" * 86))
+
+    def test_make_private_dirs_re_creates_removed_parents(self):
+        path = os.path.join(self.base, "a", "b", "c")
+        self.assertTrue(h.make_private_dirs(path))
+        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.base, "a")).st_mode), 0o700)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,11 @@ export interface RunOptions {
    * @default {true}
    */
   wait?: boolean;
-  /** Type the command even when another one is running. */
+  /**
+   * When another command runs: interrupt it (Ctrl-C, then SIGTERM and
+   * SIGKILL to its process group) and run this one at the next prompt; the
+   * result is this command's own. Without it a busy session is refused.
+   */
   force?: boolean;
   /**
    * Largest output text to return, in bytes (head and tail are kept).
@@ -93,6 +97,8 @@ export interface RunResult {
   shellExit: number | null;
   /** Whether older output of this command had been evicted from the buffer. */
   evicted: boolean;
+  /** Whether a later `run` with `force` interrupted this command and took its place. */
+  superseded: boolean;
 }
 
 /** Options for {@linkcode Session.logs}. */
@@ -256,6 +262,7 @@ export class Session {
     let start = Number(reply.offset);
     const base = {
       commandId: seq,
+      superseded: false,
       created,
       outputStart: start,
       shellExit: null,
@@ -283,7 +290,8 @@ export class Session {
       }
       if (event.ev === "done" && event.seq === seq) done = event;
       if (event.ev === "exit") shellExit = Number(event.status);
-      if ((done && done.exit != null) || shellExit !== null) break;
+      if (done && (done.exit != null || done.superseded)) break;
+      if (shellExit !== null) break;
     }
     const durationMs = Math.round(performance.now() - started);
     const lostAfterSend = (error: unknown) =>
@@ -314,6 +322,7 @@ export class Session {
         durationMs,
         shellExit,
         evicted: Boolean(done.evicted),
+        superseded: Boolean(done.superseded),
       };
     }
     if (shellExit !== null) {
@@ -661,15 +670,16 @@ export class Session {
    * Ends the session: SIGHUP to its processes, SIGKILL after the grace period.
    *
    * @param options Grace period in milliseconds (default 2000).
-   * @returns The shell's exit status.
+   * @returns The shell's exit status; null for a lost session, which this
+   *   forgets (its shell ended unseen with the daemon that held it).
    */
-  async close(options: { graceMs?: number } = {}): Promise<number> {
+  async close(options: { graceMs?: number } = {}): Promise<number | null> {
     const graceMs = options.graceMs ?? 2000;
     const reply = await this.#client.connection.request(
       "close",
       { name: this.name, grace_ms: graceMs },
       { timeoutMs: graceMs + 10_000 },
     );
-    return Number(reply.status);
+    return reply.status == null ? null : Number(reply.status);
   }
 }

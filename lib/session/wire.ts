@@ -45,6 +45,8 @@ export function sessionInfo(m: Message): SessionInfo {
     integrated: Boolean(m.integrated),
     attached: Boolean(m.attached),
     detachedAt: m.detached_at == null ? null : Number(m.detached_at),
+    lost: Boolean(m.lost),
+    lostAt: m.lost_at == null ? null : Number(m.lost_at),
   };
 }
 
