@@ -69,6 +69,12 @@ function printJson(value: unknown): Promise<void> {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "agent" && args.length === 2) {
+    // The local agent, started detached by a call (see lib/agent/).
+    const { runAgent } = await import("./lib/agent/server.ts");
+    await runAgent({ controlDir: args[1] });
+    return 0;
+  }
   const env = Deno.env.toObject();
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";

@@ -16,6 +16,7 @@
  * @module
  */
 export {
+  type CallPath,
   type ClientOptions,
   type OpenOptions,
   type OpenResult,

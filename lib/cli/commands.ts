@@ -182,6 +182,7 @@ async function connect(
       port: t.port,
       ssh: sshFlags(flags),
       connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
+      warm: Deno.env.get("SESSH_AGENT") !== "0",
     });
   } catch (error) {
     if (delivers && error instanceof SesshError) {
@@ -629,10 +630,15 @@ export async function statusCommand(
   await using client = await connect(t, flags);
   const info = await client.session(t.name).status();
   const master = { alive: true, pid: client.master.pid };
+  const path = {
+    warm: client.path.warm,
+    reason: client.path.reason,
+    agent_pid: client.path.agentPid,
+  };
   return {
     op: "status",
-    fields: { master, session: statusJson(info) },
-    text: formatStatus(info, master),
+    fields: { master, path, session: statusJson(info) },
+    text: formatStatus(info, master, client.path),
     exitCode: 0,
   };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SessionInfo } from "../types.ts";
+import type { CallPath } from "../session/client.ts";
 
 /**
  * A session description with snake_case keys, as `status --json` and `list --json`
@@ -50,11 +51,13 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
  *
  * @param info The session.
  * @param master The ControlMaster's state.
+ * @param path How the call reached the daemon (warm or direct, and why).
  * @returns The text.
  */
 export function formatStatus(
   info: SessionInfo,
   master: { alive: boolean; pid: number | null },
+  path?: CallPath,
 ): string {
   const rows: [string, string][] = [
     [
@@ -63,6 +66,14 @@ export function formatStatus(
         ? `alive${master.pid ? ` (pid ${master.pid})` : ""}`
         : "down",
     ],
+    ...(path
+      ? [[
+        "call path",
+        path.warm
+          ? `warm, through the local agent (pid ${path.agentPid})`
+          : `direct: ${path.reason}`,
+      ] as [string, string]]
+      : []),
     [
       "session",
       info.lost

@@ -13,7 +13,8 @@ import {
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";
-import { UsageError } from "../errors.ts";
+import { ConnectionLostError, UsageError } from "../errors.ts";
+import { leaseBridge, type Leased } from "../agent/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
@@ -39,6 +40,24 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Stops connecting when aborted: whatever was spawned is killed. */
   signal?: AbortSignal;
+  /**
+   * Borrow an open bridge from the local agent (started on first use), so
+   * that a call costs one round trip; falls back to a bridge of its own.
+   * For short-lived processes such as the command line; a long-lived
+   * client holds its own connection anyway.
+   * @default {false}
+   */
+  warm?: boolean;
+}
+
+/** How a client reached the daemon. */
+export interface CallPath {
+  /** Whether through a bridge the local agent kept open. */
+  warm: boolean;
+  /** Why not, when not. */
+  reason: string | null;
+  /** Process id of the local agent, when warm. */
+  agentPid: number | null;
 }
 
 /** What opening a session reports. */
@@ -127,6 +146,8 @@ export class SesshClient implements AsyncDisposable {
   readonly master: MasterInfo;
   /** What the daemon said in its hello. */
   readonly daemon: { pid: number; helper: string; runtimeDir: string };
+  /** How this client reached the daemon: warm (through the agent) or direct, and why. */
+  readonly path: CallPath;
   #connection: Connection;
   #end: () => void;
 
@@ -137,7 +158,9 @@ export class SesshClient implements AsyncDisposable {
     connection: Connection,
     end: () => void,
     hello: Message,
+    path: CallPath,
   ) {
+    this.path = path;
     this.destination = destination;
     this.settings = settings;
     this.master = master;
@@ -177,6 +200,21 @@ export class SesshClient implements AsyncDisposable {
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
+    let direct = "the warm path was not asked for";
+    if (options.warm) {
+      const leased = await leaseBridge(settings.controlDir, {
+        destination: options.destination,
+        port: options.port,
+        ssh: options.ssh ?? {},
+        env: options.env ?? Deno.env.toObject(),
+        timeoutMs: options.connectTimeoutMs ??
+          (settings.connectTimeoutSeconds + 5) * 1000,
+      });
+      if (typeof leased !== "string") {
+        return SesshClient.#fromLease(destination, settings, leased);
+      }
+      direct = leased;
+    }
     const bridge = await openBridge(destination, settings, {
       timeoutMs: options.connectTimeoutMs,
       signal: options.signal,
@@ -192,6 +230,34 @@ export class SesshClient implements AsyncDisposable {
       connection,
       bridge.kill,
       bridge.hello,
+      { warm: false, reason: direct, agentPid: null },
+    );
+  }
+
+  static #fromLease(
+    destination: Destination,
+    settings: SshSettings,
+    leased: Leased,
+  ): SesshClient {
+    const where = JSON.stringify(destination.display);
+    const connection = new Connection(leased.channel, {
+      onLost: () =>
+        Promise.resolve(
+          new ConnectionLostError(
+            `The connection to ${where} through the local sessh agent was lost`,
+            { delivery: "unknown" },
+          ),
+        ),
+      kill: leased.close,
+    });
+    return new SesshClient(
+      destination,
+      settings,
+      leased.master,
+      connection,
+      leased.close,
+      leased.hello,
+      { warm: true, reason: null, agentPid: leased.agentPid },
     );
   }
 

@@ -5,7 +5,12 @@
  * @module
  */
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
-import { ConnectionLostError, SesshError, TimeoutError } from "../errors.ts";
+import {
+  ConnectError,
+  ConnectionLostError,
+  SesshError,
+  TimeoutError,
+} from "../errors.ts";
 
 const MAX_QUEUED_EVENTS = 256;
 
@@ -279,6 +284,11 @@ export class Connection {
 
   #dispatch(chunk: Uint8Array): void {
     for (const message of this.#decoder.push(chunk)) {
+      if (message.ev === "lost") {
+        // The local agent's word on why the bridge it lent us ended.
+        this.#lost ??= lostError(message);
+        continue;
+      }
       if (typeof message.ev === "string") {
         const waiter = this.#eventWaiters.shift();
         if (waiter) waiter(message);
@@ -293,6 +303,22 @@ export class Connection {
       else pending.reject(remoteError(message));
     }
   }
+}
+
+/** The error a `lost` event from the local agent describes. */
+function lostError(message: Message): SesshError {
+  const text = String(message.message ?? "The connection was lost");
+  if (message.code === "connection_lost") {
+    return new ConnectionLostError(text, { delivery: "unknown" });
+  }
+  if (message.code === "daemon_gone") {
+    return new ConnectError("daemon_gone", text);
+  }
+  return new SesshError(
+    String(message.code) as SesshError["code"],
+    text,
+    Number(message.exit_code ?? 1),
+  );
 }
 
 /**

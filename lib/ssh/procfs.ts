@@ -108,6 +108,24 @@ export function isRunning(pid: number): boolean {
 }
 
 /**
+ * Tells whether a process is stopped (SIGSTOP, or a tracer): it exists but
+ * will answer nothing until continued.
+ *
+ * @param pid Process id.
+ * @returns `true` while it is stopped.
+ *
+ * @example
+ * ```ts
+ * import { isStopped } from "./procfs.ts";
+ * console.log(isStopped(Deno.pid)); // false
+ * ```
+ */
+export function isStopped(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state === "T" || state === "t";
+}
+
+/**
  * Waits until none of the processes is running, polling `/proc`.
  *
  * @param pids Process ids to wait for.

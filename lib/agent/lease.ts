@@ -1,0 +1,213 @@
+/**
+ * The command line's side of the warm path: borrow an open bridge from the
+ * local agent, or start the agent for next time and say why this call goes
+ * its own way.
+ *
+ * @module
+ */
+import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import { ConnectError, SesshError } from "../errors.ts";
+import type { Channel } from "../session/connection.ts";
+import type { MasterInfo } from "../ssh/master.ts";
+import type { SshFlags } from "../ssh/options.ts";
+import {
+  AGENT_VERSION,
+  agentFiles,
+  LEASE_ENV,
+  type LeaseReply,
+} from "./protocol.ts";
+
+/** What a call asks the agent for. */
+export interface LeaseTarget {
+  /** The destination as given. */
+  destination: string;
+  /** A trailing PORT argument. */
+  port?: string;
+  /** ssh flags. */
+  ssh: SshFlags;
+  /** The call's environment (only the variables that shape ssh are sent). */
+  env: Record<string, string | undefined>;
+  /** How long connecting may take when the agent has no bridge ready. */
+  timeoutMs: number;
+}
+
+/** A bridge borrowed from the agent. */
+export interface Leased {
+  /** The daemon's frames, through the agent. */
+  channel: Channel;
+  /** Closes the call's side; the agent takes the bridge back. */
+  close: () => void;
+  /** The daemon's hello reply. */
+  hello: Message;
+  /** The master the bridge goes through. */
+  master: MasterInfo;
+  /** Process id of the agent. */
+  agentPid: number;
+}
+
+/**
+ * Borrows a bridge from the agent of `controlDir`. Returns the reason as
+ * text when the call must go its own way (no agent yet: one is started
+ * for the next call; an outdated one: it is replaced).
+ *
+ * @param controlDir The control directory of the call.
+ * @param target Destination, ssh flags, environment, connect timeout.
+ * @returns The leased bridge, or why there is none.
+ * @throws {SesshError} what connecting failed with, when the agent tried.
+ *
+ * @example
+ * ```ts ignore
+ * import { leaseBridge } from "./lease.ts";
+ * const leased = await leaseBridge("/run/user/1000/sessh", target);
+ * if (typeof leased === "string") console.log("direct:", leased);
+ * ```
+ */
+export async function leaseBridge(
+  controlDir: string,
+  target: LeaseTarget,
+): Promise<Leased | string> {
+  const files = agentFiles(controlDir);
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: files.socket });
+  } catch {
+    startAgent(controlDir);
+    return "no local agent was running; one was started for the next call";
+  }
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* closed already */ }
+  };
+  try {
+    const token = await Deno.readTextFile(files.token);
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(target.env)) {
+      if (value !== undefined && LEASE_ENV.test(key)) env[key] = value;
+    }
+    const request: Message = {
+      op: "lease",
+      version: AGENT_VERSION,
+      token,
+      destination: target.destination,
+      // Unset flags are left out, not sent as nil.
+      ssh: JSON.parse(JSON.stringify(target.ssh)),
+      env,
+      timeout_ms: target.timeoutMs,
+    };
+    if (target.port !== undefined) request.port = target.port;
+    await writeAll(conn, encodeFrame(request));
+    // The agent answers within the connect timeout even when connecting
+    // fails, so silence means it is broken: going direct now would overrun
+    // the call's deadline, and nothing was sent.
+    const answer = await readReply(conn, target.timeoutMs + 500);
+    if (answer === "ended") {
+      close();
+      return "the local agent closed the connection";
+    }
+    if (answer === "timeout") {
+      close();
+      const error = new ConnectError(
+        "connect_failed",
+        `The local sessh agent (${files.socket}) did not answer within ${target.timeoutMs} ms; nothing was sent; SESSH_AGENT=0 goes without it`,
+      );
+      error.details.sent = "not_sent";
+      throw error;
+    }
+    const reply = answer.reply;
+    if (!reply.ok) {
+      close();
+      if (reply.code === "agent_outdated") {
+        startAgent(controlDir);
+        return "the local agent was outdated; a new one was started";
+      }
+      if (reply.code === "agent_env") return reply.message;
+      const error = new SesshError(
+        reply.code as SesshError["code"],
+        reply.message,
+        reply.exit_code,
+      );
+      Object.assign(error.details, reply.details);
+      throw error;
+    }
+    return {
+      channel: {
+        reader: conn.readable.getReader(),
+        writer: conn.writable.getWriter(),
+        leftover: answer.leftover,
+      },
+      close,
+      hello: reply.hello,
+      master: reply.master,
+      agentPid: reply.agent_pid,
+    };
+  } catch (error) {
+    close();
+    if (error instanceof SesshError) throw error;
+    return `the local agent failed: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * Starts the agent of `controlDir` in the background, detached, with the
+ * same program and permissions as this process. If another one wins the
+ * race, this one exits at once.
+ *
+ * @param controlDir The control directory it serves.
+ */
+export function startAgent(controlDir: string): void {
+  const args = Deno.build.standalone
+    ? ["agent", controlDir]
+    : ["run", "-A", "--quiet", Deno.mainModule, "agent", controlDir];
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+    child.unref();
+  } catch {
+    // No agent this time: the call works without one.
+  }
+}
+
+async function readReply(
+  conn: Deno.UnixConn,
+  timeoutMs: number,
+): Promise<{ reply: LeaseReply; leftover: Uint8Array } | "ended" | "timeout"> {
+  const decoder = new FrameDecoder();
+  const buffer = new Uint8Array(64 * 1024);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      conn.close();
+    } catch { /* closed already */ }
+  }, timeoutMs);
+  try {
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return timedOut ? "timeout" : "ended";
+      const [first] = decoder.push(buffer.subarray(0, n));
+      if (first) {
+        return {
+          reply: first as unknown as LeaseReply,
+          leftover: decoder.takePending(),
+        };
+      }
+    }
+  } catch {
+    return timedOut ? "timeout" : "ended";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}

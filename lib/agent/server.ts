@@ -1,0 +1,322 @@
+/**
+ * The local agent: one process per user and control directory that keeps
+ * bridges to remote daemons open between calls and lends them to calls of
+ * the command line over a Unix socket, so that a warm call costs one
+ * process start and one network round trip. Started on first use,
+ * detached; gone after an idle time; retired by a newer command line.
+ *
+ * @module
+ */
+import { ensureControlDir } from "../ssh/control_dir.ts";
+import { settingsFromEnv } from "../ssh/options.ts";
+import { parseDestination } from "../ssh/destination.ts";
+import { openBridge } from "../session/bridge.ts";
+import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import { SesshError } from "../errors.ts";
+import {
+  AGENT_VERSION,
+  agentFiles,
+  type LeaseReply,
+  type LeaseRequest,
+} from "./protocol.ts";
+import { PooledBridge } from "./pooled_bridge.ts";
+import { isRunning, isStopped } from "../ssh/procfs.ts";
+
+/** Options for {@linkcode runAgent}. */
+export interface AgentOptions {
+  /** The control directory it serves (its socket lives there). */
+  controlDir: string;
+  /**
+   * The version it answers to; calls of any other are told to replace it.
+   * @default {AGENT_VERSION}
+   */
+  version?: string;
+  /**
+   * Exit after this long without a call, in milliseconds.
+   * @default {1800000}
+   */
+  idleMs?: number;
+}
+
+/** Half an hour without a call: the agent and its bridges go. */
+const DEFAULT_IDLE_MS = 30 * 60 * 1000;
+/** How long a call may take to send its lease request. */
+const LEASE_READ_MS = 5000;
+/** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
+const MAX_BRIDGES = 6;
+
+/**
+ * Serves calls until idle or retired. Exits at once (returning false) when
+ * another agent already holds the control directory.
+ *
+ * @param options Control directory, version and idle time.
+ * @returns Whether it served (false: another agent runs).
+ *
+ * @example
+ * ```ts ignore
+ * import { runAgent } from "./server.ts";
+ * await runAgent({ controlDir: "/run/user/1000/sessh" });
+ * ```
+ */
+export async function runAgent(options: AgentOptions): Promise<boolean> {
+  await ensureControlDir(options.controlDir);
+  const files = agentFiles(options.controlDir);
+  // The lock is held for the agent's life: two first calls that both
+  // start an agent get one, and a retiring agent lets its successor in.
+  const lock = await Deno.open(files.lock, {
+    create: true,
+    write: true,
+    mode: 0o600,
+  });
+  if (!await lock.tryLock(true)) {
+    lock.close();
+    return false;
+  }
+  await Deno.remove(files.socket).catch(() => {});
+  const token = crypto.randomUUID();
+  await Deno.writeTextFile(files.token, token, { mode: 0o600 });
+  const listener = Deno.listen({ transport: "unix", path: files.socket });
+  await Deno.chmod(files.socket, 0o600);
+  const agent = new Agent({
+    token,
+    version: options.version ?? AGENT_VERSION,
+    idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
+    retire: () => {
+      // Unlinking first lets a successor bind at once; calls in flight finish.
+      Deno.removeSync(files.socket);
+      lock.close();
+      listener.close();
+    },
+  });
+  try {
+    for await (const conn of listener) agent.serve(conn);
+  } catch {
+    // Closed by retire().
+  }
+  await agent.finished();
+  return true;
+}
+
+class Agent {
+  #pools = new Map<string, Set<PooledBridge>>();
+  #token: string;
+  #version: string;
+  #idleMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #calls = 0;
+  #retire: () => void;
+  #retired = false;
+  #allDone: (() => void) | null = null;
+
+  constructor(options: {
+    token: string;
+    version: string;
+    idleMs: number;
+    retire: () => void;
+  }) {
+    this.#token = options.token;
+    this.#version = options.version;
+    this.#idleMs = options.idleMs;
+    this.#retire = options.retire;
+    this.#armIdle();
+  }
+
+  /** Resolves once retired and every call has ended; bridges are killed. */
+  finished(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        for (const pool of this.#pools.values()) {
+          for (const pooled of pool) pooled.kill();
+        }
+        resolve();
+      };
+      if (this.#calls === 0) done();
+      else this.#allDone = done;
+    });
+  }
+
+  async serve(conn: Deno.UnixConn): Promise<void> {
+    this.#calls++;
+    clearTimeout(this.#idleTimer);
+    try {
+      await this.#serveCall(conn);
+    } catch {
+      // A call that went away mid-way; its bridge handled that itself.
+    } finally {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+      this.#calls--;
+      if (this.#calls === 0) {
+        if (this.#allDone) this.#allDone();
+        else this.#armIdle();
+      }
+    }
+  }
+
+  async #serveCall(conn: Deno.UnixConn): Promise<void> {
+    const first = await readFirstFrame(conn);
+    if (!first) return;
+    const { request, leftover } = first;
+    const reply = (message: LeaseReply) =>
+      writeAll(conn, encodeFrame(message as unknown as Message));
+    if (request.token !== this.#token) {
+      return await reply(failure("usage", "Wrong agent token", 2));
+    }
+    if (request.version !== this.#version || this.#retired) {
+      await reply(failure(
+        "agent_outdated",
+        `This agent speaks ${this.#version}; the call speaks ${request.version}`,
+        1,
+      ));
+      this.#retireNow();
+      return;
+    }
+    // A master started here authenticates and forwards the agent's ssh-agent,
+    // so a call with another one goes its own way.
+    const ownAuth = Deno.env.get("SSH_AUTH_SOCK") ?? "";
+    if ((request.env.SSH_AUTH_SOCK ?? "") !== ownAuth) {
+      return await reply(failure(
+        "agent_env",
+        "SSH_AUTH_SOCK differs from the local agent's",
+        1,
+      ));
+    }
+    let pooled: PooledBridge;
+    try {
+      pooled = await this.#take(request);
+    } catch (error) {
+      const known = error instanceof SesshError;
+      return await reply({
+        ok: false,
+        code: known ? error.code : "internal",
+        message: known ? error.message : String(error),
+        exit_code: known ? error.exitCode : 1,
+        details: known ? error.details : {},
+      });
+    }
+    const { hello, master } = pooled.bridge;
+    pooled.lend({
+      write: (bytes) => writeAll(conn, bytes),
+      close: () => {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      },
+    });
+    try {
+      await reply({ ok: true, hello, master, agent_pid: Deno.pid });
+      if (leftover.length) await pooled.fromCall(leftover);
+      const buffer = new Uint8Array(64 * 1024);
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        await pooled.fromCall(buffer.slice(0, n));
+      }
+    } finally {
+      pooled.callLeft();
+    }
+  }
+
+  /** An idle bridge for the request's destination and settings, or a new one. */
+  async #take(request: LeaseRequest): Promise<PooledBridge> {
+    const key = JSON.stringify([
+      request.destination,
+      request.port ?? null,
+      request.ssh,
+      request.env,
+    ]);
+    const pool = this.#pools.get(key) ?? new Set<PooledBridge>();
+    this.#pools.set(key, pool);
+    for (const pooled of pool) {
+      if (!pooled.idle) continue;
+      // A master that is gone or stopped would swallow the call's request:
+      // a local look (no round trip) sends the call to a bridge over a
+      // master that works, which openBridge makes sure of.
+      const pid = pooled.bridge.master.pid;
+      if (isRunning(pid) && !isStopped(pid)) return pooled;
+      pooled.kill();
+    }
+    if (pool.size >= MAX_BRIDGES) {
+      throw new SesshError(
+        "ssh_failed",
+        `Already ${MAX_BRIDGES} calls at once to ${
+          JSON.stringify(request.destination)
+        } through the local agent; wait for one to end`,
+      );
+    }
+    const destination = parseDestination(request.destination, request.port);
+    const settings = settingsFromEnv(request.env, request.ssh);
+    const bridge = await openBridge(destination, settings, {
+      timeoutMs: request.timeout_ms,
+    });
+    const pooled = new PooledBridge(bridge, {
+      onIdle: () => {},
+      onDead: (dead) => pool.delete(dead),
+    });
+    pool.add(pooled);
+    return pooled;
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#retired) return;
+    this.#idleTimer = setTimeout(() => this.#retireNow(), this.#idleMs);
+  }
+
+  #retireNow(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    clearTimeout(this.#idleTimer);
+    try {
+      this.#retire();
+    } catch {
+      // The socket was removed already.
+    }
+  }
+}
+
+function failure(
+  code: string,
+  message: string,
+  exitCode: number,
+): LeaseReply {
+  return { ok: false, code, message, exit_code: exitCode, details: {} };
+}
+
+/**
+ * The call's lease request, and whatever it sent after it (a call waits
+ * for the reply before it sends frames, so that is at most a partial one).
+ */
+async function readFirstFrame(
+  conn: Deno.UnixConn,
+): Promise<{ request: LeaseRequest; leftover: Uint8Array } | null> {
+  const decoder = new FrameDecoder();
+  const buffer = new Uint8Array(64 * 1024);
+  const timer = setTimeout(() => conn.close(), LEASE_READ_MS);
+  try {
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return null;
+      const [first] = decoder.push(buffer.subarray(0, n));
+      if (first) {
+        if (first.op !== "lease") return null;
+        return {
+          request: first as unknown as LeaseRequest,
+          leftover: decoder.takePending(),
+        };
+      }
+    }
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}

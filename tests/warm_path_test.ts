@@ -1,0 +1,272 @@
+/**
+ * The warm path: calls borrow an open bridge from the local agent. Its
+ * faults: a killed agent, a stale socket, an outdated agent, two first
+ * calls at once, another user, a master replaced under it.
+ */
+import assert from "node:assert/strict";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { sessh, sesshJson } from "./_cli.ts";
+import { agentFiles } from "../lib/agent/protocol.ts";
+import {
+  isRunning,
+  listPids,
+  readCmdline,
+  waitForExit,
+} from "../lib/ssh/procfs.ts";
+import { runCommand } from "../lib/process.ts";
+
+type Json = Record<string, unknown>;
+
+/** Agents serving this fixture's control directory. */
+function agents(sshd: TestSshd): number[] {
+  return listPids().filter((pid) => {
+    const argv = readCmdline(pid) ?? [];
+    return isRunning(pid) && argv.at(-2) === "agent" &&
+      argv.at(-1) === sshd.controlDir;
+  });
+}
+
+async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function path(sshd: TestSshd, name: string): Promise<Json> {
+  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
+  assert.equal(status.code, 0, status.stderr);
+  return status.json.path as Json;
+}
+
+/** Runs calls until one goes the warm way (the agent starts in the background). */
+async function warmUp(sshd: TestSshd, name: string): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const via = await path(sshd, name);
+    if (via.warm) return via.agent_pid as number;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail("no call went through the local agent");
+}
+
+Deno.test("calls go through the local agent once it runs, and survive its faults", async (t) => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const name = "warm";
+  const setup = await sessh(sshd, [
+    "run",
+    name,
+    dest,
+    "--shell",
+    "bash",
+    "--",
+    "export KEPT=yes",
+  ]);
+  assert.equal(setup.code, 0, setup.stderr);
+  const files = agentFiles(sshd.controlDir);
+
+  await t.step(
+    "the first call starts one agent; later calls are warm and keep the shell",
+    async () => {
+      const agent = await warmUp(sshd, name);
+      assert.deepEqual(agents(sshd), [agent]);
+      const run = await sessh(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "echo $KEPT-$((6*7))",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "yes-42\n");
+      const mode = (await Deno.stat(files.socket)).mode! & 0o777;
+      assert.equal(mode, 0o600);
+      assert.equal((await Deno.stat(files.token)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(sshd.controlDir)).mode! & 0o777, 0o700);
+    },
+  );
+
+  await t.step(
+    "what one call subscribed to does not reach the next",
+    async () => {
+      const follow = await sessh(sshd, ["wait", name, dest, "--idle", "300"]);
+      assert.equal(follow.code, 0, follow.stderr);
+      const logs = await sesshJson(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "echo after-wait",
+      ]);
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.equal(logs.json.output, "after-wait\n");
+    },
+  );
+
+  await t.step(
+    "the agent killed with SIGKILL mid-call: that call says so, the next works",
+    async () => {
+      const agent = await warmUp(sshd, name);
+      const call = sesshJson(sshd, [
+        "run",
+        name,
+        dest,
+        "--timeout",
+        "20",
+        "--",
+        "sleep 3; echo mid",
+      ]);
+      // Once the command runs, the call holds its lease.
+      await waitFor("the command to start", async () => {
+        const status = await sesshJson(sshd, ["status", name, dest], {
+          env: { SESSH_AGENT: "0" },
+        });
+        return (status.json.session as Json).running === true;
+      });
+      Deno.kill(agent, "SIGKILL");
+      const result = await call;
+      assert.equal(result.code, 255, JSON.stringify(result.json));
+      const error = result.json.error as Json;
+      assert.equal(error.code, "connection_lost");
+      assert.equal(error.sent, "sent");
+      const done = await sessh(sshd, ["wait", name, dest, "--done"]);
+      assert.equal(done.code, 0, done.stderr);
+      const output = await sessh(sshd, [
+        "logs",
+        name,
+        dest,
+        "--since",
+        String(error.cursor),
+      ]);
+      assert.match(output.stdout, /^mid$/m, "the command ran to its end");
+      const next = await sessh(sshd, ["run", name, dest, "--", "echo next"]);
+      assert.equal(next.code, 0, next.stderr);
+      assert.equal(next.stdout, "next\n");
+    },
+  );
+
+  await t.step("a stale socket file is replaced by a new agent", async () => {
+    const agent = await warmUp(sshd, name);
+    Deno.kill(agent, "SIGKILL");
+    assert.ok(await waitForExit([agent], 5000));
+    assert.ok(
+      (await Deno.lstat(files.socket)).isSocket,
+      "the socket file stays",
+    );
+    const run = await sessh(sshd, ["run", name, dest, "--", "echo stale"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "stale\n");
+    const fresh = await warmUp(sshd, name);
+    assert.notEqual(fresh, agent);
+  });
+
+  await t.step(
+    "an agent of another version is retired and replaced",
+    async () => {
+      for (const pid of agents(sshd)) Deno.kill(pid, "SIGKILL");
+      const old = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { runAgent } from "${
+            new URL("../lib/agent/server.ts", import.meta.url).href
+          }";
+         await runAgent({ controlDir: ${
+            JSON.stringify(sshd.controlDir)
+          }, version: "0/old" });`,
+        ],
+        env: sshd.env,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await waitFor("the old agent to listen", async () => {
+        try {
+          (await Deno.connect({ transport: "unix", path: files.socket }))
+            .close();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const via = await path(sshd, name);
+      assert.equal(via.warm, false);
+      assert.match(String(via.reason), /outdated/);
+      const status = await old.status;
+      assert.equal(status.success, true, "the old agent exits once retired");
+      const fresh = await warmUp(sshd, name);
+      assert.notEqual(fresh, old.pid);
+    },
+  );
+
+  await t.step("two first calls at once start exactly one agent", async () => {
+    for (const pid of agents(sshd)) Deno.kill(pid, "SIGKILL");
+    await waitFor("no agent", () => agents(sshd).length === 0);
+    const [a, b] = await Promise.all([
+      sessh(sshd, ["run", name, dest, "--", "echo a"]),
+      sessh(sshd, ["status", name, dest]),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    await warmUp(sshd, name);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(agents(sshd).length, 1, `agents: ${agents(sshd)}`);
+  });
+
+  await t.step(
+    "another Unix user cannot reach the agent's socket",
+    async () => {
+      await warmUp(sshd, name);
+      const user = "sessh-squatter";
+      await runCommand(["useradd", "--no-create-home", user], {
+        timeoutMs: 10_000,
+      });
+      const probe = await runCommand([
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "python3",
+        "-c",
+        "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ntry:\n  s.connect(sys.argv[1])\nexcept PermissionError:\n  sys.exit(13)\nsys.exit(0)",
+        files.socket,
+      ], { timeoutMs: 10_000 });
+      assert.equal(probe.code, 13, new TextDecoder().decode(probe.stderr));
+    },
+  );
+
+  await t.step(
+    "a master killed under a live warm path is replaced by the next call",
+    async () => {
+      await warmUp(sshd, name);
+      const status = await sesshJson(sshd, ["status", name, dest]);
+      const master = (status.json.master as Json).pid as number;
+      Deno.kill(master, "SIGKILL");
+      assert.ok(await waitForExit([master], 5000));
+      const run = await sessh(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "echo $KEPT-again",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "yes-again\n");
+      const after = await sesshJson(sshd, ["status", name, dest]);
+      assert.notEqual((after.json.master as Json).pid, master);
+      assert.equal((after.json.path as Json).warm, true);
+    },
+  );
+
+  await t.step("SESSH_AGENT=0 goes direct and says why", async () => {
+    const status = await sesshJson(sshd, ["status", name, dest], {
+      env: { SESSH_AGENT: "0" },
+    });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((status.json.path as Json).warm, false);
+  });
+});
