@@ -23,3 +23,22 @@ export function positiveInteger(value: string): number {
   }
   return Number(value);
 }
+
+/**
+ * Commander's parser for options that take a whole number, zero included.
+ *
+ * @param value The option's text.
+ * @returns The number.
+ *
+ * @example
+ * ```ts
+ * import { nonNegativeInteger } from "./_options.ts";
+ * console.log(nonNegativeInteger("0")); // 0
+ * ```
+ */
+export function nonNegativeInteger(value: string): number {
+  if (!/^(0|[1-9]\d*)$/.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  }
+  return Number(value);
+}

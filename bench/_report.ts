@@ -1,18 +1,20 @@
 /**
- * The benchmark's results: the figures of each case, the ratios the team
- * reports, and their rendering as a text table or JSON.
+ * The benchmark's results: each case beside its anchor (what the same work
+ * costs without sessh), the ratio of their medians, the goal and whether
+ * it is met; then figures that are no timings (memory, wake-ups). Rendered
+ * as a text table or JSON.
  *
  * @module
  */
 import { summarize, type Summary } from "./_stats.ts";
 
-/** The ratios of medians the team reports, as `[numerator, denominator]` case keys. */
-export const RATIOS: readonly (readonly [string, string])[] = [
-  ["run", "ssh-true"],
-  ["logs", "ssh-true"],
-  ["status", "ssh-true"],
-  ["run", "tmux-send-keys-and-wait"],
-];
+/** A bound on a ratio or a figure. */
+export interface Goal {
+  /** The largest value that meets it. */
+  max: number;
+  /** How the team states it, e.g. `≤ 3.5×`. */
+  text: string;
+}
 
 /** The machine and the run's shape. */
 export interface RunInfo {
@@ -24,87 +26,144 @@ export interface RunInfo {
   runs: number;
   /** Unmeasured rounds before them. */
   warmupRounds: number;
+  /** Delay the relay added each way, in milliseconds (0: straight to sshd). */
+  delayMs: number;
 }
 
-/** One measured case. */
-export interface CaseResult extends Summary {
-  /** Stable key, used in ratio names and JSON. */
+/** One case as measured. */
+export interface CaseSamples {
+  /** Stable key, used in JSON. */
   key: string;
   /** What was timed, for the table. */
   label: string;
   /** Every measured wall-clock time, in milliseconds, in order. */
   samples: number[];
+  /** Key of the case it is compared with. */
+  anchor?: string;
+  /** Bound on median / anchor median. */
+  goal?: Goal;
+}
+
+/** One case with its figures. */
+export interface CaseResult extends CaseSamples, Summary {
+  /** Median over the anchor's median, when it has an anchor. */
+  ratio: number | null;
+  /** Whether the ratio meets the goal, when it has one. */
+  met: boolean | null;
+}
+
+/** A figure that is no timing (memory, wake-ups), with its goal. */
+export interface Figure {
+  /** Stable key, used in JSON. */
+  key: string;
+  /** What it is, for the table. */
+  label: string;
+  /** The value. */
+  value: number;
+  /** Its unit, e.g. `MB`. */
+  unit: string;
+  /** Bound on the value. */
+  goal?: Goal;
 }
 
 /** Everything one run of the benchmark found. */
 export interface Report extends RunInfo {
   /** The cases, in the order they were defined. */
   cases: CaseResult[];
-  /** Ratio name (`run/ssh-true`) to the ratio of the two medians. */
-  ratios: Record<string, number>;
+  /** Figures that are no timings. */
+  figures: (Figure & { met: boolean | null })[];
 }
 
 /**
- * Summarizes the samples of each case and computes {@linkcode RATIOS}.
+ * Summarizes each case, divides it by its anchor and checks the goals.
  *
  * @param info The machine and the run's shape.
- * @param cases Key, label and samples of each case.
+ * @param cases The measured cases.
+ * @param figures Other figures.
  * @returns The report.
  *
  * @example
  * ```ts
  * import { buildReport } from "./_report.ts";
- * const info = { deno: "deno 2", cores: 2, runs: 1, warmupRounds: 0 };
+ * const info = { deno: "deno 2", cores: 2, runs: 1, warmupRounds: 0, delayMs: 0 };
  * const report = buildReport(info, [
- *   { key: "run", label: "run", samples: [30] },
- *   { key: "ssh-true", label: "ssh", samples: [10] },
+ *   { key: "run", label: "run", samples: [30], anchor: "ssh", goal: { max: 3.5, text: "≤ 3.5×" } },
+ *   { key: "ssh", label: "ssh", samples: [10] },
  * ]);
- * console.log(report.ratios["run/ssh-true"]); // 3
+ * console.log(report.cases[0].ratio, report.cases[0].met); // 3 true
  * ```
  */
 export function buildReport(
   info: RunInfo,
-  cases: Omit<CaseResult, keyof Summary>[],
+  cases: CaseSamples[],
+  figures: Figure[] = [],
 ): Report {
-  const results = cases.map((c) => ({ ...c, ...summarize(c.samples) }));
-  const median = new Map(results.map((c) => [c.key, c.median]));
-  const ratios: Record<string, number> = {};
-  for (const [top, bottom] of RATIOS) {
-    const [a, b] = [median.get(top), median.get(bottom)];
-    if (a !== undefined && b !== undefined) ratios[`${top}/${bottom}`] = a / b;
-  }
-  return { ...info, cases: results, ratios };
+  const summaries = new Map(cases.map((c) => [c.key, summarize(c.samples)]));
+  const results = cases.map((c): CaseResult => {
+    const summary = summaries.get(c.key)!;
+    const anchor = c.anchor ? summaries.get(c.anchor) : undefined;
+    const ratio = anchor ? summary.median / anchor.median : null;
+    const met = ratio !== null && c.goal ? ratio <= c.goal.max : null;
+    return { ...c, ...summary, ratio, met };
+  });
+  return {
+    ...info,
+    cases: results,
+    figures: figures.map((f) => ({
+      ...f,
+      met: f.goal ? f.value <= f.goal.max : null,
+    })),
+  };
 }
 
 /**
- * Renders the report as the text the team pastes: machine, table of
- * median and p90 in milliseconds, then the ratios.
+ * Renders the report as the text the team pastes: machine, then one row a
+ * case (median, p90, anchor, ratio, goal, met), then the other figures.
  *
  * @param report The report.
  * @returns The text, without a final newline.
  */
 export function formatReport(report: Report): string {
-  const width = Math.max(...report.cases.map((c) => c.label.length), 28);
-  const row = (label: string, a: string, b: string) =>
-    `${label.padEnd(width)}  ${a.padStart(10)}  ${b.padStart(10)}`;
+  const labels = new Map(report.cases.map((c) => [c.key, c.label]));
+  const rows = [
+    ["case", "median ms", "p90 ms", "anchor", "ratio", "goal", "met"],
+    ...report.cases.map((c) => [
+      c.label,
+      c.median.toFixed(1),
+      c.p90.toFixed(1),
+      c.anchor ? labels.get(c.anchor) ?? c.anchor : "",
+      c.ratio === null ? "" : `${c.ratio.toFixed(2)}×`,
+      c.goal?.text ?? "",
+      yesNo(c.met),
+    ]),
+  ];
+  const figureRows = [
+    ["figure", "value", "goal", "met"],
+    ...report.figures.map((f) => [
+      f.label,
+      `${f.value.toFixed(1)} ${f.unit}`,
+      f.goal?.text ?? "",
+      yesNo(f.met),
+    ]),
+  ];
   return [
     report.deno,
-    `cores: ${report.cores}`,
+    `cores: ${report.cores}; ${
+      report.delayMs
+        ? `through a relay adding ${report.delayMs} ms each way`
+        : "loopback"
+    }`,
     `runs: ${report.runs} per case, interleaved, after ${report.warmupRounds} warm-up rounds`,
     "",
-    row("case", "median ms", "p90 ms"),
-    ...report.cases.map((c) => row(c.label, ms(c.median), ms(c.p90))),
-    "",
-    "ratios of medians",
-    ...Object.entries(report.ratios).map(([name, value]) =>
-      `${name.padEnd(width)}  ${value.toFixed(2).padStart(10)}`
-    ),
+    ...table(rows),
+    ...(report.figures.length ? ["", ...table(figureRows)] : []),
   ].join("\n");
 }
 
 /**
- * Renders the report as one JSON object: machine and run shape, then
- * `cases` by key (label, `median_ms`, `p90_ms`, `samples_ms`) and `ratios`.
+ * Renders the report as one JSON object: machine and run shape, `cases`
+ * by key (label, `median_ms`, `p90_ms`, `samples_ms`, `anchor`, `ratio`,
+ * `goal`, `met`) and `figures` by key (`value`, `unit`, `goal`, `met`).
  *
  * @param report The report.
  * @returns The JSON text.
@@ -115,28 +174,47 @@ export function reportJson(report: Report): string {
     median_ms: round(c.median, 2),
     p90_ms: round(c.p90, 2),
     samples_ms: c.samples.map((s) => round(s, 2)),
+    anchor: c.anchor ?? null,
+    ratio: c.ratio === null ? null : round(c.ratio, 3),
+    goal: c.goal?.text ?? null,
+    met: c.met,
   }]));
-  const ratios = Object.fromEntries(
-    Object.entries(report.ratios).map((
-      [name, value],
-    ) => [name, round(value, 3)]),
-  );
+  const figures = Object.fromEntries(report.figures.map((f) => [f.key, {
+    label: f.label,
+    value: round(f.value, 2),
+    unit: f.unit,
+    goal: f.goal?.text ?? null,
+    met: f.met,
+  }]));
   return JSON.stringify(
     {
       deno: report.deno,
       cores: report.cores,
       runs: report.runs,
       warmup_rounds: report.warmupRounds,
+      delay_ms: report.delayMs,
       cases,
-      ratios,
+      figures,
     },
     null,
     2,
   ) + "\n";
 }
 
-function ms(value: number): string {
-  return value.toFixed(1);
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) =>
+    Math.max(...rows.map((r) => r[i].length))
+  );
+  return rows.map((row) =>
+    row.map((cell, i) =>
+      i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
+    )
+      .join("  ").trimEnd()
+  );
+}
+
+function yesNo(met: boolean | null): string {
+  return met === null ? "" : met ? "yes" : "NO";
 }
 
 function round(value: number, digits: number): number {

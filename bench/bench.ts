@@ -1,8 +1,9 @@
 /**
- * `deno task bench [--runs N] [--json]`: how long agent commands take
- * against a throwaway sshd on 127.0.0.1, next to a bare `ssh DEST true`
- * and the tmux round trip of the original bash sessh, both over the same
- * ControlMaster. Prints median and p90 of each, and their ratios.
+ * `deno task bench [--runs N] [--delay MS] [--json]`: what a sessh call
+ * costs against a throwaway sshd on 127.0.0.1 (or through a loopback relay
+ * adding MS each way), each case beside its anchor — what the same work
+ * costs without sessh — with the ratio of medians, the goal and whether it
+ * is met; then the local agent's memory and idle wake-ups.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { Command, CommanderError } from "commander";
 import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
+import { startRelay } from "../tests/_relay.ts";
 import { sessh } from "../tests/_cli.ts";
 import {
   checkMaster,
@@ -21,26 +23,38 @@ import {
 } from "./_baselines.ts";
 import {
   buildReport,
+  type CaseSamples,
+  type Figure,
   formatReport,
+  type Goal,
   type Report,
   reportJson,
 } from "./_report.ts";
-import { positiveInteger } from "./_options.ts";
+import { nonNegativeInteger, positiveInteger } from "./_options.ts";
+import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 
 /** One thing to time. */
 interface BenchCase {
-  /** Stable key, used in ratio names and JSON. */
+  /** Stable key, used in JSON. */
   key: string;
   /** What is timed, for the table. */
   label: string;
+  /** Untimed work before each run (a cold start's clean slate). */
+  prepare?(): Promise<void>;
   /** Does it once; rejects when it fails. */
   once(): Promise<void>;
+  /** Key of the case it is compared with. */
+  anchor?: string;
+  /** Bound on its median over the anchor's. */
+  goal?: Goal;
 }
 
 /** The command line's options. */
 interface BenchOptions {
   /** Measured repetitions of each case. */
   runs: number;
+  /** Delay the relay adds each way, in milliseconds; 0 for none. */
+  delay: number;
   /** Print JSON instead of the table. */
   json?: boolean;
 }
@@ -48,6 +62,7 @@ interface BenchOptions {
 const SESSION = "bench";
 const WARMUP_ROUNDS = 3;
 const STEP_TIMEOUT_MS = 30_000;
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 function parseOptions(args: string[]): BenchOptions {
   const program = new Command("deno task bench")
@@ -57,6 +72,12 @@ function parseOptions(args: string[]): BenchOptions {
       "measured repetitions of each case",
       positiveInteger,
       20,
+    )
+    .option(
+      "--delay <ms>",
+      "delay a loopback relay adds each way (0: no relay)",
+      nonNegativeInteger,
+      0,
     )
     .option("--json", "print the figures as JSON")
     .exitOverride();
@@ -71,46 +92,114 @@ async function denoVersion(): Promise<string> {
   return new TextDecoder().decode(result.stdout).split("\n")[0];
 }
 
+/** How calls reach a fixture: straight, or through its relay. */
+interface Host {
+  sshd: TestSshd;
+  /** ssh flags that route through the relay (`-p PORT`), or none. */
+  via: string[];
+}
+
 /** A case that spawns the real CLI, `deno run -A cli.ts ARGS -F CONFIG`. */
 function cliCase(
-  sshd: TestSshd,
+  host: Host,
   key: string,
   args: string[],
+  extra: Partial<BenchCase> & { env?: Record<string, string> } = {},
 ): BenchCase {
+  const { sshd, via } = host;
+  const dashdash = args.indexOf("--");
+  const full = dashdash < 0
+    ? [...args, ...via]
+    : [...args.slice(0, dashdash), ...via, ...args.slice(dashdash)];
   return {
     key,
-    label: `sessh ${args.join(" ").replace(sshd.dest, "DEST")}`,
+    label: `sessh ${args.join(" ").replace(sshd.dest, "DEST")}${
+      extra.env?.SESSH_AGENT === "0" ? " (no agent)" : ""
+    }`,
     async once() {
-      const result = await sessh(sshd, args, { timeoutMs: STEP_TIMEOUT_MS });
+      const result = await sessh(sshd, full, {
+        timeoutMs: STEP_TIMEOUT_MS,
+        env: extra.env,
+      });
       if (result.code !== 0) {
         throw new Error(
           `sessh ${
-            args.join(" ")
+            full.join(" ")
           } exited ${result.code}: ${result.stderr.trim()}`,
         );
       }
     },
+    ...extra,
+  };
+}
+
+/** A case that runs a program and wants exit 0. */
+function commandCase(
+  key: string,
+  label: string,
+  argv: string[],
+  extra: Partial<BenchCase> = {},
+): BenchCase {
+  return {
+    key,
+    label,
+    async once() {
+      const result = await runCommand(argv, { timeoutMs: STEP_TIMEOUT_MS });
+      if (result.code !== 0) {
+        throw new Error(`${label} exited ${result.code}`);
+      }
+    },
+    ...extra,
   };
 }
 
 function defineCases(
-  sshd: TestSshd,
+  host: Host,
+  cold: Host,
   remote: RemoteRunner,
   tmux: TmuxBaseline,
   session: Session,
+  emptyScript: string,
 ): BenchCase[] {
+  const dest = host.sshd.dest;
+  const relayed = host.via.length > 0;
+  const runGoal: Goal = relayed
+    ? { max: 0.65, text: "≤ 0.65×" }
+    : { max: 3.5, text: "≤ 3.5×" };
+  const asFastAsRun: Goal = { max: 1.2, text: "≤ 1.2×" };
   return [
-    cliCase(sshd, "run", ["run", SESSION, sshd.dest, "--", "true"]),
-    cliCase(sshd, "logs", ["logs", SESSION, sshd.dest, "50"]),
-    cliCase(sshd, "status", ["status", SESSION, sshd.dest]),
     {
       key: "ssh-true",
       label: "ssh -S CTL DEST true",
       once: () => remote("true"),
     },
+    cliCase(host, "run", ["run", SESSION, dest, "--", "true"], {
+      anchor: "ssh-true",
+      goal: runGoal,
+    }),
+    cliCase(host, "run-direct", ["run", SESSION, dest, "--", "true"], {
+      env: { SESSH_AGENT: "0" },
+      anchor: "ssh-true",
+    }),
+    cliCase(host, "logs", ["logs", SESSION, dest, "50"], {
+      anchor: "run",
+      goal: asFastAsRun,
+    }),
+    cliCase(host, "status", ["status", SESSION, dest], {
+      anchor: "run",
+      goal: asFastAsRun,
+    }),
+    cliCase(host, "screen", ["screen", SESSION, dest], {
+      anchor: "run",
+      goal: asFastAsRun,
+    }),
+    cliCase(host, "wait", ["wait", SESSION, dest, "--done"], {
+      anchor: "run",
+      goal: asFastAsRun,
+    }),
     {
       key: "tmux-send-keys-and-wait",
-      label: "ssh -S CTL DEST tmux send-keys+wait",
+      label: "bash sessh: ssh -S CTL DEST tmux send-keys+wait",
       once: () => tmux.roundTrip(),
     },
     {
@@ -124,7 +213,41 @@ function defineCases(
           throw new Error(`session.run("true") ended with ${result.exitCode}`);
         }
       },
+      anchor: "ssh-true",
     },
+    commandCase("deno-empty", "deno run an empty script", [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      emptyScript,
+    ]),
+    commandCase("version", "sessh --version", [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "--version",
+    ], { anchor: "deno-empty", goal: { max: 1.3, text: "≤ 1.3×" } }),
+    commandCase("ssh-fresh", "ssh -o ControlMaster=no DEST true", [
+      "ssh",
+      "-F",
+      cold.sshd.configFile,
+      "-o",
+      "ControlMaster=no",
+      "-o",
+      "ControlPath=none",
+      ...cold.via,
+      cold.sshd.dest,
+      "true",
+    ]),
+    cliCase(cold, "cold-run", ["run", "cold", cold.sshd.dest, "--", "true"], {
+      label: "sessh run -- true, cold: no master, helper, daemon or agent",
+      prepare: () => wipe(cold.sshd),
+      anchor: "ssh-fresh",
+      goal: { max: 1.5, text: "≤ 1.5×" },
+    }),
   ];
 }
 
@@ -144,6 +267,7 @@ async function measure(
     for (let i = 0; i < cases.length; i++) {
       signal.throwIfAborted();
       const bench = cases[(round + i) % cases.length];
+      await bench.prepare?.();
       const started = performance.now();
       await bench.once();
       const elapsed = performance.now() - started;
@@ -153,12 +277,112 @@ async function measure(
   return samples;
 }
 
-async function connect(sshd: TestSshd): Promise<SesshClient> {
-  return await SesshClient.connect({
-    destination: sshd.dest,
-    ssh: { configFile: sshd.configFile },
-    env: { ...Deno.env.toObject(), ...sshd.env },
+/**
+ * A clean slate for a cold call on this fixture: its local agent and
+ * ControlMaster, the remote daemon and bridges killed; the control
+ * directory, the helper cache and the daemon's state removed.
+ */
+async function wipe(sshd: TestSshd): Promise<void> {
+  const ours = listPids().filter((pid) => {
+    if (pid === Deno.pid) return false;
+    const env = readEnviron(pid);
+    return env?.SESSH_CONTROL_DIR === sshd.controlDir ||
+      env?.XDG_RUNTIME_DIR === sshd.remoteRuntimeDir ||
+      (readCmdline(pid)?.includes(sshd.controlDir) ?? false);
   });
+  for (const pid of ours) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  for (
+    const dir of [
+      sshd.controlDir,
+      sshd.remoteCacheDir,
+      `${sshd.remoteRuntimeDir}/sessh`,
+      `${sshd.home}/.local/state`,
+    ]
+  ) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function connect(host: Host): Promise<SesshClient> {
+  const port = host.via[1];
+  return await SesshClient.connect({
+    destination: host.sshd.dest,
+    ssh: { configFile: host.sshd.configFile, port },
+    env: { ...Deno.env.toObject(), ...host.sshd.env },
+  });
+}
+
+/** Wake-ups of a process (all its threads) per second while idle. */
+async function wakeupsPerSecond(pid: number, seconds: number): Promise<number> {
+  const switches = async () => {
+    let total = 0;
+    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+      const status = await Deno.readTextFile(
+        `/proc/${pid}/task/${task.name}/status`,
+      ).catch(() => "");
+      for (const match of status.matchAll(/ctxt_switches:\s+(\d+)/g)) {
+        total += Number(match[1]);
+      }
+    }
+    return total;
+  };
+  const before = await switches();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  return (await switches() - before) / seconds;
+}
+
+/**
+ * The local agent's cost while idle, serving ten destinations (ten
+ * aliases of the test host, each a master and a bridge of its own).
+ */
+async function agentFigures(host: Host): Promise<Figure[]> {
+  const { sshd } = host;
+  const config = `${sshd.dir}/ten_config`;
+  const base = await Deno.readTextFile(sshd.configFile);
+  const aliases = Array.from({ length: 10 }, (_, i) => `bench-${i}`);
+  await Deno.writeTextFile(
+    config,
+    aliases.map((alias) => base.replace(`Host ${sshd.dest}`, `Host ${alias}`))
+      .join("\n"),
+  );
+  let agent = 0;
+  for (const alias of aliases) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const status = await sessh(sshd, [
+        "--json",
+        "status",
+        SESSION,
+        alias,
+        ...host.via,
+        "-F",
+        config,
+      ], { noConfig: true, timeoutMs: STEP_TIMEOUT_MS });
+      const path = JSON.parse(status.stdout).path as { agent_pid?: number };
+      agent = Number(path?.agent_pid);
+    }
+  }
+  const rss = await Deno.readTextFile(`/proc/${agent}/status`)
+    .then((text) => Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0) / 1024);
+  return [
+    {
+      key: "agent-rss",
+      label: "local agent RSS, ten destinations",
+      value: rss,
+      unit: "MB",
+      goal: { max: 50, text: "≤ 50 MB" },
+    },
+    {
+      key: "agent-wakeups",
+      label: "local agent wake-ups while idle",
+      value: await wakeupsPerSecond(agent, 5),
+      unit: "/s",
+      goal: { max: 0.5, text: "0 /s" },
+    },
+  ];
 }
 
 async function bench(
@@ -170,10 +394,19 @@ async function bench(
     cores: navigator.hardwareConcurrency,
     runs: options.runs,
     warmupRounds: WARMUP_ROUNDS,
+    delayMs: options.delay,
   };
-  progress("starting a loopback sshd and a session");
+  progress("starting loopback sshds, relays and a session");
   await using sshd = await startSshd();
-  await using client = await connect(sshd);
+  await using coldSshd = await startSshd();
+  await using relay = startRelay(sshd.port, { delayMs: options.delay });
+  await using coldRelay = startRelay(coldSshd.port, {
+    delayMs: options.delay,
+  });
+  const via = (port: number) => options.delay ? ["-p", String(port)] : [];
+  const host = { sshd, via: via(relay.port) };
+  const cold = { sshd: coldSshd, via: via(coldRelay.port) };
+  await using client = await connect(host);
   const session = client.session(SESSION);
   await session.open();
   const target: MasterTarget = {
@@ -184,13 +417,30 @@ async function bench(
   await checkMaster(target, STEP_TIMEOUT_MS);
   const remote = muxSsh(target, STEP_TIMEOUT_MS);
   await using tmux = await startTmuxBaseline(remote);
-  const cases = defineCases(sshd, remote, tmux, session);
+  const emptyScript = `${sshd.dir}/empty.ts`;
+  await Deno.writeTextFile(emptyScript, "");
+  const cases = defineCases(host, cold, remote, tmux, session, emptyScript);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
-  return buildReport(
-    info,
-    cases.map(({ key, label }) => ({ key, label, samples: samples.get(key)! })),
-  );
+  progress("measuring the local agent with ten destinations");
+  const figures = await agentFigures(host);
+  const results: CaseSamples[] = cases.map((c) => ({
+    key: c.key,
+    label: c.label,
+    samples: samples.get(c.key)!,
+    anchor: c.anchor,
+    goal: c.goal,
+  }));
+  const library = results.find((c) => c.key === "library-run")!;
+  const sorted = [...library.samples].sort((x, y) => x - y);
+  figures.unshift({
+    key: "library-run-over-rtt",
+    label: 'library session.run("true") beyond one round trip',
+    value: sorted[Math.floor(sorted.length / 2)] - 2 * options.delay,
+    unit: "ms",
+    goal: { max: 2, text: "≤ 2 ms" },
+  });
+  return buildReport(info, results, figures);
 }
 
 function progress(message: string): void {

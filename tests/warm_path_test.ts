@@ -168,7 +168,10 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
   await t.step(
     "an agent of another version is retired and replaced",
     async () => {
-      for (const pid of agents(sshd)) Deno.kill(pid, "SIGKILL");
+      // Gone for good: a dying agent still accepts connections for a moment.
+      const running = agents(sshd);
+      for (const pid of running) Deno.kill(pid, "SIGKILL");
+      assert.ok(await waitForExit(running, 5000));
       const old = new Deno.Command(Deno.execPath(), {
         args: [
           "eval",
@@ -185,6 +188,7 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
         stderr: "null",
       }).spawn();
       await waitFor("the old agent to listen", async () => {
+        assert.ok(isRunning(old.pid), "the old agent runs");
         try {
           (await Deno.connect({ transport: "unix", path: files.socket }))
             .close();
@@ -204,8 +208,9 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
   );
 
   await t.step("two first calls at once start exactly one agent", async () => {
-    for (const pid of agents(sshd)) Deno.kill(pid, "SIGKILL");
-    await waitFor("no agent", () => agents(sshd).length === 0);
+    const running = agents(sshd);
+    for (const pid of running) Deno.kill(pid, "SIGKILL");
+    assert.ok(await waitForExit(running, 5000));
     const [a, b] = await Promise.all([
       sessh(sshd, ["run", name, dest, "--", "echo a"]),
       sessh(sshd, ["status", name, dest]),

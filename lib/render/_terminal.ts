@@ -20,7 +20,11 @@ let loading: Promise<typeof xterm> | null = null;
  * @returns The module's default export.
  */
 export function loadXterm(): Promise<typeof xterm> {
-  loading ??= import("@xterm/headless").then((module) => module.default);
+  // The ES module build by its path: the package's "module" field names a
+  // file it does not ship, which stops bundlers.
+  loading ??= import("@xterm/headless/lib-headless/xterm-headless.mjs") as Promise<
+    typeof xterm
+  >;
   return loading;
 }
 

@@ -1,0 +1,60 @@
+/**
+ * The bundled command line (`deno task bundle`): one JavaScript file with
+ * its npm packages inside and the terminal renderer in a chunk of its own,
+ * run from outside the repository as a user would run a download.
+ */
+import assert from "node:assert/strict";
+import { startSshd } from "./_sshd.ts";
+import { runCommand } from "../lib/process.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+Deno.test("the bundle runs run, logs and screen end to end from another directory", async () => {
+  await using sshd = await startSshd();
+  const out = `${sshd.dir}/dist`;
+  const bundled = await runCommand([
+    Deno.execPath(),
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--code-splitting",
+    "--outdir",
+    out,
+    `${ROOT}cli.ts`,
+  ], { cwd: ROOT, timeoutMs: 120_000 });
+  assert.equal(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+  const chunks = [...Deno.readDirSync(out)].map((e) => e.name);
+  assert.ok(
+    chunks.some((name) => name.startsWith("xterm-headless")),
+    `the renderer is a chunk of its own: ${chunks}`,
+  );
+  const cli = async (verb: string, ...args: string[]) => {
+    const result = await runCommand([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      `${out}/cli.js`,
+      verb,
+      "-F",
+      sshd.configFile,
+      ...args,
+    ], { cwd: "/", env: sshd.env, timeoutMs: 60_000 });
+    const decoder = new TextDecoder();
+    return {
+      code: result.code,
+      stdout: decoder.decode(result.stdout),
+      stderr: decoder.decode(result.stderr),
+    };
+  };
+  const run = await cli("run", "b", sshd.dest, "--", "echo bundled-$((6*7))");
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "bundled-42\n");
+  const logs = await cli("logs", "b", sshd.dest, "5");
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /^bundled-42$/m);
+  const screen = await cli("screen", "b", sshd.dest);
+  assert.equal(screen.code, 0, screen.stderr);
+  assert.match(screen.stdout, /bundled-42/);
+});
