@@ -70,9 +70,11 @@ export async function leaseBridge(
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path: files.socket });
-  } catch {
+  } catch (error) {
     startAgent(controlDir);
-    return "no local agent was running; one was started for the next call";
+    return `no local agent answered (${
+      (error as Error).name
+    }); one was started for the next call`;
   }
   const close = () => {
     try {

@@ -68,33 +68,74 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     write: true,
     mode: 0o600,
   });
+  const log = logger(files.log);
   if (!await lock.tryLock(true)) {
     lock.close();
     return false;
   }
+  log(`started, version ${options.version ?? AGENT_VERSION}`);
   await Deno.remove(files.socket).catch(() => {});
   const token = crypto.randomUUID();
   await Deno.writeTextFile(files.token, token, { mode: 0o600 });
   const listener = Deno.listen({ transport: "unix", path: files.socket });
   await Deno.chmod(files.socket, 0o600);
+  const bound = (await Deno.lstat(files.socket)).ino;
+  let retired = false;
   const agent = new Agent({
     token,
     version: options.version ?? AGENT_VERSION,
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
-    retire: () => {
-      // Unlinking first lets a successor bind at once; calls in flight finish.
-      Deno.removeSync(files.socket);
-      lock.close();
+    retire: (why) => {
+      log(`retiring: ${why}`);
+      retired = true;
+      // The socket goes before the lock, so it is never a successor's:
+      // closing the listener unlinks it in Deno, and anything left of ours
+      // is removed. Calls in flight finish on their own connections.
       listener.close();
+      if (inode(files.socket) === bound) Deno.removeSync(files.socket);
+      lock.close();
     },
   });
-  try {
-    for await (const conn of listener) agent.serve(conn);
-  } catch {
-    // Closed by retire().
+  let failures = 0;
+  while (!retired) {
+    let conn: Deno.UnixConn;
+    try {
+      conn = await listener.accept();
+      failures = 0;
+    } catch (error) {
+      // A caller that hung up before it was accepted fails only its own
+      // accept; the listener goes on until retire() closes it.
+      log(`accept failed: ${error}`);
+      if (error instanceof Deno.errors.BadResource || ++failures > 100) break;
+      continue;
+    }
+    agent.serve(conn);
   }
   await agent.finished();
+  log("exiting");
   return true;
+}
+
+/** Appends timestamped lines to the agent's log (0600), never failing. */
+function logger(path: string): (message: string) => void {
+  return (message) => {
+    const line = `${
+      new Date().toISOString()
+    } sessh-agent[${Deno.pid}]: ${message}\n`;
+    try {
+      Deno.writeTextFileSync(path, line, { append: true, mode: 0o600 });
+    } catch {
+      // Logging is a help, not a duty.
+    }
+  };
+}
+
+function inode(path: string): number | null {
+  try {
+    return Deno.lstatSync(path).ino;
+  } catch {
+    return null;
+  }
 }
 
 class Agent {
@@ -104,7 +145,7 @@ class Agent {
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #calls = 0;
-  #retire: () => void;
+  #retire: (why: string) => void;
   #retired = false;
   #allDone: (() => void) | null = null;
 
@@ -112,7 +153,7 @@ class Agent {
     token: string;
     version: string;
     idleMs: number;
-    retire: () => void;
+    retire: (why: string) => void;
   }) {
     this.#token = options.token;
     this.#version = options.version;
@@ -169,7 +210,7 @@ class Agent {
         `This agent speaks ${this.#version}; the call speaks ${request.version}`,
         1,
       ));
-      this.#retireNow();
+      this.#retireNow(`a call of version ${request.version}`);
       return;
     }
     // A master started here authenticates and forwards the agent's ssh-agent,
@@ -261,15 +302,18 @@ class Agent {
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
     if (this.#retired) return;
-    this.#idleTimer = setTimeout(() => this.#retireNow(), this.#idleMs);
+    this.#idleTimer = setTimeout(
+      () => this.#retireNow(`no call for ${this.#idleMs / 1000} s`),
+      this.#idleMs,
+    );
   }
 
-  #retireNow(): void {
+  #retireNow(why: string): void {
     if (this.#retired) return;
     this.#retired = true;
     clearTimeout(this.#idleTimer);
     try {
-      this.#retire();
+      this.#retire(why);
     } catch {
       // The socket was removed already.
     }
