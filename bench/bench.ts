@@ -133,6 +133,47 @@ function cliCase(
   };
 }
 
+/**
+ * A case that runs the bundled CLI (`deno task bundle`) the way `cliCase`
+ * runs the source: the form with the quickest start-up.
+ */
+function bundleCase(
+  host: Host,
+  bundle: string,
+  key: string,
+  args: string[],
+  extra: Partial<BenchCase> = {},
+): BenchCase {
+  const { sshd, via } = host;
+  const [verb, ...rest] = args;
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    bundle,
+    verb,
+    "-F",
+    sshd.configFile,
+    ...via,
+    ...rest,
+  ];
+  return {
+    key,
+    label: `bundled sessh ${args.join(" ").replace(sshd.dest, "DEST")}`,
+    async once() {
+      const result = await runCommand(argv, {
+        timeoutMs: STEP_TIMEOUT_MS,
+        env: sshd.env,
+      });
+      if (result.code !== 0) {
+        throw new Error(`${argv.join(" ")} exited ${result.code}`);
+      }
+    },
+    ...extra,
+  };
+}
+
 /** A case that runs a program and wants exit 0. */
 function commandCase(
   key: string,
@@ -159,8 +200,9 @@ function defineCases(
   remote: RemoteRunner,
   tmux: TmuxBaseline,
   session: Session,
-  emptyScript: string,
+  files: { emptyScript: string; bundle: string },
 ): BenchCase[] {
+  const { emptyScript, bundle } = files;
   const dest = host.sshd.dest;
   const relayed = host.via.length > 0;
   const runGoal: Goal = relayed
@@ -177,6 +219,13 @@ function defineCases(
       anchor: "ssh-true",
       goal: runGoal,
     }),
+    bundleCase(host, bundle, "run-bundled", [
+      "run",
+      SESSION,
+      dest,
+      "--",
+      "true",
+    ], { anchor: "ssh-true", goal: runGoal }),
     cliCase(host, "run-direct", ["run", SESSION, dest, "--", "true"], {
       env: { SESSH_AGENT: "0" },
       anchor: "ssh-true",
@@ -230,6 +279,14 @@ function defineCases(
       CLI,
       "--version",
     ], { anchor: "deno-empty", goal: { max: 1.3, text: "≤ 1.3×" } }),
+    commandCase("version-bundled", "bundled sessh --version", [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      bundle,
+      "--version",
+    ], { anchor: "deno-empty", goal: { max: 1.3, text: "≤ 1.3×" } }),
     commandCase("ssh-fresh", "ssh -o ControlMaster=no DEST true", [
       "ssh",
       "-F",
@@ -238,6 +295,11 @@ function defineCases(
       "ControlMaster=no",
       "-o",
       "ControlPath=none",
+      // Through the relay the host's port differs from the known one.
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+      "-o",
+      "BatchMode=yes",
       ...cold.via,
       cold.sshd.dest,
       "true",
@@ -419,7 +481,11 @@ async function bench(
   await using tmux = await startTmuxBaseline(remote);
   const emptyScript = `${sshd.dir}/empty.ts`;
   await Deno.writeTextFile(emptyScript, "");
-  const cases = defineCases(host, cold, remote, tmux, session, emptyScript);
+  const bundle = await buildBundle(`${sshd.dir}/dist`);
+  const cases = defineCases(host, cold, remote, tmux, session, {
+    emptyScript,
+    bundle,
+  });
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");
@@ -441,6 +507,23 @@ async function bench(
     goal: { max: 2, text: "≤ 2 ms" },
   });
   return buildReport(info, results, figures);
+}
+
+/** `deno task bundle` into `outdir`; returns the bundle's entry file. */
+async function buildBundle(outdir: string): Promise<string> {
+  const result = await runCommand([
+    Deno.execPath(),
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--code-splitting",
+    "--outdir",
+    outdir,
+    CLI,
+  ], { timeoutMs: 120_000 });
+  if (result.code !== 0) throw new Error("deno bundle failed");
+  return `${outdir}/cli.js`;
 }
 
 function progress(message: string): void {

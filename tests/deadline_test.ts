@@ -270,6 +270,27 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   );
 
   await t.step(
+    "a partition during logs --follow is noticed by the heartbeat within 10 s",
+    async () => {
+      const call = timed(() =>
+        sessh(sshd, viaRelay(["logs", name, dest, "--follow"]), {
+          timeoutMs: 60_000,
+        })
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      relay.partition();
+      try {
+        const { value, ms } = await call;
+        within(ms, 1500 + 10_000, "logs --follow across a partition");
+        assert.equal(value.code, 255, value.stderr);
+        assert.match(value.stderr, /stopped answering/);
+      } finally {
+        relay.heal();
+      }
+    },
+  );
+
+  await t.step(
     "a new call during a partition, the master still alive: not sent, within --timeout",
     async () => {
       relay.partition();

@@ -22,7 +22,9 @@ let loading: Promise<typeof xterm> | null = null;
 export function loadXterm(): Promise<typeof xterm> {
   // The ES module build by its path: the package's "module" field names a
   // file it does not ship, which stops bundlers.
-  loading ??= import("@xterm/headless/lib-headless/xterm-headless.mjs") as Promise<
+  loading ??= import(
+    "@xterm/headless/lib-headless/xterm-headless.mjs"
+  ) as Promise<
     typeof xterm
   >;
   return loading;

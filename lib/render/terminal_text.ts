@@ -82,12 +82,18 @@ export async function renderText(
       `Line count must be a non-negative integer, got ${lines}`,
     );
   }
+  const plain = plainLines(data);
+  if (plain) return keepLines(plain, lines);
   const scrollback = Math.max(rows, estimateRowCount(data, cols));
   const logical = await emulate(
     data,
     { cols, rows, scrollback },
     readLogicalLines,
   );
+  return keepLines(logical, lines);
+}
+
+function keepLines(logical: string[], lines: number | undefined): string {
   while (logical.length > 0 && logical[logical.length - 1] === "") {
     logical.pop();
   }
@@ -95,6 +101,36 @@ export async function renderText(
     Math.max(0, logical.length - lines),
   );
   return kept.length === 0 ? "" : kept.join("\n") + "\n";
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The lines of output that a terminal would show exactly as written: valid
+ * UTF-8 of printable characters, every line ended by CR LF, no escape,
+ * tab, backspace or lone CR. Most command output is such; it needs no
+ * emulator (whose loading costs tens of milliseconds per call). Trailing
+ * spaces go, as the emulator drops them too. Null for anything else.
+ */
+function plainLines(data: Uint8Array): string[] | null {
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i];
+    if (byte >= 0x20 && byte !== 0x7f) continue;
+    if (byte === 0x0d && data[i + 1] === 0x0a) {
+      i++;
+      continue;
+    }
+    return null;
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(data);
+  } catch {
+    return null;
+  }
+  // C1 controls and characters of other widths are the emulator's to place.
+  if (/[\u0080-\u009f\u1100-\uffff]/.test(text)) return null;
+  return text.split("\r\n").map((line) => line.replace(/ +$/, ""));
 }
 
 /**

@@ -167,3 +167,25 @@ Deno.test("renderText() drops window titles and other OSC strings", async () => 
   const data = bytes("\x1b]0;user@host: ~\x07\x1b]133;A\x1b\\$ ls\r\n");
   assert.equal(await renderText(data), "$ ls\n");
 });
+
+Deno.test("renderText() gives plain output the emulator's text without loading it", async (t) => {
+  const cases = [
+    "",
+    "hi\r\n",
+    "one\r\ntwo  \r\n\r\nthree",
+    "caf\u00e9 na\u00efve\r\n",
+    `${"x".repeat(400)}\r\nshort\r\n`,
+    "trailing\r\n\r\n\r\n",
+  ];
+  for (const text of cases) {
+    await t.step(JSON.stringify(text.slice(0, 40)), async () => {
+      const bytes = new TextEncoder().encode(text);
+      // A trailing colour reset (no visible effect) forces the emulator.
+      const emulated = await renderText(
+        new TextEncoder().encode(text + "\x1b[0m"),
+        { cols: 80 },
+      );
+      assert.equal(await renderText(bytes, { cols: 80 }), emulated);
+    });
+  }
+});

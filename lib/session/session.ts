@@ -238,7 +238,6 @@ export class Session {
       throw new UsageError("Empty command; pass the command after --");
     }
     const conn = this.#client.connection;
-    if (options.wait !== false) preloadRenderer();
     const started = performance.now();
     const deadline = started + timeoutMs;
     // The daemon gives up waiting for a prompt first, so its answer (not a
