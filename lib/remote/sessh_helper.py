@@ -928,7 +928,9 @@ class Daemon:
         evicted, start = start < session.base, max(start, session.base)
         limit = _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY)
         data = session.slice(start, min(until if isinstance(until, int) else session.end, start + limit))
+        # The terminal size comes along: renderers need it, and asking for it apart would cost a round trip.
         return {"data": data, "start": start, "end": start + len(data), "evicted": evicted,
+                "cols": session.cols, "rows": session.rows,
                 "buffer_start": session.base, "buffer_end": session.end}
 
     def op_subscribe(self, client, msg):

@@ -20,6 +20,8 @@ export interface OutputRange {
   end: number;
   /** Whether part of the range asked for had already been evicted. */
   evicted: boolean;
+  /** The session's terminal size, when the daemon sends it with the read. */
+  size: { cols: number; rows: number } | null;
 }
 
 /** Where to start reading: a cursor, or the last N lines. */
@@ -53,6 +55,10 @@ export async function readRange(
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields, options);
   let evicted = Boolean(reply.evicted);
+  // An older helper does not send the size: the caller asks for it then.
+  const size = reply.cols != null
+    ? { cols: Number(reply.cols), rows: Number(reply.rows) }
+    : null;
   const first = bytesField(reply.data);
   // What is left after an eviction may begin inside a UTF-8 character.
   const skip = evicted ? continuationBytes(first) : 0;
@@ -71,7 +77,7 @@ export async function readRange(
     chunks.push(bytesField(reply.data));
     end = Number(reply.end);
   }
-  return { data: concatBytes(chunks), start, end, evicted };
+  return { data: concatBytes(chunks), start, end, evicted, size };
 }
 
 // zsh marks output that lacks a final newline with a reverse-video "%"/"#"

@@ -460,7 +460,6 @@ export class Session {
       };
     }
     preloadRenderer();
-    const info = await this.status();
     // A little more than asked: cursor movements can fold several raw lines into one.
     const range = await readRange(
       conn,
@@ -469,9 +468,10 @@ export class Session {
         ? { since: options.since }
         : { lines: lines + 50 },
     );
+    const cols = range.size?.cols ?? (await this.status()).cols;
     const text = await boundedText(
       range.data,
-      info.cols,
+      cols,
       options.maxOutput ?? DEFAULT_MAX_OUTPUT,
       options.since !== undefined ? undefined : lines,
     );
@@ -525,11 +525,10 @@ export class Session {
    */
   async screen(): Promise<ScreenResult> {
     preloadRenderer();
-    const info = await this.status();
     const range = await readRange(this.#client.connection, this.name, {
       whole: true,
     });
-    return await renderScreen(range.data, { cols: info.cols, rows: info.rows });
+    return await renderScreen(range.data, range.size ?? await this.status());
   }
 
   /**
