@@ -291,7 +291,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   );
 
   await t.step(
-    "a new call during a partition, the master still alive: not sent, within --timeout",
+    "a new call of its own during a partition, the master still alive: not sent, within --timeout",
     async () => {
       relay.partition();
       try {
@@ -299,6 +299,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
           sesshJson(
             sshd,
             viaRelay(["run", name, dest, "--timeout", "3", "--", "echo never"]),
+            { env: { SESSH_AGENT: "0" } },
           )
         );
         within(ms, 3000, "run --timeout 3 during a partition");
@@ -307,6 +308,32 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
         assert.equal(error.code, "connect_failed");
         assert.equal(error.sent, "not_sent");
         assert.match(String(error.message), /nothing was sent/);
+      } finally {
+        relay.heal();
+      }
+    },
+  );
+
+  await t.step(
+    "a warm call during a partition: its request went into the link, so delivery is unknown, within --timeout",
+    async () => {
+      // A call now leaves the local agent holding an open bridge.
+      const warm = await sesshJson(sshd, viaRelay(["status", name, dest]));
+      assert.equal((warm.json.path as Json)?.warm, true, warm.stderr);
+      relay.partition();
+      try {
+        const { value, ms } = await timed(() =>
+          sesshJson(
+            sshd,
+            viaRelay(["run", name, dest, "--timeout", "3", "--", "echo never"]),
+          )
+        );
+        within(ms, 3000, "a warm run --timeout 3 during a partition");
+        assert.equal(value.code, 255, JSON.stringify(value.json));
+        const error = value.json.error as Json;
+        assert.equal(error.code, "connection_lost");
+        assert.equal(error.sent, "unknown");
+        assert.match(String(error.message), /may or may not have reached/);
       } finally {
         relay.heal();
       }

@@ -241,8 +241,10 @@ export class Session {
     const started = performance.now();
     const deadline = started + timeoutMs;
     // The daemon gives up waiting for a prompt first, so its answer (not a
-    // silent link) explains a shell that never became ready.
-    const readyMs = Math.max(1000, Math.min(timeoutMs, 15_000));
+    // silent link) explains a shell that never became ready; and no answer
+    // at all is given up on soon after the call's own deadline.
+    const readyMs = Math.max(500, Math.min(timeoutMs - 500, 15_000));
+    const replyMs = Math.min(readyMs + REPLY_MARGIN_MS, timeoutMs + 500);
     let reply: Message;
     try {
       reply = await conn.request("run", {
@@ -251,7 +253,7 @@ export class Session {
         force: options.force ?? false,
         create: openFields(this.name, options.open ?? {}),
         ready_timeout_ms: readyMs,
-      }, { timeoutMs: readyMs + REPLY_MARGIN_MS });
+      }, { timeoutMs: replyMs });
     } catch (error) {
       throw this.#undelivered(error);
     }
