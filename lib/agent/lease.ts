@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import { encodeFrame, type Message } from "../protocol/frame.ts";
+import { readFirstFrame, writeAll } from "./_socket.ts";
 import { ConnectError, SesshError } from "../errors.ts";
 import type { Channel } from "../session/connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
@@ -102,7 +103,7 @@ export async function leaseBridge(
     // The agent answers within the connect timeout even when connecting
     // fails, so silence means it is broken: going direct now would overrun
     // the call's deadline, and nothing was sent.
-    const answer = await readReply(conn, target.timeoutMs + 500);
+    const answer = await readFirstFrame(conn, target.timeoutMs + 500);
     if (answer === "ended") {
       close();
       return "the local agent closed the connection";
@@ -116,7 +117,7 @@ export async function leaseBridge(
       error.details.sent = "not_sent";
       throw error;
     }
-    const reply = answer.reply;
+    const reply = answer.message as unknown as LeaseReply;
     if (!reply.ok) {
       close();
       if (reply.code === "agent_outdated") {
@@ -172,44 +173,5 @@ export function startAgent(controlDir: string): void {
     child.unref();
   } catch {
     // No agent this time: the call works without one.
-  }
-}
-
-async function readReply(
-  conn: Deno.UnixConn,
-  timeoutMs: number,
-): Promise<{ reply: LeaseReply; leftover: Uint8Array } | "ended" | "timeout"> {
-  const decoder = new FrameDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      conn.close();
-    } catch { /* closed already */ }
-  }, timeoutMs);
-  try {
-    while (true) {
-      const n = await conn.read(buffer);
-      if (n === null) return timedOut ? "timeout" : "ended";
-      const [first] = decoder.push(buffer.subarray(0, n));
-      if (first) {
-        return {
-          reply: first as unknown as LeaseReply,
-          leftover: decoder.takePending(),
-        };
-      }
-    }
-  } catch {
-    return timedOut ? "timeout" : "ended";
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
   }
 }

@@ -11,7 +11,8 @@ import { ensureControlDir } from "../ssh/control_dir.ts";
 import { settingsFromEnv } from "../ssh/options.ts";
 import { parseDestination } from "../ssh/destination.ts";
 import { openBridge } from "../session/bridge.ts";
-import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import { encodeFrame, type Message } from "../protocol/frame.ts";
+import { readFirstFrame, writeAll } from "./_socket.ts";
 import { SesshError } from "../errors.ts";
 import {
   AGENT_VERSION,
@@ -196,9 +197,10 @@ class Agent {
   }
 
   async #serveCall(conn: Deno.UnixConn): Promise<void> {
-    const first = await readFirstFrame(conn);
-    if (!first) return;
-    const { request, leftover } = first;
+    const first = await readFirstFrame(conn, LEASE_READ_MS);
+    if (typeof first === "string" || first.message.op !== "lease") return;
+    const request = first.message as unknown as LeaseRequest;
+    const leftover = first.leftover;
     const reply = (message: LeaseReply) =>
       writeAll(conn, encodeFrame(message as unknown as Message));
     if (request.token !== this.#token) {
@@ -326,41 +328,4 @@ function failure(
   exitCode: number,
 ): LeaseReply {
   return { ok: false, code, message, exit_code: exitCode, details: {} };
-}
-
-/**
- * The call's lease request, and whatever it sent after it (a call waits
- * for the reply before it sends frames, so that is at most a partial one).
- */
-async function readFirstFrame(
-  conn: Deno.UnixConn,
-): Promise<{ request: LeaseRequest; leftover: Uint8Array } | null> {
-  const decoder = new FrameDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  const timer = setTimeout(() => conn.close(), LEASE_READ_MS);
-  try {
-    while (true) {
-      const n = await conn.read(buffer);
-      if (n === null) return null;
-      const [first] = decoder.push(buffer.subarray(0, n));
-      if (first) {
-        if (first.op !== "lease") return null;
-        return {
-          request: first as unknown as LeaseRequest,
-          leftover: decoder.takePending(),
-        };
-      }
-    }
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
-  }
 }
