@@ -427,6 +427,8 @@ async function agentFigures(host: Host): Promise<Figure[]> {
       agent = Number(path?.agent_pid);
     }
   }
+  // Idle means after the calls' own last timers (a lease's read timeout).
+  await new Promise((resolve) => setTimeout(resolve, 6000));
   const rss = await Deno.readTextFile(`/proc/${agent}/status`)
     .then((text) => Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0) / 1024);
   return [

@@ -78,10 +78,26 @@ export async function openBridge(
 ): Promise<Bridge> {
   const timeoutMs = options.timeoutMs ??
     (settings.connectTimeoutSeconds + 5) * 1000;
-  const gaveUp = AbortSignal.timeout(timeoutMs);
+  // A timer of our own, cleared once connected: a long-lived process (the
+  // local agent) would otherwise wake up for every bridge it ever opened.
+  const gaveUp = new AbortController();
+  const timer = setTimeout(() => gaveUp.abort(), timeoutMs);
   const signal = options.signal
-    ? AbortSignal.any([options.signal, gaveUp])
-    : gaveUp;
+    ? AbortSignal.any([options.signal, gaveUp.signal])
+    : gaveUp.signal;
+  try {
+    return await openWithin(destination, settings, { signal, timeoutMs });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openWithin(
+  destination: Destination,
+  settings: SshSettings,
+  options: { signal: AbortSignal; timeoutMs: number },
+): Promise<Bridge> {
+  const { signal, timeoutMs } = options;
   const where = JSON.stringify(destination.display);
   const tooSlow = () =>
     new ConnectError(
