@@ -320,6 +320,9 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
       // A call now leaves the local agent holding an open bridge.
       const warm = await sesshJson(sshd, viaRelay(["status", name, dest]));
       assert.equal((warm.json.path as Json)?.warm, true, warm.stderr);
+      // The agent takes the bridge back once the daemon confirms its reset,
+      // a loopback round trip after the call; only then may the link go.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       relay.partition();
       try {
         const { value, ms } = await timed(() =>
