@@ -72,6 +72,11 @@ export class PooledBridge {
     this.#pump(bridge.channel.leftover);
   }
 
+  /** Its state, for the agent's log. */
+  get state(): string {
+    return this.#state;
+  }
+
   /** Whether it can be lent now: free, and between two frames. */
   get idle(): boolean {
     return this.#state === "idle" && this.#drain.pending === 0;

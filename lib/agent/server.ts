@@ -86,6 +86,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     token,
     version: options.version ?? AGENT_VERSION,
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
+    log,
     retire: (why) => {
       log(`retiring: ${why}`);
       retired = true;
@@ -147,6 +148,7 @@ class Agent {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #calls = 0;
   #retire: (why: string) => void;
+  #log: (message: string) => void;
   #retired = false;
   #allDone: (() => void) | null = null;
 
@@ -155,7 +157,9 @@ class Agent {
     version: string;
     idleMs: number;
     retire: (why: string) => void;
+    log: (message: string) => void;
   }) {
+    this.#log = options.log;
     this.#token = options.token;
     this.#version = options.version;
     this.#idleMs = options.idleMs;
@@ -272,12 +276,18 @@ class Agent {
     const pool = this.#pools.get(key) ?? new Set<PooledBridge>();
     this.#pools.set(key, pool);
     for (const pooled of pool) {
-      if (!pooled.idle) continue;
+      if (!pooled.idle) {
+        this.#log(
+          `a bridge to ${request.destination} is busy (${pooled.state})`,
+        );
+        continue;
+      }
       // A master that is gone or stopped would swallow the call's request:
       // a local look (no round trip) sends the call to a bridge over a
       // master that works, which openBridge makes sure of.
       const pid = pooled.bridge.master.pid;
       if (isRunning(pid) && !isStopped(pid)) return pooled;
+      this.#log(`a bridge's master (pid ${pid}) is gone or stopped`);
       pooled.kill();
     }
     if (pool.size >= MAX_BRIDGES) {
