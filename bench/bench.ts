@@ -378,23 +378,35 @@ async function connect(host: Host): Promise<SesshClient> {
   });
 }
 
-/** Wake-ups of a process (all its threads) per second while idle. */
+/**
+ * Wake-ups of a process per second while idle: context switches of its
+ * threads, counted over the threads that live through the whole window
+ * (one that ends takes its count with it).
+ */
 async function wakeupsPerSecond(pid: number, seconds: number): Promise<number> {
   const switches = async () => {
-    let total = 0;
+    const byThread = new Map<string, number>();
     for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
       const status = await Deno.readTextFile(
         `/proc/${pid}/task/${task.name}/status`,
       ).catch(() => "");
+      let total = 0;
       for (const match of status.matchAll(/ctxt_switches:\s+(\d+)/g)) {
         total += Number(match[1]);
       }
+      byThread.set(task.name, total);
     }
-    return total;
+    return byThread;
   };
   const before = await switches();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  return (await switches() - before) / seconds;
+  const after = await switches();
+  let woken = 0;
+  for (const [thread, count] of after) {
+    const earlier = before.get(thread);
+    if (earlier !== undefined) woken += count - earlier;
+  }
+  return woken / seconds;
 }
 
 /**
