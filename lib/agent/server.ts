@@ -267,12 +267,7 @@ class Agent {
 
   /** An idle bridge for the request's destination and settings, or a new one. */
   async #take(request: LeaseRequest): Promise<PooledBridge> {
-    const key = JSON.stringify([
-      request.destination,
-      request.port ?? null,
-      request.ssh,
-      request.env,
-    ]);
+    const key = poolKey(request);
     const pool = this.#pools.get(key) ?? new Set<PooledBridge>();
     this.#pools.set(key, pool);
     for (const pooled of pool) {
@@ -330,6 +325,22 @@ class Agent {
       // The socket was removed already.
     }
   }
+}
+
+/**
+ * What makes two calls' bridges interchangeable: destination, port, ssh
+ * flags and environment, with keys sorted, since each call's process lists
+ * its environment in its own order.
+ */
+export function poolKey(request: LeaseRequest): string {
+  const sorted = (record: object) =>
+    Object.entries(record).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return JSON.stringify([
+    request.destination,
+    request.port ?? null,
+    sorted(request.ssh),
+    sorted(request.env),
+  ]);
 }
 
 function failure(
