@@ -12,6 +12,7 @@ import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
 import { startRelay } from "../tests/_relay.ts";
+import { buildBundle } from "../tests/_bundle.ts";
 import { sessh } from "../tests/_cli.ts";
 import {
   checkMaster,
@@ -521,23 +522,6 @@ async function bench(
     goal: { max: 2, text: "≤ 2 ms" },
   });
   return buildReport(info, results, figures);
-}
-
-/** `deno task bundle` into `outdir`; returns the bundle's entry file. */
-async function buildBundle(outdir: string): Promise<string> {
-  const result = await runCommand([
-    Deno.execPath(),
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--code-splitting",
-    "--outdir",
-    outdir,
-    CLI,
-  ], { timeoutMs: 120_000 });
-  if (result.code !== 0) throw new Error("deno bundle failed");
-  return `${outdir}/cli.js`;
 }
 
 function progress(message: string): void {

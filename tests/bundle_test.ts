@@ -6,24 +6,12 @@
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { runCommand } from "../lib/process.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { buildBundle } from "./_bundle.ts";
 
 Deno.test("the bundle runs run, logs and screen end to end from another directory", async () => {
   await using sshd = await startSshd();
   const out = `${sshd.dir}/dist`;
-  const bundled = await runCommand([
-    Deno.execPath(),
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--code-splitting",
-    "--outdir",
-    out,
-    `${ROOT}cli.ts`,
-  ], { cwd: ROOT, timeoutMs: 120_000 });
-  assert.equal(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+  const entry = await buildBundle(out);
   const chunks = [...Deno.readDirSync(out)].map((e) => e.name);
   assert.ok(
     chunks.some((name) => name.startsWith("xterm-headless")),
@@ -35,7 +23,7 @@ Deno.test("the bundle runs run, logs and screen end to end from another director
       "run",
       "-A",
       "--quiet",
-      `${out}/cli.js`,
+      entry,
       verb,
       "-F",
       sshd.configFile,

@@ -12,6 +12,7 @@ import {
 } from "../lib/ssh/procfs.ts";
 import { keygen, startSshd, type TestSshd } from "./_sshd.ts";
 import { type CliResult, sessh, sesshJson } from "./_cli.ts";
+import { masterPid, timed } from "./_probes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -43,14 +44,6 @@ function failure(
   return error;
 }
 
-async function timed<T>(
-  run: () => Promise<T>,
-): Promise<{ value: T; ms: number }> {
-  const start = performance.now();
-  const value = await run();
-  return { value, ms: Math.round(performance.now() - start) };
-}
-
 function exists(path: string): boolean {
   try {
     Deno.lstatSync(path);
@@ -66,15 +59,6 @@ function processesNaming(text: string): number[] {
     pid !== Deno.pid && isRunning(pid) &&
     (readCmdline(pid)?.some((arg) => arg.includes(text)) ?? false)
   );
-}
-
-async function masterPid(sshd: TestSshd, name: string): Promise<number> {
-  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
-  assert.equal(status.code, 0, status.stderr);
-  const master = status.json.master as Json;
-  assert.equal(master.alive, true);
-  assert.equal(typeof master.pid, "number");
-  return master.pid as number;
 }
 
 async function shellPid(sshd: TestSshd, name: string): Promise<number> {
