@@ -8,17 +8,17 @@
  *
  * @module
  */
-import { CommanderError } from "commander";
+import { run } from "@stricli/core";
 import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
-import { buildProgram } from "./lib/cli/program.ts";
+import { buildProgram, type ProgramContext, VERBS } from "./lib/cli/program.ts";
+import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
 import { killChildren } from "./lib/process.ts";
 
 const encoder = new TextEncoder();
 
-// Commander's help and errors are written synchronously: the process may
-// exit right after parsing.
+// Help is written synchronously: the process may exit right after parsing.
 function writeSync(stream: typeof Deno.stdout, text: string): void {
   const bytes = encoder.encode(text);
   let written = 0;
@@ -78,13 +78,25 @@ export async function main(args: string[]): Promise<number> {
   const env = Deno.env.toObject();
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";
-  const verb = head.find((a) => !a.startsWith("-")) ?? "";
+  // --json may also come before the verb, as a global option.
+  const words = head[0] === "--json" ? head.slice(1) : head;
+  const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
   let outcome: Promise<Outcome> | null = null;
   let overrun: Promise<never> | null = null;
   let overrunTimer: ReturnType<typeof setTimeout> | undefined;
-  let commanderError = "";
-  const program = buildProgram({
+  let argumentError: unknown = null;
+  const context: ProgramContext = {
+    process: {
+      stdout: { write: (text) => writeSync(Deno.stdout, text) },
+      // Argument errors arrive through usageText() and are reported below;
+      // Stricli's empty line for them is dropped.
+      stderr: {
+        write: (text) => {
+          if (argumentError === null) writeSync(Deno.stderr, text);
+        },
+      },
+    },
     env,
     payload,
     sink: { write: (data) => write(Deno.stdout, data), signal: abort.signal },
@@ -97,18 +109,30 @@ export async function main(args: string[]): Promise<number> {
         }, ms + OVERRUN_MS);
       });
     },
-    writeOut: (text) => writeSync(Deno.stdout, text),
-    writeErr: (text) => {
-      commanderError += text;
-      if (!json) writeSync(Deno.stderr, text);
-    },
-  });
+  };
+  const program = buildProgram(
+    usageText((error) => argumentError ??= error),
+  );
   const onInterrupt = () => abort.abort();
   Deno.addSignalListener("SIGINT", onInterrupt);
   try {
-    refuseGluedSshFlags(head);
-    await program.parseAsync(head, { from: "user" });
-    if (!outcome) return 0;
+    refuseGluedSshFlags(words);
+    await run(program, words, context);
+    if (argumentError !== null) {
+      const error = usageError(argumentError, verb);
+      if (!json) {
+        // One line: the message, and where to read the grammar when the
+        // parser (not a value check that says what to do) refused it.
+        const help = VERBS.includes(verb)
+          ? `sessh ${verb} --help`
+          : "sessh --help";
+        const hint = error instanceof ArgumentError ? ` (see ${help})` : "";
+        await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);
+        return error.exitCode;
+      }
+      throw error;
+    }
+    if (!outcome) return context.process.exitCode ? 2 : 0;
     const result: Outcome =
       await (overrun ? Promise.race([outcome, overrun]) : outcome);
     if (json) {
@@ -119,19 +143,6 @@ export async function main(args: string[]): Promise<number> {
     }
     return result.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return 0;
-      if (json) {
-        const message = commanderError.split("\n")[0].replace(/^error: /, "") ||
-          error.message;
-        await printJson({
-          ok: false,
-          op: verb,
-          error: { code: "usage", message },
-        });
-      }
-      return 2;
-    }
     const known = error instanceof SesshError;
     const code = known ? error.code : "internal";
     const message = known

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
 import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
@@ -31,7 +30,7 @@ import {
   formatAttachReport,
   type Measured,
 } from "./_attach_report.ts";
-import { positiveInteger } from "./_options.ts";
+import { parseBenchOptions, positiveInteger } from "./_options.ts";
 
 /** The command line's options. */
 interface AttachBenchOptions {
@@ -73,33 +72,29 @@ const PROMPT_POLL_MS = 5;
 const STEP_TIMEOUT_MS = 30_000;
 const FLOOD_TIMEOUT_MS = 180_000;
 
-function parseOptions(args: string[]): AttachBenchOptions {
-  const program = new Command("deno task bench:attach")
-    .description(
-      "time sessh attach against ssh -t through a loopback relay with 25 ms each way",
-    )
-    .option(
-      "--runs <n>",
-      "measured repetitions of each reconnect and throughput case",
-      positiveInteger,
-      5,
-    )
-    .option(
-      "--keystrokes <n>",
-      "measured keystrokes per client",
-      positiveInteger,
-      30,
-    )
-    .option(
-      "--megabytes <n>",
-      "megabytes of output per throughput run",
-      positiveInteger,
-      50,
-    )
-    .option("--json", "print the figures as JSON")
-    .exitOverride();
-  program.parse(args, { from: "user" });
-  return program.opts<AttachBenchOptions>();
+function parseOptions(args: string[]) {
+  return parseBenchOptions(
+    "deno task bench:attach",
+    "time sessh attach against ssh -t through a loopback relay with 25 ms each way",
+    {
+      runs: {
+        brief: "measured repetitions of each reconnect and throughput case",
+        parse: positiveInteger,
+        default: 5,
+      },
+      keystrokes: {
+        brief: "measured keystrokes per client",
+        parse: positiveInteger,
+        default: 30,
+      },
+      megabytes: {
+        brief: "megabytes of output per throughput run",
+        parse: positiveInteger,
+        default: 50,
+      },
+    },
+    args,
+  );
 }
 
 async function firstLine(argv: string[]): Promise<string> {
@@ -505,13 +500,9 @@ function progress(message: string): void {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  let options: AttachBenchOptions;
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    return error.exitCode === 0 ? 0 : 2;
-  }
+  const parsed = await parseOptions(args);
+  if (typeof parsed === "number") return parsed;
+  const options: AttachBenchOptions = parsed;
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   Deno.addSignalListener("SIGINT", onInterrupt);

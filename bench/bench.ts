@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
 import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
@@ -31,7 +30,11 @@ import {
   type Report,
   reportJson,
 } from "./_report.ts";
-import { nonNegativeInteger, positiveInteger } from "./_options.ts";
+import {
+  nonNegativeInteger,
+  parseBenchOptions,
+  positiveInteger,
+} from "./_options.ts";
 import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 
 /** One thing to time. */
@@ -65,25 +68,24 @@ const WARMUP_ROUNDS = 3;
 const STEP_TIMEOUT_MS = 30_000;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-function parseOptions(args: string[]): BenchOptions {
-  const program = new Command("deno task bench")
-    .description("time sessh against ssh and tmux on a loopback sshd")
-    .option(
-      "--runs <n>",
-      "measured repetitions of each case",
-      positiveInteger,
-      20,
-    )
-    .option(
-      "--delay <ms>",
-      "delay a loopback relay adds each way (0: no relay)",
-      nonNegativeInteger,
-      0,
-    )
-    .option("--json", "print the figures as JSON")
-    .exitOverride();
-  program.parse(args, { from: "user" });
-  return program.opts<BenchOptions>();
+function parseOptions(args: string[]) {
+  return parseBenchOptions(
+    "deno task bench",
+    "time sessh against ssh and tmux on a loopback sshd",
+    {
+      runs: {
+        brief: "measured repetitions of each case",
+        parse: positiveInteger,
+        default: 20,
+      },
+      delay: {
+        brief: "delay a loopback relay adds each way (0: no relay)",
+        parse: nonNegativeInteger,
+        default: 0,
+      },
+    },
+    args,
+  );
 }
 
 async function denoVersion(): Promise<string> {
@@ -537,13 +539,9 @@ function progress(message: string): void {
  * @returns The exit code: 0, 2 for a usage error, 130 when interrupted.
  */
 export async function main(args: string[]): Promise<number> {
-  let options: BenchOptions;
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    return error.exitCode === 0 ? 0 : 2;
-  }
+  const parsed = await parseOptions(args);
+  if (typeof parsed === "number") return parsed;
+  const options: BenchOptions = parsed;
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   Deno.addSignalListener("SIGINT", onInterrupt);

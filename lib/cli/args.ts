@@ -1,6 +1,8 @@
 /**
- * Parsing of command-line values that commander leaves as strings: the
- * payload after `--`, durations, sizes and the optional trailing PORT.
+ * Parsers of command-line values: the payload after `--`, durations, sizes,
+ * counts with their accepted range, cursors and ports. Each turns text into
+ * the typed value the handlers use, or throws a {@linkcode UsageError} that
+ * says what was wrong and what is accepted.
  *
  * @module
  */
@@ -128,26 +130,85 @@ export function parseCursor(text: string): number {
 }
 
 /**
- * Parses a line count.
+ * Parses a whole number within a range.
  *
  * @param text The value given.
- * @returns The count.
+ * @param what What it is (`--cols`, `LINES`), for the error message.
+ * @param range The smallest and largest accepted value.
+ * @returns The number.
  *
  * @example
  * ```ts
- * import { parseLines } from "./args.ts";
- * console.log(parseLines("50")); // 50
+ * import { parseCount } from "./args.ts";
+ * console.log(parseCount("50", "LINES", { min: 1, max: 1_000_000 })); // 50
  * ```
  */
-export function parseLines(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) {
+export function parseCount(
+  text: string,
+  what: string,
+  range: { min: number; max: number },
+): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(value >= range.min && value <= range.max)) {
     throw new UsageError(
-      `Invalid LINES ${
+      `Invalid ${what} ${
         JSON.stringify(text)
-      }; give a whole number of lines, e.g. 300`,
+      }; give a whole number from ${range.min} to ${range.max}`,
     );
   }
-  return Number(text);
+  return value;
+}
+
+/**
+ * Parses a byte size within a range (see {@linkcode parseSize}).
+ *
+ * @param text The value given.
+ * @param what The option's name, for the error message.
+ * @param range The smallest and largest accepted size in bytes.
+ * @returns Bytes.
+ *
+ * @example
+ * ```ts
+ * import { parseSizeIn } from "./args.ts";
+ * console.log(parseSizeIn("1M", "--buffer-size", { min: 4096, max: 2 ** 28 })); // 1048576
+ * ```
+ */
+export function parseSizeIn(
+  text: string,
+  what: string,
+  range: { min: number; max: number },
+): number {
+  const value = parseSize(text, what);
+  if (value < range.min || value > range.max) {
+    throw new UsageError(
+      `Invalid ${what} ${JSON.stringify(text)}; give ${
+        formatBytes(range.min)
+      } to ${formatBytes(range.max)}`,
+    );
+  }
+  return value;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2}M`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}k`;
+  return String(bytes);
+}
+
+/**
+ * Parses a TCP port.
+ *
+ * @param text The value given.
+ * @returns The port, as text for ssh's `-p`.
+ *
+ * @example
+ * ```ts
+ * import { parsePort } from "./args.ts";
+ * console.log(parsePort("2222")); // "2222"
+ * ```
+ */
+export function parsePort(text: string): string {
+  return String(parseCount(text, "PORT", { min: 1, max: 65535 }));
 }
 
 const SSH_SHORT_FLAGS = /^-[pioJF]./;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { SesshClient, validateName } from "../session/client.ts";
+import { SesshClient } from "../session/client.ts";
+import { validateName } from "../session/name.ts";
 import { UsageError } from "../errors.ts";
 import { attachSession } from "../attach/attach.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../attach/detach_keys.ts";
@@ -19,17 +20,23 @@ import {
   type CommonFlags,
   type Outcome,
   sshFlags,
-  target,
+  type Target,
 } from "./commands.ts";
 import { statusJson } from "./format.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
+  /** Always start a new session. */
   new?: boolean;
+  /** Attach this existing session. */
   session?: string;
+  /** Print the sessions and exit. */
   list?: boolean;
+  /** Local detach keys. */
   detachKeys?: string;
+  /** Reconnect attempts. */
   retries?: string;
+  /** Shell of a new session. */
   shell?: string;
 }
 
@@ -150,15 +157,14 @@ async function readLine(term: LocalTerminal): Promise<string | null> {
 /**
  * `detach NAME DEST`: make the session's attached client exit cleanly.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options.
  * @returns The outcome.
  */
 export async function detachCommand(
-  positionals: string[],
+  t: Target,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const { target: t } = target("detach", positionals);
   await using client = await SesshClient.connect({
     destination: t.dest,
     port: t.port,

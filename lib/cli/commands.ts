@@ -4,16 +4,10 @@
  *
  * @module
  */
-import { SesshClient, validateName } from "../session/client.ts";
+import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/options.ts";
 import { SesshError, UsageError } from "../errors.ts";
-import {
-  parseCursor,
-  parseLines,
-  parseMillis,
-  parseSeconds,
-  parseSize,
-} from "./args.ts";
+import { parseSeconds } from "./args.ts";
 import { formatList, formatStatus, statusJson } from "./format.ts";
 import { formatScreen } from "../render/screen.ts";
 
@@ -80,47 +74,6 @@ export interface Target {
 }
 
 /**
- * Reads NAME DEST [PORT] from positionals, validating the name.
- *
- * @param verb The verb, for messages.
- * @param positionals The positional arguments.
- * @param extra How many optional positionals the verb takes before PORT.
- * @returns The target and the remaining optional positionals.
- *
- * @example
- * ```ts
- * import { target } from "./commands.ts";
- * console.log(target("open", ["work", "box", "2222"]).target.port); // "2222"
- * ```
- */
-export function target(
-  verb: string,
-  positionals: string[],
-  extra = 0,
-): { target: Target; rest: string[] } {
-  const [name, dest, ...rest] = positionals;
-  if (name === undefined || dest === undefined) {
-    throw new UsageError(
-      `Missing ${
-        name === undefined ? "NAME and DEST" : "DEST"
-      }; usage: sessh ${verb} NAME DEST`,
-    );
-  }
-  validateName(name);
-  const port = rest.length > extra && /^\d+$/.test(rest[rest.length - 1])
-    ? rest.pop()
-    : undefined;
-  if (rest.length > extra) {
-    throw new UsageError(
-      `Unexpected argument ${
-        JSON.stringify(rest[extra])
-      } for ${verb}; put commands after --`,
-    );
-  }
-  return { target: { name, dest, port }, rest };
-}
-
-/**
  * Turns common flags into ssh flags.
  *
  * @param flags The parsed flags.
@@ -141,22 +94,21 @@ export function sshFlags(flags: CommonFlags): SshFlags {
 
 /** `--timeout` in milliseconds, else `SESSH_TIMEOUT`, else 60 s. */
 function timeoutFlag(
-  flags: { timeout?: string },
+  flags: { timeout?: number },
   env: Record<string, string | undefined>,
 ): number {
-  return parseSeconds(flags.timeout ?? env.SESSH_TIMEOUT ?? "60", "--timeout");
+  return flags.timeout ??
+    parseSeconds(env.SESSH_TIMEOUT ?? "60", "SESSH_TIMEOUT");
 }
 
-/** `--max-output` in bytes; undefined leaves the library's default. */
-function maxOutputFlag(flags: { maxOutput?: string }): number | undefined {
-  return flags.maxOutput
-    ? parseSize(flags.maxOutput, "--max-output")
-    : undefined;
-}
-
-/** `--since` as a cursor. */
-function sinceFlag(flags: { since?: string }): number | undefined {
-  return flags.since !== undefined ? parseCursor(flags.since) : undefined;
+/** The payload after `--`, which `run`, `send` and `keys` require. */
+function payloadOf(verb: string, what: string, payload: string[] | null) {
+  if (payload === null) {
+    throw new UsageError(
+      `No ${what} given; put it after --: sessh ${verb} NAME DEST -- ${what}`,
+    );
+  }
+  return payload;
 }
 
 /**
@@ -197,13 +149,19 @@ function remaining(deadline: number): number {
   return Math.max(0, deadline - performance.now());
 }
 
-/** Options of `open`. */
+/** Options of `open` (and of `run`, which opens a missing session). */
 export interface OpenFlags extends CommonFlags {
+  /** Shell to start instead of the login shell. */
   shell?: string;
+  /** Set the pager variables (default true). */
   agentEnv?: boolean;
-  bufferSize?: string;
-  cols?: string;
-  rows?: string;
+  /** Output buffer in bytes. */
+  bufferSize?: number;
+  /** Terminal width. */
+  cols?: number;
+  /** Terminal height. */
+  rows?: number;
+  /** TERM. */
   term?: string;
 }
 
@@ -211,11 +169,9 @@ function openOptions(flags: OpenFlags) {
   return {
     shell: flags.shell,
     agentEnv: flags.agentEnv ?? true,
-    bufferSize: flags.bufferSize
-      ? parseSize(flags.bufferSize, "--buffer-size")
-      : undefined,
-    cols: flags.cols ? parseLines(flags.cols) : undefined,
-    rows: flags.rows ? parseLines(flags.rows) : undefined,
+    bufferSize: flags.bufferSize,
+    cols: flags.cols,
+    rows: flags.rows,
     term: flags.term,
   };
 }
@@ -223,15 +179,14 @@ function openOptions(flags: OpenFlags) {
 /**
  * `open NAME DEST`: create the session or reuse it.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options.
  * @returns The outcome.
  */
 export async function openCommand(
-  positionals: string[],
+  t: Target,
   flags: OpenFlags,
 ): Promise<Outcome> {
-  const { target: t } = target("open", positionals);
   const options = openOptions(flags);
   await using client = await connect(t, flags);
   const { created, session } = await client.open(t.name, options);
@@ -247,43 +202,42 @@ export async function openCommand(
 
 /** Options of `run`. */
 export interface RunFlags extends OpenFlags {
-  timeout?: string;
+  /** Deadline in milliseconds. */
+  timeout?: number;
+  /** Wait for the command (default true). */
   wait?: boolean;
+  /** Interrupt a running command. */
   force?: boolean;
-  maxOutput?: string;
+  /** Bound on the output in bytes. */
+  maxOutput?: number;
 }
 
 /**
  * `run NAME DEST -- COMMAND…`: type a command and wait for it.
  *
- * @param positionals NAME DEST [PORT] (and the command when no `--` was given).
+ * @param t NAME DEST [PORT].
  * @param payload The words after `--`.
  * @param flags Options.
  * @param call Environment for `SESSH_TIMEOUT`, and the call's deadline.
  * @returns The outcome; the exit code is the command's.
  */
 export async function runCommand(
-  positionals: string[],
+  t: Target,
   payload: string[] | null,
   flags: RunFlags,
   call: CallContext,
 ): Promise<Outcome> {
   const env = call.env;
-  const { target: t } = target(
-    "run",
-    payload === null ? positionals.slice(0, 2) : positionals,
-  );
-  const words = payload ?? positionals.slice(2);
-  const command = words.join(" ");
+  const command = payloadOf("run", "COMMAND", payload).join(" ");
   if (command.trim() === "") {
     throw new UsageError(
-      "No command given; usage: sessh run NAME DEST -- COMMAND",
+      "Empty command; put it after --: sessh run NAME DEST -- COMMAND",
     );
   }
   const timeoutMs = timeoutFlag(flags, env);
   const deadline = performance.now() + timeoutMs;
   call.endBy(timeoutMs);
-  const maxOutput = maxOutputFlag(flags);
+  const maxOutput = flags.maxOutput;
   await using client = await connect(t, flags, {
     budgetMs: timeoutMs,
     delivers: true,
@@ -368,24 +322,22 @@ export async function runCommand(
 /**
  * `send NAME DEST -- TEXT`: type literal text.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param payload The words after `--`, joined by spaces.
  * @param flags Options (`enter`).
  * @returns The outcome.
  */
 export async function sendCommand(
-  positionals: string[],
+  t: Target,
   payload: string[] | null,
-  flags: CommonFlags & { enter?: boolean },
+  flags: SendFlags,
 ): Promise<Outcome> {
-  const { target: t, rest } = target(
-    "send",
-    positionals,
-    payload === null ? 1 : 0,
-  );
-  const text = (payload ?? rest).join(" ");
+  const text = (payload ?? []).join(" ");
+  if (payload === null && !flags.enter) payloadOf("send", "TEXT", payload);
   if (text === "" && !flags.enter) {
-    throw new UsageError("No text given; usage: sessh send NAME DEST -- TEXT");
+    throw new UsageError(
+      "Empty text; put it after --: sessh send NAME DEST -- TEXT",
+    );
   }
   await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).send(text, { enter: flags.enter });
@@ -400,56 +352,69 @@ export async function sendCommand(
 /**
  * `keys NAME DEST -- KEY…`: press keys by tmux name.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param payload The key names after `--`.
  * @param flags Options.
  * @returns The outcome.
  */
 export async function keysCommand(
-  positionals: string[],
+  t: Target,
   payload: string[] | null,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const { target: t, rest } = target(
-    "keys",
-    positionals,
-    payload === null ? Infinity : 0,
-  );
-  const keys = payload ?? rest;
+  const keys = payloadOf("keys", "KEY…", payload);
   await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).keys(keys);
   return { op: "keys", fields: { name: t.name, keys }, text: "", exitCode: 0 };
 }
 
+/** Options of `send`. */
+export interface SendFlags extends CommonFlags {
+  /** Press Enter after the text. */
+  enter?: boolean;
+}
+
+/** Options of `close`. */
+export interface CloseFlags extends CommonFlags {
+  /** Leave the ssh master running. */
+  keepMaster?: boolean;
+  /** Milliseconds between SIGHUP and SIGKILL. */
+  grace?: number;
+}
+
 /** Options of `logs`. */
 export interface LogsFlags extends CommonFlags {
-  since?: string;
+  /** Only output after this cursor. */
+  since?: number;
+  /** The bytes as received. */
   raw?: boolean;
+  /** Keep streaming. */
   follow?: boolean;
-  maxOutput?: string;
+  /** Bound on the text in bytes. */
+  maxOutput?: number;
 }
 
 /**
  * `logs NAME DEST [LINES]`: recent output as text, raw, since a cursor, or followed.
  *
- * @param positionals NAME DEST [LINES] [PORT].
+ * @param t NAME DEST [PORT].
+ * @param lines How many lines (default 300).
  * @param flags Options.
  * @param sink Where `--follow` streams.
  * @returns The outcome.
  */
 export async function logsCommand(
-  positionals: string[],
+  t: Target,
+  lines: number | undefined,
   flags: LogsFlags,
   sink: StreamSink,
 ): Promise<Outcome> {
-  const { target: t, rest } = target("logs", positionals, 1);
-  const lines = rest[0] !== undefined ? parseLines(rest[0]) : 300;
-  const since = sinceFlag(flags);
-  const maxOutput = maxOutputFlag(flags);
+  const since = flags.since;
+  const maxOutput = flags.maxOutput;
   await using client = await connect(t, flags);
   const session = client.session(t.name);
   const result = await session.logs({
-    lines,
+    lines: lines ?? 300,
     since,
     raw: flags.raw,
     maxOutput,
@@ -497,15 +462,14 @@ export async function logsCommand(
 /**
  * `screen NAME DEST`: the visible screen and cursor.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options.
  * @returns The outcome.
  */
 export async function screenCommand(
-  positionals: string[],
+  t: Target,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const { target: t } = target("screen", positionals);
   await using client = await connect(t, flags);
   const screen = await client.session(t.name).screen();
   return {
@@ -532,47 +496,41 @@ export async function screenCommand(
 
 /** Options of `wait`. */
 export interface WaitFlags extends CommonFlags {
-  for?: string;
-  idle?: string;
+  /** Until output matches. */
+  for?: RegExp;
+  /** Until quiet for this many milliseconds. */
+  idle?: number;
+  /** Until the running command finishes. */
   done?: boolean;
-  timeout?: string;
-  since?: string;
-  maxOutput?: string;
+  /** Deadline in milliseconds. */
+  timeout?: number;
+  /** Consider output from this cursor on. */
+  since?: number;
+  /** Bound on the output in bytes. */
+  maxOutput?: number;
 }
 
 /**
  * `wait NAME DEST`: block until a pattern, idleness or the command's end.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options.
  * @param call Environment for `SESSH_TIMEOUT`, and the call's deadline.
  * @returns The outcome; exit 124 on timeout.
  */
 export async function waitCommand(
-  positionals: string[],
+  t: Target,
   flags: WaitFlags,
   call: CallContext,
 ): Promise<Outcome> {
   const env = call.env;
-  const { target: t } = target("wait", positionals);
-  let pattern: RegExp | undefined;
-  if (flags.for !== undefined) {
-    try {
-      pattern = new RegExp(flags.for, "m");
-    } catch (error) {
-      throw new UsageError(
-        `Invalid --for pattern: ${(error as Error).message}`,
-      );
-    }
-  }
-  const idleMs = flags.idle !== undefined
-    ? parseMillis(flags.idle, "--idle")
-    : undefined;
+  const pattern = flags.for;
+  const idleMs = flags.idle;
   const timeoutMs = timeoutFlag(flags, env);
   const deadline = performance.now() + timeoutMs;
   call.endBy(timeoutMs);
-  const since = sinceFlag(flags);
-  const maxOutput = maxOutputFlag(flags);
+  const since = flags.since;
+  const maxOutput = flags.maxOutput;
   await using client = await connect(t, flags, { budgetMs: timeoutMs });
   const result = await client.session(t.name).wait({
     pattern,
@@ -618,15 +576,14 @@ export async function waitCommand(
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options.
  * @returns The outcome.
  */
 export async function statusCommand(
-  positionals: string[],
+  t: Target,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const { target: t } = target("status", positionals);
   await using client = await connect(t, flags);
   const info = await client.session(t.name).status();
   const master = { alive: true, pid: client.master.pid };
@@ -646,24 +603,15 @@ export async function statusCommand(
 /**
  * `list DEST`: every session of this user on the host.
  *
- * @param positionals DEST [PORT].
+ * @param t DEST [PORT].
  * @param flags Options.
  * @returns The outcome.
  */
 export async function listCommand(
-  positionals: string[],
+  t: { dest: string; port?: string },
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const [dest, port, ...extra] = positionals;
-  if (dest === undefined) {
-    throw new UsageError("Missing DEST; usage: sessh list DEST");
-  }
-  if (extra.length) {
-    throw new UsageError(
-      `Unexpected argument ${JSON.stringify(extra[0])} for list`,
-    );
-  }
-  await using client = await connect({ dest, port }, flags);
+  await using client = await connect(t, flags);
   const sessions = await client.list();
   return {
     op: "list",
@@ -683,16 +631,15 @@ function shellEnd(status: number): string {
 /**
  * `close NAME DEST`: end the session; stop the master when none is left.
  *
- * @param positionals NAME DEST [PORT].
+ * @param t NAME DEST [PORT].
  * @param flags Options (`keepMaster`, `grace`).
  * @returns The outcome.
  */
 export async function closeCommand(
-  positionals: string[],
-  flags: CommonFlags & { keepMaster?: boolean; grace?: string },
+  t: Target,
+  flags: CloseFlags,
 ): Promise<Outcome> {
-  const { target: t } = target("close", positionals);
-  const graceMs = parseSeconds(flags.grace ?? "2", "--grace");
+  const graceMs = flags.grace ?? 2000;
   await using client = await connect(t, flags);
   const status = await client.session(t.name).close({ graceMs });
   // Lost sessions are records, not shells: they need no master.

@@ -1,248 +1,526 @@
 /**
  * The command-line grammar: verbs, their positionals and options, built
- * with commander. Actions hand the parsed values to the handlers in
- * `commands.ts`; nothing here prints or exits.
+ * with Stricli. Every value is parsed here, once, into the typed flags the
+ * handlers in `commands.ts` take; nothing here prints or exits.
+ *
+ * Stricli was chosen because it imports no `node:` module and needs no
+ * start-up work: a parser is on the path of every call (see the README's
+ * Performance section). For the same reason the handlers are imported only
+ * once a verb has been parsed: `--version`, `--help` and argument errors
+ * load none of the library.
  *
  * @module
  */
-import { Command, Option } from "commander";
-import * as commands from "./commands.ts";
-import { attachCommand, detachCommand } from "./attach_command.ts";
-import type { Outcome, StreamSink } from "./commands.ts";
+import {
+  type Application,
+  type ApplicationText,
+  buildApplication,
+  buildCommand,
+  buildRouteMap,
+  type CommandContext,
+  type TypedFlagParameter,
+} from "@stricli/core";
+import type { AttachFlags } from "./attach_command.ts";
+import type {
+  CloseFlags,
+  CommonFlags,
+  LogsFlags,
+  OpenFlags,
+  Outcome,
+  RunFlags,
+  SendFlags,
+  StreamSink,
+  Target,
+  WaitFlags,
+} from "./commands.ts";
+import {
+  parseCount,
+  parseCursor,
+  parseMillis,
+  parsePort,
+  parseSeconds,
+  parseSize,
+  parseSizeIn,
+} from "./args.ts";
+import { validateName } from "../session/name.ts";
+import { UsageError } from "../errors.ts";
 
-/** What the program needs from its caller. */
-export interface ProgramContext {
+/** The verbs, as typed on the command line. */
+export const VERBS: readonly string[] = [
+  "open",
+  "run",
+  "send",
+  "keys",
+  "logs",
+  "screen",
+  "pane",
+  "wait",
+  "status",
+  "list",
+  "close",
+  "attach",
+  "detach",
+];
+
+/** The package version `--version` prints. */
+export const VERSION = "0.1.0";
+
+/** What the handlers need from the command line around them. */
+export interface ProgramContext extends CommandContext {
+  /** Where Stricli writes help (stdout) and usage errors (stderr). */
+  readonly process: {
+    readonly stdout: { write(text: string): void };
+    readonly stderr: { write(text: string): void };
+    /** Set by Stricli: non-zero when the arguments were refused. */
+    exitCode?: number | string | null;
+  };
   /** Environment (`SESSH_*`). */
-  env: Record<string, string | undefined>;
+  readonly env: Record<string, string | undefined>;
   /** The words after `--`, already split off argv. */
-  payload: string[] | null;
+  readonly payload: string[] | null;
   /** Streaming output for `logs --follow`. */
-  sink: StreamSink;
+  readonly sink: StreamSink;
   /** Receives the handler's result. */
-  done: (outcome: Promise<Outcome>) => void;
+  done(outcome: Promise<Outcome>): void;
   /** Receives the deadline of a verb that has one (milliseconds from now). */
-  endBy: (ms: number) => void;
-  /** Receives commander's help text. */
-  writeOut: (text: string) => void;
-  /** Receives commander's error messages. */
-  writeErr: (text: string) => void;
+  endBy(ms: number): void;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+// Flag specifications. Each parser throws a UsageError naming the flag and
+// what it accepts; the command line reports it as is.
+
+const textFlag = (brief: string, placeholder: string) => ({
+  kind: "parsed" as const,
+  parse: String,
+  brief,
+  optional: true as const,
+  placeholder,
+});
+
+const switchFlag = (brief: string) => ({
+  kind: "boolean" as const,
+  brief,
+  optional: true as const,
+  withNegated: false,
+});
+
+const MAX_OUTPUT = {
+  kind: "parsed" as const,
+  parse: (v: string) => parseSize(v, "--max-output"),
+  brief: "bound on the text printed (default 100k)",
+  optional: true as const,
+  placeholder: "bytes",
+};
+
+const TIMEOUT = {
+  kind: "parsed" as const,
+  parse: (v: string) => parseSeconds(v, "--timeout"),
+  brief: "how long to wait, e.g. 90, 2m (default 60, SESSH_TIMEOUT)",
+  optional: true as const,
+  placeholder: "seconds",
+};
+
+const SINCE = {
+  kind: "parsed" as const,
+  parse: parseCursor,
+  brief: "only output after this cursor (printed by run, logs, wait)",
+  optional: true as const,
+  placeholder: "cursor",
+};
+
+type FlagSpecs<T> = { readonly [K in keyof T]-?: TypedFlagParameter<T[K]> };
+
+const COMMON: FlagSpecs<CommonFlags> = {
+  json: switchFlag("print one JSON object (also SESSH_JSON=1)"),
+  port: textFlag("ssh port", "port"),
+  identity: textFlag("ssh identity file (also SESSH_IDENTITY)", "key"),
+  jump: textFlag("ssh jump host (also SESSH_PROXYJUMP)", "host"),
+  config: textFlag("ssh config file", "file"),
+  forwardAgent: switchFlag("forward the ssh agent, as ssh -A"),
+  option: {
+    kind: "parsed",
+    parse: String,
+    brief: "ssh -o option, repeatable",
+    optional: true,
+    variadic: true,
+    placeholder: "key=value",
+  },
+};
+
+const COMMON_ALIASES = {
+  p: "port",
+  i: "identity",
+  J: "jump",
+  F: "config",
+  A: "forwardAgent",
+  o: "option",
+} as const;
+
+const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
+  shell: textFlag(
+    "shell to start instead of the login shell (bash, zsh, sh, …)",
+    "shell",
+  ),
+  agentEnv: {
+    kind: "boolean",
+    brief: "set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
+    optional: true,
+  },
+  bufferSize: {
+    kind: "parsed",
+    parse: (v) =>
+      parseSizeIn(v, "--buffer-size", { min: 4096, max: 256 * 1024 ** 2 }),
+    brief: "output buffer of a new session, 4k to 256M (default 1M)",
+    optional: true,
+    placeholder: "bytes",
+  },
+  cols: {
+    kind: "parsed",
+    parse: (v) => parseCount(v, "--cols", { min: 2, max: 1000 }),
+    brief: "terminal width of a new session, 2 to 1000 (default 160)",
+    optional: true,
+    placeholder: "n",
+  },
+  rows: {
+    kind: "parsed",
+    parse: (v) => parseCount(v, "--rows", { min: 2, max: 1000 }),
+    brief: "terminal height of a new session, 2 to 1000 (default 48)",
+    optional: true,
+    placeholder: "n",
+  },
+  term: textFlag("TERM of a new session (default xterm-256color)", "term"),
+};
+
+// Positionals.
+
+const NAME = {
+  brief: "session name: 1 to 64 letters, digits, ., _ or -",
+  parse: validateName,
+  placeholder: "NAME",
+};
+const DEST = {
+  brief: "user@host, ssh://user@host:port or an ssh config alias",
+  parse: String,
+  placeholder: "DEST",
+};
+const PORT = {
+  brief: "ssh port (as -p)",
+  parse: parsePort,
+  placeholder: "PORT",
+  optional: true as const,
+};
+const LINES = {
+  brief: "how many lines (default 300)",
+  parse: (v: string) => parseCount(v, "LINES", { min: 1, max: 100_000_000 }),
+  placeholder: "LINES",
+  optional: true as const,
+};
+
+const TARGET = {
+  kind: "tuple" as const,
+  parameters: [NAME, DEST, PORT] as [typeof NAME, typeof DEST, typeof PORT],
+};
+
+type Handlers = typeof import("./commands.ts");
+type AttachHandlers = typeof import("./attach_command.ts");
+
+/** Runs a handler of `commands.ts`, imported on first use. */
+function handle(
+  ctx: ProgramContext,
+  call: (handlers: Handlers) => Promise<Outcome>,
+): void {
+  ctx.done(import("./commands.ts").then(call));
 }
 
-function withCommon(command: Command): Command {
-  return command
-    .option("--json", "print one JSON object (also SESSH_JSON=1)")
-    .option("-p, --port <port>", "ssh port")
-    .option("-i, --identity <key>", "ssh identity file (also SESSH_IDENTITY)")
-    .option("-J, --jump <host>", "ssh jump host (also SESSH_PROXYJUMP)")
-    .option("-F, --config <file>", "ssh config file")
-    .option("-A, --forward-agent", "forward the ssh agent, as ssh -A")
-    .option(
-      "-o, --option <option>",
-      "ssh -o option, repeatable",
-      collect,
-      [] as string[],
-    );
+/** Runs a handler of `attach_command.ts`, imported on first use. */
+function handleAttach(
+  ctx: ProgramContext,
+  call: (handlers: AttachHandlers) => Promise<Outcome>,
+): void {
+  ctx.done(import("./attach_command.ts").then(call));
 }
 
-function withOpen(command: Command): Command {
-  return command
-    .option(
-      "--shell <shell>",
-      "shell to start instead of the login shell (bash, zsh, sh, …)",
-    )
-    .option(
-      "--no-agent-env",
-      "do not set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
-    )
-    .option(
-      "--buffer-size <bytes>",
-      "output buffer of a new session (default 1M)",
-    )
-    .option("--cols <n>", "terminal width of a new session (default 160)")
-    .option("--rows <n>", "terminal height of a new session (default 48)")
-    .option("--term <term>", "TERM of a new session (default xterm-256color)");
+function targetCommand<F extends CommonFlags>(
+  brief: string,
+  flags: FlagSpecs<Omit<F, keyof CommonFlags>>,
+  handler: (
+    handlers: Handlers,
+    ctx: ProgramContext,
+    target: Target,
+    flags: F,
+  ) => Promise<Outcome>,
+  more: { payload?: string; description?: string } = {},
+) {
+  return buildCommand<F, [string, string, string | undefined], ProgramContext>({
+    func(this: ProgramContext, parsed: F, name, dest, port) {
+      handle(this, (h) => handler(h, this, { name, dest, port }, parsed));
+    },
+    parameters: {
+      flags: { ...COMMON, ...flags } as unknown as FlagSpecs<F>,
+      aliases: COMMON_ALIASES,
+      positional: TARGET,
+    },
+    docs: {
+      brief,
+      fullDescription: more.description,
+      customUsage: more.payload
+        ? [`NAME DEST [PORT] [options] -- ${more.payload}`]
+        : undefined,
+    },
+  });
 }
 
 /**
- * Builds the sessh program.
+ * Builds the sessh command line.
  *
- * @param ctx Environment, payload, sink and result callback.
- * @returns The commander program; call `parseAsync` on it.
+ * @param text Stricli's text, with sessh's argument errors (`usage_text.ts`).
+ * @returns The Stricli application; run it with a {@linkcode ProgramContext}.
  *
  * @example
  * ```ts ignore
+ * import { run } from "@stricli/core";
  * import { buildProgram } from "./program.ts";
- * const program = buildProgram(ctx);
- * await program.parseAsync(["list", "host"], { from: "user" });
+ * await run(buildProgram(usageText(onError)), ["list", "host"], context);
  * ```
  */
-export function buildProgram(ctx: ProgramContext): Command {
-  const program = new Command("sessh")
-    .description("Persistent remote shells over ssh, for agents and humans")
-    .option("--json", "print one JSON object (also SESSH_JSON=1)")
-    .version("0.1.0")
-    .showHelpAfterError("(run sessh --help for usage)")
-    .exitOverride()
-    .configureOutput({ writeOut: ctx.writeOut, writeErr: ctx.writeErr });
-
-  const add = (spec: string, description: string) => {
-    const command = withCommon(program.command(spec).description(description));
-    command.exitOverride().configureOutput({
-      writeOut: ctx.writeOut,
-      writeErr: ctx.writeErr,
-    });
-    command.showHelpAfterError(
-      `(run sessh ${spec.split(" ")[0]} --help for usage)`,
-    );
-    return command;
-  };
-  // deno-lint-ignore no-explicit-any
-  type Opts = any;
-
-  withOpen(add("open <name> <dest> [port]", "create a session, or reuse it"))
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(commands.openCommand(compact([name, dest, port]), opts));
-    });
-
-  withOpen(
-    add(
-      "run <name> <dest> [args...]",
-      "type a command, wait for it, print its output",
-    ),
-  )
-    .option(
-      "--timeout <seconds>",
-      "how long to wait (default 60, SESSH_TIMEOUT)",
-    )
-    .option("--no-wait", "type the command and return at once")
-    .option("--force", "interrupt a running command and run this one instead")
-    .option(
-      "--max-output <bytes>",
-      "bound on the output printed (default 100k)",
-    )
-    .action((name, dest, args: string[], opts: Opts) => {
-      ctx.done(
-        commands.runCommand([name, dest, ...args], ctx.payload, opts, ctx),
-      );
-    });
-
-  add("send <name> <dest> [args...]", "type literal text")
-    .option("--enter", "press Enter after the text")
-    .action((name, dest, args: string[], opts: Opts) => {
-      ctx.done(commands.sendCommand([name, dest, ...args], ctx.payload, opts));
-    });
-
-  add(
-    "keys <name> <dest> [args...]",
+export function buildProgram(
+  text: ApplicationText,
+): Application<ProgramContext> {
+  const open = targetCommand<OpenFlags>(
+    "create a session, or reuse it",
+    OPEN,
+    (c, _, t, f) => c.openCommand(t, f),
+  );
+  const run = targetCommand<RunFlags>(
+    "type a command, wait for it, print its output",
+    {
+      ...OPEN,
+      timeout: TIMEOUT,
+      wait: {
+        kind: "boolean",
+        brief: "wait for the command (--no-wait: type it and return)",
+        optional: true,
+      },
+      force: switchFlag("interrupt a running command and run this one instead"),
+      maxOutput: MAX_OUTPUT,
+    },
+    (c, ctx, t, f) => c.runCommand(t, ctx.payload, f, ctx),
+    {
+      payload: "COMMAND…",
+      description:
+        "The command goes after --, as one or more words joined by spaces.",
+    },
+  );
+  const send = targetCommand<SendFlags>(
+    "type literal text",
+    { enter: switchFlag("press Enter after the text") },
+    (c, ctx, t, f) => c.sendCommand(t, ctx.payload, f),
+    { payload: "TEXT…", description: "The text goes after --." },
+  );
+  const keys = targetCommand<CommonFlags>(
     "press keys by tmux name (Enter, C-c, Up, F5, M-x, …)",
-  )
-    .action((name, dest, args: string[], opts: Opts) => {
-      ctx.done(commands.keysCommand([name, dest, ...args], ctx.payload, opts));
-    });
-
-  add(
-    "logs <name> <dest> [args...]",
-    "recent output as text: [LINES] (default 300)",
-  )
-    .option("--since <cursor>", "only output after this cursor")
-    .option("--raw", "the bytes as the terminal received them")
-    .option("--follow", "keep streaming new output until interrupted")
-    .option("--max-output <bytes>", "bound on the text printed (default 100k)")
-    .action((name, dest, args: string[], opts: Opts) => {
-      ctx.done(commands.logsCommand([name, dest, ...args], opts, ctx.sink));
-    });
-
-  add(
-    "screen <name> <dest> [port]",
-    "the visible screen as text, with the cursor",
-  )
-    .alias("pane")
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(commands.screenCommand(compact([name, dest, port]), opts));
-    });
-
-  add(
-    "wait <name> <dest> [port]",
-    "wait for output, idleness or the command's end",
-  )
-    .option("--for <regex>", "until new output matches this regular expression")
-    .option("--idle <ms>", "until no output came for this many milliseconds")
-    .option("--done", "until the running command finishes")
-    .option(
-      "--since <cursor>",
-      "consider output from this cursor on, not from now",
-    )
-    .option(
-      "--timeout <seconds>",
-      "give up after this long (default 60, SESSH_TIMEOUT)",
-    )
-    .option(
-      "--max-output <bytes>",
-      "bound on the output printed (default 100k)",
-    )
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(
-        commands.waitCommand(compact([name, dest, port]), opts, ctx),
+    {},
+    (c, ctx, t, f) => c.keysCommand(t, ctx.payload, f),
+    { payload: "KEY…", description: "The key names go after --." },
+  );
+  const logs = buildCommand<
+    LogsFlags,
+    [string, string, number | undefined, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, name, dest, lines, port) {
+      handle(
+        this,
+        (c) => c.logsCommand({ name, dest, port }, lines, flags, this.sink),
       );
-    });
-
-  add(
-    "status <name> <dest> [port]",
+    },
+    parameters: {
+      flags: {
+        ...COMMON,
+        since: SINCE,
+        raw: switchFlag("the bytes as the terminal received them"),
+        follow: switchFlag("keep streaming new output until interrupted"),
+        maxOutput: MAX_OUTPUT,
+      },
+      aliases: COMMON_ALIASES,
+      positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+    },
+    docs: { brief: "recent output as text: the last LINES (default 300)" },
+  });
+  const screen = targetCommand<CommonFlags>(
+    "the visible screen as text, with the cursor",
+    {},
+    (c, _, t, f) => c.screenCommand(t, f),
+  );
+  const wait = targetCommand<WaitFlags>(
+    "wait for output, idleness or the command's end",
+    {
+      for: {
+        kind: "parsed",
+        parse: parsePattern,
+        brief: "until output matches this regular expression",
+        optional: true,
+        placeholder: "regex",
+      },
+      idle: {
+        kind: "parsed",
+        parse: (v) => parseMillis(v, "--idle"),
+        brief: "until no output came for this many milliseconds",
+        optional: true,
+        placeholder: "ms",
+      },
+      done: switchFlag("until the running command finishes"),
+      since: {
+        ...SINCE,
+        brief: "consider output from this cursor on (default: from now)",
+      },
+      timeout: TIMEOUT,
+      maxOutput: MAX_OUTPUT,
+    },
+    (c, ctx, t, f) => c.waitCommand(t, f, ctx),
+  );
+  const status = targetCommand<CommonFlags>(
     "master, shell, running command, cwd, buffer",
-  )
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(commands.statusCommand(compact([name, dest, port]), opts));
-    });
-
-  add("list <dest> [port]", "every session of this user on the host")
-    .action((dest, port, opts: Opts) => {
-      ctx.done(commands.listCommand(compact([dest, port]), opts));
-    });
-
-  add(
-    "close <name> <dest> [port]",
+    {},
+    (c, _, t, f) => c.statusCommand(t, f),
+  );
+  const list = buildCommand<
+    CommonFlags,
+    [string, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, dest, port) {
+      handle(this, (c) => c.listCommand({ dest, port }, flags));
+    },
+    parameters: {
+      flags: COMMON,
+      aliases: COMMON_ALIASES,
+      positional: { kind: "tuple", parameters: [DEST, PORT] },
+    },
+    docs: { brief: "every session of this user on the host" },
+  });
+  const close = targetCommand<CloseFlags>(
     "end the session (and the master when none is left)",
-  )
-    .option("--keep-master", "leave the ssh master running")
-    .addOption(
-      new Option("--grace <seconds>", "time between SIGHUP and SIGKILL")
-        .default("2"),
-    )
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(commands.closeCommand(compact([name, dest, port]), opts));
-    });
-
-  add("attach <args...>", "attach this terminal to a session: [NAME] DEST")
-    .option("--new", "always start a new session")
-    .option("--session <id>", "attach this existing session")
-    .option("--list", "print the sessions (busy ones marked) and exit")
-    .option(
-      "--detach-keys <keys>",
-      'local detach keys (default "C-b d"; "none" turns them off)',
-    )
-    .option(
-      "--retries <n>",
-      'reconnect attempts after a lost link (default 10, or "forever")',
-    )
-    .action((args: string[], opts: Opts) => {
-      ctx.done(attachCommand(args, opts, ctx.env));
-    });
-
-  add(
-    "detach <name> <dest> [port]",
+    {
+      keepMaster: switchFlag("leave the ssh master running"),
+      grace: {
+        kind: "parsed",
+        parse: (v) => parseSeconds(v, "--grace"),
+        brief: "time between SIGHUP and SIGKILL (default 2)",
+        optional: true,
+        placeholder: "seconds",
+      },
+    },
+    (c, _, t, f) => c.closeCommand(t, f),
+  );
+  const attach = buildCommand<
+    AttachFlags,
+    [string, string | undefined, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, first, second, third) {
+      const words = [first, second, third].filter((w) => w !== undefined);
+      handleAttach(this, (a) => a.attachCommand(words, flags, this.env));
+    },
+    parameters: {
+      flags: {
+        ...COMMON,
+        new: switchFlag("always start a new session"),
+        session: {
+          kind: "parsed",
+          parse: validateName,
+          brief: "attach this existing session",
+          optional: true,
+          placeholder: "name",
+        },
+        list: switchFlag("print the sessions (busy ones marked) and exit"),
+        detachKeys: textFlag(
+          'local detach keys (default "C-b d"; "none" turns them off)',
+          "keys",
+        ),
+        retries: textFlag(
+          'reconnect attempts after a lost link (default 10, or "forever")',
+          "n",
+        ),
+        shell: OPEN.shell,
+      },
+      aliases: COMMON_ALIASES,
+      positional: {
+        kind: "tuple",
+        parameters: [
+          {
+            brief: "NAME DEST, or DEST alone",
+            parse: String,
+            placeholder: "NAME",
+          },
+          { ...DEST, optional: true },
+          { ...PORT, parse: String },
+        ],
+      },
+    },
+    docs: {
+      brief: "attach this terminal to a session",
+      customUsage: ["[NAME] DEST [PORT] [options]"],
+    },
+  });
+  const detach = targetCommand<CommonFlags>(
     "make the session's attached client exit (the shell keeps running)",
-  )
-    .action((name, dest, port, opts: Opts) => {
-      ctx.done(detachCommand(compact([name, dest, port]), opts));
-    });
-
-  return program;
+    {},
+    (_, _ctx, t, f) =>
+      import("./attach_command.ts").then((a) => a.detachCommand(t, f)),
+  );
+  return buildApplication(
+    buildRouteMap({
+      routes: {
+        open,
+        run,
+        send,
+        keys,
+        logs,
+        screen,
+        wait,
+        status,
+        list,
+        close,
+        attach,
+        detach,
+      },
+      aliases: { pane: "screen" },
+      docs: {
+        brief: "Persistent remote shells over ssh, for agents and humans",
+        fullDescription:
+          "Put --json anywhere before -- for one JSON object on stdout.",
+      },
+    }),
+    {
+      name: "sessh",
+      versionInfo: { currentVersion: VERSION },
+      scanner: {
+        caseStyle: "allow-kebab-for-camel",
+        // Suggest only near misses (a typo, not any short word).
+        distanceOptions: {
+          threshold: 4,
+          weights: {
+            insertion: 1,
+            deletion: 3,
+            substitution: 2,
+            transposition: 0,
+          },
+        },
+      },
+      documentation: {
+        caseStyle: "convert-camel-to-kebab",
+        disableAnsiColor: true,
+      },
+      localization: { loadText: () => text },
+    },
+  );
 }
 
-function compact(values: (string | undefined)[]): string[] {
-  return values.filter((v): v is string => v !== undefined);
+function parsePattern(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern, "m");
+  } catch (error) {
+    throw new UsageError(`Invalid --for pattern: ${(error as Error).message}`);
+  }
 }

@@ -13,12 +13,15 @@ import {
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";
-import { ConnectionLostError, UsageError } from "../errors.ts";
+import { ConnectionLostError } from "../errors.ts";
 import { leaseBridge, type Leased } from "../agent/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
 import { Session } from "./session.ts";
+import { validateName } from "./name.ts";
+
+export { validateName };
 
 /** How to reach a host. */
 export interface ClientOptions {
@@ -96,33 +99,6 @@ export interface OpenOptions {
   bufferSize?: number;
   /** Extra environment variables for the shell. */
   env?: Record<string, string>;
-}
-
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * Checks a session name before anything is sent anywhere.
- *
- * @param name The proposed name.
- * @returns The name.
- * @throws {UsageError} When it is not 1–64 of `A-Z a-z 0-9 . _ -`.
- *
- * @example
- * ```ts
- * import { validateName } from "./client.ts";
- * validateName("build-1"); // ok
- * ```
- */
-export function validateName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
-    throw new UsageError(
-      `Invalid session name ${
-        JSON.stringify(name)
-      }; use 1 to 64 letters, digits, ".", "_" or "-"`,
-      "invalid_name",
-    );
-  }
-  return name;
 }
 
 /**

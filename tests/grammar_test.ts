@@ -1,0 +1,159 @@
+/**
+ * The command line's grammar, end to end through the real CLI: one rule for
+ * the payload after `--`, values checked against their range, help and
+ * version. Every case is refused (or answered) before ssh could run, so no
+ * sshd is needed: each call gets a control directory that must stay absent.
+ */
+import assert from "node:assert/strict";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+async function cli(args: string[]) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", CLI, ...args],
+      env: { SESSH_CONTROL_DIR: `${dir}/ctl`, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    let touched = true;
+    await Deno.stat(`${dir}/ctl`).catch(() => touched = false);
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+      touched,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("the payload of run, send and keys goes after -- and nowhere else", async (t) => {
+  const table: [string[], string][] = [
+    [
+      ["run", "work", "box", "echo", "hi"],
+      'sessh: Unexpected argument "hi"; put the COMMAND after --: sessh run NAME DEST -- COMMAND (see sessh run --help)\n',
+    ],
+    [
+      ["send", "work", "box", "2222", "typed"],
+      'sessh: Unexpected argument "typed"; put the TEXT after --: sessh send NAME DEST -- TEXT (see sessh send --help)\n',
+    ],
+    [
+      ["run", "work", "box"],
+      "sessh: No COMMAND given; put it after --: sessh run NAME DEST -- COMMAND\n",
+    ],
+    [
+      ["keys", "work", "box"],
+      "sessh: No KEY… given; put it after --: sessh keys NAME DEST -- KEY…\n",
+    ],
+    [
+      ["run", "work", "box", "make", "--", "test"],
+      'sessh: Invalid PORT "make"; give a whole number from 1 to 65535\n',
+    ],
+  ];
+  for (const [args, stderr] of table) {
+    await t.step(args.join(" "), async () => {
+      const result = await cli(args);
+      assert.equal(result.stderr, stderr);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
+      assert.equal(result.touched, false);
+    });
+  }
+});
+
+Deno.test("out-of-range values are refused with the accepted range", async (t) => {
+  const table: [string[], string][] = [
+    [
+      ["open", "w", "box", "--cols", "0"],
+      'Invalid --cols "0"; give a whole number from 2 to 1000',
+    ],
+    [
+      ["open", "w", "box", "--rows", "abc"],
+      'Invalid --rows "abc"; give a whole number from 2 to 1000',
+    ],
+    [
+      ["open", "w", "box", "--buffer-size", "10G"],
+      'Invalid --buffer-size "10G"; give 4k to 256M',
+    ],
+    [
+      ["logs", "w", "box", "0"],
+      'Invalid LINES "0"; give a whole number from 1 to 100000000',
+    ],
+    [
+      ["list", "box", "70000"],
+      'Invalid PORT "70000"; give a whole number from 1 to 65535',
+    ],
+    [
+      ["wait", "w", "box", "--timeout", "soon"],
+      'Invalid --timeout "soon"; give seconds, e.g. 60, 1.5, 90s, 2m',
+    ],
+    [
+      ["wait", "w", "box", "--for", "("],
+      "Invalid --for pattern: Invalid regular expression: /(/m: Unterminated group",
+    ],
+  ];
+  for (const [args, message] of table) {
+    await t.step(args.slice(3).join(" ") || args.join(" "), async () => {
+      const result = await cli(["--json", ...args]);
+      assert.equal(result.code, 2);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        ok: false,
+        op: args[0],
+        error: { code: "usage", message },
+      });
+      assert.equal(result.touched, false);
+    });
+  }
+});
+
+Deno.test("a mistyped option or verb is named with the near miss", async () => {
+  const option = await cli(["wait", "w", "box", "--timout", "5"]);
+  assert.equal(option.code, 2);
+  assert.equal(
+    option.stderr,
+    'sessh: Unknown option "--timout"; did you mean --timeout? (see sessh wait --help)\n',
+  );
+  const verb = await cli(["lst", "box"]);
+  assert.equal(verb.code, 2);
+  assert.equal(
+    verb.stderr,
+    'sessh: Unknown command "lst"; did you mean list? (see sessh --help)\n',
+  );
+});
+
+Deno.test("--help states the -- rule and --version prints the version", async () => {
+  const help = await cli(["run", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(
+    help.stdout,
+    /sessh run NAME DEST \[PORT\] \[options\] -- COMMAND…/,
+  );
+  assert.match(help.stdout, /--max-output/);
+  const top = await cli(["--help"]);
+  assert.equal(top.code, 0);
+  for (
+    const verb of [
+      "open",
+      "run",
+      "send",
+      "keys",
+      "logs",
+      "wait",
+      "close",
+      "attach",
+    ]
+  ) {
+    assert.match(top.stdout, new RegExp(`^  ${verb} `, "m"));
+  }
+  const version = await cli(["--version"]);
+  assert.equal(version.code, 0);
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  assert.equal(version.stdout, `${config.version}\n`);
+});
