@@ -15,6 +15,11 @@ import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
 import { killChildren } from "./lib/process.ts";
+import {
+  type CancelTimer,
+  startTimer,
+  useExitBoundTimers,
+} from "./lib/timer.ts";
 
 const encoder = new TextEncoder();
 
@@ -75,6 +80,9 @@ export async function main(args: string[]): Promise<number> {
     await runAgent({ controlDir: args[1] });
     return 0;
   }
+  // Every other role ends with Deno.exit (below), so its timers may be the
+  // cheap ones that cannot be cancelled.
+  useExitBoundTimers();
   const env = Deno.env.toObject();
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";
@@ -82,9 +90,11 @@ export async function main(args: string[]): Promise<number> {
   const words = head[0] === "--json" ? head.slice(1) : head;
   const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  let listening = false;
   let outcome: Promise<Outcome> | null = null;
   let overrun: Promise<never> | null = null;
-  let overrunTimer: ReturnType<typeof setTimeout> | undefined;
+  let cancelOverrun: CancelTimer | undefined;
   let argumentError: unknown = null;
   const context: ProgramContext = {
     process: {
@@ -99,22 +109,31 @@ export async function main(args: string[]): Promise<number> {
     },
     env,
     payload,
-    sink: { write: (data) => write(Deno.stdout, data), signal: abort.signal },
+    sink: {
+      write: (data) => write(Deno.stdout, data),
+      // Only `logs --follow` is stopped by Ctrl-C rather than killed by it;
+      // the listener costs 3 ms of start-up, so it is added on first use.
+      get signal() {
+        if (!listening) {
+          listening = true;
+          Deno.addSignalListener("SIGINT", onInterrupt);
+        }
+        return abort.signal;
+      },
+    },
     done: (p) => outcome = p,
     endBy: (ms) => {
       overrun = new Promise<never>((_, reject) => {
-        overrunTimer = setTimeout(() => {
+        cancelOverrun = startTimer(ms + OVERRUN_MS, () => {
           killChildren();
           reject(overrunError(ms));
-        }, ms + OVERRUN_MS);
+        });
       });
     },
   };
   const program = buildProgram(
     usageText((error) => argumentError ??= error),
   );
-  const onInterrupt = () => abort.abort();
-  Deno.addSignalListener("SIGINT", onInterrupt);
   try {
     refuseGluedSshFlags(words);
     await run(program, words, context);
@@ -158,8 +177,8 @@ export async function main(args: string[]): Promise<number> {
     } else await write(Deno.stderr, `sessh: ${message}\n`);
     return known ? error.exitCode : 1;
   } finally {
-    clearTimeout(overrunTimer);
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    cancelOverrun?.();
+    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
   }
 }
 

@@ -122,6 +122,61 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
   );
 
   await t.step(
+    "logs --follow streams new output and Ctrl-C ends it with exit 0",
+    async () => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          new URL("../cli.ts", import.meta.url).pathname,
+          "logs",
+          name,
+          dest,
+          "1",
+          "--follow",
+          "-F",
+          sshd.configFile,
+        ],
+        env: sshd.env,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.getReader();
+      const decoder = new TextDecoder();
+      let seen = "";
+      const until = async (pattern: RegExp) => {
+        while (!pattern.test(seen)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`stdout ended before ${pattern}: ${seen}`);
+          seen += decoder.decode(value, { stream: true });
+        }
+      };
+      // The last line arrives first: the follower is attached.
+      await until(/\n/);
+      const typed = await sessh(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "echo followed-$((6*7))",
+      ]);
+      assert.equal(typed.code, 0, typed.stderr);
+      await until(/^followed-42/m);
+      child.kill("SIGINT");
+      reader.releaseLock();
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      await child.stdout.cancel();
+      assert.equal(status.code, 0, stderr);
+      assert.equal(stderr, "");
+    },
+  );
+
+  await t.step(
     "logs --since says so when the buffer evicted part of it",
     async () => {
       await sessh(sshd, ["open", "small", dest, "--buffer-size", "4096"]);

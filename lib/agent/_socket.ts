@@ -5,6 +5,7 @@
  * @module
  */
 import { FrameDecoder, type Message } from "../protocol/frame.ts";
+import { startTimer } from "../timer.ts";
 
 /**
  * Writes every byte, however the socket splits the writes.
@@ -38,12 +39,12 @@ export async function readFirstFrame(
   const decoder = new FrameDecoder();
   const buffer = new Uint8Array(64 * 1024);
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const cancelTimer = startTimer(timeoutMs, () => {
     timedOut = true;
     try {
       conn.close();
     } catch { /* closed already */ }
-  }, timeoutMs);
+  });
   try {
     while (true) {
       const n = await conn.read(buffer);
@@ -54,6 +55,6 @@ export async function readFirstFrame(
   } catch {
     return timedOut ? "timeout" : "ended";
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
 }

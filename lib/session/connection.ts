@@ -5,6 +5,7 @@
  * @module
  */
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
+import { type CancelTimer, startTimer } from "../timer.ts";
 import {
   ConnectError,
   ConnectionLostError,
@@ -25,7 +26,7 @@ const HEARTBEAT_MS = 5000;
 interface Pending {
   resolve: (message: Message) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimer: CancelTimer;
 }
 
 /** Options for {@linkcode Connection.request}. */
@@ -84,7 +85,7 @@ export class Connection {
   #lastReceived = performance.now();
   #drained: (() => void) | null = null;
   #hooks: ChannelHooks;
-  #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: CancelTimer | undefined;
   #heartbeatMs: number;
   #pingSentAt: number | null = null;
   /** Resolves when the stream has ended, for whatever reason. */
@@ -122,15 +123,15 @@ export class Connection {
     const id = this.#nextId++;
     const timeoutMs = options.timeoutMs ?? 30_000;
     const reply = new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancelTimer = startTimer(timeoutMs, () => {
         this.#pending.delete(id);
         reject(
           new TimeoutError(
             `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
           ),
         );
-      }, Math.max(0, timeoutMs));
-      this.#pending.set(id, { resolve, reject, timer });
+      });
+      this.#pending.set(id, { resolve, reject, cancelTimer });
       this.#writer.write(encodeFrame({ ...fields, id, op })).catch(() => {});
     });
     this.#armHeartbeat();
@@ -150,13 +151,13 @@ export class Connection {
     if (this.#lost || timeoutMs <= 0) return Promise.resolve(null);
     const event = new Promise<Message | null>((resolve) => {
       const waiter = (message: Message | null) => {
-        clearTimeout(timer);
+        cancelTimer();
         resolve(message);
       };
-      const timer = setTimeout(() => {
+      const cancelTimer = startTimer(timeoutMs, () => {
         this.#eventWaiters = this.#eventWaiters.filter((w) => w !== waiter);
         resolve(null);
-      }, timeoutMs);
+      });
       this.#eventWaiters.push(waiter);
     });
     this.#armHeartbeat();
@@ -211,10 +212,10 @@ export class Connection {
   /** Keeps a heartbeat going while anyone waits for the daemon. */
   #armHeartbeat(): void {
     if (this.#heartbeat !== undefined || this.#lost) return;
-    this.#heartbeat = setTimeout(() => {
+    this.#heartbeat = startTimer(this.#heartbeatMs / 5, () => {
       this.#heartbeat = undefined;
       this.#beat();
-    }, this.#heartbeatMs / 5);
+    });
   }
 
   #beat(): void {
@@ -268,14 +269,14 @@ export class Connection {
       if (error instanceof SesshError) this.#lost ??= error;
     }
     this.#lost ??= await this.#hooks.onLost();
-    clearTimeout(this.#heartbeat);
+    this.#heartbeat?.();
     this.#failWaiters();
   }
 
   #failWaiters(): void {
     const lost = this.#lost as Error;
     for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
+      pending.cancelTimer();
       pending.reject(lost);
     }
     this.#pending.clear();
@@ -298,7 +299,7 @@ export class Connection {
       const pending = this.#pending.get(message.id as number);
       if (!pending) continue;
       this.#pending.delete(message.id as number);
-      clearTimeout(pending.timer);
+      pending.cancelTimer();
       if (message.ok) pending.resolve(message);
       else pending.reject(remoteError(message));
     }
