@@ -32,6 +32,17 @@ export interface LeaseTarget {
   timeoutMs: number;
 }
 
+/** Why a call goes its own way, and whether an agent should be started. */
+export interface Direct {
+  /** The reason, for `status`. */
+  reason: string;
+  /**
+   * No usable agent runs: start one with {@linkcode startAgent} once this
+   * call is done, so that its start-up does not compete with the call.
+   */
+  agentDue: boolean;
+}
+
 /** A bridge borrowed from the agent. */
 export interface Leased {
   /** The daemon's frames, through the agent. */
@@ -47,9 +58,9 @@ export interface Leased {
 }
 
 /**
- * Borrows a bridge from the agent of `controlDir`. Returns the reason as
- * text when the call must go its own way (no agent yet: one is started
- * for the next call; an outdated one: it is replaced).
+ * Borrows a bridge from the agent of `controlDir`. Returns why not when the
+ * call must go its own way (no agent yet, or an outdated one: the caller
+ * starts a new one when it is done).
  *
  * @param controlDir The control directory of the call.
  * @param target Destination, ssh flags, environment, connect timeout.
@@ -60,22 +71,24 @@ export interface Leased {
  * ```ts ignore
  * import { leaseBridge } from "./lease.ts";
  * const leased = await leaseBridge("/run/user/1000/sessh", target);
- * if (typeof leased === "string") console.log("direct:", leased);
+ * if ("reason" in leased) console.log("direct:", leased.reason);
  * ```
  */
 export async function leaseBridge(
   controlDir: string,
   target: LeaseTarget,
-): Promise<Leased | string> {
+): Promise<Leased | Direct> {
   const files = agentFiles(controlDir);
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path: files.socket });
   } catch (error) {
-    startAgent(controlDir);
-    return `no local agent answered (${
-      (error as Error).name
-    }); one was started for the next call`;
+    return {
+      reason: `no local agent answered (${
+        (error as Error).name
+      }); one is started for the next call`,
+      agentDue: true,
+    };
   }
   const close = () => {
     try {
@@ -106,7 +119,10 @@ export async function leaseBridge(
     const answer = await readFirstFrame(conn, target.timeoutMs + 500);
     if (answer === "ended") {
       close();
-      return "the local agent closed the connection";
+      return {
+        reason: "the local agent closed the connection",
+        agentDue: false,
+      };
     }
     if (answer === "timeout") {
       close();
@@ -121,10 +137,14 @@ export async function leaseBridge(
     if (!reply.ok) {
       close();
       if (reply.code === "agent_outdated") {
-        startAgent(controlDir);
-        return "the local agent was outdated; a new one was started";
+        return {
+          reason: "the local agent was outdated; a new one is started",
+          agentDue: true,
+        };
       }
-      if (reply.code === "agent_env") return reply.message;
+      if (reply.code === "agent_env") {
+        return { reason: reply.message, agentDue: false };
+      }
       const error = new SesshError(
         reply.code as SesshError["code"],
         reply.message,
@@ -147,7 +167,10 @@ export async function leaseBridge(
   } catch (error) {
     close();
     if (error instanceof SesshError) throw error;
-    return `the local agent failed: ${(error as Error).message}`;
+    return {
+      reason: `the local agent failed: ${(error as Error).message}`,
+      agentDue: false,
+    };
   }
 }
 

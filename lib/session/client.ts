@@ -14,7 +14,7 @@ import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";
 import { ConnectionLostError } from "../errors.ts";
-import { leaseBridge, type Leased } from "../agent/lease.ts";
+import { leaseBridge, type Leased, startAgent } from "../agent/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
@@ -177,6 +177,7 @@ export class SesshClient implements AsyncDisposable {
   static async connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
     let direct = "the warm path was not asked for";
+    let agentDue = false;
     if (options.warm) {
       const leased = await leaseBridge(settings.controlDir, {
         destination: options.destination,
@@ -186,10 +187,11 @@ export class SesshClient implements AsyncDisposable {
         timeoutMs: options.connectTimeoutMs ??
           (settings.connectTimeoutSeconds + 5) * 1000,
       });
-      if (typeof leased !== "string") {
+      if (!("reason" in leased)) {
         return SesshClient.#fromLease(destination, settings, leased);
       }
-      direct = leased;
+      direct = leased.reason;
+      agentDue = leased.agentDue;
     }
     const bridge = await openBridge(destination, settings, {
       timeoutMs: options.connectTimeoutMs,
@@ -199,12 +201,21 @@ export class SesshClient implements AsyncDisposable {
       onLost: () => bridge.ended(true),
       kill: bridge.kill,
     });
+    // The agent for the next call starts when this one ends: on a small
+    // machine its start-up would otherwise slow this call down.
+    const end = agentDue
+      ? () => {
+        bridge.kill();
+        if (agentDue) startAgent(settings.controlDir);
+        agentDue = false;
+      }
+      : bridge.kill;
     return new SesshClient(
       destination,
       settings,
       bridge.master,
       connection,
-      bridge.kill,
+      end,
       bridge.hello,
       { warm: false, reason: direct, agentPid: null },
     );
