@@ -191,7 +191,12 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
     remoteRuntimeDir,
     remoteCacheDir,
     home,
-    env: { SESSH_CONTROL_DIR: controlDir, SESSH_CONNECT_TIMEOUT: "5" },
+    env: {
+      SESSH_CONTROL_DIR: controlDir,
+      SESSH_CONNECT_TIMEOUT: "5",
+      // Deno's own release check would look up dl.deno.land.
+      DENO_NO_UPDATE_CHECK: "1",
+    },
     dest: DEST,
     sshArgs: ["-F", configFile],
     logFile,

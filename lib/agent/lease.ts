@@ -188,6 +188,9 @@ export function startAgent(controlDir: string): void {
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args,
+      // A long-lived Deno process looks up dl.deno.land for a newer
+      // release; the agent makes no connection but its ssh bridges.
+      env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "null",
