@@ -167,10 +167,11 @@ export async function ensureMaster(
   });
   const checkTimeoutMs = options.checkTimeoutMs ?? CHECK_TIMEOUT_MS;
   const signal = options.signal;
-  const state = await masterState(dest, settings, {
-    timeoutMs: checkTimeoutMs,
-    signal,
-  });
+  // No socket, no master to ask: a first call skips the `ssh -O check`.
+  const socket = await Deno.lstat(controlPath).catch(() => null);
+  const state: MasterState = socket === null
+    ? { state: "dead", reason: "no control socket" }
+    : await masterState(dest, settings, { timeoutMs: checkTimeoutMs, signal });
   if (state.state === "alive") {
     await recordPid(controlPath, state.pid);
     return { controlPath, pid: state.pid, started: false };
