@@ -21,6 +21,8 @@ const MAX_NOISE = 1024 * 1024;
  * (the loader travels hex-encoded, so no login shell can misread it); user
  * input never becomes part of it.
  *
+ * @param options `pushHelper`: the helper follows on stdin unasked (see
+ *   {@linkcode handshake}).
  * @returns The command for `ssh … host COMMAND`.
  *
  * @example
@@ -29,7 +31,7 @@ const MAX_NOISE = 1024 * 1024;
  * console.log(bridgeCommand().startsWith("exec env ")); // true
  * ```
  */
-export function bridgeCommand(): string {
+export function bridgeCommand(options: { pushHelper?: boolean } = {}): string {
   const hex = Array.from(
     new TextEncoder().encode(LOADER_SOURCE),
     (b) => b.toString(16).padStart(2, "0"),
@@ -37,7 +39,9 @@ export function bridgeCommand(): string {
   // The system python3 first: version managers' shims (pyenv) cost 100 ms
   // per call. The loader puts the login PATH back for the sessions. -S skips
   // site-packages, which the standard-library-only helper never needs.
-  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH} bridge`;
+  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
+    options.pushHelper ? "+" : ""
+  } bridge`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */
@@ -53,8 +57,14 @@ export interface HandshakeResult {
  * the loader asks for it. Rejects when the stream ends first; the caller
  * turns that into an error from ssh's exit status.
  *
+ * With `pushHelper` (for a bridge started with the same option) the helper
+ * is sent at once, before the loader could ask: on a host seen for the
+ * first time that saves the round trip of the question, and the loader
+ * reads and drops it when its cache already has the helper.
+ *
  * @param reader The bridge's stdout.
  * @param writer The bridge's stdin.
+ * @param options Whether to push the helper unasked.
  * @returns The bytes after the magic line.
  *
  * @example
@@ -67,10 +77,15 @@ export interface HandshakeResult {
 export async function handshake(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   writer: WritableStreamDefaultWriter<Uint8Array>,
+  options: { pushHelper?: boolean } = {},
 ): Promise<HandshakeResult> {
   const decoder = new TextDecoder("latin1");
   let seen = "";
   let uploaded = false;
+  if (options.pushHelper) {
+    uploaded = true;
+    await writer.write(helperUpload());
+  }
   while (true) {
     const { value, done } = await reader.read();
     if (done) throw new HandshakeEnded(seen);
@@ -78,9 +93,7 @@ export async function handshake(
     if (!uploaded && seen.includes(SEND)) {
       uploaded = true;
       seen = seen.slice(seen.indexOf(SEND) + SEND.length);
-      const source = new TextEncoder().encode(HELPER_SOURCE);
-      await writer.write(new TextEncoder().encode(`${source.length}\n`));
-      await writer.write(source);
+      await writer.write(helperUpload());
     }
     const at = seen.indexOf(MAGIC);
     const eol = at < 0 ? -1 : seen.indexOf("\n", at);
@@ -107,6 +120,16 @@ export async function handshake(
       );
     }
   }
+}
+
+/** The helper as the loader reads it: its length on a line, then its bytes. */
+function helperUpload(): Uint8Array {
+  const source = new TextEncoder().encode(HELPER_SOURCE);
+  const head = new TextEncoder().encode(`${source.length}\n`);
+  const upload = new Uint8Array(head.length + source.length);
+  upload.set(head);
+  upload.set(source, head.length);
+  return upload;
 }
 
 /** The bridge's output ended before the magic line; `noise` is what came. */

@@ -46,3 +46,10 @@ Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacha
   );
   assert.match(loader, /SESSH-SEND/);
 });
+
+Deno.test("bridgeCommand() marks a pushed helper with + after its hash", () => {
+  assert.ok(
+    bridgeCommand({ pushHelper: true }).endsWith(` ${HELPER_HASH}+ bridge`),
+  );
+  assert.ok(bridgeCommand().endsWith(` ${HELPER_HASH} bridge`));
+});

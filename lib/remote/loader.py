@@ -3,7 +3,9 @@ os.environ["PATH"] = os.environ.pop("SESSH_PATH", os.environ.get("PATH", ""))
 if sys.version_info < (3, 8):
     sys.stderr.write("sessh: %s is Python %d.%d; sessh needs Python 3.8 or later\n" % ((sys.executable,) + sys.version_info[:2]))
     sys.exit(5)
-h = sys.argv[1]
+# "HASH+": the client pushes the helper without being asked (a new master, so likely a new host); it is read
+# either way, so that none of it is left for the bridge.
+h, pushed = sys.argv[1].rstrip("+"), sys.argv[1].endswith("+")
 d = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sessh")
 os.makedirs(d, 0o700, exist_ok=True)
 st = os.lstat(d)
@@ -11,12 +13,17 @@ if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o07
     sys.stderr.write("sessh: refusing cache dir %s: it must be a directory owned by you with mode 0700\n" % d)
     sys.exit(3)
 p = os.path.join(d, "helper-%s.py" % h)
-if not os.path.isfile(p):
-    out = sys.stdout.buffer
-    out.write(b"SESSH-SEND " + h.encode() + b"\n")
-    out.flush()
+src = None
+if pushed:
     n = int(sys.stdin.buffer.readline())
     src = sys.stdin.buffer.read(n)
+if not os.path.isfile(p):
+    if src is None:
+        out = sys.stdout.buffer
+        out.write(b"SESSH-SEND " + h.encode() + b"\n")
+        out.flush()
+        n = int(sys.stdin.buffer.readline())
+        src = sys.stdin.buffer.read(n)
     import hashlib
     if len(src) != n or hashlib.sha256(src).hexdigest()[:16] != h:
         sys.stderr.write("sessh: the helper arrived corrupted; retry\n")

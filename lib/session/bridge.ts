@@ -109,9 +109,17 @@ async function openWithin(
       throw signal.aborted ? tooSlow() : error;
     });
   if (signal.aborted) throw tooSlow();
-  const argv = clientArgv(destination, settings, bridgeCommand(), {
-    controlPath: master.controlPath,
-  });
+  // A master started by this call most likely means a host not seen for a
+  // while: the helper goes along at once rather than after the loader asks.
+  const pushHelper = master.started;
+  const argv = clientArgv(
+    destination,
+    settings,
+    bridgeCommand({ pushHelper }),
+    {
+      controlPath: master.controlPath,
+    },
+  );
   const child = spawnPiped(argv, { stderr: "piped" });
   const stderrText = collect(child.stderr);
   const reader = child.stdout.getReader();
@@ -142,7 +150,7 @@ async function openWithin(
   };
   signal.addEventListener("abort", abort);
   try {
-    const { leftover } = await handshake(reader, writer);
+    const { leftover } = await handshake(reader, writer, { pushHelper });
     const greeted = await greet(reader, writer, leftover);
     return {
       channel: { reader, writer, leftover: greeted.leftover },
