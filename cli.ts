@@ -111,6 +111,8 @@ export async function main(args: string[]): Promise<number> {
     payload,
     sink: {
       write: (data) => write(Deno.stdout, data),
+      notice: (line) =>
+        json ? Promise.resolve() : write(Deno.stderr, line + "\n"),
       // Only `logs --follow` is stopped by Ctrl-C rather than killed by it;
       // the listener costs 3 ms of start-up, so it is added on first use.
       get signal() {

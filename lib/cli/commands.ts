@@ -47,6 +47,8 @@ export interface Outcome {
 export interface StreamSink {
   /** Writes to stdout. */
   write(data: string | Uint8Array): Promise<void>;
+  /** Writes a line to stderr (human mode) while the stream goes on. */
+  notice(line: string): Promise<void>;
   /** Aborted when the user interrupts. */
   signal: AbortSignal;
 }
@@ -332,21 +334,51 @@ export async function sendCommand(
   payload: string[] | null,
   flags: SendFlags,
 ): Promise<Outcome> {
-  const text = (payload ?? []).join(" ");
-  if (payload === null && !flags.enter) payloadOf("send", "TEXT", payload);
-  if (text === "" && !flags.enter) {
+  if (flags.file !== undefined && payload !== null) {
     throw new UsageError(
-      "Empty text; put it after --: sessh send NAME DEST -- TEXT",
+      "Pass the text after -- or --file PATH, not both",
     );
   }
-  await using client = await connect(t, flags, { delivers: true });
-  await client.session(t.name).send(text, { enter: flags.enter });
-  return {
-    op: "send",
-    fields: { name: t.name, bytes: new TextEncoder().encode(text).length },
-    text: "",
-    exitCode: 0,
-  };
+  const text = (payload ?? []).join(" ");
+  if (flags.file === undefined) {
+    if (payload === null && !flags.enter) payloadOf("send", "TEXT", payload);
+    if (text === "" && !flags.enter) {
+      throw new UsageError(
+        "Empty text; put it after --: sessh send NAME DEST -- TEXT",
+      );
+    }
+  }
+  // Opened before connecting: a missing file is a usage error, nothing sent.
+  const file = flags.file === undefined || flags.file === "-"
+    ? null
+    : await Deno.open(flags.file).catch((error) => {
+      throw new UsageError(
+        `Cannot read --file ${JSON.stringify(flags.file)}: ${
+          (error as Error).message
+        }`,
+      );
+    });
+  try {
+    await using client = await connect(t, flags, { delivers: true });
+    const source = flags.file === undefined
+      ? text
+      : file
+      ? file.readable
+      : Deno.stdin.readable;
+    const written = await client.session(t.name).send(source, {
+      enter: flags.enter,
+    });
+    return {
+      op: "send",
+      fields: { name: t.name, bytes: written },
+      text: "",
+      exitCode: 0,
+    };
+  } finally {
+    try {
+      file?.close();
+    } catch { /* the stream closed it */ }
+  }
 }
 
 /**
@@ -372,6 +404,8 @@ export async function keysCommand(
 export interface SendFlags extends CommonFlags {
   /** Press Enter after the text. */
   enter?: boolean;
+  /** Send this file's bytes (`-`: stdin) instead of the text after `--`. */
+  file?: string;
 }
 
 /** Options of `close`. */
@@ -425,7 +459,17 @@ export async function logsCommand(
     );
     const exit = await session.follow(
       (text, raw) => sink.write(flags.raw ? raw : text),
-      { since: result.cursor, raw: flags.raw, signal: sink.signal },
+      {
+        since: result.cursor,
+        raw: flags.raw,
+        signal: sink.signal,
+        onGap: (start, end) =>
+          sink.notice(
+            `sessh: ${
+              end - start
+            } bytes of output went by unseen (this reader fell behind the buffer); following from cursor ${end}`,
+          ),
+      },
     );
     return {
       op: "logs",
@@ -548,7 +592,11 @@ export async function waitCommand(
     cursor: result.cursor,
     exit_code: result.exitCode,
     shell_exit: result.shellExit,
+    evicted: result.evicted,
   };
+  const skipped = result.evicted
+    ? "sessh: part of the output went by unseen (this wait fell behind the session's buffer)\n"
+    : "";
   if (result.shellExit !== null) {
     return {
       op: "wait",
@@ -570,7 +618,13 @@ export async function waitCommand(
       exitCode: 124,
     };
   }
-  return { op: "wait", fields, text: result.output, exitCode: 0 };
+  return {
+    op: "wait",
+    fields,
+    text: result.output,
+    notice: skipped.trimEnd() || undefined,
+    exitCode: 0,
+  };
 }
 
 /**

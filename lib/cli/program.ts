@@ -313,9 +313,19 @@ export function buildProgram(
   );
   const send = targetCommand<SendFlags>(
     "type literal text",
-    { enter: switchFlag("press Enter after the text") },
+    {
+      enter: switchFlag("press Enter after the text"),
+      file: textFlag(
+        "send this file's bytes instead (- for stdin), of any size",
+        "path",
+      ),
+    },
     (c, ctx, t, f) => c.sendCommand(t, ctx.payload, f),
-    { payload: "TEXT…", description: "The text goes after --." },
+    {
+      payload: "TEXT…",
+      description:
+        "The text goes after --, or comes from --file PATH (- for stdin).",
+    },
   );
   const keys = targetCommand<CommonFlags>(
     "press keys by tmux name (Enter, C-c, Up, F5, M-x, …)",

@@ -15,6 +15,8 @@ SOCKET_NAME, REGISTRY_NAME = "daemon-%d.sock" % PROTOCOL, "sessions-%d.json" % P
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 MAX_FRAME, READ_CHUNK, MAX_READ_REPLY = 16 << 20, 1 << 16, 4 << 20
 CLIENT_QUEUE_LIMIT = 24 << 20
+WATCH_BATCH_S = 0.005
+INPUT_STALL_S = 30
 # An attached client's output is paced: sent while its connection holds less than the high mark, resumed below the
 # low one, so events never wait behind more; one that falls too far behind skips to the tail, enough to redraw from.
 ATTACH_HIGH_WATER, ATTACH_LOW_WATER, RESYNC_TAIL = 512 << 10, 128 << 10, 64 << 10
@@ -417,7 +419,7 @@ class Session:
     def __init__(self, name, shell, master_fd, pid, cols, rows, capacity, kind):
         self.name, self.shell, self.kind, self.fd, self.pid = name, shell, kind, master_fd, pid
         self.cols, self.rows, self.capacity = cols, rows, capacity
-        self.buf, self.base = bytearray(), 0  # buf holds output bytes [base, end) of all the shell wrote
+        self.buf, self.origin = bytearray(), 0  # buf holds output bytes [origin, end) of all the shell wrote
         self.created = self.last_activity = time.time()
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
         self.integrated = self.preexec = self.running = False
@@ -425,39 +427,58 @@ class Session:
         self.last_exit = self.exit_status = None  # of the last command; of the shell
         self.attached = self.detached_at = None  # the interactive client; when the last one left
         self.sent, self.mode_mark = 0, (0, {})  # output sent to the attached client; the last modes_at answer
-        self.modes = {}  # terminal modes in force at `base`, kept as old output is evicted
+        self.modes = {}  # terminal modes in force at `origin`, kept as old output is evicted
         self.closing = []  # (client, request id) of close requests waiting for the shell to exit
         self.interrupted = None  # set by a forced run until the interrupted job gives the prompt back
+        # Input not yet taken by the PTY: inq[inq_pos:]; in_done counts bytes written since the session began;
+        # in_waiters: (in_done once its bytes are written, client, request id, their count).
+        self.inq, self.inq_pos, self.in_done, self.in_waiters = bytearray(), 0, 0, []
+        self.in_writing, self.in_progress = False, 0.0
 
     @property
     def end(self):
-        return self.base + len(self.buf)
+        return self.origin + len(self.buf)
+
+    @property
+    def base(self):
+        """The oldest output still readable: the buffer holds `capacity` bytes (see `append`)."""
+        return max(self.origin, self.end - self.capacity)
 
     def append(self, data):
+        """Older output leaves the buffer at once for readers, and from memory in bulk: moving the buffer's
+        bytes on every read from the PTY (a few KiB) would cost more than the read, and makes a flood crawl."""
         self.buf += data
         self.last_activity = time.time()
         excess = len(self.buf) - self.capacity
-        if excess > 0:
+        if excess > max(self.capacity // 4, READ_CHUNK):
             self.modes = scan_modes(self.modes, self.buf, 0, excess)
             del self.buf[:excess]
-            self.base += excess
+            self.origin += excess
 
     def modes_at(self, offset):
         """The terminal modes in force at `offset`, scanning on from the last answer while it is still buffered."""
-        at, modes = self.mode_mark if self.base <= self.mode_mark[0] <= offset else (self.base, self.modes)
-        self.mode_mark = (offset, scan_modes(modes, self.buf, at - self.base, offset - self.base))
+        at, modes = self.mode_mark if self.origin <= self.mode_mark[0] <= offset else (self.origin, self.modes)
+        self.mode_mark = (offset, scan_modes(modes, self.buf, at - self.origin, offset - self.origin))
         return self.mode_mark[1]
 
     def slice(self, start, stop):
         start, stop = max(start, self.base), min(stop, self.end)
-        return bytes(self.buf[start - self.base:stop - self.base]) if stop > start else b""
+        return bytes(self.buf[start - self.origin:stop - self.origin]) if stop > start else b""
 
     def tail_start(self, lines):
+        """Where the last `lines` lines begin, and whether that many were still buffered. When fewer were, the
+        oldest whole line: the bytes before the first newline are the end of a line whose start was evicted."""
+        low = self.base - self.origin
         pos = len(self.buf) - (1 if self.buf.endswith(b"\n") else 0)
         for _ in range(lines):
-            pos = self.buf.rfind(b"\n", 0, pos)
-            if pos < 0: return self.base
-        return self.base + pos + 1
+            found = self.buf.rfind(b"\n", low, pos)
+            if found < 0: break
+            pos = found
+        else:
+            return self.origin + pos + 1, True
+        if self.base == 0 or (low > 0 and self.buf[low - 1:low] == b"\n"): return self.base, True
+        first = self.buf.find(b"\n", low, pos + 1)
+        return (self.origin + first + 1 if 0 <= first < len(self.buf) - 1 else self.base), False
 
     def info(self):
         fg = or_none(os.tcgetpgrp, self.fd)
@@ -466,7 +487,7 @@ class Session:
         return {"name": self.name, "pid": self.pid, "shell": self.shell, "created": int(self.created * 1000),
                 "last_activity": int(self.last_activity * 1000), "cols": self.cols, "rows": self.rows,
                 "buffer_start": self.base, "buffer_end": self.end, "buffer_size": self.capacity,
-                "running": bool(self.running or busy_pid), "tail": bytes(self.buf[-INFO_TAIL:]),
+                "running": bool(self.running or busy_pid), "tail": self.slice(self.end - INFO_TAIL, self.end),
                 "command": b" ".join(p for p in parts if p).decode("utf-8", "replace") or None,
                 "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
                 "integrated": self.integrated, "attached": self.attached is not None,
@@ -536,6 +557,7 @@ class Client:
     def __init__(self, writer):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
         self.watch = {}  # session name -> "events" or "output"
+        self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
         self.drain = None  # the task that resumes output to its attached sessions once the connection drains
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
@@ -551,6 +573,15 @@ class Client:
 
     def fail(self, req_id, code, message):
         self.send({"id": req_id, "ok": False, "code": code, "message": message})
+
+class Feed:
+    """What an "output" watcher of one session has been sent. Its output goes in parts while its connection holds
+    less than the high mark, like an attached client's; output evicted before it went out is skipped and the gap
+    reported. Events that came meanwhile wait until the output before them has gone, so they keep their order."""
+    __slots__ = ("session", "sent", "held", "due")
+
+    def __init__(self, session, sent):
+        self.session, self.sent, self.held, self.due = session, sent, [], False
 
 class Daemon:
     """Owns every session of the user; serves bridge connections on one asyncio event loop."""
@@ -708,7 +739,12 @@ class Daemon:
         """Send an event to every client watching `session` at `level` or more ("output" includes "events")."""
         if event["ev"] == "exit": self.feed_attached(session, final=True)  # the shell's last words before its exit
         for client in self.clients:
-            if client is not skip and client.watch.get(session.name) in ("output", level): client.send(event)
+            if client is skip or client.watch.get(session.name) not in ("output", level): continue
+            feed = client.feeds.get(session.name)
+            if feed is not None and feed.session is session and feed.sent < session.end:
+                feed.held.append((session.end, event))
+            else:
+                client.send(event)
 
     def session(self, msg):
         name = _checked_name(msg)
@@ -777,10 +813,38 @@ class Daemon:
 
     def emit_output(self, session, data):
         if not data: return
-        self.notify(session, {"ev": "output", "name": session.name, "offset": session.end, "data": data}, "output",
-                    skip=session.attached)
         session.append(data)
+        for client in self.clients:
+            feed = client.feeds.get(session.name)
+            if feed is not None and feed.session is session and not feed.due:
+                # A PTY hands out a flood a few hundred bytes per read: what comes within a few milliseconds
+                # goes out as one frame, or a watcher would spend its time on frames rather than output.
+                feed.due = True
+                self.loop.call_later(WATCH_BATCH_S, self.feed_due, client, feed)
         self.feed_attached(session)
+
+    def feed_due(self, client, feed):
+        feed.due = False
+        if client.feeds.get(feed.session.name) is feed: self.feed_watcher(client, feed)
+
+    def feed_watcher(self, client, feed):
+        """Send an "output" watcher what it has not had (see Feed); the rest waits for its connection to drain."""
+        session = feed.session
+        while not client.writer.is_closing():
+            while feed.held and feed.held[0][0] <= feed.sent:
+                client.send(feed.held.pop(0)[1])
+            if feed.sent >= session.end: return
+            if client.writer.transport.get_write_buffer_size() > ATTACH_HIGH_WATER:
+                client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
+                return
+            if feed.sent < session.base:
+                client.send({"ev": "gap", "name": session.name, "start": feed.sent, "end": session.base})
+                feed.sent = session.base
+                continue
+            stop = min(session.end, feed.sent + READ_CHUNK)
+            client.send({"ev": "output", "name": session.name, "offset": feed.sent,
+                         "data": session.slice(feed.sent, stop)})
+            feed.sent = stop
 
     def feed_attached(self, session, final=False):
         """Send the attached client the output it has not had, in parts, until its connection holds the high mark;
@@ -813,6 +877,7 @@ class Daemon:
         client.drain = None
         for session in list(self.sessions.values()):
             if session.attached is client: self.feed_attached(session)
+        for feed in list(client.feeds.values()): self.feed_watcher(client, feed)
 
     def handle_marker(self, session, payload):
         kind, _, arg = payload.partition(";")
@@ -849,17 +914,63 @@ class Daemon:
                                         evicted=run["start"] < session.base))
         self.notify(session, event, skip=run and run["client"])
 
-    def write_pty(self, session, data):
-        """Write input to the PTY; the shell always drains it, so a short wait is fine."""
-        view, deadline = memoryview(data), time.time() + 5.0
-        while view:
-            try:
-                view = view[os.write(session.fd, view):]
-            except BlockingIOError:
-                if time.time() > deadline:
-                    raise HelperError("remote", "The terminal of \"%s\" does not accept input" % session.name)
-                select.select([], [session.fd], [], 0.05)
-        session.last_activity = time.time()
+    def write_pty(self, session, data, waiter=None):
+        """Queue input for the PTY and write what it takes now; the rest goes whenever it can take more, so a
+        big paste never holds up the event loop and the other sessions. `waiter` (client, request id) is answered
+        with the byte count once its bytes are written, in order."""
+        session.inq += data
+        if waiter:
+            pending = len(session.inq) - session.inq_pos
+            session.in_waiters.append((session.in_done + pending, waiter[0], waiter[1], len(data)))
+        session.last_activity = session.in_progress = time.time()
+        self.flush_input(session)
+
+    def flush_input(self, session):
+        try:
+            while session.inq_pos < len(session.inq):
+                with memoryview(session.inq) as view:
+                    n = os.write(session.fd, view[session.inq_pos:session.inq_pos + READ_CHUNK])
+                session.inq_pos += n
+                session.in_done += n
+                session.in_progress = time.time()
+        except BlockingIOError:
+            pass
+        except OSError:  # the shell is gone; its end reports that to whoever waits
+            self.fail_input(session, "session_exited", 'The shell of "%s" exited' % session.name)
+            return
+        while session.in_waiters and session.in_waiters[0][0] <= session.in_done:
+            _, client, req_id, count = session.in_waiters.pop(0)
+            client.reply(req_id, written=count)
+        if session.inq_pos >= len(session.inq):
+            session.inq, session.inq_pos = bytearray(), 0
+        elif session.inq_pos > (1 << 20):  # drop what went, now and then rather than per write
+            del session.inq[:session.inq_pos]
+            session.inq_pos = 0
+        busy = session.inq_pos < len(session.inq)
+        if busy and not session.in_writing:
+            self.loop.add_writer(session.fd, self.flush_input, session)
+            self.loop.call_later(INPUT_STALL_S, self.check_input, session)
+        elif not busy and session.in_writing:
+            self.loop.remove_writer(session.fd)
+        session.in_writing = busy
+
+    def check_input(self, session):
+        """A terminal that takes no input at all for a while (a program that stopped reading) gets none: what
+        is queued is dropped and its senders told how much arrived."""
+        if not session.in_writing: return
+        idle = time.time() - session.in_progress
+        if idle < INPUT_STALL_S:
+            self.loop.call_later(INPUT_STALL_S - idle, self.check_input, session)
+            return
+        self.fail_input(session, "remote", 'The terminal of "%s" took no input for %d s; the program in it does '
+                        "not read its input" % (session.name, INPUT_STALL_S))
+
+    def fail_input(self, session, code, message):
+        if session.in_writing: or_none(self.loop.remove_writer, session.fd)
+        written = session.in_done
+        for end, client, req_id, count in session.in_waiters:
+            client.fail(req_id, code, "%s (%d of its %d bytes were written)" % (message, max(0, count - (end - written)), count))
+        session.inq, session.inq_pos, session.in_waiters, session.in_writing = bytearray(), 0, [], False
 
     def reap_children(self):
         while True:
@@ -876,6 +987,8 @@ class Daemon:
         self.finish_command(session, None)
         remove_command_files(self.rt, session.name)
         self.notify(session, {"ev": "exit", "name": session.name, "status": code})
+        if session.in_waiters or session.in_writing:
+            self.fail_input(session, "session_exited", 'The shell of "%s" exited with status %d' % (session.name, code))
         self.loop.remove_reader(session.fd)
         os.close(session.fd)
         del self.sessions[session.name]
@@ -910,8 +1023,7 @@ class Daemon:
         if not isinstance(msg.get("data"), bytes): raise HelperError("bad_request", "input needs bytes in data")
         session = self.session(msg)
         session.last_input = session.end
-        self.write_pty(session, msg["data"])
-        return {}
+        self.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written
 
     def op_resize(self, client, msg):
         session = self.session(msg)
@@ -923,9 +1035,11 @@ class Daemon:
     def op_read(self, client, msg):
         session = self.session(msg)
         since, lines, until = msg.get("since"), msg.get("lines"), msg.get("until")
-        start = (since if isinstance(since, int) else session.tail_start(max(1, lines)) if isinstance(lines, int)
-                 else session.base)
-        evicted, start = start < session.base, max(start, session.base)
+        whole = True
+        if isinstance(since, int): start = since
+        elif isinstance(lines, int): start, whole = session.tail_start(max(1, lines))
+        else: start = session.base
+        evicted, start = start < session.base or not whole, max(start, session.base)
         limit = _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY)
         data = session.slice(start, min(until if isinstance(until, int) else session.end, start + limit))
         # The terminal size comes along: renderers need it, and asking for it apart would cost a round trip.
@@ -940,13 +1054,15 @@ class Daemon:
         start = session.end if not isinstance(since, int) else max(since, session.base)
         client.reply(msg.get("id"), start=start, end=session.end, running=session.info()["running"],
                      evicted=isinstance(since, int) and since < session.base, last_exit=session.last_exit)
-        if level == "output":  # the backlog goes out before any live output
-            for offset in range(start, session.end, MAX_READ_REPLY):
-                data = session.slice(offset, min(offset + MAX_READ_REPLY, session.end))
-                client.send({"ev": "output", "name": session.name, "offset": offset, "data": data})
+        if level == "output":  # the backlog, then live output, paced by what the client reads
+            client.feeds[session.name] = Feed(session, start)
+            self.feed_watcher(client, client.feeds[session.name])
+        else:
+            client.feeds.pop(session.name, None)
 
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)
+        client.feeds.pop(msg.get("name"), None)
         return {}
 
     def op_run(self, client, msg):
@@ -1034,12 +1150,13 @@ class Daemon:
             self.drop_client(holder)
         session.attached, session.sent = client, session.end  # the reply carries the output up to the end
         client.watch[session.name] = "output"
+        client.feeds.pop(session.name, None)
         self.op_resize(client, msg)
         resume = isinstance(since, int) and session.base <= since <= session.end
         start = since if resume else max(session.base, session.end - MAX_READ_REPLY)
         return {"start": start, "end": session.end, "data": session.slice(start, session.end),
                 "evicted": start > 0 and not resume, "shell_pid": session.pid,
-                "modes": scan_modes(session.modes, session.buf, 0, start - session.base)}
+                "modes": scan_modes(session.modes, session.buf, 0, start - session.origin)}
 
     def op_detach(self, client, msg):
         session = self.session(msg)
@@ -1061,6 +1178,7 @@ class Daemon:
         nothing of it (output, a late reply) reaches the next. A command it left waiting for a prompt is dropped
         rather than typed for nobody; one already typed runs on, reported to its watchers only."""
         client.watch.clear()
+        client.feeds.clear()
         for session in self.sessions.values():
             if session.attached is client: self.release(session, "reset")
             if session.pending_run and session.pending_run[2] is client: session.pending_run = None

@@ -101,11 +101,25 @@ class SessionBufferTest(unittest.TestCase):
         self.assertEqual(s.slice(0, 8), b"4567")
         self.assertEqual(s.slice(18, 99), b"ij")
 
+    def test_a_flood_moves_the_buffer_in_bulk_but_readers_see_its_capacity(self):
+        s = self.make(1 << 20)
+        for i in range(3000):
+            s.append(bytes([65 + i % 26]) * 4096)
+            self.assertLessEqual(len(s.buf), (1 << 20) + (1 << 18) + 4096)
+            self.assertEqual(s.end - s.base, min(s.end, 1 << 20))
+        self.assertEqual(len(s.slice(0, s.end)), 1 << 20)
+        self.assertEqual(s.slice(s.base, s.base + 1), bytes([65 + (3000 - 256) % 26]))
+        lines = self.make(64)
+        lines.append(b"old line\n" * 20)
+        start, whole = lines.tail_start(1000)
+        self.assertFalse(whole)
+        self.assertEqual(lines.slice(start, lines.end), b"old line\n" * 7)
+
     def test_tail_start_finds_the_last_lines(self):
         s = self.make(100)
         s.append(b"a\r\nb\r\nc\r\n")
-        self.assertEqual(s.slice(s.tail_start(2), s.end), b"b\r\nc\r\n")
-        self.assertEqual(s.tail_start(10), 0)
+        self.assertEqual(s.slice(s.tail_start(2)[0], s.end), b"b\r\nc\r\n")
+        self.assertEqual(s.tail_start(10), (0, True))
 
 
 class FakeTransport:

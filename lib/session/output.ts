@@ -22,6 +22,29 @@ export interface OutputRange {
   evicted: boolean;
   /** The session's terminal size, when the daemon sends it with the read. */
   size: { cols: number; rows: number } | null;
+  /**
+   * Where the middle was left out (see `keep`): `data` is the head up to
+   * this index, then the tail. Absent when `data` is the whole range.
+   */
+  splitAt?: number;
+}
+
+/**
+ * How many bytes of a range's head and of its tail are kept when its text
+ * will be bounded to `maxBytes`: more than the text can show (escape
+ * sequences and overwritten lines take room), never the whole of a flood.
+ *
+ * @param maxBytes The bound on the text.
+ * @returns Bytes to keep at each end.
+ *
+ * @example
+ * ```ts
+ * import { keepFor } from "./output.ts";
+ * console.log(keepFor(100 * 1024)); // 2097152
+ * ```
+ */
+export function keepFor(maxBytes: number): number {
+  return Math.max(2 * maxBytes, 2 * 1024 * 1024);
 }
 
 /** Where to start reading: a cursor, or the last N lines. */
@@ -34,19 +57,24 @@ export type RangeStart =
 
 /**
  * Reads a range of a session's output, in as many requests as it takes.
+ * With `keep`, a range longer than twice that is read as its first and last
+ * `keep` bytes only, so memory and transfer stay bounded whatever the
+ * buffer holds.
  *
  * @param connection The daemon connection.
  * @param name Session name.
  * @param from Where to start (and optionally stop).
- * @param options How long each read may take.
+ * @param options How long each read may take; `keep`: bytes of head and
+ *   tail to keep of a long range.
  * @returns The bytes and the cursor after them.
  */
 export async function readRange(
   connection: Connection,
   name: string,
   from: RangeStart,
-  options: RequestOptions = {},
+  options: RequestOptions & { keep?: number } = {},
 ): Promise<OutputRange> {
+  const keep = options.keep ?? Infinity;
   const fields: Record<string, unknown> = { name };
   if ("since" in from) fields.since = from.since;
   if ("lines" in from) fields.lines = from.lines;
@@ -66,18 +94,37 @@ export async function readRange(
   let end = Number(reply.end);
   chunks.push(first.subarray(skip));
   const stop = until ?? Number(reply.buffer_end);
+  let headBytes = first.length - skip;
+  let splitAt: number | undefined;
   while (end < stop && bytesField(reply.data).length > 0) {
+    let since = end;
+    if (splitAt === undefined && stop - start > 2 * keep) {
+      if (headBytes >= keep) {
+        // The middle of a long range would be cut from the text anyway.
+        splitAt = keep;
+        chunks.splice(0, chunks.length, concatBytes(chunks).subarray(0, keep));
+        since = stop - keep;
+      }
+    }
     reply = await connection.request(
       "read",
-      { name, since: end, until: stop },
+      { name, since, until: stop },
       options,
     );
     // Output evicted between two reads leaves a gap: say so rather than join across it.
     if (reply.evicted) evicted = true;
-    chunks.push(bytesField(reply.data));
+    const data = bytesField(reply.data);
+    chunks.push(
+      splitAt !== undefined && since !== end
+        ? data.subarray(continuationBytes(data))
+        : data,
+    );
+    headBytes += data.length;
     end = Number(reply.end);
   }
-  return { data: concatBytes(chunks), start, end, evicted, size };
+  return splitAt === undefined
+    ? { data: concatBytes(chunks), start, end, evicted, size }
+    : { data: concatBytes(chunks), start, end, evicted, size, splitAt };
 }
 
 // zsh marks output that lacks a final newline with a reverse-video "%"/"#"
@@ -107,6 +154,67 @@ export function stripPromptTail(data: Uint8Array): Uint8Array {
   return match ? data.subarray(0, tailStart + match.index) : data;
 }
 
+/**
+ * Collects streamed output for text bounded later: the first `keep` bytes
+ * and the last `keep`, whatever went by in between.
+ *
+ * @example
+ * ```ts
+ * import { BoundedCollector } from "./output.ts";
+ * const seen = new BoundedCollector(4);
+ * seen.push(new TextEncoder().encode("abcdefghij"));
+ * const { data, splitAt } = seen.take();
+ * console.log(new TextDecoder().decode(data), splitAt); // "abcdghij" 4
+ * ```
+ */
+export class BoundedCollector {
+  #keep: number;
+  #head: Uint8Array[] = [];
+  #headBytes = 0;
+  #tail: Uint8Array[] = [];
+  #tailBytes = 0;
+  /** Bytes pushed in all. */
+  bytes = 0;
+
+  /** @param keep Bytes kept at each end. */
+  constructor(keep: number) {
+    this.#keep = keep;
+  }
+
+  /** @param data The next piece of output. */
+  push(data: Uint8Array): void {
+    this.bytes += data.length;
+    if (this.#headBytes < this.#keep) {
+      const take = Math.min(data.length, this.#keep - this.#headBytes);
+      this.#head.push(data.subarray(0, take));
+      this.#headBytes += take;
+      data = data.subarray(take);
+    }
+    if (data.length === 0) return;
+    this.#tail.push(data);
+    this.#tailBytes += data.length;
+    while (this.#tailBytes - this.#tail[0].length >= this.#keep) {
+      this.#tailBytes -= this.#tail.shift()!.length;
+    }
+  }
+
+  /**
+   * @returns The bytes kept, and where the head ends when bytes were left
+   *   out between head and tail.
+   */
+  take(): { data: Uint8Array; splitAt?: number } {
+    let tail = concatBytes(this.#tail);
+    const dropped = this.bytes - this.#headBytes - tail.length;
+    if (tail.length > this.#keep) {
+      tail = tail.subarray(tail.length - this.#keep);
+    }
+    const data = concatBytes([...this.#head, tail]);
+    return dropped > 0 || tail.length < this.#tailBytes
+      ? { data, splitAt: this.#headBytes }
+      : { data };
+  }
+}
+
 /** Plain text ready for an agent, with how much was left out. */
 export interface BoundedText {
   /** The text (head and tail when truncated). */
@@ -123,6 +231,8 @@ export interface BoundedText {
  * @param cols Terminal width the output was written for.
  * @param maxBytes Largest text to return.
  * @param lines Keep only the last N lines.
+ * @param splitAt Where `data` skips from its head to its tail (see
+ *   {@linkcode readRange}): the two are rendered apart.
  * @returns The bounded text.
  */
 export async function boundedText(
@@ -130,7 +240,14 @@ export async function boundedText(
   cols: number,
   maxBytes: number,
   lines?: number,
+  splitAt?: number,
 ): Promise<BoundedText> {
+  if (splitAt !== undefined) {
+    const head = await renderText(data.subarray(0, splitAt), { cols });
+    const tail = await renderText(data.subarray(splitAt), { cols });
+    const joined = truncateMiddle(head + tail, maxBytes);
+    return { text: joined.text, truncated: true };
+  }
   // Rendering costs memory per terminal row; beyond a few MiB only the part
   // that can survive truncation matters, so render the head and the tail.
   const limit = Math.max(4 * maxBytes, 4 * 1024 * 1024);

@@ -9,7 +9,13 @@ import type { OpenOptions, OpenResult, SesshClient } from "./client.ts";
 import { openFields } from "./client.ts";
 import { sessionInfo } from "./wire.ts";
 import { bytesField } from "./wire.ts";
-import { boundedText, readRange, stripPromptTail } from "./output.ts";
+import {
+  BoundedCollector,
+  boundedText,
+  keepFor,
+  readRange,
+  stripPromptTail,
+} from "./output.ts";
 import { keysToBytes } from "./keys.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { RequestOptions } from "./connection.ts";
@@ -34,6 +40,12 @@ export const DEFAULT_MAX_OUTPUT = 100 * 1024;
  * deadline plus 2 s.
  */
 const FINAL_READ_MS = 1500;
+/** Input goes in parts of this size, each answered once the terminal took it. */
+const SEND_PART = 1024 * 1024;
+/** How long the daemon may take to answer for one part: it gives up after 30 s without progress. */
+const INPUT_REPLY_MS = 40_000;
+/** Characters of earlier output a `wait --for` match may span. */
+const MATCH_OVERLAP = 64 * 1024;
 
 /** How long after the daemon's own deadline its answer may still come. */
 const REPLY_MARGIN_MS = 2000;
@@ -173,6 +185,11 @@ export interface WaitResult {
   exitCode: number | null;
   /** Set when the shell exited while waiting. */
   shellExit: number | null;
+  /**
+   * Whether output went by that this wait never saw: it fell behind the
+   * session's buffer during a flood, which skipped it ahead.
+   */
+  evicted: boolean;
 }
 
 /** What `screen` returns: the rendered screen and the terminal size. */
@@ -301,17 +318,22 @@ export class Session {
       throw lostAfterSend(conn.lostError);
     }
     if (done) {
-      const data = stripPromptTail(
-        done.data == null && shellExit === null
-          ? (await readRange(conn, this.name, {
-            since: Number(done.start),
-            until: Number(done.end),
-          }).catch((error) => {
-            throw lostAfterSend(error);
-          })).data
-          : bytesField(done.data),
+      const range = done.data == null && shellExit === null
+        ? await readRange(conn, this.name, {
+          since: Number(done.start),
+          until: Number(done.end),
+        }, { keep: keepFor(maxOutput) }).catch((error) => {
+          throw lostAfterSend(error);
+        })
+        : { data: bytesField(done.data), splitAt: undefined };
+      const data = stripPromptTail(range.data);
+      const text = await boundedText(
+        data,
+        cols,
+        maxOutput,
+        undefined,
+        range.splitAt,
       );
-      const text = await boundedText(data, cols, maxOutput);
       return {
         ...base,
         outputStart: Number(done.start ?? start),
@@ -341,10 +363,17 @@ export class Session {
     // so it is kept short; no answer means the link, not the command, failed.
     const range = await readRange(conn, this.name, { since: start }, {
       timeoutMs: FINAL_READ_MS,
+      keep: keepFor(maxOutput),
     }).catch((error) => {
       throw lostAfterSend(error);
     });
-    const text = await boundedText(range.data, cols, maxOutput);
+    const text = await boundedText(
+      range.data,
+      cols,
+      maxOutput,
+      undefined,
+      range.splitAt,
+    );
     return {
       ...base,
       outputStart: start,
@@ -400,23 +429,46 @@ export class Session {
   }
 
   /**
-   * Types literal text.
+   * Types literal text: a string, bytes, or a stream of bytes (a file),
+   * sent in parts that each wait until the terminal took them, so input of
+   * any size arrives whole without holding up other sessions.
    *
    * @param text The text (bytes are sent as they are).
    * @param options `enter: true` presses Enter afterwards.
+   * @returns How many bytes the terminal took (Enter included).
    */
   async send(
-    text: string | Uint8Array,
+    text: string | Uint8Array | AsyncIterable<Uint8Array>,
     options: { enter?: boolean } = {},
-  ): Promise<void> {
-    let bytes = typeof text === "string"
-      ? new TextEncoder().encode(text)
+  ): Promise<number> {
+    const parts = typeof text === "string"
+      ? [new TextEncoder().encode(text)]
+      : text instanceof Uint8Array
+      ? [text]
       : text;
-    if (options.enter) bytes = concatBytes([bytes, new Uint8Array([13])]);
-    await this.#client.connection.request("input", {
-      name: this.name,
-      data: bytes,
-    });
+    let written = 0;
+    const put = async (data: Uint8Array) => {
+      let at = 0;
+      do {
+        const part = data.subarray(at, at + SEND_PART);
+        const reply = await this.#client.connection.request("input", {
+          name: this.name,
+          data: part,
+        }, { timeoutMs: INPUT_REPLY_MS });
+        // An older helper answers at once, without a count.
+        written += reply.written == null ? part.length : Number(reply.written);
+        at += part.length;
+      } while (at < data.length);
+    };
+    let sent = false;
+    for await (const data of parts) {
+      if (data.length === 0) continue;
+      await put(data);
+      sent = true;
+    }
+    if (options.enter) await put(new Uint8Array([13]));
+    else if (!sent) await put(new Uint8Array());
+    return written;
   }
 
   /**
@@ -462,6 +514,7 @@ export class Session {
       };
     }
     preloadRenderer();
+    const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
     // A little more than asked: cursor movements can fold several raw lines into one.
     const range = await readRange(
       conn,
@@ -469,13 +522,15 @@ export class Session {
       options.since !== undefined
         ? { since: options.since }
         : { lines: lines + 50 },
+      { keep: keepFor(maxOutput) },
     );
     const cols = range.size?.cols ?? (await this.status()).cols;
     const text = await boundedText(
       range.data,
       cols,
-      options.maxOutput ?? DEFAULT_MAX_OUTPUT,
+      maxOutput,
       options.since !== undefined ? undefined : lines,
+      range.splitAt,
     );
     return {
       output: text.text,
@@ -491,17 +546,27 @@ export class Session {
    *
    * @param onData Called with each piece of output (text with escapes
    *   removed, or the raw bytes).
-   * @param options Start cursor, raw mode and an abort signal.
+   * @param options Start cursor, raw mode, an abort signal, and `onGap`,
+   *   called with the cursors of output that went by unseen (the reader fell
+   *   behind the session's buffer during a flood and was skipped ahead).
    * @returns The shell's exit status when it exited, else null.
    */
   async follow(
     onData: (text: string, raw: Uint8Array) => void | Promise<void>,
-    options: { since?: number; raw?: boolean; signal?: AbortSignal } = {},
+    options: {
+      since?: number;
+      raw?: boolean;
+      signal?: AbortSignal;
+      onGap?: (start: number, end: number) => void | Promise<void>;
+    } = {},
   ): Promise<number | null> {
     const conn = this.#client.connection;
     const fields: Message = { name: this.name, output: true };
     if (options.since !== undefined) fields.since = options.since;
-    await conn.request("subscribe", fields);
+    const sub = await conn.request("subscribe", fields);
+    if (sub.evicted && options.since !== undefined) {
+      await options.onGap?.(options.since, Number(sub.start));
+    }
     const stripper = new AnsiStripper();
     while (!options.signal?.aborted) {
       const event = await conn.nextEvent(250);
@@ -513,6 +578,8 @@ export class Session {
       if (event.ev === "output") {
         const data = bytesField(event.data);
         await onData(options.raw ? "" : stripper.push(data), data);
+      } else if (event.ev === "gap") {
+        await options.onGap?.(Number(event.start), Number(event.end));
       } else if (event.ev === "exit") {
         return Number(event.status);
       }
@@ -576,6 +643,7 @@ export class Session {
       cursor,
       exitCode: null,
       shellExit: null,
+      evicted: false,
     };
     if (options.done && !sub.running) {
       return {
@@ -584,7 +652,9 @@ export class Session {
         exitCode: sub.last_exit == null ? null : Number(sub.last_exit),
       };
     }
-    const seen: Uint8Array[] = [];
+    const seen = new BoundedCollector(
+      keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
+    );
     const stripper = new AnsiStripper();
     let text = "";
     let lastOutput = performance.now();
@@ -616,14 +686,22 @@ export class Session {
         result.cursor = Number(event.end);
         break;
       }
+      if (event.ev === "gap") {
+        // This reader fell behind the buffer: what it missed is gone.
+        result.evicted = true;
+        cursor = Number(event.end);
+        continue;
+      }
       if (event.ev !== "output") continue;
       const data = bytesField(event.data);
       seen.push(data);
       cursor = Number(event.offset) + data.length;
       lastOutput = performance.now();
       if (options.pattern) {
-        // Keep the text searched bounded; a match spanning more is unlikely.
-        text = (text + stripper.push(data)).slice(-1024 * 1024);
+        // Each piece is searched with the text before it, so a match may
+        // span pieces; a match longer than the overlap is not found. A
+        // bounded overlap keeps a flood's cost linear in its size.
+        text = text.slice(-MATCH_OVERLAP) + stripper.push(data);
         const match = options.pattern.exec(text);
         if (match) {
           result.met = true;
@@ -641,14 +719,18 @@ export class Session {
           throw lost(error, cursor);
         });
     }
-    if (seen.length) {
-      const data = stripPromptTail(concatBytes(seen));
+    if (seen.bytes) {
+      const { data, splitAt } = seen.take();
       const cols = (await this.status({ timeoutMs: FINAL_READ_MS }).catch(() =>
         null
       ))?.cols ?? 160;
-      result.output =
-        (await boundedText(data, cols, options.maxOutput ?? DEFAULT_MAX_OUTPUT))
-          .text;
+      result.output = (await boundedText(
+        stripPromptTail(data),
+        cols,
+        options.maxOutput ?? DEFAULT_MAX_OUTPUT,
+        undefined,
+        splitAt,
+      )).text;
     }
     return result;
   }

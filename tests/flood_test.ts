@@ -1,0 +1,260 @@
+/**
+ * Floods and slow readers: output faster than a reader takes it is paced
+ * and, when the reader falls behind the buffer, skipped ahead with a gap
+ * report; the daemon never drops the reader nor grows without bound.
+ */
+import assert from "node:assert/strict";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { sessh, sesshJson } from "./_cli.ts";
+import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** Everything the daemons of this fixture logged. */
+async function daemonLog(sshd: TestSshd): Promise<string> {
+  const top = `${sshd.home}/.local/state/sessh`;
+  let text = "";
+  for await (const host of Deno.readDir(top)) {
+    text += await Deno.readTextFile(`${top}/${host.name}/daemon.log`)
+      .catch(() => "");
+  }
+  return text;
+}
+
+/** The pid of the fixture's daemon: its command line names the runtime dir. */
+function daemonPid(sshd: TestSshd): number {
+  const pids = listPids().filter((pid) => {
+    const argv = readCmdline(pid) ?? [];
+    return argv.includes("daemon") &&
+      argv.some((arg) => arg.startsWith(sshd.remoteRuntimeDir));
+  });
+  assert.equal(pids.length, 1, `daemons: ${pids}`);
+  return pids[0];
+}
+
+function rssKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+Deno.test("a 50 MB flood: wait --for finds the line after it and no reader is dropped", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  assert.equal(
+    (await sessh(sshd, ["open", "f", dest, "--shell", "bash"])).code,
+    0,
+  );
+  const typed = await sessh(sshd, [
+    "run",
+    "f",
+    dest,
+    "--no-wait",
+    "--",
+    "yes | head -c 50000000; echo flood-$((40+2))",
+  ]);
+  assert.equal(typed.code, 0, typed.stderr);
+  const waited = await sesshJson(sshd, [
+    "wait",
+    "f",
+    dest,
+    "--for",
+    "^flood-42",
+    "--timeout",
+    "180",
+  ], { timeoutMs: 200_000 });
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.equal(waited.json.match, "flood-42");
+  assert.ok(String(waited.json.output).length <= 100 * 1024 + 200);
+  assert.doesNotMatch(await daemonLog(sshd), /dropping a client/);
+});
+
+Deno.test("a stopped logs --follow is skipped ahead with a gap report, then follows live", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const opened = await sesshJson(sshd, [
+    "open",
+    "s",
+    dest,
+    "--shell",
+    "bash",
+    "--buffer-size",
+    "1M",
+  ]);
+  assert.equal(opened.code, 0, opened.stderr);
+  const daemon = daemonPid(sshd);
+  const idle = rssKiB(daemon);
+  const follower = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "logs",
+      "s",
+      dest,
+      "1",
+      "--follow",
+      "-F",
+      sshd.configFile,
+    ],
+    env: sshd.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = follower.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  // Nothing may hang: a read that does not come in time fails the test.
+  const until = async (pattern: RegExp) => {
+    while (!pattern.test(seen)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`no ${pattern} within 60 s: ${seen.slice(-200)}`)),
+          60_000,
+        );
+      });
+      const { value, done } = await Promise.race([reader.read(), late])
+        .finally(() => clearTimeout(timer));
+      if (done) throw new Error(`stdout ended before ${pattern}`);
+      seen = (seen + decoder.decode(value, { stream: true })).slice(-4096);
+    }
+  };
+  // Its first lines are printed: it follows from their cursor on, so the
+  // mark below reaches it even before its subscription is in place.
+  await until(/\n/);
+  // Following live before it stops: what comes next is what it misses.
+  const marked = await sessh(sshd, [
+    "run",
+    "s",
+    dest,
+    "--",
+    "echo mark-$((6*7))",
+  ]);
+  assert.equal(marked.code, 0, marked.stderr);
+  await until(/^mark-42/m);
+  follower.kill("SIGSTOP");
+  try {
+    const flood = await sessh(sshd, [
+      "run",
+      "s",
+      dest,
+      "--timeout",
+      "120",
+      "--",
+      "yes | head -c 20000000; echo flood-over",
+    ], { timeoutMs: 150_000 });
+    assert.equal(flood.code, 0, flood.stderr);
+    if (daemon) {
+      assert.ok(rssKiB(daemon) < 80 * 1024, `daemon RSS ${rssKiB(daemon)} KiB`);
+    }
+  } finally {
+    follower.kill("SIGCONT");
+  }
+  await until(/^flood-over/m);
+  const live = await sessh(sshd, [
+    "run",
+    "s",
+    dest,
+    "--",
+    "echo live-$((6*7))",
+  ]);
+  assert.equal(live.code, 0, live.stderr);
+  await until(/^live-42/m);
+  follower.kill("SIGINT");
+  reader.releaseLock();
+  const [exit, stderr] = await Promise.all([
+    follower.status,
+    new Response(follower.stderr).text(),
+  ]);
+  await follower.stdout.cancel();
+  assert.equal(exit.code, 0, stderr);
+  assert.match(
+    stderr,
+    /^sessh: \d+ bytes of output went by unseen \(this reader fell behind the buffer\); following from cursor \d+$/m,
+  );
+  assert.doesNotMatch(await daemonLog(sshd), /dropping a client/);
+});
+
+Deno.test("send --file delivers 10 MB byte for byte while another session answers", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const size = 10 * 1024 * 1024;
+  const payload = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(payload.subarray(at, at + 65536));
+  }
+  const file = `${sshd.dir}/payload.bin`;
+  await Deno.writeFile(file, payload);
+  const expected = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", payload)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  for (const name of ["in", "other"]) {
+    assert.equal(
+      (await sessh(sshd, ["open", name, dest, "--shell", "bash"])).code,
+      0,
+    );
+  }
+  // A raw terminal passes every byte on as it is: no echo, no line editing.
+  const reading = await sessh(sshd, [
+    "run",
+    "in",
+    dest,
+    "--no-wait",
+    "--",
+    `stty raw -echo; head -c ${size} > "$HOME/got"; stty sane; echo got-all`,
+  ]);
+  assert.equal(reading.code, 0, reading.stderr);
+  const [sent, other] = await Promise.all([
+    sesshJson(sshd, ["send", "in", dest, "--file", file], {
+      timeoutMs: 120_000,
+    }),
+    sesshJson(sshd, ["run", "other", dest, "--", "echo other-$((6*7))"]),
+  ]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(sent.json.bytes, size);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(other.json.output, "other-42\n");
+  const done = await sessh(sshd, [
+    "wait",
+    "in",
+    dest,
+    "--for",
+    "^got-all",
+    "--since",
+    "0",
+    "--timeout",
+    "60",
+  ]);
+  assert.equal(done.code, 0, done.stderr);
+  const sum = await sessh(sshd, [
+    "run",
+    "in",
+    dest,
+    "--",
+    'sha256sum "$HOME/got"',
+  ]);
+  assert.equal(sum.code, 0, sum.stderr);
+  assert.equal(sum.stdout.split(" ")[0], expected);
+});
+
+Deno.test("send --file refuses a missing file before connecting", async () => {
+  await using sshd = await startSshd();
+  const result = await sesshJson(sshd, [
+    "send",
+    "in",
+    sshd.dest,
+    "--file",
+    `${sshd.dir}/missing.bin`,
+  ]);
+  assert.equal(result.code, 2);
+  const error = result.json.error as Record<string, unknown>;
+  assert.equal(error.code, "usage");
+  assert.match(
+    String(error.message),
+    /^Cannot read --file ".*missing\.bin": No such file or directory/,
+  );
+});
