@@ -258,3 +258,43 @@ Deno.test("send --file refuses a missing file before connecting", async () => {
     /^Cannot read --file ".*missing\.bin": No such file or directory/,
   );
 });
+
+Deno.test("wait --idle over a flood returns once output stops, with a bounded head and tail", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  assert.equal(
+    (await sessh(sshd, [
+      "open",
+      "i",
+      dest,
+      "--shell",
+      "bash",
+      "--buffer-size",
+      "64M",
+    ])).code,
+    0,
+  );
+  const typed = await sessh(sshd, [
+    "run",
+    "i",
+    dest,
+    "--no-wait",
+    "--",
+    "seq 1 2000000; echo idle-after",
+  ]);
+  assert.equal(typed.code, 0, typed.stderr);
+  const waited = await sesshJson(sshd, [
+    "wait",
+    "i",
+    dest,
+    "--idle",
+    "2000",
+    "--timeout",
+    "180",
+  ], { timeoutMs: 200_000 });
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.equal(waited.json.met, true);
+  const output = String(waited.json.output);
+  assert.ok(output.length <= 100 * 1024 + 200, `${output.length} characters`);
+  assert.match(output, /^idle-after$/m);
+});

@@ -482,7 +482,11 @@ export async function logsCommand(
     };
   }
   const notice = result.evicted
-    ? "sessh: part of the output after that cursor has already left the buffer; showing what remains"
+    ? flags.since !== undefined
+      ? "sessh: part of the output after that cursor has already left the buffer; showing what remains"
+      : `sessh: the buffer no longer holds ${
+        lines ?? 300
+      } lines; older ones were evicted, and this starts at the oldest whole line left`
     : result.truncated
     ? `sessh: output truncated in the middle; narrow it with a LINES count or --since`
     : undefined;

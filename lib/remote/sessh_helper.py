@@ -420,7 +420,7 @@ class Session:
         self.name, self.shell, self.kind, self.fd, self.pid = name, shell, kind, master_fd, pid
         self.cols, self.rows, self.capacity = cols, rows, capacity
         self.buf, self.origin = bytearray(), 0  # buf holds output bytes [origin, end) of all the shell wrote
-        self.created = self.last_activity = time.time()
+        self.created = self.last_activity = self.last_output = time.time()
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
@@ -448,7 +448,7 @@ class Session:
         """Older output leaves the buffer at once for readers, and from memory in bulk: moving the buffer's
         bytes on every read from the PTY (a few KiB) would cost more than the read, and makes a flood crawl."""
         self.buf += data
-        self.last_activity = time.time()
+        self.last_activity = self.last_output = time.time()
         excess = len(self.buf) - self.capacity
         if excess > max(self.capacity // 4, READ_CHUNK):
             self.modes = scan_modes(self.modes, self.buf, 0, excess)
@@ -558,6 +558,7 @@ class Client:
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
+        self.idle = {}  # session name -> the token of its idle watch (see Daemon.check_idle)
         self.drain = None  # the task that resumes output to its attached sessions once the connection drains
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
@@ -1005,7 +1006,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1059,10 +1060,27 @@ class Daemon:
             self.feed_watcher(client, client.feeds[session.name])
         else:
             client.feeds.pop(session.name, None)
+        idle_ms = msg.get("idle_ms")
+        client.idle.pop(session.name, None)
+        if isinstance(idle_ms, int) and not isinstance(idle_ms, bool) and idle_ms > 0:
+            # Idleness is told here, so that a client waiting for it need not receive a flood to see it end.
+            client.idle[session.name] = token = (time.time(), idle_ms / 1000.0)
+            self.loop.call_later(token[1], self.check_idle, client, session, token)
+
+    def check_idle(self, client, session, token):
+        """Tell an idle watcher once the session's output has been quiet for its time since it subscribed."""
+        if client.idle.get(session.name) is not token or client.writer.is_closing(): return
+        quiet = time.time() - max(session.last_output, token[0])
+        if quiet < token[1]:
+            self.loop.call_later(token[1] - quiet, self.check_idle, client, session, token)
+            return
+        del client.idle[session.name]
+        client.send({"ev": "idle", "name": session.name, "end": session.end})
 
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)
         client.feeds.pop(msg.get("name"), None)
+        client.idle.pop(msg.get("name"), None)
         return {}
 
     def op_run(self, client, msg):
@@ -1179,6 +1197,7 @@ class Daemon:
         rather than typed for nobody; one already typed runs on, reported to its watchers only."""
         client.watch.clear()
         client.feeds.clear()
+        client.idle.clear()
         for session in self.sessions.values():
             if session.attached is client: self.release(session, "reset")
             if session.pending_run and session.pending_run[2] is client: session.pending_run = None

@@ -67,7 +67,10 @@ export async function emulate<T>(
   try {
     // xterm.js parses large writes in time slices; the callback fires once the
     // last slice is done, so no parser timer is left behind.
-    await new Promise<void>((resolve) => terminal.write(data, resolve));
+    // Decoded here, not by xterm.js: its decoder drops invalid UTF-8, where
+    // a terminal shows U+FFFD so that a reader sees something was there.
+    const text = new TextDecoder().decode(data);
+    await new Promise<void>((resolve) => terminal.write(text, resolve));
     return read(terminal);
   } finally {
     terminal.dispose();

@@ -189,3 +189,15 @@ Deno.test("renderText() gives plain output the emulator's text without loading i
     });
   }
 });
+
+Deno.test("renderText() shows invalid UTF-8 as U+FFFD, as a terminal does", async () => {
+  const bad = [0x41, 0xff, 0xfe, 0x80, 0x42];
+  assert.equal(
+    await renderText(new Uint8Array([...bad, 0x0d, 0x0a])),
+    "A\ufffd\ufffd\ufffdB\n",
+  );
+  assert.equal(
+    await renderText(new Uint8Array([0x1b, 0x5b, 0x31, 0x6d, ...bad])),
+    "A\ufffd\ufffd\ufffdB\n",
+  );
+});

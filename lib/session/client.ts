@@ -120,8 +120,13 @@ export class SesshClient implements AsyncDisposable {
   readonly settings: SshSettings;
   /** The ControlMaster this client goes through. */
   readonly master: MasterInfo;
-  /** What the daemon said in its hello. */
-  readonly daemon: { pid: number; helper: string; runtimeDir: string };
+  /** What the daemon said in its hello; `caps`: what it can do. */
+  readonly daemon: {
+    pid: number;
+    helper: string;
+    runtimeDir: string;
+    caps: string[];
+  };
   /** How this client reached the daemon: warm (through the agent) or direct, and why. */
   readonly path: CallPath;
   #connection: Connection;
@@ -146,6 +151,7 @@ export class SesshClient implements AsyncDisposable {
       pid: Number(hello.pid),
       helper: String(hello.helper),
       runtimeDir: String(hello.runtime_dir),
+      caps: Array.isArray(hello.caps) ? hello.caps.map(String) : [],
     };
   }
 

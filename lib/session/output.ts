@@ -207,6 +207,8 @@ export class BoundedCollector {
     const dropped = this.bytes - this.#headBytes - tail.length;
     if (tail.length > this.#keep) {
       tail = tail.subarray(tail.length - this.#keep);
+      // Cut inside a character: start at the next whole one.
+      tail = tail.subarray(continuationBytes(tail));
     }
     const data = concatBytes([...this.#head, tail]);
     return dropped > 0 || tail.length < this.#tailBytes

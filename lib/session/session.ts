@@ -622,7 +622,15 @@ export class Session {
     const conn = this.#client.connection;
     const timeoutMs = options.timeoutMs ?? 60_000;
     const started = performance.now();
-    const fields: Message = { name: this.name, output: !options.done };
+    // A daemon that tells idleness itself spares this wait the output
+    // (which it reads at the end, bounded); an older one sends it all.
+    const idleHere = options.idleMs !== undefined &&
+      this.#client.daemon.caps.includes("idle");
+    const fields: Message = {
+      name: this.name,
+      output: !options.done && !idleHere,
+    };
+    if (idleHere) fields.idle_ms = Math.max(1, Math.round(options.idleMs!));
     if (options.since !== undefined) fields.since = options.since;
     // A pattern is looked for in what followed the last input, so that a
     // `run --no-wait` or `send` just before cannot race past the output.
@@ -661,12 +669,13 @@ export class Session {
     while (true) {
       const now = performance.now();
       let wake = started + timeoutMs - now;
-      if (options.idleMs !== undefined) {
+      if (options.idleMs !== undefined && !idleHere) {
         wake = Math.min(wake, lastOutput + options.idleMs - now);
       }
       if (wake <= 0) {
         if (
-          options.idleMs !== undefined && lastOutput + options.idleMs <= now
+          options.idleMs !== undefined && !idleHere &&
+          lastOutput + options.idleMs <= now
         ) result.met = true;
         break;
       }
@@ -684,6 +693,11 @@ export class Session {
         result.met = true;
         result.exitCode = event.exit == null ? null : Number(event.exit);
         result.cursor = Number(event.end);
+        break;
+      }
+      if (event.ev === "idle" && idleHere) {
+        result.met = true;
+        cursor = Number(event.end);
         break;
       }
       if (event.ev === "gap") {
@@ -719,17 +733,38 @@ export class Session {
           throw lost(error, cursor);
         });
     }
-    if (seen.bytes) {
-      const { data, splitAt } = seen.take();
+    let collected: { data: Uint8Array; splitAt?: number } | null = seen.bytes
+      ? seen.take()
+      : null;
+    if (idleHere && result.shellExit === null) {
+      // What came while waiting, read now: its head and tail only.
+      const range = await readRange(
+        conn,
+        this.name,
+        result.met
+          ? { since: Number(sub.start), until: cursor }
+          : { since: Number(sub.start) },
+        {
+          timeoutMs: FINAL_READ_MS,
+          keep: keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
+        },
+      ).catch((error) => {
+        throw lost(error, cursor);
+      });
+      if (range.evicted) result.evicted = true;
+      result.cursor = cursor = range.end;
+      collected = range.data.length ? range : null;
+    }
+    if (collected) {
       const cols = (await this.status({ timeoutMs: FINAL_READ_MS }).catch(() =>
         null
       ))?.cols ?? 160;
       result.output = (await boundedText(
-        stripPromptTail(data),
+        stripPromptTail(collected.data),
         cols,
         options.maxOutput ?? DEFAULT_MAX_OUTPUT,
         undefined,
-        splitAt,
+        collected.splitAt,
       )).text;
     }
     return result;
