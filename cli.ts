@@ -111,6 +111,7 @@ export async function main(args: string[]): Promise<number> {
     payload,
     sink: {
       write: (data) => write(Deno.stdout, data),
+      json,
       notice: (line) =>
         json ? Promise.resolve() : write(Deno.stderr, line + "\n"),
       // Only `logs --follow` is stopped by Ctrl-C rather than killed by it;

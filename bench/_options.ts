@@ -121,7 +121,15 @@ export async function parseBenchOptions<K extends string>(
       },
     },
   };
-  await run(buildApplication(command, { name }), args, context);
+  await run(
+    buildApplication(command, {
+      name,
+      scanner: { caseStyle: "allow-kebab-for-camel" },
+      documentation: { caseStyle: "convert-camel-to-kebab" },
+    }),
+    args,
+    context,
+  );
   if (parsed) return parsed;
   return context.process.exitCode ? 2 : 0;
 }

@@ -11,7 +11,9 @@ import { summarize, type Summary } from "./_stats.ts";
 /** A bound on a ratio or a figure. */
 export interface Goal {
   /** The largest value that meets it. */
-  max: number;
+  max?: number;
+  /** The smallest value that meets it (a throughput ratio). */
+  min?: number;
   /** How the team states it, e.g. `≤ 3.5×`. */
   text: string;
 }
@@ -103,7 +105,7 @@ export function buildReport(
     const summary = summaries.get(c.key)!;
     const anchor = c.anchor ? summaries.get(c.anchor) : undefined;
     const ratio = anchor ? summary.median / anchor.median : null;
-    const met = ratio !== null && c.goal ? ratio <= c.goal.max : null;
+    const met = ratio !== null && c.goal ? meets(ratio, c.goal) : null;
     return { ...c, ...summary, ratio, met };
   });
   return {
@@ -111,7 +113,7 @@ export function buildReport(
     cases: results,
     figures: figures.map((f) => ({
       ...f,
-      met: f.goal ? f.value <= f.goal.max : null,
+      met: f.goal ? meets(f.value, f.goal) : null,
     })),
   };
 }
@@ -211,6 +213,11 @@ function table(rows: string[][]): string[] {
     )
       .join("  ").trimEnd()
   );
+}
+
+function meets(value: number, goal: Goal): boolean {
+  return (goal.max === undefined || value <= goal.max) &&
+    (goal.min === undefined || value >= goal.min);
 }
 
 function yesNo(met: boolean | null): string {

@@ -36,6 +36,7 @@ import {
   positiveInteger,
 } from "./_options.ts";
 import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
+import { floodFigures } from "./_flood.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -61,6 +62,8 @@ interface BenchOptions {
   delay: number;
   /** Print JSON instead of the table. */
   json?: boolean;
+  /** Megabytes per flood case; 0 skips the flood section. */
+  floodMb: number;
 }
 
 const SESSION = "bench";
@@ -82,6 +85,11 @@ function parseOptions(args: string[]) {
         brief: "delay a loopback relay adds each way (0: no relay)",
         parse: nonNegativeInteger,
         default: 0,
+      },
+      floodMb: {
+        brief: "megabytes of output per flood case (0: no flood section)",
+        parse: nonNegativeInteger,
+        default: 256,
       },
     },
     args,
@@ -515,6 +523,19 @@ async function bench(
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");
   const figures = await agentFigures(host, bundle);
+  if (options.floodMb > 0) {
+    figures.push(
+      ...await floodFigures({
+        sshd,
+        via: host.via,
+        client,
+        remote,
+        bundle,
+        floodMb: options.floodMb,
+        progress,
+      }),
+    );
+  }
   const results: CaseSamples[] = cases.map((c) => ({
     key: c.key,
     label: c.label,

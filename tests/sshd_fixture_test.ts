@@ -62,6 +62,7 @@ Deno.test("startSshd() describes itself", async () => {
   assert.deepEqual(sshd.env, {
     SESSH_CONTROL_DIR: sshd.controlDir,
     SESSH_CONNECT_TIMEOUT: "5",
+    DENO_NO_UPDATE_CHECK: "1",
   });
   assert.equal(sshd.controlDir, `${sshd.dir}/ctl`);
   assert.match(sshd.hostPublicKey, /^ssh-ed25519 \S+ sessh-test-host$/);

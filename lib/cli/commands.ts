@@ -49,6 +49,8 @@ export interface StreamSink {
   write(data: string | Uint8Array): Promise<void>;
   /** Writes a line to stderr (human mode) while the stream goes on. */
   notice(line: string): Promise<void>;
+  /** Whether the call prints one JSON object (nothing may stream then). */
+  readonly json: boolean;
   /** Aborted when the user interrupts. */
   signal: AbortSignal;
 }
@@ -447,11 +449,15 @@ export async function logsCommand(
   const maxOutput = flags.maxOutput;
   await using client = await connect(t, flags);
   const session = client.session(t.name);
+  // Raw bytes stream straight out in human mode: a full buffer may hold
+  // hundreds of megabytes.
+  const streamRaw = flags.raw && !sink.json;
   const result = await session.logs({
     lines: lines ?? 300,
     since,
     raw: flags.raw,
     maxOutput,
+    onRaw: streamRaw ? (data) => sink.write(data) : undefined,
   });
   if (flags.follow) {
     await sink.write(

@@ -65,16 +65,25 @@ export type RangeStart =
  * @param name Session name.
  * @param from Where to start (and optionally stop).
  * @param options How long each read may take; `keep`: bytes of head and
- *   tail to keep of a long range.
+ *   tail to keep of a long range; `onChunk`: receives the bytes as they come
+ *   instead (the result's `data` is then empty).
  * @returns The bytes and the cursor after them.
  */
 export async function readRange(
   connection: Connection,
   name: string,
   from: RangeStart,
-  options: RequestOptions & { keep?: number } = {},
+  options: RequestOptions & {
+    keep?: number;
+    onChunk?: (data: Uint8Array) => Promise<void>;
+  } = {},
 ): Promise<OutputRange> {
   const keep = options.keep ?? Infinity;
+  // Streamed: each piece goes to onChunk as it comes, none is kept.
+  const take = async (data: Uint8Array) => {
+    if (options.onChunk) await options.onChunk(data);
+    else chunks.push(data);
+  };
   const fields: Record<string, unknown> = { name };
   if ("since" in from) fields.since = from.since;
   if ("lines" in from) fields.lines = from.lines;
@@ -92,7 +101,7 @@ export async function readRange(
   const skip = evicted ? continuationBytes(first) : 0;
   const start = Number(reply.start) + skip;
   let end = Number(reply.end);
-  chunks.push(first.subarray(skip));
+  await take(first.subarray(skip));
   const stop = until ?? Number(reply.buffer_end);
   let headBytes = first.length - skip;
   let splitAt: number | undefined;
@@ -114,7 +123,7 @@ export async function readRange(
     // Output evicted between two reads leaves a gap: say so rather than join across it.
     if (reply.evicted) evicted = true;
     const data = bytesField(reply.data);
-    chunks.push(
+    await take(
       splitAt !== undefined && since !== end
         ? data.subarray(continuationBytes(data))
         : data,

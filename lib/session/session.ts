@@ -125,6 +125,12 @@ export interface LogsOptions {
   /** Return the bytes as they are instead of rendered text. */
   raw?: boolean;
   /**
+   * With `raw`: receives the bytes as they are read, in parts, instead of
+   * all at once in the result (whose `raw` is then null), so memory stays
+   * bounded whatever the buffer holds.
+   */
+  onRaw?: (data: Uint8Array) => Promise<void>;
+  /**
    * Largest text to return, in bytes.
    * @default {102400}
    */
@@ -504,10 +510,11 @@ export class Session {
         options.since !== undefined
           ? { since: options.since }
           : { whole: true },
+        { onChunk: options.onRaw },
       );
       return {
         output: "",
-        raw: range.data,
+        raw: options.onRaw ? null : range.data,
         cursor: range.end,
         evicted: range.evicted,
         truncated: false,

@@ -1,0 +1,280 @@
+/**
+ * The flood section of `deno task bench`: what floods, big inputs and slow
+ * readers cost, as figures beside their goals. Output reaches a session as
+ * fast as its PTY passes it (a few MB/s on a small machine), so the flood
+ * size is an option (`--flood-mb`).
+ *
+ * @module
+ */
+import type { SesshClient } from "../mod.ts";
+import { runCommand } from "../lib/process.ts";
+import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
+import type { TestSshd } from "../tests/_sshd.ts";
+import type { RemoteRunner } from "./_baselines.ts";
+import type { Figure } from "./_report.ts";
+
+/** What the flood figures need. */
+export interface FloodSetup {
+  /** The fixture. */
+  sshd: TestSshd;
+  /** ssh flags that route through the relay, or none. */
+  via: string[];
+  /** A connected client (for setting sessions up). */
+  client: SesshClient;
+  /** Runs a command over the fixture's master, as raw ssh does. */
+  remote: RemoteRunner;
+  /** The bundled command line. */
+  bundle: string;
+  /** Megabytes of output per flood. */
+  floodMb: number;
+  /** Reports progress. */
+  progress: (message: string) => void;
+}
+
+const STEP_TIMEOUT_MS = 600_000;
+
+function cli(setup: FloodSetup, args: string[]): string[] {
+  const [verb, ...rest] = args;
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    setup.bundle,
+    verb,
+    "-F",
+    setup.sshd.configFile,
+    ...setup.via,
+    ...rest,
+  ];
+}
+
+/** Peak RSS of a command in MB, from the rusage of a Python wrapper's children. */
+async function peakRssMb(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<number> {
+  const result = await runCommand([
+    "python3",
+    "-c",
+    "import resource, subprocess, sys\n" +
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n" +
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)",
+    ...argv,
+  ], { timeoutMs: STEP_TIMEOUT_MS, env });
+  const [kib, code] = new TextDecoder().decode(result.stdout).trim().split(" ")
+    .map(Number);
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
+  return kib / 1024;
+}
+
+function daemonPid(sshd: TestSshd): number {
+  const pid = listPids().find((pid) => {
+    const argv = readCmdline(pid) ?? [];
+    return argv.includes("daemon") &&
+      argv.some((arg) => arg.startsWith(sshd.remoteRuntimeDir));
+  });
+  if (pid === undefined) throw new Error("no daemon found");
+  return pid;
+}
+
+function rssMb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]) / 1024;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function check(argv: string[], env: Record<string, string>) {
+  const result = await runCommand(argv, { timeoutMs: STEP_TIMEOUT_MS, env });
+  if (result.code !== 0) {
+    throw new Error(
+      `${argv.join(" ")} exited ${result.code}: ${
+        new TextDecoder().decode(result.stderr)
+      }`,
+    );
+  }
+  return result;
+}
+
+/**
+ * Measures the flood figures: daemon memory under a stopped reader, the
+ * throughput of a follower against `ssh cat`, the command line's peak
+ * memory for `logs` over a full buffer and for `run` of a flood, and a
+ * session's `run` while another takes a 10 MB input.
+ *
+ * @param setup Fixture, client, runner, bundle and flood size.
+ * @returns The figures.
+ */
+export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
+  const { sshd, client, floodMb, progress } = setup;
+  const env = sshd.env;
+  const dest = sshd.dest;
+  const bytes = floodMb * 1024 * 1024;
+  const figures: Figure[] = [];
+  const flood = `head -c ${bytes} /dev/zero | tr '\\0' 'x' | fold -w 100`;
+
+  progress(`flood: a stopped reader while ${floodMb} MB pass`);
+  await client.session("slow").open({ shell: "bash" });
+  const daemon = daemonPid(sshd);
+  const idle = rssMb(daemon);
+  const follower = new Deno.Command(
+    cli(setup, ["logs", "slow", dest, "1", "--follow"])[0],
+    {
+      args: cli(setup, ["logs", "slow", dest, "1", "--follow"]).slice(1),
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    },
+  ).spawn();
+  const reader = follower.stdout.getReader();
+  await reader.read();
+  follower.kill("SIGSTOP");
+  let peak = idle;
+  const sampler = setInterval(() => peak = Math.max(peak, rssMb(daemon)), 200);
+  try {
+    await client.session("slow").run(flood, { timeoutMs: STEP_TIMEOUT_MS });
+  } finally {
+    clearInterval(sampler);
+    follower.kill("SIGCONT");
+    follower.kill("SIGKILL");
+    reader.releaseLock();
+    await follower.stdout.cancel();
+    await follower.status;
+  }
+  figures.push({
+    key: "daemon-rss-stopped-reader",
+    label: `daemon RSS peak over idle, ${floodMb} MB to a stopped reader`,
+    value: peak / idle,
+    unit: "×",
+    goal: { max: 1.5, text: "≤ 1.5×" },
+  });
+
+  progress(`flood: filling a 256 MiB buffer with ${floodMb} MB`);
+  await client.session("big").open({
+    shell: "bash",
+    bufferSize: 256 * 1024 * 1024,
+  });
+  const filled = await client.session("big").run(flood, {
+    timeoutMs: STEP_TIMEOUT_MS,
+    wait: true,
+  });
+  const start = filled.outputStart;
+
+  progress("flood: a follower reading the buffer, against ssh cat");
+  const file = `${sshd.dir}/flood.bin`;
+  await check([
+    "sh",
+    "-c",
+    `head -c ${filled.cursor - start} /dev/zero > '${file}'`,
+  ], {});
+  const catTimes: number[] = [];
+  const followTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    let started = performance.now();
+    await setup.remote(`cat '${file}' > /dev/null`);
+    catTimes.push(performance.now() - started);
+    started = performance.now();
+    await followUntil(
+      setup,
+      ["logs", "big", dest, "--follow", "--raw", "--since", String(start)],
+      filled.cursor - start,
+    );
+    followTimes.push(performance.now() - started);
+  }
+  figures.push({
+    key: "follow-throughput",
+    label: "logs --follow --raw throughput over ssh cat of the same bytes",
+    value: median(catTimes) / median(followTimes),
+    unit: "×",
+    goal: { min: 0.8, text: "≥ 0.8×" },
+  });
+
+  progress("flood: the command line's peak memory");
+  figures.push({
+    key: "logs-peak-rss",
+    label: `CLI peak RSS, logs 100000000 over ${floodMb} MB`,
+    value: await peakRssMb(
+      cli(setup, ["logs", "big", dest, "100000000"]),
+      env,
+    ),
+    unit: "MB",
+    goal: { max: 100, text: "≤ 100 MB" },
+  });
+  figures.push({
+    key: "run-peak-rss",
+    label: `CLI peak RSS, run of ${floodMb} MB of output`,
+    value: await peakRssMb(
+      cli(setup, ["run", "big", dest, "--timeout", "600", "--", flood]),
+      env,
+    ),
+    unit: "MB",
+  });
+
+  progress("flood: run on one session while another takes 10 MB of input");
+  await client.session("a").open({ shell: "bash" });
+  await client.session("b").open({ shell: "bash" });
+  const runA = cli(setup, ["run", "a", dest, "--", "true"]);
+  const idleRuns: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    await check(runA, env);
+    idleRuns.push(performance.now() - started);
+  }
+  const input = `${sshd.dir}/input.bin`;
+  await check(["sh", "-c", `head -c 10485760 /dev/urandom > '${input}'`], {});
+  const busyRuns: number[] = [];
+  const reading = client.session("b").run(
+    "stty raw -echo; head -c 10485760 > /dev/null; stty sane",
+    { wait: false },
+  );
+  await reading;
+  const sending = check(cli(setup, ["send", "b", dest, "--file", input]), env);
+  let sent = false;
+  sending.finally(() => sent = true);
+  while (!sent && busyRuns.length < 20) {
+    const started = performance.now();
+    await check(runA, env);
+    busyRuns.push(performance.now() - started);
+  }
+  await sending;
+  figures.push({
+    key: "run-during-send",
+    label: "run -- true on one session during a 10 MB send to another",
+    value: median(busyRuns) / median(idleRuns),
+    unit: "×",
+    goal: { max: 1.5, text: "≤ 1.5×" },
+  });
+  return figures;
+}
+
+/** Runs a follower until it has printed `bytes`, then stops it. */
+async function followUntil(
+  setup: FloodSetup,
+  args: string[],
+  bytes: number,
+): Promise<void> {
+  const argv = cli(setup, args);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: setup.sshd.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let got = 0;
+  const reader = child.stdout.getReader();
+  while (got < bytes) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the follower ended after ${got} bytes`);
+    got += value.length;
+  }
+  child.kill("SIGKILL");
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
+}
