@@ -40,11 +40,11 @@ export interface OutputRange {
  * @example
  * ```ts
  * import { keepFor } from "./output.ts";
- * console.log(keepFor(100 * 1024)); // 2097152
+ * console.log(keepFor(100 * 1024)); // 204800
  * ```
  */
 export function keepFor(maxBytes: number): number {
-  return Math.max(2 * maxBytes, 2 * 1024 * 1024);
+  return Math.max(2 * maxBytes, 64 * 1024);
 }
 
 /** Where to start reading: a cursor, or the last N lines. */
@@ -89,6 +89,10 @@ export async function readRange(
   if ("lines" in from) fields.lines = from.lines;
   const until = "since" in from ? from.until : undefined;
   if (until !== undefined) fields.until = until;
+  // A long range's head is all that is kept of its start: ask for no more.
+  if (options.keep !== undefined && options.keep < Infinity) {
+    fields.max = options.keep;
+  }
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields, options);
   let evicted = Boolean(reply.evicted);
