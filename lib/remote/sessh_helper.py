@@ -565,9 +565,6 @@ class Client:
     def send(self, obj):
         if self.writer.is_closing(): return
         self.writer.write(frame(obj))
-        if self.writer.transport.get_write_buffer_size() > CLIENT_QUEUE_LIMIT:
-            log("dropping a client that stopped reading")
-            self.writer.transport.abort()
 
     def reply(self, req_id, **fields):
         self.send(dict(fields, id=req_id, ok=True))
@@ -700,6 +697,10 @@ class Daemon:
         self.clients.append(client)
         with suppress(EOFError, OSError):  # IncompleteReadError is an EOFError
             while not writer.is_closing():
+                if writer.transport.get_write_buffer_size() > CLIENT_QUEUE_LIMIT:
+                    # A client that asks faster than it reads the answers waits: its next request is read once its
+                    # replies have drained, so its queue stays bounded and it is never dropped.
+                    await writer.drain()
                 size = struct.unpack(">I", await reader.readexactly(4))[0]
                 if size > MAX_FRAME:
                     client.fail(None, "protocol", "frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
