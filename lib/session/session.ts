@@ -29,7 +29,6 @@ import {
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
-import { concatBytes } from "../bytes.ts";
 
 /** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
 export const DEFAULT_MAX_OUTPUT = 100 * 1024;
