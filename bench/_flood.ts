@@ -49,6 +49,18 @@ function cli(setup: FloodSetup, args: string[]): string[] {
   ];
 }
 
+/** Starts the bundled command line, its stdout piped and read by the caller. */
+function spawnCli(setup: FloodSetup, args: string[]): Deno.ChildProcess {
+  const argv = cli(setup, args);
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: setup.sshd.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+}
+
 /** Peak RSS of a command in MB, from the rusage of a Python wrapper's children. */
 async function peakRssMb(
   argv: string[],
@@ -121,18 +133,18 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   await client.session("slow").open({ shell: "bash" });
   const daemon = daemonPid(sshd);
   const idle = rssMb(daemon);
-  const follower = new Deno.Command(
-    cli(setup, ["logs", "slow", dest, "1", "--follow"])[0],
-    {
-      args: cli(setup, ["logs", "slow", dest, "1", "--follow"]).slice(1),
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    },
-  ).spawn();
+  const follower = spawnCli(setup, ["logs", "slow", dest, "1", "--follow"]);
   const reader = follower.stdout.getReader();
   await reader.read();
+  // Stopped only once it follows live: its first lines came before that.
+  await client.session("slow").run("echo follow-$((6*7))");
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!/^follow-42/m.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the follower ended before following");
+    seen = (seen + decoder.decode(value, { stream: true })).slice(-4096);
+  }
   follower.kill("SIGSTOP");
   let peak = idle;
   const sampler = setInterval(() => peak = Math.max(peak, rssMb(daemon)), 200);
@@ -163,7 +175,10 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     timeoutMs: STEP_TIMEOUT_MS,
     wait: true,
   });
-  const start = filled.outputStart;
+  // The terminal's CR LF makes the output a little larger than the flood:
+  // what the buffer still holds is what a reader can get.
+  const held = await client.session("big").status();
+  const start = Math.max(filled.outputStart, held.bufferStart);
 
   progress("flood: a follower reading the buffer, against ssh cat");
   const file = `${sshd.dir}/flood.bin`;
@@ -258,20 +273,18 @@ async function followUntil(
   args: string[],
   bytes: number,
 ): Promise<void> {
-  const argv = cli(setup, args);
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    env: setup.sshd.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = spawnCli(setup, args);
   let got = 0;
   const reader = child.stdout.getReader();
-  while (got < bytes) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the follower ended after ${got} bytes`);
-    got += value.length;
+  const stuck = setTimeout(() => child.kill("SIGKILL"), STEP_TIMEOUT_MS);
+  try {
+    while (got < bytes) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the follower ended after ${got} bytes`);
+      got += value.length;
+    }
+  } finally {
+    clearTimeout(stuck);
   }
   child.kill("SIGKILL");
   reader.releaseLock();

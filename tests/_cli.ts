@@ -93,3 +93,72 @@ export async function sesshJson(
     stderr: result.stderr,
   };
 }
+
+/** A `sessh` call left running (`logs --follow`), read as it prints. */
+export interface RunningSessh {
+  /** The process, for signals. */
+  child: Deno.ChildProcess;
+  /**
+   * Reads stdout until `pattern` matches what came (the last 4 KiB of it);
+   * fails when stdout ends first or nothing matches within 60 s.
+   */
+  until(pattern: RegExp): Promise<void>;
+  /** Stops reading, waits for the exit, and returns its code and stderr. */
+  finish(): Promise<{ code: number; stderr: string }>;
+}
+
+/**
+ * Starts `sessh ARGS…` (with the fixture's config and environment) and
+ * leaves it running.
+ *
+ * @param sshd The fixture.
+ * @param args Arguments after `sessh`.
+ * @returns The running call.
+ */
+export function startSessh(sshd: TestSshd, args: string[]): RunningSessh {
+  const dashdash = args.indexOf("--");
+  const config = ["-F", sshd.configFile];
+  const full = dashdash < 0
+    ? [...args, ...config]
+    : [...args.slice(0, dashdash), ...config, ...args.slice(dashdash)];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...full],
+    env: sshd.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  return {
+    child,
+    async until(pattern: RegExp) {
+      while (!pattern.test(seen)) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(`no ${pattern} within 60 s: ${seen.slice(-200)}`),
+              ),
+            60_000,
+          );
+        });
+        const { value, done } = await Promise.race([reader.read(), late])
+          .finally(() => clearTimeout(timer));
+        if (done) throw new Error(`stdout ended before ${pattern}: ${seen}`);
+        seen = (seen + decoder.decode(value, { stream: true })).slice(-4096);
+      }
+    },
+    async finish() {
+      reader.releaseLock();
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      await child.stdout.cancel();
+      return { code: status.code, stderr };
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
-import { sessh, sesshJson } from "./_cli.ts";
+import { sessh, sesshJson, startSessh } from "./_cli.ts";
 
 type Json = Record<string, unknown>;
 
@@ -124,37 +124,15 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
   await t.step(
     "logs --follow streams new output and Ctrl-C ends it with exit 0",
     async () => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--quiet",
-          new URL("../cli.ts", import.meta.url).pathname,
-          "logs",
-          name,
-          dest,
-          "1",
-          "--follow",
-          "-F",
-          sshd.configFile,
-        ],
-        env: sshd.env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const reader = child.stdout.getReader();
-      const decoder = new TextDecoder();
-      let seen = "";
-      const until = async (pattern: RegExp) => {
-        while (!pattern.test(seen)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`stdout ended before ${pattern}: ${seen}`);
-          seen += decoder.decode(value, { stream: true });
-        }
-      };
+      const follower = startSessh(sshd, [
+        "logs",
+        name,
+        dest,
+        "1",
+        "--follow",
+      ]);
       // The last line arrives first: the follower is attached.
-      await until(/\n/);
+      await follower.until(/\n/);
       const typed = await sessh(sshd, [
         "run",
         name,
@@ -163,15 +141,10 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
         "echo followed-$((6*7))",
       ]);
       assert.equal(typed.code, 0, typed.stderr);
-      await until(/^followed-42/m);
-      child.kill("SIGINT");
-      reader.releaseLock();
-      const [status, stderr] = await Promise.all([
-        child.status,
-        new Response(child.stderr).text(),
-      ]);
-      await child.stdout.cancel();
-      assert.equal(status.code, 0, stderr);
+      await follower.until(/^followed-42/m);
+      follower.child.kill("SIGINT");
+      const { code, stderr } = await follower.finish();
+      assert.equal(code, 0, stderr);
       assert.equal(stderr, "");
     },
   );

@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { sessh, sesshJson } from "./_cli.ts";
+import { sessh, sesshJson, startSessh } from "./_cli.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The pid of the fixture's daemon: its command line names the runtime dir. */
 function daemonPid(sshd: TestSshd): number {
@@ -71,45 +69,8 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
   assert.equal(opened.code, 0, opened.stderr);
   const daemon = daemonPid(sshd);
   const idle = rssKiB(daemon);
-  const follower = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "logs",
-      "s",
-      dest,
-      "1",
-      "--follow",
-      "-F",
-      sshd.configFile,
-    ],
-    env: sshd.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = follower.stdout.getReader();
-  const decoder = new TextDecoder();
-  let seen = "";
-  // Nothing may hang: a read that does not come in time fails the test.
-  const until = async (pattern: RegExp) => {
-    while (!pattern.test(seen)) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(new Error(`no ${pattern} within 60 s: ${seen.slice(-200)}`)),
-          60_000,
-        );
-      });
-      const { value, done } = await Promise.race([reader.read(), late])
-        .finally(() => clearTimeout(timer));
-      if (done) throw new Error(`stdout ended before ${pattern}`);
-      seen = (seen + decoder.decode(value, { stream: true })).slice(-4096);
-    }
-  };
+  const follower = startSessh(sshd, ["logs", "s", dest, "1", "--follow"]);
+  const until = follower.until;
   // Its first lines are printed: it follows from their cursor on, so the
   // mark below reaches it even before its subscription is in place.
   await until(/\n/);
@@ -123,7 +84,7 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
   ]);
   assert.equal(marked.code, 0, marked.stderr);
   await until(/^mark-42/m);
-  follower.kill("SIGSTOP");
+  follower.child.kill("SIGSTOP");
   try {
     const flood = await sessh(sshd, [
       "run",
@@ -139,7 +100,7 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
     const grown = rssKiB(daemon) - idle;
     assert.ok(grown < 16 * 1024, `the daemon grew by ${grown} KiB`);
   } finally {
-    follower.kill("SIGCONT");
+    follower.child.kill("SIGCONT");
   }
   await until(/^flood-over/m);
   const live = await sessh(sshd, [
@@ -151,14 +112,9 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
   ]);
   assert.equal(live.code, 0, live.stderr);
   await until(/^live-42/m);
-  follower.kill("SIGINT");
-  reader.releaseLock();
-  const [exit, stderr] = await Promise.all([
-    follower.status,
-    new Response(follower.stderr).text(),
-  ]);
-  await follower.stdout.cancel();
-  assert.equal(exit.code, 0, stderr);
+  follower.child.kill("SIGINT");
+  const { code, stderr } = await follower.finish();
+  assert.equal(code, 0, stderr);
   assert.match(
     stderr,
     /^sessh: \d+ bytes of output went by unseen \(this reader fell behind the buffer\); following from cursor \d+$/m,
