@@ -10,6 +10,13 @@ import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
 import { concatBytes } from "../bytes.ts";
 
+/**
+ * Bytes asked for per read. Larger replies were measured slower on loopback
+ * (15 MB/s at 4 MiB against 41 MB/s at 1 MiB): the daemon and the bridge
+ * handle one reply as a whole, so smaller ones keep every stage busy.
+ */
+const READ_PART = 1024 * 1024;
+
 /** A range of output as the daemon returned it. */
 export interface OutputRange {
   /** The bytes. */
@@ -90,9 +97,7 @@ export async function readRange(
   const until = "since" in from ? from.until : undefined;
   if (until !== undefined) fields.until = until;
   // A long range's head is all that is kept of its start: ask for no more.
-  if (options.keep !== undefined && options.keep < Infinity) {
-    fields.max = options.keep;
-  }
+  fields.max = Math.min(options.keep ?? Infinity, READ_PART);
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields, options);
   let evicted = Boolean(reply.evicted);
@@ -121,7 +126,7 @@ export async function readRange(
     }
     reply = await connection.request(
       "read",
-      { name, since, until: stop },
+      { name, since, until: stop, max: READ_PART },
       options,
     );
     // Output evicted between two reads leaves a gap: say so rather than join across it.
