@@ -191,7 +191,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   const followTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
     let started = performance.now();
-    await setup.remote(`cat '${file}' > /dev/null`);
+    await setup.remote(`cat '${file}'`);
     catTimes.push(performance.now() - started);
     started = performance.now();
     await followUntil(
