@@ -10,7 +10,6 @@ import type { SesshClient } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import type { TestSshd } from "../tests/_sshd.ts";
-import type { RemoteRunner } from "./_baselines.ts";
 import type { Figure } from "./_report.ts";
 
 /** What the flood figures need. */
@@ -21,8 +20,6 @@ export interface FloodSetup {
   via: string[];
   /** A connected client (for setting sessions up). */
   client: SesshClient;
-  /** Runs a command over the fixture's master, as raw ssh does. */
-  remote: RemoteRunner;
   /** The bundled command line. */
   bundle: string;
   /** Megabytes of output per flood. */
@@ -118,7 +115,7 @@ async function check(argv: string[], env: Record<string, string>) {
  * memory for `logs` over a full buffer and for `run` of a flood, and a
  * session's `run` while another takes a 10 MB input.
  *
- * @param setup Fixture, client, runner, bundle and flood size.
+ * @param setup Fixture, client, bundle and flood size.
  * @returns The figures.
  */
 export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
@@ -191,7 +188,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   const followTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
     let started = performance.now();
-    await setup.remote(`cat '${file}'`);
+    await catOverSsh(setup, file);
     catTimes.push(performance.now() - started);
     started = performance.now();
     await followUntil(
@@ -265,6 +262,28 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     goal: { max: 1.5, text: "≤ 1.5×" },
   });
   return figures;
+}
+
+/** `ssh DEST cat FILE` over the fixture's master, its bytes read and dropped as the follower's are. */
+async function catOverSsh(setup: FloodSetup, file: string): Promise<void> {
+  const child = new Deno.Command("ssh", {
+    args: [
+      "-F",
+      setup.sshd.configFile,
+      "-S",
+      setup.client.master.controlPath,
+      ...setup.via,
+      setup.sshd.dest,
+      "cat",
+      file,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  for await (const _ of child.stdout) { /* dropped */ }
+  const status = await child.status;
+  if (!status.success) throw new Error(`ssh cat exited ${status.code}`);
 }
 
 /** Runs a follower until it has printed `bytes`, then stops it. */

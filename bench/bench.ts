@@ -529,7 +529,6 @@ async function bench(
         sshd,
         via: host.via,
         client,
-        remote,
         bundle,
         floodMb: options.floodMb,
         progress,
