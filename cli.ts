@@ -10,7 +10,7 @@
  */
 import { run } from "@stricli/core";
 import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
-import { buildProgram, type ProgramContext, VERBS } from "./lib/cli/program.ts";
+import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
@@ -145,8 +145,8 @@ export async function main(args: string[]): Promise<number> {
       if (!json) {
         // One line: the message, and where to read the grammar when the
         // parser (not a value check that says what to do) refused it.
-        const help = VERBS.includes(verb)
-          ? `sessh ${verb} --help`
+        const help = error instanceof ArgumentError && error.verb
+          ? `sessh ${error.verb} --help`
           : "sessh --help";
         const hint = error instanceof ArgumentError ? ` (see ${help})` : "";
         await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);

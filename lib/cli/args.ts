@@ -8,6 +8,13 @@
  */
 import { UsageError } from "../errors.ts";
 
+/** What `run`, `send` and `keys` call the payload they take after `--`. */
+export const PAYLOADS = {
+  run: "COMMAND",
+  send: "TEXT",
+  keys: "KEY…",
+} as const;
+
 /**
  * Splits argv at the first `--`: what comes after is the payload of `run`,
  * `send` and `keys`, passed on untouched.

@@ -7,7 +7,7 @@
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/options.ts";
 import { SesshError, UsageError } from "../errors.ts";
-import { parseSeconds } from "./args.ts";
+import { parseSeconds, PAYLOADS } from "./args.ts";
 import { formatList, formatStatus, statusJson } from "./format.ts";
 import { formatScreen } from "../render/screen.ts";
 
@@ -106,8 +106,9 @@ function timeoutFlag(
 }
 
 /** The payload after `--`, which `run`, `send` and `keys` require. */
-function payloadOf(verb: string, what: string, payload: string[] | null) {
+function payloadOf(verb: keyof typeof PAYLOADS, payload: string[] | null) {
   if (payload === null) {
+    const what = PAYLOADS[verb];
     throw new UsageError(
       `No ${what} given; put it after --: sessh ${verb} NAME DEST -- ${what}`,
     );
@@ -232,7 +233,7 @@ export async function runCommand(
   call: CallContext,
 ): Promise<Outcome> {
   const env = call.env;
-  const command = payloadOf("run", "COMMAND", payload).join(" ");
+  const command = payloadOf("run", payload).join(" ");
   if (command.trim() === "") {
     throw new UsageError(
       "Empty command; put it after --: sessh run NAME DEST -- COMMAND",
@@ -343,7 +344,7 @@ export async function sendCommand(
   }
   const text = (payload ?? []).join(" ");
   if (flags.file === undefined) {
-    if (payload === null && !flags.enter) payloadOf("send", "TEXT", payload);
+    if (payload === null && !flags.enter) payloadOf("send", payload);
     if (text === "" && !flags.enter) {
       throw new UsageError(
         "Empty text; put it after --: sessh send NAME DEST -- TEXT",
@@ -396,7 +397,7 @@ export async function keysCommand(
   payload: string[] | null,
   flags: CommonFlags,
 ): Promise<Outcome> {
-  const keys = payloadOf("keys", "KEY…", payload);
+  const keys = payloadOf("keys", payload);
   await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).keys(keys);
   return { op: "keys", fields: { name: t.name, keys }, text: "", exitCode: 0 };

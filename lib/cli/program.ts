@@ -45,23 +45,6 @@ import {
 import { validateName } from "../session/name.ts";
 import { UsageError } from "../errors.ts";
 
-/** The verbs, as typed on the command line. */
-export const VERBS: readonly string[] = [
-  "open",
-  "run",
-  "send",
-  "keys",
-  "logs",
-  "screen",
-  "pane",
-  "wait",
-  "status",
-  "list",
-  "close",
-  "attach",
-  "detach",
-];
-
 /** The package version `--version` prints. */
 export const VERSION = "0.1.0";
 

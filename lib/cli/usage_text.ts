@@ -13,13 +13,7 @@ import {
   text_en,
 } from "@stricli/core";
 import { SesshError, UsageError } from "../errors.ts";
-
-/** Verbs that take a payload after `--`, and what they call it. */
-export const PAYLOAD_VERBS: Readonly<Record<string, string>> = {
-  run: "COMMAND",
-  send: "TEXT",
-  keys: "KEY…",
-};
+import { PAYLOADS } from "./args.ts";
 
 /**
  * An argument error found by the parser itself (an unknown option, a
@@ -28,14 +22,19 @@ export const PAYLOAD_VERBS: Readonly<Record<string, string>> = {
  * points to `--help` for these.
  */
 export class ArgumentError extends UsageError {
+  /** The verb whose `--help` tells its grammar; empty when there is none. */
+  readonly verb: string;
+
   /**
    * Creates the error.
    *
    * @param message What was wrong.
+   * @param verb The verb it concerns ("" for an unknown one).
    */
-  constructor(message: string) {
+  constructor(message: string, verb: string) {
     super(message);
     this.name = "ArgumentError";
+    this.verb = verb;
   }
 }
 
@@ -57,8 +56,9 @@ export function usageError(error: unknown, verb: string): SesshError {
   if (error instanceof ArgumentParseError) {
     if (error.exception instanceof SesshError) return error.exception;
   }
+  if (error instanceof SesshError) return error;
   if (!(error instanceof ArgumentScannerError)) {
-    return new ArgumentError(String((error as Error)?.message ?? error));
+    return new ArgumentError(String((error as Error)?.message ?? error), verb);
   }
   const message = formatMessageForArgumentScannerError(error, {
     FlagNotFoundError: (e) =>
@@ -69,7 +69,7 @@ export function usageError(error: unknown, verb: string): SesshError {
       }`,
     AliasNotFoundError: (e) => `Unknown option "-${e.input}"`,
     UnexpectedPositionalError: (e) => {
-      const payload = PAYLOAD_VERBS[verb];
+      const payload = PAYLOADS[verb as keyof typeof PAYLOADS];
       return payload
         ? `Unexpected argument ${
           JSON.stringify(e.input)
@@ -85,7 +85,7 @@ export function usageError(error: unknown, verb: string): SesshError {
         (e.exception as Error)?.message ?? e.exception
       }`,
   });
-  return new ArgumentError(message);
+  return new ArgumentError(message, verb);
 }
 
 function kebab(name: string): string {
@@ -114,6 +114,7 @@ export function usageText(onError: (error: unknown) => void): ApplicationText {
               ? `; did you mean ${corrections[0].replaceAll("`", "")}?`
               : ""
           }`,
+          "",
         ),
       );
       return "";
