@@ -8,8 +8,10 @@
  */
 import type { SesshClient } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
-import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import type { TestSshd } from "../tests/_sshd.ts";
+import { bundledArgv } from "../tests/_bundle.ts";
+import { daemonPid, rssKiB } from "../tests/_probes.ts";
+import { percentile } from "./_stats.ts";
 import type { Figure } from "./_report.ts";
 
 /** What the flood figures need. */
@@ -31,19 +33,7 @@ export interface FloodSetup {
 const STEP_TIMEOUT_MS = 600_000;
 
 function cli(setup: FloodSetup, args: string[]): string[] {
-  const [verb, ...rest] = args;
-  return [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    setup.bundle,
-    verb,
-    "-F",
-    setup.sshd.configFile,
-    ...setup.via,
-    ...rest,
-  ];
+  return bundledArgv(setup.bundle, setup.sshd.configFile, setup.via, args);
 }
 
 /** Starts the bundled command line, its stdout piped and read by the caller. */
@@ -75,26 +65,6 @@ async function peakRssMb(
     .map(Number);
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
   return kib / 1024;
-}
-
-function daemonPid(sshd: TestSshd): number {
-  const pid = listPids().find((pid) => {
-    const argv = readCmdline(pid) ?? [];
-    return argv.includes("daemon") &&
-      argv.some((arg) => arg.startsWith(sshd.remoteRuntimeDir));
-  });
-  if (pid === undefined) throw new Error("no daemon found");
-  return pid;
-}
-
-function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]) / 1024;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function check(argv: string[], env: Record<string, string>) {
@@ -129,7 +99,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   progress(`flood: a stopped reader while ${floodMb} MB pass`);
   await client.session("slow").open({ shell: "bash" });
   const daemon = daemonPid(sshd);
-  const idle = rssMb(daemon);
+  const idle = rssKiB(daemon) / 1024;
   const follower = spawnCli(setup, ["logs", "slow", dest, "1", "--follow"]);
   const reader = follower.stdout.getReader();
   await reader.read();
@@ -144,7 +114,10 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   }
   follower.kill("SIGSTOP");
   let peak = idle;
-  const sampler = setInterval(() => peak = Math.max(peak, rssMb(daemon)), 200);
+  const sampler = setInterval(
+    () => peak = Math.max(peak, rssKiB(daemon) / 1024),
+    200,
+  );
   try {
     await client.session("slow").run(flood, { timeoutMs: STEP_TIMEOUT_MS });
   } finally {
@@ -201,7 +174,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   figures.push({
     key: "follow-throughput",
     label: "logs --follow --raw throughput over ssh cat of the same bytes",
-    value: median(catTimes) / median(followTimes),
+    value: percentile(catTimes, 50) / percentile(followTimes, 50),
     unit: "×",
     goal: { min: 0.8, text: "≥ 0.8×" },
   });
@@ -257,7 +230,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   figures.push({
     key: "run-during-send",
     label: "run -- true on one session during a 10 MB send to another",
-    value: median(busyRuns) / median(idleRuns),
+    value: percentile(busyRuns, 50) / percentile(idleRuns, 50),
     unit: "×",
     goal: { max: 1.5, text: "≤ 1.5×" },
   });

@@ -11,7 +11,9 @@ import { SesshClient, type Session } from "../mod.ts";
 import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
 import { startRelay } from "../tests/_relay.ts";
-import { buildBundle } from "../tests/_bundle.ts";
+import { buildBundle, bundledArgv } from "../tests/_bundle.ts";
+import { rssKiB } from "../tests/_probes.ts";
+import { percentile } from "./_stats.ts";
 import { sessh } from "../tests/_cli.ts";
 import {
   checkMaster,
@@ -156,19 +158,7 @@ function bundleCase(
   extra: Partial<BenchCase> = {},
 ): BenchCase {
   const { sshd, via } = host;
-  const [verb, ...rest] = args;
-  const argv = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    bundle,
-    verb,
-    "-F",
-    sshd.configFile,
-    ...via,
-    ...rest,
-  ];
+  const argv = bundledArgv(bundle, sshd.configFile, via, args);
   return {
     key,
     label: `bundled sessh ${args.join(" ").replace(sshd.dest, "DEST")}`,
@@ -439,17 +429,15 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
   let agent = 0;
   for (const alias of aliases) {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const argv = [Deno.execPath(), "run", "-A", "--quiet", bundle];
-      const status = await runCommand([
-        ...argv,
-        "--json",
-        "status",
-        SESSION,
-        alias,
-        ...host.via,
-        "-F",
-        config,
-      ], { timeoutMs: STEP_TIMEOUT_MS, env });
+      const status = await runCommand(
+        bundledArgv(bundle, config, host.via, [
+          "status",
+          SESSION,
+          alias,
+          "--json",
+        ]),
+        { timeoutMs: STEP_TIMEOUT_MS, env },
+      );
       const json = JSON.parse(new TextDecoder().decode(status.stdout));
       agent = Number((json.path as { agent_pid?: number })?.agent_pid);
     }
@@ -458,8 +446,7 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
   // and the runtime's own settling: V8 shrinks its heap once, about 30 s
   // after the last activity, and is silent from then on.
   await new Promise((resolve) => setTimeout(resolve, 40_000));
-  const rss = await Deno.readTextFile(`/proc/${agent}/status`)
-    .then((text) => Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0) / 1024);
+  const rss = rssKiB(agent) / 1024;
   const figures: Figure[] = [
     {
       key: "agent-rss",
@@ -542,13 +529,8 @@ async function bench(
     anchor: c.anchor,
     goal: c.goal,
   }));
-  const median = (key: string) => {
-    const sorted = [...results.find((c) => c.key === key)!.samples].sort((
-      x,
-      y,
-    ) => x - y);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
+  const median = (key: string) =>
+    percentile(results.find((c) => c.key === key)!.samples, 50);
   figures.unshift(
     {
       key: "library-run-over-rtt",

@@ -19,6 +19,16 @@ export interface CliResult {
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
+/** `deno run` of the CLI with ARGS, the fixture's `-F` before any `--`. */
+function cliArgv(sshd: TestSshd, args: string[], config: boolean): string[] {
+  const flags = config ? ["-F", sshd.configFile] : [];
+  const dashdash = args.indexOf("--");
+  const full = dashdash < 0
+    ? [...args, ...flags]
+    : [...args.slice(0, dashdash), ...flags, ...args.slice(dashdash)];
+  return ["run", "-A", "--quiet", CLI, ...full];
+}
+
 /**
  * Runs `sessh ARGS…` with the fixture's environment and ssh config. Killed
  * after `timeoutMs` so that a hang fails the test instead of stalling CI.
@@ -37,13 +47,8 @@ export async function sessh(
     noConfig?: boolean;
   } = {},
 ): Promise<CliResult> {
-  const dashdash = args.indexOf("--");
-  const config = options.noConfig ? [] : ["-F", sshd.configFile];
-  const full = dashdash < 0
-    ? [...args, ...config]
-    : [...args.slice(0, dashdash), ...config, ...args.slice(dashdash)];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...full],
+    args: cliArgv(sshd, args, !options.noConfig),
     env: { ...sshd.env, ...options.env },
     stdin: "null",
     stdout: "piped",
@@ -116,13 +121,8 @@ export interface RunningSessh {
  * @returns The running call.
  */
 export function startSessh(sshd: TestSshd, args: string[]): RunningSessh {
-  const dashdash = args.indexOf("--");
-  const config = ["-F", sshd.configFile];
-  const full = dashdash < 0
-    ? [...args, ...config]
-    : [...args.slice(0, dashdash), ...config, ...args.slice(dashdash)];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...full],
+    args: cliArgv(sshd, args, true),
     env: sshd.env,
     stdin: "null",
     stdout: "piped",

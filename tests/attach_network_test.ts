@@ -3,19 +3,7 @@ import { startSshd, type TestSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
 import { attach, enter, PROMPT } from "./_attach.ts";
 import { startRelay } from "./_relay.ts";
-
-/** Resident memory of a process in KiB, from /proc. */
-async function rssKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-}
-
-async function daemonPid(sshd: TestSshd, name: string): Promise<number> {
-  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
-  const shell = (status.json.session as { shell_pid: number }).shell_pid;
-  const stat = await Deno.readTextFile(`/proc/${shell}/stat`);
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-}
+import { daemonPid, rssKiB } from "./_probes.ts";
 
 Deno.test("attach survives the network: partition, reset, and a session killed during a cut", async (t) => {
   await using sshd = await startSshd();
@@ -226,7 +214,7 @@ Deno.test("output floods never block the shell; buffers stay bounded", async (t)
         const list = await sesshJson(sshd, ["list", dest]);
         assert.equal(list.code, 0, list.stderr);
         assert.ok(
-          await rssKiB(await daemonPid(sshd, "stopped")) < 200 * 1024,
+          rssKiB(daemonPid(sshd)) < 200 * 1024,
           "daemon memory bounded",
         );
         const detach = await sesshJson(sshd, ["detach", "stopped", dest]);

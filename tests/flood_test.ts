@@ -4,25 +4,9 @@
  * report; the daemon never drops the reader nor grows without bound.
  */
 import assert from "node:assert/strict";
-import { startSshd, type TestSshd } from "./_sshd.ts";
+import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson, startSessh } from "./_cli.ts";
-import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
-
-/** The pid of the fixture's daemon: its command line names the runtime dir. */
-function daemonPid(sshd: TestSshd): number {
-  const pids = listPids().filter((pid) => {
-    const argv = readCmdline(pid) ?? [];
-    return argv.includes("daemon") &&
-      argv.some((arg) => arg.startsWith(sshd.remoteRuntimeDir));
-  });
-  assert.equal(pids.length, 1, `daemons: ${pids}`);
-  return pids[0];
-}
-
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
-}
+import { daemonPid, rssKiB } from "./_probes.ts";
 
 Deno.test("a 50 MB flood: wait --for finds the line after it", async () => {
   await using sshd = await startSshd();
