@@ -835,10 +835,7 @@ class Daemon:
         while not client.writer.is_closing():
             while feed.held and feed.held[0][0] <= feed.sent:
                 client.send(feed.held.pop(0)[1])
-            if feed.sent >= session.end: return
-            if client.writer.transport.get_write_buffer_size() > ATTACH_HIGH_WATER:
-                client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
-                return
+            if feed.sent >= session.end or self.held_back(client): return
             if feed.sent < session.base:
                 client.send({"ev": "gap", "name": session.name, "start": feed.sent, "end": session.base})
                 feed.sent = session.base
@@ -854,9 +851,7 @@ class Daemon:
         ends, so what is owed goes now, or a short tail does."""
         client = session.attached
         while client and not client.writer.is_closing() and session.sent < session.end:
-            if not final and client.writer.transport.get_write_buffer_size() > ATTACH_HIGH_WATER:
-                client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
-                return
+            if not final and self.held_back(client): return
             if session.sent < session.base or session.end - session.sent > (RESYNC_TAIL if final else MAX_READ_REPLY):
                 self.resync(client, session)
                 return
@@ -864,6 +859,13 @@ class Daemon:
             client.send({"ev": "output", "name": session.name, "offset": session.sent,
                          "data": session.slice(session.sent, stop)})
             session.sent = stop
+
+    def held_back(self, client):
+        """Whether the client's connection holds the high mark; then its output waits, and goes on once the
+        connection has drained."""
+        if client.writer.transport.get_write_buffer_size() <= ATTACH_HIGH_WATER: return False
+        client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
+        return True
 
     def resync(self, client, session):
         """Skip the client ahead to the buffer's tail, reporting the gap; it redraws from a clean point there with the

@@ -97,7 +97,7 @@ export async function readRange(
   const until = "since" in from ? from.until : undefined;
   if (until !== undefined) fields.until = until;
   // A long range's head is all that is kept of its start: ask for no more.
-  fields.max = Math.min(options.keep ?? Infinity, READ_PART);
+  fields.max = Math.min(keep, READ_PART);
   const chunks: Uint8Array[] = [];
   let reply = await connection.request("read", fields, options);
   let evicted = Boolean(reply.evicted);
