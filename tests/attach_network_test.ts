@@ -226,7 +226,7 @@ Deno.test("output floods never block the shell; buffers stay bounded", async (t)
       assert.equal(await pane.exitStatus(), 0);
       const ms = Date.now() - continued;
       assert.ok(ms < 5000, `the client left ${ms} ms after SIGCONT`);
-      assert.match(await pane.screen(), /\[detached from stopped\]/);
+      assert.match(await pane.screen(), /^\[detached from stopped\]$/m);
     },
   );
 
@@ -248,7 +248,7 @@ Deno.test("output floods never block the shell; buffers stay bounded", async (t)
       assert.equal(await pane.exitStatus(), 0);
       const ms = Date.now() - asked;
       assert.ok(ms < 5000, `the client left ${ms} ms after sessh detach`);
-      assert.match(await pane.screen(), /\[detached from stopped\]/);
+      assert.match(await pane.screen(), /^\[detached from stopped\]$/m);
     },
   );
 });

@@ -22,7 +22,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
       await enter(pane, "export FOO=kept; cd /tmp");
       await pane.keys("C-b", "d");
       assert.equal(await pane.exitStatus(), 0);
-      assert.match(await pane.screen(), /\[detached from a1\]/);
+      assert.match(await pane.screen(), /^\[detached from a1\]$/m);
     },
   );
 
@@ -100,7 +100,7 @@ Deno.test("attach, detach and re-attach keep the shell and replay what came mean
       const detach = await sesshJson(sshd, ["detach", "a1", dest]);
       assert.equal(detach.json.detached, true);
       assert.equal(await pane.exitStatus(), 0);
-      assert.match(await pane.screen(), /\[detached from a1\]/);
+      assert.match(await pane.screen(), /^\[detached from a1\]$/m);
       const again = await sesshJson(sshd, ["detach", "a1", dest]);
       assert.equal(again.json.detached, false);
     },
@@ -211,7 +211,7 @@ Deno.test("attach DEST picks, lists and creates sessions", async (t) => {
         await enter(pane, "export MARK=first");
         await pane.keys("C-b", "d");
         assert.equal(await pane.exitStatus(), 0);
-        assert.match(await pane.screen(), /\[detached from 1\]/);
+        assert.match(await pane.screen(), /^\[detached from 1\]$/m);
       }
       await using pane = await attach(sshd, [dest]);
       await pane.waitFor(PROMPT);

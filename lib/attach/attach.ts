@@ -89,6 +89,9 @@ export async function attachSession(
   let client = first;
   let modes: Modes = {};
   let since: number | undefined;
+  // Whether the shell's output left the cursor at the start of a line: the
+  // closing message then needs no line break of its own to stand alone.
+  let atLineStart = true;
   let onKeys: (bytes: Uint8Array) => void = () => {};
   let interrupt: ((ending: Ending) => void) | null = null;
   let signalled: number | null = null;
@@ -117,6 +120,7 @@ export async function attachSession(
         setInterrupt: (fn) => interrupt = fn,
         onOutput: (offset, data) => {
           since = offset + data.length;
+          if (data.length > 0) atLineStart = data[data.length - 1] === 0x0a;
           modes = applyModeChanges(modes, data);
         },
         modes: () => modes,
@@ -125,7 +129,8 @@ export async function attachSession(
       if (ending.kind === "exit") return { code: ending.status };
       if (ending.kind === "signal") return { code: ending.code };
       if (ending.kind === "detached") {
-        return { code: 0, message: `[detached from ${options.name}]` };
+        const detached = `[detached from ${options.name}]`;
+        return { code: 0, message: atLineStart ? detached : `\n${detached}` };
       }
       client.abandon();
       if (signalled !== null) return { code: signalled };
