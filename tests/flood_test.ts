@@ -38,6 +38,62 @@ Deno.test("a 50 MB flood: wait --for finds the line after it", async () => {
   assert.ok(String(waited.json.output).length <= 100 * 1024 + 200);
 });
 
+Deno.test("wait --for finds a line amid a flood many times the buffer, and ends there rather than at the end of the flood", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  assert.equal(
+    (await sessh(sshd, [
+      "open",
+      "m",
+      dest,
+      "--shell",
+      "bash",
+      "--buffer-size",
+      "64k",
+    ])).code,
+    0,
+  );
+  const typed = await sessh(sshd, [
+    "run",
+    "m",
+    dest,
+    "--no-wait",
+    "--",
+    "yes | head -c 20000000; echo needle-$((40+2)); yes | head -c 20000000; echo flood-over",
+  ]);
+  assert.equal(typed.code, 0, typed.stderr);
+  const waited = await sesshJson(sshd, [
+    "wait",
+    "m",
+    dest,
+    "--for",
+    "^needle-\\d+$",
+    "--timeout",
+    "120",
+  ], { timeoutMs: 140_000 });
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.equal(waited.json.match, "needle-42");
+  assert.equal(
+    waited.json.evicted,
+    true,
+    "the flood before it left the buffer",
+  );
+  const done = await sesshJson(sshd, [
+    "wait",
+    "m",
+    dest,
+    "--for",
+    "^flood-over",
+    "--timeout",
+    "120",
+  ], { timeoutMs: 140_000 });
+  assert.equal(done.json.match, "flood-over");
+  assert.ok(
+    Number(done.json.cursor) > Number(waited.json.cursor) + 10_000_000,
+    "the first wait ended at the needle, not after the flood",
+  );
+});
+
 Deno.test("a stopped logs --follow is skipped ahead with a gap report, then follows live", async () => {
   await using sshd = await startSshd();
   const dest = sshd.dest;

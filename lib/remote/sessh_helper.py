@@ -175,6 +175,48 @@ def scan_modes(modes, data, start, stop):
         else: modes.update((p.decode(), setting == b"h") for p in params.split(b";") if p in TRACKED_MODES)
     return modes
 
+# ---------------------------------------------------------------- matching output as text (wait --for)
+# Escape sequences and the control characters a terminal does not print, removed before a pattern sees the text, as
+# the client's AnsiStripper does; backspace, tab, newline and carriage return stay.
+ESCAPE_RE = re.compile("\x1b(?:\\[[\x20-\x3f]*[\x40-\x7e]|\\][^\x07\x1b]*(?:\x07|\x1b\\\\)|[PX^_][^\x1b]*\x1b\\\\"
+                       "|[\x20-\x2f]*[\x30-\x7e])?|[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# An escape sequence the output has not finished yet: held until the next read completes it.
+UNFINISHED_RE = re.compile("\x1b(?:\\[[\x20-\x3f]*|\\][^\x07\x1b]*\x1b?|[PX^_][^\x1b]*\x1b?|[\x20-\x2f]*)\\Z")
+UNFINISHED_MAX = 4096
+MATCH_OVERLAP = 64 << 10  # characters of earlier text a match may span, as on the client
+MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
+MATCH_STEP = 4 << 20  # bytes of output searched at a time
+
+class TextMatcher:
+    """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
+    bytes as U+FFFD), without escape sequences, and searched with the MATCH_OVERLAP characters before it, so that a
+    match may span reads. The client rewrote its pattern for Python's `re` (lib/session/pattern.ts): `^` with the
+    m flag is a lookbehind, without it `\A`, the start of the output searched."""
+    __slots__ = ("pattern", "pos", "decoder", "held", "tail", "cut", "evicted", "due")
+
+    def __init__(self, pattern, pos):
+        import codecs
+        self.pattern, self.pos, self.held, self.tail, self.cut, self.evicted, self.due = pattern, pos, "", "", 0, False, False
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def scan(self, session, stop):
+        """Search the output up to `stop`; the match or None. Output evicted before it was searched is skipped."""
+        if self.pos < session.base:
+            self.evicted, self.pos, self.held, self.tail, self.cut = True, session.base, "", "", 1
+            self.decoder.reset()
+        text = self.held + self.decoder.decode(session.slice(self.pos, stop))
+        self.pos = max(self.pos, stop)
+        unfinished = UNFINISHED_RE.search(text, max(0, len(text) - UNFINISHED_MAX))
+        hold = unfinished.start() if unfinished else len(text)
+        self.held, text = text[hold:], self.tail + ESCAPE_RE.sub("", text[:hold])
+        # Searching from 1 once the text was cut keeps `\A` from matching where the cut fell.
+        match = self.pattern.search(text, self.cut)
+        if len(text) > MATCH_OVERLAP:
+            self.tail, self.cut = text[-MATCH_OVERLAP:], 1
+        else:
+            self.tail = text
+        return match
+
 # ---------------------------------------------------------------- files
 def state_dir():
     """`${XDG_STATE_HOME:-~/.local/state}/sessh/HOST`, or None when it cannot be made private. The daemon's log and
@@ -559,6 +601,7 @@ class Client:
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
         self.idle = {}  # session name -> the token of its idle watch (see Daemon.check_idle)
+        self.matchers = {}  # session name -> the TextMatcher of its `wait --for`
         self.drain = None  # the task that resumes output to its attached sessions once the connection drains
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
@@ -815,6 +858,11 @@ class Daemon:
 
     def emit_output(self, session, data):
         if not data: return
+        evicting = session.end + len(data) - session.capacity
+        for client in self.clients:
+            matcher = client.matchers.get(session.name)
+            # Output a pattern has not been searched for yet is searched before it leaves the buffer.
+            if matcher is not None and matcher.pos < evicting: self.advance_matcher(client, session, matcher, True)
         session.append(data)
         for client in self.clients:
             feed = client.feeds.get(session.name)
@@ -823,6 +871,10 @@ class Daemon:
                 # goes out as one frame, or a watcher would spend its time on frames rather than output.
                 feed.due = True
                 self.loop.call_later(WATCH_BATCH_S, self.feed_due, client, feed)
+            matcher = client.matchers.get(session.name)
+            if matcher is not None and not matcher.due:
+                matcher.due = True  # searched in batches, as a feed is sent, or each read would search the overlap
+                self.loop.call_later(WATCH_BATCH_S, self.advance_matcher, client, session, matcher)
         self.feed_attached(session)
 
     def feed_due(self, client, feed):
@@ -1009,7 +1061,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1053,9 +1105,13 @@ class Daemon:
 
     def op_subscribe(self, client, msg):
         session = self.session(msg)
-        level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
         since = session.last_input if msg.get("from_input") else msg.get("since")
         start = session.end if not isinstance(since, int) else max(since, session.base)
+        spec = msg.get("match")
+        # A pattern the daemon cannot compile fails the request before it changes what the client watches.
+        matcher = self.start_matcher(spec, start) if isinstance(spec, dict) else None
+        client.matchers.pop(session.name, None)
+        level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
         client.reply(msg.get("id"), start=start, end=session.end, running=session.info()["running"],
                      evicted=isinstance(since, int) and since < session.base, last_exit=session.last_exit)
         if level == "output":  # the backlog, then live output, paced by what the client reads
@@ -1069,6 +1125,9 @@ class Daemon:
             # Idleness is told here, so that a client waiting for it need not receive a flood to see it end.
             client.idle[session.name] = token = (time.time(), idle_ms / 1000.0)
             self.loop.call_later(token[1], self.check_idle, client, session, token)
+        if matcher is not None:
+            client.matchers[session.name] = matcher
+            self.advance_matcher(client, session, matcher)
 
     def check_idle(self, client, session, token):
         """Tell an idle watcher once the session's output has been quiet for its time since it subscribed."""
@@ -1080,10 +1139,38 @@ class Daemon:
         del client.idle[session.name]
         client.send({"ev": "idle", "name": session.name, "end": session.end})
 
+    def start_matcher(self, spec, start):
+        """Compile the pattern of a `wait --for` (see TextMatcher); it searches from `start` once the reply is out."""
+        source, flags = spec.get("source"), spec.get("flags")
+        if not isinstance(source, str) or not isinstance(flags, str):
+            raise HelperError("bad_request", "match needs the pattern's source and flags as strings")
+        try:
+            pattern = re.compile(source, (re.I if "i" in flags else 0) | (re.S if "s" in flags else 0))
+        except (re.error, OverflowError, RecursionError) as exc:
+            raise HelperError("bad_pattern", "The daemon cannot compile the pattern: %s" % exc)
+        return TextMatcher(pattern, start)
+
+    def advance_matcher(self, client, session, matcher, whole=False):
+        """Search what the session wrote since the last search, a few MiB at a time so that a long backlog does
+        not hold up the loop (all of it when `whole`); report a match as a "match" event, with the output offset
+        the search reached."""
+        if client.matchers.get(session.name) is not matcher or client.writer.is_closing(): return
+        matcher.due = whole and matcher.due  # a search already due stays due: it finds the rest
+        stop = session.end if whole else min(session.end, matcher.pos + MATCH_STEP)
+        match = matcher.scan(session, stop)
+        if match is not None:
+            del client.matchers[session.name]
+            client.send({"ev": "match", "name": session.name, "match": match.group(0)[:MATCH_TEXT_MAX],
+                         "end": matcher.pos, "evicted": matcher.evicted})
+        elif matcher.pos < session.end and not matcher.due:
+            matcher.due = True
+            self.loop.call_soon(self.advance_matcher, client, session, matcher)
+
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)
         client.feeds.pop(msg.get("name"), None)
         client.idle.pop(msg.get("name"), None)
+        client.matchers.pop(msg.get("name"), None)
         return {}
 
     def op_run(self, client, msg):
@@ -1201,6 +1288,7 @@ class Daemon:
         client.watch.clear()
         client.feeds.clear()
         client.idle.clear()
+        client.matchers.clear()
         for session in self.sessions.values():
             if session.attached is client: self.release(session, "reset")
             if session.pending_run and session.pending_run[2] is client: session.pending_run = None

@@ -122,6 +122,58 @@ class SessionBufferTest(unittest.TestCase):
         self.assertEqual(s.tail_start(10), (0, True))
 
 
+class TextMatcherTest(unittest.TestCase):
+    def session(self, capacity=1 << 20):
+        return h.Session("s", "/bin/sh", -1, 1, 80, 24, capacity, "posix")
+
+    def feed(self, session, matcher, *pieces):
+        """Append each piece and search it; the first match's text, or None."""
+        for piece in pieces:
+            session.append(piece)
+            match = matcher.scan(session, session.end)
+            if match: return match.group(0)
+        return None
+
+    def test_a_match_may_span_reads_and_escape_sequences(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile("flood-done"), 0)
+        self.assertEqual(self.feed(session, matcher, b"x flood", b"-\x1b[32", b"mdone\n"), "flood-done")
+
+    def test_window_titles_and_controls_are_not_text(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile("title|ab"), 0)
+        self.assertEqual(self.feed(session, matcher, b"\x1b]0;title\x07a\x00\x1b(B", b"b"), "ab")
+
+    def test_an_osc_split_before_its_terminator_is_held(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile(r"\]"), 0)
+        self.assertIsNone(self.feed(session, matcher, b"\x1b]0;ti\x1b", b"\\x"))
+
+    def test_invalid_utf8_is_u_fffd_and_a_split_character_whole(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile("A\ufffd+B|caf\u00e9"), 0)
+        self.assertEqual(self.feed(session, matcher, b"A\xff\xfeB"), "A\ufffd\ufffdB")
+        matcher = h.TextMatcher(h.re.compile("caf\u00e9"), session.end)
+        self.assertEqual(self.feed(session, matcher, b"caf\xc3", b"\xa9"), "caf\u00e9")
+
+    def test_the_start_anchor_holds_only_where_the_search_began(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile(r"\Aba"), 0)
+        # The kept tail of the first read starts with "ba": not where the search began.
+        first = b"a" * 10 + b"b" + b"a" * (h.MATCH_OVERLAP - 1)
+        self.assertIsNone(self.feed(session, matcher, first, b"x"))
+        matcher = h.TextMatcher(h.re.compile(r"\Aab"), session.end)
+        self.assertEqual(self.feed(session, matcher, b"a", b"b"), "ab")
+
+    def test_output_evicted_before_it_was_searched_is_skipped_and_reported(self):
+        session = self.session(capacity=64 << 10)
+        matcher = h.TextMatcher(h.re.compile("needle"), 0)
+        session.append(b"needle" + b"x" * (300 << 10))
+        self.assertIsNone(matcher.scan(session, session.end))
+        self.assertTrue(matcher.evicted)
+        self.assertEqual(matcher.pos, session.end)
+
+
 class FakeTransport:
     def __init__(self):
         self.queued = 0
@@ -155,12 +207,25 @@ class FakeWriter:
 
 
 class FakeLoop:
+    """Records what the daemon starts and schedules; a test runs it, or not."""
+
     def __init__(self):
-        self.tasks = []
+        self.tasks, self.scheduled = [], []
 
     def create_task(self, coroutine):
         self.tasks.append(coroutine)
         return coroutine
+
+    def call_later(self, delay, fn, *args):
+        self.scheduled.append((fn, args))
+
+    def call_soon(self, fn, *args):
+        self.scheduled.append((fn, args))
+
+    def run_scheduled(self):
+        while self.scheduled:
+            fn, args = self.scheduled.pop(0)
+            fn(*args)
 
 
 class AttachPacingTest(unittest.TestCase):
@@ -224,6 +289,55 @@ class AttachPacingTest(unittest.TestCase):
         frames = self.writer.drained()
         self.assertEqual([f["ev"] for f in frames], ["resync", "exit"])
         self.assertEqual(frames[0]["end"], self.session.end)
+
+
+class DaemonMatchTest(unittest.TestCase):
+    def setUp(self):
+        self.daemon = h.Daemon.__new__(h.Daemon)
+        self.daemon.loop = FakeLoop()
+        self.daemon.lost, self.daemon.recent_exits = {}, {}
+        self.session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")
+        self.daemon.sessions = {"s": self.session}
+        self.writer = FakeWriter()
+        self.client = h.Client(self.writer)
+        self.daemon.clients = [self.client]
+
+    def subscribe(self, source, since=0):
+        self.daemon.op_subscribe(self.client, {"id": 1, "name": "s", "output": False, "since": since,
+                                               "match": {"source": source, "flags": ""}})
+
+    def matches(self):
+        return [f for f in self.writer.drained() if f.get("ev") == "match"]
+
+    def test_output_is_searched_before_it_leaves_the_buffer_however_late_the_loop_runs(self):
+        self.subscribe("(?:^|(?<=[\\n]))needle-\\d+")
+        for i in range(256):  # 1 MiB through a 64 KiB buffer, the loop never getting to a batched search
+            self.daemon.emit_output(self.session, b"needle-42\n" if i == 128 else b"y" * 4095 + b"\n")
+        [match] = self.matches()
+        self.assertEqual(match["match"], "needle-42")
+        self.assertFalse(match["evicted"])
+        self.assertGreaterEqual(match["end"], 128 * 4096 + 10)
+        self.assertLess(match["end"], 160 * 4096, "found within a buffer of the needle")
+        self.daemon.loop.run_scheduled()
+        self.assertEqual(self.matches(), [], "one match is reported, once")
+
+    def test_a_backlog_is_searched_in_steps_that_let_the_loop_run(self):
+        self.session.capacity = 16 << 20
+        for _ in range(160):
+            self.daemon.emit_output(self.session, b"y" * (64 << 10))
+        self.daemon.emit_output(self.session, b"needle-7\n")
+        self.subscribe("needle-\\d")
+        self.assertEqual(self.matches(), [], "the first step searched only MATCH_STEP bytes")
+        self.daemon.loop.run_scheduled()
+        self.assertEqual([m["match"] for m in self.matches()], ["needle-7"])
+
+    def test_a_pattern_python_refuses_fails_the_request_and_changes_nothing(self):
+        self.client.watch["s"] = "output"
+        with self.assertRaises(h.HelperError) as caught:
+            self.subscribe("(")
+        self.assertEqual(caught.exception.args[0], "bad_pattern")
+        self.assertEqual(self.client.watch, {"s": "output"})
+        self.assertEqual(self.client.matchers, {})
 
 
 class ShellKindTest(unittest.TestCase):

@@ -348,8 +348,9 @@ export function remoteError(message: Message): SesshError {
     "daemon_gone",
   ];
   if (code === "bad_request") return new SesshError("usage", text, 2);
-  return new SesshError(
-    known.includes(code) ? code as "no_session" : "remote",
-    text,
-  );
+  if (known.includes(code)) return new SesshError(code as "no_session", text);
+  const error = new SesshError("remote", text);
+  // The daemon's own code, for a caller that can recover from it.
+  error.details.remote_code = code;
+  return error;
 }

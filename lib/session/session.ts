@@ -17,6 +17,7 @@ import {
   stripPromptTail,
 } from "./output.ts";
 import { keysToBytes } from "./keys.ts";
+import { daemonPattern } from "./pattern.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { RequestOptions } from "./connection.ts";
 import type { SessionInfo } from "../types.ts";
@@ -152,7 +153,14 @@ export interface LogsResult {
 
 /** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
 export interface WaitOptions {
-  /** Wait until new output matches this regular expression. */
+  /**
+   * Wait until new output matches this regular expression. It sees the
+   * output as text without escape sequences; a match may span up to 64 KiB
+   * of earlier text. The daemon searches for it when the pattern has the
+   * same meaning in Python's `re` (any pattern without lookbehind or the `u`
+   * and `v` flags), so that no output crosses the network; otherwise the
+   * output is read and searched here.
+   */
   pattern?: RegExp;
   /** Wait until no output has come for this many milliseconds. */
   idleMs?: number;
@@ -632,10 +640,16 @@ export class Session {
     // (which it reads at the end, bounded); an older one sends it all.
     const idleHere = options.idleMs !== undefined &&
       this.#client.daemon.caps.includes("idle");
+    // Likewise a pattern that has the same meaning in the daemon's dialect.
+    let matchHere = options.pattern !== undefined &&
+        this.#client.daemon.caps.includes("match")
+      ? daemonPattern(options.pattern)
+      : null;
     const fields: Message = {
       name: this.name,
-      output: !options.done && !idleHere,
+      output: !options.done && !idleHere && !matchHere,
     };
+    if (matchHere) fields.match = { ...matchHere };
     if (idleHere) fields.idle_ms = Math.max(1, Math.round(options.idleMs!));
     if (options.since !== undefined) fields.since = options.since;
     // A pattern is looked for in what followed the last input, so that a
@@ -644,8 +658,23 @@ export class Session {
     if (options.pattern) preloadRenderer();
     const lost = (error: unknown, at: number) =>
       this.#lostWhileWaiting(error, at);
-    const sub = await conn.request("subscribe", fields, {
-      timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+    const subscribe = () =>
+      conn.request("subscribe", fields, {
+        timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+      });
+    const sub = await subscribe().catch((error) => {
+      if (
+        matchHere && error instanceof SesshError &&
+        error.details.remote_code === "bad_pattern"
+      ) {
+        // Python's `re` refused what it should take (a rare construct
+        // such as a lookahead it finds too deep): this client matches.
+        matchHere = null;
+        delete fields.match;
+        fields.output = true;
+        return subscribe();
+      }
+      throw error;
     }).catch((error) => {
       throw lost(error, options.since ?? 0);
     });
@@ -706,6 +735,13 @@ export class Session {
         cursor = Number(event.end);
         break;
       }
+      if (event.ev === "match" && matchHere) {
+        result.met = true;
+        result.match = String(event.match);
+        if (event.evicted) result.evicted = true;
+        cursor = Number(event.end);
+        break;
+      }
       if (event.ev === "gap") {
         // This reader fell behind the buffer: what it missed is gone.
         result.evicted = true;
@@ -717,7 +753,7 @@ export class Session {
       seen.push(data);
       cursor = Number(event.offset) + data.length;
       lastOutput = performance.now();
-      if (options.pattern) {
+      if (options.pattern && !matchHere) {
         // Each piece is searched with the text before it, so a match may
         // span pieces; a match longer than the overlap is not found. A
         // bounded overlap keeps a flood's cost linear in its size.
@@ -742,7 +778,7 @@ export class Session {
     let collected: { data: Uint8Array; splitAt?: number } | null = seen.bytes
       ? seen.take()
       : null;
-    if (idleHere && result.shellExit === null) {
+    if ((idleHere || matchHere) && result.shellExit === null) {
       // What came while waiting, read now: its head and tail only.
       const range = await readRange(
         conn,
