@@ -453,21 +453,30 @@ export async function logsCommand(
   // Raw bytes stream straight out in human mode: a full buffer may hold
   // hundreds of megabytes.
   const streamRaw = flags.raw && !sink.json;
-  const result = await session.logs({
-    lines: lines ?? 300,
-    since,
-    raw: flags.raw,
-    maxOutput,
-    onRaw: streamRaw ? (data) => sink.write(data) : undefined,
-  });
+  const readLogs = (from: number | undefined) =>
+    session.logs({
+      lines: lines ?? 300,
+      since: from,
+      raw: flags.raw,
+      maxOutput,
+      onRaw: streamRaw ? (data) => sink.write(data) : undefined,
+    });
   if (flags.follow) {
-    await sink.write(
-      flags.raw ? result.raw ?? new Uint8Array() : result.output,
-    );
+    let from = since;
+    if (from === undefined) {
+      // The last lines first, then what comes. From a cursor, the follow
+      // itself goes through what is buffered: the daemon pushes it paced,
+      // several times faster than a read asks for it part by part.
+      const result = await readLogs(undefined);
+      await sink.write(
+        flags.raw ? result.raw ?? new Uint8Array() : result.output,
+      );
+      from = result.cursor;
+    }
     const exit = await session.follow(
       (text, raw) => sink.write(flags.raw ? raw : text),
       {
-        since: result.cursor,
+        since: from,
         raw: flags.raw,
         signal: sink.signal,
         onGap: (start, end) =>
@@ -488,6 +497,7 @@ export async function logsCommand(
       exitCode: 0,
     };
   }
+  const result = await readLogs(since);
   const notice = result.evicted
     ? flags.since !== undefined
       ? "sessh: part of the output after that cursor has already left the buffer; showing what remains"

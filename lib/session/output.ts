@@ -5,6 +5,7 @@
  * @module
  */
 import type { Connection, RequestOptions } from "./connection.ts";
+import type { Message } from "../protocol/frame.ts";
 import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
@@ -16,6 +17,15 @@ import { concatBytes } from "../bytes.ts";
  * handle one reply as a whole, so smaller ones keep every stage busy.
  */
 const READ_PART = 1024 * 1024;
+/**
+ * A range read whole is asked for in parts of this size, several at once:
+ * one at a time, each part waits a round trip while the daemon idles, and
+ * parts of 1 MiB and more cost the daemon fresh pages for every copy (56
+ * MB/s at 1 MiB one by one, 160 MB/s at 256 KiB two at a time).
+ */
+const STREAM_PART = 256 * 1024;
+/** How many parts of a range read whole are asked for ahead. */
+const STREAM_AHEAD = 3;
 
 /** A range of output as the daemon returned it. */
 export interface OutputRange {
@@ -114,6 +124,16 @@ export async function readRange(
   const stop = until ?? Number(reply.buffer_end);
   let headBytes = first.length - skip;
   let splitAt: number | undefined;
+  if (keep === Infinity && end < stop && first.length > 0) {
+    const rest = await readAhead(connection, name, end, stop, options, take);
+    return {
+      data: concatBytes(chunks),
+      start,
+      end: rest.end,
+      evicted: evicted || rest.evicted,
+      size,
+    };
+  }
   while (end < stop && bytesField(reply.data).length > 0) {
     let since = end;
     if (splitAt === undefined && stop - start > 2 * keep) {
@@ -143,6 +163,49 @@ export async function readRange(
   return splitAt === undefined
     ? { data: concatBytes(chunks), start, end, evicted, size }
     : { data: concatBytes(chunks), start, end, evicted, size, splitAt };
+}
+
+/**
+ * Reads [from, stop) in parts, STREAM_AHEAD of them asked for ahead of the
+ * one awaited, and hands each to `take` in order.
+ */
+async function readAhead(
+  connection: Connection,
+  name: string,
+  from: number,
+  stop: number,
+  options: RequestOptions,
+  take: (data: Uint8Array) => Promise<void>,
+): Promise<{ end: number; evicted: boolean }> {
+  const ask = (since: number) => {
+    const reply = connection.request("read", {
+      name,
+      since,
+      until: Math.min(stop, since + STREAM_PART),
+      max: STREAM_PART,
+    }, options);
+    // Awaited in order; one that fails while an earlier one is awaited is
+    // not left unhandled.
+    reply.catch(() => {});
+    return reply;
+  };
+  const asked: Promise<Message>[] = [];
+  let next = from;
+  let end = from;
+  let evicted = false;
+  while (end < stop) {
+    while (asked.length <= STREAM_AHEAD && next < stop) {
+      asked.push(ask(next));
+      next += STREAM_PART;
+    }
+    const reply = await asked.shift()!;
+    // Output evicted meanwhile leaves a gap: the part holds what remains.
+    if (reply.evicted) evicted = true;
+    await take(bytesField(reply.data));
+    end = Math.max(end, Number(reply.end));
+    if (asked.length === 0 && next >= stop) break;
+  }
+  return { end, evicted };
 }
 
 // zsh marks output that lacks a final newline with a reverse-video "%"/"#"
