@@ -48,3 +48,10 @@ export type { Destination } from "./lib/ssh/destination.ts";
 export type { MasterInfo } from "./lib/ssh/master.ts";
 export { Connection, type RequestOptions } from "./lib/session/connection.ts";
 export type { Message } from "./lib/protocol/frame.ts";
+
+// `deno run -A jsr:@sessh/cli VERB …` runs this module: it is then the
+// command line; imported, it runs nothing.
+if (import.meta.main) {
+  const { main } = await import("./cli.ts");
+  Deno.exit(await main(Deno.args));
+}

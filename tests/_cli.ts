@@ -20,13 +20,18 @@ export interface CliResult {
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** `deno run` of the CLI with ARGS, the fixture's `-F` before any `--`. */
-function cliArgv(sshd: TestSshd, args: string[], config: boolean): string[] {
+function cliArgv(
+  sshd: TestSshd,
+  args: string[],
+  config: boolean,
+  entry = CLI,
+): string[] {
   const flags = config ? ["-F", sshd.configFile] : [];
   const dashdash = args.indexOf("--");
   const full = dashdash < 0
     ? [...args, ...flags]
     : [...args.slice(0, dashdash), ...flags, ...args.slice(dashdash)];
-  return ["run", "-A", "--quiet", CLI, ...full];
+  return ["run", "-A", "--quiet", entry, ...full];
 }
 
 /**
@@ -45,10 +50,12 @@ export async function sessh(
     env?: Record<string, string>;
     timeoutMs?: number;
     noConfig?: boolean;
+    /** The module run instead of cli.ts: the package's `mod.ts`. */
+    entry?: string;
   } = {},
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: cliArgv(sshd, args, !options.noConfig),
+    args: cliArgv(sshd, args, !options.noConfig, options.entry),
     env: { ...sshd.env, ...options.env },
     stdin: "null",
     stdout: "piped",
