@@ -42,6 +42,34 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
   );
 
   await t.step(
+    "logs without LINES takes the bash sessh's SESSH_LOG_LINES_DEFAULT",
+    async () => {
+      const ran = await sessh(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "printf 'line-%s\\n' 1 2 3 4 5",
+      ]);
+      assert.equal(ran.code, 0, ran.stderr);
+      // The last two lines: line-5 and the prompt after it.
+      const logs = await sessh(sshd, ["logs", name, dest], {
+        env: { SESSH_LOG_LINES_DEFAULT: "2" },
+      });
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, /^line-5\n/);
+      const refused = await sessh(sshd, ["logs", name, dest], {
+        env: { SESSH_LOG_LINES_DEFAULT: "many" },
+      });
+      assert.equal(refused.code, 2);
+      assert.match(
+        refused.stderr,
+        /Invalid SESSH_LOG_LINES_DEFAULT "many"; give a whole number/,
+      );
+    },
+  );
+
+  await t.step(
     "keys sends tmux key names: text, Enter and C-d reach cat",
     async () => {
       await sessh(sshd, [

@@ -435,14 +435,14 @@ export interface LogsFlags extends CommonFlags {
  * `logs NAME DEST [LINES]`: recent output as text, raw, since a cursor, or followed.
  *
  * @param t NAME DEST [PORT].
- * @param lines How many lines (default 300).
+ * @param lines How many lines.
  * @param flags Options.
  * @param sink Where `--follow` streams.
  * @returns The outcome.
  */
 export async function logsCommand(
   t: Target,
-  lines: number | undefined,
+  lines: number,
   flags: LogsFlags,
   sink: StreamSink,
 ): Promise<Outcome> {
@@ -455,7 +455,7 @@ export async function logsCommand(
   const streamRaw = flags.raw && !sink.json;
   const readLogs = (from: number | undefined) =>
     session.logs({
-      lines: lines ?? 300,
+      lines,
       since: from,
       raw: flags.raw,
       maxOutput,
@@ -501,9 +501,7 @@ export async function logsCommand(
   const notice = result.evicted
     ? flags.since !== undefined
       ? "sessh: part of the output after that cursor has already left the buffer; showing what remains"
-      : `sessh: the buffer no longer holds ${
-        lines ?? 300
-      } lines; older ones were evicted, and this starts at the oldest whole line left`
+      : `sessh: the buffer no longer holds ${lines} lines; older ones were evicted, and this starts at the oldest whole line left`
     : result.truncated
     ? `sessh: output truncated in the middle; narrow it with a LINES count or --since`
     : undefined;

@@ -193,11 +193,22 @@ const PORT = {
   optional: true as const,
 };
 const LINES = {
-  brief: "how many lines (default 300)",
+  brief: "how many lines (default 300, SESSH_LOG_LINES_DEFAULT)",
   parse: (v: string) => parseCount(v, "LINES", { min: 1, max: 100_000_000 }),
   placeholder: "LINES",
   optional: true as const,
 };
+
+/** `logs` without LINES: `SESSH_LOG_LINES_DEFAULT`, as the bash sessh read it, else 300. */
+function defaultLines(env: Record<string, string | undefined>): number {
+  const value = env.SESSH_LOG_LINES_DEFAULT;
+  return value
+    ? parseCount(value, "SESSH_LOG_LINES_DEFAULT", {
+      min: 1,
+      max: 100_000_000,
+    })
+    : 300;
+}
 
 const TARGET = {
   kind: "tuple" as const,
@@ -324,7 +335,13 @@ export function buildProgram(
     func(this: ProgramContext, flags, name, dest, lines, port) {
       handle(
         this,
-        (c) => c.logsCommand({ name, dest, port }, lines, flags, this.sink),
+        (c) =>
+          c.logsCommand(
+            { name, dest, port },
+            lines ?? defaultLines(this.env),
+            flags,
+            this.sink,
+          ),
       );
     },
     parameters: {
@@ -365,7 +382,8 @@ export function buildProgram(
       done: switchFlag("until the running command finishes"),
       since: {
         ...SINCE,
-        brief: "consider output from this cursor on (default: from now)",
+        brief:
+          "consider output from this cursor on (default: --for from the last input sent, --idle from now)",
       },
       timeout: TIMEOUT,
       maxOutput: MAX_OUTPUT,

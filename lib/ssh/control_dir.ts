@@ -34,16 +34,21 @@ export const MAX_CONTROL_DIR_BYTES = 107 - 1 - 40 - 17;
  */
 export function controlDir(env: Record<string, string | undefined>): string {
   const uid = Deno.uid() ?? 0;
-  const override = env.SESSH_CONTROL_DIR && trimSlashes(env.SESSH_CONTROL_DIR);
+  // SESSH_CTRL_DIR is the bash sessh's name for it.
+  const variable = env.SESSH_CONTROL_DIR
+    ? "SESSH_CONTROL_DIR"
+    : "SESSH_CTRL_DIR";
+  const given = env[variable];
+  const override = given && trimSlashes(given);
   if (override) {
     if (!override.startsWith("/")) {
       throw new UsageError(
-        `SESSH_CONTROL_DIR "${override}" is not an absolute path; set it to a private directory such as /tmp/sessh-${uid}`,
+        `${variable} "${override}" is not an absolute path; set it to a private directory such as /tmp/sessh-${uid}`,
       );
     }
     if (byteLength(override) > MAX_CONTROL_DIR_BYTES) {
       throw new UsageError(
-        `SESSH_CONTROL_DIR "${override}" is ${
+        `${variable} "${override}" is ${
           byteLength(override)
         } bytes long; ssh socket paths need at most ${MAX_CONTROL_DIR_BYTES}, so pick a shorter directory`,
       );

@@ -43,6 +43,18 @@ Deno.test("controlDir() prefers SESSH_CONTROL_DIR", () => {
   );
 });
 
+Deno.test("controlDir() takes the bash sessh's SESSH_CTRL_DIR, below SESSH_CONTROL_DIR", () => {
+  assert.equal(controlDir({ SESSH_CTRL_DIR: "/tmp/old" }), "/tmp/old");
+  assert.equal(
+    controlDir({ SESSH_CTRL_DIR: "/tmp/old", SESSH_CONTROL_DIR: "/tmp/new" }),
+    "/tmp/new",
+  );
+  assert.throws(
+    () => controlDir({ SESSH_CTRL_DIR: "old" }),
+    /^UsageError: SESSH_CTRL_DIR "old" is not an absolute path/,
+  );
+});
+
 Deno.test("controlDir() refuses a relative or too long SESSH_CONTROL_DIR", () => {
   assert.throws(
     () => controlDir({ SESSH_CONTROL_DIR: "ctl" }),
