@@ -20,8 +20,10 @@ import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";
 import { Session } from "./session.ts";
 import { validateName } from "./name.ts";
+import { type OpenOptions, type OpenResult, openSession } from "./open.ts";
 
 export { validateName };
+export type { OpenOptions, OpenResult };
 
 /** How to reach a host. */
 export interface ClientOptions {
@@ -61,44 +63,6 @@ export interface CallPath {
   reason: string | null;
   /** Process id of the local agent, when warm. */
   agentPid: number | null;
-}
-
-/** What opening a session reports. */
-export interface OpenResult {
-  /** Whether this call started the session (false: it already existed). */
-  created: boolean;
-  /** The session as the daemon describes it. */
-  session: SessionInfo;
-}
-
-/** Options for starting a session. */
-export interface OpenOptions {
-  /** Shell to start instead of the user's login shell, e.g. `zsh`. */
-  shell?: string;
-  /**
-   * Set `PAGER=cat`, `GIT_PAGER=cat`, `MANPAGER=cat`, `SYSTEMD_PAGER=`.
-   * @default {true}
-   */
-  agentEnv?: boolean;
-  /** Terminal type; `xterm-256color` when missing or `dumb`. */
-  term?: string;
-  /**
-   * Terminal width.
-   * @default {160}
-   */
-  cols?: number;
-  /**
-   * Terminal height.
-   * @default {48}
-   */
-  rows?: number;
-  /**
-   * Output buffer capacity in bytes.
-   * @default {1048576}
-   */
-  bufferSize?: number;
-  /** Extra environment variables for the shell. */
-  env?: Record<string, string>;
 }
 
 /**
@@ -276,15 +240,8 @@ export class SesshClient implements AsyncDisposable {
    * @param options Shell, environment and terminal size for a new session.
    * @returns Whether it was created, and its description.
    */
-  async open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
-    const reply = await this.#connection.request(
-      "open",
-      openFields(validateName(name), options),
-    );
-    return {
-      created: Boolean(reply.created),
-      session: sessionInfo(reply.session as Message),
-    };
+  open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
+    return openSession(this.#connection, validateName(name), options);
   }
 
   /**
@@ -323,22 +280,4 @@ export class SesshClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.disconnect();
   }
-}
-
-/**
- * The wire fields of an `open` request.
- *
- * @param name Session name.
- * @param options Open options.
- * @returns The request fields.
- */
-export function openFields(name: string, options: OpenOptions): Message {
-  const fields: Message = { name, agent_env: options.agentEnv ?? true };
-  if (options.shell !== undefined) fields.shell = options.shell;
-  if (options.term !== undefined) fields.term = options.term;
-  if (options.cols !== undefined) fields.cols = options.cols;
-  if (options.rows !== undefined) fields.rows = options.rows;
-  if (options.bufferSize !== undefined) fields.buffer = options.bufferSize;
-  if (options.env !== undefined) fields.env = options.env;
-  return fields;
 }

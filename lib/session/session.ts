@@ -5,8 +5,14 @@
  *
  * @module
  */
-import type { OpenOptions, OpenResult, SesshClient } from "./client.ts";
-import { openFields } from "./client.ts";
+import {
+  openFields,
+  type OpenOptions,
+  type OpenResult,
+  openSession,
+} from "./open.ts";
+import type { Connection } from "./connection.ts";
+import type { Destination } from "../ssh/destination.ts";
 import { sessionInfo } from "./wire.ts";
 import { bytesField } from "./wire.ts";
 import {
@@ -56,6 +62,19 @@ const REPLY_MARGIN_MS = 2000;
  */
 function isLinkFailure(error: SesshError): boolean {
   return error instanceof ConnectionLostError || error instanceof TimeoutError;
+}
+
+/**
+ * What a session handle needs of the client that made it: the connection,
+ * what the daemon can do, and the destination its error messages name.
+ */
+export interface SessionLink {
+  /** The connection to the daemon. */
+  readonly connection: Connection;
+  /** The daemon's hello: the operations it supports. */
+  readonly daemon: { readonly caps: readonly string[] };
+  /** Where the session lives. */
+  readonly destination: Destination;
 }
 
 /** Options for {@linkcode Session.run}. */
@@ -224,15 +243,16 @@ export type ScreenResult = Screen;
 export class Session {
   /** The session's name. */
   readonly name: string;
-  #client: SesshClient;
+  #client: SessionLink;
 
   /**
-   * Makes a handle; use {@linkcode SesshClient.session} instead.
+   * Makes a handle; use `SesshClient.session()` instead.
    *
-   * @param client The connected client.
+   * @ignore
+   * @param client What the handle needs of the connected client.
    * @param name A validated session name.
    */
-  constructor(client: SesshClient, name: string) {
+  constructor(client: SessionLink, name: string) {
     this.#client = client;
     this.name = name;
   }
@@ -244,7 +264,7 @@ export class Session {
    * @returns Whether it was created, and its description.
    */
   open(options: OpenOptions = {}): Promise<OpenResult> {
-    return this.#client.open(this.name, options);
+    return openSession(this.#client.connection, this.name, options);
   }
 
   /**
