@@ -18,36 +18,42 @@
 export {
   type CallPath,
   type ClientOptions,
-  type OpenOptions,
-  type OpenResult,
   SesshClient,
-  validateName,
 } from "./lib/session/client.ts";
 export {
+  type CloseOptions,
   DEFAULT_MAX_OUTPUT,
+  type FollowOptions,
+  type FollowPiece,
   type LogsOptions,
   type LogsResult,
   type RunOptions,
   type RunResult,
   type ScreenResult,
+  type SendOptions,
   Session,
   type WaitOptions,
   type WaitResult,
 } from "./lib/session/session.ts";
-export { keyBytes, keysToBytes } from "./lib/session/keys.ts";
+export type { OpenOptions, OpenResult } from "./lib/session/open.ts";
+export { quoteShell, sh, type ShellValue } from "./lib/session/shell_quote.ts";
 export {
+  CommandFailedError,
   ConnectError,
+  type ConnectionLostDetails,
+  ConnectionLostError,
+  type Delivery,
+  ERROR_CODES,
   type ErrorCode,
   SesshError,
   TimeoutError,
   UsageError,
 } from "./lib/errors.ts";
 export type { SessionInfo } from "./lib/types.ts";
+export type { Screen } from "./lib/render/screen.ts";
 export type { SshFlags, SshSettings } from "./lib/ssh/options.ts";
 export type { Destination } from "./lib/ssh/destination.ts";
 export type { MasterInfo } from "./lib/ssh/master.ts";
-export { Connection, type RequestOptions } from "./lib/session/connection.ts";
-export type { Message } from "./lib/protocol/frame.ts";
 
 // `deno run -A jsr:@sessh/cli VERB …` runs this module: it is then the
 // command line; imported, it runs nothing.

@@ -5,35 +5,58 @@
  * @module
  */
 
-/** Stable machine-readable error codes, printed by `--json` as `error.code`. */
-export type ErrorCode =
-  | "usage"
-  | "invalid_name"
-  | "invalid_destination"
-  | "connect_failed"
-  | "auth_failed"
-  | "host_key"
-  | "ssh_failed"
-  | "no_python"
-  | "helper_failed"
-  | "protocol"
-  | "daemon_gone"
-  | "connection_lost"
-  | "no_session"
-  | "session_lost"
-  | "session_busy"
-  | "session_exited"
-  | "no_integration"
-  | "timeout"
-  | "remote"
-  | "internal";
+/**
+ * Every stable error code, as `--json` prints it in `error.code`.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from "@sessh/cli";
+ * console.log(ERROR_CODES.includes("timeout")); // true
+ * ```
+ */
+export const ERROR_CODES = [
+  "usage",
+  "invalid_name",
+  "invalid_destination",
+  "connect_failed",
+  "auth_failed",
+  "host_key",
+  "ssh_failed",
+  "no_python",
+  "helper_failed",
+  "protocol",
+  "daemon_gone",
+  "connection_lost",
+  "no_session",
+  "session_lost",
+  "session_busy",
+  "session_exited",
+  "no_integration",
+  "timeout",
+  "command_failed",
+  "remote",
+  "internal",
+] as const;
+
+/** A stable machine-readable error code, one of {@linkcode ERROR_CODES}. */
+export type ErrorCode = typeof ERROR_CODES[number];
+
+/**
+ * Whether a string is one of sessh's error codes.
+ *
+ * @param code A code, e.g. as the daemon sent it.
+ * @returns Whether it is an {@linkcode ErrorCode}.
+ */
+export function isErrorCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
 
 /**
  * Base class of every error sessh raises on purpose.
  *
  * @example
  * ```ts
- * import { SesshError } from "./errors.ts";
+ * import { SesshError } from "@sessh/cli";
  * const err = new SesshError("timeout", "Timed out after 5 s", 124);
  * console.log(err.code, err.exitCode); // "timeout" 124
  * ```
@@ -70,8 +93,9 @@ export class SesshError extends Error {
  *
  * @example
  * ```ts
- * import { UsageError } from "./errors.ts";
- * throw new UsageError("Missing destination; pass user@host");
+ * import { UsageError } from "@sessh/cli";
+ * const err = new UsageError("Missing destination; pass user@host");
+ * console.log(err.code, err.exitCode); // "usage" 2
  * ```
  */
 export class UsageError extends SesshError {
@@ -92,7 +116,7 @@ export class UsageError extends SesshError {
  *
  * @example
  * ```ts
- * import { ConnectError } from "./errors.ts";
+ * import { ConnectError } from "@sessh/cli";
  * const err = new ConnectError("auth_failed", "Cannot log in to \"db1\"");
  * console.log(err.exitCode); // 255
  * ```
@@ -123,7 +147,7 @@ export class ConnectError extends SesshError {
  *
  * @example
  * ```ts
- * import { TimeoutError } from "./errors.ts";
+ * import { TimeoutError } from "@sessh/cli";
  * console.log(new TimeoutError("Timed out").exitCode); // 124
  * ```
  */
@@ -166,7 +190,7 @@ export interface ConnectionLostDetails {
  *
  * @example
  * ```ts
- * import { ConnectionLostError } from "./errors.ts";
+ * import { ConnectionLostError } from "@sessh/cli";
  * const err = new ConnectionLostError("Lost the link", { delivery: "sent", commandId: 3 });
  * console.log(err.code, err.exitCode, err.details.command_id); // "connection_lost" 255 3
  * ```
@@ -191,5 +215,43 @@ export class ConnectionLostError extends SesshError {
       this.details.command_id = details.commandId;
     }
     if (details.cursor !== undefined) this.details.cursor = details.cursor;
+  }
+}
+
+/**
+ * A command that finished with a non-zero exit status, thrown by
+ * `Session.run()` with `check: true` (exit code 1 unless the command's own).
+ *
+ * @example
+ * ```ts
+ * import { CommandFailedError } from "@sessh/cli";
+ * const err = new CommandFailedError("make test", 2, "1 failed\n");
+ * console.log(err.exitCode, err.output); // 2 "1 failed\n"
+ * ```
+ */
+export class CommandFailedError extends SesshError {
+  /** The command as it was typed. */
+  readonly command: string;
+  /** The output it printed (bounded as `run` bounds it). */
+  readonly output: string;
+
+  /**
+   * Creates the error for a command that failed.
+   *
+   * @param command The command as it was typed.
+   * @param exitCode Its exit status (1 to 255).
+   * @param output What it printed.
+   */
+  constructor(command: string, exitCode: number, output: string) {
+    const shown = command.length > 200 ? command.slice(0, 200) + "…" : command;
+    super(
+      "command_failed",
+      `The command exited with status ${exitCode}: ${shown}`,
+      exitCode,
+    );
+    this.name = "CommandFailedError";
+    this.command = command;
+    this.output = output;
+    this.details.exit_code = exitCode;
   }
 }

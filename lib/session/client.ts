@@ -70,7 +70,7 @@ export interface CallPath {
  *
  * @example
  * ```ts ignore
- * import { SesshClient } from "./client.ts";
+ * import { SesshClient } from "@sessh/cli";
  * await using client = await SesshClient.connect({ destination: "me@build-box" });
  * const session = client.session("work");
  * const result = await session.run("make test", { timeoutMs: 600_000 });
@@ -125,6 +125,7 @@ export class SesshClient implements AsyncDisposable {
    *
    * @param options Destination and ssh flags.
    * @returns The destination and settings.
+   * @ignore
    */
   static prepare(
     options: ClientOptions,
@@ -218,7 +219,11 @@ export class SesshClient implements AsyncDisposable {
     );
   }
 
-  /** The underlying connection, for operations the client does not wrap. */
+  /**
+   * The underlying connection, for sessh's own modules.
+   *
+   * @ignore
+   */
   get connection(): Connection {
     return this.#connection;
   }

@@ -9,6 +9,7 @@ import { type CancelTimer, startTimer } from "../timer.ts";
 import {
   ConnectError,
   ConnectionLostError,
+  isErrorCode,
   SesshError,
   TimeoutError,
 } from "../errors.ts";
@@ -143,25 +144,54 @@ export class Connection {
    * connection is gone (then {@linkcode Connection.lostError} says why).
    *
    * @param timeoutMs How long to wait.
+   * @param signal Ends the wait early, with null.
    * @returns The event, or null.
    */
-  nextEvent(timeoutMs: number): Promise<Message | null> {
+  nextEvent(timeoutMs: number, signal?: AbortSignal): Promise<Message | null> {
     const queued = this.takeEvent();
     if (queued) return Promise.resolve(queued);
-    if (this.#lost || timeoutMs <= 0) return Promise.resolve(null);
+    if (this.#lost || timeoutMs <= 0 || signal?.aborted) {
+      return Promise.resolve(null);
+    }
     const event = new Promise<Message | null>((resolve) => {
+      const stop = () => {
+        this.#eventWaiters = this.#eventWaiters.filter((w) => w !== waiter);
+        cancelTimer();
+        resolve(null);
+      };
       const waiter = (message: Message | null) => {
         cancelTimer();
+        signal?.removeEventListener("abort", stop);
         resolve(message);
       };
       const cancelTimer = startTimer(timeoutMs, () => {
-        this.#eventWaiters = this.#eventWaiters.filter((w) => w !== waiter);
-        resolve(null);
+        signal?.removeEventListener("abort", stop);
+        stop();
       });
+      signal?.addEventListener("abort", stop, { once: true });
       this.#eventWaiters.push(waiter);
     });
     this.#armHeartbeat();
     return event;
+  }
+
+  /** Reading paused on a full event queue goes on once it is half empty. */
+  #resumeReading(): void {
+    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
+      this.#drained();
+      this.#drained = null;
+    }
+  }
+
+  /**
+   * Forgets the queued events of one session once its watch has ended, so
+   * that a later call does not take them for its own.
+   *
+   * @param name The session.
+   */
+  dropEvents(name: string): void {
+    this.#events = this.#events.filter((event) => event.name !== name);
+    this.#resumeReading();
   }
 
   /**
@@ -171,10 +201,7 @@ export class Connection {
    */
   takeEvent(): Message | null {
     const event = this.#events.shift() ?? null;
-    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
-      this.#drained();
-      this.#drained = null;
-    }
+    this.#resumeReading();
     return event;
   }
 
@@ -338,17 +365,8 @@ function lostError(message: Message): SesshError {
 export function remoteError(message: Message): SesshError {
   const code = String(message.code ?? "remote");
   const text = String(message.message ?? "The remote helper reported an error");
-  const known = [
-    "no_session",
-    "session_lost",
-    "session_busy",
-    "session_exited",
-    "no_integration",
-    "protocol",
-    "daemon_gone",
-  ];
   if (code === "bad_request") return new SesshError("usage", text, 2);
-  if (known.includes(code)) return new SesshError(code as "no_session", text);
+  if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.
   error.details.remote_code = code;

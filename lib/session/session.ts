@@ -25,14 +25,15 @@ import {
 import { keysToBytes } from "./keys.ts";
 import { daemonPattern } from "./pattern.ts";
 import type { Message } from "../protocol/frame.ts";
-import type { RequestOptions } from "./connection.ts";
 import type { SessionInfo } from "../types.ts";
 import {
+  CommandFailedError,
   ConnectionLostError,
   SesshError,
   TimeoutError,
   UsageError,
 } from "../errors.ts";
+import { sh, type ShellValue } from "./shell_quote.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
@@ -102,7 +103,84 @@ export interface RunOptions {
   maxOutput?: number;
   /** How to start the session when it does not exist yet. */
   open?: OpenOptions;
+  /**
+   * Ends the wait early, as the timeout would: the command runs on and the
+   * result says so (`running: true`, with the cursor to follow it from). An
+   * already aborted signal sends nothing and throws its reason.
+   */
+  signal?: AbortSignal;
+  /**
+   * Throw a {@linkcode CommandFailedError} when the command exits non-zero,
+   * and a {@linkcode TimeoutError} when it is still running at the end of
+   * the wait, instead of returning the result.
+   * @default {false}
+   */
+  check?: boolean;
 }
+
+/** Options for {@linkcode Session.send}. */
+export interface SendOptions {
+  /**
+   * Press Enter after the text.
+   * @default {false}
+   */
+  enter?: boolean;
+}
+
+/** Options for {@linkcode Session.close}. */
+export interface CloseOptions {
+  /**
+   * How long the shell has after SIGHUP before SIGKILL, in milliseconds.
+   * @default {2000}
+   */
+  graceMs?: number;
+}
+
+/** Options for {@linkcode Session.follow}. */
+export interface FollowOptions {
+  /** Cursor to start from; by default, output from now on. */
+  since?: number;
+  /**
+   * Pass the bytes as received; the text (the second argument of the
+   * callback, `text` of each piece) is then empty.
+   * @default {false}
+   */
+  raw?: boolean;
+  /** Stops following. */
+  signal?: AbortSignal;
+  /**
+   * Called with the cursors of output that went by unseen: the reader fell
+   * behind the session's buffer during a flood and was skipped ahead.
+   */
+  onGap?: (start: number, end: number) => void | Promise<void>;
+}
+
+/** What {@linkcode Session.follow} yields, in order. */
+export type FollowPiece =
+  | {
+    /** Output, as text without escape sequences and as the bytes received. */
+    type: "output";
+    /** The text (empty with `raw`). */
+    text: string;
+    /** The bytes. */
+    raw: Uint8Array;
+    /** Cursor just past these bytes. */
+    cursor: number;
+  }
+  | {
+    /** Output that went by unseen (see `FollowOptions.onGap`). */
+    type: "gap";
+    /** Cursor where the unseen output began. */
+    start: number;
+    /** Cursor where what follows begins. */
+    end: number;
+  }
+  | {
+    /** The shell exited; the last piece. */
+    type: "exit";
+    /** Its exit status. */
+    status: number;
+  };
 
 /** What a `run` produced. */
 export interface RunResult {
@@ -183,6 +261,8 @@ export interface WaitOptions {
   pattern?: RegExp;
   /** Wait until no output has come for this many milliseconds. */
   idleMs?: number;
+  /** Ends the wait early, as the timeout would (`met: false`). */
+  signal?: AbortSignal;
   /** Wait until the running command finishes. */
   done?: boolean;
   /**
@@ -232,7 +312,7 @@ export type ScreenResult = Screen;
  *
  * @example
  * ```ts ignore
- * import { SesshClient } from "../../mod.ts";
+ * import { SesshClient } from "@sessh/cli";
  * await using client = await SesshClient.connect({ destination: "build-box" });
  * const repl = client.session("py");
  * await repl.open();
@@ -271,13 +351,73 @@ export class Session {
    * Types a command into the shell and waits for it to finish; opens the
    * session first when it does not exist.
    *
-   * @param command The command text, delivered byte for byte.
-   * @param options Timeout, output bound, force, no-wait.
+   * @param command The command text, delivered byte for byte. To build it
+   *   from values, use {@linkcode sh} or {@linkcode Session.sh}, which quote
+   *   them.
+   * @param options Timeout, output bound, force, no-wait, signal, check.
    * @returns Exit status and output.
+   * @throws {CommandFailedError} with `check`, for a non-zero exit status.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const work = client.session("work");
+   * const build = await work.run("make", { timeoutMs: 600_000, check: true });
+   * console.log(build.output);
+   * ```
    */
   async run(
     command: string | Uint8Array,
     options: RunOptions = {},
+  ): Promise<RunResult> {
+    options.signal?.throwIfAborted();
+    const result = await this.#run(command, options);
+    if (!options.check) return result;
+    const text = typeof command === "string"
+      ? command
+      : new TextDecoder().decode(command);
+    if (result.running) {
+      throw new TimeoutError(
+        `The command still runs after the wait (command ${result.commandId} of session "${this.name}"); wait for it with Session.wait({ done: true }) or read its output from cursor ${result.outputStart}`,
+      );
+    }
+    if (result.exitCode !== 0 && result.exitCode !== null) {
+      throw new CommandFailedError(text, result.exitCode, result.output);
+    }
+    return result;
+  }
+
+  /**
+   * Runs `command` built from a template whose values are quoted as shell
+   * words (see {@linkcode sh}), with the default options of
+   * {@linkcode Session.run}.
+   *
+   * @param strings The template's literal parts.
+   * @param values The interpolated values, each quoted.
+   * @returns Exit status and output.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const work = client.session("work");
+   * const dir = "~/my project; rm -rf /";
+   * await work.sh`mkdir -p ${dir} && cd ${dir}`; // one directory, oddly named
+   * ```
+   */
+  sh(
+    strings: TemplateStringsArray,
+    ...values: ShellValue[]
+  ): Promise<RunResult> {
+    return this.run(sh(strings, ...values));
+  }
+
+  async #run(
+    command: string | Uint8Array,
+    options: RunOptions,
   ): Promise<RunResult> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
@@ -333,7 +473,10 @@ export class Session {
     let done: Message | null = null;
     let shellExit: number | null = null;
     while (true) {
-      const event = await conn.nextEvent(deadline - performance.now());
+      const event = await conn.nextEvent(
+        deadline - performance.now(),
+        options.signal,
+      );
       if (!event) break;
       if (event.name !== this.name) continue;
       if (event.ev === "started" && event.seq === seq) {
@@ -472,7 +615,7 @@ export class Session {
    */
   async send(
     text: string | Uint8Array | AsyncIterable<Uint8Array>,
-    options: { enter?: boolean } = {},
+    options: SendOptions = {},
   ): Promise<number> {
     const parts = typeof text === "string"
       ? [new TextEncoder().encode(text)]
@@ -576,49 +719,122 @@ export class Session {
   }
 
   /**
-   * Streams new output as it comes until `signal` aborts or the shell exits.
+   * Streams new output as it comes until `signal` aborts or the shell exits,
+   * calling `onData` with each piece.
    *
    * @param onData Called with each piece of output (text with escapes
    *   removed, or the raw bytes).
-   * @param options Start cursor, raw mode, an abort signal, and `onGap`,
-   *   called with the cursors of output that went by unseen (the reader fell
-   *   behind the session's buffer during a flood and was skipped ahead).
+   * @param options Start cursor, raw mode, an abort signal, and `onGap`.
    * @returns The shell's exit status when it exited, else null.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const signal = AbortSignal.timeout(60_000);
+   * await client.session("work").follow((text) => console.log(text), { signal });
+   * ```
    */
-  async follow(
+  follow(
     onData: (text: string, raw: Uint8Array) => void | Promise<void>,
-    options: {
-      since?: number;
-      raw?: boolean;
-      signal?: AbortSignal;
-      onGap?: (start: number, end: number) => void | Promise<void>;
-    } = {},
+    options?: FollowOptions,
+  ): Promise<number | null>;
+  /**
+   * Streams new output as it comes: the pieces of output, gaps, and the
+   * shell's exit, which ends it; so does `signal`, or leaving the loop.
+   *
+   * @param options Start cursor, raw mode, an abort signal.
+   * @returns The pieces, in order.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * for await (const piece of client.session("work").follow()) {
+   *   if (piece.type === "output" && piece.text.includes("ready")) break;
+   * }
+   * ```
+   */
+  follow(options?: FollowOptions): AsyncIterableIterator<FollowPiece>;
+  follow(
+    onData?:
+      | ((text: string, raw: Uint8Array) => void | Promise<void>)
+      | FollowOptions,
+    options: FollowOptions = {},
+  ): Promise<number | null> | AsyncIterableIterator<FollowPiece> {
+    if (typeof onData !== "function") return this.#pieces(onData ?? {});
+    return this.#followWith(onData, options);
+  }
+
+  async #followWith(
+    onData: (text: string, raw: Uint8Array) => void | Promise<void>,
+    options: FollowOptions,
   ): Promise<number | null> {
+    for await (const piece of this.#pieces(options)) {
+      if (piece.type === "output") await onData(piece.text, piece.raw);
+      else if (piece.type === "gap") {
+        await options.onGap?.(piece.start, piece.end);
+      } else return piece.status;
+    }
+    return null;
+  }
+
+  async *#pieces(options: FollowOptions): AsyncIterableIterator<FollowPiece> {
     const conn = this.#client.connection;
     const fields: Message = { name: this.name, output: true };
     if (options.since !== undefined) fields.since = options.since;
     const sub = await conn.request("subscribe", fields);
-    if (sub.evicted && options.since !== undefined) {
-      await options.onGap?.(options.since, Number(sub.start));
-    }
-    const stripper = new AnsiStripper();
-    while (!options.signal?.aborted) {
-      const event = await conn.nextEvent(250);
-      if (!event) {
-        if (conn.lostError) throw conn.lostError;
-        continue;
+    try {
+      if (sub.evicted && options.since !== undefined) {
+        yield { type: "gap", start: options.since, end: Number(sub.start) };
       }
-      if (event.name !== this.name) continue;
-      if (event.ev === "output") {
-        const data = bytesField(event.data);
-        await onData(options.raw ? "" : stripper.push(data), data);
-      } else if (event.ev === "gap") {
-        await options.onGap?.(Number(event.start), Number(event.end));
-      } else if (event.ev === "exit") {
-        return Number(event.status);
+      const stripper = new AnsiStripper();
+      while (!options.signal?.aborted) {
+        const event = await conn.nextEvent(250, options.signal);
+        if (!event) {
+          if (conn.lostError) throw conn.lostError;
+          continue;
+        }
+        if (event.name !== this.name) continue;
+        if (event.ev === "output") {
+          const raw = bytesField(event.data);
+          yield {
+            type: "output",
+            text: options.raw ? "" : stripper.push(raw),
+            raw,
+            cursor: Number(event.offset) + raw.length,
+          };
+        } else if (event.ev === "gap") {
+          yield {
+            type: "gap",
+            start: Number(event.start),
+            end: Number(event.end),
+          };
+        } else if (event.ev === "exit") {
+          yield { type: "exit", status: Number(event.status) };
+          return;
+        }
       }
+    } finally {
+      await this.#unwatch();
     }
-    return null;
+  }
+
+  /**
+   * Ends this connection's watch of the session's output, and forgets what
+   * it queued: a flood left flowing would fill the queue, and reading stops
+   * when it is full, replies included.
+   */
+  async #unwatch(): Promise<void> {
+    const conn = this.#client.connection;
+    if (!conn.lostError) {
+      await conn.request("unsubscribe", { name: this.name }, {
+        timeoutMs: FINAL_READ_MS,
+      }).catch(() => {});
+    }
+    conn.dropEvents(this.name);
   }
 
   /**
@@ -721,7 +937,7 @@ export class Session {
     const stripper = new AnsiStripper();
     let text = "";
     let lastOutput = performance.now();
-    while (true) {
+    while (!options.signal?.aborted) {
       const now = performance.now();
       let wake = started + timeoutMs - now;
       if (options.idleMs !== undefined && !idleHere) {
@@ -734,7 +950,7 @@ export class Session {
         ) result.met = true;
         break;
       }
-      const event = await conn.nextEvent(wake);
+      const event = await conn.nextEvent(wake, options.signal);
       if (!event) {
         if (conn.lostError) throw lost(conn.lostError, cursor);
         continue;
@@ -787,6 +1003,9 @@ export class Session {
       }
     }
     if (!options.done) result.cursor = cursor;
+    // The output watch ends with the wait: a flood would go on filling the
+    // connection's queue for nobody.
+    if (fields.output) await this.#unwatch();
     // Silence until the deadline may be a dead link: a timeout is only
     // reported as such once the daemon has shown it is still there.
     if (!result.met && result.shellExit === null) {
@@ -838,7 +1057,7 @@ export class Session {
    * @param options How long the daemon may take to answer.
    * @returns The description.
    */
-  async status(options: RequestOptions = {}): Promise<SessionInfo> {
+  async status(options: { timeoutMs?: number } = {}): Promise<SessionInfo> {
     const reply = await this.#client.connection.request("info", {
       name: this.name,
     }, options);
@@ -852,7 +1071,7 @@ export class Session {
    * @returns The shell's exit status; null for a lost session, which this
    *   forgets (its shell ended unseen with the daemon that held it).
    */
-  async close(options: { graceMs?: number } = {}): Promise<number | null> {
+  async close(options: CloseOptions = {}): Promise<number | null> {
     const graceMs = options.graceMs ?? 2000;
     const reply = await this.#client.connection.request(
       "close",

@@ -1,0 +1,187 @@
+/**
+ * The library as a script author uses it, against a real sshd: commands
+ * built with the quoting template on bash, zsh and dash, the throwing mode,
+ * abort signals, and following output as an async iterable.
+ */
+import assert from "node:assert/strict";
+import { startSshd } from "./_sshd.ts";
+import { CommandFailedError, SesshClient, sh, TimeoutError } from "../mod.ts";
+
+/** Values a script may well interpolate, each hostile to naive splicing. */
+const HOSTILE = [
+  "it's",
+  '"double" quotes',
+  "$(touch PWNED)",
+  "`touch PWNED`",
+  "${HOME}",
+  "$HOME",
+  "*",
+  "?",
+  "[a]*",
+  "~",
+  "~root",
+  "a\nb",
+  "trailing newline\n",
+  "\ttab",
+  "back\\slash",
+  "'\\''",
+  "!!",
+  "!x",
+  "; touch PWNED",
+  "| cat",
+  "& touch PWNED &",
+  "{a,b}",
+  "#comment",
+  "=ls",
+  "-n",
+  "",
+  " spaced  out ",
+  "ünïcödé 日本",
+  "%1",
+  "a=b",
+];
+
+function hex(text: string): string {
+  return [...new TextEncoder().encode(text)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("sh quotes every value as one word on bash, zsh and dash", async (t) => {
+  await using sshd = await startSshd();
+  await using client = await SesshClient.connect({
+    destination: sshd.dest,
+    env: sshd.env,
+    ssh: { configFile: sshd.configFile },
+  });
+  for (const shell of ["bash", "zsh", "dash"]) {
+    await t.step(shell, async () => {
+      const session = client.session(`quote-${shell}`);
+      await session.open({ shell });
+      const dir = await session.run("mktemp -d", { check: true });
+      const work = dir.output.trim();
+      await session.sh`cd ${work}`;
+      for (const value of HOSTILE) {
+        // Each value's bytes, as the shell received them, in hex: immune to
+        // how the terminal shows tabs, spaces and newlines.
+        const result = await session.run(
+          sh`printf %s ${value} | od -An -tx1 | tr -d ' \n'; echo`,
+          { check: true },
+        );
+        assert.equal(
+          result.output.trim(),
+          hex(value),
+          `${JSON.stringify(value)} on ${shell}`,
+        );
+      }
+      const words = await session.run(
+        sh`printf '[%s]' ${["a b", "it's", ""]} ${7}; echo`,
+        { check: true },
+      );
+      assert.equal(words.output.trim(), "[a b][it's][][7]");
+      const pwned = await session.run("ls; echo listed", { check: true });
+      assert.equal(pwned.output.trim(), "listed", "no command ran");
+      await session.close();
+    });
+  }
+});
+
+Deno.test("run with check throws on failure and on a command still running; signals end waits early", async (t) => {
+  await using sshd = await startSshd();
+  await using client = await SesshClient.connect({
+    destination: sshd.dest,
+    env: sshd.env,
+    ssh: { configFile: sshd.configFile },
+  });
+  const work = client.session("lib");
+  await work.open({ shell: "bash" });
+
+  await t.step("a non-zero exit is a CommandFailedError", async () => {
+    const failed = await work.run(
+      "echo broke; exit_code() { return 3; }; exit_code",
+      {
+        check: true,
+      },
+    ).catch((error) => error);
+    assert.ok(failed instanceof CommandFailedError, String(failed));
+    assert.equal(failed.exitCode, 3);
+    assert.equal(failed.output.trim(), "broke");
+    assert.equal(failed.code, "command_failed");
+    const plain = await work.run("false");
+    assert.equal(plain.exitCode, 1, "without check, a result");
+  });
+
+  await t.step(
+    "a command still running at the timeout is a TimeoutError",
+    async () => {
+      const slow = await work.run("sleep 5", { check: true, timeoutMs: 300 })
+        .catch((error) => error);
+      assert.ok(slow instanceof TimeoutError, String(slow));
+      const done = await work.wait({ done: true, timeoutMs: 15_000 });
+      assert.equal(done.met, true);
+    },
+  );
+
+  await t.step(
+    "an aborted run returns as a timeout would; the command runs on",
+    async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const started = performance.now();
+      const result = await work.run("sleep 3; echo slept", {
+        signal: controller.signal,
+        timeoutMs: 30_000,
+      });
+      assert.ok(performance.now() - started < 10_000);
+      assert.equal(result.running, true);
+      const after = await work.wait({ done: true, timeoutMs: 15_000 });
+      assert.equal(after.met, true);
+      assert.equal(after.exitCode, 0);
+    },
+  );
+
+  await t.step("a signal aborted before run sends nothing", async () => {
+    const refused = await work.run("touch never-sent", {
+      signal: AbortSignal.abort(),
+    }).catch((error) => error);
+    assert.equal((refused as Error).name, "AbortError");
+    const ls = await work.run("ls never-sent 2>/dev/null; echo $?");
+    assert.equal(ls.output.trim(), "2");
+  });
+
+  await t.step("an aborted wait ends unmet", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const waited = await work.wait({
+      pattern: /never-printed/,
+      timeoutMs: 30_000,
+      signal: controller.signal,
+    });
+    assert.equal(waited.met, false);
+  });
+
+  await t.step("follow() is an async iterable that leaving ends", async () => {
+    await work.run("echo before", { check: true });
+    const start = (await work.logs({ lines: 1 })).cursor;
+    await work.run("echo piece-$((0+1)); sleep 0.5; echo piece-$((1+1))", {
+      wait: false,
+    });
+    let text = "";
+    for await (const piece of work.follow({ since: start })) {
+      assert.equal(piece.type, "output");
+      if (piece.type === "output") text += piece.text;
+      if (/piece-1/.test(text)) break;
+    }
+    assert.doesNotMatch(text, /piece-2/);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = (await work.logs({ lines: 1 })).cursor;
+    // Leaving the loop ended the watch: piece-2, printed afterwards, is not
+    // left queued for the next call to take as its own output. (The
+    // lookbehind keeps this pattern from the daemon: it is matched here.)
+    const stale = await work.wait({
+      pattern: /(?<=piece-)2/,
+      since: after,
+      timeoutMs: 1000,
+    });
+    assert.equal(stale.met, false, "no output of the ended watch was seen");
+  });
+});
