@@ -18,6 +18,7 @@ import {
   buildCommand,
   buildRouteMap,
   type CommandContext,
+  proposeCompletions,
   type TypedFlagParameter,
 } from "@stricli/core";
 import type { AttachFlags } from "./attach_command.ts";
@@ -44,6 +45,11 @@ import {
 } from "./args.ts";
 import { validateName } from "../session/name.ts";
 import { UsageError } from "../errors.ts";
+import {
+  COMPLETION_SHELLS,
+  completionScript,
+  configuredHosts,
+} from "./completion.ts";
 
 /** The package version `--version` prints. */
 export const VERSION = "0.1.0";
@@ -185,6 +191,9 @@ const DEST = {
   brief: "user@host, ssh://user@host:port or an ssh config alias",
   parse: String,
   placeholder: "DEST",
+  proposeCompletions(this: ProgramContext): string[] {
+    return configuredHosts(this.env.HOME);
+  },
 };
 const PORT = {
   brief: "ssh port (as -p)",
@@ -480,7 +489,56 @@ export function buildProgram(
     (_, _ctx, t, f) =>
       import("./attach_command.ts").then((a) => a.detachCommand(t, f)),
   );
-  return buildApplication(
+  const completions = buildCommand<
+    Record<never, never>,
+    [string],
+    ProgramContext
+  >({
+    func(this: ProgramContext, _flags, shell) {
+      this.done(
+        Promise.resolve().then(() => ({
+          op: "completions",
+          fields: { shell },
+          text: completionScript(shell),
+          exitCode: 0,
+        })),
+      );
+    },
+    parameters: {
+      positional: {
+        kind: "tuple",
+        parameters: [{
+          brief: COMPLETION_SHELLS.join(", "),
+          parse: String,
+          placeholder: "SHELL",
+          proposeCompletions: () => [...COMPLETION_SHELLS],
+        }],
+      },
+    },
+    docs: {
+      brief: "print the completion script of bash, zsh or fish",
+      fullDescription:
+        'bash: eval "$(sessh completions bash)" in ~/.bashrc; zsh: the same with zsh, after compinit; fish: sessh completions fish | source',
+    },
+  });
+  // What the completion scripts ask: the words that may follow WORDS… (the
+  // last one the partial word), one per line with its description.
+  const complete = buildCommand<Record<never, never>, [], ProgramContext>({
+    func(this: ProgramContext) {
+      const words = this.payload?.length ? this.payload : [""];
+      this.done(
+        proposeCompletions(app, words, this).then((proposals) => ({
+          op: "__complete",
+          fields: {},
+          text: proposals.map((p) => `${p.completion}\t${p.brief}\n`).join(""),
+          exitCode: 0,
+        })),
+      );
+    },
+    parameters: { positional: { kind: "tuple", parameters: [] } },
+    docs: { brief: "complete the words after --, for the shell scripts" },
+  });
+  const app = buildApplication(
     buildRouteMap({
       routes: {
         open,
@@ -495,9 +553,12 @@ export function buildProgram(
         close,
         attach,
         detach,
+        completions,
+        __complete: complete,
       },
       aliases: { pane: "screen" },
       docs: {
+        hideRoute: { __complete: true },
         brief: "Persistent remote shells over ssh, for agents and humans",
         fullDescription:
           "Put --json anywhere before -- for one JSON object on stdout.",
@@ -526,6 +587,7 @@ export function buildProgram(
       localization: { loadText: () => text },
     },
   );
+  return app;
 }
 
 function parsePattern(pattern: string): RegExp {

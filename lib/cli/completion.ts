@@ -1,0 +1,106 @@
+/**
+ * Shell completion: the script `sessh completions SHELL` prints, which asks
+ * `sessh __complete -- WORDS…` for the words that may come next (verbs,
+ * flags, and destinations from `~/.ssh/config`).
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+
+/** The shells a completion script is written for. */
+export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
+
+/**
+ * The completion script for a shell, to `eval` (bash, zsh) or `source`
+ * (fish) from its startup file. It completes the command `sessh`.
+ *
+ * @param shell `bash`, `zsh` or `fish`.
+ * @returns The script.
+ * @throws {UsageError} for another shell.
+ *
+ * @example
+ * ```ts
+ * import { completionScript } from "./completion.ts";
+ * console.log(completionScript("bash").includes("complete -F")); // true
+ * ```
+ */
+export function completionScript(shell: string): string {
+  switch (shell) {
+    case "bash":
+      return `# sessh completion for bash: eval "$(sessh completions bash)" in ~/.bashrc
+_sessh_complete() {
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do
+    COMPREPLY+=("\${line%%$'\\t'*}")
+  done < <(sessh __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+}
+complete -o default -F _sessh_complete sessh
+`;
+    case "zsh":
+      return `# sessh completion for zsh: eval "$(sessh completions zsh)" in ~/.zshrc, after compinit
+_sessh() {
+  local -a lines words_done candidates
+  local line
+  lines=("\${(@f)$(sessh __complete -- "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
+  for line in "\${lines[@]}"; do
+    [[ -n $line ]] && candidates+=("\${\${line%%$'\\t'*}//:/\\\\:}:\${line#*$'\\t'}")
+  done
+  _describe -t sessh 'sessh' candidates
+}
+compdef _sessh sessh
+`;
+    case "fish":
+      return `# sessh completion for fish: sessh completions fish | source, in ~/.config/fish/config.fish
+complete -c sessh -f -a '(sessh __complete -- (commandline -opc)[2..-1] (commandline -ct) 2>/dev/null)'
+`;
+    default:
+      throw new UsageError(
+        `No completion for the shell "${shell}"; give one of ${
+          COMPLETION_SHELLS.join(", ")
+        }`,
+      );
+  }
+}
+
+/**
+ * The host aliases an ssh config names (`Host` lines), without patterns
+ * (`*`, `?`, `!`) that no one would type as a destination.
+ *
+ * @param config The text of an ssh config file.
+ * @returns The aliases, in order, each once.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigHosts } from "./completion.ts";
+ * const config = "Host build-box db1\n  User me\nHost *.internal !x\nhost=lab\n";
+ * console.log(sshConfigHosts(config)); // ["build-box", "db1", "lab"]
+ * ```
+ */
+export function sshConfigHosts(config: string): string[] {
+  const hosts = new Set<string>();
+  for (const line of config.split("\n")) {
+    const match = /^\s*host(?:\s*=\s*|\s+)(.*)$/i.exec(line);
+    if (!match) continue;
+    for (const word of match[1].replace(/#.*/, "").split(/\s+/)) {
+      const host = word.replace(/^"(.*)"$/, "$1");
+      if (host && !/[*?!]/.test(host)) hosts.add(host);
+    }
+  }
+  return [...hosts];
+}
+
+/**
+ * The destinations `~/.ssh/config` offers, for completing DEST.
+ *
+ * @param home The home directory.
+ * @returns Host aliases; none when there is no config.
+ */
+export function configuredHosts(home: string | undefined): string[] {
+  if (!home) return [];
+  try {
+    return sshConfigHosts(Deno.readTextFileSync(`${home}/.ssh/config`));
+  } catch {
+    return [];
+  }
+}
