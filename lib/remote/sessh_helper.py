@@ -32,7 +32,8 @@ NAME_RE, SAFE_PATH_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z"), re.compile(r"[A-Z
 # Terminal modes an attaching terminal must be put in before replay (the client's replay.ts keeps the same list).
 MODE_RE = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>c])")
 TRACKED_MODES = {b"1", b"25", b"47", b"1047", b"1049", b"1000", b"1002", b"1003", b"1005", b"1006", b"1015", b"2004"}
-EXIT_UNSAFE_DIR, EXIT_DAEMON_START = 3, 4
+# Exit codes before the protocol starts: 3 to 5 are the loader's; lib/remote/exit_codes.ts says what each means.
+EXIT_UNSAFE_DIR, EXIT_DAEMON_START = 6, 7
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
 DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
 

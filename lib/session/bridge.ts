@@ -9,6 +9,7 @@
 import type { Destination } from "../ssh/destination.ts";
 import { clientArgv, type SshSettings } from "../ssh/options.ts";
 import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
+import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
 import {
@@ -256,10 +257,11 @@ export function bridgeFailure(
   const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(
     "; ",
   );
+  const advice = remoteExitAdvice(code);
   return new SesshError(
-    "helper_failed",
+    code === 5 ? "no_python" : "helper_failed",
     `The sessh helper on ${where} failed (exit ${code})${
       detail ? `: ${detail}` : ""
-    }`,
+    }${advice ? `; ${advice}` : ""}`,
   );
 }

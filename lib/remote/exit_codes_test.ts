@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { REMOTE_EXITS, remoteExitAdvice } from "./exit_codes.ts";
+import { bridgeFailure } from "../session/bridge.ts";
+import { parseDestination } from "../ssh/destination.ts";
+
+const here = new URL(".", import.meta.url).pathname;
+
+Deno.test("the loader and the helper exit with the codes the table explains, each its own", async () => {
+  const loader = await Deno.readTextFile(`${here}loader.py`);
+  const loaderCodes = [...loader.matchAll(/sys\.exit\((\d+)\)/g)]
+    .map((m) => Number(m[1])).sort();
+  assert.deepEqual(loaderCodes, [3, 4, 5]);
+  const helper = await Deno.readTextFile(`${here}sessh_helper.py`);
+  const constants = /^EXIT_UNSAFE_DIR, EXIT_DAEMON_START = (\d+), (\d+)$/m
+    .exec(helper);
+  assert.ok(constants, "the helper's exit codes are where the table says");
+  assert.deepEqual(constants.slice(1).map(Number), [6, 7]);
+  assert.deepEqual(
+    Object.keys(REMOTE_EXITS).map(Number),
+    [...loaderCodes, 6, 7],
+  );
+});
+
+Deno.test("a bridge that failed with a code of the table carries its advice", () => {
+  const dest = parseDestination("me@box");
+  const old = bridgeFailure(dest, 5, "sessh: /usr/bin/python3 is Python 3.6");
+  assert.equal(old.code, "no_python");
+  assert.match(old.message, /older than 3\.8/);
+  const daemon = bridgeFailure(dest, 7, "sessh: the daemon did not start");
+  assert.equal(daemon.code, "helper_failed");
+  assert.match(
+    daemon.message,
+    /did not start; the sessh daemon .*daemon\.log$/,
+  );
+  const other = bridgeFailure(dest, 9, "boom");
+  assert.equal(
+    other.message,
+    'The sessh helper on "me@box" failed (exit 9): boom',
+  );
+  assert.equal(remoteExitAdvice(9), null);
+});
