@@ -51,7 +51,7 @@ export {
 } from "./lib/errors.ts";
 export type { SessionInfo } from "./lib/types.ts";
 export type { Screen } from "./lib/render/screen.ts";
-export type { SshFlags, SshSettings } from "./lib/ssh/options.ts";
+export type { SshFlags, SshSettings } from "./lib/ssh/settings.ts";
 export type { Destination } from "./lib/ssh/destination.ts";
 export type { MasterInfo } from "./lib/ssh/master.ts";
 

@@ -10,7 +10,7 @@ import { readFirstFrame, writeAll } from "./_socket.ts";
 import { ConnectError, SesshError } from "../errors.ts";
 import type { Channel } from "../session/connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
-import type { SshFlags } from "../ssh/options.ts";
+import type { SshFlags } from "../ssh/settings.ts";
 import {
   AGENT_VERSION,
   agentFiles,

@@ -7,7 +7,7 @@
  */
 import { HELPER_HASH } from "../remote/_helper_source.ts";
 import { PROTOCOL_VERSION } from "../remote/bootstrap.ts";
-import type { SshFlags } from "../ssh/options.ts";
+import type { SshFlags } from "../ssh/settings.ts";
 
 /** Version of the lease exchange below; part of every agent's identity. */
 export const AGENT_PROTOCOL = 1;

@@ -8,7 +8,7 @@
  * @module
  */
 import { ensureControlDir } from "../ssh/control_dir.ts";
-import { settingsFromEnv } from "../ssh/options.ts";
+import { settingsFromEnv } from "../ssh/settings.ts";
 import { parseDestination } from "../ssh/destination.ts";
 import { openBridge } from "../session/bridge.ts";
 import { encodeFrame, type Message } from "../protocol/frame.ts";

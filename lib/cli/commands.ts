@@ -5,7 +5,7 @@
  * @module
  */
 import { SesshClient } from "../session/client.ts";
-import type { SshFlags } from "../ssh/options.ts";
+import type { SshFlags } from "../ssh/settings.ts";
 import { SesshError, UsageError } from "../errors.ts";
 import { parseSeconds, PAYLOADS } from "./args.ts";
 import { formatList, formatStatus, statusJson } from "./format.ts";

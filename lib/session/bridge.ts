@@ -7,7 +7,8 @@
  * @module
  */
 import type { Destination } from "../ssh/destination.ts";
-import { clientArgv, type SshSettings } from "../ssh/options.ts";
+import { clientArgv } from "../ssh/options.ts";
+import type { SshSettings } from "../ssh/settings.ts";
 import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
 import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";

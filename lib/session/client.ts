@@ -9,7 +9,7 @@ import {
   settingsFromEnv,
   type SshFlags,
   type SshSettings,
-} from "../ssh/options.ts";
+} from "../ssh/settings.ts";
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";

@@ -9,7 +9,8 @@
 import { ConnectError } from "../errors.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
-import { configArgv, type SshSettings } from "./options.ts";
+import { configArgv } from "./options.ts";
+import type { SshSettings } from "./settings.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
 
 /**
@@ -24,7 +25,7 @@ import { classifySshFailure } from "./ssh_errors.ts";
  * @example
  * ```ts
  * import { resolveControlPath } from "./control_path.ts";
- * import { settingsFromEnv } from "./options.ts";
+ * import { settingsFromEnv } from "./settings.ts";
  * const settings = settingsFromEnv({ SESSH_CONTROL_DIR: "/tmp/ctl" });
  * const path = await resolveControlPath({ host: "db1", display: "db1" }, settings);
  * console.log(path.startsWith("/tmp/ctl/")); // true

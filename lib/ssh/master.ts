@@ -20,12 +20,8 @@ import {
   removeMasterFiles,
   writeMasterPid,
 } from "./master_pid.ts";
-import {
-  controlArgv,
-  masterArgv,
-  masterEnv,
-  type SshSettings,
-} from "./options.ts";
+import { controlArgv, masterArgv, masterEnv } from "./options.ts";
+import type { SshSettings } from "./settings.ts";
 import { waitForExit } from "./procfs.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
 
@@ -99,7 +95,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import { masterState } from "./master.ts";
- * import { settingsFromEnv } from "./options.ts";
+ * import { settingsFromEnv } from "./settings.ts";
  * const settings = settingsFromEnv({ SESSH_CONTROL_DIR: "/tmp/sessh-doc" });
  * const state = await masterState({ host: "db1", display: "db1" }, settings);
  * console.log(state.state); // "dead"
@@ -146,7 +142,8 @@ export async function masterState(
  * @example
  * ```ts ignore
  * import { ensureMaster } from "./master.ts";
- * import { clientArgv, settingsFromEnv } from "./options.ts";
+ * import { clientArgv } from "./options.ts";
+import { settingsFromEnv } from "./settings.ts";
  * const dest = { host: "db1", display: "db1" };
  * const settings = settingsFromEnv(Deno.env.toObject());
  * const master = await ensureMaster(dest, settings);
@@ -198,7 +195,7 @@ export async function ensureMaster(
  * @example
  * ```ts ignore
  * import { stopMaster } from "./master.ts";
- * import { settingsFromEnv } from "./options.ts";
+ * import { settingsFromEnv } from "./settings.ts";
  * console.log(await stopMaster({ host: "db1", display: "db1" }, settingsFromEnv(Deno.env.toObject())));
  * ```
  */

@@ -5,12 +5,8 @@ import { runCommand } from "../process.ts";
 import { type Destination, parseDestination } from "./destination.ts";
 import { ensureMaster, masterState, stopMaster } from "./master.ts";
 import { masterFiles } from "./master_pid.ts";
-import {
-  clientArgv,
-  NO_MASTER_MESSAGE,
-  settingsFromEnv,
-  type SshSettings,
-} from "./options.ts";
+import { clientArgv, NO_MASTER_MESSAGE } from "./options.ts";
+import { settingsFromEnv, type SshSettings } from "./settings.ts";
 import { isRunning, waitForExit } from "./procfs.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
 
@@ -217,7 +213,7 @@ Deno.test("ensureMaster() called by two processes at once starts exactly one mas
     JSON.stringify(new URL("./master.ts", import.meta.url).href)
   };
     import { settingsFromEnv } from ${
-    JSON.stringify(new URL("./options.ts", import.meta.url).href)
+    JSON.stringify(new URL("./settings.ts", import.meta.url).href)
   };
     const settings = settingsFromEnv(Deno.env.toObject(), { configFile: ${
     JSON.stringify(sshd.configFile)

@@ -7,17 +7,19 @@ import {
   clientArgv,
   configArgv,
   controlArgv,
-  DEFAULT_CIPHERS,
-  DEFAULT_KEX,
-  DEFAULT_MACS,
   destinationArg,
   directArgv,
   masterArgv,
   masterEnv,
   NO_MASTER_MESSAGE,
+} from "./options.ts";
+import {
+  DEFAULT_CIPHERS,
+  DEFAULT_KEX,
+  DEFAULT_MACS,
   settingsFromEnv,
   type SshSettings,
-} from "./options.ts";
+} from "./settings.ts";
 
 const ENV = { SESSH_CONTROL_DIR: "/tmp/ctl" };
 const DB1: Destination = { host: "db1", display: "db1" };
