@@ -205,7 +205,8 @@ class TextMatcher:
     def scan(self, session, stop):
         """Search the output up to `stop`; the match or None. Output evicted before it was searched is skipped."""
         if self.pos < session.base:
-            self.evicted, self.pos, self.held, self.tail, self.cut = True, session.base, "", "", 1
+            # U+FFFF stands for what went by: no match spans it, and one may begin right after it.
+            self.evicted, self.pos, self.held, self.tail, self.cut = True, session.base, "", "\uffff", 1
             self.decoder.reset()
         text = self.held + self.decoder.decode(session.slice(self.pos, stop))
         self.pos = max(self.pos, stop)

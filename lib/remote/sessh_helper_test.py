@@ -165,6 +165,15 @@ class TextMatcherTest(unittest.TestCase):
         matcher = h.TextMatcher(h.re.compile(r"\Aab"), session.end)
         self.assertEqual(self.feed(session, matcher, b"a", b"b"), "ab")
 
+    def test_a_match_may_begin_right_where_eviction_left_the_buffer(self):
+        session = self.session(capacity=64 << 10)
+        matcher = h.TextMatcher(h.re.compile("needle"), 0)
+        session.append(b"x" * (200 << 10) + b"needle" + b"y" * ((64 << 10) - 6))
+        self.assertEqual(session.base, (200 << 10), "the buffer now begins at the needle")
+        match = matcher.scan(session, session.end)
+        self.assertTrue(matcher.evicted)
+        self.assertEqual(match and match.group(0), "needle")
+
     def test_output_evicted_before_it_was_searched_is_skipped_and_reported(self):
         session = self.session(capacity=64 << 10)
         matcher = h.TextMatcher(h.re.compile("needle"), 0)

@@ -11,6 +11,9 @@ import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
 import { concatBytes } from "../bytes.ts";
 
+/** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
+export const DEFAULT_MAX_OUTPUT = 100 * 1024;
+
 /**
  * Bytes asked for per read. Larger replies were measured slower on loopback
  * (15 MB/s at 4 MiB against 41 MB/s at 1 MiB): the daemon and the bridge

@@ -1,0 +1,296 @@
+/**
+ * A scripted stand-in for the link to the sessh daemon, so that the session
+ * calls (`run`, `wait`) are tested without ssh or a daemon: every request is
+ * recorded and answered by the test's own handler, and the events the test
+ * pushes come out of `nextEvent` in order.
+ *
+ * @module
+ */
+import type { Connection, RequestOptions } from "./connection.ts";
+import type { SessionLink } from "./link.ts";
+import type { Message } from "../protocol/frame.ts";
+import type { Destination } from "../ssh/destination.ts";
+
+/** One request as the code under test sent it. */
+export interface FakeRequest {
+  /** The operation, e.g. `"run"`. */
+  op: string;
+  /** A copy of its fields as they were when sent. */
+  fields: Message;
+  /** How long the caller would wait for the reply. */
+  timeoutMs: number | undefined;
+}
+
+/**
+ * Answers one operation as the daemon would: returns the reply's fields, or
+ * throws what the connection would reject with (a refusal, a timeout).
+ */
+export type FakeAnswer = (
+  fields: Message,
+  link: FakeLink,
+) => Message | Promise<Message>;
+
+/** Options for {@linkcode FakeLink}. */
+export interface FakeLinkOptions {
+  /** The answer to each operation; an operation without one is rejected. */
+  answers?: Record<string, FakeAnswer>;
+  /**
+   * What the daemon says it can do.
+   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match"]}
+   */
+  caps?: readonly string[];
+  /**
+   * Longest real wait for an event: a call still waiting after this long
+   * fails the test rather than holding it for its own timeout.
+   * @default {500}
+   */
+  stallMs?: number;
+}
+
+/** The caps of the current helper (its `op_hello`). */
+const HELPER_CAPS = [
+  "run",
+  "subscribe",
+  "markers",
+  "attach",
+  "reset",
+  "paced",
+  "idle",
+  "match",
+] as const;
+
+/** The connection's part that the session calls use. */
+type FakeConnection = Pick<
+  Connection,
+  "request" | "nextEvent" | "lostError" | "dropEvents"
+>;
+
+/**
+ * A {@linkcode SessionLink} whose connection is scripted by the test.
+ *
+ * @example
+ * ```ts ignore
+ * import { FakeLink } from "./_fake_link.ts";
+ * const link = new FakeLink({ answers: { ping: () => ({}) } });
+ * link.push({ ev: "exit", name: "work", status: 0 });
+ * await link.connection.request("ping", {});
+ * console.log(link.requests[0].op); // "ping"
+ * ```
+ */
+export class FakeLink implements SessionLink {
+  /** The scripted connection (only what `run` and `wait` use of one). */
+  readonly connection: Connection;
+  /** What the daemon says it can do. */
+  readonly daemon: { readonly caps: readonly string[] };
+  /** Where the session lives, as error messages name it. */
+  readonly destination: Destination = { host: "db1", display: "db1" };
+  /** Every request that reached the daemon, in order. */
+  readonly requests: FakeRequest[] = [];
+  /** The sessions whose queued events were dropped, in order. */
+  readonly dropped: string[] = [];
+  #answers: Record<string, FakeAnswer>;
+  #stallMs: number;
+  #events: Message[] = [];
+  /** Pushed before the next request: the daemon sends them after its reply. */
+  #pending: Message[] = [];
+  #waiter: ((event: Message | null) => void) | null = null;
+  #onWait: (() => void)[] = [];
+  #lost: Error | null = null;
+
+  /** @param options The answers, the daemon's caps, the stall limit. */
+  constructor(options: FakeLinkOptions = {}) {
+    this.#answers = options.answers ?? {};
+    this.#stallMs = options.stallMs ?? 500;
+    this.daemon = { caps: options.caps ?? HELPER_CAPS };
+    const lost = () => this.#lost;
+    const connection: FakeConnection = {
+      request: (op, fields, requestOptions) =>
+        this.#request(op, fields, requestOptions),
+      nextEvent: (timeoutMs, signal) => this.#nextEvent(timeoutMs, signal),
+      get lostError() {
+        return lost();
+      },
+      dropEvents: (name) => {
+        this.dropped.push(name);
+        this.#events = this.#events.filter((event) => event.name !== name);
+      },
+    };
+    this.connection = connection as Connection;
+  }
+
+  /** The operations sent, in order. */
+  get ops(): string[] {
+    return this.requests.map((request) => request.op);
+  }
+
+  /** How many pushed events no call has taken yet. */
+  get queued(): number {
+    return this.#events.length + this.#pending.length;
+  }
+
+  /**
+   * Pushes events from the daemon: the waiting call gets the first, the
+   * rest queue in order. With no call waiting, they come after the reply
+   * to the next request (as the daemon sends a subscription's events after
+   * its reply), so a call's own events can be pushed before it starts.
+   *
+   * @param events The events (each with `ev` and `name`).
+   */
+  push(...events: Message[]): void {
+    for (const event of events) {
+      const waiter = this.#waiter;
+      if (waiter) waiter(event);
+      else this.#pending.push(event);
+    }
+  }
+
+  /**
+   * Queues events on the connection at once, as an earlier call that did
+   * not take them would have left them.
+   *
+   * @param events The events.
+   */
+  leaveQueued(...events: Message[]): void {
+    this.#events.push(...events);
+  }
+
+  /**
+   * Ends the link as the real connection does: a waiting call gets null,
+   * `lostError` says why, later requests reject with it.
+   *
+   * @param error Why the link ended.
+   */
+  lose(error: Error): void {
+    this.#lost = error;
+    this.#waiter?.(null);
+  }
+
+  /**
+   * Resolves once a call waits for an event with none queued.
+   *
+   * @returns A promise that resolves then.
+   */
+  waiting(): Promise<void> {
+    if (this.#waiter) return Promise.resolve();
+    return new Promise((resolve) => this.#onWait.push(resolve));
+  }
+
+  #request(
+    op: string,
+    fields: Message,
+    options: RequestOptions = {},
+  ): Promise<Message> {
+    if (this.#lost) return Promise.reject(this.#lost);
+    this.requests.push({
+      op,
+      fields: { ...fields },
+      timeoutMs: options.timeoutMs,
+    });
+    const answer = this.#answers[op];
+    if (!answer) {
+      return Promise.reject(new Error(`FakeLink has no answer for "${op}"`));
+    }
+    try {
+      const reply = answer(fields, this);
+      this.#events.push(...this.#pending.splice(0));
+      return Promise.resolve(reply);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #nextEvent(timeoutMs: number, signal?: AbortSignal): Promise<Message | null> {
+    const queued = this.#events.shift() ?? this.#pending.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.#lost || timeoutMs <= 0 || signal?.aborted) {
+      return Promise.resolve(null);
+    }
+    if (this.#waiter) {
+      return Promise.reject(new Error("FakeLink: two calls wait for events"));
+    }
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", stop);
+        this.#waiter = null;
+      };
+      const stop = () => {
+        finish();
+        resolve(null);
+      };
+      this.#waiter = (event) => {
+        finish();
+        resolve(event);
+      };
+      const stalled = timeoutMs > this.#stallMs;
+      const timer = setTimeout(() => {
+        finish();
+        if (!stalled) resolve(null);
+        else {
+          reject(
+            new Error(
+              `FakeLink: a wait of ${timeoutMs} ms got no event within ${this.#stallMs} ms`,
+            ),
+          );
+        }
+      }, Math.min(timeoutMs, this.#stallMs));
+      signal?.addEventListener("abort", stop, { once: true });
+      for (const resolveWait of this.#onWait.splice(0)) resolveWait();
+    });
+  }
+}
+
+/** Options for {@linkcode readAnswer}. */
+export interface ReadAnswerOptions {
+  /**
+   * The absolute offset of the buffer's first byte.
+   * @default {0}
+   */
+  base?: number;
+  /**
+   * The session's width.
+   * @default {80}
+   */
+  cols?: number;
+}
+
+/** The helper's bound on one read reply (`MAX_READ_REPLY`). */
+const MAX_READ_REPLY = 4 << 20;
+
+/**
+ * Answers `read` as the helper's `op_read` does, from a fixed output buffer.
+ *
+ * @param output What the buffer holds (a string is UTF-8 encoded).
+ * @param options Where the buffer starts, and the terminal width.
+ * @returns The answer.
+ */
+export function readAnswer(
+  output: string | Uint8Array,
+  options: ReadAnswerOptions = {},
+): FakeAnswer {
+  const buffer = typeof output === "string"
+    ? new TextEncoder().encode(output)
+    : output;
+  const base = options.base ?? 0;
+  const end = base + buffer.length;
+  return (fields) => {
+    const since = typeof fields.since === "number" ? fields.since : base;
+    const start = Math.max(since, base);
+    const limit = typeof fields.max === "number"
+      ? Math.max(1, Math.min(MAX_READ_REPLY, fields.max))
+      : MAX_READ_REPLY;
+    const until = typeof fields.until === "number" ? fields.until : end;
+    const stop = Math.min(until, start + limit, end);
+    const data = buffer.slice(start - base, Math.max(start, stop) - base);
+    return {
+      data,
+      start,
+      end: start + data.length,
+      evicted: since < base,
+      cols: options.cols ?? 80,
+      rows: 24,
+      buffer_start: base,
+      buffer_end: end,
+    };
+  };
+}

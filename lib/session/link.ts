@@ -1,0 +1,132 @@
+/**
+ * What the parts of a session handle share: the link to the daemon, the
+ * errors for a link that failed during a call (saying whether the work was
+ * delivered), and ending a watch.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import type { Destination } from "../ssh/destination.ts";
+import type { Message } from "../protocol/frame.ts";
+import type { SessionInfo } from "../types.ts";
+import { sessionInfo } from "./wire.ts";
+import { ConnectionLostError, SesshError, TimeoutError } from "../errors.ts";
+
+/**
+ * How long the last request of a call that ran out of time may take. It
+ * doubles as the proof that the link works, and keeps every call within its
+ * deadline plus 2 s.
+ */
+export const FINAL_READ_MS = 1500;
+
+/**
+ * What a session handle needs of the client that made it: the connection,
+ * what the daemon can do, and the destination its error messages name.
+ */
+export interface SessionLink {
+  /** The connection to the daemon. */
+  readonly connection: Connection;
+  /** The daemon's hello: the operations it supports. */
+  readonly daemon: { readonly caps: readonly string[] };
+  /** Where the session lives. */
+  readonly destination: Destination;
+}
+
+/**
+ * Whether an error means the link failed, rather than the daemon refusing
+ * or dying (a dead daemon took the session with it: nothing runs on).
+ */
+export function isLinkFailure(error: SesshError): boolean {
+  return error instanceof ConnectionLostError || error instanceof TimeoutError;
+}
+
+/**
+ * The session's state, as `Session.status()` returns it.
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param options How long the daemon may take to answer.
+ * @returns The description.
+ */
+export async function sessionStatus(
+  link: SessionLink,
+  name: string,
+  options: { timeoutMs?: number } = {},
+): Promise<SessionInfo> {
+  const reply = await link.connection.request("info", { name }, options);
+  return sessionInfo(reply.session as Message);
+}
+
+/**
+ * The error for a `run` whose request got no answer: a daemon's refusal
+ * passes through; a lost link or silence becomes "delivery unknown".
+ */
+export function undelivered(
+  link: SessionLink,
+  name: string,
+  error: unknown,
+): unknown {
+  if (error instanceof SesshError && !isLinkFailure(error)) return error;
+  const where = link.destination.display;
+  return new ConnectionLostError(
+    `${
+      (error as Error).message
+    }; the command may or may not have reached session "${name}": check with sessh status ${name} ${where} before running it again`,
+    { delivery: "unknown", session: name },
+  );
+}
+
+/** The error for a link that failed while waiting: nothing was typed. */
+export function lostWhileWaiting(
+  link: SessionLink,
+  name: string,
+  error: unknown,
+  cursor: number,
+): unknown {
+  if (error instanceof SesshError && !isLinkFailure(error)) return error;
+  const where = `${name} ${link.destination.display}`;
+  return new ConnectionLostError(
+    `${
+      (error as Error).message
+    }; the wait ended without an answer (nothing was typed into session "${name}"): ` +
+      `wait again with sessh wait ${where} --since ${cursor}`,
+    { delivery: "not_sent", session: name, cursor },
+  );
+}
+
+/** The error for a link that failed after the daemon accepted the command. */
+export function lostAfterSend(
+  link: SessionLink,
+  name: string,
+  error: unknown,
+  seq: number,
+  cursor: number,
+): unknown {
+  if (error instanceof SesshError && !isLinkFailure(error)) return error;
+  const where = `${name} ${link.destination.display}`;
+  return new ConnectionLostError(
+    `${
+      (error as Error).message
+    }; the command was sent (command ${seq} of session "${name}") and runs or ran on the host: ` +
+      `check with sessh wait ${where} --done, or read its output with sessh logs ${where} --since ${cursor}`,
+    { delivery: "sent", session: name, commandId: seq, cursor },
+  );
+}
+
+/**
+ * Ends this connection's watch of the session's output, and forgets what
+ * it queued: a flood left flowing would fill the queue, and reading stops
+ * when it is full, replies included.
+ */
+export async function unwatch(
+  link: SessionLink,
+  name: string,
+): Promise<void> {
+  const conn = link.connection;
+  if (!conn.lostError) {
+    await conn.request("unsubscribe", { name: name }, {
+      timeoutMs: FINAL_READ_MS,
+    }).catch(() => {});
+  }
+  conn.dropEvents(name);
+}

@@ -1,0 +1,351 @@
+/**
+ * `wait`: block until new output matches a pattern (searched by the daemon
+ * when it can), output goes idle, or the running command finishes.
+ *
+ * @module
+ */
+import { bytesField } from "./wire.ts";
+import {
+  BoundedCollector,
+  boundedText,
+  DEFAULT_MAX_OUTPUT,
+  keepFor,
+  readRange,
+  stripPromptTail,
+} from "./output.ts";
+import { daemonPattern } from "./pattern.ts";
+import type { Message } from "../protocol/frame.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { AnsiStripper } from "../render/ansi_strip.ts";
+import { preloadRenderer } from "../render/terminal_text.ts";
+import {
+  FINAL_READ_MS,
+  lostWhileWaiting,
+  type SessionLink,
+  sessionStatus,
+  unwatch,
+} from "./link.ts";
+
+/** Characters of earlier output a `wait --for` match may span. */
+const MATCH_OVERLAP = 64 * 1024;
+
+/** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
+export interface WaitOptions {
+  /**
+   * Wait until new output matches this regular expression. It sees the
+   * output as text without escape sequences; a match may span up to 64 KiB
+   * of earlier text. The daemon searches for it when the pattern has the
+   * same meaning in Python's `re` (any pattern without lookbehind or the `u`
+   * and `v` flags), so that no output crosses the network; otherwise the
+   * output is read and searched here.
+   */
+  pattern?: RegExp;
+  /** Wait until no output has come for this many milliseconds. */
+  idleMs?: number;
+  /** Ends the wait early, as the timeout would (`met: false`). */
+  signal?: AbortSignal;
+  /** Wait until the running command finishes. */
+  done?: boolean;
+  /**
+   * Look at output from this cursor on. By default a `pattern` is looked
+   * for in the output since the last input sent (run, send, keys), and
+   * `idleMs` counts from now.
+   */
+  since?: number;
+  /**
+   * Give up after this many milliseconds.
+   * @default {60000}
+   */
+  timeoutMs?: number;
+  /**
+   * Largest output text to return, in bytes.
+   * @default {102400}
+   */
+  maxOutput?: number;
+}
+
+/** What `wait` returns. */
+export interface WaitResult {
+  /** Whether the condition was met (false: timed out). */
+  met: boolean;
+  /** The matched text, for `pattern`. */
+  match: string | null;
+  /** New output seen while waiting, rendered and bounded. */
+  output: string;
+  /** Cursor after the output seen. */
+  cursor: number;
+  /** For `done`: the finished command's exit status. */
+  exitCode: number | null;
+  /** Set when the shell exited while waiting. */
+  shellExit: number | null;
+  /**
+   * Whether output went by that this wait never saw: it fell behind the
+   * session's buffer during a flood, which skipped it ahead.
+   */
+  evicted: boolean;
+}
+
+/**
+ * Waits for exactly one condition (see `Session.wait()`).
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param options The condition, a timeout, a signal.
+ * @returns Whether it was met, and the output seen.
+ */
+export async function waitFor(
+  link: SessionLink,
+  name: string,
+  options: WaitOptions,
+): Promise<WaitResult> {
+  const conditions = [
+    options.pattern,
+    options.idleMs,
+    options.done ? true : undefined,
+  ]
+    .filter((c) => c !== undefined);
+  if (conditions.length !== 1) {
+    throw new UsageError(
+      "Pass exactly one of --for REGEX, --idle MS or --done",
+    );
+  }
+  const conn = link.connection;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const started = performance.now();
+  // A daemon that tells idleness itself spares this wait the output
+  // (which it reads at the end, bounded); an older one sends it all.
+  const idleHere = options.idleMs !== undefined &&
+    link.daemon.caps.includes("idle");
+  // Likewise a pattern that has the same meaning in the daemon's dialect.
+  let matchHere = options.pattern !== undefined &&
+      link.daemon.caps.includes("match")
+    ? daemonPattern(options.pattern)
+    : null;
+  const fields: Message = {
+    name: name,
+    output: !options.done && !idleHere && !matchHere,
+  };
+  if (matchHere) fields.match = { ...matchHere };
+  if (idleHere) fields.idle_ms = Math.max(1, Math.round(options.idleMs!));
+  if (options.since !== undefined) fields.since = options.since;
+  // A pattern is looked for in what followed the last input, so that a
+  // `run --no-wait` or `send` just before cannot race past the output.
+  else if (options.pattern) fields.from_input = true;
+  if (options.pattern) preloadRenderer();
+  const lost = (error: unknown, at: number) =>
+    lostWhileWaiting(link, name, error, at);
+  const subscribe = () =>
+    conn.request("subscribe", fields, {
+      timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+    });
+  // Events of this session queued before this wait (by an earlier call on
+  // this connection) are not its own.
+  conn.dropEvents(name);
+  const sub = await subscribe().catch((error) => {
+    if (
+      matchHere && error instanceof SesshError &&
+      error.details.remote_code === "bad_pattern"
+    ) {
+      // Python's `re` refused what it should take (a rare construct
+      // such as a lookahead it finds too deep): this client matches.
+      matchHere = null;
+      delete fields.match;
+      fields.output = true;
+      return subscribe();
+    }
+    throw error;
+  }).catch((error) => {
+    throw lost(error, options.since ?? 0);
+  });
+  let cursor = Number(sub.start);
+  const result: WaitResult = {
+    met: false,
+    match: null,
+    output: "",
+    cursor,
+    exitCode: null,
+    shellExit: null,
+    evicted: false,
+  };
+  if (options.done && !sub.running) {
+    return {
+      ...result,
+      met: true,
+      exitCode: sub.last_exit == null ? null : Number(sub.last_exit),
+    };
+  }
+  const seen = new BoundedCollector(
+    keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
+  );
+  const matcher = options.pattern && !matchHere
+    ? new LocalMatcher(options.pattern)
+    : null;
+  let lastOutput = performance.now();
+  while (!options.signal?.aborted) {
+    const now = performance.now();
+    let wake = started + timeoutMs - now;
+    if (options.idleMs !== undefined && !idleHere) {
+      wake = Math.min(wake, lastOutput + options.idleMs - now);
+    }
+    if (wake <= 0) {
+      if (
+        options.idleMs !== undefined && !idleHere &&
+        lastOutput + options.idleMs <= now
+      ) result.met = true;
+      break;
+    }
+    const event = await conn.nextEvent(wake, options.signal);
+    if (!event) {
+      if (conn.lostError) throw lost(conn.lostError, cursor);
+      continue;
+    }
+    if (event.name !== name) continue;
+    if (event.ev === "exit") {
+      result.shellExit = Number(event.status);
+      break;
+    }
+    if (event.ev === "done" && options.done) {
+      result.met = true;
+      result.exitCode = event.exit == null ? null : Number(event.exit);
+      result.cursor = Number(event.end);
+      break;
+    }
+    if (event.ev === "idle" && idleHere) {
+      result.met = true;
+      cursor = Number(event.end);
+      break;
+    }
+    if (event.ev === "match" && matchHere) {
+      result.met = true;
+      result.match = String(event.match);
+      if (event.evicted) result.evicted = true;
+      cursor = Number(event.end);
+      break;
+    }
+    if (event.ev === "gap") {
+      // This reader fell behind the buffer: what it missed is gone.
+      result.evicted = true;
+      cursor = Number(event.end);
+      matcher?.skip();
+      continue;
+    }
+    if (event.ev !== "output") continue;
+    const data = bytesField(event.data);
+    seen.push(data);
+    cursor = Number(event.offset) + data.length;
+    lastOutput = performance.now();
+    if (matcher) {
+      const match = matcher.push(data);
+      if (match) {
+        result.met = true;
+        result.match = match[0];
+        break;
+      }
+    }
+  }
+  if (!options.done) result.cursor = cursor;
+  // The watch ends with the wait: output would go on filling the
+  // connection's queue for nobody, and a pattern or idleness not met would
+  // be told later, to a call that did not ask.
+  if (fields.output || (!result.met && (fields.match || fields.idle_ms))) {
+    await unwatch(link, name);
+  }
+  // Silence until the deadline may be a dead link: a timeout is only
+  // reported as such once the daemon has shown it is still there.
+  if (!result.met && result.shellExit === null) {
+    await conn.request("ping", {}, { timeoutMs: FINAL_READ_MS })
+      .catch((error) => {
+        throw lost(error, cursor);
+      });
+  }
+  let collected: { data: Uint8Array; splitAt?: number } | null = seen.bytes
+    ? seen.take()
+    : null;
+  if ((idleHere || matchHere) && result.shellExit === null) {
+    // What came while waiting, read now: its head and tail only.
+    const range = await readRange(
+      conn,
+      name,
+      result.met
+        ? { since: Number(sub.start), until: cursor }
+        : { since: Number(sub.start) },
+      {
+        timeoutMs: FINAL_READ_MS,
+        keep: keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
+      },
+    ).catch((error) => {
+      throw lost(error, cursor);
+    });
+    if (range.evicted) result.evicted = true;
+    result.cursor = cursor = range.end;
+    collected = range.data.length ? range : null;
+  }
+  if (collected) {
+    const cols =
+      (await sessionStatus(link, name, { timeoutMs: FINAL_READ_MS }).catch(() =>
+        null
+      ))?.cols ?? 160;
+    result.output = (await boundedText(
+      stripPromptTail(collected.data),
+      cols,
+      options.maxOutput ?? DEFAULT_MAX_OUTPUT,
+      undefined,
+      collected.splitAt,
+    )).text;
+  }
+  return result;
+}
+
+/** Stands where output went by unseen: no match may span it or begin the text at it. */
+const GAP_MARK = "\uffff";
+
+/**
+ * Looks for a pattern in output here, as the daemon's `TextMatcher` does
+ * there: in the output as text without escape sequences, each piece
+ * searched with up to {@linkcode MATCH_OVERLAP} characters before it, so
+ * that a match may span pieces while a flood costs time linear in its size.
+ */
+export class LocalMatcher {
+  #pattern: RegExp;
+  #stripper = new AnsiStripper();
+  #text = "";
+  /** Whether #text no longer begins where the output searched began. */
+  #cut = false;
+
+  /**
+   * @param pattern The caller's pattern; a copy is searched.
+   */
+  constructor(pattern: RegExp) {
+    // Global, so that a search can start past the first character.
+    this.#pattern = new RegExp(
+      pattern.source,
+      pattern.flags.replace(/[gy]/g, "") + "g",
+    );
+  }
+
+  /**
+   * Searches the next piece of output with the text before it.
+   *
+   * @param data The piece, as received.
+   * @returns The first match, or null.
+   */
+  push(data: Uint8Array): RegExpExecArray | null {
+    const text = this.#text + this.#stripper.push(data);
+    // Past a cut, index 0 is not the start of the output: a search from 1
+    // keeps `^` (without the m flag) from matching there.
+    this.#pattern.lastIndex = this.#cut ? 1 : 0;
+    const match = this.#pattern.exec(text);
+    if (text.length > MATCH_OVERLAP) {
+      this.#text = text.slice(-MATCH_OVERLAP);
+      this.#cut = true;
+    } else this.#text = text;
+    return match;
+  }
+
+  /** Output went by unseen: what follows is searched apart from what came before. */
+  skip(): void {
+    this.#stripper = new AnsiStripper();
+    this.#text = GAP_MARK;
+    this.#cut = true;
+  }
+}

@@ -1,0 +1,497 @@
+import assert from "node:assert/strict";
+import { waitFor } from "./wait.ts";
+import { type FakeAnswer, FakeLink, readAnswer } from "./_fake_link.ts";
+import { remoteError } from "./connection.ts";
+import type { Message } from "../protocol/frame.ts";
+import { ConnectionLostError, TimeoutError, UsageError } from "../errors.ts";
+
+const encoder = new TextEncoder();
+
+/** The caps of a helper from before the daemon matched and told idleness. */
+const OLD_CAPS = ["run", "subscribe", "markers", "attach", "reset", "paced"];
+
+/** The helper's reply to `subscribe`, watching from `start`. */
+function subscribed(
+  start: number,
+  fields: { running?: boolean; last_exit?: number | null } = {},
+): FakeAnswer {
+  return () => ({
+    start,
+    end: start,
+    running: fields.running ?? true,
+    evicted: false,
+    last_exit: fields.last_exit ?? 0,
+  });
+}
+
+/** The helper's reply to `info` (`Session.info()`), for the width. */
+const info: FakeAnswer = () => ({
+  session: {
+    name: "work",
+    pid: 4242,
+    shell: "/bin/bash",
+    cols: 80,
+    rows: 24,
+    running: true,
+    integrated: true,
+  },
+});
+
+const unsubscribed: FakeAnswer = () => ({});
+
+/** An "output" event of the session's feed. */
+function output(offset: number, text: string): Message {
+  return { ev: "output", name: "work", offset, data: encoder.encode(text) };
+}
+
+Deno.test("waitFor() asks the daemon to match a pattern it can translate", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(500),
+      read: readAnswer("starting\r\nServer READY\r\nlater\r\n", { base: 500 }),
+      info,
+    },
+  });
+  link.push({
+    ev: "match",
+    name: "work",
+    match: "Server READY",
+    end: 524,
+    evicted: false,
+  });
+  const result = await waitFor(link, "work", { pattern: /server ready/i });
+  assert.deepEqual(result, {
+    met: true,
+    match: "Server READY",
+    output: "starting\nServer READY\n",
+    cursor: 524,
+    exitCode: null,
+    shellExit: null,
+    evicted: false,
+  });
+  assert.deepEqual(link.requests[0].fields, {
+    name: "work",
+    output: false,
+    match: { source: "server ready", flags: "i" },
+    from_input: true,
+  });
+  assert.deepEqual(link.ops, ["subscribe", "read", "info"]);
+  assert.deepEqual(link.requests[1].fields, {
+    name: "work",
+    since: 500,
+    until: 524,
+    max: 200 * 1024,
+  });
+});
+
+Deno.test("waitFor() passes the daemon's word on evicted output on", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(500),
+      read: readAnswer("booting...Server READY\r\n", { base: 500 }),
+      info,
+    },
+  });
+  // The daemon's search fell behind the buffer; the read that follows is whole.
+  link.push({
+    ev: "match",
+    name: "work",
+    match: "Server READY",
+    end: 524,
+    evicted: true,
+  });
+  const result = await waitFor(link, "work", { pattern: /READY/ });
+  assert.equal(result.met, true);
+  assert.equal(result.evicted, true);
+  assert.equal(result.output, "booting...Server READY\n");
+});
+
+Deno.test("waitFor() matches a pattern with a lookbehind here, across events", async () => {
+  const link = new FakeLink({
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  link.push(output(500, "listening on po"), output(515, "rt 8080\r\n"));
+  const result = await waitFor(link, "work", { pattern: /(?<=port )\d+/ });
+  assert.deepEqual(link.requests[0].fields, {
+    name: "work",
+    output: true,
+    from_input: true,
+  });
+  assert.equal(result.met, true);
+  assert.equal(result.match, "8080");
+  assert.equal(result.cursor, 524);
+  assert.equal(result.output, "listening on port 8080\n");
+  assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "info"]);
+  // Once before it subscribed (what an earlier call left), once after.
+  assert.deepEqual(link.dropped, ["work", "work"]);
+});
+
+Deno.test("waitFor() matches here when the daemon cannot", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  // The colour codes sit inside the word: the pattern sees the text.
+  link.push(output(500, "\x1b[32mre"), output(507, "\x1b[0mady\r\n"));
+  const result = await waitFor(link, "work", { pattern: /ready/ });
+  assert.deepEqual(link.requests[0].fields, {
+    name: "work",
+    output: true,
+    from_input: true,
+  });
+  assert.equal(result.met, true);
+  assert.equal(result.match, "ready");
+  assert.equal(result.cursor, 516);
+  assert.equal(result.output, "ready\n");
+});
+
+Deno.test("waitFor() matches here a pattern the daemon refuses to compile", async () => {
+  let asked = 0;
+  const link = new FakeLink({
+    answers: {
+      subscribe: (fields, fake) => {
+        if (asked++ === 0 && fields.match) {
+          throw remoteError({
+            ok: false,
+            code: "bad_pattern",
+            message: "The daemon cannot compile the pattern: too deep",
+          });
+        }
+        return subscribed(500)(fields, fake);
+      },
+      unsubscribe: unsubscribed,
+      info,
+    },
+  });
+  link.push(output(500, "ok\r\n"));
+  const result = await waitFor(link, "work", { pattern: /ok/ });
+  assert.deepEqual(link.ops, ["subscribe", "subscribe", "unsubscribe", "info"]);
+  assert.deepEqual(link.requests[0].fields.match, { source: "ok", flags: "" });
+  assert.deepEqual(link.requests[1].fields, {
+    name: "work",
+    output: true,
+    from_input: true,
+  });
+  assert.equal(result.match, "ok");
+});
+
+Deno.test("waitFor() reports output it missed in a gap as evicted", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  link.push(
+    output(500, "step 1\r\n"),
+    { ev: "gap", name: "work", start: 508, end: 9000 },
+    output(9000, "done\r\n"),
+  );
+  const result = await waitFor(link, "work", { pattern: /done/ });
+  assert.equal(result.met, true);
+  assert.equal(result.evicted, true);
+  assert.equal(result.cursor, 9006);
+  assert.equal(result.output, "step 1\ndone\n");
+});
+
+Deno.test("waitFor() leaves idleness to a daemon with the idle cap", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(500),
+      read: readAnswer("compiling\r\nlinking\r\n", { base: 500 }),
+      info,
+    },
+  });
+  link.push({ ev: "idle", name: "work", end: 511 });
+  const result = await waitFor(link, "work", { idleMs: 2000.4 });
+  assert.deepEqual(link.requests[0].fields, {
+    name: "work",
+    output: false,
+    idle_ms: 2000,
+  });
+  assert.equal(result.met, true);
+  assert.equal(result.cursor, 511);
+  assert.equal(result.output, "compiling\n");
+  assert.deepEqual(link.ops, ["subscribe", "read", "info"]);
+  assert.deepEqual(link.requests[1].fields, {
+    name: "work",
+    since: 500,
+    until: 511,
+    max: 200 * 1024,
+  });
+});
+
+Deno.test("waitFor() tells idleness here when the daemon cannot", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  link.push(output(500, "compiling\r\n"));
+  const result = await waitFor(link, "work", { idleMs: 5 });
+  assert.equal(link.requests[0].fields.output, true);
+  assert.equal(result.met, true);
+  assert.equal(result.cursor, 511);
+  assert.equal(result.output, "compiling\n");
+  assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "info"]);
+});
+
+Deno.test("waitFor() with done returns at once when no command runs", async () => {
+  const link = new FakeLink({
+    answers: { subscribe: subscribed(500, { running: false, last_exit: 2 }) },
+  });
+  link.push({ ev: "done", name: "work", seq: 3, start: 0, end: 400, exit: 9 });
+  const result = await waitFor(link, "work", { done: true });
+  assert.deepEqual(result, {
+    met: true,
+    match: null,
+    output: "",
+    cursor: 500,
+    exitCode: 2,
+    shellExit: null,
+    evicted: false,
+  });
+  assert.deepEqual(link.requests[0].fields, { name: "work", output: false });
+  assert.deepEqual(link.ops, ["subscribe"]);
+  assert.equal(link.queued, 1);
+});
+
+Deno.test("waitFor() with done takes the exit status of the done event", async () => {
+  const link = new FakeLink({ answers: { subscribe: subscribed(500) } });
+  link.push(
+    { ev: "done", name: "other", seq: 8, start: 0, end: 90, exit: 0 },
+    { ev: "done", name: "work", seq: 7, start: 480, end: 540, exit: 1 },
+  );
+  const result = await waitFor(link, "work", { done: true });
+  assert.equal(result.met, true);
+  assert.equal(result.exitCode, 1);
+  assert.equal(result.cursor, 540);
+  assert.deepEqual(link.ops, ["subscribe"]);
+});
+
+Deno.test("waitFor() stops at the shell's exit, unmet", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  link.push(output(500, "bye\r\n"), { ev: "exit", name: "work", status: 0 });
+  const result = await waitFor(link, "work", { pattern: /never/ });
+  assert.equal(result.met, false);
+  assert.equal(result.shellExit, 0);
+  assert.equal(result.output, "bye\n");
+  assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "info"]);
+});
+
+Deno.test("waitFor() aborted ends the wait unmet", async (t) => {
+  await t.step("while it waits", async () => {
+    const controller = new AbortController();
+    const link = new FakeLink({
+      answers: {
+        subscribe: subscribed(500),
+        unsubscribe: unsubscribed,
+        ping: () => ({}),
+        read: readAnswer("still going\r\n", { base: 500 }),
+        info,
+      },
+    });
+    const call = waitFor(link, "work", {
+      pattern: /never/,
+      signal: controller.signal,
+    });
+    await link.waiting();
+    controller.abort();
+    const result = await call;
+    assert.equal(result.met, false);
+    assert.equal(result.match, null);
+    assert.equal(result.cursor, 513);
+    assert.equal(result.output, "still going\n");
+    // The daemon's search, never met, is ended.
+    assert.deepEqual(link.ops, [
+      "subscribe",
+      "unsubscribe",
+      "ping",
+      "read",
+      "info",
+    ]);
+    assert.deepEqual(link.requests[3].fields, {
+      name: "work",
+      since: 500,
+      max: 200 * 1024,
+    });
+  });
+  await t.step("before it begins, with its output watch ended", async () => {
+    const link = new FakeLink({
+      caps: OLD_CAPS,
+      answers: {
+        subscribe: subscribed(500),
+        unsubscribe: unsubscribed,
+        ping: () => ({}),
+      },
+    });
+    link.push(output(500, "ready\r\n"));
+    const result = await waitFor(link, "work", {
+      pattern: /ready/,
+      signal: AbortSignal.abort(),
+    });
+    assert.equal(result.met, false);
+    assert.equal(result.cursor, 500);
+    assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "ping"]);
+    assert.equal(link.queued, 0);
+  });
+});
+
+Deno.test("waitFor() that runs out of time is unmet once the daemon answers", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: {
+      subscribe: subscribed(500),
+      unsubscribe: unsubscribed,
+      ping: () => ({}),
+      info,
+    },
+  });
+  link.push(output(500, "warming up\r\n"));
+  const result = await waitFor(link, "work", {
+    pattern: /ready/,
+    timeoutMs: 5,
+  });
+  assert.equal(result.met, false);
+  assert.equal(result.cursor, 512);
+  assert.equal(result.output, "warming up\n");
+  assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "ping", "info"]);
+  assert.equal(link.requests[2].timeoutMs, 1500);
+});
+
+Deno.test("waitFor() says nothing was typed when the link fails", async (t) => {
+  await t.step("while it waits", async () => {
+    const link = new FakeLink({ answers: { subscribe: subscribed(500) } });
+    const call = waitFor(link, "work", { done: true });
+    await link.waiting();
+    link.lose(
+      new ConnectionLostError(
+        "The link to the sessh daemon stopped answering",
+        {
+          delivery: "unknown",
+        },
+      ),
+    );
+    await assert.rejects(call, (error: unknown) => {
+      assert.ok(error instanceof ConnectionLostError);
+      assert.equal(error.delivery, "not_sent");
+      assert.deepEqual(error.details, {
+        sent: "not_sent",
+        name: "work",
+        cursor: 500,
+      });
+      assert.match(error.message, /sessh wait work db1 --since 500/);
+      return true;
+    });
+  });
+  await t.step("when the ping after the timeout gets no answer", async () => {
+    const link = new FakeLink({
+      answers: {
+        subscribe: subscribed(500),
+        ping: () => {
+          throw new TimeoutError(
+            'The remote helper did not answer "ping" within 1500 ms',
+          );
+        },
+      },
+    });
+    await assert.rejects(
+      waitFor(link, "work", { idleMs: 1000, timeoutMs: 5 }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConnectionLostError);
+        assert.equal(error.delivery, "not_sent");
+        assert.equal(error.details.cursor, 500);
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("waitFor() refuses anything but one condition", async () => {
+  const link = new FakeLink({ answers: { subscribe: subscribed(500) } });
+  const wrong = [
+    { pattern: /a/, idleMs: 100 },
+    { idleMs: 100, done: true },
+    {},
+  ];
+  for (const options of wrong) {
+    await assert.rejects(
+      waitFor(link, "work", options),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, /exactly one of/);
+        return true;
+      },
+    );
+  }
+  assert.deepEqual(link.requests, []);
+});
+
+Deno.test("waitFor() takes no event an earlier call left queued as its own", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(500),
+      unsubscribe: unsubscribed,
+      ping: () => ({}),
+      read: readAnswer("", { base: 500 }),
+      info,
+    },
+  });
+  // An earlier wait for /ready/ that timed out; its match came later.
+  link.leaveQueued(
+    { ev: "match", name: "work", match: "ready", end: 506, evicted: false },
+    { ev: "done", name: "work", seq: 3, exit: 1, end: 490 },
+  );
+  const matched = await waitFor(link, "work", {
+    pattern: /error/,
+    timeoutMs: 20,
+  });
+  assert.equal(matched.met, false);
+  assert.equal(matched.match, null);
+  assert.ok(link.ops.includes("unsubscribe"), "the unmet search is ended");
+  link.leaveQueued({ ev: "done", name: "work", seq: 3, exit: 1, end: 490 });
+  const done = await waitFor(link, "work", { done: true, timeoutMs: 20 });
+  assert.equal(done.met, false, "an old command's end is not this one's");
+});
+
+Deno.test("waitFor() matching here joins no text across a gap", async () => {
+  const link = new FakeLink({
+    caps: OLD_CAPS,
+    answers: {
+      subscribe: subscribed(500),
+      unsubscribe: unsubscribed,
+      ping: () => ({}),
+      info,
+    },
+  });
+  link.push(
+    output(500, "a"),
+    { ev: "gap", name: "work", start: 501, end: 9000 },
+    output(9000, "b"),
+  );
+  const result = await waitFor(link, "work", { pattern: /ab/, timeoutMs: 20 });
+  assert.equal(result.met, false);
+  assert.equal(result.evicted, true);
+});
+
+Deno.test("waitFor() matching here anchors ^ at the start of the output only", async () => {
+  const pieces = ["aaaaaaaaaa", "x" + "y".repeat(65_535), "z"];
+  for (const [pattern, met] of [[/^x/, false], [/^a/, true]] as const) {
+    const link = new FakeLink({
+      caps: OLD_CAPS,
+      answers: {
+        subscribe: subscribed(500),
+        unsubscribe: unsubscribed,
+        ping: () => ({}),
+        info,
+      },
+    });
+    let offset = 500;
+    for (const piece of pieces) {
+      link.push(output(offset, piece));
+      offset += piece.length;
+    }
+    const result = await waitFor(link, "work", { pattern, timeoutMs: 20 });
+    assert.equal(result.met, met, String(pattern));
+  }
+});
