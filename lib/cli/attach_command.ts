@@ -21,7 +21,7 @@ import {
   type Outcome,
   sshFlags,
   type Target,
-} from "./commands.ts";
+} from "./call.ts";
 import { statusJson } from "./format.ts";
 
 /** Options of `attach`. */

@@ -1,0 +1,157 @@
+/**
+ * What every verb's handler shares: the common flags and the target
+ * (NAME DEST [PORT]), the outcome it returns for `cli.ts` to print, and
+ * connecting for one call.
+ *
+ * @module
+ */
+import { SesshError, UsageError } from "../errors.ts";
+import { SesshClient } from "../session/client.ts";
+import type { SshFlags } from "../ssh/settings.ts";
+import { parseSeconds, PAYLOADS } from "./args.ts";
+
+/** Flags every verb accepts. */
+export interface CommonFlags {
+  /** Print one JSON object. */
+  json?: boolean;
+  /** ssh -p. */
+  port?: string;
+  /** ssh -i. */
+  identity?: string;
+  /** ssh -J. */
+  jump?: string;
+  /** ssh -F. */
+  config?: string;
+  /** ssh -o, repeatable. */
+  option?: string[];
+  /** ssh -A. */
+  forwardAgent?: boolean;
+}
+
+/** What a command produced, for `cli.ts` to print. */
+export interface Outcome {
+  /** The verb, as printed in JSON `op`. */
+  op: string;
+  /** Fields of the JSON object (besides `ok` and `op`). */
+  fields: Record<string, unknown>;
+  /** Text for stdout in human mode. */
+  text: string | Uint8Array;
+  /** A note for stderr in human mode (truncation, timeouts). */
+  notice?: string;
+  /** Exit code. */
+  exitCode: number;
+}
+
+/** Where streaming commands (`logs --follow`) write as they go. */
+export interface StreamSink {
+  /** Writes to stdout. */
+  write(data: string | Uint8Array): Promise<void>;
+  /** Writes a line to stderr (human mode) while the stream goes on. */
+  notice(line: string): Promise<void>;
+  /** Whether the call prints one JSON object (nothing may stream then). */
+  readonly json: boolean;
+  /** Aborted when the user interrupts. */
+  signal: AbortSignal;
+}
+
+/** What a verb with a deadline needs from the command line around it. */
+export interface CallContext {
+  /** Environment (`SESSH_TIMEOUT`). */
+  env: Record<string, string | undefined>;
+  /**
+   * Announces that the call must end within this many milliseconds from
+   * now; past that (and a grace period) the command line stops it from
+   * outside, whatever it waits on.
+   */
+  endBy(ms: number): void;
+}
+
+/** The positionals NAME DEST and an optional trailing PORT. */
+export interface Target {
+  /** Session name. */
+  name: string;
+  /** Destination. */
+  dest: string;
+  /** Trailing PORT argument. */
+  port?: string;
+}
+
+/**
+ * Turns common flags into ssh flags.
+ *
+ * @param flags The parsed flags.
+ * @returns ssh flags.
+ */
+export function sshFlags(flags: CommonFlags): SshFlags {
+  return {
+    port: flags.port,
+    identity: flags.identity,
+    jump: flags.jump,
+    configFile: flags.config,
+    options: [
+      ...(flags.forwardAgent ? ["ForwardAgent=yes"] : []),
+      ...(flags.option ?? []),
+    ],
+  };
+}
+
+/** `--timeout` in milliseconds, else `SESSH_TIMEOUT`, else 60 s. */
+export function timeoutFlag(
+  flags: { timeout?: number },
+  env: Record<string, string | undefined>,
+): number {
+  return flags.timeout ??
+    parseSeconds(env.SESSH_TIMEOUT ?? "60", "SESSH_TIMEOUT");
+}
+
+/** The payload after `--`, which `run`, `send` and `keys` require. */
+export function payloadOf(
+  verb: keyof typeof PAYLOADS,
+  payload: string[] | null,
+) {
+  if (payload === null) {
+    const what = PAYLOADS[verb];
+    throw new UsageError(
+      `No ${what} given; put it after --: sessh ${verb} NAME DEST -- ${what}`,
+    );
+  }
+  return payload;
+}
+
+/**
+ * Connects for one call. With `budgetMs` (the call's `--timeout`) giving up
+ * comes no later than that; whatever fails here failed before anything was
+ * sent, and the error says so.
+ */
+export async function connect(
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
+  options: { budgetMs?: number; delivers?: boolean } = {},
+): Promise<SesshClient> {
+  const { budgetMs, delivers } = options;
+  const settings = SesshClient.prepare({
+    destination: t.dest,
+    port: t.port,
+    ssh: sshFlags(flags),
+  }).settings;
+  const usual = (settings.connectTimeoutSeconds + 5) * 1000;
+  try {
+    return await SesshClient.connect({
+      destination: t.dest,
+      port: t.port,
+      ssh: sshFlags(flags),
+      connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
+      warm: Deno.env.get("SESSH_AGENT") !== "0",
+    });
+  } catch (error) {
+    if (delivers && error instanceof SesshError) {
+      error.details.sent ??= "not_sent";
+    }
+    throw error;
+  }
+}
+
+/** Milliseconds left of a call that must end by `deadline` (a `performance.now()` time). */
+export function remaining(deadline: number): number {
+  return Math.max(0, deadline - performance.now());
+}

@@ -1,0 +1,114 @@
+/**
+ * `status`, `list` and `close`: describe sessions and end them.
+ *
+ * @module
+ */
+import {
+  type CommonFlags,
+  connect,
+  type Outcome,
+  type Target,
+} from "../call.ts";
+import { formatList, formatStatus, statusJson } from "../format.ts";
+
+/**
+ * `status NAME DEST`: master, session, running command, cwd, times, buffer.
+ *
+ * @param t NAME DEST [PORT].
+ * @param flags Options.
+ * @returns The outcome.
+ */
+export async function statusCommand(
+  t: Target,
+  flags: CommonFlags,
+): Promise<Outcome> {
+  await using client = await connect(t, flags);
+  const info = await client.session(t.name).status();
+  const master = { alive: true, pid: client.master.pid };
+  const path = {
+    warm: client.path.warm,
+    reason: client.path.reason,
+    agent_pid: client.path.agentPid,
+  };
+  return {
+    op: "status",
+    fields: { master, path, session: statusJson(info) },
+    text: formatStatus(info, master, client.path),
+    exitCode: 0,
+  };
+}
+
+/**
+ * `list DEST`: every session of this user on the host.
+ *
+ * @param t DEST [PORT].
+ * @param flags Options.
+ * @returns The outcome.
+ */
+export async function listCommand(
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
+): Promise<Outcome> {
+  await using client = await connect(t, flags);
+  const sessions = await client.list();
+  return {
+    op: "list",
+    fields: { sessions: sessions.map(statusJson) },
+    text: formatList(sessions),
+    exitCode: 0,
+  };
+}
+
+/** How a closed shell ended, in words: 129 is the hang-up `close` sends. */
+function shellEnd(status: number): string {
+  return status === 129
+    ? "the shell was hung up"
+    : `shell exit status ${status}`;
+}
+
+/** Options of `close`. */
+export interface CloseFlags extends CommonFlags {
+  /** Leave the ssh master running. */
+  keepMaster?: boolean;
+  /** Milliseconds between SIGHUP and SIGKILL. */
+  grace?: number;
+}
+
+/**
+ * `close NAME DEST`: end the session; stop the master when none is left.
+ *
+ * @param t NAME DEST [PORT].
+ * @param flags Options (`keepMaster`, `grace`).
+ * @returns The outcome.
+ */
+export async function closeCommand(
+  t: Target,
+  flags: CloseFlags,
+): Promise<Outcome> {
+  const graceMs = flags.grace ?? 2000;
+  await using client = await connect(t, flags);
+  const status = await client.session(t.name).close({ graceMs });
+  // Lost sessions are records, not shells: they need no master.
+  const left = (await client.list()).filter((s) => !s.lost);
+  let masterStopped = false;
+  if (left.length === 0 && !flags.keepMaster) {
+    await client.disconnect();
+    await client.stopMaster();
+    masterStopped = true;
+  }
+  return {
+    op: "close",
+    fields: {
+      name: t.name,
+      status,
+      master_stopped: masterStopped,
+      sessions_left: left.length,
+    },
+    text: `${
+      status === null
+        ? `forgot lost session ${t.name}`
+        : `closed session ${t.name} (${shellEnd(status)})`
+    }${masterStopped ? "; master stopped" : ""}\n`,
+    exitCode: 0,
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * `open` and `run`: start a session, and type a command into it and wait
+ * for its end.
+ *
+ * @module
+ */
+import { UsageError } from "../../errors.ts";
+import {
+  type CallContext,
+  type CommonFlags,
+  connect,
+  type Outcome,
+  payloadOf,
+  remaining,
+  type Target,
+  timeoutFlag,
+} from "../call.ts";
+
+/** Options of `open` (and of `run`, which opens a missing session). */
+export interface OpenFlags extends CommonFlags {
+  /** Shell to start instead of the login shell. */
+  shell?: string;
+  /** Set the pager variables (default true). */
+  agentEnv?: boolean;
+  /** Output buffer in bytes. */
+  bufferSize?: number;
+  /** Terminal width. */
+  cols?: number;
+  /** Terminal height. */
+  rows?: number;
+  /** TERM. */
+  term?: string;
+}
+
+function openOptions(flags: OpenFlags) {
+  return {
+    shell: flags.shell,
+    agentEnv: flags.agentEnv ?? true,
+    bufferSize: flags.bufferSize,
+    cols: flags.cols,
+    rows: flags.rows,
+    term: flags.term,
+  };
+}
+
+/**
+ * `open NAME DEST`: create the session or reuse it.
+ *
+ * @param t NAME DEST [PORT].
+ * @param flags Options.
+ * @returns The outcome.
+ */
+export async function openCommand(
+  t: Target,
+  flags: OpenFlags,
+): Promise<Outcome> {
+  const options = openOptions(flags);
+  await using client = await connect(t, flags);
+  const { created, session } = await client.open(t.name, options);
+  return {
+    op: "open",
+    fields: { name: t.name, created, pid: session.pid, shell: session.shell },
+    text: `${
+      created ? "opened" : "reusing"
+    } session ${t.name} (pid ${session.pid}, ${session.shell})\n`,
+    exitCode: 0,
+  };
+}
+
+/** Options of `run`. */
+export interface RunFlags extends OpenFlags {
+  /** Deadline in milliseconds. */
+  timeout?: number;
+  /** Wait for the command (default true). */
+  wait?: boolean;
+  /** Interrupt a running command. */
+  force?: boolean;
+  /** Bound on the output in bytes. */
+  maxOutput?: number;
+}
+
+/**
+ * `run NAME DEST -- COMMAND…`: type a command and wait for it.
+ *
+ * @param t NAME DEST [PORT].
+ * @param payload The words after `--`.
+ * @param flags Options.
+ * @param call Environment for `SESSH_TIMEOUT`, and the call's deadline.
+ * @returns The outcome; the exit code is the command's.
+ */
+export async function runCommand(
+  t: Target,
+  payload: string[] | null,
+  flags: RunFlags,
+  call: CallContext,
+): Promise<Outcome> {
+  const env = call.env;
+  const command = payloadOf("run", payload).join(" ");
+  if (command.trim() === "") {
+    throw new UsageError(
+      "Empty command; put it after --: sessh run NAME DEST -- COMMAND",
+    );
+  }
+  const timeoutMs = timeoutFlag(flags, env);
+  const deadline = performance.now() + timeoutMs;
+  call.endBy(timeoutMs);
+  const maxOutput = flags.maxOutput;
+  await using client = await connect(t, flags, {
+    budgetMs: timeoutMs,
+    delivers: true,
+  });
+  const result = await client.session(t.name).run(command, {
+    timeoutMs: remaining(deadline),
+    wait: flags.wait ?? true,
+    force: flags.force,
+    maxOutput,
+    open: openOptions(flags),
+  });
+  const fields = {
+    name: t.name,
+    command_id: result.commandId,
+    exit_code: result.exitCode,
+    output: result.output,
+    truncated: result.truncated,
+    cursor: result.cursor,
+    output_start: result.outputStart,
+    running: result.running,
+    duration_ms: result.durationMs,
+    created: result.created,
+    shell_exited: result.shellExit !== null,
+    superseded: result.superseded,
+  };
+  const where = `${t.name} ${t.dest}`;
+  const notices: string[] = [];
+  if (result.truncated) {
+    notices.push(
+      `sessh: output truncated in the middle; all of it: sessh logs ${where} --since ${result.outputStart} --raw`,
+    );
+  }
+  if (result.evicted) {
+    notices.push(
+      "sessh: the start of this output had already left the session's buffer",
+    );
+  }
+  if (flags.wait === false) {
+    return {
+      op: "run",
+      fields,
+      text: "",
+      notice:
+        `sessh: typed into ${t.name}; output: sessh logs ${where} --since ${result.cursor}`,
+      exitCode: 0,
+    };
+  }
+  if (result.running) {
+    notices.push(
+      `sessh: still running after ${
+        timeoutMs / 1000
+      } s; more output: sessh logs ${where} --since ${result.cursor}; ` +
+        `wait for it: sessh wait ${where} --done`,
+    );
+    return {
+      op: "run",
+      fields,
+      text: result.output,
+      notice: notices.join("\n"),
+      exitCode: 124,
+    };
+  }
+  if (result.shellExit !== null) {
+    notices.push(
+      `sessh: the shell exited with status ${result.shellExit}; session ${t.name} is gone`,
+    );
+  }
+  if (result.superseded) {
+    notices.push(
+      `sessh: command ${result.commandId} was interrupted by a later run --force before it finished`,
+    );
+  }
+  return {
+    op: "run",
+    fields,
+    text: result.output,
+    notice: notices.join("\n") || undefined,
+    exitCode: result.exitCode ?? 1,
+  };
+}
