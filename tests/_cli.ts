@@ -3,6 +3,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { TestSshd } from "./_sshd.ts";
 
 /** What one CLI call produced. */
@@ -168,4 +169,29 @@ export function startSessh(sshd: TestSshd, args: string[]): RunningSessh {
       return { code: status.code, stderr };
     },
   };
+}
+
+/**
+ * Checks that `--json` printed exactly one failure object and nothing else,
+ * and returns its `error`.
+ */
+export function jsonFailure(
+  result: CliResult,
+  op: string,
+): { code: string; message: string } {
+  assert.match(
+    result.stdout,
+    /^[^\n]+\n$/,
+    `one line on stdout: ${JSON.stringify(result.stdout)}`,
+  );
+  const value = JSON.parse(result.stdout) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(value).sort(), ["error", "ok", "op"]);
+  assert.equal(value.ok, false);
+  assert.equal(value.op, op);
+  const error = value.error as { code: string; message: string };
+  // Besides code and message, only the documented facts for scripts.
+  const facts = ["code", "message", "sent", "name", "command_id", "cursor"];
+  for (const key of Object.keys(error)) assert.ok(facts.includes(key), key);
+  assert.equal(typeof error.message, "string");
+  return error;
 }

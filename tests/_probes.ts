@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { TestSshd } from "./_sshd.ts";
 import { sesshJson } from "./_cli.ts";
-import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
+import { isRunning, listPids, readCmdline } from "../lib/ssh/procfs.ts";
 
 /**
  * Runs `run` and measures it.
@@ -71,4 +71,54 @@ export function rssKiB(pid: number): number {
   const kib = /^VmRSS:\s+(\d+)/m.exec(status)?.[1];
   assert.ok(kib !== undefined, `no VmRSS for pid ${pid}`);
   return Number(kib);
+}
+
+/** Whether anything (a file, a socket, a dangling link) is at `path`. */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Running processes (other than this one) that name `text` on their command line. */
+export function processesNaming(text: string): number[] {
+  return listPids().filter((pid) =>
+    pid !== Deno.pid && isRunning(pid) &&
+    (readCmdline(pid)?.some((arg) => arg.includes(text)) ?? false)
+  );
+}
+
+export async function shellPid(sshd: TestSshd, name: string): Promise<number> {
+  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
+  assert.equal(status.code, 0, status.stderr);
+  return (status.json.session as Record<string, unknown>).shell_pid as number;
+}
+
+/** The pids holding a listening Unix socket bound at `path`, from /proc/net/unix and /proc/PID/fd. */
+export function listenersOf(path: string): number[] {
+  const inodes = new Set<string>();
+  for (
+    const line of Deno.readTextFileSync("/proc/net/unix").split("\n").slice(1)
+  ) {
+    const fields = line.trim().split(/\s+/);
+    // Flags 00010000 is __SO_ACCEPTCON: the socket listens.
+    if (fields[7] === path && fields[3] === "00010000") {
+      inodes.add(`socket:[${fields[6]}]`);
+    }
+  }
+  return listPids().filter((pid) => {
+    try {
+      for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        if (inodes.has(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`))) {
+          return true;
+        }
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+    return false;
+  });
 }
