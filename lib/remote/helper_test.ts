@@ -34,6 +34,37 @@ Deno.test("sessh_helper.py stays under 96 KiB, what a first call uploads", async
   assert.ok(bytes < 96 * 1024, `sessh_helper.py has ${bytes} bytes`);
 });
 
+// A lint rule, with Python's own parser: a compound statement's body starts
+// on a line of its own (pycodestyle's E701), so that each line does one thing.
+const ONE_LINERS = `
+import ast, sys
+for path in sys.argv[1:]:
+    lines = open(path).read().split("\\n")
+    for node in ast.walk(ast.parse("\\n".join(lines))):
+        for body in (getattr(node, "body", None), getattr(node, "orelse", None), getattr(node, "finalbody", None)):
+            if not isinstance(body, list) or not body or not isinstance(body[0], ast.stmt):
+                continue
+            first = body[0]
+            head = lines[first.lineno - 1][:first.col_offset].strip()
+            if head.endswith(":"):
+                print("%s:%d: %s" % (path, first.lineno, lines[first.lineno - 1].strip()))
+`;
+
+Deno.test("the Python sources put each compound statement's body on lines of its own", async () => {
+  const { code, stdout, stderr } = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      ONE_LINERS,
+      new URL("sessh_helper.py", dir).pathname,
+      new URL("loader.py", dir).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout), "");
+});
+
 Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacharacters", () => {
   const command = bridgeCommand();
   const match =

@@ -61,7 +61,8 @@ def pack(obj, out=None):
         out += obj
     elif isinstance(obj, (list, tuple)):
         _pack_header(out, len(obj), 0x90, 15, (None, 0xDC, 0xDD))
-        for item in obj: pack(item, out)
+        for item in obj:
+            pack(item, out)
     elif isinstance(obj, dict):
         _pack_header(out, len(obj), 0x80, 15, (None, 0xDE, 0xDF))
         for key, value in obj.items():
@@ -93,7 +94,8 @@ class _Reader:
         self.data, self.pos = data, 0
 
     def take(self, n):
-        if self.pos + n > len(self.data): raise ValueError("truncated msgpack data")
+        if self.pos + n > len(self.data):
+            raise ValueError("truncated msgpack data")
         self.pos += n
         return self.data[self.pos - n:self.pos]
 
@@ -102,20 +104,28 @@ class _Reader:
 
     def value(self):
         tag = self.take(1)[0]
-        if tag < 0x80 or tag >= 0xE0: return tag if tag < 0x80 else tag - 0x100
+        if tag < 0x80 or tag >= 0xE0:
+            return tag if tag < 0x80 else tag - 0x100
         # fixmap, fixarray and fixstr carry their size in the tag
-        if tag < 0xA0: return self.sized("map" if tag < 0x90 else "array", tag & 0x0F)
-        if tag < 0xC0: return self.sized("str", tag & 0x1F)
-        if tag in _CONSTANTS: return _CONSTANTS[tag]
-        if tag in _NUMBERS: return self.number(_NUMBERS[tag])
-        if tag not in _SIZED: raise ValueError("unsupported msgpack type 0x%02x" % tag)
+        if tag < 0xA0:
+            return self.sized("map" if tag < 0x90 else "array", tag & 0x0F)
+        if tag < 0xC0:
+            return self.sized("str", tag & 0x1F)
+        if tag in _CONSTANTS:
+            return _CONSTANTS[tag]
+        if tag in _NUMBERS:
+            return self.number(_NUMBERS[tag])
+        if tag not in _SIZED:
+            raise ValueError("unsupported msgpack type 0x%02x" % tag)
         return self.sized(_SIZED[tag][0], self.number(_SIZED[tag][1]))
 
     def sized(self, kind, n):
-        if kind == "array": return [self.value() for _ in range(n)]
+        if kind == "array":
+            return [self.value() for _ in range(n)]
         if kind == "map":
             items = [(self.value(), self.value()) for _ in range(n)]
-            if not all(isinstance(key, (str, int)) for key, _ in items): raise ValueError("unsupported map key")
+            if not all(isinstance(key, (str, int)) for key, _ in items):
+                raise ValueError("unsupported map key")
             return dict(items)
         data = bytes(self.take(n))
         return data if kind == "bin" else data.decode("utf-8", "surrogateescape")
@@ -123,7 +133,8 @@ class _Reader:
 def unpack(data):
     reader = _Reader(data)
     value = reader.value()
-    if reader.pos != len(data): raise ValueError("trailing bytes after msgpack value")
+    if reader.pos != len(data):
+        raise ValueError("trailing bytes after msgpack value")
     return value
 
 def frame(obj):
@@ -137,8 +148,10 @@ def split_frames(buf):
     frames = []
     while len(buf) >= 4:
         size = struct.unpack(">I", bytes(buf[:4]))[0]
-        if size > MAX_FRAME: raise ValueError("frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
-        if len(buf) < 4 + size: break
+        if size > MAX_FRAME:
+            raise ValueError("frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
+        if len(buf) < 4 + size:
+            break
         frames.append(bytes(buf[4:4 + size]))
         del buf[:4 + size]
     return frames
@@ -173,9 +186,12 @@ def scan_modes(modes, data, start, stop):
     modes = dict(modes)
     for match in MODE_RE.finditer(data, start, stop):
         params, setting, single = match.groups()
-        if single == b"c": modes.clear()  # a full reset
-        elif single: modes["keypad"] = single == b"="
-        else: modes.update((p.decode(), setting == b"h") for p in params.split(b";") if p in TRACKED_MODES)
+        if single == b"c":
+            modes.clear()  # a full reset
+        elif single:
+            modes["keypad"] = single == b"="
+        else:
+            modes.update((p.decode(), setting == b"h") for p in params.split(b";") if p in TRACKED_MODES)
     return modes
 
 # ---------------------------------------------------------------- matching output as text (wait --for)
@@ -228,15 +244,19 @@ def state_dir():
     base = os.environ.get("XDG_STATE_HOME", "")
     top, below = (base, []) if os.path.isabs(base) else (os.path.expanduser("~"), [".local", "state"])
     host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().partition(".")[0]) or "localhost"
-    if not SAFE_PATH_RE.match(top) or not _owned_dir(or_none(os.stat, top)): return None
+    if not SAFE_PATH_RE.match(top) or not _owned_dir(or_none(os.stat, top)):
+        return None
     path = top
     for part in below:
         path = os.path.join(path, part)
-        with suppress(OSError): os.mkdir(path, 0o700)
-        if not _owned_dir(or_none(os.lstat, path)): return None
+        with suppress(OSError):
+            os.mkdir(path, 0o700)
+        if not _owned_dir(or_none(os.lstat, path)):
+            return None
     for part in ("sessh", host):
         path = os.path.join(path, part)
-        if not private_dir(path): return None
+        if not private_dir(path):
+            return None
     return path
 
 def _owned_dir(st):
@@ -253,7 +273,8 @@ def runtime_dir(state):
         path = state
     else:
         path = tmp_runtime_dir(state)
-    for directory in [path] + [os.path.join(path, d) for d in ("shell", "cmd", "bin")]: ensure_private_dir(directory)
+    for directory in [path] + [os.path.join(path, d) for d in ("shell", "cmd", "bin")]:
+        ensure_private_dir(directory)
     return path
 
 def socket_fits(directory):
@@ -267,7 +288,8 @@ def tmp_runtime_dir(state):
     recorded = pointer and (read_file(pointer) or b"").decode("utf-8", "replace").strip()
     if recorded and re.match(re.escape(shared) + r"-[A-Za-z0-9_]+\Z", recorded) and private_dir(recorded):
         return recorded
-    if private_dir(shared) or not state: return shared
+    if private_dir(shared) or not state:
+        return shared
     import tempfile
     path = tempfile.mkdtemp(prefix="sessh-%d-" % os.getuid(), dir="/tmp")
     write_private_file(pointer, path.encode())
@@ -275,18 +297,21 @@ def tmp_runtime_dir(state):
 
 def private_dir(path):
     """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink)."""
-    with suppress(OSError): os.mkdir(path, 0o700)
+    with suppress(OSError):
+        os.mkdir(path, 0o700)
     st = or_none(os.lstat, path)
     return _owned_dir(st) and stat.S_IMODE(st.st_mode) == 0o700
 
 def make_private_dirs(path):
     """Create `path` and its missing parents 0700 (parents that exist are left as they are)."""
     parent = os.path.dirname(path)
-    if parent != path and not os.path.lexists(parent): make_private_dirs(parent)
+    if parent != path and not os.path.lexists(parent):
+        make_private_dirs(parent)
     return private_dir(path)
 
 def ensure_private_dir(path):
-    if private_dir(path): return
+    if private_dir(path):
+        return
     st = or_none(os.lstat, path)
     found = "found uid %d mode %o" % (st.st_uid, st.st_mode) if st else "cannot create it"
     sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (%s); remove it and "
@@ -295,22 +320,26 @@ def ensure_private_dir(path):
 
 def write_private_file(path, data, mode=0o600):
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f: f.write(data)
+    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f:
+        f.write(data)
     os.replace(tmp, path)
 
 def read_file(path, limit=-1):
-    with suppress(OSError), open(path, "rb") as f: return f.read(limit)
+    with suppress(OSError), open(path, "rb") as f:
+        return f.read(limit)
 
 def or_none(fn, *args):
     """fn(*args), or None when it raises OSError: the process or file it names may be gone already."""
-    with suppress(OSError): return fn(*args)
+    with suppress(OSError):
+        return fn(*args)
 
 def remove_command_files(rt, name):
     """Unlink the command files (NAME.SEQ.sh) of session `name`: a run that never got its prompt leaves one."""
     directory = os.path.join(rt, "cmd")
     for entry in or_none(os.listdir, directory) or []:
         stem, _, seq = entry[:-3].rpartition(".")
-        if entry.endswith(".sh") and stem == name and seq.isdigit(): or_none(os.unlink, os.path.join(directory, entry))
+        if entry.endswith(".sh") and stem == name and seq.isdigit():
+            or_none(os.unlink, os.path.join(directory, entry))
 
 # ---------------------------------------------------------------- daemons and their registry of sessions
 def daemon_argv(fd, rt, state):
@@ -319,9 +348,11 @@ def daemon_argv(fd, rt, state):
 
 def daemon_of(pid):
     """(runtime dir, state dir) of `pid` when it is a live sessh daemon of this user and protocol, else None."""
-    if getattr(or_none(os.stat, "/proc/%d" % pid), "st_uid", None) != os.getuid(): return None
+    if getattr(or_none(os.stat, "/proc/%d" % pid), "st_uid", None) != os.getuid():
+        return None
     argv = (read_file("/proc/%d/cmdline" % pid) or b"").split(b"\0")
-    if argv[3:5] != [b"daemon", b"%d" % PROTOCOL] or len(argv) < 8: return None
+    if argv[3:5] != [b"daemon", b"%d" % PROTOCOL] or len(argv) < 8:
+        return None
     return argv[6].decode("utf-8", "surrogateescape"), argv[7].decode("utf-8", "surrogateescape") or None
 
 def live_daemons(rt, state):
@@ -426,8 +457,10 @@ fi
 
 def shell_kind(shell):
     name = os.path.basename(shell).lstrip("-")
-    if name.startswith("bash"): return "bash"
-    if name.startswith("zsh"): return "zsh"
+    if name.startswith("bash"):
+        return "bash"
+    if name.startswith("zsh"):
+        return "zsh"
     return "posix" if name in ("sh", "dash", "ash", "ksh", "mksh", "ksh93", "posh", "busybox") else None
 
 def install_integration(rt):
@@ -446,7 +479,8 @@ def integration_env(kind, scripts, env):
     if kind == "bash":
         boot = ' . "%s"' % scripts["bash"]
         return {"SESSH_BOOT": boot, "PROMPT_COMMAND": boot}
-    if kind not in ("zsh", "posix"): return {}
+    if kind not in ("zsh", "posix"):
+        return {}
     # zsh reads $ZDOTDIR/.zshenv and sh reads $ENV; the scripts restore the user's own value.
     var, value = ("ZDOTDIR", scripts["zsh_dir"]) if kind == "zsh" else ("ENV", scripts["posix"])
     return {var: value, **({"SESSH_ORIG_" + var: env[var]} if var in env else {})}
@@ -454,7 +488,8 @@ def integration_env(kind, scripts, env):
 def is_typeable(command, kind, preexec):
     """Whether a command can be typed as is (readable for a human watching, and in history) rather than sourced
     from a file: only a short single line of printable text survives line editing and history expansion unchanged."""
-    if kind not in ("bash", "zsh") or not preexec or len(command) > 1000 or not command.strip(): return False
+    if kind not in ("bash", "zsh") or not preexec or len(command) > 1000 or not command.strip():
+        return False
     text = command.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 become unprintable surrogates
     return text.isprintable() and "!" not in text and not text.startswith((" ", "#"))
 
@@ -509,9 +544,11 @@ class Session:
 
     def slice(self, start, stop):
         start, stop = max(start, self.base), min(stop, self.end)
-        if stop <= start: return b""
+        if stop <= start:
+            return b""
         # Through a view: slicing the bytearray itself would copy the part twice, a cost that shows at MiBs.
-        with memoryview(self.buf) as view: return bytes(view[start - self.origin:stop - self.origin])
+        with memoryview(self.buf) as view:
+            return bytes(view[start - self.origin:stop - self.origin])
 
     def tail_start(self, lines):
         """Where the last `lines` lines begin, and whether that many were still buffered. When fewer were, the
@@ -520,11 +557,13 @@ class Session:
         pos = len(self.buf) - (1 if self.buf.endswith(b"\n") else 0)
         for _ in range(lines):
             found = self.buf.rfind(b"\n", low, pos)
-            if found < 0: break
+            if found < 0:
+                break
             pos = found
         else:
             return self.origin + pos + 1, True
-        if self.base == 0 or (low > 0 and self.buf[low - 1:low] == b"\n"): return self.base, True
+        if self.base == 0 or (low > 0 and self.buf[low - 1:low] == b"\n"):
+            return self.base, True
         first = self.buf.find(b"\n", low, pos + 1)
         return (self.origin + first + 1 if 0 <= first < len(self.buf) - 1 else self.base), False
 
@@ -553,10 +592,13 @@ def spawn_shell(shell, cols, rows, env):
     try:
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-        for fd in (0, 1, 2): os.dup2(slave, fd)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
         os.closerange(3, 4096)  # the master and the slave among them
-        for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM): signal.signal(sig, signal.SIG_DFL)
-        with suppress(OSError): os.chdir(env.get("HOME") or "/")  # else it starts in the daemon's, "/"
+        for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        with suppress(OSError):
+            os.chdir(env.get("HOME") or "/")  # else it starts in the daemon's, "/"
         os.execve(shell, ["-" + os.path.basename(shell)], env)
     except BaseException as exc:
         os.write(2, ("sessh: cannot start %s: %s\r\n" % (shell, exc)).encode())
@@ -567,7 +609,8 @@ def set_winsize(fd, cols, rows):
 
 def motd_text(home):
     """The login banner sshd would print, unless ~/.hushlogin exists."""
-    if os.path.exists(os.path.join(home, ".hushlogin")): return b""
+    if os.path.exists(os.path.join(home, ".hushlogin")):
+        return b""
     parts = sorted(or_none(os.listdir, "/etc/motd.d") or [])
     chunks = [read_file(p, 65536) for p in ["/run/motd.dynamic", "/etc/motd"] + ["/etc/motd.d/" + n for n in parts]]
     return b"".join(c for c in chunks if c and c.strip()).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -581,7 +624,8 @@ def resolve_shell(requested):
         return path
     with suppress(KeyError):  # a user without a passwd entry gets /bin/sh too
         shell = pwd.getpwuid(os.getuid()).pw_shell
-        if shell and os.access(shell, os.X_OK): return shell
+        if shell and os.access(shell, os.X_OK):
+            return shell
     return "/bin/sh"
 
 def _checked_name(msg):
@@ -591,7 +635,8 @@ def _checked_name(msg):
     return name
 
 def _clamp(value, low, high, default):
-    if not isinstance(value, int) or isinstance(value, bool): return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
     return max(low, min(high, value))
 
 def log(message):
@@ -612,7 +657,8 @@ class Client:
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
     def send(self, obj):
-        if self.writer.is_closing(): return
+        if self.writer.is_closing():
+            return
         self.writer.write(frame(obj))
 
     def reply(self, req_id, **fields):
@@ -658,9 +704,11 @@ class Daemon:
         registry = parse_registry(read_file(self.registry))
         pid = registry["daemon"].get("pid")
         alive = isinstance(pid, int) and pid != os.getpid() and daemon_of(pid) is not None
-        if alive: log("daemon %d of %s still runs; its sessions are left to it" % (pid, self.registry))
+        if alive:
+            log("daemon %d of %s still runs; its sessions are left to it" % (pid, self.registry))
         lost = lost_sessions(registry, alive, int(time.time() * 1000), last_fatal(os.path.join(self.state, "daemon.log")))
-        for name in lost: remove_command_files(self.rt, name)
+        for name in lost:
+            remove_command_files(self.rt, name)
         return lost
 
     def save_registry(self):
@@ -676,7 +724,8 @@ class Daemon:
             log("cannot write %s: %s" % (self.registry, exc))
 
     def forget_lost(self, name):
-        if self.lost.pop(name, None) is None: return
+        if self.lost.pop(name, None) is None:
+            return
         remove_command_files(self.rt, name)
         self.save_registry()
 
@@ -685,20 +734,24 @@ class Daemon:
         self.loop = asyncio.new_event_loop()
         self.loop.add_signal_handler(signal.SIGCHLD, self.reap_children)
         self.loop.add_signal_handler(signal.SIGUSR1, self.keep_files, "a bridge found no socket")
-        for sig in (signal.SIGHUP, signal.SIGPIPE): signal.signal(sig, signal.SIG_IGN)
+        for sig in (signal.SIGHUP, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
         self.server = self.loop.run_until_complete(asyncio.start_unix_server(self.serve, sock=self.listener))
         # At exit, the path is left alone if another socket took it.
         self.bound = getattr(or_none(os.stat, self.socket_path), "st_ino", None)
         self.housekeep(time.time())
         self.loop.run_forever()
         with suppress(OSError):
-            if os.stat(self.socket_path).st_ino == self.bound: os.unlink(self.socket_path)
+            if os.stat(self.socket_path).st_ino == self.bound:
+                os.unlink(self.socket_path)
 
     def housekeep(self, idle_since):
         """Every 5 s: re-create removed files; exit after a minute without sessions or clients."""
         self.keep_files("5 s check")
-        if self.sessions or self.clients: idle_since = time.time()
-        if time.time() - idle_since > DAEMON_IDLE_EXIT: self.loop.stop()
+        if self.sessions or self.clients:
+            idle_since = time.time()
+        if time.time() - idle_since > DAEMON_IDLE_EXIT:
+            self.loop.stop()
         self.loop.call_later(5.0, self.housekeep, idle_since)
 
     def keep_files(self, trigger):
@@ -706,11 +759,14 @@ class Daemon:
         reachable, and the registry, so that a later daemon still learns of them. Another file in the socket's
         place is left alone."""
         if not os.path.exists(self.registry):
-            with suppress(OSError): self.restore_state()  # failing, it still leaves the socket to be re-created
+            with suppress(OSError):
+                self.restore_state()  # failing, it still leaves the socket to be re-created
         try:
-            if os.path.lexists(self.socket_path): return
+            if os.path.lexists(self.socket_path):
+                return
             dirs = [os.path.join(self.rt, d) for d in ("shell", "cmd", "bin")]
-            if not make_private_dirs(self.rt) or not all(map(private_dir, dirs)): raise OSError("not a private dir")
+            if not make_private_dirs(self.rt) or not all(map(private_dir, dirs)):
+                raise OSError("not a private dir")
             self.install_files()
             self.point_agent()
             listener = listen_at(self.socket_path)
@@ -768,9 +824,11 @@ class Daemon:
             return
         handler = getattr(self, "op_" + str(msg.get("op")), None)
         try:
-            if handler is None: raise HelperError("protocol", 'Unknown operation "%s"' % msg.get("op"))
+            if handler is None:
+                raise HelperError("protocol", 'Unknown operation "%s"' % msg.get("op"))
             reply = handler(client, msg)
-            if reply is not None: client.reply(msg.get("id"), **reply)  # None: it answers by itself, now or later
+            if reply is not None:
+                client.reply(msg.get("id"), **reply)  # None: it answers by itself, now or later
         except HelperError as exc:
             client.fail(msg.get("id"), *exc.args)
         except Exception as exc:
@@ -779,18 +837,23 @@ class Daemon:
 
     def drop_client(self, client):
         """Forget a client; what was queued for it still goes out before its connection closes."""
-        if client not in self.clients: return
+        if client not in self.clients:
+            return
         self.clients.remove(client)
         for session in self.sessions.values():
-            if session.attached is client: session.attached, session.detached_at = None, time.time()
-        if client.agent: self.point_agent()
+            if session.attached is client:
+                session.attached, session.detached_at = None, time.time()
+        if client.agent:
+            self.point_agent()
         client.writer.close()
 
     def notify(self, session, event, level="events", skip=None):
         """Send an event to every client watching `session` at `level` or more ("output" includes "events")."""
-        if event["ev"] == "exit": self.feed_attached(session, final=True)  # the shell's last words before its exit
+        if event["ev"] == "exit":
+            self.feed_attached(session, final=True)  # the shell's last words before its exit
         for client in self.clients:
-            if client is skip or client.watch.get(session.name) not in ("output", level): continue
+            if client is skip or client.watch.get(session.name) not in ("output", level):
+                continue
             feed = client.feeds.get(session.name)
             if feed is not None and feed.session is session and feed.sent < session.end:
                 feed.held.append((session.end, event))
@@ -799,8 +862,10 @@ class Daemon:
 
     def session(self, msg):
         name = _checked_name(msg)
-        if name in self.sessions: return self.sessions[name]
-        if name in self.lost: raise HelperError("session_lost", lost_message(self.lost[name]))
+        if name in self.sessions:
+            return self.sessions[name]
+        if name in self.lost:
+            raise HelperError("session_lost", lost_message(self.lost[name]))
         if name in self.recent_exits:
             raise HelperError("session_exited",
                               'Session "%s" ended: its shell exited with status %d' % (name, self.recent_exits[name]))
@@ -810,14 +875,16 @@ class Daemon:
         """The session `msg` names, and whether it was created now, from `options` (a map) when there was none.
         A lost session is not silently replaced: that takes an explicit open."""
         name = _checked_name(msg)
-        if name in self.sessions or name in self.lost or not isinstance(options, dict): return self.session(msg), False
+        if name in self.sessions or name in self.lost or not isinstance(options, dict):
+            return self.session(msg), False
         return self.create_session(dict(options, name=name)), True
 
     def create_session(self, options):
         name, shell, term = options["name"], resolve_shell(options.get("shell")), options.get("term")
         kind = shell_kind(shell)
         env = dict(self.base_env, TERM=term if isinstance(term, str) and term and term != "dumb" else "xterm-256color")
-        if options.get("agent_env", True): env.update(AGENT_ENV)
+        if options.get("agent_env", True):
+            env.update(AGENT_ENV)
         env.update((key, value) for key, value in (options.get("env") or {}).items()
                    if isinstance(key, str) and isinstance(value, str) and key and "=" not in key)
         env.update(SESSH_SESSION=name, SHELL=shell, SESSH_BIN=os.path.join(self.rt, "bin"),
@@ -831,7 +898,8 @@ class Daemon:
         self.recent_exits.pop(name, None)
         self.save_registry()
         self.loop.add_reader(fd, self.read_pty, session)
-        if kind: self.loop.call_later(2.0, self._integrate_fallback, session)
+        if kind:
+            self.loop.call_later(2.0, self._integrate_fallback, session)
         return session
 
     def _integrate_fallback(self, session):
@@ -863,12 +931,14 @@ class Daemon:
         self.emit_output(session, clean[pos:])
 
     def emit_output(self, session, data):
-        if not data: return
+        if not data:
+            return
         evicting = session.end + len(data) - session.capacity
         for client in self.clients:
             matcher = client.matchers.get(session.name)
             # Output a pattern has not been searched for yet is searched before it leaves the buffer.
-            if matcher is not None and matcher.pos < evicting: self.advance_matcher(client, session, matcher, True)
+            if matcher is not None and matcher.pos < evicting:
+                self.advance_matcher(client, session, matcher, True)
         session.append(data)
         for client in self.clients:
             feed = client.feeds.get(session.name)
@@ -885,7 +955,8 @@ class Daemon:
 
     def feed_due(self, client, feed):
         feed.due = False
-        if client.feeds.get(feed.session.name) is feed: self.feed_watcher(client, feed)
+        if client.feeds.get(feed.session.name) is feed:
+            self.feed_watcher(client, feed)
 
     def feed_watcher(self, client, feed):
         """Send an "output" watcher what it has not had (see Feed); the rest waits for its connection to drain."""
@@ -893,7 +964,8 @@ class Daemon:
         while not client.writer.is_closing():
             while feed.held and feed.held[0][0] <= feed.sent:
                 client.send(feed.held.pop(0)[1])
-            if feed.sent >= session.end or self.held_back(client): return
+            if feed.sent >= session.end or self.held_back(client):
+                return
             if feed.sent < session.base:
                 client.send({"ev": "gap", "name": session.name, "start": feed.sent, "end": session.base})
                 feed.sent = session.base
@@ -909,7 +981,8 @@ class Daemon:
         ends, so what is owed goes now, or a short tail does."""
         client = session.attached
         while client and not client.writer.is_closing() and session.sent < session.end:
-            if not final and self.held_back(client): return
+            if not final and self.held_back(client):
+                return
             if session.sent < session.base or session.end - session.sent > (RESYNC_TAIL if final else MAX_READ_REPLY):
                 self.resync(client, session)
                 return
@@ -921,7 +994,8 @@ class Daemon:
     def held_back(self, client):
         """Whether the client's connection holds the high mark; then its output waits, and goes on once the
         connection has drained."""
-        if client.writer.transport.get_write_buffer_size() <= ATTACH_HIGH_WATER: return False
+        if client.writer.transport.get_write_buffer_size() <= ATTACH_HIGH_WATER:
+            return False
         client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
         return True
 
@@ -935,11 +1009,14 @@ class Daemon:
         session.sent = session.end
 
     async def resume_when_drained(self, client):
-        with suppress(OSError): await client.writer.drain()  # a lost connection raises; is_closing() then stops it
+        with suppress(OSError):
+            await client.writer.drain()  # a lost connection raises; is_closing() then stops it
         client.drain = None
         for session in list(self.sessions.values()):
-            if session.attached is client: self.feed_attached(session)
-        for feed in list(client.feeds.values()): self.feed_watcher(client, feed)
+            if session.attached is client:
+                self.feed_attached(session)
+        for feed in list(client.feeds.values()):
+            self.feed_watcher(client, feed)
 
     def handle_marker(self, session, payload):
         kind, _, arg = payload.partition(";")
@@ -948,7 +1025,8 @@ class Daemon:
             session.preexec = "preexec" in arg.split(",")
         elif kind == "C":
             session.running = True
-            if session.run: session.run["start"] = session.last_input = session.end
+            if session.run:
+                session.run["start"] = session.last_input = session.end
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
@@ -957,7 +1035,8 @@ class Daemon:
             self.dispatch_pending_run(session)
 
     def finish_command(self, session, status):
-        if not session.running and session.run is None: return
+        if not session.running and session.run is None:
+            return
         run, session.run = session.run, None
         session.running, session.last_exit = False, status
         self.report_done(session, run, exit=status)
@@ -967,7 +1046,8 @@ class Daemon:
         event = dict(fields, ev="done", name=session.name, end=session.end, seq=run and run["seq"],
                      start=run and run["start"])
         if run:
-            if run["file"]: or_none(os.unlink, run["file"])
+            if run["file"]:
+                or_none(os.unlink, run["file"])
             # The owner gets the output with the event: no second round trip, even when the shell exits next.
             # More than a read reply holds is left for it to read in parts (data None).
             fits = session.end - max(run["start"], session.base) <= MAX_READ_REPLY
@@ -1019,7 +1099,8 @@ class Daemon:
     def check_input(self, session):
         """A terminal that takes no input at all for a while (a program that stopped reading) gets none: what
         is queued is dropped and its senders told how much arrived."""
-        if not session.in_writing: return
+        if not session.in_writing:
+            return
         idle = time.time() - session.in_progress
         if idle < INPUT_STALL_S:
             self.loop.call_later(INPUT_STALL_S - idle, self.check_input, session)
@@ -1028,7 +1109,8 @@ class Daemon:
                         "not read its input" % (session.name, INPUT_STALL_S))
 
     def fail_input(self, session, code, message):
-        if session.in_writing: or_none(self.loop.remove_writer, session.fd)
+        if session.in_writing:
+            or_none(self.loop.remove_writer, session.fd)
         written = session.in_done
         for end, client, req_id, count in session.in_waiters:
             client.fail(req_id, code, "%s (%d of its %d bytes were written)" % (message, max(0, count - (end - written)), count))
@@ -1037,9 +1119,11 @@ class Daemon:
     def reap_children(self):
         while True:
             pid, status = or_none(os.waitpid, -1, os.WNOHANG) or (0, 0)  # ChildProcessError: no children left
-            if not pid: return
+            if not pid:
+                return
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-            for session in [s for s in self.sessions.values() if s.pid == pid]: self.end_session(session, code)
+            for session in [s for s in self.sessions.values() if s.pid == pid]:
+                self.end_session(session, code)
 
     def end_session(self, session, code):
         for data in iter(lambda: or_none(os.read, session.fd, READ_CHUNK) or b"", b""):
@@ -1056,8 +1140,10 @@ class Daemon:
         del self.sessions[session.name]
         self.save_registry()
         self.recent_exits[session.name] = code
-        if len(self.recent_exits) > 100: del self.recent_exits[next(iter(self.recent_exits))]
-        for client, req_id in session.closing: client.reply(req_id, status=code)
+        if len(self.recent_exits) > 100:
+            del self.recent_exits[next(iter(self.recent_exits))]
+        for client, req_id in session.closing:
+            client.reply(req_id, status=code)
         if session.pending_run:
             client, req_id = session.pending_run[2:4]
             client.fail(req_id, "session_exited", 'The shell of "%s" exited with status %d' % (session.name, code))
@@ -1082,7 +1168,8 @@ class Daemon:
         return {"sessions": live + [lost_info(entry) for entry in self.lost.values()]}
 
     def op_input(self, client, msg):
-        if not isinstance(msg.get("data"), bytes): raise HelperError("bad_request", "input needs bytes in data")
+        if not isinstance(msg.get("data"), bytes):
+            raise HelperError("bad_request", "input needs bytes in data")
         session = self.session(msg)
         session.last_input = session.end
         self.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written
@@ -1098,9 +1185,12 @@ class Daemon:
         session = self.session(msg)
         since, lines, until = msg.get("since"), msg.get("lines"), msg.get("until")
         whole = True
-        if isinstance(since, int): start = since
-        elif isinstance(lines, int): start, whole = session.tail_start(max(1, lines))
-        else: start = session.base
+        if isinstance(since, int):
+            start = since
+        elif isinstance(lines, int):
+            start, whole = session.tail_start(max(1, lines))
+        else:
+            start = session.base
         evicted, start = start < session.base or not whole, max(start, session.base)
         limit = _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY)
         data = session.slice(start, min(until if isinstance(until, int) else session.end, start + limit))
@@ -1137,7 +1227,8 @@ class Daemon:
 
     def check_idle(self, client, session, token):
         """Tell an idle watcher once the session's output has been quiet for its time since it subscribed."""
-        if client.idle.get(session.name) is not token or client.writer.is_closing(): return
+        if client.idle.get(session.name) is not token or client.writer.is_closing():
+            return
         quiet = time.time() - max(session.last_output, token[0])
         if quiet < token[1]:
             self.loop.call_later(token[1] - quiet, self.check_idle, client, session, token)
@@ -1160,7 +1251,8 @@ class Daemon:
         """Search what the session wrote since the last search, a few MiB at a time so that a long backlog does
         not hold up the loop (all of it when `whole`); report a match as a "match" event, with the output offset
         the search reached."""
-        if client.matchers.get(session.name) is not matcher or client.writer.is_closing(): return
+        if client.matchers.get(session.name) is not matcher or client.writer.is_closing():
+            return
         matcher.due = whole and matcher.due  # a search already due stays due: it finds the rest
         stop = session.end if whole else min(session.end, matcher.pos + MATCH_STEP)
         match = matcher.scan(session, stop)
@@ -1182,7 +1274,8 @@ class Daemon:
     def op_run(self, client, msg):
         create, command = msg.get("create"), msg.get("command")
         session, created = self.session_or_new(msg, create if isinstance(create, dict) else {} if create else None)
-        if not isinstance(command, bytes): raise HelperError("bad_request", "run needs the command as bytes")
+        if not isinstance(command, bytes):
+            raise HelperError("bad_request", "run needs the command as bytes")
         if session.kind is None:
             raise HelperError("no_integration", 'Cannot tell when commands finish in %s; use run --no-wait, '
                               'or open the session with --shell bash, zsh or sh' % session.shell)
@@ -1191,7 +1284,8 @@ class Daemon:
             raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it (sessh wait --done), '
                               'interrupt it (sessh keys ... C-c) or pass --force'
                               % (session.name, info["command"] or "a command"))
-        if msg.get("force"): self.supersede(session, info["running"])
+        if msg.get("force"):
+            self.supersede(session, info["running"])
         seq = self.run_seq = self.run_seq + 1
         client.watch.setdefault(session.name, "events")
         session.pending_run = (seq, command, client, msg.get("id"), created)
@@ -1209,28 +1303,36 @@ class Daemon:
             session.pending_run = None
             client.fail(req_id, "session_busy", 'A newer run --force in "%s" took the place of this command before '
                         "it was typed" % session.name)
-        if not running: return
+        if not running:
+            return
         run, session.run = session.run, None
-        if run: self.report_done(session, run, exit=None, superseded=True)
+        if run:
+            self.report_done(session, run, exit=None, superseded=True)
         session.interrupted = token = object()
         # A job of its own gets SIGINT directly: a Ctrl-C typed into the terminal would stay queued if the job ended
         # just now, and the shell would answer it with a second prompt that ends the forced run before it ran.
         group = or_none(os.tcgetpgrp, session.fd)
-        if group and group != session.pid: or_none(os.killpg, group, signal.SIGINT)
-        else: self.write_pty(session, b"\x03")  # the shell itself is busy (a builtin such as read)
+        if group and group != session.pid:
+            or_none(os.killpg, group, signal.SIGINT)
+        else:
+            self.write_pty(session, b"\x03")  # the shell itself is busy (a builtin such as read)
         self.loop.call_later(1.0, self.escalate, session, token, signal.SIGTERM)
 
     def escalate(self, session, token, sig):
         """The interrupted job kept the terminal: signal its process group (never the shell's own), harder later."""
-        if session.interrupted is not token or session.exit_status is not None: return
+        if session.interrupted is not token or session.exit_status is not None:
+            return
         group = or_none(os.tcgetpgrp, session.fd)
-        if group and group != session.pid: or_none(os.killpg, group, sig)
-        if sig == signal.SIGTERM: self.loop.call_later(2.0, self.escalate, session, token, signal.SIGKILL)
+        if group and group != session.pid:
+            or_none(os.killpg, group, sig)
+        if sig == signal.SIGTERM:
+            self.loop.call_later(2.0, self.escalate, session, token, signal.SIGKILL)
 
     def dispatch_pending_run(self, session):
         """Type the waiting command in once the shell shows a prompt with sessh's hooks (after an interrupted job:
         the prompt that follows it)."""
-        if not session.pending_run or not session.integrated or session.interrupted: return
+        if not session.pending_run or not session.integrated or session.interrupted:
+            return
         (seq, command, client, req_id, created), session.pending_run = session.pending_run, None
         if is_typeable(command, session.kind, session.preexec):
             path, data = None, b"\x15" + command + b"\r"
@@ -1245,7 +1347,8 @@ class Daemon:
         client.reply(req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
 
     def _expire_pending_run(self, session, seq):
-        if not session.pending_run or session.pending_run[0] != seq: return
+        if not session.pending_run or session.pending_run[0] != seq:
+            return
         client, req_id = session.pending_run[2:4]
         session.pending_run = None
         client.fail(req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s hooks in time; '
@@ -1275,7 +1378,8 @@ class Daemon:
     def op_detach(self, client, msg):
         session = self.session(msg)
         attached = session.attached is not None
-        if attached: self.release(session, "requested")
+        if attached:
+            self.release(session, "requested")
         return {"detached": attached}
 
     def release(self, session, reason):
@@ -1296,9 +1400,12 @@ class Daemon:
         client.idle.clear()
         client.matchers.clear()
         for session in self.sessions.values():
-            if session.attached is client: self.release(session, "reset")
-            if session.pending_run and session.pending_run[2] is client: session.pending_run = None
-            if session.run and session.run["client"] is client: session.run["client"] = None
+            if session.attached is client:
+                self.release(session, "reset")
+            if session.pending_run and session.pending_run[2] is client:
+                session.pending_run = None
+            if session.run and session.run["client"] is client:
+                session.run["client"] = None
             session.closing = [(c, req_id) for c, req_id in session.closing if c is not client]
         return {}
 
@@ -1329,11 +1436,13 @@ class Daemon:
 
     def signal_session(self, session, sig):
         """Signal every process in the session's terminal session (field 6 of /proc/PID/stat), shell first."""
-        if session.exit_status is not None: return  # its pid may be another process's by now
+        if session.exit_status is not None:
+            return  # its pid may be another process's by now
         or_none(os.kill, session.pid, sig)
         for entry in filter(str.isdigit, os.listdir("/proc")):
             fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
-            if int(entry) != session.pid and fields[3:4] == [b"%d" % session.pid]: or_none(os.kill, int(entry), sig)
+            if int(entry) != session.pid and fields[3:4] == [b"%d" % session.pid]:
+                or_none(os.kill, int(entry), sig)
 
 # ---------------------------------------------------------------- bridge
 def connect_daemon(rt, state):
@@ -1359,7 +1468,8 @@ def _try_connect(path, unlink_stale=False):
         return sock
     except OSError as exc:
         sock.close()
-        if unlink_stale and isinstance(exc, ConnectionRefusedError): or_none(os.unlink, path)
+        if unlink_stale and isinstance(exc, ConnectionRefusedError):
+            or_none(os.unlink, path)
 
 def wake_daemon(rt, state):
     """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
@@ -1371,7 +1481,8 @@ def wake_daemon(rt, state):
         while sock is None and time.time() < deadline and daemon_of(pid):
             time.sleep(0.05)
             sock = _try_connect(path)
-        if sock is not None: return sock
+        if sock is not None:
+            return sock
         if daemon_of(pid):
             sys.stderr.write("sessh: the daemon (pid %d) runs but does not answer on %s; see %s/daemon.log\n"
                              % (pid, path, state or daemon_rt))
@@ -1396,10 +1507,12 @@ def start_daemon(path, rt, state):
         return _try_connect(path)
     try:
         os.setsid()
-        if os.fork(): os._exit(0)
+        if os.fork():
+            os._exit(0)
         os.chdir("/")
         null = os.open(os.devnull, os.O_RDWR)
-        for target, fd in enumerate((null, null, open_log(state or rt))): os.dup2(fd, target)
+        for target, fd in enumerate((null, null, open_log(state or rt))):
+            os.dup2(fd, target)
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, 1024)
         os.set_inheritable(listener.fileno(), True)
@@ -1422,17 +1535,20 @@ def run_daemon(args):
 def bridge():
     state = state_dir()
     sock = connect_daemon(runtime_dir(state), state)
-    if os.environ.get("SSH_AUTH_SOCK"): sock.sendall(frame({"op": "agent", "path": os.environ["SSH_AUTH_SOCK"]}))
+    if os.environ.get("SSH_AUTH_SOCK"):
+        sock.sendall(frame({"op": "agent", "path": os.environ["SSH_AUTH_SOCK"]}))
     os.write(1, MAGIC)
     while True:
         readable = select.select([sock, 0], [], [])[0]
         if 0 in readable:
             data = os.read(0, READ_CHUNK)
-            if not data: return 0
+            if not data:
+                return 0
             sock.sendall(data)
         if sock in readable:
             data = sock.recv(READ_CHUNK)
-            if not data: return 0
+            if not data:
+                return 0
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
 
@@ -1442,16 +1558,20 @@ def request(sock, op, **fields):
     buf = bytearray()
     while True:
         data = sock.recv(READ_CHUNK)
-        if not data: sys.exit("sessh: the daemon closed the connection")
+        if not data:
+            sys.exit("sessh: the daemon closed the connection")
         buf += data
         for msg in map(unpack, split_frames(buf)):
-            if msg.get("id") == 1 and msg.get("ok"): return msg
-            if msg.get("id") == 1: sys.exit("sessh: %s" % msg.get("message"))
+            if msg.get("id") == 1 and msg.get("ok"):
+                return msg
+            if msg.get("id") == 1:
+                sys.exit("sessh: %s" % msg.get("message"))
 
 def in_session(role):
     """`sessh list` and `sessh detach` run inside a session, through the shim on its PATH."""
     current = os.environ.get("SESSH_SESSION")
-    if role == "detach" and not current: sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
+    if role == "detach" and not current:
+        sys.exit("sessh detach: not inside a sessh session (SESSH_SESSION is not set)")
     state = state_dir()
     reply = request(connect_daemon(runtime_dir(state), state), role, name=current)
     if role == "detach":
@@ -1463,14 +1583,18 @@ def in_session(role):
         rows.append(("*" if s["name"] == current else "", s["name"], str(s["pid"] or "-"), state,
                      s["command"] or s["cwd"] or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows: print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
     return 0
 
 def main(argv):
     role = argv[1] if len(argv) > 1 else ""
-    if role == "bridge": return bridge()
-    if role == "daemon": return run_daemon(argv[2:])
-    if role in ("list", "detach"): return in_session(role)
+    if role == "bridge":
+        return bridge()
+    if role == "daemon":
+        return run_daemon(argv[2:])
+    if role in ("list", "detach"):
+        return in_session(role)
     sys.stderr.write("usage: sessh list | sessh detach (inside a sessh session)\n")
     return 2
 
