@@ -11,7 +11,16 @@ import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
 import { concatBytes } from "../bytes.ts";
 
-/** Default bound on the text `run`, `logs` and `wait` return: 100 KiB. */
+/**
+ * Default bound on the text `run`, `logs` and `wait` return: 100 KiB (head
+ * and tail are kept). Pass `maxOutput` to change it.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_OUTPUT } from "@sessh/cli";
+ * console.log(DEFAULT_MAX_OUTPUT); // 102400
+ * ```
+ */
 export const DEFAULT_MAX_OUTPUT = 100 * 1024;
 
 /**
