@@ -22,11 +22,14 @@ export {
 } from "./lib/session/client.ts";
 export {
   type CloseOptions,
+  type CommandRecord,
+  type CommandResult,
   DEFAULT_MAX_OUTPUT,
   type FollowOptions,
   type FollowPiece,
   type LogsOptions,
   type LogsResult,
+  type ResultOptions,
   type RunOptions,
   type RunResult,
   type ScreenResult,

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "session_busy",
   "session_exited",
   "no_integration",
+  "no_command",
   "timeout",
   "command_failed",
   "remote",

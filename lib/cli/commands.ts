@@ -33,3 +33,8 @@ export {
   listCommand,
   statusCommand,
 } from "./verbs/manage.ts";
+export {
+  historyCommand,
+  resultCommand,
+  type ResultFlags,
+} from "./verbs/history.ts";

@@ -28,6 +28,7 @@ import type {
   LogsFlags,
   OpenFlags,
   Outcome,
+  ResultFlags,
   RunFlags,
   SendFlags,
   StreamSink,
@@ -404,6 +405,38 @@ export function buildProgram(
     {},
     (c, _, t, f) => c.statusCommand(t, f),
   );
+  const history = targetCommand<CommonFlags>(
+    "the last commands run typed, with their ids and exit statuses",
+    {},
+    (c, _, t, f) => c.historyCommand(t, f),
+  );
+  const result = buildCommand<
+    ResultFlags,
+    [string, string, number | undefined, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, name, dest, id, port) {
+      handle(this, (c) => c.resultCommand({ name, dest, port }, id, flags));
+    },
+    parameters: {
+      flags: { ...COMMON, maxOutput: MAX_OUTPUT },
+      aliases: COMMON_ALIASES,
+      positional: {
+        kind: "tuple",
+        parameters: [NAME, DEST, {
+          brief: "the command's id (run --json prints it; default: the latest)",
+          parse: (v: string) =>
+            parseCount(v, "ID", { min: 1, max: Number.MAX_SAFE_INTEGER }),
+          placeholder: "ID",
+          optional: true as const,
+        }, PORT],
+      },
+    },
+    docs: {
+      brief:
+        "a command's exit status and output by id, or that it still runs (exit 124)",
+    },
+  });
   const list = buildCommand<
     CommonFlags,
     [string, string | undefined],
@@ -549,6 +582,8 @@ export function buildProgram(
         screen,
         wait,
         status,
+        history,
+        result,
         list,
         close,
         attach,

@@ -205,6 +205,7 @@ UNFINISHED_MAX = 4096
 MATCH_OVERLAP = 64 << 10  # characters of earlier text a match may span, as on the client
 MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
 MATCH_STEP = 4 << 20  # bytes of output searched at a time
+HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
 
 class TextMatcher:
     """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
@@ -503,6 +504,7 @@ class Session:
         self.buf, self.origin = bytearray(), 0  # buf holds output bytes [origin, end) of all the shell wrote
         self.created = self.last_activity = self.last_output = time.time()
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
+        self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see Daemon.op_history)
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
@@ -1026,7 +1028,7 @@ class Daemon:
         elif kind == "C":
             session.running = True
             if session.run:
-                session.run["start"] = session.last_input = session.end
+                session.run["start"] = session.run["entry"]["start"] = session.last_input = session.end
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"]})
         elif kind == "P":
@@ -1046,6 +1048,8 @@ class Daemon:
         event = dict(fields, ev="done", name=session.name, end=session.end, seq=run and run["seq"],
                      start=run and run["start"])
         if run:
+            run["entry"].update(end=session.end, exit=fields.get("exit"), ended=int(time.time() * 1000),
+                                superseded=bool(fields.get("superseded")))
             if run["file"]:
                 or_none(os.unlink, run["file"])
             # The owner gets the output with the event: no second round trip, even when the shell exits next.
@@ -1153,7 +1157,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1264,6 +1268,26 @@ class Daemon:
             matcher.due = True
             self.loop.call_soon(self.advance_matcher, client, session, matcher)
 
+    def op_history(self, client, msg):
+        """The session's last HISTORY_MAX commands typed by `run`, oldest first: id, text, output cursors, exit code,
+        times; `end` is None while one runs. Their output is read with `read` from `start` to `end`."""
+        session = self.session(msg)
+        return {"commands": [dict(entry) for entry in session.history], "buffer_start": session.base,
+                "buffer_end": session.end}
+
+    def op_result(self, client, msg):
+        """One command of the history: `command_id`, or the latest; what `history` says of it, and where the
+        buffer begins now, so that the client can tell how much of its output is left."""
+        session = self.session(msg)
+        wanted = msg.get("command_id")
+        found = [e for e in session.history if wanted is None or e["id"] == wanted]
+        if not found:
+            known = ", ".join(str(e["id"]) for e in session.history[-5:])
+            raise HelperError("no_command", "No command %s in the history of \"%s\"%s" % (
+                "at all" if wanted is None else "with id %r" % (wanted,), session.name,
+                " (the latest: %s; see sessh history)" % known if known else ": nothing was run there yet"))
+        return {"command": dict(found[-1]), "buffer_start": session.base, "buffer_end": session.end}
+
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)
         client.feeds.pop(msg.get("name"), None)
@@ -1342,7 +1366,12 @@ class Daemon:
             write_private_file(path, prefix + command + (b"" if command.endswith(b"\n") else b"\n"))
             data = b"\x15 . '%s'\r" % path.encode()
         offset = session.last_input = session.end
-        session.run, session.running = {"seq": seq, "start": offset, "file": path, "client": client}, True
+        entry = {"id": seq, "command": command[:COMMAND_TEXT_MAX].decode("utf-8", "replace"), "start": offset,
+                 "end": None, "exit": None, "started": int(time.time() * 1000), "ended": None, "superseded": False}
+        session.history.append(entry)
+        del session.history[:-HISTORY_MAX]
+        session.run = {"seq": seq, "start": offset, "file": path, "client": client, "entry": entry}
+        session.running = True
         self.write_pty(session, data)
         client.reply(req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
 

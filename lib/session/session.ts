@@ -19,6 +19,13 @@ import { sh, type ShellValue } from "./shell_quote.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
 import { type SessionLink, sessionStatus } from "./link.ts";
+import {
+  commandHistory,
+  type CommandRecord,
+  type CommandResult,
+  commandResult,
+  type ResultOptions,
+} from "./history.ts";
 import { runCommand, type RunOptions, type RunResult } from "./run.ts";
 import { waitFor, type WaitOptions, type WaitResult } from "./wait.ts";
 import {
@@ -29,8 +36,11 @@ import {
 
 export { DEFAULT_MAX_OUTPUT };
 export type {
+  CommandRecord,
+  CommandResult,
   FollowOptions,
   FollowPiece,
+  ResultOptions,
   RunOptions,
   RunResult,
   SessionLink,
@@ -413,6 +423,51 @@ export class Session {
    */
   async wait(options: WaitOptions): Promise<WaitResult> {
     return await waitFor(this.#client, this.name, options);
+  }
+
+  /**
+   * The session's last commands typed by `run` (up to 100), oldest first:
+   * id, text, exit status, times and where their output lies.
+   *
+   * @returns The commands.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * for (const c of await client.session("work").history()) {
+   *   console.log(c.commandId, c.exitCode, c.command);
+   * }
+   * ```
+   */
+  history(): Promise<CommandRecord[]> {
+    return commandHistory(this.#client, this.name);
+  }
+
+  /**
+   * One command typed by `run`, by id (default: the latest), with its exit
+   * status and output; or, while it runs, its output so far. Poll a long
+   * job with it instead of waiting.
+   *
+   * @param options The command's id, the output bound.
+   * @returns The command and its output.
+   * @throws {SesshError} `no_command` for an id the history does not hold.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const work = client.session("work");
+   * const job = await work.run("make all", { wait: false });
+   * // …later, from this or another process:
+   * const done = await work.result({ commandId: job.commandId });
+   * console.log(done.running ? "still running" : done.exitCode, done.output);
+   * ```
+   */
+  result(options: ResultOptions = {}): Promise<CommandResult> {
+    return commandResult(this.#client, this.name, options);
   }
 
   /**

@@ -18,6 +18,7 @@ import type { Message } from "../protocol/frame.ts";
 import { SesshError, UsageError } from "../errors.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
+import { commandResult } from "./history.ts";
 import {
   FINAL_READ_MS,
   lostWhileWaiting,
@@ -76,6 +77,11 @@ export interface WaitResult {
   cursor: number;
   /** For `done`: the finished command's exit status. */
   exitCode: number | null;
+  /**
+   * For `done`: the id of the command that finished, when `run` typed it
+   * (its output is `output`); null for a command typed by hand.
+   */
+  commandId: number | null;
   /** Set when the shell exited while waiting. */
   shellExit: number | null;
   /**
@@ -164,16 +170,33 @@ export async function waitFor(
     output: "",
     cursor,
     exitCode: null,
+    commandId: null,
     shellExit: null,
     evicted: false,
   };
   if (options.done && !sub.running) {
+    const lastExit = sub.last_exit == null ? null : Number(sub.last_exit);
+    // Nothing runs: the last command `run` typed is the one waited for,
+    // most likely, and its output is in the history.
+    const latest = link.daemon.caps.includes("history")
+      ? await commandResult(link, name, { maxOutput: options.maxOutput })
+        .catch(() => null)
+      : null;
+    if (!latest || latest.running) {
+      return { ...result, met: true, exitCode: lastExit };
+    }
     return {
       ...result,
       met: true,
-      exitCode: sub.last_exit == null ? null : Number(sub.last_exit),
+      exitCode: lastExit,
+      commandId: latest.commandId,
+      output: latest.output,
+      cursor: latest.cursor,
+      evicted: latest.evicted,
     };
   }
+  // The output of the command whose end this wait saw.
+  let doneRange: { since: number; until: number } | null = null;
   const seen = new BoundedCollector(
     keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
   );
@@ -208,6 +231,10 @@ export async function waitFor(
       result.met = true;
       result.exitCode = event.exit == null ? null : Number(event.exit);
       result.cursor = Number(event.end);
+      if (event.seq != null && event.start != null) {
+        result.commandId = Number(event.seq);
+        doneRange = { since: Number(event.start), until: Number(event.end) };
+      }
       break;
     }
     if (event.ev === "idle" && idleHere) {
@@ -261,14 +288,19 @@ export async function waitFor(
   let collected: { data: Uint8Array; splitAt?: number } | null = seen.bytes
     ? seen.take()
     : null;
-  if ((idleHere || matchHere) && result.shellExit === null) {
-    // What came while waiting, read now: its head and tail only.
+  const readBack = doneRange ??
+    (idleHere || matchHere
+      ? (result.met
+        ? { since: Number(sub.start), until: cursor }
+        : { since: Number(sub.start) })
+      : null);
+  if (readBack && result.shellExit === null) {
+    // What came while waiting (or the finished command's output), read now:
+    // its head and tail only.
     const range = await readRange(
       conn,
       name,
-      result.met
-        ? { since: Number(sub.start), until: cursor }
-        : { since: Number(sub.start) },
+      readBack,
       {
         timeoutMs: FINAL_READ_MS,
         keep: keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),

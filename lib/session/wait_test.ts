@@ -66,6 +66,7 @@ Deno.test("waitFor() asks the daemon to match a pattern it can translate", async
     output: "starting\nServer READY\n",
     cursor: 524,
     exitCode: null,
+    commandId: null,
     shellExit: null,
     evicted: false,
   });
@@ -245,6 +246,7 @@ Deno.test("waitFor() with done returns at once when no command runs", async () =
     output: "",
     cursor: 500,
     exitCode: 2,
+    commandId: null,
     shellExit: null,
     evicted: false,
   });
@@ -253,17 +255,62 @@ Deno.test("waitFor() with done returns at once when no command runs", async () =
   assert.equal(link.queued, 1);
 });
 
-Deno.test("waitFor() with done takes the exit status of the done event", async () => {
-  const link = new FakeLink({ answers: { subscribe: subscribed(500) } });
+Deno.test("waitFor() with done takes the exit status and the output of the finished command", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(500),
+      read: readAnswer("make: *** [all] Error 1\r\n", { base: 500 }),
+      info,
+    },
+  });
   link.push(
     { ev: "done", name: "other", seq: 8, start: 0, end: 90, exit: 0 },
-    { ev: "done", name: "work", seq: 7, start: 480, end: 540, exit: 1 },
+    { ev: "done", name: "work", seq: 7, start: 500, end: 525, exit: 1 },
   );
   const result = await waitFor(link, "work", { done: true });
   assert.equal(result.met, true);
   assert.equal(result.exitCode, 1);
-  assert.equal(result.cursor, 540);
-  assert.deepEqual(link.ops, ["subscribe"]);
+  assert.equal(result.commandId, 7);
+  assert.equal(result.cursor, 525);
+  assert.equal(result.output, "make: *** [all] Error 1\n");
+  assert.deepEqual(link.ops, ["subscribe", "read", "info"]);
+  assert.deepEqual(link.requests[1].fields, {
+    name: "work",
+    since: 500,
+    until: 525,
+    max: 200 * 1024,
+  });
+});
+
+Deno.test("waitFor() with done, nothing running, gives the last run's output from the history", async () => {
+  const link = new FakeLink({
+    caps: ["run", "subscribe", "idle", "match", "history"],
+    answers: {
+      subscribe: subscribed(584, { running: false, last_exit: 0 }),
+      result: () => ({
+        command: {
+          id: 12,
+          command: "echo hi",
+          start: 580,
+          end: 584,
+          exit: 0,
+          started: 1000,
+          ended: 1250,
+          superseded: false,
+        },
+        buffer_start: 0,
+        buffer_end: 584,
+      }),
+      read: readAnswer("x".repeat(580) + "hi\r\n", { base: 0 }),
+    },
+  });
+  const result = await waitFor(link, "work", { done: true });
+  assert.equal(result.met, true);
+  assert.equal(result.exitCode, 0);
+  assert.equal(result.commandId, 12);
+  assert.equal(result.output, "hi\n");
+  assert.deepEqual(link.ops, ["subscribe", "result", "read"]);
+  assert.deepEqual(link.requests[1].fields, { name: "work" });
 });
 
 Deno.test("waitFor() stops at the shell's exit, unmet", async () => {

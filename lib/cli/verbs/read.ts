@@ -207,6 +207,7 @@ export async function waitCommand(
     output: result.output,
     cursor: result.cursor,
     exit_code: result.exitCode,
+    command_id: result.commandId,
     shell_exit: result.shellExit,
     evicted: result.evicted,
   };
