@@ -35,6 +35,7 @@ export {
   type ScreenResult,
   type SendOptions,
   Session,
+  type SessionEvent,
   type WaitOptions,
   type WaitResult,
 } from "./lib/session/session.ts";

@@ -112,12 +112,14 @@ export interface RunningSessh {
   /** The process, for signals. */
   child: Deno.ChildProcess;
   /**
-   * Reads stdout until `pattern` matches what came (the last 4 KiB of it);
+   * Reads stdout until `pattern` matches what came (the last 64 KiB of it);
    * fails when stdout ends first or nothing matches within 60 s.
    */
   until(pattern: RegExp): Promise<void>;
   /** Stops reading, waits for the exit, and returns its code and stderr. */
   finish(): Promise<{ code: number; stderr: string }>;
+  /** What stdout printed so far (its last 64 KiB). */
+  printed(): string;
 }
 
 /**
@@ -156,9 +158,10 @@ export function startSessh(sshd: TestSshd, args: string[]): RunningSessh {
         const { value, done } = await Promise.race([reader.read(), late])
           .finally(() => clearTimeout(timer));
         if (done) throw new Error(`stdout ended before ${pattern}: ${seen}`);
-        seen = (seen + decoder.decode(value, { stream: true })).slice(-4096);
+        seen = (seen + decoder.decode(value, { stream: true })).slice(-65536);
       }
     },
+    printed: () => seen,
     async finish() {
       reader.releaseLock();
       const [status, stderr] = await Promise.all([

@@ -38,3 +38,4 @@ export {
   resultCommand,
   type ResultFlags,
 } from "./verbs/history.ts";
+export { eventsCommand, type EventsFlags } from "./verbs/events.ts";

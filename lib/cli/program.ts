@@ -25,6 +25,7 @@ import type { AttachFlags } from "./attach_command.ts";
 import type {
   CloseFlags,
   CommonFlags,
+  EventsFlags,
   LogsFlags,
   OpenFlags,
   Outcome,
@@ -405,6 +406,11 @@ export function buildProgram(
     {},
     (c, _, t, f) => c.statusCommand(t, f),
   );
+  const events = targetCommand<EventsFlags>(
+    "output and events as JSON lines: commands started and done, prompts, exit",
+    { since: SINCE },
+    (c, ctx, t, f) => c.eventsCommand(t, f, ctx.sink),
+  );
   const history = targetCommand<CommonFlags>(
     "the last commands run typed, with their ids and exit statuses",
     {},
@@ -584,6 +590,7 @@ export function buildProgram(
         status,
         history,
         result,
+        events,
         list,
         close,
         attach,

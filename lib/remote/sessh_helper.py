@@ -1030,7 +1030,8 @@ class Daemon:
             if session.run:
                 session.run["start"] = session.run["entry"]["start"] = session.last_input = session.end
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
-                                  "seq": session.run and session.run["seq"]})
+                                  "seq": session.run and session.run["seq"],
+                                  "command": session.run and session.run["entry"]["command"]})
         elif kind == "P":
             session.integrated, session.interrupted = True, None
             self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
@@ -1050,6 +1051,7 @@ class Daemon:
         if run:
             run["entry"].update(end=session.end, exit=fields.get("exit"), ended=int(time.time() * 1000),
                                 superseded=bool(fields.get("superseded")))
+            event["duration_ms"] = run["entry"]["ended"] - run["entry"]["started"]
             if run["file"]:
                 or_none(os.unlink, run["file"])
             # The owner gets the output with the event: no second round trip, even when the shell exits next.

@@ -8,6 +8,15 @@ import { bytesField } from "./wire.ts";
 import type { Message } from "../protocol/frame.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { type SessionLink, unwatch } from "./link.ts";
+import { sessionInfo } from "./wire.ts";
+
+/** The last line of a session's output tail, without escape sequences. */
+function lastLine(tail: Uint8Array | undefined): string {
+  const text = new AnsiStripper().push(tail ?? new Uint8Array());
+  const lines = text.replaceAll("\r", "\n").split("\n")
+    .filter((line) => line.trim() !== "");
+  return lines.at(-1) ?? "";
+}
 
 /** Options for {@linkcode Session.follow}. */
 export interface FollowOptions {
@@ -26,7 +35,56 @@ export interface FollowOptions {
    * behind the session's buffer during a flood and was skipped ahead.
    */
   onGap?: (start: number, end: number) => void | Promise<void>;
+  /**
+   * Also yield the session's events: a command started or done, and the
+   * shell awaiting input after output went quiet (the heuristics of
+   * `status`).
+   * @default {false}
+   */
+  events?: boolean;
 }
+
+/** What {@linkcode Session.follow} yields with `events: true`, besides output, gaps and the exit. */
+export type SessionEvent =
+  | {
+    /**
+     * The first piece: the watch has begun. Output before `cursor` (from
+     * `since`) still comes; events before it do not.
+     */
+    type: "watching";
+    /** Where live events begin. */
+    cursor: number;
+  }
+  | {
+    /** A command started. */
+    type: "started";
+    /** Its id when `run` typed it, else null. */
+    commandId: number | null;
+    /** Its text when `run` typed it, else null. */
+    command: string | null;
+    /** Cursor where its output begins. */
+    cursor: number;
+  }
+  | {
+    /** A command finished. */
+    type: "done";
+    /** Its id when `run` typed it, else null. */
+    commandId: number | null;
+    /** Its exit status (null: superseded). */
+    exitCode: number | null;
+    /** How long it ran, when `run` typed it. */
+    durationMs: number | null;
+    /** Cursor where its output ends. */
+    cursor: number;
+  }
+  | {
+    /** Output went quiet at what looks like a prompt for input. */
+    type: "waiting_input";
+    /** The last line of output. */
+    prompt: string;
+    /** Cursor at the end of the output. */
+    cursor: number;
+  };
 
 /** What {@linkcode Session.follow} yields, in order. */
 export type FollowPiece =
@@ -53,7 +111,11 @@ export type FollowPiece =
     type: "exit";
     /** Its exit status. */
     status: number;
-  };
+  }
+  | SessionEvent;
+
+/** How long output must be quiet before the session is asked whether it awaits input. */
+const QUIET_MS = 500;
 
 /**
  * The session's output from `options.since` (or now) on, as pieces (see
@@ -74,24 +136,65 @@ export async function* followPieces(
   if (options.since !== undefined) fields.since = options.since;
   const sub = await conn.request("subscribe", fields);
   try {
+    if (options.events) yield { type: "watching", cursor: Number(sub.end) };
     if (sub.evicted && options.since !== undefined) {
       yield { type: "gap", start: options.since, end: Number(sub.start) };
     }
     const stripper = new AnsiStripper();
+    // With events: when output last came, and whether a prompt check is due.
+    let quietSince = performance.now();
+    let promptDue = false;
+    let cursor = Number(sub.start);
     while (!options.signal?.aborted) {
-      const event = await conn.nextEvent(250, options.signal);
+      const event = await conn.nextEvent(
+        options.events && promptDue ? 100 : 250,
+        options.signal,
+      );
       if (!event) {
         if (conn.lostError) throw conn.lostError;
+        if (promptDue && performance.now() - quietSince >= QUIET_MS) {
+          promptDue = false;
+          const reply = await conn.request("info", { name }, {
+            timeoutMs: 5_000,
+          });
+          const session = reply.session as Message;
+          if (sessionInfo(session).waitingInput) {
+            const tail = session.tail instanceof Uint8Array
+              ? session.tail
+              : undefined;
+            yield { type: "waiting_input", prompt: lastLine(tail), cursor };
+          }
+        }
         continue;
       }
       if (event.name !== name) continue;
       if (event.ev === "output") {
         const raw = bytesField(event.data);
+        cursor = Number(event.offset) + raw.length;
+        quietSince = performance.now();
+        promptDue = Boolean(options.events);
         yield {
           type: "output",
           text: options.raw ? "" : stripper.push(raw),
           raw,
-          cursor: Number(event.offset) + raw.length,
+          cursor,
+        };
+      } else if (event.ev === "started" && options.events) {
+        yield {
+          type: "started",
+          commandId: event.seq == null ? null : Number(event.seq),
+          command: event.command == null ? null : String(event.command),
+          cursor: Number(event.offset),
+        };
+      } else if (event.ev === "done" && options.events) {
+        yield {
+          type: "done",
+          commandId: event.seq == null ? null : Number(event.seq),
+          exitCode: event.exit == null ? null : Number(event.exit),
+          durationMs: event.duration_ms == null
+            ? null
+            : Number(event.duration_ms),
+          cursor: Number(event.end),
         };
       } else if (event.ev === "gap") {
         yield {

@@ -32,6 +32,7 @@ import {
   type FollowOptions,
   type FollowPiece,
   followPieces,
+  type SessionEvent,
 } from "./follow.ts";
 
 export { DEFAULT_MAX_OUTPUT };
@@ -43,6 +44,7 @@ export type {
   ResultOptions,
   RunOptions,
   RunResult,
+  SessionEvent,
   SessionLink,
   WaitOptions,
   WaitResult,
@@ -396,7 +398,7 @@ export class Session {
       if (piece.type === "output") await onData(piece.text, piece.raw);
       else if (piece.type === "gap") {
         await options.onGap?.(piece.start, piece.end);
-      } else return piece.status;
+      } else if (piece.type === "exit") return piece.status;
     }
     return null;
   }

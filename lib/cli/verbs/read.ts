@@ -5,6 +5,7 @@
  * @module
  */
 import { formatScreen } from "../../render/screen.ts";
+import { followAsJson } from "./events.ts";
 import {
   type CallContext,
   type CommonFlags,
@@ -58,6 +59,29 @@ export async function logsCommand(
       maxOutput,
       onRaw: streamRaw ? (data) => sink.write(data) : undefined,
     });
+  if (flags.follow && sink.json) {
+    // JSON lines: the last lines as one output line, then what comes.
+    let from = since;
+    if (from === undefined) {
+      const result = await readLogs(undefined);
+      await sink.write(
+        JSON.stringify({
+          type: "output",
+          text: result.output,
+          start: null,
+          end: result.cursor,
+        }) + "\n",
+      );
+      from = result.cursor;
+    }
+    const exit = await followAsJson(session, from, sink, false);
+    return {
+      op: "logs",
+      fields: { name: t.name, shell_exit: exit },
+      text: "",
+      exitCode: 0,
+    };
+  }
   if (flags.follow) {
     let from = since;
     if (from === undefined) {
