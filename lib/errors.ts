@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "session_exited",
   "no_integration",
   "no_command",
+  "terminal_echoes",
   "timeout",
   "command_failed",
   "remote",

@@ -39,3 +39,4 @@ export {
   type ResultFlags,
 } from "./verbs/history.ts";
 export { eventsCommand, type EventsFlags } from "./verbs/events.ts";
+export { secretCommand, type SecretFlags } from "./verbs/secret.ts";

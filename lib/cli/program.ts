@@ -31,6 +31,7 @@ import type {
   Outcome,
   ResultFlags,
   RunFlags,
+  SecretFlags,
   SendFlags,
   StreamSink,
   Target,
@@ -411,6 +412,19 @@ export function buildProgram(
     { since: SINCE },
     (c, ctx, t, f) => c.eventsCommand(t, f, ctx.sink),
   );
+  const secret = targetCommand<SecretFlags>(
+    "type a secret and Enter at a prompt with echo off (password, token)",
+    {
+      fromEnv: textFlag("the environment variable that holds it", "var"),
+      fromFile: textFlag("the file that holds it", "path"),
+      prompt: switchFlag("read it from this terminal, without echo"),
+    },
+    (c, ctx, t, f) => c.secretCommand(t, f, ctx.env),
+    {
+      description:
+        "Never give the secret itself: it would show in the process list. It is refused (exit 3) while the terminal echoes, and redacted from output that repeats it.",
+    },
+  );
   const history = targetCommand<CommonFlags>(
     "the last commands run typed, with their ids and exit statuses",
     {},
@@ -591,6 +605,7 @@ export function buildProgram(
         history,
         result,
         events,
+        secret,
         list,
         close,
         attach,

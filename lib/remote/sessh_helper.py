@@ -181,6 +181,37 @@ class MarkerScanner:
         data, self.pending = self.pending, b""
         return data
 
+class Redactor:
+    """Replaces the secrets typed into a session (kept in memory only) wherever its output repeats them, before
+    the output is buffered: a program that prints a password it read shows REDACTED instead. A part of a secret
+    at the end of a read is held back until the next read completes it or shows it is not one."""
+
+    def __init__(self):
+        self.secrets, self.pending = [], b""
+
+    def add(self, secret):
+        if secret and secret not in self.secrets:
+            self.secrets.append(secret)
+            self.secrets.sort(key=len, reverse=True)  # the longest first, so that none is left half replaced
+
+    def feed(self, data):
+        if not self.secrets:
+            return data
+        data, self.pending = self.pending + data, b""
+        for secret in self.secrets:
+            data = data.replace(secret, REDACTED)
+        longest = len(self.secrets[0])
+        for keep in range(min(longest - 1, len(data)), 0, -1):
+            tail = data[-keep:]
+            if any(secret.startswith(tail) for secret in self.secrets):
+                data, self.pending = data[:-keep], tail
+                break
+        return data
+
+    def flush(self):
+        data, self.pending = self.pending, b""
+        return data
+
 def scan_modes(modes, data, start, stop):
     """The terminal modes in force after data[start:stop], given `modes` before it."""
     modes = dict(modes)
@@ -206,6 +237,7 @@ MATCH_OVERLAP = 64 << 10  # characters of earlier text a match may span, as on t
 MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
 MATCH_STEP = 4 << 20  # bytes of output searched at a time
 HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
+REDACTED, SECRET_MAX = b"[REDACTED]", 4096  # what a secret shows as in output; the longest secret taken
 
 class TextMatcher:
     """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
@@ -505,6 +537,7 @@ class Session:
         self.created = self.last_activity = self.last_output = time.time()
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
         self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see Daemon.op_history)
+        self.redactor = Redactor()  # the secrets typed with `secret`, replaced in the output
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
@@ -919,6 +952,9 @@ class Daemon:
         if not data:  # the shell is gone: reaping it ends the session
             self.loop.remove_reader(session.fd)
             return
+        data = session.redactor.feed(data)
+        if session.redactor.pending:  # a secret's start, or not: it goes out as it is if nothing follows
+            self.loop.call_later(0.05, lambda: self.process_output(session, session.redactor.flush()))
         self.process_output(session, data)
         if session.scanner.pending:  # a marker's start, or a lone ESC: it goes out as output if nothing follows
             self.loop.call_later(0.05, lambda: self.emit_output(session, session.scanner.flush()))
@@ -1179,6 +1215,27 @@ class Daemon:
         session = self.session(msg)
         session.last_input = session.end
         self.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written
+
+    def op_secret(self, client, msg):
+        """Type a secret and Enter, only while the terminal does not echo (a password prompt): never shown on
+        screen, in the buffer or in a log. Kept in memory to be redacted from output that repeats it."""
+        secret = msg.get("data")
+        if not isinstance(secret, bytes) or not secret or len(secret) > SECRET_MAX or b"\r" in secret or \
+                b"\n" in secret:
+            raise HelperError("bad_request", "A secret is 1 to %d bytes without line breaks" % SECRET_MAX)
+        session = self.session(msg)
+        # A password prompt reads a line with echo off (ECHO clear, ICANON set). A line editor at a shell prompt
+        # also clears ECHO, but reads keys one by one (ICANON clear) and echoes them itself, into its history too.
+        attrs = or_none(termios.tcgetattr, session.fd)
+        if attrs is None or attrs[3] & termios.ECHO or not attrs[3] & termios.ICANON:
+            raise HelperError("terminal_echoes", 'The terminal of "%s" shows what is typed (its program echoes '
+                              "input, or reads keys one by one as a shell prompt or an editor does), so the secret "
+                              "would show on screen and in the output; wait until a program asks for it with echo "
+                              "off (a password prompt), e.g. sessh wait %s DEST --for 'assword'" % (session.name,
+                                                                                                   session.name))
+        session.redactor.add(secret)
+        session.last_input = session.end
+        self.write_pty(session, secret + b"\r", (client, msg.get("id")))  # answered once written
 
     def op_resize(self, client, msg):
         session = self.session(msg)

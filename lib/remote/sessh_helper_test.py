@@ -183,6 +183,33 @@ class TextMatcherTest(unittest.TestCase):
         self.assertEqual(matcher.pos, session.end)
 
 
+class RedactorTest(unittest.TestCase):
+    def test_without_secrets_output_passes_untouched(self):
+        redactor = h.Redactor()
+        self.assertEqual(redactor.feed(b"hunter"), b"hunter")
+        self.assertEqual(redactor.pending, b"")
+
+    def test_a_secret_split_across_reads_is_replaced_whole(self):
+        redactor = h.Redactor()
+        redactor.add(b"hunter2")
+        self.assertEqual(redactor.feed(b"pw: hun"), b"pw: ")
+        self.assertEqual(redactor.feed(b"ter2!\r\n"), b"[REDACTED]!\r\n")
+
+    def test_a_held_start_that_is_no_secret_comes_out(self):
+        redactor = h.Redactor()
+        redactor.add(b"hunter2")
+        self.assertEqual(redactor.feed(b"the hunt"), b"the ")
+        self.assertEqual(redactor.feed(b"ing party"), b"hunting party")
+        self.assertEqual(redactor.feed(b"hu"), b"")
+        self.assertEqual(redactor.flush(), b"hu")
+
+    def test_the_longest_secret_wins(self):
+        redactor = h.Redactor()
+        redactor.add(b"abc")
+        redactor.add(b"abcdef")
+        self.assertEqual(redactor.feed(b"x abcdef abc y"), b"x [REDACTED] [REDACTED] y")
+
+
 class FakeTransport:
     def __init__(self):
         self.queued = 0

@@ -366,6 +366,9 @@ export function remoteError(message: Message): SesshError {
   const code = String(message.code ?? "remote");
   const text = String(message.message ?? "The remote helper reported an error");
   if (code === "bad_request") return new SesshError("usage", text, 2);
+  // A secret refused because the terminal would show it: exit 3, so that a
+  // script can tell it from a failure and try again at the prompt.
+  if (code === "terminal_echoes") return new SesshError(code, text, 3);
   if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.

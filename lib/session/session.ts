@@ -266,6 +266,47 @@ export class Session {
   }
 
   /**
+   * Types a secret and Enter into a program that asks for it with echo off
+   * (a password prompt). The daemon refuses while the terminal echoes, so
+   * the secret is never shown, and redacts it from output that repeats it
+   * (`[REDACTED]`); it goes in a frame, never on a command line or in a
+   * file.
+   *
+   * @param secret The secret: 1 to 4096 bytes without line breaks.
+   * @throws {SesshError} `terminal_echoes` while the terminal echoes input.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const work = client.session("work");
+   * await work.run("sudo -v", { wait: false });
+   * await work.wait({ pattern: /password/i });
+   * await work.typeSecret(Deno.env.get("SUDO_PASSWORD")!);
+   * ```
+   */
+  async typeSecret(secret: string | Uint8Array): Promise<void> {
+    const bytes = typeof secret === "string"
+      ? new TextEncoder().encode(secret)
+      : secret;
+    if (bytes.length === 0 || bytes.length > 4096) {
+      throw new UsageError(
+        "A secret is 1 to 4096 bytes; this one is " + bytes.length,
+      );
+    }
+    if (bytes.includes(10) || bytes.includes(13)) {
+      throw new UsageError(
+        "A secret cannot hold a line break; it is typed as one line",
+      );
+    }
+    await this.#client.connection.request("secret", {
+      name: this.name,
+      data: bytes,
+    }, { timeoutMs: 40_000 });
+  }
+
+  /**
    * Presses keys given by tmux names (`Enter`, `C-c`, `Up`, `F5`, …).
    *
    * @param keys Key names and literal words, in order.
