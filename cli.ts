@@ -82,7 +82,8 @@ export async function main(args: string[]): Promise<number> {
   }
   // Every other role ends with Deno.exit (below), so its timers may be the
   // cheap ones that cannot be cancelled.
-  useExitBoundTimers();
+  // A long-lived MCP server cancels its timers like the agent does.
+  if (args[0] !== "mcp") useExitBoundTimers();
   const env = Deno.env.toObject();
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";

@@ -54,6 +54,15 @@ import {
   configuredHosts,
 } from "./completion.ts";
 
+/** Options of `mcp`. */
+interface McpFlags {
+  allowHost?: readonly string[];
+  readOnly?: boolean;
+  allowSecretEnv?: readonly string[];
+  allowSecretFile?: readonly string[];
+  config?: string;
+}
+
 /** The package version `--version` prints. */
 export const VERSION = "0.1.0";
 
@@ -542,6 +551,58 @@ export function buildProgram(
     (_, _ctx, t, f) =>
       import("./attach_command.ts").then((a) => a.detachCommand(t, f)),
   );
+  const repeatable = (brief: string, placeholder: string) => ({
+    kind: "parsed" as const,
+    parse: String,
+    brief,
+    optional: true as const,
+    variadic: true as const,
+    placeholder,
+  });
+  const mcp = buildCommand<McpFlags, [], ProgramContext>({
+    func(this: ProgramContext, flags) {
+      this.done(
+        import("../mcp/server.ts").then(async ({ serveMcp }) => {
+          await serveMcp({
+            allowHosts: [...(flags.allowHost ?? [])],
+            readOnly: flags.readOnly ?? false,
+            secretEnv: [...(flags.allowSecretEnv ?? [])],
+            secretFiles: [...(flags.allowSecretFile ?? [])],
+            env: this.env,
+            configFile: flags.config,
+            version: VERSION,
+          });
+          return { op: "mcp", fields: {}, text: "", exitCode: 0 };
+        }),
+      );
+    },
+    parameters: {
+      flags: {
+        allowHost: repeatable(
+          "only destinations matching this pattern (* matches anything), repeatable",
+          "pattern",
+        ),
+        readOnly: switchFlag(
+          "leave out run, send, keys and type_secret",
+        ),
+        allowSecretEnv: repeatable(
+          "an environment variable type_secret may type, repeatable",
+          "var",
+        ),
+        allowSecretFile: repeatable(
+          "a file type_secret may type, repeatable",
+          "path",
+        ),
+        config: COMMON.config,
+      },
+      aliases: { F: "config" },
+    },
+    docs: {
+      brief: "serve the sessions as MCP tools on stdin and stdout",
+      fullDescription:
+        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, type_secret.",
+    },
+  });
   const completions = buildCommand<
     Record<never, never>,
     [string],
@@ -611,6 +672,7 @@ export function buildProgram(
         attach,
         detach,
         completions,
+        mcp,
         __complete: complete,
       },
       aliases: { pane: "screen" },

@@ -1,0 +1,623 @@
+/**
+ * `sessh mcp`: the sessions as a stdio MCP server, a thin skin over the
+ * library like the command line. Each tool takes the destination and the
+ * session, returns a structured result (with an output schema) and readable
+ * text, and bounds its output. The operator limits the hosts
+ * (`--allow-host`), turns the tools that type off (`--read-only`), and names
+ * the environment variables and files `type_secret` may read
+ * (`--allow-secret-env`, `--allow-secret-file`): the model gives a name,
+ * never a secret.
+ *
+ * @module
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
+import process from "node:process";
+import { SesshClient } from "../session/client.ts";
+import type { Session } from "../session/session.ts";
+import { SesshError } from "../errors.ts";
+import { statusJson } from "../cli/format.ts";
+
+/** What the operator allows, from `sessh mcp`'s flags. */
+export interface McpPolicy {
+  /** Destination patterns (`*` any run of characters); empty: any host. */
+  allowHosts: string[];
+  /** Leave out the tools that type into sessions. */
+  readOnly: boolean;
+  /** Environment variables `type_secret` may read. */
+  secretEnv: string[];
+  /** Files `type_secret` may read. */
+  secretFiles: string[];
+  /** The environment (ssh settings, and the allowed secrets). */
+  env: Record<string, string | undefined>;
+  /** ssh config file, as `-F`. */
+  configFile?: string;
+  /** The version the server reports. */
+  version: string;
+}
+
+/** A tool's outcome: readable text and the structured result. */
+interface ToolOutcome {
+  text: string;
+  structured: Record<string, unknown>;
+}
+
+const WORKFLOW =
+  "sessh keeps shells alive on remote hosts: a session keeps its directory, variables and background jobs between calls.";
+
+const where = {
+  destination: z.string().describe(
+    "ssh destination: user@host, ssh://user@host:port or an ssh config alias",
+  ),
+  session: z.string().describe(
+    "session name: 1 to 64 letters, digits, ., _ or -",
+  ),
+};
+const maxOutput = z.number().int().min(1024).max(10 << 20).optional()
+  .describe(
+    "largest output text to return in bytes (default 102400); head and tail are kept",
+  );
+
+/**
+ * Serves the MCP protocol on stdin and stdout until stdin ends.
+ *
+ * @param policy What the operator allows.
+ */
+export async function serveMcp(policy: McpPolicy): Promise<void> {
+  const { server, disconnect } = buildMcpServer(policy);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => transport.onclose = resolve);
+  await server.connect(transport);
+  // The transport does not end with its input: the client hung up.
+  process.stdin.once("end", () => void transport.close());
+  await closed;
+  await disconnect();
+}
+
+/**
+ * The MCP server with sessh's tools, not yet connected.
+ *
+ * @param policy What the operator allows.
+ * @returns The server, and how to close the connections its tools opened.
+ */
+export function buildMcpServer(
+  policy: McpPolicy,
+): { server: McpServer; disconnect: () => Promise<void> } {
+  const server = new McpServer({ name: "sessh", version: policy.version });
+  const clients = new Map<string, Promise<SesshClient>>();
+
+  const allowed = (destination: string) => {
+    if (policy.allowHosts.length === 0) return true;
+    const host = destination.replace(/^ssh:\/\//, "").replace(/^[^@]*@/, "")
+      .replace(/:\d+$/, "");
+    return policy.allowHosts.some((pattern) => {
+      const re = new RegExp(
+        "^" + pattern.split("*").map(escapeRegExp).join(".*") + "$",
+      );
+      return re.test(destination) || re.test(host);
+    });
+  };
+  const client = (destination: string): Promise<SesshClient> => {
+    if (!allowed(destination)) {
+      throw new SesshError(
+        "usage",
+        `The destination ${
+          JSON.stringify(destination)
+        } is not allowed here: the operator started sessh mcp with --allow-host ${
+          policy.allowHosts.join(", ")
+        }`,
+      );
+    }
+    let connecting = clients.get(destination);
+    if (!connecting) {
+      connecting = SesshClient.connect({
+        destination,
+        env: policy.env,
+        ssh: policy.configFile ? { configFile: policy.configFile } : {},
+      });
+      clients.set(destination, connecting);
+      connecting.catch(() => clients.delete(destination));
+    }
+    return connecting;
+  };
+  /** The session handle, on a connection that works (a lost one is replaced). */
+  const session = async (args: { destination: string; session: string }) => {
+    let c = await client(args.destination);
+    if (c.connection.lostError) {
+      clients.delete(args.destination);
+      c = await client(args.destination);
+    }
+    return c.session(args.session);
+  };
+
+  const tool = <Shape extends z.ZodRawShape>(
+    name: string,
+    description: string,
+    input: Shape,
+    output: z.ZodRawShape,
+    run: (
+      args: z.objectOutputType<Shape, z.ZodTypeAny>,
+      extra: ToolExtra,
+    ) => Promise<ToolOutcome>,
+  ) => {
+    server.registerTool(
+      name,
+      { description, inputSchema: input, outputSchema: output },
+      // deno-lint-ignore no-explicit-any
+      (async (args: any, extra: ToolExtra) => {
+        try {
+          const outcome = await run(args, extra);
+          return {
+            content: [{ type: "text" as const, text: outcome.text }],
+            structuredContent: outcome.structured,
+          };
+        } catch (error) {
+          const code = error instanceof SesshError ? error.code : "internal";
+          return {
+            isError: true,
+            content: [{
+              type: "text" as const,
+              text: `${code}: ${(error as Error).message}`,
+            }],
+          };
+        }
+        // deno-lint-ignore no-explicit-any
+      }) as any,
+    );
+  };
+
+  tool(
+    "open",
+    `${WORKFLOW} Create the session (or reuse it) on the host. run opens a missing session itself; open sets its shell.`,
+    {
+      ...where,
+      shell: z.string().optional().describe(
+        "shell to start, e.g. bash or zsh (default: the login shell)",
+      ),
+    },
+    { created: z.boolean(), pid: z.number().nullable(), shell: z.string() },
+    async (args) => {
+      const opened = await (await session(args)).open({ shell: args.shell });
+      const structured = {
+        created: opened.created,
+        pid: opened.session.pid,
+        shell: opened.session.shell,
+      };
+      return {
+        text: `${
+          opened.created ? "created" : "reused"
+        } session ${args.session} (${opened.session.shell})`,
+        structured,
+      };
+    },
+  );
+
+  const runResult = {
+    command_id: z.number(),
+    exit_code: z.number().nullable(),
+    running: z.boolean(),
+    output: z.string(),
+    truncated: z.boolean(),
+    cursor: z.number(),
+    duration_ms: z.number(),
+  };
+  if (!policy.readOnly) {
+    tool(
+      "run",
+      `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
+      {
+        ...where,
+        command: z.string().min(1).describe("the shell command, typed as is"),
+        timeout_seconds: z.number().positive().max(86_400).optional()
+          .describe("how long to wait (default 60)"),
+        max_output: maxOutput,
+      },
+      runResult,
+      async (args, extra) => {
+        const s = await session(args);
+        const stop = progress(s, extra);
+        try {
+          const result = await s.run(args.command, {
+            timeoutMs: (args.timeout_seconds ?? 60) * 1000,
+            maxOutput: args.max_output,
+            signal: extra.signal,
+          });
+          const structured = {
+            command_id: result.commandId,
+            exit_code: result.exitCode,
+            running: result.running,
+            output: result.output,
+            truncated: result.truncated,
+            cursor: result.cursor,
+            duration_ms: result.durationMs,
+          };
+          const status = result.running
+            ? `[still running as command ${result.commandId}: poll with result or wait --done]`
+            : `[exit ${result.exitCode}]`;
+          return {
+            text: `${result.output}${truncatedNote(result.truncated)}${status}`,
+            structured,
+          };
+        } finally {
+          stop();
+        }
+      },
+    );
+    tool(
+      "send",
+      `${WORKFLOW} Type literal text into the session (a REPL line, an answer to a prompt); enter presses Enter after it. Then use wait with for to read the reply. Never send passwords: use type_secret.`,
+      {
+        ...where,
+        text: z.string().describe("the text, typed as is"),
+        enter: z.boolean().optional().describe("press Enter after the text"),
+      },
+      { bytes: z.number() },
+      async (args) => {
+        const bytes = await (await session(args)).send(args.text, {
+          enter: args.enter,
+        });
+        return { text: `typed ${bytes} bytes`, structured: { bytes } };
+      },
+    );
+    tool(
+      "keys",
+      `${WORKFLOW} Press keys by tmux name: Enter, C-c (interrupt), C-d, Up, Down, Tab, Escape, F5, M-x; other words are typed as text.`,
+      {
+        ...where,
+        keys: z.array(z.string()).min(1).describe("key names, in order"),
+      },
+      { keys: z.array(z.string()) },
+      async (args) => {
+        await (await session(args)).keys(args.keys);
+        return {
+          text: `pressed ${args.keys.join(" ")}`,
+          structured: { keys: args.keys },
+        };
+      },
+    );
+    tool(
+      "type_secret",
+      `${WORKFLOW} Type a secret (a password, a token) and Enter at a prompt with echo off, such as sudo's or ssh's password prompt. Give the name of an environment variable or a file the operator allowed; the secret itself never passes through you. Refused while the terminal shows what is typed: wait for the prompt first (wait with for: "assword").`,
+      {
+        ...where,
+        env_var: z.string().optional().describe(
+          "an environment variable of the server that holds the secret",
+        ),
+        file: z.string().optional().describe(
+          "a file on the server's machine that holds the secret",
+        ),
+      },
+      { typed: z.boolean() },
+      async (args) => {
+        const secret = readAllowedSecret(policy, args.env_var, args.file);
+        await (await session(args)).typeSecret(secret);
+        return {
+          text: "typed the secret and Enter",
+          structured: { typed: true },
+        };
+      },
+    );
+  }
+
+  tool(
+    "logs",
+    `${WORKFLOW} Recent output of the session as plain text (progress bars in their final state): the last lines, or everything after a cursor that an earlier call returned.`,
+    {
+      ...where,
+      lines: z.number().int().min(1).max(100_000).optional().describe(
+        "how many lines (default 300)",
+      ),
+      since: z.number().int().min(0).optional().describe(
+        "only output after this cursor",
+      ),
+      max_output: maxOutput,
+    },
+    {
+      output: z.string(),
+      cursor: z.number(),
+      evicted: z.boolean(),
+      truncated: z.boolean(),
+    },
+    async (args) => {
+      const logs = await (await session(args)).logs({
+        lines: args.lines,
+        since: args.since,
+        maxOutput: args.max_output,
+      });
+      return {
+        text: logs.output + truncatedNote(logs.truncated),
+        structured: {
+          output: logs.output,
+          cursor: logs.cursor,
+          evicted: logs.evicted,
+          truncated: logs.truncated,
+        },
+      };
+    },
+  );
+  tool(
+    "screen",
+    `${WORKFLOW} The visible screen as a terminal shows it, with the cursor: for full-screen programs (editors, top, pagers).`,
+    { ...where },
+    {
+      lines: z.array(z.string()),
+      cursor_row: z.number(),
+      cursor_col: z.number(),
+      cols: z.number(),
+      rows: z.number(),
+    },
+    async (args) => {
+      const screen = await (await session(args)).screen();
+      return {
+        text: screen.lines.join("\n"),
+        structured: {
+          lines: screen.lines,
+          cursor_row: screen.cursor.row,
+          cursor_col: screen.cursor.col,
+          cols: screen.cols,
+          rows: screen.rows,
+        },
+      };
+    },
+  );
+  tool(
+    "wait",
+    `${WORKFLOW} Block until new output matches for (a JavaScript regular expression; by default over output since the last input), or output is quiet for idle_ms, or the running command is done (done returns its output and command_id). Use after send to read a REPL's reply, or to wait on a command that run left running.`,
+    {
+      ...where,
+      for: z.string().optional().describe("regular expression to wait for"),
+      idle_ms: z.number().int().positive().optional().describe(
+        "wait until no output came for this long",
+      ),
+      done: z.boolean().optional().describe(
+        "wait until the running command finishes",
+      ),
+      since: z.number().int().min(0).optional().describe(
+        "consider output from this cursor on",
+      ),
+      timeout_seconds: z.number().positive().max(86_400).optional().describe(
+        "how long to wait (default 60)",
+      ),
+      max_output: maxOutput,
+    },
+    {
+      met: z.boolean(),
+      match: z.string().nullable(),
+      output: z.string(),
+      cursor: z.number(),
+      exit_code: z.number().nullable(),
+      command_id: z.number().nullable(),
+    },
+    async (args, extra) => {
+      let pattern: RegExp | undefined;
+      if (args.for !== undefined) {
+        try {
+          pattern = new RegExp(args.for, "m");
+        } catch (error) {
+          throw new SesshError(
+            "usage",
+            `Invalid for pattern: ${(error as Error).message}`,
+          );
+        }
+      }
+      const result = await (await session(args)).wait({
+        pattern,
+        idleMs: args.idle_ms,
+        done: args.done || undefined,
+        since: args.since,
+        timeoutMs: (args.timeout_seconds ?? 60) * 1000,
+        maxOutput: args.max_output,
+        signal: extra.signal,
+      });
+      return {
+        text: result.output +
+          (result.met
+            ? ""
+            : `[timed out; wait again with since ${result.cursor}]`),
+        structured: {
+          met: result.met,
+          match: result.match,
+          output: result.output,
+          cursor: result.cursor,
+          exit_code: result.exitCode,
+          command_id: result.commandId,
+        },
+      };
+    },
+  );
+  tool(
+    "status",
+    `${WORKFLOW} The session's state: shell, running command, whether it seems to wait for input (a password prompt, a pager, [y/N]), cwd, last exit code, buffer use.`,
+    { ...where },
+    { session: z.record(z.unknown()) },
+    async (args) => {
+      const info = statusJson(await (await session(args)).status());
+      return {
+        text: JSON.stringify(info, null, 2),
+        structured: { session: info },
+      };
+    },
+  );
+  tool(
+    "list",
+    `${WORKFLOW} The sessions on the host.`,
+    { destination: where.destination },
+    { sessions: z.array(z.record(z.unknown())) },
+    async (args) => {
+      const sessions = (await (await client(args.destination)).list()).map(
+        statusJson,
+      );
+      return {
+        text:
+          sessions.map((s) =>
+            `${s.name} ${s.running ? "busy" : "idle"} ${s.cwd ?? ""}`
+          ).join("\n") ||
+          "no sessions",
+        structured: { sessions },
+      };
+    },
+  );
+  tool(
+    "close",
+    `${WORKFLOW} End the session: its shell and everything it runs are stopped.`,
+    { ...where },
+    { status: z.number().nullable() },
+    async (args) => {
+      const status = await (await session(args)).close();
+      return { text: `closed session ${args.session}`, structured: { status } };
+    },
+  );
+  const commandShape = {
+    command_id: z.number(),
+    command: z.string(),
+    exit_code: z.number().nullable(),
+    running: z.boolean(),
+    duration_ms: z.number().nullable(),
+  };
+  tool(
+    "result",
+    `${WORKFLOW} A command that run started, by command_id (default: the latest): its exit code and output when finished, its output so far while it runs.`,
+    {
+      ...where,
+      command_id: z.number().int().min(1).optional().describe(
+        "the id run returned",
+      ),
+      max_output: maxOutput,
+    },
+    {
+      ...commandShape,
+      output: z.string(),
+      truncated: z.boolean(),
+      evicted: z.boolean(),
+    },
+    async (args) => {
+      const result = await (await session(args)).result({
+        commandId: args.command_id,
+        maxOutput: args.max_output,
+      });
+      return {
+        text: result.output + truncatedNote(result.truncated) +
+          (result.running ? "[still running]" : `[exit ${result.exitCode}]`),
+        structured: {
+          command_id: result.commandId,
+          command: result.command,
+          exit_code: result.exitCode,
+          running: result.running,
+          duration_ms: result.durationMs,
+          output: result.output,
+          truncated: result.truncated,
+          evicted: result.evicted,
+        },
+      };
+    },
+  );
+  tool(
+    "history",
+    `${WORKFLOW} The last commands run typed into the session, with their ids and exit codes.`,
+    { ...where },
+    { commands: z.array(z.object(commandShape)) },
+    async (args) => {
+      const commands = (await (await session(args)).history()).map((c) => ({
+        command_id: c.commandId,
+        command: c.command,
+        exit_code: c.exitCode,
+        running: c.running,
+        duration_ms: c.durationMs,
+      }));
+      return {
+        text:
+          commands.map((c) =>
+            `${c.command_id} ${
+              c.running ? "running" : `exit ${c.exit_code}`
+            } ${c.command}`
+          ).join("\n") || "no commands yet",
+        structured: { commands },
+      };
+    },
+  );
+  const disconnect = async () => {
+    await Promise.all(
+      [...clients.values()].map((connecting) =>
+        connecting.then((c) => c.disconnect()).catch(() => {})
+      ),
+    );
+  };
+  return { server, disconnect };
+}
+
+/** What a tool's callback receives besides its arguments (the parts used). */
+interface ToolExtra {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number };
+  sendNotification: (notification: {
+    method: "notifications/progress";
+    params: {
+      progressToken: string | number;
+      progress: number;
+      message?: string;
+    };
+  }) => Promise<void>;
+}
+
+/** Sends progress every second (elapsed seconds, the last line) while a run waits, when the client asked. */
+function progress(session: Session, extra: ToolExtra): () => void {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return () => {};
+  const started = performance.now();
+  const timer = setInterval(async () => {
+    const seconds = Math.round((performance.now() - started) / 1000);
+    const last = await session.logs({ lines: 1, maxOutput: 400 })
+      .then((logs) => logs.output.trim().split("\n").at(-1) ?? "")
+      .catch(() => "");
+    await extra.sendNotification({
+      method: "notifications/progress",
+      params: {
+        progressToken: token,
+        progress: seconds,
+        message: `${seconds} s: ${last}`,
+      },
+    }).catch(() => {});
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+function truncatedNote(truncated: boolean): string {
+  return truncated
+    ? `\n[output truncated in the middle; read it in parts with logs since]\n`
+    : "";
+}
+
+function readAllowedSecret(
+  policy: McpPolicy,
+  envVar: string | undefined,
+  file: string | undefined,
+): string {
+  if ((envVar === undefined) === (file === undefined)) {
+    throw new SesshError("usage", "Give exactly one of env_var or file");
+  }
+  if (envVar !== undefined) {
+    if (!policy.secretEnv.includes(envVar)) {
+      throw new SesshError(
+        "usage",
+        `The environment variable ${envVar} is not one the operator allowed (sessh mcp --allow-secret-env VAR)`,
+      );
+    }
+    const value = policy.env[envVar];
+    if (!value) {
+      throw new SesshError("usage", `${envVar} is not set on the server`);
+    }
+    return value;
+  }
+  if (!policy.secretFiles.includes(file!)) {
+    throw new SesshError(
+      "usage",
+      `The file ${file} is not one the operator allowed (sessh mcp --allow-secret-file PATH)`,
+    );
+  }
+  return Deno.readTextFileSync(file!).replace(/\r?\n$/, "");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
