@@ -122,3 +122,29 @@ export function listenersOf(path: string): number[] {
     return false;
   });
 }
+
+/** Every file under `dir` (following no links) whose bytes hold `needle`. */
+export async function filesHolding(
+  dir: string,
+  needle: Uint8Array,
+): Promise<string[]> {
+  const found: string[] = [];
+  const holds = (data: Uint8Array) => {
+    outer: for (let i = 0; i + needle.length <= data.length; i++) {
+      for (let j = 0; j < needle.length; j++) {
+        if (data[i + j] !== needle[j]) continue outer;
+      }
+      return true;
+    }
+    return false;
+  };
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await filesHolding(path, needle));
+    else if (entry.isFile) {
+      const data = await Deno.readFile(path).catch(() => new Uint8Array());
+      if (holds(data)) found.push(path);
+    }
+  }
+  return found;
+}

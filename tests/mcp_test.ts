@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
+import { filesHolding } from "./_probes.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -203,6 +204,12 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
           `pid ${pid}`,
         );
       }
+      // The remote home, runtime, state and cache directories, the daemon's
+      // log and the control directory all live under the fixture's directory.
+      assert.deepEqual(
+        await filesHolding(sshd.dir, new TextEncoder().encode(secret)),
+        [],
+      );
     },
   );
 

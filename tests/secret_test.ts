@@ -6,32 +6,7 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
-
-/** Every file under `dir` (following no links) whose bytes hold `needle`. */
-async function filesHolding(
-  dir: string,
-  needle: Uint8Array,
-): Promise<string[]> {
-  const found: string[] = [];
-  const holds = (data: Uint8Array) => {
-    outer: for (let i = 0; i + needle.length <= data.length; i++) {
-      for (let j = 0; j < needle.length; j++) {
-        if (data[i + j] !== needle[j]) continue outer;
-      }
-      return true;
-    }
-    return false;
-  };
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await filesHolding(path, needle));
-    else if (entry.isFile) {
-      const data = await Deno.readFile(path).catch(() => new Uint8Array());
-      if (holds(data)) found.push(path);
-    }
-  }
-  return found;
-}
+import { filesHolding } from "./_probes.ts";
 
 Deno.test("a secret typed at a password prompt reaches the program and appears nowhere else", async (t) => {
   await using sshd = await startSshd();
