@@ -18,6 +18,12 @@ import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
 import { statusJson } from "../cli/format.ts";
+import {
+  commandJson,
+  commandResultJson,
+  runJson,
+  waitJson,
+} from "../cli/result_json.ts";
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
@@ -193,14 +199,19 @@ export function buildMcpServer(
     },
   );
 
+  // The shapes of lib/cli/result_json.ts, which `--json` prints too.
   const runResult = {
     command_id: z.number(),
     exit_code: z.number().nullable(),
-    running: z.boolean(),
     output: z.string(),
     truncated: z.boolean(),
     cursor: z.number(),
+    output_start: z.number(),
+    running: z.boolean(),
     duration_ms: z.number(),
+    created: z.boolean(),
+    shell_exited: z.boolean(),
+    superseded: z.boolean(),
   };
   if (!policy.readOnly) {
     tool(
@@ -223,15 +234,7 @@ export function buildMcpServer(
             maxOutput: args.max_output,
             signal: extra.signal,
           });
-          const structured = {
-            command_id: result.commandId,
-            exit_code: result.exitCode,
-            running: result.running,
-            output: result.output,
-            truncated: result.truncated,
-            cursor: result.cursor,
-            duration_ms: result.durationMs,
-          };
+          const structured = runJson(result);
           const status = result.running
             ? `[still running as command ${result.commandId}: poll with result or wait --done]`
             : `[exit ${result.exitCode}]`;
@@ -388,6 +391,8 @@ export function buildMcpServer(
       cursor: z.number(),
       exit_code: z.number().nullable(),
       command_id: z.number().nullable(),
+      shell_exit: z.number().nullable(),
+      evicted: z.boolean(),
     },
     async (args, extra) => {
       let pattern: RegExp | undefined;
@@ -415,14 +420,7 @@ export function buildMcpServer(
           (result.met
             ? ""
             : `[timed out; wait again with since ${result.cursor}]`),
-        structured: {
-          met: result.met,
-          match: result.match,
-          output: result.output,
-          cursor: result.cursor,
-          exit_code: result.exitCode,
-          command_id: result.commandId,
-        },
+        structured: waitJson(result),
       };
     },
   );
@@ -473,6 +471,11 @@ export function buildMcpServer(
     command: z.string(),
     exit_code: z.number().nullable(),
     running: z.boolean(),
+    superseded: z.boolean(),
+    output_start: z.number(),
+    output_end: z.number().nullable(),
+    started: z.string(),
+    ended: z.string().nullable(),
     duration_ms: z.number().nullable(),
   };
   tool(
@@ -490,6 +493,7 @@ export function buildMcpServer(
       output: z.string(),
       truncated: z.boolean(),
       evicted: z.boolean(),
+      cursor: z.number(),
     },
     async (args) => {
       const result = await (await session(args)).result({
@@ -499,16 +503,7 @@ export function buildMcpServer(
       return {
         text: result.output + truncatedNote(result.truncated) +
           (result.running ? "[still running]" : `[exit ${result.exitCode}]`),
-        structured: {
-          command_id: result.commandId,
-          command: result.command,
-          exit_code: result.exitCode,
-          running: result.running,
-          duration_ms: result.durationMs,
-          output: result.output,
-          truncated: result.truncated,
-          evicted: result.evicted,
-        },
+        structured: commandResultJson(result),
       };
     },
   );
@@ -518,13 +513,9 @@ export function buildMcpServer(
     { ...where },
     { commands: z.array(z.object(commandShape)) },
     async (args) => {
-      const commands = (await (await session(args)).history()).map((c) => ({
-        command_id: c.commandId,
-        command: c.command,
-        exit_code: c.exitCode,
-        running: c.running,
-        duration_ms: c.durationMs,
-      }));
+      const commands = (await (await session(args)).history()).map(
+        commandJson,
+      );
       return {
         text:
           commands.map((c) =>

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CommandRecord } from "../../session/history.ts";
+import { commandJson, commandResultJson } from "../result_json.ts";
 import {
   type CommonFlags,
   connect,
@@ -17,22 +18,6 @@ import {
 export interface ResultFlags extends CommonFlags {
   /** Bound on the output in bytes. */
   maxOutput?: number;
-}
-
-/** One command as `--json` prints it. */
-function commandJson(c: CommandRecord): Record<string, unknown> {
-  return {
-    command_id: c.commandId,
-    command: c.command,
-    exit_code: c.exitCode,
-    running: c.running,
-    superseded: c.superseded,
-    output_start: c.outputStart,
-    output_end: c.outputEnd,
-    started: c.startedAt.toISOString(),
-    ended: c.endedAt?.toISOString() ?? null,
-    duration_ms: c.durationMs,
-  };
 }
 
 /**
@@ -135,14 +120,7 @@ export async function resultCommand(
   }
   return {
     op: "result",
-    fields: {
-      name: t.name,
-      ...commandJson(result),
-      output: result.output,
-      truncated: result.truncated,
-      evicted: result.evicted,
-      cursor: result.cursor,
-    },
+    fields: { name: t.name, ...commandResultJson(result) },
     text: result.output,
     notice: notices.join("\n") || undefined,
     exitCode: result.running ? 124 : result.exitCode ?? 1,

@@ -6,6 +6,7 @@
  */
 import { formatScreen } from "../../render/screen.ts";
 import { followAsJson } from "./events.ts";
+import { waitJson } from "../result_json.ts";
 import {
   type CallContext,
   type CommonFlags,
@@ -224,17 +225,7 @@ export async function waitCommand(
     since,
     maxOutput,
   });
-  const fields = {
-    name: t.name,
-    met: result.met,
-    match: result.match,
-    output: result.output,
-    cursor: result.cursor,
-    exit_code: result.exitCode,
-    command_id: result.commandId,
-    shell_exit: result.shellExit,
-    evicted: result.evicted,
-  };
+  const fields = { name: t.name, ...waitJson(result) };
   const skipped = result.evicted
     ? "sessh: part of the output went by unseen (this wait fell behind the session's buffer)\n"
     : "";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { runJson } from "../result_json.ts";
 import { UsageError } from "../../errors.ts";
 import {
   type CallContext,
@@ -116,20 +117,7 @@ export async function runCommand(
     maxOutput,
     open: openOptions(flags),
   });
-  const fields = {
-    name: t.name,
-    command_id: result.commandId,
-    exit_code: result.exitCode,
-    output: result.output,
-    truncated: result.truncated,
-    cursor: result.cursor,
-    output_start: result.outputStart,
-    running: result.running,
-    duration_ms: result.durationMs,
-    created: result.created,
-    shell_exited: result.shellExit !== null,
-    superseded: result.superseded,
-  };
+  const fields = { name: t.name, ...runJson(result) };
   const where = `${t.name} ${t.dest}`;
   const notices: string[] = [];
   if (result.truncated) {

@@ -1,0 +1,99 @@
+/**
+ * The results of the session calls as JSON objects with snake_case keys: the
+ * one shape `--json` prints and the MCP tools return as structured content.
+ *
+ * @module
+ */
+import type { RunResult, WaitResult } from "../session/session.ts";
+import type { CommandRecord, CommandResult } from "../session/history.ts";
+
+/**
+ * A `run`'s result.
+ *
+ * @param result The result.
+ * @returns Its JSON fields.
+ */
+export function runJson(result: RunResult): Record<string, unknown> {
+  return {
+    command_id: result.commandId,
+    exit_code: result.exitCode,
+    output: result.output,
+    truncated: result.truncated,
+    cursor: result.cursor,
+    output_start: result.outputStart,
+    running: result.running,
+    duration_ms: result.durationMs,
+    created: result.created,
+    shell_exited: result.shellExit !== null,
+    superseded: result.superseded,
+  };
+}
+
+/**
+ * A `wait`'s result.
+ *
+ * @param result The result.
+ * @returns Its JSON fields.
+ */
+export function waitJson(result: WaitResult): Record<string, unknown> {
+  return {
+    met: result.met,
+    match: result.match,
+    output: result.output,
+    cursor: result.cursor,
+    exit_code: result.exitCode,
+    command_id: result.commandId,
+    shell_exit: result.shellExit,
+    evicted: result.evicted,
+  };
+}
+
+/**
+ * One command of the history.
+ *
+ * @param command The command.
+ * @returns Its JSON fields.
+ *
+ * @example
+ * ```ts
+ * import { commandJson } from "./result_json.ts";
+ * const json = commandJson({
+ *   commandId: 3, command: "make", outputStart: 10, outputEnd: 90,
+ *   exitCode: 0, running: false, superseded: false,
+ *   startedAt: new Date(0), endedAt: new Date(1500), durationMs: 1500,
+ * });
+ * console.log(json.command_id, json.duration_ms); // 3 1500
+ * ```
+ */
+export function commandJson(command: CommandRecord): Record<string, unknown> {
+  return {
+    command_id: command.commandId,
+    command: command.command,
+    exit_code: command.exitCode,
+    running: command.running,
+    superseded: command.superseded,
+    output_start: command.outputStart,
+    output_end: command.outputEnd,
+    started: command.startedAt.toISOString(),
+    ended: command.endedAt?.toISOString() ?? null,
+    duration_ms: command.durationMs,
+  };
+}
+
+/**
+ * One command with its output, as `result` returns it.
+ *
+ * @param result The command and its output.
+ * @returns Its JSON fields.
+ */
+export function commandResultJson(
+  result: CommandResult,
+): Record<string, unknown> {
+  return {
+    ...commandJson(result),
+    output: result.output,
+    truncated: result.truncated,
+    evicted: result.evicted,
+    cursor: result.cursor,
+  };
+}
