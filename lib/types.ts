@@ -43,6 +43,11 @@ export interface SessionInfo {
   /** When the last interactive client left, in milliseconds since the epoch. */
   detachedAt: number | null;
   /**
+   * When the session will be closed unless input or output comes first
+   * (opened with an idle timeout), in milliseconds since the epoch.
+   */
+  idleDeadline: number | null;
+  /**
    * Whether the session was lost: the remote daemon that held it died, and
    * its shell with it. Only `name`, `shell`, `created` and `lostAt` are then
    * known; `close` acknowledges it.

@@ -41,6 +41,9 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
     detached_at: info.detachedAt === null
       ? null
       : new Date(info.detachedAt).toISOString(),
+    idle_deadline: info.idleDeadline === null
+      ? null
+      : new Date(info.idleDeadline).toISOString(),
     lost: info.lost,
     lost_at: info.lostAt === null ? null : new Date(info.lostAt).toISOString(),
   };
@@ -102,6 +105,10 @@ export function formatStatus(
       } of ${info.bufferSize} bytes (cursor ${info.bufferEnd})`,
     ],
     ["attached", info.attached ? "yes" : "no"],
+    ...(info.idleDeadline === null ? [] : [[
+      "closes when idle at",
+      new Date(info.idleDeadline).toISOString(),
+    ] as [string, string]]),
   ];
   return rows.map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
 }
@@ -127,7 +134,12 @@ export function formatList(sessions: SessionInfo[]): string {
       String(s.pid),
       ago(s.lastActivity),
       state,
-      s.command ?? s.cwd ?? "",
+      (s.command ?? s.cwd ?? "") +
+      (s.idleDeadline === null
+        ? ""
+        : ` (closes if idle at ${
+          new Date(s.idleDeadline).toISOString().slice(11, 19)
+        })`),
     ]);
   }
   const widths = table[0].map((_, i) =>

@@ -167,6 +167,14 @@ const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
     brief: "set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
     optional: true,
   },
+  idleTimeout: {
+    kind: "parsed",
+    parse: (v) => parseSeconds(v, "--idle-timeout"),
+    brief:
+      "close a new session after this long without input or output, e.g. 30m, 8h",
+    optional: true,
+    placeholder: "duration",
+  },
   bufferSize: {
     kind: "parsed",
     parse: (v) =>

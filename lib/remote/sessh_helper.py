@@ -238,6 +238,7 @@ MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
 MATCH_STEP = 4 << 20  # bytes of output searched at a time
 HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
 REDACTED, SECRET_MAX = b"[REDACTED]", 4096  # what a secret shows as in output; the longest secret taken
+ENDED_KEEP, ENDED_MAX = 1 << 20, 20  # bytes of output kept of a session closed for idleness; how many are kept
 
 class TextMatcher:
     """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
@@ -538,6 +539,7 @@ class Session:
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
         self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see Daemon.op_history)
         self.redactor = Redactor()  # the secrets typed with `secret`, replaced in the output
+        self.idle_timeout = None  # seconds without input or output after which the session is closed
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
@@ -613,7 +615,8 @@ class Session:
                 "command": b" ".join(p for p in parts if p).decode("utf-8", "replace") or None,
                 "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
                 "integrated": self.integrated, "attached": self.attached is not None,
-                "detached_at": self.detached_at and int(self.detached_at * 1000)}
+                "detached_at": self.detached_at and int(self.detached_at * 1000),
+                "idle_deadline": self.idle_timeout and int((self.last_activity + self.idle_timeout) * 1000)}
 
 def spawn_shell(shell, cols, rows, env):
     """Start `shell` as a login shell on a new PTY; returns (master_fd, pid)."""
@@ -717,6 +720,7 @@ class Daemon:
     def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
         self.sessions, self.clients, self.recent_exits = {}, [], {}
+        self.ended = {}  # name -> a session closed for idleness: its history and last output, to read
         self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
         # The log and the registry live in the state dir when there is one: tmp cleaners and logout leave it alone.
         self.state, self.started = state or rt, time.time()
@@ -901,6 +905,10 @@ class Daemon:
             return self.sessions[name]
         if name in self.lost:
             raise HelperError("session_lost", lost_message(self.lost[name]))
+        if name in self.ended:
+            raise HelperError("session_exited", 'Session "%s" was closed after %d s without input or output; its '
+                              "history and last output remain (sessh result, history, logs) until it is opened "
+                              "again" % (name, self.ended[name].idle_timeout))
         if name in self.recent_exits:
             raise HelperError("session_exited",
                               'Session "%s" ended: its shell exited with status %d' % (name, self.recent_exits[name]))
@@ -931,11 +939,30 @@ class Daemon:
         session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
         session.append(motd_text(env.get("HOME", "/")))
         self.recent_exits.pop(name, None)
+        self.ended.pop(name, None)
+        idle_ms = options.get("idle_timeout_ms")
+        if isinstance(idle_ms, int) and not isinstance(idle_ms, bool) and idle_ms > 0:
+            session.idle_timeout = idle_ms / 1000.0
+            self.loop.call_later(session.idle_timeout, self.check_session_idle, session)
         self.save_registry()
         self.loop.add_reader(fd, self.read_pty, session)
         if kind:
             self.loop.call_later(2.0, self._integrate_fallback, session)
         return session
+
+    def check_session_idle(self, session):
+        """Close a session with an idle timeout once nothing came in or out for that long; its history and last
+        output stay readable (see `ended`)."""
+        if session.exit_status is not None or self.sessions.get(session.name) is not session:
+            return
+        quiet = time.time() - session.last_activity
+        if quiet < session.idle_timeout:
+            self.loop.call_later(session.idle_timeout - quiet, self.check_session_idle, session)
+            return
+        log("closing session %s: idle for %d s" % (session.name, quiet))
+        session.idle_closed = True
+        self.signal_session(session, signal.SIGHUP)
+        self.loop.call_later(CLOSE_GRACE_MS / 1000.0, self.signal_session, session, signal.SIGKILL)
 
     def _integrate_fallback(self, session):
         """Type the integration in when the environment route did not take."""
@@ -1181,6 +1208,16 @@ class Daemon:
         os.close(session.fd)
         del self.sessions[session.name]
         self.save_registry()
+        if getattr(session, "idle_closed", False):
+            # Its last output and history stay readable (`result`, `history`, `logs`) until it is opened again.
+            excess = len(session.buf) - ENDED_KEEP
+            if excess > 0:
+                del session.buf[:excess]
+                session.origin += excess
+            session.capacity = min(session.capacity, ENDED_KEEP)
+            self.ended[session.name] = session
+            while len(self.ended) > ENDED_MAX:
+                del self.ended[next(iter(self.ended))]
         self.recent_exits[session.name] = code
         if len(self.recent_exits) > 100:
             del self.recent_exits[next(iter(self.recent_exits))]
@@ -1245,7 +1282,7 @@ class Daemon:
         return {}
 
     def op_read(self, client, msg):
-        session = self.session(msg)
+        session = self.readable_session(msg)
         since, lines, until = msg.get("since"), msg.get("lines"), msg.get("until")
         whole = True
         if isinstance(since, int):
@@ -1327,17 +1364,22 @@ class Daemon:
             matcher.due = True
             self.loop.call_soon(self.advance_matcher, client, session, matcher)
 
+    def readable_session(self, msg):
+        """The session `msg` names, or one closed for idleness, whose output and history can still be read."""
+        name = _checked_name(msg)
+        return self.ended[name] if name not in self.sessions and name in self.ended else self.session(msg)
+
     def op_history(self, client, msg):
         """The session's last HISTORY_MAX commands typed by `run`, oldest first: id, text, output cursors, exit code,
         times; `end` is None while one runs. Their output is read with `read` from `start` to `end`."""
-        session = self.session(msg)
+        session = self.readable_session(msg)
         return {"commands": [dict(entry) for entry in session.history], "buffer_start": session.base,
                 "buffer_end": session.end}
 
     def op_result(self, client, msg):
         """One command of the history: `command_id`, or the latest; what `history` says of it, and where the
         buffer begins now, so that the client can tell how much of its output is left."""
-        session = self.session(msg)
+        session = self.readable_session(msg)
         wanted = msg.get("command_id")
         found = [e for e in session.history if wanted is None or e["id"] == wanted]
         if not found:
@@ -1516,6 +1558,8 @@ class Daemon:
         if name in self.lost:  # closing is how a lost session is acknowledged
             self.forget_lost(name)
             return {"status": None, "lost": True}
+        if name not in self.sessions and name in self.ended:  # closed for idleness: forget what was kept
+            return {"status": self.ended.pop(name).exit_status}
         session = self.session(msg)
         session.closing.append((client, msg.get("id")))
         self.signal_session(session, signal.SIGHUP)

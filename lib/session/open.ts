@@ -45,6 +45,12 @@ export interface OpenOptions {
   bufferSize?: number;
   /** Extra environment variables for the shell. */
   env?: Record<string, string>;
+  /**
+   * Close the session once no input or output came for this many
+   * milliseconds; its history and last output stay readable (`result`,
+   * `history`, `logs`) until it is opened again.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -62,6 +68,9 @@ export function openFields(name: string, options: OpenOptions): Message {
   if (options.rows !== undefined) fields.rows = options.rows;
   if (options.bufferSize !== undefined) fields.buffer = options.bufferSize;
   if (options.env !== undefined) fields.env = options.env;
+  if (options.idleTimeoutMs !== undefined) {
+    fields.idle_timeout_ms = Math.max(1, Math.round(options.idleTimeoutMs));
+  }
   return fields;
 }
 

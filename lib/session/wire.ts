@@ -45,6 +45,7 @@ export function sessionInfo(m: Message): SessionInfo {
     integrated: Boolean(m.integrated),
     attached: Boolean(m.attached),
     detachedAt: m.detached_at == null ? null : Number(m.detached_at),
+    idleDeadline: m.idle_deadline == null ? null : Number(m.idle_deadline),
     lost: Boolean(m.lost),
     lostAt: m.lost_at == null ? null : Number(m.lost_at),
   };

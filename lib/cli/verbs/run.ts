@@ -31,6 +31,8 @@ export interface OpenFlags extends CommonFlags {
   rows?: number;
   /** TERM. */
   term?: string;
+  /** Close after this many milliseconds without input or output. */
+  idleTimeout?: number;
 }
 
 function openOptions(flags: OpenFlags) {
@@ -41,6 +43,7 @@ function openOptions(flags: OpenFlags) {
     cols: flags.cols,
     rows: flags.rows,
     term: flags.term,
+    idleTimeoutMs: flags.idleTimeout,
   };
 }
 
