@@ -23,7 +23,13 @@ export const PROMPT = /[#$]$/m;
 export function attach(
   sshd: TestSshd,
   args: string[],
-  options: { cols?: number; rows?: number; env?: Record<string, string> } = {},
+  options: {
+    cols?: number;
+    rows?: number;
+    env?: Record<string, string>;
+    /** The verb run instead of `attach`: `watch`. */
+    verb?: string;
+  } = {},
 ): Promise<TmuxPane> {
   return startPane(
     [
@@ -32,7 +38,7 @@ export function attach(
       "-A",
       "--quiet",
       CLI,
-      "attach",
+      options.verb ?? "attach",
       ...args,
       "-F",
       sshd.configFile,

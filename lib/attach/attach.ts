@@ -57,6 +57,11 @@ export interface AttachOptions {
   retries: number;
   /** TERM for a new session. */
   term: string;
+  /**
+   * Watch beside the interactive client: the same screen, live, while keys
+   * go nowhere (the detach keys leave) and the size stays the session's.
+   */
+  readOnly?: boolean;
 }
 
 type Ending =
@@ -184,7 +189,7 @@ async function attachOnce(
   const conn = client.connection;
   const name = options.name;
   const size = term.size();
-  const fields: Message = {
+  const fields: Message = options.readOnly ? { name, read_only: true } : {
     name,
     cols: size.cols,
     rows: size.rows,
@@ -213,21 +218,36 @@ async function attachOnce(
     over = true;
   };
   hooks.setInterrupt(end);
+  let hinted = false;
   hooks.setKeys((bytes) => {
     const { forward, detach } = hooks.matcher.feed(bytes);
-    if (forward.length) {
+    if (forward.length && options.readOnly) {
+      // Keys go nowhere: a bell each time, and once a line that says why.
+      void term.write(
+        hinted
+          ? "\x07"
+          : "\x07\r\n[sessh] watching read-only: keys go nowhere; the detach keys leave\r\n",
+      );
+      hinted = true;
+    } else if (forward.length) {
       conn.request("input", { name, data: forward }).catch(() => {});
     }
     if (detach) {
-      conn.request("detach", { name }, { timeoutMs: 2000 }).catch(() => {});
+      // A viewer just leaves: a detach request would detach the session's
+      // interactive client, not this one.
+      if (!options.readOnly) {
+        conn.request("detach", { name }, { timeoutMs: 2000 }).catch(() => {});
+      }
       end({ kind: "detached", by: "key" });
     }
   });
-  term.watchResize((next) => {
-    conn.request("resize", { name, cols: next.cols, rows: next.rows }).catch(
-      () => {},
-    );
-  });
+  // A viewer keeps the session's size: the interactive client sets it.
+  if (!options.readOnly) {
+    term.watchResize((next) => {
+      conn.request("resize", { name, cols: next.cols, rows: next.rows })
+        .catch(() => {});
+    });
+  }
   let lastTick = performance.now();
   let lastPing = -Infinity;
   let awake = lastTick;

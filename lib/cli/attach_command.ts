@@ -38,6 +38,8 @@ export interface AttachFlags extends CommonFlags {
   retries?: string;
   /** Shell of a new session. */
   shell?: string;
+  /** Watch beside the interactive client; keys go nowhere. */
+  readOnly?: boolean;
 }
 
 /**
@@ -84,7 +86,8 @@ export async function attachCommand(
     };
   }
   let chosen: string | null | undefined = name;
-  let create = name !== undefined;
+  // A viewer watches what exists: it never starts a session.
+  let create = name !== undefined && !flags.readOnly;
   if (chosen === undefined) {
     const choice = chooseSession(sessions, {
       newSession: flags.new,
@@ -93,8 +96,8 @@ export async function attachCommand(
     if (choice.kind === "attach") chosen = choice.name;
     else if (choice.kind === "new") chosen = nextSessionName(sessions);
     else chosen = await pick(term, sessions);
-    create = choice.kind === "new" ||
-      (choice.kind === "pick" && !sessions.some((s) => s.name === chosen));
+    create = !flags.readOnly && (choice.kind === "new" ||
+      (choice.kind === "pick" && !sessions.some((s) => s.name === chosen)));
   }
   if (chosen === null || chosen === undefined) {
     await client.disconnect();
@@ -111,6 +114,7 @@ export async function attachCommand(
     detachKeys,
     retries,
     term: termName,
+    readOnly: flags.readOnly ?? false,
   });
   return {
     op: "attach",

@@ -503,6 +503,38 @@ export function buildProgram(
     },
     (c, _, t, f) => c.closeCommand(t, f),
   );
+  const watch = buildCommand<
+    CommonFlags & { detachKeys?: string; retries?: string },
+    [string, string, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, name, dest, port) {
+      const words = [name, dest, port].filter((w) => w !== undefined);
+      handleAttach(
+        this,
+        (a) => a.attachCommand(words, { ...flags, readOnly: true }, this.env),
+      );
+    },
+    parameters: {
+      flags: {
+        ...COMMON,
+        detachKeys: textFlag(
+          'local detach keys (default "C-b d"; "none" turns them off)',
+          "keys",
+        ),
+        retries: textFlag(
+          'reconnect attempts after a lost link (default 10, or "forever")',
+          "n",
+        ),
+      },
+      aliases: COMMON_ALIASES,
+      positional: { kind: "tuple", parameters: [NAME, DEST, PORT] },
+    },
+    docs: {
+      brief:
+        "watch a session read-only beside its interactive client (attach --read-only)",
+    },
+  });
   const attach = buildCommand<
     AttachFlags,
     [string, string | undefined, string | undefined],
@@ -524,6 +556,9 @@ export function buildProgram(
           placeholder: "name",
         },
         list: switchFlag("print the sessions (busy ones marked) and exit"),
+        readOnly: switchFlag(
+          "watch beside the interactive client: keys go nowhere (also: sessh watch)",
+        ),
         detachKeys: textFlag(
           'local detach keys (default "C-b d"; "none" turns them off)',
           "keys",
@@ -678,6 +713,7 @@ export function buildProgram(
         list,
         close,
         attach,
+        watch,
         detach,
         completions,
         mcp,

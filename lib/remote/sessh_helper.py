@@ -709,10 +709,11 @@ class Feed:
     """What an "output" watcher of one session has been sent. Its output goes in parts while its connection holds
     less than the high mark, like an attached client's; output evicted before it went out is skipped and the gap
     reported. Events that came meanwhile wait until the output before them has gone, so they keep their order."""
-    __slots__ = ("session", "sent", "held", "due")
+    __slots__ = ("session", "sent", "held", "due", "viewer")
 
-    def __init__(self, session, sent):
-        self.session, self.sent, self.held, self.due = session, sent, [], False
+    def __init__(self, session, sent, viewer=False):
+        # viewer: a read-only attached client, which redraws from a tail (resync) where a follower gets a gap.
+        self.session, self.sent, self.held, self.due, self.viewer = session, sent, [], False, viewer
 
 class Daemon:
     """Owns every session of the user; serves bridge connections on one asyncio event loop."""
@@ -1031,6 +1032,13 @@ class Daemon:
                 client.send(feed.held.pop(0)[1])
             if feed.sent >= session.end or self.held_back(client):
                 return
+            if feed.sent < session.base and feed.viewer:
+                start = max(session.base, session.end - RESYNC_TAIL)
+                client.send({"ev": "resync", "name": session.name, "start": start, "end": session.end,
+                             "skipped": start - feed.sent, "data": session.slice(start, session.end),
+                             "modes": session.modes_at(start)})
+                feed.sent = session.end
+                continue
             if feed.sent < session.base:
                 client.send({"ev": "gap", "name": session.name, "start": feed.sent, "end": session.base})
                 feed.sent = session.base
@@ -1250,6 +1258,10 @@ class Daemon:
         if not isinstance(msg.get("data"), bytes):
             raise HelperError("bad_request", "input needs bytes in data")
         session = self.session(msg)
+        feed = client.feeds.get(session.name)
+        if feed is not None and feed.viewer:
+            raise HelperError("bad_request", 'This client watches "%s" read-only: its keys go nowhere; attach '
+                              "without --read-only to type" % session.name)
         session.last_input = session.end
         self.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written
 
@@ -1485,7 +1497,10 @@ class Daemon:
                     "check its startup files or use run --no-wait" % session.name)
 
     def op_attach(self, client, msg):
-        """Make `client` the session's one interactive client; reply with the replay, then stream output."""
+        """Make `client` the session's one interactive client; reply with the replay, then stream output. With
+        `read_only`, one of any number of viewers beside it: the same replay and output, no input, no resize."""
+        if msg.get("read_only"):
+            return self.attach_viewer(client, msg)
         session, _ = self.session_or_new(msg, msg.get("create"))
         holder, since = session.attached, msg.get("since")
         if holder is not None and holder is not client:
@@ -1503,6 +1518,16 @@ class Daemon:
         start = since if resume else max(session.base, session.end - MAX_READ_REPLY)
         return {"start": start, "end": session.end, "data": session.slice(start, session.end),
                 "evicted": start > 0 and not resume, "shell_pid": session.pid,
+                "modes": scan_modes(session.modes, session.buf, 0, start - session.origin)}
+
+    def attach_viewer(self, client, msg):
+        session, since = self.session(msg), msg.get("since")
+        resume = isinstance(since, int) and session.base <= since <= session.end
+        start = since if resume else max(session.base, session.end - MAX_READ_REPLY)
+        client.watch[session.name] = "output"
+        client.feeds[session.name] = Feed(session, session.end, viewer=True)
+        return {"start": start, "end": session.end, "data": session.slice(start, session.end),
+                "evicted": start > 0 and not resume, "shell_pid": session.pid, "read_only": True,
                 "modes": scan_modes(session.modes, session.buf, 0, start - session.origin)}
 
     def op_detach(self, client, msg):

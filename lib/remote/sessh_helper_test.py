@@ -327,6 +327,42 @@ class AttachPacingTest(unittest.TestCase):
         self.assertEqual(frames[0]["end"], self.session.end)
 
 
+class ViewerTest(unittest.TestCase):
+    def setUp(self):
+        self.daemon = h.Daemon.__new__(h.Daemon)
+        self.daemon.loop = FakeLoop()
+        self.daemon.lost, self.daemon.recent_exits = {}, {}
+        self.session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 2 << 20, "posix")
+        self.daemon.sessions = {"s": self.session}
+        self.writer = FakeWriter()
+        self.client = h.Client(self.writer)
+        self.daemon.clients = [self.client]
+
+    def tearDown(self):
+        for task in self.daemon.loop.tasks:
+            task.close()
+
+    def test_a_viewer_far_behind_redraws_from_a_tail_and_may_not_type(self):
+        reply = self.daemon.op_attach(self.client, {"id": 1, "name": "s", "read_only": True})
+        self.assertTrue(reply["read_only"])
+        self.assertIsNone(self.session.attached, "a viewer is not the interactive client")
+        # A first batch goes out and fills the connection to its high mark; it never drains.
+        self.daemon.emit_output(self.session, b"x" * 65535 + b"\n")
+        self.daemon.loop.run_scheduled()
+        self.writer.transport.queued = 1 << 20
+        for _ in range(6 << 4):  # then 6 MiB through a 2 MiB buffer
+            self.daemon.emit_output(self.session, b"y" * 65535 + b"\n")
+        self.daemon.loop.run_scheduled()
+        self.writer.drained()  # the connection drains at last
+        self.daemon.feed_watcher(self.client, self.client.feeds["s"])
+        events = [f["ev"] for f in self.writer.drained()]
+        self.assertEqual(events[0], "resync")
+        self.assertNotIn("gap", events)
+        with self.assertRaises(h.HelperError) as caught:
+            self.daemon.op_input(self.client, {"id": 2, "name": "s", "data": b"ls\r"})
+        self.assertIn("read-only", caught.exception.args[1])
+
+
 class DaemonMatchTest(unittest.TestCase):
     def setUp(self):
         self.daemon = h.Daemon.__new__(h.Daemon)
