@@ -143,7 +143,7 @@ export async function masterState(
  * ```ts ignore
  * import { ensureMaster } from "./master.ts";
  * import { clientArgv } from "./options.ts";
-import { settingsFromEnv } from "./settings.ts";
+ * import { settingsFromEnv } from "./settings.ts";
  * const dest = { host: "db1", display: "db1" };
  * const settings = settingsFromEnv(Deno.env.toObject());
  * const master = await ensureMaster(dest, settings);
