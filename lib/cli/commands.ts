@@ -40,3 +40,4 @@ export {
 } from "./verbs/history.ts";
 export { eventsCommand, type EventsFlags } from "./verbs/events.ts";
 export { secretCommand, type SecretFlags } from "./verbs/secret.ts";
+export { forwardCommand, type ForwardFlags } from "./verbs/forward.ts";

@@ -26,6 +26,7 @@ import type {
   CloseFlags,
   CommonFlags,
   EventsFlags,
+  ForwardFlags,
   LogsFlags,
   OpenFlags,
   Outcome,
@@ -442,6 +443,39 @@ export function buildProgram(
         "Never give the secret itself: it would show in the process list. It is refused (exit 3) while the terminal echoes, and redacted from output that repeats it.",
     },
   );
+  const forward = buildCommand<
+    ForwardFlags,
+    [string, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, dest, port) {
+      handle(this, (c) => c.forwardCommand({ dest, port }, flags));
+    },
+    parameters: {
+      flags: {
+        ...COMMON,
+        local: textFlag(
+          "a local port reaching the host's side: [bind:]port:host:hostport",
+          "spec",
+        ),
+        remote: textFlag(
+          "a port on the host reaching this side: [bind:]port:host:hostport",
+          "spec",
+        ),
+        dynamic: textFlag(
+          "a SOCKS proxy through the host: [bind:]port",
+          "spec",
+        ),
+        cancel: switchFlag("cancel the forward instead"),
+      },
+      aliases: { ...COMMON_ALIASES, L: "local", R: "remote", D: "dynamic" },
+      positional: { kind: "tuple", parameters: [DEST, PORT] },
+    },
+    docs: {
+      brief:
+        "forward a port through the master (-L, -R, -D); kept when the master is replaced",
+    },
+  });
   const history = targetCommand<CommonFlags>(
     "the last commands run typed, with their ids and exit statuses",
     {},
@@ -709,6 +743,7 @@ export function buildProgram(
         history,
         result,
         events,
+        forward,
         secret,
         list,
         close,

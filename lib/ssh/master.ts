@@ -22,6 +22,7 @@ import {
 } from "./master_pid.ts";
 import { controlArgv, masterArgv, masterEnv } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
+import { forgetForwards, restoreForwards } from "./forwards.ts";
 import { waitForExit } from "./procfs.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
 
@@ -180,6 +181,8 @@ export async function ensureMaster(
     checkTimeoutMs,
     signal,
   });
+  // A master that replaced a dead one sets the recorded forwards up again.
+  await restoreForwards(dest, settings, controlPath).catch(() => []);
   return { controlPath, pid, started: true };
 }
 
@@ -222,6 +225,7 @@ export async function stopMaster(
   const gone = result.code === 0 && await waitForExit(pids, 2000);
   const killed = gone ? [] : await killMaster(dest, controlPath);
   await removeMasterFiles(controlPath);
+  await forgetForwards(controlPath);
   return result.code === 0 || killed.length > 0;
 }
 

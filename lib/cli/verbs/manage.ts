@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { recordedForwards } from "../../ssh/forwards.ts";
 import {
   type CommonFlags,
   connect,
@@ -30,10 +31,12 @@ export async function statusCommand(
     reason: client.path.reason,
     agent_pid: client.path.agentPid,
   };
+  const forwards = await recordedForwards(client.master.controlPath);
   return {
     op: "status",
-    fields: { master, path, session: statusJson(info) },
-    text: formatStatus(info, master, client.path),
+    fields: { master, path, forwards, session: statusJson(info) },
+    text: formatStatus(info, master, client.path) +
+      forwards.map((f) => `forward: -${f.kind} ${f.spec}\n`).join(""),
     exitCode: 0,
   };
 }
@@ -51,9 +54,10 @@ export async function listCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const sessions = await client.list();
+  const forwards = await recordedForwards(client.master.controlPath);
   return {
     op: "list",
-    fields: { sessions: sessions.map(statusJson) },
+    fields: { sessions: sessions.map(statusJson), forwards },
     text: formatList(sessions),
     exitCode: 0,
   };

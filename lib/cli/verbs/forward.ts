@@ -1,0 +1,76 @@
+/**
+ * `forward DEST -L|-R|-D SPEC [--cancel]`: port forwards through the
+ * destination's running ControlMaster, kept when a reconnect replaces it.
+ *
+ * @module
+ */
+import { UsageError } from "../../errors.ts";
+import {
+  changeForward,
+  type Forward,
+  parseForward,
+} from "../../ssh/forwards.ts";
+import { type CommonFlags, connect, type Outcome } from "../call.ts";
+
+/** Options of `forward`: exactly one of `local`, `remote`, `dynamic`. */
+export interface ForwardFlags extends CommonFlags {
+  /** `-L [bind:]port:host:hostport`: a local port reaching the host's side. */
+  local?: string;
+  /** `-R [bind:]port:host:hostport`: a port on the host reaching this side. */
+  remote?: string;
+  /** `-D [bind:]port`: a SOCKS proxy through the host. */
+  dynamic?: string;
+  /** Cancel the forward instead. */
+  cancel?: boolean;
+}
+
+/**
+ * The one forward the flags name.
+ *
+ * @param flags The flags.
+ * @returns The forward.
+ * @throws {UsageError} unless exactly one of -L, -R, -D is given.
+ */
+export function forwardOf(flags: ForwardFlags): Forward {
+  const given = [
+    ["L", flags.local],
+    ["R", flags.remote],
+    ["D", flags.dynamic],
+  ].filter(([, spec]) => spec !== undefined) as [Forward["kind"], string][];
+  if (given.length !== 1) {
+    throw new UsageError(
+      "Give exactly one forward: -L [bind:]port:host:hostport, -R [bind:]port:host:hostport or -D [bind:]port",
+    );
+  }
+  return parseForward(given[0][0], given[0][1]);
+}
+
+/**
+ * `forward DEST …`: set a forward up, or cancel it.
+ *
+ * @param t DEST [PORT].
+ * @param flags The forward and `--cancel`.
+ * @returns The outcome, with the forwards now in place.
+ */
+export async function forwardCommand(
+  t: { dest: string; port?: string },
+  flags: ForwardFlags,
+): Promise<Outcome> {
+  const forward = forwardOf(flags);
+  await using client = await connect(t, flags);
+  const forwards = await changeForward(
+    client.destination,
+    client.settings,
+    client.master.controlPath,
+    forward,
+    flags.cancel ?? false,
+  );
+  return {
+    op: "forward",
+    fields: { forwards },
+    text: `${
+      flags.cancel ? "cancelled" : "forwarding"
+    } -${forward.kind} ${forward.spec} through the master of ${t.dest}\n`,
+    exitCode: 0,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * `sessh forward`: port forwards through the running master, listed by
+ * `status` and `list`, set up again when a reconnect replaces the master.
+ */
+import assert from "node:assert/strict";
+import { startSshd } from "./_sshd.ts";
+import { sessh, sesshJson } from "./_cli.ts";
+import { masterPid } from "./_probes.ts";
+import { waitForExit } from "../lib/ssh/procfs.ts";
+
+/** A loopback port nothing listens on now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The body of GET / on a loopback port, or the error's name. */
+async function get(port: number): Promise<string> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    return await response.text();
+  } catch (error) {
+    return `failed: ${(error as Error).name}`;
+  }
+}
+
+Deno.test("a -L forward reaches a server started in the session, survives a new master, and is cancelled", async (t) => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const remote = freePort();
+  const local = freePort();
+  const spec = `127.0.0.1:${local}:127.0.0.1:${remote}`;
+  const served = await sessh(sshd, [
+    "run",
+    "srv",
+    dest,
+    "--no-wait",
+    "--",
+    `mkdir -p /tmp/fwd-${remote} && cd /tmp/fwd-${remote} && echo served-$((6*7)) > index.html && python3 -m http.server ${remote} --bind 127.0.0.1`,
+  ]);
+  assert.equal(served.code, 0, served.stderr);
+  await sessh(sshd, [
+    "wait",
+    "srv",
+    dest,
+    "--for",
+    "Serving HTTP",
+    "--timeout",
+    "20",
+  ]);
+
+  await t.step("set up, reached and listed", async () => {
+    const set = await sesshJson(sshd, ["forward", dest, "-L", spec]);
+    assert.equal(set.code, 0, JSON.stringify(set.json));
+    assert.deepEqual(set.json.forwards, [{ kind: "L", spec }]);
+    assert.equal((await get(local)).trim(), "served-42");
+    const status = await sesshJson(sshd, ["status", "srv", dest]);
+    assert.deepEqual(status.json.forwards, [{ kind: "L", spec }]);
+    const list = await sesshJson(sshd, ["list", dest]);
+    assert.deepEqual(list.json.forwards, [{ kind: "L", spec }]);
+  });
+
+  await t.step(
+    "set up again by the master that replaces a killed one",
+    async () => {
+      const old = await masterPid(sshd, "srv");
+      Deno.kill(old, "SIGKILL");
+      assert.ok(await waitForExit([old], 5000));
+      assert.match(await get(local), /^failed/);
+      const fresh = await masterPid(sshd, "srv");
+      assert.notEqual(fresh, old);
+      assert.equal((await get(local)).trim(), "served-42");
+    },
+  );
+
+  await t.step("cancelled", async () => {
+    const cancelled = await sessh(sshd, [
+      "forward",
+      dest,
+      "-L",
+      spec,
+      "--cancel",
+    ]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.match(await get(local), /^failed/);
+    const status = await sesshJson(sshd, ["status", "srv", dest]);
+    assert.deepEqual(status.json.forwards, []);
+  });
+
+  await t.step("a malformed spec is refused before ssh runs", async () => {
+    const glued = await sessh(sshd, [
+      "forward",
+      dest,
+      "-L",
+      "-oProxyCommand=x",
+    ]);
+    assert.equal(glued.code, 2);
+    assert.match(glued.stderr, /Refusing "-oProxyCommand=x"/);
+    const bad = await sessh(sshd, ["forward", dest, "-L=8080;touch x"]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /Invalid -L "8080;touch x"; give \[bind:\]port:host:hostport/,
+    );
+    const none = await sessh(sshd, ["forward", dest]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Give exactly one forward/);
+  });
+  await sessh(sshd, ["keys", "srv", dest, "--", "C-c"]);
+});
