@@ -29,6 +29,7 @@ export {
   type FollowPiece,
   type LogsOptions,
   type LogsResult,
+  type RecordOptions,
   type ResultOptions,
   type RunOptions,
   type RunResult,

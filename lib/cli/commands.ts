@@ -41,3 +41,4 @@ export {
 export { eventsCommand, type EventsFlags } from "./verbs/events.ts";
 export { secretCommand, type SecretFlags } from "./verbs/secret.ts";
 export { forwardCommand, type ForwardFlags } from "./verbs/forward.ts";
+export { recordCommand, type RecordFlags } from "./verbs/record.ts";

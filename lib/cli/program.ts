@@ -30,6 +30,7 @@ import type {
   LogsFlags,
   OpenFlags,
   Outcome,
+  RecordFlags,
   ResultFlags,
   RunFlags,
   SecretFlags,
@@ -476,6 +477,22 @@ export function buildProgram(
         "forward a port through the master (-L, -R, -D); kept when the master is replaced",
     },
   });
+  const record = targetCommand<RecordFlags>(
+    "the output with its timing, as an asciicast v2 file (asciinema)",
+    {
+      since: SINCE,
+      command: {
+        kind: "parsed",
+        parse: (v: string) =>
+          parseCount(v, "--command", { min: 1, max: Number.MAX_SAFE_INTEGER }),
+        brief: "one command's output, by the id run printed",
+        optional: true,
+        placeholder: "id",
+      },
+      output: textFlag("the file to write (- for stdout)", "file"),
+    },
+    (c, _, t, f) => c.recordCommand(t, f),
+  );
   const history = targetCommand<CommonFlags>(
     "the last commands run typed, with their ids and exit statuses",
     {},
@@ -744,6 +761,7 @@ export function buildProgram(
         result,
         events,
         forward,
+        record,
         secret,
         list,
         close,

@@ -238,6 +238,7 @@ MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
 MATCH_STEP = 4 << 20  # bytes of output searched at a time
 HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
 REDACTED, SECRET_MAX = b"[REDACTED]", 4096  # what a secret shows as in output; the longest secret taken
+TIMELINE_GAP_S = 0.01  # output within this much of the last burst's start shares its timestamp
 ENDED_KEEP, ENDED_MAX = 1 << 20, 20  # bytes of output kept of a session closed for idleness; how many are kept
 
 class TextMatcher:
@@ -540,6 +541,7 @@ class Session:
         self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see Daemon.op_history)
         self.redactor = Redactor()  # the secrets typed with `secret`, replaced in the output
         self.idle_timeout = None  # seconds without input or output after which the session is closed
+        self.timeline = []  # (output offset, time) where each burst of output began, for recordings
         self.integrated = self.preexec = self.running = False
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
@@ -565,13 +567,20 @@ class Session:
     def append(self, data):
         """Older output leaves the buffer at once for readers, and from memory in bulk: moving the buffer's
         bytes on every read from the PTY (a few KiB) would cost more than the read, and makes a flood crawl."""
+        now = time.time()
+        # When output came, for recordings: an entry per burst (reads within TIMELINE_GAP_S share one).
+        if not self.timeline or now - self.timeline[-1][1] >= TIMELINE_GAP_S:
+            self.timeline.append((self.end, now))
         self.buf += data
-        self.last_activity = self.last_output = time.time()
+        self.last_activity = self.last_output = now
         excess = len(self.buf) - self.capacity
         if excess > max(self.capacity // 4, READ_CHUNK):
             self.modes = scan_modes(self.modes, self.buf, 0, excess)
             del self.buf[:excess]
             self.origin += excess
+            keep = next((i for i, (offset, _) in enumerate(self.timeline) if offset >= self.origin),
+                        len(self.timeline))
+            del self.timeline[:max(0, keep - 1)]  # the entry before the origin still times its bytes
 
     def modes_at(self, offset):
         """The terminal modes in force at `offset`, scanning on from the last answer while it is still buffered."""
@@ -1240,7 +1249,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1400,6 +1409,17 @@ class Daemon:
                 "at all" if wanted is None else "with id %r" % (wanted,), session.name,
                 " (the latest: %s; see sessh history)" % known if known else ": nothing was run there yet"))
         return {"command": dict(found[-1]), "buffer_start": session.base, "buffer_end": session.end}
+
+    def op_timeline(self, client, msg):
+        """When the output from `since` to `until` came: [offset, milliseconds since the epoch] for each burst, the
+        first at or before `since`; and the terminal size, for a recording."""
+        session = self.readable_session(msg)
+        since = max(_clamp(msg.get("since"), 0, 1 << 62, session.base), session.base)
+        until = min(_clamp(msg.get("until"), 0, 1 << 62, session.end), session.end)
+        entries = [(o, t) for o, t in session.timeline if o < until]
+        first = max((i for i, (o, _) in enumerate(entries) if o <= since), default=0)
+        return {"timeline": [[o, int(t * 1000)] for o, t in entries[first:]], "since": since, "until": until,
+                "cols": session.cols, "rows": session.rows}
 
     def op_unsubscribe(self, client, msg):
         client.watch.pop(msg.get("name"), None)

@@ -210,6 +210,21 @@ class RedactorTest(unittest.TestCase):
         self.assertEqual(redactor.feed(b"x abcdef abc y"), b"x [REDACTED] [REDACTED] y")
 
 
+class TimelineTest(unittest.TestCase):
+    def test_bursts_are_timed_and_evicted_ones_dropped(self):
+        session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")
+        with mock.patch.object(h.time, "time", side_effect=[100.0, 100.001, 101.0, 102.5]):
+            session.append(b"a")
+            session.append(b"b")  # within a burst: no entry of its own
+            session.append(b"c")
+            self.assertEqual(session.timeline, [(0, 100.0), (2, 101.0)])
+            session.append(b"x" * (200 << 10))
+        # "b" shared the burst of "a"; "a" and "c" left with the bytes they timed. The burst of x's began
+        # before the origin, and it times the oldest bytes kept.
+        self.assertEqual(session.timeline, [(3, 102.5)])
+        self.assertLess(session.timeline[0][0], session.origin)
+
+
 class FakeTransport:
     def __init__(self):
         self.queued = 0

@@ -19,6 +19,7 @@ import { sh, type ShellValue } from "./shell_quote.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
 import { type SessionLink, sessionStatus } from "./link.ts";
+import { recordCast, type RecordOptions } from "./record.ts";
 import {
   commandHistory,
   type CommandRecord,
@@ -41,6 +42,7 @@ export type {
   CommandResult,
   FollowOptions,
   FollowPiece,
+  RecordOptions,
   ResultOptions,
   RunOptions,
   RunResult,
@@ -511,6 +513,28 @@ export class Session {
    */
   result(options: ResultOptions = {}): Promise<CommandResult> {
     return commandResult(this.#client, this.name, options);
+  }
+
+  /**
+   * A recording of the session's output with its real timing, as the text
+   * of an asciicast v2 file (play it with `asciinema play`). Secrets typed
+   * with {@linkcode Session.typeSecret} are not in it.
+   *
+   * @param options The output since a cursor, or one command's.
+   * @returns The file's text.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   *
+   * await using client = await SesshClient.connect({ destination: "me@build-box" });
+   * const work = client.session("work");
+   * const build = await work.run("make");
+   * await Deno.writeTextFile("build.cast", await work.record({ commandId: build.commandId }));
+   * ```
+   */
+  record(options: RecordOptions): Promise<string> {
+    return recordCast(this.#client, this.name, options);
   }
 
   /**

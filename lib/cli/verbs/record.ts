@@ -1,0 +1,63 @@
+/**
+ * `record NAME DEST --since CURSOR | --command ID -o FILE.cast`: the
+ * session's output with its timing, as an asciicast v2 file.
+ *
+ * @module
+ */
+import { UsageError } from "../../errors.ts";
+import {
+  type CommonFlags,
+  connect,
+  type Outcome,
+  type Target,
+} from "../call.ts";
+
+/** Options of `record`. */
+export interface RecordFlags extends CommonFlags {
+  /** Output from this cursor on. */
+  since?: number;
+  /** One command's output, by id. */
+  command?: number;
+  /** The file to write (`-`: stdout). */
+  output?: string;
+}
+
+/**
+ * `record`: writes the recording.
+ *
+ * @param t NAME DEST [PORT].
+ * @param flags What to record and where.
+ * @returns The outcome.
+ */
+export async function recordCommand(
+  t: Target,
+  flags: RecordFlags,
+): Promise<Outcome> {
+  if (flags.output === undefined) {
+    throw new UsageError(
+      "Name the file to write with --output FILE.cast (- for stdout)",
+    );
+  }
+  await using client = await connect(t, flags);
+  const cast = await client.session(t.name).record({
+    since: flags.since,
+    commandId: flags.command,
+  });
+  const events = cast.trimEnd().split("\n").length - 1;
+  if (flags.output === "-") {
+    return {
+      op: "record",
+      fields: { name: t.name, events },
+      text: cast,
+      exitCode: 0,
+    };
+  }
+  await Deno.writeTextFile(flags.output, cast);
+  return {
+    op: "record",
+    fields: { name: t.name, file: flags.output, events },
+    text:
+      `wrote ${flags.output}: ${events} bursts of output (play it with asciinema play)\n`,
+    exitCode: 0,
+  };
+}
