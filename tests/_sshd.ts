@@ -156,6 +156,8 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       "UseDNS no",
       "PrintMotd no",
       "LogLevel VERBOSE",
+      // As most servers have it: cp goes through sftp.
+      "Subsystem sftp internal-sftp",
       ...(options.extraConfig ?? []),
     ].join("\n") + "\n", options.readyTimeoutMs ?? 10_000);
 

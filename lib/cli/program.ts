@@ -493,6 +493,44 @@ export function buildProgram(
     },
     (c, _, t, f) => c.recordCommand(t, f),
   );
+  const cp = buildCommand<
+    CommonFlags,
+    [string, string, string | undefined],
+    ProgramContext
+  >({
+    func(this: ProgramContext, flags, first, second, third) {
+      const words = [first, second, third].filter((w) => w !== undefined);
+      // A progress line on a terminal, for a person watching.
+      const progress = !this.sink.json && Deno.stderr.isTerminal()
+        ? async (line: string) => {
+          await Deno.stderr.write(new TextEncoder().encode(line));
+        }
+        : null;
+      handle(this, (c) => c.cpCommand(words, flags, progress));
+    },
+    parameters: {
+      flags: { ...COMMON },
+      aliases: COMMON_ALIASES,
+      positional: {
+        kind: "tuple",
+        parameters: [
+          { brief: "NAME, or SRC", parse: String, placeholder: "NAME" },
+          { brief: "SRC, or DEST", parse: String, placeholder: "SRC" },
+          {
+            brief: "DEST ([user@]host:path on one side)",
+            parse: String,
+            placeholder: "DEST",
+            optional: true,
+          },
+        ],
+      },
+    },
+    docs: {
+      brief:
+        "copy a file to or from the host through the master, resuming a cut copy",
+      customUsage: ["[NAME] SRC DEST [options]"],
+    },
+  });
   const history = targetCommand<CommonFlags>(
     "the last commands run typed, with their ids and exit statuses",
     {},
@@ -762,6 +800,7 @@ export function buildProgram(
         events,
         forward,
         record,
+        cp,
         secret,
         list,
         close,
