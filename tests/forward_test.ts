@@ -91,6 +91,22 @@ Deno.test("a -L forward reaches a server started in the session, survives a new 
     assert.deepEqual(status.json.forwards, []);
   });
 
+  await t.step("open --forward sets one up as it opens a session", async () => {
+    const other = freePort();
+    const opened = await sessh(sshd, [
+      "open",
+      "second",
+      dest,
+      "--forward",
+      `L:127.0.0.1:${other}:127.0.0.1:${remote}`,
+    ]);
+    assert.equal(opened.code, 0, opened.stderr);
+    assert.equal((await get(other)).trim(), "served-42");
+    const bad = await sessh(sshd, ["open", "third", dest, "--forward", "X:1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid --forward "X:1"/);
+  });
+
   await t.step("a malformed spec is refused before ssh runs", async () => {
     const glued = await sessh(sshd, [
       "forward",

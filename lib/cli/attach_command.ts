@@ -19,10 +19,12 @@ import { LocalTerminal } from "../attach/terminal.ts";
 import {
   type CommonFlags,
   type Outcome,
+  setUpForwards,
   sshFlags,
   type Target,
 } from "./call.ts";
 import { statusJson } from "./format.ts";
+import type { Forward } from "../ssh/forwards.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
@@ -40,6 +42,8 @@ export interface AttachFlags extends CommonFlags {
   shell?: string;
   /** Watch beside the interactive client; keys go nowhere. */
   readOnly?: boolean;
+  /** Forwards to set up through the master. */
+  forward?: readonly Forward[];
 }
 
 /**
@@ -74,6 +78,7 @@ export async function attachCommand(
   const term = flags.list ? null : LocalTerminal.open();
   const clientOptions = { destination: dest, port, ssh: sshFlags(flags) };
   const client = await SesshClient.connect(clientOptions);
+  await setUpForwards(client, flags.forward);
   // A lost session is a record of a shell that died: nothing to attach to.
   const sessions = (await client.list()).filter((s) => !s.lost);
   if (flags.list || !term) {

@@ -6,6 +6,7 @@
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
+import { changeForward, type Forward } from "../ssh/forwards.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import { parseSeconds, PAYLOADS } from "./args.ts";
@@ -154,4 +155,24 @@ export async function connect(
 /** Milliseconds left of a call that must end by `deadline` (a `performance.now()` time). */
 export function remaining(deadline: number): number {
   return Math.max(0, deadline - performance.now());
+}
+
+/**
+ * Sets up the `--forward`s through the client's master.
+ *
+ * @param client The connected client.
+ * @param forwards The forwards, if any.
+ */
+export async function setUpForwards(
+  client: SesshClient,
+  forwards: readonly Forward[] | undefined,
+): Promise<void> {
+  for (const forward of forwards ?? []) {
+    await changeForward(
+      client.destination,
+      client.settings,
+      client.master.controlPath,
+      forward,
+    );
+  }
 }

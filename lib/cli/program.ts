@@ -49,6 +49,7 @@ import {
   parseSizeIn,
 } from "./args.ts";
 import { validateName } from "../session/name.ts";
+import { parseForwardFlag } from "../ssh/forwards.ts";
 import { UsageError } from "../errors.ts";
 import {
   COMPLETION_SHELLS,
@@ -168,6 +169,15 @@ const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
     kind: "boolean",
     brief: "set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
     optional: true,
+  },
+  forward: {
+    kind: "parsed",
+    parse: parseForwardFlag,
+    brief:
+      "forward a port through the master: L:port:host:hostport, R:…, D:port (repeatable)",
+    optional: true,
+    variadic: true,
+    placeholder: "kind:spec",
   },
   idleTimeout: {
     kind: "parsed",
@@ -657,6 +667,7 @@ export function buildProgram(
           "n",
         ),
         shell: OPEN.shell,
+        forward: OPEN.forward,
       },
       aliases: COMMON_ALIASES,
       positional: {

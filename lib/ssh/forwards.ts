@@ -58,6 +58,31 @@ export function parseForward(kind: Forward["kind"], spec: string): Forward {
   return { kind, spec };
 }
 
+/**
+ * Reads `--forward KIND:SPEC` (`L:8080:localhost:80`, `D:1080`).
+ *
+ * @param text The flag's value.
+ * @returns The forward.
+ * @throws {UsageError} for a malformed one.
+ *
+ * @example
+ * ```ts
+ * import { parseForwardFlag } from "./forwards.ts";
+ * console.log(parseForwardFlag("D:1080")); // { kind: "D", spec: "1080" }
+ * ```
+ */
+export function parseForwardFlag(text: string): Forward {
+  const match = /^([LRD]):(.+)$/.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `Invalid --forward ${
+        JSON.stringify(text)
+      }; give L:[bind:]port:host:hostport, R:… or D:[bind:]port`,
+    );
+  }
+  return parseForward(match[1] as Forward["kind"], match[2]);
+}
+
 /** The file beside a control socket that records its forwards. */
 function recordPath(controlPath: string): string {
   return `${controlPath}.forwards.json`;

@@ -5,6 +5,7 @@
  * @module
  */
 import { runJson } from "../result_json.ts";
+import type { Forward } from "../../ssh/forwards.ts";
 import { UsageError } from "../../errors.ts";
 import {
   type CallContext,
@@ -13,6 +14,7 @@ import {
   type Outcome,
   payloadOf,
   remaining,
+  setUpForwards,
   type Target,
   timeoutFlag,
 } from "../call.ts";
@@ -33,6 +35,8 @@ export interface OpenFlags extends CommonFlags {
   term?: string;
   /** Close after this many milliseconds without input or output. */
   idleTimeout?: number;
+  /** Forwards to set up through the master (`L:…`, `R:…`, `D:…`). */
+  forward?: readonly Forward[];
 }
 
 function openOptions(flags: OpenFlags) {
@@ -61,6 +65,7 @@ export async function openCommand(
   const options = openOptions(flags);
   await using client = await connect(t, flags);
   const { created, session } = await client.open(t.name, options);
+  await setUpForwards(client, flags.forward);
   return {
     op: "open",
     fields: { name: t.name, created, pid: session.pid, shell: session.shell },
@@ -113,6 +118,7 @@ export async function runCommand(
     budgetMs: timeoutMs,
     delivers: true,
   });
+  await setUpForwards(client, flags.forward);
   const result = await client.session(t.name).run(command, {
     timeoutMs: remaining(deadline),
     wait: flags.wait ?? true,
