@@ -26,6 +26,8 @@ export async function buildBundle(outdir: string): Promise<string> {
     "--outdir",
     outdir,
     `${ROOT}cli.ts`,
+    // The MCP server, which the bundle imports by a computed path.
+    `${ROOT}lib/mcp/server.ts`,
   ], { cwd: ROOT, timeoutMs: 120_000 });
   if (result.code !== 0) {
     throw new Error(

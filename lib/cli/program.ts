@@ -49,13 +49,28 @@ import {
   parseSizeIn,
 } from "./args.ts";
 import { validateName } from "../session/name.ts";
-import { parseForwardFlag } from "../ssh/forwards.ts";
+import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { UsageError } from "../errors.ts";
 import {
   COMPLETION_SHELLS,
   completionScript,
   configuredHosts,
 } from "./completion.ts";
+
+/**
+ * Where the MCP server's module is: beside this one in the sources (or a
+ * compiled binary), `lib/mcp/server.js` in the bundle's directory. Not a literal on purpose:
+ * Deno loads every literal dynamic import when a program starts, and the
+ * MCP SDK would add 780 KB to every call of the bundle.
+ */
+function mcpModule(): string {
+  const bundled = !import.meta.url.endsWith(".ts");
+  return new URL(
+    bundled ? "./lib/mcp/server.js" : "../mcp/server.ts",
+    import.meta.url,
+  )
+    .href;
+}
 
 /** Options of `mcp`. */
 interface McpFlags {
@@ -705,18 +720,21 @@ export function buildProgram(
   const mcp = buildCommand<McpFlags, [], ProgramContext>({
     func(this: ProgramContext, flags) {
       this.done(
-        import("../mcp/server.ts").then(async ({ serveMcp }) => {
-          await serveMcp({
-            allowHosts: [...(flags.allowHost ?? [])],
-            readOnly: flags.readOnly ?? false,
-            secretEnv: [...(flags.allowSecretEnv ?? [])],
-            secretFiles: [...(flags.allowSecretFile ?? [])],
-            env: this.env,
-            configFile: flags.config,
-            version: VERSION,
-          });
-          return { op: "mcp", fields: {}, text: "", exitCode: 0 };
-        }),
+        (import(mcpModule()) as Promise<typeof import("../mcp/server.ts")>)
+          .then(
+            async ({ serveMcp }) => {
+              await serveMcp({
+                allowHosts: [...(flags.allowHost ?? [])],
+                readOnly: flags.readOnly ?? false,
+                secretEnv: [...(flags.allowSecretEnv ?? [])],
+                secretFiles: [...(flags.allowSecretFile ?? [])],
+                env: this.env,
+                configFile: flags.config,
+                version: VERSION,
+              });
+              return { op: "mcp", fields: {}, text: "", exitCode: 0 };
+            },
+          ),
       );
     },
     parameters: {

@@ -7,81 +7,18 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
+import type { Forward } from "./forward_spec.ts";
+
+export {
+  type Forward,
+  parseForward,
+  parseForwardFlag,
+} from "./forward_spec.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
 import { baseOptions, destinationArg } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
-
-/** One forward: ssh's `-L`, `-R` or `-D`, and its specification. */
-export interface Forward {
-  /** `L` (local port to remote), `R` (remote port to local), `D` (SOCKS). */
-  kind: "L" | "R" | "D";
-  /** As ssh takes it: `[bind:]port:host:hostport`, or `[bind:]port` for `D`. */
-  spec: string;
-}
-
-// Ports, hosts, addresses ([::1] too), Unix socket paths: nothing a shell or
-// ssh could read as an option or a second argument.
-const SPEC = /^[A-Za-z0-9._:/\[\]*-]+$/;
-
-/**
- * Checks a forward's specification.
- *
- * @param kind `L`, `R` or `D`.
- * @param spec The specification.
- * @returns The forward.
- * @throws {UsageError} for a malformed one.
- *
- * @example
- * ```ts
- * import { parseForward } from "./forwards.ts";
- * console.log(parseForward("L", "8080:localhost:80")); // { kind: "L", spec: "8080:localhost:80" }
- * ```
- */
-export function parseForward(kind: Forward["kind"], spec: string): Forward {
-  const parts = spec.split(":");
-  const port = (text: string | undefined) =>
-    text !== undefined && /^\d{1,5}$/.test(text) && Number(text) <= 65535;
-  const shapeOk = SPEC.test(spec) && !spec.startsWith("-") &&
-    (kind === "D"
-      ? parts.length <= 2 && port(parts.at(-1))
-      : parts.length >= 2 && (port(parts[0]) || port(parts[1]) ||
-        parts[0].startsWith("/")));
-  if (!shapeOk) {
-    throw new UsageError(
-      `Invalid -${kind} ${JSON.stringify(spec)}; give ${
-        kind === "D" ? "[bind:]port" : "[bind:]port:host:hostport"
-      }, as ssh -${kind} takes it`,
-    );
-  }
-  return { kind, spec };
-}
-
-/**
- * Reads `--forward KIND:SPEC` (`L:8080:localhost:80`, `D:1080`).
- *
- * @param text The flag's value.
- * @returns The forward.
- * @throws {UsageError} for a malformed one.
- *
- * @example
- * ```ts
- * import { parseForwardFlag } from "./forwards.ts";
- * console.log(parseForwardFlag("D:1080")); // { kind: "D", spec: "1080" }
- * ```
- */
-export function parseForwardFlag(text: string): Forward {
-  const match = /^([LRD]):(.+)$/.exec(text);
-  if (!match) {
-    throw new UsageError(
-      `Invalid --forward ${
-        JSON.stringify(text)
-      }; give L:[bind:]port:host:hostport, R:… or D:[bind:]port`,
-    );
-  }
-  return parseForward(match[1] as Forward["kind"], match[2]);
-}
 
 /** The file beside a control socket that records its forwards. */
 function recordPath(controlPath: string): string {
