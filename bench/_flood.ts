@@ -82,8 +82,9 @@ async function check(argv: string[], env: Record<string, string>) {
 /**
  * Measures the flood figures: daemon memory under a stopped reader, the
  * throughput of a follower against `ssh cat`, the command line's peak
- * memory for `logs` over a full buffer and for `run` of a flood, and a
- * session's `run` while another takes a 10 MB input.
+ * memory for `logs` over a full buffer and for `run` of a flood, a
+ * session's `run` while another takes a 10 MB input, and `cp` of a flood's
+ * size against `scp`.
  *
  * @param setup Fixture, client, bundle and flood size.
  * @returns The figures.
@@ -233,6 +234,42 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     value: percentile(busyRuns, 50) / percentile(idleRuns, 50),
     unit: "×",
     goal: { max: 1.5, text: "≤ 1.5×" },
+  });
+
+  progress(`files: cp of ${floodMb} MB against scp through the same master`);
+  const payload = `${sshd.dir}/cp.bin`;
+  await check(["sh", "-c", `head -c ${bytes} /dev/urandom > '${payload}'`], {});
+  const cpTimes: number[] = [];
+  const scpTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    let started = performance.now();
+    await check(
+      cli(setup, ["cp", payload, `${dest}:${sshd.home}/cp-${i}.bin`]),
+      env,
+    );
+    cpTimes.push(performance.now() - started);
+    started = performance.now();
+    await check([
+      "scp",
+      "-q",
+      "-F",
+      sshd.configFile,
+      "-o",
+      `ControlPath=${client.master.controlPath}`,
+      "-o",
+      "ControlMaster=no",
+      ...setup.via,
+      payload,
+      `${dest}:${sshd.home}/scp-${i}.bin`,
+    ], env);
+    scpTimes.push(performance.now() - started);
+  }
+  figures.push({
+    key: "cp-throughput",
+    label: `cp of ${floodMb} MB over scp through the same master`,
+    value: percentile(scpTimes, 50) / percentile(cpTimes, 50),
+    unit: "×",
+    goal: { min: 0.9, text: "≥ 0.9×" },
   });
   return figures;
 }
