@@ -20,7 +20,7 @@ import {
   type LeaseReply,
   type LeaseRequest,
 } from "./protocol.ts";
-import { PooledBridge } from "./pooled_bridge.ts";
+import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
 import { isRunning, isStopped } from "../ssh/procfs.ts";
 
 /** Options for {@linkcode runAgent}. */
@@ -229,9 +229,17 @@ class Agent {
         1,
       ));
     }
+    const lessee = {
+      write: (bytes: Uint8Array) => writeAll(conn, bytes),
+      close: () => {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      },
+    };
     let pooled: PooledBridge;
     try {
-      pooled = await this.#take(request);
+      pooled = await this.#take(request, lessee);
     } catch (error) {
       const known = error instanceof SesshError;
       return await reply({
@@ -243,14 +251,6 @@ class Agent {
       });
     }
     const { hello, master } = pooled.bridge;
-    pooled.lend({
-      write: (bytes) => writeAll(conn, bytes),
-      close: () => {
-        try {
-          conn.close();
-        } catch { /* closed already */ }
-      },
-    });
     try {
       await reply({ ok: true, hello, master, agent_pid: Deno.pid });
       if (leftover.length) await pooled.fromCall(leftover);
@@ -265,8 +265,15 @@ class Agent {
     }
   }
 
-  /** An idle bridge for the request's destination and settings, or a new one. */
-  async #take(request: LeaseRequest): Promise<PooledBridge> {
+  /**
+   * An idle bridge for the request's destination and settings, or a new
+   * one, lent to `lessee` before this returns: lent after an await, a
+   * second lease in the same tick could find it still idle and take it too.
+   */
+  async #take(
+    request: LeaseRequest,
+    lessee: Lessee,
+  ): Promise<PooledBridge> {
     const key = poolKey(request);
     const pool = this.#pools.get(key) ?? new Set<PooledBridge>();
     this.#pools.set(key, pool);
@@ -281,7 +288,10 @@ class Agent {
       // a local look (no round trip) sends the call to a bridge over a
       // master that works, which openBridge makes sure of.
       const pid = pooled.bridge.master.pid;
-      if (isRunning(pid) && !isStopped(pid)) return pooled;
+      if (isRunning(pid) && !isStopped(pid)) {
+        pooled.lend(lessee);
+        return pooled;
+      }
       this.#log(`a bridge's master (pid ${pid}) is gone or stopped`);
       pooled.kill();
     }
@@ -303,6 +313,7 @@ class Agent {
       onDead: (dead) => pool.delete(dead),
     });
     pool.add(pooled);
+    pooled.lend(lessee);
     return pooled;
   }
 
