@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { runCommand } from "../lib/process.ts";
 import { buildBundle } from "./_bundle.ts";
+import { initializeOverStdio } from "./_mcp.ts";
 
 Deno.test("the bundle runs run, logs and screen end to end from another directory", async () => {
   await using sshd = await startSshd();
@@ -46,31 +47,9 @@ Deno.test("the bundle runs run, logs and screen end to end from another director
   assert.equal(screen.code, 0, screen.stderr);
   assert.match(screen.stdout, /bundled-42/);
   // The MCP server is a module of its own, loaded only by `mcp`.
-  const mcp = await runCommand([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    entry,
-    "mcp",
-  ], {
-    cwd: "/",
-    env: sshd.env,
-    timeoutMs: 60_000,
-    stdin: new TextEncoder().encode(
-      JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "test", version: "1" },
-        },
-      }) + "\n",
-    ),
-  });
-  assert.equal(mcp.code, 0, new TextDecoder().decode(mcp.stderr));
-  const reply = JSON.parse(new TextDecoder().decode(mcp.stdout).trim());
+  const reply = await initializeOverStdio(
+    [Deno.execPath(), "run", "-A", "--quiet", entry, "mcp"],
+    { cwd: "/", env: sshd.env },
+  );
   assert.equal(reply.result.serverInfo.name, "sessh");
 });

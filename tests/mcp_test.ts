@@ -10,6 +10,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { filesHolding } from "./_probes.ts";
+import { initializeOverStdio } from "./_mcp.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -257,30 +258,10 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
 });
 
 Deno.test("sessh mcp answers on stdout and exits 0 when its input ends", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, "mcp"],
-    env: { DENO_NO_UPDATE_CHECK: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(
-    JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "test", version: "1" },
-      },
-    }) + "\n",
-  ));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const reply = JSON.parse(new TextDecoder().decode(stdout).trim());
+  const reply = await initializeOverStdio(
+    [Deno.execPath(), "run", "-A", "--quiet", CLI, "mcp"],
+    { env: { DENO_NO_UPDATE_CHECK: "1" } },
+  );
   assert.equal(reply.id, 1);
   assert.equal(reply.result.serverInfo.name, "sessh");
 });

@@ -123,6 +123,18 @@ const switchFlag = (brief: string) => ({
   withNegated: false,
 });
 
+/** The flags `attach` and `watch` share: leaving, and surviving a cut. */
+const ATTACH_LINK = {
+  detachKeys: textFlag(
+    'local detach keys (default "C-b d"; "none" turns them off)',
+    "keys",
+  ),
+  retries: textFlag(
+    'reconnect attempts after a lost link (default 10, or "forever")',
+    "n",
+  ),
+};
+
 const MAX_OUTPUT = {
   kind: "parsed" as const,
   parse: (v: string) => parseSize(v, "--max-output"),
@@ -632,14 +644,7 @@ export function buildProgram(
     parameters: {
       flags: {
         ...COMMON,
-        detachKeys: textFlag(
-          'local detach keys (default "C-b d"; "none" turns them off)',
-          "keys",
-        ),
-        retries: textFlag(
-          'reconnect attempts after a lost link (default 10, or "forever")',
-          "n",
-        ),
+        ...ATTACH_LINK,
       },
       aliases: COMMON_ALIASES,
       positional: { kind: "tuple", parameters: [NAME, DEST, PORT] },
@@ -673,14 +678,7 @@ export function buildProgram(
         readOnly: switchFlag(
           "watch beside the interactive client: keys go nowhere (also: sessh watch)",
         ),
-        detachKeys: textFlag(
-          'local detach keys (default "C-b d"; "none" turns them off)',
-          "keys",
-        ),
-        retries: textFlag(
-          'reconnect attempts after a lost link (default 10, or "forever")',
-          "n",
-        ),
+        ...ATTACH_LINK,
         shell: OPEN.shell,
         forward: OPEN.forward,
       },
