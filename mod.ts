@@ -41,6 +41,11 @@ export {
   type WaitResult,
 } from "./lib/session/session.ts";
 export type { OpenOptions, OpenResult } from "./lib/session/open.ts";
+export type {
+  RemoteFileInfo,
+  TransferOptions,
+  TransferResult,
+} from "./lib/session/files.ts";
 export { quoteShell, sh, type ShellValue } from "./lib/session/shell_quote.ts";
 export {
   CommandFailedError,

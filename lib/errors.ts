@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   "no_integration",
   "no_command",
   "terminal_echoes",
+  "no_file",
+  "file_denied",
   "timeout",
   "command_failed",
   "remote",

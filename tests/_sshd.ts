@@ -36,6 +36,12 @@ export interface SshdOptions {
    * @default {true}
    */
   xdgRuntime?: boolean;
+  /**
+   * Whether the server offers the sftp subsystem, as most do; without it
+   * `cp` copies through the daemon.
+   * @default {true}
+   */
+  sftp?: boolean;
 }
 
 /** A running test sshd and everything needed to reach it. */
@@ -157,7 +163,7 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       "PrintMotd no",
       "LogLevel VERBOSE",
       // As most servers have it: cp goes through sftp.
-      "Subsystem sftp internal-sftp",
+      ...(options.sftp === false ? [] : ["Subsystem sftp internal-sftp"]),
       ...(options.extraConfig ?? []),
     ].join("\n") + "\n", options.readyTimeoutMs ?? 10_000);
 

@@ -1,6 +1,9 @@
 /**
  * `sessh cp`: files to and from the host through the master, byte for byte,
- * resumed when cut short, relative to the session's directory with NAME.
+ * with sftp or through the daemon (by choice, or where the host has no sftp
+ * subsystem); a copy again replaces the file, `--resume` continues only a
+ * destination that holds the source's start; with NAME, relative to the
+ * session's directory; a progress bar on a terminal.
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
@@ -14,61 +17,189 @@ async function sha256(path: string): Promise<string> {
   ).join("");
 }
 
-Deno.test("cp moves 100 MB both ways byte for byte, resumes a cut copy, and resolves paths in the session", async (t) => {
+/** A file of `size` random bytes (random 64 KiB blocks, each MiB marked apart). */
+async function randomFile(path: string, size: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true });
+  const part = new Uint8Array(Math.min(size, 1 << 20));
+  for (let i = 0; i * part.length < size; i++) {
+    crypto.getRandomValues(part.subarray(0, Math.min(65536, part.length)));
+    for (let j = 65536; j < part.length; j += 65536) {
+      part.copyWithin(j, 0, 65536);
+    }
+    part[i % part.length] ^= (i & 0xff) | 1;
+    await file.write(
+      part.subarray(0, Math.min(part.length, size - i * part.length)),
+    );
+  }
+}
+
+Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the daemon, and resumes only what is the source's start", async (t) => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
   const source = `${dir}/random.bin`;
   const size = 100 * 1024 * 1024;
-  {
-    const file = await Deno.open(source, { write: true, create: true });
-    const part = new Uint8Array(1 << 20);
-    for (let i = 0; i < size / part.length; i++) {
-      crypto.getRandomValues(part.subarray(0, 65536));
-      for (let j = 65536; j < part.length; j += 65536) {
-        part.copyWithin(j, 0, 65536);
-      }
-      part[i % part.length] ^= i & 0xff;
-      await file.write(part);
-    }
-    file.close();
-  }
+  await randomFile(source, size);
   const digest = await sha256(source);
   const remoteDir = `${sshd.home}/cp-target`;
   await Deno.mkdir(remoteDir);
 
-  await t.step("up and down, byte for byte", async () => {
-    const up = await sesshJson(sshd, [
-      "cp",
-      source,
-      `${dest}:${remoteDir}/up.bin`,
-    ]);
-    assert.equal(up.code, 0, JSON.stringify(up.json));
-    assert.equal(up.json.direction, "upload");
-    assert.equal(up.json.bytes, size);
-    assert.equal(await sha256(`${remoteDir}/up.bin`), digest);
-    const down = await sesshJson(sshd, [
-      "cp",
-      `${dest}:${remoteDir}/up.bin`,
-      `${dir}/down.bin`,
-    ]);
-    assert.equal(down.code, 0, JSON.stringify(down.json));
-    assert.equal(down.json.bytes, size);
-    assert.equal(await sha256(`${dir}/down.bin`), digest);
+  for (const via of ["sftp", "helper"]) {
+    await t.step(`up and down, byte for byte, --via ${via}`, async () => {
+      const up = await sesshJson(sshd, [
+        "cp",
+        "--via",
+        via,
+        source,
+        `${dest}:${remoteDir}/up-${via}.bin`,
+      ]);
+      assert.equal(up.code, 0, JSON.stringify(up.json));
+      assert.equal(up.json.direction, "upload");
+      assert.equal(up.json.via, via);
+      assert.equal(up.json.bytes, size);
+      assert.equal(up.json.remote_path, `${remoteDir}/up-${via}.bin`);
+      assert.equal(await sha256(`${remoteDir}/up-${via}.bin`), digest);
+      const down = await sesshJson(sshd, [
+        "cp",
+        "--via",
+        via,
+        `${dest}:${remoteDir}/up-${via}.bin`,
+        `${dir}/down-${via}.bin`,
+      ]);
+      assert.equal(down.code, 0, JSON.stringify(down.json));
+      assert.equal(down.json.bytes, size);
+      assert.equal(await sha256(`${dir}/down-${via}.bin`), digest);
+    });
+  }
+
+  await t.step("a directory takes the file under its name", async () => {
+    await Deno.writeTextFile(`${dir}/named.txt`, "by name\n");
+    for (const via of ["sftp", "helper"]) {
+      const up = await sesshJson(sshd, [
+        "cp",
+        "--via",
+        via,
+        `${dir}/named.txt`,
+        `${dest}:${remoteDir}`,
+      ]);
+      assert.equal(up.json.remote_path, `${remoteDir}/named.txt`);
+      const into = await Deno.makeTempDir({ dir });
+      const down = await sesshJson(sshd, [
+        "cp",
+        "--via",
+        via,
+        `${dest}:${remoteDir}/named.txt`,
+        into,
+      ]);
+      assert.equal(down.json.local_path, `${into}/named.txt`);
+      assert.equal(await Deno.readTextFile(`${into}/named.txt`), "by name\n");
+    }
   });
 
-  await t.step("a copy cut short resumes where it stopped", async () => {
-    const partial = `${dir}/partial.bin`;
-    const whole = await Deno.readFile(source);
-    await Deno.writeFile(partial, whole.subarray(0, size / 3));
-    const resumed = await sesshJson(sshd, [
-      "cp",
-      `${dest}:${remoteDir}/up.bin`,
-      partial,
-    ]);
-    assert.equal(resumed.code, 0, JSON.stringify(resumed.json));
-    assert.equal(await sha256(partial), digest);
-  });
+  await t.step(
+    "a copy again replaces a different file, longer or shorter, rather than appending to it",
+    async () => {
+      const small = `${dir}/small.bin`;
+      await randomFile(small, 3 << 20);
+      for (const via of ["sftp", "helper"]) {
+        for (const old of [1000, 5 << 20]) {
+          await Deno.writeFile(`${remoteDir}/old.bin`, new Uint8Array(old));
+          const up = await sesshJson(sshd, [
+            "cp",
+            "--via",
+            via,
+            small,
+            `${dest}:${remoteDir}/old.bin`,
+          ]);
+          assert.equal(up.code, 0, JSON.stringify(up.json));
+          assert.equal(up.json.resumed_from, 0);
+          assert.equal(
+            await sha256(`${remoteDir}/old.bin`),
+            await sha256(small),
+          );
+          await Deno.writeFile(`${dir}/old.bin`, new Uint8Array(old));
+          const down = await sesshJson(sshd, [
+            "cp",
+            "--via",
+            via,
+            `${dest}:${remoteDir}/old.bin`,
+            `${dir}/old.bin`,
+          ]);
+          assert.equal(down.code, 0, JSON.stringify(down.json));
+          assert.equal(await sha256(`${dir}/old.bin`), await sha256(small));
+        }
+      }
+    },
+  );
+
+  await t.step(
+    "--resume continues a copy cut short, copies anew one that differs, and moves nothing for a whole one",
+    async () => {
+      // A smaller file than the others: each resume hashes both sides.
+      const size = 24 << 20;
+      const source = `${dir}/resume.bin`;
+      await randomFile(source, size);
+      await Deno.copyFile(source, `${remoteDir}/resume.bin`);
+      const digest = await sha256(source);
+      const whole = await Deno.readFile(source);
+      for (const via of ["sftp", "helper"]) {
+        const partial = `${dir}/partial-${via}.bin`;
+        await Deno.writeFile(partial, whole.subarray(0, Math.floor(size / 3)));
+        const resumed = await sesshJson(sshd, [
+          "cp",
+          "--resume",
+          "--via",
+          via,
+          `${dest}:${remoteDir}/resume.bin`,
+          partial,
+        ]);
+        assert.equal(resumed.code, 0, JSON.stringify(resumed.json));
+        assert.equal(resumed.json.resumed_from, Math.floor(size / 3));
+        assert.equal(await sha256(partial), digest);
+
+        const remotePartial = `${remoteDir}/partial-${via}.bin`;
+        await Deno.writeFile(
+          remotePartial,
+          whole.subarray(0, Math.floor(size / 4)),
+        );
+        const up = await sesshJson(sshd, [
+          "cp",
+          "--resume",
+          "--via",
+          via,
+          source,
+          `${dest}:${remotePartial}`,
+        ]);
+        assert.equal(up.json.resumed_from, Math.floor(size / 4));
+        assert.equal(await sha256(remotePartial), digest);
+
+        const again = await sesshJson(sshd, [
+          "cp",
+          "--resume",
+          "--via",
+          via,
+          source,
+          `${dest}:${remotePartial}`,
+        ]);
+        assert.equal(again.json.resumed_from, size);
+        assert.equal(again.json.bytes, size);
+
+        const differs = whole.slice(0, Math.floor(size / 5));
+        differs[1000] ^= 1;
+        await Deno.writeFile(partial, differs);
+        const anew = await sesshJson(sshd, [
+          "cp",
+          "--resume",
+          "--via",
+          via,
+          `${dest}:${remoteDir}/resume.bin`,
+          partial,
+        ]);
+        assert.equal(anew.json.resumed_from, 0);
+        assert.equal(await sha256(partial), digest);
+      }
+    },
+  );
 
   await t.step(
     "with NAME, a relative remote path is in the session's directory",
@@ -98,15 +229,74 @@ Deno.test("cp moves 100 MB both ways byte for byte, resumes a cut copy, and reso
   );
 
   await t.step(
-    "clear errors for missing paths and a cp without a remote side",
+    "a progress bar on a terminal, cleared at the end",
     async () => {
-      const missing = await sessh(sshd, [
+      // script(1) gives the command line a terminal and keeps what it drew.
+      const typescript = `${dir}/typescript`;
+      const argv = [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        new URL("../cli.ts", import.meta.url).pathname,
         "cp",
-        `${dest}:${remoteDir}/nope.bin`,
-        `${dir}/x`,
+        "--via",
+        "helper",
+        "-F",
+        sshd.configFile,
+        source,
+        `${dest}:${remoteDir}/progress.bin`,
+      ];
+      const run = await new Deno.Command("script", {
+        args: ["-q", "-e", "-c", argv.map(quote).join(" "), typescript],
+        env: sshd.env,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.equal(run.code, 0);
+      const drawn = await Deno.readTextFile(typescript);
+      assert.match(
+        drawn,
+        /\r\[[#-]+\] +\d+% {2}[\d.]+\/104\.9 MB {2}[\d.]+ MB\/s/,
+      );
+      assert.ok(
+        drawn.includes("\r\x1b[Ksent 104857600 bytes in"),
+        drawn.slice(-200),
+      );
+    },
+  );
+
+  await t.step(
+    "clear errors for missing paths, directories and a cp without a remote side",
+    async () => {
+      for (const via of ["sftp", "helper"]) {
+        const missing = await sesshJson(sshd, [
+          "cp",
+          "--via",
+          via,
+          `${dest}:${remoteDir}/nope.bin`,
+          `${dir}/x`,
+        ]);
+        assert.equal(missing.code, 1);
+        assert.equal(failure(missing).code, "no_file");
+        assert.match(failure(missing).message, /nope\.bin/);
+        const noParent = await sesshJson(sshd, [
+          "cp",
+          "--via",
+          via,
+          `${dir}/note.txt`,
+          `${dest}:${remoteDir}/absent/dir/note.txt`,
+        ]);
+        assert.equal(failure(noParent).code, "no_file");
+      }
+      const fromDir = await sessh(sshd, [
+        "cp",
+        `${dest}:${remoteDir}`,
+        `${dir}/y`,
       ]);
-      assert.notEqual(missing.code, 0);
-      assert.match(missing.stderr, /cp failed: .*(not found|No such file)/i);
+      assert.equal(fromDir.code, 2);
+      assert.match(fromDir.stderr, /cp-target on the host is a directory/);
       const noLocal = await sessh(sshd, ["cp", `${dir}/absent`, `${dest}:x`]);
       assert.equal(noLocal.code, 2);
       assert.match(noLocal.stderr, /No file ".*absent" here to copy/);
@@ -116,3 +306,48 @@ Deno.test("cp moves 100 MB both ways byte for byte, resumes a cut copy, and reso
     },
   );
 });
+
+Deno.test("cp on a host without the sftp subsystem copies through the daemon, and says so", async () => {
+  await using sshd = await startSshd({ sftp: false });
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  await randomFile(`${dir}/a.bin`, 5 << 20);
+  const up = await sesshJson(sshd, [
+    "cp",
+    `${dir}/a.bin`,
+    `${sshd.dest}:a.bin`,
+  ]);
+  assert.equal(up.code, 0, JSON.stringify(up.json));
+  assert.equal(up.json.via, "helper");
+  assert.equal(up.json.remote_path, `${sshd.home}/a.bin`);
+  assert.equal(
+    await sha256(`${sshd.home}/a.bin`),
+    await sha256(`${dir}/a.bin`),
+  );
+  const down = await sessh(sshd, ["cp", `${sshd.dest}:a.bin`, `${dir}/b.bin`]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(
+    down.stderr,
+    /offers no sftp subsystem|has no sftp subsystem; copied through the sessh daemon/,
+  );
+  assert.equal(await sha256(`${dir}/b.bin`), await sha256(`${dir}/a.bin`));
+  const forced = await sesshJson(sshd, [
+    "cp",
+    "--via",
+    "sftp",
+    `${dir}/a.bin`,
+    `${sshd.dest}:c.bin`,
+  ]);
+  assert.equal(forced.code, 1);
+  assert.match(
+    failure(forced).message,
+    /offers no sftp subsystem.*--via helper/,
+  );
+});
+
+function failure(result: { json: Record<string, unknown> }) {
+  return result.json.error as { code: string; message: string };
+}
+
+function quote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}

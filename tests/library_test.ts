@@ -1,11 +1,17 @@
 /**
  * The library as a script author uses it, against a real sshd: commands
  * built with the quoting template on bash, zsh and dash, the throwing mode,
- * abort signals, and following output as an async iterable.
+ * abort signals, following output as an async iterable, and files.
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
-import { CommandFailedError, SesshClient, sh, TimeoutError } from "../mod.ts";
+import {
+  CommandFailedError,
+  SesshClient,
+  SesshError,
+  sh,
+  TimeoutError,
+} from "../mod.ts";
 
 /** Values a script may well interpolate, each hostile to naive splicing. */
 const HOSTILE = [
@@ -183,5 +189,91 @@ Deno.test("run with check throws on failure and on a command still running; sign
       timeoutMs: 1000,
     });
     assert.equal(stale.met, false, "no output of the ended watch was seen");
+  });
+});
+
+Deno.test("upload and download move files through the daemon, with progress, a stop and a resume", async (t) => {
+  await using sshd = await startSshd();
+  await using client = await SesshClient.connect({
+    destination: sshd.dest,
+    env: sshd.env,
+    ssh: { configFile: sshd.configFile },
+  });
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  const data = new Uint8Array(3 << 20);
+  for (let i = 0; i < data.length; i += 65536) {
+    crypto.getRandomValues(data.subarray(i, i + 65536));
+  }
+  await Deno.writeFile(`${dir}/data.bin`, data);
+
+  await t.step(
+    "up, stat and down, byte for byte, progress rising to the total",
+    async () => {
+      const seen: number[] = [];
+      const sent = await client.upload(`${dir}/data.bin`, "data.bin", {
+        onProgress: (copied, total) => {
+          assert.equal(total, data.length);
+          seen.push(copied);
+        },
+      });
+      assert.deepEqual(sent, {
+        remotePath: `${sshd.home}/data.bin`,
+        localPath: `${dir}/data.bin`,
+        bytes: data.length,
+        resumedFrom: 0,
+      });
+      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.equal(seen.at(-1), data.length);
+      assert.deepEqual(await client.stat("data.bin"), {
+        path: `${sshd.home}/data.bin`,
+        size: data.length,
+        dir: false,
+      });
+      assert.equal((await client.stat("."))?.dir, true);
+      assert.equal(await client.stat("absent.bin"), null);
+      const got = await client.download("data.bin", `${dir}/back.bin`);
+      assert.equal(got.bytes, data.length);
+      assert.deepEqual(await Deno.readFile(`${dir}/back.bin`), data);
+    },
+  );
+
+  await t.step(
+    "a stopped copy throws a TimeoutError, and resume finishes it",
+    async () => {
+      const stop = new AbortController();
+      await assert.rejects(
+        client.download("data.bin", `${dir}/cut.bin`, {
+          signal: stop.signal,
+          onProgress: (copied) => {
+            if (copied >= 1 << 20) stop.abort();
+          },
+        }),
+        (error: unknown) =>
+          error instanceof TimeoutError &&
+          /copy again with resume to continue/.test(error.message),
+      );
+      const cut = (await Deno.stat(`${dir}/cut.bin`)).size;
+      assert.ok(cut >= 1 << 20 && cut < data.length, `${cut} bytes`);
+      const resumed = await client.download("data.bin", `${dir}/cut.bin`, {
+        resume: true,
+      });
+      assert.equal(resumed.resumedFrom, cut);
+      assert.deepEqual(await Deno.readFile(`${dir}/cut.bin`), data);
+    },
+  );
+
+  await t.step("errors name the path and the kind", async () => {
+    await assert.rejects(
+      client.download("nowhere/x.bin", `${dir}/x.bin`),
+      (error: unknown) =>
+        error instanceof SesshError && error.code === "no_file" &&
+        error.message.includes("nowhere/x.bin"),
+    );
+    await assert.rejects(
+      client.upload(`${dir}/data.bin`, "nowhere/x.bin"),
+      (error: unknown) =>
+        error instanceof SesshError && error.code === "no_file" &&
+        error.message.includes(`${sshd.home}/nowhere/x.bin`),
+    );
   });
 });

@@ -42,4 +42,4 @@ export { eventsCommand, type EventsFlags } from "./verbs/events.ts";
 export { secretCommand, type SecretFlags } from "./verbs/secret.ts";
 export { forwardCommand, type ForwardFlags } from "./verbs/forward.ts";
 export { recordCommand, type RecordFlags } from "./verbs/record.ts";
-export { cpCommand } from "./verbs/cp.ts";
+export { cpCommand, type CpFlags } from "./verbs/cp.ts";

@@ -25,6 +25,7 @@ import type { AttachFlags } from "./attach_command.ts";
 import type {
   CloseFlags,
   CommonFlags,
+  CpFlags,
   EventsFlags,
   ForwardFlags,
   LogsFlags,
@@ -531,7 +532,7 @@ export function buildProgram(
     (c, _, t, f) => c.recordCommand(t, f),
   );
   const cp = buildCommand<
-    CommonFlags,
+    CpFlags,
     [string, string, string | undefined],
     ProgramContext
   >({
@@ -546,7 +547,19 @@ export function buildProgram(
       handle(this, (c) => c.cpCommand(words, flags, progress));
     },
     parameters: {
-      flags: { ...COMMON },
+      flags: {
+        ...COMMON,
+        resume: switchFlag(
+          "continue a cut copy, if the destination holds the source's start (checked by SHA-256)",
+        ),
+        via: {
+          kind: "enum",
+          values: ["sftp", "helper"],
+          brief:
+            "sftp (the default; the daemon where the host has none), or helper: the sessh daemon",
+          optional: true,
+        },
+      },
       aliases: COMMON_ALIASES,
       positional: {
         kind: "tuple",
@@ -564,7 +577,7 @@ export function buildProgram(
     },
     docs: {
       brief:
-        "copy a file to or from the host through the master, resuming a cut copy",
+        "copy a file to or from the host through the master (sftp, or the daemon)",
       customUsage: ["[NAME] SRC DEST [options]"],
     },
   });

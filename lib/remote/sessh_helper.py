@@ -7,7 +7,7 @@ directions carry frames of a 4-byte big-endian length and a msgpack map.
 
 # hashlib and shutil are imported where used: every call starts a bridge, which needs neither.
 import fcntl, os, pwd, re, select, signal, socket, stat, struct, sys, termios, time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 PROTOCOL = 1
 MAGIC = b"SESSH-HELPER %d\n" % PROTOCOL
@@ -686,6 +686,25 @@ def _clamp(value, low, high, default):
         return default
     return max(low, min(high, value))
 
+def file_path(msg):
+    """A request's path on this host: `~` expanded, a relative one taken in the home directory (as scp does)."""
+    path = msg.get("path")
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise HelperError("bad_request", "A file request needs a path")
+    return os.path.join(os.path.expanduser("~"), os.path.expanduser(path))
+
+@contextmanager
+def file_errors(path):
+    """An OSError on `path` as the HelperError that says what to do."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError):
+        raise HelperError("no_file", "No such file or directory on the host: %s" % path) from None
+    except PermissionError:
+        raise HelperError("file_denied", "Permission denied on the host: %s (check its mode and owner)" % path) from None
+    except OSError as exc:
+        raise HelperError("remote", "%s on the host: %s" % (exc.strerror, path)) from None
+
 def log(message):
     sys.stderr.write("%s sessh-daemon[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
     sys.stderr.flush()
@@ -1249,7 +1268,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1562,6 +1581,62 @@ class Daemon:
         holder, session.attached, session.detached_at = session.attached, None, time.time()
         holder.watch.pop(session.name, None)
         holder.send({"ev": "detached", "name": session.name, "reason": reason})
+
+    # -- files (cp without sftp, the library's upload and download): one request per part, paths as data
+    def op_fstat(self, client, msg):
+        path = file_path(msg)
+        with file_errors(path):
+            st = os.stat(path)
+        return {"path": path, "size": st.st_size, "dir": stat.S_ISDIR(st.st_mode)}
+
+    def op_fread(self, client, msg):
+        path = file_path(msg)
+        with file_errors(path):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                return {"size": os.fstat(fd).st_size, "data": os.pread(
+                    fd, _clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY), _clamp(msg.get("offset"), 0, 1 << 62, 0))}
+            finally:
+                os.close(fd)
+
+    def op_fwrite(self, client, msg):
+        """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`."""
+        path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), _clamp(msg.get("offset"), 0, 1 << 62, 0)
+        with file_errors(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if msg.get("truncate") else 0),
+                         _clamp(msg.get("mode"), 0, 0o777, 0o644))
+            try:
+                while data:
+                    written = os.pwrite(fd, data, offset)
+                    data, offset = data[written:], offset + written
+                return {"path": path, "size": os.fstat(fd).st_size}
+            finally:
+                os.close(fd)
+
+    def op_fhash(self, client, msg):
+        """The SHA-256 of a file's first `length` bytes, hashed in a thread (hashlib lets go of the GIL) so that the
+        sessions are not held up: `cp --resume` continues a partial copy only when it is the source's start."""
+        import hashlib
+        path, length, req_id = file_path(msg), _clamp(msg.get("length"), 0, 1 << 62, 0), msg.get("id")
+
+        def digest():
+            with file_errors(path), open(path, "rb") as f:
+                sha, left = hashlib.sha256(), length
+                while left > 0:
+                    chunk = f.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    sha.update(chunk)
+                    left -= len(chunk)
+                return {"sha256": sha.hexdigest(), "length": length - left}
+
+        def answer(future):
+            error = future.exception()
+            if error is None:
+                client.reply(req_id, **future.result())
+            else:
+                client.fail(req_id, *(error.args if isinstance(error, HelperError) else ("remote", str(error))))
+        self.loop.run_in_executor(None, digest).add_done_callback(answer)
 
     def op_ping(self, client, msg):
         return {}

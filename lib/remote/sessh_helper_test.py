@@ -478,6 +478,73 @@ class RegistryTest(unittest.TestCase):
             self.assertIsNone(h.last_fatal(path))
 
 
+class FileOpsTest(unittest.TestCase):
+    """The file requests behind cp without sftp: parts at offsets, home-relative paths, errors by kind."""
+
+    def setUp(self):
+        self.home = tempfile.mkdtemp(prefix="sessh-test-")
+        self.addCleanup(shutil.rmtree, self.home)
+        patcher = mock.patch.dict(os.environ, {"HOME": self.home})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.daemon = h.Daemon.__new__(h.Daemon)
+
+    def call(self, op, **fields):
+        return getattr(self.daemon, "op_" + op)(None, fields)
+
+    def test_parts_written_at_offsets_read_back_byte_for_byte(self):
+        data = bytes(range(256)) * 1000
+        self.call("fwrite", path="out.bin", offset=0, data=data[:100000], truncate=True, mode=0o640)
+        self.call("fwrite", path="out.bin", offset=100000, data=data[100000:])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.home, "out.bin")).st_mode) & 0o600, 0o600)
+        info = self.call("fstat", path="~/out.bin")
+        self.assertEqual((info["path"], info["size"], info["dir"]), (os.path.join(self.home, "out.bin"), len(data), False))
+        reply = self.call("fread", path="out.bin", offset=250000, max=10000)
+        self.assertEqual((reply["data"], reply["size"]), (data[250000:256000], len(data)))
+
+    def test_a_first_part_truncates_an_older_longer_file(self):
+        self.call("fwrite", path="f", offset=0, data=b"x" * 100, truncate=True)
+        self.call("fwrite", path="f", offset=0, data=b"new", truncate=True)
+        self.assertEqual(self.call("fread", path="f")["data"], b"new")
+
+    def test_errors_say_missing_denied_or_what_else(self):
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("fread", path="absent/file")
+        self.assertEqual(caught.exception.args[0], "no_file")
+        self.assertIn(os.path.join(self.home, "absent/file"), caught.exception.args[1])
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("fread", path=self.home)
+        self.assertEqual(caught.exception.args[0], "remote")
+        self.assertIn("directory", caught.exception.args[1])
+        with mock.patch.object(h.os, "open", side_effect=PermissionError(13, "Permission denied")), \
+                self.assertRaises(h.HelperError) as caught:  # as a mode would, which root is not held to
+            self.call("fwrite", path="denied", data=b"x", truncate=True)
+        self.assertEqual(caught.exception.args[0], "file_denied")
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("fstat", path="")
+        self.assertEqual(caught.exception.args[0], "bad_request")
+
+    def test_hash_of_a_prefix_in_a_thread(self):
+        import asyncio, hashlib
+        data = os.urandom(3 << 20)
+        with open(os.path.join(self.home, "h.bin"), "wb") as f:
+            f.write(data)
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        self.daemon.loop, writer = loop, FakeWriter()
+        client = h.Client(writer)
+        for req_id, length in ((1, 2 << 20), (2, 5 << 20)):
+            self.daemon.op_fhash(client, {"id": req_id, "path": "h.bin", "length": length})
+        self.daemon.op_fhash(client, {"id": 3, "path": "gone.bin", "length": 1})
+        loop.run_until_complete(asyncio.sleep(0))
+        while len(writer.frames) < 3:
+            loop.run_until_complete(asyncio.sleep(0.01))
+        replies = {frame["id"]: frame for frame in writer.frames}
+        self.assertEqual(replies[1]["sha256"], hashlib.sha256(data[:2 << 20]).hexdigest())
+        self.assertEqual((replies[2]["sha256"], replies[2]["length"]), (hashlib.sha256(data).hexdigest(), 3 << 20))
+        self.assertEqual((replies[3]["ok"], replies[3]["code"]), (False, "no_file"))
+
+
 class CommandFilesTest(unittest.TestCase):
     def test_removes_the_files_of_one_session_only(self):
         with tempfile.TemporaryDirectory() as rt:

@@ -13,7 +13,7 @@ import {
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";
-import { ConnectionLostError } from "../errors.ts";
+import { ConnectionLostError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../agent/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
@@ -21,6 +21,14 @@ import { sessionInfo } from "./wire.ts";
 import { Session } from "./session.ts";
 import { validateName } from "./name.ts";
 import { type OpenOptions, type OpenResult, openSession } from "./open.ts";
+import {
+  downloadFile,
+  type RemoteFileInfo,
+  remoteStat,
+  type TransferOptions,
+  type TransferResult,
+  uploadFile,
+} from "./files.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };
@@ -257,6 +265,95 @@ export class SesshClient implements AsyncDisposable {
   async list(): Promise<SessionInfo[]> {
     const reply = await this.#connection.request("list", {});
     return (reply.sessions as Message[]).map(sessionInfo);
+  }
+
+  /**
+   * Copies a local file to the host through the daemon, part by part on this
+   * connection: no sftp subsystem needed, paths never on a command line. A
+   * relative remote path is taken in the home directory; a remote directory
+   * receives the file under its local name.
+   *
+   * @param localPath The file to send.
+   * @param remotePath Where to put it on the host.
+   * @param options `resume` a partial copy, `onProgress`, `signal`.
+   * @returns The remote file's absolute path, the bytes, where it resumed.
+   * @throws {SesshError} `no_file` or `file_denied` when the host cannot
+   *   write there, `usage` when the local path is not a file.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * await using client = await SesshClient.connect({ destination: "me@box" });
+   * const sent = await client.upload("dist/app.tar.gz", "releases/", {
+   *   resume: true,
+   * });
+   * console.log(sent.remotePath, sent.bytes); // /home/me/releases/app.tar.gz 1048576
+   * ```
+   */
+  upload(
+    localPath: string,
+    remotePath: string,
+    options: TransferOptions = {},
+  ): Promise<TransferResult> {
+    this.#requireFiles();
+    return uploadFile(this.#connection, localPath, remotePath, options);
+  }
+
+  /**
+   * Copies a file from the host through the daemon (see
+   * {@linkcode SesshClient.upload}). A local directory receives the file
+   * under its remote name.
+   *
+   * @param remotePath The file on the host.
+   * @param localPath Where to put it here.
+   * @param options `resume` a partial copy, `onProgress`, `signal`.
+   * @returns The local file's path, the bytes, where it resumed.
+   * @throws {SesshError} `no_file` or `file_denied` when the host cannot
+   *   read it, `usage` for a remote directory.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * await using client = await SesshClient.connect({ destination: "me@box" });
+   * const got = await client.download("project/build.log", ".");
+   * console.log(got.localPath); // ./build.log
+   * ```
+   */
+  download(
+    remotePath: string,
+    localPath: string,
+    options: TransferOptions = {},
+  ): Promise<TransferResult> {
+    this.#requireFiles();
+    return downloadFile(this.#connection, remotePath, localPath, options);
+  }
+
+  /**
+   * The file or directory at a path on the host, or null when there is none.
+   *
+   * @param path The remote path; a relative one is taken in the home directory.
+   * @returns Its absolute path, size and whether it is a directory.
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * await using client = await SesshClient.connect({ destination: "me@box" });
+   * console.log(await client.stat(".bashrc")); // { path: "/home/me/.bashrc", size: 3771, dir: false }
+   * ```
+   */
+  stat(path: string): Promise<RemoteFileInfo | null> {
+    this.#requireFiles();
+    return remoteStat(this.#connection, path);
+  }
+
+  /** A daemon started by an older helper lacks the file requests. */
+  #requireFiles(): void {
+    if (!this.daemon.caps.includes("files")) {
+      throw new SesshError(
+        "helper_failed",
+        `The sessh daemon on ${this.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,
+      );
+    }
   }
 
   /**

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
 import { clientArgv } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
@@ -88,4 +89,99 @@ export function sftpArgv(
   const portAt = options.indexOf("-p");
   if (portAt >= 0) options[portAt] = "-P";
   return ["sftp", "-b", "-", ...options, "--", ssh[ssh.length - 2]];
+}
+
+/** The two paths of a copy, and the offset it continues from (0: anew). */
+export interface SftpCopy {
+  /** The local file. */
+  localPath: string;
+  /** The remote file. */
+  remotePath: string;
+  /** 0 for a fresh copy; else the destination holds this many bytes of the source. */
+  start: number;
+}
+
+/**
+ * Moves one file with `sftp -b -` through the master. A copy with `start`
+ * above 0 continues the destination (`-a`), which the caller has checked.
+ *
+ * @param dest The destination.
+ * @param settings The settings.
+ * @param controlPath The master's control socket.
+ * @param direction Upload or download.
+ * @param copy The paths and where the copy begins.
+ * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
+ *   `details.no_sftp` when the host has no sftp subsystem.
+ */
+export async function sftpCopy(
+  dest: Destination,
+  settings: SshSettings,
+  controlPath: string,
+  direction: Direction,
+  copy: SftpCopy,
+): Promise<void> {
+  const result = await runCommand(sftpArgv(dest, settings, controlPath), {
+    stdin: new TextEncoder().encode(
+      transferBatch(direction, copy.localPath, copy.remotePath, copy.start > 0),
+    ),
+    // As long as bytes move: ssh's keepalives end a dead link.
+    timeoutMs: 24 * 3600_000,
+  });
+  if (result.code === 0) return;
+  throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
+}
+
+/**
+ * What sftp's complaint means, as an error that says what to do.
+ *
+ * @param stderr sftp's standard error.
+ * @param code Its exit status.
+ * @param dest The destination.
+ * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { sftpError } from "./sftp.ts";
+ * const err = sftpError('stat remote: No such file or directory\n', 1, { host: "box" });
+ * console.log(err.code); // "no_file"
+ * ```
+ */
+export function sftpError(
+  stderr: string,
+  code: number,
+  dest: Pick<Destination, "host">,
+): SesshError {
+  if (/subsystem request failed/i.test(stderr)) return noSftpError(dest);
+  const why = stderr.split("\n").map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("sftp>")).join("; ") ||
+    `sftp exited ${code}`;
+  if (/not found|no such file/i.test(why)) {
+    return new SesshError("no_file", `cp found no such file: ${why}`);
+  }
+  if (/permission denied/i.test(why)) {
+    return new SesshError(
+      "file_denied",
+      `cp was denied: ${why} (check the mode and owner)`,
+    );
+  }
+  const error = new SesshError("remote", `cp failed: ${why}`);
+  // Through a master, a refused subsystem reads only "Connection closed",
+  // as a dead link does: the caller tells them apart.
+  if (/^connection closed$/i.test(why)) error.details.closed = true;
+  return error;
+}
+
+/**
+ * The error of a host without the sftp subsystem (`details.no_sftp`).
+ *
+ * @param dest The destination.
+ * @returns The error.
+ */
+export function noSftpError(dest: Pick<Destination, "host">): SesshError {
+  const error = new SesshError(
+    "remote",
+    `${dest.host} offers no sftp subsystem (Subsystem sftp in its sshd_config); copy with --via helper`,
+  );
+  error.details.no_sftp = true;
+  return error;
 }

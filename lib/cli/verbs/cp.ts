@@ -1,15 +1,32 @@
 /**
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
- * `[user@]host:path`), through the destination's ControlMaster with sftp.
- * A copy cut short resumes where it stopped when run again. With NAME, a
- * relative remote path is taken in the session's current directory.
+ * `[user@]host:path`), through the destination's ControlMaster: with the
+ * host's sftp subsystem, or through the sessh daemon where there is none
+ * (or with `--via helper`). `--resume` continues a cut copy when the part at
+ * the destination is the source's start. With NAME, a relative remote path
+ * is taken in the session's current directory.
  *
  * @module
  */
-import { UsageError } from "../../errors.ts";
-import { runCommand } from "../../process.ts";
-import { sftpArgv, transferBatch } from "../../ssh/sftp.ts";
+import { SesshError, UsageError } from "../../errors.ts";
+import type { SesshClient } from "../../session/client.ts";
+import {
+  type CopyPlan,
+  planDownload,
+  planUpload,
+  type TransferResult,
+} from "../../session/files.ts";
+import { type Direction, noSftpError, sftpCopy } from "../../ssh/sftp.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
+import { progressBar } from "../progress.ts";
+
+/** Flags of `cp`. */
+export interface CpFlags extends CommonFlags {
+  /** Continue a cut copy. */
+  resume?: boolean;
+  /** How the bytes go: the host's sftp subsystem (the default) or the daemon. */
+  via?: "sftp" | "helper";
+}
 
 /** One side of a copy. */
 export interface CopySide {
@@ -45,13 +62,13 @@ export function copySide(word: string): CopySide {
  *
  * @param words NAME SRC DST, or SRC DST.
  * @param flags Options.
- * @param progress Where progress goes on a terminal (stderr), or null.
+ * @param progress Where the progress bar goes on a terminal (stderr), or null.
  * @returns The outcome.
  */
 export async function cpCommand(
   words: string[],
-  flags: CommonFlags,
-  progress: ((line: string) => Promise<void>) | null,
+  flags: CpFlags,
+  progress: ((text: string) => Promise<void>) | null,
 ): Promise<Outcome> {
   const [name, src, dst] = words.length === 3
     ? words
@@ -68,7 +85,7 @@ export async function cpCommand(
       "One side of cp is remote (host:path) and the other local; write ./a:b for a local name with a colon",
     );
   }
-  const direction = from.host === null ? "upload" : "download";
+  const direction: Direction = from.host === null ? "upload" : "download";
   const remote = direction === "upload" ? to : from;
   const local = direction === "upload" ? from : to;
   if (direction === "upload") {
@@ -81,96 +98,150 @@ export async function cpCommand(
   }
   await using client = await connect({ dest: remote.host! }, flags);
   let remotePath = remote.path || ".";
-  if (name !== undefined && !remotePath.startsWith("/")) {
+  if (name !== undefined && !/^[/~]/.test(remotePath)) {
     const cwd = (await client.session(name).status()).cwd;
     if (cwd) remotePath = `${cwd}/${remotePath}`;
   }
   const started = performance.now();
-  const watching = progress && direction === "download"
-    ? watchSize(local.path, progress)
-    : null;
-  const transfer = (resume: boolean) =>
-    runCommand(
-      sftpArgv(client.destination, client.settings, client.master.controlPath),
-      {
-        stdin: new TextEncoder().encode(
-          transferBatch(direction, local.path, remotePath, resume),
-        ),
-        timeoutMs: 24 * 3600_000,
-      },
-    );
-  const decoder = new TextDecoder();
-  // A partial copy at the destination is continued; sftp's -a needs one.
-  let result = await transfer(
-    direction === "download"
-      ? (await Deno.stat(local.path).catch(() => null))?.isFile ?? false
-      : true,
-  ).finally(() => watching?.stop());
-  if (
-    result.code !== 0 && direction === "upload" &&
-    /stat remote: No such file/.test(decoder.decode(result.stderr))
-  ) {
-    result = await transfer(false);
-  }
-  if (result.code !== 0) {
-    const stderr = decoder.decode(result.stderr);
-    if (/subsystem request failed/i.test(stderr)) {
-      throw new UsageError(
-        `cp needs the host's sftp subsystem, and ${remote.host} offers none (Subsystem sftp in its sshd_config)`,
-        "remote",
-      );
+  const bar = progress ? progressBar(progress) : null;
+  let via = flags.via ?? "sftp";
+  let notice: string | undefined;
+  let copied: TransferResult;
+  try {
+    if (via === "sftp") {
+      copied = await viaSftp(client, direction, local.path, remotePath, {
+        resume: flags.resume ?? false,
+        onProgress: bar?.update,
+      }).catch((error) => {
+        // Only the default falls back; --via sftp asked for sftp.
+        if (
+          error instanceof SesshError && error.details.no_sftp &&
+          flags.via === undefined && client.daemon.caps.includes("files")
+        ) return null;
+        throw error;
+      }) ?? await viaHelper();
+    } else {
+      copied = await viaHelper();
     }
-    const why = stderr.split("\n").map((l) => l.trim())
-      .filter((l) => l && !l.startsWith("sftp>")).join("; ");
-    throw new UsageError(
-      `cp failed: ${why || `sftp exited ${result.code}`}`,
-      "remote",
-    );
+  } finally {
+    await bar?.done();
   }
-  const localFile = direction === "upload"
-    ? local.path
-    : await localTarget(local.path, remotePath);
-  const bytes = (await Deno.stat(localFile).catch(() => null))?.size ?? null;
+  async function viaHelper(): Promise<TransferResult> {
+    if (via === "sftp") {
+      via = "helper";
+      notice =
+        `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
+    }
+    const options = { resume: flags.resume, onProgress: bar?.update };
+    return direction === "upload"
+      ? await client.upload(local.path, remotePath, options)
+      : await client.download(remotePath, local.path, options);
+  }
   const durationMs = Math.round(performance.now() - started);
+  const resumed = copied.resumedFrom > 0
+    ? `, resumed at byte ${copied.resumedFrom}`
+    : "";
   return {
     op: "cp",
     fields: {
       direction,
       source: src,
       destination: dst,
-      remote_path: remotePath,
-      bytes,
+      remote_path: copied.remotePath,
+      local_path: copied.localPath,
+      bytes: copied.bytes,
+      resumed_from: copied.resumedFrom,
+      via,
       duration_ms: durationMs,
     },
-    text: `${direction === "upload" ? "sent" : "received"} ${
-      bytes ?? "?"
-    } bytes in ${(durationMs / 1000).toFixed(1)} s\n`,
+    text: `${
+      direction === "upload" ? "sent" : "received"
+    } ${copied.bytes} bytes in ${(durationMs / 1000).toFixed(1)} s${resumed}\n`,
+    notice,
     exitCode: 0,
   };
 }
 
-/** The local file a download wrote: into a directory, under the remote name. */
-async function localTarget(local: string, remote: string): Promise<string> {
-  const info = await Deno.stat(local).catch(() => null);
-  return info?.isDirectory ? `${local}/${remote.split("/").at(-1)}` : local;
-}
-
-/** Reports a growing local file's size every half second. */
-function watchSize(path: string, report: (line: string) => Promise<void>) {
-  const started = performance.now();
-  const timer = setInterval(async () => {
-    const size = (await Deno.stat(path).catch(() => null))?.size ?? 0;
-    const seconds = (performance.now() - started) / 1000;
-    await report(
-      `\r${(size / 1e6).toFixed(1)} MB, ${
-        (size / 1e6 / seconds).toFixed(1)
-      } MB/s`,
+/**
+ * The copy through sftp, planned with the daemon's file requests (the target
+ * in a directory, the resume point, the total). A daemon too old for them
+ * leaves the paths to sftp, and cannot check a resume.
+ */
+async function viaSftp(
+  client: SesshClient,
+  direction: Direction,
+  localPath: string,
+  remotePath: string,
+  options: {
+    resume: boolean;
+    onProgress?: (copied: number, total: number | null) => void;
+  },
+): Promise<TransferResult> {
+  let plan: CopyPlan;
+  if (client.daemon.caps.includes("files")) {
+    plan = direction === "upload"
+      ? await planUpload(
+        client.connection,
+        localPath,
+        remotePath,
+        options.resume,
+      )
+      : await planDownload(
+        client.connection,
+        remotePath,
+        localPath,
+        options.resume,
+      );
+  } else if (options.resume) {
+    throw new UsageError(
+      `The sessh daemon on ${client.destination.host} predates checked resumes (an older sessh started it); copy without --resume, or close its sessions so that a new one starts`,
     );
-  }, 500);
+  } else {
+    plan = { remotePath, localPath, total: -1, start: 0, mode: 0 };
+  }
+  if (plan.total >= 0 && plan.start === plan.total) {
+    return {
+      remotePath: plan.remotePath,
+      localPath: plan.localPath,
+      bytes: plan.total,
+      resumedFrom: plan.start,
+    };
+  }
+  // sftp writes the bytes itself: the bar follows the destination's size.
+  const size = direction === "upload"
+    ? async () => (await client.stat(plan.remotePath))?.size ?? 0
+    : async () =>
+      (await Deno.stat(plan.localPath).catch(() => null))?.size ?? 0;
+  const watching = options.onProgress && plan.total >= 0
+    ? setInterval(async () => {
+      options.onProgress?.(await size().catch(() => 0), plan.total);
+    }, 250)
+    : undefined;
+  try {
+    await sftpCopy(
+      client.destination,
+      client.settings,
+      client.master.controlPath,
+      direction,
+      plan,
+    );
+  } catch (error) {
+    // A link that still answers closed only sftp's channel: the host
+    // refused the subsystem.
+    if (
+      error instanceof SesshError && error.details.closed &&
+      await client.connection.request("ping", {}, { timeoutMs: 5000 })
+        .then(() => true, () => false)
+    ) throw noSftpError(client.destination);
+    throw error;
+  } finally {
+    clearInterval(watching);
+  }
+  const bytes = plan.total >= 0 ? plan.total : await size();
   return {
-    stop: () => {
-      clearInterval(timer);
-      void report("\r\x1b[K");
-    },
+    remotePath: plan.remotePath,
+    localPath: plan.localPath,
+    bytes,
+    resumedFrom: plan.start,
   };
 }

@@ -1,0 +1,432 @@
+/**
+ * Files to and from the host through the daemon, part by part on the
+ * connection a client already holds: the library's `upload` and `download`,
+ * and what `sessh cp` uses where the host has no sftp subsystem. Paths go as
+ * fields of requests, never on a command line; a relative remote path is
+ * taken in the home directory, as scp does.
+ *
+ * @module
+ */
+import { SesshError, TimeoutError } from "../errors.ts";
+import type { Connection } from "./connection.ts";
+import { bytesField } from "./wire.ts";
+
+/**
+ * Bytes per request, and how many requests are in flight: as with output
+ * read-back (output.ts), parts of 256 KiB a few at a time keep the daemon,
+ * the bridge and ssh all busy, where parts of MiBs cost the daemon fresh
+ * pages for every copy.
+ */
+const PART = 256 * 1024;
+const AHEAD = 4;
+/**
+ * A part's reply may wait behind the AHEAD parts before it; a dead link is
+ * noticed sooner by the connection's heartbeat.
+ */
+const PART_TIMEOUT_MS = 120_000;
+
+/** A file or directory on the host, as the daemon sees it. */
+export interface RemoteFileInfo {
+  /** The absolute path. */
+  path: string;
+  /** Its size in bytes. */
+  size: number;
+  /** Whether it is a directory. */
+  dir: boolean;
+}
+
+/** Options of {@linkcode uploadFile} and {@linkcode downloadFile}. */
+export interface TransferOptions {
+  /**
+   * Continue a partial copy at the destination, when its bytes are the
+   * start of the source (compared by SHA-256 on both sides); otherwise the
+   * file is copied anew.
+   * @default {false}
+   */
+  resume?: boolean;
+  /** Called after each part with the bytes at the destination and the total. */
+  onProgress?: (copied: number, total: number) => void;
+  /**
+   * Stops the copy between two parts with a `TimeoutError`; what was copied
+   * stays, and `resume` continues it.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A copy decided before any byte moves: which files, how many bytes, and
+ * where it begins.
+ */
+export interface CopyPlan {
+  /** The remote file (a directory given resolved to the file in it). */
+  remotePath: string;
+  /** The local file (likewise). */
+  localPath: string;
+  /** The source's size. */
+  total: number;
+  /** Where the copy begins: 0, or the size of a partial copy to continue. */
+  start: number;
+  /** The source's permission bits, for a file the copy creates. */
+  mode: number;
+}
+
+/** What a finished copy did. */
+export interface TransferResult {
+  /** The remote file, absolute. */
+  remotePath: string;
+  /** The local file. */
+  localPath: string;
+  /** The file's size in bytes. */
+  bytes: number;
+  /** Where the copy began: 0, or the size of the partial copy it continued. */
+  resumedFrom: number;
+}
+
+/**
+ * The file or directory at `path` on the host, or null when there is none.
+ *
+ * @param connection The daemon connection.
+ * @param path The remote path.
+ * @returns What is there.
+ */
+export async function remoteStat(
+  connection: Connection,
+  path: string,
+): Promise<RemoteFileInfo | null> {
+  try {
+    const reply = await connection.request("fstat", { path });
+    return {
+      path: String(reply.path),
+      size: Number(reply.size),
+      dir: reply.dir === true,
+    };
+  } catch (error) {
+    if (error instanceof SesshError && error.code === "no_file") return null;
+    throw error;
+  }
+}
+
+/**
+ * Copies a local file to the host. A remote directory receives the file
+ * under its local name.
+ *
+ * @param connection The daemon connection.
+ * @param localPath The file to send.
+ * @param remotePath Where to put it.
+ * @param options Resume, progress, signal.
+ * @returns What was copied.
+ * @throws {SesshError} `no_file` or `file_denied` for a remote path that
+ *   cannot be written, `usage` for a local path that is not a file.
+ */
+export async function uploadFile(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  const plan = await planUpload(
+    connection,
+    localPath,
+    remotePath,
+    options.resume ?? false,
+  );
+  return await sendParts(connection, plan, options);
+}
+
+/**
+ * Plans an upload: a remote directory takes the file under its local name,
+ * and a resumed copy continues a remote file that holds the source's start.
+ *
+ * @param connection The daemon connection.
+ * @param localPath The file to send.
+ * @param remotePath Where to put it.
+ * @param resume Whether to continue a partial copy.
+ * @returns The plan.
+ */
+export async function planUpload(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  resume: boolean,
+): Promise<CopyPlan> {
+  const info = await Deno.stat(localPath).catch(() => null);
+  if (!info?.isFile) {
+    throw new SesshError(
+      "usage",
+      `No file ${JSON.stringify(localPath)} here to copy`,
+      2,
+    );
+  }
+  const total = info.size;
+  const there = await remoteStat(connection, remotePath);
+  const target = there?.dir
+    ? { path: joinPath(there.path, baseName(localPath)), size: null }
+    : { path: remotePath, size: there?.size ?? null };
+  const existing = there?.dir
+    ? (await remoteStat(connection, target.path))?.size ?? null
+    : target.size;
+  const start = resume && existing
+    ? await resumePoint(connection, localPath, target.path, existing, total)
+    : 0;
+  return {
+    remotePath: target.path,
+    localPath,
+    total,
+    start,
+    mode: (info.mode ?? 0o644) & 0o777,
+  };
+}
+
+/** Writes the plan's parts on the host, AHEAD at a time. */
+async function sendParts(
+  connection: Connection,
+  plan: CopyPlan,
+  options: TransferOptions,
+): Promise<TransferResult> {
+  const { total, start, mode } = plan;
+  using file = await Deno.open(plan.localPath, { read: true });
+  await file.seek(start, Deno.SeekMode.Start);
+  // Each part in flight, with where the file ends once it is written.
+  const asked: { reply: Promise<Record<string, unknown>>; end: number }[] = [];
+  let sent = start;
+  let absolute = plan.remotePath;
+  const ask = (offset: number, data: Uint8Array) => {
+    const reply = connection.request("fwrite", {
+      path: plan.remotePath,
+      offset,
+      data,
+      truncate: offset === start && start === 0,
+      mode,
+    }, { timeoutMs: PART_TIMEOUT_MS });
+    reply.catch(() => {});
+    asked.push({ reply, end: offset + data.length });
+  };
+  // An empty file still needs its one (empty) write to exist.
+  if (total === start) ask(start, new Uint8Array(0));
+  while (sent < total || asked.length > 0) {
+    while (asked.length < AHEAD && sent < total) {
+      stopIfAborted(options.signal, sent, total);
+      const data = await readPart(file, Math.min(PART, total - sent));
+      if (data.length === 0) break; // the file shrank while it was read
+      ask(sent, data);
+      sent += data.length;
+    }
+    if (asked.length === 0) break;
+    const part = asked.shift()!;
+    absolute = String((await part.reply).path ?? absolute);
+    options.onProgress?.(part.end, total);
+  }
+  return {
+    remotePath: absolute,
+    localPath: plan.localPath,
+    bytes: sent,
+    resumedFrom: start,
+  };
+}
+
+/**
+ * Copies a file from the host. A local directory receives the file under
+ * its remote name.
+ *
+ * @param connection The daemon connection.
+ * @param remotePath The file to fetch.
+ * @param localPath Where to put it.
+ * @param options Resume, progress, signal.
+ * @returns What was copied.
+ * @throws {SesshError} `no_file` or `file_denied` for a remote path that
+ *   cannot be read, `usage` for a remote directory.
+ */
+export async function downloadFile(
+  connection: Connection,
+  remotePath: string,
+  localPath: string,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  const plan = await planDownload(
+    connection,
+    remotePath,
+    localPath,
+    options.resume ?? false,
+  );
+  return await fetchParts(connection, plan, options);
+}
+
+/**
+ * Plans a download: a local directory takes the file under its remote name,
+ * and a resumed copy continues a local file that holds the source's start.
+ *
+ * @param connection The daemon connection.
+ * @param remotePath The file to fetch.
+ * @param localPath Where to put it.
+ * @param resume Whether to continue a partial copy.
+ * @returns The plan.
+ */
+export async function planDownload(
+  connection: Connection,
+  remotePath: string,
+  localPath: string,
+  resume: boolean,
+): Promise<CopyPlan> {
+  const source = await remoteStat(connection, remotePath);
+  if (source === null) {
+    throw new SesshError(
+      "no_file",
+      `No such file or directory on the host: ${remotePath}`,
+    );
+  }
+  if (source.dir) {
+    throw new SesshError(
+      "usage",
+      `${source.path} on the host is a directory; cp copies one file`,
+      2,
+    );
+  }
+  const local = await Deno.stat(localPath).catch(() => null);
+  const target = local?.isDirectory
+    ? joinPath(localPath, baseName(source.path))
+    : localPath;
+  const existing = local?.isDirectory
+    ? (await Deno.stat(target).catch(() => null))?.size ?? 0
+    : local?.isFile
+    ? local.size
+    : 0;
+  const total = source.size;
+  const start = resume && existing
+    ? await resumePoint(connection, target, source.path, existing, total)
+    : 0;
+  return { remotePath: source.path, localPath: target, total, start, mode: 0 };
+}
+
+/** Reads the plan's parts from the host, AHEAD at a time, and writes them here. */
+async function fetchParts(
+  connection: Connection,
+  plan: CopyPlan,
+  options: TransferOptions,
+): Promise<TransferResult> {
+  const { total, start } = plan;
+  using file = await Deno.open(plan.localPath, {
+    write: true,
+    create: true,
+    truncate: start === 0,
+  });
+  await file.seek(start, Deno.SeekMode.Start);
+  const asked: Promise<Record<string, unknown>>[] = [];
+  let next = start;
+  let copied = start;
+  const ask = (offset: number) => {
+    const reply = connection.request("fread", {
+      path: plan.remotePath,
+      offset,
+      max: PART,
+    }, { timeoutMs: PART_TIMEOUT_MS });
+    reply.catch(() => {});
+    asked.push(reply);
+  };
+  while (copied < total) {
+    while (asked.length < AHEAD && next < total) {
+      ask(next);
+      next += PART;
+    }
+    stopIfAborted(options.signal, copied, total);
+    const data = bytesField((await asked.shift()!).data);
+    if (data.length === 0) break; // the file shrank on the host
+    await writeAll(file, data);
+    copied += data.length;
+    options.onProgress?.(copied, total);
+  }
+  // A source that shrank meanwhile leaves nothing stale past its new end.
+  if (copied < total) await file.truncate(copied);
+  return {
+    remotePath: plan.remotePath,
+    localPath: plan.localPath,
+    bytes: copied,
+    resumedFrom: start,
+  };
+}
+
+/**
+ * Where a copy continues: the destination's size when its bytes are the
+ * source's start, else 0 (and the copy starts anew).
+ *
+ * @param connection The daemon connection.
+ * @param localPath The local side (source or destination).
+ * @param remotePath The remote side.
+ * @param existing The destination's size.
+ * @param total The source's size.
+ * @returns The offset to copy from.
+ */
+export async function resumePoint(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  existing: number,
+  total: number,
+): Promise<number> {
+  if (existing > total) return 0;
+  const [here, there] = await Promise.all([
+    localDigest(localPath, existing),
+    connection.request("fhash", { path: remotePath, length: existing }, {
+      timeoutMs: PART_TIMEOUT_MS,
+    }),
+  ]);
+  return here === there.sha256 ? existing : 0;
+}
+
+/** The SHA-256 (hex) of a local file's first `length` bytes, read in parts. */
+export async function localDigest(
+  path: string,
+  length: number,
+): Promise<string> {
+  // node:crypto hashes as it reads; WebCrypto would need the whole prefix in
+  // memory. Loaded here: only a resumed copy needs it.
+  const { createHash } = await import("node:crypto");
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  let left = length;
+  while (left > 0) {
+    const part = await readPart(file, Math.min(left, 1 << 20));
+    if (part.length === 0) break;
+    hash.update(part);
+    left -= part.length;
+  }
+  return hash.digest("hex");
+}
+
+/** Up to `size` bytes from the file's position; fewer only at its end. */
+async function readPart(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return buffer.subarray(0, filled);
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    written += await file.write(data.subarray(written));
+  }
+}
+
+function stopIfAborted(
+  signal: AbortSignal | undefined,
+  copied: number,
+  total: number,
+): void {
+  if (signal?.aborted) {
+    throw new TimeoutError(
+      `The copy stopped after ${copied} of ${total} bytes; copy again with resume to continue`,
+    );
+  }
+}
+
+function baseName(path: string): string {
+  return path.replace(/\/+$/, "").split("/").at(-1) || path;
+}
+
+function joinPath(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
+}
