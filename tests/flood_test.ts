@@ -257,7 +257,7 @@ Deno.test("wait --idle over a flood returns once output stops, with a bounded he
     ])).code,
     0,
   );
-  const typed = await sessh(sshd, [
+  const typed = await sesshJson(sshd, [
     "run",
     "i",
     dest,
@@ -266,10 +266,14 @@ Deno.test("wait --idle over a flood returns once output stops, with a bounded he
     "seq 1 2000000; echo idle-after",
   ]);
   assert.equal(typed.code, 0, typed.stderr);
+  // From the command's start: on a loaded machine the flood may be over
+  // before this call begins, and --idle alone reads from now.
   const waited = await sesshJson(sshd, [
     "wait",
     "i",
     dest,
+    "--since",
+    String(typed.json.cursor),
     "--idle",
     "2000",
     "--timeout",
