@@ -79,6 +79,7 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
     const { tools } = await mcp.listTools();
     assert.deepEqual(tools.map((tool: { name: string }) => tool.name).sort(), [
       "close",
+      "download",
       "history",
       "keys",
       "list",
@@ -90,6 +91,7 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
       "send",
       "status",
       "type_secret",
+      "upload",
       "wait",
     ]);
     for (const tool of tools) {
@@ -234,11 +236,75 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
     const names = (await mcp.listTools()).tools.map((tool: { name: string }) =>
       tool.name
     );
-    for (const typing of ["run", "send", "keys", "type_secret"]) {
+    for (const typing of ["run", "send", "keys", "type_secret", "upload"]) {
       assert.ok(!names.includes(typing), typing);
     }
     assert.ok(names.includes("logs") && names.includes("result"));
+    assert.ok(names.includes("download"));
   });
+
+  await t.step(
+    "upload and download byte for byte, in the session's directory, only inside the allowed local directories",
+    async () => {
+      const local = await Deno.realPath(
+        await Deno.makeTempDir({ dir: sshd.dir }),
+      );
+      await using files = await connectMcp(sshd, ["--allow-local-dir", local]);
+      const data = crypto.getRandomValues(new Uint8Array(60000));
+      await Deno.writeFile(`${local}/data.bin`, data);
+      await Deno.mkdir(`${sshd.home}/mcp-files`);
+      const at = { destination: sshd.dest, session: "m" };
+      assert.equal(
+        (await call(files, "run", { ...at, command: "cd ~/mcp-files" }))
+          .exit_code,
+        0,
+      );
+      const progress: number[] = [];
+      const up = await call(files, "upload", {
+        ...at,
+        local_path: `${local}/data.bin`,
+        remote_path: "data.bin",
+      }, { onprogress: (p) => progress.push(p.progress) });
+      assert.equal(up.error, undefined);
+      assert.equal(up.remote_path, `${sshd.home}/mcp-files/data.bin`);
+      assert.equal(up.bytes, data.length);
+      assert.deepEqual(
+        await Deno.readFile(`${sshd.home}/mcp-files/data.bin`),
+        data,
+      );
+      assert.equal(progress.at(-1), data.length);
+      const down = await call(files, "download", {
+        ...at,
+        remote_path: "data.bin",
+        local_path: `${local}/back.bin`,
+      });
+      assert.equal(down.local_path, `${local}/back.bin`);
+      assert.deepEqual(await Deno.readFile(`${local}/back.bin`), data);
+      for (
+        const [tool, path] of [["upload", "/etc/passwd"], [
+          "download",
+          `${local}/../escape.bin`,
+        ]]
+      ) {
+        const refused = await call(files, tool, {
+          ...at,
+          local_path: path,
+          remote_path: "data.bin",
+        });
+        assert.match(
+          refused.error ?? "",
+          /^usage: .* is outside the local directories the operator allowed/,
+        );
+      }
+      await assert.rejects(Deno.stat(`${local}/../escape.bin`));
+      const missing = await call(files, "download", {
+        ...at,
+        remote_path: "absent.bin",
+        local_path: `${local}/absent.bin`,
+      });
+      assert.match(missing.error ?? "", /^no_file: /);
+    },
+  );
 
   await t.step(
     "--allow-host refuses other destinations before connecting",

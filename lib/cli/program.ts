@@ -79,6 +79,7 @@ interface McpFlags {
   readOnly?: boolean;
   allowSecretEnv?: readonly string[];
   allowSecretFile?: readonly string[];
+  allowLocalDir?: readonly string[];
   config?: string;
 }
 
@@ -739,6 +740,7 @@ export function buildProgram(
                 readOnly: flags.readOnly ?? false,
                 secretEnv: [...(flags.allowSecretEnv ?? [])],
                 secretFiles: [...(flags.allowSecretFile ?? [])],
+                localDirs: [...(flags.allowLocalDir ?? [])],
                 env: this.env,
                 configFile: flags.config,
                 version: VERSION,
@@ -755,7 +757,11 @@ export function buildProgram(
           "pattern",
         ),
         readOnly: switchFlag(
-          "leave out run, send, keys and type_secret",
+          "leave out run, send, keys, type_secret and upload",
+        ),
+        allowLocalDir: repeatable(
+          "a local directory upload and download may use (default: the working directory), repeatable",
+          "dir",
         ),
         allowSecretEnv: repeatable(
           "an environment variable type_secret may type, repeatable",
@@ -772,7 +778,7 @@ export function buildProgram(
     docs: {
       brief: "serve the sessions as MCP tools on stdin and stdout",
       fullDescription:
-        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, type_secret.",
+        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, type_secret, upload, download.",
     },
   });
   const completions = buildCommand<

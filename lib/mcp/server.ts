@@ -3,7 +3,8 @@
  * library like the command line. Each tool takes the destination and the
  * session, returns a structured result (with an output schema) and readable
  * text, and bounds its output. The operator limits the hosts
- * (`--allow-host`), turns the tools that type off (`--read-only`), and names
+ * (`--allow-host`), turns the tools that type or upload off (`--read-only`),
+ * keeps the file tools inside local directories (`--allow-local-dir`), and names
  * the environment variables and files `type_secret` may read
  * (`--allow-secret-env`, `--allow-secret-file`): the model gives a name,
  * never a secret.
@@ -17,6 +18,7 @@ import process from "node:process";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
+import { confinedPath } from "./local_paths.ts";
 import { statusJson } from "../cli/format.ts";
 import {
   commandJson,
@@ -35,6 +37,11 @@ export interface McpPolicy {
   secretEnv: string[];
   /** Files `type_secret` may read. */
   secretFiles: string[];
+  /**
+   * Local directories `upload` reads from and `download` writes into; empty:
+   * the server's working directory.
+   */
+  localDirs: string[];
   /** The environment (ssh settings, and the allowed secrets). */
   env: Record<string, string | undefined>;
   /** ssh config file, as `-F`. */
@@ -527,6 +534,101 @@ export function buildMcpServer(
       };
     },
   );
+  const fileResult = {
+    remote_path: z.string(),
+    local_path: z.string(),
+    bytes: z.number(),
+    resumed_from: z.number(),
+  };
+  const fileArgs = {
+    destination: where.destination,
+    session: where.session.optional().describe(
+      "a session whose current directory a relative remote_path is taken in (default: the home directory)",
+    ),
+    resume: z.boolean().optional().describe(
+      "continue a copy cut short, when the destination holds the source's start (default false: copy anew)",
+    ),
+  };
+  const localDirs = policy.localDirs.length > 0
+    ? policy.localDirs
+    : [Deno.cwd()];
+  /** A remote path, relative ones taken in the session's directory. */
+  const remotePath = async (
+    c: SesshClient,
+    path: string,
+    name: string | undefined,
+  ) => {
+    if (name === undefined || /^[/~]/.test(path)) return path;
+    const cwd = (await c.session(name).status()).cwd;
+    return cwd ? `${cwd}/${path}` : path;
+  };
+  const copyResult = (
+    verb: string,
+    copied: Awaited<ReturnType<SesshClient["upload"]>>,
+  ): ToolOutcome => ({
+    text: `${verb} ${copied.bytes} bytes: ${copied.localPath} ${
+      verb === "uploaded" ? "->" : "<-"
+    } ${copied.remotePath}${
+      copied.resumedFrom > 0 ? ` (resumed at byte ${copied.resumedFrom})` : ""
+    }`,
+    structured: {
+      remote_path: copied.remotePath,
+      local_path: copied.localPath,
+      bytes: copied.bytes,
+      resumed_from: copied.resumedFrom,
+    },
+  });
+  if (!policy.readOnly) {
+    tool(
+      "upload",
+      `${WORKFLOW} Copy a local file to the host (byte for byte, any size). local_path must lie in the directories the operator allowed (default: the server's working directory). A remote directory takes the file under its name.`,
+      {
+        ...fileArgs,
+        local_path: z.string().min(1).describe("the file to send"),
+        remote_path: z.string().min(1).describe(
+          "where to put it on the host",
+        ),
+      },
+      fileResult,
+      async (args, extra) => {
+        const local = await confinedPath(args.local_path, localDirs, "read");
+        const c = await client(args.destination);
+        const copied = await c.upload(
+          local,
+          await remotePath(c, args.remote_path, args.session),
+          {
+            resume: args.resume,
+            signal: extra.signal,
+            onProgress: fileProgress(extra),
+          },
+        );
+        return copyResult("uploaded", copied);
+      },
+    );
+  }
+  tool(
+    "download",
+    `${WORKFLOW} Copy a file from the host here (byte for byte, any size). local_path must lie in the directories the operator allowed (default: the server's working directory); a local directory takes the file under its remote name.`,
+    {
+      ...fileArgs,
+      remote_path: z.string().min(1).describe("the file on the host"),
+      local_path: z.string().min(1).describe("where to put it here"),
+    },
+    fileResult,
+    async (args, extra) => {
+      const c = await client(args.destination);
+      const source = await remotePath(c, args.remote_path, args.session);
+      const local = await confinedPath(args.local_path, localDirs, "write", {
+        nameInDirectory: source.replace(/\/+$/, "").split("/").at(-1),
+      });
+      const copied = await c.download(source, local, {
+        resume: args.resume,
+        signal: extra.signal,
+        onProgress: fileProgress(extra),
+      });
+      return copyResult("downloaded", copied);
+    },
+  );
   const disconnect = async () => {
     await Promise.all(
       [...clients.values()].map((connecting) =>
@@ -546,6 +648,7 @@ interface ToolExtra {
     params: {
       progressToken: string | number;
       progress: number;
+      total?: number;
       message?: string;
     };
   }) => Promise<void>;
@@ -571,6 +674,24 @@ function progress(session: Session, extra: ToolExtra): () => void {
     }).catch(() => {});
   }, 1000);
   return () => clearInterval(timer);
+}
+
+/** Progress in bytes, at most every 500 ms, when the client asked for it. */
+function fileProgress(
+  extra: ToolExtra,
+): ((copied: number, total: number) => void) | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  let last = 0;
+  return (copied, total) => {
+    const now = performance.now();
+    if (now - last < 500 && copied < total) return;
+    last = now;
+    void extra.sendNotification({
+      method: "notifications/progress",
+      params: { progressToken: token, progress: copied, total },
+    }).catch(() => {});
+  };
 }
 
 function truncatedNote(truncated: boolean): string {
