@@ -26,3 +26,37 @@ export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Bytes as base64 text.
+ *
+ * @param bytes The bytes.
+ * @returns Their base64 encoding.
+ *
+ * @example
+ * ```ts
+ * import { encodeBase64 } from "./bytes.ts";
+ * console.log(encodeBase64(new Uint8Array([104, 105]))); // "aGk="
+ * ```
+ */
+export function encodeBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text);
+}
+
+/**
+ * Base64 text as bytes.
+ *
+ * @param text The base64 text.
+ * @returns The bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeBase64 } from "./bytes.ts";
+ * console.log(decodeBase64("aGk=")); // Uint8Array(2) [ 104, 105 ]
+ * ```
+ */
+export function decodeBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+}

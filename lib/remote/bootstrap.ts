@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { HELPER_HASH, HELPER_SOURCE, LOADER_SOURCE } from "./_helper_source.ts";
+import { HELPER_HASH, HELPER_PACKED, LOADER_SOURCE } from "./_helper_source.ts";
+import { decodeBase64 } from "../bytes.ts";
 import { SesshError } from "../errors.ts";
 
 /** Protocol version this client speaks; the helper must announce the same. */
@@ -122,9 +123,12 @@ export async function handshake(
   }
 }
 
-/** The helper as the loader reads it: its length on a line, then its bytes. */
+/**
+ * The helper as the loader reads it: its compressed length on a line, then
+ * its compressed bytes.
+ */
 function helperUpload(): Uint8Array {
-  const source = new TextEncoder().encode(HELPER_SOURCE);
+  const source = decodeBase64(HELPER_PACKED);
   const head = new TextEncoder().encode(`${source.length}\n`);
   const upload = new Uint8Array(head.length + source.length);
   upload.set(head);

@@ -24,8 +24,12 @@ if not os.path.isfile(p):
         out.flush()
         n = int(sys.stdin.buffer.readline())
         src = sys.stdin.buffer.read(n)
-    import hashlib
-    if len(src) != n or hashlib.sha256(src).hexdigest()[:16] != h:
+    import hashlib, zlib
+    try:
+        src = zlib.decompress(src) if len(src) == n else b""
+    except zlib.error:
+        src = b""
+    if hashlib.sha256(src).hexdigest()[:16] != h:
         sys.stderr.write("sessh: the helper arrived corrupted; retry\n")
         sys.exit(4)
     tmp = "%s.%d" % (p, os.getpid())
