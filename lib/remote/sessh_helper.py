@@ -713,8 +713,9 @@ def log(message):
 class Client:
     """One connection from a bridge: framed requests in, replies and events out."""
 
-    def __init__(self, writer):
+    def __init__(self, writer, closers=()):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
+        self.closers = closers  # what else to close with the connection: a handed-over channel's read side
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
         self.idle = {}  # session name -> the token of its idle watch (see Daemon.check_idle)
@@ -729,6 +730,11 @@ class Client:
 
     def reply(self, req_id, **fields):
         self.send(dict(fields, id=req_id, ok=True))
+
+    def close(self):
+        self.writer.close()  # what was queued still goes out first
+        for close in self.closers:
+            close()
 
     def fail(self, req_id, code, message):
         self.send({"id": req_id, "ok": False, "code": code, "message": message})
@@ -804,7 +810,7 @@ class Daemon:
         self.loop.add_signal_handler(signal.SIGUSR1, self.keep_files, "a bridge found no socket")
         for sig in (signal.SIGHUP, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_IGN)
-        self.server = self.loop.run_until_complete(asyncio.start_unix_server(self.serve, sock=self.listener))
+        self.listen(self.listener)
         # At exit, the path is left alone if another socket took it.
         self.bound = getattr(or_none(os.stat, self.socket_path), "st_ino", None)
         self.housekeep(time.time())
@@ -842,7 +848,7 @@ class Daemon:
             log("cannot re-create %s: %s" % (self.socket_path, exc))
             return
         self.bound = os.stat(self.socket_path).st_ino
-        self.loop.create_task(self.serve_on(listener, trigger))
+        self.serve_on(listener, trigger)
 
     def restore_state(self):
         make_private_dirs(self.state)
@@ -853,21 +859,92 @@ class Daemon:
         if os.path.basename(self.rt).startswith("sessh-%d-" % os.getuid()):  # see tmp_runtime_dir
             write_private_file(os.path.join(self.state, "runtime-dir"), self.rt.encode())
 
-    async def serve_on(self, listener, trigger):
-        import asyncio
-        old, self.server = self.server, await asyncio.start_unix_server(self.serve, sock=listener)
+    def serve_on(self, listener, trigger):
+        old = self.server
+        self.listen(listener)
+        self.loop.remove_reader(old.fileno())
         old.close()  # it stops listening; its connections stay
         log("listening again on %s (%s)" % (self.socket_path, trigger))
 
-    async def serve(self, reader, writer):
-        peer = writer.get_extra_info("socket")
-        uid = struct.unpack("3i", peer.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    def listen(self, listener):
+        self.server = listener
+        listener.setblocking(False)
+        self.loop.add_reader(listener.fileno(), self.accept, listener)
+
+    def accept(self, listener):
+        try:
+            conn = listener.accept()[0]
+        except OSError:  # another wake-up took it
+            return
+        uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
         if uid != os.getuid():
             log("refused connection from uid %d" % uid)
-            writer.close()
+            conn.close()
             return
-        client = Client(writer)
+        conn.setblocking(False)
+        self.loop.add_reader(conn.fileno(), self.greet, conn)
+
+    def greet(self, conn):
+        """The first bytes of a connection: a bridge handing over its ssh channel (a handover frame with its stdin
+        and stdout), or a client that speaks on the socket itself (the first bytes of its frames)."""
+        self.loop.remove_reader(conn.fileno())
+        try:
+            data, ancillary = conn.recvmsg(READ_CHUNK, socket.CMSG_SPACE(8))[:2]
+        except BlockingIOError:
+            self.loop.add_reader(conn.fileno(), self.greet, conn)
+            return
+        except OSError:
+            data, ancillary = b"", []
+        fds = []
+        for level, kind, blob in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds += struct.unpack("%di" % (len(blob) // 4), blob[:len(blob) // 4 * 4])
+        frames = split_frames(bytearray(data)) if len(fds) == 2 else []
+        msg = or_none(unpack, frames[0]) if frames else None
+        if isinstance(msg, dict) and msg.get("op") == "handover":
+            self.loop.create_task(self.serve_channel(conn, fds, msg))
+            return
+        for fd in fds:
+            os.close(fd)
+        if not data:
+            conn.close()
+            return
+        self.loop.create_task(self.serve_socket(conn, data))
+
+    async def serve_socket(self, conn, first):
+        import asyncio
+        reader = asyncio.StreamReader()
+
+        def protocol():
+            reader.feed_data(first)  # before anything the transport reads
+            return asyncio.StreamReaderProtocol(reader)
+        transport, proto = await self.loop.connect_accepted_socket(protocol, sock=conn)
+        await self.serve(Client(asyncio.StreamWriter(transport, proto, reader, self.loop)), reader)
+
+    async def serve_channel(self, conn, fds, msg):
+        """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, so that no process
+        relays the bytes (a hop and a copy less on every call). The bridge waits until `conn` closes: sshd ends the
+        channel once its command has exited and the pipes are closed."""
+        import asyncio
+        reader = asyncio.StreamReader()
+        try:
+            rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                           os.fdopen(fds[0], "rb", 0)))[0]
+            wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
+                                                                    os.fdopen(fds[1], "wb", 0))
+        except (OSError, ValueError) as exc:
+            log("handover failed: %r" % (exc,))
+            conn.close()
+            return
+        conn.sendall(frame({"id": msg.get("id"), "ok": True}))
+        client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close))
+        await self.serve(client, reader, msg)
+
+    async def serve(self, client, reader, handover=None):
+        writer = client.writer
         self.clients.append(client)
+        if handover:
+            self.op_agent(client, handover)
         with suppress(EOFError, OSError):  # IncompleteReadError is an EOFError
             while not writer.is_closing():
                 if writer.transport.get_write_buffer_size() > CLIENT_QUEUE_LIMIT:
@@ -913,7 +990,7 @@ class Daemon:
                 session.attached, session.detached_at = None, time.time()
         if client.agent:
             self.point_agent()
-        client.writer.close()
+        client.close()
 
     def notify(self, session, event, level="events", skip=None):
         """Send an event to every client watching `session` at `level` or more ("output" includes "events")."""
@@ -1787,9 +1864,24 @@ def run_daemon(args):
 def bridge():
     state = state_dir()
     sock = connect_daemon(runtime_dir(state), state)
-    if os.environ.get("SSH_AUTH_SOCK"):
-        sock.sendall(frame({"op": "agent", "path": os.environ["SSH_AUTH_SOCK"]}))
     os.write(1, MAGIC)
+    # The daemon takes ssh's pipes and serves them itself (Daemon.serve_channel); this process then only waits.
+    handover = {"op": "handover", "id": 0, "path": os.environ.get("SSH_AUTH_SOCK")}
+    sock.sendmsg([frame(handover)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", 0, 1))])
+    buf, frames = bytearray(), []
+    while not frames:
+        data = sock.recv(READ_CHUNK)
+        if not data:
+            return 0
+        buf += data
+        frames = split_frames(buf)
+    if unpack(frames[0]).get("ok"):
+        while sock.recv(READ_CHUNK):
+            pass
+        return 0
+    # A daemon of an older helper knows no handover: this process relays the bytes, as it did then.
+    if handover["path"]:
+        sock.sendall(frame({"op": "agent", "path": handover["path"]}))
     while True:
         readable = select.select([sock, 0], [], [])[0]
         if 0 in readable:

@@ -545,6 +545,75 @@ class FileOpsTest(unittest.TestCase):
         self.assertEqual((replies[3]["ok"], replies[3]["code"]), (False, "no_file"))
 
 
+class BridgeTest(unittest.TestCase):
+    """The bridge hands ssh's pipes to the daemon; a daemon of an older helper, which knows no handover, answers
+    with an error, and the bridge then relays the bytes itself. Both against a stand-in daemon on the socket."""
+
+    def setUp(self):
+        import socket
+        self.base = tempfile.mkdtemp(prefix="sessh-test-")
+        self.addCleanup(shutil.rmtree, self.base)
+        os.makedirs(os.path.join(self.base, "run", "sessh"), 0o700)
+        os.makedirs(os.path.join(self.base, "state"), 0o700)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(os.path.join(self.base, "run", "sessh", h.SOCKET_NAME))
+        self.listener.listen(1)
+        self.addCleanup(self.listener.close)
+        self.seen, self.thread = {}, None
+
+    def start_daemon(self, knows_handover):
+        import socket, struct as st, threading
+
+        def daemon():
+            conn = self.listener.accept()[0]
+            data, ancillary = conn.recvmsg(1 << 16, socket.CMSG_SPACE(8))[:2]
+            self.seen["handover"] = h.unpack(data[4:])
+            fds = [fd for _, _, blob in ancillary for fd in st.unpack("2i", blob[:8])]
+            if knows_handover:  # answer on the handed-over stdout, then free the bridge
+                conn.sendall(h.frame({"id": 0, "ok": True}))
+                os.write(fds[1], h.frame({"ev": "through the pipe"}))
+                self.seen["request"] = h.unpack(os.read(fds[0], 1 << 16)[4:])
+            else:  # an older daemon: the fds are dropped; it answers on the socket and serves there
+                conn.sendall(h.frame({"id": 0, "ok": False, "code": "protocol", "message": 'Unknown operation'}))
+                self.seen["agent"] = h.unpack(conn.recv(1 << 16)[4:])
+                conn.sendall(h.frame({"ev": "through the socket"}))
+                self.seen["request"] = h.unpack(conn.recv(1 << 16)[4:])
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+        self.thread = threading.Thread(target=daemon)
+        self.thread.start()
+
+    def run_bridge(self):
+        import subprocess
+        env = dict(os.environ, XDG_RUNTIME_DIR=os.path.join(self.base, "run"), XDG_STATE_HOME=os.path.join(self.base, "state"),
+                   SSH_AUTH_SOCK="/nonexistent/agent.sock")
+        bridge = subprocess.Popen([sys.executable, "-S", h.__file__, "bridge"], env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE)
+        self.assertEqual(bridge.stdout.readline(), h.MAGIC)
+        size = h.struct.unpack(">I", bridge.stdout.read(4))[0]
+        event = h.unpack(bridge.stdout.read(size))
+        bridge.stdin.write(h.frame({"op": "ping", "id": 1}))
+        bridge.stdin.flush()
+        self.thread.join(10)
+        bridge.stdin.close()
+        self.assertEqual(bridge.wait(10), 0)
+        bridge.stdout.close()
+        return event
+
+    def test_the_daemon_takes_the_pipes(self):
+        self.start_daemon(knows_handover=True)
+        self.assertEqual(self.run_bridge(), {"ev": "through the pipe"})
+        self.assertEqual(self.seen["handover"], {"op": "handover", "id": 0, "path": "/nonexistent/agent.sock"})
+        self.assertEqual(self.seen["request"], {"op": "ping", "id": 1})
+
+    def test_an_older_daemon_gets_the_bytes_relayed(self):
+        self.start_daemon(knows_handover=False)
+        self.assertEqual(self.run_bridge(), {"ev": "through the socket"})
+        self.assertEqual(self.seen["agent"], {"op": "agent", "path": "/nonexistent/agent.sock"})
+        self.assertEqual(self.seen["request"], {"op": "ping", "id": 1})
+
+
 class CommandFilesTest(unittest.TestCase):
     def test_removes_the_files_of_one_session_only(self):
         with tempfile.TemporaryDirectory() as rt:
