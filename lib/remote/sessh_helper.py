@@ -754,7 +754,7 @@ class Daemon:
 
     def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
-        self.sessions, self.clients, self.recent_exits = {}, [], {}
+        self.sessions, self.clients, self.recent_exits, self.tasks = {}, [], {}, set()
         self.ended = {}  # name -> a session closed for idleness: its history and last output, to read
         self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
         # The log and the registry live in the state dir when there is one: tmp cleaners and logout leave it alone.
@@ -902,14 +902,21 @@ class Daemon:
         frames = split_frames(bytearray(data)) if len(fds) == 2 else []
         msg = or_none(unpack, frames[0]) if frames else None
         if isinstance(msg, dict) and msg.get("op") == "handover":
-            self.loop.create_task(self.serve_channel(conn, fds, msg))
+            self.keep(self.serve_channel(conn, fds, msg))
             return
         for fd in fds:
             os.close(fd)
         if not data:
             conn.close()
             return
-        self.loop.create_task(self.serve_socket(conn, data))
+        self.keep(self.serve_socket(conn, data))
+
+    def keep(self, coroutine):
+        """Run a connection's task, held here: the loop holds tasks weakly, and one whose reading is paused (its
+        input waits on a full PTY) would be collected mid-call."""
+        task = self.loop.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def serve_socket(self, conn, first):
         import asyncio
