@@ -43,29 +43,24 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
   const digest = await sha256(source);
   const remoteDir = `${sshd.home}/cp-target`;
   await Deno.mkdir(remoteDir);
+  /** `sessh cp [FLAGS…] --via VIA FROM TO --json`. */
+  const cp = (via: string, from: string, to: string, ...flags: string[]) =>
+    sesshJson(sshd, ["cp", ...flags, "--via", via, from, to]);
 
   for (const via of ["sftp", "helper"]) {
     await t.step(`up and down, byte for byte, --via ${via}`, async () => {
-      const up = await sesshJson(sshd, [
-        "cp",
-        "--via",
-        via,
-        source,
-        `${dest}:${remoteDir}/up-${via}.bin`,
-      ]);
+      const up = await cp(via, source, `${dest}:${remoteDir}/up-${via}.bin`);
       assert.equal(up.code, 0, JSON.stringify(up.json));
       assert.equal(up.json.direction, "upload");
       assert.equal(up.json.via, via);
       assert.equal(up.json.bytes, size);
       assert.equal(up.json.remote_path, `${remoteDir}/up-${via}.bin`);
       assert.equal(await sha256(`${remoteDir}/up-${via}.bin`), digest);
-      const down = await sesshJson(sshd, [
-        "cp",
-        "--via",
+      const down = await cp(
         via,
         `${dest}:${remoteDir}/up-${via}.bin`,
         `${dir}/down-${via}.bin`,
-      ]);
+      );
       assert.equal(down.code, 0, JSON.stringify(down.json));
       assert.equal(down.json.bytes, size);
       assert.equal(await sha256(`${dir}/down-${via}.bin`), digest);
@@ -75,22 +70,10 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
   await t.step("a directory takes the file under its name", async () => {
     await Deno.writeTextFile(`${dir}/named.txt`, "by name\n");
     for (const via of ["sftp", "helper"]) {
-      const up = await sesshJson(sshd, [
-        "cp",
-        "--via",
-        via,
-        `${dir}/named.txt`,
-        `${dest}:${remoteDir}`,
-      ]);
+      const up = await cp(via, `${dir}/named.txt`, `${dest}:${remoteDir}`);
       assert.equal(up.json.remote_path, `${remoteDir}/named.txt`);
       const into = await Deno.makeTempDir({ dir });
-      const down = await sesshJson(sshd, [
-        "cp",
-        "--via",
-        via,
-        `${dest}:${remoteDir}/named.txt`,
-        into,
-      ]);
+      const down = await cp(via, `${dest}:${remoteDir}/named.txt`, into);
       assert.equal(down.json.local_path, `${into}/named.txt`);
       assert.equal(await Deno.readTextFile(`${into}/named.txt`), "by name\n");
     }
@@ -104,13 +87,7 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
       for (const via of ["sftp", "helper"]) {
         for (const old of [1000, 5 << 20]) {
           await Deno.writeFile(`${remoteDir}/old.bin`, new Uint8Array(old));
-          const up = await sesshJson(sshd, [
-            "cp",
-            "--via",
-            via,
-            small,
-            `${dest}:${remoteDir}/old.bin`,
-          ]);
+          const up = await cp(via, small, `${dest}:${remoteDir}/old.bin`);
           assert.equal(up.code, 0, JSON.stringify(up.json));
           assert.equal(up.json.resumed_from, 0);
           assert.equal(
@@ -118,13 +95,11 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
             await sha256(small),
           );
           await Deno.writeFile(`${dir}/old.bin`, new Uint8Array(old));
-          const down = await sesshJson(sshd, [
-            "cp",
-            "--via",
+          const down = await cp(
             via,
             `${dest}:${remoteDir}/old.bin`,
             `${dir}/old.bin`,
-          ]);
+          );
           assert.equal(down.code, 0, JSON.stringify(down.json));
           assert.equal(await sha256(`${dir}/old.bin`), await sha256(small));
         }
@@ -145,14 +120,12 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
       for (const via of ["sftp", "helper"]) {
         const partial = `${dir}/partial-${via}.bin`;
         await Deno.writeFile(partial, whole.subarray(0, Math.floor(size / 3)));
-        const resumed = await sesshJson(sshd, [
-          "cp",
-          "--resume",
-          "--via",
+        const resumed = await cp(
           via,
           `${dest}:${remoteDir}/resume.bin`,
           partial,
-        ]);
+          "--resume",
+        );
         assert.equal(resumed.code, 0, JSON.stringify(resumed.json));
         assert.equal(resumed.json.resumed_from, Math.floor(size / 3));
         assert.equal(await sha256(partial), digest);
@@ -162,39 +135,33 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
           remotePartial,
           whole.subarray(0, Math.floor(size / 4)),
         );
-        const up = await sesshJson(sshd, [
-          "cp",
-          "--resume",
-          "--via",
+        const up = await cp(
           via,
           source,
           `${dest}:${remotePartial}`,
-        ]);
+          "--resume",
+        );
         assert.equal(up.json.resumed_from, Math.floor(size / 4));
         assert.equal(await sha256(remotePartial), digest);
 
-        const again = await sesshJson(sshd, [
-          "cp",
-          "--resume",
-          "--via",
+        const again = await cp(
           via,
           source,
           `${dest}:${remotePartial}`,
-        ]);
+          "--resume",
+        );
         assert.equal(again.json.resumed_from, size);
         assert.equal(again.json.bytes, size);
 
         const differs = whole.slice(0, Math.floor(size / 5));
         differs[1000] ^= 1;
         await Deno.writeFile(partial, differs);
-        const anew = await sesshJson(sshd, [
-          "cp",
-          "--resume",
-          "--via",
+        const anew = await cp(
           via,
           `${dest}:${remoteDir}/resume.bin`,
           partial,
-        ]);
+          "--resume",
+        );
         assert.equal(anew.json.resumed_from, 0);
         assert.equal(await sha256(partial), digest);
       }
@@ -271,23 +238,19 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
     "clear errors for missing paths, directories and a cp without a remote side",
     async () => {
       for (const via of ["sftp", "helper"]) {
-        const missing = await sesshJson(sshd, [
-          "cp",
-          "--via",
+        const missing = await cp(
           via,
           `${dest}:${remoteDir}/nope.bin`,
           `${dir}/x`,
-        ]);
+        );
         assert.equal(missing.code, 1);
         assert.equal(failure(missing).code, "no_file");
         assert.match(failure(missing).message, /nope\.bin/);
-        const noParent = await sesshJson(sshd, [
-          "cp",
-          "--via",
+        const noParent = await cp(
           via,
           `${dir}/note.txt`,
           `${dest}:${remoteDir}/absent/dir/note.txt`,
-        ]);
+        );
         assert.equal(failure(noParent).code, "no_file");
       }
       const fromDir = await sessh(sshd, [

@@ -104,38 +104,32 @@ export async function cpCommand(
   }
   const started = performance.now();
   const bar = progress ? progressBar(progress) : null;
+  const options = { resume: flags.resume ?? false, onProgress: bar?.update };
   let via = flags.via ?? "sftp";
   let notice: string | undefined;
-  let copied: TransferResult;
+  let copied: TransferResult | null = null;
   try {
     if (via === "sftp") {
-      copied = await viaSftp(client, direction, local.path, remotePath, {
-        resume: flags.resume ?? false,
-        onProgress: bar?.update,
-      }).catch((error) => {
-        // Only the default falls back; --via sftp asked for sftp.
-        if (
-          error instanceof SesshError && error.details.no_sftp &&
-          flags.via === undefined && client.daemon.caps.includes("files")
-        ) return null;
-        throw error;
-      }) ?? await viaHelper();
-    } else {
-      copied = await viaHelper();
+      copied = await viaSftp(client, direction, local.path, remotePath, options)
+        .catch((error) => {
+          // Only the default falls back; --via sftp asked for sftp.
+          if (
+            error instanceof SesshError && error.details.no_sftp &&
+            flags.via === undefined && client.daemon.caps.includes("files")
+          ) return null;
+          throw error;
+        });
+      if (copied === null) {
+        via = "helper";
+        notice =
+          `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
+      }
     }
-  } finally {
-    await bar?.done();
-  }
-  async function viaHelper(): Promise<TransferResult> {
-    if (via === "sftp") {
-      via = "helper";
-      notice =
-        `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
-    }
-    const options = { resume: flags.resume, onProgress: bar?.update };
-    return direction === "upload"
+    copied ??= direction === "upload"
       ? await client.upload(local.path, remotePath, options)
       : await client.download(remotePath, local.path, options);
+  } finally {
+    await bar?.done();
   }
   const durationMs = Math.round(performance.now() - started);
   const resumed = copied.resumedFrom > 0
