@@ -118,11 +118,18 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
     const cached = await Deno.readTextFile(
       `${cache}/sessh/helper-${HELPER_HASH}.py`,
     ).catch(() => null);
+    // The compiled helper the daemon runs: a .pyc beside it.
+    const compiled = await Array.fromAsync(
+      Deno.readDir(`${cache}/sessh`),
+    ).then((entries) =>
+      entries.map((e) => e.name).filter((n) => n.endsWith(".pyc"))
+    ).catch(() => []);
     await Deno.remove(cache, { recursive: true });
     return {
       code: out.code,
       stderr: new TextDecoder().decode(out.stderr),
       cached,
+      compiled,
     };
   };
   // The helper runs with no role: its usage, exit 2.
@@ -132,6 +139,11 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
   assert.equal(
     good.cached,
     await Deno.readTextFile(new URL("sessh_helper.py", dir)),
+  );
+  assert.equal(good.compiled.length, 1);
+  assert.match(
+    good.compiled[0],
+    new RegExp(`^helper-${HELPER_HASH}\\.\\w+-\\d+\\.pyc$`),
   );
   const altered = packed.slice();
   altered[altered.length >> 1] ^= 0x40;

@@ -36,17 +36,22 @@ if not os.path.isfile(p):
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(src)
     os.replace(tmp, p)
-# The compiled helper is cached beside it: compiling it costs more than the rest of a call.
-c = "%s.%s.code" % (p, sys.implementation.cache_tag)
+# The compiled helper is cached beside it as a .pyc, which the daemon runs too: compiling costs more than the rest
+# of a call.
+from _frozen_importlib_external import MAGIC_NUMBER
+c = "%s.%s.pyc" % (p[:-3], sys.implementation.cache_tag)
 try:
     with open(c, "rb") as f:
-        code = marshal.loads(f.read())
+        data = f.read()
+    if data[:4] != MAGIC_NUMBER:
+        raise ValueError(c)
+    code = marshal.loads(data[16:])
 except (OSError, ValueError, EOFError, TypeError):
     with open(p, "rb") as f:
         code = compile(f.read(), p, "exec")
     tmp = "%s.%d" % (c, os.getpid())
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-        f.write(marshal.dumps(code))
+        f.write(MAGIC_NUMBER + bytes(12) + marshal.dumps(code))
     os.replace(tmp, c)
 sys.argv = [p] + sys.argv[2:]
 exec(code, {"__name__": "__main__", "__file__": p})

@@ -614,6 +614,20 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual(self.seen["request"], {"op": "ping", "id": 1})
 
 
+class DaemonArgvTest(unittest.TestCase):
+    def test_the_daemon_runs_the_compiled_helper_beside_the_source_and_knows_its_source(self):
+        with tempfile.TemporaryDirectory() as cache:
+            src = os.path.join(cache, "helper-0123456789abcdef.py")
+            pyc = os.path.join(cache, "helper-0123456789abcdef.%s.pyc" % sys.implementation.cache_tag)
+            open(src, "w").close()
+            with mock.patch.object(h, "__file__", src):
+                self.assertEqual(h.daemon_argv(3, "/rt", None)[2:5], [src, "daemon", str(h.PROTOCOL)])
+                open(pyc, "w").close()
+                self.assertEqual(h.daemon_argv(3, "/rt", None)[2], pyc)
+            with mock.patch.object(h, "__file__", pyc):  # the daemon, run from the .pyc
+                self.assertEqual(h.source_path(), src)
+
+
 class CommandFilesTest(unittest.TestCase):
     def test_removes_the_files_of_one_session_only(self):
         with tempfile.TemporaryDirectory() as rt:
