@@ -169,6 +169,87 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
   );
 
   await t.step(
+    "cp -r copies a tree both ways as scp -r does, links left out",
+    async () => {
+      const tree = `${dir}/tree`;
+      await Deno.mkdir(`${tree}/sub/deep`, { recursive: true });
+      await Deno.mkdir(`${tree}/empty`);
+      await Deno.writeTextFile(`${tree}/a b.txt`, "spaced\n");
+      await randomFile(`${tree}/sub/deep/c.bin`, 300_000);
+      await Deno.symlink(`${tree}/a b.txt`, `${tree}/link`);
+      const same = async (a: string, b: string) => {
+        assert.equal(await Deno.readTextFile(`${b}/a b.txt`), "spaced\n");
+        assert.equal(
+          await sha256(`${b}/sub/deep/c.bin`),
+          await sha256(`${a}/sub/deep/c.bin`),
+        );
+        assert.ok((await Deno.stat(`${b}/empty`)).isDirectory);
+        await assert.rejects(Deno.lstat(`${b}/link`));
+      };
+      const refused = await sessh(sshd, ["cp", tree, `${dest}:${remoteDir}/x`]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /tree is a directory; copy it with cp -r/);
+      for (const via of ["sftp", "helper"]) {
+        // A destination that does not exist becomes the tree.
+        const up = await cp(
+          via,
+          tree,
+          `${dest}:${remoteDir}/tree-${via}`,
+          "-r",
+        );
+        assert.equal(up.code, 0, JSON.stringify(up.json));
+        assert.deepEqual(
+          [up.json.remote_path, up.json.files, up.json.skipped, up.json.bytes],
+          [`${remoteDir}/tree-${via}`, 2, 1, 7 + 300_000],
+        );
+        await same(tree, `${remoteDir}/tree-${via}`);
+        // One that exists takes it under its name.
+        await Deno.mkdir(`${remoteDir}/into-${via}`);
+        const into = await cp(
+          via,
+          tree,
+          `${dest}:${remoteDir}/into-${via}`,
+          "-r",
+        );
+        assert.equal(into.json.remote_path, `${remoteDir}/into-${via}/tree`);
+        await same(tree, `${remoteDir}/into-${via}/tree`);
+        const down = await cp(
+          via,
+          `${dest}:${remoteDir}/tree-${via}`,
+          `${dir}/back-${via}`,
+          "-r",
+        );
+        assert.equal(down.json.local_path, `${dir}/back-${via}`);
+        assert.equal(down.json.files, 2);
+        await same(tree, `${dir}/back-${via}`);
+        await Deno.mkdir(`${dir}/in-${via}`);
+        const downInto = await cp(
+          via,
+          `${dest}:${remoteDir}/tree-${via}`,
+          `${dir}/in-${via}`,
+          "-r",
+        );
+        assert.equal(downInto.json.local_path, `${dir}/in-${via}/tree-${via}`);
+        await same(tree, `${dir}/in-${via}/tree-${via}`);
+      }
+      // A tree resumed goes through the daemon, file by file: here one
+      // file is whole and one was cut.
+      await cp("sftp", `${dest}:${remoteDir}/tree-sftp`, dir, "-r");
+      await Deno.truncate(`${dir}/tree-sftp/sub/deep/c.bin`, 100_000);
+      const resumed = await sesshJson(sshd, [
+        "cp",
+        "-r",
+        "--resume",
+        `${dest}:${remoteDir}/tree-sftp`,
+        dir,
+      ]);
+      assert.equal(resumed.json.via, "helper");
+      assert.equal(resumed.json.resumed_from, 7 + 100_000);
+      await same(tree, `${dir}/tree-sftp`);
+    },
+  );
+
+  await t.step(
     "with NAME, a relative remote path is in the session's directory",
     async () => {
       await sessh(sshd, ["run", "cpwd", dest, "--", `cd ${remoteDir}`]);

@@ -553,6 +553,9 @@ export function buildProgram(
         resume: switchFlag(
           "continue a cut copy, if the destination holds the source's start (checked by SHA-256)",
         ),
+        recursive: switchFlag(
+          "copy a directory and everything in it, as scp -r (links are left out)",
+        ),
         via: {
           kind: "enum",
           values: ["sftp", "helper"],
@@ -561,7 +564,7 @@ export function buildProgram(
           optional: true,
         },
       },
-      aliases: COMMON_ALIASES,
+      aliases: { ...COMMON_ALIASES, r: "recursive" },
       positional: {
         kind: "tuple",
         parameters: [

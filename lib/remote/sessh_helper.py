@@ -1705,6 +1705,29 @@ class Daemon:
             finally:
                 os.close(fd)
 
+    def op_fmkdir(self, client, msg):
+        path = file_path(msg)
+        with file_errors(path):
+            os.makedirs(path, _clamp(msg.get("mode"), 0, 0o777, 0o755), exist_ok=True)
+        return {"path": path}
+
+    def op_flist(self, client, msg):
+        """A directory's tree for `cp -r`: its directories and regular files (path from it, size, mode), parents
+        first; links and other kinds are counted as skipped, as sftp and scp leave them."""
+        top, entries, skipped = file_path(msg), [], 0
+        with file_errors(top):
+            os.listdir(top)
+        for root, dirs, files in os.walk(top):
+            for name in sorted(dirs + files):
+                full = os.path.join(root, name)
+                st = or_none(os.lstat, full)
+                if st is None or not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+                    skipped += 1
+                    continue
+                entries.append({"path": os.path.relpath(full, top), "dir": stat.S_ISDIR(st.st_mode),
+                                "size": st.st_size, "mode": st.st_mode & 0o777})
+        return {"path": top, "entries": entries, "skipped": skipped}
+
     def op_fhash(self, client, msg):
         """The SHA-256 of a file's first `length` bytes, hashed in a thread (hashlib lets go of the GIL) so that the
         sessions are not held up: `cp --resume` continues a partial copy only when it is the source's start."""

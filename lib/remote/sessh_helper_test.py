@@ -524,6 +524,32 @@ class FileOpsTest(unittest.TestCase):
             self.call("fstat", path="")
         self.assertEqual(caught.exception.args[0], "bad_request")
 
+    def test_a_tree_listed_parents_first_links_skipped_and_made(self):
+        self.call("fmkdir", path="t/sub/deep", mode=0o750)
+        self.call("fwrite", path="t/a b.txt", data=b"ab", truncate=True, mode=0o640)
+        self.call("fwrite", path="t/sub/deep/c", data=b"c", truncate=True)
+        os.symlink(os.path.join(self.home, "t", "a b.txt"), os.path.join(self.home, "t", "link"))
+        os.symlink(os.path.join(self.home, "t", "sub"), os.path.join(self.home, "t", "dirlink"))
+        listed = self.call("flist", path="t")
+        self.assertEqual(listed["path"], os.path.join(self.home, "t"))
+        self.assertEqual(listed["skipped"], 2)
+        self.assertEqual([(e["path"], e["dir"]) for e in listed["entries"]],
+                         [("a b.txt", False), ("sub", True), ("sub/deep", True), ("sub/deep/c", False)])
+        self.assertEqual([e["size"] for e in listed["entries"] if not e["dir"]], [2, 1])
+        self.assertEqual(listed["entries"][0]["mode"] & 0o777, 0o640 & ~self.umask())
+        self.assertEqual(self.call("fmkdir", path="t/sub")["path"], os.path.join(self.home, "t", "sub"))  # exists: fine
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("fmkdir", path="t/a b.txt")  # a file in the way
+        self.assertEqual(caught.exception.args[0], "remote")
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("flist", path="absent")
+        self.assertEqual(caught.exception.args[0], "no_file")
+
+    def umask(self):
+        mask = os.umask(0)
+        os.umask(mask)
+        return mask
+
     def test_hash_of_a_prefix_in_a_thread(self):
         import asyncio, hashlib
         data = os.urandom(3 << 20)

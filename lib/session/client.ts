@@ -22,13 +22,12 @@ import { Session } from "./session.ts";
 import { validateName } from "./name.ts";
 import { type OpenOptions, type OpenResult, openSession } from "./open.ts";
 import {
-  downloadFile,
   type RemoteFileInfo,
   remoteStat,
   type TransferOptions,
   type TransferResult,
-  uploadFile,
 } from "./files.ts";
+import { downloadPath, uploadPath } from "./file_trees.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };
@@ -271,11 +270,13 @@ export class SesshClient implements AsyncDisposable {
    * Copies a local file to the host through the daemon, part by part on this
    * connection: no sftp subsystem needed, paths never on a command line. A
    * relative remote path is taken in the home directory; a remote directory
-   * receives the file under its local name.
+   * receives the file under its local name. With `recursive`, a directory
+   * and everything in it, as `scp -r` does (links are skipped and counted).
    *
-   * @param localPath The file to send.
+   * @param localPath The file (or directory) to send.
    * @param remotePath Where to put it on the host.
-   * @param options `resume` a partial copy, `onProgress`, `signal`.
+   * @param options `recursive`, `resume` a partial copy (file by file),
+   *   `onProgress`, `signal`.
    * @returns The remote file's absolute path, the bytes, where it resumed.
    * @throws {SesshError} `no_file` or `file_denied` when the host cannot
    *   write there, `usage` when the local path is not a file.
@@ -296,20 +297,22 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    return uploadFile(this.#connection, localPath, remotePath, options);
+    return uploadPath(this.#connection, localPath, remotePath, options);
   }
 
   /**
    * Copies a file from the host through the daemon (see
    * {@linkcode SesshClient.upload}). A local directory receives the file
-   * under its remote name.
+   * under its remote name. With `recursive`, a directory tree; every path
+   * the host lists is checked to stay inside the destination.
    *
-   * @param remotePath The file on the host.
+   * @param remotePath The file (or directory) on the host.
    * @param localPath Where to put it here.
-   * @param options `resume` a partial copy, `onProgress`, `signal`.
+   * @param options `recursive`, `resume` a partial copy (file by file),
+   *   `onProgress`, `signal`.
    * @returns The local file's path, the bytes, where it resumed.
    * @throws {SesshError} `no_file` or `file_denied` when the host cannot
-   *   read it, `usage` for a remote directory.
+   *   read it, `usage` for a remote directory without `recursive`.
    *
    * @example
    * ```ts ignore
@@ -325,7 +328,7 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    return downloadFile(this.#connection, remotePath, localPath, options);
+    return downloadPath(this.#connection, remotePath, localPath, options);
   }
 
   /**

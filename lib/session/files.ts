@@ -51,6 +51,12 @@ export interface TransferOptions {
    * stays, and `resume` continues it.
    */
   signal?: AbortSignal;
+  /**
+   * Copy a directory and everything in it, as `scp -r` does (only the
+   * client's `upload` and `download` read it).
+   * @default {false}
+   */
+  recursive?: boolean;
 }
 
 /**
@@ -70,7 +76,7 @@ export interface CopyPlan {
   mode: number;
 }
 
-/** What a finished copy did. */
+/** What a finished copy did (for a tree, also `files` and `skipped`). */
 export interface TransferResult {
   /** The remote file, absolute. */
   remotePath: string;
@@ -80,6 +86,10 @@ export interface TransferResult {
   bytes: number;
   /** Where the copy began: 0, or the size of the partial copy it continued. */
   resumedFrom: number;
+  /** For a tree: the regular files copied. */
+  files?: number;
+  /** For a tree: the entries left out (links, sockets, devices). */
+  skipped?: number;
 }
 
 /**
@@ -277,7 +287,7 @@ export async function planDownload(
   if (source.dir) {
     throw new SesshError(
       "usage",
-      `${source.path} on the host is a directory; cp copies one file`,
+      `${source.path} on the host is a directory; copy it with cp -r (recursive: true in the library)`,
       2,
     );
   }
@@ -423,10 +433,12 @@ function stopIfAborted(
   }
 }
 
-function baseName(path: string): string {
+/** The last part of a path, trailing slashes ignored. */
+export function baseName(path: string): string {
   return path.replace(/\/+$/, "").split("/").at(-1) || path;
 }
 
-function joinPath(dir: string, name: string): string {
-  return `${dir.replace(/\/+$/, "")}/${name}`;
+/** `dir/name`; just `dir` for an empty name. */
+export function joinPath(dir: string, name: string): string {
+  return name ? `${dir.replace(/\/+$/, "")}/${name}` : dir;
 }

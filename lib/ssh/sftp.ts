@@ -43,30 +43,31 @@ export function sftpWord(path: string): string {
 
 /**
  * The sftp batch that moves one file, resuming a partial copy (`-a`, which
- * needs the partial copy to exist).
+ * needs the partial copy to exist), or a directory tree (`-R`).
  *
  * @param direction Upload or download.
  * @param local The local path.
  * @param remote The remote path.
- * @param resume Continue a partial copy at the destination.
+ * @param how `resume`: continue a partial copy at the destination;
+ *   `recursive`: copy a directory tree.
  * @returns The batch text.
  *
  * @example
  * ```ts
  * import { transferBatch } from "./sftp.ts";
- * console.log(transferBatch("upload", "a b.bin", "/tmp/x.bin", true)); // put -a "a b.bin" "/tmp/x.bin"\n
+ * console.log(transferBatch("upload", "a b.bin", "/tmp/x.bin", { resume: true })); // put -a "a b.bin" "/tmp/x.bin"\n
  * ```
  */
 export function transferBatch(
   direction: Direction,
   local: string,
   remote: string,
-  resume: boolean,
+  how: { resume?: boolean; recursive?: boolean } = {},
 ): string {
-  const a = resume ? " -a" : "";
+  const flags = `${how.resume ? " -a" : ""}${how.recursive ? " -R" : ""}`;
   return direction === "upload"
-    ? `put${a} ${sftpWord(local)} ${sftpWord(remote)}\n`
-    : `get${a} ${sftpWord(remote)} ${sftpWord(local)}\n`;
+    ? `put${flags} ${sftpWord(local)} ${sftpWord(remote)}\n`
+    : `get${flags} ${sftpWord(remote)} ${sftpWord(local)}\n`;
 }
 
 /**
@@ -99,6 +100,8 @@ export interface SftpCopy {
   remotePath: string;
   /** 0 for a fresh copy; else the destination holds this many bytes of the source. */
   start: number;
+  /** A directory tree (`-R`). */
+  recursive?: boolean;
 }
 
 /**
@@ -122,7 +125,10 @@ export async function sftpCopy(
 ): Promise<void> {
   const result = await runCommand(sftpArgv(dest, settings, controlPath), {
     stdin: new TextEncoder().encode(
-      transferBatch(direction, copy.localPath, copy.remotePath, copy.start > 0),
+      transferBatch(direction, copy.localPath, copy.remotePath, {
+        resume: copy.start > 0,
+        recursive: copy.recursive,
+      }),
     ),
     // As long as bytes move: ssh's keepalives end a dead link.
     timeoutMs: 24 * 3600_000,

@@ -11,11 +11,14 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { SesshClient } from "../../session/client.ts";
 import {
+  baseName,
   type CopyPlan,
+  joinPath,
   planDownload,
   planUpload,
   type TransferResult,
 } from "../../session/files.ts";
+import { localTree } from "../../session/file_trees.ts";
 import { type Direction, noSftpError, sftpCopy } from "../../ssh/sftp.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -26,6 +29,8 @@ export interface CpFlags extends CommonFlags {
   resume?: boolean;
   /** How the bytes go: the host's sftp subsystem (the default) or the daemon. */
   via?: "sftp" | "helper";
+  /** Copy a directory tree, as scp -r. */
+  recursive?: boolean;
 }
 
 /** One side of a copy. */
@@ -90,11 +95,22 @@ export async function cpCommand(
   const local = direction === "upload" ? from : to;
   if (direction === "upload") {
     const info = await Deno.stat(local.path).catch(() => null);
-    if (!info?.isFile) {
+    if (info?.isDirectory && !flags.recursive) {
+      throw new UsageError(
+        `${local.path} is a directory; copy it with cp -r`,
+      );
+    }
+    if (!info?.isFile && !info?.isDirectory) {
       throw new UsageError(
         `No file ${JSON.stringify(local.path)} here to copy`,
       );
     }
+  }
+  // A tree resumed is checked file by file, which sftp cannot do.
+  if (flags.recursive && flags.resume && flags.via === "sftp") {
+    throw new UsageError(
+      "cp -r --resume checks each file through the sessh daemon; leave out --via sftp",
+    );
   }
   await using client = await connect({ dest: remote.host! }, flags);
   let remotePath = remote.path || ".";
@@ -104,13 +120,24 @@ export async function cpCommand(
   }
   const started = performance.now();
   const bar = progress ? progressBar(progress) : null;
-  const options = { resume: flags.resume ?? false, onProgress: bar?.update };
-  let via = flags.via ?? "sftp";
+  const options = {
+    resume: flags.resume ?? false,
+    recursive: flags.recursive ?? false,
+    onProgress: bar?.update,
+  };
+  let via = flags.via ??
+    (options.recursive && options.resume ? "helper" : "sftp");
   let notice: string | undefined;
   let copied: TransferResult | null = null;
   try {
     if (via === "sftp") {
-      copied = await viaSftp(client, direction, local.path, remotePath, options)
+      copied = await (options.recursive ? treeViaSftp : viaSftp)(
+        client,
+        direction,
+        local.path,
+        remotePath,
+        options,
+      )
         .catch((error) => {
           // Only the default falls back; --via sftp asked for sftp.
           if (
@@ -135,6 +162,14 @@ export async function cpCommand(
   const resumed = copied.resumedFrom > 0
     ? `, resumed at byte ${copied.resumedFrom}`
     : "";
+  const tree = copied.files === undefined
+    ? {}
+    : { files: copied.files, skipped: copied.skipped ?? 0 };
+  const inFiles = copied.files === undefined
+    ? ""
+    : ` in ${copied.files} files${
+      copied.skipped ? ` (${copied.skipped} links and others left out)` : ""
+    }`;
   return {
     op: "cp",
     fields: {
@@ -145,12 +180,15 @@ export async function cpCommand(
       local_path: copied.localPath,
       bytes: copied.bytes,
       resumed_from: copied.resumedFrom,
+      ...tree,
       via,
       duration_ms: durationMs,
     },
     text: `${
       direction === "upload" ? "sent" : "received"
-    } ${copied.bytes} bytes in ${(durationMs / 1000).toFixed(1)} s${resumed}\n`,
+    } ${copied.bytes} bytes${inFiles} in ${
+      (durationMs / 1000).toFixed(1)
+    } s${resumed}\n`,
     notice,
     exitCode: 0,
   };
@@ -220,14 +258,7 @@ async function viaSftp(
       plan,
     );
   } catch (error) {
-    // A link that still answers closed only sftp's channel: the host
-    // refused the subsystem.
-    if (
-      error instanceof SesshError && error.details.closed &&
-      await client.connection.request("ping", {}, { timeoutMs: 5000 })
-        .then(() => true, () => false)
-    ) throw noSftpError(client.destination);
-    throw error;
+    throw await closedMeansNoSftp(client, error);
   } finally {
     clearInterval(watching);
   }
@@ -238,4 +269,67 @@ async function viaSftp(
     bytes,
     resumedFrom: plan.start,
   };
+}
+
+/**
+ * A directory tree through sftp (`put -R`, `get -R`), which lands as scp -r
+ * puts it: inside an existing directory, else as the destination. What it
+ * copied is counted from the local side. A file given with -r is copied as
+ * a file.
+ */
+async function treeViaSftp(
+  client: SesshClient,
+  direction: Direction,
+  localPath: string,
+  remotePath: string,
+  options: { resume: boolean },
+): Promise<TransferResult> {
+  const there = await client.stat(remotePath).catch(() => null);
+  const here = await Deno.stat(localPath).catch(() => null);
+  const isTree = direction === "upload" ? here?.isDirectory : there?.dir;
+  if (!isTree) {
+    return await viaSftp(client, direction, localPath, remotePath, options);
+  }
+  const remoteTop = direction === "download"
+    ? there!.path
+    : there?.dir
+    ? joinPath(there.path, baseName(localPath))
+    : there?.path ?? remotePath;
+  const localTop = direction === "download" && here?.isDirectory
+    ? joinPath(localPath, baseName(there!.path))
+    : localPath;
+  await sftpCopy(
+    client.destination,
+    client.settings,
+    client.master.controlPath,
+    direction,
+    { localPath, remotePath, start: 0, recursive: true },
+  ).catch(async (error) => {
+    throw await closedMeansNoSftp(client, error);
+  });
+  const tree = await localTree(localTop);
+  const files = tree.entries.filter((entry) => !entry.dir);
+  return {
+    remotePath: remoteTop,
+    localPath: localTop,
+    bytes: files.reduce((n, entry) => n + entry.size, 0),
+    resumedFrom: 0,
+    files: files.length,
+    skipped: tree.skipped,
+  };
+}
+
+/**
+ * Through a master, a refused subsystem reads only "Connection closed", as a
+ * dead link does: a link that still answers closed only sftp's channel.
+ */
+async function closedMeansNoSftp(
+  client: SesshClient,
+  error: unknown,
+): Promise<unknown> {
+  const answers = error instanceof SesshError &&
+    error.details.closed === true &&
+    await client.connection.request("ping", {}, { timeoutMs: 5000 })
+      .then(() => true, () => false);
+  return answers ? noSftpError(client.destination) : error;
 }
