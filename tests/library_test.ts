@@ -4,7 +4,7 @@
  * abort signals, following output as an async iterable, and files.
  */
 import assert from "node:assert/strict";
-import { startSshd } from "./_sshd.ts";
+import { startSshd, type TestSshd } from "./_sshd.ts";
 import {
   CommandFailedError,
   SesshClient,
@@ -47,6 +47,15 @@ const HOSTILE = [
   "a=b",
 ];
 
+/** A client of the fixture's sshd, as a script would make one. */
+function connectTo(sshd: TestSshd): Promise<SesshClient> {
+  return SesshClient.connect({
+    destination: sshd.dest,
+    env: sshd.env,
+    ssh: { configFile: sshd.configFile },
+  });
+}
+
 function hex(text: string): string {
   return [...new TextEncoder().encode(text)]
     .map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -54,11 +63,7 @@ function hex(text: string): string {
 
 Deno.test("sh quotes every value as one word on bash, zsh and dash", async (t) => {
   await using sshd = await startSshd();
-  await using client = await SesshClient.connect({
-    destination: sshd.dest,
-    env: sshd.env,
-    ssh: { configFile: sshd.configFile },
-  });
+  await using client = await connectTo(sshd);
   for (const shell of ["bash", "zsh", "dash"]) {
     await t.step(shell, async () => {
       const session = client.session(`quote-${shell}`);
@@ -93,11 +98,7 @@ Deno.test("sh quotes every value as one word on bash, zsh and dash", async (t) =
 
 Deno.test("run with check throws on failure and on a command still running; signals end waits early", async (t) => {
   await using sshd = await startSshd();
-  await using client = await SesshClient.connect({
-    destination: sshd.dest,
-    env: sshd.env,
-    ssh: { configFile: sshd.configFile },
-  });
+  await using client = await connectTo(sshd);
   const work = client.session("lib");
   await work.open({ shell: "bash" });
 
@@ -194,11 +195,7 @@ Deno.test("run with check throws on failure and on a command still running; sign
 
 Deno.test("upload and download move files through the daemon, with progress, a stop and a resume", async (t) => {
   await using sshd = await startSshd();
-  await using client = await SesshClient.connect({
-    destination: sshd.dest,
-    env: sshd.env,
-    ssh: { configFile: sshd.configFile },
-  });
+  await using client = await connectTo(sshd);
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
   const data = new Uint8Array(3 << 20);
   for (let i = 0; i < data.length; i += 65536) {
