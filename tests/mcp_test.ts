@@ -250,7 +250,11 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
         await Deno.makeTempDir({ dir: sshd.dir }),
       );
       await using files = await connectMcp(sshd, ["--allow-local-dir", local]);
-      const data = crypto.getRandomValues(new Uint8Array(60000));
+      // Several parts: progress comes while it copies.
+      const data = new Uint8Array(2 << 20);
+      for (let at = 0; at < data.length; at += 65536) {
+        crypto.getRandomValues(data.subarray(at, at + 65536));
+      }
       await Deno.writeFile(`${local}/data.bin`, data);
       await Deno.mkdir(`${sshd.home}/mcp-files`);
       const at = { destination: sshd.dest, session: "m" };
@@ -272,7 +276,11 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
         await Deno.readFile(`${sshd.home}/mcp-files/data.bin`),
         data,
       );
-      assert.equal(progress.at(-1), data.length);
+      // The SDK's client handles a notification a tick after the response
+      // that follows it, so the last one may be lost; the first is not.
+      assert.ok(progress.length >= 1);
+      assert.ok(progress[0] > 0 && progress[0] <= data.length, `${progress}`);
+      assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
       const down = await call(files, "download", {
         ...at,
         remote_path: "data.bin",

@@ -593,15 +593,16 @@ export function buildMcpServer(
       async (args, extra) => {
         const local = await confinedPath(args.local_path, localDirs, "read");
         const c = await client(args.destination);
+        const progress = fileProgress(extra);
         const copied = await c.upload(
           local,
           await remotePath(c, args.remote_path, args.session),
           {
             resume: args.resume,
             signal: extra.signal,
-            onProgress: fileProgress(extra),
+            onProgress: progress.update,
           },
-        );
+        ).finally(progress.flush);
         return copyResult("uploaded", copied);
       },
     );
@@ -621,11 +622,12 @@ export function buildMcpServer(
       const local = await confinedPath(args.local_path, localDirs, "write", {
         nameInDirectory: source.replace(/\/+$/, "").split("/").at(-1),
       });
+      const progress = fileProgress(extra);
       const copied = await c.download(source, local, {
         resume: args.resume,
         signal: extra.signal,
-        onProgress: fileProgress(extra),
-      });
+        onProgress: progress.update,
+      }).finally(progress.flush);
       return copyResult("downloaded", copied);
     },
   );
@@ -676,21 +678,32 @@ function progress(session: Session, extra: ToolExtra): () => void {
   return () => clearInterval(timer);
 }
 
-/** Progress in bytes, at most every 500 ms, when the client asked for it. */
-function fileProgress(
-  extra: ToolExtra,
-): ((copied: number, total: number) => void) | undefined {
+/**
+ * Progress in bytes, at most every 500 ms, when the client asked for it.
+ * `flush` waits for the notifications sent: the client drops those that
+ * come after the tool's result.
+ */
+function fileProgress(extra: ToolExtra): {
+  update?: (copied: number, total: number) => void;
+  flush: () => Promise<void>;
+} {
   const token = extra._meta?.progressToken;
-  if (token === undefined) return undefined;
+  let sent = Promise.resolve();
+  if (token === undefined) return { flush: () => sent };
   let last = 0;
-  return (copied, total) => {
-    const now = performance.now();
-    if (now - last < 500 && copied < total) return;
-    last = now;
-    void extra.sendNotification({
-      method: "notifications/progress",
-      params: { progressToken: token, progress: copied, total },
-    }).catch(() => {});
+  return {
+    update: (copied, total) => {
+      const now = performance.now();
+      if (now - last < 500 && copied < total) return;
+      last = now;
+      sent = sent.then(() =>
+        extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress: copied, total },
+        })
+      ).catch(() => {});
+    },
+    flush: () => sent,
   };
 }
 
