@@ -10,7 +10,12 @@ import type { Destination } from "../ssh/destination.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
 import { sessionInfo } from "./wire.ts";
-import { ConnectionLostError, SesshError, TimeoutError } from "../errors.ts";
+import {
+  type ConnectionLostDetails,
+  ConnectionLostError,
+  SesshError,
+  TimeoutError,
+} from "../errors.ts";
 
 /**
  * How long the last request of a call that ran out of time may take. It
@@ -66,12 +71,10 @@ export function undelivered(
   name: string,
   error: unknown,
 ): unknown {
-  if (error instanceof SesshError && !isLinkFailure(error)) return error;
   const where = link.destination.display;
-  return new ConnectionLostError(
-    `${
-      (error as Error).message
-    }; the command may or may not have reached session "${name}": check with sessh status ${name} ${where} before running it again`,
+  return linkLost(
+    error,
+    `the command may or may not have reached session "${name}": check with sessh status ${name} ${where} before running it again`,
     { delivery: "unknown", session: name },
   );
 }
@@ -83,12 +86,10 @@ export function lostWhileWaiting(
   error: unknown,
   cursor: number,
 ): unknown {
-  if (error instanceof SesshError && !isLinkFailure(error)) return error;
   const where = `${name} ${link.destination.display}`;
-  return new ConnectionLostError(
-    `${
-      (error as Error).message
-    }; the wait ended without an answer (nothing was typed into session "${name}"): ` +
+  return linkLost(
+    error,
+    `the wait ended without an answer (nothing was typed into session "${name}"): ` +
       `wait again with sessh wait ${where} --since ${cursor}`,
     { delivery: "not_sent", session: name, cursor },
   );
@@ -102,14 +103,28 @@ export function lostAfterSend(
   seq: number,
   cursor: number,
 ): unknown {
-  if (error instanceof SesshError && !isLinkFailure(error)) return error;
   const where = `${name} ${link.destination.display}`;
-  return new ConnectionLostError(
-    `${
-      (error as Error).message
-    }; the command was sent (command ${seq} of session "${name}") and runs or ran on the host: ` +
+  return linkLost(
+    error,
+    `the command was sent (command ${seq} of session "${name}") and runs or ran on the host: ` +
       `check with sessh wait ${where} --done, or read its output with sessh logs ${where} --since ${cursor}`,
     { delivery: "sent", session: name, commandId: seq, cursor },
+  );
+}
+
+/**
+ * A failed link as a `ConnectionLostError` that says how far the work got
+ * (`what`); an error of the daemon's own (a refusal) passes through.
+ */
+function linkLost(
+  error: unknown,
+  what: string,
+  details: ConnectionLostDetails,
+): unknown {
+  if (error instanceof SesshError && !isLinkFailure(error)) return error;
+  return new ConnectionLostError(
+    `${(error as Error).message}; ${what}`,
+    details,
   );
 }
 
