@@ -19,6 +19,7 @@ import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
 import { confinedPath } from "./local_paths.ts";
+import { baseName } from "../session/files.ts";
 import { statusJson } from "../cli/format.ts";
 import {
   commandJson,
@@ -620,7 +621,7 @@ export function buildMcpServer(
       const c = await client(args.destination);
       const source = await remotePath(c, args.remote_path, args.session);
       const local = await confinedPath(args.local_path, localDirs, "write", {
-        nameInDirectory: source.replace(/\/+$/, "").split("/").at(-1),
+        nameInDirectory: baseName(source),
       });
       const progress = fileProgress(extra);
       const copied = await c.download(source, local, {
