@@ -12,11 +12,11 @@ import type { Destination } from "../ssh/destination.ts";
 
 /**
  * Whether the operator's patterns allow a destination. `*` matches any run
- * of characters, dots included. Host names compare without regard to ASCII
- * case (DNS and ssh's `Host` lines do the same); user names compare exactly.
- * Nothing else is normalized: `lab1.` (a trailing dot, which skips ssh
- * config aliases and search domains) is not `lab1`, and the port plays no
- * part.
+ * of characters, dots included. Nothing is folded or stripped: the host is
+ * judged as ssh receives it, and ssh treats `LAB1` and `lab1.` as other
+ * names than `lab1` (its `Host lab1` lines apply to neither; OpenSSH 9.2
+ * resolves them through DNS instead), so they do not match `lab1` either.
+ * The port plays no part.
  *
  * @param patterns The `--allow-host` values; none allows every destination.
  * @param destination The parsed destination.
@@ -35,22 +35,13 @@ export function hostAllowed(
   destination: Destination,
 ): boolean {
   if (patterns.length === 0) return true;
-  const host = asciiLower(destination.host);
+  const { user, host } = destination;
   return patterns.some((pattern) => {
     const at = pattern.lastIndexOf("@");
-    if (at === -1) return glob(asciiLower(pattern)).test(host);
-    return destination.user !== undefined &&
-      glob(pattern.slice(0, at)).test(destination.user) &&
-      glob(asciiLower(pattern.slice(at + 1))).test(host);
+    if (at === -1) return glob(pattern).test(host);
+    return user !== undefined && glob(pattern.slice(0, at)).test(user) &&
+      glob(pattern.slice(at + 1)).test(host);
   });
-}
-
-/**
- * Only ASCII letters are folded: `toLowerCase()` would turn the Kelvin sign
- * into `k` and let a name ssh sees as different match a pattern.
- */
-function asciiLower(text: string): string {
-  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 function glob(pattern: string): RegExp {

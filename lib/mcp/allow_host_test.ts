@@ -14,9 +14,9 @@ Deno.test("hostAllowed() matches the host the parser returns, not the user", asy
     ["lab*", "xlab1", false],
     ["build-*", "build-x@any-host", false],
     ["build-*", "ci@build-7", true],
-    // Hosts compare without regard to ASCII case, as DNS and ssh do.
-    ["lab*", "LAB1", true],
-    ["LAB1", "me@lab1", true],
+    // Case counts, as in ssh's Host lines: LAB1 skips the alias lab1.
+    ["lab*", "LAB1", false],
+    ["LAB1", "me@lab1", false],
     ["labk", "lab\u212A", false],
     // A trailing dot is another name to ssh (no alias, no search domain).
     ["lab1", "lab1.", false],
@@ -32,7 +32,7 @@ Deno.test("hostAllowed() matches the host the parser returns, not the user", asy
     ["me@lab*", "lab1", false],
     ["me@lab*", "you@lab1", false],
     ["me@lab*", "Me@lab1", false],
-    ["me@lab*", "me@LAB1", true],
+    ["me@lab*", "me@LAB1", false],
     ["*@lab1", "anyone@lab1", true],
     ["*@lab1", "lab1", false],
     ["*@lab1", "lab1@aud3", false],
