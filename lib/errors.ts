@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "usage",
   "invalid_name",
   "invalid_destination",
+  "bad_shell",
   "connect_failed",
   "auth_failed",
   "host_key",

@@ -16,6 +16,13 @@ const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 type Structured = Record<string, unknown>;
 
+/** A tool as tools/list gives it (the parts checked). */
+type ListedTool = {
+  name: string;
+  description?: string;
+  annotations?: Record<string, unknown>;
+};
+
 /** An MCP client connected to `sessh mcp FLAGS…` for the fixture. */
 async function connectMcp(
   sshd: TestSshd,
@@ -24,7 +31,16 @@ async function connectMcp(
 ): Promise<Client & AsyncDisposable> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: ["run", "-A", "--quiet", CLI, "mcp", "-F", sshd.configFile, ...flags],
+    // The fixture's ssh config, unless the flags name another.
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "mcp",
+      ...(flags.includes("-F") ? [] : ["-F", sshd.configFile]),
+      ...flags,
+    ],
     env: { ...Deno.env.toObject(), ...sshd.env, ...env },
     stderr: "pipe",
   });
@@ -75,32 +91,75 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
     return result;
   };
 
-  await t.step("the tools, each with input and output schemas", async () => {
-    const { tools } = await mcp.listTools();
-    assert.deepEqual(tools.map((tool: { name: string }) => tool.name).sort(), [
-      "close",
-      "download",
-      "history",
-      "keys",
-      "list",
-      "logs",
-      "open",
-      "result",
-      "run",
-      "screen",
-      "send",
-      "status",
-      "type_secret",
-      "upload",
-      "wait",
-    ]);
-    for (const tool of tools) {
-      const input = tool.inputSchema as { properties: Record<string, unknown> };
-      assert.ok("destination" in input.properties, tool.name);
-      assert.equal(tool.outputSchema?.type, "object", tool.name);
-      assert.ok((tool.description ?? "").length > 80, tool.name);
-    }
-  });
+  await t.step(
+    "the tools, each with input and output schemas and hints true to what it does",
+    async () => {
+      const { tools } = await mcp.listTools();
+      assert.deepEqual(
+        tools.map((tool: { name: string }) => tool.name).sort(),
+        [
+          "close",
+          "download",
+          "history",
+          "keys",
+          "list",
+          "logs",
+          "open",
+          "result",
+          "run",
+          "screen",
+          "send",
+          "status",
+          "type_secret",
+          "upload",
+          "wait",
+        ],
+      );
+      for (const tool of tools) {
+        const input = tool.inputSchema as {
+          properties: Record<string, unknown>;
+        };
+        assert.ok("destination" in input.properties, tool.name);
+        assert.equal(tool.outputSchema?.type, "object", tool.name);
+        assert.ok((tool.description ?? "").length > 80, tool.name);
+      }
+      const observes = {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: true,
+      };
+      const acts = {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: true,
+      };
+      const expected: Record<string, typeof acts> = {
+        open: { ...acts, destructiveHint: false, idempotentHint: true },
+        run: acts,
+        send: acts,
+        keys: acts,
+        type_secret: acts,
+        close: { ...acts, idempotentHint: true },
+        upload: { ...acts, idempotentHint: true },
+        download: { ...acts, idempotentHint: true },
+        logs: observes,
+        screen: observes,
+        wait: observes,
+        status: observes,
+        list: observes,
+        result: observes,
+        history: observes,
+      };
+      assert.deepEqual(
+        Object.fromEntries(
+          tools.map((tool: ListedTool) => [tool.name, tool.annotations]),
+        ),
+        expected,
+      );
+    },
+  );
 
   await t.step(
     "run returns output and exit code, and the shell keeps its state",
@@ -231,17 +290,80 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
 Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
   await using sshd = await startSshd();
 
-  await t.step("--read-only leaves out the tools that type", async () => {
-    await using mcp = await connectMcp(sshd, ["--read-only"]);
-    const names = (await mcp.listTools()).tools.map((tool: { name: string }) =>
-      tool.name
-    );
-    for (const typing of ["run", "send", "keys", "type_secret", "upload"]) {
-      assert.ok(!names.includes(typing), typing);
+  await t.step("--read-only offers only the tools that observe", async () => {
+    await using mcp = await connectMcp(sshd, [
+      "--read-only",
+      "--allow-secret-env",
+      "HOME",
+    ]);
+    const { tools } = await mcp.listTools();
+    assert.deepEqual(tools.map((tool: ListedTool) => tool.name).sort(), [
+      "history",
+      "list",
+      "logs",
+      "result",
+      "screen",
+      "status",
+      "wait",
+    ]);
+    for (const tool of tools) {
+      assert.equal(tool.annotations?.readOnlyHint, true, tool.name);
     }
-    assert.ok(names.includes("logs") && names.includes("result"));
-    assert.ok(names.includes("download"));
+    const refused = await mcp.callTool({
+      name: "close",
+      arguments: { destination: sshd.dest, session: "m" },
+    });
+    assert.equal(refused.isError, true);
   });
+
+  await t.step(
+    "type_secret is offered only when a secret is allowed",
+    async () => {
+      await using mcp = await connectMcp(sshd);
+      const names = (await mcp.listTools()).tools.map((tool: ListedTool) =>
+        tool.name
+      );
+      assert.ok(names.includes("run"));
+      assert.ok(!names.includes("type_secret"));
+      await using allowed = await connectMcp(sshd, [
+        "--allow-secret-file",
+        "/dev/null",
+      ]);
+      const tool = (await allowed.listTools()).tools.find((tool: ListedTool) =>
+        tool.name === "type_secret"
+      );
+      assert.match(
+        tool?.description ?? "",
+        /--allow-secret-env or --allow-secret-file/,
+      );
+    },
+  );
+
+  await t.step(
+    "open starts only a shell the host lists in /etc/shells",
+    async () => {
+      await using mcp = await connectMcp(sshd);
+      const at = { destination: sshd.dest, session: "sh" };
+      for (const shell of ["/usr/bin/mktemp", "mktemp", "/bin/../bin/sh"]) {
+        const refused = await call(mcp, "open", { ...at, shell });
+        assert.match(
+          refused.error ?? "",
+          new RegExp(
+            `^bad_shell: Shell "${
+              shell.replaceAll(".", "\\.")
+            }" is not a login shell`,
+          ),
+        );
+      }
+      assert.deepEqual(
+        (await call(mcp, "list", { destination: sshd.dest })).sessions,
+        [],
+      );
+      const opened = await call(mcp, "open", { ...at, shell: "/bin/sh" });
+      assert.equal(opened.shell, "/bin/sh", opened.error);
+      await call(mcp, "close", at);
+    },
+  );
 
   await t.step(
     "upload and download byte for byte, in the session's directory, only inside the allowed local directories",
@@ -328,6 +450,151 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
         /is not allowed here: .*--allow-host build-\*/,
       );
     },
+  );
+});
+
+Deno.test("sessh mcp --allow-host judges the host the destination parser returns", async (t) => {
+  await using sshd = await startSshd();
+  // Every name below reaches the fixture, so one wrongly allowed connects.
+  const config = `${sshd.dir}/lab_config`;
+  await Deno.writeTextFile(
+    config,
+    [
+      "Host lab1 lab1. LAB1 lab11 aud3",
+      "  HostName 127.0.0.1",
+      `  Port ${sshd.port}`,
+      `  IdentityFile ${sshd.identity}`,
+      "  IdentitiesOnly yes",
+      `  UserKnownHostsFile ${sshd.knownHosts}`,
+      "  GlobalKnownHostsFile /dev/null",
+      "",
+    ].join("\n"),
+  );
+  const me = sshd.user;
+  const marker = `${sshd.dir}/pwned`;
+  const notAllowed = /^usage: The destination .* is not allowed here/;
+  const table: [
+    flags: string[],
+    destination: string,
+    expected: RegExp | null,
+  ][] = [
+    [["--allow-host", "lab*"], `${me}@lab1`, null],
+    [["--allow-host", "lab*"], `ssh://${me}@lab1:${sshd.port}`, null],
+    [["--allow-host", "lab*"], "labaud3@aud3", notAllowed],
+    [["--allow-host", "lab*"], `lab1@aud3`, notAllowed],
+    [["--allow-host", "lab*"], `ssh://lab1@aud3:${sshd.port}`, notAllowed],
+    [["--allow-host", "lab*"], `${me}@LAB1`, notAllowed],
+    [
+      ["--allow-host", "lab*"],
+      `-oProxyCommand=touch${marker}`,
+      /^invalid_destination: Destination "-oProxyCommand=.*" begins with "-"/,
+    ],
+    [
+      ["--allow-host", "lab*"],
+      `ssh://-oProxyCommand=touch${marker}@lab1`,
+      /^invalid_destination: User "-oProxyCommand=.*" begins with "-"/,
+    ],
+    [
+      ["--allow-host", "lab*"],
+      `${me}@lab1 -oProxyCommand=touch${marker}`,
+      /^invalid_destination: .* contains whitespace or control characters/,
+    ],
+    [
+      ["--allow-host", "lab*"],
+      `${me}@lab1\0.evil`,
+      /^usage: destination ".*" contains a NUL byte/,
+    ],
+    [
+      ["--allow-host", "lab*"],
+      `${me}@lab\uFFFD1`,
+      /^usage: destination ".*" contains U\+FFFD/,
+    ],
+    [["--allow-host", "lab1"], `${me}@lab1.`, notAllowed],
+    [["--allow-host", "lab1"], `${me}@lab11`, notAllowed],
+    [["--allow-host", "*@aud3"], `${me}@aud3`, null],
+    [["--allow-host", "*@aud3"], "aud3", notAllowed],
+  ];
+  const servers = new Map<string, Client & AsyncDisposable>();
+  try {
+    for (const [flags, destination, expected] of table) {
+      await t.step(
+        `${flags.join(" ")}: ${JSON.stringify(destination)}`,
+        async () => {
+          const key = flags.join(" ");
+          if (!servers.has(key)) {
+            servers.set(key, await connectMcp(sshd, [...flags, "-F", config]));
+          }
+          const listed = await call(servers.get(key)!, "list", { destination });
+          if (expected === null) {
+            assert.equal(listed.error, undefined, listed.error);
+            assert.deepEqual(listed.sessions, []);
+          } else {
+            assert.match(listed.error ?? "", expected);
+          }
+        },
+      );
+    }
+  } finally {
+    for (const server of servers.values()) await server[Symbol.asyncDispose]();
+  }
+  assert.equal(await Deno.stat(marker).then(() => true, () => false), false);
+});
+
+Deno.test("sessh mcp refuses NUL and invalid UTF-8 in names, destinations and paths, naming the field", async (t) => {
+  await using sshd = await startSshd();
+  const local = await Deno.realPath(await Deno.makeTempDir({ dir: sshd.dir }));
+  await using mcp = await connectMcp(sshd, ["--allow-local-dir", local]);
+  const at = { destination: sshd.dest, session: "b" };
+  const table: [
+    tool: string,
+    args: Record<string, unknown>,
+    field: string,
+    fault: string,
+  ][] = [
+    [
+      "download",
+      { ...at, remote_path: "x", local_path: `${local}/a\0b` },
+      "local_path",
+      "a NUL byte",
+    ],
+    [
+      "upload",
+      { ...at, remote_path: "x", local_path: `${local}/a\uFFFD` },
+      "local_path",
+      "U\\+FFFD",
+    ],
+    [
+      "download",
+      { ...at, remote_path: "x\0y", local_path: `${local}/c` },
+      "remote_path",
+      "a NUL byte",
+    ],
+    [
+      "download",
+      { ...at, remote_path: "x\uD800", local_path: `${local}/c` },
+      "remote_path",
+      "a lone UTF-16 surrogate",
+    ],
+    ["logs", { ...at, session: "b\uFFFD" }, "session", "U\\+FFFD"],
+    ["open", { ...at, session: "b\0" }, "session", "a NUL byte"],
+    ["open", { ...at, shell: "/bin/sh\0-x" }, "shell", "a NUL byte"],
+    ["list", { destination: "sessh-test\uFFFD" }, "destination", "U\\+FFFD"],
+  ];
+  for (const [tool, args, field, fault] of table) {
+    await t.step(`${tool} ${field}: ${fault}`, async () => {
+      const refused = await call(mcp, tool, args);
+      assert.match(
+        refused.error ?? "",
+        new RegExp(
+          `^usage: ${field} ".*" contains ${fault}[^;]*; give it as valid UTF-8 text$`,
+        ),
+      );
+    });
+  }
+  assert.deepEqual([...Deno.readDirSync(local)], []);
+  assert.deepEqual(
+    (await call(mcp, "list", { destination: sshd.dest })).sessions,
+    [],
   );
 });
 

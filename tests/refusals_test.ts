@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import { SesshClient } from "../lib/session/client.ts";
 import { SesshError } from "../lib/errors.ts";
-import { startSshd } from "./_sshd.ts";
-import { jsonFailure, sessh, sesshJson } from "./_cli.ts";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { type CliResult, jsonFailure, sessh, sesshJson } from "./_cli.ts";
 import { exists } from "./_probes.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 Deno.test("bad names, destinations and options exit 2 before ssh runs", async (t) => {
   await using sshd = await startSshd();
@@ -196,12 +198,131 @@ Deno.test("bad names, destinations and options exit 2 before ssh runs", async (t
     assertNoSsh();
   });
 
+  await t.step(
+    "invalid UTF-8 in a name, destination, path or shell is refused, naming the field",
+    async (t) => {
+      // Deno gives each invalid byte as U+FFFD: "\uFFFD" below is sent as 0xFF.
+      const fault =
+        "contains U+FFFD, the mark of invalid UTF-8; give it as valid UTF-8 text";
+      const table: [args: string[], code: string, message: string][] = [
+        [
+          ["open", "w", "lab\uFFFD"],
+          "invalid_destination",
+          `Destination "lab\uFFFD" ${fault}`,
+        ],
+        [
+          ["open", "w\uFFFD", dest],
+          "invalid_name",
+          'Invalid session name "w\uFFFD"; use 1 to 64 letters, digits, ".", "_" or "-"',
+        ],
+        [["cp", "a\uFFFD", `${dest}:b`], "usage", `SRC "a\uFFFD" ${fault}`],
+        [
+          ["cp", "w", `${dest}:b\uFFFD`, "out"],
+          "usage",
+          `SRC "${dest}:b\uFFFD" ${fault}`,
+        ],
+        [
+          ["cp", "a", `${dest}:b\uFFFD`],
+          "usage",
+          `DEST "${dest}:b\uFFFD" ${fault}`,
+        ],
+        [
+          ["record", "w", dest, "--output", "o\uFFFD"],
+          "usage",
+          `--output "o\uFFFD" ${fault}`,
+        ],
+        [
+          ["open", "w", dest, "--shell", "bash\uFFFD"],
+          "usage",
+          `--shell "bash\uFFFD" ${fault}`,
+        ],
+        [
+          ["open", "w", dest, "-i", "key\uFFFD"],
+          "usage",
+          `--identity "key\uFFFD" ${fault}`,
+        ],
+      ];
+      for (const [args, code, message] of table) {
+        await t.step(args.join(" "), async () => {
+          const result = await sesshWithByteFF(sshd, ["--json", ...args], env);
+          assert.equal(result.code, 2, result.stdout);
+          assert.deepEqual(jsonFailure(result, args[0]), { code, message });
+          assertNoSsh();
+        });
+      }
+    },
+  );
+
   await t.step("a 64-character name is the longest accepted", async () => {
     const name = "n".repeat(64);
     const result = await sesshJson(sshd, ["run", name, dest, "--", "true"]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.json.name, name);
   });
+});
+
+/**
+ * `sessh ARGS…` with the byte 0xFF wherever an argument holds U+FFFD: a
+ * Deno child's argv is text, so bash puts the invalid byte in.
+ */
+async function sesshWithByteFF(
+  sshd: TestSshd,
+  args: string[],
+  env: Record<string, string>,
+): Promise<CliResult> {
+  const argv = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args];
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `args=(); for a in "$@"; do args+=("\${a//@FF@/$'\\xff'}"); done; exec "\${args[@]}" -F "$SESSH_TEST_CONFIG"`,
+      "bash",
+      ...argv.map((a) => a.replaceAll("\uFFFD", "@FF@")),
+    ],
+    env: { ...sshd.env, ...env, SESSH_TEST_CONFIG: sshd.configFile },
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    bytes: out.stdout,
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+Deno.test("open refuses a shell the host does not list in /etc/shells", async () => {
+  await using sshd = await startSshd();
+  for (const shell of ["/usr/bin/mktemp", "python3", "/bin/../bin/sh"]) {
+    const result = await sessh(sshd, [
+      "--json",
+      "open",
+      "sh",
+      sshd.dest,
+      "--shell",
+      shell,
+    ]);
+    assert.equal(result.code, 2, result.stdout);
+    const error = jsonFailure(result, "open");
+    assert.equal(error.code, "bad_shell");
+    assert.match(
+      error.message,
+      new RegExp(
+        `^Shell "${
+          shell.replaceAll(".", "\\.")
+        }" is not a login shell on this host: /etc/shells lists /bin/sh, `,
+      ),
+    );
+  }
+  const list = await sesshJson(sshd, ["list", sshd.dest]);
+  assert.deepEqual(list.json.sessions, []);
+  const opened = await sesshJson(sshd, [
+    "open",
+    "sh",
+    sshd.dest,
+    "--shell",
+    "/bin/sh",
+  ]);
+  assert.equal(opened.json.shell, "/bin/sh", opened.stderr);
 });
 
 Deno.test(

@@ -52,6 +52,7 @@ import {
 import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { UsageError } from "../errors.ts";
+import { wellFormed } from "../well_formed.ts";
 import {
   COMPLETION_SHELLS,
   completionScript,
@@ -110,9 +111,13 @@ export interface ProgramContext extends CommandContext {
 // Flag specifications. Each parser throws a UsageError naming the flag and
 // what it accepts; the command line reports it as is.
 
-const textFlag = (brief: string, placeholder: string) => ({
+/**
+ * A flag that takes text. One that names a file, a host or a program gives
+ * its name as `field`: NUL or invalid UTF-8 (U+FFFD) in it is then refused.
+ */
+const textFlag = (brief: string, placeholder: string, field?: string) => ({
   kind: "parsed" as const,
-  parse: String,
+  parse: field === undefined ? String : (v: string) => wellFormed(v, field),
   brief,
   optional: true as const,
   placeholder,
@@ -166,9 +171,13 @@ type FlagSpecs<T> = { readonly [K in keyof T]-?: TypedFlagParameter<T[K]> };
 const COMMON: FlagSpecs<CommonFlags> = {
   json: switchFlag("print one JSON object (also SESSH_JSON=1)"),
   port: textFlag("ssh port", "port"),
-  identity: textFlag("ssh identity file (also SESSH_IDENTITY)", "key"),
-  jump: textFlag("ssh jump host (also SESSH_PROXYJUMP)", "host"),
-  config: textFlag("ssh config file", "file"),
+  identity: textFlag(
+    "ssh identity file (also SESSH_IDENTITY)",
+    "key",
+    "--identity",
+  ),
+  jump: textFlag("ssh jump host (also SESSH_PROXYJUMP)", "host", "--jump"),
+  config: textFlag("ssh config file", "file", "--config"),
   forwardAgent: switchFlag("forward the ssh agent, as ssh -A"),
   option: {
     kind: "parsed",
@@ -191,8 +200,9 @@ const COMMON_ALIASES = {
 
 const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
   shell: textFlag(
-    "shell to start instead of the login shell (bash, zsh, sh, …)",
+    "shell to start instead of the login shell: one in the host's /etc/shells",
     "shell",
+    "--shell",
   ),
   agentEnv: {
     kind: "boolean",
@@ -382,6 +392,7 @@ export function buildProgram(
       file: textFlag(
         "send this file's bytes instead (- for stdin), of any size",
         "path",
+        "--file",
       ),
     },
     (c, ctx, t, f) => c.sendCommand(t, ctx.payload, f),
@@ -474,7 +485,7 @@ export function buildProgram(
     "type a secret and Enter at a prompt with echo off (password, token)",
     {
       fromEnv: textFlag("the environment variable that holds it", "var"),
-      fromFile: textFlag("the file that holds it", "path"),
+      fromFile: textFlag("the file that holds it", "path", "--from-file"),
       prompt: switchFlag("read it from this terminal, without echo"),
     },
     (c, ctx, t, f) => c.secretCommand(t, f, ctx.env),
@@ -528,7 +539,7 @@ export function buildProgram(
         optional: true,
         placeholder: "id",
       },
-      output: textFlag("the file to write (- for stdout)", "file"),
+      output: textFlag("the file to write (- for stdout)", "file", "--output"),
     },
     (c, _, t, f) => c.recordCommand(t, f),
   );
@@ -545,7 +556,13 @@ export function buildProgram(
           await Deno.stderr.write(new TextEncoder().encode(line));
         }
         : null;
-      handle(this, (c) => c.cpCommand(words, flags, progress));
+      const fields = words.length === 3
+        ? ["NAME", "SRC", "DEST"]
+        : ["SRC", "DEST"];
+      handle(this, (c) => {
+        words.forEach((word, i) => wellFormed(word, fields[i]));
+        return c.cpCommand(words, flags, progress);
+      });
     },
     parameters: {
       flags: {
@@ -724,9 +741,9 @@ export function buildProgram(
     (_, _ctx, t, f) =>
       import("./attach_command.ts").then((a) => a.detachCommand(t, f)),
   );
-  const repeatable = (brief: string, placeholder: string) => ({
+  const repeatable = (brief: string, placeholder: string, field: string) => ({
     kind: "parsed" as const,
-    parse: String,
+    parse: (v: string) => wellFormed(v, field),
     brief,
     optional: true as const,
     variadic: true as const,
@@ -756,23 +773,27 @@ export function buildProgram(
     parameters: {
       flags: {
         allowHost: repeatable(
-          "only destinations matching this pattern (* matches anything), repeatable",
+          "only hosts matching this pattern (* matches anything; user@host with @), repeatable",
           "pattern",
+          "--allow-host",
         ),
         readOnly: switchFlag(
-          "leave out run, send, keys, type_secret and upload",
+          "offer only the tools that observe: logs, screen, wait, status, list, result, history",
         ),
         allowLocalDir: repeatable(
           "a local directory upload and download may use (default: the working directory), repeatable",
           "dir",
+          "--allow-local-dir",
         ),
         allowSecretEnv: repeatable(
           "an environment variable type_secret may type, repeatable",
           "var",
+          "--allow-secret-env",
         ),
         allowSecretFile: repeatable(
           "a file type_secret may type, repeatable",
           "path",
+          "--allow-secret-file",
         ),
         config: COMMON.config,
       },
@@ -781,7 +802,7 @@ export function buildProgram(
     docs: {
       brief: "serve the sessions as MCP tools on stdin and stdout",
       fullDescription:
-        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, type_secret, upload, download.",
+        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
     },
   });
   const completions = buildCommand<

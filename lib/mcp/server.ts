@@ -3,11 +3,13 @@
  * library like the command line. Each tool takes the destination and the
  * session, returns a structured result (with an output schema) and readable
  * text, and bounds its output. The operator limits the hosts
- * (`--allow-host`), turns the tools that type or upload off (`--read-only`),
- * keeps the file tools inside local directories (`--allow-local-dir`), and names
- * the environment variables and files `type_secret` may read
- * (`--allow-secret-env`, `--allow-secret-file`): the model gives a name,
- * never a secret.
+ * (`--allow-host`, see `allow_host.ts`), offers only the tools that observe
+ * (`--read-only`, see `annotations.ts`), keeps the file tools inside local
+ * directories (`--allow-local-dir`), and names the environment variables and
+ * files `type_secret` may read (`--allow-secret-env`, `--allow-secret-file`;
+ * without one, `type_secret` is not offered): the model gives a name, never
+ * a secret. The model is not trusted: every name, destination and path it
+ * sends is checked before anything runs.
  *
  * @module
  */
@@ -18,6 +20,10 @@ import process from "node:process";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
+import { parseDestination } from "../ssh/destination.ts";
+import { wellFormed } from "../well_formed.ts";
+import { hostAllowed } from "./allow_host.ts";
+import { TOOL_HINTS, type ToolName } from "./annotations.ts";
 import { confinedPath } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
 import { statusJson } from "../cli/format.ts";
@@ -30,9 +36,12 @@ import {
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
-  /** Destination patterns (`*` any run of characters); empty: any host. */
+  /**
+   * Host patterns (`*` any run of characters), or `user@host` patterns;
+   * empty: any host. See {@linkcode hostAllowed}.
+   */
   allowHosts: string[];
-  /** Leave out the tools that type into sessions. */
+  /** Offer only the tools that observe (`readOnlyHint` in `annotations.ts`). */
   readOnly: boolean;
   /** Environment variables `type_secret` may read. */
   secretEnv: string[];
@@ -56,6 +65,20 @@ interface ToolOutcome {
   text: string;
   structured: Record<string, unknown>;
 }
+
+/**
+ * The arguments that name something (a host, a session, a shell, a file):
+ * NUL or invalid UTF-8 in them is refused before the tool runs.
+ */
+const CHECKED_FIELDS = [
+  "destination",
+  "session",
+  "shell",
+  "local_path",
+  "remote_path",
+  "env_var",
+  "file",
+] as const;
 
 const WORKFLOW =
   "sessh keeps shells alive on remote hosts: a session keeps its directory, variables and background jobs between calls.";
@@ -101,19 +124,9 @@ export function buildMcpServer(
   const server = new McpServer({ name: "sessh", version: policy.version });
   const clients = new Map<string, Promise<SesshClient>>();
 
-  const allowed = (destination: string) => {
-    if (policy.allowHosts.length === 0) return true;
-    const host = destination.replace(/^ssh:\/\//, "").replace(/^[^@]*@/, "")
-      .replace(/:\d+$/, "");
-    return policy.allowHosts.some((pattern) => {
-      const re = new RegExp(
-        "^" + pattern.split("*").map(escapeRegExp).join(".*") + "$",
-      );
-      return re.test(destination) || re.test(host);
-    });
-  };
   const client = (destination: string): Promise<SesshClient> => {
-    if (!allowed(destination)) {
+    // The parse the connection makes again: the policy judges what ssh gets.
+    if (!hostAllowed(policy.allowHosts, parseDestination(destination))) {
       throw new SesshError(
         "usage",
         `The destination ${
@@ -145,8 +158,15 @@ export function buildMcpServer(
     return c.session(args.session);
   };
 
+  const secretsAllowed = policy.secretEnv.length > 0 ||
+    policy.secretFiles.length > 0;
+  /**
+   * Registers a tool with its hints, unless `--read-only` leaves it out (or
+   * it is `type_secret` and no secret was allowed). Its names, destination
+   * and paths are checked as text before it runs.
+   */
   const tool = <Shape extends z.ZodRawShape>(
-    name: string,
+    name: ToolName,
     description: string,
     input: Shape,
     output: z.ZodRawShape,
@@ -155,12 +175,18 @@ export function buildMcpServer(
       extra: ToolExtra,
     ) => Promise<ToolOutcome>,
   ) => {
+    const annotations = TOOL_HINTS[name];
+    if (policy.readOnly && !annotations.readOnlyHint) return;
+    if (name === "type_secret" && !secretsAllowed) return;
     server.registerTool(
       name,
-      { description, inputSchema: input, outputSchema: output },
+      { description, inputSchema: input, outputSchema: output, annotations },
       // deno-lint-ignore no-explicit-any
       (async (args: any, extra: ToolExtra) => {
         try {
+          for (const field of CHECKED_FIELDS) {
+            if (typeof args[field] === "string") wellFormed(args[field], field);
+          }
           const outcome = await run(args, extra);
           return {
             content: [{ type: "text" as const, text: outcome.text }],
@@ -187,7 +213,7 @@ export function buildMcpServer(
     {
       ...where,
       shell: z.string().optional().describe(
-        "shell to start, e.g. bash or zsh (default: the login shell)",
+        "shell to start, e.g. bash or zsh: one the host lists in /etc/shells (default: the login shell)",
       ),
     },
     { created: z.boolean(), pid: z.number().nullable(), shell: z.string() },
@@ -221,95 +247,93 @@ export function buildMcpServer(
     shell_exited: z.boolean(),
     superseded: z.boolean(),
   };
-  if (!policy.readOnly) {
-    tool(
-      "run",
-      `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
-      {
-        ...where,
-        command: z.string().min(1).describe("the shell command, typed as is"),
-        timeout_seconds: z.number().positive().max(86_400).optional()
-          .describe("how long to wait (default 60)"),
-        max_output: maxOutput,
-      },
-      runResult,
-      async (args, extra) => {
-        const s = await session(args);
-        const stop = progress(s, extra);
-        try {
-          const result = await s.run(args.command, {
-            timeoutMs: (args.timeout_seconds ?? 60) * 1000,
-            maxOutput: args.max_output,
-            signal: extra.signal,
-          });
-          const structured = runJson(result);
-          const status = result.running
-            ? `[still running as command ${result.commandId}: poll with result or wait --done]`
-            : `[exit ${result.exitCode}]`;
-          return {
-            text: `${result.output}${truncatedNote(result.truncated)}${status}`,
-            structured,
-          };
-        } finally {
-          stop();
-        }
-      },
-    );
-    tool(
-      "send",
-      `${WORKFLOW} Type literal text into the session (a REPL line, an answer to a prompt); enter presses Enter after it. Then use wait with for to read the reply. Never send passwords: use type_secret.`,
-      {
-        ...where,
-        text: z.string().describe("the text, typed as is"),
-        enter: z.boolean().optional().describe("press Enter after the text"),
-      },
-      { bytes: z.number() },
-      async (args) => {
-        const bytes = await (await session(args)).send(args.text, {
-          enter: args.enter,
+  tool(
+    "run",
+    `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
+    {
+      ...where,
+      command: z.string().min(1).describe("the shell command, typed as is"),
+      timeout_seconds: z.number().positive().max(86_400).optional()
+        .describe("how long to wait (default 60)"),
+      max_output: maxOutput,
+    },
+    runResult,
+    async (args, extra) => {
+      const s = await session(args);
+      const stop = progress(s, extra);
+      try {
+        const result = await s.run(args.command, {
+          timeoutMs: (args.timeout_seconds ?? 60) * 1000,
+          maxOutput: args.max_output,
+          signal: extra.signal,
         });
-        return { text: `typed ${bytes} bytes`, structured: { bytes } };
-      },
-    );
-    tool(
-      "keys",
-      `${WORKFLOW} Press keys by tmux name: Enter, C-c (interrupt), C-d, Up, Down, Tab, Escape, F5, M-x; other words are typed as text.`,
-      {
-        ...where,
-        keys: z.array(z.string()).min(1).describe("key names, in order"),
-      },
-      { keys: z.array(z.string()) },
-      async (args) => {
-        await (await session(args)).keys(args.keys);
+        const structured = runJson(result);
+        const status = result.running
+          ? `[still running as command ${result.commandId}: poll with result or wait --done]`
+          : `[exit ${result.exitCode}]`;
         return {
-          text: `pressed ${args.keys.join(" ")}`,
-          structured: { keys: args.keys },
+          text: `${result.output}${truncatedNote(result.truncated)}${status}`,
+          structured,
         };
-      },
-    );
-    tool(
-      "type_secret",
-      `${WORKFLOW} Type a secret (a password, a token) and Enter at a prompt with echo off, such as sudo's or ssh's password prompt. Give the name of an environment variable or a file the operator allowed; the secret itself never passes through you. Refused while the terminal shows what is typed: wait for the prompt first (wait with for: "assword").`,
-      {
-        ...where,
-        env_var: z.string().optional().describe(
-          "an environment variable of the server that holds the secret",
-        ),
-        file: z.string().optional().describe(
-          "a file on the server's machine that holds the secret",
-        ),
-      },
-      { typed: z.boolean() },
-      async (args) => {
-        const secret = readAllowedSecret(policy, args.env_var, args.file);
-        await (await session(args)).typeSecret(secret);
-        return {
-          text: "typed the secret and Enter",
-          structured: { typed: true },
-        };
-      },
-    );
-  }
+      } finally {
+        stop();
+      }
+    },
+  );
+  tool(
+    "send",
+    `${WORKFLOW} Type literal text into the session (a REPL line, an answer to a prompt); enter presses Enter after it. Then use wait with for to read the reply. Never send passwords: use type_secret.`,
+    {
+      ...where,
+      text: z.string().describe("the text, typed as is"),
+      enter: z.boolean().optional().describe("press Enter after the text"),
+    },
+    { bytes: z.number() },
+    async (args) => {
+      const bytes = await (await session(args)).send(args.text, {
+        enter: args.enter,
+      });
+      return { text: `typed ${bytes} bytes`, structured: { bytes } };
+    },
+  );
+  tool(
+    "keys",
+    `${WORKFLOW} Press keys by tmux name: Enter, C-c (interrupt), C-d, Up, Down, Tab, Escape, F5, M-x; other words are typed as text.`,
+    {
+      ...where,
+      keys: z.array(z.string()).min(1).describe("key names, in order"),
+    },
+    { keys: z.array(z.string()) },
+    async (args) => {
+      await (await session(args)).keys(args.keys);
+      return {
+        text: `pressed ${args.keys.join(" ")}`,
+        structured: { keys: args.keys },
+      };
+    },
+  );
+  tool(
+    "type_secret",
+    `${WORKFLOW} Type a secret (a password, a token) and Enter at a prompt with echo off, such as sudo's or ssh's password prompt. Give the name of an environment variable or a file the operator allowed; sessh never shows you its value and types it only at a prompt that does not echo. Refused while the terminal shows what is typed: wait for the prompt first (wait with for: "assword"). Offered only because the operator allowed secrets (sessh mcp --allow-secret-env or --allow-secret-file).`,
+    {
+      ...where,
+      env_var: z.string().optional().describe(
+        "an environment variable of the server that holds the secret",
+      ),
+      file: z.string().optional().describe(
+        "a file on the server's machine that holds the secret",
+      ),
+    },
+    { typed: z.boolean() },
+    async (args) => {
+      const secret = readAllowedSecret(policy, args.env_var, args.file);
+      await (await session(args)).typeSecret(secret);
+      return {
+        text: "typed the secret and Enter",
+        structured: { typed: true },
+      };
+    },
+  );
 
   tool(
     "logs",
@@ -742,8 +766,4 @@ function readAllowedSecret(
     );
   }
   return Deno.readTextFileSync(file!).replace(/\r?\n$/, "");
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -670,12 +670,31 @@ def motd_text(home):
     chunks = [read_file(p, 65536) for p in ["/run/motd.dynamic", "/etc/motd"] + ["/etc/motd.d/" + n for n in parts]]
     return b"".join(c for c in chunks if c and c.strip()).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
-def resolve_shell(requested):
+def login_shells(path="/etc/shells"):
+    """The host's login shells, as getusershell(3) reads them: /bin/sh and /bin/csh when the file is missing."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(1 << 16).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ["/bin/sh", "/bin/csh"]
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("/")]
+
+def resolve_shell(requested, shells_file="/etc/shells"):
+    """The shell a session starts: a requested one must be a login shell the host lists (so a client cannot start
+    any program as a session's "shell"), matched by its exact path: a path through `..` or a link of the
+    client's making is not the listed file."""
     if requested:
         import shutil
         path = requested if "/" in requested else shutil.which(requested)
-        if not path or not os.access(path, os.X_OK) or os.path.isdir(path):
-            raise HelperError("bad_request", 'Shell "%s" is not an executable on this host' % requested)
+        shells = login_shells(shells_file)
+        if not path or path not in shells:
+            raise HelperError("bad_shell", 'Shell "%s" is not a login shell on this host: %s lists %s; start one '
+                              "of those, or run the program in a session" % (requested, shells_file,
+                                                                          ", ".join(shells) or "none"))
+        if not os.access(path, os.X_OK) or os.path.isdir(path):
+            raise HelperError("bad_shell", 'Shell "%s" is not an executable on this host' % requested)
         return path
     with suppress(KeyError):  # a user without a passwd entry gets /bin/sh too
         shell = pwd.getpwuid(os.getuid()).pw_shell

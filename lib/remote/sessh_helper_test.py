@@ -435,6 +435,38 @@ class ShellKindTest(unittest.TestCase):
         self.assertIsNone(h.shell_kind("/usr/bin/fish"))
 
 
+class ResolveShellTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.shells = os.path.join(self.dir, "shells")
+        with open(self.shells, "w") as f:
+            f.write("# login shells\n/bin/sh\n%s\n\n" % shutil.which("bash"))
+
+    def refused(self, requested):
+        with self.assertRaises(h.HelperError) as caught:
+            h.resolve_shell(requested, self.shells)
+        return caught.exception.args
+
+    def test_listed_shells_by_path_or_name(self):
+        self.assertEqual(h.resolve_shell("/bin/sh", self.shells), "/bin/sh")
+        self.assertEqual(h.resolve_shell("bash", self.shells), shutil.which("bash"))
+
+    def test_other_programs_refused(self):
+        code, message = self.refused("/usr/bin/mktemp")
+        self.assertEqual(code, "bad_shell")
+        self.assertIn("lists /bin/sh, ", message)
+        self.assertEqual(self.refused("mktemp")[0], "bad_shell")
+        self.assertEqual(self.refused("/bin/../bin/sh")[0], "bad_shell")
+        self.assertEqual(self.refused("no-such-shell")[0], "bad_shell")
+
+    def test_a_missing_file_lists_what_getusershell_assumes(self):
+        self.assertEqual(h.login_shells(os.path.join(self.dir, "absent")), ["/bin/sh", "/bin/csh"])
+
+    def test_the_login_shell_needs_no_listing(self):
+        self.assertTrue(os.path.isabs(h.resolve_shell(None, os.path.join(self.dir, "absent"))))
+
+
 
 class RegistryTest(unittest.TestCase):
     REGISTRY = {"daemon": {"pid": 41, "started": 1000, "socket": "/run/s"},

@@ -366,6 +366,8 @@ export function remoteError(message: Message): SesshError {
   const code = String(message.code ?? "remote");
   const text = String(message.message ?? "The remote helper reported an error");
   if (code === "bad_request") return new SesshError("usage", text, 2);
+  // A shell the host does not list in /etc/shells: a mistake in the call.
+  if (code === "bad_shell") return new SesshError(code, text, 2);
   // A secret refused because the terminal would show it: exit 3, so that a
   // script can tell it from a failure and try again at the prompt.
   if (code === "terminal_echoes") return new SesshError(code, text, 3);

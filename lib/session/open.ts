@@ -19,7 +19,10 @@ export interface OpenResult {
 
 /** Options for starting a session. */
 export interface OpenOptions {
-  /** Shell to start instead of the user's login shell, e.g. `zsh`. */
+  /**
+   * Shell to start instead of the user's login shell, e.g. `zsh`: one the
+   * host lists in `/etc/shells`, or the call fails with `bad_shell`.
+   */
   shell?: string;
   /**
    * Set `PAGER=cat`, `GIT_PAGER=cat`, `MANPAGER=cat`, `SYSTEMD_PAGER=`.

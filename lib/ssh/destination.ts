@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { wellFormed } from "../well_formed.ts";
 
 /** A validated ssh destination. */
 export interface Destination {
@@ -33,7 +34,8 @@ const ADVICE = "pass user@host, ssh://user@host:port or an ssh config alias";
  *
  * Everything that could be mistaken for an ssh option or smuggled into a
  * `ProxyCommand` expansion is refused: a leading `-`, whitespace, control
- * characters and shell metacharacters.
+ * characters and shell metacharacters. So is text that is not valid UTF-8
+ * (U+FFFD, as Deno gives an invalid argument, or a lone surrogate).
  *
  * @param text The DESTINATION argument.
  * @param port The optional PORT argument, digits 1-65535.
@@ -50,6 +52,7 @@ const ADVICE = "pass user@host, ssh://user@host:port or an ssh config alias";
  */
 export function parseDestination(text: string, port?: string): Destination {
   if (text === "") refuse("Destination is empty; " + ADVICE);
+  wellFormed(text, "Destination", "invalid_destination");
   if (text.startsWith("-")) {
     refuse(`Destination ${quote(text)} begins with "-"; ${ADVICE}`);
   }

@@ -98,7 +98,7 @@ Deno.test("parseDestination() refuses a user or host beginning with a dash", () 
 
 Deno.test("parseDestination() refuses whitespace and control characters", async (t) => {
   for (
-    const text of ["db 1", "db1\n", "db\t1", "db\x001", "db\x1b[31m", "db\x7f"]
+    const text of ["db 1", "db1\n", "db\t1", "db\x1b[31m", "db\x7f"]
   ) {
     await t.step(JSON.stringify(text), () => {
       assertRefused(
@@ -106,6 +106,21 @@ Deno.test("parseDestination() refuses whitespace and control characters", async 
         undefined,
         /contains whitespace or control characters/,
       );
+    });
+  }
+});
+
+Deno.test("parseDestination() refuses a NUL byte and text that is not UTF-8", async (t) => {
+  const table: [string, RegExp][] = [
+    ["db\x001", /^Destination "db\\u00001" contains a NUL byte/],
+    ["me@lab\x00.evil", /contains a NUL byte/],
+    ["lab\uFFFD1", /^Destination "lab\uFFFD1" contains U\+FFFD/],
+    ["ssh://me\uFFFD@lab1", /contains U\+FFFD/],
+    ["lab\uD8001", /contains a lone UTF-16 surrogate/],
+  ];
+  for (const [text, pattern] of table) {
+    await t.step(JSON.stringify(text), () => {
+      assertRefused(text, undefined, pattern);
     });
   }
 });
