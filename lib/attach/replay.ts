@@ -329,23 +329,27 @@ function hasIntroducer(data: Uint8Array): boolean {
  * sequence), and a byte that is not UTF-8 stays itself.
  */
 function scanText(data: Uint8Array): string {
-  const chars: string[] = new Array(data.length);
+  // Codes in an array decoded at once: a string built char by char takes
+  // seconds on a buffer of megabytes.
+  const codes = new Uint16Array(data.length);
   let i = 0;
   while (i < data.length) {
     const byte = data[i];
     const length = byte < 0x80 ? 1 : utf8Length(data, i);
     if (length === 1) {
-      chars[i] = String.fromCharCode(byte);
+      codes[i] = byte;
     } else if (byte === 0xc2 && data[i + 1] < 0xa0) {
-      chars[i] = "\x1b";
-      chars[i + 1] = String.fromCharCode(data[i + 1] - 0x40);
+      codes[i] = 0x1b;
+      codes[i + 1] = data[i + 1] - 0x40;
     } else {
-      for (let k = 0; k < length; k++) chars[i + k] = "\u0100";
+      codes.fill(0x100, i, i + length);
     }
     i += length;
   }
-  return chars.join("");
+  return UTF16.decode(codes);
 }
+
+const UTF16 = new TextDecoder("utf-16le");
 
 /**
  * The length of the well-formed UTF-8 character at `i` (RFC 3629's ranges:
@@ -353,21 +357,19 @@ function scanText(data: Uint8Array): string {
  */
 function utf8Length(data: Uint8Array, i: number): number {
   const lead = data[i];
-  const [length, low, high] = lead >= 0xc2 && lead <= 0xdf
-    ? [2, 0x80, 0xbf]
-    : lead === 0xe0
-    ? [3, 0xa0, 0xbf]
-    : lead === 0xed
-    ? [3, 0x80, 0x9f]
-    : lead >= 0xe1 && lead <= 0xef
-    ? [3, 0x80, 0xbf]
-    : lead === 0xf0
-    ? [4, 0x90, 0xbf]
-    : lead === 0xf4
-    ? [4, 0x80, 0x8f]
-    : lead >= 0xf1 && lead <= 0xf3
-    ? [4, 0x80, 0xbf]
-    : [1, 0, 0];
+  let length = 1;
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead === 0xe0) low = 0xa0;
+    if (lead === 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead === 0xf0) low = 0x90;
+    if (lead === 0xf4) high = 0x8f;
+  }
   if (length === 1 || i + length > data.length) return 1;
   if (data[i + 1] < low || data[i + 1] > high) return 1;
   for (let k = 2; k < length; k++) {
