@@ -166,6 +166,10 @@ export async function main(args: string[]): Promise<number> {
     }
     return result.exitCode;
   } catch (error) {
+    // A reader that stopped reading (`| head -1`): its end is not an error
+    // of ours to report, and stdout cannot take it. 141 is what a shell
+    // reports for a command ended by SIGPIPE, as `cat` would be.
+    if (isBrokenPipe(error)) return 141;
     const known = error instanceof SesshError;
     const code = known ? error.code : "internal";
     const message = known
@@ -184,6 +188,14 @@ export async function main(args: string[]): Promise<number> {
     cancelOverrun?.();
     if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
   }
+}
+
+/** Whether `error` is a write to a closed pipe, or was caused by one. */
+function isBrokenPipe(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.BrokenPipe) return true;
+  }
+  return false;
 }
 
 if (import.meta.main) {

@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   "no_command",
   "terminal_echoes",
   "no_file",
+  "no_forward",
   "file_denied",
   "timeout",
   "command_failed",

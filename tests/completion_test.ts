@@ -3,6 +3,7 @@
  * function, given the words typed, asks the real CLI and offers its answers.
  */
 import assert from "node:assert/strict";
+import { startPane } from "./_tmux.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -66,4 +67,117 @@ Deno.test("the zsh script parses", async () => {
     stderr: "piped",
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
+});
+
+Deno.test("bash TAB inserts a hostile host name quoted, and nothing runs", async (t) => {
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${home}/.ssh`);
+    // Names a shell would run as code if typed in as they are: ssh reads
+    // each as one word (no blank), and so does the config parser.
+    const hostile = [
+      `alpha$(touch\${IFS}${home}/ran-1)`,
+      `beta\`touch\${IFS}${home}/ran-2\``,
+      `gamma;touch\${IFS}${home}/ran-3`,
+      `delta|touch\${IFS}${home}/ran-4`,
+      `epsilon&&touch\${IFS}${home}/ran-5`,
+      `zeta>${home}/ran-6`,
+    ];
+    await Deno.writeTextFile(
+      `${home}/.ssh/config`,
+      hostile.map((host) => `Host ${host}\n  User me\n`).join(""),
+    );
+    await Deno.writeTextFile(
+      `${home}/.bashrc`,
+      [
+        `sessh() { ${JSON.stringify(Deno.execPath())} run -A --quiet ${
+          JSON.stringify(CLI)
+        } "$@"; }`,
+        'eval "$(sessh completions bash)"',
+        "PS1='$ '",
+      ].join("\n") + "\n",
+    );
+    await using pane = await startPane(
+      ["bash", "--noprofile", "--rcfile", `${home}/.bashrc`, "-i"],
+      {
+        cols: 200,
+        env: {
+          HOME: home,
+          DENO_DIR: Deno.env.get("DENO_DIR") ??
+            `${Deno.env.get("HOME")}/.cache/deno`,
+          DENO_NO_UPDATE_CHECK: "1",
+          NO_COLOR: "1",
+        },
+      },
+    );
+    await pane.waitFor(/^\$$/m);
+    for (const [i, host] of hostile.entries()) {
+      await t.step(host.slice(0, host.indexOf(home)), async () => {
+        await pane.keys("C-e", "C-u", "C-l");
+        await pane.waitFor(/^\$$/);
+        // The completed line is echoed instead of run: what echo prints is
+        // the word as bash reads it, expansions and all.
+        await pane.type(`sessh run w ${host.slice(0, 3)}`);
+        await pane.keys("Tab");
+        const line = await pane.waitFor(/^\$ sessh run w \S{6,}/, 30_000);
+        await pane.keys("C-a");
+        await pane.type("echo ");
+        await pane.keys("Enter");
+        const screen = await pane.waitFor(/\n\$$/);
+        let ran = true;
+        await Deno.stat(`${home}/ran-${i + 1}`).catch(() => ran = false);
+        assert.equal(ran, false, "the name ran as a command");
+        assert.equal(screen.split("\n")[1], `sessh run w ${host}`);
+        assert.ok(!line.includes(host), `inserted unquoted: ${line}`);
+      });
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("zsh TAB inserts a hostile host name quoted, and nothing runs", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${home}/.ssh`);
+    const host = `alpha$(touch\${IFS}${home}/ran)`;
+    await Deno.writeTextFile(`${home}/.ssh/config`, `Host ${host}\n`);
+    await Deno.writeTextFile(
+      `${home}/.zshrc`,
+      [
+        "autoload -Uz compinit && compinit -u",
+        `sessh() { ${JSON.stringify(Deno.execPath())} run -A --quiet ${
+          JSON.stringify(CLI)
+        } "$@"; }`,
+        'eval "$(sessh completions zsh)"',
+        "PS1='$ '",
+      ].join("\n") + "\n",
+    );
+    await using pane = await startPane(["zsh", "-i"], {
+      cols: 200,
+      env: {
+        HOME: home,
+        ZDOTDIR: home,
+        DENO_DIR: Deno.env.get("DENO_DIR") ??
+          `${Deno.env.get("HOME")}/.cache/deno`,
+        DENO_NO_UPDATE_CHECK: "1",
+        NO_COLOR: "1",
+      },
+    });
+    await pane.waitFor(/^\$$/m);
+    await pane.type("sessh run w alp");
+    await pane.keys("Tab");
+    const line = await pane.waitFor(/^\$ sessh run w \S{6,}/, 30_000);
+    await pane.keys("C-a");
+    await pane.type("echo ");
+    await pane.keys("Enter");
+    const screen = await pane.waitFor(/\n\$$/);
+    let ran = true;
+    await Deno.stat(`${home}/ran`).catch(() => ran = false);
+    assert.equal(ran, false, "the name ran as a command");
+    assert.equal(screen.split("\n")[1], `sessh run w ${host}`);
+    assert.ok(!line.includes(host), `inserted unquoted: ${line}`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

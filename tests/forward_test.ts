@@ -91,6 +91,68 @@ Deno.test("a -L forward reaches a server started in the session, survives a new 
     assert.deepEqual(status.json.forwards, []);
   });
 
+  await t.step(
+    "a spec written differently cancels the forward set up",
+    async () => {
+      const port = freePort();
+      const set = await sessh(sshd, [
+        "forward",
+        dest,
+        "-L",
+        `${port}:localhost:${remote}`,
+      ]);
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal((await get(port)).trim(), "served-42");
+      const cancelled = await sesshJson(sshd, [
+        "forward",
+        dest,
+        "-L",
+        `LocalHost:${port}:LOCALHOST:${remote}`,
+        "--cancel",
+      ]);
+      assert.equal(cancelled.code, 0, JSON.stringify(cancelled.json));
+      assert.deepEqual(cancelled.json.cancelled, {
+        kind: "L",
+        spec: `${port}:localhost:${remote}`,
+      });
+      assert.deepEqual(cancelled.json.forwards, []);
+      assert.match(await get(port), /^failed/);
+    },
+  );
+
+  await t.step(
+    "cancelling a forward never set up fails with what ssh says",
+    async () => {
+      const port = freePort();
+      const spec = `127.0.0.1:${port}:127.0.0.1:${remote}`;
+      const cancelled = await sessh(sshd, [
+        "forward",
+        dest,
+        "-L",
+        spec,
+        "--cancel",
+      ]);
+      assert.equal(
+        cancelled.stderr,
+        `sessh: No forward -L ${spec} to cancel through the master of "${dest}": ssh says "port not forwarded"; no forward is set up through it\n`,
+      );
+      assert.equal(cancelled.code, 1);
+      assert.equal(cancelled.stdout, "");
+      const json = await sesshJson(sshd, [
+        "forward",
+        dest,
+        "-D",
+        String(port),
+        "--cancel",
+      ]);
+      assert.equal(json.code, 1);
+      assert.equal(
+        (json.json.error as Record<string, unknown>).code,
+        "no_forward",
+      );
+    },
+  );
+
   await t.step("open --forward sets one up as it opens a session", async () => {
     const other = freePort();
     const opened = await sessh(sshd, [

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-async function cli(args: string[]) {
+async function cli(args: string[], env: Record<string, string> = {}) {
   const dir = await Deno.makeTempDir();
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", CLI, ...args],
-      env: { SESSH_CONTROL_DIR: `${dir}/ctl`, NO_COLOR: "1" },
+      env: { SESSH_CONTROL_DIR: `${dir}/ctl`, NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -93,6 +93,14 @@ Deno.test("out-of-range values are refused with the accepted range", async (t) =
       'Invalid --timeout "soon"; give seconds, e.g. 60, 1.5, 90s, 2m',
     ],
     [
+      ["wait", "w", "box", "--timeout", "600h"],
+      'Invalid --timeout "600h"; give more than 0 and at most 24h (86400 s)',
+    ],
+    [
+      ["wait", "w", "box", "--timeout", "0"],
+      'Invalid --timeout "0"; give more than 0 and at most 24h (86400 s)',
+    ],
+    [
       ["wait", "w", "box", "--for", "("],
       "Invalid --for pattern: Invalid regular expression: /(/m: Unterminated group",
     ],
@@ -106,6 +114,43 @@ Deno.test("out-of-range values are refused with the accepted range", async (t) =
         op: args[0],
         error: { code: "usage", message },
       });
+      assert.equal(result.touched, false);
+    });
+  }
+});
+
+Deno.test("a timeout of 0 or over a day is refused before anything runs", async (t) => {
+  const table: [string[], Record<string, string>, string][] = [
+    [
+      ["run", "w", "box", "--timeout", "600h", "--", "true"],
+      {},
+      'sessh: Invalid --timeout "600h"; give more than 0 and at most 24h (86400 s)\n',
+    ],
+    [
+      ["run", "w", "box", "--timeout", "0", "--", "true"],
+      {},
+      'sessh: Invalid --timeout "0"; give more than 0 and at most 24h (86400 s)\n',
+    ],
+    [
+      ["run", "w", "box", "--", "true"],
+      { SESSH_TIMEOUT: "0" },
+      'sessh: Invalid SESSH_TIMEOUT "0"; give more than 0 and at most 24h (86400 s)\n',
+    ],
+    [
+      ["wait", "w", "box", "--done"],
+      { SESSH_TIMEOUT: "25h" },
+      'sessh: Invalid SESSH_TIMEOUT "25h"; give more than 0 and at most 24h (86400 s)\n',
+    ],
+  ];
+  for (const [args, env, stderr] of table) {
+    const name = `${Object.keys(env).map((k) => `${k}=${env[k]} `).join("")}${
+      args.join(" ")
+    }`;
+    await t.step(name, async () => {
+      const result = await cli(args, env);
+      assert.equal(result.stderr, stderr);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
       assert.equal(result.touched, false);
     });
   }

@@ -174,6 +174,38 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
   });
 
   await t.step(
+    "a garbage token: the call goes direct, says why, and the next one goes through a new agent",
+    async () => {
+      const agent = await warmUp(sshd, name);
+      await Deno.writeTextFile(files.token, "garbage");
+      const via = await path(sshd, name);
+      assert.equal(via.warm, false);
+      assert.match(String(via.reason), /refused the token/);
+      assert.ok(await waitForExit([agent], 5000), "the agent retires");
+      const run = await sessh(sshd, ["run", name, dest, "--", "echo ok"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "ok\n");
+      const fresh = await warmUp(sshd, name);
+      assert.notEqual(fresh, agent);
+    },
+  );
+
+  await t.step(
+    "a token file open to others: the call goes direct without reading it, and a new agent replaces the old",
+    async () => {
+      const agent = await warmUp(sshd, name);
+      await Deno.chmod(files.token, 0o644);
+      const via = await path(sshd, name);
+      assert.equal(via.warm, false);
+      assert.match(String(via.reason), /has mode 0644, open to others/);
+      assert.ok(await waitForExit([agent], 10_000), "the old agent retires");
+      const fresh = await warmUp(sshd, name);
+      assert.notEqual(fresh, agent);
+      assert.equal((await Deno.stat(files.token)).mode! & 0o777, 0o600);
+    },
+  );
+
+  await t.step(
     "an agent of another version is retired and replaced",
     async () => {
       // A control directory of its own: no agent of the earlier steps (nor

@@ -79,6 +79,22 @@ export async function leaseBridge(
   target: LeaseTarget,
 ): Promise<Leased | Direct> {
   const files = agentFiles(controlDir);
+  const foreign = foreignFile(files.socket, "socket") ??
+    foreignFile(files.token, "file");
+  if (foreign) {
+    // Not talking to it: a socket or token not ours is not proof of our
+    // own agent. Its files go, so the agent started after this call
+    // listens in their place (a running one sees them gone and retires).
+    for (const path of [files.socket, files.token]) {
+      try {
+        Deno.removeSync(path);
+      } catch { /* gone already */ }
+    }
+    return {
+      reason: `${foreign}; it is replaced by a new agent`,
+      agentDue: true,
+    };
+  }
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path: files.socket });
@@ -142,6 +158,13 @@ export async function leaseBridge(
           agentDue: true,
         };
       }
+      if (reply.code === "agent_token") {
+        return {
+          reason:
+            "the local agent refused the token in its token file (it was changed); a new agent is started",
+          agentDue: true,
+        };
+      }
       if (reply.code === "agent_env") {
         return { reason: reply.message, agentDue: false };
       }
@@ -172,6 +195,35 @@ export async function leaseBridge(
       agentDue: false,
     };
   }
+}
+
+/**
+ * Why an agent's file is not to be trusted: owned by another user, open to
+ * others (any group or other permission bit), or not of the expected kind
+ * (a symlink included). Null when it is ours, or missing.
+ */
+function foreignFile(path: string, kind: "socket" | "file"): string | null {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    return null;
+  }
+  const uid = Deno.uid();
+  const mode = (info.mode ?? 0) & 0o777;
+  const isKind = kind === "socket" ? info.isSocket : info.isFile;
+  if (!isKind) {
+    return `the local agent's ${kind} ${path} is not a ${kind}`;
+  }
+  if (uid !== null && info.uid !== uid) {
+    return `the local agent's ${kind} ${path} belongs to uid ${info.uid}, not ${uid}`;
+  }
+  if (mode & 0o077) {
+    return `the local agent's ${kind} ${path} has mode 0${
+      mode.toString(8)
+    }, open to others`;
+  }
+  return null;
 }
 
 /**

@@ -45,6 +45,8 @@ const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 const LEASE_READ_MS = 5000;
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
+/** How often the agent checks that its socket and token are still its own. */
+const FILES_CHECK_MS = 2000;
 
 /**
  * Serves calls until idle or retired. Exits at once (returning false) when
@@ -77,7 +79,12 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   log(`started, version ${options.version ?? AGENT_VERSION}`);
   await Deno.remove(files.socket).catch(() => {});
   const token = crypto.randomUUID();
-  await Deno.writeTextFile(files.token, token, { mode: 0o600 });
+  // A new file, not an old one rewritten: that could keep another mode.
+  await Deno.remove(files.token).catch(() => {});
+  await Deno.writeTextFile(files.token, token, {
+    createNew: true,
+    mode: 0o600,
+  });
   const listener = Deno.listen({ transport: "unix", path: files.socket });
   await Deno.chmod(files.socket, 0o600);
   const bound = (await Deno.lstat(files.socket)).ino;
@@ -98,6 +105,12 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
       lock.close();
     },
   });
+  // A call that finds the files changed removes them and starts another
+  // agent, which needs the lock this one holds.
+  const watch = setInterval(() => {
+    const why = filesChanged(files, bound, token);
+    if (why) agent.retireNow(why);
+  }, FILES_CHECK_MS);
   let failures = 0;
   while (!retired) {
     let conn: Deno.UnixConn;
@@ -113,6 +126,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     }
     agent.serve(conn);
   }
+  clearInterval(watch);
   await agent.finished();
   log("exiting");
   return true;
@@ -132,6 +146,29 @@ function logger(path: string): (message: string) => void {
   };
 }
 
+/** Why the agent's socket or token file is no longer the one it made, if so. */
+function filesChanged(
+  files: { socket: string; token: string },
+  bound: number | null,
+  token: string,
+): string | null {
+  if (inode(files.socket) !== bound) {
+    return "its socket was removed or replaced";
+  }
+  try {
+    const info = Deno.lstatSync(files.token);
+    if (
+      !info.isFile || info.uid !== Deno.uid() || (info.mode ?? 0) & 0o077 ||
+      Deno.readTextFileSync(files.token) !== token
+    ) {
+      return "its token file was changed";
+    }
+  } catch {
+    return "its token file was removed";
+  }
+  return null;
+}
+
 function inode(path: string): number | null {
   try {
     return Deno.lstatSync(path).ino;
@@ -147,6 +184,8 @@ class Agent {
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #calls = 0;
+  /** When a call last borrowed a bridge: only those keep the agent alive. */
+  #lastLease = Date.now();
   #retire: (why: string) => void;
   #log: (message: string) => void;
   #retired = false;
@@ -185,7 +224,7 @@ class Agent {
     this.#calls++;
     clearTimeout(this.#idleTimer);
     try {
-      await this.#serveCall(conn);
+      if (await this.#serveCall(conn)) this.#lastLease = Date.now();
     } catch {
       // A call that went away mid-way; its bridge handled that itself.
     } finally {
@@ -200,15 +239,22 @@ class Agent {
     }
   }
 
-  async #serveCall(conn: Deno.UnixConn): Promise<void> {
+  /** Serves one call; whether it borrowed a bridge. */
+  async #serveCall(conn: Deno.UnixConn): Promise<boolean> {
     const first = await readFirstFrame(conn, LEASE_READ_MS);
-    if (typeof first === "string" || first.message.op !== "lease") return;
+    if (typeof first === "string" || first.message.op !== "lease") {
+      return false;
+    }
     const request = first.message as unknown as LeaseRequest;
     const leftover = first.leftover;
     const reply = (message: LeaseReply) =>
       writeAll(conn, encodeFrame(message as unknown as Message));
     if (request.token !== this.#token) {
-      return await reply(failure("usage", "Wrong agent token", 2));
+      // Only our user reaches the socket, so the token file was changed
+      // under the agent: it retires, and the call starts a new one.
+      await reply(failure("agent_token", "Wrong agent token", 1));
+      this.retireNow("a call with a wrong token");
+      return false;
     }
     if (request.version !== this.#version || this.#retired) {
       await reply(failure(
@@ -216,18 +262,19 @@ class Agent {
         `This agent speaks ${this.#version}; the call speaks ${request.version}`,
         1,
       ));
-      this.#retireNow(`a call of version ${request.version}`);
-      return;
+      this.retireNow(`a call of version ${request.version}`);
+      return false;
     }
     // A master started here authenticates and forwards the agent's ssh-agent,
     // so a call with another one goes its own way.
     const ownAuth = Deno.env.get("SSH_AUTH_SOCK") ?? "";
     if ((request.env.SSH_AUTH_SOCK ?? "") !== ownAuth) {
-      return await reply(failure(
+      await reply(failure(
         "agent_env",
         "SSH_AUTH_SOCK differs from the local agent's",
         1,
       ));
+      return false;
     }
     const lessee = {
       write: (bytes: Uint8Array) => writeAll(conn, bytes),
@@ -242,13 +289,14 @@ class Agent {
       pooled = await this.#take(request, lessee);
     } catch (error) {
       const known = error instanceof SesshError;
-      return await reply({
+      await reply({
         ok: false,
         code: known ? error.code : "internal",
         message: known ? error.message : String(error),
         exit_code: known ? error.exitCode : 1,
         details: known ? error.details : {},
       });
+      return false;
     }
     const { hello, master } = pooled.bridge;
     try {
@@ -263,6 +311,7 @@ class Agent {
     } finally {
       pooled.callLeft();
     }
+    return true;
   }
 
   /**
@@ -317,16 +366,21 @@ class Agent {
     return pooled;
   }
 
+  /**
+   * Counts from the last borrowed bridge, not the last connection: calls
+   * that fail (a wrong token, no request) must not keep the agent alive.
+   */
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
     if (this.#retired) return;
     this.#idleTimer = setTimeout(
-      () => this.#retireNow(`no call for ${this.#idleMs / 1000} s`),
-      this.#idleMs,
+      () => this.retireNow(`no call for ${this.#idleMs / 1000} s`),
+      Math.max(0, this.#lastLease + this.#idleMs - Date.now()),
     );
   }
 
-  #retireNow(why: string): void {
+  /** Stops accepting calls; those in flight finish. */
+  retireNow(why: string): void {
     if (this.#retired) return;
     this.#retired = true;
     clearTimeout(this.#idleTimer);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { poolKey } from "./server.ts";
-import type { LeaseRequest } from "./protocol.ts";
+import { poolKey, runAgent } from "./server.ts";
+import { agentFiles, type LeaseRequest } from "./protocol.ts";
+import { encodeFrame } from "../protocol/frame.ts";
 
 const request = (
   env: Record<string, string>,
@@ -35,4 +36,33 @@ Deno.test("poolKey() tells apart calls whose ssh would differ", () => {
     poolKey(request({}, { port: "22" })),
     poolKey(request({}, { port: "2222" })),
   );
+});
+
+Deno.test("runAgent() retires after its idle time while calls that borrow nothing keep coming", async () => {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  const { socket } = agentFiles(controlDir);
+  let finished = false;
+  const agent = runAgent({ controlDir, idleMs: 1500 }).then(() => {
+    finished = true;
+  });
+  try {
+    const deadline = Date.now() + 8000;
+    while (!finished && Date.now() < deadline) {
+      try {
+        const conn = await Deno.connect({ transport: "unix", path: socket });
+        await conn.write(encodeFrame({ op: "not-a-lease" }));
+        conn.close();
+      } catch {
+        // Not listening yet, or retired.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(finished, "the agent is still running after 8 s");
+  } finally {
+    // A running agent retires once its socket is gone.
+    await Deno.remove(socket).catch(() => {});
+    await agent;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -127,15 +127,36 @@ export function cleanStart(data: Uint8Array): number {
   return 0;
 }
 
+// A query may come in 7-bit form (ESC [) or 8-bit (the C1 control CSI,
+// U+009B): a UTF-8 terminal reads the latter from the bytes C2 9B, a
+// terminal in an 8-bit charset from a lone byte 9B. `scanText()` turns the
+// UTF-8 form into the 7-bit one; the lone bytes are matched as they are.
+const CSI = "(?:\\x1b\\[|\\x9b)";
+const OSC = "(?:\\x1b\\]|\\x9d)";
+const DCS = "(?:\\x1bP|\\x90)";
+const ST = "(?:\\x07|\\x1b\\\\|\\x9c)";
+/** A string's body: anything up to its terminator. */
+const BODY = "[^\\x07\\x1b\\x9c]*";
+
+/**
+ * Every sequence a terminal answers (xterm's, xterm.js's and those of
+ * terminals in wide use), so that a replay never makes the local terminal
+ * type an answer into the shell.
+ */
 const QUERIES = new RegExp(
   [
-    "\\x1b\\[[>=]?[0-9]*c", // device attributes
-    "\\x1b\\[\\??[0-9]*n", // status and cursor position reports
-    "\\x1b\\[(?:1[1345689]|2[01])(?:;[0-9]+)?t", // window reports (not resizes)
-    "\\x1b\\[\\??[0-9;]*\\$p", // mode reports
-    "\\x1b\\[>[0-9]*q", // terminal version
-    "\\x1b\\](?:4;[0-9]+|1[0-9]);\\?(?:\\x07|\\x1b\\\\)", // colour queries
-    "\\x1bP[$+]q[^\\x1b\\x07]*(?:\\x1b\\\\|\\x07)", // setting and capability queries
+    `${CSI}[>=]?[0-9;]*c`, // device attributes: primary, secondary, tertiary
+    `${CSI}\\??[0-9;]*n`, // status, cursor position (DSR, DECXCPR)
+    `${CSI}(?:1[1345689]|2[01])(?:;[0-9]*)*t`, // window reports (not resizes)
+    `${CSI}\\??[0-9;]*\\$p`, // mode reports (DECRQM)
+    `${CSI}>[0-9;]*q`, // terminal name and version (XTVERSION)
+    `${CSI}[01]?x`, // terminal parameters (DECREQTPARM)
+    `${CSI}\\?u`, // keyboard protocol flags (kitty)
+    `${CSI}\\?[0-9;]*[Sm]`, // graphics and key modifier settings (XTSMGRAPHICS, XTQMODKEYS)
+    `${OSC}(?:4|5|1[0-9]|52);${BODY}\\?${BODY}${ST}`, // colours and clipboard
+    `${DCS}(?:[$+]q|[0-9]*\\$w)${BODY}${ST}`, // settings, capabilities, state
+    "\\x1bZ|\\x9a", // identify terminal (DECID)
+    "\\x05", // answerback (ENQ)
   ].join("|"),
   "g",
 );
@@ -155,9 +176,10 @@ const QUERIES = new RegExp(
  * ```
  */
 export function stripQueries(data: Uint8Array): Uint8Array {
+  if (!hasIntroducer(data)) return data;
   const kept: Uint8Array[] = [];
   let last = 0;
-  for (const match of latin1(data).matchAll(QUERIES)) {
+  for (const match of scanText(data).matchAll(QUERIES)) {
     kept.push(data.subarray(last, match.index));
     last = match.index + match[0].length;
   }
@@ -288,4 +310,70 @@ const ONE_CHAR_PER_BYTE = new TextDecoder("latin1");
 
 function latin1(data: Uint8Array): string {
   return ONE_CHAR_PER_BYTE.decode(data);
+}
+
+/** Whether `data` may hold a query: an ESC, ENQ or byte of a C1 control. */
+function hasIntroducer(data: Uint8Array): boolean {
+  for (const byte of data) {
+    if (byte === 0x1b || byte === 0x05 || (byte >= 0x80 && byte <= 0x9f)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * One character per byte, for matching: a C1 control in UTF-8 (C2 80 to
+ * C2 9F) becomes its 7-bit form (ESC and one character, still two), any
+ * other UTF-8 character becomes U+0100 per byte (text that is part of no
+ * sequence), and a byte that is not UTF-8 stays itself.
+ */
+function scanText(data: Uint8Array): string {
+  // Codes in an array decoded at once: a string built char by char takes
+  // seconds on a buffer of megabytes.
+  const codes = new Uint16Array(data.length);
+  let i = 0;
+  while (i < data.length) {
+    const byte = data[i];
+    const length = byte < 0x80 ? 1 : utf8Length(data, i);
+    if (length === 1) {
+      codes[i] = byte;
+    } else if (byte === 0xc2 && data[i + 1] < 0xa0) {
+      codes[i] = 0x1b;
+      codes[i + 1] = data[i + 1] - 0x40;
+    } else {
+      codes.fill(0x100, i, i + length);
+    }
+    i += length;
+  }
+  return UTF16.decode(codes);
+}
+
+const UTF16 = new TextDecoder("utf-16le");
+
+/**
+ * The length of the well-formed UTF-8 character at `i` (RFC 3629's ranges:
+ * no overlong forms, no surrogates), or 1 for a byte that starts none.
+ */
+function utf8Length(data: Uint8Array, i: number): number {
+  const lead = data[i];
+  let length = 1;
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead === 0xe0) low = 0xa0;
+    if (lead === 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead === 0xf0) low = 0x90;
+    if (lead === 0xf4) high = 0x8f;
+  }
+  if (length === 1 || i + length > data.length) return 1;
+  if (data[i + 1] < low || data[i + 1] > high) return 1;
+  for (let k = 2; k < length; k++) {
+    if (data[i + k] < 0x80 || data[i + k] > 0xbf) return 1;
+  }
+  return length;
 }

@@ -65,6 +65,39 @@ export function parseSeconds(text: string, what: string): number {
 }
 
 /**
+ * The longest `--timeout` (and `SESSH_TIMEOUT`): a day, as MCP's
+ * `timeout_seconds`. Timers hold at most 2^31-1 ms (24.8 days); a longer
+ * wait is better written as a loop of shorter ones.
+ */
+export const MAX_TIMEOUT_MS = 86_400_000;
+
+/**
+ * Parses a call's timeout: as {@linkcode parseSeconds}, more than 0 and at
+ * most {@linkcode MAX_TIMEOUT_MS}.
+ *
+ * @param text The value given.
+ * @param what The option's name, for the error message.
+ * @returns Milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { parseTimeout } from "./args.ts";
+ * console.log(parseTimeout("90", "--timeout")); // 90000
+ * ```
+ */
+export function parseTimeout(text: string, what: string): number {
+  const ms = parseSeconds(text, what);
+  if (ms <= 0 || ms > MAX_TIMEOUT_MS) {
+    throw new UsageError(
+      `Invalid ${what} ${
+        JSON.stringify(text)
+      }; give more than 0 and at most 24h (86400 s)`,
+    );
+  }
+  return ms;
+}
+
+/**
  * Parses a whole number of milliseconds.
  *
  * @param text The value given.

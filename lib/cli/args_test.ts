@@ -5,6 +5,7 @@ import {
   parseSeconds,
   parseSize,
   parseSizeIn,
+  parseTimeout,
   splitPayload,
 } from "./args.ts";
 import { UsageError } from "../errors.ts";
@@ -56,4 +57,18 @@ Deno.test("parsePort() takes 1 to 65535 and returns text for ssh -p", () => {
   assert.equal(parsePort("022"), "22");
   assert.throws(() => parsePort("0"), UsageError);
   assert.throws(() => parsePort("65536"), UsageError);
+});
+
+Deno.test("parseTimeout() takes more than 0 and at most a day", () => {
+  assert.equal(parseTimeout("24h", "--timeout"), 86_400_000);
+  assert.equal(parseTimeout("1ms", "--timeout"), 1);
+  for (const text of ["0", "0.0001", "24.001h", "600h"]) {
+    assert.throws(
+      () => parseTimeout(text, "--timeout"),
+      (error: Error) =>
+        error instanceof UsageError &&
+        error.message ===
+          `Invalid --timeout "${text}"; give more than 0 and at most 24h (86400 s)`,
+    );
+  }
 });

@@ -9,7 +9,7 @@ import { SesshError, UsageError } from "../errors.ts";
 import { changeForward, type Forward } from "../ssh/forwards.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/settings.ts";
-import { parseSeconds, PAYLOADS } from "./args.ts";
+import { parseTimeout, PAYLOADS } from "./args.ts";
 
 /** Flags every verb accepts. */
 export interface CommonFlags {
@@ -102,7 +102,7 @@ export function timeoutFlag(
   env: Record<string, string | undefined>,
 ): number {
   return flags.timeout ??
-    parseSeconds(env.SESSH_TIMEOUT ?? "60", "SESSH_TIMEOUT");
+    parseTimeout(env.SESSH_TIMEOUT ?? "60", "SESSH_TIMEOUT");
 }
 
 /** The payload after `--`, which `run`, `send` and `keys` require. */

@@ -29,10 +29,13 @@ export function completionScript(shell: string): string {
     case "bash":
       return `# sessh completion for bash: eval "$(sessh completions bash)" in ~/.bashrc
 _sessh_complete() {
-  local line
+  local line word
   COMPREPLY=()
   while IFS= read -r line; do
-    COMPREPLY+=("\${line%%$'\\t'*}")
+    # Quoted as bash reads it back: bash inserts a reply as it is, and a
+    # host name from ~/.ssh/config such as a$(cmd) must stay a name.
+    printf -v word '%q' "\${line%%$'\\t'*}"
+    COMPREPLY+=("$word")
   done < <(sessh __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
 }
 complete -o default -F _sessh_complete sessh

@@ -48,6 +48,7 @@ import {
   parseSeconds,
   parseSize,
   parseSizeIn,
+  parseTimeout,
 } from "./args.ts";
 import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
@@ -152,7 +153,7 @@ const MAX_OUTPUT = {
 
 const TIMEOUT = {
   kind: "parsed" as const,
-  parse: (v: string) => parseSeconds(v, "--timeout"),
+  parse: (v: string) => parseTimeout(v, "--timeout"),
   brief: "how long to wait, e.g. 90, 2m (default 60, SESSH_TIMEOUT)",
   optional: true as const,
   placeholder: "seconds",

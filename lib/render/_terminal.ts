@@ -63,6 +63,9 @@ export async function emulate<T>(
     scrollback: options.scrollback,
     // `terminal.buffer` counts as proposed API in @xterm/headless.
     allowProposedApi: true,
+    // Its log goes to the console: a DEL byte in the output would print a
+    // parsing error per byte on the user's stderr (and the MCP server's).
+    logLevel: "off",
   });
   try {
     // xterm.js parses large writes in time slices; the callback fires once the

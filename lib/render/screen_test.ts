@@ -119,3 +119,20 @@ Deno.test("formatScreen() formats what renderScreen() returns", async () => {
   });
   assert.equal(formatScreen(screen), "red\n\nend");
 });
+
+Deno.test("renderScreen() says nothing on the console about bytes it cannot parse", async () => {
+  const logged: unknown[][] = [];
+  const saved = { ...console };
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    console[level] = (...args: unknown[]) => logged.push(args);
+  }
+  try {
+    await renderScreen(new TextEncoder().encode("a\x7fb"), {
+      cols: 20,
+      rows: 2,
+    });
+  } finally {
+    Object.assign(console, saved);
+  }
+  assert.deepEqual(logged, []);
+});

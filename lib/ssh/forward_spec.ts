@@ -76,3 +76,42 @@ export function parseForwardFlag(text: string): Forward {
   }
   return parseForward(match[1] as Forward["kind"], match[2]);
 }
+
+/**
+ * Whether two forwards name the same one as ssh sees it, however they are
+ * written: ports without leading zeros, host names in any case and with or
+ * without IPv6 brackets, `*` or an empty bind address (all addresses), and
+ * no bind address or `localhost` (ssh binds loopback then, unless
+ * GatewayPorts says otherwise). Unix socket paths compare as written.
+ *
+ * @param a One forward.
+ * @param b The other.
+ * @returns Whether they are the same forward.
+ *
+ * @example
+ * ```ts
+ * import { sameForward } from "./forward_spec.ts";
+ * const set = { kind: "L" as const, spec: "8080:db:5432" };
+ * console.log(sameForward(set, { kind: "L", spec: "localhost:08080:DB:5432" })); // true
+ * ```
+ */
+export function sameForward(a: Forward, b: Forward): boolean {
+  return a.kind === b.kind && forwardKey(a) === forwardKey(b);
+}
+
+/** A forward's fields as ssh compares them, joined. */
+function forwardKey(forward: Forward): string {
+  // Split on colons outside brackets: [::1]:8080:host:80 has four fields.
+  const fields = forward.spec.match(/\[[^\]]*\]|[^:]+|(?<=^|:)(?=:|$)/g) ?? [];
+  const wanted = forward.kind === "D" ? 2 : 4;
+  // The listening side may be a port alone; its bind address defaults.
+  const full = fields.length === wanted - 1 && !forward.spec.startsWith("/")
+    ? ["localhost", ...fields]
+    : fields;
+  return full.map((field, i) => {
+    if (field.startsWith("/")) return field;
+    if (/^\d+$/.test(field)) return String(Number(field));
+    const host = field.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    return i === 0 && host === "*" ? "" : host;
+  }).join("\n");
+}

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import type { Forward } from "./forward_spec.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { type Forward, sameForward } from "./forward_spec.ts";
 
 export {
   type Forward,
@@ -81,15 +81,62 @@ export async function changeForward(
   forward: Forward,
   cancel = false,
 ): Promise<Forward[]> {
-  await applyForward(dest, settings, forward, cancel);
-  const same = (f: Forward) =>
-    f.kind === forward.kind && f.spec === forward.spec;
+  if (cancel) {
+    return (await cancelForward(dest, settings, controlPath, forward)).forwards;
+  }
+  await applyForward(dest, settings, forward, false);
   const recorded = (await recordedForwards(controlPath)).filter((f) =>
-    !same(f)
+    !sameSpelling(f, forward)
   );
-  const now = cancel ? recorded : [...recorded, forward];
+  const now = [...recorded, forward];
   await record(controlPath, now);
   return now;
+}
+
+/**
+ * Cancels a forward on the running master. ssh compares a cancel with the
+ * forward as it was set up, field by field as written, so a recorded
+ * forward that is the same one spelled differently is cancelled by its
+ * recorded spelling.
+ *
+ * @param dest The destination.
+ * @param settings The settings (the same as the master's).
+ * @param controlPath The master's control socket.
+ * @param forward The forward, as the user wrote it.
+ * @returns The forward cancelled (as ssh knew it), and those recorded now.
+ * @throws {SesshError} `no_forward` when the master had no such forward.
+ */
+export async function cancelForward(
+  dest: Destination,
+  settings: SshSettings,
+  controlPath: string,
+  forward: Forward,
+): Promise<{ cancelled: Forward; forwards: Forward[] }> {
+  const recorded = await recordedForwards(controlPath);
+  const cancelled = recorded.find((f) => sameSpelling(f, forward)) ??
+    recorded.find((f) => sameForward(f, forward)) ?? forward;
+  const rest = recorded.filter((f) => !sameSpelling(f, cancelled));
+  try {
+    await applyForward(dest, settings, cancelled, true);
+  } catch (error) {
+    // Not on the master: a record of it is stale (a master that replaced
+    // a dead one could not set it up again).
+    if (error instanceof SesshError && error.code === "no_forward") {
+      if (rest.length !== recorded.length) await record(controlPath, rest);
+      error.message += rest.length
+        ? `; forwards set up through it: ${
+          rest.map((f) => `-${f.kind} ${f.spec}`).join(", ")
+        }`
+        : "; no forward is set up through it";
+    }
+    throw error;
+  }
+  await record(controlPath, rest);
+  return { cancelled, forwards: rest };
+}
+
+function sameSpelling(a: Forward, b: Forward): boolean {
+  return a.kind === b.kind && a.spec === b.spec;
 }
 
 /**
@@ -144,8 +191,21 @@ async function applyForward(
   const result = await runCommand(argv, {
     timeoutMs: (settings.connectTimeoutSeconds + 5) * 1000,
   });
+  const stderr = new TextDecoder().decode(result.stderr).trim();
+  // `ssh -O cancel` exits 0 when the master refuses; only its message
+  // tells (OpenSSH's mux client: "forwarding request failed: port not
+  // forwarded").
+  const refused = /forwarding request failed: *([^\r\n]*)/.exec(stderr);
+  if (cancel && result.code === 0 && refused) {
+    throw new SesshError(
+      "no_forward",
+      `No forward -${forward.kind} ${forward.spec} to cancel through the master of ${
+        JSON.stringify(dest.host)
+      }: ssh says "${refused[1] || "cancel forward request failed"}"`,
+      1,
+    );
+  }
   if (result.code !== 0) {
-    const stderr = new TextDecoder().decode(result.stderr).trim();
     if (result.code === 255 && !/forward/i.test(stderr)) {
       throw classifySshFailure(dest, result.code, stderr);
     }

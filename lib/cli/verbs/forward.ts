@@ -6,6 +6,7 @@
  */
 import { UsageError } from "../../errors.ts";
 import {
+  cancelForward,
   changeForward,
   type Forward,
   parseForward,
@@ -58,19 +59,31 @@ export async function forwardCommand(
 ): Promise<Outcome> {
   const forward = forwardOf(flags);
   await using client = await connect(t, flags);
+  const where = `through the master of ${t.dest}`;
+  if (flags.cancel) {
+    const { cancelled, forwards } = await cancelForward(
+      client.destination,
+      client.settings,
+      client.master.controlPath,
+      forward,
+    );
+    return {
+      op: "forward",
+      fields: { cancelled, forwards },
+      text: `cancelled -${cancelled.kind} ${cancelled.spec} ${where}\n`,
+      exitCode: 0,
+    };
+  }
   const forwards = await changeForward(
     client.destination,
     client.settings,
     client.master.controlPath,
     forward,
-    flags.cancel ?? false,
   );
   return {
     op: "forward",
     fields: { forwards },
-    text: `${
-      flags.cancel ? "cancelled" : "forwarding"
-    } -${forward.kind} ${forward.spec} through the master of ${t.dest}\n`,
+    text: `forwarding -${forward.kind} ${forward.spec} ${where}\n`,
     exitCode: 0,
   };
 }
