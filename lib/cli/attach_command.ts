@@ -23,7 +23,7 @@ import {
   sshFlags,
   type Target,
 } from "./call.ts";
-import { statusJson } from "./format.ts";
+import { statusJson } from "../report/format.ts";
 import type { Forward } from "../ssh/forwards.ts";
 
 /** Options of `attach`. */

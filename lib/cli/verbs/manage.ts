@@ -10,7 +10,7 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
-import { formatList, formatStatus, statusJson } from "../format.ts";
+import { formatList, formatStatus, statusJson } from "../../report/format.ts";
 
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.
