@@ -187,13 +187,24 @@ export class Session {
     const text = typeof command === "string"
       ? command
       : new TextDecoder().decode(command);
+    const where = {
+      session: this.name,
+      commandId: result.commandId,
+      cursor: result.outputStart,
+    };
     if (result.running) {
       throw new TimeoutError(
         `The command still runs after the wait (command ${result.commandId} of session "${this.name}"); wait for it with Session.wait({ done: true }) or read its output from cursor ${result.outputStart}`,
+        where,
       );
     }
     if (result.exitCode !== 0 && result.exitCode !== null) {
-      throw new CommandFailedError(text, result.exitCode, result.output);
+      throw new CommandFailedError(
+        text,
+        result.exitCode,
+        result.output,
+        where,
+      );
     }
     return result;
   }

@@ -1,0 +1,105 @@
+/**
+ * Errors as the command line shows them. The library's messages speak to
+ * any caller; here each gains, where one helps, the sessh command or flag
+ * that does what it advises, and `--json` gets the details with the
+ * snake_case keys it has always printed.
+ *
+ * @module
+ */
+import type { ErrorCode, ErrorDetails, SesshError } from "../errors.ts";
+import { IDENTITY_ADVICE } from "../ssh/ssh_errors.ts";
+
+type Hint = (error: SesshError, at: string) => string | undefined;
+
+/** The sessh command line that does what an error advises, by code. */
+const HINTS: Partial<Record<ErrorCode, Hint>> = {
+  auth_failed: (error) =>
+    error.message.endsWith(IDENTITY_ADVICE) ? "-i KEY" : undefined,
+  connection_lost: ({ details: { delivery, cursor } }, at) => {
+    if (delivery === "sent") {
+      return `sessh wait ${at} --done, sessh logs ${at} --since ${cursor}`;
+    }
+    if (delivery === "not_sent" && cursor !== undefined) {
+      return `sessh wait ${at} --since ${cursor}`;
+    }
+    return `sessh status ${at}`;
+  },
+  session_busy: (error, at) =>
+    /another client is attached/.test(error.message)
+      ? `sessh detach ${at}`
+      : /is busy running/.test(error.message)
+      ? `sessh wait ${at} --done, sessh keys ${at} -- C-c, or run --force`
+      : undefined,
+  session_lost: (_, at) => `sessh close ${at}, sessh open ${at}`,
+  no_integration: () => "run --no-wait, or open --shell bash",
+  terminal_echoes: (_, at) => `e.g. sessh wait ${at} --for 'assword'`,
+  remote: (error) => error.details.noSftp ? "cp --via helper" : undefined,
+};
+
+/**
+ * The message the command line prints: the library's, and in parentheses
+ * the sessh command or flag that does what it advises.
+ *
+ * @param error The error.
+ * @returns The message for the terminal and for `--json`.
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "../errors.ts";
+ * import { cliMessage } from "./error_out.ts";
+ * const busy = new SessionError(
+ *   "session_lost",
+ *   'Session "a" was lost; closing it forgets it, opening it starts a new one',
+ *   { session: "a" },
+ * );
+ * console.log(cliMessage(busy));
+ * // Session "a" was lost; closing it forgets it, opening it starts a new one (sessh close a DEST, sessh open a DEST)
+ * ```
+ */
+export function cliMessage(error: SesshError): string {
+  const { session, destination } = error.details;
+  // Only calls about a session have hints that name one.
+  const at = `${session ?? "NAME"} ${destination ?? "DEST"}`;
+  const needsSession = error.code !== "auth_failed" &&
+    error.code !== "no_integration" && error.code !== "remote";
+  if (needsSession && session === undefined) return error.message;
+  const hint = HINTS[error.code]?.(error, at);
+  return hint === undefined ? error.message : `${error.message} (${hint})`;
+}
+
+/** The details `--json` prints, under the names it has always used. */
+const JSON_KEYS: Partial<Record<keyof ErrorDetails, string>> = {
+  delivery: "sent",
+  session: "name",
+  commandId: "command_id",
+  cursor: "cursor",
+  exitCode: "exit_code",
+  remoteCode: "remote_code",
+};
+
+/**
+ * The `error` object `--json` prints: code, message (with its hint) and the
+ * facts for scripts, snake_case.
+ *
+ * @param error The error.
+ * @returns The JSON object.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLostError } from "../errors.ts";
+ * import { errorJson } from "./error_out.ts";
+ * const lost = new ConnectionLostError("Lost", { delivery: "sent", commandId: 3 });
+ * console.log(errorJson(lost)); // { code: "connection_lost", message: "Lost", sent: "sent", command_id: 3 }
+ * ```
+ */
+export function errorJson(error: SesshError): Record<string, unknown> {
+  const json: Record<string, unknown> = {
+    code: error.code,
+    message: cliMessage(error),
+  };
+  for (const [key, value] of Object.entries(error.details)) {
+    const name = JSON_KEYS[key as keyof ErrorDetails];
+    if (name !== undefined && value !== undefined) json[name] = value;
+  }
+  return json;
+}
