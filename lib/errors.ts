@@ -95,8 +95,7 @@ export interface ErrorDetails {
  * console.log(err.code, err.exitCode); // "timeout" 124
  * ```
  */
-export class SesshError<D extends ErrorDetails = ErrorDetails>
-  extends Error {
+export class SesshError<D extends ErrorDetails = ErrorDetails> extends Error {
   /** Stable code for scripts, e.g. `"connect_failed"`. */
   readonly code: ErrorCode;
   /** The process exit code the command line uses for this error. */

@@ -5,8 +5,8 @@ import {
   ConnectError,
   ConnectionLostError,
   DaemonGoneError,
-  SessionError,
   SesshError,
+  SessionError,
   TimeoutError,
   UsageError,
 } from "./errors.ts";

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import {
   ConnectionLostError,
   DaemonGoneError,
-  SessionError,
   SesshError,
+  SessionError,
   TimeoutError,
 } from "../errors.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";

@@ -11,8 +11,8 @@ import {
   ConnectionLostError,
   DaemonGoneError,
   isErrorCode,
-  SessionError,
   SesshError,
+  SessionError,
   TimeoutError,
 } from "../errors.ts";
 

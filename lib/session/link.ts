@@ -36,6 +36,11 @@ export interface SessionLink {
   readonly daemon: { readonly caps: readonly string[] };
   /** Where the session lives. */
   readonly destination: Destination;
+  /**
+   * Reconnects when the link died (the daemon was killed, the link was
+   * lost), so that the next call goes through a new one.
+   */
+  revive?(): Promise<void>;
 }
 
 /**

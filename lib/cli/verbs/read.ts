@@ -214,7 +214,9 @@ export async function waitCommand(
   const idleMs = flags.idle;
   const conditions = [pattern, idleMs, flags.done ? true : undefined];
   if (conditions.filter((c) => c !== undefined).length !== 1) {
-    throw new UsageError("Pass exactly one of --for REGEX, --idle MS or --done");
+    throw new UsageError(
+      "Pass exactly one of --for REGEX, --idle MS or --done",
+    );
   }
   const timeoutMs = timeoutFlag(flags, env);
   const deadline = performance.now() + timeoutMs;
