@@ -10,8 +10,8 @@ import { waitForExit } from "../lib/ssh/procfs.ts";
 import {
   CommandFailedError,
   DaemonGoneError,
-  SessionError,
   SesshClient,
+  SessionError,
   sh,
   TimeoutError,
   UsageError,
@@ -43,14 +43,17 @@ Deno.test("library errors carry typed details and a stack that reaches the calle
   const work = client.session("errs");
   await work.open({ shell: "bash" });
 
-  await t.step("CommandFailedError: exit code, session, command id", async () => {
-    const error = await work.run("false", { check: true }).catch((e) => e);
-    assert.ok(error instanceof CommandFailedError, String(error));
-    assert.equal(error.details.exitCode, 1);
-    assert.equal(error.details.session, "errs");
-    assert.equal(typeof error.details.commandId, "number");
-    assert.equal(typeof error.details.cursor, "number");
-  });
+  await t.step(
+    "CommandFailedError: exit code, session, command id",
+    async () => {
+      const error = await work.run("false", { check: true }).catch((e) => e);
+      assert.ok(error instanceof CommandFailedError, String(error));
+      assert.equal(error.details.exitCode, 1);
+      assert.equal(error.details.session, "errs");
+      assert.equal(typeof error.details.commandId, "number");
+      assert.equal(typeof error.details.cursor, "number");
+    },
+  );
 
   await t.step("TimeoutError: session, command id and cursor", async () => {
     const error = await work.run("sleep 5", { check: true, timeoutMs: 300 })
@@ -61,43 +64,55 @@ Deno.test("library errors carry typed details and a stack that reaches the calle
     assert.equal(typeof error.details.cursor, "number");
   });
 
-  await t.step("a busy session: SessionError naming it, no CLI flags", async () => {
-    const error = await work.run("true").catch((e) => e);
-    assert.ok(error instanceof SessionError, String(error));
-    assert.equal(error.code, "session_busy");
-    assert.deepEqual(error.details, { session: "errs" });
-    assert.doesNotMatch(error.message, /--|sessh [a-z]+ /);
-    assert.match(String(error.stack), /^SessionError: Session "errs" is busy/);
-    assert.ok(
-      String(error.stack).includes(THIS_FILE),
-      `the stack names the caller's file:\n${error.stack}`,
-    );
-    await work.keys(["C-c"]);
-    await work.wait({ done: true, timeoutMs: 10_000 });
-  });
+  await t.step(
+    "a busy session: SessionError naming it, no CLI flags",
+    async () => {
+      const error = await work.run("true").catch((e) => e);
+      assert.ok(error instanceof SessionError, String(error));
+      assert.equal(error.code, "session_busy");
+      assert.deepEqual(error.details, { session: "errs" });
+      assert.doesNotMatch(error.message, /--|sessh [a-z]+ /);
+      assert.match(
+        String(error.stack),
+        /^SessionError: Session "errs" is busy/,
+      );
+      assert.ok(
+        String(error.stack).includes(THIS_FILE),
+        `the stack names the caller's file:\n${error.stack}`,
+      );
+      await work.keys(["C-c"]);
+      await work.wait({ done: true, timeoutMs: 10_000 });
+    },
+  );
 
-  await t.step("no such session: the stack reaches the caller's line", async () => {
-    const error = await client.session("never-opened").status()
-      .catch((e) => e);
-    assert.ok(error instanceof SessionError, String(error));
-    assert.equal(error.code, "no_session");
-    assert.equal(error.details.session, "never-opened");
-    assert.ok(
-      String(error.stack).includes(THIS_FILE),
-      `the stack names the caller's file:\n${error.stack}`,
-    );
-  });
+  await t.step(
+    "no such session: the stack reaches the caller's line",
+    async () => {
+      const error = await client.session("never-opened").status()
+        .catch((e) => e);
+      assert.ok(error instanceof SessionError, String(error));
+      assert.equal(error.code, "no_session");
+      assert.equal(error.details.session, "never-opened");
+      assert.ok(
+        String(error.stack).includes(THIS_FILE),
+        `the stack names the caller's file:\n${error.stack}`,
+      );
+    },
+  );
 
-  await t.step("NUL in a command's text is refused before anything is typed", async () => {
-    const before = (await work.history()).length;
-    await assert.rejects(
-      work.run("echo a\0b"),
-      (error: unknown) =>
-        error instanceof UsageError && /NUL byte/.test(error.message),
-    );
-    assert.throws(() => sh`echo a\0b`, UsageError);
-    assert.equal((await work.history()).length, before, "nothing was run");
-  });
+  await t.step(
+    "NUL in a command's text is refused before anything is typed",
+    async () => {
+      const before = (await work.history()).length;
+      await assert.rejects(
+        work.run("echo a\0b"),
+        (error: unknown) =>
+          error instanceof UsageError && /NUL byte/.test(error.message),
+      );
+      assert.throws(() => sh`echo a\0b`, UsageError);
+      assert.equal((await work.history()).length, before, "nothing was run");
+    },
+  );
 });
 
 Deno.test("a killed daemon: the run in flight fails with DaemonGoneError and the client's next call reconnects", async (t) => {
