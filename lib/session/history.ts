@@ -52,7 +52,7 @@ export interface CommandResult extends CommandRecord {
   cursor: number;
 }
 
-/** Options for {@linkcode commandResult}. */
+/** Options for {@linkcode Session.result}. */
 export interface ResultOptions {
   /** The command's id; by default the latest command. */
   commandId?: number;
