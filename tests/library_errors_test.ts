@@ -9,6 +9,7 @@ import { startSshd, type TestSshd } from "./_sshd.ts";
 import { waitForExit } from "../lib/ssh/procfs.ts";
 import {
   CommandFailedError,
+  ConnectionLostError,
   DaemonGoneError,
   SesshClient,
   SessionError,
@@ -159,6 +160,27 @@ Deno.test("a killed daemon: the run in flight fails with DaemonGoneError and the
     assert.equal(result.exitCode, 0);
     assert.equal(result.output.trim(), "still here");
   });
+});
+
+Deno.test("a killed master: the run in flight fails with ConnectionLostError and the next call reconnects", async () => {
+  await using sshd = await startSshd();
+  await using client = await connectTo(sshd);
+  const work = client.session("cut");
+  await work.open({ shell: "bash" });
+  const running = work.run("sleep 60", { timeoutMs: 60_000 }).catch((e) => e);
+  await untilRunning(client, "cut");
+  const master = client.master.pid;
+  Deno.kill(master, "SIGKILL");
+  const error = await running;
+  assert.ok(error instanceof ConnectionLostError, String(error));
+  assert.equal(error.details.delivery, "sent");
+  assert.equal(error.details.session, "cut");
+  const status = await work.status();
+  assert.notEqual(client.master.pid, master, "a new master");
+  assert.equal(status.running, true, "sleep 60 still runs on the host");
+  await work.keys(["C-c"]);
+  const after = await work.run("echo back", { timeoutMs: 10_000 });
+  assert.equal(after.output.trim(), "back");
 });
 
 Deno.test("a library script runs with the permissions the README lists, and needs each", async (t) => {
