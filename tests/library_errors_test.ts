@@ -179,6 +179,7 @@ Deno.test("a killed master: the run in flight fails with ConnectionLostError and
   assert.notEqual(client.master.pid, master, "a new master");
   assert.equal(status.running, true, "sleep 60 still runs on the host");
   await work.keys(["C-c"]);
+  await work.wait({ done: true, timeoutMs: 10_000 });
   const after = await work.run("echo back", { timeoutMs: 10_000 });
   assert.equal(after.output.trim(), "back");
 });
