@@ -9,13 +9,27 @@
 import type { ErrorCode, ErrorDetails, SesshError } from "../errors.ts";
 import { IDENTITY_ADVICE } from "../ssh/ssh_errors.ts";
 
-type Hint = (error: SesshError, at: string) => string | undefined;
+type Hint = (error: SesshError) => string | undefined;
+
+/**
+ * NAME DEST of the session an error is about, for a hint that names it; a
+ * daemon's refusal does not know the destination, which stays `DEST`.
+ */
+function target(error: SesshError): string | undefined {
+  const { session, destination } = error.details;
+  return session === undefined
+    ? undefined
+    : `${session} ${destination ?? "DEST"}`;
+}
 
 /** The sessh command line that does what an error advises, by code. */
 const HINTS: Partial<Record<ErrorCode, Hint>> = {
   auth_failed: (error) =>
     error.message.endsWith(IDENTITY_ADVICE) ? "-i KEY" : undefined,
-  connection_lost: ({ details: { delivery, cursor } }, at) => {
+  connection_lost: (error) => {
+    const at = target(error);
+    const { delivery, cursor } = error.details;
+    if (at === undefined) return undefined;
     if (delivery === "sent") {
       return `sessh wait ${at} --done, sessh logs ${at} --since ${cursor}`;
     }
@@ -24,15 +38,25 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
     }
     return `sessh status ${at}`;
   },
-  session_busy: (error, at) =>
-    /another client is attached/.test(error.message)
-      ? `sessh detach ${at}`
-      : /is busy running/.test(error.message)
+  session_busy: (error) => {
+    const at = target(error);
+    if (at === undefined) return undefined;
+    if (/another client is attached/.test(error.message)) {
+      return `sessh detach ${at}`;
+    }
+    return /is busy running/.test(error.message)
       ? `sessh wait ${at} --done, sessh keys ${at} -- C-c, or run --force`
-      : undefined,
-  session_lost: (_, at) => `sessh close ${at}, sessh open ${at}`,
+      : undefined;
+  },
+  session_lost: (error) => {
+    const at = target(error);
+    return at && `sessh close ${at}, sessh open ${at}`;
+  },
   no_integration: () => "run --no-wait, or open --shell bash",
-  terminal_echoes: (_, at) => `e.g. sessh wait ${at} --for 'assword'`,
+  terminal_echoes: (error) => {
+    const at = target(error);
+    return at && `e.g. sessh wait ${at} --for 'assword'`;
+  },
   remote: (error) => error.details.noSftp ? "cp --via helper" : undefined,
 };
 
@@ -47,24 +71,18 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
  * ```ts
  * import { SessionError } from "../errors.ts";
  * import { cliMessage } from "./error_out.ts";
- * const busy = new SessionError(
+ * const lost = new SessionError(
  *   "session_lost",
  *   'Session "a" was lost; closing it forgets it, opening it starts a new one',
  *   { session: "a" },
  * );
- * console.log(cliMessage(busy));
+ * console.log(cliMessage(lost));
  * // Session "a" was lost; closing it forgets it, opening it starts a new one (sessh close a DEST, sessh open a DEST)
  * ```
  */
 export function cliMessage(error: SesshError): string {
-  const { session, destination } = error.details;
-  // Only calls about a session have hints that name one.
-  const at = `${session ?? "NAME"} ${destination ?? "DEST"}`;
-  const needsSession = error.code !== "auth_failed" &&
-    error.code !== "no_integration" && error.code !== "remote";
-  if (needsSession && session === undefined) return error.message;
-  const hint = HINTS[error.code]?.(error, at);
-  return hint === undefined ? error.message : `${error.message} (${hint})`;
+  const hint = HINTS[error.code]?.(error);
+  return hint ? `${error.message} (${hint})` : error.message;
 }
 
 /** The details `--json` prints, under the names it has always used. */

@@ -94,5 +94,13 @@ Deno.test("cliMessage() adds the sessh command that does what the message advise
   });
   await t.step("nothing to add", () => {
     assert.equal(cliMessage(new TimeoutError("Slow")), "Slow");
+    const unnamed = new ConnectionLostError("Lost", { delivery: "unknown" });
+    assert.equal(cliMessage(unnamed), "Lost", "no session to name");
+    const superseded = new SessionError(
+      "session_busy",
+      'A newer forced run in "w" took the place of this command',
+      { session: "w" },
+    );
+    assert.equal(cliMessage(superseded), superseded.message);
   });
 });
