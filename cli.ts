@@ -14,6 +14,7 @@ import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
+import { errorJson } from "./lib/cli/error_out.ts";
 import { killChildren } from "./lib/process.ts";
 import {
   type CancelTimer,
@@ -58,8 +59,8 @@ function overrunError(deadlineMs: number): SesshError {
       deadlineMs / 1000
     } s deadline; everything it started was stopped. Whether the command reached the host is unknown: check with sessh status`,
     124,
+    { delivery: "unknown" },
   );
-  error.details.sent = "unknown";
   return error;
 }
 
@@ -171,18 +172,13 @@ export async function main(args: string[]): Promise<number> {
     // reports for a command ended by SIGPIPE, as `cat` would be.
     if (isBrokenPipe(error)) return 141;
     const known = error instanceof SesshError;
-    const code = known ? error.code : "internal";
-    const message = known
-      ? error.message
-      : `Internal error: ${(error as Error)?.stack ?? error}`;
-    const details = known ? error.details : {};
+    const failure = known ? errorJson(error) : {
+      code: "internal",
+      message: `Internal error: ${(error as Error)?.stack ?? error}`,
+    };
     if (json) {
-      await printJson({
-        ok: false,
-        op: verb,
-        error: { code, message, ...details },
-      });
-    } else await write(Deno.stderr, `sessh: ${message}\n`);
+      await printJson({ ok: false, op: verb, error: failure });
+    } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
     return known ? error.exitCode : 1;
   } finally {
     cancelOverrun?.();

@@ -212,7 +212,7 @@ Deno.test("sessions of a killed daemon are reported as lost until closed or open
       assert.match(
         String(message),
         new RegExp(
-          `^Session "gone" was lost: the sessh daemon \\(pid ${daemon}\\) that held it is gone \\(found at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z; .*\\); sessh close gone DEST forgets it, sessh open gone DEST starts a new one$`,
+          `^Session "gone" was lost: the sessh daemon \\(pid ${daemon}\\) that held it is gone \\(found at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z; .*\\); closing it forgets it, opening it starts a new one \\(sessh close gone DEST, sessh open gone DEST\\)$`,
         ),
       );
     },

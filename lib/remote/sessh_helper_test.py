@@ -494,7 +494,7 @@ class RegistryTest(unittest.TestCase):
         message = h.lost_message({"name": "a", "daemon_pid": 41, "lost_at": 1767225600000, "reason": "fatal: boom"})
         self.assertEqual(message, 'Session "a" was lost: the sessh daemon (pid 41) that held it is gone (found at '
                                   "2026-01-01T00:00:00Z; its terminal closed with it; its log ends with: fatal: boom); "
-                                  "sessh close a DEST forgets it, sessh open a DEST starts a new one")
+                                  "closing it forgets it, opening it starts a new one")
 
     def test_list_shows_a_lost_session_with_null_for_what_died(self):
         info = h.lost_info({"name": "a", "shell": "/bin/sh", "created": 2, "lost_at": 5})

@@ -13,7 +13,7 @@ import {
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
 import { openBridge } from "../transport/bridge.ts";
-import { ConnectionLostError, SesshError } from "../errors.ts";
+import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
@@ -89,19 +89,15 @@ export class SesshClient implements AsyncDisposable {
   readonly destination: Destination;
   /** The ssh settings in force. */
   readonly settings: SshSettings;
-  /** The ControlMaster this client goes through. */
-  readonly master: MasterInfo;
-  /** What the daemon said in its hello; `caps`: what it can do. */
-  readonly daemon: {
-    pid: number;
-    helper: string;
-    runtimeDir: string;
-    caps: string[];
-  };
-  /** How this client reached the daemon: warm (through the agent) or direct, and why. */
-  readonly path: CallPath;
+  #master: MasterInfo;
+  #daemon: SesshClient["daemon"];
+  #path: CallPath;
   #connection: Connection;
   #end: () => void;
+  /** How it connected, to connect again the same way. */
+  #options: ClientOptions = { destination: "" };
+  #reviving: Promise<void> | null = null;
+  #disconnected = false;
 
   private constructor(
     destination: Destination,
@@ -112,18 +108,38 @@ export class SesshClient implements AsyncDisposable {
     hello: Message,
     path: CallPath,
   ) {
-    this.path = path;
+    this.#path = path;
     this.destination = destination;
     this.settings = settings;
-    this.master = master;
+    this.#master = master;
     this.#connection = connection;
     this.#end = end;
-    this.daemon = {
+    this.#daemon = {
       pid: Number(hello.pid),
       helper: String(hello.helper),
       runtimeDir: String(hello.runtime_dir),
       caps: Array.isArray(hello.caps) ? hello.caps.map(String) : [],
     };
+  }
+
+  /** The ControlMaster this client goes through. */
+  get master(): MasterInfo {
+    return this.#master;
+  }
+
+  /** What the daemon said in its hello; `caps`: what it can do. */
+  get daemon(): {
+    pid: number;
+    helper: string;
+    runtimeDir: string;
+    caps: string[];
+  } {
+    return this.#daemon;
+  }
+
+  /** How this client reached the daemon: warm (through the agent) or direct, and why. */
+  get path(): CallPath {
+    return this.#path;
   }
 
   /**
@@ -153,6 +169,12 @@ export class SesshClient implements AsyncDisposable {
    * @returns A connected client.
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
+    const client = await SesshClient.#connect(options);
+    client.#options = { ...options, signal: undefined };
+    return client;
+  }
+
+  static async #connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
     let direct = "the warm path was not asked for";
     let agentDue = false;
@@ -227,6 +249,34 @@ export class SesshClient implements AsyncDisposable {
   }
 
   /**
+   * Connects anew when the link died: the daemon was killed (its sessions
+   * are lost; the new daemon reports them as such) or the connection was
+   * lost. Every call of the client and its sessions does this first, so
+   * the next call after such a failure goes through a new bridge and
+   * daemon. After {@linkcode SesshClient.disconnect} nothing reconnects.
+   *
+   * @ignore
+   */
+  async revive(): Promise<void> {
+    const lost = this.#connection.lostError;
+    const dead = lost instanceof DaemonGoneError ||
+      lost instanceof ConnectionLostError;
+    if (this.#disconnected || !dead) return;
+    this.#reviving ??= this.#reconnect().finally(() => this.#reviving = null);
+    await this.#reviving;
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#end();
+    const fresh = await SesshClient.#connect(this.#options);
+    this.#connection = fresh.#connection;
+    this.#end = fresh.#end;
+    this.#master = fresh.#master;
+    this.#daemon = fresh.#daemon;
+    this.#path = fresh.#path;
+  }
+
+  /**
    * The underlying connection, for sessh's own modules.
    *
    * @ignore
@@ -252,8 +302,10 @@ export class SesshClient implements AsyncDisposable {
    * @param options Shell, environment and terminal size for a new session.
    * @returns Whether it was created, and its description.
    */
-  open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
-    return openSession(this.#connection, validateName(name), options);
+  async open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
+    const valid = validateName(name);
+    await this.revive();
+    return await openSession(this.#connection, valid, options);
   }
 
   /**
@@ -262,6 +314,7 @@ export class SesshClient implements AsyncDisposable {
    * @returns The sessions.
    */
   async list(): Promise<SessionInfo[]> {
+    await this.revive();
     const reply = await this.#connection.request("list", {});
     return (reply.sessions as Message[]).map(sessionInfo);
   }
@@ -291,13 +344,14 @@ export class SesshClient implements AsyncDisposable {
    * console.log(sent.remotePath, sent.bytes); // /home/me/releases/app.tar.gz 1048576
    * ```
    */
-  upload(
+  async upload(
     localPath: string,
     remotePath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    await this.revive();
     this.#requireFiles();
-    return uploadPath(this.#connection, localPath, remotePath, options);
+    return await uploadPath(this.#connection, localPath, remotePath, options);
   }
 
   /**
@@ -322,13 +376,19 @@ export class SesshClient implements AsyncDisposable {
    * console.log(got.localPath); // ./build.log
    * ```
    */
-  download(
+  async download(
     remotePath: string,
     localPath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    await this.revive();
     this.#requireFiles();
-    return downloadPath(this.#connection, remotePath, localPath, options);
+    return await downloadPath(
+      this.#connection,
+      remotePath,
+      localPath,
+      options,
+    );
   }
 
   /**
@@ -344,9 +404,10 @@ export class SesshClient implements AsyncDisposable {
    * console.log(await client.stat(".bashrc")); // { path: "/home/me/.bashrc", size: 3771, dir: false }
    * ```
    */
-  stat(path: string): Promise<RemoteFileInfo | null> {
+  async stat(path: string): Promise<RemoteFileInfo | null> {
+    await this.revive();
     this.#requireFiles();
-    return remoteStat(this.#connection, path);
+    return await remoteStat(this.#connection, path);
   }
 
   /** A daemon started by an older helper lacks the file requests. */
@@ -368,6 +429,8 @@ export class SesshClient implements AsyncDisposable {
 
   /** Closes the bridge; the sessions keep running on the host. */
   async disconnect(): Promise<void> {
+    this.#disconnected = true;
+    await this.#reviving?.catch(() => {});
     await this.#connection.close();
     this.abandon();
   }

@@ -35,7 +35,7 @@ export interface RemoteFileInfo {
   dir: boolean;
 }
 
-/** Options of {@linkcode uploadFile} and {@linkcode downloadFile}. */
+/** Options of {@linkcode SesshClient.upload} and {@linkcode SesshClient.download}. */
 export interface TransferOptions {
   /**
    * Continue a partial copy at the destination, when its bytes are the

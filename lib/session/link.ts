@@ -13,6 +13,7 @@ import { sessionInfo } from "./wire.ts";
 import {
   type ConnectionLostDetails,
   ConnectionLostError,
+  DaemonGoneError,
   SesshError,
   TimeoutError,
 } from "../errors.ts";
@@ -35,6 +36,11 @@ export interface SessionLink {
   readonly daemon: { readonly caps: readonly string[] };
   /** Where the session lives. */
   readonly destination: Destination;
+  /**
+   * Reconnects when the link died (the daemon was killed, the link was
+   * lost), so that the next call goes through a new one.
+   */
+  revive?(): Promise<void>;
 }
 
 /**
@@ -71,11 +77,11 @@ export function undelivered(
   name: string,
   error: unknown,
 ): unknown {
-  const where = link.destination.display;
   return linkLost(
     error,
-    `the command may or may not have reached session "${name}": check with sessh status ${name} ${where} before running it again`,
+    `the command may or may not have reached session "${name}": check its status before running it again`,
     { delivery: "unknown", session: name },
+    link,
   );
 }
 
@@ -86,12 +92,12 @@ export function lostWhileWaiting(
   error: unknown,
   cursor: number,
 ): unknown {
-  const where = `${name} ${link.destination.display}`;
   return linkLost(
     error,
     `the wait ended without an answer (nothing was typed into session "${name}"): ` +
-      `wait again with sessh wait ${where} --since ${cursor}`,
+      `wait again from cursor ${cursor}`,
     { delivery: "not_sent", session: name, cursor },
+    link,
   );
 }
 
@@ -103,28 +109,37 @@ export function lostAfterSend(
   seq: number,
   cursor: number,
 ): unknown {
-  const where = `${name} ${link.destination.display}`;
   return linkLost(
     error,
     `the command was sent (command ${seq} of session "${name}") and runs or ran on the host: ` +
-      `check with sessh wait ${where} --done, or read its output with sessh logs ${where} --since ${cursor}`,
+      `wait for it to finish, or read its output from cursor ${cursor}`,
     { delivery: "sent", session: name, commandId: seq, cursor },
+    link,
   );
 }
 
 /**
  * A failed link as a `ConnectionLostError` that says how far the work got
- * (`what`); an error of the daemon's own (a refusal) passes through.
+ * (`what`); a daemon that died says which session went with it; an error of
+ * the daemon's own (a refusal) passes through.
  */
 function linkLost(
   error: unknown,
   what: string,
   details: ConnectionLostDetails,
+  link: SessionLink,
 ): unknown {
+  const destination = link.destination.display;
+  if (error instanceof DaemonGoneError) {
+    return new DaemonGoneError(
+      `${error.message}; session "${details.session}" was lost with it`,
+      { ...details, destination },
+    );
+  }
   if (error instanceof SesshError && !isLinkFailure(error)) return error;
   return new ConnectionLostError(
     `${(error as Error).message}; ${what}`,
-    details,
+    { ...details, destination },
   );
 }
 

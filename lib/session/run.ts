@@ -117,7 +117,7 @@ export async function runCommand(
     ? new TextEncoder().encode(command)
     : command;
   if (bytes.length === 0) {
-    throw new UsageError("Empty command; pass the command after --");
+    throw new UsageError("Empty command; give the command to type");
   }
   const conn = link.connection;
   const started = performance.now();

@@ -283,13 +283,14 @@ Deno.test("runCommand() says the command was sent when the link fails after it",
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "sent");
       assert.deepEqual(error.details, {
-        sent: "sent",
-        name: "work",
-        command_id: 7,
+        delivery: "sent",
+        session: "work",
+        commandId: 7,
         cursor: 1006,
+        destination: "db1",
       });
       assert.match(error.message, /^The link to the sessh daemon stopped/);
-      assert.match(error.message, /sessh logs work db1 --since 1006/);
+      assert.match(error.message, /read its output from cursor 1006$/);
       return true;
     });
   });
@@ -308,7 +309,7 @@ Deno.test("runCommand() says the command was sent when the link fails after it",
     await assert.rejects(call, (error: unknown) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "sent");
-      assert.equal(error.details.command_id, 7);
+      assert.equal(error.details.commandId, 7);
       assert.equal(error.details.cursor, 1000);
       return true;
     });
@@ -330,9 +331,13 @@ Deno.test("runCommand() says delivery is unknown when the run gets no answer", a
     (error: unknown) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "unknown");
-      assert.deepEqual(error.details, { sent: "unknown", name: "work" });
+      assert.deepEqual(error.details, {
+        delivery: "unknown",
+        session: "work",
+        destination: "db1",
+      });
       assert.match(error.message, /^The remote helper did not answer "run"/);
-      assert.match(error.message, /sessh status work db1/);
+      assert.match(error.message, /check its status before running it again$/);
       return true;
     },
   );
@@ -342,7 +347,7 @@ Deno.test("runCommand() passes the daemon's refusal through unchanged", async ()
   const refusal = remoteError({
     ok: false,
     code: "session_busy",
-    message: 'Session "work" is busy running sleep 100; pass --force',
+    message: 'Session "work" is busy running sleep 100; force the run',
   });
   const link = new FakeLink({
     answers: {

@@ -112,7 +112,7 @@ export async function waitFor(
     .filter((c) => c !== undefined);
   if (conditions.length !== 1) {
     throw new UsageError(
-      "Pass exactly one of --for REGEX, --idle MS or --done",
+      "Give exactly one of pattern, idleMs or done",
     );
   }
   const conn = link.connection;
@@ -150,7 +150,7 @@ export async function waitFor(
   const sub = await subscribe().catch((error) => {
     if (
       matchHere && error instanceof SesshError &&
-      error.details.remote_code === "bad_pattern"
+      error.details.remoteCode === "bad_pattern"
     ) {
       // Python's `re` refused what it should take (a rare construct
       // such as a lookahead it finds too deep): this client matches.

@@ -423,11 +423,12 @@ Deno.test("waitFor() says nothing was typed when the link fails", async (t) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "not_sent");
       assert.deepEqual(error.details, {
-        sent: "not_sent",
-        name: "work",
+        delivery: "not_sent",
+        session: "work",
         cursor: 500,
+        destination: "db1",
       });
-      assert.match(error.message, /sessh wait work db1 --since 500/);
+      assert.match(error.message, /wait again from cursor 500$/);
       return true;
     });
   });

@@ -114,7 +114,7 @@ export interface SftpCopy {
  * @param direction Upload or download.
  * @param copy The paths and where the copy begins.
  * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
- *   `details.no_sftp` when the host has no sftp subsystem.
+ *   `details.noSftp` when the host has no sftp subsystem.
  */
 export async function sftpCopy(
   dest: Destination,
@@ -178,7 +178,7 @@ export function sftpError(
 }
 
 /**
- * The error of a host without the sftp subsystem (`details.no_sftp`).
+ * The error of a host without the sftp subsystem (`details.noSftp`).
  *
  * @param dest The destination.
  * @returns The error.
@@ -186,8 +186,8 @@ export function sftpError(
 export function noSftpError(dest: Pick<Destination, "host">): SesshError {
   const error = new SesshError(
     "remote",
-    `${dest.host} offers no sftp subsystem (Subsystem sftp in its sshd_config); copy with --via helper`,
+    `${dest.host} offers no sftp subsystem (Subsystem sftp in its sshd_config); copy through the sessh daemon instead`,
   );
-  error.details.no_sftp = true;
+  error.details.noSftp = true;
   return error;
 }

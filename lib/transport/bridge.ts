@@ -22,7 +22,12 @@ import {
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import type { Channel } from "./connection.ts";
 import { remoteError } from "./connection.ts";
-import { ConnectError, ConnectionLostError, SesshError } from "../errors.ts";
+import {
+  ConnectError,
+  ConnectionLostError,
+  DaemonGoneError,
+  SesshError,
+} from "../errors.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -105,6 +110,7 @@ async function openWithin(
     new ConnectError(
       "connect_failed",
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
+      { destination: destination.display },
     );
   const master = await ensureMaster(destination, settings, { signal })
     .catch((error) => {
@@ -224,7 +230,7 @@ export function connectionLost(
     `The connection to ${where} was lost (ssh exited ${code}${
       detail ? `: ${detail}` : ""
     })`,
-    { delivery: "unknown" },
+    { delivery: "unknown", destination: destination.display },
   );
 }
 
@@ -250,9 +256,9 @@ export function bridgeFailure(
     );
   }
   if (code === 0) {
-    return new ConnectError(
-      "daemon_gone",
-      `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
+    return new DaemonGoneError(
+      `The sessh daemon on ${where} closed the connection (was it killed?); the next call starts a new one`,
+      { delivery: "unknown", destination: destination.display },
     );
   }
   const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(

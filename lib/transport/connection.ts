@@ -7,10 +7,12 @@
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import { type CancelTimer, startTimer } from "../timer.ts";
 import {
-  ConnectError,
+  atCaller,
   ConnectionLostError,
+  DaemonGoneError,
   isErrorCode,
   SesshError,
+  SessionError,
   TimeoutError,
 } from "../errors.ts";
 
@@ -115,10 +117,24 @@ export class Connection {
    * @param options Timeout.
    * @returns The reply message.
    */
-  request(
+  async request(
     op: string,
     fields: Message,
     options: RequestOptions = {},
+  ): Promise<Message> {
+    try {
+      return await this.#request(op, fields, options);
+    } catch (error) {
+      // Noticed by the reader or a timer: seen from here, its stack reaches
+      // the caller's line.
+      throw atCaller(error);
+    }
+  }
+
+  #request(
+    op: string,
+    fields: Message,
+    options: RequestOptions,
   ): Promise<Message> {
     if (this.#lost) return Promise.reject(this.#lost);
     const id = this.#nextId++;
@@ -129,6 +145,7 @@ export class Connection {
         reject(
           new TimeoutError(
             `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
+            typeof fields.name === "string" ? { session: fields.name } : {},
           ),
         );
       });
@@ -340,7 +357,7 @@ function lostError(message: Message): SesshError {
     return new ConnectionLostError(text, { delivery: "unknown" });
   }
   if (message.code === "daemon_gone") {
-    return new ConnectError("daemon_gone", text);
+    return new DaemonGoneError(text, { delivery: "unknown" });
   }
   return new SesshError(
     String(message.code) as SesshError["code"],
@@ -371,9 +388,16 @@ export function remoteError(message: Message): SesshError {
   // A secret refused because the terminal would show it: exit 3, so that a
   // script can tell it from a failure and try again at the prompt.
   if (code === "terminal_echoes") return new SesshError(code, text, 3);
+  if (
+    code === "session_busy" || code === "session_lost" ||
+    code === "session_exited" || code === "no_session"
+  ) {
+    const session = typeof message.name === "string" ? message.name : undefined;
+    return new SessionError(code, text, session ? { session } : {});
+  }
   if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.
-  error.details.remote_code = code;
+  error.details.remoteCode = code;
   return error;
 }

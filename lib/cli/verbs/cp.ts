@@ -141,7 +141,7 @@ export async function cpCommand(
         .catch((error) => {
           // Only the default falls back; --via sftp asked for sftp.
           if (
-            error instanceof SesshError && error.details.no_sftp &&
+            error instanceof SesshError && error.details.noSftp &&
             flags.via === undefined && client.daemon.caps.includes("files")
           ) return null;
           throw error;

@@ -7,6 +7,7 @@
 import { formatScreen } from "../../render/screen.ts";
 import { followAsJson } from "./events.ts";
 import { waitJson } from "../../report/result_json.ts";
+import { UsageError } from "../../errors.ts";
 import {
   type CallContext,
   type CommonFlags,
@@ -211,6 +212,12 @@ export async function waitCommand(
   const env = call.env;
   const pattern = flags.for;
   const idleMs = flags.idle;
+  const conditions = [pattern, idleMs, flags.done ? true : undefined];
+  if (conditions.filter((c) => c !== undefined).length !== 1) {
+    throw new UsageError(
+      "Pass exactly one of --for REGEX, --idle MS or --done",
+    );
+  }
   const timeoutMs = timeoutFlag(flags, env);
   const deadline = performance.now() + timeoutMs;
   call.endBy(timeoutMs);

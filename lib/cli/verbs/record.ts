@@ -38,6 +38,9 @@ export async function recordCommand(
       "Name the file to write with --output FILE.cast (- for stdout)",
     );
   }
+  if ((flags.since === undefined) === (flags.command === undefined)) {
+    throw new UsageError("Record either --since CURSOR or --command ID");
+  }
   await using client = await connect(t, flags);
   const cast = await client.session(t.name).record({
     since: flags.since,
