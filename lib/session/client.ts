@@ -28,6 +28,7 @@ import {
   type TransferResult,
 } from "./files.ts";
 import { downloadPath, uploadPath } from "./file_trees.ts";
+import { abortable } from "../abort.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };
@@ -50,7 +51,12 @@ export interface ClientOptions {
    * @default {(SESSH_CONNECT_TIMEOUT + 5) * 1000}
    */
   connectTimeoutMs?: number;
-  /** Stops connecting when aborted: whatever was spawned is killed. */
+  /**
+   * Cancels connecting: an aborted signal, before or during it, rejects
+   * with `signal.reason` (an `AbortError` `DOMException` by default), and
+   * whatever was spawned is killed. Running out of `connectTimeoutMs` is a
+   * `ConnectError` instead.
+   */
   signal?: AbortSignal;
   /**
    * Borrow an open bridge from the local agent (started on first use), so
@@ -60,6 +66,15 @@ export interface ClientOptions {
    * @default {false}
    */
   warm?: boolean;
+}
+
+/** Options for {@linkcode SesshClient.disconnect}. */
+export interface DisconnectOptions {
+  /**
+   * Also stop the ControlMaster when this client started it.
+   * @default {false}
+   */
+  stopMaster?: boolean;
 }
 
 /** How a client reached the daemon. */
@@ -154,6 +169,7 @@ export class SesshClient implements AsyncDisposable {
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
+    options.signal?.throwIfAborted();
     let direct = "the warm path was not asked for";
     let agentDue = false;
     if (options.warm) {
@@ -297,7 +313,11 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    return uploadPath(this.#connection, localPath, remotePath, options);
+    options.signal?.throwIfAborted();
+    return abortable(
+      uploadPath(this.#connection, localPath, remotePath, options),
+      options.signal,
+    );
   }
 
   /**
@@ -328,7 +348,11 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    return downloadPath(this.#connection, remotePath, localPath, options);
+    options.signal?.throwIfAborted();
+    return abortable(
+      downloadPath(this.#connection, remotePath, localPath, options),
+      options.signal,
+    );
   }
 
   /**
@@ -366,10 +390,27 @@ export class SesshClient implements AsyncDisposable {
     await stopMaster(this.destination, this.settings);
   }
 
-  /** Closes the bridge; the sessions keep running on the host. */
-  async disconnect(): Promise<void> {
+  /**
+   * Closes the bridge; the sessions keep running on the host. The
+   * ControlMaster stays up for the next client (for `ControlPersist`)
+   * unless `stopMaster` asks otherwise.
+   *
+   * @param options `stopMaster: true` also stops the master when this
+   *   client started it (one it found running may serve others: stop that
+   *   with {@linkcode SesshClient.stopMaster}).
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * const client = await SesshClient.connect({ destination: "me@box" });
+   * await client.session("work").run("make");
+   * await client.disconnect({ stopMaster: true });
+   * ```
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
     await this.#connection.close();
     this.abandon();
+    if (options.stopMaster && this.master.started) await this.stopMaster();
   }
 
   /**

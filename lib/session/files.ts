@@ -47,8 +47,10 @@ export interface TransferOptions {
   /** Called after each part with the bytes at the destination and the total. */
   onProgress?: (copied: number, total: number) => void;
   /**
-   * Stops the copy between two parts with a `TimeoutError`; what was copied
-   * stays, and `resume` continues it.
+   * Cancels the copy: an aborted signal, before or during it, rejects it
+   * with `signal.reason` (an `AbortError` `DOMException` by default). The
+   * copy stops before its next part; what was copied stays, and `resume`
+   * continues it.
    */
   signal?: AbortSignal;
   /**
@@ -426,8 +428,10 @@ function stopIfAborted(
   copied: number,
   total: number,
 ): void {
+  // The caller's reason, as every call with a signal rejects; how far the
+  // copy got is for a caller that did not ask to stop.
   if (signal?.aborted) {
-    throw new TimeoutError(
+    throw signal.reason ?? new TimeoutError(
       `The copy stopped after ${copied} of ${total} bytes; copy again with resume to continue`,
     );
   }
