@@ -68,7 +68,7 @@ const HELPER_CAPS = [
 /** The connection's part that the session calls use. */
 type FakeConnection = Pick<
   Connection,
-  "request" | "subscribe" | "lostError" | "watchers"
+  "request" | "subscribe" | "lostError" | "watchers" | "watchTurn"
 >;
 
 /**
@@ -126,6 +126,11 @@ export class FakeLink implements SessionLink {
         this.#subscribe(name, mailboxOptions),
       get lostError() {
         return lost();
+      },
+      // Each test runs one call at a time: its turn comes at once.
+      watchTurn: (_name, _timeoutMs, signal) => {
+        signal?.throwIfAborted();
+        return Promise.resolve(() => {});
       },
       watchers: (name) =>
         [...this.#mailboxes].filter((m) => m.name === name && m.watches)

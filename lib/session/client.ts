@@ -313,7 +313,8 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    options.signal?.throwIfAborted();
+    // Aborted already: nothing starts.
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return abortable(
       uploadPath(this.#connection, localPath, remotePath, options),
       options.signal,
@@ -348,7 +349,8 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    options.signal?.throwIfAborted();
+    // Aborted already: nothing starts.
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return abortable(
       downloadPath(this.#connection, remotePath, localPath, options),
       options.signal,

@@ -96,6 +96,8 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #mailboxes = new Map<string, Set<Mailbox>>();
+  /** Per session, the end of the line of calls waiting to watch it. */
+  #turns = new Map<string, Promise<void>>();
   /** How many calls wait on a mailbox now. */
   #waiting = 0;
   #mailboxHost: MailboxHost;
@@ -120,10 +122,10 @@ export class Connection {
     this.#writer = channel.writer;
     this.#hooks = hooks;
     this.#heartbeatMs = hooks.heartbeatMs ?? HEARTBEAT_MS;
-    const conn = this;
+    const ended = () => this.#lost !== null;
     this.#mailboxHost = {
       get ended() {
-        return conn.#lost !== null;
+        return ended();
       },
       release: (mailbox) => this.#release(mailbox),
       waiting: (delta) => {
@@ -199,6 +201,57 @@ export class Connection {
       if (mailbox.watches) count++;
     }
     return count;
+  }
+
+  /**
+   * Waits for this call's turn to watch a session. The daemon keeps one
+   * watch of a session per connection (one pattern, one idle timer, one
+   * output feed), which a second `subscribe` would replace: so the waits
+   * and follows of one session on one connection take turns, in order.
+   * Runs need no turn: the daemon tells a command's owner its end.
+   *
+   * @param name The session.
+   * @param timeoutMs How long to wait for the turn.
+   * @param signal Rejects with its reason when aborted.
+   * @returns What ends the turn, or null when it did not come in time.
+   */
+  async watchTurn(
+    name: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<(() => void) | null> {
+    signal?.throwIfAborted();
+    const before = this.#turns.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => release = resolve);
+    const tail = before.then(() => mine);
+    this.#turns.set(name, tail);
+    void tail.then(() => {
+      if (this.#turns.get(name) === tail) this.#turns.delete(name);
+    });
+    let cancelTimer: CancelTimer = () => {};
+    let onAbort = () => {};
+    const gaveUp = new Promise<"timeout">((resolve, reject) => {
+      if (Number.isFinite(timeoutMs)) {
+        cancelTimer = startTimer(timeoutMs, () => resolve("timeout"));
+      }
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const outcome = await Promise.race([before, gaveUp]);
+      if (outcome === "timeout") {
+        release();
+        return null;
+      }
+      return release;
+    } catch (error) {
+      release();
+      throw error;
+    } finally {
+      cancelTimer();
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   #release(mailbox: Mailbox): void {

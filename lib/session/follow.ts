@@ -140,7 +140,7 @@ export async function* followPieces(
   const conn = link.connection;
   const fields: Message = { name: name, output: true };
   if (options.since !== undefined) fields.since = options.since;
-  options.signal?.throwIfAborted();
+  const endTurn = await conn.watchTurn(name, Infinity, options.signal);
   // Open before the request: the backlog from `since` follows its reply.
   const events = conn.subscribe(name, { watch: true });
   try {
@@ -242,5 +242,6 @@ export async function* followPieces(
   } finally {
     events[Symbol.dispose]();
     await unwatch(link, name);
+    endTurn!();
   }
 }

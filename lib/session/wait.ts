@@ -153,6 +153,25 @@ export async function waitFor(
       }),
       options.signal,
     );
+  const endTurn = await conn.watchTurn(name, timeoutMs, options.signal);
+  if (!endTurn) {
+    // Another wait or follow of this session on this client watched it
+    // for all of this one's time.
+    const info = await sessionStatus(link, name, { timeoutMs: FINAL_READ_MS })
+      .catch((error) => {
+        throw lostWhileWaiting(link, name, error, options.since ?? 0);
+      });
+    return {
+      met: false,
+      match: null,
+      output: "",
+      cursor: options.since ?? info.bufferEnd,
+      exitCode: null,
+      commandId: null,
+      shellExit: null,
+      evicted: false,
+    };
+  }
   // Open before the request: what the daemon finds at once follows its reply.
   const events = conn.subscribe(name, { watch: true });
   try {
@@ -167,6 +186,7 @@ export async function waitFor(
   } finally {
     events[Symbol.dispose]();
     if (options.signal?.aborted) await unwatch(link, name);
+    endTurn();
   }
 }
 
