@@ -28,7 +28,6 @@ import {
   type TransferResult,
 } from "./files.ts";
 import { downloadPath, uploadPath } from "./file_trees.ts";
-import { abortable } from "../abort.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };
@@ -313,12 +312,11 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    // Aborted already: nothing starts.
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    return abortable(
-      uploadPath(this.#connection, localPath, remotePath, options),
-      options.signal,
-    );
+    return uploadPath(this.#connection, localPath, remotePath, options);
   }
 
   /**
@@ -349,12 +347,11 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    // Aborted already: nothing starts.
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    return abortable(
-      downloadPath(this.#connection, remotePath, localPath, options),
-      options.signal,
-    );
+    return downloadPath(this.#connection, remotePath, localPath, options);
   }
 
   /**
