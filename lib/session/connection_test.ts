@@ -211,3 +211,27 @@ Deno.test("Connection.subscribe(): an aborted wait rejects with the signal's rea
   await assert.rejects(events.next(10, controller.signal), /enough/);
   await daemon.connection.close();
 });
+
+Deno.test("Connection.subscribe() with overflow: pause stops reading while its mailbox is full", async () => {
+  const daemon = fakeDaemon(() => ({ ok: true }));
+  using terminal = daemon.connection.subscribe("tty", { overflow: "pause" });
+  for (let i = 0; i < 300; i++) {
+    daemon.push({
+      ev: "output",
+      name: "tty",
+      offset: i,
+      data: new Uint8Array(1),
+    });
+  }
+  let answered = false;
+  const reply = daemon.connection.request("ping", {}, { timeoutMs: 5000 })
+    .then(() => answered = true);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(answered, false, "the reply waits behind the full mailbox");
+  assert.equal(daemon.connection.backlogged, true);
+  let taken = 0;
+  while (terminal.take()) taken++;
+  await reply;
+  assert.ok(taken > 256);
+  await daemon.connection.close();
+});

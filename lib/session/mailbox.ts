@@ -12,6 +12,8 @@ import { startTimer } from "../timer.ts";
  * Output bytes a mailbox holds before more output turns into a gap. A
  * consumer this far behind reads the gap's range back from the session's
  * buffer (see {@linkcode isLocalGap}) rather than holding the connection.
+ * Other events (a command's start and end, a match) are few and small:
+ * they are always kept.
  */
 export const MAX_QUEUED_BYTES = 8 << 20;
 
