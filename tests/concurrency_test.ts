@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { SesshClient } from "../mod.ts";
+import { SesshClient, type SesshError } from "../mod.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -158,7 +158,7 @@ Deno.test("wait(), follow() and file copies beside running commands on one clien
   }
 });
 
-Deno.test("run() and wait() on one session: both see the command's end", async () => {
+Deno.test("run() and wait() on one session both see the command's end; a second run is refused", async () => {
   await using sshd = await startSshd();
   await using client = await connectTo(sshd);
   const work = client.session("both");
@@ -177,6 +177,15 @@ Deno.test("run() and wait() on one session: both see the command's end", async (
   assert.equal(ran.output, "both-done\n");
   assert.equal(waited.met, true);
   assert.equal(waited.exitCode, 6);
+  // Two runs on one session at once: one runs, the other is refused.
+  const [first, second] = await Promise.allSettled([
+    work.run("sleep 0.3; echo first"),
+    work.run("echo second"),
+  ]);
+  const outcomes = [first, second].map((o) =>
+    o.status === "fulfilled" ? o.value.output : (o.reason as SesshError).code
+  ).sort();
+  assert.deepEqual(outcomes, ["first\n", "session_busy"]);
 });
 
 Deno.test("run() with wait: false 200 times: list() and status() still answer at once", async () => {

@@ -181,6 +181,11 @@ export class SesshClient implements AsyncDisposable {
           (settings.connectTimeoutSeconds + 5) * 1000,
       });
       if (!("reason" in leased)) {
+        // The agent answers within its deadline; an abort meanwhile wins.
+        if (options.signal?.aborted) {
+          leased.close();
+          throw options.signal.reason;
+        }
         return SesshClient.#fromLease(destination, settings, leased);
       }
       direct = leased.reason;
