@@ -17,6 +17,7 @@
  */
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import { type CancelTimer, startTimer } from "../timer.ts";
+import { concatBytes } from "../bytes.ts";
 import {
   ConnectError,
   ConnectionLostError,
@@ -96,6 +97,8 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #mailboxes = new Map<string, Set<Mailbox>>();
+  /** Frames waiting for the end of this turn of the event loop. */
+  #outbox: Uint8Array[] = [];
   /** Per session, the end of the line of calls waiting to watch it. */
   #turns = new Map<string, Promise<void>>();
   /** How many calls wait on a mailbox now. */
@@ -164,7 +167,7 @@ export class Connection {
         );
       });
       this.#pending.set(id, { resolve, reject, cancelTimer });
-      this.#writer.write(encodeFrame({ ...fields, id, op })).catch(() => {});
+      this.#send(encodeFrame({ ...fields, id, op }));
     });
     this.#armHeartbeat();
     return reply;
@@ -303,12 +306,32 @@ export class Connection {
    * never will), so nothing is lost; sessions keep running on the host.
    */
   async close(): Promise<void> {
+    this.#flush();
     this.#writer.close().catch(() => {});
     this.#lost ??= new SesshError("internal", "The connection was closed");
     this.#drained?.();
     this.#hooks.kill();
     await this.#reader.cancel().catch(() => {});
     await this.done;
+  }
+
+  /**
+   * Queues a frame; the frames of one turn of the event loop go in one
+   * write. Calls started together (`Promise.all` over many sessions) so
+   * cost one write here and one read in ssh and the daemon, not one each.
+   */
+  #send(frame: Uint8Array): void {
+    this.#outbox.push(frame);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const data = this.#outbox.length === 1
+      ? this.#outbox[0]
+      : concatBytes(this.#outbox);
+    this.#outbox = [];
+    this.#writer.write(data).catch(() => {});
   }
 
   /** Keeps a heartbeat going while anyone waits for the daemon. */
@@ -334,7 +357,7 @@ export class Connection {
     if (this.#pingSentAt === null && !this.backlogged) {
       if (now - this.#lastReceived >= this.#heartbeatMs) {
         this.#pingSentAt = now;
-        this.#writer.write(encodeFrame({ op: "ping", id: 0 })).catch(() => {});
+        this.#send(encodeFrame({ op: "ping", id: 0 }));
       }
     } else if (
       this.#pingSentAt !== null &&
