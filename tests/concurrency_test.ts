@@ -158,6 +158,37 @@ Deno.test("wait(), follow() and file copies beside running commands on one clien
   }
 });
 
+Deno.test("follow() that falls far behind a flood reads what it missed back: every byte, in order", async () => {
+  await using sshd = await startSshd();
+  await using client = await connectTo(sshd);
+  const flood = client.session("flood");
+  await flood.open({ bufferSize: 64 << 20 });
+  const since = (await flood.status()).bufferEnd;
+  // 24 MB, three times what a mailbox holds, while the reader sleeps.
+  const typed = flood.run(
+    "head -c 24000000 /dev/zero | tr '\\0' x; echo; echo FLOOD-$((6*7))",
+    { timeoutMs: 120_000 },
+  );
+  let cursor = since;
+  let text = "";
+  let slept = false;
+  for await (const piece of flood.follow({ since, raw: true })) {
+    assert.notEqual(piece.type, "gap", "the buffer held it all");
+    if (piece.type !== "output") continue;
+    if (!slept) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      slept = true;
+    }
+    assert.equal(piece.cursor - piece.raw.length, cursor, "no byte skipped");
+    cursor = piece.cursor;
+    const tail = new TextDecoder().decode(piece.raw.subarray(-64));
+    text = (text + tail).slice(-64);
+    if (text.includes("FLOOD-42")) break;
+  }
+  assert.equal((await typed).exitCode, 0);
+  assert.ok(cursor - since > 24_000_000, `${cursor - since} bytes`);
+});
+
 Deno.test("run() and wait() on one session both see the command's end; a second run is refused", async () => {
   await using sshd = await startSshd();
   await using client = await connectTo(sshd);
