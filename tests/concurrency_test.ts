@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { SesshClient, type SesshError } from "../mod.ts";
+import { isRunning } from "../lib/ssh/procfs.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -319,6 +320,27 @@ console.log(Date.now());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("disconnect({ stopMaster: true }) stops the master this client started, and only that one", async () => {
+  await using sshd = await startSshd();
+  const first = await connectTo(sshd);
+  assert.equal(first.master.started, true);
+  const second = await connectTo(sshd);
+  assert.equal(second.master.started, false);
+  await second.disconnect({ stopMaster: true });
+  assert.ok(isRunning(first.master.pid), "a master found running stays up");
+  const result = await first.session("m").run("echo still-up");
+  assert.equal(result.output, "still-up\n");
+  await first.disconnect({ stopMaster: true });
+  const deadline = Date.now() + 5000;
+  while (isRunning(first.master.pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(isRunning(first.master.pid), false, "the master is gone");
+  // The sessions outlive it: a new client (and master) finds the shell.
+  await using again = await connectTo(sshd);
+  assert.deepEqual((await again.list()).map((s) => s.name), ["m"]);
 });
 
 /** Asserts that `call` rejects with an `AbortError`, or with `reason` when given. */
