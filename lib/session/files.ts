@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { SesshError, TimeoutError } from "../errors.ts";
+import { SesshError } from "../errors.ts";
 import type { Connection } from "./connection.ts";
 import { bytesField } from "./wire.ts";
 
@@ -47,8 +47,10 @@ export interface TransferOptions {
   /** Called after each part with the bytes at the destination and the total. */
   onProgress?: (copied: number, total: number) => void;
   /**
-   * Stops the copy between two parts with a `TimeoutError`; what was copied
-   * stays, and `resume` continues it.
+   * Cancels the copy: an aborted signal, before or during it, rejects it
+   * with `signal.reason` (an `AbortError` `DOMException` by default). The
+   * copy stops before its next part; what was copied stays, and `resume`
+   * continues it.
    */
   signal?: AbortSignal;
   /**
@@ -215,7 +217,7 @@ async function sendParts(
   if (total === start) ask(start, new Uint8Array(0));
   while (sent < total || asked.length > 0) {
     while (asked.length < AHEAD && sent < total) {
-      stopIfAborted(options.signal, sent, total);
+      stopIfAborted(options.signal);
       const data = await readPart(file, Math.min(PART, total - sent));
       if (data.length === 0) break; // the file shrank while it was read
       ask(sent, data);
@@ -337,7 +339,7 @@ async function fetchParts(
       ask(next);
       next += PART;
     }
-    stopIfAborted(options.signal, copied, total);
+    stopIfAborted(options.signal);
     const data = bytesField((await asked.shift()!).data);
     if (data.length === 0) break; // the file shrank on the host
     await writeAll(file, data);
@@ -421,16 +423,9 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   }
 }
 
-function stopIfAborted(
-  signal: AbortSignal | undefined,
-  copied: number,
-  total: number,
-): void {
-  if (signal?.aborted) {
-    throw new TimeoutError(
-      `The copy stopped after ${copied} of ${total} bytes; copy again with resume to continue`,
-    );
-  }
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  // Between two parts: what was copied stays, for `resume` to continue.
+  signal?.throwIfAborted();
 }
 
 /** The last part of a path, trailing slashes ignored. */
