@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   "terminal_echoes",
   "no_file",
   "file_denied",
+  "hostile_listing",
   "timeout",
   "command_failed",
   "remote",

@@ -297,7 +297,10 @@ export class SesshClient implements AsyncDisposable {
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     this.#requireFiles();
-    return uploadPath(this.#connection, localPath, remotePath, options);
+    return uploadPath(this.#connection, localPath, remotePath, {
+      ...options,
+      partFiles: this.daemon.caps.includes("part_files"),
+    });
   }
 
   /**
