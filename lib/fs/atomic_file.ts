@@ -230,6 +230,25 @@ export class AtomicFile implements AsyncDisposable {
   }
 }
 
+/**
+ * Checks, before any work, that `target` can be written as a file: its
+ * directory exists, and nothing but a regular file or a link is there.
+ *
+ * @param target The file to write.
+ * @throws {SesshError} as {@linkcode AtomicFile.open}.
+ *
+ * @example
+ * ```ts
+ * import { checkWritable } from "./atomic_file.ts";
+ * await checkWritable("/dev/null").catch((error) => console.log(error.code)); // "usage"
+ * ```
+ */
+export async function checkWritable(target: string): Promise<void> {
+  const { dir, name } = splitPath(target);
+  const parent = await realParent(dir, name);
+  await checkRegular(`${parent === "/" ? "" : parent}/${name}`, target);
+}
+
 /** A path's directory and last name; refuses a path that names no file. */
 function splitPath(target: string): { dir: string; name: string } {
   const trimmed = target.replace(/\/+$/, "");

@@ -18,7 +18,7 @@ import process from "node:process";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
-import { confinedPath } from "./local_paths.ts";
+import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
 import { statusJson } from "../cli/format.ts";
 import {
@@ -624,8 +624,10 @@ export function buildMcpServer(
         nameInDirectory: baseName(source),
       });
       const progress = fileProgress(extra);
+      // Judged again on the directory the file is made in, as it is made.
       const copied = await c.download(source, local, {
         resume: args.resume,
+        within: await realRoots(localDirs),
         signal: extra.signal,
         onProgress: progress.update,
       }).finally(progress.flush);

@@ -7,6 +7,7 @@
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
 import { clientArgv } from "./options.ts";
@@ -123,18 +124,67 @@ export async function sftpCopy(
   direction: Direction,
   copy: SftpCopy,
 ): Promise<void> {
-  const result = await runCommand(sftpArgv(dest, settings, controlPath), {
-    stdin: new TextEncoder().encode(
-      transferBatch(direction, copy.localPath, copy.remotePath, {
-        resume: copy.start > 0,
-        recursive: copy.recursive,
-      }),
-    ),
+  await sftpBatch(
+    dest,
+    settings,
+    controlPath,
+    transferBatch(direction, copy.localPath, copy.remotePath, {
+      resume: copy.start > 0,
+      recursive: copy.recursive,
+    }),
+  );
+}
+
+/**
+ * Runs a batch of sftp commands through the master (one per line; sftp
+ * stops at the first that fails, unless it starts with `-`). A signal that
+ * stops sessh stops sftp first, before the files it writes are cleaned up.
+ *
+ * @param dest The destination.
+ * @param settings The settings.
+ * @param controlPath The master's control socket.
+ * @param batch The commands, each line ending in `\n`.
+ * @throws {SesshError} as {@linkcode sftpCopy}.
+ */
+export async function sftpBatch(
+  dest: Destination,
+  settings: SshSettings,
+  controlPath: string,
+  batch: string,
+): Promise<void> {
+  const stop = new AbortController();
+  const running = runCommand(sftpArgv(dest, settings, controlPath), {
+    stdin: new TextEncoder().encode(batch),
     // As long as bytes move: ssh's keepalives end a dead link.
     timeoutMs: 24 * 3600_000,
+    signal: stop.signal,
   });
+  using _ = onInterrupt(async () => {
+    stop.abort();
+    await running;
+    return "stopped sftp";
+  });
+  const result = await running;
   if (result.code === 0) return;
   throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
+}
+
+/**
+ * The sftp command that renames a remote file over another (OpenSSH's
+ * sftp uses the server's atomic `posix-rename` where it has it).
+ *
+ * @param from The file to rename.
+ * @param to Its new name.
+ * @returns The batch line.
+ *
+ * @example
+ * ```ts
+ * import { renameLine } from "./sftp.ts";
+ * console.log(renameLine("/d/.a.sessh-part", "/d/a")); // rename "/d/.a.sessh-part" "/d/a"\n
+ * ```
+ */
+export function renameLine(from: string, to: string): string {
+  return `rename ${sftpWord(from)} ${sftpWord(to)}\n`;
 }
 
 /**
