@@ -24,6 +24,41 @@ export const STOP_SIGNALS = {
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 const pending: Cleanup[] = [];
+let armer: (() => void) | undefined;
+
+/**
+ * Sets what installs the signal handlers (the command line's). It runs
+ * once, when there is first something to end or remove: a command that
+ * starts no child and writes no file keeps the signals' default action,
+ * and saves the listeners' start-up time.
+ *
+ * @param install Adds the listeners.
+ *
+ * @example
+ * ```ts
+ * import { armWith } from "./interrupt.ts";
+ * armWith(() => Deno.addSignalListener("SIGTERM", () => Deno.exit(143)));
+ * ```
+ */
+export function armWith(install: (() => void) | undefined): void {
+  armer = install;
+}
+
+/**
+ * Installs the signal handlers set with {@linkcode armWith}, once: called
+ * when a child starts and when a step is registered.
+ *
+ * @example
+ * ```ts
+ * import { arm } from "./interrupt.ts";
+ * arm();
+ * ```
+ */
+export function arm(): void {
+  const install = armer;
+  armer = undefined;
+  install?.();
+}
 
 /**
  * Registers a step to run if a signal stops sessh before the returned
@@ -39,6 +74,7 @@ const pending: Cleanup[] = [];
  * ```
  */
 export function onInterrupt(cleanup: Cleanup): Disposable {
+  arm();
   pending.push(cleanup);
   return {
     [Symbol.dispose]() {

@@ -9,7 +9,6 @@
  * @module
  */
 import { SesshError, UsageError } from "../../errors.ts";
-import type { SesshClient } from "../../session/client.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
 import { fileViaSftp, treeViaSftp } from "./cp_sftp.ts";
