@@ -140,7 +140,7 @@ Deno.test("cp -r from a hostile host writes nothing outside the destination, thr
         "--via",
         via,
         tree,
-        `${dest}:up-target`,
+        `${dest}:${sshd.home}/up-target`,
       ]);
       assert.equal(got.code, 0, JSON.stringify(got.json));
       assert.deepEqual(await snapshot(local, ""), before);

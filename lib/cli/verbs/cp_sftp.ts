@@ -129,7 +129,9 @@ export async function fileViaSftp(
   const viaPart = partFiles && plan.continues !== "target";
   const part = viaPart ? partPathOf(plan.remotePath) : plan.remotePath;
   using _ = onInterrupt(() =>
-    viaPart ? discardRemote(client, part, options.resume) : undefined
+    viaPart
+      ? discardRemote(client, part, plan.remotePath, options.resume)
+      : undefined
   );
   try {
     // A part that holds the whole source only needs its rename.
@@ -142,7 +144,9 @@ export async function fileViaSftp(
     );
   } catch (error) {
     if (viaPart) {
-      await discardRemote(client, part, options.resume).catch(() => {});
+      await discardRemote(client, part, plan.remotePath, options.resume).catch(
+        () => {},
+      );
     }
     throw error;
   }
@@ -323,6 +327,7 @@ async function localSize(path: string): Promise<number> {
 async function discardRemote(
   client: SesshClient,
   part: string,
+  target: string,
   keep: boolean,
 ): Promise<string> {
   if (keep) {
@@ -331,5 +336,5 @@ async function discardRemote(
   await client.connection.request("fwrite", { path: part, discard: true }, {
     timeoutMs: 5000,
   });
-  return `removed ${part} on the host`;
+  return `${target} on the host left as it was; removed ${part} there`;
 }
