@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
-import { sessh, startSessh } from "./_cli.ts";
+import { sessh, sesshJson, startSessh } from "./_cli.ts";
 
 /** The pids under `pid` (its children, theirs, …) with their names. */
 async function descendants(pid: number): Promise<Map<number, string>> {
@@ -117,4 +117,51 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
       });
     }
   }
+
+  await t.step(
+    "with --resume the part is kept, and the next copy continues it",
+    async () => {
+      for (const via of ["sftp", "helper"]) {
+        for (const direction of ["download", "upload"]) {
+          const name = `resume-${via}-${direction}.bin`;
+          const [target, dir] = direction === "download"
+            ? [`${local}/${name}`, local]
+            : [`${sshd.home}/${name}`, sshd.home];
+          await Deno.writeTextFile(target, old);
+          const part = `${dir}/.${name}.sessh-part`;
+          const args = direction === "download"
+            ? ["cp", "--resume", "--via", via, `${dest}:big.bin`, target]
+            : [
+              "cp",
+              "--resume",
+              "--via",
+              via,
+              `${local}/big.bin`,
+              `${dest}:${target}`,
+            ];
+          const call = startSessh(sshd, args);
+          const until = Date.now() + 60_000;
+          while (await sizeOf(part) < 4 << 20) {
+            assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          call.child.kill("SIGTERM");
+          const { code, stderr } = await call.finish();
+          assert.equal(code, 143, stderr);
+          assert.match(stderr, /copy again with --resume to continue/);
+          assert.equal(await Deno.readTextFile(target), old);
+          const kept = await sizeOf(part);
+          assert.ok(kept > 0, `${via} ${direction}: part kept`);
+          const again = await sesshJson(sshd, args);
+          assert.equal(again.code, 0, JSON.stringify(again.json));
+          assert.ok(
+            Number(again.json.resumed_from) > 0,
+            JSON.stringify(again.json),
+          );
+          assert.equal(await sizeOf(target), big);
+          assert.equal(await sizeOf(part), -1);
+        }
+      }
+    },
+  );
 });
