@@ -93,48 +93,6 @@ export function sftpArgv(
   return ["sftp", "-b", "-", ...options, "--", ssh[ssh.length - 2]];
 }
 
-/** The two paths of a copy, and the offset it continues from (0: anew). */
-export interface SftpCopy {
-  /** The local file. */
-  localPath: string;
-  /** The remote file. */
-  remotePath: string;
-  /** 0 for a fresh copy; else the destination holds this many bytes of the source. */
-  start: number;
-  /** A directory tree (`-R`). */
-  recursive?: boolean;
-}
-
-/**
- * Moves one file with `sftp -b -` through the master. A copy with `start`
- * above 0 continues the destination (`-a`), which the caller has checked.
- *
- * @param dest The destination.
- * @param settings The settings.
- * @param controlPath The master's control socket.
- * @param direction Upload or download.
- * @param copy The paths and where the copy begins.
- * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
- *   `details.no_sftp` when the host has no sftp subsystem.
- */
-export async function sftpCopy(
-  dest: Destination,
-  settings: SshSettings,
-  controlPath: string,
-  direction: Direction,
-  copy: SftpCopy,
-): Promise<void> {
-  await sftpBatch(
-    dest,
-    settings,
-    controlPath,
-    transferBatch(direction, copy.localPath, copy.remotePath, {
-      resume: copy.start > 0,
-      recursive: copy.recursive,
-    }),
-  );
-}
-
 /**
  * Runs a batch of sftp commands through the master (one per line; sftp
  * stops at the first that fails, unless it starts with `-`). A signal that
@@ -144,7 +102,8 @@ export async function sftpCopy(
  * @param settings The settings.
  * @param controlPath The master's control socket.
  * @param batch The commands, each line ending in `\n`.
- * @throws {SesshError} as {@linkcode sftpCopy}.
+ * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
+ *   `details.no_sftp` when the host has no sftp subsystem.
  */
 export async function sftpBatch(
   dest: Destination,

@@ -191,23 +191,70 @@ export async function treeViaSftp(
   if (direction === "download") {
     return await downloadTreeViaSftp(client, remotePath, localPath);
   }
-  const remoteTop = there?.dir
-    ? joinPath(there.path, baseName(localPath))
-    : there?.path ?? remotePath;
-  await sftp(
-    client,
-    transferBatch("upload", localPath, remotePath, { recursive: true }),
-  );
   const tree = await localTree(localPath);
   const files = tree.entries.filter((entry) => !entry.dir);
-  return {
-    remotePath: remoteTop,
+  const result = {
     localPath,
     bytes: files.reduce((n, entry) => n + entry.size, 0),
     resumedFrom: 0,
     files: files.length,
     skipped: tree.skipped,
   };
+  if (!client.daemon.caps.includes("part_files")) {
+    await sftp(
+      client,
+      transferBatch("upload", localPath, remotePath, { recursive: true }),
+    );
+    const remoteTop = there?.dir
+      ? joinPath(there.path, baseName(localPath))
+      : there?.path ?? remotePath;
+    return { ...result, remotePath: remoteTop };
+  }
+  // The daemon makes the directories (and names the top absolutely, so that
+  // sftp and the daemon mean the same paths); sftp sends each file to a part
+  // beside it and renames it.
+  const mode = async (path: string) =>
+    ((await Deno.stat(path)).mode ?? 0o755) & 0o777;
+  const made = await client.connection.request("fmkdir", {
+    path: there?.dir ? joinPath(there.path, baseName(localPath)) : remotePath,
+    mode: await mode(localPath),
+  });
+  const top = String(made.path);
+  for (const entry of tree.entries.filter((entry) => entry.dir)) {
+    await client.connection.request("fmkdir", {
+      path: `${top}/${entry.path}`,
+      mode: entry.mode,
+    });
+  }
+  for (let at = 0; at < files.length; at += BATCH_FILES) {
+    const chunk = files.slice(at, at + BATCH_FILES).map((entry) => {
+      const target = `${top}/${entry.path}`;
+      return {
+        local: joinPath(localPath, entry.path),
+        target,
+        part: partPathOf(target),
+      };
+    });
+    const discard = async () => {
+      for (const { part, target } of chunk) {
+        await discardRemote(client, part, target, false).catch(() => {});
+      }
+      return `the files not yet copied under ${top} on the host left as they were; their parts removed`;
+    };
+    using _ = onInterrupt(discard);
+    try {
+      await sftp(
+        client,
+        chunk.map(({ local, part, target }) =>
+          transferBatch("upload", local, part) + renameLine(part, target)
+        ).join(""),
+      );
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+  }
+  return { ...result, remotePath: top };
 }
 
 async function downloadTreeViaSftp(
