@@ -164,4 +164,32 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
       }
     },
   );
+
+  await t.step(
+    "SIGINT and SIGHUP end it the same way, exiting 130 and 129",
+    async () => {
+      for (
+        const [signal, exit] of [["SIGINT", 130], ["SIGHUP", 129]] as const
+      ) {
+        const target = `${local}/old-${signal}.bin`;
+        await Deno.writeTextFile(target, old);
+        const part = `${local}/.old-${signal}.bin.sessh-part`;
+        const call = startSessh(sshd, ["cp", `${dest}:big.bin`, target]);
+        const until = Date.now() + 60_000;
+        while (await sizeOf(part) < 4 << 20) {
+          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        call.child.kill(signal);
+        const { code, stderr } = await call.finish();
+        assert.equal(code, exit, stderr);
+        assert.match(
+          stderr,
+          new RegExp(`^sessh: stopped by ${signal}: .*removed `, "m"),
+        );
+        assert.equal(await Deno.readTextFile(target), old);
+        assert.equal(await sizeOf(part), -1);
+      }
+    },
+  );
 });
