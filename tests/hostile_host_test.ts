@@ -38,7 +38,15 @@ def _hostile_fstat(self, client, msg):
         reply["path"] = reply["path"] + "/.."
     return reply
 
-Daemon.op_flist, Daemon.op_fstat = _hostile_flist, _hostile_fstat
+_real_fread = Daemon.op_fread
+
+def _hostile_fread(self, client, msg):
+    reply = _real_fread(self, client, msg)
+    if _craft(file_path(msg)) == "flood.txt":
+        reply["data"] = b"F" * (4 << 20)
+    return reply
+
+Daemon.op_flist, Daemon.op_fstat, Daemon.op_fread = _hostile_flist, _hostile_fstat, _hostile_fread
 
 `;
 
@@ -126,6 +134,20 @@ Deno.test("cp -r from a hostile host writes nothing outside the destination, thr
       });
     }
   }
+
+  await t.step("a host that sends more than the file holds", async () => {
+    await Deno.writeTextFile(`${sshd.home}/flood.txt`, "small\n");
+    const got = await sesshJson(sshd, [
+      "cp",
+      "--via",
+      "helper",
+      `${dest}:${sshd.home}/flood.txt`,
+      `${local}/flood.txt`,
+    ]);
+    assert.equal(got.code, 0, JSON.stringify(got.json));
+    assert.equal(got.json.bytes, 6);
+    assert.equal((await Deno.stat(`${local}/flood.txt`)).size, 6);
+  });
 
   await t.step("cp -r up to a host that names its parent", async () => {
     const tree = `${local}/tree`;

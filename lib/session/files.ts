@@ -417,7 +417,11 @@ async function fetchParts(
       next += PART;
     }
     stopIfAborted(options.signal, copied, total);
-    const data = bytesField((await asked.shift()!).data);
+    // Never more than was asked for, nor past the size the copy began with
+    // (a file that grows meanwhile, or a host that sends more): the copy is
+    // of the file as it was planned.
+    const data = bytesField((await asked.shift()!).data)
+      .subarray(0, Math.min(PART, total - copied));
     if (data.length === 0) break; // the file shrank on the host
     await writeAll(file, data);
     copied += data.length;
