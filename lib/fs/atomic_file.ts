@@ -11,6 +11,15 @@
  * that a copy asked to resume finds it again and continues it; a copy that
  * is not resumable removes it when it fails or is interrupted.
  *
+ * What is left open: Deno has no `openat`, so the part is made by a path
+ * through the real directory that was checked. Once made, it is checked
+ * again (its real directory and its inode), so a directory swapped for a
+ * link in between makes the copy fail before a byte is written, and the
+ * final rename only moves a name inside one directory. In the moment
+ * between such a swap and the checks, sessh can still remove or rename a
+ * file named `.NAME.sessh-part` in the swapped-in directory; it never
+ * writes into a file there.
+ *
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
@@ -135,8 +144,13 @@ export class AtomicFile implements AsyncDisposable {
       await checkPartAt(file, partPath, parent, options.within);
       await file.seek(start, Deno.SeekMode.Start);
     } catch (error) {
+      const held = await file.stat();
       file.close();
-      if (!resumed) await Deno.remove(partPath).catch(() => {});
+      // Only the part made here: the name may lead elsewhere now.
+      const there = await Deno.lstat(partPath).catch(() => null);
+      if (!resumed && there?.ino === held.ino && there?.dev === held.dev) {
+        await Deno.remove(partPath).catch(() => {});
+      }
       throw error;
     }
     return new AtomicFile(path, partPath, file, start, options.keepPart);
