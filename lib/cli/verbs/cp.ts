@@ -11,7 +11,8 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { fileViaSftp, treeViaSftp } from "./cp_sftp.ts";
+import { fileViaSftp } from "./cp_sftp.ts";
+import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 
