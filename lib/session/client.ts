@@ -375,7 +375,10 @@ export class SesshClient implements AsyncDisposable {
     options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
-    return await uploadPath(this.#connection, localPath, remotePath, options);
+    return await uploadPath(this.#connection, localPath, remotePath, {
+      ...options,
+      partFiles: this.daemon.caps.includes("part_files"),
+    });
   }
 
   /**
