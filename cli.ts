@@ -15,7 +15,13 @@ import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/commands.ts";
 import { SesshError } from "./lib/errors.ts";
 import { errorJson } from "./lib/cli/error_out.ts";
-import { killChildren } from "./lib/process.ts";
+import { killChildren, liveChildPids } from "./lib/process.ts";
+import {
+  armWith,
+  runCleanups,
+  STOP_SIGNALS,
+  type StopSignal,
+} from "./lib/interrupt.ts";
 import {
   type CancelTimer,
   startTimer,
@@ -64,6 +70,34 @@ function overrunError(deadlineMs: number): SesshError {
   return error;
 }
 
+/** Set once a signal stops the command: nothing else reports or exits. */
+let stopping: Promise<never> | null = null;
+
+/**
+ * A signal ends the command: the steps work in progress registered (sftp
+ * stopped, parts removed), then every child still running, then one line
+ * of what was left, and exit 128 + the signal's number.
+ */
+function stopOn(name: StopSignal): Promise<never> {
+  stopping ??= (async () => {
+    const notes = await runCleanups(4000);
+    const pids = liveChildPids();
+    killChildren();
+    if (pids.length > 0) {
+      notes.push(
+        `ended ${pids.length} child process${
+          pids.length === 1 ? "" : "es"
+        } (pid ${pids.join(", ")})`,
+      );
+    }
+    const left = notes.length > 0 ? notes.join("; ") : "nothing was left";
+    await write(Deno.stderr, `sessh: stopped by ${name}: ${left}\n`)
+      .catch(() => {});
+    Deno.exit(STOP_SIGNALS[name]);
+  })();
+  return stopping;
+}
+
 function printJson(value: unknown): Promise<void> {
   return write(Deno.stdout, JSON.stringify(value) + "\n");
 }
@@ -92,8 +126,21 @@ export async function main(args: string[]): Promise<number> {
   const words = head[0] === "--json" ? head.slice(1) : head;
   const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
-  const onInterrupt = () => abort.abort();
   let listening = false;
+  let armed = false;
+  // Only `logs --follow` is stopped by Ctrl-C rather than ended by it.
+  const onInterrupt = () => listening ? abort.abort() : stopOn("SIGINT");
+  const stoppers = {
+    SIGHUP: () => stopOn("SIGHUP"),
+    SIGTERM: () => stopOn("SIGTERM"),
+  };
+  armWith(() => {
+    armed = true;
+    for (const [name, stop] of Object.entries(stoppers)) {
+      Deno.addSignalListener(name as StopSignal, stop);
+    }
+    if (!listening) Deno.addSignalListener("SIGINT", onInterrupt);
+  });
   let outcome: Promise<Outcome> | null = null;
   let overrun: Promise<never> | null = null;
   let cancelOverrun: CancelTimer | undefined;
@@ -120,8 +167,8 @@ export async function main(args: string[]): Promise<number> {
       // the listener costs 3 ms of start-up, so it is added on first use.
       get signal() {
         if (!listening) {
+          if (!armed) Deno.addSignalListener("SIGINT", onInterrupt);
           listening = true;
-          Deno.addSignalListener("SIGINT", onInterrupt);
         }
         return abort.signal;
       },
@@ -159,6 +206,7 @@ export async function main(args: string[]): Promise<number> {
     if (!outcome) return context.process.exitCode ? 2 : 0;
     const result: Outcome =
       await (overrun ? Promise.race([outcome, overrun]) : outcome);
+    if (stopping) await stopping;
     if (json) {
       await printJson({ ok: true, op: result.op, ...result.fields });
     } else {
@@ -167,6 +215,8 @@ export async function main(args: string[]): Promise<number> {
     }
     return result.exitCode;
   } catch (error) {
+    // A child a signal ended fails its call: the stop reports instead.
+    if (stopping) await stopping;
     // A reader that stopped reading (`| head -1`): its end is not an error
     // of ours to report, and stdout cannot take it. 141 is what a shell
     // reports for a command ended by SIGPIPE, as `cat` would be.
@@ -182,7 +232,13 @@ export async function main(args: string[]): Promise<number> {
     return known ? error.exitCode : 1;
   } finally {
     cancelOverrun?.();
-    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+    armWith(undefined);
+    if (listening || armed) Deno.removeSignalListener("SIGINT", onInterrupt);
+    if (armed) {
+      for (const [name, stop] of Object.entries(stoppers)) {
+        Deno.removeSignalListener(name as StopSignal, stop);
+      }
+    }
   }
 }
 

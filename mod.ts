@@ -18,6 +18,7 @@
 export {
   type CallPath,
   type ClientOptions,
+  type DisconnectOptions,
   SesshClient,
 } from "./lib/session/client.ts";
 export {

@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   "no_file",
   "no_forward",
   "file_denied",
+  "hostile_listing",
   "timeout",
   "command_failed",
   "remote",
@@ -84,6 +85,8 @@ export interface ErrorDetails {
   noSftp?: boolean;
   /** A copy's sftp connection closed under it. */
   closed?: boolean;
+  /** The entry of a host's tree listing that was refused (`hostile_listing`). */
+  entry?: string;
 }
 
 /**

@@ -93,6 +93,7 @@ const JSON_KEYS: Partial<Record<keyof ErrorDetails, string>> = {
   cursor: "cursor",
   exitCode: "exit_code",
   remoteCode: "remote_code",
+  entry: "entry",
 };
 
 /**

@@ -1383,7 +1383,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files", "part_files"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1714,18 +1714,44 @@ class Daemon:
                 os.close(fd)
 
     def op_fwrite(self, client, msg):
-        """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`."""
+        """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`.
+
+        A copy that must not leave its target half written sends its parts to a part file beside it (`part`: the
+        file is made without following a link there); its last request names the target in `commit`, and the part
+        is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
+        old file. `discard` removes a part that will not be finished."""
         path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), _clamp(msg.get("offset"), 0, 1 << 62, 0)
+        if msg.get("discard"):
+            with file_errors(path):
+                if or_none(os.lstat, path) is not None:
+                    os.unlink(path)
+            return {"path": path}
+        flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if msg.get("truncate") else 0)
+        if msg.get("part"):
+            # Only the first part makes the file: a later one (or the commit) finds the part gone rather than
+            # renaming an empty file over the target.
+            flags |= os.O_NOFOLLOW
+        elif not msg.get("truncate"):
+            flags |= os.O_CREAT
         with file_errors(path):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if msg.get("truncate") else 0),
-                         _clamp(msg.get("mode"), 0, 0o777, 0o644))
+            fd = os.open(path, flags, _clamp(msg.get("mode"), 0, 0o777, 0o644))
             try:
                 while data:
                     written = os.pwrite(fd, data, offset)
                     data, offset = data[written:], offset + written
-                return {"path": path, "size": os.fstat(fd).st_size}
+                size = os.fstat(fd).st_size
+                if isinstance(msg.get("commit"), str):
+                    os.fsync(fd)
             finally:
                 os.close(fd)
+        if isinstance(msg.get("commit"), str):
+            target = file_path({"path": msg["commit"]})
+            if os.path.dirname(target) != os.path.dirname(path):
+                raise HelperError("bad_request", "A part is renamed only within its directory: %s" % target)
+            with file_errors(target):
+                os.rename(path, target)
+            return {"path": target, "size": size}
+        return {"path": path, "size": size}
 
     def op_fmkdir(self, client, msg):
         path = file_path(msg)

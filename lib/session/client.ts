@@ -50,7 +50,12 @@ export interface ClientOptions {
    * @default {(SESSH_CONNECT_TIMEOUT + 5) * 1000}
    */
   connectTimeoutMs?: number;
-  /** Stops connecting when aborted: whatever was spawned is killed. */
+  /**
+   * Cancels connecting: an aborted signal, before or during it, rejects
+   * with `signal.reason` (an `AbortError` `DOMException` by default), and
+   * whatever was spawned is killed. Running out of `connectTimeoutMs` is a
+   * `ConnectError` instead.
+   */
   signal?: AbortSignal;
   /**
    * Borrow an open bridge from the local agent (started on first use), so
@@ -60,6 +65,15 @@ export interface ClientOptions {
    * @default {false}
    */
   warm?: boolean;
+}
+
+/** Options for {@linkcode SesshClient.disconnect}. */
+export interface DisconnectOptions {
+  /**
+   * Also stop the ControlMaster when this client started it.
+   * @default {false}
+   */
+  stopMaster?: boolean;
 }
 
 /** How a client reached the daemon. */
@@ -176,6 +190,7 @@ export class SesshClient implements AsyncDisposable {
 
   static async #connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
+    options.signal?.throwIfAborted();
     let direct = "the warm path was not asked for";
     let agentDue = false;
     if (options.warm) {
@@ -188,6 +203,11 @@ export class SesshClient implements AsyncDisposable {
           (settings.connectTimeoutSeconds + 5) * 1000,
       });
       if (!("reason" in leased)) {
+        // The agent answers within its deadline; an abort meanwhile wins.
+        if (options.signal?.aborted) {
+          leased.close();
+          throw options.signal.reason;
+        }
         return SesshClient.#fromLease(destination, settings, leased);
       }
       direct = leased.reason;
@@ -349,9 +369,16 @@ export class SesshClient implements AsyncDisposable {
     remotePath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
+    options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
-    return await uploadPath(this.#connection, localPath, remotePath, options);
+    return await uploadPath(this.#connection, localPath, remotePath, {
+      ...options,
+      partFiles: this.daemon.caps.includes("part_files"),
+    });
   }
 
   /**
@@ -381,14 +408,13 @@ export class SesshClient implements AsyncDisposable {
     localPath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
+    options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
-    return await downloadPath(
-      this.#connection,
-      remotePath,
-      localPath,
-      options,
-    );
+    return await downloadPath(this.#connection, remotePath, localPath, options);
   }
 
   /**
@@ -427,12 +453,29 @@ export class SesshClient implements AsyncDisposable {
     await stopMaster(this.destination, this.settings);
   }
 
-  /** Closes the bridge; the sessions keep running on the host. */
-  async disconnect(): Promise<void> {
+  /**
+   * Closes the bridge; the sessions keep running on the host. The
+   * ControlMaster stays up for the next client (for `ControlPersist`)
+   * unless `stopMaster` asks otherwise.
+   *
+   * @param options `stopMaster: true` also stops the master when this
+   *   client started it (one it found running may serve others: stop that
+   *   with {@linkcode SesshClient.stopMaster}).
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * const client = await SesshClient.connect({ destination: "me@box" });
+   * await client.session("work").run("make");
+   * await client.disconnect({ stopMaster: true });
+   * ```
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
     this.#disconnected = true;
     await this.#reviving?.catch(() => {});
     await this.#connection.close();
     this.abandon();
+    if (options.stopMaster && this.master.started) await this.stopMaster();
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Destination } from "../ssh/destination.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
 import { sessionInfo } from "./wire.ts";
+import { readRange } from "./output.ts";
 import {
   type ConnectionLostDetails,
   ConnectionLostError,
@@ -144,19 +145,40 @@ function linkLost(
 }
 
 /**
- * Ends this connection's watch of the session's output, and forgets what
- * it queued: a flood left flowing would fill the queue, and reading stops
- * when it is full, replies included.
+ * Ends this connection's watch of the session's output once the call that
+ * asked for it is done (its mailbox disposed), unless another call of this
+ * connection still watches it: a flood left flowing would cost the link
+ * for nobody.
  */
 export async function unwatch(
   link: SessionLink,
   name: string,
 ): Promise<void> {
   const conn = link.connection;
-  if (!conn.lostError) {
+  if (!conn.lostError && conn.watchers(name) === 0) {
     await conn.request("unsubscribe", { name: name }, {
       timeoutMs: FINAL_READ_MS,
     }).catch(() => {});
   }
-  conn.dropEvents(name);
+}
+
+/**
+ * The output a local gap stands for (see `isLocalGap`), read back from the
+ * session's buffer: `start` is where what is still there begins.
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param gap The gap event.
+ * @returns The bytes, where they begin, and whether some had left the buffer.
+ */
+export async function readGap(
+  link: SessionLink,
+  name: string,
+  gap: Message,
+): Promise<{ data: Uint8Array; start: number; evicted: boolean }> {
+  const range = await readRange(link.connection, name, {
+    since: Number(gap.start),
+    until: Number(gap.end),
+  });
+  return { data: range.data, start: range.start, evicted: range.evicted };
 }

@@ -234,36 +234,52 @@ Deno.test("runCommand() past timeoutMs returns running: true with the output so 
   });
 });
 
-Deno.test("runCommand() aborted while waiting returns as a timeout would", async () => {
-  const controller = new AbortController();
-  const link = new FakeLink({
-    answers: {
-      run: typed(7, 1000),
-      read: readAnswer("make\r\ncompiling\r\n", { base: 1000 }),
-    },
+Deno.test("runCommand() aborted while waiting rejects with the signal's reason", async (t) => {
+  await t.step("AbortError by default", async () => {
+    const controller = new AbortController();
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    link.push(started(7, 1006));
+    const call = runCommand(link, "work", "make", {
+      signal: controller.signal,
+    });
+    await link.waiting();
+    controller.abort();
+    await assert.rejects(call, (error: Error) => error.name === "AbortError");
+    assert.deepEqual(link.ops, ["run"]);
+    assert.equal(link.open, 0);
   });
-  link.push(started(7, 1006));
-  const call = runCommand(link, "work", "make", { signal: controller.signal });
-  await link.waiting();
-  controller.abort();
-  const result = await call;
-  assert.equal(result.running, true);
-  assert.equal(result.exitCode, null);
-  assert.equal(result.output, "compiling\n");
-  assert.equal(result.cursor, 1017);
-  assert.deepEqual(link.ops, ["run", "read"]);
+  await t.step("the caller's own reason passes through", async () => {
+    const controller = new AbortController();
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    const call = runCommand(link, "work", "make", {
+      signal: controller.signal,
+    });
+    await link.waiting();
+    const reason = new Error("user gave up");
+    controller.abort(reason);
+    await assert.rejects(call, (error) => error === reason);
+  });
+  await t.step("already aborted: nothing is sent", async () => {
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    await assert.rejects(
+      runCommand(link, "work", "make", { signal: AbortSignal.abort() }),
+      (error: Error) => error.name === "AbortError",
+    );
+    assert.deepEqual(link.ops, []);
+  });
 });
 
-Deno.test("runCommand() with wait: false returns once the command is typed", async () => {
+Deno.test("runCommand() with wait: false returns once the shell took the command, past its echo", async () => {
   const link = new FakeLink({ answers: { run: typed(7, 1000) } });
   link.push(started(7, 1006));
   const result = await runCommand(link, "work", "make", { wait: false });
   assert.equal(result.running, true);
   assert.equal(result.exitCode, null);
   assert.equal(result.commandId, 7);
-  assert.equal(result.cursor, 1000);
+  assert.equal(result.cursor, 1006);
+  assert.equal(result.outputStart, 1006);
   assert.equal(result.output, "");
-  assert.equal(link.queued, 1);
+  assert.equal(link.open, 0);
   assert.deepEqual(link.ops, ["run"]);
 });
 

@@ -93,7 +93,11 @@ export async function openBridge(
     ? AbortSignal.any([options.signal, gaveUp.signal])
     : gaveUp.signal;
   try {
-    return await openWithin(destination, settings, { signal, timeoutMs });
+    return await openWithin(destination, settings, {
+      signal,
+      timeoutMs,
+      caller: options.signal,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -102,12 +106,14 @@ export async function openBridge(
 async function openWithin(
   destination: Destination,
   settings: SshSettings,
-  options: { signal: AbortSignal; timeoutMs: number },
+  options: { signal: AbortSignal; timeoutMs: number; caller?: AbortSignal },
 ): Promise<Bridge> {
-  const { signal, timeoutMs } = options;
+  const { signal, timeoutMs, caller } = options;
   const where = JSON.stringify(destination.display);
-  const tooSlow = () =>
-    new ConnectError(
+  // The caller's abort rejects with its reason; only our own deadline is
+  // "too slow".
+  const tooSlow = (): unknown =>
+    caller?.aborted ? caller.reason : new ConnectError(
       "connect_failed",
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
       { destination: destination.display },
@@ -160,6 +166,11 @@ async function openWithin(
   try {
     const { leftover } = await handshake(reader, writer, { pushHelper });
     const greeted = await greet(reader, writer, leftover);
+    // An idle link does not keep a script alive: its stdout reader and
+    // status no longer count for Deno's exit (a call in progress still
+    // holds a timer, so it is never cut short). A script that forgets
+    // `disconnect` exits with its last line; the closing pipe ends ssh.
+    child.unref();
     return {
       channel: { reader, writer, leftover: greeted.leftover },
       hello: greeted.hello,

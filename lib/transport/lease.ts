@@ -176,6 +176,8 @@ export async function leaseBridge(
       Object.assign(error.details, reply.details);
       throw error;
     }
+    // As a bridge of its own is: an idle link keeps no script alive.
+    conn.unref();
     return {
       channel: {
         reader: conn.readable.getReader(),

@@ -109,7 +109,11 @@ export async function logsCommand(
             } bytes of output went by unseen (this reader fell behind the buffer); following from cursor ${end}`,
           ),
       },
-    );
+    ).catch((error) => {
+      // Interrupted by the user: the follow ends as the shell's exit would not.
+      if (sink.signal.aborted) return null;
+      throw error;
+    });
     return {
       op: "logs",
       fields: { name: t.name, shell_exit: exit },
