@@ -15,7 +15,7 @@ import {
   Mailbox,
   type MailboxHost,
   type MailboxOptions,
-} from "./mailbox.ts";
+} from "../transport/mailbox.ts";
 
 /** One request as the code under test sent it. */
 export interface FakeRequest {
