@@ -37,6 +37,12 @@ EXIT_UNSAFE_DIR, EXIT_DAEMON_START = 6, 7
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
 DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
 
+# What this daemon does beyond protocol 1's first form; a client asks a daemon of an older helper only for what it
+# lists. match_text: `wait --for` sees the text `output` shows (`\n` line ends) and is searched off the loop, a
+# search over budget ending the wait with a "match_failed" event.
+CAPS = ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files",
+        "match_text"]
+
 class HelperError(Exception):
     """A request failed: raised as HelperError(code, message), `code` being the stable error code for the client."""
 
@@ -235,42 +241,153 @@ UNFINISHED_RE = re.compile("\x1b(?:\\[[\x20-\x3f]*|\\][^\x07\x1b]*\x1b?|[PX^_][^
 UNFINISHED_MAX = 4096
 MATCH_OVERLAP = 64 << 10  # characters of earlier text a match may span, as on the client
 MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
-MATCH_STEP = 4 << 20  # bytes of output searched at a time
+MATCH_STEP = 1 << 20  # bytes of output taken to search at a time
 HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
 REDACTED, SECRET_MAX = b"[REDACTED]", 4096  # what a secret shows as in output; the longest secret taken
 TIMELINE_GAP_S = 0.01  # output within this much of the last burst's start shares its timestamp
 ENDED_KEEP, ENDED_MAX = 1 << 20, 20  # bytes of output kept of a session closed for idleness; how many are kept
 
+# Line ends as `output` shows them: a newline, however many carriage returns came before it.
+LINE_END_RE = re.compile("\r+\n")
+# A pattern search runs in a child process (PatternWorker), never on the daemon's loop: Python's `re` backtracks,
+# holds the GIL, and cannot be stopped from another thread, so that `(a+)+$` over 30 characters would stall every
+# session for minutes. A search that takes longer than this is ended with the child, and the wait fails with
+# pattern_too_slow.
+PATTERN_BUDGET_S = 2.0
+MATCH_PENDING_MAX = 16 << 20  # characters of text a matcher holds while the worker is busy; beyond, output is skipped
+
 class TextMatcher:
     """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
-    bytes as U+FFFD), without escape sequences, and searched with the MATCH_OVERLAP characters before it, so that a
-    match may span reads. The client rewrote its pattern for Python's `re` (lib/session/pattern.ts): `^` with the
-    m flag is a lookbehind, without it `\A`, the start of the output searched."""
-    __slots__ = ("pattern", "pos", "decoder", "held", "tail", "cut", "evicted", "due")
+    bytes as U+FFFD), without escape sequences and with `\n` line ends, as `output` shows it, and searched with the
+    MATCH_OVERLAP characters before it, so that a match may span reads. The client rewrote its pattern for Python's
+    `re` (lib/session/pattern.ts): `^` with the m flag is a lookbehind, without it `\A`, the start of the output
+    searched. `take` turns output into text on the loop (linear time); the pattern searches it in PatternWorker."""
+    __slots__ = ("pattern", "pos", "decoder", "held", "cr", "tail", "cut", "evicted", "due", "pending", "searching")
 
     def __init__(self, pattern, pos):
         import codecs
-        self.pattern, self.pos, self.held, self.tail, self.cut, self.evicted, self.due = pattern, pos, "", "", 0, False, False
+        self.pattern, self.pos, self.held, self.cr, self.tail, self.cut = pattern, pos, "", "", "", 0
+        self.evicted, self.due, self.pending, self.searching = False, False, [], False
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
-    def scan(self, session, stop):
-        """Search the output up to `stop`; the match or None. Output evicted before it was searched is skipped."""
+    def take(self, session, stop):
+        """The text of the output up to `stop`, to search: (text, where the search starts, the offset reached).
+        Output evicted before it was taken is skipped."""
         if self.pos < session.base:
             # U+FFFF stands for what went by: no match spans it, and one may begin right after it.
-            self.evicted, self.pos, self.held, self.tail, self.cut = True, session.base, "", "\uffff", 1
+            self.evicted, self.pos, self.held, self.cr, self.tail, self.cut = True, session.base, "", "", "\uffff", 1
             self.decoder.reset()
         text = self.held + self.decoder.decode(session.slice(self.pos, stop))
         self.pos = max(self.pos, stop)
         unfinished = UNFINISHED_RE.search(text, max(0, len(text) - UNFINISHED_MAX))
         hold = unfinished.start() if unfinished else len(text)
-        self.held, text = text[hold:], self.tail + ESCAPE_RE.sub("", text[:hold])
+        # Carriage returns at the end are held too: the next read tells whether a newline follows them.
+        clean = self.cr + ESCAPE_RE.sub("", text[:hold])
+        body = clean.rstrip("\r")
+        self.held, self.cr, text = text[hold:], clean[len(body):], self.tail + LINE_END_RE.sub("\n", body)
         # Searching from 1 once the text was cut keeps `\A` from matching where the cut fell.
-        match = self.pattern.search(text, self.cut)
+        start = self.cut
         if len(text) > MATCH_OVERLAP:
             self.tail, self.cut = text[-MATCH_OVERLAP:], 1
         else:
             self.tail = text
-        return match
+        return text, start, self.pos
+
+    def scan(self, session, stop):
+        """Search the output up to `stop` here, on this process; the match or None."""
+        text, start, _ = self.take(session, stop)
+        return self.pattern.search(text, start)
+
+class PatternWorker:
+    """A long-lived child process, forked when the first pattern is searched, that runs one search at a time: the
+    daemon's loop only sends it text and awaits its answer, so that no pattern delays another session's requests.
+    A search over PATTERN_BUDGET_S kills the child (the next search forks a new one) and raises pattern_too_slow."""
+
+    def __init__(self, loop):
+        self.loop, self.sock, self.pid, self.lock = loop, None, None, None
+
+    async def search(self, pattern, text, start):
+        """(start, end) of the first match of compiled `pattern` in `text` from `start`, or None."""
+        import asyncio
+        self.lock = self.lock or asyncio.Lock()
+        async with self.lock:  # one search at a time: the child answers in order
+            if self.sock is None:
+                self.start()
+            request = frame({"source": pattern.pattern, "flags": pattern.flags, "text": text, "start": start})
+            try:
+                reply = await asyncio.wait_for(self.ask(request), PATTERN_BUDGET_S)
+            except asyncio.TimeoutError:
+                self.stop()
+                raise HelperError("pattern_too_slow", "The pattern took over %g s to search %d characters of "
+                                  "output; nested repetition such as (a+)+ backtracks for ever: simplify it"
+                                  % (PATTERN_BUDGET_S, len(text) - start))
+            except (OSError, EOFError, ValueError) as exc:
+                self.stop()
+                raise HelperError("remote", "The pattern search failed: %r" % (exc,))
+        if reply.get("error") is not None:
+            raise HelperError("bad_pattern", "The daemon cannot search with the pattern: %s" % reply["error"])
+        span = reply.get("span")
+        return tuple(span) if span else None
+
+    async def ask(self, request):
+        await self.loop.sock_sendall(self.sock, request)
+        buf = bytearray()
+        while True:
+            frames = split_frames(buf)
+            if frames:
+                return unpack(frames[0])
+            data = await self.loop.sock_recv(self.sock, READ_CHUNK)
+            if not data:
+                raise EOFError("the pattern worker exited")
+            buf += data
+
+    def start(self):
+        mine, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(theirs.fileno(), 3)
+                os.closerange(4, 4096)  # the sessions' PTYs, the listener, the clients
+                signal.set_wakeup_fd(-1)
+                for sig in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGTERM, signal.SIGALRM):
+                    signal.signal(sig, signal.SIG_DFL)
+                with suppress(OSError):
+                    os.nice(10)  # the daemon's loop comes first on a busy host
+                pattern_worker(socket.socket(fileno=3))
+            finally:
+                os._exit(0)
+        theirs.close()
+        mine.setblocking(False)
+        self.sock, self.pid = mine, pid
+
+    def stop(self):
+        """Kill the child; the daemon's SIGCHLD handler reaps it."""
+        if self.sock is not None:
+            self.sock.close()
+            or_none(os.kill, self.pid, signal.SIGKILL)
+        self.sock = self.pid = None
+
+def pattern_worker(sock):
+    """The child of PatternWorker: searches what the daemon sends until it closes the connection. SIGALRM's default
+    action ends a search the daemon no longer waits for, should the daemon die without killing this process."""
+    buf = bytearray()
+    while True:
+        frames = split_frames(buf)
+        if not frames:
+            data = sock.recv(READ_CHUNK << 4)
+            if not data:
+                return
+            buf += data
+            continue
+        msg = unpack(frames[0])
+        signal.alarm(int(PATTERN_BUDGET_S) * 5)
+        try:
+            match = re.compile(msg["source"], msg["flags"]).search(msg["text"], msg["start"])
+            reply = {"span": [match.start(), match.end()] if match else None}
+        except (re.error, OverflowError, RecursionError, KeyError, TypeError) as exc:
+            reply = {"error": str(exc)}
+        signal.alarm(0)
+        sock.sendall(frame(reply))
 
 # ---------------------------------------------------------------- files
 def state_dir():
@@ -762,6 +879,7 @@ class Daemon:
 
     def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
+        self.patterns = None  # the PatternWorker, once the loop runs
         self.sessions, self.clients, self.recent_exits, self.tasks = {}, [], {}, set()
         self.ended = {}  # name -> a session closed for idleness: its history and last output, to read
         self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
@@ -814,6 +932,7 @@ class Daemon:
     def run(self):
         import asyncio  # here, not at the top: it would slow down every bridge, and only the daemon needs it
         self.loop = asyncio.new_event_loop()
+        self.patterns = PatternWorker(self.loop)
         self.loop.add_signal_handler(signal.SIGCHLD, self.reap_children)
         self.loop.add_signal_handler(signal.SIGUSR1, self.keep_files, "a bridge found no socket")
         for sig in (signal.SIGHUP, signal.SIGPIPE):
@@ -1360,7 +1479,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files"]}
+                "runtime_dir": self.rt, "caps": CAPS}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1480,21 +1599,42 @@ class Daemon:
         return TextMatcher(pattern, start)
 
     def advance_matcher(self, client, session, matcher, whole=False):
-        """Search what the session wrote since the last search, a few MiB at a time so that a long backlog does
-        not hold up the loop (all of it when `whole`); report a match as a "match" event, with the output offset
-        the search reached."""
+        """Take what the session wrote since the last search as text, a MATCH_STEP at a time so that a long backlog
+        does not hold up the loop (all of it when `whole`: it is about to leave the buffer), and have the
+        PatternWorker search it; see search_pending."""
         if client.matchers.get(session.name) is not matcher or client.writer.is_closing():
             return
         matcher.due = whole and matcher.due  # a search already due stays due: it finds the rest
-        stop = session.end if whole else min(session.end, matcher.pos + MATCH_STEP)
-        match = matcher.scan(session, stop)
-        if match is not None:
-            del client.matchers[session.name]
-            client.send({"ev": "match", "name": session.name, "match": match.group(0)[:MATCH_TEXT_MAX],
-                         "end": matcher.pos, "evicted": matcher.evicted})
-        elif matcher.pos < session.end and not matcher.due:
+        # While the worker is behind by more than MATCH_PENDING_MAX, output is left to be evicted, and reported so.
+        if sum(len(text) for text, _, _ in matcher.pending) < MATCH_PENDING_MAX:
+            matcher.pending.append(matcher.take(session, session.end if whole else min(session.end, matcher.pos + MATCH_STEP)))
+            if not matcher.searching:
+                matcher.searching = True
+                self.keep(self.search_pending(client, session, matcher))
+        if matcher.pos < session.end and not matcher.due:
             matcher.due = True
             self.loop.call_soon(self.advance_matcher, client, session, matcher)
+
+    async def search_pending(self, client, session, matcher):
+        """Search the texts `matcher` took, in order; report the first match as a "match" event, with the output
+        offset the search reached, or a search that failed (pattern_too_slow) as a "match_failed" one."""
+        try:
+            while matcher.pending and client.matchers.get(session.name) is matcher:
+                text, start, end = matcher.pending.pop(0)
+                try:
+                    span = await self.patterns.search(matcher.pattern, text, start)
+                except HelperError as exc:
+                    if client.matchers.get(session.name) is matcher:
+                        del client.matchers[session.name]
+                        client.send({"ev": "match_failed", "name": session.name, "code": exc.args[0],
+                                     "message": exc.args[1], "end": end, "evicted": matcher.evicted})
+                    return
+                if span is not None and client.matchers.get(session.name) is matcher:
+                    del client.matchers[session.name]
+                    client.send({"ev": "match", "name": session.name, "match": text[span[0]:span[1]][:MATCH_TEXT_MAX],
+                                 "end": end, "evicted": matcher.evicted})
+        finally:
+            matcher.searching = False
 
     def readable_session(self, msg):
         """The session `msg` names, or one closed for idleness, whose output and history can still be read."""

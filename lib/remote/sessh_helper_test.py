@@ -6,6 +6,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -164,6 +165,32 @@ class TextMatcherTest(unittest.TestCase):
         self.assertIsNone(self.feed(session, matcher, first, b"x"))
         matcher = h.TextMatcher(h.re.compile(r"\Aab"), session.end)
         self.assertEqual(self.feed(session, matcher, b"a", b"b"), "ab")
+
+    def test_patterns_see_the_text_output_shows(self):
+        """(pieces of output, pattern, the match or None): line ends are `\\n`, escape sequences gone."""
+        table = [
+            ([b"hello 1\r\n"], r"hello 1\n", "hello 1\n"),
+            ([b"hello 2\r\n"], r"hello 2\r\n", None),
+            ([b"hello 3\r", b"\n"], r"hello 3\n", "hello 3\n"),
+            ([b"zsh\r\r\n"], r"zsh\n", "zsh\n"),
+            ([b"cleared\r\x1b[K\n"], r"cleared\n", "cleared\n"),
+            ([b"50%\r100%\r\n"], r"50%\r100%\n", "50%\r100%\n"),
+            ([b"\x1b[1mbold\x1b[0m\r\n"], r"^bold$", "bold"),
+            ([b">>> print(\"42 \xc3\xbcn\xc3\xaf\")\r\n42 \xc3\xbcn\xc3", b"\xaf\r\n>>> "], "42 \u00fcn\u00ef\n",
+             "42 \u00fcn\u00ef\n"),
+        ]
+        for pieces, source, expected in table:
+            with self.subTest(source=source):
+                pattern = h.re.compile(source, h.re.M)
+                self.assertEqual(self.feed(self.session(), h.TextMatcher(pattern, 0), *pieces), expected)
+
+    def test_a_carriage_return_at_the_end_waits_for_what_follows(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile("x"), 0)
+        session.append(b"a\r")
+        self.assertEqual(matcher.take(session, session.end)[0], "a")
+        session.append(b"b")
+        self.assertEqual(matcher.take(session, session.end)[0], "a\rb")
 
     def test_a_match_may_begin_right_where_eviction_left_the_buffer(self):
         session = self.session(capacity=64 << 10)
@@ -378,10 +405,33 @@ class ViewerTest(unittest.TestCase):
         self.assertIn("read-only", caught.exception.args[1])
 
 
+class InlineLoop(FakeLoop):
+    """Runs a task at once, to its end: the searches of InlinePatterns never suspend."""
+
+    class Done:
+        def add_done_callback(self, fn):
+            fn(self)
+
+    def create_task(self, coroutine):
+        try:
+            coroutine.send(None)
+        except StopIteration:
+            return self.Done()
+        raise AssertionError("a task suspended")
+
+
+class InlinePatterns:
+    """A PatternWorker that searches in this process."""
+
+    async def search(self, pattern, text, start):
+        match = pattern.search(text, start)
+        return match and match.span()
+
+
 class DaemonMatchTest(unittest.TestCase):
     def setUp(self):
         self.daemon = h.Daemon.__new__(h.Daemon)
-        self.daemon.loop = FakeLoop()
+        self.daemon.loop, self.daemon.patterns, self.daemon.tasks = InlineLoop(), InlinePatterns(), set()
         self.daemon.lost, self.daemon.recent_exits = {}, {}
         self.session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")
         self.daemon.sessions = {"s": self.session}
@@ -425,6 +475,64 @@ class DaemonMatchTest(unittest.TestCase):
         self.assertEqual(caught.exception.args[0], "bad_pattern")
         self.assertEqual(self.client.watch, {"s": "output"})
         self.assertEqual(self.client.matchers, {})
+
+
+class PatternWorkerTest(unittest.TestCase):
+    def setUp(self):
+        import asyncio
+        self.loop = asyncio.new_event_loop()
+        self.addCleanup(self.loop.close)
+        self.worker = h.PatternWorker(self.loop)
+        self.addCleanup(self.worker.stop)
+
+    def search(self, source, text):
+        return self.loop.run_until_complete(self.worker.search(h.re.compile(source), text, 0))
+
+    def test_searches_in_a_child_process(self):
+        self.assertEqual(self.search("b+", "abbc"), (1, 3))
+        self.assertIsNone(self.search("x", "abc"))
+        self.assertNotEqual(self.worker.pid, os.getpid())
+
+    def test_a_catastrophic_pattern_is_cut_off_and_the_loop_keeps_running(self):
+        import asyncio
+        ticks = []
+
+        def tick():
+            ticks.append(time.monotonic())
+            self.loop.call_later(0.01, tick)
+        self.loop.call_soon(tick)
+        slow_pid = None
+        with mock.patch.object(h, "PATTERN_BUDGET_S", 0.5):
+            for source, text in [(r"(a+)+$", "a" * 40 + "!"), (r"(a|aa)+$", "a" * 60 + "!"),
+                                 (r"(.*a){20}", "a" * 19 + "b" * 20000)]:
+                with self.subTest(source=source):
+                    ticks.clear()
+                    started = time.monotonic()
+                    search = self.worker.search(h.re.compile(source), text, 0)
+                    slow_pid = self.worker.pid or slow_pid
+                    with self.assertRaises(h.HelperError) as caught:
+                        self.loop.run_until_complete(search)
+                    self.assertEqual(caught.exception.args[0], "pattern_too_slow")
+                    self.assertLess(time.monotonic() - started, 2.0)
+                    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+                    self.assertGreater(len(gaps), 10)
+                    self.assertLess(max(gaps), 0.05, "the loop ran while the pattern was searched")
+        self.assertEqual(self.search("ok", "ok"), (0, 2), "a new child searches after one was killed")
+        self.loop.run_until_complete(asyncio.sleep(0.05))
+
+    def test_the_daemon_reports_a_search_that_failed_and_forgets_the_matcher(self):
+        class SlowPatterns:
+            async def search(self, pattern, text, start):
+                raise h.HelperError("pattern_too_slow", "too slow")
+        test = DaemonMatchTest("test_a_pattern_python_refuses_fails_the_request_and_changes_nothing")
+        test.setUp()
+        test.daemon.patterns = SlowPatterns()
+        test.subscribe("a")
+        test.daemon.emit_output(test.session, b"aaa")
+        test.daemon.loop.run_scheduled()
+        failed = [f for f in test.writer.drained() if f.get("ev") == "match_failed"]
+        self.assertEqual([(f["code"], f["message"]) for f in failed], [("pattern_too_slow", "too slow")])
+        self.assertEqual(test.client.matchers, {})
 
 
 class ShellKindTest(unittest.TestCase):
