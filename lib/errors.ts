@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   "no_file",
   "file_denied",
   "timeout",
+  "pattern_too_slow",
   "command_failed",
   "remote",
   "internal",

@@ -36,7 +36,7 @@ export interface FakeLinkOptions {
   answers?: Record<string, FakeAnswer>;
   /**
    * What the daemon says it can do.
-   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match"]}
+   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "match_text"]}
    */
   caps?: readonly string[];
   /**
@@ -57,6 +57,7 @@ const HELPER_CAPS = [
   "paced",
   "idle",
   "match",
+  "match_text",
 ] as const;
 
 /** The connection's part that the session calls use. */
