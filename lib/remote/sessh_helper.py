@@ -396,14 +396,12 @@ def state_dir():
     base = os.environ.get("XDG_STATE_HOME", "")
     top, below = (base, []) if os.path.isabs(base) else (os.path.expanduser("~"), [".local", "state"])
     host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().partition(".")[0]) or "localhost"
-    if not SAFE_PATH_RE.match(top) or not _owned_dir(or_none(os.stat, top)):
+    if not SAFE_PATH_RE.match(top) or not safe_dir(top):
         return None
     path = top
     for part in below:
         path = os.path.join(path, part)
-        with suppress(OSError):
-            os.mkdir(path, 0o700)
-        if not _owned_dir(or_none(os.lstat, path)):
+        if not safe_dir(path, create=True):
             return None
     for part in ("sessh", host):
         path = os.path.join(path, part)
@@ -411,15 +409,70 @@ def state_dir():
             return None
     return path
 
-def _owned_dir(st):
-    """Whether `st` is a directory of this user that nobody else can write to."""
-    return st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+def _guards(st):
+    """Whether directory `st` lets nobody but this user and root rename what it holds: owned by one of them and not
+    writable by group or others, or sticky."""
+    return st.st_uid in (0, os.getuid()) and not st.st_mode & 0o022 or bool(st.st_mode & stat.S_ISVTX)
+
+def open_dir(path, create=False):
+    """A descriptor of directory `path`, or why it is not safe (a str). Each directory from / down is opened without
+    following a link, relative to the one above (the links of `path`'s parent resolved first), and checked by fstat
+    once open: a path checked and then used again may name another directory by then, when someone can rename
+    it. So every directory above `path` must let nobody else rename what it holds (_guards), which also keeps the
+    paths used later ours; `path` itself must be ours and not group or other writable. `create`: make it 0700 when
+    missing (as the loader does its cache, lib/remote/loader.py)."""
+    parts = [p for p in os.path.realpath(os.path.dirname(path)).split("/") if p] + [os.path.basename(path)]
+    fd, at = None, "/"
+    try:
+        fd = os.open("/", DIR_FLAGS)
+        for i, part in enumerate(parts):
+            st = os.fstat(fd)
+            if not _guards(st):
+                return "%s (uid %d, mode %o) lets others replace what it holds" % (at, st.st_uid, st.st_mode & 0o7777)
+            if create and i == len(parts) - 1:
+                with suppress(FileExistsError):
+                    os.mkdir(part, 0o700, dir_fd=fd)
+            fd, parent = os.open(part, DIR_FLAGS, dir_fd=fd), fd
+            os.close(parent)
+            at = os.path.join(at, part)
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return "it is owned by uid %d with mode %o" % (st.st_uid, st.st_mode & 0o7777)
+        fd, ok = None, fd
+        return ok
+    except OSError as exc:
+        return "%s: %s" % (at, exc.strerror or exc)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+def safe_dir(path, create=False):
+    """Whether open_dir finds `path` safe."""
+    fd = open_dir(path, create)
+    if isinstance(fd, str):
+        return False
+    os.close(fd)
+    return True
+
+def runtime_base():
+    """($XDG_RUNTIME_DIR, None) when it is safe to hold the daemon's directory, else (None, why not)."""
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not base or not SAFE_PATH_RE.match(base) or not os.path.isabs(base):
+        return None, base and "XDG_RUNTIME_DIR=%r is not an absolute path of letters, digits and ./_-" % base
+    fd = open_dir(base)
+    if isinstance(fd, str):
+        return None, "XDG_RUNTIME_DIR=%s is not a private directory of uid %d: %s" % (base, os.getuid(), fd)
+    os.close(fd)
+    return base, None
 
 def runtime_dir(state):
     """The private directory of the daemon's socket: $XDG_RUNTIME_DIR/sessh, else the state dir when a socket path
-    there fits, else a short one in /tmp."""
-    base = os.environ.get("XDG_RUNTIME_DIR", "")
-    if base and os.path.isdir(base) and SAFE_PATH_RE.match(base):
+    there fits, else a short one in /tmp. An XDG_RUNTIME_DIR that others could tamper with is passed over; the
+    daemon's log says why (run_daemon)."""
+    base = runtime_base()[0]
+    if base:
         path = os.path.join(base, "sessh")
     elif state and socket_fits(state):
         path = state
@@ -448,11 +501,14 @@ def tmp_runtime_dir(state):
     return path
 
 def private_dir(path):
-    """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink)."""
-    with suppress(OSError):
-        os.mkdir(path, 0o700)
-    st = or_none(os.lstat, path)
-    return _owned_dir(st) and stat.S_IMODE(st.st_mode) == 0o700
+    """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink),
+    checked by descriptor (open_dir)."""
+    fd = open_dir(path, create=True)
+    if isinstance(fd, str):
+        return False
+    mode = os.fstat(fd).st_mode
+    os.close(fd)
+    return stat.S_IMODE(mode) == 0o700
 
 def make_private_dirs(path):
     """Create `path` and its missing parents 0700 (parents that exist are left as they are)."""
@@ -462,12 +518,14 @@ def make_private_dirs(path):
     return private_dir(path)
 
 def ensure_private_dir(path):
-    if private_dir(path):
+    fd = open_dir(path, create=True)
+    why = fd if isinstance(fd, str) else None if stat.S_IMODE(os.fstat(fd).st_mode) == 0o700 else "its mode is not 0700"
+    if not isinstance(fd, str):
+        os.close(fd)
+    if why is None:
         return
-    st = or_none(os.lstat, path)
-    found = "found uid %d mode %o" % (st.st_uid, st.st_mode) if st else "cannot create it"
-    sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (%s); remove it and "
-                     "retry\n" % (path, os.getuid(), found))
+    sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700, in directories only "
+                     "you or root can change (%s); remove it and retry\n" % (path, os.getuid(), why))
     sys.exit(EXIT_UNSAFE_DIR)
 
 def write_private_file(path, data, mode=0o600):
@@ -1972,11 +2030,36 @@ def _try_connect(path, unlink_stale=False):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
-        return sock
     except OSError as exc:
         sock.close()
         if unlink_stale and isinstance(exc, ConnectionRefusedError):
             or_none(os.unlink, path)
+        return None
+    uid = peer_uid(sock, path)
+    if uid != os.getuid():
+        sock.close()
+        sys.stderr.write("sessh: refusing the daemon socket %s: it is served by uid %s, not you (uid %d); remove it "
+                         "and retry\n" % (path, uid, os.getuid()))
+        sys.exit(EXIT_UNSAFE_DIR)
+    return sock
+
+def peer_uid(sock, path):
+    """The uid of the process that listens at the other end of `sock`, connected to `path`. SO_PEERCRED (Linux)
+    tells it; Python has no getpeereid for the BSDs and macOS, so there the socket file's owner stands for it, looked
+    up through a descriptor of its directory (open_dir): only its owner can bind it in a directory that is ours
+    alone. None when neither can be learnt."""
+    if hasattr(socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", creds)[1]
+    fd = open_dir(os.path.dirname(path))
+    if isinstance(fd, str):
+        return None
+    try:
+        return os.stat(os.path.basename(path), dir_fd=fd, follow_symlinks=False).st_uid
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 def wake_daemon(rt, state):
     """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
@@ -2034,6 +2117,9 @@ def run_daemon(args):
     try:
         daemon = Daemon(socket.socket(fileno=int(args[1])), args[2], args[3] or None)
         log("started, protocol %d" % PROTOCOL)
+        why = runtime_base()[1]
+        if why:
+            log("%s; the socket is in %s instead" % (why, args[2]))
         daemon.run()
     except BaseException as exc:
         log("fatal: %r" % (exc,))
