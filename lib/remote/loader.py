@@ -7,10 +7,9 @@ if sys.version_info < (3, 8):
 # either way, so that none of it is left for the bridge.
 h, pushed = sys.argv[1].rstrip("+"), sys.argv[1].endswith("+")
 d = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-# The cache is reached by descriptors, each directory opened without following a link and checked once open: a path
-# checked and then used again may name another directory by then. Every directory on the way must let nobody else
-# rename what it holds (ours or root's and not group or other writable, or sticky), so that the paths the helper
-# and its daemon use later stay ours too; the cache itself is ours alone.
+# Each directory is opened by descriptor, links not followed, and checked once open (a path checked, then used, may
+# be swapped in between). Those above the cache let nobody else rename what they hold (ours or root's, not group or
+# other writable, or sticky), so the paths used later stay ours; the cache is ours alone. See open_dir in the helper.
 F, me = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, os.getuid()
 def cache_fd():
     fd = os.open("/", F)
