@@ -528,11 +528,34 @@ def ensure_private_dir(path):
                      "you or root can change (%s); remove it and retry\n" % (path, os.getuid(), why))
     sys.exit(EXIT_UNSAFE_DIR)
 
+def checked_dir_fd(directory):
+    """A descriptor of `directory` that open_dir found safe; PermissionError saying why, else."""
+    fd = open_dir(directory)
+    if isinstance(fd, str):
+        raise PermissionError("refusing %s: %s" % (directory, fd))
+    return fd
+
+def open_in(directory, name, flags, mode=0o600):
+    """os.open of `name` in `directory`, through a checked descriptor of it, never following a link at `name`."""
+    fd = checked_dir_fd(directory)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=fd)
+    finally:
+        os.close(fd)
+
 def write_private_file(path, data, mode=0o600):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Write `path` whole: a temporary file renamed over it, both in the directory checked, by its descriptor."""
+    fd = checked_dir_fd(os.path.dirname(path))
+    name = os.path.basename(path)
+    tmp = "%s.%d.tmp" % (name, os.getpid())
+    try:
+        def opener(tmp_name, flags):
+            return os.open(tmp_name, flags | os.O_NOFOLLOW, mode, dir_fd=fd)
+        with open(tmp, "wb", opener=opener) as f:
+            f.write(data)
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    finally:
+        os.close(fd)
 
 def read_file(path, limit=-1):
     with suppress(OSError), open(path, "rb") as f:
@@ -2017,7 +2040,7 @@ def connect_daemon(rt, state):
     path = os.path.join(rt, SOCKET_NAME)
     sock = _try_connect(path)
     if sock is None:
-        with open(os.path.join(state or rt, "daemon.lock"), "w") as lock:
+        with os.fdopen(open_in(state or rt, "daemon.lock", os.O_WRONLY | os.O_CREAT), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             sock = _try_connect(path) or wake_daemon(rt, state)
             sock = sock or _try_connect(path, unlink_stale=True) or start_daemon(path, rt, state)
@@ -2086,7 +2109,7 @@ def listen_at(path):
     return listener
 
 def open_log(directory):
-    return os.open(os.path.join(directory, "daemon.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return open_in(directory, "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
 def start_daemon(path, rt, state):
     """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""

@@ -839,6 +839,23 @@ class DirectoriesTest(unittest.TestCase):
         os.symlink(mine, os.path.join(shared, "link"))
         self.assertIsInstance(h.open_dir(os.path.join(shared, "link")), str)
 
+    def test_files_are_written_through_a_checked_descriptor_of_their_directory(self):
+        shared = os.path.join(self.base, "shared")
+        os.mkdir(shared)
+        mine = os.path.join(shared, "mine")
+        os.mkdir(mine, 0o700)
+        outside = os.path.join(self.base, "outside")
+        os.symlink(outside, os.path.join(mine, "registry"))
+        h.write_private_file(os.path.join(mine, "registry"), b"data")
+        self.assertFalse(os.path.lexists(outside), "the link at the target is replaced, not written through")
+        self.assertEqual(h.read_file(os.path.join(mine, "registry")), b"data")
+        os.chmod(shared, 0o777)
+        with self.assertRaisesRegex(PermissionError, "lets others replace"):
+            h.write_private_file(os.path.join(mine, "registry"), b"other")
+        with self.assertRaisesRegex(PermissionError, "lets others replace"):
+            h.open_log(mine)
+        self.assertEqual(h.read_file(os.path.join(mine, "registry")), b"data")
+
     @unittest.skipUnless(os.getuid() == 0, "needs root to give a directory to another user")
     def test_open_dir_refuses_a_directory_of_another_user_and_one_under_it(self):
         theirs = os.path.join(self.base, "theirs")
