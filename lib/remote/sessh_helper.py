@@ -271,9 +271,11 @@ class TextMatcher:
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def take(self, session, stop):
-        """The text of the output up to `stop`, to search: (text, where the search starts, the offset reached).
-        Output evicted before it was taken is skipped."""
-        if self.pos < session.base:
+        """The text of the output up to `stop`, to search: (text, where the search starts, the offset reached, the
+        text new since the last take or None when output was skipped). Output evicted before it was taken is
+        skipped."""
+        skipped = self.pos < session.base
+        if skipped:
             # U+FFFF stands for what went by: no match spans it, and one may begin right after it.
             self.evicted, self.pos, self.held, self.cr, self.tail, self.cut = True, session.base, "", "", "\uffff", 1
             self.decoder.reset()
@@ -284,18 +286,19 @@ class TextMatcher:
         # Carriage returns at the end are held too: the next read tells whether a newline follows them.
         clean = self.cr + ESCAPE_RE.sub("", text[:hold])
         body = clean.rstrip("\r")
-        self.held, self.cr, text = text[hold:], clean[len(body):], self.tail + LINE_END_RE.sub("\n", body)
+        fresh = LINE_END_RE.sub("\n", body)
+        self.held, self.cr, text = text[hold:], clean[len(body):], self.tail + fresh
         # Searching from 1 once the text was cut keeps `\A` from matching where the cut fell.
         start = self.cut
         if len(text) > MATCH_OVERLAP:
             self.tail, self.cut = text[-MATCH_OVERLAP:], 1
         else:
             self.tail = text
-        return text, start, self.pos
+        return text, start, self.pos, None if skipped else fresh
 
     def scan(self, session, stop):
         """Search the output up to `stop` here, on this process; the match or None."""
-        text, start, _ = self.take(session, stop)
+        text, start = self.take(session, stop)[:2]
         return self.pattern.search(text, start)
 
 class PatternWorker:
@@ -1686,12 +1689,21 @@ class Daemon:
         if client.matchers.get(session.name) is not matcher or client.writer.is_closing():
             return
         matcher.due = whole and matcher.due  # a search already due stays due: it finds the rest
-        # While the worker is behind by more than MATCH_PENDING_MAX, output is left to be evicted, and reported so.
-        if sum(len(text) for text, _, _ in matcher.pending) < MATCH_PENDING_MAX:
-            matcher.pending.append(matcher.take(session, session.end if whole else min(session.end, matcher.pos + MATCH_STEP)))
-            if not matcher.searching:
-                matcher.searching = True
-                self.keep(self.search_pending(client, session, matcher))
+        # While the worker is behind by more than MATCH_PENDING_MAX, output is left to be evicted, and reported so;
+        # search_pending takes more once it caught up.
+        if sum(len(piece[0]) for piece in matcher.pending) >= MATCH_PENDING_MAX:
+            return
+        text, start, end, fresh = matcher.take(session, session.end if whole else min(session.end, matcher.pos + MATCH_STEP))
+        last = matcher.pending[-1] if matcher.pending else None
+        if last and fresh is not None and len(last[0]) + len(fresh) <= MATCH_STEP:
+            # A flood evicts a few KiB at a time: its pieces are joined, or each would be searched with the
+            # MATCH_OVERLAP before it, many times over.
+            matcher.pending[-1] = (last[0] + fresh, last[1], end)
+        else:
+            matcher.pending.append((text, start, end))
+        if not matcher.searching:
+            matcher.searching = True
+            self.keep(self.search_pending(client, session, matcher))
         if matcher.pos < session.end and not matcher.due:
             matcher.due = True
             self.loop.call_soon(self.advance_matcher, client, session, matcher)
@@ -1714,6 +1726,9 @@ class Daemon:
                     del client.matchers[session.name]
                     client.send({"ev": "match", "name": session.name, "match": text[span[0]:span[1]][:MATCH_TEXT_MAX],
                                  "end": end, "evicted": matcher.evicted})
+                elif not matcher.pending and matcher.pos < session.end and not matcher.due:
+                    matcher.due = True  # output that came while the queue was full
+                    self.loop.call_soon(self.advance_matcher, client, session, matcher)
         finally:
             matcher.searching = False
 
