@@ -1962,6 +1962,8 @@ class Daemon:
                 if or_none(os.lstat, path) is not None:
                     os.unlink(path)
             return {"path": path}
+        # A part's errors name the file the user asked for (`target`), not the part beside it.
+        shown = file_path({"path": msg["target"]}) if isinstance(msg.get("target"), str) else path
         flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if msg.get("truncate") else 0)
         if msg.get("part"):
             # Only the first part makes the file: a later one (or the commit) finds the part gone rather than
@@ -1969,7 +1971,7 @@ class Daemon:
             flags |= os.O_NOFOLLOW
         elif not msg.get("truncate"):
             flags |= os.O_CREAT
-        with file_errors(path):
+        with file_errors(shown):
             fd = os.open(path, flags, _clamp(msg.get("mode"), 0, 0o777, 0o644))
             try:
                 while data:
