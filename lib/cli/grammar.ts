@@ -13,6 +13,7 @@ import {
   buildCommand,
   type Command,
   type TypedFlagParameter,
+  type TypedPositionalParameters,
 } from "@stricli/core";
 import type { CommonFlags } from "./call.ts";
 import type { OpenFlags } from "./verbs/run.ts";
@@ -195,12 +196,62 @@ export const TARGET = {
   parameters: [NAME, DEST, PORT] as [typeof NAME, typeof DEST, typeof PORT],
 };
 
+/**
+ * Declares a verb that takes the common flags, its own `flags` and the
+ * `positional`s, its implementation loaded once the verb is parsed.
+ *
+ * @param spec The verb's grammar, help text and loader.
+ * @returns The command, for the route map.
+ *
+ * @example
+ * ```ts ignore
+ * export const list = verbCommand<CommonFlags, [string, string | undefined]>({
+ *   brief: "every session of this user on the host",
+ *   flags: {},
+ *   positional: { kind: "tuple", parameters: [DEST, PORT] },
+ *   loader: async () => (await import("./manage.ts")).list,
+ * });
+ * ```
+ */
+export function verbCommand<F extends CommonFlags, A extends unknown[]>(
+  spec: {
+    /** The line `--help` shows. */
+    brief: string;
+    /** The verb's own flags. */
+    flags: FlagSpecs<Omit<F, keyof CommonFlags>>;
+    /** One-letter names of its own flags, besides the common ones. */
+    aliases?: Readonly<Record<string, string>>;
+    /** Its positionals. */
+    positional: TypedPositionalParameters<A, ProgramContext>;
+    /** Imports the implementation. */
+    loader: () => Promise<VerbFunction<F, A>>;
+    /** A longer description, for `--help`. */
+    description?: string;
+    /** Usage lines in place of the generated one. */
+    usage?: string[];
+  },
+): Command<ProgramContext> {
+  return buildCommand<F, A, ProgramContext>({
+    loader: spec.loader,
+    parameters: {
+      flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
+      aliases: { ...COMMON_ALIASES, ...spec.aliases },
+      positional: spec.positional,
+    },
+    docs: {
+      brief: spec.brief,
+      fullDescription: spec.description,
+      customUsage: spec.usage,
+    },
+  });
+}
+
 /** The positionals of a verb on one session: NAME DEST [PORT]. */
 export type TargetArgs = [string, string, string | undefined];
 
 /**
- * Declares a verb on one session (NAME DEST [PORT]) that takes the common
- * flags and `flags`, its implementation loaded once the verb is parsed.
+ * Declares a verb on one session (NAME DEST [PORT]) with
+ * {@linkcode verbCommand}.
  *
  * @param brief The line `--help` shows.
  * @param flags The verb's own flags.
@@ -223,19 +274,14 @@ export function targetCommand<F extends CommonFlags>(
   loader: () => Promise<VerbFunction<F, TargetArgs>>,
   more: { payload?: string; description?: string } = {},
 ): Command<ProgramContext> {
-  return buildCommand<F, TargetArgs, ProgramContext>({
+  return verbCommand<F, TargetArgs>({
+    brief,
+    flags,
+    positional: TARGET,
     loader,
-    parameters: {
-      flags: { ...COMMON, ...flags } as unknown as FlagSpecs<F>,
-      aliases: COMMON_ALIASES,
-      positional: TARGET,
-    },
-    docs: {
-      brief,
-      fullDescription: more.description,
-      customUsage: more.payload
-        ? [`NAME DEST [PORT] [options] -- ${more.payload}`]
-        : undefined,
-    },
+    description: more.description,
+    usage: more.payload
+      ? [`NAME DEST [PORT] [options] -- ${more.payload}`]
+      : undefined,
   });
 }

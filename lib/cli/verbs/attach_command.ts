@@ -4,20 +4,17 @@
  *
  * @module
  */
-import { buildCommand } from "@stricli/core";
 import type { CommonFlags } from "../call.ts";
-import type { ProgramContext } from "../context.ts";
 import type { AttachFlags } from "./attach.ts";
 import { validateName } from "../../session/name.ts";
 import {
-  COMMON,
-  COMMON_ALIASES,
   DEST,
   OPEN,
   PORT,
   switchFlag,
   targetCommand,
   textFlag,
+  verbCommand,
 } from "../grammar.ts";
 
 /** The flags `attach` and `watch` share: leaving, and surviving a cut. */
@@ -33,49 +30,42 @@ const ATTACH_LINK = {
 };
 
 /** `attach [NAME] DEST [PORT]`. */
-export const attach = buildCommand<
+export const attach = verbCommand<
   AttachFlags,
-  [string, string | undefined, string | undefined],
-  ProgramContext
+  [string, string | undefined, string | undefined]
 >({
-  loader: async () => (await import("./attach.ts")).attach,
-  parameters: {
-    flags: {
-      ...COMMON,
-      new: switchFlag("always start a new session"),
-      session: {
-        kind: "parsed",
-        parse: validateName,
-        brief: "attach this existing session",
-        optional: true,
-        placeholder: "name",
+  brief: "attach this terminal to a session",
+  flags: {
+    new: switchFlag("always start a new session"),
+    session: {
+      kind: "parsed",
+      parse: validateName,
+      brief: "attach this existing session",
+      optional: true,
+      placeholder: "name",
+    },
+    list: switchFlag("print the sessions (busy ones marked) and exit"),
+    readOnly: switchFlag(
+      "watch beside the interactive client: keys go nowhere (also: sessh watch)",
+    ),
+    ...ATTACH_LINK,
+    shell: OPEN.shell,
+    forward: OPEN.forward,
+  },
+  positional: {
+    kind: "tuple",
+    parameters: [
+      {
+        brief: "NAME DEST, or DEST alone",
+        parse: String,
+        placeholder: "NAME",
       },
-      list: switchFlag("print the sessions (busy ones marked) and exit"),
-      readOnly: switchFlag(
-        "watch beside the interactive client: keys go nowhere (also: sessh watch)",
-      ),
-      ...ATTACH_LINK,
-      shell: OPEN.shell,
-      forward: OPEN.forward,
-    },
-    aliases: COMMON_ALIASES,
-    positional: {
-      kind: "tuple",
-      parameters: [
-        {
-          brief: "NAME DEST, or DEST alone",
-          parse: String,
-          placeholder: "NAME",
-        },
-        { ...DEST, optional: true },
-        { ...PORT, parse: String },
-      ],
-    },
+      { ...DEST, optional: true },
+      { ...PORT, parse: String },
+    ],
   },
-  docs: {
-    brief: "attach this terminal to a session",
-    customUsage: ["[NAME] DEST [PORT] [options]"],
-  },
+  usage: ["[NAME] DEST [PORT] [options]"],
+  loader: async () => (await import("./attach.ts")).attach,
 });
 
 /** `watch NAME DEST [PORT]`: `attach --read-only`. */

@@ -4,28 +4,15 @@
  *
  * @module
  */
-import { buildCommand } from "@stricli/core";
-import type { ProgramContext } from "../context.ts";
 import type { ForwardFlags } from "./forward.ts";
-import {
-  COMMON,
-  COMMON_ALIASES,
-  DEST,
-  PORT,
-  switchFlag,
-  textFlag,
-} from "../grammar.ts";
+import { DEST, PORT, switchFlag, textFlag, verbCommand } from "../grammar.ts";
 
 /** `forward DEST [PORT] -L|-R|-D SPEC [--cancel]`. */
-export const forward = buildCommand<
-  ForwardFlags,
-  [string, string | undefined],
-  ProgramContext
->({
-  loader: async () => (await import("./forward.ts")).forward,
-  parameters: {
+export const forward = verbCommand<ForwardFlags, [string, string | undefined]>(
+  {
+    brief:
+      "forward a port through the master (-L, -R, -D); kept when the master is replaced",
     flags: {
-      ...COMMON,
       local: textFlag(
         "a local port reaching the host's side: [bind:]port:host:hostport",
         "spec",
@@ -40,11 +27,8 @@ export const forward = buildCommand<
       ),
       cancel: switchFlag("cancel the forward instead"),
     },
-    aliases: { ...COMMON_ALIASES, L: "local", R: "remote", D: "dynamic" },
+    aliases: { L: "local", R: "remote", D: "dynamic" },
     positional: { kind: "tuple", parameters: [DEST, PORT] },
+    loader: async () => (await import("./forward.ts")).forward,
   },
-  docs: {
-    brief:
-      "forward a port through the master (-L, -R, -D); kept when the master is replaced",
-  },
-});
+);

@@ -4,19 +4,16 @@
  *
  * @module
  */
-import { buildCommand } from "@stricli/core";
 import type { CommonFlags } from "../call.ts";
-import type { ProgramContext } from "../context.ts";
 import type { ResultFlags } from "./history.ts";
 import { parseCount } from "../args.ts";
 import {
-  COMMON,
-  COMMON_ALIASES,
   DEST,
   MAX_OUTPUT,
   NAME,
   PORT,
   targetCommand,
+  verbCommand,
 } from "../grammar.ts";
 
 /** `history NAME DEST [PORT]`. */
@@ -27,28 +24,22 @@ export const history = targetCommand<CommonFlags>(
 );
 
 /** `result NAME DEST [ID] [PORT]`. */
-export const result = buildCommand<
+export const result = verbCommand<
   ResultFlags,
-  [string, string, number | undefined, string | undefined],
-  ProgramContext
+  [string, string, number | undefined, string | undefined]
 >({
+  brief:
+    "a command's exit status and output by id, or that it still runs (exit 124)",
+  flags: { maxOutput: MAX_OUTPUT },
+  positional: {
+    kind: "tuple",
+    parameters: [NAME, DEST, {
+      brief: "the command's id (run --json prints it; default: the latest)",
+      parse: (v: string) =>
+        parseCount(v, "ID", { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      placeholder: "ID",
+      optional: true as const,
+    }, PORT],
+  },
   loader: async () => (await import("./history.ts")).result,
-  parameters: {
-    flags: { ...COMMON, maxOutput: MAX_OUTPUT },
-    aliases: COMMON_ALIASES,
-    positional: {
-      kind: "tuple",
-      parameters: [NAME, DEST, {
-        brief: "the command's id (run --json prints it; default: the latest)",
-        parse: (v: string) =>
-          parseCount(v, "ID", { min: 1, max: Number.MAX_SAFE_INTEGER }),
-        placeholder: "ID",
-        optional: true as const,
-      }, PORT],
-    },
-  },
-  docs: {
-    brief:
-      "a command's exit status and output by id, or that it still runs (exit 124)",
-  },
 });

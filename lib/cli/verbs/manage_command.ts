@@ -4,18 +4,15 @@
  *
  * @module
  */
-import { buildCommand } from "@stricli/core";
 import type { CommonFlags } from "../call.ts";
-import type { ProgramContext } from "../context.ts";
 import type { CloseFlags } from "./manage.ts";
 import { parseSeconds } from "../args.ts";
 import {
-  COMMON,
-  COMMON_ALIASES,
   DEST,
   PORT,
   switchFlag,
   targetCommand,
+  verbCommand,
 } from "../grammar.ts";
 
 /** `status NAME DEST [PORT]`. */
@@ -26,18 +23,11 @@ export const status = targetCommand<CommonFlags>(
 );
 
 /** `list DEST [PORT]`. */
-export const list = buildCommand<
-  CommonFlags,
-  [string, string | undefined],
-  ProgramContext
->({
+export const list = verbCommand<CommonFlags, [string, string | undefined]>({
+  brief: "every session of this user on the host",
+  flags: {},
+  positional: { kind: "tuple", parameters: [DEST, PORT] },
   loader: async () => (await import("./manage.ts")).list,
-  parameters: {
-    flags: COMMON,
-    aliases: COMMON_ALIASES,
-    positional: { kind: "tuple", parameters: [DEST, PORT] },
-  },
-  docs: { brief: "every session of this user on the host" },
 });
 
 /** `close NAME DEST [PORT]`. */

@@ -4,15 +4,11 @@
  *
  * @module
  */
-import { buildCommand } from "@stricli/core";
 import type { CommonFlags } from "../call.ts";
-import type { ProgramContext } from "../context.ts";
 import type { LogsFlags, WaitFlags } from "./read.ts";
 import { parseCount, parseMillis } from "../args.ts";
 import { UsageError } from "../../errors.ts";
 import {
-  COMMON,
-  COMMON_ALIASES,
   DEST,
   MAX_OUTPUT,
   NAME,
@@ -21,6 +17,7 @@ import {
   switchFlag,
   targetCommand,
   TIMEOUT,
+  verbCommand,
 } from "../grammar.ts";
 
 const LINES = {
@@ -31,24 +28,19 @@ const LINES = {
 };
 
 /** `logs NAME DEST [LINES] [PORT]`. */
-export const logs = buildCommand<
+export const logs = verbCommand<
   LogsFlags,
-  [string, string, number | undefined, string | undefined],
-  ProgramContext
+  [string, string, number | undefined, string | undefined]
 >({
-  loader: async () => (await import("./read.ts")).logs,
-  parameters: {
-    flags: {
-      ...COMMON,
-      since: SINCE,
-      raw: switchFlag("the bytes as the terminal received them"),
-      follow: switchFlag("keep streaming new output until interrupted"),
-      maxOutput: MAX_OUTPUT,
-    },
-    aliases: COMMON_ALIASES,
-    positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+  brief: "recent output as text: the last LINES (default 300)",
+  flags: {
+    since: SINCE,
+    raw: switchFlag("the bytes as the terminal received them"),
+    follow: switchFlag("keep streaming new output until interrupted"),
+    maxOutput: MAX_OUTPUT,
   },
-  docs: { brief: "recent output as text: the last LINES (default 300)" },
+  positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+  loader: async () => (await import("./read.ts")).logs,
 });
 
 /** `screen NAME DEST [PORT]` (alias `pane`). */
