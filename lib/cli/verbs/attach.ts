@@ -1,5 +1,5 @@
 /**
- * The handlers of `attach` and `detach`, the human side of sessh.
+ * `attach`, `watch` and `detach`, the human side of sessh.
  *
  * @module
  */
