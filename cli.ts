@@ -14,7 +14,14 @@ import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/call.ts";
 import { SesshError } from "./lib/errors.ts";
-import { killChildren } from "./lib/process.ts";
+import { errorJson } from "./lib/cli/error_out.ts";
+import { killChildren, liveChildPids } from "./lib/process.ts";
+import {
+  armWith,
+  runCleanups,
+  STOP_SIGNALS,
+  type StopSignal,
+} from "./lib/interrupt.ts";
 import {
   type CancelTimer,
   startTimer,
@@ -58,9 +65,37 @@ function overrunError(deadlineMs: number): SesshError {
       deadlineMs / 1000
     } s deadline; everything it started was stopped. Whether the command reached the host is unknown: check with sessh status`,
     124,
+    { delivery: "unknown" },
   );
-  error.details.sent = "unknown";
   return error;
+}
+
+/** Set once a signal stops the command: nothing else reports or exits. */
+let stopping: Promise<never> | null = null;
+
+/**
+ * A signal ends the command: the steps work in progress registered (sftp
+ * stopped, parts removed), then every child still running, then one line
+ * of what was left, and exit 128 + the signal's number.
+ */
+function stopOn(name: StopSignal): Promise<never> {
+  stopping ??= (async () => {
+    const notes = await runCleanups(4000);
+    const pids = liveChildPids();
+    killChildren();
+    if (pids.length > 0) {
+      notes.push(
+        `ended ${pids.length} child process${
+          pids.length === 1 ? "" : "es"
+        } (pid ${pids.join(", ")})`,
+      );
+    }
+    const left = notes.length > 0 ? notes.join("; ") : "nothing was left";
+    await write(Deno.stderr, `sessh: stopped by ${name}: ${left}\n`)
+      .catch(() => {});
+    Deno.exit(STOP_SIGNALS[name]);
+  })();
+  return stopping;
 }
 
 function printJson(value: unknown): Promise<void> {
@@ -85,8 +120,21 @@ export async function main(args: string[]): Promise<number> {
   const words = head[0] === "--json" ? head.slice(1) : head;
   const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
-  const onInterrupt = () => abort.abort();
   let listening = false;
+  let armed = false;
+  // Only `logs --follow` is stopped by Ctrl-C rather than ended by it.
+  const onInterrupt = () => listening ? abort.abort() : stopOn("SIGINT");
+  const stoppers = {
+    SIGHUP: () => stopOn("SIGHUP"),
+    SIGTERM: () => stopOn("SIGTERM"),
+  };
+  armWith(() => {
+    armed = true;
+    for (const [name, stop] of Object.entries(stoppers)) {
+      Deno.addSignalListener(name as StopSignal, stop);
+    }
+    if (!listening) Deno.addSignalListener("SIGINT", onInterrupt);
+  });
   let outcome: Promise<Outcome> | null = null;
   let overrun: Promise<never> | null = null;
   let cancelOverrun: CancelTimer | undefined;
@@ -117,8 +165,8 @@ export async function main(args: string[]): Promise<number> {
       // the listener costs 3 ms of start-up, so it is added on first use.
       get signal() {
         if (!listening) {
+          if (!armed) Deno.addSignalListener("SIGINT", onInterrupt);
           listening = true;
-          Deno.addSignalListener("SIGINT", onInterrupt);
         }
         return abort.signal;
       },
@@ -153,6 +201,7 @@ export async function main(args: string[]): Promise<number> {
     if (!outcome) return context.process.exitCode ? 2 : 0;
     const result: Outcome =
       await (overrun ? Promise.race([outcome, overrun]) : outcome);
+    if (stopping) await stopping;
     if (json) {
       await printJson({ ok: true, op: result.op, ...result.fields });
     } else {
@@ -161,27 +210,30 @@ export async function main(args: string[]): Promise<number> {
     }
     return result.exitCode;
   } catch (error) {
+    // A child a signal ended fails its call: the stop reports instead.
+    if (stopping) await stopping;
     // A reader that stopped reading (`| head -1`): its end is not an error
     // of ours to report, and stdout cannot take it. 141 is what a shell
     // reports for a command ended by SIGPIPE, as `cat` would be.
     if (isBrokenPipe(error)) return 141;
     const known = error instanceof SesshError;
-    const code = known ? error.code : "internal";
-    const message = known
-      ? error.message
-      : `Internal error: ${(error as Error)?.stack ?? error}`;
-    const details = known ? error.details : {};
+    const failure = known ? errorJson(error) : {
+      code: "internal",
+      message: `Internal error: ${(error as Error)?.stack ?? error}`,
+    };
     if (json) {
-      await printJson({
-        ok: false,
-        op: verb,
-        error: { code, message, ...details },
-      });
-    } else await write(Deno.stderr, `sessh: ${message}\n`);
+      await printJson({ ok: false, op: verb, error: failure });
+    } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
     return known ? error.exitCode : 1;
   } finally {
     cancelOverrun?.();
-    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+    armWith(undefined);
+    if (listening || armed) Deno.removeSignalListener("SIGINT", onInterrupt);
+    if (armed) {
+      for (const [name, stop] of Object.entries(stoppers)) {
+        Deno.removeSignalListener(name as StopSignal, stop);
+      }
+    }
   }
 }
 

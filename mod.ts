@@ -18,6 +18,7 @@
 export {
   type CallPath,
   type ClientOptions,
+  type DisconnectOptions,
   SesshClient,
 } from "./lib/session/client.ts";
 export {
@@ -48,16 +49,25 @@ export type {
 } from "./lib/session/files.ts";
 export { quoteShell, sh, type ShellValue } from "./lib/session/shell_quote.ts";
 export {
+  type CommandFailedDetails,
   CommandFailedError,
+  type ConnectDetails,
   ConnectError,
   type ConnectionLostDetails,
   ConnectionLostError,
+  type DaemonGoneDetails,
+  DaemonGoneError,
   type Delivery,
   ERROR_CODES,
   type ErrorCode,
+  type ErrorDetails,
   SesshError,
+  type SessionDetails,
+  SessionError,
+  type TimeoutDetails,
   TimeoutError,
   UsageError,
+  type WorkDetails,
 } from "./lib/errors.ts";
 export type { SessionInfo } from "./lib/types.ts";
 export type { Screen } from "./lib/render/screen.ts";

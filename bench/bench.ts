@@ -202,6 +202,7 @@ function defineCases(
   tmux: TmuxBaseline,
   session: Session,
   files: { emptyScript: string; bundle: string },
+  fan: Session[],
 ): BenchCase[] {
   const { emptyScript, bundle } = files;
   const dest = host.sshd.dest;
@@ -265,6 +266,24 @@ function defineCases(
       },
       anchor: "ssh-true",
     },
+    {
+      key: "library-run-sequential",
+      label: `library run("true") on ${fan.length} sessions, one after another`,
+      async once() {
+        for (const s of fan) await runTrue(s);
+      },
+    },
+    {
+      // Calls side by side share one connection: the daemon runs the
+      // commands at once, so the whole costs little more than one run.
+      key: "library-run-parallel",
+      label: `library run("true") on ${fan.length} sessions, Promise.all`,
+      async once() {
+        await Promise.all(fan.map(runTrue));
+      },
+      anchor: "library-run-sequential",
+      goal: { max: 0.3, text: "≤ 0.3×" },
+    },
     commandCase("deno-empty", "deno run an empty script", [
       Deno.execPath(),
       "run",
@@ -312,6 +331,16 @@ function defineCases(
       goal: { max: 1.5, text: "≤ 1.5×" },
     }),
   ];
+}
+
+/** `run("true")`, which must end with exit 0. */
+async function runTrue(session: Session): Promise<void> {
+  const result = await session.run("true", { timeoutMs: STEP_TIMEOUT_MS });
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${session.name}: run("true") ended with ${result.exitCode}`,
+    );
+  }
 }
 
 /**
@@ -491,6 +520,8 @@ async function bench(
   await using client = await connect(host);
   const session = client.session(SESSION);
   await session.open();
+  const fan = Array.from({ length: 10 }, (_, i) => client.session(`fan${i}`));
+  await Promise.all(fan.map((s) => s.open()));
   const target: MasterTarget = {
     configFile: sshd.configFile,
     controlPath: client.master.controlPath,
@@ -505,7 +536,7 @@ async function bench(
   const cases = defineCases(host, cold, remote, tmux, session, {
     emptyScript,
     bundle,
-  });
+  }, fan);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");

@@ -8,6 +8,7 @@
 
 import { ConnectError } from "./errors.ts";
 import { concatBytes } from "./bytes.ts";
+import { arm } from "./interrupt.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunOptions {
@@ -228,12 +229,30 @@ export function killChildren(): number {
   return killed;
 }
 
+/**
+ * The process ids of the children sessh started that are still running,
+ * for a report of what a stop ended.
+ *
+ * @returns Their pids.
+ *
+ * @example
+ * ```ts
+ * import { liveChildPids } from "./process.ts";
+ * console.log(liveChildPids()); // []
+ * ```
+ */
+export function liveChildPids(): number[] {
+  return [...liveChildren].map((child) => child.pid);
+}
+
 function spawn(
   argv: string[],
   options: Deno.CommandOptions,
 ): Deno.ChildProcess {
   const program = argv[0];
   if (!program) throw new TypeError("Cannot run an empty command line");
+  // A signal must end this child too (lib/interrupt.ts).
+  arm();
   try {
     const child = new Deno.Command(program, options).spawn();
     liveChildren.add(child);

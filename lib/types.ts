@@ -12,10 +12,10 @@ export interface SessionInfo {
   pid: number;
   /** Path of the shell that was started. */
   shell: string;
-  /** When the session started, in milliseconds since the epoch. */
-  created: number;
+  /** When the session started. */
+  created: Date;
   /** When the session last produced output or received input. */
-  lastActivity: number;
+  lastActivity: Date;
   /** Terminal width in columns. */
   cols: number;
   /** Terminal height in rows. */
@@ -40,19 +40,19 @@ export interface SessionInfo {
   integrated: boolean;
   /** Whether an interactive client is attached. */
   attached: boolean;
-  /** When the last interactive client left, in milliseconds since the epoch. */
-  detachedAt: number | null;
+  /** When the last interactive client left. */
+  detachedAt: Date | null;
   /**
    * When the session will be closed unless input or output comes first
-   * (opened with an idle timeout), in milliseconds since the epoch.
+   * (opened with an idle timeout).
    */
-  idleDeadline: number | null;
+  idleDeadline: Date | null;
   /**
    * Whether the session was lost: the remote daemon that held it died, and
    * its shell with it. Only `name`, `shell`, `created` and `lostAt` are then
    * known; `close` acknowledges it.
    */
   lost: boolean;
-  /** When the loss was found, in milliseconds since the epoch. */
-  lostAt: number | null;
+  /** When the loss was found. */
+  lostAt: Date | null;
 }

@@ -87,7 +87,7 @@ Deno.test("connection failures exit 255 quickly with a code and ssh's own cause"
       assert.equal(
         error.message,
         `Cannot reach "${sshd.user}@127.0.0.1:${sshd.port}": ssh exited 255 (Permission denied (publickey)); ` +
-          "check SESSH_IDENTITY or pass -i KEY",
+          "check SESSH_IDENTITY or the ssh identity option (-i KEY)",
       );
     },
   );

@@ -395,3 +395,30 @@ function failure(result: { json: Record<string, unknown> }) {
 function quote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
+
+Deno.test("cp to a device, a pipe or a missing directory says what to do, with no stack", async () => {
+  await using sshd = await startSshd();
+  await Deno.writeTextFile(`${sshd.home}/f.txt`, "f\n");
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  for (const via of ["sftp", "helper"]) {
+    for (
+      const [to, code, said] of [
+        ["/dev/stdout", 2, /is not a regular file .*give a file path/],
+        ["/dev/null", 2, /is not a regular file/],
+        [`${dir}/absent/f.txt`, 1, /No directory .* create it first/],
+      ] as const
+    ) {
+      const got = await sessh(sshd, [
+        "cp",
+        "--via",
+        via,
+        `${sshd.dest}:${sshd.home}/f.txt`,
+        to,
+      ]);
+      assert.equal(got.code, code, `${via} ${to}: ${got.stderr}`);
+      assert.match(got.stderr, said);
+      assert.doesNotMatch(got.stderr, /Internal error| {4}at /);
+    }
+  }
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+});

@@ -141,6 +141,7 @@ Deno.test("run --force interrupts the running command and returns the new comman
         ssh: { configFile: sshd.configFile },
       });
       const conn = client.connection;
+      using events = conn.subscribe("forced");
       const reply = await conn.request("run", {
         name: "forced",
         command: new TextEncoder().encode("sleep 30"),
@@ -155,7 +156,7 @@ Deno.test("run --force interrupts the running command and returns the new comman
       ]);
       let done = null;
       while (done === null) {
-        const event = await conn.nextEvent(10_000);
+        const event = await events.next(10_000);
         assert.ok(event, "no done event for the superseded command");
         if (event.ev === "done" && event.seq === reply.seq) done = event;
       }
@@ -212,7 +213,7 @@ Deno.test("sessions of a killed daemon are reported as lost until closed or open
       assert.match(
         String(message),
         new RegExp(
-          `^Session "gone" was lost: the sessh daemon \\(pid ${daemon}\\) that held it is gone \\(found at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z; .*\\); sessh close gone DEST forgets it, sessh open gone DEST starts a new one$`,
+          `^Session "gone" was lost: the sessh daemon \\(pid ${daemon}\\) that held it is gone \\(found at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z; .*\\); closing it forgets it, opening it starts a new one \\(sessh close gone DEST, sessh open gone DEST\\)$`,
         ),
       );
     },

@@ -606,3 +606,26 @@ Deno.test("sessh mcp answers on stdout and exits 0 when its input ends", async (
   assert.equal(reply.id, 1);
   assert.equal(reply.result.serverInfo.name, "sessh");
 });
+
+Deno.test("sessh mcp: parallel run calls on two sessions of one host each return their own finished result", async () => {
+  await using sshd = await startSshd();
+  await using mcp = await connectMcp(sshd);
+  const wrong: string[] = [];
+  for (let round = 0; round < 20; round++) {
+    const results = await Promise.all([0, 1].map((i) =>
+      call(mcp, "run", {
+        destination: sshd.dest,
+        session: `par${i}`,
+        command: `echo par${i}-${round}; (exit ${i + 1})`,
+        timeout_seconds: 30,
+      })
+    ));
+    results.forEach((result, i) => {
+      if (
+        result.error || result.running !== false ||
+        result.exit_code !== i + 1 || result.output !== `par${i}-${round}\n`
+      ) wrong.push(`round ${round} session ${i}: ${result.text}`);
+    });
+  }
+  assert.deepEqual(wrong, []);
+});

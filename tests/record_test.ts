@@ -122,4 +122,47 @@ Deno.test("record --since to stdout, and refusals", async () => {
   const nowhere = await sessh(sshd, ["record", "r2", dest, "--since", "0"]);
   assert.equal(nowhere.code, 2);
   assert.match(nowhere.stderr, /--output FILE.cast/);
+  // A directory or a device is no file to write: exit 2, no stack.
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  for (
+    const [output, said] of [
+      [dir, /is a directory; give a file path to write/],
+      ["/dev/stdout", /is not a regular file .* \(or --output - for stdout\)/],
+      ["/dev/null", /is not a regular file/],
+      [`${dir}/absent/x.cast`, /No directory .* create it first/],
+    ] as const
+  ) {
+    const bad = await sessh(sshd, [
+      "record",
+      "r2",
+      dest,
+      "--since",
+      "0",
+      "--output",
+      output,
+    ]);
+    assert.equal(bad.code, output.includes("absent") ? 1 : 2, bad.stderr);
+    assert.match(bad.stderr, said);
+    assert.doesNotMatch(bad.stderr, /Internal error| {4}at /);
+  }
+  // A link at the output is replaced, never written through.
+  await Deno.writeTextFile(`${dir}/outside`, "keep");
+  await Deno.symlink(`${dir}/outside`, `${dir}/r.cast`);
+  const linked = await sessh(sshd, [
+    "record",
+    "r2",
+    dest,
+    "--since",
+    "0",
+    "--output",
+    `${dir}/r.cast`,
+  ]);
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/outside`), "keep");
+  assert.ok((await Deno.lstat(`${dir}/r.cast`)).isFile);
+  assert.match(await Deno.readTextFile(`${dir}/r.cast`), /since-42/);
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(),
+    ["outside", "r.cast"],
+  );
 });

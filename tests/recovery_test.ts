@@ -137,11 +137,15 @@ Deno.test(
         });
         assert.ok(ms < 5000, `took ${ms} ms`);
         assert.equal(result.code, 255, result.stdout);
-        assert.deepEqual(jsonFailure(result, "run"), {
-          code: "daemon_gone",
-          message:
-            'The sessh daemon on "sessh-test" closed the connection (was it killed?); run the command again to start a new one',
-        });
+        const error = jsonFailure(result, "run") as Record<string, unknown>;
+        assert.equal(error.code, "daemon_gone");
+        assert.equal(
+          error.message,
+          'The sessh daemon on "sessh-test" closed the connection (was it killed?); the next call starts a new one; session "doomed" was lost with it',
+        );
+        assert.equal(error.sent, "sent");
+        assert.equal(error.name, "doomed");
+        assert.equal(typeof error.command_id, "number");
         assert.ok(
           await waitForExit([shell], 5000),
           "the session's shell lost its terminal and exited",

@@ -145,8 +145,8 @@ export async function leaseBridge(
       const error = new ConnectError(
         "connect_failed",
         `The local sessh agent (${files.socket}) did not answer within ${target.timeoutMs} ms; nothing was sent; SESSH_AGENT=0 goes without it`,
+        { delivery: "not_sent" },
       );
-      error.details.sent = "not_sent";
       throw error;
     }
     const reply = answer.message as unknown as LeaseReply;
@@ -176,6 +176,8 @@ export async function leaseBridge(
       Object.assign(error.details, reply.details);
       throw error;
     }
+    // As a bridge of its own is: an idle link keeps no script alive.
+    conn.unref();
     return {
       channel: {
         reader: conn.readable.getReader(),

@@ -201,6 +201,10 @@ async function attachOnce(
       : null,
   };
   if (hooks.since !== undefined) fields.since = hooks.since;
+  // Open before the request: output follows the reply at once. The
+  // connection is this attach's alone, so a terminal that cannot keep up
+  // may stop its reading, and the daemon then skips it ahead.
+  using events = conn.subscribe(name, { overflow: "pause" });
   const reply = await conn.request("attach", fields, { timeoutMs: 15_000 });
   const data = bytesField(reply.data);
   const replayModes = (reply.modes ?? {}) as Modes;
@@ -270,7 +274,7 @@ async function attachOnce(
   const endedNull = ended.then(() => null);
   try {
     while (!over) {
-      const first = await Promise.race([conn.nextEvent(250), endedNull]);
+      const first = await Promise.race([events.next(250), endedNull]);
       if (over) break;
       if (!first) {
         if (conn.lostError) end({ kind: "lost", why: conn.lostError.message });
@@ -279,9 +283,9 @@ async function attachOnce(
       // Output that is already queued goes out in one terminal write.
       const batch = [first];
       for (
-        let more = conn.takeEvent();
+        let more = events.take();
         more && batch.length < 64;
-        more = conn.takeEvent()
+        more = events.take()
       ) {
         batch.push(more);
       }
@@ -295,7 +299,6 @@ async function attachOnce(
         hooks.onOutput(offset, chunk);
       };
       for (const event of batch) {
-        if (event.name !== name) continue;
         if (event.ev === "output") {
           if (!output.length) offset = Number(event.offset);
           output.push(bytesField(event.data));

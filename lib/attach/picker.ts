@@ -150,8 +150,8 @@ export function parseRetries(text: string): number {
   return Number(text);
 }
 
-function clock(ms: number, now: number): string {
-  const date = new Date(ms);
+function clock(date: Date, now: number): string {
+  const ms = date.getTime();
   const pad = (n: number) => String(n).padStart(2, "0");
   const time = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
   return now - ms < 86_400_000

@@ -146,7 +146,7 @@ export async function connect(
     });
   } catch (error) {
     if (delivers && error instanceof SesshError) {
-      error.details.sent ??= "not_sent";
+      error.details.delivery ??= "not_sent";
     }
     throw error;
   }

@@ -30,22 +30,18 @@ export function statusJson(info: SessionInfo): Record<string, unknown> {
     waiting_input: info.waitingInput,
     cwd: info.cwd,
     last_exit: info.lastExit,
-    created: new Date(info.created).toISOString(),
-    last_activity: info.lost ? null : new Date(info.lastActivity).toISOString(),
+    created: info.created.toISOString(),
+    last_activity: info.lost ? null : info.lastActivity.toISOString(),
     cols: info.cols,
     rows: info.rows,
     buffer_used: info.bufferEnd - info.bufferStart,
     buffer_size: info.bufferSize,
     cursor: info.bufferEnd,
     attached: info.attached,
-    detached_at: info.detachedAt === null
-      ? null
-      : new Date(info.detachedAt).toISOString(),
-    idle_deadline: info.idleDeadline === null
-      ? null
-      : new Date(info.idleDeadline).toISOString(),
+    detached_at: info.detachedAt?.toISOString() ?? null,
+    idle_deadline: info.idleDeadline?.toISOString() ?? null,
     lost: info.lost,
-    lost_at: info.lostAt === null ? null : new Date(info.lostAt).toISOString(),
+    lost_at: info.lostAt?.toISOString() ?? null,
   };
 }
 
@@ -81,7 +77,7 @@ export function formatStatus(
       "session",
       info.lost
         ? `${info.name} lost (found at ${
-          new Date(info.lostAt ?? 0).toISOString()
+          (info.lostAt ?? new Date(0)).toISOString()
         })`
         : `${info.name} alive`,
     ],
@@ -90,12 +86,10 @@ export function formatStatus(
     ["waiting for input", info.waitingInput ? "yes" : "no"],
     ["cwd", info.cwd ?? "unknown"],
     ["last exit", info.lastExit === null ? "none" : String(info.lastExit)],
-    ["created", new Date(info.created).toISOString()],
+    ["created", info.created.toISOString()],
     [
       "last activity",
-      `${new Date(info.lastActivity).toISOString()} (${
-        ago(info.lastActivity)
-      } ago)`,
+      `${info.lastActivity.toISOString()} (${ago(info.lastActivity)} ago)`,
     ],
     ["size", `${info.cols}x${info.rows}`],
     [
@@ -107,7 +101,7 @@ export function formatStatus(
     ["attached", info.attached ? "yes" : "no"],
     ...(info.idleDeadline === null ? [] : [[
       "closes when idle at",
-      new Date(info.idleDeadline).toISOString(),
+      info.idleDeadline.toISOString(),
     ] as [string, string]]),
   ];
   return rows.map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
@@ -125,7 +119,7 @@ export function formatList(sessions: SessionInfo[]): string {
   for (const s of sessions) {
     if (s.lost) {
       // Its daemon died with it: it shows when that was found and what ran.
-      table.push([s.name, "-", ago(s.lostAt ?? 0), "lost", s.shell]);
+      table.push([s.name, "-", ago(s.lostAt ?? new Date(0)), "lost", s.shell]);
       continue;
     }
     const state = s.attached ? "attached" : s.running ? "busy" : "idle";
@@ -137,9 +131,7 @@ export function formatList(sessions: SessionInfo[]): string {
       (s.command ?? s.cwd ?? "") +
       (s.idleDeadline === null
         ? ""
-        : ` (closes if idle at ${
-          new Date(s.idleDeadline).toISOString().slice(11, 19)
-        })`),
+        : ` (closes if idle at ${s.idleDeadline.toISOString().slice(11, 19)})`),
     ]);
   }
   const widths = table[0].map((_, i) =>
@@ -152,8 +144,8 @@ export function formatList(sessions: SessionInfo[]): string {
     .join("\n") + "\n";
 }
 
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+function ago(time: Date): string {
+  const s = Math.max(0, Math.round((Date.now() - time.getTime()) / 1000));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h`;

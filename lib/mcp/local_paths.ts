@@ -21,14 +21,16 @@ export interface ConfinedOptions {
 
 /**
  * The real path of `path` when it lies in one of `dirs`: for a read, an
- * existing file; for a write, the file (which may not exist yet, in a
- * directory that does), or `nameInDirectory` inside an existing directory.
+ * existing file, links followed; for a write, the file in its real
+ * directory (the name itself not followed: a write replaces a link there),
+ * or `nameInDirectory` inside an existing directory. A path that cannot be
+ * resolved is never inside.
  *
  * @param path The path the model gave.
  * @param dirs The allowed directories.
  * @param use Whether the file is read or written.
  * @param options The name in a directory, the working directory.
- * @returns The resolved path, symlinks followed.
+ * @returns The resolved path.
  * @throws {SesshError} `usage` for a path outside `dirs`, `no_file` for a
  *   missing file or directory.
  *
@@ -55,31 +57,14 @@ export async function confinedPath(
   const target = use === "write" && info?.isDirectory
     ? `${absolute.replace(/\/+$/, "")}/${nameOf(options.nameInDirectory)}`
     : absolute;
-  // The file's own real path (it may be a link), or its directory's for a
-  // file still to be made.
-  const real = await Deno.realPath(target).catch(async () => {
-    const cut = target.replace(/\/+$/, "").lastIndexOf("/");
-    const parent = target.slice(0, cut) || "/";
-    const name = target.slice(cut + 1);
-    const realParent = await Deno.realPath(parent).catch(() => null);
-    if (realParent === null || name === "" || name === "." || name === "..") {
-      throw new SesshError(
-        "no_file",
-        `No directory ${JSON.stringify(parent)} here to write ${
-          JSON.stringify(name)
-        } into`,
-      );
-    }
-    return `${realParent.replace(/\/$/, "")}/${name}`;
-  });
-  const roots = await Promise.all(
-    dirs.map((dir) => Deno.realPath(dir).catch(() => null)),
-  );
-  const inside = roots.some((root) =>
-    root !== null &&
-    (real === root || real.startsWith(root === "/" ? "/" : `${root}/`))
-  );
-  if (!inside) {
+  const roots = await realRoots(dirs);
+  // A file read is judged where its links lead. A file written is judged on
+  // the directory it is made in: the write renames a new file over the name
+  // (see lib/fs/atomic_file.ts), so a link there is replaced, not followed.
+  const real = use === "read"
+    ? await Deno.realPath(target).catch(() => null)
+    : await realParentOf(target);
+  if (real === null || !within(real, roots)) {
     throw new SesshError(
       "usage",
       `${
@@ -90,6 +75,43 @@ export async function confinedPath(
     );
   }
   return real;
+}
+
+/**
+ * The real paths of the allowed directories; one that cannot be resolved
+ * allows nothing.
+ *
+ * @param dirs The directories the operator named.
+ * @returns Their real paths.
+ */
+export async function realRoots(dirs: readonly string[]): Promise<string[]> {
+  const roots = await Promise.all(
+    dirs.map((dir) => Deno.realPath(dir).catch(() => null)),
+  );
+  return roots.filter((root) => root !== null);
+}
+
+function within(real: string, roots: readonly string[]): boolean {
+  return roots.some((root) =>
+    real === root || real.startsWith(root === "/" ? "/" : `${root}/`)
+  );
+}
+
+/** `target` with its directory resolved (the name itself is not followed). */
+async function realParentOf(target: string): Promise<string> {
+  const cut = target.replace(/\/+$/, "").lastIndexOf("/");
+  const parent = target.slice(0, cut) || "/";
+  const name = target.slice(cut + 1);
+  const realParent = await Deno.realPath(parent).catch(() => null);
+  if (realParent === null || name === "" || name === "." || name === "..") {
+    throw new SesshError(
+      "no_file",
+      `No directory ${JSON.stringify(parent)} here to write ${
+        JSON.stringify(name)
+      } into`,
+    );
+  }
+  return `${realParent.replace(/\/$/, "")}/${name}`;
 }
 
 /** A file name from the host, refused when it could climb out. */

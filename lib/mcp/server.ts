@@ -24,7 +24,7 @@ import { parseDestination } from "../ssh/destination.ts";
 import { wellFormed } from "../well_formed.ts";
 import { hostAllowed } from "./allow_host.ts";
 import { TOOL_HINTS, type ToolName } from "./annotations.ts";
-import { confinedPath } from "./local_paths.ts";
+import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
 import { statusJson } from "../cli/format.ts";
 import {
@@ -648,8 +648,10 @@ export function buildMcpServer(
         nameInDirectory: baseName(source),
       });
       const progress = fileProgress(extra);
+      // Judged again on the directory the file is made in, as it is made.
       const copied = await c.download(source, local, {
         resume: args.resume,
+        within: await realRoots(localDirs),
         signal: extra.signal,
         onProgress: progress.update,
       }).finally(progress.flush);

@@ -434,8 +434,8 @@ def lost_message(entry):
     found = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_clamp(entry.get("lost_at"), 0, 1 << 53, 0) / 1000))
     why = "; its log ends with: %s" % entry["reason"] if entry.get("reason") else ""
     return ('Session "%s" was lost: the sessh daemon (pid %s) that held it is gone (found at %s; its terminal closed '
-            "with it%s); sessh close %s DEST forgets it, sessh open %s DEST starts a new one"
-            % (entry["name"], entry.get("daemon_pid"), found, why, entry["name"], entry["name"]))
+            "with it%s); closing it forgets it, opening it starts a new one"
+            % (entry["name"], entry.get("daemon_pid"), found, why))
 
 def last_fatal(log_path):
     """The log's last line when it reports a fatal error: why the previous daemon died, when it could say so."""
@@ -763,8 +763,12 @@ class Client:
         for close in self.closers:
             close()
 
-    def fail(self, req_id, code, message):
-        self.send({"id": req_id, "ok": False, "code": code, "message": message})
+    def fail(self, req_id, code, message, name=None):
+        """Refuses a request; `name`, the session it was about, lets the client say what to do about it."""
+        reply = {"id": req_id, "ok": False, "code": code, "message": message}
+        if isinstance(name, str):
+            reply["name"] = name
+        self.send(reply)
 
 class Feed:
     """What an "output" watcher of one session has been sent. Its output goes in parts while its connection holds
@@ -1009,7 +1013,7 @@ class Daemon:
             if reply is not None:
                 client.reply(msg.get("id"), **reply)  # None: it answers by itself, now or later
         except HelperError as exc:
-            client.fail(msg.get("id"), *exc.args)
+            client.fail(msg.get("id"), *exc.args, name=msg.get("name"))
         except Exception as exc:
             log("request %r failed: %r" % (msg.get("op"), exc))
             client.fail(msg.get("id"), "remote", "Helper error: %s" % exc)
@@ -1379,7 +1383,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files"]}
+                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files", "part_files"]}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1400,7 +1404,7 @@ class Daemon:
         feed = client.feeds.get(session.name)
         if feed is not None and feed.viewer:
             raise HelperError("bad_request", 'This client watches "%s" read-only: its keys go nowhere; attach '
-                              "without --read-only to type" % session.name)
+                              "it, not read-only, to type" % session.name)
         session.last_input = session.end
         self.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written
 
@@ -1419,8 +1423,7 @@ class Daemon:
             raise HelperError("terminal_echoes", 'The terminal of "%s" shows what is typed (its program echoes '
                               "input, or reads keys one by one as a shell prompt or an editor does), so the secret "
                               "would show on screen and in the output; wait until a program asks for it with echo "
-                              "off (a password prompt), e.g. sessh wait %s DEST --for 'assword'" % (session.name,
-                                                                                                   session.name))
+                              "off (a password prompt)" % session.name)
         session.redactor.add(secret)
         session.last_input = session.end
         self.write_pty(session, secret + b"\r", (client, msg.get("id")))  # answered once written
@@ -1564,12 +1567,12 @@ class Daemon:
         if not isinstance(command, bytes):
             raise HelperError("bad_request", "run needs the command as bytes")
         if session.kind is None:
-            raise HelperError("no_integration", 'Cannot tell when commands finish in %s; use run --no-wait, '
-                              'or open the session with --shell bash, zsh or sh' % session.shell)
+            raise HelperError("no_integration", 'Cannot tell when commands finish in %s; run commands without waiting, '
+                              'or open the session with a bash, zsh or sh shell' % session.shell)
         info = session.info()
         if not msg.get("force") and (info["running"] or session.pending_run):
-            raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it (sessh wait --done), '
-                              'interrupt it (sessh keys ... C-c) or pass --force'
+            raise HelperError("session_busy", 'Session "%s" is busy running %s; wait for it to finish, interrupt it (C-c) or '
+                              'force the run'
                               % (session.name, info["command"] or "a command"))
         if msg.get("force"):
             self.supersede(session, info["running"])
@@ -1588,7 +1591,7 @@ class Daemon:
         if session.pending_run:
             client, req_id = session.pending_run[2:4]
             session.pending_run = None
-            client.fail(req_id, "session_busy", 'A newer run --force in "%s" took the place of this command before '
+            client.fail(req_id, "session_busy", 'A newer forced run in "%s" took the place of this command before '
                         "it was typed" % session.name)
         if not running:
             return
@@ -1644,7 +1647,7 @@ class Daemon:
         client, req_id = session.pending_run[2:4]
         session.pending_run = None
         client.fail(req_id, "no_integration", 'The shell of "%s" did not show a prompt with sessh\'s hooks in time; '
-                    "check its startup files or use run --no-wait" % session.name)
+                    "check its startup files or run commands without waiting" % session.name)
 
     def op_attach(self, client, msg):
         """Make `client` the session's one interactive client; reply with the replay, then stream output. With
@@ -1657,7 +1660,7 @@ class Daemon:
             # Only a reconnecting client takes over: the holder is its own stale connection.
             if not msg.get("steal"):
                 raise HelperError("session_busy", 'Session "%s" is busy: another client is attached '
-                                  "(sessh detach %s DEST frees it)" % (session.name, session.name))
+                                  "(detaching it frees it)" % session.name)
             self.release(session, "replaced")
             self.drop_client(holder)
         session.attached, session.sent = client, session.end  # the reply carries the output up to the end
@@ -1711,18 +1714,44 @@ class Daemon:
                 os.close(fd)
 
     def op_fwrite(self, client, msg):
-        """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`."""
+        """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`.
+
+        A copy that must not leave its target half written sends its parts to a part file beside it (`part`: the
+        file is made without following a link there); its last request names the target in `commit`, and the part
+        is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
+        old file. `discard` removes a part that will not be finished."""
         path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), _clamp(msg.get("offset"), 0, 1 << 62, 0)
+        if msg.get("discard"):
+            with file_errors(path):
+                if or_none(os.lstat, path) is not None:
+                    os.unlink(path)
+            return {"path": path}
+        flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if msg.get("truncate") else 0)
+        if msg.get("part"):
+            # Only the first part makes the file: a later one (or the commit) finds the part gone rather than
+            # renaming an empty file over the target.
+            flags |= os.O_NOFOLLOW
+        elif not msg.get("truncate"):
+            flags |= os.O_CREAT
         with file_errors(path):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if msg.get("truncate") else 0),
-                         _clamp(msg.get("mode"), 0, 0o777, 0o644))
+            fd = os.open(path, flags, _clamp(msg.get("mode"), 0, 0o777, 0o644))
             try:
                 while data:
                     written = os.pwrite(fd, data, offset)
                     data, offset = data[written:], offset + written
-                return {"path": path, "size": os.fstat(fd).st_size}
+                size = os.fstat(fd).st_size
+                if isinstance(msg.get("commit"), str):
+                    os.fsync(fd)
             finally:
                 os.close(fd)
+        if isinstance(msg.get("commit"), str):
+            target = file_path({"path": msg["commit"]})
+            if os.path.dirname(target) != os.path.dirname(path):
+                raise HelperError("bad_request", "A part is renamed only within its directory: %s" % target)
+            with file_errors(target):
+                os.rename(path, target)
+            return {"path": target, "size": size}
+        return {"path": path, "size": size}
 
     def op_fmkdir(self, client, msg):
         path = file_path(msg)

@@ -494,7 +494,7 @@ class RegistryTest(unittest.TestCase):
         message = h.lost_message({"name": "a", "daemon_pid": 41, "lost_at": 1767225600000, "reason": "fatal: boom"})
         self.assertEqual(message, 'Session "a" was lost: the sessh daemon (pid 41) that held it is gone (found at '
                                   "2026-01-01T00:00:00Z; its terminal closed with it; its log ends with: fatal: boom); "
-                                  "sessh close a DEST forgets it, sessh open a DEST starts a new one")
+                                  "closing it forgets it, opening it starts a new one")
 
     def test_list_shows_a_lost_session_with_null_for_what_died(self):
         info = h.lost_info({"name": "a", "shell": "/bin/sh", "created": 2, "lost_at": 5})
@@ -538,6 +538,39 @@ class FileOpsTest(unittest.TestCase):
         self.call("fwrite", path="f", offset=0, data=b"x" * 100, truncate=True)
         self.call("fwrite", path="f", offset=0, data=b"new", truncate=True)
         self.assertEqual(self.call("fread", path="f")["data"], b"new")
+
+    def test_a_copy_in_parts_replaces_the_target_only_when_committed(self):
+        target, part = os.path.join(self.home, "t.bin"), os.path.join(self.home, ".t.bin.sessh-part")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        self.call("fwrite", path=".t.bin.sessh-part", offset=0, data=b"new ", truncate=True, part=True, mode=0o600)
+        self.call("fwrite", path=".t.bin.sessh-part", offset=4, data=b"bytes", part=True)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"old")  # cut here, the old file is whole
+        reply = self.call("fwrite", path=".t.bin.sessh-part", offset=9, part=True, commit="t.bin")
+        self.assertEqual((reply["path"], reply["size"]), (target, 9))
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"new bytes")
+        self.assertFalse(os.path.exists(part))
+        with self.assertRaises(h.HelperError) as caught:  # a part discarded is never committed as an empty file
+            self.call("fwrite", path=".t.bin.sessh-part", offset=9, part=True, commit="t.bin")
+        self.assertEqual(caught.exception.args[0], "no_file")
+        with self.assertRaises(h.HelperError) as caught:
+            self.call("fwrite", path=".t.bin.sessh-part", offset=0, data=b"x", truncate=True, part=True, commit="o/t")
+        self.assertEqual(caught.exception.args[0], "bad_request")
+        self.call("fwrite", path=".t.bin.sessh-part", discard=True)
+        self.assertFalse(os.path.exists(part))
+        self.call("fwrite", path=".t.bin.sessh-part", discard=True)  # already gone: fine
+
+    def test_a_part_is_never_written_through_a_link(self):
+        outside = os.path.join(self.home, "outside")
+        with open(outside, "wb") as f:
+            f.write(b"keep")
+        os.symlink(outside, os.path.join(self.home, ".x.sessh-part"))
+        with self.assertRaises(h.HelperError):
+            self.call("fwrite", path=".x.sessh-part", offset=0, data=b"evil", truncate=True, part=True)
+        with open(outside, "rb") as f:
+            self.assertEqual(f.read(), b"keep")
 
     def test_errors_say_missing_denied_or_what_else(self):
         with self.assertRaises(h.HelperError) as caught:

@@ -2,7 +2,7 @@
  * A scripted stand-in for the link to the sessh daemon, so that the session
  * calls (`run`, `wait`) are tested without ssh or a daemon: every request is
  * recorded and answered by the test's own handler, and the events the test
- * pushes come out of `nextEvent` in order.
+ * pushes reach the mailboxes the calls opened, as the connection routes them.
  *
  * @module
  */
@@ -10,6 +10,12 @@ import type { Connection, RequestOptions } from "./connection.ts";
 import type { SessionLink } from "./link.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { Destination } from "../ssh/destination.ts";
+import {
+  type EventSource,
+  Mailbox,
+  type MailboxHost,
+  type MailboxOptions,
+} from "./mailbox.ts";
 
 /** One request as the code under test sent it. */
 export interface FakeRequest {
@@ -62,7 +68,7 @@ const HELPER_CAPS = [
 /** The connection's part that the session calls use. */
 type FakeConnection = Pick<
   Connection,
-  "request" | "nextEvent" | "lostError" | "dropEvents"
+  "request" | "subscribe" | "lostError" | "watchers" | "watchTurn"
 >;
 
 /**
@@ -86,16 +92,14 @@ export class FakeLink implements SessionLink {
   readonly destination: Destination = { host: "db1", display: "db1" };
   /** Every request that reached the daemon, in order. */
   readonly requests: FakeRequest[] = [];
-  /** The sessions whose queued events were dropped, in order. */
-  readonly dropped: string[] = [];
   #answers: Record<string, FakeAnswer>;
   #stallMs: number;
-  #events: Message[] = [];
+  #mailboxes = new Set<Mailbox>();
   /** Pushed before the next request: the daemon sends them after its reply. */
   #pending: Message[] = [];
-  #waiter: ((event: Message | null) => void) | null = null;
   #onWait: (() => void)[] = [];
   #lost: Error | null = null;
+  #host: MailboxHost;
 
   /** @param options The answers, the daemon's caps, the stall limit. */
   constructor(options: FakeLinkOptions = {}) {
@@ -103,17 +107,34 @@ export class FakeLink implements SessionLink {
     this.#stallMs = options.stallMs ?? 500;
     this.daemon = { caps: options.caps ?? HELPER_CAPS };
     const lost = () => this.#lost;
+    this.#host = {
+      get ended() {
+        return lost() !== null;
+      },
+      release: (mailbox) => this.#mailboxes.delete(mailbox),
+      waiting: (delta) => {
+        if (delta <= 0) return;
+        if (this.#pending.length) queueMicrotask(() => this.#deliverPending());
+        else for (const resolveWait of this.#onWait.splice(0)) resolveWait();
+      },
+      taken: () => {},
+    };
     const connection: FakeConnection = {
       request: (op, fields, requestOptions) =>
         this.#request(op, fields, requestOptions),
-      nextEvent: (timeoutMs, signal) => this.#nextEvent(timeoutMs, signal),
+      subscribe: (name, mailboxOptions) =>
+        this.#subscribe(name, mailboxOptions),
       get lostError() {
         return lost();
       },
-      dropEvents: (name) => {
-        this.dropped.push(name);
-        this.#events = this.#events.filter((event) => event.name !== name);
+      // Each test runs one call at a time: its turn comes at once.
+      watchTurn: (_name, _timeoutMs, signal) => {
+        signal?.throwIfAborted();
+        return Promise.resolve(() => {});
       },
+      watchers: (name) =>
+        [...this.#mailboxes].filter((m) => m.name === name && m.watches)
+          .length,
     };
     this.connection = connection as Connection;
   }
@@ -125,33 +146,42 @@ export class FakeLink implements SessionLink {
 
   /** How many pushed events no call has taken yet. */
   get queued(): number {
-    return this.#events.length + this.#pending.length;
+    let count = this.#pending.length;
+    for (const mailbox of this.#mailboxes) count += mailbox.size;
+    return count;
+  }
+
+  /** How many mailboxes calls left open (each call disposes of its own). */
+  get open(): number {
+    return this.#mailboxes.size;
   }
 
   /**
-   * Pushes events from the daemon: the waiting call gets the first, the
-   * rest queue in order. With no call waiting, they come after the reply
-   * to the next request (as the daemon sends a subscription's events after
-   * its reply), so a call's own events can be pushed before it starts.
+   * Pushes events from the daemon: a call waiting on their session gets
+   * them at once. Otherwise they come after the reply to the next request
+   * (as the daemon sends a subscription's events after its reply), so a
+   * call's own events can be pushed before it starts.
    *
    * @param events The events (each with `ev` and `name`).
    */
   push(...events: Message[]): void {
     for (const event of events) {
-      const waiter = this.#waiter;
-      if (waiter) waiter(event);
+      const waited = [...this.#mailboxes].some((m) =>
+        m.name === event.name && m.waited
+      );
+      if (waited && !this.#pending.length) this.#deliver(event);
       else this.#pending.push(event);
     }
   }
 
   /**
-   * Queues events on the connection at once, as an earlier call that did
-   * not take them would have left them.
+   * Sends events now, as the daemon would have for a call that ended
+   * before they came: they reach only mailboxes open at this moment.
    *
    * @param events The events.
    */
   leaveQueued(...events: Message[]): void {
-    this.#events.push(...events);
+    for (const event of events) this.#deliver(event);
   }
 
   /**
@@ -162,17 +192,58 @@ export class FakeLink implements SessionLink {
    */
   lose(error: Error): void {
     this.#lost = error;
-    this.#waiter?.(null);
+    for (const mailbox of this.#mailboxes) mailbox.end();
   }
 
   /**
-   * Resolves once a call waits for an event with none queued.
+   * Resolves once a call waits for an event with none pending.
    *
    * @returns A promise that resolves then.
    */
   waiting(): Promise<void> {
-    if (this.#waiter) return Promise.resolve();
+    if ([...this.#mailboxes].some((m) => m.waited) && !this.#pending.length) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#onWait.push(resolve));
+  }
+
+  #deliver(event: Message): void {
+    for (const mailbox of this.#mailboxes) {
+      if (mailbox.name === event.name) mailbox.deliver(event);
+    }
+  }
+
+  #deliverPending(): void {
+    for (const event of this.#pending.splice(0)) this.#deliver(event);
+  }
+
+  #subscribe(name: string, options?: MailboxOptions): EventSource {
+    const mailbox = new Mailbox(name, this.#host, options);
+    this.#mailboxes.add(mailbox);
+    const stallMs = this.#stallMs;
+    return {
+      take: () => mailbox.take(),
+      [Symbol.dispose]: () => mailbox[Symbol.dispose](),
+      next(timeoutMs, signal) {
+        const event = mailbox.next(timeoutMs, signal);
+        if (timeoutMs <= stallMs) return event;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `FakeLink: a wait of ${timeoutMs} ms got no event within ${stallMs} ms`,
+                ),
+              ),
+            stallMs,
+          );
+        });
+        return Promise.race([event, stalled]).finally(() =>
+          clearTimeout(timer)
+        );
+      },
+    };
   }
 
   #request(
@@ -192,51 +263,11 @@ export class FakeLink implements SessionLink {
     }
     try {
       const reply = answer(fields, this);
-      this.#events.push(...this.#pending.splice(0));
+      this.#deliverPending();
       return Promise.resolve(reply);
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  #nextEvent(timeoutMs: number, signal?: AbortSignal): Promise<Message | null> {
-    const queued = this.#events.shift() ?? this.#pending.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.#lost || timeoutMs <= 0 || signal?.aborted) {
-      return Promise.resolve(null);
-    }
-    if (this.#waiter) {
-      return Promise.reject(new Error("FakeLink: two calls wait for events"));
-    }
-    return new Promise((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", stop);
-        this.#waiter = null;
-      };
-      const stop = () => {
-        finish();
-        resolve(null);
-      };
-      this.#waiter = (event) => {
-        finish();
-        resolve(event);
-      };
-      const stalled = timeoutMs > this.#stallMs;
-      const timer = setTimeout(() => {
-        finish();
-        if (!stalled) resolve(null);
-        else {
-          reject(
-            new Error(
-              `FakeLink: a wait of ${timeoutMs} ms got no event within ${this.#stallMs} ms`,
-            ),
-          );
-        }
-      }, Math.min(timeoutMs, this.#stallMs));
-      signal?.addEventListener("abort", stop, { once: true });
-      for (const resolveWait of this.#onWait.splice(0)) resolveWait();
-    });
   }
 }
 

@@ -22,7 +22,12 @@ import {
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import type { Channel } from "./connection.ts";
 import { remoteError } from "./connection.ts";
-import { ConnectError, ConnectionLostError, SesshError } from "../errors.ts";
+import {
+  ConnectError,
+  ConnectionLostError,
+  DaemonGoneError,
+  SesshError,
+} from "../errors.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -88,7 +93,11 @@ export async function openBridge(
     ? AbortSignal.any([options.signal, gaveUp.signal])
     : gaveUp.signal;
   try {
-    return await openWithin(destination, settings, { signal, timeoutMs });
+    return await openWithin(destination, settings, {
+      signal,
+      timeoutMs,
+      caller: options.signal,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -97,14 +106,17 @@ export async function openBridge(
 async function openWithin(
   destination: Destination,
   settings: SshSettings,
-  options: { signal: AbortSignal; timeoutMs: number },
+  options: { signal: AbortSignal; timeoutMs: number; caller?: AbortSignal },
 ): Promise<Bridge> {
-  const { signal, timeoutMs } = options;
+  const { signal, timeoutMs, caller } = options;
   const where = JSON.stringify(destination.display);
-  const tooSlow = () =>
-    new ConnectError(
+  // The caller's abort rejects with its reason; only our own deadline is
+  // "too slow".
+  const tooSlow = (): unknown =>
+    caller?.aborted ? caller.reason : new ConnectError(
       "connect_failed",
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
+      { destination: destination.display },
     );
   const master = await ensureMaster(destination, settings, { signal })
     .catch((error) => {
@@ -154,6 +166,11 @@ async function openWithin(
   try {
     const { leftover } = await handshake(reader, writer, { pushHelper });
     const greeted = await greet(reader, writer, leftover);
+    // An idle link does not keep a script alive: its stdout reader and
+    // status no longer count for Deno's exit (a call in progress still
+    // holds a timer, so it is never cut short). A script that forgets
+    // `disconnect` exits with its last line; the closing pipe ends ssh.
+    child.unref();
     return {
       channel: { reader, writer, leftover: greeted.leftover },
       hello: greeted.hello,
@@ -224,7 +241,7 @@ export function connectionLost(
     `The connection to ${where} was lost (ssh exited ${code}${
       detail ? `: ${detail}` : ""
     })`,
-    { delivery: "unknown" },
+    { delivery: "unknown", destination: destination.display },
   );
 }
 
@@ -250,9 +267,9 @@ export function bridgeFailure(
     );
   }
   if (code === 0) {
-    return new ConnectError(
-      "daemon_gone",
-      `The sessh daemon on ${where} closed the connection (was it killed?); run the command again to start a new one`,
+    return new DaemonGoneError(
+      `The sessh daemon on ${where} closed the connection (was it killed?); the next call starts a new one`,
+      { delivery: "unknown", destination: destination.display },
     );
   }
   const detail = stderr.split("\n").filter((l) => l.trim()).slice(-3).join(

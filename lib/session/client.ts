@@ -13,7 +13,7 @@ import {
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "./connection.ts";
 import { openBridge } from "./bridge.ts";
-import { ConnectionLostError, SesshError } from "../errors.ts";
+import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../agent/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
@@ -50,7 +50,12 @@ export interface ClientOptions {
    * @default {(SESSH_CONNECT_TIMEOUT + 5) * 1000}
    */
   connectTimeoutMs?: number;
-  /** Stops connecting when aborted: whatever was spawned is killed. */
+  /**
+   * Cancels connecting: an aborted signal, before or during it, rejects
+   * with `signal.reason` (an `AbortError` `DOMException` by default), and
+   * whatever was spawned is killed. Running out of `connectTimeoutMs` is a
+   * `ConnectError` instead.
+   */
   signal?: AbortSignal;
   /**
    * Borrow an open bridge from the local agent (started on first use), so
@@ -60,6 +65,15 @@ export interface ClientOptions {
    * @default {false}
    */
   warm?: boolean;
+}
+
+/** Options for {@linkcode SesshClient.disconnect}. */
+export interface DisconnectOptions {
+  /**
+   * Also stop the ControlMaster when this client started it.
+   * @default {false}
+   */
+  stopMaster?: boolean;
 }
 
 /** How a client reached the daemon. */
@@ -89,19 +103,15 @@ export class SesshClient implements AsyncDisposable {
   readonly destination: Destination;
   /** The ssh settings in force. */
   readonly settings: SshSettings;
-  /** The ControlMaster this client goes through. */
-  readonly master: MasterInfo;
-  /** What the daemon said in its hello; `caps`: what it can do. */
-  readonly daemon: {
-    pid: number;
-    helper: string;
-    runtimeDir: string;
-    caps: string[];
-  };
-  /** How this client reached the daemon: warm (through the agent) or direct, and why. */
-  readonly path: CallPath;
+  #master: MasterInfo;
+  #daemon: SesshClient["daemon"];
+  #path: CallPath;
   #connection: Connection;
   #end: () => void;
+  /** How it connected, to connect again the same way. */
+  #options: ClientOptions = { destination: "" };
+  #reviving: Promise<void> | null = null;
+  #disconnected = false;
 
   private constructor(
     destination: Destination,
@@ -112,18 +122,38 @@ export class SesshClient implements AsyncDisposable {
     hello: Message,
     path: CallPath,
   ) {
-    this.path = path;
+    this.#path = path;
     this.destination = destination;
     this.settings = settings;
-    this.master = master;
+    this.#master = master;
     this.#connection = connection;
     this.#end = end;
-    this.daemon = {
+    this.#daemon = {
       pid: Number(hello.pid),
       helper: String(hello.helper),
       runtimeDir: String(hello.runtime_dir),
       caps: Array.isArray(hello.caps) ? hello.caps.map(String) : [],
     };
+  }
+
+  /** The ControlMaster this client goes through. */
+  get master(): MasterInfo {
+    return this.#master;
+  }
+
+  /** What the daemon said in its hello; `caps`: what it can do. */
+  get daemon(): {
+    pid: number;
+    helper: string;
+    runtimeDir: string;
+    caps: string[];
+  } {
+    return this.#daemon;
+  }
+
+  /** How this client reached the daemon: warm (through the agent) or direct, and why. */
+  get path(): CallPath {
+    return this.#path;
   }
 
   /**
@@ -153,7 +183,14 @@ export class SesshClient implements AsyncDisposable {
    * @returns A connected client.
    */
   static async connect(options: ClientOptions): Promise<SesshClient> {
+    const client = await SesshClient.#connect(options);
+    client.#options = { ...options, signal: undefined };
+    return client;
+  }
+
+  static async #connect(options: ClientOptions): Promise<SesshClient> {
     const { destination, settings } = SesshClient.prepare(options);
+    options.signal?.throwIfAborted();
     let direct = "the warm path was not asked for";
     let agentDue = false;
     if (options.warm) {
@@ -166,6 +203,11 @@ export class SesshClient implements AsyncDisposable {
           (settings.connectTimeoutSeconds + 5) * 1000,
       });
       if (!("reason" in leased)) {
+        // The agent answers within its deadline; an abort meanwhile wins.
+        if (options.signal?.aborted) {
+          leased.close();
+          throw options.signal.reason;
+        }
         return SesshClient.#fromLease(destination, settings, leased);
       }
       direct = leased.reason;
@@ -227,6 +269,34 @@ export class SesshClient implements AsyncDisposable {
   }
 
   /**
+   * Connects anew when the link died: the daemon was killed (its sessions
+   * are lost; the new daemon reports them as such) or the connection was
+   * lost. Every call of the client and its sessions does this first, so
+   * the next call after such a failure goes through a new bridge and
+   * daemon. After {@linkcode SesshClient.disconnect} nothing reconnects.
+   *
+   * @ignore
+   */
+  async revive(): Promise<void> {
+    const lost = this.#connection.lostError;
+    const dead = lost instanceof DaemonGoneError ||
+      lost instanceof ConnectionLostError;
+    if (this.#disconnected || !dead) return;
+    this.#reviving ??= this.#reconnect().finally(() => this.#reviving = null);
+    await this.#reviving;
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#end();
+    const fresh = await SesshClient.#connect(this.#options);
+    this.#connection = fresh.#connection;
+    this.#end = fresh.#end;
+    this.#master = fresh.#master;
+    this.#daemon = fresh.#daemon;
+    this.#path = fresh.#path;
+  }
+
+  /**
    * The underlying connection, for sessh's own modules.
    *
    * @ignore
@@ -252,8 +322,10 @@ export class SesshClient implements AsyncDisposable {
    * @param options Shell, environment and terminal size for a new session.
    * @returns Whether it was created, and its description.
    */
-  open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
-    return openSession(this.#connection, validateName(name), options);
+  async open(name: string, options: OpenOptions = {}): Promise<OpenResult> {
+    const valid = validateName(name);
+    await this.revive();
+    return await openSession(this.#connection, valid, options);
   }
 
   /**
@@ -262,6 +334,7 @@ export class SesshClient implements AsyncDisposable {
    * @returns The sessions.
    */
   async list(): Promise<SessionInfo[]> {
+    await this.revive();
     const reply = await this.#connection.request("list", {});
     return (reply.sessions as Message[]).map(sessionInfo);
   }
@@ -291,13 +364,21 @@ export class SesshClient implements AsyncDisposable {
    * console.log(sent.remotePath, sent.bytes); // /home/me/releases/app.tar.gz 1048576
    * ```
    */
-  upload(
+  async upload(
     localPath: string,
     remotePath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
+    options.signal?.throwIfAborted();
+    await this.revive();
     this.#requireFiles();
-    return uploadPath(this.#connection, localPath, remotePath, options);
+    return await uploadPath(this.#connection, localPath, remotePath, {
+      ...options,
+      partFiles: this.daemon.caps.includes("part_files"),
+    });
   }
 
   /**
@@ -322,13 +403,18 @@ export class SesshClient implements AsyncDisposable {
    * console.log(got.localPath); // ./build.log
    * ```
    */
-  download(
+  async download(
     remotePath: string,
     localPath: string,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    // Aborted already: nothing starts. During the copy, the abort takes
+    // effect before the next part, once the file is closed, so that a
+    // `resume` right after finds it as it stays.
+    options.signal?.throwIfAborted();
+    await this.revive();
     this.#requireFiles();
-    return downloadPath(this.#connection, remotePath, localPath, options);
+    return await downloadPath(this.#connection, remotePath, localPath, options);
   }
 
   /**
@@ -344,9 +430,10 @@ export class SesshClient implements AsyncDisposable {
    * console.log(await client.stat(".bashrc")); // { path: "/home/me/.bashrc", size: 3771, dir: false }
    * ```
    */
-  stat(path: string): Promise<RemoteFileInfo | null> {
+  async stat(path: string): Promise<RemoteFileInfo | null> {
+    await this.revive();
     this.#requireFiles();
-    return remoteStat(this.#connection, path);
+    return await remoteStat(this.#connection, path);
   }
 
   /** A daemon started by an older helper lacks the file requests. */
@@ -366,10 +453,29 @@ export class SesshClient implements AsyncDisposable {
     await stopMaster(this.destination, this.settings);
   }
 
-  /** Closes the bridge; the sessions keep running on the host. */
-  async disconnect(): Promise<void> {
+  /**
+   * Closes the bridge; the sessions keep running on the host. The
+   * ControlMaster stays up for the next client (for `ControlPersist`)
+   * unless `stopMaster` asks otherwise.
+   *
+   * @param options `stopMaster: true` also stops the master when this
+   *   client started it (one it found running may serve others: stop that
+   *   with {@linkcode SesshClient.stopMaster}).
+   *
+   * @example
+   * ```ts ignore
+   * import { SesshClient } from "@sessh/cli";
+   * const client = await SesshClient.connect({ destination: "me@box" });
+   * await client.session("work").run("make");
+   * await client.disconnect({ stopMaster: true });
+   * ```
+   */
+  async disconnect(options: DisconnectOptions = {}): Promise<void> {
+    this.#disconnected = true;
+    await this.#reviving?.catch(() => {});
     await this.#connection.close();
     this.abandon();
+    if (options.stopMaster && this.master.started) await this.stopMaster();
   }
 
   /**

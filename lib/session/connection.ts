@@ -1,20 +1,38 @@
 /**
  * One framed connection to the remote daemon through an ssh bridge process:
- * request/reply by id, and a queue of the events the daemon pushes.
+ * request/reply by id, and the events the daemon pushes routed to the calls
+ * that wait for them, session by session.
+ *
+ * Many calls share one connection (a script's `Promise.all`, an MCP
+ * server's parallel tools), so no call may take another's events, and none
+ * may hold up the others: an event goes to every mailbox open for its
+ * session, and one for a session nobody waits on is dropped at once.
+ * Reading never stops for a slow or abandoned consumer, since replies to
+ * every other call come on the same stream; output such a consumer cannot
+ * keep up with becomes a gap it reads back from the session's buffer (see
+ * `mailbox.ts`). Only a mailbox that asks for it (attach, alone on its
+ * connection) stops the reading while it is full.
  *
  * @module
  */
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import { type CancelTimer, startTimer } from "../timer.ts";
+import { concatBytes } from "../bytes.ts";
 import {
-  ConnectError,
+  atCaller,
   ConnectionLostError,
+  DaemonGoneError,
   isErrorCode,
   SesshError,
+  SessionError,
   TimeoutError,
 } from "../errors.ts";
-
-const MAX_QUEUED_EVENTS = 256;
+import {
+  type EventSource,
+  Mailbox,
+  type MailboxHost,
+  type MailboxOptions,
+} from "./mailbox.ts";
 
 /**
  * While anyone waits on the connection, a silence this long gets a `ping`;
@@ -80,8 +98,14 @@ export class Connection {
   #decoder = new FrameDecoder();
   #pending = new Map<number, Pending>();
   #nextId = 1;
-  #events: Message[] = [];
-  #eventWaiters: ((message: Message | null) => void)[] = [];
+  #mailboxes = new Map<string, Set<Mailbox>>();
+  /** Frames waiting for the end of this turn of the event loop. */
+  #outbox: Uint8Array[] = [];
+  /** Per session, the end of the line of calls waiting to watch it. */
+  #turns = new Map<string, Promise<void>>();
+  /** How many calls wait on a mailbox now. */
+  #waiting = 0;
+  #mailboxHost: MailboxHost;
   #lost: Error | null = null;
   #lastReceived = performance.now();
   #drained: (() => void) | null = null;
@@ -103,6 +127,18 @@ export class Connection {
     this.#writer = channel.writer;
     this.#hooks = hooks;
     this.#heartbeatMs = hooks.heartbeatMs ?? HEARTBEAT_MS;
+    const ended = () => this.#lost !== null;
+    this.#mailboxHost = {
+      get ended() {
+        return ended();
+      },
+      release: (mailbox) => this.#release(mailbox),
+      waiting: (delta) => {
+        this.#waiting += delta;
+        if (delta > 0) this.#armHeartbeat();
+      },
+      taken: () => this.#resumeReading(),
+    };
     this.done = this.#readLoop(channel.leftover);
   }
 
@@ -115,10 +151,24 @@ export class Connection {
    * @param options Timeout.
    * @returns The reply message.
    */
-  request(
+  async request(
     op: string,
     fields: Message,
     options: RequestOptions = {},
+  ): Promise<Message> {
+    try {
+      return await this.#request(op, fields, options);
+    } catch (error) {
+      // Noticed by the reader or a timer: seen from here, its stack reaches
+      // the caller's line.
+      throw atCaller(error);
+    }
+  }
+
+  #request(
+    op: string,
+    fields: Message,
+    options: RequestOptions,
   ): Promise<Message> {
     if (this.#lost) return Promise.reject(this.#lost);
     const id = this.#nextId++;
@@ -129,80 +179,121 @@ export class Connection {
         reject(
           new TimeoutError(
             `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
+            typeof fields.name === "string" ? { session: fields.name } : {},
           ),
         );
       });
       this.#pending.set(id, { resolve, reject, cancelTimer });
-      this.#writer.write(encodeFrame({ ...fields, id, op })).catch(() => {});
+      this.#send(encodeFrame({ ...fields, id, op }));
     });
     this.#armHeartbeat();
     return reply;
   }
 
   /**
-   * The next event the daemon pushed, or `null` after `timeoutMs` or when the
-   * connection is gone (then {@linkcode Connection.lostError} says why).
-   *
-   * @param timeoutMs How long to wait.
-   * @param signal Ends the wait early, with null.
-   * @returns The event, or null.
-   */
-  nextEvent(timeoutMs: number, signal?: AbortSignal): Promise<Message | null> {
-    const queued = this.takeEvent();
-    if (queued) return Promise.resolve(queued);
-    if (this.#lost || timeoutMs <= 0 || signal?.aborted) {
-      return Promise.resolve(null);
-    }
-    const event = new Promise<Message | null>((resolve) => {
-      const stop = () => {
-        this.#eventWaiters = this.#eventWaiters.filter((w) => w !== waiter);
-        cancelTimer();
-        resolve(null);
-      };
-      const waiter = (message: Message | null) => {
-        cancelTimer();
-        signal?.removeEventListener("abort", stop);
-        resolve(message);
-      };
-      const cancelTimer = startTimer(timeoutMs, () => {
-        signal?.removeEventListener("abort", stop);
-        stop();
-      });
-      signal?.addEventListener("abort", stop, { once: true });
-      this.#eventWaiters.push(waiter);
-    });
-    this.#armHeartbeat();
-    return event;
-  }
-
-  /** Reading paused on a full event queue goes on once it is half empty. */
-  #resumeReading(): void {
-    if (this.#drained && this.#events.length <= MAX_QUEUED_EVENTS / 2) {
-      this.#drained();
-      this.#drained = null;
-    }
-  }
-
-  /**
-   * Forgets the queued events of one session once its watch has ended, so
-   * that a later call does not take them for its own.
+   * Opens a mailbox for the events of one session: from now on, each event
+   * of it comes there (as to every other mailbox of the session) until the
+   * mailbox is disposed. Open it before sending the request whose events
+   * it awaits: they may come with the reply.
    *
    * @param name The session.
+   * @param options Whether output is kept, and what overflow does.
+   * @returns The mailbox; dispose of it when done.
    */
-  dropEvents(name: string): void {
-    this.#events = this.#events.filter((event) => event.name !== name);
-    this.#resumeReading();
+  subscribe(name: string, options: MailboxOptions = {}): EventSource {
+    const mailbox = new Mailbox(name, this.#mailboxHost, options);
+    let open = this.#mailboxes.get(name);
+    if (!open) this.#mailboxes.set(name, open = new Set());
+    open.add(mailbox);
+    return mailbox;
   }
 
   /**
-   * The next event if one is already queued, without waiting.
+   * How many open mailboxes of a session belong to calls that subscribed
+   * to it (a wait, a follow): while any is open, the daemon's watch stays.
    *
-   * @returns The event, or null.
+   * @param name The session.
+   * @returns The count.
    */
-  takeEvent(): Message | null {
-    const event = this.#events.shift() ?? null;
+  watchers(name: string): number {
+    let count = 0;
+    for (const mailbox of this.#mailboxes.get(name) ?? []) {
+      if (mailbox.watches) count++;
+    }
+    return count;
+  }
+
+  /**
+   * Waits for this call's turn to watch a session. The daemon keeps one
+   * watch of a session per connection (one pattern, one idle timer, one
+   * output feed), which a second `subscribe` would replace: so the waits
+   * and follows of one session on one connection take turns, in order.
+   * Runs need no turn: the daemon tells a command's owner its end.
+   *
+   * @param name The session.
+   * @param timeoutMs How long to wait for the turn.
+   * @param signal Rejects with its reason when aborted.
+   * @returns What ends the turn, or null when it did not come in time.
+   */
+  async watchTurn(
+    name: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<(() => void) | null> {
+    signal?.throwIfAborted();
+    const before = this.#turns.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => release = resolve);
+    const tail = before.then(() => mine);
+    this.#turns.set(name, tail);
+    void tail.then(() => {
+      if (this.#turns.get(name) === tail) this.#turns.delete(name);
+    });
+    let cancelTimer: CancelTimer = () => {};
+    let onAbort = () => {};
+    const gaveUp = new Promise<"timeout">((resolve, reject) => {
+      if (Number.isFinite(timeoutMs)) {
+        cancelTimer = startTimer(timeoutMs, () => resolve("timeout"));
+      }
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const outcome = await Promise.race([before, gaveUp]);
+      if (outcome === "timeout") {
+        release();
+        return null;
+      }
+      return release;
+    } catch (error) {
+      release();
+      throw error;
+    } finally {
+      cancelTimer();
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  #release(mailbox: Mailbox): void {
+    const open = this.#mailboxes.get(mailbox.name);
+    open?.delete(mailbox);
+    if (open?.size === 0) this.#mailboxes.delete(mailbox.name);
     this.#resumeReading();
-    return event;
+  }
+
+  /** Mailboxes that stop the reading while full. */
+  *#pausing(): Iterable<Mailbox> {
+    for (const open of this.#mailboxes.values()) {
+      for (const mailbox of open) if (mailbox.pauses) yield mailbox;
+    }
+  }
+
+  /** Reading paused on a full mailbox goes on once every one is half empty. */
+  #resumeReading(): void {
+    if (!this.#drained) return;
+    for (const mailbox of this.#pausing()) if (!mailbox.drained) return;
+    this.#drained();
+    this.#drained = null;
   }
 
   /** Milliseconds since anything arrived from the daemon (for heartbeats). */
@@ -210,9 +301,14 @@ export class Connection {
     return performance.now() - this.#lastReceived;
   }
 
-  /** Whether events wait to be consumed (then silence is our own doing). */
+  /**
+   * Whether reading waits on a consumer (then silence is our own doing):
+   * it is paused, or a mailbox that pauses it holds events.
+   */
   get backlogged(): boolean {
-    return this.#events.length > 0;
+    if (this.#drained) return true;
+    for (const mailbox of this.#pausing()) if (mailbox.size > 0) return true;
+    return false;
   }
 
   /** Why the connection ended, once it has. */
@@ -227,13 +323,32 @@ export class Connection {
    * never will), so nothing is lost; sessions keep running on the host.
    */
   async close(): Promise<void> {
+    this.#flush();
     this.#writer.close().catch(() => {});
-    this.#events.length = 0;
-    this.#drained?.();
     this.#lost ??= new SesshError("internal", "The connection was closed");
+    this.#drained?.();
     this.#hooks.kill();
     await this.#reader.cancel().catch(() => {});
     await this.done;
+  }
+
+  /**
+   * Queues a frame; the frames of one turn of the event loop go in one
+   * write. Calls started together (`Promise.all` over many sessions) so
+   * cost one write here and one read in ssh and the daemon, not one each.
+   */
+  #send(frame: Uint8Array): void {
+    this.#outbox.push(frame);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const data = this.#outbox.length === 1
+      ? this.#outbox[0]
+      : concatBytes(this.#outbox);
+    this.#outbox = [];
+    this.#writer.write(data).catch(() => {});
   }
 
   /** Keeps a heartbeat going while anyone waits for the daemon. */
@@ -246,7 +361,7 @@ export class Connection {
   }
 
   #beat(): void {
-    const waiting = this.#pending.size > 0 || this.#eventWaiters.length > 0;
+    const waiting = this.#pending.size > 0 || this.#waiting > 0;
     if (this.#lost || !waiting) {
       this.#pingSentAt = null;
       return;
@@ -259,7 +374,7 @@ export class Connection {
     if (this.#pingSentAt === null && !this.backlogged) {
       if (now - this.#lastReceived >= this.#heartbeatMs) {
         this.#pingSentAt = now;
-        this.#writer.write(encodeFrame({ op: "ping", id: 0 })).catch(() => {});
+        this.#send(encodeFrame({ op: "ping", id: 0 }));
       }
     } else if (
       this.#pingSentAt !== null &&
@@ -284,8 +399,9 @@ export class Connection {
       while (true) {
         // Backpressure: stop reading (and so let ssh and the daemon hold
         // the data) while the consumer is far behind.
-        if (this.#events.length > MAX_QUEUED_EVENTS) {
+        if ([...this.#pausing()].some((mailbox) => mailbox.full)) {
           await new Promise<void>((resolve) => this.#drained = resolve);
+          if (this.#lost) break;
         }
         const { value, done } = await this.#reader.read();
         if (done) break;
@@ -307,7 +423,9 @@ export class Connection {
       pending.reject(lost);
     }
     this.#pending.clear();
-    for (const waiter of this.#eventWaiters.splice(0)) waiter(null);
+    for (const open of this.#mailboxes.values()) {
+      for (const mailbox of open) mailbox.end();
+    }
   }
 
   #dispatch(chunk: Uint8Array): void {
@@ -318,9 +436,9 @@ export class Connection {
         continue;
       }
       if (typeof message.ev === "string") {
-        const waiter = this.#eventWaiters.shift();
-        if (waiter) waiter(message);
-        else this.#events.push(message);
+        // Nobody waits on a session without a mailbox: its events go.
+        const open = this.#mailboxes.get(String(message.name));
+        for (const mailbox of open ?? []) mailbox.deliver(message);
         continue;
       }
       const pending = this.#pending.get(message.id as number);
@@ -340,7 +458,7 @@ function lostError(message: Message): SesshError {
     return new ConnectionLostError(text, { delivery: "unknown" });
   }
   if (message.code === "daemon_gone") {
-    return new ConnectError("daemon_gone", text);
+    return new DaemonGoneError(text, { delivery: "unknown" });
   }
   return new SesshError(
     String(message.code) as SesshError["code"],
@@ -371,9 +489,16 @@ export function remoteError(message: Message): SesshError {
   // A secret refused because the terminal would show it: exit 3, so that a
   // script can tell it from a failure and try again at the prompt.
   if (code === "terminal_echoes") return new SesshError(code, text, 3);
+  if (
+    code === "session_busy" || code === "session_lost" ||
+    code === "session_exited" || code === "no_session"
+  ) {
+    const session = typeof message.name === "string" ? message.name : undefined;
+    return new SessionError(code, text, session ? { session } : {});
+  }
   if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.
-  error.details.remote_code = code;
+  error.details.remoteCode = code;
   return error;
 }

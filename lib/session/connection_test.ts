@@ -89,7 +89,8 @@ Deno.test("Connection.close() kills the bridge and returns although the far side
 Deno.test("Connection heartbeat: a silent link fails waiters with connection_lost and kills the bridge", async () => {
   const daemon = fakeDaemon(() => null, { heartbeatMs: 200 });
   const started = performance.now();
-  const event = await daemon.connection.nextEvent(10_000);
+  using events = daemon.connection.subscribe("work");
+  const event = await events.next(10_000);
   const ms = performance.now() - started;
   assert.equal(event, null);
   assert.ok(
@@ -111,7 +112,8 @@ Deno.test("Connection heartbeat: an answered ping keeps a quiet link alive", asy
     (request) => request.op === "ping" ? { ok: true } : null,
     { heartbeatMs: 100 },
   );
-  const event = await daemon.connection.nextEvent(1000);
+  using events = daemon.connection.subscribe("work");
+  const event = await events.next(1000);
   assert.equal(event, null);
   assert.equal(daemon.connection.lostError, null);
   assert.ok(daemon.requests.filter((r) => r.op === "ping").length >= 2);
@@ -119,15 +121,117 @@ Deno.test("Connection heartbeat: an answered ping keeps a quiet link alive", asy
   await daemon.connection.close();
 });
 
-Deno.test("Connection.nextEvent() returns pushed events in order, then null when the stream ends", async () => {
+Deno.test("Connection.subscribe() gives a session's events in order, then null when the stream ends", async () => {
   const daemon = fakeDaemon(() => null);
-  daemon.push({ ev: "output", n: 1 });
-  daemon.push({ ev: "output", n: 2 });
-  assert.equal((await daemon.connection.nextEvent(1000))?.n, 1);
-  assert.equal((await daemon.connection.nextEvent(1000))?.n, 2);
+  using events = daemon.connection.subscribe("work");
+  daemon.push({ ev: "output", name: "work", n: 1 });
+  daemon.push({ ev: "output", name: "work", n: 2 });
+  assert.equal((await events.next(1000))?.n, 1);
+  assert.equal((await events.next(1000))?.n, 2);
   daemon.end();
-  assert.equal(await daemon.connection.nextEvent(1000), null);
+  assert.equal(await events.next(1000), null);
   await daemon.connection.done;
   assert.equal(daemon.connection.lostError?.message, "gone");
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.subscribe() routes each event to every mailbox of its session and to no other", async () => {
+  const daemon = fakeDaemon(() => null);
+  const a1 = daemon.connection.subscribe("a");
+  using a2 = daemon.connection.subscribe("a", { output: false });
+  using b = daemon.connection.subscribe("b");
+  daemon.push({ ev: "output", name: "a", offset: 0, data: new Uint8Array(1) });
+  daemon.push({ ev: "done", name: "b", seq: 1 });
+  daemon.push({ ev: "done", name: "a", seq: 2 });
+  daemon.push({ ev: "done", name: "nobody", seq: 3 });
+  assert.equal((await a1.next(1000))?.ev, "output");
+  assert.equal((await a1.next(1000))?.seq, 2);
+  assert.equal((await a2.next(1000))?.seq, 2, "output was not asked for");
+  assert.equal((await b.next(1000))?.seq, 1);
+  assert.equal(await b.next(20), null, "a's events are not b's");
+  a1[Symbol.dispose]();
+  daemon.push({ ev: "done", name: "a", seq: 4 });
+  assert.equal((await a2.next(1000))?.seq, 4);
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.subscribe() drops events nobody waits for, and replies still come", async () => {
+  const daemon = fakeDaemon((request) => ({ ok: true, op: request.op }));
+  // Far more than any queue held: none is kept, so reading never stops.
+  for (let seq = 0; seq < 5000; seq++) {
+    daemon.push({ ev: "done", name: `s${seq % 200}`, seq });
+  }
+  const reply = await daemon.connection.request("list", {}, {
+    timeoutMs: 2000,
+  });
+  assert.equal(reply.op, "list");
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.subscribe(): a consumer that does not read holds up no reply; its output becomes a gap", async () => {
+  const daemon = fakeDaemon((request) => ({ ok: true, op: request.op }));
+  using idle = daemon.connection.subscribe("flood");
+  const part = new Uint8Array(1 << 20);
+  for (let i = 0; i < 20; i++) {
+    daemon.push({
+      ev: "output",
+      name: "flood",
+      offset: i * part.length,
+      data: part,
+    });
+  }
+  daemon.push({ ev: "done", name: "flood", seq: 1 });
+  const reply = await daemon.connection.request("list", {}, {
+    timeoutMs: 2000,
+  });
+  assert.equal(reply.op, "list");
+  const seen: Message[] = [];
+  for (let event = idle.take(); event; event = idle.take()) seen.push(event);
+  const outputs = seen.filter((event) => event.ev === "output");
+  const gap = seen.find((event) => event.ev === "gap");
+  assert.ok(outputs.length >= 1 && outputs.length < 20);
+  assert.deepEqual(gap, {
+    ev: "gap",
+    name: "flood",
+    start: outputs.length * part.length,
+    end: 20 * part.length,
+    local: true,
+  });
+  assert.equal(seen.at(-1)?.ev, "done", "the gap is told before what follows");
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.subscribe(): an aborted wait rejects with the signal's reason", async () => {
+  const daemon = fakeDaemon(() => null);
+  using events = daemon.connection.subscribe("work");
+  const controller = new AbortController();
+  const waited = events.next(10_000, controller.signal);
+  controller.abort(new Error("enough"));
+  await assert.rejects(waited, /enough/);
+  await assert.rejects(events.next(10, controller.signal), /enough/);
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.subscribe() with overflow: pause stops reading while its mailbox is full", async () => {
+  const daemon = fakeDaemon(() => ({ ok: true }));
+  using terminal = daemon.connection.subscribe("tty", { overflow: "pause" });
+  for (let i = 0; i < 300; i++) {
+    daemon.push({
+      ev: "output",
+      name: "tty",
+      offset: i,
+      data: new Uint8Array(1),
+    });
+  }
+  let answered = false;
+  const reply = daemon.connection.request("ping", {}, { timeoutMs: 5000 })
+    .then(() => answered = true);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(answered, false, "the reply waits behind the full mailbox");
+  assert.equal(daemon.connection.backlogged, true);
+  let taken = 0;
+  while (terminal.take()) taken++;
+  await reply;
+  assert.ok(taken > 256);
   await daemon.connection.close();
 });

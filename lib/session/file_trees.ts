@@ -12,9 +12,11 @@ import type { Connection } from "./connection.ts";
 import {
   baseName,
   downloadFile,
+  type FileOptions,
   joinPath,
+  localName,
+  plainName,
   remoteStat,
-  type TransferOptions,
   type TransferResult,
   uploadFile,
 } from "./files.ts";
@@ -40,7 +42,7 @@ export async function uploadPath(
   connection: Connection,
   localPath: string,
   remotePath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TransferResult> {
   const info = await Deno.stat(localPath).catch(() => null);
   if (!info?.isDirectory) {
@@ -69,7 +71,7 @@ export async function downloadPath(
   connection: Connection,
   remotePath: string,
   localPath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TransferResult> {
   if (options.recursive && (await remoteStat(connection, remotePath))?.dir) {
     return await downloadTree(connection, remotePath, localPath, options);
@@ -140,7 +142,7 @@ export async function uploadTree(
   connection: Connection,
   localDir: string,
   remotePath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TreeResult> {
   const tree = await localTree(localDir);
   const there = await remoteStat(connection, remotePath);
@@ -165,60 +167,160 @@ export async function uploadTree(
 }
 
 /**
- * Copies a directory tree from the host. Every path the host names is
- * checked to stay inside the destination (no `..`, no absolute path), so
- * that a host cannot write elsewhere on this machine.
+ * Copies a directory tree from the host. The whole listing is checked
+ * before anything is written: a path with an empty, `.` or `..` part, an
+ * absolute path or a name with a line break or NUL refuses the copy
+ * (`hostile_listing`), so that a host cannot write elsewhere on this
+ * machine. The tree's local name comes from the path the user typed, and
+ * a directory in the destination that is a link is never followed.
  *
  * @param connection The daemon connection.
  * @param remoteDir The directory to fetch.
  * @param localPath Where: an existing directory takes it under its name.
  * @param options Resume (per file), progress over the whole tree, signal.
  * @returns The local top, the bytes and files copied, what was skipped.
+ * @throws {SesshError} `hostile_listing` for a listing that leads out.
  */
 export async function downloadTree(
   connection: Connection,
   remoteDir: string,
   localPath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TreeResult> {
   const listed = await connection.request("flist", { path: remoteDir });
   const source = String(listed.path);
-  const entries = (listed.entries as Record<string, unknown>[]).map(
-    (entry) => ({
-      path: checkedRelative(String(entry.path)),
-      dir: entry.dir === true,
-      size: Number(entry.size),
-      mode: Number(entry.mode) & 0o777,
-    }),
-  );
-  const here = await Deno.stat(localPath).catch(() => null);
-  const top = here?.isDirectory
-    ? joinPath(localPath, baseName(source))
-    : localPath;
-  await Deno.mkdir(top, { recursive: true });
-  const tree = { entries, skipped: Number(listed.skipped) };
+  const entries = checkedListing(listed.entries);
+  const top = await treeTop(localPath, remoteDir, source);
+  const dirs = new LocalDirs(top);
+  await dirs.make("", 0o755);
+  const tree = { entries, skipped: Number(listed.skipped) || 0 };
   return await copyEntries(tree, options, async (entry, fileOptions) => {
-    const path = joinPath(top, entry.path);
     if (entry.dir) {
-      await Deno.mkdir(path, { recursive: true, mode: entry.mode | 0o700 });
+      await dirs.make(entry.path, entry.mode | 0o700);
       return null;
     }
+    const cut = entry.path.lastIndexOf("/");
+    await dirs.make(cut < 0 ? "" : entry.path.slice(0, cut), 0o755);
     return await downloadFile(
       connection,
       `${source}/${entry.path}`,
-      path,
+      joinPath(top, entry.path),
       fileOptions,
     );
   }, { remotePath: source, localPath: top });
 }
 
+/**
+ * Where a tree from the host lands: inside an existing directory under the
+ * name the user typed (see {@linkcode localName}), else the path itself.
+ *
+ * @param localPath The destination the user gave.
+ * @param typed The remote directory as the user typed it.
+ * @param reported The host's absolute path for it.
+ * @returns The local top of the tree.
+ */
+export async function treeTop(
+  localPath: string,
+  typed: string,
+  reported: string,
+): Promise<string> {
+  const here = await Deno.stat(localPath).catch(() => null);
+  return here?.isDirectory
+    ? joinPath(localPath, localName(typed, reported))
+    : localPath;
+}
+
+/**
+ * The directories of a tree being written, made part by part: each part
+ * under the top is looked at without following links, and one that is a
+ * link (or not a directory) stops the copy.
+ */
+export class LocalDirs {
+  #top: string;
+  #made = new Set<string>();
+
+  /** @param top The tree's top, which the user named (a link there is theirs). */
+  constructor(top: string) {
+    this.#top = top;
+  }
+
+  /**
+   * Makes `relative` (and the parts above it) under the top.
+   *
+   * @param relative The directory's path from the top; "" for the top.
+   * @param mode Permission bits of a directory it makes.
+   * @throws {SesshError} `file_denied` for a part that is a link or a file.
+   */
+  async make(relative: string, mode: number): Promise<void> {
+    if (this.#made.has(relative)) return;
+    if (relative === "") {
+      await Deno.mkdir(this.#top, { recursive: true });
+      this.#made.add("");
+      return;
+    }
+    const cut = relative.lastIndexOf("/");
+    await this.make(cut < 0 ? "" : relative.slice(0, cut), 0o755);
+    const path = joinPath(this.#top, relative);
+    let info = await Deno.lstat(path).catch(() => null);
+    if (info === null) {
+      await Deno.mkdir(path, { mode }).catch((error) => {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      });
+      info = await Deno.lstat(path);
+    }
+    if (!info.isDirectory) {
+      throw new SesshError(
+        "file_denied",
+        `${JSON.stringify(path)} in the destination is ${
+          info.isSymlink ? "a symbolic link" : "not a directory"
+        }; sessh copies a tree only into real directories: move it away or copy elsewhere`,
+      );
+    }
+    this.#made.add(relative);
+  }
+}
+
+/**
+ * A tree listed by the host, checked whole: each entry's path must be
+ * relative and made of plain names (see {@linkcode plainName}).
+ *
+ * @param entries The `entries` of the daemon's `flist` reply.
+ * @returns The entries.
+ * @throws {SesshError} `hostile_listing` naming the first bad entry.
+ */
+export function checkedListing(entries: unknown): TreeEntry[] {
+  if (!Array.isArray(entries)) throw hostile("no list of entries", "");
+  return entries.map((raw) => {
+    const entry = (raw ?? {}) as Record<string, unknown>;
+    const path = typeof entry.path === "string" ? entry.path : "";
+    if (!path.split("/").every(plainName)) throw hostile("an entry", path);
+    return {
+      path,
+      dir: entry.dir === true,
+      size: Math.max(0, Number(entry.size) || 0),
+      mode: Number(entry.mode) & 0o777,
+    };
+  });
+}
+
+function hostile(what: string, path: string): SesshError {
+  const error = new SesshError(
+    "hostile_listing",
+    `The host listed ${what} ${
+      JSON.stringify(path)
+    } in the tree, which is no plain relative path (an empty, . or .. part, an absolute path, a line break or NUL); nothing was copied`,
+  );
+  error.details.entry = path;
+  return error;
+}
+
 /** Copies each entry in order, with progress over the whole tree. */
 async function copyEntries(
   tree: { entries: TreeEntry[]; skipped: number },
-  options: TransferOptions,
+  options: FileOptions,
   copy: (
     entry: TreeEntry,
-    fileOptions: TransferOptions,
+    fileOptions: FileOptions,
   ) => Promise<TransferResult | null>,
   tops: { remotePath: string; localPath: string },
 ): Promise<TreeResult> {
@@ -231,6 +333,8 @@ async function copyEntries(
     const copied = await copy(entry, {
       resume: options.resume,
       signal: options.signal,
+      within: options.within,
+      partFiles: options.partFiles,
       onProgress: (copied) => options.onProgress?.(done + copied, total),
     });
     if (copied === null) continue;
@@ -240,21 +344,4 @@ async function copyEntries(
   }
   options.onProgress?.(bytes, total);
   return { ...tops, bytes, resumedFrom, files, skipped: tree.skipped };
-}
-
-/** A path from the host, refused when it could leave the destination. */
-function checkedRelative(path: string): string {
-  const parts = path.split("/");
-  if (
-    path === "" || path.startsWith("/") || path.includes("\0") ||
-    parts.some((part) => part === ".." || part === "." || part === "")
-  ) {
-    throw new SesshError(
-      "protocol",
-      `The host listed ${
-        JSON.stringify(path)
-      } in the tree, which would leave the destination; nothing more was copied`,
-    );
-  }
-  return path;
 }

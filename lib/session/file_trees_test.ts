@@ -17,9 +17,19 @@ function scripted(answers: Record<string, Record<string, unknown>>) {
   return { connection, asked };
 }
 
-Deno.test("a tree the host lists with a way out of the destination is refused before anything is written", async () => {
+Deno.test("downloadTree() refuses a listing with a way out of the destination before anything is written", async () => {
   for (
-    const path of ["../escape", "a/../../escape", "/etc/passwd", "a//b", "."]
+    const path of [
+      "../escape",
+      "a/../../escape",
+      "/etc/passwd",
+      "a//b",
+      ".",
+      "",
+      "a/",
+      "new\nline",
+      "nul\0",
+    ]
   ) {
     const dir = await Deno.makeTempDir();
     const { connection, asked } = scripted({
@@ -35,16 +45,65 @@ Deno.test("a tree the host lists with a way out of the destination is refused be
     await assert.rejects(
       downloadTree(connection, "tree", `${dir}/got`),
       (error: unknown) =>
-        error instanceof SesshError && error.code === "protocol" &&
-        /would leave the destination; nothing more was copied/.test(
-          error.message,
-        ),
+        error instanceof SesshError && error.code === "hostile_listing" &&
+        /no plain relative path .*; nothing was copied/.test(error.message),
       path,
     );
     assert.deepEqual(asked, ["flist"], path);
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], path);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("downloadTree() names the tree from the path typed, not from the host", async () => {
+  for (const reported of ["/home/me/tree/..", "/", "/home/me/x\ny", ".."]) {
+    const root = await Deno.makeTempDir();
+    await Deno.mkdir(`${root}/dest`);
+    const { connection } = scripted({
+      flist: { path: reported, skipped: 0, entries: [] },
+    });
+    const got = await downloadTree(connection, "tree", `${root}/dest`);
+    assert.equal(got.localPath, `${root}/dest/tree`, reported);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(root))).map((e) => e.name),
+      ["dest"],
+    );
+    // Typed as ".", the host's name would be used: none of these is plain.
+    await assert.rejects(
+      downloadTree(connection, ".", `${root}/dest`),
+      (error: unknown) =>
+        error instanceof SesshError && error.code === "hostile_listing",
+      reported,
+    );
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("downloadTree() never follows a directory in the destination that is a link", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/dest/tree`, { recursive: true });
+  await Deno.mkdir(`${root}/outside`);
+  await Deno.symlink(`${root}/outside`, `${root}/dest/tree/sub`);
+  const { connection, asked } = scripted({
+    flist: {
+      path: "/home/me/tree",
+      skipped: 0,
+      entries: [
+        { path: "sub", dir: true, size: 0, mode: 0o755 },
+        { path: "sub/f.txt", dir: false, size: 1, mode: 0o644 },
+      ],
+    },
+  });
+  await assert.rejects(
+    downloadTree(connection, "tree", `${root}/dest`),
+    (error: unknown) =>
+      error instanceof SesshError && error.code === "file_denied" &&
+      /is a symbolic link; sessh copies a tree only into real directories/
+        .test(error.message),
+  );
+  assert.deepEqual(asked, ["flist"]);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(`${root}/outside`)), []);
+  await Deno.remove(root, { recursive: true });
 });
 
 Deno.test("a local tree is listed parents first, links left out", async () => {

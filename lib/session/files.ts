@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { SesshError, TimeoutError } from "../errors.ts";
+import { SesshError } from "../errors.ts";
+import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
+import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "./connection.ts";
 import { bytesField } from "./wire.ts";
 
@@ -35,7 +37,7 @@ export interface RemoteFileInfo {
   dir: boolean;
 }
 
-/** Options of {@linkcode uploadFile} and {@linkcode downloadFile}. */
+/** Options of {@linkcode SesshClient.upload} and {@linkcode SesshClient.download}. */
 export interface TransferOptions {
   /**
    * Continue a partial copy at the destination, when its bytes are the
@@ -47,8 +49,10 @@ export interface TransferOptions {
   /** Called after each part with the bytes at the destination and the total. */
   onProgress?: (copied: number, total: number) => void;
   /**
-   * Stops the copy between two parts with a `TimeoutError`; what was copied
-   * stays, and `resume` continues it.
+   * Cancels the copy: an aborted signal, before or during it, rejects it
+   * with `signal.reason` (an `AbortError` `DOMException` by default). The
+   * copy stops before its next part; what was copied stays, and `resume`
+   * continues it.
    */
   signal?: AbortSignal;
   /**
@@ -57,6 +61,12 @@ export interface TransferOptions {
    * @default {false}
    */
   recursive?: boolean;
+  /**
+   * Real paths of the only local directories a download may create files
+   * in (MCP's `--allow-local-dir`), judged on the directory each file is
+   * actually made in; absent: anywhere.
+   */
+  within?: readonly string[];
 }
 
 /**
@@ -74,6 +84,12 @@ export interface CopyPlan {
   start: number;
   /** The source's permission bits, for a file the copy creates. */
   mode: number;
+  /**
+   * What a resumed copy continues: the part file an earlier copy left
+   * beside the destination (`.NAME.sessh-part`), or the destination itself
+   * (a copy cut by scp, sftp or an older sessh). Absent: a fresh copy.
+   */
+  continues?: "part" | "target";
 }
 
 /** What a finished copy did (for a tree, also `files` and `skipped`). */
@@ -132,32 +148,38 @@ export async function uploadFile(
   connection: Connection,
   localPath: string,
   remotePath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TransferResult> {
-  const plan = await planUpload(
-    connection,
-    localPath,
-    remotePath,
-    options.resume ?? false,
-  );
+  const plan = await planUpload(connection, localPath, remotePath, options);
   return await sendParts(connection, plan, options);
 }
 
 /**
+ * {@linkcode TransferOptions} with what the daemon can do, which the client
+ * knows from its hello.
+ */
+export interface FileOptions extends TransferOptions {
+  /** The daemon writes a copy to a part file and renames it (`part_files`). */
+  partFiles?: boolean;
+}
+
+/**
  * Plans an upload: a remote directory takes the file under its local name,
- * and a resumed copy continues a remote file that holds the source's start.
+ * and a resumed copy continues the part an earlier copy left beside the
+ * target, or a target that holds the source's start.
  *
  * @param connection The daemon connection.
  * @param localPath The file to send.
  * @param remotePath Where to put it.
- * @param resume Whether to continue a partial copy.
+ * @param options Whether to continue a partial copy, and whether the
+ *   daemon keeps parts.
  * @returns The plan.
  */
 export async function planUpload(
   connection: Connection,
   localPath: string,
   remotePath: string,
-  resume: boolean,
+  options: Pick<FileOptions, "resume" | "partFiles"> = {},
 ): Promise<CopyPlan> {
   const info = await Deno.stat(localPath).catch(() => null);
   if (!info?.isFile) {
@@ -170,61 +192,109 @@ export async function planUpload(
   const total = info.size;
   const there = await remoteStat(connection, remotePath);
   const target = there?.dir
-    ? { path: joinPath(there.path, baseName(localPath)), size: null }
-    : { path: remotePath, size: there?.size ?? null };
-  const existing = there?.dir
-    ? (await remoteStat(connection, target.path))?.size ?? null
-    : target.size;
-  const start = resume && existing
-    ? await resumePoint(connection, localPath, target.path, existing, total)
-    : 0;
-  return {
-    remotePath: target.path,
+    ? joinPath(there.path, baseName(localPath))
+    : remotePath;
+  const plan: CopyPlan = {
+    remotePath: target,
     localPath,
     total,
-    start,
+    start: 0,
     mode: (info.mode ?? 0o644) & 0o777,
   };
+  if (!options.resume) return plan;
+  const tried = options.partFiles
+    ? [["part", partPathOf(target)], ["target", target]] as const
+    : [["target", target]] as const;
+  for (const [continues, path] of tried) {
+    const existing = await remoteStat(connection, path);
+    if (!existing?.size || existing.dir) continue;
+    const start = await resumePoint(
+      connection,
+      localPath,
+      path,
+      existing.size,
+      total,
+    );
+    if (start > 0) return { ...plan, start, continues };
+  }
+  return plan;
 }
 
-/** Writes the plan's parts on the host, AHEAD at a time. */
+/**
+ * Writes the plan's parts on the host, AHEAD at a time: to a part file
+ * beside the target, renamed over it by the last request, where the daemon
+ * can (else, and for a copy that continues the target, in place).
+ */
 async function sendParts(
   connection: Connection,
   plan: CopyPlan,
-  options: TransferOptions,
+  options: FileOptions,
 ): Promise<TransferResult> {
   const { total, start, mode } = plan;
   using file = await Deno.open(plan.localPath, { read: true });
   await file.seek(start, Deno.SeekMode.Start);
+  const viaPart = options.partFiles === true && plan.continues !== "target";
+  const path = viaPart ? partPathOf(plan.remotePath) : plan.remotePath;
+  let committed = false;
+  const discard = async () => {
+    if (committed || !viaPart) return undefined;
+    committed = true;
+    if (options.resume) {
+      return `the part sent is in ${path} on the host (copy again with --resume to continue)`;
+    }
+    await connection.request("fwrite", { path, discard: true }, {
+      timeoutMs: 5000,
+    });
+    return `${plan.remotePath} on the host left as it was; removed ${path} there`;
+  };
+  using _ = onInterrupt(discard);
   // Each part in flight, with where the file ends once it is written.
   const asked: { reply: Promise<Record<string, unknown>>; end: number }[] = [];
   let sent = start;
   let absolute = plan.remotePath;
   const ask = (offset: number, data: Uint8Array) => {
     const reply = connection.request("fwrite", {
-      path: plan.remotePath,
+      path,
       offset,
       data,
       truncate: offset === start && start === 0,
       mode,
+      ...(viaPart ? { part: true } : {}),
     }, { timeoutMs: PART_TIMEOUT_MS });
     reply.catch(() => {});
     asked.push({ reply, end: offset + data.length });
   };
-  // An empty file still needs its one (empty) write to exist.
-  if (total === start) ask(start, new Uint8Array(0));
-  while (sent < total || asked.length > 0) {
-    while (asked.length < AHEAD && sent < total) {
-      stopIfAborted(options.signal, sent, total);
-      const data = await readPart(file, Math.min(PART, total - sent));
-      if (data.length === 0) break; // the file shrank while it was read
-      ask(sent, data);
-      sent += data.length;
+  try {
+    // An empty file still needs its one (empty) write to exist.
+    if (total === start) ask(start, new Uint8Array(0));
+    while (sent < total || asked.length > 0) {
+      while (asked.length < AHEAD && sent < total) {
+        stopIfAborted(options.signal);
+        const data = await readPart(file, Math.min(PART, total - sent));
+        if (data.length === 0) break; // the file shrank while it was read
+        ask(sent, data);
+        sent += data.length;
+      }
+      if (asked.length === 0) break;
+      const part = asked.shift()!;
+      const reply = await part.reply;
+      if (!viaPart) absolute = String(reply.path ?? absolute);
+      options.onProgress?.(part.end, total);
     }
-    if (asked.length === 0) break;
-    const part = asked.shift()!;
-    absolute = String((await part.reply).path ?? absolute);
-    options.onProgress?.(part.end, total);
+    if (viaPart) {
+      const done = await connection.request("fwrite", {
+        path,
+        offset: sent,
+        part: true,
+        commit: plan.remotePath,
+      }, { timeoutMs: PART_TIMEOUT_MS });
+      committed = true;
+      absolute = String(done.path ?? absolute);
+    }
+  } catch (error) {
+    await Promise.all(asked.map((part) => part.reply.catch(() => {})));
+    await discard().catch(() => {});
+    throw error;
   }
   return {
     remotePath: absolute,
@@ -250,14 +320,9 @@ export async function downloadFile(
   connection: Connection,
   remotePath: string,
   localPath: string,
-  options: TransferOptions = {},
+  options: FileOptions = {},
 ): Promise<TransferResult> {
-  const plan = await planDownload(
-    connection,
-    remotePath,
-    localPath,
-    options.resume ?? false,
-  );
+  const plan = await planDownload(connection, remotePath, localPath, options);
   return await fetchParts(connection, plan, options);
 }
 
@@ -268,14 +333,14 @@ export async function downloadFile(
  * @param connection The daemon connection.
  * @param remotePath The file to fetch.
  * @param localPath Where to put it.
- * @param resume Whether to continue a partial copy.
+ * @param options Whether to continue a partial copy.
  * @returns The plan.
  */
 export async function planDownload(
   connection: Connection,
   remotePath: string,
   localPath: string,
-  resume: boolean,
+  options: Pick<TransferOptions, "resume"> = {},
 ): Promise<CopyPlan> {
   const source = await remoteStat(connection, remotePath);
   if (source === null) {
@@ -293,18 +358,37 @@ export async function planDownload(
   }
   const local = await Deno.stat(localPath).catch(() => null);
   const target = local?.isDirectory
-    ? joinPath(localPath, baseName(source.path))
+    ? joinPath(localPath, localName(remotePath, source.path))
     : localPath;
-  const existing = local?.isDirectory
-    ? (await Deno.stat(target).catch(() => null))?.size ?? 0
-    : local?.isFile
-    ? local.size
-    : 0;
   const total = source.size;
-  const start = resume && existing
-    ? await resumePoint(connection, target, source.path, existing, total)
-    : 0;
-  return { remotePath: source.path, localPath: target, total, start, mode: 0 };
+  const plan: CopyPlan = {
+    remotePath: source.path,
+    localPath: target,
+    total,
+    start: 0,
+    mode: 0,
+  };
+  if (!options.resume) return plan;
+  // The part an earlier sessh copy left first, then the file itself; each
+  // only when it holds the source's start, and is a plain file of ours.
+  for (
+    const [continues, path] of [["part", partPathOf(target)], [
+      "target",
+      target,
+    ]] as const
+  ) {
+    const info = await Deno.lstat(path).catch(() => null);
+    if (!info?.isFile || info.nlink !== 1 || info.size === 0) continue;
+    const start = await resumePoint(
+      connection,
+      path,
+      source.path,
+      info.size,
+      total,
+    );
+    if (start > 0) return { ...plan, start, continues };
+  }
+  return plan;
 }
 
 /** Reads the plan's parts from the host, AHEAD at a time, and writes them here. */
@@ -313,13 +397,10 @@ async function fetchParts(
   plan: CopyPlan,
   options: TransferOptions,
 ): Promise<TransferResult> {
-  const { total, start } = plan;
-  using file = await Deno.open(plan.localPath, {
-    write: true,
-    create: true,
-    truncate: start === 0,
-  });
-  await file.seek(start, Deno.SeekMode.Start);
+  const { total } = plan;
+  await using out = await openLocal(plan, options);
+  const { file } = out;
+  const start = out.start;
   const asked: Promise<Record<string, unknown>>[] = [];
   let next = start;
   let copied = start;
@@ -337,8 +418,12 @@ async function fetchParts(
       ask(next);
       next += PART;
     }
-    stopIfAborted(options.signal, copied, total);
-    const data = bytesField((await asked.shift()!).data);
+    stopIfAborted(options.signal);
+    // Never more than was asked for, nor past the size the copy began with
+    // (a file that grows meanwhile, or a host that sends more): the copy is
+    // of the file as it was planned.
+    const data = bytesField((await asked.shift()!).data)
+      .subarray(0, Math.min(PART, total - copied));
     if (data.length === 0) break; // the file shrank on the host
     await writeAll(file, data);
     copied += data.length;
@@ -346,12 +431,86 @@ async function fetchParts(
   }
   // A source that shrank meanwhile leaves nothing stale past its new end.
   if (copied < total) await file.truncate(copied);
+  await out.commit();
   return {
     remotePath: plan.remotePath,
-    localPath: plan.localPath,
+    localPath: out.path,
     bytes: copied,
     resumedFrom: start,
   };
+}
+
+/**
+ * The local file a download writes: a part beside the destination renamed
+ * over it at the end, or for a copy that continues the destination itself,
+ * that file. A part to continue that changed since it was checked is
+ * started anew.
+ *
+ * @param plan The download's plan.
+ * @param options Resume (keeps the part when cut) and the allowed directories.
+ * @returns The open file, positioned where the copy begins.
+ */
+export async function openLocal(
+  plan: CopyPlan,
+  options: TransferOptions,
+): Promise<AtomicFile> {
+  if (plan.continues === "target") {
+    const same = await AtomicFile.continueTarget(
+      plan.localPath,
+      plan.start,
+      options.within,
+    );
+    if (same) return same;
+  }
+  const out = await AtomicFile.open(plan.localPath, {
+    continuePart: plan.continues === "part",
+    keepPart: options.resume ?? false,
+    within: options.within,
+  });
+  if (out.start !== plan.start) await out.restart();
+  return out;
+}
+
+/**
+ * The name a file or tree from the host takes in a local directory: the
+ * last part of the path the user typed, or where that names no file (`.`,
+ * `~`, a path ending in `..`) the host's name for it, when that is one
+ * plain name.
+ *
+ * @param typed The remote path as the user gave it.
+ * @param reported The path the host reported for it.
+ * @returns The name.
+ * @throws {SesshError} `hostile_listing` when neither is a plain name.
+ */
+export function localName(typed: string, reported: string): string {
+  for (const name of [baseName(typed), baseName(reported)]) {
+    if (plainName(name) && name !== "~") return name;
+  }
+  throw new SesshError(
+    "hostile_listing",
+    `The host named ${JSON.stringify(reported)} for ${
+      JSON.stringify(typed)
+    }, which is no plain file name; give the local name in the destination path`,
+  );
+}
+
+/**
+ * Whether a name from the host is one plain file name: not empty, `.` or
+ * `..`, and without `/`, NUL or a line break (which sftp's batch cannot
+ * carry and a terminal would show as two lines).
+ *
+ * @param name The name.
+ * @returns Whether it is safe to make in a local directory.
+ *
+ * @example
+ * ```ts
+ * import { plainName } from "./files.ts";
+ * console.log(plainName("a b.txt"), plainName(".."), plainName("a\nb")); // true false false
+ * ```
+ */
+export function plainName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." &&
+    !/[/\0\n\r]/.test(name);
 }
 
 /**
@@ -421,16 +580,9 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   }
 }
 
-function stopIfAborted(
-  signal: AbortSignal | undefined,
-  copied: number,
-  total: number,
-): void {
-  if (signal?.aborted) {
-    throw new TimeoutError(
-      `The copy stopped after ${copied} of ${total} bytes; copy again with resume to continue`,
-    );
-  }
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  // Between two parts: what was copied stays, for `resume` to continue.
+  signal?.throwIfAborted();
 }
 
 /** The last part of a path, trailing slashes ignored. */

@@ -7,7 +7,9 @@
 import { bytesField } from "./wire.ts";
 import type { Message } from "../protocol/frame.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
-import { type SessionLink, unwatch } from "./link.ts";
+import { readGap, type SessionLink, unwatch } from "./link.ts";
+import { abortable } from "../abort.ts";
+import { isLocalGap } from "./mailbox.ts";
 import { sessionInfo } from "./wire.ts";
 
 /** The last line of a session's output tail, without escape sequences. */
@@ -28,7 +30,11 @@ export interface FollowOptions {
    * @default {false}
    */
   raw?: boolean;
-  /** Stops following. */
+  /**
+   * Stops following: once aborted, the follow rejects with `signal.reason`
+   * (an `AbortError` `DOMException` by default), as every call with a
+   * signal does; leaving the loop early (`break`) ends it quietly.
+   */
   signal?: AbortSignal;
   /**
    * Called with the cursors of output that went by unseen: the reader fell
@@ -134,8 +140,14 @@ export async function* followPieces(
   const conn = link.connection;
   const fields: Message = { name: name, output: true };
   if (options.since !== undefined) fields.since = options.since;
-  const sub = await conn.request("subscribe", fields);
+  const endTurn = await conn.watchTurn(name, Infinity, options.signal);
+  // Open before the request: the backlog from `since` follows its reply.
+  const events = conn.subscribe(name, { watch: true });
   try {
+    const sub = await abortable(
+      conn.request("subscribe", fields),
+      options.signal,
+    );
     if (options.events) yield { type: "watching", cursor: Number(sub.end) };
     if (sub.evicted && options.since !== undefined) {
       yield { type: "gap", start: options.since, end: Number(sub.start) };
@@ -145,8 +157,8 @@ export async function* followPieces(
     let quietSince = performance.now();
     let promptDue = false;
     let cursor = Number(sub.start);
-    while (!options.signal?.aborted) {
-      const event = await conn.nextEvent(
+    while (true) {
+      const event = await events.next(
         options.events && promptDue ? 100 : 250,
         options.signal,
       );
@@ -167,7 +179,27 @@ export async function* followPieces(
         }
         continue;
       }
-      if (event.name !== name) continue;
+      if (isLocalGap(event)) {
+        // This reader fell behind the connection: what it missed is still
+        // in the buffer, unless the buffer moved on meanwhile.
+        const back = await abortable(
+          readGap(link, name, event),
+          options.signal,
+        );
+        if (back.evicted) {
+          yield { type: "gap", start: Number(event.start), end: back.start };
+        }
+        cursor = back.start + back.data.length;
+        if (back.data.length) {
+          yield {
+            type: "output",
+            text: options.raw ? "" : stripper.push(back.data),
+            raw: back.data,
+            cursor,
+          };
+        }
+        continue;
+      }
       if (event.ev === "output") {
         const raw = bytesField(event.data);
         cursor = Number(event.offset) + raw.length;
@@ -208,6 +240,8 @@ export async function* followPieces(
       }
     }
   } finally {
+    events[Symbol.dispose]();
     await unwatch(link, name);
+    endTurn!();
   }
 }

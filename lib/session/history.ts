@@ -30,7 +30,7 @@ export interface CommandRecord {
   exitCode: number | null;
   /** Whether it still runs. */
   running: boolean;
-  /** Whether a later `run --force` interrupted it. */
+  /** Whether a later `run` with `force` interrupted it. */
   superseded: boolean;
   /** When it was typed. */
   startedAt: Date;
@@ -48,11 +48,11 @@ export interface CommandResult extends CommandRecord {
   truncated: boolean;
   /** Whether part of its output has left the buffer: `output` is what remains. */
   evicted: boolean;
-  /** Cursor after the output returned (for `logs --since`). */
+  /** Cursor after the output returned, to read on from with `logs({ since })`. */
   cursor: number;
 }
 
-/** Options for {@linkcode commandResult}. */
+/** Options for {@linkcode Session.result}. */
 export interface ResultOptions {
   /** The command's id; by default the latest command. */
   commandId?: number;

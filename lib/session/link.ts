@@ -10,9 +10,11 @@ import type { Destination } from "../ssh/destination.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
 import { sessionInfo } from "./wire.ts";
+import { readRange } from "./output.ts";
 import {
   type ConnectionLostDetails,
   ConnectionLostError,
+  DaemonGoneError,
   SesshError,
   TimeoutError,
 } from "../errors.ts";
@@ -35,6 +37,11 @@ export interface SessionLink {
   readonly daemon: { readonly caps: readonly string[] };
   /** Where the session lives. */
   readonly destination: Destination;
+  /**
+   * Reconnects when the link died (the daemon was killed, the link was
+   * lost), so that the next call goes through a new one.
+   */
+  revive?(): Promise<void>;
 }
 
 /**
@@ -71,11 +78,11 @@ export function undelivered(
   name: string,
   error: unknown,
 ): unknown {
-  const where = link.destination.display;
   return linkLost(
     error,
-    `the command may or may not have reached session "${name}": check with sessh status ${name} ${where} before running it again`,
+    `the command may or may not have reached session "${name}": check its status before running it again`,
     { delivery: "unknown", session: name },
+    link,
   );
 }
 
@@ -86,12 +93,12 @@ export function lostWhileWaiting(
   error: unknown,
   cursor: number,
 ): unknown {
-  const where = `${name} ${link.destination.display}`;
   return linkLost(
     error,
     `the wait ended without an answer (nothing was typed into session "${name}"): ` +
-      `wait again with sessh wait ${where} --since ${cursor}`,
+      `wait again from cursor ${cursor}`,
     { delivery: "not_sent", session: name, cursor },
+    link,
   );
 }
 
@@ -103,45 +110,75 @@ export function lostAfterSend(
   seq: number,
   cursor: number,
 ): unknown {
-  const where = `${name} ${link.destination.display}`;
   return linkLost(
     error,
     `the command was sent (command ${seq} of session "${name}") and runs or ran on the host: ` +
-      `check with sessh wait ${where} --done, or read its output with sessh logs ${where} --since ${cursor}`,
+      `wait for it to finish, or read its output from cursor ${cursor}`,
     { delivery: "sent", session: name, commandId: seq, cursor },
+    link,
   );
 }
 
 /**
  * A failed link as a `ConnectionLostError` that says how far the work got
- * (`what`); an error of the daemon's own (a refusal) passes through.
+ * (`what`); a daemon that died says which session went with it; an error of
+ * the daemon's own (a refusal) passes through.
  */
 function linkLost(
   error: unknown,
   what: string,
   details: ConnectionLostDetails,
+  link: SessionLink,
 ): unknown {
+  const destination = link.destination.display;
+  if (error instanceof DaemonGoneError) {
+    return new DaemonGoneError(
+      `${error.message}; session "${details.session}" was lost with it`,
+      { ...details, destination },
+    );
+  }
   if (error instanceof SesshError && !isLinkFailure(error)) return error;
   return new ConnectionLostError(
     `${(error as Error).message}; ${what}`,
-    details,
+    { ...details, destination },
   );
 }
 
 /**
- * Ends this connection's watch of the session's output, and forgets what
- * it queued: a flood left flowing would fill the queue, and reading stops
- * when it is full, replies included.
+ * Ends this connection's watch of the session's output once the call that
+ * asked for it is done (its mailbox disposed), unless another call of this
+ * connection still watches it: a flood left flowing would cost the link
+ * for nobody.
  */
 export async function unwatch(
   link: SessionLink,
   name: string,
 ): Promise<void> {
   const conn = link.connection;
-  if (!conn.lostError) {
+  if (!conn.lostError && conn.watchers(name) === 0) {
     await conn.request("unsubscribe", { name: name }, {
       timeoutMs: FINAL_READ_MS,
     }).catch(() => {});
   }
-  conn.dropEvents(name);
+}
+
+/**
+ * The output a local gap stands for (see `isLocalGap`), read back from the
+ * session's buffer: `start` is where what is still there begins.
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param gap The gap event.
+ * @returns The bytes, where they begin, and whether some had left the buffer.
+ */
+export async function readGap(
+  link: SessionLink,
+  name: string,
+  gap: Message,
+): Promise<{ data: Uint8Array; start: number; evicted: boolean }> {
+  const range = await readRange(link.connection, name, {
+    since: Number(gap.start),
+    until: Number(gap.end),
+  });
+  return { data: range.data, start: range.start, evicted: range.evicted };
 }

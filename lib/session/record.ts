@@ -35,7 +35,9 @@ export async function recordCast(
   options: RecordOptions,
 ): Promise<string> {
   if ((options.since === undefined) === (options.commandId === undefined)) {
-    throw new UsageError("Record either --since CURSOR or --command ID");
+    throw new UsageError(
+      "Record either from a cursor (since) or a command (commandId)",
+    );
   }
   if (!link.daemon.caps.includes("timeline")) {
     throw new SesshError(

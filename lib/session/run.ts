@@ -17,6 +17,8 @@ import {
 } from "./output.ts";
 import type { Message } from "../protocol/frame.ts";
 import { UsageError } from "../errors.ts";
+import { abortable } from "../abort.ts";
+import type { EventSource } from "./mailbox.ts";
 import {
   FINAL_READ_MS,
   lostAfterSend,
@@ -27,6 +29,13 @@ import {
 /** How long after the daemon's own deadline its answer may still come. */
 const REPLY_MARGIN_MS = 2000;
 
+/**
+ * How long `wait: false` waits for the shell to take the command (its
+ * `started` event, after the echo), so that a `wait` for a pattern that
+ * follows looks at the command's output, not at its echo.
+ */
+const STARTED_MS = 5000;
+
 /** Options for {@linkcode Session.run}. */
 export interface RunOptions {
   /**
@@ -35,7 +44,9 @@ export interface RunOptions {
    */
   timeoutMs?: number;
   /**
-   * Wait for the command to finish; false types it and returns at once.
+   * Wait for the command to finish; false returns once the shell took it
+   * (its echo is before `cursor`, so a `wait` for a pattern that follows
+   * sees only the command's output).
    * @default {true}
    */
   wait?: boolean;
@@ -53,9 +64,11 @@ export interface RunOptions {
   /** How to start the session when it does not exist yet. */
   open?: OpenOptions;
   /**
-   * Ends the wait early, as the timeout would: the command runs on and the
-   * result says so (`running: true`, with the cursor to follow it from). An
-   * already aborted signal sends nothing and throws its reason.
+   * Cancels the call: an aborted signal, before or during it, rejects it
+   * with `signal.reason` (an `AbortError` `DOMException` by default), as
+   * `fetch` does. Aborted before, nothing is sent; during, the command
+   * runs on in the session (interrupt it with `keys(["C-c"])`). Running
+   * out of time is not an abort: it returns `running: true` and a cursor.
    */
   signal?: AbortSignal;
   /**
@@ -117,7 +130,7 @@ export async function runCommand(
     ? new TextEncoder().encode(command)
     : command;
   if (bytes.length === 0) {
-    throw new UsageError("Empty command; pass the command after --");
+    throw new UsageError("Empty command; give the command to type");
   }
   const conn = link.connection;
   const started = performance.now();
@@ -127,16 +140,23 @@ export async function runCommand(
   // at all is given up on soon after the call's own deadline.
   const readyMs = Math.max(500, Math.min(timeoutMs - 500, 15_000));
   const replyMs = Math.min(readyMs + REPLY_MARGIN_MS, timeoutMs + 500);
+  options.signal?.throwIfAborted();
+  // Open before the request: the command's events may come with the reply.
+  using events = conn.subscribe(name, { output: false });
   let reply: Message;
   try {
-    reply = await conn.request("run", {
-      name: name,
-      command: bytes,
-      force: options.force ?? false,
-      create: openFields(name, options.open ?? {}),
-      ready_timeout_ms: readyMs,
-    }, { timeoutMs: replyMs });
+    reply = await abortable(
+      conn.request("run", {
+        name: name,
+        command: bytes,
+        force: options.force ?? false,
+        create: openFields(name, options.open ?? {}),
+        ready_timeout_ms: readyMs,
+      }, { timeoutMs: replyMs }),
+      options.signal,
+    );
   } catch (error) {
+    if (options.signal?.aborted && error === options.signal.reason) throw error;
     throw undelivered(link, name, error);
   }
   const seq = Number(reply.seq);
@@ -153,8 +173,14 @@ export async function runCommand(
     truncated: false,
   };
   if (options.wait === false) {
+    start = await startedAt(events, seq, {
+      fallback: start,
+      until: Math.min(deadline, performance.now() + STARTED_MS),
+      signal: options.signal,
+    });
     return {
       ...base,
+      outputStart: start,
       exitCode: null,
       output: "",
       cursor: start,
@@ -165,12 +191,11 @@ export async function runCommand(
   let done: Message | null = null;
   let shellExit: number | null = null;
   while (true) {
-    const event = await conn.nextEvent(
+    const event = await events.next(
       deadline - performance.now(),
       options.signal,
     );
     if (!event) break;
-    if (event.name !== name) continue;
     if (event.ev === "started" && event.seq === seq) {
       start = Number(event.offset);
     }
@@ -253,4 +278,26 @@ export async function runCommand(
     durationMs,
     evicted: range.evicted,
   };
+}
+
+/**
+ * Where the command's output begins once the shell took it: its `started`
+ * event (past the echo), or `fallback` (where it was typed) when its end,
+ * the shell's exit or `until` comes first.
+ */
+async function startedAt(
+  events: EventSource,
+  seq: number,
+  options: { fallback: number; until: number; signal?: AbortSignal },
+): Promise<number> {
+  while (true) {
+    const event = await events.next(
+      options.until - performance.now(),
+      options.signal,
+    );
+    if (!event || event.ev === "exit") return options.fallback;
+    if (event.seq !== seq) continue;
+    if (event.ev === "started") return Number(event.offset);
+    if (event.ev === "done") return Number(event.start ?? options.fallback);
+  }
 }

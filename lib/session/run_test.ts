@@ -234,36 +234,52 @@ Deno.test("runCommand() past timeoutMs returns running: true with the output so 
   });
 });
 
-Deno.test("runCommand() aborted while waiting returns as a timeout would", async () => {
-  const controller = new AbortController();
-  const link = new FakeLink({
-    answers: {
-      run: typed(7, 1000),
-      read: readAnswer("make\r\ncompiling\r\n", { base: 1000 }),
-    },
+Deno.test("runCommand() aborted while waiting rejects with the signal's reason", async (t) => {
+  await t.step("AbortError by default", async () => {
+    const controller = new AbortController();
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    link.push(started(7, 1006));
+    const call = runCommand(link, "work", "make", {
+      signal: controller.signal,
+    });
+    await link.waiting();
+    controller.abort();
+    await assert.rejects(call, (error: Error) => error.name === "AbortError");
+    assert.deepEqual(link.ops, ["run"]);
+    assert.equal(link.open, 0);
   });
-  link.push(started(7, 1006));
-  const call = runCommand(link, "work", "make", { signal: controller.signal });
-  await link.waiting();
-  controller.abort();
-  const result = await call;
-  assert.equal(result.running, true);
-  assert.equal(result.exitCode, null);
-  assert.equal(result.output, "compiling\n");
-  assert.equal(result.cursor, 1017);
-  assert.deepEqual(link.ops, ["run", "read"]);
+  await t.step("the caller's own reason passes through", async () => {
+    const controller = new AbortController();
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    const call = runCommand(link, "work", "make", {
+      signal: controller.signal,
+    });
+    await link.waiting();
+    const reason = new Error("user gave up");
+    controller.abort(reason);
+    await assert.rejects(call, (error) => error === reason);
+  });
+  await t.step("already aborted: nothing is sent", async () => {
+    const link = new FakeLink({ answers: { run: typed(7, 1000) } });
+    await assert.rejects(
+      runCommand(link, "work", "make", { signal: AbortSignal.abort() }),
+      (error: Error) => error.name === "AbortError",
+    );
+    assert.deepEqual(link.ops, []);
+  });
 });
 
-Deno.test("runCommand() with wait: false returns once the command is typed", async () => {
+Deno.test("runCommand() with wait: false returns once the shell took the command, past its echo", async () => {
   const link = new FakeLink({ answers: { run: typed(7, 1000) } });
   link.push(started(7, 1006));
   const result = await runCommand(link, "work", "make", { wait: false });
   assert.equal(result.running, true);
   assert.equal(result.exitCode, null);
   assert.equal(result.commandId, 7);
-  assert.equal(result.cursor, 1000);
+  assert.equal(result.cursor, 1006);
+  assert.equal(result.outputStart, 1006);
   assert.equal(result.output, "");
-  assert.equal(link.queued, 1);
+  assert.equal(link.open, 0);
   assert.deepEqual(link.ops, ["run"]);
 });
 
@@ -283,13 +299,14 @@ Deno.test("runCommand() says the command was sent when the link fails after it",
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "sent");
       assert.deepEqual(error.details, {
-        sent: "sent",
-        name: "work",
-        command_id: 7,
+        delivery: "sent",
+        session: "work",
+        commandId: 7,
         cursor: 1006,
+        destination: "db1",
       });
       assert.match(error.message, /^The link to the sessh daemon stopped/);
-      assert.match(error.message, /sessh logs work db1 --since 1006/);
+      assert.match(error.message, /read its output from cursor 1006$/);
       return true;
     });
   });
@@ -308,7 +325,7 @@ Deno.test("runCommand() says the command was sent when the link fails after it",
     await assert.rejects(call, (error: unknown) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "sent");
-      assert.equal(error.details.command_id, 7);
+      assert.equal(error.details.commandId, 7);
       assert.equal(error.details.cursor, 1000);
       return true;
     });
@@ -330,9 +347,13 @@ Deno.test("runCommand() says delivery is unknown when the run gets no answer", a
     (error: unknown) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "unknown");
-      assert.deepEqual(error.details, { sent: "unknown", name: "work" });
+      assert.deepEqual(error.details, {
+        delivery: "unknown",
+        session: "work",
+        destination: "db1",
+      });
       assert.match(error.message, /^The remote helper did not answer "run"/);
-      assert.match(error.message, /sessh status work db1/);
+      assert.match(error.message, /check its status before running it again$/);
       return true;
     },
   );
@@ -342,7 +363,7 @@ Deno.test("runCommand() passes the daemon's refusal through unchanged", async ()
   const refusal = remoteError({
     ok: false,
     code: "session_busy",
-    message: 'Session "work" is busy running sleep 100; pass --force',
+    message: 'Session "work" is busy running sleep 100; force the run',
   });
   const link = new FakeLink({
     answers: {

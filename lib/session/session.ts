@@ -146,14 +146,20 @@ export class Session {
     this.name = name;
   }
 
+  /** A client whose link died reconnects before the next call. */
+  async #ready(): Promise<void> {
+    await this.#client.revive?.();
+  }
+
   /**
    * Creates the session or reuses it.
    *
    * @param options Settings for a new session.
    * @returns Whether it was created, and its description.
    */
-  open(options: OpenOptions = {}): Promise<OpenResult> {
-    return openSession(this.#client.connection, this.name, options);
+  async open(options: OpenOptions = {}): Promise<OpenResult> {
+    await this.#ready();
+    return await openSession(this.#client.connection, this.name, options);
   }
 
   /**
@@ -182,18 +188,31 @@ export class Session {
     options: RunOptions = {},
   ): Promise<RunResult> {
     options.signal?.throwIfAborted();
+    refuseNul(command);
+    await this.#ready();
     const result = await runCommand(this.#client, this.name, command, options);
     if (!options.check) return result;
     const text = typeof command === "string"
       ? command
       : new TextDecoder().decode(command);
+    const where = {
+      session: this.name,
+      commandId: result.commandId,
+      cursor: result.outputStart,
+    };
     if (result.running) {
       throw new TimeoutError(
         `The command still runs after the wait (command ${result.commandId} of session "${this.name}"); wait for it with Session.wait({ done: true }) or read its output from cursor ${result.outputStart}`,
+        where,
       );
     }
     if (result.exitCode !== 0 && result.exitCode !== null) {
-      throw new CommandFailedError(text, result.exitCode, result.output);
+      throw new CommandFailedError(
+        text,
+        result.exitCode,
+        result.output,
+        where,
+      );
     }
     return result;
   }
@@ -213,8 +232,9 @@ export class Session {
    *
    * await using client = await SesshClient.connect({ destination: "me@build-box" });
    * const work = client.session("work");
-   * const dir = "~/my project; rm -rf /";
-   * await work.sh`mkdir -p ${dir} && cd ${dir}`; // one directory, oddly named
+   * const note = "it's $(whoami); rm -rf ~";
+   * const echoed = await work.sh`echo ${note}`; // one word, nothing runs
+   * console.log(echoed.output); // it's $(whoami); rm -rf ~
    * ```
    */
   sh(
@@ -257,6 +277,7 @@ export class Session {
       } while (at < data.length);
     };
     let sent = false;
+    await this.#ready();
     for await (const data of parts) {
       if (data.length === 0) continue;
       await put(data);
@@ -302,6 +323,7 @@ export class Session {
         "A secret cannot hold a line break; it is typed as one line",
       );
     }
+    await this.#ready();
     await this.#client.connection.request("secret", {
       name: this.name,
       data: bytes,
@@ -319,9 +341,11 @@ export class Session {
         "No keys given; pass key names such as Enter or C-c",
       );
     }
+    const data = keysToBytes(keys);
+    await this.#ready();
     await this.#client.connection.request("input", {
       name: this.name,
-      data: keysToBytes(keys),
+      data,
     });
   }
 
@@ -332,6 +356,7 @@ export class Session {
    * @returns The output and the next cursor.
    */
   async logs(options: LogsOptions = {}): Promise<LogsResult> {
+    await this.#ready();
     const conn = this.#client.connection;
     const lines = options.lines ?? 300;
     if (options.raw) {
@@ -426,18 +451,23 @@ export class Session {
     options: FollowOptions = {},
   ): Promise<number | null> | AsyncIterableIterator<FollowPiece> {
     if (typeof onData !== "function") {
-      return followPieces(this.#client, this.name, onData ?? {});
+      return this.#followPieces(onData ?? {});
     }
     return this.#followWith(onData, options);
+  }
+
+  async *#followPieces(
+    options: FollowOptions,
+  ): AsyncIterableIterator<FollowPiece> {
+    await this.#ready();
+    yield* followPieces(this.#client, this.name, options);
   }
 
   async #followWith(
     onData: (text: string, raw: Uint8Array) => void | Promise<void>,
     options: FollowOptions,
   ): Promise<number | null> {
-    for await (
-      const piece of followPieces(this.#client, this.name, options)
-    ) {
+    for await (const piece of this.#followPieces(options)) {
       if (piece.type === "output") await onData(piece.text, piece.raw);
       else if (piece.type === "gap") {
         await options.onGap?.(piece.start, piece.end);
@@ -452,6 +482,7 @@ export class Session {
    * @returns Lines, cursor, size and whether the alternate screen is on.
    */
   async screen(): Promise<ScreenResult> {
+    await this.#ready();
     preloadRenderer();
     const range = await readRange(this.#client.connection, this.name, {
       whole: true,
@@ -467,6 +498,7 @@ export class Session {
    * @returns Whether it was met, and the output seen.
    */
   async wait(options: WaitOptions): Promise<WaitResult> {
+    await this.#ready();
     return await waitFor(this.#client, this.name, options);
   }
 
@@ -486,8 +518,9 @@ export class Session {
    * }
    * ```
    */
-  history(): Promise<CommandRecord[]> {
-    return commandHistory(this.#client, this.name);
+  async history(): Promise<CommandRecord[]> {
+    await this.#ready();
+    return await commandHistory(this.#client, this.name);
   }
 
   /**
@@ -511,8 +544,9 @@ export class Session {
    * console.log(done.running ? "still running" : done.exitCode, done.output);
    * ```
    */
-  result(options: ResultOptions = {}): Promise<CommandResult> {
-    return commandResult(this.#client, this.name, options);
+  async result(options: ResultOptions = {}): Promise<CommandResult> {
+    await this.#ready();
+    return await commandResult(this.#client, this.name, options);
   }
 
   /**
@@ -533,8 +567,9 @@ export class Session {
    * await Deno.writeTextFile("build.cast", await work.record({ commandId: build.commandId }));
    * ```
    */
-  record(options: RecordOptions): Promise<string> {
-    return recordCast(this.#client, this.name, options);
+  async record(options: RecordOptions): Promise<string> {
+    await this.#ready();
+    return await recordCast(this.#client, this.name, options);
   }
 
   /**
@@ -543,8 +578,9 @@ export class Session {
    * @param options How long the daemon may take to answer.
    * @returns The description.
    */
-  status(options: { timeoutMs?: number } = {}): Promise<SessionInfo> {
-    return sessionStatus(this.#client, this.name, options);
+  async status(options: { timeoutMs?: number } = {}): Promise<SessionInfo> {
+    await this.#ready();
+    return await sessionStatus(this.#client, this.name, options);
   }
 
   /**
@@ -556,11 +592,27 @@ export class Session {
    */
   async close(options: CloseOptions = {}): Promise<number | null> {
     const graceMs = options.graceMs ?? 2000;
+    await this.#ready();
     const reply = await this.#client.connection.request(
       "close",
       { name: this.name, grace_ms: graceMs },
       { timeoutMs: graceMs + 10_000 },
     );
     return reply.status == null ? null : Number(reply.status);
+  }
+}
+
+/**
+ * A NUL byte cannot reach a shell (the terminal drops it), so a command
+ * holding one is refused rather than run as something else.
+ */
+function refuseNul(command: string | Uint8Array): void {
+  const nul = typeof command === "string"
+    ? command.includes("\0")
+    : command.includes(0);
+  if (nul) {
+    throw new UsageError(
+      "The command holds a NUL byte, which no shell command can carry; send such bytes with Session.send()",
+    );
   }
 }

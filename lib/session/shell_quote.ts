@@ -14,7 +14,10 @@
  */
 import { UsageError } from "../errors.ts";
 
-/** What a template may interpolate: text, a number, or a list of them. */
+/**
+ * What a template may interpolate: text, a number, or a flat list of them
+ * (a list inside a list is refused rather than flattened unseen).
+ */
 export type ShellValue =
   | string
   | number
@@ -60,13 +63,15 @@ export function quoteShell(value: string | number | bigint): string {
 
 /**
  * Builds a command from a template: the literal parts as written, each
- * interpolated value quoted as one word (a list as one word per item).
+ * interpolated value quoted as one word (a list as one word per item; a
+ * list inside it is refused: flatten it with `.flat()` when that is meant).
  *
  * @param strings The template's literal parts.
  * @param values The interpolated values.
  * @returns The command text, for `Session.run()`.
  * @throws {UsageError} for a value that is not text, a number or a list of
- *   them (such as `undefined`, usually a mistake), or holds a NUL byte.
+ *   them (such as `undefined`, usually a mistake), a list inside a list,
+ *   or a NUL byte in a value or in the template's text.
  *
  * @example
  * ```ts
@@ -85,6 +90,11 @@ export function sh(
   strings: TemplateStringsArray,
   ...values: ShellValue[]
 ): string {
+  if (strings.some((part) => part.includes("\0"))) {
+    throw new UsageError(
+      "The command's text holds a NUL byte, which no shell command can carry",
+    );
+  }
   let command = strings[0];
   values.forEach((value, i) => {
     command += quoteValue(value) + strings[i + 1];
@@ -93,7 +103,16 @@ export function sh(
 }
 
 function quoteValue(value: unknown): string {
-  if (Array.isArray(value)) return value.map(quoteValue).join(" ");
+  if (Array.isArray(value)) return value.map(quoteItem).join(" ");
+  return quoteItem(value);
+}
+
+function quoteItem(value: unknown): string {
+  if (Array.isArray(value)) {
+    throw new UsageError(
+      "Cannot put a list inside a list into a shell command; flatten it first (list.flat())",
+    );
+  }
   if (
     typeof value === "string" || typeof value === "number" ||
     typeof value === "bigint"

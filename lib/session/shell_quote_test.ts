@@ -45,3 +45,24 @@ Deno.test("sh quotes each value, a list as one word per item", () => {
     /Cannot put object into a shell command/,
   );
 });
+
+Deno.test("sh refuses a NUL byte in its own text as in a value", () => {
+  assert.throws(
+    () => sh`echo a\0b`,
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /The command's text holds a NUL byte/.test(error.message),
+  );
+  assert.throws(() => sh`echo ${"a\0b"}`, UsageError);
+});
+
+Deno.test("sh refuses a list inside a list rather than flattening it", () => {
+  assert.throws(
+    // @ts-expect-error: a nested list is not a ShellValue; plain JS may pass it
+    () => sh`rm -- ${["a", ["b c", "d"]]}`,
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /a list inside a list.*list\.flat\(\)/.test(error.message),
+  );
+  assert.equal(sh`rm -- ${[["a"], ["b c"]].flat()}`, "rm -- a 'b c'");
+});

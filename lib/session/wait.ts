@@ -22,10 +22,13 @@ import { commandResult } from "./history.ts";
 import {
   FINAL_READ_MS,
   lostWhileWaiting,
+  readGap,
   type SessionLink,
   sessionStatus,
   unwatch,
 } from "./link.ts";
+import { abortable } from "../abort.ts";
+import { type EventSource, isLocalGap } from "./mailbox.ts";
 
 /** Characters of earlier output a `wait --for` match may span. */
 const MATCH_OVERLAP = 64 * 1024;
@@ -43,7 +46,11 @@ export interface WaitOptions {
   pattern?: RegExp;
   /** Wait until no output has come for this many milliseconds. */
   idleMs?: number;
-  /** Ends the wait early, as the timeout would (`met: false`). */
+  /**
+   * Cancels the wait: an aborted signal, before or during it, rejects it
+   * with `signal.reason` (an `AbortError` `DOMException` by default). Running
+   * out of time is not an abort: it returns `met: false` and a cursor.
+   */
   signal?: AbortSignal;
   /** Wait until the running command finishes. */
   done?: boolean;
@@ -112,7 +119,7 @@ export async function waitFor(
     .filter((c) => c !== undefined);
   if (conditions.length !== 1) {
     throw new UsageError(
-      "Pass exactly one of --for REGEX, --idle MS or --done",
+      "Give exactly one of pattern, idleMs or done",
     );
   }
   const conn = link.connection;
@@ -123,7 +130,7 @@ export async function waitFor(
   const idleHere = options.idleMs !== undefined &&
     link.daemon.caps.includes("idle");
   // Likewise a pattern that has the same meaning in the daemon's dialect.
-  let matchHere = options.pattern !== undefined &&
+  const matchHere = options.pattern !== undefined &&
       link.daemon.caps.includes("match")
     ? daemonPattern(options.pattern)
     : null;
@@ -138,19 +145,78 @@ export async function waitFor(
   // `run --no-wait` or `send` just before cannot race past the output.
   else if (options.pattern) fields.from_input = true;
   if (options.pattern) preloadRenderer();
-  const lost = (error: unknown, at: number) =>
-    lostWhileWaiting(link, name, error, at);
+  options.signal?.throwIfAborted();
   const subscribe = () =>
-    conn.request("subscribe", fields, {
-      timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+    abortable(
+      conn.request("subscribe", fields, {
+        timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
+      }),
+      options.signal,
+    );
+  const endTurn = await conn.watchTurn(name, timeoutMs, options.signal);
+  if (!endTurn) {
+    // Another wait or follow of this session on this client watched it
+    // for all of this one's time.
+    const info = await sessionStatus(link, name, { timeoutMs: FINAL_READ_MS })
+      .catch((error) => {
+        throw lostWhileWaiting(link, name, error, options.since ?? 0);
+      });
+    return {
+      met: false,
+      match: null,
+      output: "",
+      cursor: options.since ?? info.bufferEnd,
+      exitCode: null,
+      commandId: null,
+      shellExit: null,
+      evicted: false,
+    };
+  }
+  // Open before the request: what the daemon finds at once follows its reply.
+  const events = conn.subscribe(name, { watch: true });
+  try {
+    return await watchUntil(link, name, events, subscribe, {
+      ...options,
+      timeoutMs,
+      started,
+      fields,
+      idleHere,
+      matchHere,
     });
-  // Events of this session queued before this wait (by an earlier call on
-  // this connection) are not its own.
-  conn.dropEvents(name);
+  } finally {
+    events[Symbol.dispose]();
+    if (options.signal?.aborted) await unwatch(link, name);
+    endTurn();
+  }
+}
+
+/** What {@linkcode waitFor} settled before subscribing. */
+interface WatchPlan extends WaitOptions {
+  timeoutMs: number;
+  started: number;
+  fields: Message;
+  idleHere: boolean;
+  matchHere: ReturnType<typeof daemonPattern>;
+}
+
+async function watchUntil(
+  link: SessionLink,
+  name: string,
+  events: EventSource,
+  subscribe: () => Promise<Message>,
+  plan: WatchPlan,
+): Promise<WaitResult> {
+  const conn = link.connection;
+  const { fields, idleHere, timeoutMs, started, ...options } = plan;
+  let matchHere = plan.matchHere;
+  const lost = (error: unknown, at: number) =>
+    options.signal?.aborted && error === options.signal.reason
+      ? error
+      : lostWhileWaiting(link, name, error, at);
   const sub = await subscribe().catch((error) => {
     if (
       matchHere && error instanceof SesshError &&
-      error.details.remote_code === "bad_pattern"
+      error.details.remoteCode === "bad_pattern"
     ) {
       // Python's `re` refused what it should take (a rare construct
       // such as a lookahead it finds too deep): this client matches.
@@ -204,7 +270,13 @@ export async function waitFor(
     ? new LocalMatcher(options.pattern)
     : null;
   let lastOutput = performance.now();
-  while (!options.signal?.aborted) {
+  const took = (data: Uint8Array, offset: number) => {
+    seen.push(data);
+    cursor = offset + data.length;
+    lastOutput = performance.now();
+    return matcher?.push(data) ?? null;
+  };
+  while (true) {
     const now = performance.now();
     let wake = started + timeoutMs - now;
     if (options.idleMs !== undefined && !idleHere) {
@@ -217,12 +289,29 @@ export async function waitFor(
       ) result.met = true;
       break;
     }
-    const event = await conn.nextEvent(wake, options.signal);
+    const event = await events.next(wake, options.signal);
     if (!event) {
       if (conn.lostError) throw lost(conn.lostError, cursor);
       continue;
     }
-    if (event.name !== name) continue;
+    if (isLocalGap(event)) {
+      // This wait fell behind the connection, not the buffer: read it back.
+      const back = await abortable(readGap(link, name, event), options.signal)
+        .catch((error) => {
+          throw lost(error, cursor);
+        });
+      if (back.evicted) {
+        result.evicted = true;
+        matcher?.skip();
+      }
+      const match = took(back.data, back.start);
+      if (match) {
+        result.met = true;
+        result.match = match[0];
+        break;
+      }
+      continue;
+    }
     if (event.ev === "exit") {
       result.shellExit = Number(event.status);
       break;
@@ -257,17 +346,11 @@ export async function waitFor(
       continue;
     }
     if (event.ev !== "output") continue;
-    const data = bytesField(event.data);
-    seen.push(data);
-    cursor = Number(event.offset) + data.length;
-    lastOutput = performance.now();
-    if (matcher) {
-      const match = matcher.push(data);
-      if (match) {
-        result.met = true;
-        result.match = match[0];
-        break;
-      }
+    const match = took(bytesField(event.data), Number(event.offset));
+    if (match) {
+      result.met = true;
+      result.match = match[0];
+      break;
     }
   }
   if (!options.done) result.cursor = cursor;
@@ -275,6 +358,7 @@ export async function waitFor(
   // connection's queue for nobody, and a pattern or idleness not met would
   // be told later, to a call that did not ask.
   if (fields.output || (!result.met && (fields.match || fields.idle_ms))) {
+    events[Symbol.dispose]();
     await unwatch(link, name);
   }
   // Silence until the deadline may be a dead link: a timeout is only

@@ -123,8 +123,7 @@ Deno.test("waitFor() matches a pattern with a lookbehind here, across events", a
   assert.equal(result.cursor, 524);
   assert.equal(result.output, "listening on port 8080\n");
   assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "info"]);
-  // Once before it subscribed (what an earlier call left), once after.
-  assert.deepEqual(link.dropped, ["work", "work"]);
+  assert.equal(link.open, 0, "the wait closed its mailbox");
 });
 
 Deno.test("waitFor() matches here when the daemon cannot", async () => {
@@ -252,7 +251,7 @@ Deno.test("waitFor() with done returns at once when no command runs", async () =
   });
   assert.deepEqual(link.requests[0].fields, { name: "work", output: false });
   assert.deepEqual(link.ops, ["subscribe"]);
-  assert.equal(link.queued, 1);
+  assert.equal(link.open, 0);
 });
 
 Deno.test("waitFor() with done takes the exit status and the output of the finished command", async () => {
@@ -326,17 +325,11 @@ Deno.test("waitFor() stops at the shell's exit, unmet", async () => {
   assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "info"]);
 });
 
-Deno.test("waitFor() aborted ends the wait unmet", async (t) => {
-  await t.step("while it waits", async () => {
+Deno.test("waitFor() aborted rejects with the signal's reason", async (t) => {
+  await t.step("while it waits, with the daemon's search ended", async () => {
     const controller = new AbortController();
     const link = new FakeLink({
-      answers: {
-        subscribe: subscribed(500),
-        unsubscribe: unsubscribed,
-        ping: () => ({}),
-        read: readAnswer("still going\r\n", { base: 500 }),
-        info,
-      },
+      answers: { subscribe: subscribed(500), unsubscribe: unsubscribed },
     });
     const call = waitFor(link, "work", {
       pattern: /never/,
@@ -344,43 +337,31 @@ Deno.test("waitFor() aborted ends the wait unmet", async (t) => {
     });
     await link.waiting();
     controller.abort();
-    const result = await call;
-    assert.equal(result.met, false);
-    assert.equal(result.match, null);
-    assert.equal(result.cursor, 513);
-    assert.equal(result.output, "still going\n");
-    // The daemon's search, never met, is ended.
-    assert.deepEqual(link.ops, [
-      "subscribe",
-      "unsubscribe",
-      "ping",
-      "read",
-      "info",
-    ]);
-    assert.deepEqual(link.requests[3].fields, {
-      name: "work",
-      since: 500,
-      max: 200 * 1024,
-    });
+    await assert.rejects(call, (error: Error) => error.name === "AbortError");
+    assert.deepEqual(link.ops, ["subscribe", "unsubscribe"]);
+    assert.equal(link.open, 0);
   });
-  await t.step("before it begins, with its output watch ended", async () => {
+  await t.step("the caller's own reason passes through", async () => {
+    const controller = new AbortController();
     const link = new FakeLink({
-      caps: OLD_CAPS,
-      answers: {
-        subscribe: subscribed(500),
-        unsubscribe: unsubscribed,
-        ping: () => ({}),
-      },
+      answers: { subscribe: subscribed(500), unsubscribe: unsubscribed },
     });
-    link.push(output(500, "ready\r\n"));
-    const result = await waitFor(link, "work", {
-      pattern: /ready/,
-      signal: AbortSignal.abort(),
+    const call = waitFor(link, "work", {
+      idleMs: 100_000,
+      signal: controller.signal,
     });
-    assert.equal(result.met, false);
-    assert.equal(result.cursor, 500);
-    assert.deepEqual(link.ops, ["subscribe", "unsubscribe", "ping"]);
-    assert.equal(link.queued, 0);
+    await link.waiting();
+    const reason = new Error("user gave up");
+    controller.abort(reason);
+    await assert.rejects(call, (error) => error === reason);
+  });
+  await t.step("before it begins: nothing is sent", async () => {
+    const link = new FakeLink({ caps: OLD_CAPS });
+    await assert.rejects(
+      waitFor(link, "work", { pattern: /ready/, signal: AbortSignal.abort() }),
+      (error: Error) => error.name === "AbortError",
+    );
+    assert.deepEqual(link.ops, []);
   });
 });
 
@@ -423,11 +404,12 @@ Deno.test("waitFor() says nothing was typed when the link fails", async (t) => {
       assert.ok(error instanceof ConnectionLostError);
       assert.equal(error.delivery, "not_sent");
       assert.deepEqual(error.details, {
-        sent: "not_sent",
-        name: "work",
+        delivery: "not_sent",
+        session: "work",
         cursor: 500,
+        destination: "db1",
       });
-      assert.match(error.message, /sessh wait work db1 --since 500/);
+      assert.match(error.message, /wait again from cursor 500$/);
       return true;
     });
   });

@@ -28,8 +28,8 @@ export function sessionInfo(m: Message): SessionInfo {
     name: String(m.name),
     pid: Number(m.pid),
     shell: String(m.shell ?? ""),
-    created: Number(m.created ?? 0),
-    lastActivity: Number(m.last_activity ?? 0),
+    created: new Date(Number(m.created ?? 0)),
+    lastActivity: new Date(Number(m.last_activity ?? 0)),
     cols: Number(m.cols ?? 0),
     rows: Number(m.rows ?? 0),
     bufferStart: Number(m.buffer_start ?? 0),
@@ -44,10 +44,12 @@ export function sessionInfo(m: Message): SessionInfo {
     lastExit: m.last_exit == null ? null : Number(m.last_exit),
     integrated: Boolean(m.integrated),
     attached: Boolean(m.attached),
-    detachedAt: m.detached_at == null ? null : Number(m.detached_at),
-    idleDeadline: m.idle_deadline == null ? null : Number(m.idle_deadline),
+    detachedAt: m.detached_at == null ? null : new Date(Number(m.detached_at)),
+    idleDeadline: m.idle_deadline == null
+      ? null
+      : new Date(Number(m.idle_deadline)),
     lost: Boolean(m.lost),
-    lostAt: m.lost_at == null ? null : Number(m.lost_at),
+    lostAt: m.lost_at == null ? null : new Date(Number(m.lost_at)),
   };
 }
 

@@ -43,7 +43,7 @@ export interface MasterStateOptions {
   signal?: AbortSignal;
 }
 
-/** Options for {@linkcode ensureMaster}. */
+/** Options for making sure of a ControlMaster. */
 export interface EnsureMasterOptions {
   /**
    * Timeout of each `ssh -O check`.
@@ -60,7 +60,7 @@ export interface EnsureMasterOptions {
   signal?: AbortSignal;
 }
 
-/** The master {@linkcode ensureMaster} made sure of. */
+/** A ControlMaster a client goes through: its socket, and whether this call started it. */
 export interface MasterInfo {
   /** Expanded control socket path; pass it to `clientArgv`. */
   controlPath: string;

@@ -270,7 +270,7 @@ Deno.test("ensureMaster() reports a wrong identity as auth_failed without hangin
   await assertConnectError(
     ensureMaster(dest, settings),
     "auth_failed",
-    /^Cannot reach ".*@127\.0\.0\.1:\d+": ssh exited 255 \(Permission denied \(publickey\)\); check SESSH_IDENTITY or pass -i KEY$/,
+    /^Cannot reach ".*@127\.0\.0\.1:\d+": ssh exited 255 \(Permission denied \(publickey\)\); check SESSH_IDENTITY or the ssh identity option$/,
   );
   assert.ok(performance.now() - started < 15_000);
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
 import { clientArgv } from "./options.ts";
@@ -92,49 +93,57 @@ export function sftpArgv(
   return ["sftp", "-b", "-", ...options, "--", ssh[ssh.length - 2]];
 }
 
-/** The two paths of a copy, and the offset it continues from (0: anew). */
-export interface SftpCopy {
-  /** The local file. */
-  localPath: string;
-  /** The remote file. */
-  remotePath: string;
-  /** 0 for a fresh copy; else the destination holds this many bytes of the source. */
-  start: number;
-  /** A directory tree (`-R`). */
-  recursive?: boolean;
-}
-
 /**
- * Moves one file with `sftp -b -` through the master. A copy with `start`
- * above 0 continues the destination (`-a`), which the caller has checked.
+ * Runs a batch of sftp commands through the master (one per line; sftp
+ * stops at the first that fails, unless it starts with `-`). A signal that
+ * stops sessh stops sftp first, before the files it writes are cleaned up.
  *
  * @param dest The destination.
  * @param settings The settings.
  * @param controlPath The master's control socket.
- * @param direction Upload or download.
- * @param copy The paths and where the copy begins.
+ * @param batch The commands, each line ending in `\n`.
  * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
- *   `details.no_sftp` when the host has no sftp subsystem.
+ *   `details.noSftp` when the host has no sftp subsystem.
  */
-export async function sftpCopy(
+export async function sftpBatch(
   dest: Destination,
   settings: SshSettings,
   controlPath: string,
-  direction: Direction,
-  copy: SftpCopy,
+  batch: string,
 ): Promise<void> {
-  const result = await runCommand(sftpArgv(dest, settings, controlPath), {
-    stdin: new TextEncoder().encode(
-      transferBatch(direction, copy.localPath, copy.remotePath, {
-        resume: copy.start > 0,
-        recursive: copy.recursive,
-      }),
-    ),
+  const stop = new AbortController();
+  const running = runCommand(sftpArgv(dest, settings, controlPath), {
+    stdin: new TextEncoder().encode(batch),
     // As long as bytes move: ssh's keepalives end a dead link.
     timeoutMs: 24 * 3600_000,
+    signal: stop.signal,
   });
+  using _ = onInterrupt(async () => {
+    stop.abort();
+    await running;
+    return "stopped sftp";
+  });
+  const result = await running;
   if (result.code === 0) return;
   throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
+}
+
+/**
+ * The sftp command that renames a remote file over another (OpenSSH's
+ * sftp uses the server's atomic `posix-rename` where it has it).
+ *
+ * @param from The file to rename.
+ * @param to Its new name.
+ * @returns The batch line.
+ *
+ * @example
+ * ```ts
+ * import { renameLine } from "./sftp.ts";
+ * console.log(renameLine("/d/.a.sessh-part", "/d/a")); // rename "/d/.a.sessh-part" "/d/a"\n
+ * ```
+ */
+export function renameLine(from: string, to: string): string {
+  return `rename ${sftpWord(from)} ${sftpWord(to)}\n`;
 }
 
 /**
@@ -178,7 +187,7 @@ export function sftpError(
 }
 
 /**
- * The error of a host without the sftp subsystem (`details.no_sftp`).
+ * The error of a host without the sftp subsystem (`details.noSftp`).
  *
  * @param dest The destination.
  * @returns The error.
@@ -186,8 +195,8 @@ export function sftpError(
 export function noSftpError(dest: Pick<Destination, "host">): SesshError {
   const error = new SesshError(
     "remote",
-    `${dest.host} offers no sftp subsystem (Subsystem sftp in its sshd_config); copy with --via helper`,
+    `${dest.host} offers no sftp subsystem (Subsystem sftp in its sshd_config); copy through the sessh daemon instead`,
   );
-  error.details.no_sftp = true;
+  error.details.noSftp = true;
   return error;
 }

@@ -22,7 +22,7 @@ Deno.test("sftp's complaints become errors by kind", () => {
   const host = { host: "box" };
   assert.equal(
     sftpError("subsystem request failed on channel 0\n", 255, host).details
-      .no_sftp,
+      .noSftp,
     true,
   );
   assert.equal(

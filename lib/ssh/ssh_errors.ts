@@ -39,7 +39,7 @@ interface Diagnosis {
  * );
  * console.log(error.code); // "auth_failed"
  * console.log(error.message);
- * // Cannot reach "db1": ssh exited 255 (Permission denied (publickey)); check SESSH_IDENTITY or pass -i KEY
+ * // Cannot reach "db1": ssh exited 255 (Permission denied (publickey)); check SESSH_IDENTITY or the ssh identity option
  * ```
  */
 export function classifySshFailure(
@@ -57,6 +57,7 @@ export function classifySshFailure(
     `Cannot reach ${
       JSON.stringify(dest.display)
     }: ${what} (${diagnosis.cause}); ${diagnosis.advice}`,
+    { destination: dest.display },
   );
 }
 
@@ -162,10 +163,14 @@ function negotiation(lines: string[]): Diagnosis | undefined {
     advice:
       (variable
         ? `set ${variable} to an algorithm the server offers`
-        : "pass -o with an algorithm the server offers") +
+        : "add an ssh option with an algorithm the server offers") +
       (offer ? ` (${offer})` : ""),
   };
 }
+
+/** Where a key comes from; the command line adds its own flag (`-i`). */
+export const IDENTITY_ADVICE =
+  "check SESSH_IDENTITY or the ssh identity option";
 
 function authentication(lines: string[]): Diagnosis | undefined {
   const denied = find(lines, /(Permission denied \([^)]*\))/) ??
@@ -176,8 +181,8 @@ function authentication(lines: string[]): Diagnosis | undefined {
   const advice = unprotected !== undefined
     ? `the key ${unprotected} is readable by others and was ignored; run chmod 600 on it`
     : missing !== undefined
-    ? `the identity file ${missing} does not exist; check SESSH_IDENTITY or pass -i KEY`
-    : "check SESSH_IDENTITY or pass -i KEY";
+    ? `the identity file ${missing} does not exist; ${IDENTITY_ADVICE}`
+    : IDENTITY_ADVICE;
   return { code: "auth_failed", cause: denied, advice };
 }
 
@@ -190,7 +195,7 @@ function configuration(lines: string[]): Diagnosis | undefined {
   return {
     code: "ssh_failed",
     cause: clean(line),
-    advice: "check the -o and -F options and your ssh config file",
+    advice: "check the ssh options, the config file given and your ssh config",
   };
 }
 

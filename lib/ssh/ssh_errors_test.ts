@@ -43,7 +43,7 @@ const TABLE: [string, number, string, ConnectError["code"], RegExp][] = [
     255,
     "nobody@127.0.0.1: Permission denied (publickey).\r\n",
     "auth_failed",
-    /^Cannot reach "db1": ssh exited 255 \(Permission denied \(publickey\)\); check SESSH_IDENTITY or pass -i KEY$/,
+    /^Cannot reach "db1": ssh exited 255 \(Permission denied \(publickey\)\); check SESSH_IDENTITY or the ssh identity option$/,
   ],
   [
     "missing identity file",
@@ -190,7 +190,7 @@ const TABLE: [string, number, string, ConnectError["code"], RegExp][] = [
     255,
     "command-line: line 0: Bad configuration option: bogus\r\n",
     "ssh_failed",
-    /\(command-line: line 0: Bad configuration option: bogus\); check the -o and -F options/,
+    /\(command-line: line 0: Bad configuration option: bogus\); check the ssh options, the config file given/,
   ],
   [
     "missing config file",

@@ -9,17 +9,10 @@
  * @module
  */
 import { SesshError, UsageError } from "../../errors.ts";
-import type { SesshClient } from "../../session/client.ts";
-import {
-  baseName,
-  type CopyPlan,
-  joinPath,
-  planDownload,
-  planUpload,
-  type TransferResult,
-} from "../../session/files.ts";
-import { localTree } from "../../session/file_trees.ts";
-import { type Direction, noSftpError, sftpCopy } from "../../ssh/sftp.ts";
+import type { TransferResult } from "../../session/files.ts";
+import type { Direction } from "../../ssh/sftp.ts";
+import { fileViaSftp } from "./cp_sftp.ts";
+import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 import { verb } from "../context.ts";
@@ -133,7 +126,7 @@ export async function cpCommand(
   let copied: TransferResult | null = null;
   try {
     if (via === "sftp") {
-      copied = await (options.recursive ? treeViaSftp : viaSftp)(
+      copied = await (options.recursive ? treeViaSftp : fileViaSftp)(
         client,
         direction,
         local.path,
@@ -143,7 +136,7 @@ export async function cpCommand(
         .catch((error) => {
           // Only the default falls back; --via sftp asked for sftp.
           if (
-            error instanceof SesshError && error.details.no_sftp &&
+            error instanceof SesshError && error.details.noSftp &&
             flags.via === undefined && client.daemon.caps.includes("files")
           ) return null;
           throw error;
@@ -194,146 +187,6 @@ export async function cpCommand(
     notice,
     exitCode: 0,
   };
-}
-
-/**
- * The copy through sftp, planned with the daemon's file requests (the target
- * in a directory, the resume point, the total). A daemon too old for them
- * leaves the paths to sftp, and cannot check a resume.
- */
-async function viaSftp(
-  client: SesshClient,
-  direction: Direction,
-  localPath: string,
-  remotePath: string,
-  options: {
-    resume: boolean;
-    onProgress?: (copied: number, total: number | null) => void;
-  },
-): Promise<TransferResult> {
-  let plan: CopyPlan;
-  if (client.daemon.caps.includes("files")) {
-    plan = direction === "upload"
-      ? await planUpload(
-        client.connection,
-        localPath,
-        remotePath,
-        options.resume,
-      )
-      : await planDownload(
-        client.connection,
-        remotePath,
-        localPath,
-        options.resume,
-      );
-  } else if (options.resume) {
-    throw new UsageError(
-      `The sessh daemon on ${client.destination.host} predates checked resumes (an older sessh started it); copy without --resume, or close its sessions so that a new one starts`,
-    );
-  } else {
-    plan = { remotePath, localPath, total: -1, start: 0, mode: 0 };
-  }
-  if (plan.total >= 0 && plan.start === plan.total) {
-    return {
-      remotePath: plan.remotePath,
-      localPath: plan.localPath,
-      bytes: plan.total,
-      resumedFrom: plan.start,
-    };
-  }
-  // sftp writes the bytes itself: the bar follows the destination's size.
-  const size = direction === "upload"
-    ? async () => (await client.stat(plan.remotePath))?.size ?? 0
-    : async () =>
-      (await Deno.stat(plan.localPath).catch(() => null))?.size ?? 0;
-  const watching = options.onProgress && plan.total >= 0
-    ? setInterval(async () => {
-      options.onProgress?.(await size().catch(() => 0), plan.total);
-    }, 250)
-    : undefined;
-  try {
-    await sftpCopy(
-      client.destination,
-      client.settings,
-      client.master.controlPath,
-      direction,
-      plan,
-    );
-  } catch (error) {
-    throw await closedMeansNoSftp(client, error);
-  } finally {
-    clearInterval(watching);
-  }
-  const bytes = plan.total >= 0 ? plan.total : await size();
-  return {
-    remotePath: plan.remotePath,
-    localPath: plan.localPath,
-    bytes,
-    resumedFrom: plan.start,
-  };
-}
-
-/**
- * A directory tree through sftp (`put -R`, `get -R`), which lands as scp -r
- * puts it: inside an existing directory, else as the destination. What it
- * copied is counted from the local side. A file given with -r is copied as
- * a file.
- */
-async function treeViaSftp(
-  client: SesshClient,
-  direction: Direction,
-  localPath: string,
-  remotePath: string,
-  options: { resume: boolean },
-): Promise<TransferResult> {
-  const there = await client.stat(remotePath).catch(() => null);
-  const here = await Deno.stat(localPath).catch(() => null);
-  const isTree = direction === "upload" ? here?.isDirectory : there?.dir;
-  if (!isTree) {
-    return await viaSftp(client, direction, localPath, remotePath, options);
-  }
-  const remoteTop = direction === "download"
-    ? there!.path
-    : there?.dir
-    ? joinPath(there.path, baseName(localPath))
-    : there?.path ?? remotePath;
-  const localTop = direction === "download" && here?.isDirectory
-    ? joinPath(localPath, baseName(there!.path))
-    : localPath;
-  await sftpCopy(
-    client.destination,
-    client.settings,
-    client.master.controlPath,
-    direction,
-    { localPath, remotePath, start: 0, recursive: true },
-  ).catch(async (error) => {
-    throw await closedMeansNoSftp(client, error);
-  });
-  const tree = await localTree(localTop);
-  const files = tree.entries.filter((entry) => !entry.dir);
-  return {
-    remotePath: remoteTop,
-    localPath: localTop,
-    bytes: files.reduce((n, entry) => n + entry.size, 0),
-    resumedFrom: 0,
-    files: files.length,
-    skipped: tree.skipped,
-  };
-}
-
-/**
- * Through a master, a refused subsystem reads only "Connection closed", as a
- * dead link does: a link that still answers closed only sftp's channel.
- */
-async function closedMeansNoSftp(
-  client: SesshClient,
-  error: unknown,
-): Promise<unknown> {
-  const answers = error instanceof SesshError &&
-    error.details.closed === true &&
-    await client.connection.request("ping", {}, { timeoutMs: 5000 })
-      .then(() => true, () => false);
-  return answers ? noSftpError(client.destination) : error;
 }
 
 /** `cp`, as its grammar in `cp_command.ts` calls it. */

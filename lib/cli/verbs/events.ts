@@ -102,11 +102,16 @@ export async function followAsJson(
   sink: StreamSink,
   events: boolean,
 ): Promise<number | null> {
-  for await (
-    const piece of session.follow({ since, events, signal: sink.signal })
-  ) {
-    await sink.write(JSON.stringify(pieceJson(piece)) + "\n");
-    if (piece.type === "exit") return piece.status;
+  try {
+    for await (
+      const piece of session.follow({ since, events, signal: sink.signal })
+    ) {
+      await sink.write(JSON.stringify(pieceJson(piece)) + "\n");
+      if (piece.type === "exit") return piece.status;
+    }
+  } catch (error) {
+    // Interrupted by the user: the stream simply ends.
+    if (!sink.signal.aborted) throw error;
   }
   return null;
 }

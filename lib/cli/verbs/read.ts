@@ -7,6 +7,7 @@
 import { formatScreen } from "../../render/screen.ts";
 import { followAsJson } from "./events.ts";
 import { waitJson } from "../result_json.ts";
+import { UsageError } from "../../errors.ts";
 import {
   type CallContext,
   type CommonFlags,
@@ -110,7 +111,11 @@ export async function logsCommand(
             } bytes of output went by unseen (this reader fell behind the buffer); following from cursor ${end}`,
           ),
       },
-    );
+    ).catch((error) => {
+      // Interrupted by the user: the follow ends as the shell's exit would not.
+      if (sink.signal.aborted) return null;
+      throw error;
+    });
     return {
       op: "logs",
       fields: { name: t.name, shell_exit: exit },
@@ -213,6 +218,12 @@ export async function waitCommand(
   const env = call.env;
   const pattern = flags.for;
   const idleMs = flags.idle;
+  const conditions = [pattern, idleMs, flags.done ? true : undefined];
+  if (conditions.filter((c) => c !== undefined).length !== 1) {
+    throw new UsageError(
+      "Pass exactly one of --for REGEX, --idle MS or --done",
+    );
+  }
   const timeoutMs = timeoutFlag(flags, env);
   const deadline = performance.now() + timeoutMs;
   call.endBy(timeoutMs);

@@ -5,6 +5,7 @@
  * @module
  */
 import { UsageError } from "../../errors.ts";
+import { AtomicFile, checkWritable } from "../../fs/atomic_file.ts";
 import {
   type CommonFlags,
   connect,
@@ -39,6 +40,16 @@ export async function recordCommand(
       "Name the file to write with --output FILE.cast (- for stdout)",
     );
   }
+  if ((flags.since === undefined) === (flags.command === undefined)) {
+    throw new UsageError("Record either --since CURSOR or --command ID");
+  }
+  if (flags.output !== "-") {
+    await checkWritable(flags.output).catch((error) => {
+      throw error instanceof UsageError
+        ? new UsageError(`${error.message} (or --output - for stdout)`)
+        : error;
+    });
+  }
   await using client = await connect(t, flags);
   const cast = await client.session(t.name).record({
     since: flags.since,
@@ -53,7 +64,14 @@ export async function recordCommand(
       exitCode: 0,
     };
   }
-  await Deno.writeTextFile(flags.output, cast);
+  {
+    await using out = await AtomicFile.open(flags.output);
+    const bytes = new TextEncoder().encode(cast);
+    for (let at = 0; at < bytes.length;) {
+      at += await out.file.write(bytes.subarray(at));
+    }
+    await out.commit();
+  }
   return {
     op: "record",
     fields: { name: t.name, file: flags.output, events },

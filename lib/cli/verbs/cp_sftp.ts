@@ -1,0 +1,235 @@
+/**
+ * `cp` through the host's sftp subsystem, planned with the daemon's file
+ * requests. sftp writes no target in place: a download goes to a part file
+ * beside the target (made here, exclusively, then renamed over it), an
+ * upload to a part file on the host that sftp renames over the target, so
+ * that a copy cut short leaves the old file. Trees: cp_sftp_tree.ts.
+ *
+ * @module
+ */
+import { SesshError, UsageError } from "../../errors.ts";
+import { partPathOf } from "../../fs/atomic_file.ts";
+import { onInterrupt } from "../../interrupt.ts";
+import type { SesshClient } from "../../session/client.ts";
+import {
+  type CopyPlan,
+  openLocal,
+  planDownload,
+  planUpload,
+  type TransferResult,
+} from "../../session/files.ts";
+import {
+  type Direction,
+  noSftpError,
+  renameLine,
+  sftpBatch,
+  transferBatch,
+} from "../../ssh/sftp.ts";
+
+/** How a copy through sftp runs. */
+export interface SftpOptions {
+  /** Continue a cut copy. */
+  resume: boolean;
+  /** Called with the bytes at the destination and the total. */
+  onProgress?: (copied: number, total: number | null) => void;
+}
+
+/**
+ * One file through sftp. A daemon too old for file requests leaves the
+ * paths to sftp (in place, as sftp writes them), and cannot check a resume.
+ *
+ * @param client The connected client.
+ * @param direction Upload or download.
+ * @param localPath The local side, as typed.
+ * @param remotePath The remote side.
+ * @param options Resume, progress.
+ * @returns What was copied.
+ */
+export async function fileViaSftp(
+  client: SesshClient,
+  direction: Direction,
+  localPath: string,
+  remotePath: string,
+  options: SftpOptions,
+): Promise<TransferResult> {
+  const files = client.daemon.caps.includes("files");
+  const partFiles = client.daemon.caps.includes("part_files");
+  if (!files && options.resume) {
+    throw new UsageError(
+      `The sessh daemon on ${client.destination.host} predates checked resumes (an older sessh started it); copy without --resume, or close its sessions so that a new one starts`,
+    );
+  }
+  const plan: CopyPlan = !files
+    ? { remotePath, localPath, total: -1, start: 0, mode: 0 }
+    : direction === "upload"
+    ? await planUpload(client.connection, localPath, remotePath, {
+      resume: options.resume,
+      partFiles,
+    })
+    : await planDownload(client.connection, remotePath, localPath, options);
+  const whole = plan.total >= 0 && plan.start === plan.total &&
+    plan.continues === "target";
+  if (whole) {
+    return {
+      remotePath: plan.remotePath,
+      localPath: plan.localPath,
+      bytes: plan.total,
+      resumedFrom: plan.start,
+    };
+  }
+  const run = (batch: string, watched: () => Promise<number>) =>
+    watching(options, plan.total, watched, () => sftp(client, batch));
+  if (direction === "download") {
+    if (!files) {
+      await run(
+        transferBatch("download", localPath, remotePath),
+        () => localSize(localPath),
+      );
+      return {
+        remotePath,
+        localPath,
+        bytes: await localSize(localPath),
+        resumedFrom: 0,
+      };
+    }
+    // sftp opens the part by its name and truncates it (the same file: made
+    // here a moment ago, in a directory of the user's); ours stays open so
+    // that commit() syncs what sftp wrote.
+    await using out = await openLocal(plan, { resume: options.resume });
+    if (out.start < plan.total) {
+      await run(
+        transferBatch("download", out.partPath, plan.remotePath, {
+          resume: out.start > 0,
+        }),
+        () => localSize(out.partPath),
+      );
+    }
+    await out.commit();
+    return {
+      remotePath: plan.remotePath,
+      localPath: out.path,
+      bytes: plan.total,
+      resumedFrom: out.start,
+    };
+  }
+  const remoteSize = async () =>
+    (await client.stat(part).catch(() => null))?.size ?? 0;
+  const viaPart = partFiles && plan.continues !== "target";
+  const part = viaPart ? partPathOf(plan.remotePath) : plan.remotePath;
+  using _ = onInterrupt(() =>
+    viaPart
+      ? discardRemote(client, part, plan.remotePath, options.resume)
+      : undefined
+  );
+  try {
+    // A part that holds the whole source only needs its rename.
+    const send = plan.start < plan.total || plan.total < 0
+      ? transferBatch("upload", localPath, part, { resume: plan.start > 0 })
+      : "";
+    await run(
+      send + (viaPart ? renameLine(part, plan.remotePath) : ""),
+      remoteSize,
+    );
+  } catch (error) {
+    if (viaPart) {
+      await discardRemote(client, part, plan.remotePath, options.resume).catch(
+        () => {},
+      );
+    }
+    throw error;
+  }
+  const bytes = plan.total >= 0
+    ? plan.total
+    : (await client.stat(plan.remotePath).catch(() => null))?.size ?? 0;
+  return {
+    remotePath: plan.remotePath,
+    localPath,
+    bytes,
+    resumedFrom: plan.start,
+  };
+}
+
+/**
+ * sftp's own batch; a refused subsystem told from a dead link.
+ *
+ * @param client The connected client.
+ * @param batch The batch's lines.
+ */
+export async function sftp(client: SesshClient, batch: string): Promise<void> {
+  await sftpBatch(
+    client.destination,
+    client.settings,
+    client.master.controlPath,
+    batch,
+  ).catch(async (error) => {
+    throw await closedMeansNoSftp(client, error);
+  });
+}
+
+/**
+ * Through a master, a refused subsystem reads only "Connection closed", as a
+ * dead link does: a link that still answers closed only sftp's channel.
+ */
+async function closedMeansNoSftp(
+  client: SesshClient,
+  error: unknown,
+): Promise<unknown> {
+  const answers = error instanceof SesshError &&
+    error.details.closed === true &&
+    await client.connection.request("ping", {}, { timeoutMs: 5000 })
+      .then(() => true, () => false);
+  return answers ? noSftpError(client.destination) : error;
+}
+
+/** sftp writes the bytes itself: the bar follows the destination's size. */
+async function watching<T>(
+  options: SftpOptions,
+  total: number,
+  size: () => Promise<number>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const timer = options.onProgress && total >= 0
+    ? setInterval(async () => {
+      options.onProgress?.(await size().catch(() => 0), total);
+    }, 250)
+    : undefined;
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * A local file's size, -1 when there is none (not following a link).
+ *
+ * @param path The file.
+ * @returns Its size.
+ */
+export async function localSize(path: string): Promise<number> {
+  return (await Deno.lstat(path).catch(() => null))?.size ?? 0;
+}
+
+/**
+ * Removes an upload's part on the host, unless it is kept to resume.
+ *
+ * @param client The connected client.
+ * @param part The part's path on the host.
+ * @param target The file it was to become.
+ * @param keep Whether it is kept (a copy with `--resume`).
+ * @returns What was left, for the report of a stop.
+ */
+export async function discardRemote(
+  client: SesshClient,
+  part: string,
+  target: string,
+  keep: boolean,
+): Promise<string> {
+  if (keep) {
+    return `the part sent is in ${part} on the host (copy again with --resume to continue)`;
+  }
+  await client.connection.request("fwrite", { path: part, discard: true }, {
+    timeoutMs: 5000,
+  });
+  return `${target} on the host left as it was; removed ${part} there`;
+}

@@ -1,0 +1,123 @@
+/**
+ * What sessh undoes when a signal stops it (SIGINT, SIGTERM, SIGHUP): work
+ * in progress registers how to end itself (a child to stop, a temporary
+ * file to remove), and the command line runs those steps, newest first,
+ * before it exits 128 + the signal's number.
+ *
+ * @module
+ */
+
+/**
+ * One step of undoing: it ends or removes what it guards and returns a
+ * phrase that says what was left ("removed .a.bin.sessh-part"), or nothing.
+ */
+export type Cleanup = () => Promise<string | undefined> | string | undefined;
+
+/** The exit code of each signal the command line stops on, as shells report it. */
+export const STOP_SIGNALS = {
+  SIGHUP: 129,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+/** A signal the command line stops on. */
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+const pending: Cleanup[] = [];
+let armer: (() => void) | undefined;
+
+/**
+ * Sets what installs the signal handlers (the command line's). It runs
+ * once, when there is first something to end or remove: a command that
+ * starts no child and writes no file keeps the signals' default action,
+ * and saves the listeners' start-up time.
+ *
+ * @param install Adds the listeners.
+ *
+ * @example
+ * ```ts
+ * import { armWith } from "./interrupt.ts";
+ * armWith(() => Deno.addSignalListener("SIGTERM", () => Deno.exit(143)));
+ * ```
+ */
+export function armWith(install: (() => void) | undefined): void {
+  armer = install;
+}
+
+/**
+ * Installs the signal handlers set with {@linkcode armWith}, once: called
+ * when a child starts and when a step is registered.
+ *
+ * @example
+ * ```ts
+ * import { arm } from "./interrupt.ts";
+ * arm();
+ * ```
+ */
+export function arm(): void {
+  const install = armer;
+  armer = undefined;
+  install?.();
+}
+
+/**
+ * Registers a step to run if a signal stops sessh before the returned
+ * handle is disposed (the work finished or failed on its own).
+ *
+ * @param cleanup The step.
+ * @returns A handle that unregisters the step.
+ *
+ * @example
+ * ```ts
+ * import { onInterrupt } from "./interrupt.ts";
+ * using _ = onInterrupt(() => "removed nothing");
+ * ```
+ */
+export function onInterrupt(cleanup: Cleanup): Disposable {
+  arm();
+  pending.push(cleanup);
+  return {
+    [Symbol.dispose]() {
+      const at = pending.lastIndexOf(cleanup);
+      if (at >= 0) pending.splice(at, 1);
+    },
+  };
+}
+
+/**
+ * Runs every registered step, newest first (a child is stopped before the
+ * file it writes is removed), each within what is left of `deadlineMs`.
+ *
+ * @param deadlineMs How long all steps may take together.
+ * @returns What each step reported.
+ *
+ * @example
+ * ```ts
+ * import { onInterrupt, runCleanups } from "./interrupt.ts";
+ * onInterrupt(() => "removed .a.sessh-part");
+ * console.log(await runCleanups(1000)); // ["removed .a.sessh-part"]
+ * ```
+ */
+export async function runCleanups(deadlineMs: number): Promise<string[]> {
+  const notes: string[] = [];
+  const end = Date.now() + deadlineMs;
+  while (pending.length > 0) {
+    const step = pending.pop()!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve("a clean-up step did not finish in time"),
+        Math.max(0, end - Date.now()),
+      );
+    });
+    const note = await Promise.race([
+      Promise.resolve().then(step).catch((error) =>
+        `a clean-up step failed (${(error as Error)?.message ?? error})`
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (note) notes.push(note);
+  }
+  return notes;
+}
