@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   "file_denied",
   "hostile_listing",
   "timeout",
+  "pattern_too_slow",
   "command_failed",
   "remote",
   "internal",

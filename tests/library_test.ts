@@ -236,11 +236,12 @@ Deno.test("upload and download move files through the daemon, with progress, a s
   );
 
   await t.step(
-    "a stopped copy rejects with the signal's reason, and resume finishes it",
+    "a stopped copy rejects with the signal's reason, leaves the target untouched and resume finishes it",
     async () => {
       const stop = new AbortController();
       await assert.rejects(
         client.download("data.bin", `${dir}/cut.bin`, {
+          resume: true,
           signal: stop.signal,
           onProgress: (copied) => {
             if (copied >= 1 << 20) stop.abort();
@@ -249,13 +250,20 @@ Deno.test("upload and download move files through the daemon, with progress, a s
         (error: unknown) =>
           error instanceof DOMException && error.name === "AbortError",
       );
-      const cut = (await Deno.stat(`${dir}/cut.bin`)).size;
+      // The target is written whole or not at all; with `resume` the part
+      // copied so far stays beside it for the next call to continue.
+      await assert.rejects(Deno.stat(`${dir}/cut.bin`), Deno.errors.NotFound);
+      const cut = (await Deno.stat(`${dir}/.cut.bin.sessh-part`)).size;
       assert.ok(cut >= 1 << 20 && cut < data.length, `${cut} bytes`);
       const resumed = await client.download("data.bin", `${dir}/cut.bin`, {
         resume: true,
       });
       assert.equal(resumed.resumedFrom, cut);
       assert.deepEqual(await Deno.readFile(`${dir}/cut.bin`), data);
+      await assert.rejects(
+        Deno.stat(`${dir}/.cut.bin.sessh-part`),
+        Deno.errors.NotFound,
+      );
     },
   );
 

@@ -50,3 +50,23 @@ Deno.test("a runtime directory others can write to is refused by the helper with
     /runtime or state directory on the host is not a private directory/,
   );
 });
+
+Deno.test("an XDG_RUNTIME_DIR others can write to is passed over, and the daemon's log says why", async () => {
+  await using sshd = await startSshd();
+  await Deno.chmod(sshd.remoteRuntimeDir, 0o777);
+  const opened = await sessh(sshd, ["open", "x", sshd.dest]);
+  assert.equal(opened.code, 0, opened.stderr);
+  assert.deepEqual(
+    [...Deno.readDirSync(sshd.remoteRuntimeDir)],
+    [],
+    "nothing was made in it",
+  );
+  const host = Deno.hostname().split(".")[0].replace(/[^A-Za-z0-9_-]/g, "_");
+  const log = await Deno.readTextFile(
+    `${sshd.home}/.local/state/sessh/${host}/daemon.log`,
+  );
+  assert.match(
+    log,
+    /XDG_RUNTIME_DIR=\S+ is not a private directory of uid \d+: .*mode 777; the socket is in /,
+  );
+});

@@ -13,7 +13,7 @@ export const REMOTE_EXITS = {
   3: {
     name: "unsafe_cache_dir",
     advice:
-      "the helper cache ~/.cache/sessh on the host must be a directory of yours with mode 0700; remove or fix it and retry",
+      "the helper cache ~/.cache/sessh on the host must be a directory of yours with mode 0700, in directories that only you or root can change (or sticky, as /tmp); its message names the one at fault; remove or fix it and retry",
   },
   /** loader: the uploaded helper did not match its hash. */
   4: {

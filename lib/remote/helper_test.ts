@@ -152,3 +152,77 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
   assert.match(bad.stderr, /the helper arrived corrupted/);
   assert.equal(bad.cached, null);
 });
+
+/** Runs the loader on a pushed helper with `XDG_CACHE_HOME` set to `cache`. */
+async function runLoader(
+  cache: string,
+): Promise<{ code: number; stderr: string }> {
+  const loader = await Deno.readTextFile(new URL("loader.py", dir));
+  const packed = decodeBase64(HELPER_PACKED);
+  const child = new Deno.Command("python3", {
+    args: ["-S", "-c", loader, `${HELPER_HASH}+`],
+    env: { XDG_CACHE_HOME: cache },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(`${packed.length}\n`));
+  await writer.write(packed);
+  await writer.close();
+  const out = await child.output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("the loader refuses a cache that others could swap, and says why", async (t) => {
+  // How the directories are set up; the exit code and stderr expected (2:
+  // the helper ran, with no role).
+  const table: [string, (top: string) => Promise<void>, number, RegExp][] = [
+    ["a private cache", async () => {}, 2, /^usage: sessh list/],
+    [
+      "XDG_CACHE_HOME writable by others",
+      (top) => Deno.chmod(top, 0o777),
+      3,
+      /refusing cache dir .*\/sessh: .* \(uid \d+, mode 777\) lets others replace it/,
+    ],
+    [
+      "XDG_CACHE_HOME writable by others but sticky, as /tmp",
+      (top) => Deno.chmod(top, 0o1777),
+      2,
+      /^usage: sessh list/,
+    ],
+    [
+      "sessh a symlink to a private directory",
+      async (top) => {
+        await Deno.mkdir(`${top}.elsewhere`, { mode: 0o700 });
+        await Deno.symlink(`${top}.elsewhere`, `${top}/sessh`);
+      },
+      3,
+      /refusing cache dir .*: .*(Too many levels of symbolic links|Not a directory)/,
+    ],
+    [
+      "sessh readable by others",
+      async (top) => {
+        await Deno.mkdir(`${top}/sessh`);
+        await Deno.chmod(`${top}/sessh`, 0o755);
+      },
+      3,
+      /it must be owned by you with mode 0700/,
+    ],
+  ];
+  for (const [name, setUp, code, stderr] of table) {
+    await t.step(name, async () => {
+      const base = await Deno.makeTempDir();
+      try {
+        const top = `${base}/cache`;
+        await Deno.mkdir(top, { mode: 0o700 });
+        await setUp(top);
+        const result = await runLoader(top);
+        assert.equal(result.code, code, result.stderr);
+        assert.match(result.stderr, stderr);
+      } finally {
+        await Deno.remove(base, { recursive: true });
+      }
+    });
+  }
+});

@@ -37,6 +37,12 @@ EXIT_UNSAFE_DIR, EXIT_DAEMON_START = 6, 7
 AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAGER": ""}
 DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
 
+# What this daemon does beyond protocol 1's first form; a client asks a daemon of an older helper only for what it
+# lists. match_text: `wait --for` sees the text `output` shows (`\n` line ends) and is searched off the loop, a
+# search over budget ending the wait with a "match_failed" event.
+CAPS = ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files",
+        "part_files", "match_text"]
+
 class HelperError(Exception):
     """A request failed: raised as HelperError(code, message), `code` being the stable error code for the client."""
 
@@ -235,42 +241,156 @@ UNFINISHED_RE = re.compile("\x1b(?:\\[[\x20-\x3f]*|\\][^\x07\x1b]*\x1b?|[PX^_][^
 UNFINISHED_MAX = 4096
 MATCH_OVERLAP = 64 << 10  # characters of earlier text a match may span, as on the client
 MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
-MATCH_STEP = 4 << 20  # bytes of output searched at a time
+MATCH_STEP = 1 << 20  # bytes of output taken to search at a time
 HISTORY_MAX, COMMAND_TEXT_MAX = 100, 4096  # commands kept per session; bytes of each one's text kept
 REDACTED, SECRET_MAX = b"[REDACTED]", 4096  # what a secret shows as in output; the longest secret taken
 TIMELINE_GAP_S = 0.01  # output within this much of the last burst's start shares its timestamp
 ENDED_KEEP, ENDED_MAX = 1 << 20, 20  # bytes of output kept of a session closed for idleness; how many are kept
 
+# Line ends as `output` shows them: a newline, however many carriage returns came before it.
+LINE_END_RE = re.compile("\r+\n")
+# A pattern search runs in a child process (PatternWorker), never on the daemon's loop: Python's `re` backtracks,
+# holds the GIL, and cannot be stopped from another thread, so that `(a+)+$` over 30 characters would stall every
+# session for minutes. A search that takes longer than this is ended with the child, and the wait fails with
+# pattern_too_slow.
+PATTERN_BUDGET_S = 2.0
+MATCH_PENDING_MAX = 16 << 20  # characters of text a matcher holds while the worker is busy; beyond, output is skipped
+
 class TextMatcher:
     """Looks for a `wait --for` pattern in a session's output from `pos` on. The output is read as UTF-8 (invalid
-    bytes as U+FFFD), without escape sequences, and searched with the MATCH_OVERLAP characters before it, so that a
-    match may span reads. The client rewrote its pattern for Python's `re` (lib/session/pattern.ts): `^` with the
-    m flag is a lookbehind, without it `\A`, the start of the output searched."""
-    __slots__ = ("pattern", "pos", "decoder", "held", "tail", "cut", "evicted", "due")
+    bytes as U+FFFD), without escape sequences and with `\n` line ends, as `output` shows it, and searched with the
+    MATCH_OVERLAP characters before it, so that a match may span reads. The client rewrote its pattern for Python's
+    `re` (lib/session/pattern.ts): `^` with the m flag is a lookbehind, without it `\A`, the start of the output
+    searched. `take` turns output into text on the loop (linear time); the pattern searches it in PatternWorker."""
+    __slots__ = ("pattern", "pos", "decoder", "held", "cr", "tail", "cut", "evicted", "due", "pending", "searching")
 
     def __init__(self, pattern, pos):
         import codecs
-        self.pattern, self.pos, self.held, self.tail, self.cut, self.evicted, self.due = pattern, pos, "", "", 0, False, False
+        self.pattern, self.pos, self.held, self.cr, self.tail, self.cut = pattern, pos, "", "", "", 0
+        self.evicted, self.due, self.pending, self.searching = False, False, [], False
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
-    def scan(self, session, stop):
-        """Search the output up to `stop`; the match or None. Output evicted before it was searched is skipped."""
-        if self.pos < session.base:
+    def take(self, session, stop):
+        """The text of the output up to `stop`, to search: (text, where the search starts, the offset reached, the
+        text new since the last take or None when output was skipped). Output evicted before it was taken is
+        skipped."""
+        skipped = self.pos < session.base
+        if skipped:
             # U+FFFF stands for what went by: no match spans it, and one may begin right after it.
-            self.evicted, self.pos, self.held, self.tail, self.cut = True, session.base, "", "\uffff", 1
+            self.evicted, self.pos, self.held, self.cr, self.tail, self.cut = True, session.base, "", "", "\uffff", 1
             self.decoder.reset()
         text = self.held + self.decoder.decode(session.slice(self.pos, stop))
         self.pos = max(self.pos, stop)
         unfinished = UNFINISHED_RE.search(text, max(0, len(text) - UNFINISHED_MAX))
         hold = unfinished.start() if unfinished else len(text)
-        self.held, text = text[hold:], self.tail + ESCAPE_RE.sub("", text[:hold])
+        # Carriage returns at the end are held too: the next read tells whether a newline follows them.
+        clean = self.cr + ESCAPE_RE.sub("", text[:hold])
+        body = clean.rstrip("\r")
+        fresh = LINE_END_RE.sub("\n", body)
+        self.held, self.cr, text = text[hold:], clean[len(body):], self.tail + fresh
         # Searching from 1 once the text was cut keeps `\A` from matching where the cut fell.
-        match = self.pattern.search(text, self.cut)
+        start = self.cut
         if len(text) > MATCH_OVERLAP:
             self.tail, self.cut = text[-MATCH_OVERLAP:], 1
         else:
             self.tail = text
-        return match
+        return text, start, self.pos, None if skipped else fresh
+
+    def scan(self, session, stop):
+        """Search the output up to `stop` here, on this process; the match or None."""
+        text, start = self.take(session, stop)[:2]
+        return self.pattern.search(text, start)
+
+class PatternWorker:
+    """A long-lived child process, forked when the first pattern is searched, that runs one search at a time: the
+    daemon's loop only sends it text and awaits its answer, so that no pattern delays another session's requests.
+    A search over PATTERN_BUDGET_S kills the child (the next search forks a new one) and raises pattern_too_slow."""
+
+    def __init__(self, loop):
+        self.loop, self.sock, self.pid, self.lock = loop, None, None, None
+
+    async def search(self, pattern, text, start):
+        """(start, end) of the first match of compiled `pattern` in `text` from `start`, or None."""
+        import asyncio
+        self.lock = self.lock or asyncio.Lock()
+        async with self.lock:  # one search at a time: the child answers in order
+            if self.sock is None:
+                self.start()
+            request = frame({"source": pattern.pattern, "flags": pattern.flags, "text": text, "start": start})
+            try:
+                reply = await asyncio.wait_for(self.ask(request), PATTERN_BUDGET_S)
+            except asyncio.TimeoutError:
+                self.stop()
+                raise HelperError("pattern_too_slow", "The pattern took over %g s to search %d characters of "
+                                  "output; nested repetition such as (a+)+ backtracks for ever: simplify it"
+                                  % (PATTERN_BUDGET_S, len(text) - start))
+            except (OSError, EOFError, ValueError) as exc:
+                self.stop()
+                raise HelperError("remote", "The pattern search failed: %r" % (exc,))
+        if reply.get("error") is not None:
+            raise HelperError("bad_pattern", "The daemon cannot search with the pattern: %s" % reply["error"])
+        span = reply.get("span")
+        return tuple(span) if span else None
+
+    async def ask(self, request):
+        await self.loop.sock_sendall(self.sock, request)
+        buf = bytearray()
+        while True:
+            frames = split_frames(buf)
+            if frames:
+                return unpack(frames[0])
+            data = await self.loop.sock_recv(self.sock, READ_CHUNK)
+            if not data:
+                raise EOFError("the pattern worker exited")
+            buf += data
+
+    def start(self):
+        mine, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(theirs.fileno(), 3)
+                os.closerange(4, 4096)  # the sessions' PTYs, the listener, the clients
+                signal.set_wakeup_fd(-1)
+                for sig in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGTERM, signal.SIGALRM):
+                    signal.signal(sig, signal.SIG_DFL)
+                with suppress(OSError):
+                    os.nice(10)  # the daemon's loop comes first on a busy host
+                pattern_worker(socket.socket(fileno=3))
+            finally:
+                os._exit(0)
+        theirs.close()
+        mine.setblocking(False)
+        self.sock, self.pid = mine, pid
+
+    def stop(self):
+        """Kill the child; the daemon's SIGCHLD handler reaps it."""
+        if self.sock is not None:
+            self.sock.close()
+            or_none(os.kill, self.pid, signal.SIGKILL)
+        self.sock = self.pid = None
+
+def pattern_worker(sock):
+    """The child of PatternWorker: searches what the daemon sends until it closes the connection. SIGALRM's default
+    action ends a search the daemon no longer waits for, should the daemon die without killing this process."""
+    buf = bytearray()
+    while True:
+        frames = split_frames(buf)
+        if not frames:
+            data = sock.recv(READ_CHUNK << 4)
+            if not data:
+                return
+            buf += data
+            continue
+        msg = unpack(frames[0])
+        signal.alarm(int(PATTERN_BUDGET_S) * 5)
+        try:
+            match = re.compile(msg["source"], msg["flags"]).search(msg["text"], msg["start"])
+            reply = {"span": [match.start(), match.end()] if match else None}
+        except (re.error, OverflowError, RecursionError, KeyError, TypeError) as exc:
+            reply = {"error": str(exc)}
+        signal.alarm(0)
+        sock.sendall(frame(reply))
 
 # ---------------------------------------------------------------- files
 def state_dir():
@@ -279,14 +399,12 @@ def state_dir():
     base = os.environ.get("XDG_STATE_HOME", "")
     top, below = (base, []) if os.path.isabs(base) else (os.path.expanduser("~"), [".local", "state"])
     host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().partition(".")[0]) or "localhost"
-    if not SAFE_PATH_RE.match(top) or not _owned_dir(or_none(os.stat, top)):
+    if not SAFE_PATH_RE.match(top) or not safe_dir(top):
         return None
     path = top
     for part in below:
         path = os.path.join(path, part)
-        with suppress(OSError):
-            os.mkdir(path, 0o700)
-        if not _owned_dir(or_none(os.lstat, path)):
+        if not safe_dir(path, create=True):
             return None
     for part in ("sessh", host):
         path = os.path.join(path, part)
@@ -294,15 +412,70 @@ def state_dir():
             return None
     return path
 
-def _owned_dir(st):
-    """Whether `st` is a directory of this user that nobody else can write to."""
-    return st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+def _guards(st):
+    """Whether directory `st` lets nobody but this user and root rename what it holds: owned by one of them and not
+    writable by group or others, or sticky."""
+    return st.st_uid in (0, os.getuid()) and not st.st_mode & 0o022 or bool(st.st_mode & stat.S_ISVTX)
+
+def open_dir(path, create=False):
+    """A descriptor of directory `path`, or why it is not safe (a str). Each directory from / down is opened without
+    following a link, relative to the one above (the links of `path`'s parent resolved first), and checked by fstat
+    once open: a path checked and then used again may name another directory by then, when someone can rename
+    it. So every directory above `path` must let nobody else rename what it holds (_guards), which also keeps the
+    paths used later ours; `path` itself must be ours and not group or other writable. `create`: make it 0700 when
+    missing (as the loader does its cache, lib/remote/loader.py)."""
+    parts = [p for p in os.path.realpath(os.path.dirname(path)).split("/") if p] + [os.path.basename(path)]
+    fd, at = None, "/"
+    try:
+        fd = os.open("/", DIR_FLAGS)
+        for i, part in enumerate(parts):
+            st = os.fstat(fd)
+            if not _guards(st):
+                return "%s (uid %d, mode %o) lets others replace what it holds" % (at, st.st_uid, st.st_mode & 0o7777)
+            if create and i == len(parts) - 1:
+                with suppress(FileExistsError):
+                    os.mkdir(part, 0o700, dir_fd=fd)
+            fd, parent = os.open(part, DIR_FLAGS, dir_fd=fd), fd
+            os.close(parent)
+            at = os.path.join(at, part)
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return "it is owned by uid %d with mode %o" % (st.st_uid, st.st_mode & 0o7777)
+        fd, ok = None, fd
+        return ok
+    except OSError as exc:
+        return "%s: %s" % (at, exc.strerror or exc)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+def safe_dir(path, create=False):
+    """Whether open_dir finds `path` safe."""
+    fd = open_dir(path, create)
+    if isinstance(fd, str):
+        return False
+    os.close(fd)
+    return True
+
+def runtime_base():
+    """($XDG_RUNTIME_DIR, None) when it is safe to hold the daemon's directory, else (None, why not)."""
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not base or not SAFE_PATH_RE.match(base) or not os.path.isabs(base):
+        return None, base and "XDG_RUNTIME_DIR=%r is not an absolute path of letters, digits and ./_-" % base
+    fd = open_dir(base)
+    if isinstance(fd, str):
+        return None, "XDG_RUNTIME_DIR=%s is not a private directory of uid %d: %s" % (base, os.getuid(), fd)
+    os.close(fd)
+    return base, None
 
 def runtime_dir(state):
     """The private directory of the daemon's socket: $XDG_RUNTIME_DIR/sessh, else the state dir when a socket path
-    there fits, else a short one in /tmp."""
-    base = os.environ.get("XDG_RUNTIME_DIR", "")
-    if base and os.path.isdir(base) and SAFE_PATH_RE.match(base):
+    there fits, else a short one in /tmp. An XDG_RUNTIME_DIR that others could tamper with is passed over; the
+    daemon's log says why (run_daemon)."""
+    base = runtime_base()[0]
+    if base:
         path = os.path.join(base, "sessh")
     elif state and socket_fits(state):
         path = state
@@ -331,11 +504,14 @@ def tmp_runtime_dir(state):
     return path
 
 def private_dir(path):
-    """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink)."""
-    with suppress(OSError):
-        os.mkdir(path, 0o700)
-    st = or_none(os.lstat, path)
-    return _owned_dir(st) and stat.S_IMODE(st.st_mode) == 0o700
+    """Create `path` 0700 when missing; whether it is now a directory of this user with mode 0700 (not a symlink),
+    checked by descriptor (open_dir)."""
+    fd = open_dir(path, create=True)
+    if isinstance(fd, str):
+        return False
+    mode = os.fstat(fd).st_mode
+    os.close(fd)
+    return stat.S_IMODE(mode) == 0o700
 
 def make_private_dirs(path):
     """Create `path` and its missing parents 0700 (parents that exist are left as they are)."""
@@ -345,19 +521,44 @@ def make_private_dirs(path):
     return private_dir(path)
 
 def ensure_private_dir(path):
-    if private_dir(path):
+    fd = open_dir(path, create=True)
+    why = fd if isinstance(fd, str) else None if stat.S_IMODE(os.fstat(fd).st_mode) == 0o700 else "its mode is not 0700"
+    if not isinstance(fd, str):
+        os.close(fd)
+    if why is None:
         return
-    st = or_none(os.lstat, path)
-    found = "found uid %d mode %o" % (st.st_uid, st.st_mode) if st else "cannot create it"
-    sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700 (%s); remove it and "
-                     "retry\n" % (path, os.getuid(), found))
+    sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700, in directories only "
+                     "you or root can change (%s); remove it and retry\n" % (path, os.getuid(), why))
     sys.exit(EXIT_UNSAFE_DIR)
 
+def checked_dir_fd(directory):
+    """A descriptor of `directory` that open_dir found safe; PermissionError saying why, else."""
+    fd = open_dir(directory)
+    if isinstance(fd, str):
+        raise PermissionError("refusing %s: %s" % (directory, fd))
+    return fd
+
+def open_in(directory, name, flags, mode=0o600):
+    """os.open of `name` in `directory`, through a checked descriptor of it, never following a link at `name`."""
+    fd = checked_dir_fd(directory)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=fd)
+    finally:
+        os.close(fd)
+
 def write_private_file(path, data, mode=0o600):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, mode)) as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Write `path` whole: a temporary file renamed over it, both in the directory checked, by its descriptor."""
+    fd = checked_dir_fd(os.path.dirname(path))
+    name = os.path.basename(path)
+    tmp = "%s.%d.tmp" % (name, os.getpid())
+    try:
+        def opener(tmp_name, flags):
+            return os.open(tmp_name, flags | os.O_NOFOLLOW, mode, dir_fd=fd)
+        with open(tmp, "wb", opener=opener) as f:
+            f.write(data)
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    finally:
+        os.close(fd)
 
 def read_file(path, limit=-1):
     with suppress(OSError), open(path, "rb") as f:
@@ -785,6 +986,7 @@ class Daemon:
 
     def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
+        self.patterns = None  # the PatternWorker, once the loop runs
         self.sessions, self.clients, self.recent_exits, self.tasks = {}, [], {}, set()
         self.ended = {}  # name -> a session closed for idleness: its history and last output, to read
         self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
@@ -837,6 +1039,7 @@ class Daemon:
     def run(self):
         import asyncio  # here, not at the top: it would slow down every bridge, and only the daemon needs it
         self.loop = asyncio.new_event_loop()
+        self.patterns = PatternWorker(self.loop)
         self.loop.add_signal_handler(signal.SIGCHLD, self.reap_children)
         self.loop.add_signal_handler(signal.SIGUSR1, self.keep_files, "a bridge found no socket")
         for sig in (signal.SIGHUP, signal.SIGPIPE):
@@ -1383,7 +1586,7 @@ class Daemon:
         if msg.get("version") != PROTOCOL:
             raise HelperError("protocol", "Expected protocol %d, got %r" % (PROTOCOL, msg.get("version")))
         return {"version": PROTOCOL, "helper": self.hash, "pid": os.getpid(), "max_frame": MAX_FRAME,
-                "runtime_dir": self.rt, "caps": ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files", "part_files"]}
+                "runtime_dir": self.rt, "caps": CAPS}
 
     def op_open(self, client, msg):
         self.forget_lost(_checked_name(msg))  # opening anew is one way to acknowledge a lost session
@@ -1502,21 +1705,54 @@ class Daemon:
         return TextMatcher(pattern, start)
 
     def advance_matcher(self, client, session, matcher, whole=False):
-        """Search what the session wrote since the last search, a few MiB at a time so that a long backlog does
-        not hold up the loop (all of it when `whole`); report a match as a "match" event, with the output offset
-        the search reached."""
+        """Take what the session wrote since the last search as text, a MATCH_STEP at a time so that a long backlog
+        does not hold up the loop (all of it when `whole`: it is about to leave the buffer), and have the
+        PatternWorker search it; see search_pending."""
         if client.matchers.get(session.name) is not matcher or client.writer.is_closing():
             return
         matcher.due = whole and matcher.due  # a search already due stays due: it finds the rest
-        stop = session.end if whole else min(session.end, matcher.pos + MATCH_STEP)
-        match = matcher.scan(session, stop)
-        if match is not None:
-            del client.matchers[session.name]
-            client.send({"ev": "match", "name": session.name, "match": match.group(0)[:MATCH_TEXT_MAX],
-                         "end": matcher.pos, "evicted": matcher.evicted})
-        elif matcher.pos < session.end and not matcher.due:
+        # While the worker is behind by more than MATCH_PENDING_MAX, output is left to be evicted, and reported so;
+        # search_pending takes more once it caught up.
+        if sum(len(piece[0]) for piece in matcher.pending) >= MATCH_PENDING_MAX:
+            return
+        text, start, end, fresh = matcher.take(session, session.end if whole else min(session.end, matcher.pos + MATCH_STEP))
+        last = matcher.pending[-1] if matcher.pending else None
+        if last and fresh is not None and len(last[0]) + len(fresh) <= MATCH_STEP:
+            # A flood evicts a few KiB at a time: its pieces are joined, or each would be searched with the
+            # MATCH_OVERLAP before it, many times over.
+            matcher.pending[-1] = (last[0] + fresh, last[1], end)
+        else:
+            matcher.pending.append((text, start, end))
+        if not matcher.searching:
+            matcher.searching = True
+            self.keep(self.search_pending(client, session, matcher))
+        if matcher.pos < session.end and not matcher.due:
             matcher.due = True
             self.loop.call_soon(self.advance_matcher, client, session, matcher)
+
+    async def search_pending(self, client, session, matcher):
+        """Search the texts `matcher` took, in order; report the first match as a "match" event, with the output
+        offset the search reached, or a search that failed (pattern_too_slow) as a "match_failed" one."""
+        try:
+            while matcher.pending and client.matchers.get(session.name) is matcher:
+                text, start, end = matcher.pending.pop(0)
+                try:
+                    span = await self.patterns.search(matcher.pattern, text, start)
+                except HelperError as exc:
+                    if client.matchers.get(session.name) is matcher:
+                        del client.matchers[session.name]
+                        client.send({"ev": "match_failed", "name": session.name, "code": exc.args[0],
+                                     "message": exc.args[1], "end": end, "evicted": matcher.evicted})
+                    return
+                if span is not None and client.matchers.get(session.name) is matcher:
+                    del client.matchers[session.name]
+                    client.send({"ev": "match", "name": session.name, "match": text[span[0]:span[1]][:MATCH_TEXT_MAX],
+                                 "end": end, "evicted": matcher.evicted})
+                elif not matcher.pending and matcher.pos < session.end and not matcher.due:
+                    matcher.due = True  # output that came while the queue was full
+                    self.loop.call_soon(self.advance_matcher, client, session, matcher)
+        finally:
+            matcher.searching = False
 
     def readable_session(self, msg):
         """The session `msg` names, or one closed for idleness, whose output and history can still be read."""
@@ -1726,6 +1962,8 @@ class Daemon:
                 if or_none(os.lstat, path) is not None:
                     os.unlink(path)
             return {"path": path}
+        # A part's errors name the file the user asked for (`target`), not the part beside it.
+        shown = file_path({"path": msg["target"]}) if isinstance(msg.get("target"), str) else path
         flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if msg.get("truncate") else 0)
         if msg.get("part"):
             # Only the first part makes the file: a later one (or the commit) finds the part gone rather than
@@ -1733,7 +1971,7 @@ class Daemon:
             flags |= os.O_NOFOLLOW
         elif not msg.get("truncate"):
             flags |= os.O_CREAT
-        with file_errors(path):
+        with file_errors(shown):
             fd = os.open(path, flags, _clamp(msg.get("mode"), 0, 0o777, 0o644))
             try:
                 while data:
@@ -1867,7 +2105,7 @@ def connect_daemon(rt, state):
     path = os.path.join(rt, SOCKET_NAME)
     sock = _try_connect(path)
     if sock is None:
-        with open(os.path.join(state or rt, "daemon.lock"), "w") as lock:
+        with os.fdopen(open_in(state or rt, "daemon.lock", os.O_WRONLY | os.O_CREAT), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             sock = _try_connect(path) or wake_daemon(rt, state)
             sock = sock or _try_connect(path, unlink_stale=True) or start_daemon(path, rt, state)
@@ -1880,11 +2118,36 @@ def _try_connect(path, unlink_stale=False):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
-        return sock
     except OSError as exc:
         sock.close()
         if unlink_stale and isinstance(exc, ConnectionRefusedError):
             or_none(os.unlink, path)
+        return None
+    uid = peer_uid(sock, path)
+    if uid != os.getuid():
+        sock.close()
+        sys.stderr.write("sessh: refusing the daemon socket %s: it is served by uid %s, not you (uid %d); remove it "
+                         "and retry\n" % (path, uid, os.getuid()))
+        sys.exit(EXIT_UNSAFE_DIR)
+    return sock
+
+def peer_uid(sock, path):
+    """The uid of the process that listens at the other end of `sock`, connected to `path`. SO_PEERCRED (Linux)
+    tells it; Python has no getpeereid for the BSDs and macOS, so there the socket file's owner stands for it, looked
+    up through a descriptor of its directory (open_dir): only its owner can bind it in a directory that is ours
+    alone. None when neither can be learnt."""
+    if hasattr(socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", creds)[1]
+    fd = open_dir(os.path.dirname(path))
+    if isinstance(fd, str):
+        return None
+    try:
+        return os.stat(os.path.basename(path), dir_fd=fd, follow_symlinks=False).st_uid
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 def wake_daemon(rt, state):
     """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
@@ -1911,7 +2174,7 @@ def listen_at(path):
     return listener
 
 def open_log(directory):
-    return os.open(os.path.join(directory, "daemon.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return open_in(directory, "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
 def start_daemon(path, rt, state):
     """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""
@@ -1942,6 +2205,9 @@ def run_daemon(args):
     try:
         daemon = Daemon(socket.socket(fileno=int(args[1])), args[2], args[3] or None)
         log("started, protocol %d" % PROTOCOL)
+        why = runtime_base()[1]
+        if why:
+            log("%s; the socket is in %s instead" % (why, args[2]))
         daemon.run()
     except BaseException as exc:
         log("fatal: %r" % (exc,))

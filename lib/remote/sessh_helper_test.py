@@ -6,6 +6,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -164,6 +165,32 @@ class TextMatcherTest(unittest.TestCase):
         self.assertIsNone(self.feed(session, matcher, first, b"x"))
         matcher = h.TextMatcher(h.re.compile(r"\Aab"), session.end)
         self.assertEqual(self.feed(session, matcher, b"a", b"b"), "ab")
+
+    def test_patterns_see_the_text_output_shows(self):
+        """(pieces of output, pattern, the match or None): line ends are `\\n`, escape sequences gone."""
+        table = [
+            ([b"hello 1\r\n"], r"hello 1\n", "hello 1\n"),
+            ([b"hello 2\r\n"], r"hello 2\r\n", None),
+            ([b"hello 3\r", b"\n"], r"hello 3\n", "hello 3\n"),
+            ([b"zsh\r\r\n"], r"zsh\n", "zsh\n"),
+            ([b"cleared\r\x1b[K\n"], r"cleared\n", "cleared\n"),
+            ([b"50%\r100%\r\n"], r"50%\r100%\n", "50%\r100%\n"),
+            ([b"\x1b[1mbold\x1b[0m\r\n"], r"^bold$", "bold"),
+            ([b">>> print(\"42 \xc3\xbcn\xc3\xaf\")\r\n42 \xc3\xbcn\xc3", b"\xaf\r\n>>> "], "42 \u00fcn\u00ef\n",
+             "42 \u00fcn\u00ef\n"),
+        ]
+        for pieces, source, expected in table:
+            with self.subTest(source=source):
+                pattern = h.re.compile(source, h.re.M)
+                self.assertEqual(self.feed(self.session(), h.TextMatcher(pattern, 0), *pieces), expected)
+
+    def test_a_carriage_return_at_the_end_waits_for_what_follows(self):
+        session = self.session()
+        matcher = h.TextMatcher(h.re.compile("x"), 0)
+        session.append(b"a\r")
+        self.assertEqual(matcher.take(session, session.end)[0], "a")
+        session.append(b"b")
+        self.assertEqual(matcher.take(session, session.end)[0], "a\rb")
 
     def test_a_match_may_begin_right_where_eviction_left_the_buffer(self):
         session = self.session(capacity=64 << 10)
@@ -378,10 +405,33 @@ class ViewerTest(unittest.TestCase):
         self.assertIn("read-only", caught.exception.args[1])
 
 
+class InlineLoop(FakeLoop):
+    """Runs a task at once, to its end: the searches of InlinePatterns never suspend."""
+
+    class Done:
+        def add_done_callback(self, fn):
+            fn(self)
+
+    def create_task(self, coroutine):
+        try:
+            coroutine.send(None)
+        except StopIteration:
+            return self.Done()
+        raise AssertionError("a task suspended")
+
+
+class InlinePatterns:
+    """A PatternWorker that searches in this process."""
+
+    async def search(self, pattern, text, start):
+        match = pattern.search(text, start)
+        return match and match.span()
+
+
 class DaemonMatchTest(unittest.TestCase):
     def setUp(self):
         self.daemon = h.Daemon.__new__(h.Daemon)
-        self.daemon.loop = FakeLoop()
+        self.daemon.loop, self.daemon.patterns, self.daemon.tasks = InlineLoop(), InlinePatterns(), set()
         self.daemon.lost, self.daemon.recent_exits = {}, {}
         self.session = h.Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")
         self.daemon.sessions = {"s": self.session}
@@ -425,6 +475,64 @@ class DaemonMatchTest(unittest.TestCase):
         self.assertEqual(caught.exception.args[0], "bad_pattern")
         self.assertEqual(self.client.watch, {"s": "output"})
         self.assertEqual(self.client.matchers, {})
+
+
+class PatternWorkerTest(unittest.TestCase):
+    def setUp(self):
+        import asyncio
+        self.loop = asyncio.new_event_loop()
+        self.addCleanup(self.loop.close)
+        self.worker = h.PatternWorker(self.loop)
+        self.addCleanup(self.worker.stop)
+
+    def search(self, source, text):
+        return self.loop.run_until_complete(self.worker.search(h.re.compile(source), text, 0))
+
+    def test_searches_in_a_child_process(self):
+        self.assertEqual(self.search("b+", "abbc"), (1, 3))
+        self.assertIsNone(self.search("x", "abc"))
+        self.assertNotEqual(self.worker.pid, os.getpid())
+
+    def test_a_catastrophic_pattern_is_cut_off_and_the_loop_keeps_running(self):
+        import asyncio
+        ticks = []
+
+        def tick():
+            ticks.append(time.monotonic())
+            self.loop.call_later(0.01, tick)
+        self.loop.call_soon(tick)
+        slow_pid = None
+        with mock.patch.object(h, "PATTERN_BUDGET_S", 0.5):
+            for source, text in [(r"(a+)+$", "a" * 40 + "!"), (r"(a|aa)+$", "a" * 60 + "!"),
+                                 (r"(.*a){20}", "a" * 19 + "b" * 20000)]:
+                with self.subTest(source=source):
+                    ticks.clear()
+                    started = time.monotonic()
+                    search = self.worker.search(h.re.compile(source), text, 0)
+                    slow_pid = self.worker.pid or slow_pid
+                    with self.assertRaises(h.HelperError) as caught:
+                        self.loop.run_until_complete(search)
+                    self.assertEqual(caught.exception.args[0], "pattern_too_slow")
+                    self.assertLess(time.monotonic() - started, 2.0)
+                    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+                    self.assertGreater(len(gaps), 10)
+                    self.assertLess(max(gaps), 0.25, "the loop ran while the pattern was searched")
+        self.assertEqual(self.search("ok", "ok"), (0, 2), "a new child searches after one was killed")
+        self.loop.run_until_complete(asyncio.sleep(0.05))
+
+    def test_the_daemon_reports_a_search_that_failed_and_forgets_the_matcher(self):
+        class SlowPatterns:
+            async def search(self, pattern, text, start):
+                raise h.HelperError("pattern_too_slow", "too slow")
+        test = DaemonMatchTest("test_a_pattern_python_refuses_fails_the_request_and_changes_nothing")
+        test.setUp()
+        test.daemon.patterns = SlowPatterns()
+        test.subscribe("a")
+        test.daemon.emit_output(test.session, b"aaa")
+        test.daemon.loop.run_scheduled()
+        failed = [f for f in test.writer.drained() if f.get("ev") == "match_failed"]
+        self.assertEqual([(f["code"], f["message"]) for f in failed], [("pattern_too_slow", "too slow")])
+        self.assertEqual(test.client.matchers, {})
 
 
 class ShellKindTest(unittest.TestCase):
@@ -775,6 +883,82 @@ class DirectoriesTest(unittest.TestCase):
         path = os.path.join(self.base, "a", "b", "c")
         self.assertTrue(h.make_private_dirs(path))
         self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.base, "a")).st_mode), 0o700)
+
+    def test_open_dir_checks_the_directory_and_every_one_above_it_by_descriptor(self):
+        shared = os.path.join(self.base, "shared")
+        os.mkdir(shared)
+        mine = os.path.join(shared, "mine")
+        os.mkdir(mine, 0o700)
+        fd = h.open_dir(mine)
+        self.assertIsInstance(fd, int)
+        self.assertTrue(os.path.samestat(os.fstat(fd), os.stat(mine)))
+        os.close(fd)
+        os.chmod(shared, 0o777)  # anyone may rename mine and put another in its place
+        self.assertRegex(h.open_dir(mine), r"shared \(uid \d+, mode 777\) lets others replace")
+        self.assertFalse(h.private_dir(mine))
+        os.chmod(shared, 0o1777)  # sticky, as /tmp: only mine's owner may rename it
+        self.assertTrue(h.private_dir(mine))
+        os.chmod(mine, 0o770)
+        self.assertRegex(h.open_dir(mine), "mode 770")
+        os.chmod(mine, 0o700)
+        os.symlink(mine, os.path.join(shared, "link"))
+        self.assertIsInstance(h.open_dir(os.path.join(shared, "link")), str)
+
+    def test_files_are_written_through_a_checked_descriptor_of_their_directory(self):
+        shared = os.path.join(self.base, "shared")
+        os.mkdir(shared)
+        mine = os.path.join(shared, "mine")
+        os.mkdir(mine, 0o700)
+        outside = os.path.join(self.base, "outside")
+        os.symlink(outside, os.path.join(mine, "registry"))
+        h.write_private_file(os.path.join(mine, "registry"), b"data")
+        self.assertFalse(os.path.lexists(outside), "the link at the target is replaced, not written through")
+        self.assertEqual(h.read_file(os.path.join(mine, "registry")), b"data")
+        os.chmod(shared, 0o777)
+        with self.assertRaisesRegex(PermissionError, "lets others replace"):
+            h.write_private_file(os.path.join(mine, "registry"), b"other")
+        with self.assertRaisesRegex(PermissionError, "lets others replace"):
+            h.open_log(mine)
+        self.assertEqual(h.read_file(os.path.join(mine, "registry")), b"data")
+
+    @unittest.skipUnless(os.getuid() == 0, "needs root to give a directory to another user")
+    def test_open_dir_refuses_a_directory_of_another_user_and_one_under_it(self):
+        theirs = os.path.join(self.base, "theirs")
+        os.mkdir(theirs, 0o755)
+        os.mkdir(os.path.join(theirs, "mine"), 0o700)
+        os.chown(theirs, 65534, 65534)
+        self.assertRegex(h.open_dir(theirs), "owned by uid 65534")
+        self.assertRegex(h.open_dir(os.path.join(theirs, "mine")), "theirs \\(uid 65534, mode 755\\)")
+
+    def test_an_xdg_runtime_dir_others_can_change_is_passed_over_with_the_reason(self):
+        state = os.path.join(self.base, "state")
+        os.mkdir(state, 0o700)
+        runtime = os.path.join(self.base, "run")
+        os.mkdir(runtime, 0o700)
+        with mock.patch.dict(os.environ, {"XDG_RUNTIME_DIR": runtime}):
+            self.assertEqual(h.runtime_base(), (runtime, None))
+            self.assertEqual(h.runtime_dir(state), os.path.join(runtime, "sessh"))
+            os.chmod(runtime, 0o777)
+            base, why = h.runtime_base()
+            self.assertIsNone(base)
+            self.assertIn("XDG_RUNTIME_DIR=%s is not a private directory" % runtime, why)
+            self.assertEqual(h.runtime_dir(state), state)
+
+    def test_the_bridge_learns_the_uid_behind_the_daemon_socket(self):
+        path = os.path.join(self.base, "d.sock")
+        listener = h.listen_at(path)
+        self.addCleanup(listener.close)
+        sock = h._try_connect(path)
+        self.addCleanup(sock.close)
+        self.assertEqual(h.peer_uid(sock, path), os.getuid())
+        # Without SO_PEERCRED (the BSDs, macOS): the socket file's owner.
+        with mock.patch.object(h.socket, "SO_PEERCRED", None, create=True):
+            delattr(h.socket, "SO_PEERCRED")
+            self.assertEqual(h.peer_uid(sock, path), os.getuid())
+        with mock.patch.object(h, "peer_uid", return_value=65534), self.assertRaises(SystemExit) as caught, \
+                mock.patch.object(h.sys, "stderr"):
+            h._try_connect(path)
+        self.assertEqual(caught.exception.code, h.EXIT_UNSAFE_DIR)
 
 
 if __name__ == "__main__":

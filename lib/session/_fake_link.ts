@@ -42,7 +42,7 @@ export interface FakeLinkOptions {
   answers?: Record<string, FakeAnswer>;
   /**
    * What the daemon says it can do.
-   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match"]}
+   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "match_text"]}
    */
   caps?: readonly string[];
   /**
@@ -63,6 +63,7 @@ const HELPER_CAPS = [
   "paced",
   "idle",
   "match",
+  "match_text",
 ] as const;
 
 /** The connection's part that the session calls use. */

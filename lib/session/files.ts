@@ -259,7 +259,7 @@ async function sendParts(
       data,
       truncate: offset === start && start === 0,
       mode,
-      ...(viaPart ? { part: true } : {}),
+      ...(viaPart ? { part: true, target: plan.remotePath } : {}),
     }, { timeoutMs: PART_TIMEOUT_MS });
     reply.catch(() => {});
     asked.push({ reply, end: offset + data.length });

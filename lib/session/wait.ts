@@ -15,7 +15,7 @@ import {
 } from "./output.ts";
 import { daemonPattern } from "./pattern.ts";
 import type { Message } from "../protocol/frame.ts";
-import { SesshError, UsageError } from "../errors.ts";
+import { isErrorCode, SesshError, UsageError } from "../errors.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
 import { commandResult } from "./history.ts";
@@ -129,9 +129,12 @@ export async function waitFor(
   // (which it reads at the end, bounded); an older one sends it all.
   const idleHere = options.idleMs !== undefined &&
     link.daemon.caps.includes("idle");
-  // Likewise a pattern that has the same meaning in the daemon's dialect.
-  const matchHere = options.pattern !== undefined &&
-      link.daemon.caps.includes("match")
+  // Likewise a pattern that has the same meaning in the daemon's dialect,
+  // when the daemon searches the text `output` shows off its loop: one of an
+  // older helper ("match" without "match_text") searched text with "\r\n"
+  // line ends, on the loop that serves every session, so the client does.
+  let matchHere = options.pattern !== undefined &&
+      link.daemon.caps.includes("match_text")
     ? daemonPattern(options.pattern)
     : null;
   const fields: Message = {
@@ -331,6 +334,14 @@ async function watchUntil(
       cursor = Number(event.end);
       break;
     }
+    if (event.ev === "match_failed" && matchHere) {
+      // The daemon's search went over its budget (pattern_too_slow).
+      const code = String(event.code);
+      throw new SesshError(
+        isErrorCode(code) ? code : "remote",
+        String(event.message),
+      );
+    }
     if (event.ev === "match" && matchHere) {
       result.met = true;
       result.match = String(event.match);
@@ -417,7 +428,8 @@ const GAP_MARK = "\uffff";
 
 /**
  * Looks for a pattern in output here, as the daemon's `TextMatcher` does
- * there: in the output as text without escape sequences, each piece
+ * there: in the output as text without escape sequences and with "\n"
+ * line ends, as `output` shows it, each piece
  * searched with up to {@linkcode MATCH_OVERLAP} characters before it, so
  * that a match may span pieces while a flood costs time linear in its size.
  */
@@ -425,6 +437,8 @@ export class LocalMatcher {
   #pattern: RegExp;
   #stripper = new AnsiStripper();
   #text = "";
+  /** Carriage returns at the end, held until what follows shows whether they end a line. */
+  #cr = "";
   /** Whether #text no longer begins where the output searched began. */
   #cut = false;
 
@@ -446,7 +460,11 @@ export class LocalMatcher {
    * @returns The first match, or null.
    */
   push(data: Uint8Array): RegExpExecArray | null {
-    const text = this.#text + this.#stripper.push(data);
+    const clean = this.#cr + this.#stripper.push(data);
+    const body = clean.replace(/\r+$/, "");
+    this.#cr = clean.slice(body.length);
+    // Line ends as `output` shows them: "\n", not the terminal's "\r\n".
+    const text = this.#text + body.replace(/\r+\n/g, "\n");
     // Past a cut, index 0 is not the start of the output: a search from 1
     // keeps `^` (without the m flag) from matching there.
     this.#pattern.lastIndex = this.#cut ? 1 : 0;
@@ -461,6 +479,7 @@ export class LocalMatcher {
   /** Output went by unseen: what follows is searched apart from what came before. */
   skip(): void {
     this.#stripper = new AnsiStripper();
+    this.#cr = "";
     this.#text = GAP_MARK;
     this.#cut = true;
   }

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { waitFor } from "./wait.ts";
+import { LocalMatcher, waitFor } from "./wait.ts";
 import { type FakeAnswer, FakeLink, readAnswer } from "./_fake_link.ts";
 import { remoteError } from "./connection.ts";
 import type { Message } from "../protocol/frame.ts";
-import { ConnectionLostError, TimeoutError, UsageError } from "../errors.ts";
+import {
+  ConnectionLostError,
+  SesshError,
+  TimeoutError,
+  UsageError,
+} from "../errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -522,5 +527,63 @@ Deno.test("waitFor() matching here anchors ^ at the start of the output only", a
     }
     const result = await waitFor(link, "work", { pattern, timeoutMs: 20 });
     assert.equal(result.met, met, String(pattern));
+  }
+});
+
+Deno.test("waitFor() matches here for a daemon that searches on its loop", async () => {
+  // An older helper's daemon: "match" without "match_text".
+  const link = new FakeLink({
+    caps: [...OLD_CAPS, "idle", "match"],
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed, info },
+  });
+  link.push(output(500, "hello 1\r\n"));
+  const result = await waitFor(link, "work", { pattern: /hello 1\n/ });
+  assert.equal(link.requests[0].fields.output, true);
+  assert.equal(link.requests[0].fields.match, undefined);
+  assert.equal(result.match, "hello 1\n");
+});
+
+Deno.test("waitFor() fails with the daemon's pattern_too_slow", async () => {
+  const link = new FakeLink({
+    answers: { subscribe: subscribed(500), unsubscribe: unsubscribed },
+  });
+  link.push({
+    ev: "match_failed",
+    name: "work",
+    code: "pattern_too_slow",
+    message: "The pattern took over 2 s to search 28 characters of output",
+    end: 528,
+    evicted: false,
+  });
+  const error = await waitFor(link, "work", { pattern: /(a+)+$/ }).then(
+    () => null,
+    (error) => error,
+  );
+  assert.ok(error instanceof SesshError);
+  assert.equal(error.code, "pattern_too_slow");
+  assert.match(error.message, /took over 2 s/);
+});
+
+Deno.test("LocalMatcher sees the text output shows", async (t) => {
+  // Pieces of output, the pattern, and the match (null: none).
+  const table: [string[], RegExp, string | null][] = [
+    [["hello 1\r\n"], /hello 1\n/, "hello 1\n"],
+    [["hello 2\r\n"], /hello 2\r\n/, null],
+    [["hello 3\r", "\n"], /hello 3\n/, "hello 3\n"],
+    [["zsh\r\r\n"], /zsh\n/, "zsh\n"],
+    [["cleared\r\x1b[K\n"], /cleared\n/, "cleared\n"],
+    [["50%\r100%\r\n"], /50%\r100%\n/, "50%\r100%\n"],
+    [["\x1b[1mbold\x1b[0m\r\n"], /^bold$/m, "bold"],
+    [['>>> print("42 ünï")\r\n42 ün', "ï\r\n>>> "], /42 ünï\n/, "42 ünï\n"],
+  ];
+  for (const [pieces, pattern, expected] of table) {
+    await t.step(String(pattern), () => {
+      const matcher = new LocalMatcher(pattern);
+      let found: string | null = null;
+      for (const piece of pieces) {
+        found ??= matcher.push(encoder.encode(piece))?.[0] ?? null;
+      }
+      assert.equal(found, expected);
+    });
   }
 });
