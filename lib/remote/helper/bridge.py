@@ -1,3 +1,7 @@
+"""The bridge, the helper's end of a call's ssh channel: connects to the user's daemon, starting one when none
+runs, and hands the channel's pipes to it (or relays them, for a daemon of an older helper); and `sessh list` and
+`sessh detach` inside a session. Each call runs it, so it imports only what it needs."""
+
 import fcntl, os, select, signal, socket, struct, sys, time
 
 from errors import log

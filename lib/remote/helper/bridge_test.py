@@ -1,22 +1,21 @@
 """Unit tests of bridge.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
-import shutil
 import socket
 import struct
 import sys
-import tempfile
 import unittest
 from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bridge import _try_connect, peer_uid  # noqa: E402
 import bridge  # noqa: E402
+from bridge import _try_connect, peer_uid  # noqa: E402
 from files import listen_at  # noqa: E402
 from framing import frame, unpack  # noqa: E402
 from protocol import EXIT_UNSAFE_DIR, MAGIC, SOCKET_NAME  # noqa: E402
+from testing import temp_dir  # noqa: E402
 
 class BridgeTest(unittest.TestCase):
     """The bridge hands ssh's pipes to the daemon; a daemon of an older helper, which knows no handover, answers
@@ -24,8 +23,7 @@ class BridgeTest(unittest.TestCase):
 
     def setUp(self):
         import socket
-        self.base = tempfile.mkdtemp(prefix="sessh-test-")
-        self.addCleanup(shutil.rmtree, self.base)
+        self.base = temp_dir(self)
         os.makedirs(os.path.join(self.base, "run", "sessh"), 0o700)
         os.makedirs(os.path.join(self.base, "state"), 0o700)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -89,8 +87,7 @@ class BridgeTest(unittest.TestCase):
 
 class PeerUidTest(unittest.TestCase):
     def setUp(self):
-        self.base = tempfile.mkdtemp(prefix="sessh-test-")
-        self.addCleanup(shutil.rmtree, self.base)
+        self.base = temp_dir(self)
 
     def test_the_bridge_learns_the_uid_behind_the_daemon_socket(self):
         path = os.path.join(self.base, "d.sock")

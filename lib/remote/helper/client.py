@@ -1,3 +1,5 @@
+"""A connection as the daemon sees it: replies and events out, and what an "output" watcher has been sent."""
+
 from framing import frame
 from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER
 

@@ -1,3 +1,6 @@
+"""The daemon: owns every session of the user and serves connections on one asyncio event loop. OPS names every
+operation a client may ask for; the handlers live in session_ops, watch_ops and file_ops."""
+
 import os, signal, socket, struct, sys, time
 from contextlib import suppress
 
@@ -7,11 +10,14 @@ import watch_ops
 from client import Client
 from errors import HelperError, log
 from fields import checked_name, clamp
-from files import (listen_at, make_private_dirs, open_log, or_none, private_dir, read_file, remove_command_files, runtime_base, write_private_file)
+from files import (listen_at, make_private_dirs, open_log, or_none, private_dir, read_file, remove_command_files,
+    runtime_base, write_private_file)
 from framing import frame, split_frames, unpack
 from integration import install_integration, integration_env, shell_kind
 from matching import PatternWorker
-from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION, ERR_PROTOCOL, ERR_REMOTE, ERR_SESSION_EXITED, ERR_SESSION_LOST, MAX_BUFFER, MAX_FRAME, PROTOCOL, READ_CHUNK, REGISTRY_NAME, SOCKET_NAME)
+from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION,
+    ERR_PROTOCOL, ERR_REMOTE, ERR_SESSION_EXITED, ERR_SESSION_LOST, MAX_BUFFER, MAX_FRAME, PROTOCOL, READ_CHUNK,
+    REGISTRY_NAME, SOCKET_NAME)
 from registry import daemon_of, helper_dir, last_fatal, lost_message, lost_sessions, parse_registry
 from sessions import ENDED_KEEP, ENDED_MAX, Session, motd_text, resolve_shell, spawn_shell
 from terminal import Terminal

@@ -1,3 +1,5 @@
+"""How a request fails (HelperError, with the code the client maps) and how the daemon logs."""
+
 import os, sys, time
 
 

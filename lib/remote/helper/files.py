@@ -1,3 +1,6 @@
+"""The helper's own directories and files: the state and runtime directories, each checked by descriptor (owner,
+mode, no link) from / down, and files opened relative to the descriptor of a checked directory."""
+
 import os, re, socket, stat, sys
 from contextlib import suppress
 

@@ -1,7 +1,6 @@
 """Unit tests of files.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
-import shutil
 import socket
 import stat
 import sys
@@ -11,7 +10,9 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from files import make_private_dirs, open_dir, open_log, private_dir, read_file, remove_command_files, runtime_base, runtime_dir, socket_fits, state_dir, write_private_file  # noqa: E402
+from files import (make_private_dirs, open_dir, open_log, private_dir, read_file, remove_command_files, runtime_base,
+    runtime_dir, socket_fits, state_dir, write_private_file)  # noqa: E402
+from testing import temp_dir  # noqa: E402
 
 class CommandFilesTest(unittest.TestCase):
     def test_removes_the_files_of_one_session_only(self):
@@ -26,8 +27,7 @@ class CommandFilesTest(unittest.TestCase):
 
 class DirectoriesTest(unittest.TestCase):
     def setUp(self):
-        self.base = tempfile.mkdtemp(prefix="sessh-test-")
-        self.addCleanup(shutil.rmtree, self.base)
+        self.base = temp_dir(self)
 
     def test_private_dir_creates_0700_and_refuses_symlinks_and_open_modes(self):
         path = os.path.join(self.base, "p")

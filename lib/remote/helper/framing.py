@@ -1,3 +1,5 @@
+"""msgpack, only the types the protocol uses, and the frames that carry it: a 4-byte big-endian length, then a map."""
+
 import struct
 
 from protocol import MAX_FRAME

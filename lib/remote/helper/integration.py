@@ -1,3 +1,5 @@
+"""Shell integration: the scripts that make bash, zsh and POSIX shells mark each command's start and end."""
+
 import os
 
 from files import ensure_private_dir, write_private_file

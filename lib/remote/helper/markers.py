@@ -1,3 +1,6 @@
+"""What output carries beside text: the markers shell integration prints (cut out before output is stored), secrets
+to redact, and the terminal modes an attaching terminal must be put in."""
+
 import re
 
 from protocol import MARKER, MARKER_MAX, TRACKED_MODES

@@ -1,3 +1,6 @@
+"""`wait --for`: a session's output as the text `output` shows, searched by a pattern in a child process
+(PatternWorker), never on the daemon's loop."""
+
 import os, re, signal, socket
 from contextlib import suppress
 

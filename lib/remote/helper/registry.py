@@ -1,3 +1,6 @@
+"""Daemons and their registry of sessions: where the helper runs from, how a daemon is found in /proc, and the
+sessions a daemon that died has lost."""
+
 import os, sys, time
 from contextlib import suppress
 

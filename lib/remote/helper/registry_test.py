@@ -5,12 +5,11 @@ import os
 import sys
 import tempfile
 import unittest
-from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from protocol import PROTOCOL  # noqa: E402
-from registry import daemon_argv, helper_dir, last_fatal, lost_info, lost_message, lost_sessions, parse_registry  # noqa: E402
+from registry import (daemon_argv, helper_dir, last_fatal, lost_info, lost_message, lost_sessions, parse_registry)  # noqa: E402
 
 class RegistryTest(unittest.TestCase):
     REGISTRY = {"daemon": {"pid": 41, "started": 1000, "socket": "/run/s"},

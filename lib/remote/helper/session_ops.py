@@ -1,10 +1,14 @@
+"""Operations on sessions (open, info, list, input, secret, resize, run, reset, close) and on the connection (hello,
+ping, agent)."""
+
 import os, signal, stat, termios
 
 from errors import HelperError
 from fields import checked_name, clamp
 from files import or_none
 from markers import SECRET_MAX
-from protocol import (CAPS, CLOSE_GRACE_MS, ERR_BAD_REQUEST, ERR_NO_INTEGRATION, ERR_PROTOCOL, ERR_SESSION_BUSY, ERR_TERMINAL_ECHOES, MAX_FRAME, PROTOCOL)
+from protocol import (CAPS, CLOSE_GRACE_MS, ERR_BAD_REQUEST, ERR_NO_INTEGRATION, ERR_PROTOCOL, ERR_SESSION_BUSY,
+    ERR_TERMINAL_ECHOES, MAX_FRAME, PROTOCOL)
 from registry import lost_info
 from sessions import set_winsize
 

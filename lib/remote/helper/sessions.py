@@ -1,3 +1,5 @@
+"""A session: its PTY and login shell, and the ring buffer of its output addressed by absolute byte offsets."""
+
 import fcntl, os, pwd, signal, struct, termios, time
 from contextlib import suppress
 

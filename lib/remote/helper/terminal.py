@@ -1,3 +1,6 @@
+"""The two directions of a session's PTY, as the Daemon runs them: output read, scanned for markers, stored and sent
+to watchers at the pace each reads; input written as fast as the PTY takes it."""
+
 import os, time
 from contextlib import suppress
 
@@ -5,7 +8,8 @@ from errors import HelperError
 from files import or_none, write_private_file
 from integration import is_typeable
 from matching import MATCH_PENDING_MAX, MATCH_STEP
-from protocol import (ATTACH_HIGH_WATER, ERR_NO_INTEGRATION, ERR_REMOTE, ERR_SESSION_EXITED, INPUT_STALL_S, MATCH_TEXT_MAX, MAX_READ_REPLY, READ_CHUNK, RESYNC_TAIL, WATCH_BATCH_S)
+from protocol import (ATTACH_HIGH_WATER, ERR_NO_INTEGRATION, ERR_REMOTE, ERR_SESSION_EXITED, INPUT_STALL_S,
+    MATCH_TEXT_MAX, MAX_READ_REPLY, READ_CHUNK, RESYNC_TAIL, WATCH_BATCH_S)
 from sessions import COMMAND_TEXT_MAX, HISTORY_MAX
 
 class Terminal:

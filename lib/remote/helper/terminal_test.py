@@ -6,29 +6,18 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from client import Client  # noqa: E402
-from daemon import Daemon, OPS  # noqa: E402
+from daemon import OPS  # noqa: E402
 from errors import HelperError  # noqa: E402
 from protocol import ATTACH_HIGH_WATER, READ_CHUNK, RESYNC_TAIL  # noqa: E402
-from sessions import Session  # noqa: E402
-from testing import FakeLoop, FakeWriter, InlineLoop, InlinePatterns  # noqa: E402
+from testing import FakeLoop, InlineLoop, InlinePatterns, bare_daemon  # noqa: E402
 
 class AttachPacingTest(unittest.TestCase):
     def setUp(self):
-        self.daemon = Daemon.__new__(Daemon)
-        self.daemon.loop = FakeLoop()
-        self.session = Session("s", "/bin/sh", -1, 1, 80, 24, 2 << 20, "posix")
-        self.daemon.sessions = {"s": self.session}
-        self.writer = FakeWriter()
-        self.client = Client(self.writer)
-        self.daemon.clients = [self.client]
+        bare_daemon(self, FakeLoop())
         self.session.attached, self.client.watch["s"] = self.client, "output"
 
     def flood(self, total, chunk=READ_CHUNK):
         for _ in range(total // chunk): self.daemon.emit_output(self.session, b"y" * (chunk - 1) + b"\n")
-
-    def tearDown(self):
-        for task in self.daemon.loop.tasks: task.close()
 
     def resume(self):
         """Run the wait for the connection to drain, which the fake connection ends at once."""
@@ -78,14 +67,8 @@ class AttachPacingTest(unittest.TestCase):
 
 class DaemonMatchTest(unittest.TestCase):
     def setUp(self):
-        self.daemon = Daemon.__new__(Daemon)
-        self.daemon.loop, self.daemon.patterns, self.daemon.tasks = InlineLoop(), InlinePatterns(), set()
-        self.daemon.lost, self.daemon.recent_exits = {}, {}
-        self.session = Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")
-        self.daemon.sessions = {"s": self.session}
-        self.writer = FakeWriter()
-        self.client = Client(self.writer)
-        self.daemon.clients = [self.client]
+        bare_daemon(self, InlineLoop(), 64 << 10)
+        self.daemon.patterns = InlinePatterns()
 
     def subscribe(self, source, since=0):
         OPS["subscribe"](self.daemon, self.client, {"id": 1, "name": "s", "output": False, "since": since,

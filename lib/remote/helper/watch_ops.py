@@ -1,3 +1,6 @@
+"""Operations that watch a session: read, subscribe (with idle and `wait --for`), history, result, timeline, and
+attach and detach."""
+
 import re, time
 
 from client import Feed

@@ -6,26 +6,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from client import Client  # noqa: E402
-from daemon import Daemon, OPS  # noqa: E402
+from daemon import OPS  # noqa: E402
 from errors import HelperError  # noqa: E402
-from sessions import Session  # noqa: E402
-from testing import FakeLoop, FakeWriter  # noqa: E402
+from testing import FakeLoop, bare_daemon  # noqa: E402
 
 class ViewerTest(unittest.TestCase):
     def setUp(self):
-        self.daemon = Daemon.__new__(Daemon)
-        self.daemon.loop = FakeLoop()
-        self.daemon.lost, self.daemon.recent_exits = {}, {}
-        self.session = Session("s", "/bin/sh", -1, 1, 80, 24, 2 << 20, "posix")
-        self.daemon.sessions = {"s": self.session}
-        self.writer = FakeWriter()
-        self.client = Client(self.writer)
-        self.daemon.clients = [self.client]
-
-    def tearDown(self):
-        for task in self.daemon.loop.tasks:
-            task.close()
+        bare_daemon(self, FakeLoop())
 
     def test_a_viewer_far_behind_redraws_from_a_tail_and_may_not_type(self):
         reply = OPS["attach"](self.daemon, self.client, {"id": 1, "name": "s", "read_only": True})
