@@ -138,28 +138,17 @@ Deno.test("bridgeCommand() marks a pushed helper with + after its hash", () => {
 });
 
 Deno.test("the loader inflates a pushed helper into its cache, and refuses one altered on the way", async () => {
-  const loader = await Deno.readTextFile(new URL("loader.py", dir));
   const packed = decodeBase64(HELPER_PACKED);
   const load = async (upload: Uint8Array) => {
     const cache = await Deno.makeTempDir();
-    const child = new Deno.Command("python3", {
-      // A role that imports modules: outside a session, `detach` refuses.
-      args: ["-S", "-c", loader, `${HELPER_HASH}+`, "detach"],
-      // Set on some hosts: the helper writes its bytecode all the same.
-      env: {
-        XDG_CACHE_HOME: cache,
-        PYTHONDONTWRITEBYTECODE: "1",
-        SESSH_SESSION: "",
-      },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(`${upload.length}\n`));
-    await writer.write(upload);
-    await writer.close();
-    const out = await child.output();
+    // A role that imports modules: outside a session, `detach` refuses.
+    // PYTHONDONTWRITEBYTECODE is set on some hosts: the helper writes its
+    // bytecode all the same.
+    const out = await runLoader(cache, {
+      upload,
+      args: ["detach"],
+      env: { PYTHONDONTWRITEBYTECODE: "1", SESSH_SESSION: "" },
+    });
     const unpacked = `${cache}/sessh/helper-${HELPER_HASH}`;
     const cached = await readHelperFiles(new URL(`file://${unpacked}/`))
       .catch(() => null);
@@ -171,8 +160,7 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
     ).then((entries) => entries.map((e) => e.name)).catch(() => []);
     await Deno.remove(cache, { recursive: true });
     return {
-      code: out.code,
-      stderr: new TextDecoder().decode(out.stderr),
+      ...out,
       cached,
       left,
       compiled,
@@ -197,22 +185,30 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
   assert.deepEqual(bad.left, []);
 });
 
-/** Runs the loader on a pushed helper with `XDG_CACHE_HOME` set to `cache`. */
+/**
+ * Runs the loader on a pushed helper (`upload`, by default the embedded one)
+ * with `XDG_CACHE_HOME` set to `cache`.
+ */
 async function runLoader(
   cache: string,
+  options: {
+    upload?: Uint8Array;
+    args?: string[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ code: number; stderr: string }> {
   const loader = await Deno.readTextFile(new URL("loader.py", dir));
-  const packed = decodeBase64(HELPER_PACKED);
+  const upload = options.upload ?? decodeBase64(HELPER_PACKED);
   const child = new Deno.Command("python3", {
-    args: ["-S", "-c", loader, `${HELPER_HASH}+`],
-    env: { XDG_CACHE_HOME: cache },
+    args: ["-S", "-c", loader, `${HELPER_HASH}+`, ...options.args ?? []],
+    env: { XDG_CACHE_HOME: cache, ...options.env },
     stdin: "piped",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(`${packed.length}\n`));
-  await writer.write(packed);
+  await writer.write(new TextEncoder().encode(`${upload.length}\n`));
+  await writer.write(upload);
   await writer.close();
   const out = await child.output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };

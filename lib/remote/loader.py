@@ -89,9 +89,7 @@ if not have:
             os.unlink(name, dir_fd=tfd)
         os.rmdir(t, dir_fd=fd)
     os.close(tfd)
-# Python runs the directory as `python3 DIR` would, and caches what it compiles in its __pycache__: compiling costs
-# more than the rest of a call. Some hosts set PYTHONDONTWRITEBYTECODE.
-sys.dont_write_bytecode = False
+# Python runs the directory as `python3 DIR` would; __main__ has it cache what it compiles in __pycache__.
 sys.path[0] = p
 sys.argv = [p] + sys.argv[2:]
 mfd = os.open(b, F, dir_fd=fd)

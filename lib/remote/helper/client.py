@@ -11,7 +11,7 @@ class Client:
         self.closers = closers  # what else to close with the connection: a handed-over channel's read side
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
-        self.idle = {}  # session name -> the token of its idle watch (see Daemon.check_idle)
+        self.idle = {}  # session name -> the token of its idle watch (see watch_ops.check_idle)
         self.matchers = {}  # session name -> the TextMatcher of its `wait --for`
         self.drain = None  # the task that resumes output to its attached sessions once the connection drains
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)

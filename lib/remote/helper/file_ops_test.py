@@ -1,10 +1,8 @@
 """Unit tests of file_ops.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
-import shutil
 import stat
 import sys
-import tempfile
 import unittest
 from unittest import mock
 
@@ -13,14 +11,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from client import Client  # noqa: E402
 from daemon import Daemon, OPS  # noqa: E402
 from errors import HelperError  # noqa: E402
-from testing import FakeWriter  # noqa: E402
+from testing import FakeWriter, temp_dir  # noqa: E402
 
 class FileOpsTest(unittest.TestCase):
     """The file requests behind cp without sftp: parts at offsets, home-relative paths, errors by kind."""
 
     def setUp(self):
-        self.home = tempfile.mkdtemp(prefix="sessh-test-")
-        self.addCleanup(shutil.rmtree, self.home)
+        self.home = temp_dir(self)
         patcher = mock.patch.dict(os.environ, {"HOME": self.home})
         patcher.start()
         self.addCleanup(patcher.stop)

@@ -21,7 +21,7 @@ class Session:
         self.buf, self.origin = bytearray(), 0  # buf holds output bytes [origin, end) of all the shell wrote
         self.created = self.last_activity = self.last_output = time.time()
         self.scanner, self.last_input = MarkerScanner(), 0  # last_input: the output offset when input last came
-        self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see Daemon.op_history)
+        self.history = []  # the last HISTORY_MAX commands typed by `run`, oldest first (see watch_ops.op_history)
         self.redactor = Redactor()  # the secrets typed with `secret`, replaced in the output
         self.idle_timeout = None  # seconds without input or output after which the session is closed
         self.timeline = []  # (output offset, time) where each burst of output began, for recordings
