@@ -10,8 +10,8 @@ Deno.test("the loader and the helper exit with the codes the table explains, eac
   const loaderCodes = [...loader.matchAll(/sys\.exit\((\d+)\)/g)]
     .map((m) => Number(m[1])).sort();
   assert.deepEqual(loaderCodes, [3, 4, 5]);
-  const helper = await Deno.readTextFile(`${here}sessh_helper.py`);
-  const constants = /^EXIT_UNSAFE_DIR, EXIT_DAEMON_START = (\d+), (\d+)$/m
+  const helper = await Deno.readTextFile(`${here}helper/protocol.py`);
+  const constants = /^EXIT_UNSAFE_DIR = (\d+)\nEXIT_DAEMON_START = (\d+)$/m
     .exec(helper);
   assert.ok(constants, "the helper's exit codes are where the table says");
   assert.deepEqual(constants.slice(1).map(Number), [6, 7]);

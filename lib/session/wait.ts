@@ -133,7 +133,7 @@ export async function waitFor(
   // when the daemon searches the text `output` shows off its loop: one of an
   // older helper ("match" without "match_text") searched text with "\r\n"
   // line ends, on the loop that serves every session, so the client does.
-  let matchHere = options.pattern !== undefined &&
+  const matchHere = options.pattern !== undefined &&
       link.daemon.caps.includes("match_text")
     ? daemonPattern(options.pattern)
     : null;
