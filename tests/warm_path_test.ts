@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
-import { agentFiles } from "../lib/agent/protocol.ts";
+import { agentFiles } from "../lib/transport/agent_protocol.ts";
 import {
   isRunning,
   listPids,

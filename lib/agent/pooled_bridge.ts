@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { Bridge } from "../session/bridge.ts";
+import type { Bridge } from "../transport/bridge.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { FrameCursor } from "../protocol/frame_cursor.ts";
-import { RESET_ID } from "./protocol.ts";
+import { RESET_ID } from "../transport/agent_protocol.ts";
 import { SesshError } from "../errors.ts";
 
 /** How long the daemon may take to confirm a reset before the bridge is dropped. */

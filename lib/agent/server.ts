@@ -10,16 +10,16 @@
 import { ensureControlDir } from "../ssh/control_dir.ts";
 import { settingsFromEnv } from "../ssh/settings.ts";
 import { parseDestination } from "../ssh/destination.ts";
-import { openBridge } from "../session/bridge.ts";
+import { openBridge } from "../transport/bridge.ts";
 import { encodeFrame, type Message } from "../protocol/frame.ts";
-import { readFirstFrame, writeAll } from "./_socket.ts";
+import { readFirstFrame, writeAll } from "../transport/agent_socket.ts";
 import { SesshError } from "../errors.ts";
 import {
   AGENT_VERSION,
   agentFiles,
   type LeaseReply,
   type LeaseRequest,
-} from "./protocol.ts";
+} from "../transport/agent_protocol.ts";
 import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
 import { isRunning, isStopped } from "../ssh/procfs.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { poolKey, runAgent } from "./server.ts";
-import { agentFiles, type LeaseRequest } from "./protocol.ts";
+import { agentFiles, type LeaseRequest } from "../transport/agent_protocol.ts";
 import { encodeFrame } from "../protocol/frame.ts";
 
 const request = (

@@ -26,13 +26,13 @@ import { hostAllowed } from "./allow_host.ts";
 import { TOOL_HINTS, type ToolName } from "./annotations.ts";
 import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
-import { statusJson } from "../cli/format.ts";
+import { statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
   runJson,
   waitJson,
-} from "../cli/result_json.ts";
+} from "../report/result_json.ts";
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
@@ -233,7 +233,7 @@ export function buildMcpServer(
     },
   );
 
-  // The shapes of lib/cli/result_json.ts, which `--json` prints too.
+  // The shapes of lib/report/result_json.ts, which `--json` prints too.
   const runResult = {
     command_id: z.number(),
     exit_code: z.number().nullable(),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { REMOTE_EXITS, remoteExitAdvice } from "./exit_codes.ts";
-import { bridgeFailure } from "../session/bridge.ts";
+import { bridgeFailure } from "../transport/bridge.ts";
 import { parseDestination } from "../ssh/destination.ts";
 
 const here = new URL(".", import.meta.url).pathname;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Connection, RequestOptions } from "./connection.ts";
+import type { Connection, RequestOptions } from "../transport/connection.ts";
 import type { SessionLink } from "./link.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { Destination } from "../ssh/destination.ts";
@@ -15,7 +15,7 @@ import {
   Mailbox,
   type MailboxHost,
   type MailboxOptions,
-} from "./mailbox.ts";
+} from "../transport/mailbox.ts";
 
 /** One request as the code under test sent it. */
 export interface FakeRequest {

@@ -11,10 +11,10 @@ import {
   type SshSettings,
 } from "../ssh/settings.ts";
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
-import { Connection } from "./connection.ts";
-import { openBridge } from "./bridge.ts";
+import { Connection } from "../transport/connection.ts";
+import { openBridge } from "../transport/bridge.ts";
 import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
-import { leaseBridge, type Leased, startAgent } from "../agent/lease.ts";
+import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
 import { sessionInfo } from "./wire.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { SesshError } from "../errors.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import {
   baseName,
   downloadFile,

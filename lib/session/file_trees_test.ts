@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { downloadTree, localTree } from "./file_trees.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import { SesshError } from "../errors.ts";
 
 /** A daemon connection that answers file requests from a script. */

@@ -10,7 +10,7 @@
 import { SesshError } from "../errors.ts";
 import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
 import { onInterrupt } from "../interrupt.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
 
 /**

@@ -9,7 +9,7 @@ import type { Message } from "../protocol/frame.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { readGap, type SessionLink, unwatch } from "./link.ts";
 import { abortable } from "../abort.ts";
-import { isLocalGap } from "./mailbox.ts";
+import { isLocalGap } from "../transport/mailbox.ts";
 import { sessionInfo } from "./wire.ts";
 
 /** The last line of a session's output tail, without escape sequences. */

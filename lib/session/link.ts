@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import type { Destination } from "../ssh/destination.ts";
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";

@@ -6,7 +6,7 @@
  */
 import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import { sessionInfo } from "./wire.ts";
 
 /** What opening a session reports. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection, RequestOptions } from "./connection.ts";
+import type { Connection, RequestOptions } from "../transport/connection.ts";
 import type { Message } from "../protocol/frame.ts";
 import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BoundedCollector, readRange } from "./output.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../transport/connection.ts";
 import type { Message } from "../protocol/frame.ts";
 
 /** A daemon's `read` over `size` bytes (byte i is i mod 251), 4 MiB per reply. */

@@ -18,7 +18,7 @@ import {
 import type { Message } from "../protocol/frame.ts";
 import { UsageError } from "../errors.ts";
 import { abortable } from "../abort.ts";
-import type { EventSource } from "./mailbox.ts";
+import type { EventSource } from "../transport/mailbox.ts";
 import {
   FINAL_READ_MS,
   lostAfterSend,

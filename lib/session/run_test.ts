@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCommand } from "./run.ts";
 import { type FakeAnswer, FakeLink, readAnswer } from "./_fake_link.ts";
-import { remoteError } from "./connection.ts";
+import { remoteError } from "../transport/connection.ts";
 import type { Message } from "../protocol/frame.ts";
 import {
   ConnectionLostError,

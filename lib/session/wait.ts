@@ -28,7 +28,7 @@ import {
   unwatch,
 } from "./link.ts";
 import { abortable } from "../abort.ts";
-import { type EventSource, isLocalGap } from "./mailbox.ts";
+import { type EventSource, isLocalGap } from "../transport/mailbox.ts";
 
 /** Characters of earlier output a `wait --for` match may span. */
 const MATCH_OVERLAP = 64 * 1024;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sessionInfo } from "./wire.ts";
-import { statusJson } from "../cli/format.ts";
+import { statusJson } from "../report/format.ts";
 
 const WIRE = {
   name: "work",

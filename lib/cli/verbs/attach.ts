@@ -26,7 +26,7 @@ import {
   sshFlags,
   type Target,
 } from "../call.ts";
-import { statusJson } from "../format.ts";
+import { statusJson } from "../../report/format.ts";
 import type { Forward } from "../../ssh/forwards.ts";
 import { targetVerb, verb } from "../context.ts";
 

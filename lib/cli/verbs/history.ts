@@ -6,7 +6,7 @@
  * @module
  */
 import type { CommandRecord } from "../../session/history.ts";
-import { commandJson, commandResultJson } from "../result_json.ts";
+import { commandJson, commandResultJson } from "../../report/result_json.ts";
 import {
   type CommonFlags,
   connect,

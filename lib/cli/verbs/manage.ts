@@ -11,7 +11,7 @@ import {
   type Target,
 } from "../call.ts";
 import { targetVerb, verb } from "../context.ts";
-import { formatList, formatStatus, statusJson } from "../format.ts";
+import { formatList, formatStatus, statusJson } from "../../report/format.ts";
 
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.

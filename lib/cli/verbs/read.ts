@@ -6,7 +6,7 @@
  */
 import { formatScreen } from "../../render/screen.ts";
 import { followAsJson } from "./events.ts";
-import { waitJson } from "../result_json.ts";
+import { waitJson } from "../../report/result_json.ts";
 import { UsageError } from "../../errors.ts";
 import {
   type CallContext,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { runJson } from "../result_json.ts";
+import { runJson } from "../../report/result_json.ts";
 import type { Forward } from "../../ssh/forwards.ts";
 import { UsageError } from "../../errors.ts";
 import {

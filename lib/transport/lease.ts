@@ -6,9 +6,9 @@
  * @module
  */
 import { encodeFrame, type Message } from "../protocol/frame.ts";
-import { readFirstFrame, writeAll } from "./_socket.ts";
+import { readFirstFrame, writeAll } from "./agent_socket.ts";
 import { ConnectError, SesshError } from "../errors.ts";
-import type { Channel } from "../session/connection.ts";
+import type { Channel } from "./connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import {
@@ -16,7 +16,7 @@ import {
   agentFiles,
   LEASE_ENV,
   type LeaseReply,
-} from "./protocol.ts";
+} from "./agent_protocol.ts";
 
 /** What a call asks the agent for. */
 export interface LeaseTarget {
