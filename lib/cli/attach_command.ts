@@ -25,6 +25,7 @@ import {
 } from "./call.ts";
 import { statusJson } from "./format.ts";
 import type { Forward } from "../ssh/forwards.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
@@ -179,7 +180,7 @@ export async function detachCommand(
     port: t.port,
     ssh: sshFlags(flags),
   });
-  const reply = await client.connection.request("detach", { name: t.name });
+  const reply = await client.connection.request(OPS.detach, { name: t.name });
   const detached = Boolean(reply.detached);
   return {
     op: "detach",

@@ -33,6 +33,7 @@ import {
   type MailboxHost,
   type MailboxOptions,
 } from "./mailbox.ts";
+import { EVENTS, type Op, OPS } from "../protocol/spec.ts";
 
 /**
  * While anyone waits on the connection, a silence this long gets a `ping`;
@@ -146,13 +147,13 @@ export class Connection {
    * Sends a request and waits for its reply. A reply with `ok: false`
    * rejects with a {@linkcode SesshError} carrying the daemon's code.
    *
-   * @param op The operation name.
+   * @param op The operation, one of the contract's {@linkcode OPS}.
    * @param fields The request's fields.
    * @param options Timeout.
    * @returns The reply message.
    */
   async request(
-    op: string,
+    op: Op,
     fields: Message,
     options: RequestOptions = {},
   ): Promise<Message> {
@@ -166,7 +167,7 @@ export class Connection {
   }
 
   #request(
-    op: string,
+    op: Op,
     fields: Message,
     options: RequestOptions,
   ): Promise<Message> {
@@ -374,7 +375,7 @@ export class Connection {
     if (this.#pingSentAt === null && !this.backlogged) {
       if (now - this.#lastReceived >= this.#heartbeatMs) {
         this.#pingSentAt = now;
-        this.#send(encodeFrame({ op: "ping", id: 0 }));
+        this.#send(encodeFrame({ op: OPS.ping, id: 0 }));
       }
     } else if (
       this.#pingSentAt !== null &&
@@ -430,7 +431,7 @@ export class Connection {
 
   #dispatch(chunk: Uint8Array): void {
     for (const message of this.#decoder.push(chunk)) {
-      if (message.ev === "lost") {
+      if (message.ev === EVENTS.lost) {
         // The local agent's word on why the bridge it lent us ended.
         this.#lost ??= lostError(message);
         continue;
