@@ -59,6 +59,7 @@ import {
   completionScript,
   configuredHosts,
 } from "./completion.ts";
+import { MAX_BUFFER } from "../protocol/spec.ts";
 
 /**
  * Where the MCP server's module is: beside this one in the sources (or a
@@ -230,7 +231,7 @@ const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
   bufferSize: {
     kind: "parsed",
     parse: (v) =>
-      parseSizeIn(v, "--buffer-size", { min: 4096, max: 256 * 1024 ** 2 }),
+      parseSizeIn(v, "--buffer-size", { min: 4096, max: MAX_BUFFER }),
     brief: "output buffer of a new session, 4k to 256M (default 1M)",
     optional: true,
     placeholder: "bytes",

@@ -29,10 +29,7 @@ import {
 } from "./link.ts";
 import { abortable } from "../abort.ts";
 import { type EventSource, isLocalGap } from "./mailbox.ts";
-import { CAPS, EVENTS, OPS } from "../protocol/spec.ts";
-
-/** Characters of earlier output a `wait --for` match may span. */
-const MATCH_OVERLAP = 64 * 1024;
+import { CAPS, EVENTS, MATCH_OVERLAP, OPS } from "../protocol/spec.ts";
 
 /** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
 export interface WaitOptions {
