@@ -958,7 +958,7 @@ class DirectoriesTest(unittest.TestCase):
         with mock.patch.object(h, "peer_uid", return_value=65534), self.assertRaises(SystemExit) as caught, \
                 mock.patch.object(h.sys, "stderr"):
             h._try_connect(path)
-        self.assertEqual(caught.exception.code, h.EXIT_UNSAFE_DIR)
+        self.assertEqual(caught.exception.code, h.EXIT_UNSAFE_RUNTIME_DIR)
 
 
 if __name__ == "__main__":
