@@ -119,8 +119,10 @@ function pySeq(name: string, items: string[], open: string, close: string) {
   const lines: string[] = [];
   let line = `${name} = ${open}`;
   const indent = " ".repeat(line.length);
+  // A tuple of one needs its comma: `("a")` is a string in Python.
+  const last = items.length === 1 && open.endsWith("(") ? "," + close : close;
   items.forEach((item, i) => {
-    const piece = item + (i < items.length - 1 ? ", " : close);
+    const piece = item + (i < items.length - 1 ? ", " : last);
     if (line.length + piece.trimEnd().length > 116 && line.trim() !== "") {
       lines.push(line.trimEnd());
       line = indent;
