@@ -59,7 +59,7 @@ import {
   completionScript,
   configuredHosts,
 } from "./completion.ts";
-import { MAX_BUFFER } from "../protocol/spec.ts";
+import { MAX_BUFFER, PAGER_ENV } from "../protocol/spec.ts";
 
 /**
  * Where the MCP server's module is: beside this one in the sources (or a
@@ -208,7 +208,9 @@ const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
   ),
   agentEnv: {
     kind: "boolean",
-    brief: "set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
+    brief: `set ${
+      Object.entries(PAGER_ENV).map(([k, v]) => `${k}=${v}`).join(", ")
+    }`,
     optional: true,
   },
   forward: {
