@@ -41,7 +41,16 @@ export const MATCH_OVERLAP: number = spec.limits.match_overlap;
 /** Seconds a shell may leave its input unread before the input fails. */
 export const INPUT_STALL_S: number = spec.limits.input_stall_s;
 
-/** Every daemon op by name: `OPS.run` is `"run"`. */
+/**
+ * Every daemon op by name: `OPS.run` is `"run"`, and a misspelt op fails
+ * type checking.
+ *
+ * @example
+ * ```ts
+ * import { CAPS, OPS } from "./spec.ts";
+ * console.log(OPS.history, CAPS.match_text); // "history" "match_text"
+ * ```
+ */
 export const OPS: { readonly [N in Op]: N } = named(spec.ops);
 /** Every cap by name: `CAPS.match_text` is `"match_text"`. */
 export const CAPS: { readonly [N in Cap]: N } = named(spec.caps);
