@@ -33,7 +33,23 @@ import {
   type MailboxHost,
   type MailboxOptions,
 } from "./mailbox.ts";
-import { EVENTS, type Op, OPS } from "../protocol/spec.ts";
+import {
+  DAEMON_ERRORS,
+  type DaemonErrorCode,
+  type ErrorCode,
+  EVENTS,
+  type Op,
+  OPS,
+} from "../protocol/spec.ts";
+
+// The codes of a session's state, which SessionError carries.
+type SessionCode = ConstructorParameters<typeof SessionError>[0];
+const SESSION_CODES: ReadonlySet<ErrorCode> = new Set<SessionCode>([
+  "session_busy",
+  "session_lost",
+  "session_exited",
+  "no_session",
+]);
 
 /**
  * While anyone waits on the connection, a silence this long gets a `ping`;
@@ -484,20 +500,28 @@ function lostError(message: Message): SesshError {
 export function remoteError(message: Message): SesshError {
   const code = String(message.code ?? "remote");
   const text = String(message.message ?? "The remote helper reported an error");
-  if (code === "bad_request") return new SesshError("usage", text, 2);
-  // A shell the host does not list in /etc/shells: a mistake in the call.
-  if (code === "bad_shell") return new SesshError(code, text, 2);
-  // A secret refused because the terminal would show it: exit 3, so that a
-  // script can tell it from a failure and try again at the prompt.
-  if (code === "terminal_echoes") return new SesshError(code, text, 3);
-  if (
-    code === "session_busy" || code === "session_lost" ||
-    code === "session_exited" || code === "no_session"
-  ) {
-    const session = typeof message.name === "string" ? message.name : undefined;
-    return new SessionError(code, text, session ? { session } : {});
+  // The contract says what each of the daemon's codes is reported as: a bad
+  // request is a usage error (exit 2), a shell the host does not list in
+  // /etc/shells too, a secret refused because the terminal would show it
+  // exits 3 (a script can tell it from a failure and retry at the prompt).
+  const reported = Object.hasOwn(DAEMON_ERRORS, code)
+    ? DAEMON_ERRORS[code as DaemonErrorCode]
+    : isErrorCode(code)
+    ? code
+    : null;
+  if (reported !== null && (reported !== "remote" || code === "remote")) {
+    if (SESSION_CODES.has(reported)) {
+      const session = typeof message.name === "string"
+        ? message.name
+        : undefined;
+      return new SessionError(
+        reported as SessionCode,
+        text,
+        session ? { session } : {},
+      );
+    }
+    return new SesshError(reported, text);
   }
-  if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.
   error.details.remoteCode = code;
