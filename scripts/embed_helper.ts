@@ -1,30 +1,34 @@
 /**
- * Regenerates the helper's protocol constants from `lib/protocol/spec.json`
- * (the generated region of `lib/remote/sessh_helper.py`), then
- * `lib/remote/_helper_source.ts` from the Python files, so that the
- * published module never reads files next to itself at run time.
- * Run with `deno task embed` after editing the spec or `lib/remote/*.py`.
+ * Regenerates the helper's protocol constants (the generated region of
+ * `lib/remote/helper/protocol.py`) from `lib/protocol/spec.json`, then
+ * `lib/remote/_helper_source.ts` from the helper's package
+ * (`lib/remote/helper/`) and the loader beside it, so that the published
+ * module never reads files next to itself at run time. Run with
+ * `deno task embed` after editing the spec, `lib/remote/helper/*.py` or
+ * `lib/remote/loader.py`.
  *
  * @module
  */
 import {
   generateEmbeddedSource,
   generatePythonProtocol,
+  readHelperFiles,
   replaceGenerated,
 } from "../lib/remote/embed.ts";
 import { SPEC } from "../lib/protocol/spec.ts";
 
 const dir = new URL("../lib/remote/", import.meta.url);
-const helperUrl = new URL("sessh_helper.py", dir);
-const before = await Deno.readTextFile(helperUrl);
-const helper = replaceGenerated(before, generatePythonProtocol(SPEC));
-if (helper !== before) {
-  await Deno.writeTextFile(helperUrl, helper);
-  console.log("wrote lib/remote/sessh_helper.py (its generated constants)");
+const protocolUrl = new URL("helper/protocol.py", dir);
+const before = await Deno.readTextFile(protocolUrl);
+const protocol = replaceGenerated(before, generatePythonProtocol(SPEC));
+if (protocol !== before) {
+  await Deno.writeTextFile(protocolUrl, protocol);
+  console.log("wrote lib/remote/helper/protocol.py (its generated constants)");
 }
+const files = await readHelperFiles(new URL("helper/", dir));
 const loader = await Deno.readTextFile(new URL("loader.py", dir));
 await Deno.writeTextFile(
   new URL("_helper_source.ts", dir),
-  await generateEmbeddedSource(helper, loader),
+  await generateEmbeddedSource(files, loader),
 );
 console.log("wrote lib/remote/_helper_source.ts");

@@ -14,13 +14,13 @@ const isRoot = Deno.uid() === 0;
 
 /**
  * The other user's loop: a directory of theirs, holding a helper of theirs
- * under the expected name, swapped in for `sessh` over and over.
+ * directory under the expected name, swapped in for `sessh` over and over.
  */
 const SWAP = `
 import os, sys, time
 shared, name = sys.argv[1], sys.argv[2]
-os.mkdir(os.path.join(shared, "theirs"), 0o700)
-with open(os.path.join(shared, "theirs", name), "w") as f:
+os.makedirs(os.path.join(shared, "theirs", name), 0o700)
+with open(os.path.join(shared, "theirs", name, "__main__.py"), "w") as f:
     f.write("import sys\\nsys.stderr.write('FOREIGN CODE RAN\\\\n')\\nsys.exit(0)\\n")
 def mv(source, target):
     try:
@@ -104,7 +104,7 @@ Deno.test({
               "-c",
               SWAP,
               shared,
-              `helper-${HELPER_HASH}.py`,
+              `helper-${HELPER_HASH}`,
             ],
             stdout: "piped",
             stderr: "piped",

@@ -9,19 +9,24 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { sesshJson } from "./_cli.ts";
 import { HELPER_HASH } from "../lib/remote/_helper_source.ts";
+import { readHelperFiles } from "../lib/remote/embed.ts";
+
+const HELPER_DIR = new URL("../lib/remote/helper/", import.meta.url);
 
 /**
- * Daemon methods replaced by crafted ones, chosen by the name of the
+ * Daemon operations replaced by crafted ones in its OPS table, chosen by the name of the
  * directory asked for.
  */
 const PATCH = `
-_real_flist, _real_fstat = Daemon.op_flist, Daemon.op_fstat
+from file_ops import file_path
+
+_real_flist, _real_fstat, _real_fread = OPS["flist"], OPS["fstat"], OPS["fread"]
 
 def _craft(path):
     return os.path.basename(path.rstrip("/"))
 
-def _hostile_flist(self, client, msg):
-    reply = _real_flist(self, client, msg)
+def _hostile_flist(daemon, client, msg):
+    reply = _real_flist(daemon, client, msg)
     kind, victim = _craft(reply["path"]), os.environ.get("HOME", "/") + "/../local/victim.txt"
     extra = {"top-dotdot": None, "entry-dotdot": "../victim.txt", "entry-deep": "sub/../../victim.txt",
              "entry-absolute": victim, "entry-newline": "bad\\nname.txt", "entry-empty": "sub//x"}.get(kind)
@@ -32,22 +37,19 @@ def _hostile_flist(self, client, msg):
         reply["entries"].append({"path": extra, "dir": False, "size": 6, "mode": 0o644})
     return reply
 
-def _hostile_fstat(self, client, msg):
-    reply = _real_fstat(self, client, msg)
+def _hostile_fstat(daemon, client, msg):
+    reply = _real_fstat(daemon, client, msg)
     if _craft(reply["path"]) in ("top-dotdot", "up-target"):
         reply["path"] = reply["path"] + "/.."
     return reply
 
-_real_fread = Daemon.op_fread
-
-def _hostile_fread(self, client, msg):
-    reply = _real_fread(self, client, msg)
+def _hostile_fread(daemon, client, msg):
+    reply = _real_fread(daemon, client, msg)
     if _craft(file_path(msg)) == "flood.txt":
         reply["data"] = b"F" * (4 << 20)
     return reply
 
-Daemon.op_flist, Daemon.op_fstat, Daemon.op_fread = _hostile_flist, _hostile_fstat, _hostile_fread
-
+OPS.update(flist=_hostile_flist, fstat=_hostile_fstat, fread=_hostile_fread)
 `;
 
 /** Every path under `dir` with its contents, for a before-and-after check. */
@@ -67,18 +69,18 @@ async function snapshot(dir: string, skip: string): Promise<string[]> {
 
 Deno.test("cp -r from a hostile host writes nothing outside the destination, through sftp and the daemon", async (t) => {
   await using sshd = await startSshd();
-  const source = await Deno.readTextFile(
-    new URL("../lib/remote/sessh_helper.py", import.meta.url),
-  );
-  const main = source.lastIndexOf('\nif __name__ == "__main__":');
+  // The helper as the loader would unpack it, its daemon's OPS patched.
   const cache = `${sshd.remoteCacheDir}/sessh`;
-  await Deno.mkdir(cache, { recursive: true, mode: 0o700 });
+  const helper = `${cache}/helper-${HELPER_HASH}`;
+  await Deno.mkdir(helper, { recursive: true, mode: 0o700 });
   await Deno.chmod(sshd.remoteCacheDir, 0o700);
   await Deno.chmod(cache, 0o700);
-  await Deno.writeTextFile(
-    `${cache}/helper-${HELPER_HASH}.py`,
-    source.slice(0, main) + PATCH + source.slice(main),
-  );
+  for (const { name, text } of await readHelperFiles(HELPER_DIR)) {
+    await Deno.writeTextFile(
+      `${helper}/${name}`,
+      name === "daemon.py" ? text + PATCH : text,
+    );
+  }
   // The host's side: one directory per trick, each with a file in it.
   const kinds = [
     "top-dotdot",

@@ -20,8 +20,22 @@ import { generatedRegion, generatePythonProtocol } from "../remote/embed.ts";
 import { ERROR_CODES as PUBLIC_CODES, exitCodeOf } from "../errors.ts";
 import { remoteError } from "../session/connection.ts";
 
-const helperDir = new URL("../remote/", import.meta.url).pathname;
-const helperSource = () => Deno.readTextFile(`${helperDir}sessh_helper.py`);
+const helperDir = new URL("../remote/helper/", import.meta.url).pathname;
+const protocolSource = () => Deno.readTextFile(`${helperDir}protocol.py`);
+
+// The helper's modules (not its tests, nor protocol.py that defines the
+// codes), joined: where it raises and sends.
+async function helperSource(): Promise<string> {
+  const texts: string[] = [];
+  for await (const entry of Deno.readDir(helperDir)) {
+    if (!entry.name.endsWith(".py") || entry.name.endsWith("_test.py")) {
+      continue;
+    }
+    if (entry.name === "testing.py" || entry.name === "protocol.py") continue;
+    texts.push(await Deno.readTextFile(`${helperDir}${entry.name}`));
+  }
+  return texts.join("\n");
+}
 
 // Names a session may and may not have, for both ends' rule.
 const NAMES = [
@@ -41,20 +55,23 @@ const NAMES = [
 // What the helper holds, as Python sees it once imported: its constants,
 // its op_ methods, what its hello says, and which names its rule takes.
 const PROBE = `
-import json, sys, types
+import json, re, sys, types
 sys.path.insert(0, sys.argv[1])
-import sessh_helper as h
-daemon = types.SimpleNamespace(hash="h", rt="/run")
-hello = h.Daemon.op_hello(daemon, None, {"version": h.PROTOCOL})
+import protocol as h
+import daemon, session_ops
+fake = types.SimpleNamespace(hash="h", rt="/run")
+hello = session_ops.op_hello(fake, None, {"version": h.PROTOCOL})
+name_re = re.compile(h.NAME_PATTERN + r"\\Z")
 print(json.dumps({
     "version": h.PROTOCOL, "max_frame": h.MAX_FRAME, "max_buffer": h.MAX_BUFFER,
     "match_overlap": h.MATCH_OVERLAP, "input_stall_s": h.INPUT_STALL_S,
-    "caps": h.CAPS, "ops": list(h.OPS), "events": list(h.EVENTS), "error_codes": list(h.ERROR_CODES),
-    "methods": sorted(m[3:] for m in dir(h.Daemon) if m.startswith("op_")),
+    "magic": h.MAGIC.decode(), "socket": h.SOCKET_NAME, "registry": h.REGISTRY_NAME,
+    "caps": h.CAPS, "methods": sorted(daemon.OPS),
+    "error_codes": {k: v for k, v in vars(h).items() if k.startswith("ERR_")},
     "hello": {k: hello[k] for k in ("version", "max_frame", "caps")},
     "exits": {k: v for k, v in vars(h).items() if k.startswith("EXIT_")},
     "modes": sorted(int(m) for m in h.TRACKED_MODES), "pager_env": h.AGENT_ENV,
-    "names": [bool(h.NAME_RE.match(n)) for n in json.loads(sys.argv[2])],
+    "names": [bool(name_re.match(n)) for n in json.loads(sys.argv[2])],
 }))
 `;
 
@@ -71,9 +88,9 @@ async function probeHelper() {
 
 Deno.test("the helper's generated constants are those of spec.json (else run `deno task embed`)", async () => {
   assert.equal(
-    generatedRegion(await helperSource()),
+    generatedRegion(await protocolSource()),
     generatePythonProtocol(SPEC),
-    "the generated region of sessh_helper.py is stale: run `deno task embed`",
+    "the generated region of helper/protocol.py is stale: run `deno task embed`",
   );
 });
 
@@ -90,15 +107,24 @@ Deno.test("the helper, imported, holds every value of the contract", async () =>
     max_frame: MAX_FRAME,
     caps: Object.values(CAPS),
   });
-  assert.deepEqual(helper.ops, Object.values(OPS));
-  assert.deepEqual(helper.events, Object.values(EVENTS));
-  assert.deepEqual(helper.error_codes, Object.keys(DAEMON_ERRORS));
+  assert.equal(helper.magic, `SESSH-HELPER ${PROTOCOL_VERSION}\n`);
+  assert.equal(helper.socket, `daemon-${PROTOCOL_VERSION}.sock`);
+  assert.equal(helper.registry, `sessions-${PROTOCOL_VERSION}.json`);
+  assert.deepEqual(
+    helper.error_codes,
+    Object.fromEntries(
+      Object.keys(DAEMON_ERRORS).map((
+        code,
+      ) => [`ERR_${code.toUpperCase()}`, code]),
+    ),
+  );
   assert.deepEqual(
     helper.exits,
     Object.fromEntries(
-      Object.entries(REMOTE_EXITS).map((
-        [code, exit],
-      ) => [`EXIT_${exit.name.toUpperCase()}`, Number(code)]),
+      Object.entries(REMOTE_EXITS).filter(([, exit]) => exit.by === "helper")
+        .map((
+          [code, exit],
+        ) => [`EXIT_${exit.name.toUpperCase()}`, Number(code)]),
     ),
   );
   assert.deepEqual(helper.modes, [...TRACKED_MODES].sort((a, b) => a - b));
@@ -117,12 +143,13 @@ Deno.test("every op the daemon answers is in the contract, and every op of the c
 
 Deno.test("every code the helper refuses with is in the contract, and each is raised", async () => {
   const source = await helperSource();
+  // The helper names its codes by their ERR_ constants, never as strings.
+  assert.doesNotMatch(
+    source,
+    /(?:HelperError\(|\.fail\([^,\n]*, |fail_input\([^,\n]*, )"[a-z_]+"/,
+  );
   const raised = new Set(
-    [
-      ...source.matchAll(
-        /(?:HelperError\(|\.fail\((?:None|req_id|msg\.get\("id"\)), |fail_input\(session, )"([a-z_]+)"/g,
-      ),
-    ].map((m) => m[1]),
+    [...source.matchAll(/\bERR_([A-Z_]+)\b/g)].map((m) => m[1].toLowerCase()),
   );
   assert.deepEqual([...raised].sort(), Object.keys(DAEMON_ERRORS).sort());
 });

@@ -1,9 +1,9 @@
 /**
  * The exit codes the remote side ends with before it speaks the protocol,
  * each meaning one thing, and the advice sessh gives for each. The loader
- * (`loader.py`) and the helper (`sessh_helper.py`) exit with these numbers,
- * listed in `lib/protocol/spec.json`; `exit_codes_test.ts` checks that they
- * still do.
+ * (`loader.py`) and the helper (`helper/`) exit with these numbers, listed
+ * in `lib/protocol/spec.json`; `exit_codes_test.ts` checks that they still
+ * do.
  *
  * @module
  */

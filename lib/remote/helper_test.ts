@@ -1,33 +1,59 @@
 import assert from "node:assert/strict";
-import { generateEmbeddedSource, helperHash } from "./embed.ts";
+import {
+  generateEmbeddedSource,
+  helperHash,
+  packHelper,
+  readHelperFiles,
+} from "./embed.ts";
 import { HELPER_HASH, HELPER_PACKED } from "./_helper_source.ts";
 import { decodeBase64 } from "../bytes.ts";
 import { inflateSync } from "node:zlib";
 import { bridgeCommand } from "./bootstrap.ts";
 
 const dir = new URL("./", import.meta.url);
+const helperDir = new URL("helper/", dir);
 
-Deno.test("generateEmbeddedSource() output is in sync with the helper and loader files", async () => {
-  const helper = await Deno.readTextFile(new URL("sessh_helper.py", dir));
+Deno.test("generateEmbeddedSource() output is in sync with the helper package and the loader", async () => {
+  const files = await readHelperFiles(helperDir);
   const loader = await Deno.readTextFile(new URL("loader.py", dir));
   const committed = await Deno.readTextFile(new URL("_helper_source.ts", dir));
   assert.equal(
     committed,
-    await generateEmbeddedSource(helper, loader),
+    await generateEmbeddedSource(files, loader),
     "lib/remote/_helper_source.ts is stale: run `deno task embed`",
   );
-  // What the loader inflates is the helper, under its hash.
-  const inflated = new TextDecoder().decode(
-    inflateSync(decodeBase64(HELPER_PACKED)),
-  );
-  assert.equal(inflated, helper);
-  assert.equal(HELPER_HASH, await helperHash(inflated));
+  // What the loader inflates is the packed package, under its hash.
+  const inflated = inflateSync(decodeBase64(HELPER_PACKED));
+  assert.deepEqual(new Uint8Array(inflated), packHelper(files));
+  assert.equal(HELPER_HASH, await helperHash(new Uint8Array(inflated)));
 });
 
-Deno.test("sessh_helper.py passes its own unit tests under python3 -m unittest", async () => {
+Deno.test("generateEmbeddedSource() changes with any shipped module, and only with those", async () => {
+  const files = await readHelperFiles(helperDir);
+  const loader = await Deno.readTextFile(new URL("loader.py", dir));
+  const names = files.map((f) => f.name);
+  assert.ok(names.includes("__main__.py") && names.includes("protocol.py"));
+  assert.ok(!names.some((n) => n.endsWith("_test.py") || n === "testing.py"));
+  const edited = files.map((f, i) =>
+    i === files.length - 1 ? { ...f, text: f.text + "\n" } : f
+  );
+  assert.notEqual(
+    await generateEmbeddedSource(edited, loader),
+    await generateEmbeddedSource(files, loader),
+  );
+});
+
+Deno.test("the helper package passes its own unit tests under python3 -m unittest discover", async () => {
   const result = await new Deno.Command("python3", {
-    args: ["-m", "unittest", "sessh_helper_test"],
-    cwd: new URL(".", dir).pathname,
+    args: [
+      "-m",
+      "unittest",
+      "discover",
+      "-s",
+      helperDir.pathname,
+      "-p",
+      "*_test.py",
+    ],
   }).output();
   const stderr = new TextDecoder().decode(result.stderr);
   assert.equal(result.code, 0, stderr);
@@ -35,16 +61,27 @@ Deno.test("sessh_helper.py passes its own unit tests under python3 -m unittest",
 });
 
 // The first call to a host ships the helper, compressed, over the ssh
-// channel, and the loader compiles it once: both sizes are paid on the cold
-// path.
-Deno.test("the helper a first call uploads stays under 40 KiB, its source under 128 KiB", async () => {
-  const source = await Deno.readFile(new URL("sessh_helper.py", dir));
+// channel, and Python compiles it once into the cache: both sizes are paid
+// on the cold path.
+Deno.test("the helper a first call uploads stays under 40 KiB, its sources under 128 KiB", () => {
+  const packed = decodeBase64(HELPER_PACKED);
+  const source = inflateSync(packed);
   assert.ok(
     source.length < 128 * 1024,
-    `sessh_helper.py has ${source.length} bytes`,
+    `the helper's modules have ${source.length} bytes`,
   );
-  const packed = decodeBase64(HELPER_PACKED);
-  assert.ok(packed.length < 40 * 1024, `the upload has ${packed.length} bytes`);
+  assert.ok(
+    packed.length <= 40 * 1024,
+    `the upload has ${packed.length} bytes`,
+  );
+});
+
+// Modules of one concern each: none much over 500 lines.
+Deno.test("every module of the helper package stays under 520 lines", async () => {
+  for (const { name, text } of await readHelperFiles(helperDir)) {
+    const lines = text.split("\n").length;
+    assert.ok(lines < 520, `${name} has ${lines} lines`);
+  }
 });
 
 // A lint rule, with Python's own parser: a compound statement's body starts
@@ -68,7 +105,9 @@ Deno.test("the Python sources put each compound statement's body on lines of its
     args: [
       "-c",
       ONE_LINERS,
-      new URL("sessh_helper.py", dir).pathname,
+      ...(await readHelperFiles(helperDir)).map((f) =>
+        new URL(f.name, helperDir).pathname
+      ),
       new URL("loader.py", dir).pathname,
     ],
     stdout: "piped",
@@ -99,51 +138,43 @@ Deno.test("bridgeCommand() marks a pushed helper with + after its hash", () => {
 });
 
 Deno.test("the loader inflates a pushed helper into its cache, and refuses one altered on the way", async () => {
-  const loader = await Deno.readTextFile(new URL("loader.py", dir));
   const packed = decodeBase64(HELPER_PACKED);
   const load = async (upload: Uint8Array) => {
     const cache = await Deno.makeTempDir();
-    const child = new Deno.Command("python3", {
-      args: ["-S", "-c", loader, `${HELPER_HASH}+`],
-      env: { XDG_CACHE_HOME: cache },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(`${upload.length}\n`));
-    await writer.write(upload);
-    await writer.close();
-    const out = await child.output();
-    const cached = await Deno.readTextFile(
-      `${cache}/sessh/helper-${HELPER_HASH}.py`,
-    ).catch(() => null);
-    // The compiled helper the daemon runs: a .pyc beside it.
+    // A role that imports modules: outside a session, `detach` refuses.
+    // PYTHONDONTWRITEBYTECODE is set on some hosts: the helper writes its
+    // bytecode all the same.
+    const out = await runLoader(cache, {
+      upload,
+      args: ["detach"],
+      env: { PYTHONDONTWRITEBYTECODE: "1", SESSH_SESSION: "" },
+    });
+    const unpacked = `${cache}/sessh/helper-${HELPER_HASH}`;
+    const cached = await readHelperFiles(new URL(`file://${unpacked}/`))
+      .catch(() => null);
+    const left = await Array.fromAsync(Deno.readDir(`${cache}/sessh`))
+      .then((entries) => entries.map((e) => e.name));
+    // What Python compiled, cached for the next call and for the daemon.
     const compiled = await Array.fromAsync(
-      Deno.readDir(`${cache}/sessh`),
-    ).then((entries) =>
-      entries.map((e) => e.name).filter((n) => n.endsWith(".pyc"))
-    ).catch(() => []);
+      Deno.readDir(`${unpacked}/__pycache__`),
+    ).then((entries) => entries.map((e) => e.name)).catch(() => []);
     await Deno.remove(cache, { recursive: true });
     return {
-      code: out.code,
-      stderr: new TextDecoder().decode(out.stderr),
+      ...out,
       cached,
+      left,
       compiled,
     };
   };
-  // The helper runs with no role: its usage, exit 2.
   const good = await load(packed);
-  assert.equal(good.code, 2, good.stderr);
-  assert.match(good.stderr, /^usage: sessh list/);
-  assert.equal(
-    good.cached,
-    await Deno.readTextFile(new URL("sessh_helper.py", dir)),
-  );
-  assert.equal(good.compiled.length, 1);
-  assert.match(
-    good.compiled[0],
-    new RegExp(`^helper-${HELPER_HASH}\\.\\w+-\\d+\\.pyc$`),
+  assert.equal(good.code, 1, good.stderr);
+  assert.match(good.stderr, /^sessh detach: not inside a sessh session/);
+  // Unpacked whole under its hash, with no temporary directory left.
+  assert.deepEqual(good.cached, await readHelperFiles(helperDir));
+  assert.deepEqual(good.left, [`helper-${HELPER_HASH}`]);
+  assert.ok(
+    good.compiled.some((n) => /^bridge\.\w+-\d+\.pyc$/.test(n)),
+    good.compiled.join(" "),
   );
   const altered = packed.slice();
   altered[altered.length >> 1] ^= 0x40;
@@ -151,24 +182,33 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
   assert.equal(bad.code, 4);
   assert.match(bad.stderr, /the helper arrived corrupted/);
   assert.equal(bad.cached, null);
+  assert.deepEqual(bad.left, []);
 });
 
-/** Runs the loader on a pushed helper with `XDG_CACHE_HOME` set to `cache`. */
+/**
+ * Runs the loader on a pushed helper (`upload`, by default the embedded one)
+ * with `XDG_CACHE_HOME` set to `cache`.
+ */
 async function runLoader(
   cache: string,
+  options: {
+    upload?: Uint8Array;
+    args?: string[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ code: number; stderr: string }> {
   const loader = await Deno.readTextFile(new URL("loader.py", dir));
-  const packed = decodeBase64(HELPER_PACKED);
+  const upload = options.upload ?? decodeBase64(HELPER_PACKED);
   const child = new Deno.Command("python3", {
-    args: ["-S", "-c", loader, `${HELPER_HASH}+`],
-    env: { XDG_CACHE_HOME: cache },
+    args: ["-S", "-c", loader, `${HELPER_HASH}+`, ...options.args ?? []],
+    env: { XDG_CACHE_HOME: cache, ...options.env },
     stdin: "piped",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(`${packed.length}\n`));
-  await writer.write(packed);
+  await writer.write(new TextEncoder().encode(`${upload.length}\n`));
+  await writer.write(upload);
   await writer.close();
   const out = await child.output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };

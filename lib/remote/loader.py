@@ -1,4 +1,4 @@
-import marshal, os, stat, sys
+import os, stat, sys
 os.environ["PATH"] = os.environ.pop("SESSH_PATH", os.environ.get("PATH", ""))
 if sys.version_info < (3, 8):
     sys.stderr.write("sessh: %s is Python %d.%d; sessh needs Python 3.8 or later\n" % ((sys.executable,) + sys.version_info[:2]))
@@ -36,20 +36,18 @@ except OSError as e:
 if isinstance(fd, str):
     sys.stderr.write("sessh: refusing cache dir %s: %s\n" % (d, fd))
     sys.exit(3)
-def fopen(name, flags=os.O_RDONLY):
-    return os.fdopen(os.open(name, flags | os.O_NOFOLLOW, 0o600, dir_fd=fd), "wb" if flags else "rb")
-def put(name, data):
-    with fopen("%s.%d" % (name, os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as f:
-        f.write(data)
-    os.replace("%s.%d" % (name, os.getpid()), name, src_dir_fd=fd, dst_dir_fd=fd)
-b = "helper-%s.py" % h
+def fopen(name, flags=os.O_RDONLY, at=None):
+    return os.fdopen(os.open(name, flags | os.O_NOFOLLOW, 0o600, dir_fd=fd if at is None else at), "wb" if flags else "rb")
+# The helper is a directory of modules, helper-HASH, made whole beside it under a temporary name and then renamed,
+# so that no call ever sees half of it. Its files are written through the descriptor of that directory.
+b = "helper-%s" % h
 p = os.path.join(d, b)
 src = None
 if pushed:
     n = int(sys.stdin.buffer.readline())
     src = sys.stdin.buffer.read(n)
 try:
-    have = stat.S_ISREG(os.stat(b, dir_fd=fd, follow_symlinks=False).st_mode)
+    have = stat.S_ISDIR(os.stat(b, dir_fd=fd, follow_symlinks=False).st_mode)
 except OSError:
     have = False
 if not have:
@@ -59,28 +57,43 @@ if not have:
         out.flush()
         n = int(sys.stdin.buffer.readline())
         src = sys.stdin.buffer.read(n)
-    import hashlib, zlib
+    import hashlib, re, zlib
     try:
         src = zlib.decompress(src) if len(src) == n else b""
     except zlib.error:
         src = b""
-    if hashlib.sha256(src).hexdigest()[:16] != h:
+    # The packed helper: entries of a line "NAME SIZE\n" and SIZE bytes. The hash vouches for it; the names are
+    # checked all the same (plain module names, no path).
+    files, at = ([], 0) if hashlib.sha256(src).hexdigest()[:16] == h else (None, 0)
+    while files is not None and at < len(src):
+        eol = src.find(b"\n", at)
+        name, _, size = src[at:max(eol, at)].decode("latin-1").partition(" ")
+        if not re.match(r"[A-Za-z0-9_]+\.py\Z", name) or not size.isdigit():
+            files = None
+            break
+        files.append((name, src[eol + 1:eol + 1 + int(size)]))
+        at = eol + 1 + int(size)
+    if files is None:
         sys.stderr.write("sessh: the helper arrived corrupted; retry\n")
         sys.exit(4)
-    put(b, src)
-# The compiled helper is cached beside it as a .pyc, which the daemon runs too: compiling costs more than the rest
-# of a call.
-from _frozen_importlib_external import MAGIC_NUMBER
-c = "%s.%s.pyc" % (b[:-3], sys.implementation.cache_tag)
-try:
-    with fopen(c) as f:
-        data = f.read()
-    if data[:4] != MAGIC_NUMBER:
-        raise ValueError(c)
-    code = marshal.loads(data[16:])
-except (OSError, ValueError, EOFError, TypeError):
-    with fopen(b) as f:
-        code = compile(f.read(), p, "exec")
-    put(c, MAGIC_NUMBER + bytes(12) + marshal.dumps(code))
+    t = "%s.%d.%s" % (b, os.getpid(), os.urandom(4).hex())
+    os.mkdir(t, 0o700, dir_fd=fd)
+    tfd = os.open(t, F, dir_fd=fd)
+    for name, data in files:
+        with fopen(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, tfd) as f:
+            f.write(data)
+    try:
+        os.rename(t, b, src_dir_fd=fd, dst_dir_fd=fd)
+    except OSError:  # another call unpacked it first
+        for name, _ in files:
+            os.unlink(name, dir_fd=tfd)
+        os.rmdir(t, dir_fd=fd)
+    os.close(tfd)
+# Python runs the directory as `python3 DIR` would; __main__ has it cache what it compiles in __pycache__.
+sys.path[0] = p
 sys.argv = [p] + sys.argv[2:]
-exec(code, {"__name__": "__main__", "__file__": p})
+mfd = os.open(b, F, dir_fd=fd)
+with fopen("__main__.py", at=mfd) as f:
+    code = compile(f.read(), os.path.join(p, "__main__.py"), "exec")
+os.close(mfd)
+exec(code, {"__name__": "__main__", "__file__": os.path.join(p, "__main__.py")})

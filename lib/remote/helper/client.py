@@ -1,0 +1,47 @@
+"""A connection as the daemon sees it: replies and events out, and what an "output" watcher has been sent."""
+
+from framing import frame
+from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER
+
+class Client:
+    """One connection from a bridge: framed requests in, replies and events out."""
+
+    def __init__(self, writer, closers=()):
+        self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
+        self.closers = closers  # what else to close with the connection: a handed-over channel's read side
+        self.watch = {}  # session name -> "events" or "output"
+        self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
+        self.idle = {}  # session name -> the token of its idle watch (see watch_ops.check_idle)
+        self.matchers = {}  # session name -> the TextMatcher of its `wait --for`
+        self.drain = None  # the task that resumes output to its attached sessions once the connection drains
+        writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
+
+    def send(self, obj):
+        if self.writer.is_closing():
+            return
+        self.writer.write(frame(obj))
+
+    def reply(self, req_id, **fields):
+        self.send(dict(fields, id=req_id, ok=True))
+
+    def close(self):
+        self.writer.close()  # what was queued still goes out first
+        for close in self.closers:
+            close()
+
+    def fail(self, req_id, code, message, name=None):
+        """Refuses a request; `name`, the session it was about, lets the client say what to do about it."""
+        reply = {"id": req_id, "ok": False, "code": code, "message": message}
+        if isinstance(name, str):
+            reply["name"] = name
+        self.send(reply)
+
+class Feed:
+    """What an "output" watcher of one session has been sent. Its output goes in parts while its connection holds
+    less than the high mark, like an attached client's; output evicted before it went out is skipped and the gap
+    reported. Events that came meanwhile wait until the output before them has gone, so they keep their order."""
+    __slots__ = ("session", "sent", "held", "due", "viewer")
+
+    def __init__(self, session, sent, viewer=False):
+        # viewer: a read-only attached client, which redraws from a tail (resync) where a follower gets a gap.
+        self.session, self.sent, self.held, self.due, self.viewer = session, sent, [], False, viewer

@@ -1,0 +1,152 @@
+"""File operations, for `sessh cp` through the daemon where the host has no sftp: fstat, fread, fwrite (in parts,
+to a temporary file renamed on commit), fmkdir, flist and fhash."""
+
+import os, stat
+from contextlib import contextmanager
+
+from errors import HelperError
+from fields import clamp
+from files import or_none
+from protocol import ERR_BAD_REQUEST, ERR_FILE_DENIED, ERR_NO_FILE, ERR_REMOTE, MAX_READ_REPLY
+
+def file_path(msg):
+    """A request's path on this host: `~` expanded, a relative one taken in the home directory (as scp does)."""
+    path = msg.get("path")
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise HelperError(ERR_BAD_REQUEST, "A file request needs a path")
+    return os.path.join(os.path.expanduser("~"), os.path.expanduser(path))
+
+@contextmanager
+def file_errors(path):
+    """An OSError on `path` as the HelperError that says what to do."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError):
+        raise HelperError(ERR_NO_FILE, "No such file or directory on the host: %s" % path) from None
+    except PermissionError:
+        raise HelperError(ERR_FILE_DENIED, "Permission denied on the host: %s (check its mode and owner)" % path) from None
+    except OSError as exc:
+        raise HelperError(ERR_REMOTE, "%s on the host: %s" % (exc.strerror, path)) from None
+
+
+
+def op_fstat(daemon, client, msg):
+    path = file_path(msg)
+    with file_errors(path):
+        st = os.stat(path)
+    return {"path": path, "size": st.st_size, "dir": stat.S_ISDIR(st.st_mode)}
+
+
+def op_fread(daemon, client, msg):
+    path = file_path(msg)
+    with file_errors(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return {"size": os.fstat(fd).st_size, "data": os.pread(
+                fd, clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY), clamp(msg.get("offset"), 0, 1 << 62, 0))}
+        finally:
+            os.close(fd)
+
+
+def op_fwrite(daemon, client, msg):
+    """Write `data` at `offset`; the first part of a copy truncates, and creates the file with `mode`.
+
+    A copy that must not leave its target half written sends its parts to a part file beside it (`part`: the
+    file is made without following a link there); its last request names the target in `commit`, and the part
+    is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
+    old file. `discard` removes a part that will not be finished."""
+    path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), clamp(msg.get("offset"), 0, 1 << 62, 0)
+    if msg.get("discard"):
+        with file_errors(path):
+            if or_none(os.lstat, path) is not None:
+                os.unlink(path)
+        return {"path": path}
+    # A part's errors name the file the user asked for (`target`), not the part beside it.
+    shown = file_path({"path": msg["target"]}) if isinstance(msg.get("target"), str) else path
+    flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if msg.get("truncate") else 0)
+    if msg.get("part"):
+        # Only the first part makes the file: a later one (or the commit) finds the part gone rather than
+        # renaming an empty file over the target.
+        flags |= os.O_NOFOLLOW
+    elif not msg.get("truncate"):
+        flags |= os.O_CREAT
+    with file_errors(shown):
+        fd = os.open(path, flags, clamp(msg.get("mode"), 0, 0o777, 0o644))
+        try:
+            while data:
+                written = os.pwrite(fd, data, offset)
+                data, offset = data[written:], offset + written
+            size = os.fstat(fd).st_size
+            if isinstance(msg.get("commit"), str):
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    if isinstance(msg.get("commit"), str):
+        target = file_path({"path": msg["commit"]})
+        if os.path.dirname(target) != os.path.dirname(path):
+            raise HelperError(ERR_BAD_REQUEST, "A part is renamed only within its directory: %s" % target)
+        with file_errors(target):
+            os.rename(path, target)
+        return {"path": target, "size": size}
+    return {"path": path, "size": size}
+
+
+def op_fmkdir(daemon, client, msg):
+    path = file_path(msg)
+    with file_errors(path):
+        os.makedirs(path, clamp(msg.get("mode"), 0, 0o777, 0o755), exist_ok=True)
+    return {"path": path}
+
+
+def op_flist(daemon, client, msg):
+    """A directory's tree for `cp -r`: its directories and regular files (path from it, size, mode), parents
+    first; links and other kinds are counted as skipped, as sftp and scp leave them."""
+    top, entries, skipped = file_path(msg), [], 0
+    with file_errors(top):
+        os.listdir(top)
+    for root, dirs, files in os.walk(top):
+        for name in sorted(dirs + files):
+            full = os.path.join(root, name)
+            st = or_none(os.lstat, full)
+            if st is None or not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+                skipped += 1
+                continue
+            entries.append({"path": os.path.relpath(full, top), "dir": stat.S_ISDIR(st.st_mode),
+                            "size": st.st_size, "mode": st.st_mode & 0o777})
+    return {"path": top, "entries": entries, "skipped": skipped}
+
+
+def op_fhash(daemon, client, msg):
+    """The SHA-256 of a file's first `length` bytes, hashed in a thread (hashlib lets go of the GIL) so that the
+    sessions are not held up: `cp --resume` continues a partial copy only when it is the source's start."""
+    import hashlib
+    path, length, req_id = file_path(msg), clamp(msg.get("length"), 0, 1 << 62, 0), msg.get("id")
+
+    def digest():
+        with file_errors(path), open(path, "rb") as f:
+            sha, left = hashlib.sha256(), length
+            while left > 0:
+                chunk = f.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                sha.update(chunk)
+                left -= len(chunk)
+            return {"sha256": sha.hexdigest(), "length": length - left}
+
+    def answer(future):
+        error = future.exception()
+        if error is None:
+            client.reply(req_id, **future.result())
+        else:
+            client.fail(req_id, *(error.args if isinstance(error, HelperError) else (ERR_REMOTE, str(error))))
+    daemon.loop.run_in_executor(None, digest).add_done_callback(answer)
+
+
+OPS = {
+    "fstat": op_fstat,
+    "fread": op_fread,
+    "fwrite": op_fwrite,
+    "fmkdir": op_fmkdir,
+    "flist": op_flist,
+    "fhash": op_fhash,
+}

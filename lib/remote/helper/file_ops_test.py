@@ -1,0 +1,142 @@
+"""Unit tests of file_ops.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
+
+import os
+import stat
+import sys
+import unittest
+from unittest import mock
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from client import Client  # noqa: E402
+from daemon import Daemon, OPS  # noqa: E402
+from errors import HelperError  # noqa: E402
+from testing import FakeWriter, temp_dir  # noqa: E402
+
+class FileOpsTest(unittest.TestCase):
+    """The file requests behind cp without sftp: parts at offsets, home-relative paths, errors by kind."""
+
+    def setUp(self):
+        self.home = temp_dir(self)
+        patcher = mock.patch.dict(os.environ, {"HOME": self.home})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.daemon = Daemon.__new__(Daemon)
+
+    def call(self, op, **fields):
+        return OPS[op](self.daemon, None, fields)
+
+    def test_parts_written_at_offsets_read_back_byte_for_byte(self):
+        data = bytes(range(256)) * 1000
+        self.call("fwrite", path="out.bin", offset=0, data=data[:100000], truncate=True, mode=0o640)
+        self.call("fwrite", path="out.bin", offset=100000, data=data[100000:])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.home, "out.bin")).st_mode) & 0o600, 0o600)
+        info = self.call("fstat", path="~/out.bin")
+        self.assertEqual((info["path"], info["size"], info["dir"]), (os.path.join(self.home, "out.bin"), len(data), False))
+        reply = self.call("fread", path="out.bin", offset=250000, max=10000)
+        self.assertEqual((reply["data"], reply["size"]), (data[250000:256000], len(data)))
+
+    def test_a_first_part_truncates_an_older_longer_file(self):
+        self.call("fwrite", path="f", offset=0, data=b"x" * 100, truncate=True)
+        self.call("fwrite", path="f", offset=0, data=b"new", truncate=True)
+        self.assertEqual(self.call("fread", path="f")["data"], b"new")
+
+    def test_a_copy_in_parts_replaces_the_target_only_when_committed(self):
+        target, part = os.path.join(self.home, "t.bin"), os.path.join(self.home, ".t.bin.sessh-part")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        self.call("fwrite", path=".t.bin.sessh-part", offset=0, data=b"new ", truncate=True, part=True, mode=0o600)
+        self.call("fwrite", path=".t.bin.sessh-part", offset=4, data=b"bytes", part=True)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"old")  # cut here, the old file is whole
+        reply = self.call("fwrite", path=".t.bin.sessh-part", offset=9, part=True, commit="t.bin")
+        self.assertEqual((reply["path"], reply["size"]), (target, 9))
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"new bytes")
+        self.assertFalse(os.path.exists(part))
+        with self.assertRaises(HelperError) as caught:  # a part discarded is never committed as an empty file
+            self.call("fwrite", path=".t.bin.sessh-part", offset=9, part=True, commit="t.bin")
+        self.assertEqual(caught.exception.args[0], "no_file")
+        with self.assertRaises(HelperError) as caught:
+            self.call("fwrite", path=".t.bin.sessh-part", offset=0, data=b"x", truncate=True, part=True, commit="o/t")
+        self.assertEqual(caught.exception.args[0], "bad_request")
+        self.call("fwrite", path=".t.bin.sessh-part", discard=True)
+        self.assertFalse(os.path.exists(part))
+        self.call("fwrite", path=".t.bin.sessh-part", discard=True)  # already gone: fine
+
+    def test_a_part_is_never_written_through_a_link(self):
+        outside = os.path.join(self.home, "outside")
+        with open(outside, "wb") as f:
+            f.write(b"keep")
+        os.symlink(outside, os.path.join(self.home, ".x.sessh-part"))
+        with self.assertRaises(HelperError):
+            self.call("fwrite", path=".x.sessh-part", offset=0, data=b"evil", truncate=True, part=True)
+        with open(outside, "rb") as f:
+            self.assertEqual(f.read(), b"keep")
+
+    def test_errors_say_missing_denied_or_what_else(self):
+        with self.assertRaises(HelperError) as caught:
+            self.call("fread", path="absent/file")
+        self.assertEqual(caught.exception.args[0], "no_file")
+        self.assertIn(os.path.join(self.home, "absent/file"), caught.exception.args[1])
+        with self.assertRaises(HelperError) as caught:
+            self.call("fread", path=self.home)
+        self.assertEqual(caught.exception.args[0], "remote")
+        self.assertIn("directory", caught.exception.args[1])
+        with mock.patch.object(os, "open", side_effect=PermissionError(13, "Permission denied")), \
+                self.assertRaises(HelperError) as caught:  # as a mode would, which root is not held to
+            self.call("fwrite", path="denied", data=b"x", truncate=True)
+        self.assertEqual(caught.exception.args[0], "file_denied")
+        with self.assertRaises(HelperError) as caught:
+            self.call("fstat", path="")
+        self.assertEqual(caught.exception.args[0], "bad_request")
+
+    def test_a_tree_listed_parents_first_links_skipped_and_made(self):
+        self.call("fmkdir", path="t/sub/deep", mode=0o750)
+        self.call("fwrite", path="t/a b.txt", data=b"ab", truncate=True, mode=0o640)
+        self.call("fwrite", path="t/sub/deep/c", data=b"c", truncate=True)
+        os.symlink(os.path.join(self.home, "t", "a b.txt"), os.path.join(self.home, "t", "link"))
+        os.symlink(os.path.join(self.home, "t", "sub"), os.path.join(self.home, "t", "dirlink"))
+        listed = self.call("flist", path="t")
+        self.assertEqual(listed["path"], os.path.join(self.home, "t"))
+        self.assertEqual(listed["skipped"], 2)
+        self.assertEqual([(e["path"], e["dir"]) for e in listed["entries"]],
+                         [("a b.txt", False), ("sub", True), ("sub/deep", True), ("sub/deep/c", False)])
+        self.assertEqual([e["size"] for e in listed["entries"] if not e["dir"]], [2, 1])
+        self.assertEqual(listed["entries"][0]["mode"] & 0o777, 0o640 & ~self.umask())
+        self.assertEqual(self.call("fmkdir", path="t/sub")["path"], os.path.join(self.home, "t", "sub"))  # exists: fine
+        with self.assertRaises(HelperError) as caught:
+            self.call("fmkdir", path="t/a b.txt")  # a file in the way
+        self.assertEqual(caught.exception.args[0], "remote")
+        with self.assertRaises(HelperError) as caught:
+            self.call("flist", path="absent")
+        self.assertEqual(caught.exception.args[0], "no_file")
+
+    def umask(self):
+        mask = os.umask(0)
+        os.umask(mask)
+        return mask
+
+    def test_hash_of_a_prefix_in_a_thread(self):
+        import asyncio, hashlib
+        data = os.urandom(3 << 20)
+        with open(os.path.join(self.home, "bin"), "wb") as f:
+            f.write(data)
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        self.daemon.loop, writer = loop, FakeWriter()
+        client = Client(writer)
+        for req_id, length in ((1, 2 << 20), (2, 5 << 20)):
+            OPS["fhash"](self.daemon, client, {"id": req_id, "path": "bin", "length": length})
+        OPS["fhash"](self.daemon, client, {"id": 3, "path": "gone.bin", "length": 1})
+        loop.run_until_complete(asyncio.sleep(0))
+        while len(writer.frames) < 3:
+            loop.run_until_complete(asyncio.sleep(0.01))
+        replies = {frame["id"]: frame for frame in writer.frames}
+        self.assertEqual(replies[1]["sha256"], hashlib.sha256(data[:2 << 20]).hexdigest())
+        self.assertEqual((replies[2]["sha256"], replies[2]["length"]), (hashlib.sha256(data).hexdigest(), 3 << 20))
+        self.assertEqual((replies[3]["ok"], replies[3]["code"]), (False, "no_file"))
+
+
+if __name__ == "__main__":
+    unittest.main()

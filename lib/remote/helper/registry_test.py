@@ -1,0 +1,64 @@
+"""Unit tests of registry.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from protocol import PROTOCOL  # noqa: E402
+from registry import (daemon_argv, helper_dir, last_fatal, lost_info, lost_message, lost_sessions, parse_registry)  # noqa: E402
+
+class RegistryTest(unittest.TestCase):
+    REGISTRY = {"daemon": {"pid": 41, "started": 1000, "socket": "/run/s"},
+                "sessions": [{"name": "a", "shell": "/bin/bash", "pid": 50, "created": 2000}, "junk", {"name": "../x"}],
+                "lost": [{"name": "old", "shell": "/bin/sh", "created": 1, "lost_at": 5, "daemon_pid": 7}]}
+
+    def test_a_missing_or_damaged_file_is_an_empty_registry(self):
+        empty = {"daemon": {}, "sessions": [], "lost": []}
+        for data in (None, b"", b"{", b"\xff", b"[]", b'{"daemon": 1, "sessions": [], "lost": []}'):
+            self.assertEqual(parse_registry(data), empty, data)
+
+    def test_the_sessions_of_a_dead_daemon_are_lost_with_the_ones_lost_before(self):
+        registry = parse_registry(json.dumps(self.REGISTRY).encode())
+        lost = lost_sessions(registry, False, 9000, "x sessh-daemon[41]: fatal: boom")
+        self.assertEqual(sorted(lost), ["a", "old"])  # entries with invalid names are dropped
+        self.assertEqual(lost["a"], {"name": "a", "shell": "/bin/bash", "created": 2000, "lost_at": 9000,
+                                     "daemon_pid": 41, "reason": "x sessh-daemon[41]: fatal: boom"})
+        self.assertEqual(lost["old"]["lost_at"], 5)
+
+    def test_the_sessions_of_a_live_daemon_are_not_lost(self):
+        self.assertEqual(sorted(lost_sessions(parse_registry(json.dumps(self.REGISTRY)), True, 9000, None)),
+                         ["old"])
+
+    def test_the_message_says_which_daemon_when_and_what_to_do(self):
+        message = lost_message({"name": "a", "daemon_pid": 41, "lost_at": 1767225600000, "reason": "fatal: boom"})
+        self.assertEqual(message, 'Session "a" was lost: the sessh daemon (pid 41) that held it is gone (found at '
+                                  "2026-01-01T00:00:00Z; its terminal closed with it; its log ends with: fatal: boom); "
+                                  "closing it forgets it, opening it starts a new one")
+
+    def test_list_shows_a_lost_session_with_null_for_what_died(self):
+        info = lost_info({"name": "a", "shell": "/bin/sh", "created": 2, "lost_at": 5})
+        self.assertEqual((info["lost"], info["lost_at"], info["pid"], info["running"]), (True, 5, None, False))
+
+    def test_last_fatal_reads_only_a_fatal_last_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "daemon.log")
+            self.assertIsNone(last_fatal(path))
+            with open(path, "w") as f: f.write("t sessh-daemon[1]: started\nt sessh-daemon[1]: fatal: OSError()\n")
+            self.assertEqual(last_fatal(path), "t sessh-daemon[1]: fatal: OSError()")
+            with open(path, "a") as f: f.write("t sessh-daemon[2]: started\n")
+            self.assertIsNone(last_fatal(path))
+
+
+class DaemonArgvTest(unittest.TestCase):
+    def test_the_daemon_runs_the_helper_directory_it_was_started_from(self):
+        argv = daemon_argv(3, "/rt", None)
+        self.assertEqual(argv[1:], ["-S", helper_dir(), "daemon", str(PROTOCOL), "3", "/rt", ""])
+        self.assertTrue(os.path.isfile(os.path.join(argv[2], "__main__.py")))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,39 @@
+"""Unit tests of watch_ops.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from daemon import OPS  # noqa: E402
+from errors import HelperError  # noqa: E402
+from testing import FakeLoop, bare_daemon  # noqa: E402
+
+class ViewerTest(unittest.TestCase):
+    def setUp(self):
+        bare_daemon(self, FakeLoop())
+
+    def test_a_viewer_far_behind_redraws_from_a_tail_and_may_not_type(self):
+        reply = OPS["attach"](self.daemon, self.client, {"id": 1, "name": "s", "read_only": True})
+        self.assertTrue(reply["read_only"])
+        self.assertIsNone(self.session.attached, "a viewer is not the interactive client")
+        # A first batch goes out and fills the connection to its high mark; it never drains.
+        self.daemon.emit_output(self.session, b"x" * 65535 + b"\n")
+        self.daemon.loop.run_scheduled()
+        self.writer.transport.queued = 1 << 20
+        for _ in range(6 << 4):  # then 6 MiB through a 2 MiB buffer
+            self.daemon.emit_output(self.session, b"y" * 65535 + b"\n")
+        self.daemon.loop.run_scheduled()
+        self.writer.drained()  # the connection drains at last
+        self.daemon.feed_watcher(self.client, self.client.feeds["s"])
+        events = [f["ev"] for f in self.writer.drained()]
+        self.assertEqual(events[0], "resync")
+        self.assertNotIn("gap", events)
+        with self.assertRaises(HelperError) as caught:
+            OPS["input"](self.daemon, self.client, {"id": 2, "name": "s", "data": b"ls\r"})
+        self.assertIn("read-only", caught.exception.args[1])
+
+
+if __name__ == "__main__":
+    unittest.main()
