@@ -193,15 +193,13 @@ function pyStr(text: string): string {
   return JSON.stringify(text);
 }
 
-// `NAME = (items)`, wrapped at the helper's 120 columns.
+// `NAME = [items]` (or a set), wrapped at the helper's 120 columns.
 function pySeq(name: string, items: string[], open: string, close: string) {
   const lines: string[] = [];
   let line = `${name} = ${open}`;
   const indent = " ".repeat(line.length);
-  // A tuple of one needs its comma: `("a")` is a string in Python.
-  const last = items.length === 1 && open.endsWith("(") ? "," + close : close;
   items.forEach((item, i) => {
-    const piece = item + (i < items.length - 1 ? ", " : last);
+    const piece = item + (i < items.length - 1 ? ", " : close);
     if (line.length + piece.trimEnd().length > 116 && line.trim() !== "") {
       lines.push(line.trimEnd());
       line = indent;
