@@ -12,7 +12,7 @@ import { run } from "@stricli/core";
 import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
 import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
-import type { Outcome } from "./lib/cli/commands.ts";
+import type { Outcome } from "./lib/cli/call.ts";
 import { SesshError } from "./lib/errors.ts";
 import { errorJson } from "./lib/cli/error_out.ts";
 import { killChildren, liveChildPids } from "./lib/process.ts";
@@ -109,16 +109,10 @@ function printJson(value: unknown): Promise<void> {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
-  if (args[0] === "agent" && args.length === 2) {
-    // The local agent, started detached by a call (see lib/agent/).
-    const { runAgent } = await import("./lib/agent/server.ts");
-    await runAgent({ controlDir: args[1] });
-    return 0;
-  }
-  // Every other role ends with Deno.exit (below), so its timers may be the
-  // cheap ones that cannot be cancelled.
-  // A long-lived MCP server cancels its timers like the agent does.
-  if (args[0] !== "mcp") useExitBoundTimers();
+  // A call ends with Deno.exit (below), so its timers may be the cheap ones
+  // that cannot be cancelled; the long-lived roles (`agent`, `mcp`) switch
+  // back before they start one.
+  useExitBoundTimers();
   const env = Deno.env.toObject();
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";
@@ -145,7 +139,11 @@ export async function main(args: string[]): Promise<number> {
   let overrun: Promise<never> | null = null;
   let cancelOverrun: CancelTimer | undefined;
   let argumentError: unknown = null;
+  const program = buildProgram(
+    usageText((error) => argumentError ??= error),
+  );
   const context: ProgramContext = {
+    program,
     process: {
       stdout: { write: (text) => writeSync(Deno.stdout, text) },
       // Argument errors arrive through usageText() and are reported below;
@@ -183,9 +181,6 @@ export async function main(args: string[]): Promise<number> {
       });
     },
   };
-  const program = buildProgram(
-    usageText((error) => argumentError ??= error),
-  );
   try {
     refuseGluedSshFlags(words);
     await run(program, words, context);

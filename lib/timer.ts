@@ -24,14 +24,17 @@ let exitBound = false;
  * process alive until they would fire, cancelled or not. Call it only from
  * a process that ends with `Deno.exit`.
  *
+ * @param on `false` switches back, for a role that outlives its first call
+ * (the agent, the MCP server), before it starts a timer.
+ *
  * @example
  * ```ts ignore
  * import { useExitBoundTimers } from "./timer.ts";
  * useExitBoundTimers();
  * ```
  */
-export function useExitBoundTimers(): void {
-  exitBound = true;
+export function useExitBoundTimers(on = true): void {
+  exitBound = on;
 }
 
 /**

@@ -16,6 +16,8 @@ import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 import { CAPS } from "../../protocol/spec.ts";
+import { verb } from "../context.ts";
+import { wellFormed } from "../../well_formed.ts";
 
 /** Flags of `cp`. */
 export interface CpFlags extends CommonFlags {
@@ -187,3 +189,23 @@ export async function cpCommand(
     exitCode: 0,
   };
 }
+
+/** `cp`, as its grammar in `cp_command.ts` calls it. */
+export const cp = verb((
+  context,
+  flags: CpFlags,
+  first: string,
+  second: string,
+  third: string | undefined,
+) => {
+  const words = [first, second, third].filter((w) => w !== undefined);
+  // A progress line on a terminal, for a person watching.
+  const progress = !context.sink.json && Deno.stderr.isTerminal()
+    ? async (line: string) => {
+      await Deno.stderr.write(new TextEncoder().encode(line));
+    }
+    : null;
+  const fields = words.length === 3 ? ["NAME", "SRC", "DEST"] : ["SRC", "DEST"];
+  words.forEach((word, i) => wellFormed(word, fields[i]));
+  return cpCommand(words, flags, progress);
+});

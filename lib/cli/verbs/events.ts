@@ -25,6 +25,7 @@ import {
   type StreamSink,
   type Target,
 } from "../call.ts";
+import { targetVerb } from "../context.ts";
 
 /** Options of `events`. */
 export interface EventsFlags extends CommonFlags {
@@ -143,3 +144,8 @@ export async function eventsCommand(
     exitCode: 0,
   };
 }
+
+/** `events`, as its grammar in `events_command.ts` calls it. */
+export const events = targetVerb<EventsFlags>((t, flags, context) =>
+  eventsCommand(t, flags, context.sink)
+);

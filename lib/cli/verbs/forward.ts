@@ -12,6 +12,7 @@ import {
   parseForward,
 } from "../../ssh/forwards.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
+import { verb } from "../context.ts";
 
 /** Options of `forward`: exactly one of `local`, `remote`, `dynamic`. */
 export interface ForwardFlags extends CommonFlags {
@@ -87,3 +88,11 @@ export async function forwardCommand(
     exitCode: 0,
   };
 }
+
+/** `forward`, as its grammar in `forward_command.ts` calls it. */
+export const forward = verb((
+  _,
+  flags: ForwardFlags,
+  dest: string,
+  port: string | undefined,
+) => forwardCommand({ dest, port }, flags));

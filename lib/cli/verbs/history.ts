@@ -13,6 +13,7 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
+import { targetVerb, verb } from "../context.ts";
 
 /** Options of `result`. */
 export interface ResultFlags extends CommonFlags {
@@ -126,3 +127,16 @@ export async function resultCommand(
     exitCode: result.running ? 124 : result.exitCode ?? 1,
   };
 }
+
+/** `history`, as its grammar in `history_command.ts` calls it. */
+export const history = targetVerb(historyCommand);
+
+/** `result`, as its grammar in `history_command.ts` calls it. */
+export const result = verb((
+  _,
+  flags: ResultFlags,
+  name: string,
+  dest: string,
+  id: number | undefined,
+  port: string | undefined,
+) => resultCommand({ name, dest, port }, id, flags));

@@ -12,6 +12,7 @@ import {
   payloadOf,
   type Target,
 } from "../call.ts";
+import { targetVerb } from "../context.ts";
 
 /** Options of `send`. */
 export interface SendFlags extends CommonFlags {
@@ -99,3 +100,13 @@ export async function keysCommand(
   await client.session(t.name).keys(keys);
   return { op: "keys", fields: { name: t.name, keys }, text: "", exitCode: 0 };
 }
+
+/** `send`, as its grammar in `input_command.ts` calls it. */
+export const send = targetVerb<SendFlags>((t, flags, context) =>
+  sendCommand(t, context.payload, flags)
+);
+
+/** `keys`, as its grammar in `input_command.ts` calls it. */
+export const keys = targetVerb<CommonFlags>((t, flags, context) =>
+  keysCommand(t, context.payload, flags)
+);

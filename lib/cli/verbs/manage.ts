@@ -10,6 +10,7 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
+import { targetVerb, verb } from "../context.ts";
 import { formatList, formatStatus, statusJson } from "../format.ts";
 
 /**
@@ -116,3 +117,17 @@ export async function closeCommand(
     exitCode: 0,
   };
 }
+
+/** `status`, as its grammar in `manage_command.ts` calls it. */
+export const status = targetVerb(statusCommand);
+
+/** `list`, as its grammar in `manage_command.ts` calls it. */
+export const list = verb((
+  _,
+  flags: CommonFlags,
+  dest: string,
+  port: string | undefined,
+) => listCommand({ dest, port }, flags));
+
+/** `close`, as its grammar in `manage_command.ts` calls it. */
+export const close = targetVerb(closeCommand);

@@ -18,6 +18,8 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
+import { targetVerb, verb } from "../context.ts";
+import { parseCount } from "../args.ts";
 
 /** Options of `logs`. */
 export interface LogsFlags extends CommonFlags {
@@ -269,3 +271,39 @@ export async function waitCommand(
     exitCode: 0,
   };
 }
+
+/** `logs` without LINES: `SESSH_LOG_LINES_DEFAULT`, as the bash sessh read it, else 300. */
+function defaultLines(env: Record<string, string | undefined>): number {
+  const value = env.SESSH_LOG_LINES_DEFAULT;
+  return value
+    ? parseCount(value, "SESSH_LOG_LINES_DEFAULT", {
+      min: 1,
+      max: 100_000_000,
+    })
+    : 300;
+}
+
+/** `logs`, as its grammar in `read_command.ts` calls it. */
+export const logs = verb((
+  context,
+  flags: LogsFlags,
+  name: string,
+  dest: string,
+  lines: number | undefined,
+  port: string | undefined,
+) =>
+  logsCommand(
+    { name, dest, port },
+    lines ?? defaultLines(context.env),
+    flags,
+    context.sink,
+  )
+);
+
+/** `screen`, as its grammar in `read_command.ts` calls it. */
+export const screen = targetVerb(screenCommand);
+
+/** `wait`, as its grammar in `read_command.ts` calls it. */
+export const wait = targetVerb<WaitFlags>((t, flags, context) =>
+  waitCommand(t, flags, context)
+);

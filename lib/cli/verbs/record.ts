@@ -12,6 +12,7 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
+import { targetVerb } from "../context.ts";
 
 /** Options of `record`. */
 export interface RecordFlags extends CommonFlags {
@@ -79,3 +80,6 @@ export async function recordCommand(
     exitCode: 0,
   };
 }
+
+/** `record`, as its grammar in `record_command.ts` calls it. */
+export const record = targetVerb(recordCommand);

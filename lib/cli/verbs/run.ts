@@ -18,6 +18,7 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
+import { targetVerb } from "../context.ts";
 
 /** Options of `open` (and of `run`, which opens a missing session). */
 export interface OpenFlags extends CommonFlags {
@@ -182,3 +183,11 @@ export async function runCommand(
     exitCode: result.exitCode ?? 1,
   };
 }
+
+/** `open`, as its grammar in `run_command.ts` calls it. */
+export const open = targetVerb(openCommand);
+
+/** `run`, as its grammar in `run_command.ts` calls it. */
+export const run = targetVerb<RunFlags>((t, flags, context) =>
+  runCommand(t, context.payload, flags, context)
+);

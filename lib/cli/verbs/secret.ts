@@ -14,6 +14,7 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
+import { targetVerb } from "../context.ts";
 
 /** Options of `secret`: exactly one source. */
 export interface SecretFlags extends CommonFlags {
@@ -117,3 +118,8 @@ async function promptSecret(): Promise<Uint8Array> {
   }
   return new Uint8Array(bytes);
 }
+
+/** `secret`, as its grammar in `secret_command.ts` calls it. */
+export const secret = targetVerb<SecretFlags>((t, flags, context) =>
+  secretCommand(t, flags, context.env)
+);

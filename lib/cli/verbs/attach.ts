@@ -1,31 +1,35 @@
 /**
- * The handlers of `attach` and `detach`, the human side of sessh.
+ * `attach`, `watch` and `detach`, the human side of sessh.
  *
  * @module
  */
-import { SesshClient } from "../session/client.ts";
-import { validateName } from "../session/name.ts";
-import { UsageError } from "../errors.ts";
-import { attachSession } from "../attach/attach.ts";
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../attach/detach_keys.ts";
+import { SesshClient } from "../../session/client.ts";
+import { validateName } from "../../session/name.ts";
+import { UsageError } from "../../errors.ts";
+import { attachSession } from "../../attach/attach.ts";
+import {
+  DEFAULT_DETACH_KEYS,
+  parseDetachKeys,
+} from "../../attach/detach_keys.ts";
 import {
   chooseSession,
   formatPicker,
   nextSessionName,
   parsePick,
   parseRetries,
-} from "../attach/picker.ts";
-import { LocalTerminal } from "../attach/terminal.ts";
+} from "../../attach/picker.ts";
+import { LocalTerminal } from "../../attach/terminal.ts";
 import {
   type CommonFlags,
   type Outcome,
   setUpForwards,
   sshFlags,
   type Target,
-} from "./call.ts";
-import { statusJson } from "./format.ts";
-import type { Forward } from "../ssh/forwards.ts";
-import { OPS } from "../protocol/spec.ts";
+} from "../call.ts";
+import { statusJson } from "../format.ts";
+import type { Forward } from "../../ssh/forwards.ts";
+import { targetVerb, verb } from "../context.ts";
+import { OPS } from "../../protocol/spec.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
@@ -191,3 +195,26 @@ export async function detachCommand(
     exitCode: 0,
   };
 }
+
+/** `attach`, as its grammar in `attach_command.ts` calls it. */
+export const attach = verb((
+  context,
+  flags: AttachFlags,
+  first: string,
+  second: string | undefined,
+  third: string | undefined,
+) => {
+  const words = [first, second, third].filter((w) => w !== undefined);
+  return attachCommand(words, flags, context.env);
+});
+
+/** `watch`: `attach --read-only` by its own name. */
+export const watch = targetVerb<
+  CommonFlags & { detachKeys?: string; retries?: string }
+>(({ name, dest, port }, flags, context) => {
+  const words = [name, dest, port].filter((w) => w !== undefined);
+  return attachCommand(words, { ...flags, readOnly: true }, context.env);
+});
+
+/** `detach`, as its grammar in `attach_command.ts` calls it. */
+export const detach = targetVerb(detachCommand);

@@ -1,0 +1,290 @@
+/**
+ * The pieces of grammar verbs share: the ssh flags every verb takes
+ * (`COMMON`), a new session's (`OPEN`), the positionals NAME DEST [PORT],
+ * and {@linkcode targetCommand}, which declares a verb on them. Each verb's
+ * own grammar is in `verbs/VERB_command.ts`.
+ *
+ * This module is loaded on every call, for `--help` too: it imports only
+ * the value parsers, never the library.
+ *
+ * @module
+ */
+import {
+  buildCommand,
+  type Command,
+  type TypedFlagParameter,
+  type TypedPositionalParameters,
+} from "@stricli/core";
+import type { CommonFlags } from "./call.ts";
+import type { OpenFlags } from "./verbs/run.ts";
+import type { ProgramContext, VerbFunction } from "./context.ts";
+import {
+  parseCount,
+  parseCursor,
+  parsePort,
+  parseSeconds,
+  parseSize,
+  parseSizeIn,
+  parseTimeout,
+} from "./args.ts";
+import { validateName } from "../session/name.ts";
+import { parseForwardFlag } from "../ssh/forward_spec.ts";
+import { wellFormed } from "../well_formed.ts";
+import { configuredHosts } from "./completion.ts";
+import { MAX_BUFFER, PAGER_ENV } from "../protocol/spec.ts";
+
+// Flag specifications. Each parser throws a UsageError naming the flag and
+// what it accepts; the command line reports it as is.
+
+/**
+ * A flag that takes text. One that names a file, a host or a program gives
+ * its name as `field`: NUL or invalid UTF-8 (U+FFFD) in it is then refused.
+ */
+export const textFlag = (
+  brief: string,
+  placeholder: string,
+  field?: string,
+) => ({
+  kind: "parsed" as const,
+  parse: field === undefined ? String : (v: string) => wellFormed(v, field),
+  brief,
+  optional: true as const,
+  placeholder,
+});
+
+export const switchFlag = (brief: string) => ({
+  kind: "boolean" as const,
+  brief,
+  optional: true as const,
+  withNegated: false,
+});
+
+export const MAX_OUTPUT = {
+  kind: "parsed" as const,
+  parse: (v: string) => parseSize(v, "--max-output"),
+  brief: "bound on the text printed (default 100k)",
+  optional: true as const,
+  placeholder: "bytes",
+};
+
+export const TIMEOUT = {
+  kind: "parsed" as const,
+  parse: (v: string) => parseTimeout(v, "--timeout"),
+  brief: "how long to wait, e.g. 90, 2m (default 60, SESSH_TIMEOUT)",
+  optional: true as const,
+  placeholder: "seconds",
+};
+
+export const SINCE = {
+  kind: "parsed" as const,
+  parse: parseCursor,
+  brief: "only output after this cursor (printed by run, logs, wait)",
+  optional: true as const,
+  placeholder: "cursor",
+};
+
+export type FlagSpecs<T> = {
+  readonly [K in keyof T]-?: TypedFlagParameter<T[K]>;
+};
+
+export const COMMON: FlagSpecs<CommonFlags> = {
+  json: switchFlag("print one JSON object (also SESSH_JSON=1)"),
+  port: textFlag("ssh port", "port"),
+  identity: textFlag(
+    "ssh identity file (also SESSH_IDENTITY)",
+    "key",
+    "--identity",
+  ),
+  jump: textFlag("ssh jump host (also SESSH_PROXYJUMP)", "host", "--jump"),
+  config: textFlag("ssh config file", "file", "--config"),
+  forwardAgent: switchFlag("forward the ssh agent, as ssh -A"),
+  option: {
+    kind: "parsed",
+    parse: String,
+    brief: "ssh -o option, repeatable",
+    optional: true,
+    variadic: true,
+    placeholder: "key=value",
+  },
+};
+
+export const COMMON_ALIASES = {
+  p: "port",
+  i: "identity",
+  J: "jump",
+  F: "config",
+  A: "forwardAgent",
+  o: "option",
+} as const;
+
+export const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
+  shell: textFlag(
+    "shell to start instead of the login shell: one in the host's /etc/shells",
+    "shell",
+    "--shell",
+  ),
+  agentEnv: {
+    kind: "boolean",
+    brief: `set ${
+      Object.entries(PAGER_ENV).map(([k, v]) => `${k}=${v}`).join(", ")
+    }`,
+    optional: true,
+  },
+  forward: {
+    kind: "parsed",
+    parse: parseForwardFlag,
+    brief:
+      "forward a port through the master: L:port:host:hostport, R:…, D:port (repeatable)",
+    optional: true,
+    variadic: true,
+    placeholder: "kind:spec",
+  },
+  idleTimeout: {
+    kind: "parsed",
+    parse: (v) => parseSeconds(v, "--idle-timeout"),
+    brief:
+      "close a new session after this long without input or output, e.g. 30m, 8h",
+    optional: true,
+    placeholder: "duration",
+  },
+  bufferSize: {
+    kind: "parsed",
+    parse: (v) =>
+      parseSizeIn(v, "--buffer-size", { min: 4096, max: MAX_BUFFER }),
+    brief: "output buffer of a new session, 4k to 256M (default 1M)",
+    optional: true,
+    placeholder: "bytes",
+  },
+  cols: {
+    kind: "parsed",
+    parse: (v) => parseCount(v, "--cols", { min: 2, max: 1000 }),
+    brief: "terminal width of a new session, 2 to 1000 (default 160)",
+    optional: true,
+    placeholder: "n",
+  },
+  rows: {
+    kind: "parsed",
+    parse: (v) => parseCount(v, "--rows", { min: 2, max: 1000 }),
+    brief: "terminal height of a new session, 2 to 1000 (default 48)",
+    optional: true,
+    placeholder: "n",
+  },
+  term: textFlag("TERM of a new session (default xterm-256color)", "term"),
+};
+
+// Positionals.
+
+export const NAME = {
+  brief: "session name: 1 to 64 letters, digits, ., _ or -",
+  parse: validateName,
+  placeholder: "NAME",
+};
+export const DEST = {
+  brief: "user@host, ssh://user@host:port or an ssh config alias",
+  parse: String,
+  placeholder: "DEST",
+  proposeCompletions(this: ProgramContext): string[] {
+    return configuredHosts(this.env.HOME);
+  },
+};
+export const PORT = {
+  brief: "ssh port (as -p)",
+  parse: parsePort,
+  placeholder: "PORT",
+  optional: true as const,
+};
+
+export const TARGET = {
+  kind: "tuple" as const,
+  parameters: [NAME, DEST, PORT] as [typeof NAME, typeof DEST, typeof PORT],
+};
+
+/**
+ * Declares a verb that takes the common flags, its own `flags` and the
+ * `positional`s, its implementation loaded once the verb is parsed.
+ *
+ * @param spec The verb's grammar, help text and loader.
+ * @returns The command, for the route map.
+ *
+ * @example
+ * ```ts ignore
+ * export const list = verbCommand<CommonFlags, [string, string | undefined]>({
+ *   brief: "every session of this user on the host",
+ *   flags: {},
+ *   positional: { kind: "tuple", parameters: [DEST, PORT] },
+ *   loader: async () => (await import("./manage.ts")).list,
+ * });
+ * ```
+ */
+export function verbCommand<F extends CommonFlags, A extends unknown[]>(
+  spec: {
+    /** The line `--help` shows. */
+    brief: string;
+    /** The verb's own flags. */
+    flags: FlagSpecs<Omit<F, keyof CommonFlags>>;
+    /** One-letter names of its own flags, besides the common ones. */
+    aliases?: Readonly<Record<string, string>>;
+    /** Its positionals. */
+    positional: TypedPositionalParameters<A, ProgramContext>;
+    /** Imports the implementation. */
+    loader: () => Promise<VerbFunction<F, A>>;
+    /** A longer description, for `--help`. */
+    description?: string;
+    /** Usage lines in place of the generated one. */
+    usage?: string[];
+  },
+): Command<ProgramContext> {
+  return buildCommand<F, A, ProgramContext>({
+    loader: spec.loader,
+    parameters: {
+      flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
+      aliases: { ...COMMON_ALIASES, ...spec.aliases },
+      positional: spec.positional,
+    },
+    docs: {
+      brief: spec.brief,
+      fullDescription: spec.description,
+      customUsage: spec.usage,
+    },
+  });
+}
+
+/** The positionals of a verb on one session: NAME DEST [PORT]. */
+export type TargetArgs = [string, string, string | undefined];
+
+/**
+ * Declares a verb on one session (NAME DEST [PORT]) with
+ * {@linkcode verbCommand}.
+ *
+ * @param brief The line `--help` shows.
+ * @param flags The verb's own flags.
+ * @param loader Imports the implementation.
+ * @param more The payload after `--` it takes, and a longer description.
+ * @returns The command, for the route map.
+ *
+ * @example
+ * ```ts ignore
+ * export const screen = targetCommand<CommonFlags>(
+ *   "the visible screen as text, with the cursor",
+ *   {},
+ *   async () => (await import("./read.ts")).screen,
+ * );
+ * ```
+ */
+export function targetCommand<F extends CommonFlags>(
+  brief: string,
+  flags: FlagSpecs<Omit<F, keyof CommonFlags>>,
+  loader: () => Promise<VerbFunction<F, TargetArgs>>,
+  more: { payload?: string; description?: string } = {},
+): Command<ProgramContext> {
+  return verbCommand<F, TargetArgs>({
+    brief,
+    flags,
+    positional: TARGET,
+    loader,
+    description: more.description,
+    usage: more.payload
+      ? [`NAME DEST [PORT] [options] -- ${more.payload}`]
+      : undefined,
+  });
+}

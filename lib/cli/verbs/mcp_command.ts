@@ -1,0 +1,59 @@
+/**
+ * The grammar of `mcp`; what it does is in `mcp.ts`, loaded once it is
+ * parsed.
+ *
+ * @module
+ */
+import { buildCommand } from "@stricli/core";
+import type { ProgramContext } from "../context.ts";
+import type { McpFlags } from "./mcp.ts";
+import { wellFormed } from "../../well_formed.ts";
+import { COMMON, switchFlag } from "../grammar.ts";
+
+const repeatable = (brief: string, placeholder: string, field: string) => ({
+  kind: "parsed" as const,
+  parse: (v: string) => wellFormed(v, field),
+  brief,
+  optional: true as const,
+  variadic: true as const,
+  placeholder,
+});
+
+/** `mcp`: the MCP server on stdin and stdout. */
+export const mcp = buildCommand<McpFlags, [], ProgramContext>({
+  loader: async () => (await import("./mcp.ts")).mcp,
+  parameters: {
+    flags: {
+      allowHost: repeatable(
+        "only hosts matching this pattern (* matches anything; user@host with @), repeatable",
+        "pattern",
+        "--allow-host",
+      ),
+      readOnly: switchFlag(
+        "offer only the tools that observe: logs, screen, wait, status, list, result, history",
+      ),
+      allowLocalDir: repeatable(
+        "a local directory upload and download may use (default: the working directory), repeatable",
+        "dir",
+        "--allow-local-dir",
+      ),
+      allowSecretEnv: repeatable(
+        "an environment variable type_secret may type, repeatable",
+        "var",
+        "--allow-secret-env",
+      ),
+      allowSecretFile: repeatable(
+        "a file type_secret may type, repeatable",
+        "path",
+        "--allow-secret-file",
+      ),
+      config: COMMON.config,
+    },
+    aliases: { F: "config" },
+  },
+  docs: {
+    brief: "serve the sessions as MCP tools on stdin and stdout",
+    fullDescription:
+      "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
+  },
+});

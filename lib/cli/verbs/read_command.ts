@@ -1,0 +1,89 @@
+/**
+ * The grammar of `logs`, `screen` and `wait`; what they do is in
+ * `read.ts`, loaded once one of them is parsed.
+ *
+ * @module
+ */
+import type { CommonFlags } from "../call.ts";
+import type { LogsFlags, WaitFlags } from "./read.ts";
+import { parseCount, parseMillis } from "../args.ts";
+import { UsageError } from "../../errors.ts";
+import {
+  DEST,
+  MAX_OUTPUT,
+  NAME,
+  PORT,
+  SINCE,
+  switchFlag,
+  targetCommand,
+  TIMEOUT,
+  verbCommand,
+} from "../grammar.ts";
+
+const LINES = {
+  brief: "how many lines (default 300, SESSH_LOG_LINES_DEFAULT)",
+  parse: (v: string) => parseCount(v, "LINES", { min: 1, max: 100_000_000 }),
+  placeholder: "LINES",
+  optional: true as const,
+};
+
+/** `logs NAME DEST [LINES] [PORT]`. */
+export const logs = verbCommand<
+  LogsFlags,
+  [string, string, number | undefined, string | undefined]
+>({
+  brief: "recent output as text: the last LINES (default 300)",
+  flags: {
+    since: SINCE,
+    raw: switchFlag("the bytes as the terminal received them"),
+    follow: switchFlag("keep streaming new output until interrupted"),
+    maxOutput: MAX_OUTPUT,
+  },
+  positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+  loader: async () => (await import("./read.ts")).logs,
+});
+
+/** `screen NAME DEST [PORT]` (alias `pane`). */
+export const screen = targetCommand<CommonFlags>(
+  "the visible screen as text, with the cursor",
+  {},
+  async () => (await import("./read.ts")).screen,
+);
+
+/** `wait NAME DEST [PORT]` for a pattern, idleness or the command's end. */
+export const wait = targetCommand<WaitFlags>(
+  "wait for output, idleness or the command's end",
+  {
+    for: {
+      kind: "parsed",
+      parse: parsePattern,
+      brief: "until output matches this regular expression",
+      optional: true,
+      placeholder: "regex",
+    },
+    idle: {
+      kind: "parsed",
+      parse: (v) => parseMillis(v, "--idle"),
+      brief: "until no output came for this many milliseconds",
+      optional: true,
+      placeholder: "ms",
+    },
+    done: switchFlag("until the running command finishes"),
+    since: {
+      ...SINCE,
+      brief:
+        "consider output from this cursor on (default: --for from the last input sent, --idle from now)",
+    },
+    timeout: TIMEOUT,
+    maxOutput: MAX_OUTPUT,
+  },
+  async () => (await import("./read.ts")).wait,
+);
+
+function parsePattern(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern, "m");
+  } catch (error) {
+    throw new UsageError(`Invalid --for pattern: ${(error as Error).message}`);
+  }
+}

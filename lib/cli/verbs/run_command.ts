@@ -1,0 +1,43 @@
+/**
+ * The grammar of `open` and `run`; what they do is in `run.ts`, loaded
+ * once one of them is parsed.
+ *
+ * @module
+ */
+import type { OpenFlags, RunFlags } from "./run.ts";
+import {
+  MAX_OUTPUT,
+  OPEN,
+  switchFlag,
+  targetCommand,
+  TIMEOUT,
+} from "../grammar.ts";
+
+/** `open NAME DEST [PORT]`. */
+export const open = targetCommand<OpenFlags>(
+  "create a session, or reuse it",
+  OPEN,
+  async () => (await import("./run.ts")).open,
+);
+
+/** `run NAME DEST [PORT] -- COMMAND…`. */
+export const run = targetCommand<RunFlags>(
+  "type a command, wait for it, print its output",
+  {
+    ...OPEN,
+    timeout: TIMEOUT,
+    wait: {
+      kind: "boolean",
+      brief: "wait for the command (--no-wait: type it and return)",
+      optional: true,
+    },
+    force: switchFlag("interrupt a running command and run this one instead"),
+    maxOutput: MAX_OUTPUT,
+  },
+  async () => (await import("./run.ts")).run,
+  {
+    payload: "COMMAND…",
+    description:
+      "The command goes after --, as one or more words joined by spaces.",
+  },
+);
