@@ -5,8 +5,15 @@
  * @module
  */
 
+import {
+  ERROR_CODES as CODES,
+  type ErrorCode as Code,
+  EXIT_CODES,
+} from "./protocol/spec.ts";
+
 /**
- * Every stable error code, as `--json` prints it in `error.code`.
+ * Every stable error code, as `--json` prints it in `error.code`; the
+ * contract (`lib/protocol/spec.json`) lists them with their exit codes.
  *
  * @example
  * ```ts
@@ -14,40 +21,26 @@
  * console.log(ERROR_CODES.includes("timeout")); // true
  * ```
  */
-export const ERROR_CODES = [
-  "usage",
-  "invalid_name",
-  "invalid_destination",
-  "bad_shell",
-  "connect_failed",
-  "auth_failed",
-  "host_key",
-  "ssh_failed",
-  "no_python",
-  "helper_failed",
-  "protocol",
-  "daemon_gone",
-  "connection_lost",
-  "no_session",
-  "session_lost",
-  "session_busy",
-  "session_exited",
-  "no_integration",
-  "no_command",
-  "terminal_echoes",
-  "no_file",
-  "no_forward",
-  "file_denied",
-  "hostile_listing",
-  "timeout",
-  "pattern_too_slow",
-  "command_failed",
-  "remote",
-  "internal",
-] as const;
+export const ERROR_CODES: readonly ErrorCode[] = CODES;
 
 /** A stable machine-readable error code, one of {@linkcode ERROR_CODES}. */
-export type ErrorCode = typeof ERROR_CODES[number];
+export type ErrorCode = Code;
+
+/**
+ * The command line's exit code for an error code, as the contract gives it.
+ *
+ * @param code A stable error code.
+ * @returns Its exit code, e.g. 124 for `"timeout"`.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeOf } from "./errors.ts";
+ * console.log(exitCodeOf("timeout"), exitCodeOf("usage")); // 124 2
+ * ```
+ */
+export function exitCodeOf(code: ErrorCode): number {
+  return EXIT_CODES[code];
+}
 
 /**
  * Whether a string is one of sessh's error codes.
@@ -118,10 +111,15 @@ export class SesshError<D extends ErrorDetails = ErrorDetails> extends Error {
    *
    * @param code Stable error code.
    * @param message Sentence-case message that says what to do.
-   * @param exitCode Exit code for the command line.
+   * @param exitCode Exit code for the command line; by default the code's own.
    * @param details Facts for scripts (see {@linkcode SesshError.details}).
    */
-  constructor(code: ErrorCode, message: string, exitCode = 1, details?: D) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    exitCode: number = exitCodeOf(code),
+    details?: D,
+  ) {
     super(message);
     this.name = "SesshError";
     this.code = code;
@@ -149,7 +147,7 @@ export class UsageError extends SesshError<Record<never, never>> {
    * @param code A more specific code than `"usage"`.
    */
   constructor(message: string, code: ErrorCode = "usage") {
-    super(code, message, 2);
+    super(code, message, exitCodeOf("usage"));
     this.name = "UsageError";
   }
 }
@@ -187,7 +185,7 @@ export class ConnectError extends SesshError<ConnectDetails> {
     message: string,
     details: ConnectDetails = {},
   ) {
-    super(code, message, 255, details);
+    super(code, message, exitCodeOf(code), details);
     this.name = "ConnectError";
   }
 }
@@ -228,7 +226,7 @@ export class TimeoutError extends SesshError<TimeoutDetails> {
    * @param details The session, command and cursor to pick it up from.
    */
   constructor(message: string, details: TimeoutDetails = {}) {
-    super("timeout", message, 124, details);
+    super("timeout", message, exitCodeOf("timeout"), details);
     this.name = "TimeoutError";
   }
 }
@@ -272,7 +270,9 @@ export class ConnectionLostError extends SesshError<ConnectionLostDetails> {
    * @param details Delivery, session, command id and cursor.
    */
   constructor(message: string, details: ConnectionLostDetails) {
-    super("connection_lost", message, 255, { ...details });
+    super("connection_lost", message, exitCodeOf("connection_lost"), {
+      ...details,
+    });
     this.name = "ConnectionLostError";
     this.delivery = details.delivery;
   }
@@ -309,7 +309,9 @@ export class DaemonGoneError extends SesshError<DaemonGoneDetails> {
    * @param details Delivery, session, command id and cursor.
    */
   constructor(message: string, details: DaemonGoneDetails) {
-    super("daemon_gone", message, 255, { ...details });
+    super("daemon_gone", message, exitCodeOf("daemon_gone"), {
+      ...details,
+    });
     this.name = "DaemonGoneError";
   }
 }
@@ -346,7 +348,7 @@ export class SessionError extends SesshError<SessionDetails> {
     message: string,
     details: SessionDetails = {},
   ) {
-    super(code, message, 1, details);
+    super(code, message, exitCodeOf(code), details);
     this.name = "SessionError";
   }
 }

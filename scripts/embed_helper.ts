@@ -1,18 +1,30 @@
 /**
- * Regenerates `lib/remote/_helper_source.ts` from the helper's package
+ * Regenerates the helper's protocol constants (the generated region of
+ * `lib/remote/helper/protocol.py`) from `lib/protocol/spec.json`, then
+ * `lib/remote/_helper_source.ts` from the helper's package
  * (`lib/remote/helper/`) and the loader beside it, so that the published
  * module never reads files next to itself at run time. Run with
- * `deno task embed` after editing `lib/remote/helper/*.py` or
+ * `deno task embed` after editing the spec, `lib/remote/helper/*.py` or
  * `lib/remote/loader.py`.
  *
  * @module
  */
 import {
   generateEmbeddedSource,
+  generatePythonProtocol,
   readHelperFiles,
+  replaceGenerated,
 } from "../lib/remote/embed.ts";
+import { SPEC } from "../lib/protocol/spec.ts";
 
 const dir = new URL("../lib/remote/", import.meta.url);
+const protocolUrl = new URL("helper/protocol.py", dir);
+const before = await Deno.readTextFile(protocolUrl);
+const protocol = replaceGenerated(before, generatePythonProtocol(SPEC));
+if (protocol !== before) {
+  await Deno.writeTextFile(protocolUrl, protocol);
+  console.log("wrote lib/remote/helper/protocol.py (its generated constants)");
+}
 const files = await readHelperFiles(new URL("helper/", dir));
 const loader = await Deno.readTextFile(new URL("loader.py", dir));
 await Deno.writeTextFile(

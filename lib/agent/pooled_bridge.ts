@@ -12,6 +12,7 @@ import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { FrameCursor } from "../protocol/frame_cursor.ts";
 import { RESET_ID } from "../transport/agent_protocol.ts";
 import { SesshError } from "../errors.ts";
+import { CAPS, EVENTS, OPS } from "../protocol/spec.ts";
 
 /** How long the daemon may take to confirm a reset before the bridge is dropped. */
 const RESET_TIMEOUT_MS = 5000;
@@ -68,7 +69,7 @@ export class PooledBridge {
     this.#onIdle = hooks.onIdle;
     this.#onDead = hooks.onDead;
     const caps = bridge.hello.caps;
-    this.#canReset = Array.isArray(caps) && caps.includes("reset");
+    this.#canReset = Array.isArray(caps) && caps.includes(CAPS.reset);
     this.#pump(bridge.channel.leftover);
   }
 
@@ -114,7 +115,9 @@ export class PooledBridge {
     if (!this.#up.atBoundary || !this.#canReset) return this.kill();
     this.#state = "resetting";
     this.#drain = new FrameDecoder();
-    this.bridge.channel.writer.write(encodeFrame({ op: "reset", id: RESET_ID }))
+    this.bridge.channel.writer.write(
+      encodeFrame({ op: OPS.reset, id: RESET_ID }),
+    )
       .catch(() => this.kill());
     this.#resetTimer = setTimeout(() => this.kill(), RESET_TIMEOUT_MS);
   }
@@ -158,7 +161,7 @@ export class PooledBridge {
     const error = await this.bridge.ended(true);
     const known = error instanceof SesshError;
     await lessee.write(encodeFrame({
-      ev: "lost",
+      ev: EVENTS.lost,
       code: known ? error.code : "connection_lost",
       message: error.message,
       exit_code: known ? error.exitCode : 255,

@@ -21,6 +21,7 @@ import {
 } from "./replay.ts";
 import type { LocalTerminal } from "./terminal.ts";
 import { concatBytes } from "../bytes.ts";
+import { EVENTS, OPS } from "../protocol/spec.ts";
 
 /** Backoff between reconnect attempts, then 2 s for every further one. */
 export const BACKOFF_MS: readonly number[] = [125, 250, 500, 1000, 2000];
@@ -205,7 +206,7 @@ async function attachOnce(
   // connection is this attach's alone, so a terminal that cannot keep up
   // may stop its reading, and the daemon then skips it ahead.
   using events = conn.subscribe(name, { overflow: "pause" });
-  const reply = await conn.request("attach", fields, { timeoutMs: 15_000 });
+  const reply = await conn.request(OPS.attach, fields, { timeoutMs: 15_000 });
   const data = bytesField(reply.data);
   const replayModes = (reply.modes ?? {}) as Modes;
   const replay = buildReplay(data, replayModes, Boolean(reply.evicted));
@@ -234,13 +235,13 @@ async function attachOnce(
       );
       hinted = true;
     } else if (forward.length) {
-      conn.request("input", { name, data: forward }).catch(() => {});
+      conn.request(OPS.input, { name, data: forward }).catch(() => {});
     }
     if (detach) {
       // A viewer just leaves: a detach request would detach the session's
       // interactive client, not this one.
       if (!options.readOnly) {
-        conn.request("detach", { name }, { timeoutMs: 2000 }).catch(() => {});
+        conn.request(OPS.detach, { name }, { timeoutMs: 2000 }).catch(() => {});
       }
       end({ kind: "detached", by: "key" });
     }
@@ -248,7 +249,7 @@ async function attachOnce(
   // A viewer keeps the session's size: the interactive client sets it.
   if (!options.readOnly) {
     term.watchResize((next) => {
-      conn.request("resize", { name, cols: next.cols, rows: next.rows })
+      conn.request(OPS.resize, { name, cols: next.cols, rows: next.rows })
         .catch(() => {});
     });
   }
@@ -261,7 +262,7 @@ async function attachOnce(
     lastTick = now;
     if (now - lastPing >= PING_MS) {
       lastPing = now;
-      conn.request("ping", {}, { timeoutMs: 10_000 }).catch(() => {});
+      conn.request(OPS.ping, {}, { timeoutMs: 10_000 }).catch(() => {});
     }
     const silentMs = Math.min(conn.silentForMs, now - awake);
     if (silentMs > DEAD_AFTER_MS && !conn.backlogged) {
@@ -299,15 +300,15 @@ async function attachOnce(
         hooks.onOutput(offset, chunk);
       };
       for (const event of batch) {
-        if (event.ev === "output") {
+        if (event.ev === EVENTS.output) {
           if (!output.length) offset = Number(event.offset);
           output.push(bytesField(event.data));
-        } else if (event.ev === "resync") {
+        } else if (event.ev === EVENTS.resync) {
           await flush();
           await resync(term, hooks, event);
-        } else if (event.ev === "exit") {
+        } else if (event.ev === EVENTS.exit) {
           end({ kind: "exit", status: Number(event.status) });
-        } else if (event.ev === "detached") {
+        } else if (event.ev === EVENTS.detached) {
           end({ kind: "detached", by: "remote" });
         }
       }

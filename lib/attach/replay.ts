@@ -6,25 +6,16 @@
  *
  * @module
  */
+import { TRACKED_MODES } from "../protocol/spec.ts";
 
 /**
  * Private modes (`CSI ? N h/l`) that change how a terminal behaves or what
- * it shows, and so must be in force before replayed bytes are drawn.
+ * it shows, and so must be in force before replayed bytes are drawn: cursor
+ * keys (1), cursor visible (25), the alternate screen (47, 1047, 1049), the
+ * mouse (1000, 1002, 1003, 1005, 1006, 1015) and bracketed paste (2004).
+ * The contract lists them; the daemon tracks the same.
  */
-export const TRACKED_MODES: readonly number[] = [
-  1, // application cursor keys
-  25, // cursor visible
-  47, // alternate screen (old form)
-  1047, // alternate screen
-  1049, // alternate screen with saved cursor
-  1000, // mouse: clicks
-  1002, // mouse: drags
-  1003, // mouse: all motion
-  1005, // mouse: UTF-8 coordinates
-  1006, // mouse: SGR coordinates
-  1015, // mouse: urxvt coordinates
-  2004, // bracketed paste
-];
+export { TRACKED_MODES };
 
 /** Terminal modes by name: private mode numbers as strings, and `keypad`. */
 export type Modes = Record<string, boolean>;

@@ -31,6 +31,7 @@ import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { wellFormed } from "../well_formed.ts";
 import { configuredHosts } from "./completion.ts";
+import { MAX_BUFFER, PAGER_ENV } from "../protocol/spec.ts";
 
 // Flag specifications. Each parser throws a UsageError naming the flag and
 // what it accepts; the command line reports it as is.
@@ -124,7 +125,9 @@ export const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
   ),
   agentEnv: {
     kind: "boolean",
-    brief: "set PAGER=cat, GIT_PAGER=cat, MANPAGER=cat, SYSTEMD_PAGER=",
+    brief: `set ${
+      Object.entries(PAGER_ENV).map(([k, v]) => `${k}=${v}`).join(", ")
+    }`,
     optional: true,
   },
   forward: {
@@ -147,7 +150,7 @@ export const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
   bufferSize: {
     kind: "parsed",
     parse: (v) =>
-      parseSizeIn(v, "--buffer-size", { min: 4096, max: 256 * 1024 ** 2 }),
+      parseSizeIn(v, "--buffer-size", { min: 4096, max: MAX_BUFFER }),
     brief: "output buffer of a new session, 4k to 256M (default 1M)",
     optional: true,
     placeholder: "bytes",

@@ -6,9 +6,10 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import { SesshError } from "../errors.ts";
+import { MAX_FRAME } from "./spec.ts";
 
-/** Largest frame body either side accepts, in bytes. */
-export const MAX_FRAME = 16 * 1024 * 1024;
+/** Largest frame body either side accepts, in bytes (the contract's). */
+export { MAX_FRAME };
 
 /** A decoded frame: always a map with string keys. */
 export type Message = Record<string, unknown>;

@@ -9,9 +9,10 @@
 import { HELPER_HASH, HELPER_PACKED, LOADER_SOURCE } from "./_helper_source.ts";
 import { decodeBase64 } from "../bytes.ts";
 import { SesshError } from "../errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/spec.ts";
 
 /** Protocol version this client speaks; the helper must announce the same. */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION };
 
 const MAGIC = "SESSH-HELPER ";
 const SEND = `SESSH-SEND ${HELPER_HASH}\n`;

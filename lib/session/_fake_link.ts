@@ -16,11 +16,12 @@ import {
   type MailboxHost,
   type MailboxOptions,
 } from "../transport/mailbox.ts";
+import { HELPER_CAPS, type Op } from "../protocol/spec.ts";
 
 /** One request as the code under test sent it. */
 export interface FakeRequest {
   /** The operation, e.g. `"run"`. */
-  op: string;
+  op: Op;
   /** A copy of its fields as they were when sent. */
   fields: Message;
   /** How long the caller would wait for the reply. */
@@ -39,10 +40,10 @@ export type FakeAnswer = (
 /** Options for {@linkcode FakeLink}. */
 export interface FakeLinkOptions {
   /** The answer to each operation; an operation without one is rejected. */
-  answers?: Record<string, FakeAnswer>;
+  answers?: Partial<Record<Op, FakeAnswer>>;
   /**
    * What the daemon says it can do.
-   * @default {["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "match_text"]}
+   * @default {HELPER_CAPS} every cap the contract lists, as the current helper
    */
   caps?: readonly string[];
   /**
@@ -52,19 +53,6 @@ export interface FakeLinkOptions {
    */
   stallMs?: number;
 }
-
-/** The caps of the current helper (its `op_hello`). */
-const HELPER_CAPS = [
-  "run",
-  "subscribe",
-  "markers",
-  "attach",
-  "reset",
-  "paced",
-  "idle",
-  "match",
-  "match_text",
-] as const;
 
 /** The connection's part that the session calls use. */
 type FakeConnection = Pick<
@@ -93,7 +81,7 @@ export class FakeLink implements SessionLink {
   readonly destination: Destination = { host: "db1", display: "db1" };
   /** Every request that reached the daemon, in order. */
   readonly requests: FakeRequest[] = [];
-  #answers: Record<string, FakeAnswer>;
+  #answers: Partial<Record<Op, FakeAnswer>>;
   #stallMs: number;
   #mailboxes = new Set<Mailbox>();
   /** Pushed before the next request: the daemon sends them after its reply. */
@@ -248,7 +236,7 @@ export class FakeLink implements SessionLink {
   }
 
   #request(
-    op: string,
+    op: Op,
     fields: Message,
     options: RequestOptions = {},
   ): Promise<Message> {

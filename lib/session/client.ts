@@ -28,6 +28,7 @@ import {
   type TransferResult,
 } from "./files.ts";
 import { downloadPath, uploadPath } from "./file_trees.ts";
+import { CAPS, OPS } from "../protocol/spec.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };
@@ -335,7 +336,7 @@ export class SesshClient implements AsyncDisposable {
    */
   async list(): Promise<SessionInfo[]> {
     await this.revive();
-    const reply = await this.#connection.request("list", {});
+    const reply = await this.#connection.request(OPS.list, {});
     return (reply.sessions as Message[]).map(sessionInfo);
   }
 
@@ -377,7 +378,7 @@ export class SesshClient implements AsyncDisposable {
     this.#requireFiles();
     return await uploadPath(this.#connection, localPath, remotePath, {
       ...options,
-      partFiles: this.daemon.caps.includes("part_files"),
+      partFiles: this.daemon.caps.includes(CAPS.part_files),
     });
   }
 
@@ -438,7 +439,7 @@ export class SesshClient implements AsyncDisposable {
 
   /** A daemon started by an older helper lacks the file requests. */
   #requireFiles(): void {
-    if (!this.daemon.caps.includes("files")) {
+    if (!this.daemon.caps.includes(CAPS.files)) {
       throw new SesshError(
         "helper_failed",
         `The sessh daemon on ${this.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,

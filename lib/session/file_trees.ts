@@ -20,6 +20,7 @@ import {
   type TransferResult,
   uploadFile,
 } from "./files.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /** What a copied tree holds. */
 export interface TreeResult extends TransferResult {
@@ -146,7 +147,7 @@ export async function uploadTree(
 ): Promise<TreeResult> {
   const tree = await localTree(localDir);
   const there = await remoteStat(connection, remotePath);
-  const made = await connection.request("fmkdir", {
+  const made = await connection.request(OPS.fmkdir, {
     path: there?.dir ? joinPath(there.path, baseName(localDir)) : remotePath,
     mode: ((await Deno.stat(localDir)).mode ?? 0o755) & 0o777,
   });
@@ -154,7 +155,7 @@ export async function uploadTree(
   return await copyEntries(tree, options, async (entry, fileOptions) => {
     const path = `${top}/${entry.path}`;
     if (entry.dir) {
-      await connection.request("fmkdir", { path, mode: entry.mode });
+      await connection.request(OPS.fmkdir, { path, mode: entry.mode });
       return null;
     }
     return await uploadFile(
@@ -187,7 +188,7 @@ export async function downloadTree(
   localPath: string,
   options: FileOptions = {},
 ): Promise<TreeResult> {
-  const listed = await connection.request("flist", { path: remoteDir });
+  const listed = await connection.request(OPS.flist, { path: remoteDir });
   const source = String(listed.path);
   const entries = checkedListing(listed.entries);
   const top = await treeTop(localPath, remoteDir, source);

@@ -12,6 +12,7 @@ import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
 import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /**
  * Bytes per request, and how many requests are in flight: as with output
@@ -120,7 +121,7 @@ export async function remoteStat(
   path: string,
 ): Promise<RemoteFileInfo | null> {
   try {
-    const reply = await connection.request("fstat", { path });
+    const reply = await connection.request(OPS.fstat, { path });
     return {
       path: String(reply.path),
       size: Number(reply.size),
@@ -242,7 +243,7 @@ async function sendParts(
     if (options.resume) {
       return `the part sent is in ${path} on the host (copy again with --resume to continue)`;
     }
-    await connection.request("fwrite", { path, discard: true }, {
+    await connection.request(OPS.fwrite, { path, discard: true }, {
       timeoutMs: 5000,
     });
     return `${plan.remotePath} on the host left as it was; removed ${path} there`;
@@ -253,7 +254,7 @@ async function sendParts(
   let sent = start;
   let absolute = plan.remotePath;
   const ask = (offset: number, data: Uint8Array) => {
-    const reply = connection.request("fwrite", {
+    const reply = connection.request(OPS.fwrite, {
       path,
       offset,
       data,
@@ -282,7 +283,7 @@ async function sendParts(
       options.onProgress?.(part.end, total);
     }
     if (viaPart) {
-      const done = await connection.request("fwrite", {
+      const done = await connection.request(OPS.fwrite, {
         path,
         offset: sent,
         part: true,
@@ -405,7 +406,7 @@ async function fetchParts(
   let next = start;
   let copied = start;
   const ask = (offset: number) => {
-    const reply = connection.request("fread", {
+    const reply = connection.request(OPS.fread, {
       path: plan.remotePath,
       offset,
       max: PART,
@@ -534,7 +535,7 @@ export async function resumePoint(
   if (existing > total) return 0;
   const [here, there] = await Promise.all([
     localDigest(localPath, existing),
-    connection.request("fhash", { path: remotePath, length: existing }, {
+    connection.request(OPS.fhash, { path: remotePath, length: existing }, {
       timeoutMs: PART_TIMEOUT_MS,
     }),
   ]);

@@ -11,6 +11,7 @@ import { readGap, type SessionLink, unwatch } from "./link.ts";
 import { abortable } from "../abort.ts";
 import { isLocalGap } from "../transport/mailbox.ts";
 import { sessionInfo } from "./wire.ts";
+import { EVENTS, OPS } from "../protocol/spec.ts";
 
 /** The last line of a session's output tail, without escape sequences. */
 function lastLine(tail: Uint8Array | undefined): string {
@@ -145,7 +146,7 @@ export async function* followPieces(
   const events = conn.subscribe(name, { watch: true });
   try {
     const sub = await abortable(
-      conn.request("subscribe", fields),
+      conn.request(OPS.subscribe, fields),
       options.signal,
     );
     if (options.events) yield { type: "watching", cursor: Number(sub.end) };
@@ -166,7 +167,7 @@ export async function* followPieces(
         if (conn.lostError) throw conn.lostError;
         if (promptDue && performance.now() - quietSince >= QUIET_MS) {
           promptDue = false;
-          const reply = await conn.request("info", { name }, {
+          const reply = await conn.request(OPS.info, { name }, {
             timeoutMs: 5_000,
           });
           const session = reply.session as Message;
@@ -200,7 +201,7 @@ export async function* followPieces(
         }
         continue;
       }
-      if (event.ev === "output") {
+      if (event.ev === EVENTS.output) {
         const raw = bytesField(event.data);
         cursor = Number(event.offset) + raw.length;
         quietSince = performance.now();
@@ -211,14 +212,14 @@ export async function* followPieces(
           raw,
           cursor,
         };
-      } else if (event.ev === "started" && options.events) {
+      } else if (event.ev === EVENTS.started && options.events) {
         yield {
           type: "started",
           commandId: event.seq == null ? null : Number(event.seq),
           command: event.command == null ? null : String(event.command),
           cursor: Number(event.offset),
         };
-      } else if (event.ev === "done" && options.events) {
+      } else if (event.ev === EVENTS.done && options.events) {
         yield {
           type: "done",
           commandId: event.seq == null ? null : Number(event.seq),
@@ -228,13 +229,13 @@ export async function* followPieces(
             : Number(event.duration_ms),
           cursor: Number(event.end),
         };
-      } else if (event.ev === "gap") {
+      } else if (event.ev === EVENTS.gap) {
         yield {
           type: "gap",
           start: Number(event.start),
           end: Number(event.end),
         };
-      } else if (event.ev === "exit") {
+      } else if (event.ev === EVENTS.exit) {
         yield { type: "exit", status: Number(event.status) };
         return;
       }

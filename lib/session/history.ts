@@ -15,6 +15,7 @@ import {
   stripPromptTail,
 } from "./output.ts";
 import type { SessionLink } from "./link.ts";
+import { CAPS, OPS } from "../protocol/spec.ts";
 
 /** One command typed by `run`, as the daemon keeps it. */
 export interface CommandRecord {
@@ -81,7 +82,7 @@ function record(entry: Message): CommandRecord {
 }
 
 function requireHistory(link: SessionLink): void {
-  if (link.daemon.caps.includes("history")) return;
+  if (link.daemon.caps.includes(CAPS.history)) return;
   throw new SesshError(
     "remote",
     `The sessh daemon on ${link.destination.display} predates command history; close its sessions so that the next call starts a current one`,
@@ -100,7 +101,7 @@ export async function commandHistory(
   name: string,
 ): Promise<CommandRecord[]> {
   requireHistory(link);
-  const reply = await link.connection.request("history", { name });
+  const reply = await link.connection.request(OPS.history, { name });
   return (reply.commands as Message[]).map(record);
 }
 
@@ -123,7 +124,7 @@ export async function commandResult(
   requireHistory(link);
   const fields: Message = { name };
   if (options.commandId !== undefined) fields.command_id = options.commandId;
-  const reply = await link.connection.request("result", fields);
+  const reply = await link.connection.request(OPS.result, fields);
   const command = record(reply.command as Message);
   const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
   const range = await readRange(

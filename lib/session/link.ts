@@ -18,6 +18,7 @@ import {
   SesshError,
   TimeoutError,
 } from "../errors.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /**
  * How long the last request of a call that ran out of time may take. It
@@ -65,7 +66,7 @@ export async function sessionStatus(
   name: string,
   options: { timeoutMs?: number } = {},
 ): Promise<SessionInfo> {
-  const reply = await link.connection.request("info", { name }, options);
+  const reply = await link.connection.request(OPS.info, { name }, options);
   return sessionInfo(reply.session as Message);
 }
 
@@ -156,7 +157,7 @@ export async function unwatch(
 ): Promise<void> {
   const conn = link.connection;
   if (!conn.lostError && conn.watchers(name) === 0) {
-    await conn.request("unsubscribe", { name: name }, {
+    await conn.request(OPS.unsubscribe, { name: name }, {
       timeoutMs: FINAL_READ_MS,
     }).catch(() => {});
   }

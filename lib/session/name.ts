@@ -4,8 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+import { SESSION_NAME } from "../protocol/spec.ts";
 
 /**
  * Checks a session name before anything is sent anywhere.
@@ -21,7 +20,7 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
  * ```
  */
 export function validateName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
+  if (!SESSION_NAME.test(name)) {
     throw new UsageError(
       `Invalid session name ${
         JSON.stringify(name)

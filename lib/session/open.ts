@@ -8,6 +8,7 @@ import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Connection } from "../transport/connection.ts";
 import { sessionInfo } from "./wire.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /** What opening a session reports. */
 export interface OpenResult {
@@ -90,7 +91,7 @@ export async function openSession(
   name: string,
   options: OpenOptions,
 ): Promise<OpenResult> {
-  const reply = await connection.request("open", openFields(name, options));
+  const reply = await connection.request(OPS.open, openFields(name, options));
   return {
     created: Boolean(reply.created),
     session: sessionInfo(reply.session as Message),

@@ -10,6 +10,7 @@ import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
 import { concatBytes } from "../bytes.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /**
  * Default bound on the text `run`, `logs` and `wait` return: 100 KiB (head
@@ -121,7 +122,7 @@ export async function readRange(
   // A long range's head is all that is kept of its start: ask for no more.
   fields.max = Math.min(keep, READ_PART);
   const chunks: Uint8Array[] = [];
-  let reply = await connection.request("read", fields, options);
+  let reply = await connection.request(OPS.read, fields, options);
   let evicted = Boolean(reply.evicted);
   // An older helper does not send the size: the caller asks for it then.
   const size = reply.cols != null
@@ -157,7 +158,7 @@ export async function readRange(
       }
     }
     reply = await connection.request(
-      "read",
+      OPS.read,
       { name, since, until: stop, max: READ_PART },
       options,
     );
@@ -190,7 +191,7 @@ async function readAhead(
   take: (data: Uint8Array) => Promise<void>,
 ): Promise<{ end: number; evicted: boolean }> {
   const ask = (since: number) => {
-    const reply = connection.request("read", {
+    const reply = connection.request(OPS.read, {
       name,
       since,
       until: Math.min(stop, since + STREAM_PART),

@@ -11,6 +11,7 @@ import { SesshError, UsageError } from "../errors.ts";
 import { readRange } from "./output.ts";
 import { commandResult } from "./history.ts";
 import type { SessionLink } from "./link.ts";
+import { CAPS, OPS } from "../protocol/spec.ts";
 
 /** What to record. */
 export interface RecordOptions {
@@ -39,7 +40,7 @@ export async function recordCast(
       "Record either from a cursor (since) or a command (commandId)",
     );
   }
-  if (!link.daemon.caps.includes("timeline")) {
+  if (!link.daemon.caps.includes(CAPS.timeline)) {
     throw new SesshError(
       "remote",
       `The sessh daemon on ${link.destination.display} keeps no timing; close its sessions so that the next call starts a current one`,
@@ -57,7 +58,7 @@ export async function recordCast(
   }
   const fields: Record<string, unknown> = { name, since };
   if (until !== undefined) fields.until = until;
-  const reply = await link.connection.request("timeline", fields);
+  const reply = await link.connection.request(OPS.timeline, fields);
   const start = Number(reply.since);
   const stop = Number(reply.until);
   const range = await readRange(link.connection, name, {

@@ -25,6 +25,7 @@ import {
   type SessionLink,
   undelivered,
 } from "./link.ts";
+import { EVENTS, OPS } from "../protocol/spec.ts";
 
 /** How long after the daemon's own deadline its answer may still come. */
 const REPLY_MARGIN_MS = 2000;
@@ -146,7 +147,7 @@ export async function runCommand(
   let reply: Message;
   try {
     reply = await abortable(
-      conn.request("run", {
+      conn.request(OPS.run, {
         name: name,
         command: bytes,
         force: options.force ?? false,
@@ -196,11 +197,11 @@ export async function runCommand(
       options.signal,
     );
     if (!event) break;
-    if (event.ev === "started" && event.seq === seq) {
+    if (event.ev === EVENTS.started && event.seq === seq) {
       start = Number(event.offset);
     }
-    if (event.ev === "done" && event.seq === seq) done = event;
-    if (event.ev === "exit") shellExit = Number(event.status);
+    if (event.ev === EVENTS.done && event.seq === seq) done = event;
+    if (event.ev === EVENTS.exit) shellExit = Number(event.status);
     if (done && (done.exit != null || done.superseded)) break;
     if (shellExit !== null) break;
   }
@@ -295,9 +296,11 @@ async function startedAt(
       options.until - performance.now(),
       options.signal,
     );
-    if (!event || event.ev === "exit") return options.fallback;
+    if (!event || event.ev === EVENTS.exit) return options.fallback;
     if (event.seq !== seq) continue;
-    if (event.ev === "started") return Number(event.offset);
-    if (event.ev === "done") return Number(event.start ?? options.fallback);
+    if (event.ev === EVENTS.started) return Number(event.offset);
+    if (event.ev === EVENTS.done) {
+      return Number(event.start ?? options.fallback);
+    }
   }
 }

@@ -35,6 +35,7 @@ import {
   followPieces,
   type SessionEvent,
 } from "./follow.ts";
+import { OPS } from "../protocol/spec.ts";
 
 export { DEFAULT_MAX_OUTPUT };
 export type {
@@ -267,7 +268,7 @@ export class Session {
       let at = 0;
       do {
         const part = data.subarray(at, at + SEND_PART);
-        const reply = await this.#client.connection.request("input", {
+        const reply = await this.#client.connection.request(OPS.input, {
           name: this.name,
           data: part,
         }, { timeoutMs: INPUT_REPLY_MS });
@@ -324,7 +325,7 @@ export class Session {
       );
     }
     await this.#ready();
-    await this.#client.connection.request("secret", {
+    await this.#client.connection.request(OPS.secret, {
       name: this.name,
       data: bytes,
     }, { timeoutMs: 40_000 });
@@ -343,7 +344,7 @@ export class Session {
     }
     const data = keysToBytes(keys);
     await this.#ready();
-    await this.#client.connection.request("input", {
+    await this.#client.connection.request(OPS.input, {
       name: this.name,
       data,
     });
@@ -594,7 +595,7 @@ export class Session {
     const graceMs = options.graceMs ?? 2000;
     await this.#ready();
     const reply = await this.#client.connection.request(
-      "close",
+      OPS.close,
       { name: this.name, grace_ms: graceMs },
       { timeoutMs: graceMs + 10_000 },
     );

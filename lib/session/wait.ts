@@ -29,9 +29,7 @@ import {
 } from "./link.ts";
 import { abortable } from "../abort.ts";
 import { type EventSource, isLocalGap } from "../transport/mailbox.ts";
-
-/** Characters of earlier output a `wait --for` match may span. */
-const MATCH_OVERLAP = 64 * 1024;
+import { CAPS, EVENTS, MATCH_OVERLAP, OPS } from "../protocol/spec.ts";
 
 /** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
 export interface WaitOptions {
@@ -128,13 +126,13 @@ export async function waitFor(
   // A daemon that tells idleness itself spares this wait the output
   // (which it reads at the end, bounded); an older one sends it all.
   const idleHere = options.idleMs !== undefined &&
-    link.daemon.caps.includes("idle");
+    link.daemon.caps.includes(CAPS.idle);
   // Likewise a pattern that has the same meaning in the daemon's dialect,
   // when the daemon searches the text `output` shows off its loop: one of an
   // older helper ("match" without "match_text") searched text with "\r\n"
   // line ends, on the loop that serves every session, so the client does.
   const matchHere = options.pattern !== undefined &&
-      link.daemon.caps.includes("match_text")
+      link.daemon.caps.includes(CAPS.match_text)
     ? daemonPattern(options.pattern)
     : null;
   const fields: Message = {
@@ -151,7 +149,7 @@ export async function waitFor(
   options.signal?.throwIfAborted();
   const subscribe = () =>
     abortable(
-      conn.request("subscribe", fields, {
+      conn.request(OPS.subscribe, fields, {
         timeoutMs: Math.max(timeoutMs, FINAL_READ_MS),
       }),
       options.signal,
@@ -247,7 +245,7 @@ async function watchUntil(
     const lastExit = sub.last_exit == null ? null : Number(sub.last_exit);
     // Nothing runs: the last command `run` typed is the one waited for,
     // most likely, and its output is in the history.
-    const latest = link.daemon.caps.includes("history")
+    const latest = link.daemon.caps.includes(CAPS.history)
       ? await commandResult(link, name, { maxOutput: options.maxOutput })
         .catch(() => null)
       : null;
@@ -315,11 +313,11 @@ async function watchUntil(
       }
       continue;
     }
-    if (event.ev === "exit") {
+    if (event.ev === EVENTS.exit) {
       result.shellExit = Number(event.status);
       break;
     }
-    if (event.ev === "done" && options.done) {
+    if (event.ev === EVENTS.done && options.done) {
       result.met = true;
       result.exitCode = event.exit == null ? null : Number(event.exit);
       result.cursor = Number(event.end);
@@ -329,12 +327,12 @@ async function watchUntil(
       }
       break;
     }
-    if (event.ev === "idle" && idleHere) {
+    if (event.ev === EVENTS.idle && idleHere) {
       result.met = true;
       cursor = Number(event.end);
       break;
     }
-    if (event.ev === "match_failed" && matchHere) {
+    if (event.ev === EVENTS.match_failed && matchHere) {
       // The daemon's search went over its budget (pattern_too_slow).
       const code = String(event.code);
       throw new SesshError(
@@ -342,21 +340,21 @@ async function watchUntil(
         String(event.message),
       );
     }
-    if (event.ev === "match" && matchHere) {
+    if (event.ev === EVENTS.match && matchHere) {
       result.met = true;
       result.match = String(event.match);
       if (event.evicted) result.evicted = true;
       cursor = Number(event.end);
       break;
     }
-    if (event.ev === "gap") {
+    if (event.ev === EVENTS.gap) {
       // This reader fell behind the buffer: what it missed is gone.
       result.evicted = true;
       cursor = Number(event.end);
       matcher?.skip();
       continue;
     }
-    if (event.ev !== "output") continue;
+    if (event.ev !== EVENTS.output) continue;
     const match = took(bytesField(event.data), Number(event.offset));
     if (match) {
       result.met = true;
@@ -375,7 +373,7 @@ async function watchUntil(
   // Silence until the deadline may be a dead link: a timeout is only
   // reported as such once the daemon has shown it is still there.
   if (!result.met && result.shellExit === null) {
-    await conn.request("ping", {}, { timeoutMs: FINAL_READ_MS })
+    await conn.request(OPS.ping, {}, { timeoutMs: FINAL_READ_MS })
       .catch((error) => {
         throw lost(error, cursor);
       });

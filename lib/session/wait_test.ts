@@ -9,6 +9,7 @@ import {
   TimeoutError,
   UsageError,
 } from "../errors.ts";
+import { CAPS, HELPER_CAPS } from "../protocol/spec.ts";
 
 const encoder = new TextEncoder();
 
@@ -241,6 +242,8 @@ Deno.test("waitFor() tells idleness here when the daemon cannot", async () => {
 Deno.test("waitFor() with done returns at once when no command runs", async () => {
   const link = new FakeLink({
     answers: { subscribe: subscribed(500, { running: false, last_exit: 2 }) },
+    // A daemon without a history: nothing more to ask it.
+    caps: HELPER_CAPS.filter((cap) => cap !== CAPS.history),
   });
   link.push({ ev: "done", name: "work", seq: 3, start: 0, end: 400, exit: 9 });
   const result = await waitFor(link, "work", { done: true });

@@ -28,6 +28,7 @@ import {
   DaemonGoneError,
   SesshError,
 } from "../errors.ts";
+import { OPS } from "../protocol/spec.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -196,7 +197,7 @@ async function greet(
 ): Promise<{ hello: Message; leftover: Uint8Array }> {
   const decoder = new FrameDecoder();
   await writer.write(
-    encodeFrame({ op: "hello", id: 1, version: PROTOCOL_VERSION }),
+    encodeFrame({ op: OPS.hello, id: 1, version: PROTOCOL_VERSION }),
   );
   let chunk = leftover;
   // The daemon pushes nothing before a subscription, so the reply is the

@@ -33,6 +33,23 @@ import {
   type MailboxHost,
   type MailboxOptions,
 } from "./mailbox.ts";
+import {
+  DAEMON_ERRORS,
+  type DaemonErrorCode,
+  type ErrorCode,
+  EVENTS,
+  type Op,
+  OPS,
+} from "../protocol/spec.ts";
+
+// The codes of a session's state, which SessionError carries.
+type SessionCode = ConstructorParameters<typeof SessionError>[0];
+const SESSION_CODES: ReadonlySet<ErrorCode> = new Set<SessionCode>([
+  "session_busy",
+  "session_lost",
+  "session_exited",
+  "no_session",
+]);
 
 /**
  * While anyone waits on the connection, a silence this long gets a `ping`;
@@ -146,13 +163,13 @@ export class Connection {
    * Sends a request and waits for its reply. A reply with `ok: false`
    * rejects with a {@linkcode SesshError} carrying the daemon's code.
    *
-   * @param op The operation name.
+   * @param op The operation, one of the contract's {@linkcode OPS}.
    * @param fields The request's fields.
    * @param options Timeout.
    * @returns The reply message.
    */
   async request(
-    op: string,
+    op: Op,
     fields: Message,
     options: RequestOptions = {},
   ): Promise<Message> {
@@ -166,7 +183,7 @@ export class Connection {
   }
 
   #request(
-    op: string,
+    op: Op,
     fields: Message,
     options: RequestOptions,
   ): Promise<Message> {
@@ -374,7 +391,7 @@ export class Connection {
     if (this.#pingSentAt === null && !this.backlogged) {
       if (now - this.#lastReceived >= this.#heartbeatMs) {
         this.#pingSentAt = now;
-        this.#send(encodeFrame({ op: "ping", id: 0 }));
+        this.#send(encodeFrame({ op: OPS.ping, id: 0 }));
       }
     } else if (
       this.#pingSentAt !== null &&
@@ -430,7 +447,7 @@ export class Connection {
 
   #dispatch(chunk: Uint8Array): void {
     for (const message of this.#decoder.push(chunk)) {
-      if (message.ev === "lost") {
+      if (message.ev === EVENTS.lost) {
         // The local agent's word on why the bridge it lent us ended.
         this.#lost ??= lostError(message);
         continue;
@@ -483,20 +500,28 @@ function lostError(message: Message): SesshError {
 export function remoteError(message: Message): SesshError {
   const code = String(message.code ?? "remote");
   const text = String(message.message ?? "The remote helper reported an error");
-  if (code === "bad_request") return new SesshError("usage", text, 2);
-  // A shell the host does not list in /etc/shells: a mistake in the call.
-  if (code === "bad_shell") return new SesshError(code, text, 2);
-  // A secret refused because the terminal would show it: exit 3, so that a
-  // script can tell it from a failure and try again at the prompt.
-  if (code === "terminal_echoes") return new SesshError(code, text, 3);
-  if (
-    code === "session_busy" || code === "session_lost" ||
-    code === "session_exited" || code === "no_session"
-  ) {
-    const session = typeof message.name === "string" ? message.name : undefined;
-    return new SessionError(code, text, session ? { session } : {});
+  // The contract says what each of the daemon's codes is reported as: a bad
+  // request is a usage error (exit 2), a shell the host does not list in
+  // /etc/shells too, a secret refused because the terminal would show it
+  // exits 3 (a script can tell it from a failure and retry at the prompt).
+  const reported = Object.hasOwn(DAEMON_ERRORS, code)
+    ? DAEMON_ERRORS[code as DaemonErrorCode]
+    : isErrorCode(code)
+    ? code
+    : null;
+  if (reported !== null && (reported !== "remote" || code === "remote")) {
+    if (SESSION_CODES.has(reported)) {
+      const session = typeof message.name === "string"
+        ? message.name
+        : undefined;
+      return new SessionError(
+        reported as SessionCode,
+        text,
+        session ? { session } : {},
+      );
+    }
+    return new SesshError(reported, text);
   }
-  if (isErrorCode(code)) return new SesshError(code, text);
   const error = new SesshError("remote", text);
   // The daemon's own code, for a caller that can recover from it.
   error.details.remoteCode = code;

@@ -7,6 +7,7 @@
  */
 import type { Message } from "../protocol/frame.ts";
 import { startTimer } from "../timer.ts";
+import { EVENTS } from "../protocol/spec.ts";
 
 /**
  * Output bytes a mailbox holds before more output turns into a gap. A
@@ -91,7 +92,7 @@ export interface MailboxHost {
  * ```
  */
 export function isLocalGap(event: Message): boolean {
-  return event.ev === "gap" && event.local === true;
+  return event.ev === EVENTS.gap && event.local === true;
 }
 
 /**
@@ -161,7 +162,7 @@ export class Mailbox implements EventSource {
    */
   deliver(event: Message): void {
     if (this.#closed) return;
-    if (event.ev === "output") {
+    if (event.ev === EVENTS.output) {
       if (!this.keepsOutput) return;
       const size = (event.data as Uint8Array | undefined)?.length ?? 0;
       if (
@@ -205,7 +206,7 @@ export class Mailbox implements EventSource {
       }
       return null;
     }
-    if (event.ev === "output") {
+    if (event.ev === EVENTS.output) {
       this.#bytes -= (event.data as Uint8Array | undefined)?.length ?? 0;
     }
     if (this.pauses) this.#host.taken();

@@ -29,6 +29,7 @@ import {
 import { statusJson } from "../../report/format.ts";
 import type { Forward } from "../../ssh/forwards.ts";
 import { targetVerb, verb } from "../context.ts";
+import { OPS } from "../../protocol/spec.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {
@@ -183,7 +184,7 @@ export async function detachCommand(
     port: t.port,
     ssh: sshFlags(flags),
   });
-  const reply = await client.connection.request("detach", { name: t.name });
+  const reply = await client.connection.request(OPS.detach, { name: t.name });
   const detached = Boolean(reply.detached);
   return {
     op: "detach",

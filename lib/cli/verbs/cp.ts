@@ -15,6 +15,7 @@ import { fileViaSftp } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
+import { CAPS } from "../../protocol/spec.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
 
@@ -137,7 +138,7 @@ export async function cpCommand(
           // Only the default falls back; --via sftp asked for sftp.
           if (
             error instanceof SesshError && error.details.noSftp &&
-            flags.via === undefined && client.daemon.caps.includes("files")
+            flags.via === undefined && client.daemon.caps.includes(CAPS.files)
           ) return null;
           throw error;
         });

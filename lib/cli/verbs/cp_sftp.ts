@@ -25,6 +25,7 @@ import {
   sftpBatch,
   transferBatch,
 } from "../../ssh/sftp.ts";
+import { CAPS, OPS } from "../../protocol/spec.ts";
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {
@@ -52,8 +53,8 @@ export async function fileViaSftp(
   remotePath: string,
   options: SftpOptions,
 ): Promise<TransferResult> {
-  const files = client.daemon.caps.includes("files");
-  const partFiles = client.daemon.caps.includes("part_files");
+  const files = client.daemon.caps.includes(CAPS.files);
+  const partFiles = client.daemon.caps.includes(CAPS.part_files);
   if (!files && options.resume) {
     throw new UsageError(
       `The sessh daemon on ${client.destination.host} predates checked resumes (an older sessh started it); copy without --resume, or close its sessions so that a new one starts`,
@@ -176,7 +177,7 @@ async function closedMeansNoSftp(
 ): Promise<unknown> {
   const answers = error instanceof SesshError &&
     error.details.closed === true &&
-    await client.connection.request("ping", {}, { timeoutMs: 5000 })
+    await client.connection.request(OPS.ping, {}, { timeoutMs: 5000 })
       .then(() => true, () => false);
   return answers ? noSftpError(client.destination) : error;
 }
@@ -228,7 +229,7 @@ export async function discardRemote(
   if (keep) {
     return `the part sent is in ${part} on the host (copy again with --resume to continue)`;
   }
-  await client.connection.request("fwrite", { path: part, discard: true }, {
+  await client.connection.request(OPS.fwrite, { path: part, discard: true }, {
     timeoutMs: 5000,
   });
   return `${target} on the host left as it was; removed ${part} there`;

@@ -30,6 +30,7 @@ import {
   sftp,
   type SftpOptions,
 } from "./cp_sftp.ts";
+import { CAPS, OPS } from "../../protocol/spec.ts";
 
 /** Files per sftp batch in a tree: each holds a part file open meanwhile. */
 const BATCH_FILES = 64;
@@ -73,7 +74,7 @@ export async function treeViaSftp(
     files: files.length,
     skipped: tree.skipped,
   };
-  if (!client.daemon.caps.includes("part_files")) {
+  if (!client.daemon.caps.includes(CAPS.part_files)) {
     await sftp(
       client,
       transferBatch("upload", localPath, remotePath, { recursive: true }),
@@ -88,13 +89,13 @@ export async function treeViaSftp(
   // beside it and renames it.
   const mode = async (path: string) =>
     ((await Deno.stat(path)).mode ?? 0o755) & 0o777;
-  const made = await client.connection.request("fmkdir", {
+  const made = await client.connection.request(OPS.fmkdir, {
     path: there?.dir ? joinPath(there.path, baseName(localPath)) : remotePath,
     mode: await mode(localPath),
   });
   const top = String(made.path);
   for (const entry of tree.entries.filter((entry) => entry.dir)) {
-    await client.connection.request("fmkdir", {
+    await client.connection.request(OPS.fmkdir, {
       path: `${top}/${entry.path}`,
       mode: entry.mode,
     });
@@ -135,7 +136,9 @@ async function downloadTreeViaSftp(
   remotePath: string,
   localPath: string,
 ): Promise<TransferResult> {
-  const listed = await client.connection.request("flist", { path: remotePath });
+  const listed = await client.connection.request(OPS.flist, {
+    path: remotePath,
+  });
   const source = String(listed.path);
   const entries = checkedListing(listed.entries);
   const top = await treeTop(localPath, remotePath, source);

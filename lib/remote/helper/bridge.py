@@ -7,7 +7,7 @@ import fcntl, os, select, signal, socket, struct, sys, time
 from errors import log
 from files import listen_at, open_dir, open_in, open_log, or_none, runtime_dir, state_dir
 from framing import frame, split_frames, unpack
-from protocol import EXIT_DAEMON_START, EXIT_UNSAFE_DIR, MAGIC, READ_CHUNK, SOCKET_NAME
+from protocol import EXIT_DAEMON_START, EXIT_UNSAFE_RUNTIME_DIR, MAGIC, READ_CHUNK, SOCKET_NAME
 from registry import daemon_argv, daemon_of, live_daemons
 
 def connect_daemon(rt, state):
@@ -40,7 +40,7 @@ def _try_connect(path, unlink_stale=False):
         sock.close()
         sys.stderr.write("sessh: refusing the daemon socket %s: it is served by uid %s, not you (uid %d); remove it "
                          "and retry\n" % (path, uid, os.getuid()))
-        sys.exit(EXIT_UNSAFE_DIR)
+        sys.exit(EXIT_UNSAFE_RUNTIME_DIR)
     return sock
 
 def peer_uid(sock, path):

@@ -14,7 +14,7 @@ import bridge  # noqa: E402
 from bridge import _try_connect, peer_uid  # noqa: E402
 from files import listen_at  # noqa: E402
 from framing import frame, unpack  # noqa: E402
-from protocol import EXIT_UNSAFE_DIR, MAGIC, SOCKET_NAME  # noqa: E402
+from protocol import EXIT_UNSAFE_RUNTIME_DIR, MAGIC, SOCKET_NAME  # noqa: E402
 from testing import temp_dir  # noqa: E402
 
 class BridgeTest(unittest.TestCase):
@@ -103,7 +103,7 @@ class PeerUidTest(unittest.TestCase):
         with mock.patch.object(bridge, "peer_uid", return_value=65534), self.assertRaises(SystemExit) as caught, \
                 mock.patch.object(sys, "stderr"):
             _try_connect(path)
-        self.assertEqual(caught.exception.code, EXIT_UNSAFE_DIR)
+        self.assertEqual(caught.exception.code, EXIT_UNSAFE_RUNTIME_DIR)
 
 
 if __name__ == "__main__":

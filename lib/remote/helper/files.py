@@ -4,7 +4,7 @@ mode, no link) from / down, and files opened relative to the descriptor of a che
 import os, re, socket, stat, sys
 from contextlib import suppress
 
-from protocol import EXIT_UNSAFE_DIR, SOCKET_NAME, SOCKET_PATH_MAX
+from protocol import EXIT_UNSAFE_RUNTIME_DIR, SOCKET_NAME, SOCKET_PATH_MAX
 
 SAFE_PATH_RE = re.compile(r"[A-Za-z0-9/._-]+\Z")
 
@@ -144,7 +144,7 @@ def ensure_private_dir(path):
         return
     sys.stderr.write("sessh: refusing %s: it must be a directory owned by uid %d with mode 0700, in directories only "
                      "you or root can change (%s); remove it and retry\n" % (path, os.getuid(), why))
-    sys.exit(EXIT_UNSAFE_DIR)
+    sys.exit(EXIT_UNSAFE_RUNTIME_DIR)
 
 def checked_dir_fd(directory):
     """A descriptor of `directory` that open_dir found safe; PermissionError saying why, else."""
