@@ -9,11 +9,11 @@ import {
   ERROR_CODES as CODES,
   type ErrorCode as Code,
   EXIT_CODES,
-} from "./protocol/spec.ts";
+} from "./contract/spec.ts";
 
 /**
  * Every stable error code, as `--json` prints it in `error.code`; the
- * contract (`lib/protocol/spec.json`) lists them with their exit codes.
+ * contract (`lib/contract/spec.json`) lists them with their exit codes.
  *
  * @example
  * ```ts

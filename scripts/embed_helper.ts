@@ -1,6 +1,6 @@
 /**
  * Regenerates the helper's protocol constants (the generated region of
- * `lib/remote/helper/protocol.py`) from `lib/protocol/spec.json`, then
+ * `lib/remote/helper/protocol.py`) from `lib/contract/spec.json`, then
  * `lib/remote/_helper_source.ts` from the helper's package
  * (`lib/remote/helper/`) and the loader beside it, so that the published
  * module never reads files next to itself at run time. Run with
@@ -15,7 +15,7 @@ import {
   readHelperFiles,
   replaceGenerated,
 } from "../lib/remote/embed.ts";
-import { SPEC } from "../lib/protocol/spec.ts";
+import { SPEC } from "../lib/contract/spec.ts";
 
 const dir = new URL("../lib/remote/", import.meta.url);
 const protocolUrl = new URL("helper/protocol.py", dir);

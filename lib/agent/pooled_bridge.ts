@@ -12,7 +12,7 @@ import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { FrameCursor } from "../protocol/frame_cursor.ts";
 import { RESET_ID } from "../transport/agent_protocol.ts";
 import { SesshError } from "../errors.ts";
-import { CAPS, EVENTS, OPS } from "../protocol/spec.ts";
+import { CAPS, EVENTS, OPS } from "../contract/spec.ts";
 
 /** How long the daemon may take to confirm a reset before the bridge is dropped. */
 const RESET_TIMEOUT_MS = 5000;

@@ -21,7 +21,7 @@ import {
 } from "./replay.ts";
 import type { LocalTerminal } from "./terminal.ts";
 import { concatBytes } from "../bytes.ts";
-import { EVENTS, OPS } from "../protocol/spec.ts";
+import { EVENTS, OPS } from "../contract/spec.ts";
 
 /** Backoff between reconnect attempts, then 2 s for every further one. */
 export const BACKOFF_MS: readonly number[] = [125, 250, 500, 1000, 2000];

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { TRACKED_MODES } from "../protocol/spec.ts";
+import { TRACKED_MODES } from "../contract/spec.ts";
 
 /**
  * Private modes (`CSI ? N h/l`) that change how a terminal behaves or what

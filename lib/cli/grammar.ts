@@ -31,7 +31,7 @@ import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { wellFormed } from "../well_formed.ts";
 import { configuredHosts } from "./completion.ts";
-import { MAX_BUFFER, PAGER_ENV } from "../protocol/spec.ts";
+import { MAX_BUFFER, PAGER_ENV } from "../contract/spec.ts";
 
 // Flag specifications. Each parser throws a UsageError naming the flag and
 // what it accepts; the command line reports it as is.

@@ -6,7 +6,7 @@
  */
 import { decode, encode } from "@msgpack/msgpack";
 import { SesshError } from "../errors.ts";
-import { MAX_FRAME } from "./spec.ts";
+import { MAX_FRAME } from "../contract/spec.ts";
 
 /** Largest frame body either side accepts, in bytes (the contract's). */
 export { MAX_FRAME };

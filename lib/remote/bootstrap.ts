@@ -9,7 +9,7 @@
 import { HELPER_HASH, HELPER_PACKED, LOADER_SOURCE } from "./_helper_source.ts";
 import { decodeBase64 } from "../bytes.ts";
 import { SesshError } from "../errors.ts";
-import { PROTOCOL_VERSION } from "../protocol/spec.ts";
+import { PROTOCOL_VERSION } from "../contract/spec.ts";
 
 /** Protocol version this client speaks; the helper must announce the same. */
 export { PROTOCOL_VERSION };

@@ -2,12 +2,12 @@
  * The exit codes the remote side ends with before it speaks the protocol,
  * each meaning one thing, and the advice sessh gives for each. The loader
  * (`loader.py`) and the helper (`helper/`) exit with these numbers, listed
- * in `lib/protocol/spec.json`; `exit_codes_test.ts` checks that they still
+ * in `lib/contract/spec.json`; `exit_codes_test.ts` checks that they still
  * do.
  *
  * @module
  */
-import { REMOTE_EXITS } from "../protocol/spec.ts";
+import { REMOTE_EXITS } from "../contract/spec.ts";
 
 /** Why the loader or the helper gave up, by exit code (the contract's table). */
 export { REMOTE_EXITS };

@@ -16,7 +16,7 @@ import {
   type MailboxHost,
   type MailboxOptions,
 } from "../transport/mailbox.ts";
-import { HELPER_CAPS, type Op } from "../protocol/spec.ts";
+import { HELPER_CAPS, type Op } from "../contract/spec.ts";
 
 /** One request as the code under test sent it. */
 export interface FakeRequest {

@@ -28,7 +28,7 @@ import {
   type TransferResult,
 } from "./files.ts";
 import { downloadPath, uploadPath } from "./file_trees.ts";
-import { CAPS, OPS } from "../protocol/spec.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
 
 export { validateName };
 export type { OpenOptions, OpenResult };

@@ -20,7 +20,7 @@ import {
   type TransferResult,
   uploadFile,
 } from "./files.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /** What a copied tree holds. */
 export interface TreeResult extends TransferResult {

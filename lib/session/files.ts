@@ -12,7 +12,7 @@ import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
 import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /**
  * Bytes per request, and how many requests are in flight: as with output

@@ -11,7 +11,7 @@ import { readGap, type SessionLink, unwatch } from "./link.ts";
 import { abortable } from "../abort.ts";
 import { isLocalGap } from "../transport/mailbox.ts";
 import { sessionInfo } from "./wire.ts";
-import { EVENTS, OPS } from "../protocol/spec.ts";
+import { EVENTS, OPS } from "../contract/spec.ts";
 
 /** The last line of a session's output tail, without escape sequences. */
 function lastLine(tail: Uint8Array | undefined): string {

@@ -15,7 +15,7 @@ import {
   stripPromptTail,
 } from "./output.ts";
 import type { SessionLink } from "./link.ts";
-import { CAPS, OPS } from "../protocol/spec.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
 
 /** One command typed by `run`, as the daemon keeps it. */
 export interface CommandRecord {

@@ -18,7 +18,7 @@ import {
   SesshError,
   TimeoutError,
 } from "../errors.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /**
  * How long the last request of a call that ran out of time may take. It

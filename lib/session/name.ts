@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { SESSION_NAME } from "../protocol/spec.ts";
+import { SESSION_NAME } from "../contract/spec.ts";
 
 /**
  * Checks a session name before anything is sent anywhere.

@@ -8,7 +8,7 @@ import type { Message } from "../protocol/frame.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Connection } from "../transport/connection.ts";
 import { sessionInfo } from "./wire.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /** What opening a session reports. */
 export interface OpenResult {

@@ -10,7 +10,7 @@ import { bytesField } from "./wire.ts";
 import { renderText } from "../render/terminal_text.ts";
 import { truncateMiddle } from "../render/truncate.ts";
 import { concatBytes } from "../bytes.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /**
  * Default bound on the text `run`, `logs` and `wait` return: 100 KiB (head

@@ -11,7 +11,7 @@ import { SesshError, UsageError } from "../errors.ts";
 import { readRange } from "./output.ts";
 import { commandResult } from "./history.ts";
 import type { SessionLink } from "./link.ts";
-import { CAPS, OPS } from "../protocol/spec.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
 
 /** What to record. */
 export interface RecordOptions {

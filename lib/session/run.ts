@@ -25,7 +25,7 @@ import {
   type SessionLink,
   undelivered,
 } from "./link.ts";
-import { EVENTS, OPS } from "../protocol/spec.ts";
+import { EVENTS, OPS } from "../contract/spec.ts";
 
 /** How long after the daemon's own deadline its answer may still come. */
 const REPLY_MARGIN_MS = 2000;

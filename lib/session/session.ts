@@ -35,7 +35,7 @@ import {
   followPieces,
   type SessionEvent,
 } from "./follow.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 export { DEFAULT_MAX_OUTPUT };
 export type {

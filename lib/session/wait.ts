@@ -29,7 +29,7 @@ import {
 } from "./link.ts";
 import { abortable } from "../abort.ts";
 import { type EventSource, isLocalGap } from "../transport/mailbox.ts";
-import { CAPS, EVENTS, MATCH_OVERLAP, OPS } from "../protocol/spec.ts";
+import { CAPS, EVENTS, MATCH_OVERLAP, OPS } from "../contract/spec.ts";
 
 /** Options for {@linkcode Session.wait}: exactly one of `pattern`, `idleMs`, `done`. */
 export interface WaitOptions {

@@ -9,7 +9,7 @@ import {
   TimeoutError,
   UsageError,
 } from "../errors.ts";
-import { CAPS, HELPER_CAPS } from "../protocol/spec.ts";
+import { CAPS, HELPER_CAPS } from "../contract/spec.ts";
 
 const encoder = new TextEncoder();
 

@@ -28,7 +28,7 @@ import {
   DaemonGoneError,
   SesshError,
 } from "../errors.ts";
-import { OPS } from "../protocol/spec.ts";
+import { OPS } from "../contract/spec.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;

@@ -40,7 +40,7 @@ import {
   EVENTS,
   type Op,
   OPS,
-} from "../protocol/spec.ts";
+} from "../contract/spec.ts";
 
 // The codes of a session's state, which SessionError carries.
 type SessionCode = ConstructorParameters<typeof SessionError>[0];

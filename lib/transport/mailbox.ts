@@ -7,7 +7,7 @@
  */
 import type { Message } from "../protocol/frame.ts";
 import { startTimer } from "../timer.ts";
-import { EVENTS } from "../protocol/spec.ts";
+import { EVENTS } from "../contract/spec.ts";
 
 /**
  * Output bytes a mailbox holds before more output turns into a gap. A

@@ -29,7 +29,7 @@ import {
 import { statusJson } from "../../report/format.ts";
 import type { Forward } from "../../ssh/forwards.ts";
 import { targetVerb, verb } from "../context.ts";
-import { OPS } from "../../protocol/spec.ts";
+import { OPS } from "../../contract/spec.ts";
 
 /** Options of `attach`. */
 export interface AttachFlags extends CommonFlags {

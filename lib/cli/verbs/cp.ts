@@ -15,7 +15,7 @@ import { fileViaSftp } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
-import { CAPS } from "../../protocol/spec.ts";
+import { CAPS } from "../../contract/spec.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
 

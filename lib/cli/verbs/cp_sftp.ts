@@ -25,7 +25,7 @@ import {
   sftpBatch,
   transferBatch,
 } from "../../ssh/sftp.ts";
-import { CAPS, OPS } from "../../protocol/spec.ts";
+import { CAPS, OPS } from "../../contract/spec.ts";
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {

@@ -30,7 +30,7 @@ import {
   sftp,
   type SftpOptions,
 } from "./cp_sftp.ts";
-import { CAPS, OPS } from "../../protocol/spec.ts";
+import { CAPS, OPS } from "../../contract/spec.ts";
 
 /** Files per sftp batch in a tree: each holds a part file open meanwhile. */
 const BATCH_FILES = 64;
