@@ -180,7 +180,13 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       await Deno.writeTextFile(files.token, "garbage");
       const via = await path(sshd, name);
       assert.equal(via.warm, false);
-      assert.match(String(via.reason), /refused the token/);
+      // The agent hears of the change from the file system and retires, or
+      // the call reaches it first and it refuses the token: either way the
+      // call goes direct and says why.
+      assert.match(
+        String(via.reason),
+        /refused the token|no local agent answered/,
+      );
       assert.ok(await waitForExit([agent], 5000), "the agent retires");
       const run = await sessh(sshd, ["run", name, dest, "--", "echo ok"]);
       assert.equal(run.code, 0, run.stderr);

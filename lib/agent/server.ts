@@ -45,8 +45,6 @@ const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 const LEASE_READ_MS = 5000;
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
-/** How often the agent checks that its socket and token are still its own. */
-const FILES_CHECK_MS = 2000;
 
 /**
  * Serves calls until idle or retired. Exits at once (returning false) when
@@ -106,11 +104,19 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     },
   });
   // A call that finds the files changed removes them and starts another
-  // agent, which needs the lock this one holds.
-  const watch = setInterval(() => {
-    const why = filesChanged(files, bound, token);
-    if (why) agent.retireNow(why);
-  }, FILES_CHECK_MS);
+  // agent, which needs the lock this one holds. The file system tells of a
+  // change (inotify, FSEvents, kqueue), so an idle agent never wakes on a
+  // timer to look.
+  const watcher = Deno.watchFs(options.controlDir, { recursive: false });
+  const watching = (async () => {
+    for await (const event of watcher) {
+      if (!event.paths.some((p) => p === files.socket || p === files.token)) {
+        continue;
+      }
+      const why = filesChanged(files, bound, token);
+      if (why) agent.retireNow(why);
+    }
+  })().catch(() => {});
   let failures = 0;
   while (!retired) {
     let conn: Deno.UnixConn;
@@ -126,7 +132,8 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     }
     agent.serve(conn);
   }
-  clearInterval(watch);
+  watcher.close();
+  await watching;
   await agent.finished();
   log("exiting");
   return true;
