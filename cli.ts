@@ -14,6 +14,7 @@ import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/call.ts";
 import { SesshError } from "./lib/errors.ts";
+import { setCliEntry } from "./lib/transport/cli_entry.ts";
 import { errorJson } from "./lib/cli/error_out.ts";
 import { killChildren, liveChildPids } from "./lib/process.ts";
 import {
@@ -27,6 +28,9 @@ import {
   startTimer,
   useExitBoundTimers,
 } from "./lib/timer.ts";
+
+// The agent is started from this module, and answers only calls of it.
+setCliEntry(import.meta.url);
 
 const encoder = new TextEncoder();
 

@@ -232,3 +232,26 @@ Deno.test("a library script runs with the permissions the README lists, and need
     });
   }
 });
+
+Deno.test("a library script's warm path starts the agent from the package's command line, not from the script", async () => {
+  await using sshd = await startSshd();
+  const script = new URL("./testdata/warm_script.ts", import.meta.url)
+    .pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, sshd.dest, sshd.configFile],
+    env: sshd.env,
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  const paths = new TextDecoder().decode(output.stdout).trim().split("\n")
+    .map((line) => JSON.parse(line));
+  assert.equal(paths[0].warm, false, "the first client finds no agent");
+  const last = paths.at(-1);
+  assert.equal(
+    last.warm,
+    true,
+    `no client went warm: ${JSON.stringify(paths)}`,
+  );
+  assert.equal(last.output, "hi\n");
+  assert.equal(typeof last.agentPid, "number");
+});

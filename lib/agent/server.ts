@@ -15,7 +15,7 @@ import { encodeFrame, type Message } from "../protocol/frame.ts";
 import { readFirstFrame, writeAll } from "../transport/agent_socket.ts";
 import { SesshError } from "../errors.ts";
 import {
-  AGENT_VERSION,
+  agentIdentity,
   agentFiles,
   type LeaseReply,
   type LeaseRequest,
@@ -29,7 +29,7 @@ export interface AgentOptions {
   controlDir: string;
   /**
    * The version it answers to; calls of any other are told to replace it.
-   * @default {AGENT_VERSION}
+   * @default {agentIdentity()}
    */
   version?: string;
   /**
@@ -74,7 +74,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     lock.close();
     return false;
   }
-  log(`started, version ${options.version ?? AGENT_VERSION}`);
+  log(`started, version ${options.version ?? agentIdentity()}`);
   await Deno.remove(files.socket).catch(() => {});
   const token = crypto.randomUUID();
   // A new file, not an old one rewritten: that could keep another mode.
@@ -89,7 +89,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   let retired = false;
   const agent = new Agent({
     token,
-    version: options.version ?? AGENT_VERSION,
+    version: options.version ?? agentIdentity(),
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
     log,
     retire: (why) => {

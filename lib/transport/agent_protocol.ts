@@ -8,6 +8,9 @@
 import { HELPER_HASH } from "../remote/_helper_source.ts";
 import { PROTOCOL_VERSION } from "../remote/bootstrap.ts";
 import type { SshFlags } from "../ssh/settings.ts";
+import { agentEntry } from "./cli_entry.ts";
+
+export { agentEntry };
 
 /** Version of the lease exchange below; part of every agent's identity. */
 export const AGENT_PROTOCOL = 1;
@@ -19,6 +22,18 @@ export const AGENT_PROTOCOL = 1;
  */
 export const AGENT_VERSION =
   `${AGENT_PROTOCOL}/${PROTOCOL_VERSION}/${HELPER_HASH}`;
+
+/**
+ * The identity a call and an agent compare: {@linkcode AGENT_VERSION} and
+ * the program they run. Two checkouts, two bundles or two binaries at the
+ * same version run different code: a call of one retires an agent of the
+ * other rather than being served by it.
+ *
+ * @returns The identity string.
+ */
+export function agentIdentity(): string {
+  return `${AGENT_VERSION} ${agentEntry()}`;
+}
 
 /**
  * The id of the `reset` request the agent sends when a call ends: every

@@ -12,8 +12,9 @@ import type { Channel } from "./connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import {
-  AGENT_VERSION,
+  agentEntry,
   agentFiles,
+  agentIdentity,
   LEASE_ENV,
   type LeaseReply,
 } from "./agent_protocol.ts";
@@ -119,7 +120,7 @@ export async function leaseBridge(
     }
     const request: Message = {
       op: "lease",
-      version: AGENT_VERSION,
+      version: agentIdentity(),
       token,
       destination: target.destination,
       // Unset flags are left out, not sent as nil.
@@ -238,7 +239,7 @@ function foreignFile(path: string, kind: "socket" | "file"): string | null {
 export function startAgent(controlDir: string): void {
   const args = Deno.build.standalone
     ? ["agent", controlDir]
-    : ["run", "-A", "--quiet", Deno.mainModule, "agent", controlDir];
+    : ["run", "-A", "--quiet", agentEntry(), "agent", controlDir];
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args,
