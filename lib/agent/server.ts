@@ -15,8 +15,8 @@ import { encodeFrame, type Message } from "../protocol/frame.ts";
 import { readFirstFrame, writeAll } from "../transport/agent_socket.ts";
 import { SesshError } from "../errors.ts";
 import {
-  agentIdentity,
   agentFiles,
+  agentIdentity,
   type LeaseReply,
   type LeaseRequest,
 } from "../transport/agent_protocol.ts";
