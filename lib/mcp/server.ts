@@ -30,9 +30,21 @@ import { statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
+  openJson,
   runJson,
+  transferJson,
   waitJson,
 } from "../report/result_json.ts";
+import {
+  COMMAND_RECORD,
+  COMMAND_RESULT,
+  FILE_TRANSFER,
+  OPEN_RESULT,
+  RUN_RESULT,
+  SESSION_INFO,
+  WAIT_RESULT,
+} from "../report/shapes.ts";
+import { zodShape } from "./output_schema.ts";
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
@@ -216,14 +228,10 @@ export function buildMcpServer(
         "shell to start, e.g. bash or zsh: one the host lists in /etc/shells (default: the login shell)",
       ),
     },
-    { created: z.boolean(), pid: z.number().nullable(), shell: z.string() },
+    zodShape(OPEN_RESULT),
     async (args) => {
       const opened = await (await session(args)).open({ shell: args.shell });
-      const structured = {
-        created: opened.created,
-        pid: opened.session.pid,
-        shell: opened.session.shell,
-      };
+      const structured = openJson(opened);
       return {
         text: `${
           opened.created ? "created" : "reused"
@@ -233,20 +241,8 @@ export function buildMcpServer(
     },
   );
 
-  // The shapes of lib/report/result_json.ts, which `--json` prints too.
-  const runResult = {
-    command_id: z.number(),
-    exit_code: z.number().nullable(),
-    output: z.string(),
-    truncated: z.boolean(),
-    cursor: z.number(),
-    output_start: z.number(),
-    running: z.boolean(),
-    duration_ms: z.number(),
-    created: z.boolean(),
-    shell_exited: z.boolean(),
-    superseded: z.boolean(),
-  };
+  // The shapes of lib/report/shapes.ts, which `--json` prints too.
+  const runResult = zodShape(RUN_RESULT);
   tool(
     "run",
     `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
@@ -416,16 +412,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      met: z.boolean(),
-      match: z.string().nullable(),
-      output: z.string(),
-      cursor: z.number(),
-      exit_code: z.number().nullable(),
-      command_id: z.number().nullable(),
-      shell_exit: z.number().nullable(),
-      evicted: z.boolean(),
-    },
+    zodShape(WAIT_RESULT),
     async (args, extra) => {
       let pattern: RegExp | undefined;
       if (args.for !== undefined) {
@@ -460,7 +447,7 @@ export function buildMcpServer(
     "status",
     `${WORKFLOW} The session's state: shell, running command, whether it seems to wait for input (a password prompt, a pager, [y/N]), cwd, last exit code, buffer use.`,
     { ...where },
-    { session: z.record(z.unknown()) },
+    { session: z.object(zodShape(SESSION_INFO)) },
     async (args) => {
       const info = statusJson(await (await session(args)).status());
       return {
@@ -473,7 +460,7 @@ export function buildMcpServer(
     "list",
     `${WORKFLOW} The sessions on the host.`,
     { destination: where.destination },
-    { sessions: z.array(z.record(z.unknown())) },
+    { sessions: z.array(z.object(zodShape(SESSION_INFO))) },
     async (args) => {
       const sessions = (await (await client(args.destination)).list()).map(
         statusJson,
@@ -498,18 +485,7 @@ export function buildMcpServer(
       return { text: `closed session ${args.session}`, structured: { status } };
     },
   );
-  const commandShape = {
-    command_id: z.number(),
-    command: z.string(),
-    exit_code: z.number().nullable(),
-    running: z.boolean(),
-    superseded: z.boolean(),
-    output_start: z.number(),
-    output_end: z.number().nullable(),
-    started: z.string(),
-    ended: z.string().nullable(),
-    duration_ms: z.number().nullable(),
-  };
+  const commandShape = zodShape(COMMAND_RECORD);
   tool(
     "result",
     `${WORKFLOW} A command that run started, by command_id (default: the latest): its exit code and output when finished, its output so far while it runs.`,
@@ -520,13 +496,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      ...commandShape,
-      output: z.string(),
-      truncated: z.boolean(),
-      evicted: z.boolean(),
-      cursor: z.number(),
-    },
+    zodShape(COMMAND_RESULT),
     async (args) => {
       const result = await (await session(args)).result({
         commandId: args.command_id,
@@ -559,12 +529,7 @@ export function buildMcpServer(
       };
     },
   );
-  const fileResult = {
-    remote_path: z.string(),
-    local_path: z.string(),
-    bytes: z.number(),
-    resumed_from: z.number(),
-  };
+  const fileResult = zodShape(FILE_TRANSFER);
   const fileArgs = {
     destination: where.destination,
     session: where.session.optional().describe(
@@ -596,12 +561,7 @@ export function buildMcpServer(
     } ${copied.remotePath}${
       copied.resumedFrom > 0 ? ` (resumed at byte ${copied.resumedFrom})` : ""
     }`,
-    structured: {
-      remote_path: copied.remotePath,
-      local_path: copied.localPath,
-      bytes: copied.bytes,
-      resumed_from: copied.resumedFrom,
-    },
+    structured: transferJson(copied),
   });
   if (!policy.readOnly) {
     tool(

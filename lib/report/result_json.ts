@@ -6,6 +6,17 @@
  */
 import type { RunResult, WaitResult } from "../session/session.ts";
 import type { CommandRecord, CommandResult } from "../session/history.ts";
+import type { OpenResult } from "../session/open.ts";
+import type { TransferResult } from "../session/files.ts";
+import {
+  COMMAND_RECORD,
+  COMMAND_RESULT,
+  FILE_TRANSFER,
+  type JsonOf,
+  OPEN_RESULT,
+  RUN_RESULT,
+  WAIT_RESULT,
+} from "./shapes.ts";
 
 /**
  * A `run`'s result.
@@ -13,7 +24,7 @@ import type { CommandRecord, CommandResult } from "../session/history.ts";
  * @param result The result.
  * @returns Its JSON fields.
  */
-export function runJson(result: RunResult): Record<string, unknown> {
+export function runJson(result: RunResult): JsonOf<typeof RUN_RESULT> {
   return {
     command_id: result.commandId,
     exit_code: result.exitCode,
@@ -35,7 +46,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
  * @param result The result.
  * @returns Its JSON fields.
  */
-export function waitJson(result: WaitResult): Record<string, unknown> {
+export function waitJson(result: WaitResult): JsonOf<typeof WAIT_RESULT> {
   return {
     met: result.met,
     match: result.match,
@@ -65,7 +76,9 @@ export function waitJson(result: WaitResult): Record<string, unknown> {
  * console.log(json.command_id, json.duration_ms); // 3 1500
  * ```
  */
-export function commandJson(command: CommandRecord): Record<string, unknown> {
+export function commandJson(
+  command: CommandRecord,
+): JsonOf<typeof COMMAND_RECORD> {
   return {
     command_id: command.commandId,
     command: command.command,
@@ -88,12 +101,43 @@ export function commandJson(command: CommandRecord): Record<string, unknown> {
  */
 export function commandResultJson(
   result: CommandResult,
-): Record<string, unknown> {
+): JsonOf<typeof COMMAND_RESULT> {
   return {
     ...commandJson(result),
     output: result.output,
     truncated: result.truncated,
     evicted: result.evicted,
     cursor: result.cursor,
+  };
+}
+
+/**
+ * An `open`'s result: whether it started the session, the shell and its pid.
+ *
+ * @param opened The result.
+ * @returns Its JSON fields.
+ */
+export function openJson(opened: OpenResult): JsonOf<typeof OPEN_RESULT> {
+  return {
+    created: opened.created,
+    pid: opened.session.pid,
+    shell: opened.session.shell,
+  };
+}
+
+/**
+ * An upload's or download's result.
+ *
+ * @param copied The result.
+ * @returns Its JSON fields.
+ */
+export function transferJson(
+  copied: TransferResult,
+): JsonOf<typeof FILE_TRANSFER> {
+  return {
+    remote_path: copied.remotePath,
+    local_path: copied.localPath,
+    bytes: copied.bytes,
+    resumed_from: copied.resumedFrom,
   };
 }

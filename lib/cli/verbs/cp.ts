@@ -17,6 +17,7 @@ import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
+import { transferJson } from "../../report/result_json.ts";
 
 /** Flags of `cp`. */
 export interface CpFlags extends CommonFlags {
@@ -171,10 +172,7 @@ export async function cpCommand(
       direction,
       source: src,
       destination: dst,
-      remote_path: copied.remotePath,
-      local_path: copied.localPath,
-      bytes: copied.bytes,
-      resumed_from: copied.resumedFrom,
+      ...transferJson(copied),
       ...tree,
       via,
       duration_ms: durationMs,
