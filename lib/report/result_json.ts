@@ -8,11 +8,11 @@ import type { RunResult, WaitResult } from "../session/session.ts";
 import type { CommandRecord, CommandResult } from "../session/history.ts";
 import type { OpenResult } from "../session/open.ts";
 import type { TransferResult } from "../session/files.ts";
-import {
+import type {
   COMMAND_RECORD,
   COMMAND_RESULT,
   FILE_TRANSFER,
-  type JsonOf,
+  JsonOf,
   OPEN_RESULT,
   RUN_RESULT,
   WAIT_RESULT,
