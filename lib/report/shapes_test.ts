@@ -25,7 +25,8 @@ import type { CommandRecord } from "../session/history.ts";
 /** Whether a JSON value has the descriptor's type. */
 function fits(value: unknown, type: FieldType): boolean {
   if (value === null) return type.endsWith("?");
-  return typeof value === type.replace("?", "");
+  const actual: string = typeof value;
+  return actual === type.replace("?", "");
 }
 
 /** Asserts the mapping gave exactly the descriptor's keys, each its type. */
