@@ -20,12 +20,19 @@ type Structured = Record<string, unknown>;
 /** A JSON schema object's property types: `number`, or `number?` if nullable. */
 function propertyTypes(schema: unknown): Record<string, string> {
   const properties = (schema as {
-    properties: Record<string, { type: string | string[] }>;
+    properties: Record<
+      string,
+      { type: string | string[]; items?: { type: string } }
+    >;
   }).properties;
   return Object.fromEntries(
-    Object.entries(properties).map(([key, { type }]) => [
+    Object.entries(properties).map(([key, { type, items }]) => [
       key,
-      Array.isArray(type) ? `${type.find((t) => t !== "null")}?` : type,
+      Array.isArray(type)
+        ? `${type.find((t) => t !== "null")}?`
+        : type === "array"
+        ? `${items?.type}[]`
+        : type,
     ]),
   );
 }
@@ -194,6 +201,8 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         history: propertyTypes(inner(schemas.history, "commands")),
         status: propertyTypes(inner(schemas.status, "session")),
         list: propertyTypes(inner(schemas.list, "sessions")),
+        logs: propertyTypes(schemas.logs),
+        screen: propertyTypes(schemas.screen),
         upload: propertyTypes(schemas.upload),
         download: propertyTypes(schemas.download),
       };
@@ -205,6 +214,8 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         history: shapes.COMMAND_RECORD,
         status: shapes.SESSION_INFO,
         list: shapes.SESSION_INFO,
+        logs: shapes.LOGS_RESULT,
+        screen: shapes.SCREEN_RESULT,
         upload: shapes.FILE_TRANSFER,
         download: shapes.FILE_TRANSFER,
       });

@@ -14,6 +14,7 @@ const FIELD: Record<FieldType, () => z.ZodTypeAny> = {
   "string": () => z.string(),
   "string?": () => z.string().nullable(),
   "boolean": () => z.boolean(),
+  "string[]": () => z.array(z.string()),
 };
 
 /**

@@ -3,13 +3,18 @@ import { z } from "zod";
 import { zodShape } from "./output_schema.ts";
 import * as shapes from "../report/shapes.ts";
 
-const SAMPLE = { "number": 1, "string": "a", "boolean": true } as const;
+const SAMPLE = {
+  "number": 1,
+  "string": "a",
+  "boolean": true,
+  "string[]": ["a"],
+} as const;
 
 Deno.test("zodShape() gives each descriptor field its zod type, null only where marked", () => {
   const descriptors = Object.entries(shapes).filter(([, v]) =>
     typeof v === "object"
   ) as [string, shapes.Shape][];
-  assert.ok(descriptors.length >= 7);
+  assert.ok(descriptors.length >= 9);
   for (const [name, shape] of descriptors) {
     const schema = zodShape(shape);
     assert.deepEqual(Object.keys(schema), Object.keys(shape), name);

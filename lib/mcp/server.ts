@@ -30,8 +30,10 @@ import { statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
+  logsJson,
   openJson,
   runJson,
+  screenJson,
   transferJson,
   waitJson,
 } from "../report/result_json.ts";
@@ -39,8 +41,10 @@ import {
   COMMAND_RECORD,
   COMMAND_RESULT,
   FILE_TRANSFER,
+  LOGS_RESULT,
   OPEN_RESULT,
   RUN_RESULT,
+  SCREEN_RESULT,
   SESSION_INFO,
   WAIT_RESULT,
 } from "../report/shapes.ts";
@@ -344,12 +348,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      output: z.string(),
-      cursor: z.number(),
-      evicted: z.boolean(),
-      truncated: z.boolean(),
-    },
+    zodShape(LOGS_RESULT),
     async (args) => {
       const logs = await (await session(args)).logs({
         lines: args.lines,
@@ -358,12 +357,7 @@ export function buildMcpServer(
       });
       return {
         text: logs.output + truncatedNote(logs.truncated),
-        structured: {
-          output: logs.output,
-          cursor: logs.cursor,
-          evicted: logs.evicted,
-          truncated: logs.truncated,
-        },
+        structured: logsJson(logs),
       };
     },
   );
@@ -371,24 +365,12 @@ export function buildMcpServer(
     "screen",
     `${WORKFLOW} The visible screen as a terminal shows it, with the cursor: for full-screen programs (editors, top, pagers).`,
     { ...where },
-    {
-      lines: z.array(z.string()),
-      cursor_row: z.number(),
-      cursor_col: z.number(),
-      cols: z.number(),
-      rows: z.number(),
-    },
+    zodShape(SCREEN_RESULT),
     async (args) => {
       const screen = await (await session(args)).screen();
       return {
         text: screen.lines.join("\n"),
-        structured: {
-          lines: screen.lines,
-          cursor_row: screen.cursor.row,
-          cursor_col: screen.cursor.col,
-          cols: screen.cols,
-          rows: screen.rows,
-        },
+        structured: screenJson(screen),
       };
     },
   );

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { RunResult, WaitResult } from "../session/session.ts";
+import type {
+  LogsResult,
+  RunResult,
+  ScreenResult,
+  WaitResult,
+} from "../session/session.ts";
 import type { CommandRecord, CommandResult } from "../session/history.ts";
 import type { OpenResult } from "../session/open.ts";
 import type { TransferResult } from "../session/files.ts";
@@ -13,8 +18,10 @@ import type {
   COMMAND_RESULT,
   FILE_TRANSFER,
   JsonOf,
+  LOGS_RESULT,
   OPEN_RESULT,
   RUN_RESULT,
+  SCREEN_RESULT,
   WAIT_RESULT,
 } from "./shapes.ts";
 
@@ -139,5 +146,37 @@ export function transferJson(
     local_path: copied.localPath,
     bytes: copied.bytes,
     resumed_from: copied.resumedFrom,
+  };
+}
+
+/**
+ * A `logs` read: the text, the cursor to read on from, and whether part was
+ * evicted or cut.
+ *
+ * @param logs The result.
+ * @returns Its JSON fields.
+ */
+export function logsJson(logs: LogsResult): JsonOf<typeof LOGS_RESULT> {
+  return {
+    output: logs.output,
+    cursor: logs.cursor,
+    evicted: logs.evicted,
+    truncated: logs.truncated,
+  };
+}
+
+/**
+ * The screen as the MCP `screen` tool returns it, the cursor in two fields.
+ *
+ * @param screen The screen.
+ * @returns Its JSON fields.
+ */
+export function screenJson(screen: ScreenResult): JsonOf<typeof SCREEN_RESULT> {
+  return {
+    lines: screen.lines,
+    cursor_row: screen.cursor.row,
+    cursor_col: screen.cursor.col,
+    cols: screen.cols,
+    rows: screen.rows,
   };
 }

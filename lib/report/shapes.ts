@@ -15,7 +15,8 @@ export type FieldType =
   | "number?"
   | "string"
   | "string?"
-  | "boolean";
+  | "boolean"
+  | "string[]";
 
 /** A record's fields, by their snake_case JSON names. */
 export type Shape = Readonly<Record<string, FieldType>>;
@@ -110,11 +111,29 @@ export const FILE_TRANSFER = {
   resumed_from: "number",
 } as const satisfies Shape;
 
+/** A `logs` read's result (`logsJson`). */
+export const LOGS_RESULT = {
+  output: "string",
+  cursor: "number",
+  evicted: "boolean",
+  truncated: "boolean",
+} as const satisfies Shape;
+
+/** The MCP `screen` tool's result (`screenJson`). */
+export const SCREEN_RESULT = {
+  lines: "string[]",
+  cursor_row: "number",
+  cursor_col: "number",
+  cols: "number",
+  rows: "number",
+} as const satisfies Shape;
+
 /** The TypeScript type a field type stands for. */
 type ValueOf<T extends FieldType> = T extends "number" ? number
   : T extends "number?" ? number | null
   : T extends "string" ? string
   : T extends "string?" ? string | null
+  : T extends "string[]" ? string[]
   : boolean;
 
 /**

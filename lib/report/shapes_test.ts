@@ -4,8 +4,10 @@ import {
   COMMAND_RESULT,
   type FieldType,
   FILE_TRANSFER,
+  LOGS_RESULT,
   OPEN_RESULT,
   RUN_RESULT,
+  SCREEN_RESULT,
   SESSION_INFO,
   type Shape,
   WAIT_RESULT,
@@ -13,8 +15,10 @@ import {
 import {
   commandJson,
   commandResultJson,
+  logsJson,
   openJson,
   runJson,
+  screenJson,
   transferJson,
   waitJson,
 } from "./result_json.ts";
@@ -25,6 +29,9 @@ import type { CommandRecord } from "../session/history.ts";
 /** Whether a JSON value has the descriptor's type. */
 function fits(value: unknown, type: FieldType): boolean {
   if (value === null) return type.endsWith("?");
+  if (type === "string[]") {
+    return Array.isArray(value) && value.every((v) => typeof v === "string");
+  }
   const actual: string = typeof value;
   return actual === type.replace("?", "");
 }
@@ -182,6 +189,25 @@ Deno.test("openJson() and transferJson() give their descriptors' fields", () => 
     }),
     FILE_TRANSFER,
     "transferJson",
+  );
+});
+
+Deno.test("logsJson() and screenJson() give their descriptors' fields", () => {
+  assertShape(
+    logsJson({ ...OUTPUT, raw: null }),
+    LOGS_RESULT,
+    "logsJson",
+  );
+  assertShape(
+    screenJson({
+      lines: ["$ ", ""],
+      cursor: { row: 0, col: 2 },
+      cols: 80,
+      rows: 2,
+      altScreen: false,
+    }),
+    SCREEN_RESULT,
+    "screenJson",
   );
 });
 
