@@ -14,7 +14,7 @@ Deno.test("zodShape() gives each descriptor field its zod type, null only where 
   const descriptors = Object.entries(shapes).filter(([, v]) =>
     typeof v === "object"
   ) as [string, shapes.Shape][];
-  assert.ok(descriptors.length >= 9);
+  assert.ok(descriptors.length >= 13);
   for (const [name, shape] of descriptors) {
     const schema = zodShape(shape);
     assert.deepEqual(Object.keys(schema), Object.keys(shape), name);

@@ -38,13 +38,17 @@ import {
   waitJson,
 } from "../report/result_json.ts";
 import {
+  CLOSE_RESULT,
   COMMAND_RECORD,
   COMMAND_RESULT,
   FILE_TRANSFER,
+  KEYS_RESULT,
   LOGS_RESULT,
   OPEN_RESULT,
   RUN_RESULT,
   SCREEN_RESULT,
+  SECRET_RESULT,
+  SEND_RESULT,
   SESSION_INFO,
   WAIT_RESULT,
 } from "../report/shapes.ts";
@@ -288,7 +292,7 @@ export function buildMcpServer(
       text: z.string().describe("the text, typed as is"),
       enter: z.boolean().optional().describe("press Enter after the text"),
     },
-    { bytes: z.number() },
+    zodShape(SEND_RESULT),
     async (args) => {
       const bytes = await (await session(args)).send(args.text, {
         enter: args.enter,
@@ -303,7 +307,7 @@ export function buildMcpServer(
       ...where,
       keys: z.array(z.string()).min(1).describe("key names, in order"),
     },
-    { keys: z.array(z.string()) },
+    zodShape(KEYS_RESULT),
     async (args) => {
       await (await session(args)).keys(args.keys);
       return {
@@ -324,7 +328,7 @@ export function buildMcpServer(
         "a file on the server's machine that holds the secret",
       ),
     },
-    { typed: z.boolean() },
+    zodShape(SECRET_RESULT),
     async (args) => {
       const secret = readAllowedSecret(policy, args.env_var, args.file);
       await (await session(args)).typeSecret(secret);
@@ -461,7 +465,7 @@ export function buildMcpServer(
     "close",
     `${WORKFLOW} End the session: its shell and everything it runs are stopped.`,
     { ...where },
-    { status: z.number().nullable() },
+    zodShape(CLOSE_RESULT),
     async (args) => {
       const status = await (await session(args)).close();
       return { text: `closed session ${args.session}`, structured: { status } };

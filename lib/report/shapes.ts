@@ -128,6 +128,18 @@ export const SCREEN_RESULT = {
   rows: "number",
 } as const satisfies Shape;
 
+/** The MCP `send` tool's result: the bytes typed. */
+export const SEND_RESULT = { bytes: "number" } as const satisfies Shape;
+
+/** The MCP `keys` tool's result: the keys pressed. */
+export const KEYS_RESULT = { keys: "string[]" } as const satisfies Shape;
+
+/** The MCP `type_secret` tool's result. */
+export const SECRET_RESULT = { typed: "boolean" } as const satisfies Shape;
+
+/** The MCP `close` tool's result: the shell's exit status, if it had one. */
+export const CLOSE_RESULT = { status: "number?" } as const satisfies Shape;
+
 /** The TypeScript type a field type stands for. */
 type ValueOf<T extends FieldType> = T extends "number" ? number
   : T extends "number?" ? number | null
