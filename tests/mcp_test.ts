@@ -11,10 +11,31 @@ import { startSshd, type TestSshd } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { filesHolding } from "./_probes.ts";
 import { initializeOverStdio } from "./_mcp.ts";
+import * as shapes from "../lib/report/shapes.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 type Structured = Record<string, unknown>;
+
+/** A JSON schema object's property types: `number`, or `number?` if nullable. */
+function propertyTypes(schema: unknown): Record<string, string> {
+  const properties = (schema as {
+    properties: Record<
+      string,
+      { type: string | string[]; items?: { type: string } }
+    >;
+  }).properties;
+  return Object.fromEntries(
+    Object.entries(properties).map(([key, { type, items }]) => [
+      key,
+      Array.isArray(type)
+        ? `${type.find((t) => t !== "null")}?`
+        : type === "array"
+        ? `${items?.type}[]`
+        : type,
+    ]),
+  );
+}
 
 /** A tool as tools/list gives it (the parts checked). */
 type ListedTool = {
@@ -158,6 +179,54 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         ),
         expected,
       );
+    },
+  );
+
+  await t.step(
+    "the output schemas are the descriptors of lib/report/shapes.ts",
+    async () => {
+      const schemas = Object.fromEntries(
+        (await mcp.listTools()).tools.map((
+          tool: { name: string; outputSchema?: unknown },
+        ) => [tool.name, tool.outputSchema]),
+      );
+      // deno-lint-ignore no-explicit-any
+      const inner = (schema: any, key: string) =>
+        schema.properties[key].items ?? schema.properties[key];
+      const derived = {
+        open: propertyTypes(schemas.open),
+        run: propertyTypes(schemas.run),
+        wait: propertyTypes(schemas.wait),
+        result: propertyTypes(schemas.result),
+        history: propertyTypes(inner(schemas.history, "commands")),
+        status: propertyTypes(inner(schemas.status, "session")),
+        list: propertyTypes(inner(schemas.list, "sessions")),
+        send: propertyTypes(schemas.send),
+        keys: propertyTypes(schemas.keys),
+        type_secret: propertyTypes(schemas.type_secret),
+        close: propertyTypes(schemas.close),
+        logs: propertyTypes(schemas.logs),
+        screen: propertyTypes(schemas.screen),
+        upload: propertyTypes(schemas.upload),
+        download: propertyTypes(schemas.download),
+      };
+      assert.deepEqual(derived, {
+        open: shapes.OPEN_RESULT,
+        run: shapes.RUN_RESULT,
+        wait: shapes.WAIT_RESULT,
+        result: shapes.COMMAND_RESULT,
+        history: shapes.COMMAND_RECORD,
+        status: shapes.SESSION_INFO,
+        list: shapes.SESSION_INFO,
+        send: shapes.SEND_RESULT,
+        keys: shapes.KEYS_RESULT,
+        type_secret: shapes.SECRET_RESULT,
+        close: shapes.CLOSE_RESULT,
+        logs: shapes.LOGS_RESULT,
+        screen: shapes.SCREEN_RESULT,
+        upload: shapes.FILE_TRANSFER,
+        download: shapes.FILE_TRANSFER,
+      });
     },
   );
 

@@ -30,9 +30,29 @@ import { statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
+  logsJson,
+  openJson,
   runJson,
+  screenJson,
+  transferJson,
   waitJson,
 } from "../report/result_json.ts";
+import {
+  CLOSE_RESULT,
+  COMMAND_RECORD,
+  COMMAND_RESULT,
+  FILE_TRANSFER,
+  KEYS_RESULT,
+  LOGS_RESULT,
+  OPEN_RESULT,
+  RUN_RESULT,
+  SCREEN_RESULT,
+  SECRET_RESULT,
+  SEND_RESULT,
+  SESSION_INFO,
+  WAIT_RESULT,
+} from "../report/shapes.ts";
+import { zodShape } from "./output_schema.ts";
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
@@ -216,14 +236,10 @@ export function buildMcpServer(
         "shell to start, e.g. bash or zsh: one the host lists in /etc/shells (default: the login shell)",
       ),
     },
-    { created: z.boolean(), pid: z.number().nullable(), shell: z.string() },
+    zodShape(OPEN_RESULT),
     async (args) => {
       const opened = await (await session(args)).open({ shell: args.shell });
-      const structured = {
-        created: opened.created,
-        pid: opened.session.pid,
-        shell: opened.session.shell,
-      };
+      const structured = openJson(opened);
       return {
         text: `${
           opened.created ? "created" : "reused"
@@ -233,20 +249,8 @@ export function buildMcpServer(
     },
   );
 
-  // The shapes of lib/report/result_json.ts, which `--json` prints too.
-  const runResult = {
-    command_id: z.number(),
-    exit_code: z.number().nullable(),
-    output: z.string(),
-    truncated: z.boolean(),
-    cursor: z.number(),
-    output_start: z.number(),
-    running: z.boolean(),
-    duration_ms: z.number(),
-    created: z.boolean(),
-    shell_exited: z.boolean(),
-    superseded: z.boolean(),
-  };
+  // The shapes of lib/report/shapes.ts, which `--json` prints too.
+  const runResult = zodShape(RUN_RESULT);
   tool(
     "run",
     `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
@@ -288,7 +292,7 @@ export function buildMcpServer(
       text: z.string().describe("the text, typed as is"),
       enter: z.boolean().optional().describe("press Enter after the text"),
     },
-    { bytes: z.number() },
+    zodShape(SEND_RESULT),
     async (args) => {
       const bytes = await (await session(args)).send(args.text, {
         enter: args.enter,
@@ -303,7 +307,7 @@ export function buildMcpServer(
       ...where,
       keys: z.array(z.string()).min(1).describe("key names, in order"),
     },
-    { keys: z.array(z.string()) },
+    zodShape(KEYS_RESULT),
     async (args) => {
       await (await session(args)).keys(args.keys);
       return {
@@ -324,7 +328,7 @@ export function buildMcpServer(
         "a file on the server's machine that holds the secret",
       ),
     },
-    { typed: z.boolean() },
+    zodShape(SECRET_RESULT),
     async (args) => {
       const secret = readAllowedSecret(policy, args.env_var, args.file);
       await (await session(args)).typeSecret(secret);
@@ -348,12 +352,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      output: z.string(),
-      cursor: z.number(),
-      evicted: z.boolean(),
-      truncated: z.boolean(),
-    },
+    zodShape(LOGS_RESULT),
     async (args) => {
       const logs = await (await session(args)).logs({
         lines: args.lines,
@@ -362,12 +361,7 @@ export function buildMcpServer(
       });
       return {
         text: logs.output + truncatedNote(logs.truncated),
-        structured: {
-          output: logs.output,
-          cursor: logs.cursor,
-          evicted: logs.evicted,
-          truncated: logs.truncated,
-        },
+        structured: logsJson(logs),
       };
     },
   );
@@ -375,24 +369,12 @@ export function buildMcpServer(
     "screen",
     `${WORKFLOW} The visible screen as a terminal shows it, with the cursor: for full-screen programs (editors, top, pagers).`,
     { ...where },
-    {
-      lines: z.array(z.string()),
-      cursor_row: z.number(),
-      cursor_col: z.number(),
-      cols: z.number(),
-      rows: z.number(),
-    },
+    zodShape(SCREEN_RESULT),
     async (args) => {
       const screen = await (await session(args)).screen();
       return {
         text: screen.lines.join("\n"),
-        structured: {
-          lines: screen.lines,
-          cursor_row: screen.cursor.row,
-          cursor_col: screen.cursor.col,
-          cols: screen.cols,
-          rows: screen.rows,
-        },
+        structured: screenJson(screen),
       };
     },
   );
@@ -416,16 +398,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      met: z.boolean(),
-      match: z.string().nullable(),
-      output: z.string(),
-      cursor: z.number(),
-      exit_code: z.number().nullable(),
-      command_id: z.number().nullable(),
-      shell_exit: z.number().nullable(),
-      evicted: z.boolean(),
-    },
+    zodShape(WAIT_RESULT),
     async (args, extra) => {
       let pattern: RegExp | undefined;
       if (args.for !== undefined) {
@@ -460,7 +433,7 @@ export function buildMcpServer(
     "status",
     `${WORKFLOW} The session's state: shell, running command, whether it seems to wait for input (a password prompt, a pager, [y/N]), cwd, last exit code, buffer use.`,
     { ...where },
-    { session: z.record(z.unknown()) },
+    { session: z.object(zodShape(SESSION_INFO)) },
     async (args) => {
       const info = statusJson(await (await session(args)).status());
       return {
@@ -473,7 +446,7 @@ export function buildMcpServer(
     "list",
     `${WORKFLOW} The sessions on the host.`,
     { destination: where.destination },
-    { sessions: z.array(z.record(z.unknown())) },
+    { sessions: z.array(z.object(zodShape(SESSION_INFO))) },
     async (args) => {
       const sessions = (await (await client(args.destination)).list()).map(
         statusJson,
@@ -492,24 +465,13 @@ export function buildMcpServer(
     "close",
     `${WORKFLOW} End the session: its shell and everything it runs are stopped.`,
     { ...where },
-    { status: z.number().nullable() },
+    zodShape(CLOSE_RESULT),
     async (args) => {
       const status = await (await session(args)).close();
       return { text: `closed session ${args.session}`, structured: { status } };
     },
   );
-  const commandShape = {
-    command_id: z.number(),
-    command: z.string(),
-    exit_code: z.number().nullable(),
-    running: z.boolean(),
-    superseded: z.boolean(),
-    output_start: z.number(),
-    output_end: z.number().nullable(),
-    started: z.string(),
-    ended: z.string().nullable(),
-    duration_ms: z.number().nullable(),
-  };
+  const commandShape = zodShape(COMMAND_RECORD);
   tool(
     "result",
     `${WORKFLOW} A command that run started, by command_id (default: the latest): its exit code and output when finished, its output so far while it runs.`,
@@ -520,13 +482,7 @@ export function buildMcpServer(
       ),
       max_output: maxOutput,
     },
-    {
-      ...commandShape,
-      output: z.string(),
-      truncated: z.boolean(),
-      evicted: z.boolean(),
-      cursor: z.number(),
-    },
+    zodShape(COMMAND_RESULT),
     async (args) => {
       const result = await (await session(args)).result({
         commandId: args.command_id,
@@ -559,12 +515,7 @@ export function buildMcpServer(
       };
     },
   );
-  const fileResult = {
-    remote_path: z.string(),
-    local_path: z.string(),
-    bytes: z.number(),
-    resumed_from: z.number(),
-  };
+  const fileResult = zodShape(FILE_TRANSFER);
   const fileArgs = {
     destination: where.destination,
     session: where.session.optional().describe(
@@ -596,12 +547,7 @@ export function buildMcpServer(
     } ${copied.remotePath}${
       copied.resumedFrom > 0 ? ` (resumed at byte ${copied.resumedFrom})` : ""
     }`,
-    structured: {
-      remote_path: copied.remotePath,
-      local_path: copied.localPath,
-      bytes: copied.bytes,
-      resumed_from: copied.resumedFrom,
-    },
+    structured: transferJson(copied),
   });
   if (!policy.readOnly) {
     tool(

@@ -5,6 +5,7 @@
  */
 import type { SessionInfo } from "../types.ts";
 import type { CallPath } from "../session/client.ts";
+import type { JsonOf, SESSION_INFO } from "./shapes.ts";
 
 /**
  * A session description with snake_case keys, as `status --json` and `list --json`
@@ -19,7 +20,7 @@ import type { CallPath } from "../session/client.ts";
  * console.log(statusJson(info).shell_pid);
  * ```
  */
-export function statusJson(info: SessionInfo): Record<string, unknown> {
+export function statusJson(info: SessionInfo): JsonOf<typeof SESSION_INFO> {
   return {
     name: info.name,
     alive: !info.lost,

@@ -4,8 +4,26 @@
  *
  * @module
  */
-import type { RunResult, WaitResult } from "../session/session.ts";
+import type {
+  LogsResult,
+  RunResult,
+  ScreenResult,
+  WaitResult,
+} from "../session/session.ts";
 import type { CommandRecord, CommandResult } from "../session/history.ts";
+import type { OpenResult } from "../session/open.ts";
+import type { TransferResult } from "../session/files.ts";
+import type {
+  COMMAND_RECORD,
+  COMMAND_RESULT,
+  FILE_TRANSFER,
+  JsonOf,
+  LOGS_RESULT,
+  OPEN_RESULT,
+  RUN_RESULT,
+  SCREEN_RESULT,
+  WAIT_RESULT,
+} from "./shapes.ts";
 
 /**
  * A `run`'s result.
@@ -13,7 +31,7 @@ import type { CommandRecord, CommandResult } from "../session/history.ts";
  * @param result The result.
  * @returns Its JSON fields.
  */
-export function runJson(result: RunResult): Record<string, unknown> {
+export function runJson(result: RunResult): JsonOf<typeof RUN_RESULT> {
   return {
     command_id: result.commandId,
     exit_code: result.exitCode,
@@ -35,7 +53,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
  * @param result The result.
  * @returns Its JSON fields.
  */
-export function waitJson(result: WaitResult): Record<string, unknown> {
+export function waitJson(result: WaitResult): JsonOf<typeof WAIT_RESULT> {
   return {
     met: result.met,
     match: result.match,
@@ -65,7 +83,9 @@ export function waitJson(result: WaitResult): Record<string, unknown> {
  * console.log(json.command_id, json.duration_ms); // 3 1500
  * ```
  */
-export function commandJson(command: CommandRecord): Record<string, unknown> {
+export function commandJson(
+  command: CommandRecord,
+): JsonOf<typeof COMMAND_RECORD> {
   return {
     command_id: command.commandId,
     command: command.command,
@@ -88,12 +108,75 @@ export function commandJson(command: CommandRecord): Record<string, unknown> {
  */
 export function commandResultJson(
   result: CommandResult,
-): Record<string, unknown> {
+): JsonOf<typeof COMMAND_RESULT> {
   return {
     ...commandJson(result),
     output: result.output,
     truncated: result.truncated,
     evicted: result.evicted,
     cursor: result.cursor,
+  };
+}
+
+/**
+ * An `open`'s result: whether it started the session, the shell and its pid.
+ *
+ * @param opened The result.
+ * @returns Its JSON fields.
+ */
+export function openJson(opened: OpenResult): JsonOf<typeof OPEN_RESULT> {
+  return {
+    created: opened.created,
+    pid: opened.session.pid,
+    shell: opened.session.shell,
+  };
+}
+
+/**
+ * An upload's or download's result.
+ *
+ * @param copied The result.
+ * @returns Its JSON fields.
+ */
+export function transferJson(
+  copied: TransferResult,
+): JsonOf<typeof FILE_TRANSFER> {
+  return {
+    remote_path: copied.remotePath,
+    local_path: copied.localPath,
+    bytes: copied.bytes,
+    resumed_from: copied.resumedFrom,
+  };
+}
+
+/**
+ * A `logs` read: the text, the cursor to read on from, and whether part was
+ * evicted or cut.
+ *
+ * @param logs The result.
+ * @returns Its JSON fields.
+ */
+export function logsJson(logs: LogsResult): JsonOf<typeof LOGS_RESULT> {
+  return {
+    output: logs.output,
+    cursor: logs.cursor,
+    evicted: logs.evicted,
+    truncated: logs.truncated,
+  };
+}
+
+/**
+ * The screen as the MCP `screen` tool returns it, the cursor in two fields.
+ *
+ * @param screen The screen.
+ * @returns Its JSON fields.
+ */
+export function screenJson(screen: ScreenResult): JsonOf<typeof SCREEN_RESULT> {
+  return {
+    lines: screen.lines,
+    cursor_row: screen.cursor.row,
+    cursor_col: screen.cursor.col,
+    cols: screen.cols,
+    rows: screen.rows,
   };
 }

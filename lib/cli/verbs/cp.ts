@@ -18,6 +18,7 @@ import { progressBar } from "../progress.ts";
 import { CAPS } from "../../contract/spec.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
+import { transferJson } from "../../report/result_json.ts";
 
 /** Flags of `cp`. */
 export interface CpFlags extends CommonFlags {
@@ -172,10 +173,7 @@ export async function cpCommand(
       direction,
       source: src,
       destination: dst,
-      remote_path: copied.remotePath,
-      local_path: copied.localPath,
-      bytes: copied.bytes,
-      resumed_from: copied.resumedFrom,
+      ...transferJson(copied),
       ...tree,
       via,
       duration_ms: durationMs,

@@ -20,6 +20,7 @@ import {
 } from "../call.ts";
 import { targetVerb, verb } from "../context.ts";
 import { parseCount } from "../args.ts";
+import { logsJson } from "../../report/result_json.ts";
 
 /** Options of `logs`. */
 export interface LogsFlags extends CommonFlags {
@@ -138,12 +139,10 @@ export async function logsCommand(
     op: "logs",
     fields: {
       name: t.name,
-      output: flags.raw
-        ? new TextDecoder().decode(result.raw ?? new Uint8Array())
-        : result.output,
-      cursor: result.cursor,
-      evicted: result.evicted,
-      truncated: result.truncated,
+      ...logsJson(result),
+      ...(flags.raw
+        ? { output: new TextDecoder().decode(result.raw ?? new Uint8Array()) }
+        : {}),
     },
     text: flags.raw ? result.raw ?? new Uint8Array() : result.output,
     notice,
