@@ -45,14 +45,20 @@ export const RESET_ID = -1;
 export const LEASE_ENV =
   /^(SESSH_[A-Z_]+|SSH_AUTH_SOCK|HOME|XDG_RUNTIME_DIR|TMPDIR)$/;
 
-/** Files of the agent in the control directory (0700, checked). */
+/**
+ * Files of the agent in the control directory (0700, checked). Each program
+ * (see {@linkcode agentEntry}) has an agent of its own, so that two installs
+ * used in turn (a checkout and a bundle, two checkouts) are each served by
+ * their own code without retiring each other at every call; a newer version
+ * of the same program replaces its agent.
+ */
 export function agentFiles(controlDir: string): {
   socket: string;
   token: string;
   lock: string;
   log: string;
 } {
-  const base = `${controlDir}/agent-${AGENT_PROTOCOL}`;
+  const base = `${controlDir}/agent-${AGENT_PROTOCOL}-${fnv1a(agentEntry())}`;
   return {
     socket: `${base}.sock`,
     token: `${base}.token`,
@@ -103,3 +109,12 @@ export type LeaseReply =
     /** The error's facts for scripts. */
     details: Record<string, unknown>;
   };
+
+/** A short name for a program's path: FNV-1a, 32 bits, in hex (no secret). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
