@@ -87,7 +87,12 @@ export function needsApproval(
  * ```
  */
 export function shown(text: string): string {
-  return JSON.stringify(text).replace(
+  return visible(JSON.stringify(text));
+}
+
+/** JSON text with every invisible or reordering character escaped. */
+function visible(json: string): string {
+  return json.replace(
     /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
     (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
@@ -115,7 +120,7 @@ export function approvalMessage(call: PendingCall): string {
   const what = command !== undefined
     ? `${call.tool === "run" ? "Command" : "Text"}: ${shown(command)}`
     : `Arguments: ${
-      shown(JSON.stringify(without(call.args, ["destination", "session"])))
+      visible(JSON.stringify(without(call.args, ["destination", "session"])))
     }`;
   return [
     `The model asks to call ${call.tool} on ${shown(call.destination)}` +

@@ -103,9 +103,14 @@ export function parseProfiles(text: string, path: string): Profile[] {
   }
   const parsed = FILE.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-    throw invalid(path, `${key}${issue.message}`);
+    throw invalid(
+      path,
+      parsed.error.issues.map((issue) =>
+        `${
+          issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""
+        }${issue.message}`
+      ).join("; "),
+    );
   }
   return Object.entries(parsed.data.profiles).map(([name, profile]) => ({
     name,
