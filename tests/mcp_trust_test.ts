@@ -133,9 +133,29 @@ Deno.test("sessh mcp asks the human before the calls the operator named", async 
     },
   );
 
+  await t.step(
+    "a question that fails in the client: refused, and nothing runs",
+    async () => {
+      await using mcp = await connectMcp(sshd, flags, {}, {
+        elicit: () => {
+          throw new Error("the dialog crashed");
+        },
+      });
+      const refused = await call(mcp, "run", {
+        ...at,
+        command: "touch ~/failed",
+      });
+      assert.match(
+        refused.error ?? "",
+        /^usage: The operator requires a human to approve this run call, and no answer came \(.*the dialog crashed\); it was not run$/,
+      );
+      assert.equal(await exists(marker("failed")), false);
+    },
+  );
+
   await t.step("each call is one audit line with its decision", () => {
     const lines = auditLines(audit);
-    assert.equal(lines.length, 5);
+    assert.equal(lines.length, 6);
     const run = (command: string) => ({
       tool: "run",
       destination: sshd.dest,
@@ -170,6 +190,8 @@ Deno.test("sessh mcp asks the human before the calls the operator named", async 
       error:
         "usage: The operator requires a human to approve this run call, and this MCP client cannot ask one (it does not support elicitation); it was not run",
     }, started);
+    assert.equal(lines[5].decision, "refused");
+    assert.equal(lines[5].tool, "run");
     assert.equal(Deno.statSync(audit).mode! & 0o777, 0o600);
   });
 });

@@ -57,7 +57,12 @@ export class AppendLog implements Disposable {
       if (!(error instanceof Deno.errors.AlreadyExists)) {
         throw refused(path, (error as Error).message);
       }
-      file = openExisting(path);
+      try {
+        file = openExisting(path);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        throw refused(path, (error as Error).message);
+      }
     }
     return new AppendLog(file, path);
   }

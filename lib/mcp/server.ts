@@ -273,6 +273,14 @@ export function buildMcpServer(
           { message, requestedSchema: { type: "object", properties: {} } },
           { signal, timeout: APPROVAL_TIMEOUT_MS },
         ),
+    }).catch((error) => {
+      // No answer in time, a cancelled call, a client that failed: no yes.
+      throw new SesshError(
+        "usage",
+        `The operator requires a human to approve this ${name} call, and no answer came (${
+          (error as Error).message
+        }); it was not run`,
+      );
     });
     if (answer === "unable") {
       throw new SesshError(
