@@ -40,6 +40,8 @@ export type DestinationRules =
     confirmCommand: readonly RegExp[];
     /** The profiles that matched, by name. */
     profiles: string[];
+    /** What made it read-only: `--read-only`, or profiles by name. */
+    readOnlyBy: string[];
   }
   | { allowed: false; reason: string };
 
@@ -110,6 +112,10 @@ export function rulesFor(
       ...matching.flatMap((p) => p.confirmCommand),
     ],
     profiles: matching.map((p) => p.name),
+    readOnlyBy: [
+      ...(policy.readOnly ? ["--read-only"] : []),
+      ...matching.filter((p) => p.readOnly).map((p) => `profile ${p.name}`),
+    ],
   };
 }
 

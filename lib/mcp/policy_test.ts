@@ -38,6 +38,7 @@ Deno.test("rulesFor() with no limits allows any destination, read-write", () => 
     confirm: new Set(),
     confirmCommand: [],
     profiles: [],
+    readOnlyBy: [],
   });
 });
 
@@ -62,6 +63,7 @@ Deno.test("rulesFor() applies the profiles that match, the stricter winning", as
     assert.deepEqual([...rules.confirm], ["run"]);
     assert.deepEqual(rules.confirmCommand, [/^sudo /]);
     assert.deepEqual(rules.profiles, ["prod", "db"]);
+    assert.deepEqual(rules.readOnlyBy, ["profile prod"]);
   });
   await t.step("a destination no profile names is refused", () => {
     assert.deepEqual(rulesFor(policy, "me@laptop"), {
@@ -96,6 +98,7 @@ Deno.test("rulesFor() adds the flags to the profiles: both must allow", async (t
     assert.equal(rules.readOnly, true);
     assert.deepEqual([...rules.confirm].sort(), ["close", "send"]);
     assert.deepEqual(rules.confirmCommand, [/rm/]);
+    assert.deepEqual(rules.readOnlyBy, ["--read-only"]);
   });
 });
 

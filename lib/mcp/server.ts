@@ -250,9 +250,7 @@ export function buildMcpServer(
         `The destination ${
           JSON.stringify(args.destination)
         } is read-only here (${
-          policy.readOnly
-            ? "--read-only"
-            : `profile ${rules.profiles.join(", ")}`
+          rules.readOnlyBy.join(", ")
         }): only logs, screen, wait, status, list, result and history may be used on it`,
       );
     }
