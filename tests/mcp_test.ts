@@ -5,15 +5,17 @@
  * model, and the operator's limits.
  */
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { startSshd, type TestSshd } from "./_sshd.ts";
+import { startSshd } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { filesHolding } from "./_probes.ts";
-import { initializeOverStdio } from "./_mcp.ts";
+import {
+  call,
+  CLI,
+  connectMcp,
+  initializeOverStdio,
+  type McpClient,
+} from "./_mcp.ts";
 import * as shapes from "../lib/report/shapes.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 type Structured = Record<string, unknown>;
 
@@ -43,54 +45,6 @@ type ListedTool = {
   description?: string;
   annotations?: Record<string, unknown>;
 };
-
-/** An MCP client connected to `sessh mcp FLAGS…` for the fixture. */
-async function connectMcp(
-  sshd: TestSshd,
-  flags: string[] = [],
-  env: Record<string, string> = {},
-): Promise<Client & AsyncDisposable> {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    // The fixture's ssh config, unless the flags name another.
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "mcp",
-      ...(flags.includes("-F") ? [] : ["-F", sshd.configFile]),
-      ...flags,
-    ],
-    env: { ...Deno.env.toObject(), ...sshd.env, ...env },
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "sessh-test", version: "1.0.0" });
-  await client.connect(transport);
-  return Object.assign(client, {
-    [Symbol.asyncDispose]: () => client.close(),
-  });
-}
-
-/** Calls a tool; its structured result, or its error text as `error`. */
-async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-  options: {
-    onprogress?: (p: { progress: number; message?: string }) => void;
-  } = {},
-): Promise<Structured & { error?: string; text: string }> {
-  const result = await client.callTool(
-    { name, arguments: args },
-    undefined,
-    { onprogress: options.onprogress, timeout: 120_000 },
-  );
-  const text = (result.content as { type: string; text: string }[])
-    .map((c) => c.text).join("");
-  if (result.isError) return { error: text, text };
-  return { ...(result.structuredContent as Structured), text };
-}
 
 Deno.test("sessh mcp serves the sessions as tools", async (t) => {
   await using sshd = await startSshd();
@@ -142,7 +96,7 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         };
         assert.ok("destination" in input.properties, tool.name);
         assert.equal(tool.outputSchema?.type, "object", tool.name);
-        assert.ok((tool.description ?? "").length > 80, tool.name);
+        assert.ok((tool.description ?? "").length > 20, tool.name);
       }
       const observes = {
         readOnlyHint: true,
@@ -179,6 +133,25 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         ),
         expected,
       );
+    },
+  );
+
+  await t.step(
+    "the workflow is said once, in the instructions; descriptions are short and in the tools' own terms",
+    async () => {
+      const instructions = mcp.getInstructions() ?? "";
+      assert.match(instructions, /^sessh keeps shells alive on remote hosts/);
+      assert.match(instructions, /wait with done: true/);
+      const { tools } = await mcp.listTools();
+      let total = 0;
+      for (const tool of tools) {
+        const description = tool.description ?? "";
+        total += description.length;
+        assert.ok(!description.includes("--"), `${tool.name}: ${description}`);
+        assert.ok(!description.includes("sessh keeps"), tool.name);
+      }
+      // 4,433 characters when each repeated the workflow.
+      assert.ok(total < 2000, `${total} characters`);
     },
   );
 
@@ -401,10 +374,7 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
       const tool = (await allowed.listTools()).tools.find((tool: ListedTool) =>
         tool.name === "type_secret"
       );
-      assert.match(
-        tool?.description ?? "",
-        /--allow-secret-env or --allow-secret-file/,
-      );
+      assert.match(tool?.description ?? "", /named by env_var or file/);
     },
   );
 
@@ -583,7 +553,7 @@ Deno.test("sessh mcp --allow-host judges the host the destination parser returns
     [["--allow-host", "*@aud3"], `${me}@aud3`, null],
     [["--allow-host", "*@aud3"], "aud3", notAllowed],
   ];
-  const servers = new Map<string, Client & AsyncDisposable>();
+  const servers = new Map<string, McpClient>();
   try {
     for (const [flags, destination, expected] of table) {
       await t.step(

@@ -8,8 +8,11 @@
  * directories (`--allow-local-dir`), and names the environment variables and
  * files `type_secret` may read (`--allow-secret-env`, `--allow-secret-file`;
  * without one, `type_secret` is not offered): the model gives a name, never
- * a secret. The model is not trusted: every name, destination and path it
- * sends is checked before anything runs.
+ * a secret. Profiles (`--profiles`, see `profiles.ts` and `policy.ts`) set
+ * these limits per destination; `--confirm` and `--confirm-command` have a
+ * human approve a call first (`approval.ts`); `--audit` logs every call
+ * (`audit.ts`). The model is not trusted: every name, destination and path
+ * it sends is checked before anything runs.
  *
  * @module
  */
@@ -20,10 +23,17 @@ import process from "node:process";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
-import { parseDestination } from "../ssh/destination.ts";
 import { wellFormed } from "../well_formed.ts";
-import { hostAllowed } from "./allow_host.ts";
 import { TOOL_HINTS, type ToolName } from "./annotations.ts";
+import {
+  confirmFlags,
+  everywhereReadOnly,
+  type OperatorPolicy,
+  rulesFor,
+} from "./policy.ts";
+import { readProfiles } from "./profiles.ts";
+import { APPROVAL_TIMEOUT_MS, askApproval, needsApproval } from "./approval.ts";
+import { AuditLog, type Decision } from "./audit.ts";
 import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
 import { statusJson } from "../report/format.ts";
@@ -63,6 +73,17 @@ export interface McpPolicy {
   allowHosts: string[];
   /** Offer only the tools that observe (`readOnlyHint` in `annotations.ts`). */
   readOnly: boolean;
+  /** Tools that ask the human before they act (`--confirm`). */
+  confirm?: string[];
+  /**
+   * Regular expressions; a `run`, `send` or `keys` call whose command
+   * matches one asks the human first (`--confirm-command`).
+   */
+  confirmCommand?: string[];
+  /** The JSON file of per-destination profiles (`--profiles`). */
+  profilesFile?: string;
+  /** The file every call is logged to, one JSON line each (`--audit`). */
+  auditFile?: string;
   /** Environment variables `type_secret` may read. */
   secretEnv: string[];
   /** Files `type_secret` may read. */
@@ -100,8 +121,19 @@ const CHECKED_FIELDS = [
   "file",
 ] as const;
 
-const WORKFLOW =
-  "sessh keeps shells alive on remote hosts: a session keeps its directory, variables and background jobs between calls.";
+/** The workflow, said once for every tool. */
+export const INSTRUCTIONS = [
+  "sessh keeps shells alive on remote hosts. Every tool takes a destination",
+  "(user@host, ssh://user@host:port or an ssh config alias) and most a session",
+  "name; a session keeps its directory, variables and background jobs between",
+  "calls, and run opens it when it is missing. run returns a command's output",
+  "and exit code; one that outlasts timeout_seconds keeps running: poll it with",
+  "result, or wait with done: true. Drive a REPL or answer a prompt with send,",
+  "then read the reply with wait and for. Type passwords with type_secret,",
+  "never with send. logs, screen, status, list, result and history only read.",
+  "The operator may limit the hosts, make some read-only, or have a human",
+  "approve some calls; a refused call says why, and retrying will not help.",
+].join(" ");
 
 const where = {
   destination: z.string().describe(
@@ -141,21 +173,27 @@ export async function serveMcp(policy: McpPolicy): Promise<void> {
 export function buildMcpServer(
   policy: McpPolicy,
 ): { server: McpServer; disconnect: () => Promise<void> } {
-  const server = new McpServer({ name: "sessh", version: policy.version });
+  // Every flag and file is judged before the server answers anything.
+  const operator: OperatorPolicy = {
+    allowHosts: policy.allowHosts,
+    readOnly: policy.readOnly,
+    ...confirmFlags(policy.confirm ?? [], policy.confirmCommand ?? []),
+    profiles: policy.profilesFile === undefined
+      ? undefined
+      : readProfiles(policy.profilesFile),
+  };
+  const audit = policy.auditFile === undefined
+    ? undefined
+    : AuditLog.open(policy.auditFile);
+  for (const name of policy.secretEnv) audit?.redact(policy.env[name] ?? "");
+  const server = new McpServer(
+    { name: "sessh", version: policy.version },
+    { instructions: INSTRUCTIONS },
+  );
   const clients = new Map<string, Promise<SesshClient>>();
 
+  /** A connection to a destination the gate below has let through. */
   const client = (destination: string): Promise<SesshClient> => {
-    // The parse the connection makes again: the policy judges what ssh gets.
-    if (!hostAllowed(policy.allowHosts, parseDestination(destination))) {
-      throw new SesshError(
-        "usage",
-        `The destination ${
-          JSON.stringify(destination)
-        } is not allowed here: the operator started sessh mcp with --allow-host ${
-          policy.allowHosts.join(", ")
-        }`,
-      );
-    }
     let connecting = clients.get(destination);
     if (!connecting) {
       connecting = SesshClient.connect({
@@ -180,10 +218,86 @@ export function buildMcpServer(
 
   const secretsAllowed = policy.secretEnv.length > 0 ||
     policy.secretFiles.length > 0;
+  const readOnlyEverywhere = everywhereReadOnly(operator);
+  /** The client can put a form to its human (MCP elicitation). */
+  const canElicit = () => {
+    const elicitation = server.server.getClientCapabilities()?.elicitation;
+    return elicitation !== undefined &&
+      (elicitation.form !== undefined || elicitation.url === undefined);
+  };
+  /**
+   * The operator's limits on one call, before it runs: well-formed names,
+   * an allowed destination, read-only destinations, and the human's
+   * approval. Returns the decision; throws a refusal, with the decision
+   * set in `decided`.
+   */
+  const gate = async (
+    name: ToolName,
+    // deno-lint-ignore no-explicit-any
+    args: any,
+    signal: AbortSignal,
+    decided: { decision: Decision },
+  ): Promise<void> => {
+    decided.decision = "refused";
+    for (const field of CHECKED_FIELDS) {
+      if (typeof args[field] === "string") wellFormed(args[field], field);
+    }
+    const rules = rulesFor(operator, args.destination);
+    if (!rules.allowed) throw new SesshError("usage", rules.reason);
+    if (rules.readOnly && !TOOL_HINTS[name].readOnlyHint) {
+      throw new SesshError(
+        "usage",
+        `The destination ${
+          JSON.stringify(args.destination)
+        } is read-only here (${
+          rules.readOnlyBy.join(", ")
+        }): only logs, screen, wait, status, list, result and history may be used on it`,
+      );
+    }
+    const call = {
+      tool: name,
+      destination: args.destination,
+      session: args.session,
+      args,
+    };
+    if (!needsApproval(call, rules)) {
+      decided.decision = "allowed";
+      return;
+    }
+    const answer = await askApproval(call, {
+      canElicit: canElicit(),
+      elicit: (message) =>
+        server.server.elicitInput(
+          { message, requestedSchema: { type: "object", properties: {} } },
+          { signal, timeout: APPROVAL_TIMEOUT_MS },
+        ),
+    }).catch((error) => {
+      // No answer in time, a cancelled call, a client that failed: no yes.
+      throw new SesshError(
+        "usage",
+        `The operator requires a human to approve this ${name} call, and no answer came (${
+          (error as Error).message
+        }); it was not run`,
+      );
+    });
+    if (answer === "unable") {
+      throw new SesshError(
+        "usage",
+        `The operator requires a human to approve this ${name} call, and this MCP client cannot ask one (it does not support elicitation); it was not run`,
+      );
+    }
+    decided.decision = answer;
+    if (answer === "declined") {
+      throw new SesshError(
+        "usage",
+        `The human declined this ${name} call; it was not run`,
+      );
+    }
+  };
   /**
    * Registers a tool with its hints, unless `--read-only` leaves it out (or
-   * it is `type_secret` and no secret was allowed). Its names, destination
-   * and paths are checked as text before it runs.
+   * it is `type_secret` and no secret was allowed). Each call passes the
+   * gate first and is logged to the audit file before its reply.
    */
   const tool = <Shape extends z.ZodRawShape>(
     name: ToolName,
@@ -196,32 +310,48 @@ export function buildMcpServer(
     ) => Promise<ToolOutcome>,
   ) => {
     const annotations = TOOL_HINTS[name];
-    if (policy.readOnly && !annotations.readOnlyHint) return;
+    if (readOnlyEverywhere && !annotations.readOnlyHint) return;
     if (name === "type_secret" && !secretsAllowed) return;
     server.registerTool(
       name,
       { description, inputSchema: input, outputSchema: output, annotations },
       // deno-lint-ignore no-explicit-any
       (async (args: any, extra: ToolExtra) => {
+        const time = new Date().toISOString();
+        const started = performance.now();
+        const decided: { decision: Decision } = { decision: "refused" };
+        let reply;
+        let exitCode: number | undefined;
+        let failure: string | undefined;
         try {
-          for (const field of CHECKED_FIELDS) {
-            if (typeof args[field] === "string") wellFormed(args[field], field);
-          }
+          await gate(name, args, extra.signal, decided);
           const outcome = await run(args, extra);
-          return {
+          const code = outcome.structured.exit_code;
+          if (typeof code === "number") exitCode = code;
+          reply = {
             content: [{ type: "text" as const, text: outcome.text }],
             structuredContent: outcome.structured,
           };
         } catch (error) {
           const code = error instanceof SesshError ? error.code : "internal";
-          return {
+          failure = `${code}: ${(error as Error).message}`;
+          reply = {
             isError: true,
-            content: [{
-              type: "text" as const,
-              text: `${code}: ${(error as Error).message}`,
-            }],
+            content: [{ type: "text" as const, text: failure }],
           };
         }
+        audit?.write({
+          time,
+          tool: name,
+          destination: args.destination,
+          session: args.session,
+          arguments: args,
+          decision: decided.decision,
+          exit_code: exitCode,
+          duration_ms: Math.round(performance.now() - started),
+          error: failure,
+        });
+        return reply;
         // deno-lint-ignore no-explicit-any
       }) as any,
     );
@@ -229,7 +359,7 @@ export function buildMcpServer(
 
   tool(
     "open",
-    `${WORKFLOW} Create the session (or reuse it) on the host. run opens a missing session itself; open sets its shell.`,
+    "Create the session, or reuse it; shell picks its shell. run opens a missing session itself.",
     {
       ...where,
       shell: z.string().optional().describe(
@@ -253,7 +383,7 @@ export function buildMcpServer(
   const runResult = zodShape(RUN_RESULT);
   tool(
     "run",
-    `${WORKFLOW} Type a shell command into the session and wait for it to finish; returns its output and exit code. If timeout_seconds passes first, the command keeps running: the result says running and gives command_id; poll it with result (by command_id) or wait with done. Long commands report progress (elapsed time, last line) when the client asks for it.`,
+    "Run a shell command in the session; returns its output and exit code. One that outlasts timeout_seconds keeps running: the result gives command_id for result, or wait with done: true. Sends progress when asked.",
     {
       ...where,
       command: z.string().min(1).describe("the shell command, typed as is"),
@@ -273,7 +403,7 @@ export function buildMcpServer(
         });
         const structured = runJson(result);
         const status = result.running
-          ? `[still running as command ${result.commandId}: poll with result or wait --done]`
+          ? `[still running as command ${result.commandId}: poll with result, or wait with done: true]`
           : `[exit ${result.exitCode}]`;
         return {
           text: `${result.output}${truncatedNote(result.truncated)}${status}`,
@@ -286,7 +416,7 @@ export function buildMcpServer(
   );
   tool(
     "send",
-    `${WORKFLOW} Type literal text into the session (a REPL line, an answer to a prompt); enter presses Enter after it. Then use wait with for to read the reply. Never send passwords: use type_secret.`,
+    "Type text into the session (a REPL line, an answer to a prompt); enter: true presses Enter. Read the reply with wait. Never passwords: use type_secret.",
     {
       ...where,
       text: z.string().describe("the text, typed as is"),
@@ -302,7 +432,7 @@ export function buildMcpServer(
   );
   tool(
     "keys",
-    `${WORKFLOW} Press keys by tmux name: Enter, C-c (interrupt), C-d, Up, Down, Tab, Escape, F5, M-x; other words are typed as text.`,
+    "Press keys by tmux name: Enter, C-c (interrupt), C-d, Up, Down, Tab, Escape, F5, M-x; other words are typed as text.",
     {
       ...where,
       keys: z.array(z.string()).min(1).describe("key names, in order"),
@@ -318,7 +448,7 @@ export function buildMcpServer(
   );
   tool(
     "type_secret",
-    `${WORKFLOW} Type a secret (a password, a token) and Enter at a prompt with echo off, such as sudo's or ssh's password prompt. Give the name of an environment variable or a file the operator allowed; sessh never shows you its value and types it only at a prompt that does not echo. Refused while the terminal shows what is typed: wait for the prompt first (wait with for: "assword"). Offered only because the operator allowed secrets (sessh mcp --allow-secret-env or --allow-secret-file).`,
+    'Type a secret the operator allowed, named by env_var or file, and Enter, only at a prompt that does not echo; you never see its value. Wait for the prompt first (wait with for: "assword").',
     {
       ...where,
       env_var: z.string().optional().describe(
@@ -331,6 +461,7 @@ export function buildMcpServer(
     zodShape(SECRET_RESULT),
     async (args) => {
       const secret = readAllowedSecret(policy, args.env_var, args.file);
+      audit?.redact(secret);
       await (await session(args)).typeSecret(secret);
       return {
         text: "typed the secret and Enter",
@@ -341,7 +472,7 @@ export function buildMcpServer(
 
   tool(
     "logs",
-    `${WORKFLOW} Recent output of the session as plain text (progress bars in their final state): the last lines, or everything after a cursor that an earlier call returned.`,
+    "Recent output as plain text: the last lines, or everything after a cursor an earlier call returned.",
     {
       ...where,
       lines: z.number().int().min(1).max(100_000).optional().describe(
@@ -367,7 +498,7 @@ export function buildMcpServer(
   );
   tool(
     "screen",
-    `${WORKFLOW} The visible screen as a terminal shows it, with the cursor: for full-screen programs (editors, top, pagers).`,
+    "The visible screen with the cursor: for full-screen programs (editors, top, pagers).",
     { ...where },
     zodShape(SCREEN_RESULT),
     async (args) => {
@@ -380,7 +511,7 @@ export function buildMcpServer(
   );
   tool(
     "wait",
-    `${WORKFLOW} Block until new output matches for (a JavaScript regular expression; by default over output since the last input), or output is quiet for idle_ms, or the running command is done (done returns its output and command_id). Use after send to read a REPL's reply, or to wait on a command that run left running.`,
+    "Wait until new output matches for (a JavaScript regular expression), output is quiet for idle_ms, or, with done: true, the running command ends (its output and command_id).",
     {
       ...where,
       for: z.string().optional().describe("regular expression to wait for"),
@@ -431,7 +562,7 @@ export function buildMcpServer(
   );
   tool(
     "status",
-    `${WORKFLOW} The session's state: shell, running command, whether it seems to wait for input (a password prompt, a pager, [y/N]), cwd, last exit code, buffer use.`,
+    "The session's state: shell, running command, whether it waits for input (a password prompt, a pager, [y/N]), cwd, last exit code.",
     { ...where },
     { session: z.object(zodShape(SESSION_INFO)) },
     async (args) => {
@@ -444,7 +575,7 @@ export function buildMcpServer(
   );
   tool(
     "list",
-    `${WORKFLOW} The sessions on the host.`,
+    "The sessions on the host.",
     { destination: where.destination },
     { sessions: z.array(z.object(zodShape(SESSION_INFO))) },
     async (args) => {
@@ -463,7 +594,7 @@ export function buildMcpServer(
   );
   tool(
     "close",
-    `${WORKFLOW} End the session: its shell and everything it runs are stopped.`,
+    "End the session, its shell and everything it runs.",
     { ...where },
     zodShape(CLOSE_RESULT),
     async (args) => {
@@ -474,7 +605,7 @@ export function buildMcpServer(
   const commandShape = zodShape(COMMAND_RECORD);
   tool(
     "result",
-    `${WORKFLOW} A command that run started, by command_id (default: the latest): its exit code and output when finished, its output so far while it runs.`,
+    "A command run started, by command_id (default: the latest): its exit code and output, or its output so far while it runs.",
     {
       ...where,
       command_id: z.number().int().min(1).optional().describe(
@@ -497,7 +628,7 @@ export function buildMcpServer(
   );
   tool(
     "history",
-    `${WORKFLOW} The last commands run typed into the session, with their ids and exit codes.`,
+    "The last commands run typed into the session, with their ids and exit codes.",
     { ...where },
     { commands: z.array(z.object(commandShape)) },
     async (args) => {
@@ -552,7 +683,7 @@ export function buildMcpServer(
   if (!policy.readOnly) {
     tool(
       "upload",
-      `${WORKFLOW} Copy a local file to the host (byte for byte, any size). local_path must lie in the directories the operator allowed (default: the server's working directory). A remote directory takes the file under its name.`,
+      "Copy a local file to the host, byte for byte; local_path must be in a directory the operator allowed. A remote directory takes the file under its name.",
       {
         ...fileArgs,
         local_path: z.string().min(1).describe("the file to send"),
@@ -580,7 +711,7 @@ export function buildMcpServer(
   }
   tool(
     "download",
-    `${WORKFLOW} Copy a file from the host here (byte for byte, any size). local_path must lie in the directories the operator allowed (default: the server's working directory); a local directory takes the file under its remote name.`,
+    "Copy a file from the host here, byte for byte; local_path must be in a directory the operator allowed, and a directory there takes the file under its remote name.",
     {
       ...fileArgs,
       remote_path: z.string().min(1).describe("the file on the host"),
@@ -610,6 +741,7 @@ export function buildMcpServer(
         connecting.then((c) => c.disconnect()).catch(() => {})
       ),
     );
+    audit?.[Symbol.dispose]();
   };
   return { server, disconnect };
 }

@@ -17,6 +17,14 @@ export interface McpFlags {
   allowSecretEnv?: readonly string[];
   /** Files `type_secret` may type. */
   allowSecretFile?: readonly string[];
+  /** Tools that ask the human first. */
+  confirm?: readonly string[];
+  /** Commands (regular expressions) that ask the human first. */
+  confirmCommand?: readonly string[];
+  /** The JSON file of per-destination profiles. */
+  profiles?: string;
+  /** The audit log. */
+  audit?: string;
   /** Local directories upload and download may use. */
   allowLocalDir?: readonly string[];
   /** ssh -F. */
@@ -52,6 +60,10 @@ export const mcp = verb(async (context, flags: McpFlags) => {
     secretEnv: [...(flags.allowSecretEnv ?? [])],
     secretFiles: [...(flags.allowSecretFile ?? [])],
     localDirs: [...(flags.allowLocalDir ?? [])],
+    confirm: [...(flags.confirm ?? [])],
+    confirmCommand: [...(flags.confirmCommand ?? [])],
+    profilesFile: flags.profiles,
+    auditFile: flags.audit,
     env: context.env,
     configFile: flags.config,
     version: VERSION,

@@ -8,7 +8,7 @@ import { buildCommand } from "@stricli/core";
 import type { ProgramContext } from "../context.ts";
 import type { McpFlags } from "./mcp.ts";
 import { wellFormed } from "../../well_formed.ts";
-import { COMMON, switchFlag } from "../grammar.ts";
+import { COMMON, switchFlag, textFlag } from "../grammar.ts";
 
 const repeatable = (brief: string, placeholder: string, field: string) => ({
   kind: "parsed" as const,
@@ -46,6 +46,26 @@ export const mcp = buildCommand<McpFlags, [], ProgramContext>({
         "a file type_secret may type, repeatable",
         "path",
         "--allow-secret-file",
+      ),
+      confirm: repeatable(
+        "ask the human (MCP elicitation) before each call of this tool, repeatable",
+        "tool",
+        "--confirm",
+      ),
+      confirmCommand: repeatable(
+        "ask the human before run, send or keys whose command matches this regex, repeatable",
+        "regex",
+        "--confirm-command",
+      ),
+      profiles: textFlag(
+        "JSON file of per-destination limits (allow, read_only, confirm)",
+        "file",
+        "--profiles",
+      ),
+      audit: textFlag(
+        "append one JSON line per tool call to this file (made 0600)",
+        "file",
+        "--audit",
       ),
       config: COMMON.config,
     },
