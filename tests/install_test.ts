@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runCommand } from "../lib/process.ts";
+import { powershellSyntaxErrors } from "./_powershell.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const INSTALL = `${ROOT}install.sh`;
@@ -226,4 +227,12 @@ Deno.test("install.sh refuses bad input with exit 2 or 3 and a message", async (
       /cannot download http:\/\/127\.0\.0\.1:\d+\/download\/v0\.1\.0\/sessh-x86_64-unknown-linux-gnu/,
     );
   });
+});
+
+Deno.test("install.ps1 parses as PowerShell, and the check finds a broken copy", async () => {
+  const text = await Deno.readTextFile(`${ROOT}install.ps1`);
+  assert.deepEqual(await powershellSyntaxErrors(text), []);
+  const broken = text.replace("if (-not $expected) {", "if (-not $expected {");
+  assert.notEqual(broken, text);
+  assert.notDeepEqual(await powershellSyntaxErrors(broken), []);
 });
