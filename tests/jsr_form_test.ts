@@ -13,8 +13,14 @@ import { runCommand } from "../lib/process.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-/** `deno publish --dry-run`'s whole output, and its exit code. */
-async function publishDryRun(): Promise<{ code: number; text: string }> {
+let dryRun: Promise<{ code: number; text: string }> | undefined;
+
+/** `deno publish --dry-run`'s whole output, and its exit code; run once. */
+function publishDryRun(): Promise<{ code: number; text: string }> {
+  return dryRun ??= runDryRun();
+}
+
+async function runDryRun(): Promise<{ code: number; text: string }> {
   const result = await runCommand([
     Deno.execPath(),
     "publish",
