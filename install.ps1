@@ -27,7 +27,8 @@ if ($Version -ne "" -and $Version -notmatch '^v[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.
   Fail 2 "`"$Version`" is not a version; give one like v0.1.0, or none for the latest"
 }
 if ($env:PROCESSOR_ARCHITECTURE -ne "AMD64") {
-  Fail 2 "no sessh build for the `"$($env:PROCESSOR_ARCHITECTURE)`" processor; use JSR (see the README)"
+  Fail 2 ("no sessh build for the `"$($env:PROCESSOR_ARCHITECTURE)`" processor; " +
+    "use JSR (see the README)")
 }
 $asset = "sessh-x86_64-pc-windows-msvc.exe"
 

@@ -38,7 +38,10 @@ os=$(uname -s)
 case $os in
   Linux) system=unknown-linux-gnu ;;
   Darwin) system=apple-darwin ;;
-  *) fail 2 "no sessh build for \"$os\"; on Windows run install.ps1, elsewhere use JSR (see the README)" ;;
+  *)
+    fail 2 "no sessh build for \"$os\"; on Windows run install.ps1," \
+      "elsewhere use JSR (see the README)"
+    ;;
 esac
 machine=$(uname -m)
 case $machine in
@@ -58,8 +61,12 @@ else
 fi
 dir=${SESSH_INSTALL_DIR:-$HOME/.local/bin}
 
+# GitHub's downloads only over https, redirects included; a release URL of
+# the user's own may be http or file.
+protocols='=https'
+[ -z "${SESSH_RELEASE_URL:-}" ] || protocols='=https,http,file'
 if command -v curl >/dev/null 2>&1; then
-  fetch() { curl -fsSL --proto '=https,http,file' -o "$2" "$1"; }
+  fetch() { curl -fsSL --proto "$protocols" --proto-redir "$protocols" -o "$2" "$1"; }
 elif command -v wget >/dev/null 2>&1; then
   fetch() { wget -q -O "$2" "$1"; }
 else
@@ -86,10 +93,12 @@ expected=$(awk -v name="$asset" '$2 == name || $2 == "*" name { print $1 }' "$wo
 [ -n "$expected" ] || fail 4 "SHA256SUMS names no \"$asset\"; nothing was installed"
 actual=$(digest "$work/$asset")
 if [ "$actual" != "$expected" ]; then
-  fail 4 "$asset does not match SHA256SUMS (expected $expected, got $actual); nothing was installed. Download it again; if it still differs, report it"
+  fail 4 "$asset does not match SHA256SUMS (expected $expected, got $actual);" \
+    "nothing was installed. Download it again; if it still differs, report it"
 fi
 
-mkdir -p "$dir" || fail 3 "cannot create \"$dir\"; set SESSH_INSTALL_DIR to a directory you can write"
+mkdir -p "$dir" ||
+  fail 3 "cannot create \"$dir\"; set SESSH_INSTALL_DIR to a directory you can write"
 # A new file of our own in the target directory, renamed over the old one:
 # a half-written sessh is never run, and a link at the target is replaced,
 # never written through.
