@@ -53,3 +53,38 @@ Deno.test("the bundle runs run, logs and screen end to end from another director
   );
   assert.equal(reply.result.serverInfo.name, "sessh");
 });
+
+Deno.test("the bundle reads no chunk a call does not run: --version with the MCP server's chunk a FIFO", async () => {
+  const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
+  try {
+    const entry = await buildBundle(out);
+    const chunks = [...Deno.readDirSync(out)].map((e) => e.name);
+    const servers = chunks.filter((name) =>
+      name.endsWith(".js") &&
+      Deno.readTextFileSync(`${out}/${name}`).includes("McpServer")
+    );
+    assert.equal(
+      servers.length,
+      1,
+      `one chunk holds the MCP server: ${chunks}`,
+    );
+    // A reader of a FIFO without a writer waits forever: a deno that read
+    // the chunk at start would never print its version.
+    await Deno.remove(`${out}/${servers[0]}`);
+    const fifo = await runCommand(["mkfifo", `${out}/${servers[0]}`]);
+    assert.equal(fifo.code, 0);
+    const result = await runCommand([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      entry,
+      "--version",
+    ], { cwd: "/", timeoutMs: 20_000 });
+    const decoder = new TextDecoder();
+    assert.equal(result.code, 0, `killed? ${decoder.decode(result.stderr)}`);
+    assert.match(decoder.decode(result.stdout), /^\d+\.\d+\.\d+/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

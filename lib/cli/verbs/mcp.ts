@@ -31,29 +31,14 @@ export interface McpFlags {
   config?: string;
 }
 
-/**
- * Where the MCP server's module is: beside this one in the sources (or a
- * compiled binary), `lib/mcp/server.js` in the bundle's directory. Not a
- * literal on purpose: Deno loads every literal dynamic import when a
- * program starts, and the MCP SDK would add 780 KB to every call of the
- * bundle.
- */
-function mcpModule(): string {
-  const bundled = !import.meta.url.endsWith(".ts");
-  return new URL(
-    bundled ? "./lib/mcp/server.js" : "../../mcp/server.ts",
-    import.meta.url,
-  )
-    .href;
-}
-
 /** `mcp`, as its grammar in `mcp_command.ts` calls it. */
 export const mcp = verb(async (context, flags: McpFlags) => {
   // A long-lived server cancels its timers, as the agent does.
   useExitBoundTimers(false);
-  const { serveMcp } = await (import(mcpModule()) as Promise<
-    typeof import("../../mcp/server.ts")
-  >);
+  // A literal, so that `deno publish`, `deno compile` and the bundler see
+  // the server; the MCP SDK still loads only here, because deno.json turns
+  // on "lazy-dynamic-imports" (see the README's "Installing").
+  const { serveMcp } = await import("../../mcp/server.ts");
   await serveMcp({
     allowHosts: [...(flags.allowHost ?? [])],
     readOnly: flags.readOnly ?? false,
