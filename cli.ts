@@ -15,6 +15,7 @@ import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/call.ts";
 import { SesshError } from "./lib/errors.ts";
 import { setCliEntry } from "./lib/transport/cli_entry.ts";
+import { markPhase, phaseLine } from "./lib/phases.ts";
 import { errorJson } from "./lib/cli/error_out.ts";
 import { killChildren, liveChildPids } from "./lib/process.ts";
 import {
@@ -113,6 +114,7 @@ function printJson(value: unknown): Promise<void> {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  markPhase("main");
   // A call ends with Deno.exit (below), so its timers may be the cheap ones
   // that cannot be cancelled; the long-lived roles (`agent`, `mcp`) switch
   // back before they start one.
@@ -206,6 +208,7 @@ export async function main(args: string[]): Promise<number> {
     const result: Outcome =
       await (overrun ? Promise.race([outcome, overrun]) : outcome);
     if (stopping) await stopping;
+    markPhase("outcome");
     if (json) {
       await printJson({ ok: true, op: result.op, ...result.fields });
     } else {
@@ -250,5 +253,9 @@ function isBrokenPipe(error: unknown): boolean {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  const code = await main(Deno.args);
+  markPhase("written");
+  const phases = phaseLine();
+  if (phases) await write(Deno.stderr, phases);
+  Deno.exit(code);
 }

@@ -68,12 +68,22 @@ export interface Figure {
   goal?: Goal;
 }
 
+/** Where a call's time goes: median milliseconds of each phase, per form. */
+export interface PhaseTable {
+  /** The forms measured, e.g. "empty deno run", "source", "bundle". */
+  columns: string[];
+  /** One row a phase, its median in each column (null: not in that form). */
+  rows: { key: string; label: string; values: (number | null)[] }[];
+}
+
 /** Everything one run of the benchmark found. */
 export interface Report extends RunInfo {
   /** The cases, in the order they were defined. */
   cases: CaseResult[];
   /** Figures that are no timings. */
   figures: (Figure & { met: boolean | null })[];
+  /** The phases of a warm call, when they were measured. */
+  phases?: PhaseTable;
 }
 
 /**
@@ -99,6 +109,7 @@ export function buildReport(
   info: RunInfo,
   cases: CaseSamples[],
   figures: Figure[] = [],
+  phases?: PhaseTable,
 ): Report {
   const summaries = new Map(cases.map((c) => [c.key, summarize(c.samples)]));
   const results = cases.map((c): CaseResult => {
@@ -115,6 +126,7 @@ export function buildReport(
       ...f,
       met: f.goal ? meets(f.value, f.goal) : null,
     })),
+    ...(phases ? { phases } : {}),
   };
 }
 
@@ -159,6 +171,7 @@ export function formatReport(report: Report): string {
     "",
     ...table(rows),
     ...(report.figures.length ? ["", ...table(figureRows)] : []),
+    ...(report.phases ? ["", ...table(phaseRows(report.phases))] : []),
   ].join("\n");
 }
 
@@ -197,10 +210,21 @@ export function reportJson(report: Report): string {
       delay_ms: report.delayMs,
       cases,
       figures,
+      ...(report.phases ? { phases: report.phases } : {}),
     },
     null,
     2,
   ) + "\n";
+}
+
+function phaseRows(phases: PhaseTable): string[][] {
+  return [
+    ["phase of a warm run -- true (median ms)", ...phases.columns],
+    ...phases.rows.map((row) => [
+      row.label,
+      ...row.values.map((v) => v === null ? "" : v.toFixed(1)),
+    ]),
+  ];
 }
 
 function table(rows: string[][]): string[] {

@@ -39,6 +39,15 @@ import {
 } from "./_options.ts";
 import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 import { floodFigures } from "./_flood.ts";
+import {
+  FLOOR_PHASES,
+  FLOOR_SCRIPT,
+  medianPhases,
+  type PhaseSample,
+  RUN_PHASES,
+  tracedRun,
+} from "./_phases.ts";
+import type { PhaseTable } from "./_report.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -580,7 +589,68 @@ async function bench(
       unit: "ms",
     },
   );
-  return buildReport(info, results, figures);
+  progress("tracing the phases of a warm run");
+  const phases = await phaseTable(host, bundle, options.runs, signal);
+  return buildReport(info, results, figures, phases);
+}
+
+/**
+ * Traces warm `run -- true` calls of the source and the bundle, and the
+ * empty script that is their floor, interleaved as `measure` does, and
+ * returns the median of each phase.
+ */
+async function phaseTable(
+  host: Host,
+  bundle: string,
+  runs: number,
+  signal: AbortSignal,
+): Promise<PhaseTable> {
+  const { sshd, via } = host;
+  const floorScript = `${sshd.dir}/phase_floor.ts`;
+  await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
+  const run = ["run", SESSION, sshd.dest, "--", "true"];
+  const forms: { name: string; argv: string[] }[] = [
+    {
+      name: "empty deno run",
+      argv: [Deno.execPath(), "run", "-A", "--quiet", floorScript],
+    },
+    {
+      name: "source",
+      argv: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        CLI,
+        run[0],
+        "-F",
+        sshd.configFile,
+        ...via,
+        ...run.slice(1),
+      ],
+    },
+    { name: "bundle", argv: bundledArgv(bundle, sshd.configFile, via, run) },
+  ];
+  const samples = forms.map(() => [] as PhaseSample[]);
+  for (let round = -WARMUP_ROUNDS; round < runs; round++) {
+    for (let i = 0; i < forms.length; i++) {
+      signal.throwIfAborted();
+      const k = (Math.abs(round) + i) % forms.length;
+      const sample = await tracedRun(forms[k].argv, sshd.env);
+      if (round >= 0) samples[k].push(sample);
+    }
+  }
+  const medians = samples.map((s, k) =>
+    medianPhases(s, k === 0 ? FLOOR_PHASES : RUN_PHASES)
+  );
+  const rows = [...RUN_PHASES, { key: "total", label: "total" }].map((
+    phase,
+  ) => ({
+    key: phase.key,
+    label: phase.label,
+    values: medians.map((m) => m[phase.key] ?? null),
+  }));
+  return { columns: forms.map((f) => f.name), rows };
 }
 
 function progress(message: string): void {

@@ -6,6 +6,7 @@
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
+import { markPhase } from "../phases.ts";
 import { changeForward, type Forward } from "../ssh/forwards.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/settings.ts";
@@ -129,6 +130,7 @@ export async function connect(
   flags: CommonFlags,
   options: { budgetMs?: number; delivers?: boolean } = {},
 ): Promise<SesshClient> {
+  markPhase("handler");
   const { budgetMs, delivers } = options;
   const settings = SesshClient.prepare({
     destination: t.dest,
@@ -137,13 +139,15 @@ export async function connect(
   }).settings;
   const usual = (settings.connectTimeoutSeconds + 5) * 1000;
   try {
-    return await SesshClient.connect({
+    const client = await SesshClient.connect({
       destination: t.dest,
       port: t.port,
       ssh: sshFlags(flags),
       connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
       warm: Deno.env.get("SESSH_AGENT") !== "0",
     });
+    markPhase("connected");
+    return client;
   } catch (error) {
     if (delivers && error instanceof SesshError) {
       error.details.delivery ??= "not_sent";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { markPhase } from "../phases.ts";
 import type { OpenOptions } from "./open.ts";
 import { openFields } from "./open.ts";
 import { bytesField } from "./wire.ts";
@@ -160,6 +161,7 @@ export async function runCommand(
     if (options.signal?.aborted && error === options.signal.reason) throw error;
     throw undelivered(link, name, error);
   }
+  markPhase("replied");
   const seq = Number(reply.seq);
   const cols = Number(reply.cols) || 160;
   const created = Boolean(reply.created);
@@ -205,6 +207,7 @@ export async function runCommand(
     if (done && (done.exit != null || done.superseded)) break;
     if (shellExit !== null) break;
   }
+  markPhase("done");
   const durationMs = Math.round(performance.now() - started);
   const afterSend = (error: unknown) =>
     lostAfterSend(link, name, error, seq, start);
@@ -228,6 +231,7 @@ export async function runCommand(
       undefined,
       range.splitAt,
     );
+    markPhase("rendered");
     return {
       ...base,
       outputStart: Number(done.start ?? start),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { markPhase } from "../phases.ts";
 import { encodeFrame, type Message } from "../protocol/frame.ts";
 import { readFirstFrame, writeAll } from "./agent_socket.ts";
 import { ConnectError, SesshError } from "../errors.ts";
@@ -79,6 +80,7 @@ export async function leaseBridge(
   controlDir: string,
   target: LeaseTarget,
 ): Promise<Leased | Direct> {
+  markPhase("lease");
   const files = agentFiles(controlDir);
   const foreign = foreignFile(files.socket, "socket") ??
     foreignFile(files.token, "file");
@@ -134,6 +136,7 @@ export async function leaseBridge(
     // fails, so silence means it is broken: going direct now would overrun
     // the call's deadline, and nothing was sent.
     const answer = await readFirstFrame(conn, target.timeoutMs + 500);
+    markPhase("lent");
     if (answer === "ended") {
       close();
       return {
