@@ -170,6 +170,35 @@ Deno.test("README blocks are sh, outputs, ts or json, and opted-out sh blocks sa
   }
 });
 
+/** GitHub's anchors of Markdown headings: `## Exit codes` → `exit-codes`. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  const fenced = new Set(
+    blocks.flatMap((
+      b,
+    ) => [b.line, ...b.body.split("\n").map((_, i) => b.line + i + 1)]),
+  );
+  markdown.split("\n").forEach((line, i) => {
+    const heading = /^#{1,6} (.*)$/.exec(line);
+    if (!heading || fenced.has(i + 1)) return;
+    const slug = heading[1].toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "")
+      .replaceAll(" ", "-");
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    found.add(count === 0 ? slug : `${slug}-${count}`);
+  });
+  return found;
+}
+
+Deno.test("README links to its own sections resolve", () => {
+  const targets = anchors(readme);
+  const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(links.length > 0, "no link to a section");
+  const broken = links.filter((link) => !targets.has(link));
+  assert.deepEqual(broken, [], `links to no heading: ${broken.join(", ")}`);
+});
+
 Deno.test("README ts examples type-check against mod.ts", async () => {
   const snippets = blocks.filter((b) => b.lang === "ts");
   assert.ok(snippets.length > 0, "no ts block in the README");
