@@ -21,7 +21,7 @@ export interface Fence {
   isOutput: boolean;
   /**
    * For a `sh` block: the body of the `text` block that follows it (with only
-   * blank lines, or one line ending in `:`, between): what the block prints.
+   * blank lines, or one paragraph ending in `:`, between): what it prints.
    */
   output?: string;
 }
@@ -68,10 +68,10 @@ export function parseFences(markdown: string): Fence[] {
       isOutput: false,
     };
     const previous = fences.at(-1);
-    const between = lines.slice(lastEnd + 1, start).filter((l) => l !== "");
-    // Blank lines, or one short lead-in such as "It prints:".
-    const adjacent = between.length === 0 ||
-      (between.length === 1 && between[0].endsWith(":"));
+    // Blank lines only, or one paragraph that ends in a colon ("It prints:").
+    const between = lines.slice(lastEnd + 1, start).join("\n").trim();
+    const adjacent = between === "" ||
+      (!between.includes("\n\n") && between.endsWith(":"));
     if (lang === "text" && previous?.lang === "sh" && adjacent) {
       previous.output = body;
       fence.isOutput = true;
