@@ -200,7 +200,7 @@ Deno.test("README links to its own sections resolve", () => {
 Deno.test("README ts examples type-check against mod.ts", async () => {
   const snippets = blocks.filter((b) => b.lang === "ts");
   assert.ok(snippets.length > 0, "no ts block in the README");
-  const dir = await Deno.makeTempDir({ dir: ROOT, prefix: ".readme-check-" });
+  const dir = await Deno.makeTempDir({ prefix: "sessh-readme-check-" });
   try {
     const files = [];
     for (const block of snippets) {
@@ -213,7 +213,7 @@ Deno.test("README ts examples type-check against mod.ts", async () => {
       files.push(file);
     }
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", ...files],
+      args: ["check", "--quiet", "--config", `${ROOT}deno.json`, ...files],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
