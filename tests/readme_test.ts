@@ -231,23 +231,41 @@ Deno.test("README ts examples type-check against mod.ts", async () => {
   }
 });
 
-Deno.test("README json examples parse and start sessh's MCP server", () => {
+Deno.test("README json examples are MCP configurations whose sessh server starts", async () => {
   const snippets = blocks.filter((b) => b.lang === "json");
   assert.ok(snippets.length > 0, "no json block in the README");
   for (const block of snippets) {
+    const at = `README.md:${block.line}`;
     const config = JSON.parse(block.body);
     const servers = Object.values(config.mcpServers ?? {}) as {
       command: string;
       args: string[];
     }[];
-    assert.ok(servers.length > 0, `README.md:${block.line}: no mcpServers`);
-    for (const server of servers) {
-      const argv = [server.command, ...server.args];
+    assert.ok(servers.length > 0, `${at}: no mcpServers`);
+    for (const { command, args } of servers) {
+      // `sessh ARGS…`, or `deno run -A jsr:@sessh/cli ARGS…`.
+      const cliArgs = command === "sessh"
+        ? args
+        : args.slice(args.indexOf("jsr:@sessh/cli") + 1);
       assert.ok(
-        argv[0] === "sessh" || argv.includes("jsr:@sessh/cli"),
-        `README.md:${block.line}: the server is not sessh: ${argv.join(" ")}`,
+        command === "sessh" || args.includes("jsr:@sessh/cli"),
+        `${at}: the server is not sessh: ${[command, ...args].join(" ")}`,
       );
-      assert.ok(argv.includes("mcp"), `README.md:${block.line}: no mcp verb`);
+      assert.equal(cliArgs[0], "mcp", `${at}: the server's verb is not mcp`);
+      // With stdin at its end, a server whose flags parse exits 0 at once.
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...cliArgs],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      assert.equal(
+        out.code,
+        0,
+        `${at}: sessh ${cliArgs.join(" ")} exited ${out.code}: ` +
+          new TextDecoder().decode(out.stderr),
+      );
     }
   }
 });
