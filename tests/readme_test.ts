@@ -169,6 +169,13 @@ Deno.test("README blocks are sh, outputs, ts or json, and opted-out sh blocks sa
   assert.deepEqual(problems, []);
 });
 
+Deno.test("README has no line over 100 characters", () => {
+  const long = readme.split("\n").flatMap((line, i) =>
+    [...line].length > 100 ? [`README.md:${i + 1} (${[...line].length})`] : []
+  );
+  assert.deepEqual(long, [], "read in a terminal, these lines wrap");
+});
+
 /** GitHub's anchors of Markdown headings: `## Exit codes` → `exit-codes`. */
 function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
