@@ -26,10 +26,11 @@ export interface Fence {
   output?: string;
 }
 
-const OPEN = /^```(\S*)\s*(.*)$/;
+const OPEN = /^( *)```(\S*)\s*(.*)$/;
 
 /**
- * Splits Markdown into its fenced blocks (fences at the start of a line).
+ * Splits Markdown into its fenced blocks, those indented in a list item too
+ * (their indentation taken off).
  *
  * @param markdown The file's text.
  * @returns The blocks in order.
@@ -50,14 +51,16 @@ export function parseFences(markdown: string): Fence[] {
     const open = OPEN.exec(lines[i]);
     if (!open) continue;
     const start = i;
+    const [indent, lang, rest] = [open[1], open[2], open[3]];
     let body = "";
-    for (i++; i < lines.length && lines[i] !== "```"; i++) {
-      body += `${lines[i]}\n`;
+    for (i++; i < lines.length && lines[i] !== `${indent}\`\`\``; i++) {
+      body += `${
+        lines[i].startsWith(indent) ? lines[i].slice(indent.length) : lines[i]
+      }\n`;
     }
     if (i >= lines.length) {
       throw new Error(`Line ${start + 1}: the block never closes`);
     }
-    const [lang, rest] = [open[1], open[2]];
     const noTest = /^no-test\b/.test(rest);
     const fence: Fence = {
       lang,
