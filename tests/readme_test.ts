@@ -1,12 +1,12 @@
 /**
- * The README's examples, run: every ```sh block as a `bash -e` script against
- * a real sshd (its example hosts `box` and `build-box` reach the fixture, its
- * user `me` is the login user, `sessh` is the checkout's cli.ts), every
- * ```text block right after one compared with what the block printed, every
- * ```ts block type-checked and every ```json block read as an MCP client's
- * configuration. A block that cannot run here says why in its info string
- * (```sh no-test: needs a terminal); any other block is run, so a new example
- * is tested unless its author opts it out.
+ * The README's examples, run. Each `sh` block runs as a `bash -e` script
+ * against a real sshd (its example hosts `box` and `build-box` reach the
+ * fixture, its user `me` is the login user, `sessh` is the checkout's cli.ts)
+ * and must exit 0; a `text` block right after one is what it must print;
+ * `ts` blocks are type-checked; `json` blocks are parsed, and an MCP client's
+ * configuration among them must start sessh's server. A block that cannot run
+ * here says why in its info string (`sh no-test: needs a terminal`); any other
+ * block is run, so a new example is tested unless its author opts it out.
  *
  * @module
  */
