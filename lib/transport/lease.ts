@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeFrame, type Message } from "../protocol/frame.ts";
-import { readFirstFrame, writeAll } from "./agent_socket.ts";
+import { readFirstFrame, readPrefix, writeAll } from "./agent_socket.ts";
 import { ConnectError, SesshError } from "../errors.ts";
 import type { Channel } from "./connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
@@ -15,8 +15,15 @@ import {
   agentEntry,
   agentFiles,
   agentIdentity,
+  type AgentKeys,
+  type AgentListen,
+  agentListen,
+  KEY_LENGTH,
   LEASE_ENV,
   type LeaseReply,
+  parseAgentKeys,
+  parsePort,
+  sameKey,
 } from "./agent_protocol.ts";
 
 /** What a call asks the agent for. */
@@ -67,6 +74,7 @@ export interface Leased {
  * @param target Destination, ssh flags, environment, connect timeout.
  * @returns The leased bridge, or why there is none.
  * @throws {SesshError} what connecting failed with, when the agent tried.
+ * @throws {UsageError} when `SESSH_AGENT_LISTEN` is not a transport.
  *
  * @example
  * ```ts ignore
@@ -79,26 +87,28 @@ export async function leaseBridge(
   controlDir: string,
   target: LeaseTarget,
 ): Promise<Leased | Direct> {
-  const files = agentFiles(controlDir);
-  const foreign = foreignFile(files.socket, "socket") ??
-    foreignFile(files.token, "file");
-  if (foreign) {
-    // Not talking to it: a socket or token not ours is not proof of our
-    // own agent. Its files go, so the agent started after this call
-    // listens in their place (a running one sees them gone and retires).
-    for (const path of [files.socket, files.token]) {
+  const listen = agentListen(target.env);
+  const files = agentFiles(controlDir, listen);
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  // Not talking to it: a socket or file not ours is not proof of our own
+  // agent. Its files go, so the agent started after this call listens in
+  // their place (a running one sees them gone and retires).
+  const replace = (why: string): Direct => {
+    for (const path of [endpoint, files.token]) {
       try {
         Deno.removeSync(path);
       } catch { /* gone already */ }
     }
-    return {
-      reason: `${foreign}; it is replaced by a new agent`,
-      agentDue: true,
-    };
-  }
-  let conn: Deno.UnixConn;
+    return { reason: `${why}; it is replaced by a new agent`, agentDue: true };
+  };
+  const foreign = foreignFile(endpoint, listen === "tcp" ? "file" : "socket") ??
+    foreignFile(files.token, "file");
+  if (foreign) return replace(foreign);
+  let conn: Deno.Conn;
+  let keys: AgentKeys | null;
   try {
-    conn = await Deno.connect({ transport: "unix", path: files.socket });
+    keys = parseAgentKeys(await Deno.readTextFile(files.token));
+    conn = await connectTo(listen, endpoint);
   } catch (error) {
     return {
       reason: `no local agent answered (${
@@ -112,8 +122,11 @@ export async function leaseBridge(
       conn.close();
     } catch { /* closed already */ }
   };
+  if (keys === null) {
+    close();
+    return replace(`the local agent's token file ${files.token} is malformed`);
+  }
   try {
-    const token = await Deno.readTextFile(files.token);
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(target.env)) {
       if (value !== undefined && LEASE_ENV.test(key)) env[key] = value;
@@ -121,7 +134,6 @@ export async function leaseBridge(
     const request: Message = {
       op: "lease",
       version: agentIdentity(),
-      token,
       destination: target.destination,
       // Unset flags are left out, not sent as nil.
       ssh: JSON.parse(JSON.stringify(target.ssh)),
@@ -129,11 +141,42 @@ export async function leaseBridge(
       timeout_ms: target.timeoutMs,
     };
     if (target.port !== undefined) request.port = target.port;
-    await writeAll(conn, encodeFrame(request));
+    const frame = encodeFrame(request);
+    const bytes = new Uint8Array(KEY_LENGTH + frame.length);
+    bytes.set(new TextEncoder().encode(keys.call));
+    bytes.set(frame, KEY_LENGTH);
+    await writeAll(conn, bytes);
     // The agent answers within the connect timeout even when connecting
     // fails, so silence means it is broken: going direct now would overrun
     // the call's deadline, and nothing was sent.
-    const answer = await readFirstFrame(conn, target.timeoutMs + 500);
+    const deadline = performance.now() + target.timeoutMs + 500;
+    const proof = await readPrefix(conn, KEY_LENGTH, target.timeoutMs + 500);
+    if (proof === "ended") {
+      close();
+      // An agent closes on a call key it did not make: its token file
+      // was changed, and it retires.
+      return {
+        reason:
+          "the local agent refused the token in its token file (it was changed) and closed the connection; a new agent is started",
+        agentDue: true,
+      };
+    }
+    if (
+      proof !== "timeout" &&
+      !sameKey(proof.bytes, new TextEncoder().encode(keys.agent))
+    ) {
+      close();
+      return replace(
+        `what answers at the local agent's ${
+          listen === "tcp" ? "port" : "socket"
+        } does not know its key (another program took it)`,
+      );
+    }
+    const answer = proof === "timeout" ? proof : await readFirstFrame(
+      conn,
+      Math.max(0, deadline - performance.now()),
+      proof.rest,
+    );
     if (answer === "ended") {
       close();
       return {
@@ -145,7 +188,7 @@ export async function leaseBridge(
       close();
       const error = new ConnectError(
         "connect_failed",
-        `The local sessh agent (${files.socket}) did not answer within ${target.timeoutMs} ms; nothing was sent; SESSH_AGENT=0 goes without it`,
+        `The local sessh agent (${endpoint}) did not answer within ${target.timeoutMs} ms; nothing was sent; SESSH_AGENT=0 goes without it`,
         { delivery: "not_sent" },
       );
       throw error;
@@ -156,13 +199,6 @@ export async function leaseBridge(
       if (reply.code === "agent_outdated") {
         return {
           reason: "the local agent was outdated; a new one is started",
-          agentDue: true,
-        };
-      }
-      if (reply.code === "agent_token") {
-        return {
-          reason:
-            "the local agent refused the token in its token file (it was changed); a new agent is started",
           agentDue: true,
         };
       }
@@ -198,6 +234,25 @@ export async function leaseBridge(
       agentDue: false,
     };
   }
+}
+
+/**
+ * Connects to the agent's socket, or to the port its port file names on
+ * 127.0.0.1 (only ever loopback: the file is ours, but the port is checked
+ * for a number all the same).
+ */
+async function connectTo(
+  listen: AgentListen,
+  endpoint: string,
+): Promise<Deno.Conn> {
+  if (listen === "unix") {
+    return await Deno.connect({ transport: "unix", path: endpoint });
+  }
+  const port = parsePort(await Deno.readTextFile(endpoint));
+  if (port === null) throw new Deno.errors.InvalidData("no port in its file");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  return conn;
 }
 
 /**
