@@ -5,26 +5,19 @@
  *
  * @module
  */
-import { encodeFrame, type Message } from "../protocol/frame.ts";
-import { readFirstFrame, readPrefix, writeAll } from "./agent_socket.ts";
-import { ConnectError, SesshError } from "../errors.ts";
+import type { Message } from "../protocol/frame.ts";
+import { SesshError } from "../errors.ts";
 import type { Channel } from "./connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import {
   agentEntry,
-  agentFiles,
   agentIdentity,
-  type AgentKeys,
-  type AgentListen,
-  agentListen,
-  KEY_LENGTH,
-  LEASE_ENV,
   type LeaseReply,
-  parseAgentKeys,
-  parsePort,
-  sameKey,
 } from "./agent_protocol.ts";
+import { askAgent, type Direct, shapingEnv } from "./agent_client.ts";
+
+export type { Direct };
 
 /** What a call asks the agent for. */
 export interface LeaseTarget {
@@ -38,17 +31,6 @@ export interface LeaseTarget {
   env: Record<string, string | undefined>;
   /** How long connecting may take when the agent has no bridge ready. */
   timeoutMs: number;
-}
-
-/** Why a call goes its own way, and whether an agent should be started. */
-export interface Direct {
-  /** The reason, for `status`. */
-  reason: string;
-  /**
-   * No usable agent runs: start one with {@linkcode startAgent} once this
-   * call is done, so that its start-up does not compete with the call.
-   */
-  agentDue: boolean;
 }
 
 /** A bridge borrowed from the agent. */
@@ -87,113 +69,26 @@ export async function leaseBridge(
   controlDir: string,
   target: LeaseTarget,
 ): Promise<Leased | Direct> {
-  const listen = agentListen(target.env);
-  const files = agentFiles(controlDir, listen);
-  const endpoint = listen === "tcp" ? files.port : files.socket;
-  // Not talking to it: a socket or file not ours is not proof of our own
-  // agent. Its files go, so the agent started after this call listens in
-  // their place (a running one sees them gone and retires).
-  const replace = (why: string): Direct => {
-    for (const path of [endpoint, files.token]) {
-      try {
-        Deno.removeSync(path);
-      } catch { /* gone already */ }
-    }
-    return { reason: `${why}; it is replaced by a new agent`, agentDue: true };
+  const request: Message = {
+    op: "lease",
+    version: agentIdentity(),
+    destination: target.destination,
+    // Unset flags are left out, not sent as nil.
+    ssh: JSON.parse(JSON.stringify(target.ssh)),
+    env: shapingEnv(target.env),
+    timeout_ms: target.timeoutMs,
   };
-  const foreign = foreignFile(endpoint, listen === "tcp" ? "file" : "socket") ??
-    foreignFile(files.token, "file");
-  if (foreign) return replace(foreign);
-  let conn: Deno.Conn;
-  let keys: AgentKeys | null;
+  if (target.port !== undefined) request.port = target.port;
+  const answer = await askAgent(
+    controlDir,
+    target.env,
+    request,
+    target.timeoutMs,
+  );
+  if ("reason" in answer) return answer;
+  const { conn, close } = answer;
   try {
-    keys = parseAgentKeys(await Deno.readTextFile(files.token));
-    conn = await connectTo(listen, endpoint);
-  } catch (error) {
-    return {
-      reason: `no local agent answered (${
-        (error as Error).name
-      }); one is started for the next call`,
-      agentDue: true,
-    };
-  }
-  const close = () => {
-    try {
-      conn.close();
-    } catch { /* closed already */ }
-  };
-  if (keys === null) {
-    close();
-    return replace(`the local agent's token file ${files.token} is malformed`);
-  }
-  try {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(target.env)) {
-      if (value !== undefined && LEASE_ENV.test(key)) env[key] = value;
-    }
-    const request: Message = {
-      op: "lease",
-      version: agentIdentity(),
-      destination: target.destination,
-      // Unset flags are left out, not sent as nil.
-      ssh: JSON.parse(JSON.stringify(target.ssh)),
-      env,
-      timeout_ms: target.timeoutMs,
-    };
-    if (target.port !== undefined) request.port = target.port;
-    const frame = encodeFrame(request);
-    const bytes = new Uint8Array(KEY_LENGTH + frame.length);
-    bytes.set(new TextEncoder().encode(keys.call));
-    bytes.set(frame, KEY_LENGTH);
-    await writeAll(conn, bytes);
-    // The agent answers within the connect timeout even when connecting
-    // fails, so silence means it is broken: going direct now would overrun
-    // the call's deadline, and nothing was sent.
-    const deadline = performance.now() + target.timeoutMs + 500;
-    const proof = await readPrefix(conn, KEY_LENGTH, target.timeoutMs + 500);
-    if (proof === "ended") {
-      close();
-      // An agent closes on a call key it did not make: its token file
-      // was changed, and it retires.
-      return {
-        reason:
-          "the local agent refused the token in its token file (it was changed) and closed the connection; a new agent is started",
-        agentDue: true,
-      };
-    }
-    if (
-      proof !== "timeout" &&
-      !sameKey(proof.bytes, new TextEncoder().encode(keys.agent))
-    ) {
-      close();
-      return replace(
-        `what answers at the local agent's ${
-          listen === "tcp" ? "port" : "socket"
-        } does not know its key (another program took it)`,
-      );
-    }
-    const answer = proof === "timeout" ? proof : await readFirstFrame(
-      conn,
-      Math.max(0, deadline - performance.now()),
-      proof.rest,
-    );
-    if (answer === "ended") {
-      close();
-      return {
-        reason: "the local agent closed the connection",
-        agentDue: false,
-      };
-    }
-    if (answer === "timeout") {
-      close();
-      const error = new ConnectError(
-        "connect_failed",
-        `The local sessh agent (${endpoint}) did not answer within ${target.timeoutMs} ms; nothing was sent; SESSH_AGENT=0 goes without it`,
-        { delivery: "not_sent" },
-      );
-      throw error;
-    }
-    const reply = answer.message as unknown as LeaseReply;
+    const reply = answer.reply as unknown as LeaseReply;
     if (!reply.ok) {
       close();
       if (reply.code === "agent_outdated") {
@@ -234,54 +129,6 @@ export async function leaseBridge(
       agentDue: false,
     };
   }
-}
-
-/**
- * Connects to the agent's socket, or to the port its port file names on
- * 127.0.0.1 (only ever loopback: the file is ours, but the port is checked
- * for a number all the same).
- */
-async function connectTo(
-  listen: AgentListen,
-  endpoint: string,
-): Promise<Deno.Conn> {
-  if (listen === "unix") {
-    return await Deno.connect({ transport: "unix", path: endpoint });
-  }
-  const port = parsePort(await Deno.readTextFile(endpoint));
-  if (port === null) throw new Deno.errors.InvalidData("no port in its file");
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  conn.setNoDelay(true);
-  return conn;
-}
-
-/**
- * Why an agent's file is not to be trusted: owned by another user, open to
- * others (any group or other permission bit), or not of the expected kind
- * (a symlink included). Null when it is ours, or missing.
- */
-function foreignFile(path: string, kind: "socket" | "file"): string | null {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.lstatSync(path);
-  } catch {
-    return null;
-  }
-  const uid = Deno.uid();
-  const mode = (info.mode ?? 0) & 0o777;
-  const isKind = kind === "socket" ? info.isSocket : info.isFile;
-  if (!isKind) {
-    return `the local agent's ${kind} ${path} is not a ${kind}`;
-  }
-  if (uid !== null && info.uid !== uid) {
-    return `the local agent's ${kind} ${path} belongs to uid ${info.uid}, not ${uid}`;
-  }
-  if (mode & 0o077) {
-    return `the local agent's ${kind} ${path} has mode 0${
-      mode.toString(8)
-    }, open to others`;
-  }
-  return null;
 }
 
 /**
