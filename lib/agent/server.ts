@@ -18,7 +18,7 @@ import {
   readPrefix,
   writeAll,
 } from "../transport/agent_socket.ts";
-import { SesshError } from "../errors.ts";
+import { SesshError, UsageError } from "../errors.ts";
 import { AtomicFile } from "../fs/atomic_file.ts";
 import {
   agentFiles,
@@ -26,6 +26,8 @@ import {
   type AgentKeys,
   type AgentListen,
   agentListen,
+  type ForwardReply,
+  type ForwardRequest,
   KEY_LENGTH,
   type LeaseReply,
   type LeaseRequest,
@@ -33,6 +35,8 @@ import {
   sameKey,
 } from "../transport/agent_protocol.ts";
 import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
+import { HeldForwards } from "./held_forwards.ts";
+import { parseForward } from "../ssh/forward_spec.ts";
 import { isRunning, isStopped } from "../ssh/procfs.ts";
 
 /** Options for {@linkcode runAgent}. */
@@ -260,6 +264,10 @@ class Agent {
   #log: (message: string) => void;
   #retired = false;
   #allDone: (() => void) | null = null;
+  /** Forwards held without a ControlMaster: while one runs, no idle exit. */
+  #forwards = new HeldForwards(() => {
+    if (this.#calls === 0 && !this.#allDone) this.#armIdle();
+  });
 
   constructor(options: {
     keys: AgentKeys;
@@ -284,6 +292,7 @@ class Agent {
   finished(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
+        this.#forwards.killAll();
         for (const pool of this.#pools.values()) {
           for (const pooled of pool) pooled.kill();
         }
@@ -328,12 +337,15 @@ class Agent {
     }
     await writeAll(conn, this.#agentKey);
     const first = await readFirstFrame(conn, LEASE_READ_MS, key.rest);
-    if (typeof first === "string" || first.message.op !== "lease") {
+    if (
+      typeof first === "string" ||
+      (first.message.op !== "lease" && first.message.op !== "forward")
+    ) {
       return false;
     }
     const request = first.message as unknown as LeaseRequest;
     const leftover = first.leftover;
-    const reply = (message: LeaseReply) =>
+    const reply = (message: LeaseReply | ForwardReply) =>
       writeAll(conn, encodeFrame(message as unknown as Message));
     if (request.version !== this.#version || this.#retired) {
       await reply(failure(
@@ -354,6 +366,12 @@ class Agent {
         1,
       ));
       return false;
+    }
+    if (first.message.op === "forward") {
+      await reply(
+        await this.#forward(first.message as unknown as ForwardRequest),
+      );
+      return true;
     }
     const lessee = {
       write: (bytes: Uint8Array) => writeAll(conn, bytes),
@@ -445,13 +463,62 @@ class Agent {
     return pooled;
   }
 
+  /** Starts, cancels or lists the forwards held for a destination. */
+  async #forward(request: ForwardRequest): Promise<ForwardReply> {
+    // Forwards are the user's by the destination as written: the same
+    // ones whatever flags a later call to list or cancel them gives.
+    const key = JSON.stringify([request.destination, request.port ?? null]);
+    try {
+      if (request.action === "list") {
+        return { ok: true, forwards: this.#forwards.list(key) };
+      }
+      if (!request.forward) {
+        throw new UsageError("No forward given to start or cancel");
+      }
+      // Checked again: it becomes ssh's argv here.
+      const forward = parseForward(
+        request.forward.kind,
+        request.forward.spec,
+      );
+      if (request.action === "cancel") {
+        const done = await this.#forwards.cancel(
+          key,
+          request.destination,
+          forward,
+        );
+        this.#log(`cancelled -${forward.kind} ${forward.spec}`);
+        return { ok: true, ...done };
+      }
+      const destination = parseDestination(request.destination, request.port);
+      const settings = settingsFromEnv(request.env, request.ssh);
+      const forwards = await this.#forwards.open(
+        key,
+        destination,
+        settings,
+        forward,
+        request.timeout_ms,
+      );
+      this.#log(`forwarding -${forward.kind} ${forward.spec}`);
+      return { ok: true, forwards };
+    } catch (error) {
+      const known = error instanceof SesshError;
+      return {
+        ok: false,
+        code: known ? error.code : "internal",
+        message: known ? error.message : String(error),
+        exit_code: known ? error.exitCode : 1,
+        details: known ? error.details : {},
+      };
+    }
+  }
+
   /**
    * Counts from the last borrowed bridge, not the last connection: calls
    * that fail (a wrong token, no request) must not keep the agent alive.
    */
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
-    if (this.#retired) return;
+    if (this.#retired || this.#forwards.alive) return;
     this.#idleTimer = setTimeout(
       () => this.retireNow(`no call for ${this.#idleMs / 1000} s`),
       Math.max(0, this.#lastLease + this.#idleMs - Date.now()),

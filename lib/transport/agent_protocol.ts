@@ -251,6 +251,56 @@ export type LeaseReply =
     details: Record<string, unknown>;
   };
 
+/**
+ * A request about the port forwards the agent holds when there is no
+ * ControlMaster (`SESSH_CONTROL_MASTER=no`): one `ssh -N` per forward.
+ */
+export interface ForwardRequest {
+  /** Always `"forward"`. */
+  op: "forward";
+  /** {@linkcode agentIdentity} of the command line. */
+  version: string;
+  /** Start a forward, cancel one, or list them. */
+  action: "open" | "cancel" | "list";
+  /** The forward to start or cancel. */
+  forward?: { kind: "L" | "R" | "D"; spec: string };
+  /** The destination as given. */
+  destination: string;
+  /** A trailing PORT argument. */
+  port?: string;
+  /** ssh flags. */
+  ssh: SshFlags;
+  /** The call's variables that match {@linkcode LEASE_ENV}. */
+  env: Record<string, string>;
+  /** How long setting a forward up may take. */
+  timeout_ms: number;
+}
+
+/** A forward the agent holds, as it lists it. */
+export interface HeldForwardInfo {
+  /** `L`, `R` or `D`. */
+  kind: "L" | "R" | "D";
+  /** As ssh took it. */
+  spec: string;
+  /** Its ssh's process id. */
+  pid: number;
+  /** `up` while its ssh runs, `dead` once it ended. */
+  state: "up" | "dead";
+  /** Why its ssh ended (ssh's exit status and last messages). */
+  why?: string;
+}
+
+/** The agent's answer to a {@linkcode ForwardRequest}. */
+export type ForwardReply =
+  | {
+    ok: true;
+    /** The forwards to the destination now. */
+    forwards: HeldForwardInfo[];
+    /** The forward cancelled. */
+    cancelled?: HeldForwardInfo;
+  }
+  | Extract<LeaseReply, { ok: false }>;
+
 /** A short name for a program's path: FNV-1a, 32 bits, in hex (no secret). */
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
