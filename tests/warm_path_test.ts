@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
-import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
+import { agentFiles } from "../lib/transport/agent_protocol.ts";
 import {
   isRunning,
   listPids,
@@ -18,8 +18,11 @@ import { runCommand } from "../lib/process.ts";
 
 type Json = Record<string, unknown>;
 
-/** The transport the agents of these tests listen on. */
-const listen = agentListen(Deno.env.toObject());
+/**
+ * The transport the agents of these tests must listen on, read here and not
+ * through the code under test.
+ */
+const listen = Deno.env.get("SESSH_AGENT_LISTEN") === "tcp" ? "tcp" : "unix";
 
 /** The file a call finds the agent of `controlDir` by. */
 function endpointOf(controlDir: string): string {
