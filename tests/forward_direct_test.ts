@@ -159,6 +159,18 @@ Deno.test("forward without a ControlMaster: the agent holds a -L forward, lists 
     },
   );
 
+  await t.step("a -R forward is up once the server said yes", async () => {
+    const port = freePort();
+    const remote = `127.0.0.1:${port}:127.0.0.1:${echo.port}`;
+    const set = await forwardJson(sshd, ["-R", remote]);
+    assert.equal(set.code, 0, JSON.stringify(set.json));
+    // The sshd is on this machine: its side of -R is a loopback port here.
+    assert.equal(await echoed(port, "back-42"), "back-42");
+    const cancelled = await forwardJson(sshd, ["-R", remote, "--cancel"]);
+    assert.equal(cancelled.code, 0, JSON.stringify(cancelled.json));
+    assert.match(await echoed(port, "gone"), /^failed/);
+  });
+
   await t.step("a port already taken fails with what ssh says", async () => {
     await using taken = echoServer();
     const set = await forwardJson(sshd, [
