@@ -319,6 +319,45 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     },
   });
 
+  await t.step({
+    name:
+      "another Unix user reaches the agent's port, but a wrong key gets nothing but a close",
+    ignore: listen !== "tcp",
+    fn: async () => {
+      const agent = await warmUp(sshd, name);
+      const user = "sessh-squatter";
+      await runCommand(["useradd", "--no-create-home", user], {
+        timeoutMs: 10_000,
+      });
+      // Exit 0: closed with no byte sent; 1: it answered; 13: no token file
+      // to read (as it must be); 2: no connection at all.
+      const probe = await runCommand([
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "python3",
+        "-c",
+        [
+          "import socket, sys",
+          "try:",
+          "  open(sys.argv[2]).read()",
+          "  sys.exit(3)",
+          "except PermissionError:",
+          "  pass",
+          "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5)",
+          "s.sendall(b'0' * 36 + b'\\x00\\x00\\x00\\x05hello')",
+          "sys.exit(0 if s.recv(100) == b'' else 1)",
+        ].join("\n"),
+        (await Deno.readTextFile(endpoint)).trim(),
+        files.token,
+      ], { timeoutMs: 15_000 });
+      assert.equal(probe.code, 0, new TextDecoder().decode(probe.stderr));
+      assert.ok(isRunning(agent), "the agent stays up");
+      assert.equal((await path(sshd, name)).agent_pid, agent);
+    },
+  });
+
   await t.step(
     "a master killed under a live warm path is replaced by the next call",
     async () => {
