@@ -187,4 +187,23 @@ Deno.test("forward without a ControlMaster: the agent holds a -L forward, lists 
     const list = await forwardJson(sshd, ["--list"]);
     assert.deepEqual(list.json.forwards, []);
   });
+
+  await t.step("open --forward has the agent hold it too", async () => {
+    const port = freePort();
+    const spec = `127.0.0.1:${port}:127.0.0.1:${echo.port}`;
+    const opened = await sessh(sshd, [
+      "open",
+      "fwd",
+      sshd.dest,
+      "--forward",
+      `L:${spec}`,
+    ], { env: NO_MASTER });
+    assert.equal(opened.code, 0, opened.stderr);
+    assert.equal(await echoed(port, "opened-42"), "opened-42");
+    const list = await forwardJson(sshd, ["--list"]);
+    assert.deepEqual(
+      (list.json.forwards as Json[]).map((f) => [f.spec, f.state]),
+      [[spec, "up"]],
+    );
+  });
 });

@@ -18,7 +18,13 @@ import type { SshSettings } from "../../ssh/settings.ts";
 import { SesshClient } from "../../session/client.ts";
 import { askAgentForward } from "../../transport/agent_forwards.ts";
 import type { HeldForwardInfo } from "../../transport/agent_protocol.ts";
-import { type CommonFlags, connect, type Outcome, sshFlags } from "../call.ts";
+import {
+  type CommonFlags,
+  connect,
+  heldForwardTarget,
+  type Outcome,
+  sshFlags,
+} from "../call.ts";
 import { verb } from "../context.ts";
 
 /** Options of `forward`: exactly one of `local`, `remote`, `dynamic`. */
@@ -133,18 +139,7 @@ async function heldForward(
   settings: SshSettings,
   forward: Forward | null,
 ): Promise<Outcome> {
-  if (Deno.env.get("SESSH_AGENT") === "0") {
-    throw new UsageError(
-      "Without a ControlMaster (SESSH_CONTROL_MASTER=no) forwards are held by the local agent, and SESSH_AGENT=0 turns it off; unset SESSH_AGENT",
-    );
-  }
-  const target = {
-    destination: t.dest,
-    port: t.port,
-    ssh: sshFlags(flags),
-    env: Deno.env.toObject(),
-    timeoutMs: (settings.connectTimeoutSeconds + 5) * 1000,
-  };
+  const target = heldForwardTarget(t, flags, settings);
   const action = forward === null ? "list" : flags.cancel ? "cancel" : "open";
   const { forwards, cancelled } = await askAgentForward(
     settings.controlDir,
