@@ -28,6 +28,8 @@ const UP = {
 };
 /** Lines of ssh's own messages kept to say why it ended. */
 const KEPT_LINES = 3;
+/** How long ssh's stderr is still read once it exited. */
+const DRAIN_MS = 250;
 /** ssh's lines at `-v` that say nothing about why it ended. */
 const NOISE = /^(debug\d?:|OpenSSH_|Authenticated to |Transferred: )/;
 
@@ -101,8 +103,10 @@ export class HeldForwards {
     list.push(held);
     const up = Promise.withResolvers<void>();
     const reading = this.#read(held, () => up.resolve());
-    // Its last words come after it exits: the pipe is read to its end.
-    const ended = Promise.all([child.status, reading]).then(([status]) => {
+    const ended = child.status.then(async (status) => {
+      // Its last words come after it exits, but a process of its own that
+      // holds the pipe (a ProxyJump's ssh) must not hold this wait open.
+      await Promise.race([reading, delay(DRAIN_MS)]);
       held.died = status.signal
         ? `ssh was killed by ${status.signal}`
         : `ssh exited ${status.code}${
@@ -118,12 +122,11 @@ export class HeldForwards {
     const first = await Promise.race([up.promise, ended, late]);
     clearTimeout(timer);
     if (held.died !== null || first === "late") {
+      if (first === "late") child.kill("SIGKILL");
+      await ended;
       if (first === "late") {
         held.died = `ssh did not set the forward up within ${timeoutMs} ms`;
-        child.kill("SIGKILL");
-        await child.status;
       }
-      await ended;
       list.splice(list.indexOf(held), 1);
       throw new UsageError(
         `Cannot forward -${forward.kind} ${forward.spec} to ${
@@ -223,4 +226,8 @@ function info(held: Held): HeldForwardInfo {
     state: held.died === null ? "up" : "dead",
     ...(held.died === null ? {} : { why: held.died }),
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
