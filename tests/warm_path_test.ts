@@ -1,7 +1,8 @@
 /**
  * The warm path: calls borrow an open bridge from the local agent. Its
  * faults: a killed agent, a stale socket, an outdated agent, two first
- * calls at once, another user, a master replaced under it.
+ * calls at once, another user, a master replaced under it. With
+ * `SESSH_AGENT_LISTEN=tcp` in the environment, the same on TCP.
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
@@ -16,6 +17,37 @@ import {
 import { runCommand } from "../lib/process.ts";
 
 type Json = Record<string, unknown>;
+
+/**
+ * The transport the agents of these tests must listen on, read here and not
+ * through the code under test.
+ */
+const listen = Deno.env.get("SESSH_AGENT_LISTEN") === "tcp" ? "tcp" : "unix";
+
+/** The file a call finds the agent of `controlDir` by. */
+function endpointOf(controlDir: string): string {
+  const files = agentFiles(controlDir, listen);
+  return listen === "tcp" ? files.port : files.socket;
+}
+
+/** Whether the agent of `controlDir` accepts a connection. */
+async function reachable(controlDir: string): Promise<boolean> {
+  try {
+    const conn = listen === "tcp"
+      ? await Deno.connect({
+        hostname: "127.0.0.1",
+        port: Number(await Deno.readTextFile(endpointOf(controlDir))),
+      })
+      : await Deno.connect({
+        transport: "unix",
+        path: endpointOf(controlDir),
+      });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Agents serving this fixture's control directory. */
 function agents(sshd: TestSshd): number[] {
@@ -76,7 +108,8 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     "export KEPT=yes",
   ]);
   assert.equal(setup.code, 0, setup.stderr);
-  const files = agentFiles(sshd.controlDir);
+  const files = agentFiles(sshd.controlDir, listen);
+  const endpoint = endpointOf(sshd.controlDir);
 
   await t.step(
     "the first call starts one agent; later calls are warm and keep the shell",
@@ -92,7 +125,7 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       ]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout, "yes-42\n");
-      const mode = (await Deno.stat(files.socket)).mode! & 0o777;
+      const mode = (await Deno.stat(endpoint)).mode! & 0o777;
       assert.equal(mode, 0o600);
       assert.equal((await Deno.stat(files.token)).mode! & 0o777, 0o600);
       assert.equal((await Deno.stat(sshd.controlDir)).mode! & 0o777, 0o700);
@@ -162,9 +195,10 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     const agent = await warmUp(sshd, name);
     Deno.kill(agent, "SIGKILL");
     assert.ok(await waitForExit([agent], 5000));
+    const left = await Deno.lstat(endpoint);
     assert.ok(
-      (await Deno.lstat(files.socket)).isSocket,
-      "the socket file stays",
+      listen === "tcp" ? left.isFile : left.isSocket,
+      "the socket or port file stays",
     );
     const run = await sessh(sshd, ["run", name, dest, "--", "echo stale"]);
     assert.equal(run.code, 0, run.stderr);
@@ -218,7 +252,6 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       // one still starting) shares its lock or its socket.
       const controlDir = `${sshd.dir}/ctl-upgrade`;
       const env = { SESSH_CONTROL_DIR: controlDir };
-      const socket = agentFiles(controlDir).socket;
       const old = new Deno.Command(Deno.execPath(), {
         args: [
           "eval",
@@ -236,12 +269,7 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       }).spawn();
       await waitFor("the old agent to listen", async () => {
         assert.ok(isRunning(old.pid), "the old agent runs");
-        try {
-          (await Deno.connect({ transport: "unix", path: socket })).close();
-          return true;
-        } catch {
-          return false;
-        }
+        return await reachable(controlDir);
       });
       const via = await path(sshd, name, env);
       assert.equal(via.warm, false);
@@ -268,9 +296,10 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     assert.equal(agents(sshd).length, 1, `agents: ${agents(sshd)}`);
   });
 
-  await t.step(
-    "another Unix user cannot reach the agent's socket",
-    async () => {
+  await t.step({
+    name: "another Unix user cannot reach the agent's socket",
+    ignore: listen === "tcp",
+    fn: async () => {
       await warmUp(sshd, name);
       const user = "sessh-squatter";
       await runCommand(["useradd", "--no-create-home", user], {
@@ -288,7 +317,46 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       ], { timeoutMs: 10_000 });
       assert.equal(probe.code, 13, new TextDecoder().decode(probe.stderr));
     },
-  );
+  });
+
+  await t.step({
+    name:
+      "another Unix user reaches the agent's port, but a wrong key gets nothing but a close",
+    ignore: listen !== "tcp",
+    fn: async () => {
+      const agent = await warmUp(sshd, name);
+      const user = "sessh-squatter";
+      await runCommand(["useradd", "--no-create-home", user], {
+        timeoutMs: 10_000,
+      });
+      // Exit 0: closed with no byte sent; 1: it answered; 13: no token file
+      // to read (as it must be); 2: no connection at all.
+      const probe = await runCommand([
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "python3",
+        "-c",
+        [
+          "import socket, sys",
+          "try:",
+          "  open(sys.argv[2]).read()",
+          "  sys.exit(3)",
+          "except PermissionError:",
+          "  pass",
+          "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5)",
+          "s.sendall(b'0' * 36 + b'\\x00\\x00\\x00\\x05hello')",
+          "sys.exit(0 if s.recv(100) == b'' else 1)",
+        ].join("\n"),
+        (await Deno.readTextFile(endpoint)).trim(),
+        files.token,
+      ], { timeoutMs: 15_000 });
+      assert.equal(probe.code, 0, new TextDecoder().decode(probe.stderr));
+      assert.ok(isRunning(agent), "the agent stays up");
+      assert.equal((await path(sshd, name)).agent_pid, agent);
+    },
+  });
 
   await t.step(
     "a master killed under a live warm path is replaced by the next call",

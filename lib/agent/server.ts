@@ -1,9 +1,10 @@
 /**
  * The local agent: one process per user and control directory that keeps
  * bridges to remote daemons open between calls and lends them to calls of
- * the command line over a Unix socket, so that a warm call costs one
- * process start and one network round trip. Started on first use,
- * detached; gone after an idle time; retired by a newer command line.
+ * the command line over a Unix socket (or TCP on 127.0.0.1, see
+ * {@linkcode agentListen}), so that a warm call costs one process start and
+ * one network round trip. Started on first use, detached; gone after an
+ * idle time; retired by a newer command line.
  *
  * @module
  */
@@ -12,15 +13,30 @@ import { settingsFromEnv } from "../ssh/settings.ts";
 import { parseDestination } from "../ssh/destination.ts";
 import { openBridge } from "../transport/bridge.ts";
 import { encodeFrame, type Message } from "../protocol/frame.ts";
-import { readFirstFrame, writeAll } from "../transport/agent_socket.ts";
-import { SesshError } from "../errors.ts";
+import {
+  readFirstFrame,
+  readPrefix,
+  writeAll,
+} from "../transport/agent_socket.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { AtomicFile } from "../fs/atomic_file.ts";
 import {
   agentFiles,
   agentIdentity,
+  type AgentKeys,
+  type AgentListen,
+  agentListen,
+  type ForwardReply,
+  type ForwardRequest,
+  KEY_LENGTH,
   type LeaseReply,
   type LeaseRequest,
+  newAgentKeys,
+  sameKey,
 } from "../transport/agent_protocol.ts";
 import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
+import { HeldForwards } from "./held_forwards.ts";
+import { parseForward } from "../ssh/forward_spec.ts";
 import { isRunning, isStopped } from "../ssh/procfs.ts";
 
 /** Options for {@linkcode runAgent}. */
@@ -37,6 +53,11 @@ export interface AgentOptions {
    * @default {1800000}
    */
   idleMs?: number;
+  /**
+   * Where it listens.
+   * @default {agentListen(Deno.env.toObject())}
+   */
+  listen?: AgentListen;
 }
 
 /** Half an hour without a call: the agent and its bridges go. */
@@ -61,7 +82,8 @@ const MAX_BRIDGES = 6;
  */
 export async function runAgent(options: AgentOptions): Promise<boolean> {
   await ensureControlDir(options.controlDir);
-  const files = agentFiles(options.controlDir);
+  const listen = options.listen ?? agentListen(Deno.env.toObject());
+  const files = agentFiles(options.controlDir, listen);
   // The lock is held for the agent's life: two first calls that both
   // start an agent get one, and a retiring agent lets its successor in.
   const lock = await Deno.open(files.lock, {
@@ -75,20 +97,23 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     return false;
   }
   log(`started, version ${options.version ?? agentIdentity()}`);
-  await Deno.remove(files.socket).catch(() => {});
-  const token = crypto.randomUUID();
+  // The endpoint is the file a call finds the agent by: its socket, or
+  // the file that holds its port.
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  await Deno.remove(endpoint).catch(() => {});
+  const { keys, text: token } = newAgentKeys();
   // A new file, not an old one rewritten: that could keep another mode.
   await Deno.remove(files.token).catch(() => {});
   await Deno.writeTextFile(files.token, token, {
     createNew: true,
     mode: 0o600,
   });
-  const listener = Deno.listen({ transport: "unix", path: files.socket });
-  await Deno.chmod(files.socket, 0o600);
-  const bound = (await Deno.lstat(files.socket)).ino;
+  const listener = await listenOn(listen, files);
+  const bound = (await Deno.lstat(endpoint)).ino;
   let retired = false;
   const agent = new Agent({
-    token,
+    keys,
+    listen,
     version: options.version ?? agentIdentity(),
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
     log,
@@ -99,7 +124,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
       // closing the listener unlinks it in Deno, and anything left of ours
       // is removed. Calls in flight finish on their own connections.
       listener.close();
-      if (inode(files.socket) === bound) Deno.removeSync(files.socket);
+      if (inode(endpoint) === bound) Deno.removeSync(endpoint);
       lock.close();
     },
   });
@@ -110,19 +135,21 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   const watcher = Deno.watchFs(options.controlDir, { recursive: false });
   const watching = (async () => {
     for await (const event of watcher) {
-      if (!event.paths.some((p) => p === files.socket || p === files.token)) {
+      if (!event.paths.some((p) => p === endpoint || p === files.token)) {
         continue;
       }
-      const why = filesChanged(files, bound, token);
+      const why = filesChanged(endpoint, files.token, bound, token);
       if (why) agent.retireNow(why);
     }
   })().catch(() => {});
   let failures = 0;
   while (!retired) {
-    let conn: Deno.UnixConn;
+    let conn: Deno.Conn;
     try {
       conn = await listener.accept();
       failures = 0;
+      // A lease is a few small writes each way: Nagle would hold them.
+      if (listen === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
     } catch (error) {
       // A caller that hung up before it was accepted fails only its own
       // accept; the listener goes on until retire() closes it.
@@ -139,6 +166,40 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   return true;
 }
 
+/**
+ * Listens where calls look: a Unix socket made 0600, or TCP on 127.0.0.1
+ * at a port the system chooses, written to the port file (0600, whole or
+ * not at all) once the agent listens.
+ *
+ * Any local user can connect to a loopback port, unlike to the socket in
+ * the 0700 control directory. So on TCP the call key, read from the 0600
+ * token file, is the only gate: it is the first thing read on every
+ * connection and compared in constant time before any frame is decoded,
+ * and a wrong one gets nothing but a close (see `Agent.#serveCall`).
+ */
+async function listenOn(
+  listen: AgentListen,
+  files: { socket: string; port: string },
+): Promise<Deno.Listener> {
+  if (listen === "unix") {
+    const listener = Deno.listen({ transport: "unix", path: files.socket });
+    await Deno.chmod(files.socket, 0o600);
+    return listener;
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await using out = await AtomicFile.open(files.port, { mode: 0o600 });
+    await out.file.write(
+      new TextEncoder().encode(`${(listener.addr as Deno.NetAddr).port}\n`),
+    );
+    await out.commit();
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  return listener;
+}
+
 /** Appends timestamped lines to the agent's log (0600), never failing. */
 function logger(path: string): (message: string) => void {
   return (message) => {
@@ -153,20 +214,24 @@ function logger(path: string): (message: string) => void {
   };
 }
 
-/** Why the agent's socket or token file is no longer the one it made, if so. */
+/**
+ * Why the agent's endpoint (socket or port file) or token file is no longer
+ * the one it made, if so.
+ */
 function filesChanged(
-  files: { socket: string; token: string },
+  endpoint: string,
+  tokenFile: string,
   bound: number | null,
   token: string,
 ): string | null {
-  if (inode(files.socket) !== bound) {
-    return "its socket was removed or replaced";
+  if (inode(endpoint) !== bound) {
+    return "its socket or port file was removed or replaced";
   }
   try {
-    const info = Deno.lstatSync(files.token);
+    const info = Deno.lstatSync(tokenFile);
     if (
       !info.isFile || info.uid !== Deno.uid() || (info.mode ?? 0) & 0o077 ||
-      Deno.readTextFileSync(files.token) !== token
+      Deno.readTextFileSync(tokenFile) !== token
     ) {
       return "its token file was changed";
     }
@@ -186,7 +251,9 @@ function inode(path: string): number | null {
 
 class Agent {
   #pools = new Map<string, Set<PooledBridge>>();
-  #token: string;
+  #callKey: Uint8Array;
+  #agentKey: Uint8Array;
+  #listen: AgentListen;
   #version: string;
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -197,16 +264,24 @@ class Agent {
   #log: (message: string) => void;
   #retired = false;
   #allDone: (() => void) | null = null;
+  /** Forwards held without a ControlMaster: while one runs, no idle exit. */
+  #forwards = new HeldForwards(() => {
+    if (this.#calls === 0 && !this.#allDone) this.#armIdle();
+  });
 
   constructor(options: {
-    token: string;
+    keys: AgentKeys;
+    listen: AgentListen;
     version: string;
     idleMs: number;
     retire: (why: string) => void;
     log: (message: string) => void;
   }) {
     this.#log = options.log;
-    this.#token = options.token;
+    const encoder = new TextEncoder();
+    this.#callKey = encoder.encode(options.keys.call);
+    this.#agentKey = encoder.encode(options.keys.agent);
+    this.#listen = options.listen;
     this.#version = options.version;
     this.#idleMs = options.idleMs;
     this.#retire = options.retire;
@@ -217,6 +292,7 @@ class Agent {
   finished(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
+        this.#forwards.killAll();
         for (const pool of this.#pools.values()) {
           for (const pooled of pool) pooled.kill();
         }
@@ -227,7 +303,7 @@ class Agent {
     });
   }
 
-  async serve(conn: Deno.UnixConn): Promise<void> {
+  async serve(conn: Deno.Conn): Promise<void> {
     this.#calls++;
     clearTimeout(this.#idleTimer);
     try {
@@ -247,22 +323,30 @@ class Agent {
   }
 
   /** Serves one call; whether it borrowed a bridge. */
-  async #serveCall(conn: Deno.UnixConn): Promise<boolean> {
-    const first = await readFirstFrame(conn, LEASE_READ_MS);
-    if (typeof first === "string" || first.message.op !== "lease") {
+  async #serveCall(conn: Deno.Conn): Promise<boolean> {
+    // The call key before anything else: on TCP anyone local may be on the
+    // other end, and must get nothing (no frame decoded, no byte sent, no
+    // log line to fill the disk with) but a close.
+    const key = await readPrefix(conn, KEY_LENGTH, LEASE_READ_MS);
+    if (typeof key === "string") return false;
+    if (!sameKey(key.bytes, this.#callKey)) {
+      // Only our user reaches the Unix socket, so there the token file was
+      // changed under the agent: it retires, and the call starts a new one.
+      if (this.#listen === "unix") this.retireNow("a call with a wrong key");
+      return false;
+    }
+    await writeAll(conn, this.#agentKey);
+    const first = await readFirstFrame(conn, LEASE_READ_MS, key.rest);
+    if (
+      typeof first === "string" ||
+      (first.message.op !== "lease" && first.message.op !== "forward")
+    ) {
       return false;
     }
     const request = first.message as unknown as LeaseRequest;
     const leftover = first.leftover;
-    const reply = (message: LeaseReply) =>
+    const reply = (message: LeaseReply | ForwardReply) =>
       writeAll(conn, encodeFrame(message as unknown as Message));
-    if (request.token !== this.#token) {
-      // Only our user reaches the socket, so the token file was changed
-      // under the agent: it retires, and the call starts a new one.
-      await reply(failure("agent_token", "Wrong agent token", 1));
-      this.retireNow("a call with a wrong token");
-      return false;
-    }
     if (request.version !== this.#version || this.#retired) {
       await reply(failure(
         "agent_outdated",
@@ -282,6 +366,12 @@ class Agent {
         1,
       ));
       return false;
+    }
+    if (first.message.op === "forward") {
+      await reply(
+        await this.#forward(first.message as unknown as ForwardRequest),
+      );
+      return true;
     }
     const lessee = {
       write: (bytes: Uint8Array) => writeAll(conn, bytes),
@@ -373,13 +463,62 @@ class Agent {
     return pooled;
   }
 
+  /** Starts, cancels or lists the forwards held for a destination. */
+  async #forward(request: ForwardRequest): Promise<ForwardReply> {
+    // Forwards are the user's by the destination as written: the same
+    // ones whatever flags a later call to list or cancel them gives.
+    const key = JSON.stringify([request.destination, request.port ?? null]);
+    try {
+      if (request.action === "list") {
+        return { ok: true, forwards: this.#forwards.list(key) };
+      }
+      if (!request.forward) {
+        throw new UsageError("No forward given to start or cancel");
+      }
+      // Checked again: it becomes ssh's argv here.
+      const forward = parseForward(
+        request.forward.kind,
+        request.forward.spec,
+      );
+      if (request.action === "cancel") {
+        const done = await this.#forwards.cancel(
+          key,
+          request.destination,
+          forward,
+        );
+        this.#log(`cancelled -${forward.kind} ${forward.spec}`);
+        return { ok: true, ...done };
+      }
+      const destination = parseDestination(request.destination, request.port);
+      const settings = settingsFromEnv(request.env, request.ssh);
+      const forwards = await this.#forwards.open(
+        key,
+        destination,
+        settings,
+        forward,
+        request.timeout_ms,
+      );
+      this.#log(`forwarding -${forward.kind} ${forward.spec}`);
+      return { ok: true, forwards };
+    } catch (error) {
+      const known = error instanceof SesshError;
+      return {
+        ok: false,
+        code: known ? error.code : "internal",
+        message: known ? error.message : String(error),
+        exit_code: known ? error.exitCode : 1,
+        details: known ? error.details : {},
+      };
+    }
+  }
+
   /**
    * Counts from the last borrowed bridge, not the last connection: calls
    * that fail (a wrong token, no request) must not keep the agent alive.
    */
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
-    if (this.#retired) return;
+    if (this.#retired || this.#forwards.alive) return;
     this.#idleTimer = setTimeout(
       () => this.retireNow(`no call for ${this.#idleMs / 1000} s`),
       Math.max(0, this.#lastLease + this.#idleMs - Date.now()),

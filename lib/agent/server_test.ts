@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { poolKey, runAgent } from "./server.ts";
-import { agentFiles, type LeaseRequest } from "../transport/agent_protocol.ts";
+import {
+  AGENT_PROTOCOL,
+  agentFiles,
+  KEY_LENGTH,
+  type LeaseRequest,
+  parseAgentKeys,
+  parsePort,
+} from "../transport/agent_protocol.ts";
 import { encodeFrame } from "../protocol/frame.ts";
 
 const request = (
@@ -9,7 +16,6 @@ const request = (
 ): LeaseRequest => ({
   op: "lease",
   version: "v",
-  token: "t",
   destination: "box",
   ssh,
   env,
@@ -41,16 +47,20 @@ Deno.test("poolKey() tells apart calls whose ssh would differ", () => {
 Deno.test("runAgent() retires after its idle time while calls that borrow nothing keep coming", async () => {
   const dir = await Deno.makeTempDir();
   const controlDir = `${dir}/ctl`;
-  const { socket } = agentFiles(controlDir);
+  const { socket, token } = agentFiles(controlDir, "unix");
   let finished = false;
-  const agent = runAgent({ controlDir, idleMs: 1500 }).then(() => {
-    finished = true;
-  });
+  const agent = runAgent({ controlDir, idleMs: 1500, listen: "unix" }).then(
+    () => {
+      finished = true;
+    },
+  );
   try {
     const deadline = Date.now() + 8000;
     while (!finished && Date.now() < deadline) {
       try {
         const conn = await Deno.connect({ transport: "unix", path: socket });
+        const keys = parseAgentKeys(await Deno.readTextFile(token))!;
+        await conn.write(new TextEncoder().encode(keys.call));
         await conn.write(encodeFrame({ op: "not-a-lease" }));
         conn.close();
       } catch {
@@ -65,4 +75,89 @@ Deno.test("runAgent() retires after its idle time while calls that borrow nothin
     await agent;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** An agent on TCP in a temporary control directory, stopped on dispose. */
+async function tcpAgent() {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  const files = agentFiles(controlDir, "tcp");
+  const running = runAgent({ controlDir, listen: "tcp" });
+  const deadline = Date.now() + 10_000;
+  let port: number | null = null;
+  while (port === null) {
+    assert.ok(Date.now() < deadline, "the agent wrote no port file in 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    port = parsePort(await Deno.readTextFile(files.port).catch(() => ""));
+  }
+  return {
+    files,
+    port,
+    async [Symbol.asyncDispose]() {
+      // A running agent retires once its port file is gone.
+      await Deno.remove(files.port).catch(() => {});
+      await running;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Everything the agent sends on a connection that sends `bytes`. */
+async function answerTo(port: number, bytes: Uint8Array): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(bytes);
+  const got: number[] = [];
+  const buffer = new Uint8Array(1024);
+  const timer = setTimeout(() => conn.close(), 8000);
+  try {
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      got.push(...buffer.subarray(0, n));
+      // The agent key and a frame: the call key was taken.
+      if (got.length > KEY_LENGTH) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+  return new Uint8Array(got);
+}
+
+Deno.test("runAgent() on TCP writes its port to a 0600 file and listens on 127.0.0.1 only", async () => {
+  await using agent = await tcpAgent();
+  assert.equal((await Deno.stat(agent.files.port)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(agent.files.token)).mode! & 0o777, 0o600);
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.2", port: agent.port }),
+    "another loopback address is not served",
+  );
+  (await Deno.connect({ hostname: "127.0.0.1", port: agent.port })).close();
+  assert.match(
+    agent.files.port,
+    new RegExp(`agent-${AGENT_PROTOCOL}-.*-tcp\\.port$`),
+  );
+});
+
+Deno.test("runAgent() on TCP closes a connection with a wrong key without a byte, and stays up", async () => {
+  await using agent = await tcpAgent();
+  const keys = parseAgentKeys(await Deno.readTextFile(agent.files.token))!;
+  const encoder = new TextEncoder();
+  const lease = encodeFrame({ op: "lease", version: "v" });
+  const wrong = keys.call.slice(0, -1) + (keys.call.endsWith("0") ? "1" : "0");
+  for (const attempt of [wrong, "x".repeat(KEY_LENGTH), keys.agent]) {
+    const bytes = new Uint8Array([...encoder.encode(attempt), ...lease]);
+    assert.deepEqual(await answerTo(agent.port, bytes), new Uint8Array());
+  }
+  const right = await answerTo(
+    agent.port,
+    new Uint8Array([...encoder.encode(keys.call), ...lease]),
+  );
+  assert.equal(
+    new TextDecoder().decode(right.subarray(0, KEY_LENGTH)),
+    keys.agent,
+    "the agent is still up and answers the right key with its own",
+  );
 });

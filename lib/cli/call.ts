@@ -9,7 +9,8 @@ import { SesshError, UsageError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
 import { changeForward, type Forward } from "../ssh/forwards.ts";
 import { SesshClient } from "../session/client.ts";
-import type { SshFlags } from "../ssh/settings.ts";
+import type { SshFlags, SshSettings } from "../ssh/settings.ts";
+import type { ForwardTarget } from "../transport/agent_forwards.ts";
 import { parseTimeout, PAYLOADS } from "./args.ts";
 
 /** Flags every verb accepts. */
@@ -162,15 +163,66 @@ export function remaining(deadline: number): number {
 }
 
 /**
- * Sets up the `--forward`s through the client's master.
+ * What the local agent needs to hold a call's forwards when there is no
+ * ControlMaster (`SESSH_CONTROL_MASTER=no`): without the agent, nothing
+ * would outlive the call to hold them.
+ *
+ * @param t DEST [PORT].
+ * @param flags The call's flags.
+ * @param settings The call's settings.
+ * @returns The target of `askAgentForward`.
+ * @throws {UsageError} when `SESSH_AGENT=0` turns the agent off.
+ */
+export function heldForwardTarget(
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
+  settings: SshSettings,
+): ForwardTarget {
+  if (Deno.env.get("SESSH_AGENT") === "0") {
+    throw new UsageError(
+      "Without a ControlMaster (SESSH_CONTROL_MASTER=no) forwards are held by the local agent, and SESSH_AGENT=0 turns it off; unset SESSH_AGENT",
+    );
+  }
+  return {
+    destination: t.dest,
+    port: t.port,
+    ssh: sshFlags(flags),
+    env: Deno.env.toObject(),
+    timeoutMs: (settings.connectTimeoutSeconds + 5) * 1000,
+  };
+}
+
+/**
+ * Sets up the `--forward`s through the client's master, or without one,
+ * held by the local agent.
  *
  * @param client The connected client.
  * @param forwards The forwards, if any.
+ * @param t DEST [PORT] as the call gave them.
+ * @param flags The call's flags.
  */
 export async function setUpForwards(
   client: SesshClient,
   forwards: readonly Forward[] | undefined,
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
 ): Promise<void> {
+  if (forwards?.length && !client.settings.controlMaster) {
+    const target = heldForwardTarget(t, flags, client.settings);
+    // Loaded only when used: every verb loads this module.
+    const { askAgentForward } = await import(
+      "../transport/agent_forwards.ts"
+    );
+    for (const forward of forwards) {
+      await askAgentForward(
+        client.settings.controlDir,
+        target,
+        "open",
+        forward,
+      );
+    }
+    return;
+  }
   for (const forward of forwards ?? []) {
     await changeForward(
       client.destination,

@@ -240,6 +240,48 @@ export function directArgv(
 }
 
 /**
+ * argv of a plain connection that holds one port forward and runs nothing,
+ * for when there is no ControlMaster to add it to: `ssh -v -n -N … -o
+ * ExitOnForwardFailure=yes -L SPEC -- dest`. `-v` comes first, so that no
+ * `LogLevel` can hide the lines that tell the forward is up; a forward
+ * that cannot be set up ends ssh instead of leaving a connection with none.
+ *
+ * @param dest The destination; its port wins over `settings.port`.
+ * @param settings The settings.
+ * @param forward The forward (checked by `parseForward`).
+ * @returns The full argv, program first.
+ *
+ * @example
+ * ```ts
+ * import { forwardArgv } from "./options.ts";
+ * import { settingsFromEnv } from "./settings.ts";
+ * const argv = forwardArgv({ host: "db1", display: "db1" }, settingsFromEnv({ SESSH_CONTROL_DIR: "/tmp/ctl" }), { kind: "L", spec: "8080:localhost:80" });
+ * console.log(argv.slice(-4)); // ["-L", "8080:localhost:80", "--", "db1"]
+ * ```
+ */
+export function forwardArgv(
+  dest: Destination,
+  settings: SshSettings,
+  forward: { kind: "L" | "R" | "D"; spec: string },
+): string[] {
+  return [
+    "ssh",
+    "-v",
+    "-n",
+    "-N",
+    ...optionsWith(withPort(settings, dest), [
+      "ControlMaster=no",
+      "ControlPath=none",
+      "ExitOnForwardFailure=yes",
+    ]),
+    `-${forward.kind}`,
+    forward.spec,
+    "--",
+    destinationArg(dest),
+  ];
+}
+
+/**
  * argv of `ssh -G`, which prints the configuration ssh would use,
  * including the expanded `controlpath`, without connecting.
  *

@@ -9,6 +9,7 @@ import {
   controlArgv,
   destinationArg,
   directArgv,
+  forwardArgv,
   masterArgv,
   masterEnv,
   NO_MASTER_MESSAGE,
@@ -77,6 +78,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     kexAlgorithms: DEFAULT_KEX,
     ciphers: DEFAULT_CIPHERS,
     macs: DEFAULT_MACS,
+    controlMaster: Deno.build.os !== "windows",
   };
   assert.deepEqual(settingsFromEnv(ENV, {}), expected);
 });
@@ -94,6 +96,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     SESSH_CIPHERS: "aes128-ctr",
     SESSH_MACS: "+hmac-sha1",
     SESSH_SSH: "autossh",
+    SESSH_CONTROL_MASTER: "no",
   });
   assert.deepEqual(settings, {
     program: "autossh",
@@ -108,7 +111,38 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     kexAlgorithms: "curve25519-sha256",
     ciphers: "aes128-ctr",
     macs: "+hmac-sha1",
+    controlMaster: false,
   });
+});
+
+Deno.test("settingsFromEnv() refuses a SESSH_CONTROL_MASTER other than yes or no", () => {
+  assert.equal(
+    settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "yes" }).controlMaster,
+    true,
+  );
+  assert.throws(
+    () => settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "auto" }),
+    /SESSH_CONTROL_MASTER "auto" is not "yes" or "no"/,
+  );
+});
+
+Deno.test("forwardArgv() holds one forward on a plain connection that ends when it cannot be set up", () => {
+  const argv = forwardArgv(
+    { host: "db1", display: "db1", port: 2222 },
+    settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "no" }, {
+      options: ["LogLevel=QUIET"],
+    }),
+    { kind: "R", spec: "9000:localhost:9000" },
+  );
+  assert.deepEqual(argv.slice(0, 4), ["ssh", "-v", "-n", "-N"]);
+  assert.deepEqual(argv.slice(-4), ["-R", "9000:localhost:9000", "--", "db1"]);
+  for (const option of ["ControlMaster=no", "ControlPath=none"]) {
+    assert.ok(argv.includes(option), option);
+  }
+  assert.ok(argv.includes("ExitOnForwardFailure=yes"));
+  assert.equal(argv[argv.indexOf("-p") + 1], "2222");
+  // -v before the user's -o: ssh keeps the first LogLevel it is given.
+  assert.ok(argv.indexOf("-v") < argv.indexOf("LogLevel=QUIET"));
 });
 
 Deno.test("settingsFromEnv() treats empty variables as unset", () => {

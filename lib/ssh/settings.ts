@@ -64,6 +64,12 @@ export interface SshSettings {
   ciphers: string;
   /** `SESSH_MACS`: MACs. @default {DEFAULT_MACS} */
   macs: string;
+  /**
+   * Whether ssh connections share a ControlMaster: false when
+   * `SESSH_CONTROL_MASTER=no`, and on Windows, whose OpenSSH has none.
+   * @default {true}
+   */
+  controlMaster: boolean;
 }
 
 /** The raw ssh-related command line flags, as the CLI parser hands them over. */
@@ -138,6 +144,7 @@ export function settingsFromEnv(
       get("SESSH_CIPHERS") ?? DEFAULT_CIPHERS,
     ),
     macs: algorithms("SESSH_MACS", get("SESSH_MACS") ?? DEFAULT_MACS),
+    controlMaster: controlMaster(get("SESSH_CONTROL_MASTER")),
   };
 }
 
@@ -197,6 +204,14 @@ function extraOption(value: string): string {
     );
   }
   return value;
+}
+
+function controlMaster(value: string | undefined): boolean {
+  if (value === undefined) return Deno.build.os !== "windows";
+  if (value === "yes" || value === "no") return value === "yes";
+  throw new UsageError(
+    `SESSH_CONTROL_MASTER "${value}" is not "yes" or "no"`,
+  );
 }
 
 function port(value: string): number {

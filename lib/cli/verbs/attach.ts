@@ -83,7 +83,7 @@ export async function attachCommand(
   const term = flags.list ? null : LocalTerminal.open();
   const clientOptions = { destination: dest, port, ssh: sshFlags(flags) };
   const client = await SesshClient.connect(clientOptions);
-  await setUpForwards(client, flags.forward);
+  await setUpForwards(client, flags.forward, { dest, port }, flags);
   // A lost session is a record of a shell that died: nothing to attach to.
   const sessions = (await client.list()).filter((s) => !s.lost);
   if (flags.list || !term) {

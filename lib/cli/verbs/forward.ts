@@ -1,6 +1,8 @@
 /**
- * `forward DEST -L|-R|-D SPEC [--cancel]`: port forwards through the
- * destination's running ControlMaster, kept when a reconnect replaces it.
+ * `forward DEST -L|-R|-D SPEC [--cancel]` and `forward DEST --list`: port
+ * forwards through the destination's running ControlMaster, kept when a
+ * reconnect replaces it; without a ControlMaster (`SESSH_CONTROL_MASTER=no`)
+ * one `ssh -N` per forward, held by the local agent.
  *
  * @module
  */
@@ -10,8 +12,19 @@ import {
   changeForward,
   type Forward,
   parseForward,
+  recordedForwards,
 } from "../../ssh/forwards.ts";
-import { type CommonFlags, connect, type Outcome } from "../call.ts";
+import type { SshSettings } from "../../ssh/settings.ts";
+import { SesshClient } from "../../session/client.ts";
+import { askAgentForward } from "../../transport/agent_forwards.ts";
+import type { HeldForwardInfo } from "../../transport/agent_protocol.ts";
+import {
+  type CommonFlags,
+  connect,
+  heldForwardTarget,
+  type Outcome,
+  sshFlags,
+} from "../call.ts";
 import { verb } from "../context.ts";
 
 /** Options of `forward`: exactly one of `local`, `remote`, `dynamic`. */
@@ -24,6 +37,8 @@ export interface ForwardFlags extends CommonFlags {
   dynamic?: string;
   /** Cancel the forward instead. */
   cancel?: boolean;
+  /** List the forwards instead (no -L, -R or -D then). */
+  list?: boolean;
 }
 
 /**
@@ -48,19 +63,44 @@ export function forwardOf(flags: ForwardFlags): Forward {
 }
 
 /**
- * `forward DEST …`: set a forward up, or cancel it.
+ * `forward DEST …`: set a forward up, cancel it, or list them.
  *
  * @param t DEST [PORT].
- * @param flags The forward and `--cancel`.
+ * @param flags The forward, `--cancel` or `--list`.
  * @returns The outcome, with the forwards now in place.
  */
 export async function forwardCommand(
   t: { dest: string; port?: string },
   flags: ForwardFlags,
 ): Promise<Outcome> {
-  const forward = forwardOf(flags);
+  if (
+    flags.list && (flags.cancel || flags.local || flags.remote ||
+      flags.dynamic)
+  ) {
+    throw new UsageError(
+      "--list takes no forward and no --cancel; run forward DEST --list alone",
+    );
+  }
+  const forward = flags.list ? null : forwardOf(flags);
+  const { settings } = SesshClient.prepare({
+    destination: t.dest,
+    port: t.port,
+    ssh: sshFlags(flags),
+  });
+  if (!settings.controlMaster) {
+    return await heldForward(t, flags, settings, forward);
+  }
   await using client = await connect(t, flags);
   const where = `through the master of ${t.dest}`;
+  if (forward === null) {
+    const forwards = await recordedForwards(client.master.controlPath);
+    return {
+      op: "forward",
+      fields: { forwards },
+      text: forwards.map((f) => `-${f.kind} ${f.spec} ${where}\n`).join(""),
+      exitCode: 0,
+    };
+  }
   if (flags.cancel) {
     const { cancelled, forwards } = await cancelForward(
       client.destination,
@@ -87,6 +127,49 @@ export async function forwardCommand(
     text: `forwarding -${forward.kind} ${forward.spec} ${where}\n`,
     exitCode: 0,
   };
+}
+
+/**
+ * Without a ControlMaster: the local agent starts, cancels or lists one
+ * `ssh -N` per forward, since it outlives this call.
+ */
+async function heldForward(
+  t: { dest: string; port?: string },
+  flags: ForwardFlags,
+  settings: SshSettings,
+  forward: Forward | null,
+): Promise<Outcome> {
+  const target = heldForwardTarget(t, flags, settings);
+  const action = forward === null ? "list" : flags.cancel ? "cancel" : "open";
+  const { forwards, cancelled } = await askAgentForward(
+    settings.controlDir,
+    target,
+    action,
+    forward ?? undefined,
+  );
+  const where = `to ${t.dest}, held by the local agent`;
+  let text = forwards.map((f) => `${describe(f)} ${where}\n`).join("");
+  if (cancelled) text = `cancelled ${describe(cancelled)} ${where}\n`;
+  else if (forward) {
+    const up = forwards.find((f) =>
+      f.kind === forward.kind && f.spec === forward.spec
+    );
+    text = `forwarding ${
+      up ? describe(up) : `-${forward.kind} ${forward.spec}`
+    } ${where}\n`;
+  }
+  return {
+    op: "forward",
+    fields: cancelled ? { cancelled, forwards } : { forwards },
+    text,
+    exitCode: 0,
+  };
+}
+
+function describe(f: HeldForwardInfo): string {
+  return f.state === "up"
+    ? `-${f.kind} ${f.spec} (ssh pid ${f.pid})`
+    : `-${f.kind} ${f.spec} (dead: ${f.why})`;
 }
 
 /** `forward`, as its grammar in `forward_command.ts` calls it. */

@@ -7,7 +7,7 @@
 import type { ForwardFlags } from "./forward.ts";
 import { DEST, PORT, switchFlag, textFlag, verbCommand } from "../grammar.ts";
 
-/** `forward DEST [PORT] -L|-R|-D SPEC [--cancel]`. */
+/** `forward DEST [PORT] -L|-R|-D SPEC [--cancel]`, or `--list`. */
 export const forward = verbCommand<ForwardFlags, [string, string | undefined]>(
   {
     brief:
@@ -26,6 +26,7 @@ export const forward = verbCommand<ForwardFlags, [string, string | undefined]>(
         "spec",
       ),
       cancel: switchFlag("cancel the forward instead"),
+      list: switchFlag("list the forwards instead"),
     },
     aliases: { L: "local", R: "remote", D: "dynamic" },
     positional: { kind: "tuple", parameters: [DEST, PORT] },

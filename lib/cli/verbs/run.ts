@@ -66,7 +66,7 @@ export async function openCommand(
   const options = openOptions(flags);
   await using client = await connect(t, flags);
   const { created, session } = await client.open(t.name, options);
-  await setUpForwards(client, flags.forward);
+  await setUpForwards(client, flags.forward, t, flags);
   return {
     op: "open",
     fields: { name: t.name, created, pid: session.pid, shell: session.shell },
@@ -119,7 +119,7 @@ export async function runCommand(
     budgetMs: timeoutMs,
     delivers: true,
   });
-  await setUpForwards(client, flags.forward);
+  await setUpForwards(client, flags.forward, t, flags);
   const result = await client.session(t.name).run(command, {
     timeoutMs: remaining(deadline),
     wait: flags.wait ?? true,
