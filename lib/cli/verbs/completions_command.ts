@@ -7,9 +7,10 @@
 import { buildCommand } from "@stricli/core";
 import type { ProgramContext } from "../context.ts";
 import { COMPLETION_SHELLS } from "../completion.ts";
+import { withUsage } from "../grammar.ts";
 
 /** `completions SHELL`. */
-export const completions = buildCommand<
+export const completions = withUsage(buildCommand<
   Record<never, never>,
   [string],
   ProgramContext
@@ -28,10 +29,13 @@ export const completions = buildCommand<
   },
   docs: {
     brief: "print the completion script of bash, zsh or fish",
+    customUsage: ["SHELL"],
     fullDescription:
-      'bash: eval "$(sessh completions bash)" in ~/.bashrc; zsh: the same with zsh, after compinit; fish: sessh completions fish | source',
+      'bash: eval "$(sessh completions bash)" in ~/.bashrc\n' +
+      "zsh: the same with zsh, in ~/.zshrc after compinit\n" +
+      "fish: sessh completions fish | source",
   },
-});
+}), "SHELL");
 
 /** `__complete -- WORDS…`. */
 export const complete = buildCommand<Record<never, never>, [], ProgramContext>(

@@ -8,7 +8,7 @@ import { buildCommand } from "@stricli/core";
 import type { ProgramContext } from "../context.ts";
 import type { McpFlags } from "./mcp.ts";
 import { wellFormed } from "../../well_formed.ts";
-import { COMMON, switchFlag } from "../grammar.ts";
+import { COMMON, switchFlag, withUsage } from "../grammar.ts";
 
 const repeatable = (brief: string, placeholder: string, field: string) => ({
   kind: "parsed" as const,
@@ -20,7 +20,7 @@ const repeatable = (brief: string, placeholder: string, field: string) => ({
 });
 
 /** `mcp`: the MCP server on stdin and stdout. */
-export const mcp = buildCommand<McpFlags, [], ProgramContext>({
+export const mcp = withUsage(buildCommand<McpFlags, [], ProgramContext>({
   loader: async () => (await import("./mcp.ts")).mcp,
   parameters: {
     flags: {
@@ -53,7 +53,8 @@ export const mcp = buildCommand<McpFlags, [], ProgramContext>({
   },
   docs: {
     brief: "serve the sessions as MCP tools on stdin and stdout",
+    customUsage: ["[options]"],
     fullDescription:
       "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
   },
-});
+}), "[options]");

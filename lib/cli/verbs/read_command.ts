@@ -72,7 +72,7 @@ export const wait = targetCommand<WaitFlags>(
     since: {
       ...SINCE,
       brief:
-        "consider output from this cursor on (default: --for from the last input sent, --idle from now)",
+        "read from this cursor (default: --for since the last input, --idle from now)",
     },
     timeout: TIMEOUT,
     maxOutput: MAX_OUTPUT,
