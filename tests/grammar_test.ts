@@ -36,11 +36,35 @@ Deno.test("the payload of run, send and keys goes after -- and nowhere else", as
   const table: [string[], string][] = [
     [
       ["run", "work", "box", "echo", "hi"],
-      'sessh: Unexpected argument "hi"; put the COMMAND after --: sessh run NAME DEST -- COMMAND (see sessh run --help)\n',
+      'sessh: Unexpected argument "echo"; put the COMMAND after --: sessh run work box -- echo hi\n',
+    ],
+    [
+      ["run", "work", "host", "uptime"],
+      'sessh: Unexpected argument "uptime"; put the COMMAND after --: sessh run work host -- uptime\n',
+    ],
+    [
+      ["run", "work", "host", "ls -la"],
+      "sessh: Unexpected argument \"ls -la\"; put the COMMAND after --: sessh run work host -- 'ls -la'\n",
+    ],
+    [
+      ["run", "work", "host", "ls", "-la"],
+      'sessh: Unexpected argument "ls"; put the COMMAND after --: sessh run work host -- ls -la\n',
+    ],
+    [
+      ["run", "-p", "2222", "w", "h", "--timeout", "5", "grep", "-i", "it's"],
+      "sessh: Unexpected argument \"grep\"; put the COMMAND after --: sessh run -p 2222 w h --timeout 5 -- grep -i 'it'\\''s'\n",
     ],
     [
       ["send", "work", "box", "2222", "typed"],
-      'sessh: Unexpected argument "typed"; put the TEXT after --: sessh send NAME DEST -- TEXT (see sessh send --help)\n',
+      'sessh: Unexpected argument "typed"; put the TEXT after --: sessh send work box 2222 -- typed\n',
+    ],
+    [
+      ["keys", "work", "box", "--no-such", "C-c"],
+      'sessh: Unknown option "--no-such" (see sessh keys --help)\n',
+    ],
+    [
+      ["keys", "work", "box", "C-c"],
+      'sessh: Unexpected argument "C-c"; put the KEY… after --: sessh keys work box -- C-c\n',
     ],
     [
       ["run", "work", "box"],
@@ -52,7 +76,7 @@ Deno.test("the payload of run, send and keys goes after -- and nowhere else", as
     ],
     [
       ["run", "work", "box", "make", "--", "test"],
-      'sessh: Invalid PORT "make"; give a whole number from 1 to 65535\n',
+      'sessh: Unexpected argument "make"; put the COMMAND after --: sessh run work box -- make test\n',
     ],
   ];
   for (const [args, stderr] of table) {

@@ -235,19 +235,22 @@ export function verbCommand<F extends CommonFlags, A extends unknown[]>(
   },
 ): Command<ProgramContext> {
   const usage = spec.usage ?? [usageLine(spec.positional, spec.payload)];
-  return withUsage(buildCommand<F, A, ProgramContext>({
-    loader: spec.loader,
-    parameters: {
-      flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
-      aliases: { ...COMMON_ALIASES, ...spec.aliases },
-      positional: spec.positional,
-    },
-    docs: {
-      brief: spec.brief,
-      fullDescription: spec.description,
-      customUsage: usage,
-    },
-  }), usage[0]);
+  return withUsage(
+    buildCommand<F, A, ProgramContext>({
+      loader: spec.loader,
+      parameters: {
+        flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
+        aliases: { ...COMMON_ALIASES, ...spec.aliases },
+        positional: spec.positional,
+      },
+      docs: {
+        brief: spec.brief,
+        fullDescription: spec.description,
+        customUsage: usage,
+      },
+    }),
+    usage[0],
+  );
 }
 
 /**
