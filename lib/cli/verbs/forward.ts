@@ -10,6 +10,7 @@ import {
   changeForward,
   type Forward,
   parseForward,
+  recordedForwards,
 } from "../../ssh/forwards.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { verb } from "../context.ts";
@@ -48,7 +49,8 @@ export function forwardOf(flags: ForwardFlags): Forward {
 }
 
 /**
- * `forward DEST …`: set a forward up, or cancel it.
+ * `forward DEST …`: set a forward up, or cancel it; without one, list
+ * those in place.
  *
  * @param t DEST [PORT].
  * @param flags The forward and `--cancel`.
@@ -58,9 +60,20 @@ export async function forwardCommand(
   t: { dest: string; port?: string },
   flags: ForwardFlags,
 ): Promise<Outcome> {
-  const forward = forwardOf(flags);
+  const listing = !flags.cancel && flags.local === undefined &&
+    flags.remote === undefined && flags.dynamic === undefined;
+  const forward = listing ? null : forwardOf(flags);
   await using client = await connect(t, flags);
   const where = `through the master of ${t.dest}`;
+  if (forward === null) {
+    const forwards = await recordedForwards(client.master.controlPath);
+    return {
+      op: "forward",
+      fields: { forwards },
+      text: forwardList(forwards, where),
+      exitCode: 0,
+    };
+  }
   if (flags.cancel) {
     const { cancelled, forwards } = await cancelForward(
       client.destination,
@@ -87,6 +100,29 @@ export async function forwardCommand(
     text: `forwarding -${forward.kind} ${forward.spec} ${where}\n`,
     exitCode: 0,
   };
+}
+
+/**
+ * The forwards in place, one a line as they were set up (`-L 8080:…`).
+ *
+ * @param forwards The forwards.
+ * @param where Through which master, for the line saying there are none.
+ * @returns The text.
+ *
+ * @example
+ * ```ts
+ * import { forwardList } from "./forward.ts";
+ * forwardList([{ kind: "L", spec: "8080:localhost:80" }], "through the master of box");
+ * // "-L 8080:localhost:80\n"
+ * ```
+ */
+export function forwardList(
+  forwards: readonly Pick<Forward, "kind" | "spec">[],
+  where: string,
+): string {
+  return forwards.length === 0
+    ? `no forwards ${where}\n`
+    : forwards.map((f) => `-${f.kind} ${f.spec}\n`).join("");
 }
 
 /** `forward`, as its grammar in `forward_command.ts` calls it. */
