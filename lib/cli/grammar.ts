@@ -30,7 +30,7 @@ import {
 import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { wellFormed } from "../well_formed.ts";
-import { configuredHosts } from "./completion.ts";
+import { configuredHosts } from "./ssh_config.ts";
 import { MAX_BUFFER, PAGER_ENV } from "../contract/spec.ts";
 
 // Flag specifications. Each parser throws a UsageError naming the flag and
