@@ -226,3 +226,83 @@ Deno.test("--help states the -- rule and --version prints the version", async ()
   );
   assert.equal(version.stdout, `${config.version}\n`);
 });
+
+Deno.test("help: sessh help [VERB], usage lines of 100 characters at most, flags as the README names them", async (t) => {
+  const top = await cli(["--help"]);
+  await t.step("sessh help is sessh --help", async () => {
+    const help = await cli(["help"]);
+    assert.equal(help.code, 0);
+    assert.equal(help.stdout, top.stdout);
+  });
+  await t.step("sessh help run is sessh run --help", async () => {
+    const help = await cli(["help", "run"]);
+    assert.equal(help.code, 0);
+    assert.equal(help.stdout, (await cli(["run", "--help"])).stdout);
+  });
+  await t.step("sessh help nosuch names the unknown verb", async () => {
+    const help = await cli(["help", "nosuch"]);
+    assert.equal(help.code, 2);
+    assert.equal(
+      help.stderr,
+      'sessh: Unknown command "nosuch" (see sessh --help)\n',
+    );
+  });
+  const usage = top.stdout.split("\n\n")[0].split("\n").slice(1);
+  await t.step("one short usage line per verb, -- with the payload", () => {
+    for (const line of usage) assert.ok(line.length <= 100, line);
+    for (
+      const line of [
+        "  sessh run NAME DEST [PORT] [options] -- COMMAND…",
+        "  sessh send NAME DEST [PORT] [options] -- TEXT…",
+        "  sessh keys NAME DEST [PORT] [options] -- KEY…",
+        "  sessh screen NAME DEST [LINES] [PORT] [options]",
+        "  sessh logs NAME DEST [LINES] [PORT] [options]",
+        "  sessh forward DEST [PORT] [options]",
+      ]
+    ) {
+      assert.ok(usage.includes(line), `${line} in\n${usage.join("\n")}`);
+    }
+  });
+  for (const verb of ["run", "open", "keys", "wait", "cp", "attach"]) {
+    await t.step(
+      `${verb} --help: the same usage line, flags by name`,
+      async () => {
+        const help = await cli([verb, "--help"]);
+        const lines = help.stdout.split("\n");
+        assert.ok(usage.includes(lines[1]), lines[1]);
+        for (const line of lines) {
+          assert.ok([...line].length <= 100, `${line.length}: ${line}`);
+        }
+        assert.doesNotMatch(help.stdout, /--wait\/|--agent-env\//);
+        if (verb === "run") assert.match(help.stdout, / \[--no-wait\] /);
+        if (verb === "open") assert.match(help.stdout, / \[--no-agent-env\] /);
+      },
+    );
+  }
+});
+
+Deno.test("the slips: watch without a terminal, a word that names no key", async (t) => {
+  const table: [string[], string][] = [
+    [
+      ["watch", "w", "box"],
+      "sessh: sessh watch needs a terminal on stdin and stdout; agents use run, send, keys and logs instead\n",
+    ],
+    [
+      ["attach", "w", "box"],
+      "sessh: sessh attach needs a terminal on stdin and stdout; agents use run, send, keys and logs instead\n",
+    ],
+    [
+      ["keys", "w", "box", "--", "C-c", "Foo"],
+      'sessh: Unknown key "Foo"; give key names (Enter, Escape, Tab, BTab, BSpace, Space, Up, Down, Left, Right, Home, End, PageUp, PageDown, IC, DC, F1…F12, one character, or C-, M-, S- before one: C-c, M-x), or --literal to type words as text\n',
+    ],
+  ];
+  for (const [args, stderr] of table) {
+    await t.step(args.join(" "), async () => {
+      const result = await cli(args);
+      assert.equal(result.stderr, stderr);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
+      assert.equal(result.touched, false);
+    });
+  }
+});
