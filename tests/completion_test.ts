@@ -45,6 +45,8 @@ Deno.test("bash completes verbs, flags and hosts from ~/.ssh/config", async () =
       "Host build-box db1\n  User me\nHost *\n  ServerAliveInterval 30\n",
     );
     assert.deepEqual(await bashCompletes(["cl"], home), ["close"]);
+    assert.deepEqual(await bashCompletes(["he"], home), ["help"]);
+    assert.deepEqual(await bashCompletes(["help", "cl"], home), ["close"]);
     assert.deepEqual(await bashCompletes(["run", "--ti"], home), ["--timeout"]);
     const dest = await bashCompletes(["logs", "work", ""], home);
     assert.ok(dest.includes("build-box") && dest.includes("db1"), String(dest));

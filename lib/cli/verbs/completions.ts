@@ -25,9 +25,17 @@ export const complete = verb(async (context) => {
   const words = context.payload?.length ? context.payload : [""];
   // After `--` the parser has nothing to offer: the payload is the verb's.
   const dashes = words.indexOf("--");
-  const proposals = dashes >= 0 && dashes < words.length - 1
-    ? afterDashes(words.find((w) => !w.startsWith("-")), words.at(-1) ?? "")
-    : await proposeCompletions(context.program, words, context);
+  // `help VERB` is no route of the parser's: its VERB completes as a verb.
+  const asked = words[0] === "help" && words.length === 2
+    ? words.slice(1)
+    : words;
+  const proposals: { completion: string; brief: string }[] =
+    dashes >= 0 && dashes < words.length - 1
+      ? afterDashes(words.find((w) => !w.startsWith("-")), words.at(-1) ?? "")
+      : [...await proposeCompletions(context.program, asked, context)];
+  if (words.length === 1 && "help".startsWith(words[0])) {
+    proposals.push({ completion: "help", brief: "a verb's options" });
+  }
   return {
     op: "__complete",
     fields: {},
