@@ -19,45 +19,44 @@ const repeatable = (brief: string, placeholder: string, field: string) => ({
   placeholder,
 });
 
+const command = buildCommand<McpFlags, [], ProgramContext>({
+  loader: async () => (await import("./mcp.ts")).mcp,
+  parameters: {
+    flags: {
+      allowHost: repeatable(
+        "only hosts matching this pattern (* matches anything; user@host with @), repeatable",
+        "pattern",
+        "--allow-host",
+      ),
+      readOnly: switchFlag(
+        "offer only the tools that observe: logs, screen, wait, status, list, result, history",
+      ),
+      allowLocalDir: repeatable(
+        "a local directory upload and download may use (default: the working directory), repeatable",
+        "dir",
+        "--allow-local-dir",
+      ),
+      allowSecretEnv: repeatable(
+        "an environment variable type_secret may type, repeatable",
+        "var",
+        "--allow-secret-env",
+      ),
+      allowSecretFile: repeatable(
+        "a file type_secret may type, repeatable",
+        "path",
+        "--allow-secret-file",
+      ),
+      config: COMMON.config,
+    },
+    aliases: { F: "config" },
+  },
+  docs: {
+    brief: "serve the sessions as MCP tools on stdin and stdout",
+    customUsage: ["[options]"],
+    fullDescription:
+      "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
+  },
+});
+
 /** `mcp`: the MCP server on stdin and stdout. */
-export const mcp = withUsage(
-  buildCommand<McpFlags, [], ProgramContext>({
-    loader: async () => (await import("./mcp.ts")).mcp,
-    parameters: {
-      flags: {
-        allowHost: repeatable(
-          "only hosts matching this pattern (* matches anything; user@host with @), repeatable",
-          "pattern",
-          "--allow-host",
-        ),
-        readOnly: switchFlag(
-          "offer only the tools that observe: logs, screen, wait, status, list, result, history",
-        ),
-        allowLocalDir: repeatable(
-          "a local directory upload and download may use (default: the working directory), repeatable",
-          "dir",
-          "--allow-local-dir",
-        ),
-        allowSecretEnv: repeatable(
-          "an environment variable type_secret may type, repeatable",
-          "var",
-          "--allow-secret-env",
-        ),
-        allowSecretFile: repeatable(
-          "a file type_secret may type, repeatable",
-          "path",
-          "--allow-secret-file",
-        ),
-        config: COMMON.config,
-      },
-      aliases: { F: "config" },
-    },
-    docs: {
-      brief: "serve the sessions as MCP tools on stdin and stdout",
-      customUsage: ["[options]"],
-      fullDescription:
-        "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
-    },
-  }),
-  "[options]",
-);
+export const mcp = withUsage(command, "[options]");
