@@ -9,7 +9,12 @@
  * @module
  */
 import { run } from "@stricli/core";
-import { refuseGluedSshFlags, splitPayload } from "./lib/cli/args.ts";
+import {
+  helpWords,
+  refuseGluedSshFlags,
+  splitPayload,
+} from "./lib/cli/args.ts";
+import { misplacedPayload } from "./lib/cli/payload_hint.ts";
 import { buildProgram, type ProgramContext } from "./lib/cli/program.ts";
 import { ArgumentError, usageError, usageText } from "./lib/cli/usage_text.ts";
 import type { Outcome } from "./lib/cli/call.ts";
@@ -123,7 +128,7 @@ export async function main(args: string[]): Promise<number> {
   const { head, payload } = splitPayload(args);
   const json = head.includes("--json") || env.SESSH_JSON === "1";
   // --json may also come before the verb, as a global option.
-  const words = head[0] === "--json" ? head.slice(1) : head;
+  const words = helpWords(head[0] === "--json" ? head.slice(1) : head);
   const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
   let listening = false;
@@ -189,6 +194,13 @@ export async function main(args: string[]): Promise<number> {
   };
   try {
     refuseGluedSshFlags(words);
+    const slip = misplacedPayload(
+      head,
+      payload,
+      verb,
+      grammarOf(program, verb),
+    );
+    if (slip) throw slip;
     await run(program, words, context);
     if (argumentError !== null) {
       const error = usageError(argumentError, verb);
@@ -242,6 +254,15 @@ export async function main(args: string[]): Promise<number> {
       }
     }
   }
+}
+
+/** The flags and aliases of a verb, for {@linkcode misplacedPayload}. */
+function grammarOf(program: ReturnType<typeof buildProgram>, verb: string) {
+  const root = program.root;
+  const target = "getRoutingTargetForInput" in root
+    ? root.getRoutingTargetForInput(verb)
+    : undefined;
+  return target && "parameters" in target ? target.parameters : {};
 }
 
 /** Whether `error` is a write to a closed pipe, or was caused by one. */

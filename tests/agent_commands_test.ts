@@ -84,6 +84,7 @@ Deno.test("send, keys, logs, screen, wait, status, list and close", async (t) =>
         "keys",
         name,
         dest,
+        "--literal",
         "--",
         "hello",
         "Enter",

@@ -45,6 +45,8 @@ Deno.test("bash completes verbs, flags and hosts from ~/.ssh/config", async () =
       "Host build-box db1\n  User me\nHost *\n  ServerAliveInterval 30\n",
     );
     assert.deepEqual(await bashCompletes(["cl"], home), ["close"]);
+    assert.deepEqual(await bashCompletes(["he"], home), ["help"]);
+    assert.deepEqual(await bashCompletes(["help", "cl"], home), ["close"]);
     assert.deepEqual(await bashCompletes(["run", "--ti"], home), ["--timeout"]);
     const dest = await bashCompletes(["logs", "work", ""], home);
     assert.ok(dest.includes("build-box") && dest.includes("db1"), String(dest));
@@ -177,6 +179,67 @@ Deno.test("zsh TAB inserts a hostile host name quoted, and nothing runs", async 
     assert.equal(ran, false, "the name ran as a command");
     assert.equal(screen.split("\n")[1], `sessh run w ${host}`);
     assert.ok(!line.includes(host), `inserted unquoted: ${line}`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("bash -i TAB completes a host from an Included config, --no-wait and key names", async (t) => {
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${home}/.ssh/conf.d`, { recursive: true });
+    await Deno.writeTextFile(
+      `${home}/.ssh/config`,
+      "Include conf.d/*.conf\nHost *\n  ServerAliveInterval 30\n",
+    );
+    await Deno.writeTextFile(
+      `${home}/.ssh/conf.d/lab.conf`,
+      "Host included-box\n  User me\n",
+    );
+    await Deno.writeTextFile(
+      `${home}/.bashrc`,
+      [
+        `sessh() { ${JSON.stringify(Deno.execPath())} run -A --quiet ${
+          JSON.stringify(CLI)
+        } "$@"; }`,
+        'eval "$(sessh completions bash)"',
+        "PS1='$ '",
+      ].join("\n") + "\n",
+    );
+    await using pane = await startPane(
+      ["bash", "--noprofile", "--rcfile", `${home}/.bashrc`, "-i"],
+      {
+        cols: 200,
+        env: {
+          HOME: home,
+          DENO_DIR: Deno.env.get("DENO_DIR") ??
+            `${Deno.env.get("HOME")}/.cache/deno`,
+          DENO_NO_UPDATE_CHECK: "1",
+          NO_COLOR: "1",
+        },
+      },
+    );
+    await pane.waitFor(/^\$$/m);
+    const cases: [string, string][] = [
+      ["sessh logs w incl", "sessh logs w included-box"],
+      ["sessh run w box --no-w", "sessh run w box --no-wait"],
+      ["sessh keys w box -- PageU", "sessh keys w box -- PageUp"],
+      ["sessh keys w box -- esc", "sessh keys w box -- Escape"],
+    ];
+    for (const [typed, completed] of cases) {
+      await t.step(typed, async () => {
+        await pane.keys("C-e", "C-u", "C-l");
+        await pane.waitFor(/^\$$/);
+        await pane.type(typed);
+        await pane.keys("Tab");
+        // The screen is read with trailing blanks trimmed.
+        const screen = await pane.waitFor(
+          new RegExp(`^\\$ ${RegExp.escape(completed.trimEnd())}$`, "m"),
+          30_000,
+        );
+        assert.equal(screen.split("\n")[0], `$ ${completed}`.trimEnd());
+      });
+    }
   } finally {
     await Deno.remove(home, { recursive: true });
   }

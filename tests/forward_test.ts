@@ -62,6 +62,9 @@ Deno.test("a -L forward reaches a server started in the session, survives a new 
     assert.deepEqual(status.json.forwards, [{ kind: "L", spec }]);
     const list = await sesshJson(sshd, ["list", dest]);
     assert.deepEqual(list.json.forwards, [{ kind: "L", spec }]);
+    const listed = await sessh(sshd, ["forward", dest]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, `-L ${spec}\n`);
   });
 
   await t.step(
@@ -89,6 +92,8 @@ Deno.test("a -L forward reaches a server started in the session, survives a new 
     assert.match(await get(local), /^failed/);
     const status = await sesshJson(sshd, ["status", "srv", dest]);
     assert.deepEqual(status.json.forwards, []);
+    const listed = await sessh(sshd, ["forward", dest]);
+    assert.equal(listed.stdout, `no forwards through the master of ${dest}\n`);
   });
 
   await t.step(
@@ -184,7 +189,8 @@ Deno.test("a -L forward reaches a server started in the session, survives a new 
       bad.stderr,
       /Invalid -L "8080;touch x"; give \[bind:\]port:host:hostport/,
     );
-    const none = await sessh(sshd, ["forward", dest]);
+    // Without a forward, forward DEST lists them; --cancel needs one.
+    const none = await sessh(sshd, ["forward", dest, "--cancel"]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /Give exactly one forward/);
   });

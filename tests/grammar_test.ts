@@ -36,11 +36,35 @@ Deno.test("the payload of run, send and keys goes after -- and nowhere else", as
   const table: [string[], string][] = [
     [
       ["run", "work", "box", "echo", "hi"],
-      'sessh: Unexpected argument "hi"; put the COMMAND after --: sessh run NAME DEST -- COMMAND (see sessh run --help)\n',
+      'sessh: Unexpected argument "echo"; put the COMMAND after --: sessh run work box -- echo hi\n',
+    ],
+    [
+      ["run", "work", "host", "uptime"],
+      'sessh: Unexpected argument "uptime"; put the COMMAND after --: sessh run work host -- uptime\n',
+    ],
+    [
+      ["run", "work", "host", "ls -la"],
+      "sessh: Unexpected argument \"ls -la\"; put the COMMAND after --: sessh run work host -- 'ls -la'\n",
+    ],
+    [
+      ["run", "work", "host", "ls", "-la"],
+      'sessh: Unexpected argument "ls"; put the COMMAND after --: sessh run work host -- ls -la\n',
+    ],
+    [
+      ["run", "-p", "2222", "w", "h", "--timeout", "5", "grep", "-i", "it's"],
+      "sessh: Unexpected argument \"grep\"; put the COMMAND after --: sessh run -p 2222 w h --timeout 5 -- grep -i 'it'\\''s'\n",
     ],
     [
       ["send", "work", "box", "2222", "typed"],
-      'sessh: Unexpected argument "typed"; put the TEXT after --: sessh send NAME DEST -- TEXT (see sessh send --help)\n',
+      'sessh: Unexpected argument "typed"; put the TEXT after --: sessh send work box 2222 -- typed\n',
+    ],
+    [
+      ["keys", "work", "box", "--no-such", "C-c"],
+      'sessh: Unknown option "--no-such" (see sessh keys --help)\n',
+    ],
+    [
+      ["keys", "work", "box", "C-c"],
+      'sessh: Unexpected argument "C-c"; put the KEY… after --: sessh keys work box -- C-c\n',
     ],
     [
       ["run", "work", "box"],
@@ -52,7 +76,7 @@ Deno.test("the payload of run, send and keys goes after -- and nowhere else", as
     ],
     [
       ["run", "work", "box", "make", "--", "test"],
-      'sessh: Invalid PORT "make"; give a whole number from 1 to 65535\n',
+      'sessh: Unexpected argument "make"; put the COMMAND after --: sessh run work box -- make test\n',
     ],
   ];
   for (const [args, stderr] of table) {
@@ -201,4 +225,84 @@ Deno.test("--help states the -- rule and --version prints the version", async ()
     await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
   );
   assert.equal(version.stdout, `${config.version}\n`);
+});
+
+Deno.test("help: sessh help [VERB], usage lines of 100 characters at most, flags as the README names them", async (t) => {
+  const top = await cli(["--help"]);
+  await t.step("sessh help is sessh --help", async () => {
+    const help = await cli(["help"]);
+    assert.equal(help.code, 0);
+    assert.equal(help.stdout, top.stdout);
+  });
+  await t.step("sessh help run is sessh run --help", async () => {
+    const help = await cli(["help", "run"]);
+    assert.equal(help.code, 0);
+    assert.equal(help.stdout, (await cli(["run", "--help"])).stdout);
+  });
+  await t.step("sessh help nosuch names the unknown verb", async () => {
+    const help = await cli(["help", "nosuch"]);
+    assert.equal(help.code, 2);
+    assert.equal(
+      help.stderr,
+      'sessh: Unknown command "nosuch" (see sessh --help)\n',
+    );
+  });
+  const usage = top.stdout.split("\n\n")[0].split("\n").slice(1);
+  await t.step("one short usage line per verb, -- with the payload", () => {
+    for (const line of usage) assert.ok(line.length <= 100, line);
+    for (
+      const line of [
+        "  sessh run NAME DEST [PORT] [options] -- COMMAND…",
+        "  sessh send NAME DEST [PORT] [options] -- TEXT…",
+        "  sessh keys NAME DEST [PORT] [options] -- KEY…",
+        "  sessh screen NAME DEST [LINES] [PORT] [options]",
+        "  sessh logs NAME DEST [LINES] [PORT] [options]",
+        "  sessh forward DEST [PORT] [options]",
+      ]
+    ) {
+      assert.ok(usage.includes(line), `${line} in\n${usage.join("\n")}`);
+    }
+  });
+  for (const verb of ["run", "open", "keys", "wait", "cp", "attach"]) {
+    await t.step(
+      `${verb} --help: the same usage line, flags by name`,
+      async () => {
+        const help = await cli([verb, "--help"]);
+        const lines = help.stdout.split("\n");
+        assert.ok(usage.includes(lines[1]), lines[1]);
+        for (const line of lines) {
+          assert.ok([...line].length <= 100, `${line.length}: ${line}`);
+        }
+        assert.doesNotMatch(help.stdout, /--wait\/|--agent-env\//);
+        if (verb === "run") assert.match(help.stdout, / \[--no-wait\] /);
+        if (verb === "open") assert.match(help.stdout, / \[--no-agent-env\] /);
+      },
+    );
+  }
+});
+
+Deno.test("the slips: watch without a terminal, a word that names no key", async (t) => {
+  const table: [string[], string][] = [
+    [
+      ["watch", "w", "box"],
+      "sessh: sessh watch needs a terminal on stdin and stdout; agents use run, send, keys and logs instead\n",
+    ],
+    [
+      ["attach", "w", "box"],
+      "sessh: sessh attach needs a terminal on stdin and stdout; agents use run, send, keys and logs instead\n",
+    ],
+    [
+      ["keys", "w", "box", "--", "C-c", "Foo"],
+      'sessh: Unknown key "Foo"; give key names (Enter, Escape, Tab, BTab, BSpace, Space, Up, Down, Left, Right, Home, End, PageUp, PageDown, IC, DC, F1…F12, one character, or C-, M-, S- before one: C-c, M-x), or --literal to type words as text\n',
+    ],
+  ];
+  for (const [args, stderr] of table) {
+    await t.step(args.join(" "), async () => {
+      const result = await cli(args);
+      assert.equal(result.stderr, stderr);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
+      assert.equal(result.touched, false);
+    });
+  }
 });

@@ -106,6 +106,24 @@ Deno.test("record --since to stdout, and refusals", async () => {
   assert.equal(out.code, 0, out.stderr);
   const { events } = parseCast(out.stdout);
   assert.match(events.map(([, , d]) => d).join(""), /since-42/);
+  // Neither --since nor --command: the whole buffer, as --since 0 gives it.
+  const whole = await sessh(sshd, ["record", "r2", dest, "--output", "-"]);
+  assert.equal(whole.code, 0, whole.stderr);
+  const all = parseCast(whole.stdout).events.map(([, , d]) => d).join("");
+  const fromZero = await sessh(sshd, [
+    "record",
+    "r2",
+    dest,
+    "--since",
+    "0",
+    "--output",
+    "-",
+  ]);
+  assert.equal(
+    all,
+    parseCast(fromZero.stdout).events.map(([, , d]) => d).join(""),
+  );
+  assert.match(all, /since-42/);
   const both = await sessh(sshd, [
     "record",
     "r2",
@@ -118,7 +136,10 @@ Deno.test("record --since to stdout, and refusals", async () => {
     "-",
   ]);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /either --since CURSOR or --command ID/);
+  assert.equal(
+    both.stderr,
+    "sessh: Record either --since CURSOR or --command ID, not both (neither: the whole buffer)\n",
+  );
   const nowhere = await sessh(sshd, ["record", "r2", dest, "--since", "0"]);
   assert.equal(nowhere.code, 2);
   assert.match(nowhere.stderr, /--output FILE.cast/);

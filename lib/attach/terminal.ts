@@ -38,14 +38,15 @@ export class LocalTerminal {
   /**
    * Checks that stdin and stdout are a terminal.
    *
+   * @param verb The verb that needs it, for the message.
    * @returns The terminal.
    * @throws {SesshError} When they are not.
    */
-  static open(): LocalTerminal {
+  static open(verb = "attach"): LocalTerminal {
     if (!Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) {
       throw new SesshError(
         "usage",
-        "sessh attach needs a terminal on stdin and stdout; agents use run, send, keys and logs instead",
+        `sessh ${verb} needs a terminal on stdin and stdout; agents use run, send, keys and logs instead`,
         2,
       );
     }

@@ -38,6 +38,25 @@ export function splitPayload(
 }
 
 /**
+ * `sessh help [VERB]` as the parser knows it: `sessh [VERB] --help`.
+ *
+ * @param words The arguments before `--`, without a leading `--json`.
+ * @returns The same words, or those asking for help the parser's way.
+ *
+ * @example
+ * ```ts
+ * import { helpWords } from "./args.ts";
+ * console.log(helpWords(["help", "run"])); // ["run", "--help"]
+ * console.log(helpWords(["help"])); // ["--help"]
+ * ```
+ */
+export function helpWords(words: string[]): string[] {
+  if (words[0] !== "help") return words;
+  const verb = words[1];
+  return verb === undefined || verb === "help" ? ["--help"] : [verb, "--help"];
+}
+
+/**
  * Parses seconds (`60`, `1.5`, `90s`, `2m`, `1h`) into milliseconds.
  *
  * @param text The value given.

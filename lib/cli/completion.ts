@@ -1,7 +1,7 @@
 /**
  * Shell completion: the script `sessh completions SHELL` prints, which asks
  * `sessh __complete -- WORDS…` for the words that may come next (verbs,
- * flags, and destinations from `~/.ssh/config`).
+ * flags, destinations from `~/.ssh/config` and key names).
  *
  * @module
  */
@@ -63,47 +63,5 @@ complete -c sessh -f -a '(sessh __complete -- (commandline -opc)[2..-1] (command
           COMPLETION_SHELLS.join(", ")
         }`,
       );
-  }
-}
-
-/**
- * The host aliases an ssh config names (`Host` lines), without patterns
- * (`*`, `?`, `!`) that no one would type as a destination.
- *
- * @param config The text of an ssh config file.
- * @returns The aliases, in order, each once.
- *
- * @example
- * ```ts
- * import { sshConfigHosts } from "./completion.ts";
- * const config = "Host build-box db1\n  User me\nHost *.internal !x\nhost=lab\n";
- * console.log(sshConfigHosts(config)); // ["build-box", "db1", "lab"]
- * ```
- */
-export function sshConfigHosts(config: string): string[] {
-  const hosts = new Set<string>();
-  for (const line of config.split("\n")) {
-    const match = /^\s*host(?:\s*=\s*|\s+)(.*)$/i.exec(line);
-    if (!match) continue;
-    for (const word of match[1].replace(/#.*/, "").split(/\s+/)) {
-      const host = word.replace(/^"(.*)"$/, "$1");
-      if (host && !/[*?!]/.test(host)) hosts.add(host);
-    }
-  }
-  return [...hosts];
-}
-
-/**
- * The destinations `~/.ssh/config` offers, for completing DEST.
- *
- * @param home The home directory.
- * @returns Host aliases; none when there is no config.
- */
-export function configuredHosts(home: string | undefined): string[] {
-  if (!home) return [];
-  try {
-    return sshConfigHosts(Deno.readTextFileSync(`${home}/.ssh/config`));
-  } catch {
-    return [];
   }
 }

@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
-import { completionScript, sshConfigHosts } from "./completion.ts";
+import { completionScript } from "./completion.ts";
+import { keyCompletions } from "./verbs/completions.ts";
 import { UsageError } from "../errors.ts";
 
-Deno.test("sshConfigHosts takes aliases and leaves out patterns", () => {
-  const config = [
-    "# a comment: Host ignored",
-    "Host build-box db1 # trailing comment",
-    "  HostName 127.0.0.1",
-    "Host *.internal !bastion",
-    "host=lab",
-    'Host "quoted"',
-    "Match host x",
-    "Host db1",
-  ].join("\n");
-  assert.deepEqual(sshConfigHosts(config), [
-    "build-box",
-    "db1",
-    "lab",
-    "quoted",
-  ]);
+Deno.test("keyCompletions() offers key names by prefix, in any case", () => {
+  assert.deepEqual(keyCompletions("pa"), ["PageUp", "PageDown"]);
+  assert.deepEqual(keyCompletions("C-"), ["C-c", "C-d", "C-z", "C-l"]);
+  assert.ok(keyCompletions("").includes("Enter"));
+  assert.deepEqual(keyCompletions("zz"), []);
 });
 
 Deno.test("completionScript writes bash, zsh and fish, and refuses others", () => {

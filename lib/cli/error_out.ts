@@ -8,18 +8,22 @@
  */
 import type { ErrorCode, ErrorDetails, SesshError } from "../errors.ts";
 import { IDENTITY_ADVICE } from "../ssh/ssh_errors.ts";
+import { shellQuote } from "./payload_hint.ts";
 
 type Hint = (error: SesshError) => string | undefined;
 
 /**
- * NAME DEST of the session an error is about, for a hint that names it; a
- * daemon's refusal does not know the destination, which stays `DEST`.
+ * NAME DEST of the session an error is about, for a hint that names it,
+ * quoted as a shell reads it back; a daemon's refusal does not know the
+ * destination, which stays `DEST`.
  */
 function target(error: SesshError): string | undefined {
   const { session, destination } = error.details;
   return session === undefined
     ? undefined
-    : `${session} ${destination ?? "DEST"}`;
+    : `${shellQuote(session)} ${
+      destination === undefined ? "DEST" : shellQuote(destination)
+    }`;
 }
 
 /** The sessh command line that does what an error advises, by code. */
@@ -55,7 +59,9 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
   no_integration: () => "run --no-wait, or open --shell bash",
   terminal_echoes: (error) => {
     const at = target(error);
-    return at && `e.g. sessh wait ${at} --for 'assword'`;
+    // A pattern that reads as what it waits for, and matches sudo's
+    // "password for me:" as well as su's "Password:".
+    return at && `e.g. sessh wait ${at} --for '[Pp]assword'`;
   },
   remote: (error) => error.details.noSftp ? "cp --via helper" : undefined,
 };

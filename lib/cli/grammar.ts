@@ -30,7 +30,7 @@ import {
 import { validateName } from "../session/name.ts";
 import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { wellFormed } from "../well_formed.ts";
-import { configuredHosts } from "./completion.ts";
+import { configuredHosts } from "./ssh_config.ts";
 import { MAX_BUFFER, PAGER_ENV } from "../contract/spec.ts";
 
 // Flag specifications. Each parser throws a UsageError naming the flag and
@@ -123,18 +123,16 @@ export const OPEN: FlagSpecs<Omit<OpenFlags, keyof CommonFlags>> = {
     "shell",
     "--shell",
   ),
-  agentEnv: {
-    kind: "boolean",
-    brief: `set ${
-      Object.entries(PAGER_ENV).map(([k, v]) => `${k}=${v}`).join(", ")
-    }`,
-    optional: true,
-  },
+  // Named as the README names it: Stricli would show a negatable boolean
+  // as --agent-env/--no-agent-env, and complete the name nobody types.
+  noAgentEnv: switchFlag(
+    `leave out ${Object.keys(PAGER_ENV).join(", ")} (set to cat or empty)`,
+  ),
   forward: {
     kind: "parsed",
     parse: parseForwardFlag,
     brief:
-      "forward a port through the master: L:port:host:hostport, R:…, D:port (repeatable)",
+      "a forward through the master: L:port:host:hostport, R:…, D:port; repeatable",
     optional: true,
     variadic: true,
     placeholder: "kind:spec",
@@ -230,23 +228,48 @@ export function verbCommand<F extends CommonFlags, A extends unknown[]>(
     loader: () => Promise<VerbFunction<F, A>>;
     /** A longer description, for `--help`. */
     description?: string;
-    /** Usage lines in place of the generated one. */
+    /** The payload it takes after `--` (`COMMAND…`), for its usage line. */
+    payload?: string;
+    /** Usage lines in place of the one made from the positionals. */
     usage?: string[];
   },
 ): Command<ProgramContext> {
-  return buildCommand<F, A, ProgramContext>({
-    loader: spec.loader,
-    parameters: {
-      flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
-      aliases: { ...COMMON_ALIASES, ...spec.aliases },
-      positional: spec.positional,
-    },
-    docs: {
-      brief: spec.brief,
-      fullDescription: spec.description,
-      customUsage: spec.usage,
-    },
-  });
+  const usage = spec.usage ?? [usageLine(spec.positional, spec.payload)];
+  return withUsage(
+    buildCommand<F, A, ProgramContext>({
+      loader: spec.loader,
+      parameters: {
+        flags: { ...COMMON, ...spec.flags } as unknown as FlagSpecs<F>,
+        aliases: { ...COMMON_ALIASES, ...spec.aliases },
+        positional: spec.positional,
+      },
+      docs: {
+        brief: spec.brief,
+        fullDescription: spec.description,
+        customUsage: usage,
+      },
+    }),
+    usage[0],
+  );
+}
+
+/**
+ * The command with `line` as its usage line in `sessh --help`, the same
+ * one its own `--help` shows (Stricli's `customUsage` reaches only the
+ * latter), so that both help pages speak alike.
+ *
+ * @param command A command built by Stricli.
+ * @param line What follows `sessh VERB`, e.g. `NAME DEST [PORT] [options]`.
+ * @returns The command, listed with that line.
+ */
+export function withUsage(
+  command: Command<ProgramContext>,
+  line: string,
+): Command<ProgramContext> {
+  return {
+    ...command,
+    formatUsageLine: (args) => `${args.prefix.join(" ")} ${line}`,
+  };
 }
 
 /** The positionals of a verb on one session: NAME DEST [PORT]. */
@@ -283,8 +306,30 @@ export function targetCommand<F extends CommonFlags>(
     positional: TARGET,
     loader,
     description: more.description,
-    usage: more.payload
-      ? [`NAME DEST [PORT] [options] -- ${more.payload}`]
-      : undefined,
+    payload: more.payload,
   });
+}
+
+/**
+ * A verb's usage line after `sessh VERB`: its positionals, `[options]` and
+ * the payload. Stricli's own line lists every flag (300 characters for
+ * `run`); `--help` lists them below, one a line.
+ *
+ * @param positional The verb's positionals.
+ * @param payload What it takes after `--`, if anything.
+ * @returns The line, e.g. `NAME DEST [PORT] [options] -- COMMAND…`.
+ */
+export function usageLine(
+  positional: { kind: string; parameters?: unknown },
+  payload?: string,
+): string {
+  const parameters = positional.kind === "tuple"
+    ? positional.parameters as { placeholder?: string; optional?: boolean }[]
+    : [];
+  const words = parameters.map((p) =>
+    p.optional ? `[${p.placeholder}]` : `${p.placeholder}`
+  );
+  words.push("[options]");
+  if (payload) words.push(`-- ${payload}`);
+  return words.join(" ");
 }

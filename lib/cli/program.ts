@@ -89,7 +89,8 @@ export function buildProgram(
         hideRoute: { __complete: true, agent: true },
         brief: "Persistent remote shells over ssh, for agents and humans",
         fullDescription:
-          "Put --json anywhere before -- for one JSON object on stdout.",
+          "Put --json anywhere before -- for one JSON object on stdout.\n" +
+          "sessh help VERB (or sessh VERB --help) lists a verb's options.",
       },
     }),
     {

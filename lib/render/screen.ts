@@ -19,6 +19,11 @@ export interface Screen {
   rows: number;
   /** Whether the alternate screen is active (vim, less, top and the like). */
   altScreen: boolean;
+  /**
+   * The lines that scrolled off above the visible rows, oldest first, when
+   * asked for with `scrollback` (the alternate screen has none).
+   */
+  scrollback?: string[];
 }
 
 /** Terminal size for {@link renderScreen}. */
@@ -27,6 +32,13 @@ export interface RenderScreenOptions {
   cols: number;
   /** Terminal height in rows; must match the size the program drew for. */
   rows: number;
+  /**
+   * How many lines that scrolled off above the screen to keep, for
+   * {@linkcode Screen.scrollback}.
+   *
+   * @default {0}
+   */
+  scrollback?: number;
 }
 
 /**
@@ -56,21 +68,30 @@ export function renderScreen(
   data: Uint8Array,
   options: RenderScreenOptions,
 ): Promise<Screen> {
-  // Only the viewport is read, so no scrollback is kept.
-  return emulate(data, { ...options, scrollback: 0 }, readScreen);
+  // Without scrollback only the viewport is read, so none is kept.
+  const scrollback = options.scrollback ?? 0;
+  return emulate(
+    data,
+    { cols: options.cols, rows: options.rows, scrollback },
+    (terminal) => readScreen(terminal, scrollback),
+  );
 }
 
-function readScreen(terminal: HeadlessTerminal): Screen {
+function readScreen(terminal: HeadlessTerminal, scrollback: number): Screen {
   const buffer = terminal.buffer.active;
   const { cols, rows } = terminal;
+  const text = (y: number) => {
+    const line = buffer.getLine(y);
+    return line === undefined ? "" : line.translateToString(true).trimEnd();
+  };
   const lines: string[] = [];
-  for (let y = 0; y < rows; y++) {
-    const line = buffer.getLine(buffer.baseY + y);
-    lines.push(
-      line === undefined ? "" : line.translateToString(true).trimEnd(),
-    );
+  for (let y = 0; y < rows; y++) lines.push(text(buffer.baseY + y));
+  const above: string[] = [];
+  for (let y = Math.max(0, buffer.baseY - scrollback); y < buffer.baseY; y++) {
+    above.push(text(y));
   }
   return {
+    ...(scrollback > 0 ? { scrollback: above } : {}),
     lines,
     // After printing into the last column the cursor waits past the edge for
     // the next character; it is shown in the last column, as terminals do.

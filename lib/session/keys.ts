@@ -55,6 +55,55 @@ const CONTROL_PUNCTUATION: Record<string, string> = {
 };
 
 /**
+ * The key names, as tmux and the README spell them, for messages and
+ * completion. Case does not matter, and `Esc`, `Insert`, `Delete`, `PPage`,
+ * `NPage`, `PgUp`, `PgDn` are accepted too; `C-`, `M-` and `S-` go before
+ * a character or a name (`C-c`, `M-x`, `S-Tab`).
+ */
+export const KEY_NAMES: readonly string[] = [
+  "Enter",
+  "Escape",
+  "Tab",
+  "BTab",
+  "BSpace",
+  "Space",
+  "Up",
+  "Down",
+  "Left",
+  "Right",
+  "Home",
+  "End",
+  "PageUp",
+  "PageDown",
+  "IC",
+  "DC",
+  ...Array.from({ length: 12 }, (_, i) => `F${i + 1}`),
+];
+
+/**
+ * Whether a word names a key: a key name, one character, or `C-`, `M-`,
+ * `S-` before one of them. Other words are typed literally by
+ * {@linkcode keyBytes}, which the command line allows only when asked.
+ *
+ * @param key The word.
+ * @returns Whether it names a key.
+ *
+ * @example
+ * ```ts
+ * import { isKeyName } from "./keys.ts";
+ * console.log(isKeyName("C-c"), isKeyName("pagedown"), isKeyName("q")); // true true true
+ * console.log(isKeyName("Foo")); // false
+ * ```
+ */
+export function isKeyName(key: string): boolean {
+  if ([...key].length === 1 || NAMED[key.toLowerCase()]) return true;
+  const modified = /^((?:[CMS]-)+)(.+)$/i.exec(key);
+  return modified !== null &&
+    ([...modified[2]].length === 1 ||
+      NAMED[modified[2].toLowerCase()] !== undefined);
+}
+
+/**
  * Turns one tmux key name into bytes. Names are `Enter`, `C-c`, `M-x`,
  * `Escape`, `Tab`, `BSpace`, arrows, `Home`, `End`, `PageUp`, `PageDown`,
  * `F1`–`F12` and more; anything that is not a key name is typed literally.

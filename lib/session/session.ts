@@ -480,15 +480,22 @@ export class Session {
   /**
    * The visible screen, rendered by a terminal emulator, with the cursor.
    *
+   * @param options `scrollback`: how many lines that scrolled off above
+   * the screen to return too (default 0).
    * @returns Lines, cursor, size and whether the alternate screen is on.
    */
-  async screen(): Promise<ScreenResult> {
+  async screen(options: { scrollback?: number } = {}): Promise<ScreenResult> {
     await this.#ready();
     preloadRenderer();
     const range = await readRange(this.#client.connection, this.name, {
       whole: true,
     });
-    return await renderScreen(range.data, range.size ?? await this.status());
+    const size = range.size ?? await this.status();
+    return await renderScreen(range.data, {
+      cols: size.cols,
+      rows: size.rows,
+      scrollback: options.scrollback,
+    });
   }
 
   /**

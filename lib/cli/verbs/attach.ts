@@ -57,12 +57,14 @@ export interface AttachFlags extends CommonFlags {
  * @param positionals `[NAME] DEST [PORT]`.
  * @param flags Options.
  * @param env Environment (for `TERM`).
+ * @param verb The verb called, `attach` or `watch`, for messages.
  * @returns The outcome; the exit code is the shell's when it exits.
  */
 export async function attachCommand(
   positionals: string[],
   flags: AttachFlags,
   env: Record<string, string | undefined>,
+  verb: "attach" | "watch" = "attach",
 ): Promise<Outcome> {
   const withName = positionals.length >= 2 && !/^\d+$/.test(positionals[1]);
   const [name, dest, port] = withName
@@ -80,7 +82,7 @@ export async function attachCommand(
   if (flags.session !== undefined) validateName(flags.session);
   const detachKeys = parseDetachKeys(flags.detachKeys ?? DEFAULT_DETACH_KEYS);
   const retries = parseRetries(flags.retries ?? "10");
-  const term = flags.list ? null : LocalTerminal.open();
+  const term = flags.list ? null : LocalTerminal.open(verb);
   const clientOptions = { destination: dest, port, ssh: sshFlags(flags) };
   const client = await SesshClient.connect(clientOptions);
   await setUpForwards(client, flags.forward, { dest, port }, flags);
@@ -213,7 +215,12 @@ export const watch = targetVerb<
   CommonFlags & { detachKeys?: string; retries?: string }
 >(({ name, dest, port }, flags, context) => {
   const words = [name, dest, port].filter((w) => w !== undefined);
-  return attachCommand(words, { ...flags, readOnly: true }, context.env);
+  return attachCommand(
+    words,
+    { ...flags, readOnly: true },
+    context.env,
+    "watch",
+  );
 });
 
 /** `detach`, as its grammar in `attach_command.ts` calls it. */

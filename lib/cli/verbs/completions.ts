@@ -8,6 +8,7 @@
 import { proposeCompletions } from "@stricli/core";
 import { verb } from "../context.ts";
 import { completionScript } from "../completion.ts";
+import { KEY_NAMES } from "../../session/keys.ts";
 
 /** `completions`, as its grammar in `completions_command.ts` calls it. */
 export const completions = verb((_, _flags, shell: string) =>
@@ -22,7 +23,19 @@ export const completions = verb((_, _flags, shell: string) =>
 /** `__complete`, as its grammar in `completions_command.ts` calls it. */
 export const complete = verb(async (context) => {
   const words = context.payload?.length ? context.payload : [""];
-  const proposals = await proposeCompletions(context.program, words, context);
+  // After `--` the parser has nothing to offer: the payload is the verb's.
+  const dashes = words.indexOf("--");
+  // `help VERB` is no route of the parser's: its VERB completes as a verb.
+  const asked = words[0] === "help" && words.length === 2
+    ? words.slice(1)
+    : words;
+  const proposals: { completion: string; brief: string }[] =
+    dashes >= 0 && dashes < words.length - 1
+      ? afterDashes(words.find((w) => !w.startsWith("-")), words.at(-1) ?? "")
+      : [...await proposeCompletions(context.program, asked, context)];
+  if (words.length === 1 && "help".startsWith(words[0])) {
+    proposals.push({ completion: "help", brief: "a verb's options" });
+  }
   return {
     op: "__complete",
     fields: {},
@@ -30,3 +43,34 @@ export const complete = verb(async (context) => {
     exitCode: 0,
   };
 });
+
+/** Key names after `keys … --`; nothing after another verb's `--`. */
+function afterDashes(
+  verb: string | undefined,
+  partial: string,
+): { completion: string; brief: string }[] {
+  if (verb !== "keys") return [];
+  return keyCompletions(partial).map((name) => ({
+    completion: name,
+    brief: "key",
+  }));
+}
+
+/**
+ * What may follow `keys … --`: the key names that start with `partial`,
+ * in any case, and the control keys most often pressed.
+ *
+ * @param partial The word being completed.
+ * @returns The key names.
+ *
+ * @example
+ * ```ts
+ * import { keyCompletions } from "./completions.ts";
+ * console.log(keyCompletions("pa")); // ["PageUp", "PageDown"]
+ * ```
+ */
+export function keyCompletions(partial: string): string[] {
+  const lower = partial.toLowerCase();
+  return [...KEY_NAMES, "C-c", "C-d", "C-z", "C-l", "M-x"]
+    .filter((name) => name.toLowerCase().startsWith(lower));
+}

@@ -7,9 +7,9 @@
 import { buildCommand } from "@stricli/core";
 import type { ProgramContext } from "../context.ts";
 import { COMPLETION_SHELLS } from "../completion.ts";
+import { withUsage } from "../grammar.ts";
 
-/** `completions SHELL`. */
-export const completions = buildCommand<
+const command = buildCommand<
   Record<never, never>,
   [string],
   ProgramContext
@@ -28,10 +28,15 @@ export const completions = buildCommand<
   },
   docs: {
     brief: "print the completion script of bash, zsh or fish",
-    fullDescription:
-      'bash: eval "$(sessh completions bash)" in ~/.bashrc; zsh: the same with zsh, after compinit; fish: sessh completions fish | source',
+    customUsage: ["SHELL"],
+    fullDescription: 'bash: eval "$(sessh completions bash)" in ~/.bashrc\n' +
+      "zsh: the same with zsh, in ~/.zshrc after compinit\n" +
+      "fish: sessh completions fish | source",
   },
 });
+
+/** `completions SHELL`. */
+export const completions = withUsage(command, "SHELL");
 
 /** `__complete -- WORDS…`. */
 export const complete = buildCommand<Record<never, never>, [], ProgramContext>(

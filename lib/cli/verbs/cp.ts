@@ -156,17 +156,9 @@ export async function cpCommand(
     await bar?.done();
   }
   const durationMs = Math.round(performance.now() - started);
-  const resumed = copied.resumedFrom > 0
-    ? `, resumed at byte ${copied.resumedFrom}`
-    : "";
   const tree = copied.files === undefined
     ? {}
     : { files: copied.files, skipped: copied.skipped ?? 0 };
-  const inFiles = copied.files === undefined
-    ? ""
-    : ` in ${copied.files} files${
-      copied.skipped ? ` (${copied.skipped} links and others left out)` : ""
-    }`;
   return {
     op: "cp",
     fields: {
@@ -178,11 +170,7 @@ export async function cpCommand(
       via,
       duration_ms: durationMs,
     },
-    text: `${
-      direction === "upload" ? "sent" : "received"
-    } ${copied.bytes} bytes${inFiles} in ${
-      (durationMs / 1000).toFixed(1)
-    } s${resumed}\n`,
+    text: copySummary(direction, copied, durationMs),
     notice,
     exitCode: 0,
   };
@@ -207,3 +195,43 @@ export const cp = verb((
   words.forEach((word, i) => wellFormed(word, fields[i]));
   return cpCommand(words, flags, progress);
 });
+
+/**
+ * The line a copy prints: what went which way, in how many files, how
+ * long it took.
+ *
+ * @param direction `upload` or `download`.
+ * @param copied What was copied.
+ * @param durationMs How long it took.
+ * @returns The line, with its newline.
+ *
+ * @example
+ * ```ts ignore
+ * copySummary("upload", { bytes: 2, files: 1, resumedFrom: 0 }, 100);
+ * // "sent 2 bytes in 1 file in 0.1 s\n"
+ * ```
+ */
+export function copySummary(
+  direction: "upload" | "download",
+  copied: Pick<TransferResult, "bytes" | "files" | "skipped" | "resumedFrom">,
+  durationMs: number,
+): string {
+  const resumed = copied.resumedFrom > 0
+    ? `, resumed at byte ${copied.resumedFrom}`
+    : "";
+  const skipped = copied.skipped
+    ? ` (${
+      count(copied.skipped, "link or other", "links and others")
+    } left out)`
+    : "";
+  const inFiles = copied.files === undefined
+    ? ""
+    : ` in ${count(copied.files, "file")}${skipped}`;
+  return `${direction === "upload" ? "sent" : "received"} ${
+    count(copied.bytes, "byte")
+  }${inFiles} in ${(durationMs / 1000).toFixed(1)} s${resumed}\n`;
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

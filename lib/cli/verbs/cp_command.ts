@@ -13,16 +13,15 @@ export const cp = verbCommand<CpFlags, [string, string, string | undefined]>({
     "copy a file to or from the host through the master (sftp, or the daemon)",
   flags: {
     resume: switchFlag(
-      "continue a cut copy, if the destination holds the source's start (checked by SHA-256)",
+      "continue a cut copy (its start checked by SHA-256)",
     ),
     recursive: switchFlag(
-      "copy a directory and everything in it, as scp -r (links are left out)",
+      "a directory and all in it, as scp -r (not links)",
     ),
     via: {
       kind: "enum",
       values: ["sftp", "helper"],
-      brief:
-        "sftp (the default; the daemon where the host has none), or helper: the sessh daemon",
+      brief: "default sftp (the daemon where the host has none)",
       optional: true,
     },
   },

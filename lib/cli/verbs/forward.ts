@@ -63,7 +63,8 @@ export function forwardOf(flags: ForwardFlags): Forward {
 }
 
 /**
- * `forward DEST …`: set a forward up, cancel it, or list them.
+ * `forward DEST …`: set a forward up, cancel it, or list them (`--list`,
+ * or no forward given).
  *
  * @param t DEST [PORT].
  * @param flags The forward, `--cancel` or `--list`.
@@ -81,7 +82,9 @@ export async function forwardCommand(
       "--list takes no forward and no --cancel; run forward DEST --list alone",
     );
   }
-  const forward = flags.list ? null : forwardOf(flags);
+  const listing = flags.list || (!flags.cancel && flags.local === undefined &&
+    flags.remote === undefined && flags.dynamic === undefined);
+  const forward = listing ? null : forwardOf(flags);
   const { settings } = SesshClient.prepare({
     destination: t.dest,
     port: t.port,
@@ -97,7 +100,7 @@ export async function forwardCommand(
     return {
       op: "forward",
       fields: { forwards },
-      text: forwards.map((f) => `-${f.kind} ${f.spec} ${where}\n`).join(""),
+      text: forwardList(forwards, where),
       exitCode: 0,
     };
   }
@@ -148,7 +151,9 @@ async function heldForward(
     forward ?? undefined,
   );
   const where = `to ${t.dest}, held by the local agent`;
-  let text = forwards.map((f) => `${describe(f)} ${where}\n`).join("");
+  let text = forwards.length === 0
+    ? `no forwards ${where}\n`
+    : forwards.map((f) => `${describe(f)} ${where}\n`).join("");
   if (cancelled) text = `cancelled ${describe(cancelled)} ${where}\n`;
   else if (forward) {
     const up = forwards.find((f) =>
@@ -170,6 +175,29 @@ function describe(f: HeldForwardInfo): string {
   return f.state === "up"
     ? `-${f.kind} ${f.spec} (ssh pid ${f.pid})`
     : `-${f.kind} ${f.spec} (dead: ${f.why})`;
+}
+
+/**
+ * The forwards in place, one a line as they were set up (`-L 8080:…`).
+ *
+ * @param forwards The forwards.
+ * @param where Through which master, for the line saying there are none.
+ * @returns The text.
+ *
+ * @example
+ * ```ts
+ * import { forwardList } from "./forward.ts";
+ * forwardList([{ kind: "L", spec: "8080:localhost:80" }], "through the master of box");
+ * // "-L 8080:localhost:80\n"
+ * ```
+ */
+export function forwardList(
+  forwards: readonly Pick<Forward, "kind" | "spec">[],
+  where: string,
+): string {
+  return forwards.length === 0
+    ? `no forwards ${where}\n`
+    : forwards.map((f) => `-${f.kind} ${f.spec}\n`).join("");
 }
 
 /** `forward`, as its grammar in `forward_command.ts` calls it. */

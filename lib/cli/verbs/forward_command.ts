@@ -7,11 +7,13 @@
 import type { ForwardFlags } from "./forward.ts";
 import { DEST, PORT, switchFlag, textFlag, verbCommand } from "../grammar.ts";
 
-/** `forward DEST [PORT] -L|-R|-D SPEC [--cancel]`, or `--list`. */
+/** `forward DEST [PORT] [-L|-R|-D SPEC [--cancel]]`, or `--list`. */
 export const forward = verbCommand<ForwardFlags, [string, string | undefined]>(
   {
     brief:
-      "forward a port through the master (-L, -R, -D); kept when the master is replaced",
+      "forward a port through the master (-L, -R, -D), or list the forwards",
+    description:
+      "Without -L, -R or -D, lists the forwards in place. They are kept when the master is replaced.",
     flags: {
       local: textFlag(
         "a local port reaching the host's side: [bind:]port:host:hostport",

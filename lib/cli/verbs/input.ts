@@ -13,6 +13,7 @@ import {
   type Target,
 } from "../call.ts";
 import { targetVerb } from "../context.ts";
+import { isKeyName, KEY_NAMES } from "../../session/keys.ts";
 
 /** Options of `send`. */
 export interface SendFlags extends CommonFlags {
@@ -82,20 +83,51 @@ export async function sendCommand(
   }
 }
 
+/** Options of `keys`. */
+export interface KeysFlags extends CommonFlags {
+  /** Type words that name no key as text, instead of refusing them. */
+  literal?: boolean;
+}
+
+/**
+ * Refuses a word that names no key: `keys -- Foo` would type "Foo", which
+ * is seldom what was meant.
+ *
+ * @param keys The words after `--`.
+ * @throws {UsageError} For the first word that names no key, with the names.
+ *
+ * @example
+ * ```ts
+ * import { checkKeyNames } from "./input.ts";
+ * checkKeyNames(["C-c", "Enter", "q"]); // fine
+ * ```
+ */
+export function checkKeyNames(keys: readonly string[]): void {
+  const unknown = keys.find((key) => !isKeyName(key));
+  if (unknown === undefined) return;
+  const names = KEY_NAMES.filter((k) => !/^F\d/.test(k)).join(", ");
+  throw new UsageError(
+    `Unknown key ${JSON.stringify(unknown)}; give key names (${names}, ` +
+      `F1…F12, one character, or C-, M-, S- before one: C-c, M-x), ` +
+      `or --literal to type words as text`,
+  );
+}
+
 /**
  * `keys NAME DEST -- KEY…`: press keys by tmux name.
  *
  * @param t NAME DEST [PORT].
  * @param payload The key names after `--`.
- * @param flags Options.
+ * @param flags Options (`literal`).
  * @returns The outcome.
  */
 export async function keysCommand(
   t: Target,
   payload: string[] | null,
-  flags: CommonFlags,
+  flags: KeysFlags,
 ): Promise<Outcome> {
   const keys = payloadOf("keys", payload);
+  if (!flags.literal) checkKeyNames(keys);
   await using client = await connect(t, flags, { delivers: true });
   await client.session(t.name).keys(keys);
   return { op: "keys", fields: { name: t.name, keys }, text: "", exitCode: 0 };
@@ -107,6 +139,6 @@ export const send = targetVerb<SendFlags>((t, flags, context) =>
 );
 
 /** `keys`, as its grammar in `input_command.ts` calls it. */
-export const keys = targetVerb<CommonFlags>((t, flags, context) =>
+export const keys = targetVerb<KeysFlags>((t, flags, context) =>
   keysCommand(t, context.payload, flags)
 );

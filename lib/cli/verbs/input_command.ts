@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { CommonFlags } from "../call.ts";
-import type { SendFlags } from "./input.ts";
+import type { KeysFlags, SendFlags } from "./input.ts";
 import { switchFlag, targetCommand, textFlag } from "../grammar.ts";
 
 /** `send NAME DEST [PORT] -- TEXT…`, or `--file PATH`. */
@@ -27,10 +26,15 @@ export const send = targetCommand<SendFlags>(
   },
 );
 
-/** `keys NAME DEST [PORT] -- KEY…`. */
-export const keys = targetCommand<CommonFlags>(
+/** `keys NAME DEST [PORT] [--literal] -- KEY…`. */
+export const keys = targetCommand<KeysFlags>(
   "press keys by tmux name (Enter, C-c, Up, F5, M-x, …)",
-  {},
+  {
+    literal: switchFlag("type words that name no key as text (else refused)"),
+  },
   async () => (await import("./input.ts")).keys,
-  { payload: "KEY…", description: "The key names go after --." },
+  {
+    payload: "KEY…",
+    description: "The key names go after --: Enter, C-c, Up, F5, M-x, q, …",
+  },
 );

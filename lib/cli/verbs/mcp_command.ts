@@ -8,7 +8,7 @@ import { buildCommand } from "@stricli/core";
 import type { ProgramContext } from "../context.ts";
 import type { McpFlags } from "./mcp.ts";
 import { wellFormed } from "../../well_formed.ts";
-import { COMMON, switchFlag, textFlag } from "../grammar.ts";
+import { COMMON, switchFlag, textFlag, withUsage } from "../grammar.ts";
 
 const repeatable = (brief: string, placeholder: string, field: string) => ({
   kind: "parsed" as const,
@@ -19,8 +19,7 @@ const repeatable = (brief: string, placeholder: string, field: string) => ({
   placeholder,
 });
 
-/** `mcp`: the MCP server on stdin and stdout. */
-export const mcp = buildCommand<McpFlags, [], ProgramContext>({
+const command = buildCommand<McpFlags, [], ProgramContext>({
   loader: async () => (await import("./mcp.ts")).mcp,
   parameters: {
     flags: {
@@ -73,7 +72,11 @@ export const mcp = buildCommand<McpFlags, [], ProgramContext>({
   },
   docs: {
     brief: "serve the sessions as MCP tools on stdin and stdout",
+    customUsage: ["[options]"],
     fullDescription:
       "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
   },
 });
+
+/** `mcp`: the MCP server on stdin and stdout. */
+export const mcp = withUsage(command, "[options]");

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatScreen } from "../../render/screen.ts";
+import { formatScreen, type Screen } from "../../render/screen.ts";
 import { followAsJson } from "./events.ts";
 import { waitJson } from "../../report/result_json.ts";
 import { UsageError } from "../../errors.ts";
@@ -151,18 +151,24 @@ export async function logsCommand(
 }
 
 /**
- * `screen NAME DEST`: the visible screen and cursor.
+ * `screen NAME DEST [LINES]`: the visible screen and cursor; with LINES,
+ * the last LINES lines, those scrolled off above the screen too.
  *
  * @param t NAME DEST [PORT].
+ * @param lines How many lines, or undefined for the screen as it is.
  * @param flags Options.
  * @returns The outcome.
  */
 export async function screenCommand(
   t: Target,
+  lines: number | undefined,
   flags: CommonFlags,
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
-  const screen = await client.session(t.name).screen();
+  const screen = await client.session(t.name).screen({ scrollback: lines });
+  const text = lines === undefined
+    ? formatScreen(screen)
+    : lastLines(screen, lines);
   return {
     op: "screen",
     fields: {
@@ -172,8 +178,9 @@ export async function screenCommand(
       cols: screen.cols,
       rows: screen.rows,
       alt_screen: screen.altScreen,
+      ...(screen.scrollback ? { scrollback: screen.scrollback } : {}),
     },
-    text: formatScreen(screen) + "\n",
+    text: text + "\n",
     notice:
       `sessh: cursor at row ${screen.cursor.row + 1}, column ${
         screen.cursor.col + 1
@@ -299,8 +306,25 @@ export const logs = verb((
   )
 );
 
+/**
+ * The last `count` lines of the scrollback and the screen, without the
+ * empty rows below the last one written.
+ */
+function lastLines(screen: Screen, count: number): string {
+  const visible = formatScreen(screen);
+  const all = [...screen.scrollback ?? [], ...visible.split("\n")];
+  return all.slice(-count).join("\n");
+}
+
 /** `screen`, as its grammar in `read_command.ts` calls it. */
-export const screen = targetVerb(screenCommand);
+export const screen = verb((
+  _,
+  flags: CommonFlags,
+  name: string,
+  dest: string,
+  lines: number | undefined,
+  port: string | undefined,
+) => screenCommand({ name, dest, port }, lines, flags));
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
 export const wait = targetVerb<WaitFlags>((t, flags, context) =>

@@ -27,7 +27,10 @@ const LINES = {
   optional: true as const,
 };
 
-/** `logs NAME DEST [LINES] [PORT]`. */
+/**
+ * `logs NAME DEST [LINES] [PORT]`: a number after DEST is LINES, as in the
+ * bash sessh; the port comes after it, or as `-p`.
+ */
 export const logs = verbCommand<
   LogsFlags,
   [string, string, number | undefined, string | undefined]
@@ -43,12 +46,26 @@ export const logs = verbCommand<
   loader: async () => (await import("./read.ts")).logs,
 });
 
-/** `screen NAME DEST [PORT]` (alias `pane`). */
-export const screen = targetCommand<CommonFlags>(
-  "the visible screen as text, with the cursor",
-  {},
-  async () => (await import("./read.ts")).screen,
-);
+/**
+ * `screen NAME DEST [LINES] [PORT]` (alias `pane`). A number after DEST is
+ * LINES, as for `logs` and as the bash sessh's `pane` read it; the port
+ * comes after it, or as `-p`.
+ */
+export const screen = verbCommand<
+  CommonFlags,
+  [string, string, number | undefined, string | undefined]
+>({
+  brief: "the visible screen as text, with the cursor",
+  flags: {},
+  positional: {
+    kind: "tuple",
+    parameters: [NAME, DEST, {
+      ...LINES,
+      brief: "the last LINES lines, those scrolled off above the screen too",
+    }, PORT],
+  },
+  loader: async () => (await import("./read.ts")).screen,
+});
 
 /** `wait NAME DEST [PORT]` for a pattern, idleness or the command's end. */
 export const wait = targetCommand<WaitFlags>(
@@ -72,7 +89,7 @@ export const wait = targetCommand<WaitFlags>(
     since: {
       ...SINCE,
       brief:
-        "consider output from this cursor on (default: --for from the last input sent, --idle from now)",
+        "read from this cursor (default: --for since the last input, --idle from now)",
     },
     timeout: TIMEOUT,
     maxOutput: MAX_OUTPUT,

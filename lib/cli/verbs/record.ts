@@ -1,6 +1,7 @@
 /**
- * `record NAME DEST --since CURSOR | --command ID -o FILE.cast`: the
- * session's output with its timing, as an asciicast v2 file.
+ * `record NAME DEST [--since CURSOR | --command ID] --output FILE.cast`:
+ * the session's output with its timing, as an asciicast v2 file; the
+ * whole buffer when neither option is given.
  *
  * @module
  */
@@ -40,8 +41,10 @@ export async function recordCommand(
       "Name the file to write with --output FILE.cast (- for stdout)",
     );
   }
-  if ((flags.since === undefined) === (flags.command === undefined)) {
-    throw new UsageError("Record either --since CURSOR or --command ID");
+  if (flags.since !== undefined && flags.command !== undefined) {
+    throw new UsageError(
+      "Record either --since CURSOR or --command ID, not both (neither: the whole buffer)",
+    );
   }
   if (flags.output !== "-") {
     await checkWritable(flags.output).catch((error) => {
@@ -51,8 +54,9 @@ export async function recordCommand(
     });
   }
   await using client = await connect(t, flags);
+  // Neither: from the start of the buffer, all that it still holds.
   const cast = await client.session(t.name).record({
-    since: flags.since,
+    since: flags.command === undefined ? flags.since ?? 0 : undefined,
     commandId: flags.command,
   });
   const events = cast.trimEnd().split("\n").length - 1;

@@ -24,8 +24,8 @@ import { targetVerb } from "../context.ts";
 export interface OpenFlags extends CommonFlags {
   /** Shell to start instead of the login shell. */
   shell?: string;
-  /** Set the pager variables (default true). */
-  agentEnv?: boolean;
+  /** Leave out the pager variables (`--no-agent-env`). */
+  noAgentEnv?: boolean;
   /** Output buffer in bytes. */
   bufferSize?: number;
   /** Terminal width. */
@@ -43,7 +43,7 @@ export interface OpenFlags extends CommonFlags {
 function openOptions(flags: OpenFlags) {
   return {
     shell: flags.shell,
-    agentEnv: flags.agentEnv ?? true,
+    agentEnv: !flags.noAgentEnv,
     bufferSize: flags.bufferSize,
     cols: flags.cols,
     rows: flags.rows,
@@ -81,8 +81,8 @@ export async function openCommand(
 export interface RunFlags extends OpenFlags {
   /** Deadline in milliseconds. */
   timeout?: number;
-  /** Wait for the command (default true). */
-  wait?: boolean;
+  /** Type the command and return without waiting (`--no-wait`). */
+  noWait?: boolean;
   /** Interrupt a running command. */
   force?: boolean;
   /** Bound on the output in bytes. */
@@ -122,7 +122,7 @@ export async function runCommand(
   await setUpForwards(client, flags.forward, t, flags);
   const result = await client.session(t.name).run(command, {
     timeoutMs: remaining(deadline),
-    wait: flags.wait ?? true,
+    wait: !flags.noWait,
     force: flags.force,
     maxOutput,
     open: openOptions(flags),
@@ -140,7 +140,7 @@ export async function runCommand(
       "sessh: the start of this output had already left the session's buffer",
     );
   }
-  if (flags.wait === false) {
+  if (flags.noWait) {
     return {
       op: "run",
       fields,

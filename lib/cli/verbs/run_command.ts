@@ -26,11 +26,7 @@ export const run = targetCommand<RunFlags>(
   {
     ...OPEN,
     timeout: TIMEOUT,
-    wait: {
-      kind: "boolean",
-      brief: "wait for the command (--no-wait: type it and return)",
-      optional: true,
-    },
+    noWait: switchFlag("type the command and return without waiting for it"),
     force: switchFlag("interrupt a running command and run this one instead"),
     maxOutput: MAX_OUTPUT,
   },

@@ -18,6 +18,6 @@ export const secret = targetCommand<SecretFlags>(
   async () => (await import("./secret.ts")).secret,
   {
     description:
-      "Never give the secret itself: it would show in the process list. It is refused (exit 3) while the terminal echoes, and redacted from output that repeats it.",
+      "Never give the secret itself: it would show in the process list.\nIt is refused (exit 3) while the terminal echoes, and redacted from output that repeats it.",
   },
 );
