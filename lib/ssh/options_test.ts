@@ -77,6 +77,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     kexAlgorithms: DEFAULT_KEX,
     ciphers: DEFAULT_CIPHERS,
     macs: DEFAULT_MACS,
+    noProcfs: false,
   };
   assert.deepEqual(settingsFromEnv(ENV, {}), expected);
 });
@@ -94,6 +95,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     SESSH_CIPHERS: "aes128-ctr",
     SESSH_MACS: "+hmac-sha1",
     SESSH_SSH: "autossh",
+    SESSH_NO_PROCFS: "1",
   });
   assert.deepEqual(settings, {
     program: "autossh",
@@ -108,6 +110,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     kexAlgorithms: "curve25519-sha256",
     ciphers: "aes128-ctr",
     macs: "+hmac-sha1",
+    noProcfs: true,
   });
 });
 
@@ -208,6 +211,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       /^SESSH_CONNECT_TIMEOUT "0" is not a whole number of seconds of at least 1$/,
     ],
     [{ SESSH_CONNECT_TIMEOUT: "1.5" }, /^SESSH_CONNECT_TIMEOUT "1.5"/],
+    [
+      { SESSH_NO_PROCFS: "yes" },
+      /^SESSH_NO_PROCFS "yes" is not 1 or 0; set it to 1 or unset it$/,
+    ],
     [
       { SESSH_PERSIST: "forever" },
       /^SESSH_PERSIST "forever" is not a ControlPersist time/,

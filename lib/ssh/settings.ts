@@ -64,6 +64,12 @@ export interface SshSettings {
   ciphers: string;
   /** `SESSH_MACS`: MACs. @default {DEFAULT_MACS} */
   macs: string;
+  /**
+   * `SESSH_NO_PROCFS=1`: ask about processes with `ps` and `kill -0`, not
+   * procfs, even on Linux (e.g. procfs mounted with `hidepid`).
+   * @default {false}
+   */
+  noProcfs: boolean;
 }
 
 /** The raw ssh-related command line flags, as the CLI parser hands them over. */
@@ -138,6 +144,7 @@ export function settingsFromEnv(
       get("SESSH_CIPHERS") ?? DEFAULT_CIPHERS,
     ),
     macs: algorithms("SESSH_MACS", get("SESSH_MACS") ?? DEFAULT_MACS),
+    noProcfs: flag("SESSH_NO_PROCFS", get("SESSH_NO_PROCFS")),
   };
 }
 
@@ -248,5 +255,13 @@ function algorithms(name: string, value: string): string {
   if (/^[+^-]?[A-Za-z0-9@._-]+(,[A-Za-z0-9@._-]+)*$/.test(value)) return value;
   throw new UsageError(
     `${name} "${value}" is not a comma-separated list of algorithm names; see ssh -Q`,
+  );
+}
+
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "0") return false;
+  if (value === "1") return true;
+  throw new UsageError(
+    `${name} "${value}" is not 1 or 0; set it to 1 or unset it`,
   );
 }
