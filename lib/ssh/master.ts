@@ -130,8 +130,8 @@ export async function masterState(
  * Makes sure a healthy master runs for the destination and returns it.
  * Alive: reused. Dead or frozen: whatever master process is still behind
  * the socket (a frozen one, or one that lost its socket) is SIGKILLed,
- * found through its pid file or the process table and checked to be our ssh master
- * first; the stale socket is removed and a new master started.
+ * found through its pid file or the process table and checked to be our
+ * ssh master first; the stale socket is removed and a new master started.
  *
  * @param dest The destination.
  * @param settings The settings.
