@@ -121,7 +121,13 @@ Deno.test({
     assert.equal(byPs.command, "sleep 30");
     assert.equal(byPs.ppid, Deno.pid);
     assert.equal(byProcfs.ppid, Deno.pid);
-    assert.equal(byPs.stat[0], byProcfs.stat);
+    // Just started, sleep may still be running ("R"); asleep, both say "S".
+    const deadline = Date.now() + 5000;
+    while ((await procfs.get(child.pid))?.stat !== "S") {
+      assert.ok(Date.now() < deadline, "sleep 30 falls asleep");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.equal((await ps.get(child.pid))?.stat[0], "S");
     assert.equal(await ps.state(child.pid), "running");
     assert.ok((await ps.list()).some((entry) => entry.pid === child.pid));
 
