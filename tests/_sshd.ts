@@ -204,6 +204,8 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       SESSH_CONNECT_TIMEOUT: "5",
       // Deno's own release check would look up dl.deno.land.
       DENO_NO_UPDATE_CHECK: "1",
+      // A run of the suites with the portable backend reaches library calls too.
+      ...noProcfs(),
     },
     dest: DEST,
     sshArgs: ["-F", configFile],
@@ -220,6 +222,11 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       await child.status;
     },
   };
+}
+
+function noProcfs(): Record<string, string> {
+  const value = Deno.env.get("SESSH_NO_PROCFS");
+  return value ? { SESSH_NO_PROCFS: value } : {};
 }
 
 /** Picks a free port and starts sshd on it, retrying if another process takes the port first. */

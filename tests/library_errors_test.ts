@@ -190,15 +190,17 @@ Deno.test("a library script runs with the permissions the README lists, and need
     .pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
   const dir = sshd.controlDir;
-  // Exactly the README's set: with the control directory named.
+  // Exactly the README's set: with the control directory named, and ps
+  // when the run asks for it instead of /proc.
+  const programs = sshd.env.SESSH_NO_PROCFS === "1" ? "ssh,ps" : "ssh";
   const permissions = [
     "--allow-env",
     "--allow-sys=uid",
-    "--allow-run=ssh",
+    `--allow-run=${programs}`,
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
   ];
-  const run = async (granted: string[]) => {
+  const run = async (granted: string[], env: Record<string, string> = {}) => {
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -210,7 +212,7 @@ Deno.test("a library script runs with the permissions the README lists, and need
         sshd.dest,
         sshd.configFile,
       ],
-      env: sshd.env,
+      env: { ...sshd.env, ...env },
     }).output();
     const decoder = new TextDecoder();
     return {
@@ -231,6 +233,15 @@ Deno.test("a library script runs with the permissions the README lists, and need
       assert.match(result.stderr, /NotCapable|Requires/);
     });
   }
+  await t.step("SESSH_NO_PROCFS=1 asks ps, so it needs ps too", async () => {
+    const others = permissions.filter((p) => !p.startsWith("--allow-run"));
+    const env = { SESSH_NO_PROCFS: "1" };
+    const without = await run([...others, "--allow-run=ssh"], env);
+    assert.notEqual(without.code, 0, without.stdout);
+    assert.match(without.stderr, /Requires run access to "ps"/);
+    const granted = await run([...others, "--allow-run=ssh,ps"], env);
+    assert.equal(granted.code, 0, granted.stderr);
+  });
 });
 
 Deno.test("a library script's warm path starts the agent from the package's command line, not from the script", async () => {

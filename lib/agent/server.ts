@@ -37,7 +37,7 @@ import {
 import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
 import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
-import { isRunning, isStopped } from "../ssh/procfs.ts";
+import { localProcesses } from "../ssh/processes.ts";
 
 /** Options for {@linkcode runAgent}. */
 export interface AgentOptions {
@@ -413,8 +413,9 @@ class Agent {
 
   /**
    * An idle bridge for the request's destination and settings, or a new
-   * one, lent to `lessee` before this returns: lent after an await, a
-   * second lease in the same tick could find it still idle and take it too.
+   * one, lent to `lessee` before this returns. Whether a bridge is idle is
+   * checked again right before lending it, with no await in between: a
+   * second lease could otherwise find it idle too and take it as well.
    */
   async #take(
     request: LeaseRequest,
@@ -423,6 +424,9 @@ class Agent {
     const key = poolKey(request);
     const pool = this.#pools.get(key) ?? new Set<PooledBridge>();
     this.#pools.set(key, pool);
+    const destination = parseDestination(request.destination, request.port);
+    const settings = settingsFromEnv(request.env, request.ssh);
+    const processes = localProcesses(settings);
     for (const pooled of pool) {
       if (!pooled.idle) {
         this.#log(
@@ -434,11 +438,16 @@ class Agent {
       // a local look (no round trip) sends the call to a bridge over a
       // master that works, which openBridge makes sure of.
       const pid = pooled.bridge.master.pid;
-      if (isRunning(pid) && !isStopped(pid)) {
+      const state = await processes.state(pid);
+      // The look took an await: another lease may have taken it meanwhile.
+      if (!pooled.idle) continue;
+      if (state === "running") {
         pooled.lend(lessee);
         return pooled;
       }
-      this.#log(`a bridge's master (pid ${pid}) is gone or stopped`);
+      this.#log(
+        `a bridge's master (pid ${pid}) is ${state} (${processes.checked})`,
+      );
       pooled.kill();
     }
     if (pool.size >= MAX_BRIDGES) {
@@ -449,8 +458,6 @@ class Agent {
         } through the local agent; wait for one to end`,
       );
     }
-    const destination = parseDestination(request.destination, request.port);
-    const settings = settingsFromEnv(request.env, request.ssh);
     const bridge = await openBridge(destination, settings, {
       timeoutMs: request.timeout_ms,
     });

@@ -23,7 +23,7 @@ import {
 import { controlArgv, masterArgv, masterEnv } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
 import { forgetForwards, restoreForwards } from "./forwards.ts";
-import { waitForExit } from "./procfs.ts";
+import { localProcesses } from "./processes.ts";
 import { classifySshFailure } from "./ssh_errors.ts";
 
 /** What `ssh -O check` says about a destination's master. */
@@ -130,8 +130,8 @@ export async function masterState(
  * Makes sure a healthy master runs for the destination and returns it.
  * Alive: reused. Dead or frozen: whatever master process is still behind
  * the socket (a frozen one, or one that lost its socket) is SIGKILLed,
- * found through its pid file or `/proc` and checked to be our ssh master
- * first; the stale socket is removed and a new master started.
+ * found through its pid file or the process table and checked to be our
+ * ssh master first; the stale socket is removed and a new master started.
  *
  * @param dest The destination.
  * @param settings The settings.
@@ -176,7 +176,7 @@ export async function ensureMaster(
   }
   // Under the lock nobody else is starting a master, so any process still
   // behind this socket is stuck (frozen) or lost its socket (dead).
-  await killMaster(dest, controlPath);
+  await killMaster(dest, controlPath, { processes: localProcesses(settings) });
   const pid = await startMaster(dest, settings, controlPath, {
     checkTimeoutMs,
     signal,
@@ -217,13 +217,14 @@ export async function stopMaster(
     timeoutMs: (settings.connectTimeoutSeconds + 20) * 1000,
     purpose: `disconnecting from ${JSON.stringify(dest.display)}`,
   });
-  const pids = await findMaster(dest, controlPath);
+  const processes = localProcesses(settings);
+  const pids = await findMaster(dest, controlPath, { processes });
   const result = await runCommand(controlArgv(dest, settings, "exit"), {
     timeoutMs: options.timeoutMs ?? CHECK_TIMEOUT_MS,
   });
   // autossh exits once ssh exits cleanly; ssh needs a moment after "Exit request sent".
-  const gone = result.code === 0 && await waitForExit(pids, 2000);
-  const killed = gone ? [] : await killMaster(dest, controlPath);
+  const gone = result.code === 0 && await processes.waitForExit(pids, 2000);
+  const killed = gone ? [] : await killMaster(dest, controlPath, { processes });
   await removeMasterFiles(controlPath);
   await forgetForwards(controlPath);
   return result.code === 0 || killed.length > 0;
@@ -252,7 +253,9 @@ async function startMaster(
   const output = async () =>
     decoder.decode(result.stderr) + await readLog(files.logFile);
   if (result.code !== 0) {
-    await killMaster(dest, controlPath);
+    await killMaster(dest, controlPath, {
+      processes: localProcesses(settings),
+    });
     throw classifySshFailure(dest, result.code, await output());
   }
   // ssh -f returns once the socket listens; autossh -f returns before ssh even connects.
@@ -270,7 +273,7 @@ async function startMaster(
     if (Date.now() >= deadline || signal?.aborted) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await killMaster(dest, controlPath);
+  await killMaster(dest, controlPath, { processes: localProcesses(settings) });
   const text = await output();
   if (text.includes("already exists, disabling multiplexing")) {
     throw new ConnectError(

@@ -1,8 +1,9 @@
 /**
  * Finding and killing the ssh (or autossh) process behind a control
  * socket, for masters that no longer answer `ssh -O`. A pid is only ever
- * signalled after `/proc/<pid>/cmdline` shows it is one of our masters for
- * this destination, so a recycled pid is never killed by mistake.
+ * signalled after its command line (from procfs or `ps`, see
+ * `processes.ts`) shows it is one of our masters for this destination, so
+ * a recycled pid is never killed by mistake.
  *
  * Files kept next to the socket `<controlPath>`: `.pid` (the ssh master),
  * `.autossh.pid` (autossh, written by autossh itself), `.log` (ssh's `-E`).
@@ -12,7 +13,15 @@
 
 import type { Destination } from "./destination.ts";
 import { destinationArg } from "./options.ts";
-import { isRunning, listPids, readCmdline, waitForExit } from "./procfs.ts";
+import {
+  type CommandLine,
+  hasArgument,
+  type LocalProcesses,
+  localProcesses,
+  type ProcessEntry,
+  programOf,
+  stateOf,
+} from "./processes.ts";
 
 /** The files that belong to the master behind `controlPath`. */
 export interface MasterFiles {
@@ -47,12 +56,24 @@ export function masterFiles(controlPath: string): MasterFiles {
   };
 }
 
+/** Options for {@linkcode findMaster} and {@linkcode killMaster}. */
+export interface FindMasterOptions {
+  /**
+   * Where to look: `localProcesses(settings)` honours `SESSH_NO_PROCFS`.
+   * @default {localProcesses()}
+   */
+  processes?: LocalProcesses;
+}
+
 /**
- * Tells whether `argv` is a sessh-started master (ssh or autossh) for this
- * destination and socket: `ControlMaster=yes`, the destination argument,
- * and this socket's log file or the control directory's `%C` pattern.
+ * Tells whether a command line is a sessh-started master (ssh or autossh)
+ * for this destination and socket: `ControlMaster=yes`, the destination
+ * argument, and this socket's log file. From `ps` the command line is
+ * argv joined by spaces; each of these must still stand there as a whole
+ * argument, and the log file's path (the control directory and the
+ * socket's `%C` hash) is what no other process's command line holds.
  *
- * @param argv A process's command line.
+ * @param command A process's command line: argv, or `ps`'s text.
  * @param dest The destination.
  * @param controlPath The expanded control socket path.
  * @returns Whether the process is that master.
@@ -65,18 +86,18 @@ export function masterFiles(controlPath: string): MasterFiles {
  * ```
  */
 export function isMasterCommand(
-  argv: string[],
+  command: CommandLine,
   dest: Destination,
   controlPath: string,
 ): boolean {
-  const program = argv[0]?.split("/").at(-1);
+  const program = programOf(command);
   if (program !== "ssh" && program !== "autossh") return false;
   // The log file is named after the expanded socket path, which differs per
   // port and user: matching on "ControlPath=DIR/%C" would also hit the master
   // of the same host alias on another port.
-  return argv.includes("ControlMaster=yes") &&
-    argv.includes(destinationArg(dest)) &&
-    argv.includes(masterFiles(controlPath).logFile);
+  return hasArgument(command, "ControlMaster=yes") &&
+    hasArgument(command, destinationArg(dest)) &&
+    hasArgument(command, masterFiles(controlPath).logFile);
 }
 
 /**
@@ -106,10 +127,11 @@ export async function writeMasterPid(
 /**
  * Finds the processes of the master behind `controlPath`: autossh first
  * (so it cannot restart ssh), then ssh. Uses the pid files when they name
- * a matching process, else searches `/proc`.
+ * a matching process, else searches every process.
  *
  * @param dest The destination.
  * @param controlPath The expanded control socket path.
+ * @param options Where to look.
  * @returns Matching running process ids, autossh before ssh.
  *
  * @example
@@ -121,25 +143,32 @@ export async function writeMasterPid(
 export async function findMaster(
   dest: Destination,
   controlPath: string,
+  options: FindMasterOptions = {},
 ): Promise<number[]> {
+  const processes = options.processes ?? localProcesses();
   const files = masterFiles(controlPath);
-  const matches = (pid: number | undefined): pid is number => {
-    if (pid === undefined || !isRunning(pid)) return false;
-    const argv = readCmdline(pid);
-    return argv !== undefined && isMasterCommand(argv, dest, controlPath);
-  };
-  const recorded = [
+  const matches = (entry: ProcessEntry) =>
+    stateOf(entry.stat) !== "gone" &&
+    isMasterCommand(entry.command, dest, controlPath);
+  const recordedPids = [
     await readPid(files.autosshPidFile),
     await readPid(files.pidFile),
-  ].filter(matches);
+  ].filter((pid): pid is number => pid !== undefined);
+  const looked = recordedPids.length === 0
+    ? []
+    : await processes.lookup(recordedPids);
+  // The pid files' order: autossh first, so it cannot restart ssh.
+  const recorded = recordedPids.filter((pid) =>
+    looked.some((entry) => entry.pid === pid && matches(entry))
+  );
   if (recorded.length > 0) return recorded;
-  const found = listPids().filter(matches);
-  const isAutossh = (pid: number) =>
-    readCmdline(pid)?.[0]?.endsWith("autossh") ?? false;
+  const found = (await processes.list()).filter(matches);
+  const isAutossh = (entry: ProcessEntry) =>
+    programOf(entry.command) === "autossh";
   return [
     ...found.filter(isAutossh),
-    ...found.filter((pid) => !isAutossh(pid)),
-  ];
+    ...found.filter((entry) => !isAutossh(entry)),
+  ].map((entry) => entry.pid);
 }
 
 /**
@@ -148,6 +177,7 @@ export async function findMaster(
  *
  * @param dest The destination.
  * @param controlPath The expanded control socket path.
+ * @param options Where to look.
  * @returns The pids that were killed.
  *
  * @example
@@ -159,8 +189,10 @@ export async function findMaster(
 export async function killMaster(
   dest: Destination,
   controlPath: string,
+  options: FindMasterOptions = {},
 ): Promise<number[]> {
-  const pids = await findMaster(dest, controlPath);
+  const processes = options.processes ?? localProcesses();
+  const pids = await findMaster(dest, controlPath, { processes });
   for (const pid of pids) {
     try {
       Deno.kill(pid, "SIGKILL");
@@ -168,7 +200,7 @@ export async function killMaster(
       // Exited meanwhile.
     }
   }
-  await waitForExit(pids, 2000);
+  await processes.waitForExit(pids, 2000);
   await removeMasterFiles(controlPath);
   return pids;
 }

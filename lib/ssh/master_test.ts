@@ -178,18 +178,24 @@ Deno.test("ensureMaster() retires a frozen master and starts a new one", async (
   }
 });
 
-Deno.test("ensureMaster() finds a frozen master through /proc when its pid file is gone", async () => {
+Deno.test("ensureMaster() finds a frozen master among all processes when its pid file is gone", async (t) => {
   await using sshd = await startSshd();
-  const { dest, settings } = setup(sshd);
-  const old = await ensureMaster(dest, settings);
-  await Deno.remove(masterFiles(old.controlPath).pidFile);
-  Deno.kill(old.pid, "SIGSTOP");
-  try {
-    const fresh = await ensureMaster(dest, settings, { checkTimeoutMs: 1000 });
-    assert.notEqual(fresh.pid, old.pid);
-    assert.equal(isRunning(old.pid), false);
-  } finally {
-    if (isRunning(old.pid)) Deno.kill(old.pid, "SIGKILL");
+  for (const noProcfs of ["0", "1"]) {
+    await t.step(`SESSH_NO_PROCFS=${noProcfs}`, async () => {
+      const { dest, settings } = setup(sshd, { SESSH_NO_PROCFS: noProcfs });
+      const old = await ensureMaster(dest, settings);
+      await Deno.remove(masterFiles(old.controlPath).pidFile);
+      Deno.kill(old.pid, "SIGSTOP");
+      try {
+        const fresh = await ensureMaster(dest, settings, {
+          checkTimeoutMs: 1000,
+        });
+        assert.notEqual(fresh.pid, old.pid);
+        assert.equal(isRunning(old.pid), false);
+      } finally {
+        if (isRunning(old.pid)) Deno.kill(old.pid, "SIGKILL");
+      }
+    });
   }
 });
 

@@ -79,6 +79,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     ciphers: DEFAULT_CIPHERS,
     macs: DEFAULT_MACS,
     controlMaster: Deno.build.os !== "windows",
+    noProcfs: false,
   };
   assert.deepEqual(settingsFromEnv(ENV, {}), expected);
 });
@@ -97,6 +98,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     SESSH_MACS: "+hmac-sha1",
     SESSH_SSH: "autossh",
     SESSH_CONTROL_MASTER: "no",
+    SESSH_NO_PROCFS: "1",
   });
   assert.deepEqual(settings, {
     program: "autossh",
@@ -112,6 +114,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     ciphers: "aes128-ctr",
     macs: "+hmac-sha1",
     controlMaster: false,
+    noProcfs: true,
   });
 });
 
@@ -242,6 +245,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       /^SESSH_CONNECT_TIMEOUT "0" is not a whole number of seconds of at least 1$/,
     ],
     [{ SESSH_CONNECT_TIMEOUT: "1.5" }, /^SESSH_CONNECT_TIMEOUT "1.5"/],
+    [
+      { SESSH_NO_PROCFS: "yes" },
+      /^SESSH_NO_PROCFS "yes" is not 1 or 0; set it to 1 or unset it$/,
+    ],
     [
       { SESSH_PERSIST: "forever" },
       /^SESSH_PERSIST "forever" is not a ControlPersist time/,

@@ -1,11 +1,48 @@
 /**
- * Reading Linux `/proc` to find and identify processes: ssh masters whose
- * pid file went missing, and everything a test fixture left behind.
- * Every function returns `undefined` or `false` rather than throwing when a
- * process vanished or `/proc` cannot be read.
+ * Reading Linux `/proc` to find and identify processes: the `/proc`
+ * backend of `processes.ts` (ssh masters whose pid file went missing, the
+ * agent's look at a bridge's master), and everything a test fixture left
+ * behind. Every function returns `undefined` or `false` rather than
+ * throwing when a process vanished or `/proc` cannot be read.
  *
  * @module
  */
+
+import type { ProcessBackend, ProcessEntry } from "./processes.ts";
+
+/**
+ * The `/proc` backend: exact argv, no process started to ask.
+ *
+ * @example
+ * ```ts
+ * import { procfsBackend } from "./procfs.ts";
+ * const [self] = await procfsBackend.lookup([Deno.pid]);
+ * console.log(self.pid === Deno.pid); // true
+ * ```
+ */
+export const procfsBackend: ProcessBackend = {
+  name: "procfs",
+  checked: "checked in /proc",
+  list: () => Promise.resolve(entries(listPids())),
+  lookup: (pids) => Promise.resolve(entries(pids)),
+};
+
+function entries(pids: readonly number[]): ProcessEntry[] {
+  const found: ProcessEntry[] = [];
+  for (const pid of pids) {
+    const fields = statFields(pid);
+    // A kernel thread has no command line: an empty argv matches nothing.
+    if (fields !== undefined) {
+      found.push({
+        pid,
+        ppid: Number(fields[1]),
+        stat: fields[0],
+        command: readCmdline(pid) ?? [],
+      });
+    }
+  }
+  return found;
+}
 
 /**
  * Lists the ids of all processes visible in `/proc`.
@@ -154,6 +191,7 @@ export async function waitForExit(
 
 /** The fields of `/proc/<pid>/stat` after the command name: state, ppid, … */
 function statFields(pid: number): string[] | undefined {
+  if (!(Number.isSafeInteger(pid) && pid > 0)) return undefined;
   const text = readText(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
   // The command name is in parentheses and may itself contain spaces or ")".

@@ -70,6 +70,12 @@ export interface SshSettings {
    * @default {true}
    */
   controlMaster: boolean;
+  /**
+   * `SESSH_NO_PROCFS=1`: ask about processes with `ps` and `kill -0`, not
+   * procfs, even on Linux (e.g. procfs mounted with `hidepid`).
+   * @default {false}
+   */
+  noProcfs: boolean;
 }
 
 /** The raw ssh-related command line flags, as the CLI parser hands them over. */
@@ -145,6 +151,7 @@ export function settingsFromEnv(
     ),
     macs: algorithms("SESSH_MACS", get("SESSH_MACS") ?? DEFAULT_MACS),
     controlMaster: controlMaster(get("SESSH_CONTROL_MASTER")),
+    noProcfs: flag("SESSH_NO_PROCFS", get("SESSH_NO_PROCFS")),
   };
 }
 
@@ -263,5 +270,13 @@ function algorithms(name: string, value: string): string {
   if (/^[+^-]?[A-Za-z0-9@._-]+(,[A-Za-z0-9@._-]+)*$/.test(value)) return value;
   throw new UsageError(
     `${name} "${value}" is not a comma-separated list of algorithm names; see ssh -Q`,
+  );
+}
+
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "0") return false;
+  if (value === "1") return true;
+  throw new UsageError(
+    `${name} "${value}" is not 1 or 0; set it to 1 or unset it`,
   );
 }
