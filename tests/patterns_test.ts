@@ -57,6 +57,24 @@ Deno.test("wait({ pattern }) matches the text output shows, in the daemon and in
     await session.send("exit()", { enter: true });
     assert.equal((await session.wait({ done: true })).met, true);
   });
+  await t.step(
+    "a wait after send with Enter shows the text's echo",
+    async () => {
+      // The terminal echoes what cat reads as soon as it is written, before
+      // the Enter is: the wait counts from the text, not from the Enter.
+      await session.run("cat", { wait: false });
+      await session.wait({ idleMs: 300, timeoutMs: 10_000 });
+      await session.send("echoed-text", { enter: true });
+      const waited = await session.wait({
+        pattern: /^echoed-text\n(.*\n)?echoed-text\n/,
+        timeoutMs: 10_000,
+      });
+      assert.equal(waited.met, true, JSON.stringify(waited.output));
+      assert.match(waited.output, /^echoed-text\n/);
+      await session.keys(["C-d"]);
+      assert.equal((await session.wait({ done: true })).met, true);
+    },
+  );
   await t.step("sessh wait --for", async () => {
     const ran = await session.run("printf 'hello %s\\n' 2", { check: true });
     const waited = await sesshJson(sshd, [

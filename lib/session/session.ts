@@ -264,6 +264,7 @@ export class Session {
       ? [text]
       : text;
     let written = 0;
+    let first = true;
     const put = async (data: Uint8Array) => {
       let at = 0;
       do {
@@ -271,7 +272,10 @@ export class Session {
         const reply = await this.#client.connection.request(OPS.input, {
           name: this.name,
           data: part,
+          // Output "since the last input" counts from this call's first part.
+          continues: !first,
         }, { timeoutMs: INPUT_REPLY_MS });
+        first = false;
         // An older helper answers at once, without a count.
         written += reply.written == null ? part.length : Number(reply.written);
         at += part.length;
