@@ -130,6 +130,16 @@ Deno.test("bridgeCommand() carries the loader hex-encoded, with no shell metacha
   assert.match(loader, /SESSH-SEND/);
 });
 
+Deno.test("bridgeCommand() passes SESSH_NO_PROCFS=1 to the helper as a fixed prefix", () => {
+  const plain = bridgeCommand({ pushHelper: true });
+  const command = bridgeCommand({ pushHelper: true, noProcfs: true });
+  assert.equal(
+    command,
+    plain.replace(/^exec env /, "exec env SESSH_NO_PROCFS=1 "),
+  );
+  assert.ok(!plain.includes("SESSH_NO_PROCFS"));
+});
+
 Deno.test("bridgeCommand() marks a pushed helper with + after its hash", () => {
   assert.ok(
     bridgeCommand({ pushHelper: true }).endsWith(` ${HELPER_HASH}+ bridge`),

@@ -77,6 +77,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     kexAlgorithms: DEFAULT_KEX,
     ciphers: DEFAULT_CIPHERS,
     macs: DEFAULT_MACS,
+    noProcfs: false,
   };
   assert.deepEqual(settingsFromEnv(ENV, {}), expected);
 });
@@ -94,6 +95,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     SESSH_CIPHERS: "aes128-ctr",
     SESSH_MACS: "+hmac-sha1",
     SESSH_SSH: "autossh",
+    SESSH_NO_PROCFS: "1",
   });
   assert.deepEqual(settings, {
     program: "autossh",
@@ -108,6 +110,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     kexAlgorithms: "curve25519-sha256",
     ciphers: "aes128-ctr",
     macs: "+hmac-sha1",
+    noProcfs: true,
   });
 });
 
@@ -224,6 +227,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       { SESSH_SSH: "/bin/sh" },
       /^SESSH_SSH "\/bin\/sh" is not supported; set it to "ssh" or "autossh"$/,
     ],
+    [
+      { SESSH_NO_PROCFS: "yes" },
+      /^SESSH_NO_PROCFS "yes" is not 1 or 0; set 1 to learn about processes without \/proc$/,
+    ],
   ];
   for (const [env, pattern] of table) {
     await t.step(
@@ -238,6 +245,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
   assert.equal(
     settingsFromEnv({ ...ENV, SESSH_PERSIST: "yes" }).persist,
     "yes",
+  );
+  assert.equal(
+    settingsFromEnv({ ...ENV, SESSH_NO_PROCFS: "0" }).noProcfs,
+    false,
   );
 });
 

@@ -64,6 +64,12 @@ export interface SshSettings {
   ciphers: string;
   /** `SESSH_MACS`: MACs. @default {DEFAULT_MACS} */
   macs: string;
+  /**
+   * `SESSH_NO_PROCFS=1`: use the portable ways to learn about processes, not
+   * `/proc`, here and in the remote helper (which gets it through the fixed
+   * remote command). @default {false}
+   */
+  noProcfs: boolean;
 }
 
 /** The raw ssh-related command line flags, as the CLI parser hands them over. */
@@ -138,6 +144,7 @@ export function settingsFromEnv(
       get("SESSH_CIPHERS") ?? DEFAULT_CIPHERS,
     ),
     macs: algorithms("SESSH_MACS", get("SESSH_MACS") ?? DEFAULT_MACS),
+    noProcfs: noProcfs(get("SESSH_NO_PROCFS")),
   };
 }
 
@@ -232,6 +239,14 @@ function seconds(name: string, value: string, min: number): number {
     );
   }
   return number;
+}
+
+function noProcfs(value: string | undefined): boolean {
+  if (value === undefined || value === "0") return false;
+  if (value === "1") return true;
+  throw new UsageError(
+    `SESSH_NO_PROCFS "${value}" is not 1 or 0; set 1 to learn about processes without /proc`,
+  );
 }
 
 function strictHost(value: string): string {
