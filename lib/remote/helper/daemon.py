@@ -450,12 +450,13 @@ class Daemon(Terminal):
             or_none(os.replace, link + ".new", link)
 
     def signal_session(self, session, sig):
-        """Signal the shell, its process group and the terminal's foreground group; a background job's group only
-        its shell knows (bash and zsh pass SIGHUP on), so with procfs every process of the session is signalled."""
+        """Signal the shell, its process group, the terminal's foreground group and the groups of the background jobs
+        its prompt reported that are still in its session; with procfs, every process of its session too."""
         if session.exit_status is not None:
             return  # its pid may be another process's by now
         or_none(os.kill, session.pid, sig)
-        for group in {session.pid, or_none(os.tcgetpgrp, session.fd)} - {None}:
+        jobs = [or_none(os.getpgid, pid) for pid in session.jobs if or_none(os.getsid, pid) == session.pid]
+        for group in {session.pid, or_none(os.tcgetpgrp, session.fd), *jobs} - {None}:
             or_none(os.killpg, group, sig)
         for pid in proc_session_members(session.pid) if self.procfs else []:
             or_none(os.kill, pid, sig)

@@ -1,5 +1,6 @@
 """Shell integration: the scripts that make bash, zsh and POSIX shells mark each command's start and end, and the
-cwd at each prompt (`W;LENGTH;PATH`: see markers.reported_cwd; bash and zsh leave out a path with a BEL)."""
+cwd at each prompt (`W;LENGTH;PATH`: see markers.reported_cwd; bash and zsh leave out a path with a BEL) and the
+last background job (`B;$!`), which close signals too."""
 
 import os
 
@@ -10,7 +11,7 @@ if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
 __sessh_precmd() {
   local s=$? d=$PWD; [[ $d != *$'\a'* ]] || d=
-  printf '\033]6973;W;%s;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$s"; return "$s"
+  printf '\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$!" "$s"; return "$s"
 }
 [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
@@ -31,7 +32,7 @@ if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
 __sessh_precmd() {
   local s=$? d=$PWD; [[ $d != *$'\a'* ]] || d=
-  printf '\033]6973;W;%s;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$s"
+  printf '\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$!" "$s"
   [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
   return $s
 }
@@ -57,7 +58,7 @@ if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi
 if [ -z "${__sessh_installed-}" ]; then
   __sessh_installed=1
   case ":$PATH:" in *":$SESSH_BIN:"*) ;; *) PATH="$SESSH_BIN:$PATH" ;; esac
-  PS1="$(printf '\033]6973;W;')"'${#PWD};${PWD}'"$(printf '\007\033]6973;P;')"'$?'"$(printf '\007')${PS1-\$ }"
+  PS1="$(printf '\033]6973;W;')"'${#PWD};${PWD}'"$(printf '\007\033]6973;B;')"'$!'"$(printf '\007\033]6973;P;')"'$?'"$(printf '\007')${PS1-\$ }"
   printf '\033]6973;I;\007'
 fi
 """

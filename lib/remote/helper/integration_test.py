@@ -72,7 +72,18 @@ class WorkingDirectoryTest(unittest.TestCase):
                     self.assertEqual(cwd, [None])
                     self.assertEqual(markers[-1], "P;0")
                     if shell != "dash":
-                        self.assertEqual(len(markers), 2, markers)
+                        self.assertEqual([m[:2] for m in markers], ["W;", "B;", "P;"])
+
+    def test_the_prompt_reports_the_last_background_job(self):
+        for shell in filter(shutil.which, self.SHELLS):
+            script, command = self.SHELLS[shell]
+            with self.subTest(shell=shell), tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+                f.write(script)
+                f.flush()
+                out = subprocess.run([shell, "-c", command.replace("cd", "sleep 0 & echo $!; cd"), f.name, "/"],
+                                     capture_output=True, timeout=10).stdout
+                clean, markers = MarkerScanner().feed(out)
+                self.assertIn("B;%d" % int(clean.split()[0]), [p for _, p in markers])
 
 
 if __name__ == "__main__":

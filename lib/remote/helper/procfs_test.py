@@ -23,11 +23,12 @@ class ProcfsTest(unittest.TestCase):
         with subprocess.Popen([sys.executable, "-c", code], start_new_session=True, cwd="/") as leader:
             try:
                 deadline = time.time() + 5
-                while len(proc_session_members(leader.pid)) < 1 and time.time() < deadline:
-                    time.sleep(0.02)
+                while time.time() < deadline and not [pid for pid in proc_session_members(leader.pid)
+                                                      if os.getpgid(pid) == pid]:
+                    time.sleep(0.02)  # until the child has set its own group
                 members = proc_session_members(leader.pid)
                 self.assertEqual(len(members), 1)
-                self.assertNotEqual(os.getpgid(members[0]), leader.pid)
+                self.assertEqual(os.getpgid(members[0]), members[0])
                 self.assertEqual(proc_cmdline(leader.pid)[1:3], [b"-c", code.encode()])
                 self.assertEqual(proc_cwd(leader.pid), "/")
             finally:

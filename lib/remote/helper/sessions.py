@@ -27,7 +27,7 @@ class Session:
         self.idle_timeout = None  # seconds without input or output after which the session is closed
         self.timeline = []  # (output offset, time) where each burst of output began, for recordings
         self.integrated = self.preexec = self.running = False
-        self.cwd = None  # the working directory the shell's last prompt reported
+        self.cwd, self.jobs = None, set()  # the cwd the shell's last prompt reported; its background jobs ($!)
         self.procfs = False  # whether info() may ask procfs (the daemon's choice)
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell

@@ -151,6 +151,8 @@ class Terminal:
                                   "command": session.run and session.run["entry"]["command"]})
         elif kind == "W":
             session.cwd = reported_cwd(arg)
+        elif kind == "B" and arg.isdigit() and int(arg) > 1:  # zsh says 0 before any
+            session.jobs = (session.jobs - {int(arg)} if len(session.jobs) < 64 else set()) | {int(arg)}
         elif kind == "P":
             session.integrated, session.interrupted = True, None
             self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
