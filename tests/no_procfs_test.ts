@@ -187,7 +187,9 @@ async function portableChecks(
     assert.ok(job > 0 && isRunning(job), started.output);
     // Until bash's child has become the sleep, a SIGHUP may reach it while
     // it still runs bash's handler, which defers it and loses it at exec.
+    const deadline = Date.now() + 10_000;
     while (readCmdline(job)?.[0] !== "sleep") {
+      assert.ok(Date.now() < deadline, "the job did not start its sleep");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await session.close();
