@@ -181,20 +181,26 @@ async function portableChecks(
     },
   );
 
-  await t.step("close kills a background job", async () => {
-    const started = await session.run("sleep 300 & echo $!");
-    const job = Number(started.output.trim());
-    assert.ok(job > 0 && isRunning(job), started.output);
-    // Until bash's child has become the sleep, a SIGHUP may reach it while
-    // it still runs bash's handler, which defers it and loses it at exec.
-    const deadline = Date.now() + 10_000;
-    while (readCmdline(job)?.[0] !== "sleep") {
-      assert.ok(Date.now() < deadline, "the job did not start its sleep");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await session.close();
-    assert.ok(await waitForExit([job], 5000), `the job ${job} still runs`);
-  });
+  for (const shell of ["bash", "dash"]) {
+    // bash passes SIGHUP on to its jobs; dash does not, so there only the
+    // job its prompt reported ($!) tells the daemon where to send it.
+    await t.step(`close kills a background job of ${shell}`, async () => {
+      const closing = shell === "bash" ? session : client.session("np-dash");
+      if (shell === "dash") await closing.open({ shell });
+      const started = await closing.run("sleep 300 & echo $!");
+      const job = Number(started.output.trim());
+      assert.ok(job > 0 && isRunning(job), started.output);
+      // Until the shell's child has become the sleep, a SIGHUP may reach it
+      // in the shell's own handler, which defers it and loses it at exec.
+      const deadline = Date.now() + 10_000;
+      while (readCmdline(job)?.[0] !== "sleep") {
+        assert.ok(Date.now() < deadline, "the job did not start its sleep");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await closing.close();
+      assert.ok(await waitForExit([job], 5000), `the job ${job} still runs`);
+    });
+  }
 }
 
 Deno.test("on a host without procfs, the helper finds its daemon, reports status and signals sessions", async (t) => {
