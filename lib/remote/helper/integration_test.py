@@ -54,7 +54,7 @@ class WorkingDirectoryTest(unittest.TestCase):
             for shell in filter(shutil.which, self.SHELLS):
                 for name in self.NAMES:
                     path = os.path.join(top.encode(), name)
-                    os.mkdir(path) if not os.path.isdir(path) else None
+                    os.makedirs(path, exist_ok=True)
                     with self.subTest(shell=shell, name=name):
                         cwd, last = self.prompt(shell, path)
                         self.assertEqual(cwd, [path.decode("utf-8", "replace")])
