@@ -36,7 +36,7 @@ class SignalSessionTest(unittest.TestCase):
         bare_daemon(self, FakeLoop())
         self.daemon.procfs = False
         with subprocess.Popen([sys.executable, "-c", self.LEADER], start_new_session=True,
-                              stdout=subprocess.PIPE) as leader, subprocess.Popen(["sleep", "30"]) as outsider:
+                              stdout=subprocess.PIPE) as leader, subprocess.Popen(["sleep", "30"], start_new_session=True) as outsider:
             job = int(leader.stdout.readline())
             try:
                 while os.getpgid(job) != job:
@@ -48,7 +48,7 @@ class SignalSessionTest(unittest.TestCase):
                 while running(job) and time.time() < deadline:
                     time.sleep(0.02)  # a zombie until init reaps it
                 self.assertFalse(running(job), "the job in the session got the signal")
-                self.assertIsNone(outsider.poll(), "a reported pid outside the session is left alone")
+                self.assertIsNone(outsider.poll(), "a reported pid of another session is left alone")
             finally:
                 for pid in (job, outsider.pid, leader.pid):
                     or_none(os.kill, pid, signal.SIGKILL)
