@@ -35,8 +35,9 @@ class SignalSessionTest(unittest.TestCase):
     def test_without_procfs_the_reported_jobs_still_in_the_session_are_signalled(self):
         bare_daemon(self, FakeLoop())
         self.daemon.procfs = False
-        with subprocess.Popen([sys.executable, "-c", self.LEADER], start_new_session=True,
-                              stdout=subprocess.PIPE) as leader, subprocess.Popen(["sleep", "30"], start_new_session=True) as outsider:
+        leader = subprocess.Popen([sys.executable, "-c", self.LEADER], start_new_session=True, stdout=subprocess.PIPE)
+        outsider = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        with leader, outsider:
             job = int(leader.stdout.readline())
             try:
                 while os.getpgid(job) != job:
