@@ -28,12 +28,25 @@ export interface SessionInfo {
   bufferSize: number;
   /** Whether a command is running (as far as the shell integration tells). */
   running: boolean;
-  /** Command line of the terminal's foreground process when it is not the shell. */
+  /**
+   * Command line of the terminal's foreground process when it is not the
+   * shell: its argv where the host has procfs, else the command `run` typed;
+   * null when nothing runs or it cannot be learnt (see `unknown`).
+   */
   command: string | null;
   /** Whether the foreground program seems to wait for input (a prompt, a pager). */
   waitingInput: boolean;
-  /** Current directory of the foreground process, when it can be read. */
+  /**
+   * The shell's working directory, as its prompt last reported it (or, for a
+   * shell without integration, as procfs tells); null when unknown.
+   */
   cwd: string | null;
+  /**
+   * The fields this host could not tell (`"command"`, `"cwd"`): null there
+   * means unknown, not none. Hosts without procfs (macOS, the BSDs,
+   * `SESSH_NO_PROCFS=1`) know a running command only when `run` typed it.
+   */
+  unknown: string[];
   /** Exit status of the last finished command, when known. */
   lastExit: number | null;
   /** Whether the shell integration reported in (needed by `run` to wait). */

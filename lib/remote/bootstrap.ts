@@ -24,7 +24,8 @@ const MAX_NOISE = 1024 * 1024;
  * input never becomes part of it.
  *
  * @param options `pushHelper`: the helper follows on stdin unasked (see
- *   {@linkcode handshake}).
+ *   {@linkcode handshake}); `noProcfs`: the helper (and a daemon it starts)
+ *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`).
  * @returns The command for `ssh … host COMMAND`.
  *
  * @example
@@ -33,15 +34,19 @@ const MAX_NOISE = 1024 * 1024;
  * console.log(bridgeCommand().startsWith("exec env ")); // true
  * ```
  */
-export function bridgeCommand(options: { pushHelper?: boolean } = {}): string {
+export function bridgeCommand(
+  options: { pushHelper?: boolean; noProcfs?: boolean } = {},
+): string {
   const hex = Array.from(
     new TextEncoder().encode(LOADER_SOURCE),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   // The system python3 first: version managers' shims (pyenv) cost 100 ms
   // per call. The loader puts the login PATH back for the sessions. -S skips
-  // site-packages, which the standard-library-only helper never needs.
-  return `exec env SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
+  // site-packages, which the standard-library-only helper never needs. The
+  // procfs switch is one of two fixed strings, chosen by a boolean.
+  const procfs = options.noProcfs ? "SESSH_NO_PROCFS=1 " : "";
+  return `exec env ${procfs}SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
     options.pushHelper ? "+" : ""
   } bridge`;
 }

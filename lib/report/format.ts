@@ -30,6 +30,7 @@ export function statusJson(info: SessionInfo): JsonOf<typeof SESSION_INFO> {
     command: info.command,
     waiting_input: info.waitingInput,
     cwd: info.cwd,
+    unknown: info.unknown,
     last_exit: info.lastExit,
     created: info.created.toISOString(),
     last_activity: info.lost ? null : info.lastActivity.toISOString(),
@@ -83,7 +84,15 @@ export function formatStatus(
         : `${info.name} alive`,
     ],
     ["shell", `${info.shell} (pid ${info.pid})`],
-    ["running", info.running ? info.command ?? "yes" : "no"],
+    [
+      "running",
+      info.running
+        ? info.command ??
+          (info.unknown.includes("command")
+            ? "yes (the command is unknown on this host)"
+            : "yes")
+        : "no",
+    ],
     ["waiting for input", info.waitingInput ? "yes" : "no"],
     ["cwd", info.cwd ?? "unknown"],
     ["last exit", info.lastExit === null ? "none" : String(info.lastExit)],

@@ -81,6 +81,7 @@ export const SESSION_INFO = {
   command: "string?",
   waiting_input: "boolean",
   cwd: "string?",
+  unknown: "string[]",
   last_exit: "number?",
   created: "string",
   last_activity: "string?",

@@ -66,6 +66,7 @@ const INFO: SessionInfo = {
   command: "make",
   waitingInput: false,
   cwd: "/srv",
+  unknown: [],
   lastExit: 0,
   integrated: true,
   attached: false,

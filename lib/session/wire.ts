@@ -41,6 +41,7 @@ export function sessionInfo(m: Message): SessionInfo {
       ? waitingForInput({ running, command, tail: m.tail })
       : Boolean(m.waiting_input),
     cwd: m.cwd == null ? null : String(m.cwd),
+    unknown: Array.isArray(m.unknown) ? m.unknown.map(String) : [],
     lastExit: m.last_exit == null ? null : Number(m.last_exit),
     integrated: Boolean(m.integrated),
     attached: Boolean(m.attached),

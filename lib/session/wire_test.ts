@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sessionInfo } from "./wire.ts";
-import { statusJson } from "../report/format.ts";
+import { formatStatus, statusJson } from "../report/format.ts";
 
 const WIRE = {
   name: "work",
@@ -36,4 +36,24 @@ Deno.test("statusJson() prints the times as ISO strings, as --json always did", 
   assert.equal(json.detached_at, "2026-01-01T00:00:30.000Z");
   assert.equal(json.idle_deadline, "2026-01-01T01:00:00.000Z");
   assert.equal(json.lost_at, null);
+});
+
+Deno.test("sessionInfo() reads which fields the host could not tell", () => {
+  const info = sessionInfo({ ...WIRE, running: true, unknown: ["command"] });
+  assert.deepEqual(info.unknown, ["command"]);
+  assert.deepEqual(statusJson(info).unknown, ["command"]);
+  // A daemon of an older helper sends none.
+  assert.deepEqual(sessionInfo(WIRE).unknown, []);
+});
+
+Deno.test("formatStatus() says when a running command is unknown on the host", () => {
+  const master = { alive: true, pid: null };
+  const unknown = sessionInfo({ ...WIRE, running: true, unknown: ["command"] });
+  assert.match(
+    formatStatus(unknown, master),
+    /^running: yes \(the command is unknown on this host\)$/m,
+  );
+  const known = sessionInfo({ ...WIRE, running: true, command: "make" });
+  assert.match(formatStatus(known, master), /^running: make$/m);
+  assert.match(formatStatus(known, master), /^cwd: unknown$/m);
 });

@@ -265,6 +265,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       { SESSH_SSH: "/bin/sh" },
       /^SESSH_SSH "\/bin\/sh" is not supported; set it to "ssh" or "autossh"$/,
     ],
+    [
+      { SESSH_NO_PROCFS: "yes" },
+      /^SESSH_NO_PROCFS "yes" is not 1 or 0; set 1 to learn about processes without \/proc$/,
+    ],
   ];
   for (const [env, pattern] of table) {
     await t.step(
@@ -279,6 +283,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
   assert.equal(
     settingsFromEnv({ ...ENV, SESSH_PERSIST: "yes" }).persist,
     "yes",
+  );
+  assert.equal(
+    settingsFromEnv({ ...ENV, SESSH_NO_PROCFS: "0" }).noProcfs,
+    false,
   );
 });
 

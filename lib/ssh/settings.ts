@@ -72,7 +72,8 @@ export interface SshSettings {
   controlMaster: boolean;
   /**
    * `SESSH_NO_PROCFS=1`: ask about processes with `ps` and `kill -0`, not
-   * procfs, even on Linux (e.g. procfs mounted with `hidepid`).
+   * procfs, even on Linux (e.g. procfs mounted with `hidepid`), here and in
+   * the remote helper (which gets it through the fixed remote command).
    * @default {false}
    */
   noProcfs: boolean;

@@ -130,7 +130,7 @@ async function openWithin(
   const argv = clientArgv(
     destination,
     settings,
-    bridgeCommand({ pushHelper }),
+    bridgeCommand({ pushHelper, noProcfs: settings.noProcfs }),
     {
       controlPath: master.controlPath,
     },

@@ -8,7 +8,8 @@ from errors import log
 from files import listen_at, open_dir, open_in, open_log, or_none, runtime_dir, state_dir
 from framing import frame, split_frames, unpack
 from protocol import EXIT_DAEMON_START, EXIT_UNSAFE_RUNTIME_DIR, MAGIC, READ_CHUNK, SOCKET_NAME
-from registry import daemon_argv, daemon_of, live_daemons
+from procfs import procfs_available
+from registry import daemon_argv, live_daemons, running
 
 def connect_daemon(rt, state):
     """Connect to the user's daemon, starting one when none runs. A running daemon whose socket went missing is
@@ -64,16 +65,16 @@ def peer_uid(sock, path):
 def wake_daemon(rt, state):
     """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
     removed; None when no daemon runs."""
-    for pid, daemon_rt in live_daemons(rt, state):
+    for pid, daemon_rt in live_daemons(rt, state, procfs_available()):
         path, deadline = os.path.join(daemon_rt, SOCKET_NAME), time.time() + 2.0
         sock = _try_connect(path)
         or_none(os.kill, pid, signal.SIGUSR1)
-        while sock is None and time.time() < deadline and daemon_of(pid):
+        while sock is None and time.time() < deadline and running(pid):
             time.sleep(0.05)
             sock = _try_connect(path)
         if sock is not None:
             return sock
-        if daemon_of(pid):
+        if running(pid):
             sys.stderr.write("sessh: the daemon (pid %d) runs but does not answer on %s; see %s/daemon.log\n"
                              % (pid, path, state or daemon_rt))
             sys.exit(EXIT_DAEMON_START)

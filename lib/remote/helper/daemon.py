@@ -17,12 +17,14 @@ from integration import install_integration, integration_env, shell_kind
 from matching import PatternWorker
 from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION,
     ERR_PROTOCOL, ERR_REMOTE, ERR_SESSION_EXITED, ERR_SESSION_LOST, MAX_BUFFER, MAX_FRAME, PROTOCOL, READ_CHUNK,
-    REGISTRY_NAME, SOCKET_NAME)
-from registry import daemon_of, helper_dir, last_fatal, lost_message, lost_sessions, parse_registry
+    PID_NAME, REGISTRY_NAME, SOCKET_NAME)
+from procfs import proc_cmdline, proc_session_members, procfs_available
+from registry import (helper_dir, hold_pid_file, last_fatal, lost_message, lost_sessions, parse_registry, pid_dirs,
+    running)
 from sessions import ENDED_KEEP, ENDED_MAX, Session, motd_text, resolve_shell, spawn_shell
 from terminal import Terminal
 
-DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK")
+DROP_ENV = ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_ORIGINAL_COMMAND", "SSH_AUTH_SOCK", "SESSH_NO_PROCFS")
 
 # Every operation a client may ask for: its name -> handler(daemon, client, msg).
 OPS = {**session_ops.OPS, **watch_ops.OPS, **file_ops.OPS}
@@ -44,6 +46,9 @@ class Daemon(Terminal):
         # The loader names the directory after the hash of what it unpacked, checked: helper-HASH.
         self.hash = os.path.basename(helper_dir()).rpartition("-")[2]
         self.base_env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
+        self.procfs = procfs_available()  # read at start: the daemon keeps it, whatever later calls ask
+        self.pid_files = {}  # directory -> the descriptor whose lock says this daemon lives
+        self.keep_pid_files()
         self.install_files()
         self.lost = self.load_lost()
         self.save_registry()
@@ -58,13 +63,31 @@ class Daemon(Terminal):
         """The sessions of a daemon that died before they ended are lost: kept, so that calls can say so."""
         registry = parse_registry(read_file(self.registry))
         pid = registry["daemon"].get("pid")
-        alive = isinstance(pid, int) and pid != os.getpid() and daemon_of(pid) is not None
+        # We hold the pid files: the registry's daemon is dead, unless its files were removed (procfs tells).
+        alive = (isinstance(pid, int) and pid != os.getpid() and self.procfs and running(pid)
+                 and (proc_cmdline(pid) or [])[3:5] == [b"daemon", b"%d" % PROTOCOL])
         if alive:
             log("daemon %d of %s still runs; its sessions are left to it" % (pid, self.registry))
         lost = lost_sessions(registry, alive, int(time.time() * 1000), last_fatal(os.path.join(self.state, "daemon.log")))
         for name in lost:
             remove_command_files(self.rt, name)
         return lost
+
+    def keep_pid_files(self, strict=True):
+        """Hold the pid files, re-made where removed; at start (`strict`), one another daemon holds ends this one."""
+        for directory in pid_dirs(self.rt, None if self.state == self.rt else self.state):
+            path, fd = os.path.join(directory, PID_NAME), self.pid_files.get(directory)
+            if fd is not None and getattr(or_none(os.stat, path), "st_ino", None) == os.fstat(fd).st_ino:
+                continue
+            try:
+                self.pid_files[directory] = hold_pid_file(directory, self.rt)
+            except OSError as exc:
+                if strict:
+                    raise
+                log("cannot re-create %s: %s" % (path, exc))
+                continue
+            if fd is not None:
+                os.close(fd)
 
     def save_registry(self):
         """Record the sessions where the next daemon finds them, should this one die before they end."""
@@ -129,6 +152,8 @@ class Daemon(Terminal):
         except OSError as exc:
             log("cannot re-create %s: %s" % (self.socket_path, exc))
             return
+        finally:
+            self.keep_pid_files(strict=False)  # once the directories are back
         self.bound = os.stat(self.socket_path).st_ino
         self.serve_on(listener, trigger)
 
@@ -332,6 +357,7 @@ class Daemon(Terminal):
         fd, pid = spawn_shell(shell, cols, rows, env)
         capacity = clamp(options.get("buffer"), 4096, MAX_BUFFER, DEFAULT_BUFFER)
         session = self.sessions[name] = Session(name, shell, fd, pid, cols, rows, capacity, kind)
+        session.procfs = self.procfs
         session.append(motd_text(env.get("HOME", "/")))
         self.recent_exits.pop(name, None)
         self.ended.pop(name, None)
@@ -424,14 +450,16 @@ class Daemon(Terminal):
             or_none(os.replace, link + ".new", link)
 
     def signal_session(self, session, sig):
-        """Signal every process in the session's terminal session (field 6 of /proc/PID/stat), shell first."""
+        """Signal the shell, its process group, the terminal's foreground group and the groups of the background jobs
+        its prompt reported that are still in its session; with procfs, every process of its session too."""
         if session.exit_status is not None:
             return  # its pid may be another process's by now
         or_none(os.kill, session.pid, sig)
-        for entry in filter(str.isdigit, os.listdir("/proc")):
-            fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
-            if int(entry) != session.pid and fields[3:4] == [b"%d" % session.pid]:
-                or_none(os.kill, int(entry), sig)
+        jobs = [or_none(os.getpgid, pid) for pid in session.jobs if or_none(os.getsid, pid) == session.pid]
+        for group in {session.pid, or_none(os.tcgetpgrp, session.fd), *jobs} - {None}:
+            or_none(os.killpg, group, sig)
+        for pid in proc_session_members(session.pid) if self.procfs else []:
+            or_none(os.kill, pid, sig)
 
 def run_daemon(args):
     """The daemon, as start_daemon executes it: PROTOCOL, the listener's fd, the runtime dir, the state dir."""

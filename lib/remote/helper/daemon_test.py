@@ -1,7 +1,10 @@
 """Unit tests of daemon.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
+import signal
+import subprocess
 import sys
+import time
 import unittest
 import unittest.mock
 
@@ -9,7 +12,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import daemon  # noqa: E402
 from daemon import OPS, Daemon  # noqa: E402
+from files import or_none  # noqa: E402
 from framing import pack  # noqa: E402
+from registry import running  # noqa: E402
 from testing import FakeLoop, bare_daemon  # noqa: E402
 
 
@@ -20,6 +25,34 @@ class OpsTest(unittest.TestCase):
             "read", "subscribe", "unsubscribe", "history", "result", "timeline", "attach", "detach",
             "fstat", "fread", "fwrite", "fmkdir", "flist", "fhash"]))
         self.assertEqual([name for name in dir(Daemon) if name.startswith("op_")], [])
+
+
+class SignalSessionTest(unittest.TestCase):
+    # A session leader and its background job, in a process group of its own as job control makes it.
+    LEADER = ("import os, sys, time\npid = os.fork()\nif pid == 0:\n    os.setpgid(0, 0)\n    time.sleep(30)\n"
+              "    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)\n")
+
+    def test_without_procfs_the_reported_jobs_still_in_the_session_are_signalled(self):
+        bare_daemon(self, FakeLoop())
+        self.daemon.procfs = False
+        leader = subprocess.Popen([sys.executable, "-c", self.LEADER], start_new_session=True, stdout=subprocess.PIPE)
+        outsider = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        with leader, outsider:
+            job = int(leader.stdout.readline())
+            try:
+                while os.getpgid(job) != job:
+                    time.sleep(0.01)
+                self.session.pid, self.session.jobs = leader.pid, {job, outsider.pid}
+                self.daemon.signal_session(self.session, signal.SIGTERM)
+                self.assertEqual(leader.wait(5), -signal.SIGTERM)
+                deadline = time.time() + 5
+                while running(job) and time.time() < deadline:
+                    time.sleep(0.02)  # a zombie until init reaps it
+                self.assertFalse(running(job), "the job in the session got the signal")
+                self.assertIsNone(outsider.poll(), "a reported pid of another session is left alone")
+            finally:
+                for pid in (job, outsider.pid, leader.pid):
+                    or_none(os.kill, pid, signal.SIGKILL)
 
 
 class HandleFrameTest(unittest.TestCase):

@@ -1,4 +1,6 @@
-"""Shell integration: the scripts that make bash, zsh and POSIX shells mark each command's start and end."""
+"""Shell integration: the scripts that make bash, zsh and POSIX shells mark each command's start and end, and the
+cwd at each prompt (`W;LENGTH;PATH`: see markers.reported_cwd; bash and zsh leave out a path with a BEL) and the
+last background job (`B;$!`), which close signals too."""
 
 import os
 
@@ -7,7 +9,10 @@ from files import ensure_private_dir, write_private_file
 BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
-__sessh_precmd() { local s=$?; printf '\033]6973;P;%s\007' "$s"; return "$s"; }
+__sessh_precmd() {
+  local s=$? d=$PWD; [[ $d != *$'\a'* ]] || d=
+  printf '\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$!" "$s"; return "$s"
+}
 [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
   PROMPT_COMMAND=(__sessh_precmd "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
@@ -18,7 +23,7 @@ export -n PROMPT_COMMAND
 PS0=$'\033]6973;C\007'"${PS0-}"
 printf '\033]6973;I;preexec\007'
 fi
-if [[ -n "${SESSH_BOOT-}" ]]; then printf '\033]6973;P;0\007'; fi
+if [[ -n "${SESSH_BOOT-}" ]]; then __sessh_precmd; fi
 unset SESSH_BOOT
 """
 
@@ -26,7 +31,8 @@ ZSH_HOOKS = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
 __sessh_precmd() {
-  local s=$?; printf '\033]6973;P;%s\007' "$s"
+  local s=$? d=$PWD; [[ $d != *$'\a'* ]] || d=
+  printf '\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$!" "$s"
   [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
   return $s
 }
@@ -52,7 +58,7 @@ if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi
 if [ -z "${__sessh_installed-}" ]; then
   __sessh_installed=1
   case ":$PATH:" in *":$SESSH_BIN:"*) ;; *) PATH="$SESSH_BIN:$PATH" ;; esac
-  PS1="$(printf '\033]6973;P;')"'$?'"$(printf '\007')${PS1-\$ }"
+  PS1="$(printf '\033]6973;W;')"'${#PWD};${PWD}'"$(printf '\007\033]6973;B;')"'$!'"$(printf '\007\033]6973;P;')"'$?'"$(printf '\007')${PS1-\$ }"
   printf '\033]6973;I;\007'
 fi
 """

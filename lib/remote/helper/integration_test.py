@@ -1,12 +1,16 @@
 """Unit tests of integration.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from integration import is_typeable, shell_kind  # noqa: E402
+from integration import BASH_INTEGRATION, POSIX_INTEGRATION, ZSH_HOOKS, is_typeable, shell_kind  # noqa: E402
+from markers import MarkerScanner, reported_cwd  # noqa: E402
 
 class TypeableTest(unittest.TestCase):
     def test_short_printable_lines_are_typed_in_shells_with_preexec(self):
@@ -25,6 +29,61 @@ class ShellKindTest(unittest.TestCase):
         self.assertEqual(shell_kind("-zsh"), "zsh")
         self.assertEqual(shell_kind("/usr/bin/dash"), "posix")
         self.assertIsNone(shell_kind("/usr/bin/fish"))
+
+
+class WorkingDirectoryTest(unittest.TestCase):
+    """Each shell's prompt hook reports its working directory, whatever bytes the path holds."""
+    # How each shell's script is loaded and its prompt printed, with the directory as $1.
+    SHELLS = {"bash": (BASH_INTEGRATION, 'source "$0"; cd "$1" && __sessh_precmd'),
+              "zsh": (ZSH_HOOKS, 'source "$0"; cd "$1" && __sessh_precmd'),
+              "dash": (POSIX_INTEGRATION, '. "$0"; cd "$1" && eval "printf %s \\"$PS1\\""')}
+    NAMES = [b"plain", b"a b\nc", b"esc\x1b[31m;%", b"not-utf8-\xff", "\u00fcml".encode()]
+
+    def prompt(self, shell, directory):
+        script, command = self.SHELLS[shell]
+        with tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+            f.write(script)
+            f.flush()
+            out = subprocess.run([shell, "-c", command, f.name, directory], capture_output=True, timeout=10,
+                                 env=dict(os.environ, LC_ALL="C.UTF-8")).stdout
+        markers = [payload for _, payload in MarkerScanner().feed(out)[1]]
+        return [reported_cwd(p[2:]) for p in markers if p.startswith("W;")], markers[1:]
+
+    def test_the_prompt_reports_the_working_directory(self):
+        with tempfile.TemporaryDirectory() as top:
+            for shell in filter(shutil.which, self.SHELLS):
+                for name in self.NAMES:
+                    path = os.path.join(top.encode(), name)
+                    os.makedirs(path, exist_ok=True)
+                    with self.subTest(shell=shell, name=name):
+                        cwd, last = self.prompt(shell, path)
+                        self.assertEqual(cwd, [path.decode("utf-8", "replace")])
+                        self.assertEqual(last[-1], "P;0")
+
+    def test_a_path_with_a_bel_reports_no_directory(self):
+        """bash and zsh leave such a path out; a POSIX prompt can only print it, and the BEL ends the marker early
+        (what follows is output, as if a command had printed it)."""
+        with tempfile.TemporaryDirectory() as top:
+            path = os.path.join(top, "x\x07\x1b]6973;C\x07y")
+            os.mkdir(path)
+            for shell in filter(shutil.which, self.SHELLS):
+                with self.subTest(shell=shell):
+                    cwd, markers = self.prompt(shell, path)
+                    self.assertEqual(cwd, [None])
+                    self.assertEqual(markers[-1], "P;0")
+                    if shell != "dash":
+                        self.assertEqual([m[:2] for m in markers], ["W;", "B;", "P;"])
+
+    def test_the_prompt_reports_the_last_background_job(self):
+        for shell in filter(shutil.which, self.SHELLS):
+            script, command = self.SHELLS[shell]
+            with self.subTest(shell=shell), tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+                f.write(script)
+                f.flush()
+                out = subprocess.run([shell, "-c", command.replace("cd", "sleep 0 & echo $!; cd"), f.name, "/"],
+                                     capture_output=True, timeout=10).stdout
+                clean, markers = MarkerScanner().feed(out)
+                self.assertIn("B;%d" % int(clean.split()[0]), [p for _, p in markers])
 
 
 if __name__ == "__main__":

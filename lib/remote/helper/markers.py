@@ -24,7 +24,8 @@ class MarkerScanner:
         data, out, markers, i = self.pending + data, bytearray(), [], 0
         for match in MARKER_RE.finditer(data):
             out += data[i:match.start()]
-            markers.append((len(out), match.group(1).decode("utf-8", "replace")))
+            # surrogateescape: a path's bytes that are not UTF-8 survive to reported_cwd
+            markers.append((len(out), match.group(1).decode("utf-8", "surrogateescape")))
             i = match.end()
         # Hold back what may still become a marker; a longer unfinished one is not ours and passes through.
         held = HELD_RE.search(data, max(i, len(data) - MARKER_MAX + 1))
@@ -36,6 +37,15 @@ class MarkerScanner:
     def flush(self):
         data, self.pending = self.pending, b""
         return data
+
+def reported_cwd(arg):
+    """The cwd of a `W;LENGTH;PATH` marker, None unless whole and absolute: any byte but BEL stays in a marker, and
+    LENGTH (characters or bytes, as the shell counts) tells a path a BEL cut short."""
+    length, _, path = arg.partition(";")
+    raw = path.encode("utf-8", "surrogateescape")
+    if not length.isdigit() or int(length) not in (len(path), len(raw)) or not path.startswith("/"):
+        return None
+    return raw.decode("utf-8", "replace")
 
 class Redactor:
     """Replaces the secrets typed into a session (kept in memory only) wherever its output repeats them, before

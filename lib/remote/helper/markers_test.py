@@ -6,7 +6,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from markers import MarkerScanner, Redactor  # noqa: E402
+from markers import MarkerScanner, Redactor, reported_cwd  # noqa: E402
+from protocol import MARKER_MAX  # noqa: E402
 
 class MarkerScannerTest(unittest.TestCase):
     def test_strips_markers_and_reports_positions(self):
@@ -28,12 +29,31 @@ class MarkerScannerTest(unittest.TestCase):
         self.assertEqual(scanner.flush(), b"\x1b")
 
     def test_passes_an_unfinished_marker_longer_than_the_limit_through(self):
-        data = b"\x1b]6973;" + b"x" * 300
+        data = b"\x1b]6973;" + b"x" * (MARKER_MAX + 10)
         self.assertEqual(MarkerScanner().feed(data), (data, []))
 
     def test_passes_other_osc_sequences_through(self):
         clean, markers = MarkerScanner().feed(b"\x1b]0;title\x07x")
         self.assertEqual((clean, markers), (b"\x1b]0;title\x07x", []))
+
+    def test_a_working_directory_marker_carries_any_bytes_but_bel(self):
+        path = b"/tmp/a b\n\x1b[31m;%\xff"
+        clean, markers = MarkerScanner().feed(b"\x1b]6973;W;%d;%s\x07\x1b]6973;P;0\x07$ " % (len(path), path))
+        self.assertEqual(clean, b"$ ")
+        self.assertEqual([m[1][:2] for m in markers], ["W;", "P;"])
+        self.assertEqual(reported_cwd(markers[0][1][2:]), "/tmp/a b\n\x1b[31m;%\ufffd")
+
+    def test_a_path_cut_short_by_a_bel_is_no_working_directory(self):
+        path = b"/tmp/x\x07\x1b]6973;C\x07y"
+        clean, markers = MarkerScanner().feed(b"\x1b]6973;W;%d;%s\x07\x1b]6973;P;0\x07" % (len(path), path))
+        self.assertIsNone(reported_cwd(markers[0][1][2:]))
+        self.assertEqual(markers[-1][1], "P;0")  # the exit status still parses
+
+    def test_reported_cwd_takes_the_length_in_characters_or_bytes(self):
+        self.assertEqual(reported_cwd("4;/t\u00fcp"), "/t\u00fcp")
+        self.assertEqual(reported_cwd("5;/t\u00fcp"), "/t\u00fcp")
+        for arg in ("6;/t\u00fcp", "3;/t\u00fcp", ";/tmp", "x;/tmp", "0;", "3;tmp", "4;/tmp;"):
+            self.assertIsNone(reported_cwd(arg), arg)
 
 
 class RedactorTest(unittest.TestCase):

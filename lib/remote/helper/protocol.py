@@ -44,6 +44,7 @@ ERR_FILE_DENIED = "file_denied"
 ERR_PATTERN_TOO_SLOW = "pattern_too_slow"
 ERR_REMOTE = "remote"
 # END GENERATED
+PID_NAME = "daemon-1.pid"  # beside the socket and in the state dir, locked by the living daemon
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 READ_CHUNK = 1 << 16
 MAX_READ_REPLY = 4 << 20
@@ -59,7 +60,7 @@ INFO_TAIL = 512  # bytes of output in session info: the client tells from them w
 DAEMON_IDLE_EXIT = 60.0
 CLOSE_GRACE_MS = 2000
 MARKER = b"\x1b]6973;"
-MARKER_MAX = 256
+MARKER_MAX = 4200  # a working directory of up to PATH_MAX (4096) bytes fits in a marker
 MATCH_TEXT_MAX = 64 << 10  # characters of a match that are sent
 # A search that takes longer than this is ended with its worker, and the wait fails with pattern_too_slow.
 PATTERN_BUDGET_S = 2.0

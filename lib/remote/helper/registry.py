@@ -1,37 +1,88 @@
-"""Daemons and their registry of sessions: where the helper runs from, how a daemon is found in /proc, and the
-sessions a daemon that died has lost."""
+"""Daemons and their registry of sessions: where the helper runs from, how a daemon is found by its pid file, and
+the sessions a daemon that died has lost."""
 
-import os, sys, time
+import fcntl, os, stat, sys, time
 from contextlib import suppress
 
 from fields import NAME_RE, clamp
-from files import or_none, read_file
-from protocol import PROTOCOL
+from files import open_in, or_none
+from protocol import PID_NAME, PROTOCOL
 
 def helper_dir():
     """The directory this helper runs from: the loader's `helper-HASH` in the cache, or its source tree."""
     return os.path.dirname(os.path.abspath(__file__))
 
 def daemon_argv(fd, rt, state):
-    """How start_daemon re-executes the daemon: its argv says what it is, so bridges can find it in /proc. Python
+    """How start_daemon re-executes the daemon: its argv says what it is, so that bridges can find it with procfs
+    when its pid files are gone (live_daemons), and so that people can tell it in `ps`. Python
     runs the helper's directory, from the bytecode in its __pycache__ that the bridge's call compiled."""
     return [sys.executable, "-S", helper_dir(), "daemon", str(PROTOCOL), str(fd), rt, state or ""]
 
-def daemon_of(pid):
-    """(runtime dir, state dir) of `pid` when it is a live sessh daemon of this user and protocol, else None."""
-    if getattr(or_none(os.stat, "/proc/%d" % pid), "st_uid", None) != os.getuid():
-        return None
-    argv = (read_file("/proc/%d/cmdline" % pid) or b"").split(b"\0")
-    if argv[3:5] != [b"daemon", b"%d" % PROTOCOL] or len(argv) < 8:
-        return None
-    return argv[6].decode("utf-8", "surrogateescape"), argv[7].decode("utf-8", "surrogateescape") or None
+def hold_pid_file(directory, rt, wait=2.0):
+    """Write this daemon's pid and runtime dir to its pid file in `directory`, locked for as long as it lives: a pid
+    file whose lock is free is stale. OSError when another daemon holds it (a bridge's probe, only for `wait`)."""
+    fd, deadline = open_in(directory, PID_NAME, os.O_RDWR | os.O_CREAT), time.time() + wait
+    try:
+        while not locked(fd, fcntl.LOCK_EX):
+            if time.time() > deadline:
+                holder = os.pread(fd, 64, 0).split(b"\n")[0].decode()
+                raise OSError("%s/%s is held by pid %s" % (directory, PID_NAME, holder))
+            time.sleep(0.02)
+        if not private_file(fd):
+            raise PermissionError("refusing %s/%s: not a 0600 file of uid %d" % (directory, PID_NAME, os.getuid()))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"%d\n%s\n" % (os.getpid(), rt.encode("utf-8", "surrogateescape")), 0)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
 
-def live_daemons(rt, state):
-    """(pid, runtime dir) of the sessh daemons of this user and protocol that use runtime dir `rt` or state dir
-    `state`: the daemon a call in another environment (no XDG_RUNTIME_DIR, say) would have started too."""
-    pids = [int(entry) for entry in or_none(os.listdir, "/proc") or [] if entry.isdigit() and int(entry) != os.getpid()]
-    found = [(pid, daemon_of(pid)) for pid in pids]
-    return [(pid, dirs[0]) for pid, dirs in found if dirs and (dirs[0] == rt or state and dirs[1] == state)]
+def daemon_in(directory):
+    """(pid, runtime dir) of the daemon holding the pid file in `directory`; None for none, or one not ours alone."""
+    fd = or_none(open_in, directory, PID_NAME, os.O_RDONLY)
+    if fd is None:
+        return None
+    try:
+        if not private_file(fd) or locked(fd, fcntl.LOCK_SH):  # we got the lock: nobody holds it
+            return None
+        pid, _, rt = os.pread(fd, 4096, 0).decode("utf-8", "surrogateescape").partition("\n")
+        return (int(pid), rt.rstrip("\n")) if pid.isdigit() and rt.startswith("/") else None
+    finally:
+        os.close(fd)
+
+def locked(fd, kind):
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+def private_file(fd):
+    st = os.fstat(fd)
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+def pid_dirs(rt, state):
+    """Where a daemon's pid files are: beside its socket and, out of reach of tmp cleaners, in the state dir."""
+    return [rt] + ([state] if state and state != rt else [])
+
+def live_daemons(rt, state, procfs=False):
+    """(pid, runtime dir) of this user's daemons that use runtime dir `rt` or state dir `state` (as a call without
+    XDG_RUNTIME_DIR, say, would), by their pid files; with `procfs`, also one whose pid files were removed."""
+    found = dict(filter(None, map(daemon_in, pid_dirs(rt, state))))
+    if not found and procfs:
+        from procfs import proc_daemons
+        for pid, argv in proc_daemons(os.getuid()):
+            dirs = [a.decode("utf-8", "surrogateescape") for a in argv[6:8]]
+            if argv[3:5] == [b"daemon", b"%d" % PROTOCOL] and len(dirs) == 2 and (rt == dirs[0] or state == dirs[1]):
+                found[pid] = dirs[0]
+    return sorted(found.items())
+
+def running(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
 
 def parse_registry(data):
     """A registry file's content, or an empty registry when it is missing or damaged."""
@@ -56,7 +107,8 @@ def lost_info(entry):
     """A lost session as `list` shows it: what died with it is null."""
     return {"name": entry["name"], "lost": True, "lost_at": clamp(entry.get("lost_at"), 0, 1 << 53, 0),
             "shell": str(entry.get("shell") or ""), "created": clamp(entry.get("created"), 0, 1 << 53, 0),
-            "pid": None, "running": False, "attached": False, "command": None, "cwd": None}
+            "pid": None, "running": False, "attached": False, "command": None, "cwd": None,
+            "unknown": []}
 
 def lost_message(entry):
     found = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clamp(entry.get("lost_at"), 0, 1 << 53, 0) / 1000))

@@ -2,14 +2,33 @@
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
+from contextlib import contextmanager
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from protocol import PROTOCOL  # noqa: E402
-from registry import (daemon_argv, helper_dir, last_fatal, lost_info, lost_message, lost_sessions, parse_registry)  # noqa: E402
+from protocol import PID_NAME  # noqa: E402
+from registry import (daemon_argv, daemon_in, helper_dir, hold_pid_file, last_fatal, live_daemons, lost_info,  # noqa: E402
+    lost_message, lost_sessions, parse_registry)
+
+HELPER = os.path.dirname(os.path.abspath(__file__))
+
+@contextmanager
+def holder(directory, rt):
+    """Another process that holds the pid file in `directory` until the block ends, as a daemon would."""
+    code = ("import sys; sys.path.insert(0, %r); from registry import hold_pid_file; hold_pid_file(%r, %r); "
+            "print('held', flush=True); sys.stdin.read()" % (HELPER, directory, rt))
+    with subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE) as child:
+        assert child.stdout.readline() == b"held\n"
+        try:
+            yield child
+        finally:
+            child.stdin.close()
 
 class RegistryTest(unittest.TestCase):
     REGISTRY = {"daemon": {"pid": 41, "started": 1000, "socket": "/run/s"},
@@ -51,6 +70,53 @@ class RegistryTest(unittest.TestCase):
             self.assertEqual(last_fatal(path), "t sessh-daemon[1]: fatal: OSError()")
             with open(path, "a") as f: f.write("t sessh-daemon[2]: started\n")
             self.assertIsNone(last_fatal(path))
+
+
+class PidFileTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        os.chmod(self.dir, 0o700)
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def test_a_held_pid_file_names_its_daemon_and_a_stale_one_none(self):
+        self.assertIsNone(daemon_in(self.dir))
+        with holder(self.dir, "/run/x") as child:
+            self.assertEqual(daemon_in(self.dir), (child.pid, "/run/x"))
+            self.assertEqual(live_daemons(self.dir, None), [(child.pid, "/run/x")])
+        self.assertTrue(os.path.exists(os.path.join(self.dir, PID_NAME)))
+        self.assertIsNone(daemon_in(self.dir))  # the file stays, but nobody holds its lock
+        self.assertEqual(live_daemons(self.dir, None), [])
+
+    def test_only_one_daemon_holds_it(self):
+        with holder(self.dir, "/run/x") as child:
+            with self.assertRaisesRegex(OSError, "is held by pid %d" % child.pid):
+                hold_pid_file(self.dir, "/run/y", wait=0.1)
+        fd = hold_pid_file(self.dir, "/run/y")
+        os.close(fd)
+
+    def test_the_state_dir_finds_the_daemon_of_another_runtime_dir(self):
+        state = os.path.join(self.dir, "state")
+        os.mkdir(state, 0o700)
+        with holder(state, "/tmp/sessh-0") as child:
+            self.assertEqual(live_daemons(self.dir, state), [(child.pid, "/tmp/sessh-0")])
+
+    def test_a_pid_file_others_may_write_is_not_trusted(self):
+        with holder(self.dir, "/run/x"):
+            os.chmod(os.path.join(self.dir, PID_NAME), 0o622)
+            self.assertIsNone(daemon_in(self.dir))
+        with self.assertRaisesRegex(PermissionError, "not a 0600 file"):
+            hold_pid_file(self.dir, "/run/x")
+
+    def test_a_link_in_its_place_is_not_followed(self):
+        target = os.path.join(self.dir, "target")
+        with open(target, "w") as f:
+            f.write("1\n/run/x\n")
+        os.symlink(target, os.path.join(self.dir, PID_NAME))
+        self.assertIsNone(daemon_in(self.dir))
+        with self.assertRaises(OSError):
+            hold_pid_file(self.dir, "/run/x")
+        with open(target) as f:
+            self.assertEqual(f.read(), "1\n/run/x\n")
 
 
 class DaemonArgvTest(unittest.TestCase):

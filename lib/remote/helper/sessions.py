@@ -5,6 +5,7 @@ from contextlib import suppress
 
 from errors import HelperError
 from files import or_none, read_file
+from procfs import proc_cmdline, proc_cwd
 from markers import MarkerScanner, Redactor, scan_modes
 from protocol import ERR_BAD_SHELL, INFO_TAIL, READ_CHUNK, TIMELINE_GAP_S
 
@@ -26,6 +27,8 @@ class Session:
         self.idle_timeout = None  # seconds without input or output after which the session is closed
         self.timeline = []  # (output offset, time) where each burst of output began, for recordings
         self.integrated = self.preexec = self.running = False
+        self.cwd, self.jobs = None, set()  # the cwd the shell's last prompt reported; its background jobs ($!)
+        self.procfs = False  # whether info() may ask procfs (the daemon's choice)
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt
         self.last_exit = self.exit_status = None  # of the last command; of the shell
         self.attached = self.detached_at = None  # the interactive client; when the last one left
@@ -97,15 +100,22 @@ class Session:
         return (self.origin + first + 1 if 0 <= first < len(self.buf) - 1 else self.base), False
 
     def info(self):
+        """The session for `status` and `list`: the cwd the prompt reported, the command `run` typed; procfs, when
+        allowed, tells a hand-typed command and a cwd without integration. `unknown`: the fields not to be had."""
         fg = or_none(os.tcgetpgrp, self.fd)
         busy_pid = fg if fg and fg != self.pid else None
-        parts = (read_file("/proc/%d/cmdline" % busy_pid) or b"").split(b"\0") if busy_pid else []
+        running = bool(self.running or busy_pid)
+        argv = (proc_cmdline(busy_pid) if self.procfs and busy_pid else None) or []
+        command = b" ".join(p for p in argv if p).decode("utf-8", "replace") or None
+        if command is None and running and self.run:
+            command = self.run["entry"]["command"]
+        cwd = self.cwd or (proc_cwd(self.pid) if self.procfs else None)
+        unknown = [field for field, missing in (("command", running and not command), ("cwd", not cwd)) if missing]
         return {"name": self.name, "pid": self.pid, "shell": self.shell, "created": int(self.created * 1000),
                 "last_activity": int(self.last_activity * 1000), "cols": self.cols, "rows": self.rows,
                 "buffer_start": self.base, "buffer_end": self.end, "buffer_size": self.capacity,
-                "running": bool(self.running or busy_pid), "tail": self.slice(self.end - INFO_TAIL, self.end),
-                "command": b" ".join(p for p in parts if p).decode("utf-8", "replace") or None,
-                "cwd": or_none(os.readlink, "/proc/%d/cwd" % (busy_pid or self.pid)), "last_exit": self.last_exit,
+                "running": running, "tail": self.slice(self.end - INFO_TAIL, self.end),
+                "command": command, "cwd": cwd, "unknown": unknown, "last_exit": self.last_exit,
                 "integrated": self.integrated, "attached": self.attached is not None,
                 "detached_at": self.detached_at and int(self.detached_at * 1000),
                 "idle_deadline": self.idle_timeout and int((self.last_activity + self.idle_timeout) * 1000)}

@@ -46,6 +46,30 @@ class SessionBufferTest(unittest.TestCase):
         self.assertEqual(s.tail_start(10), (0, True))
 
 
+class SessionInfoTest(unittest.TestCase):
+    def make(self, procfs=False):
+        session = Session("s", "/bin/bash", -1, os.getpid(), 80, 24, 1024, "bash")
+        session.procfs = procfs
+        return session
+
+    def test_without_procfs_the_prompt_tells_the_cwd_and_run_the_command(self):
+        s = self.make()
+        self.assertEqual((s.info()["cwd"], s.info()["command"], s.info()["unknown"]), (None, None, ["cwd"]))
+        s.cwd, s.running, s.run = "/tmp", True, {"entry": {"command": "sleep 9"}}
+        self.assertEqual((s.info()["cwd"], s.info()["command"], s.info()["unknown"]), ("/tmp", "sleep 9", []))
+
+    def test_a_command_typed_by_hand_is_unknown_without_procfs(self):
+        s = self.make()
+        s.cwd, s.running = "/tmp", True
+        info = s.info()
+        self.assertEqual((info["running"], info["command"], info["unknown"]), (True, None, ["command"]))
+
+    @unittest.skipUnless(os.path.isdir("/proc/self"), "no procfs here")
+    def test_with_procfs_a_shell_without_markers_still_has_its_cwd(self):
+        info = self.make(procfs=True).info()
+        self.assertEqual((info["cwd"], info["unknown"]), (os.getcwd(), []))
+
+
 class TimelineTest(unittest.TestCase):
     def test_bursts_are_timed_and_evicted_ones_dropped(self):
         session = Session("s", "/bin/sh", -1, 1, 80, 24, 64 << 10, "posix")

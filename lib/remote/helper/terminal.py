@@ -7,6 +7,7 @@ from contextlib import suppress
 from errors import HelperError
 from files import or_none, write_private_file
 from integration import is_typeable
+from markers import reported_cwd
 from matching import MATCH_PENDING_MAX, MATCH_STEP
 from protocol import (ATTACH_HIGH_WATER, ERR_NO_INTEGRATION, ERR_REMOTE, ERR_SESSION_EXITED, INPUT_STALL_S,
     MATCH_TEXT_MAX, MAX_READ_REPLY, READ_CHUNK, RESYNC_TAIL, WATCH_BATCH_S)
@@ -148,6 +149,10 @@ class Terminal:
             self.notify(session, {"ev": "started", "name": session.name, "offset": session.end,
                                   "seq": session.run and session.run["seq"],
                                   "command": session.run and session.run["entry"]["command"]})
+        elif kind == "W":
+            session.cwd = reported_cwd(arg)
+        elif kind == "B" and arg.isdigit() and int(arg) > 1:  # zsh says 0 before any
+            session.jobs = (session.jobs - {int(arg)} if len(session.jobs) < 64 else set()) | {int(arg)}
         elif kind == "P":
             session.integrated, session.interrupted = True, None
             self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)

@@ -121,5 +121,17 @@ class DaemonMatchTest(unittest.TestCase):
         self.assertEqual(test.client.matchers, {})
 
 
+class PromptMarkerTest(unittest.TestCase):
+    def setUp(self):
+        bare_daemon(self, InlineLoop())
+        self.daemon.patterns = InlinePatterns()
+
+    def test_the_prompt_sets_the_cwd_and_records_background_jobs(self):
+        self.daemon.process_output(self.session, b"\x1b]6973;W;8;/tmp/a b\x07\x1b]6973;B;4242\x07$ ")
+        self.assertEqual((self.session.cwd, self.session.jobs), ("/tmp/a b", {4242}))
+        self.daemon.process_output(self.session, b"\x1b]6973;W;3;/tmp\x07\x1b]6973;B;0\x07\x1b]6973;B;x\x07")
+        self.assertEqual((self.session.cwd, self.session.jobs), (None, {4242}))  # a cut path; zsh's 0; junk
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,32 @@
+"""The procfs backend, an optional fast path: what /proc tells beyond the portable ways (pid files, the prompt's
+markers, process groups). Off without /proc, and with SESSH_NO_PROCFS=1 in the environment the daemon started
+with or the bridge runs with."""
+
+import os
+
+from files import or_none, read_file
+
+def procfs_available(environ=os.environ):
+    return environ.get("SESSH_NO_PROCFS", "") in ("", "0") and os.path.isdir("/proc/self")
+
+def proc_cmdline(pid):
+    data = read_file("/proc/%d/cmdline" % pid)
+    return data.split(b"\0")[:-1] if data else None
+
+def proc_cwd(pid):
+    return or_none(os.readlink, "/proc/%d/cwd" % pid)
+
+def proc_daemons(uid):
+    """(pid, argv) of the processes of `uid` but this one: finds a daemon whose pid files were removed."""
+    for entry in filter(str.isdigit, or_none(os.listdir, "/proc") or []):
+        if int(entry) != os.getpid() and getattr(or_none(os.stat, "/proc/" + entry), "st_uid", None) == uid:
+            yield int(entry), proc_cmdline(int(entry)) or []
+
+def proc_session_members(sid):
+    """The pids of terminal session `sid` but its leader (field 6 of /proc/PID/stat): background jobs included."""
+    found = []
+    for entry in filter(str.isdigit, or_none(os.listdir, "/proc") or []):
+        fields = (read_file("/proc/%s/stat" % entry) or b"").rpartition(b")")[2].split()
+        if int(entry) != sid and fields[3:4] == [b"%d" % sid]:
+            found.append(int(entry))
+    return found
