@@ -21,9 +21,44 @@ export interface Relay extends AsyncDisposable {
   delayMs: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Every chunk forwarded so far, in the order read (see {@linkcode roundTrips}). */
+  readonly trace: TraceEntry[];
+}
+
+/** One chunk the relay read: when, which way, how many bytes, on which connection. */
+export interface TraceEntry {
+  /** `performance.now()` when it was read. */
+  at: number;
+  /** `up`: client to server; `down`: server to client. */
+  dir: "up" | "down";
+  /** Its size. */
+  bytes: number;
+  /** The connection's number, from 1 in the order accepted. */
+  conn: number;
+}
+
+/**
+ * The round trips in a trace: the times the talk turned from the client's
+ * side to the server's answer on a connection (a `down` chunk after an `up`
+ * one). With one connection, as a call through its master has, that is the
+ * count a delay multiplies.
+ *
+ * @param trace A relay's trace.
+ * @returns The number of turns.
+ */
+export function roundTrips(trace: readonly TraceEntry[]): number {
+  const last = new Map<number, "up" | "down">();
+  let count = 0;
+  for (const entry of trace) {
+    if (entry.dir === "down" && last.get(entry.conn) === "up") count++;
+    last.set(entry.conn, entry.dir);
+  }
+  return count;
 }
 
 interface Pipe {
+  conn: number;
+  dir: "up" | "down";
   from: Deno.Conn;
   to: Deno.Conn;
   queue: { at: number; data: Uint8Array }[];
@@ -47,12 +82,14 @@ export function startRelay(
   const pipes = new Set<Pipe>();
   let held = false;
   let accepted = 0;
+  const trace: TraceEntry[] = [];
   const relay: Relay = {
     port: (listener.addr as Deno.NetAddr).port,
     delayMs: options.delayMs ?? 0,
     get accepted() {
       return accepted;
     },
+    trace,
     partition() {
       held = true;
     },
@@ -108,6 +145,12 @@ export function startRelay(
       while (true) {
         const n = await pipe.from.read(buf);
         if (n === null) break;
+        trace.push({
+          at: performance.now(),
+          dir: pipe.dir,
+          bytes: n,
+          conn: pipe.conn,
+        });
         pipe.queue.push({
           at: Date.now() + relay.delayMs,
           data: buf.slice(0, n),
@@ -138,8 +181,11 @@ export function startRelay(
       server.setNoDelay(true);
       conns.add(client);
       conns.add(server);
-      for (const [from, to] of [[client, server], [server, client]]) {
+      const pairs = [[client, server, "up"], [server, client, "down"]] as const;
+      for (const [from, to, dir] of pairs) {
         const pipe: Pipe = {
+          conn: accepted,
+          dir,
           from,
           to,
           queue: [],
