@@ -67,11 +67,14 @@ export interface HandshakeResult {
  * With `pushHelper` (for a bridge started with the same option) the helper
  * is sent at once, before the loader could ask: on a host seen for the
  * first time that saves the round trip of the question, and the loader
- * reads and drops it when its cache already has the helper.
+ * reads and drops it when its cache already has the helper. `behind` goes
+ * in the same write, right after the pushed helper: the loader reads its
+ * stdin unbuffered, so those bytes wait in the pipe for the daemon, and
+ * the daemon's first frame (the hello) needs no round trip of its own.
  *
  * @param reader The bridge's stdout.
  * @param writer The bridge's stdin.
- * @param options Whether to push the helper unasked.
+ * @param options Whether to push the helper unasked, and what follows it.
  * @returns The bytes after the magic line.
  *
  * @example
@@ -84,14 +87,19 @@ export interface HandshakeResult {
 export async function handshake(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   writer: WritableStreamDefaultWriter<Uint8Array>,
-  options: { pushHelper?: boolean } = {},
+  options: { pushHelper?: boolean; behind?: Uint8Array } = {},
 ): Promise<HandshakeResult> {
   const decoder = new TextDecoder("latin1");
   let seen = "";
   let uploaded = false;
   if (options.pushHelper) {
     uploaded = true;
-    await writer.write(helperUpload());
+    const upload = helperUpload();
+    const behind = options.behind ?? new Uint8Array();
+    const both = new Uint8Array(upload.length + behind.length);
+    both.set(upload);
+    both.set(behind, upload.length);
+    await writer.write(both);
   }
   while (true) {
     const { value, done } = await reader.read();
