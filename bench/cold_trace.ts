@@ -53,7 +53,7 @@ for (let run = 0; run < runs; run++) {
     const code = await once();
     if (code !== 0) throw new Error(`${name} exited ${code}`);
     times.get(name)!.push(performance.now() - started);
-    trips.get(name)!.push(roundTrips(relay.trace));
+    trips.get(name)!.push(roundTrips(relay.trace, relay.delayMs));
   }
 }
 const median = (xs: number[]) => percentile(xs, 50);

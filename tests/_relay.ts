@@ -38,20 +38,35 @@ export interface TraceEntry {
 }
 
 /**
- * The round trips in a trace: the times the talk turned from the client's
- * side to the server's answer on a connection (a `down` chunk after an `up`
- * one). With one connection, as a call through its master has, that is the
- * count a delay multiplies.
+ * The round trips in a trace: the times a connection's talk turned from the
+ * client's side to an answer of the server's. A `down` chunk is an answer
+ * when it was read at least `delayMs` (the relay's delay) after the first
+ * `up` chunk not yet answered: one read sooner was on its way before that
+ * `up` reached the server (both sides of a key exchange send at once).
+ * With one connection, as a call through its master has, the count is what
+ * a longer delay multiplies.
  *
  * @param trace A relay's trace.
- * @returns The number of turns.
+ * @param delayMs The relay's one-way delay while the trace was taken.
+ * @returns The number of round trips.
  */
-export function roundTrips(trace: readonly TraceEntry[]): number {
-  const last = new Map<number, "up" | "down">();
+export function roundTrips(
+  trace: readonly TraceEntry[],
+  delayMs: number,
+): number {
+  const unanswered = new Map<number, number>();
   let count = 0;
   for (const entry of trace) {
-    if (entry.dir === "down" && last.get(entry.conn) === "up") count++;
-    last.set(entry.conn, entry.dir);
+    const since = unanswered.get(entry.conn);
+    if (entry.dir === "up" && since === undefined) {
+      unanswered.set(entry.conn, entry.at);
+    } else if (
+      entry.dir === "down" && since !== undefined &&
+      entry.at - since >= delayMs
+    ) {
+      count++;
+      unanswered.delete(entry.conn);
+    }
   }
   return count;
 }
