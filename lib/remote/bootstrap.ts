@@ -91,6 +91,10 @@ export async function handshake(
 ): Promise<HandshakeResult> {
   const decoder = new TextDecoder("latin1");
   let seen = "";
+  // The same bytes, raw: the text decoder maps some bytes (0x80–0x9f, as
+  // windows-1252 does) to other code units, so what follows the magic line
+  // is cut from these. One byte is one code unit, so the offsets agree.
+  let raw = new Uint8Array();
   let uploaded = false;
   if (options.pushHelper) {
     uploaded = true;
@@ -105,9 +109,15 @@ export async function handshake(
     const { value, done } = await reader.read();
     if (done) throw new HandshakeEnded(seen);
     seen += decoder.decode(value, { stream: true });
+    const grown = new Uint8Array(raw.length + value.length);
+    grown.set(raw);
+    grown.set(value, raw.length);
+    raw = grown;
     if (!uploaded && seen.includes(SEND)) {
       uploaded = true;
-      seen = seen.slice(seen.indexOf(SEND) + SEND.length);
+      const from = seen.indexOf(SEND) + SEND.length;
+      seen = seen.slice(from);
+      raw = raw.slice(from);
       await writer.write(helperUpload());
     }
     const at = seen.indexOf(MAGIC);
@@ -122,11 +132,7 @@ export async function handshake(
           }, expected ${PROTOCOL_VERSION}; upgrade sessh on this machine`,
         );
       }
-      const rest = seen.slice(eol + 1);
-      return {
-        leftover: Uint8Array.from(rest, (c) => c.charCodeAt(0)),
-        uploaded,
-      };
+      return { leftover: raw.slice(eol + 1), uploaded };
     }
     if (seen.length > MAX_NOISE) {
       throw new SesshError(
