@@ -3,7 +3,7 @@
  * adds a delay and records every chunk: the round trips of each (the
  * primary figure: a count, not a time) and their times, in one run.
  *
- * Usage: `deno run -A bench/cold_trace.ts [DELAY_MS] [RUNS]` (50 ms, 5).
+ * Usage: `deno task bench:cold [DELAY_MS] [RUNS]` (50 ms each way, 5 runs).
  *
  * @module
  */
