@@ -305,9 +305,9 @@ class Agent {
       });
       return false;
     }
-    const { hello, master } = pooled.bridge;
+    const { hello, transport, master } = pooled.bridge;
     try {
-      await reply({ ok: true, hello, master, agent_pid: Deno.pid });
+      await reply({ ok: true, hello, transport, master, agent_pid: Deno.pid });
       if (leftover.length) await pooled.fromCall(leftover);
       const buffer = new Uint8Array(64 * 1024);
       while (true) {
@@ -342,13 +342,19 @@ class Agent {
       }
       // A master that is gone or stopped would swallow the call's request:
       // a local look (no round trip) sends the call to a bridge over a
-      // master that works, which openBridge makes sure of.
-      const pid = pooled.bridge.master.pid;
+      // master that works, which openBridge makes sure of. A direct bridge
+      // holds its connection in its own ssh, so that process is judged.
+      const { master, pid: sshPid } = pooled.bridge;
+      const pid = master?.pid ?? sshPid;
       if (isRunning(pid) && !isStopped(pid)) {
         pooled.lend(lessee);
         return pooled;
       }
-      this.#log(`a bridge's master (pid ${pid}) is gone or stopped`);
+      this.#log(
+        `a bridge's ${
+          master ? "master" : "ssh"
+        } (pid ${pid}) is gone or stopped`,
+      );
       pooled.kill();
     }
     if (pool.size >= MAX_BRIDGES) {

@@ -6,7 +6,8 @@
  * @module
  */
 import { SesshError, UsageError } from "../errors.ts";
-import { changeForward, type Forward } from "../ssh/forwards.ts";
+import type { Forward } from "../ssh/forwards.ts";
+import { forwardsFor } from "./forwarding.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import { parseTimeout, PAYLOADS } from "./args.ts";
@@ -158,7 +159,7 @@ export function remaining(deadline: number): number {
 }
 
 /**
- * Sets up the `--forward`s through the client's master.
+ * Sets up the `--forward`s the way {@linkcode forwardsFor} says.
  *
  * @param client The connected client.
  * @param forwards The forwards, if any.
@@ -167,12 +168,7 @@ export async function setUpForwards(
   client: SesshClient,
   forwards: readonly Forward[] | undefined,
 ): Promise<void> {
-  for (const forward of forwards ?? []) {
-    await changeForward(
-      client.destination,
-      client.settings,
-      client.master.controlPath,
-      forward,
-    );
-  }
+  if (!forwards?.length) return;
+  const forwarder = forwardsFor(client);
+  for (const forward of forwards) await forwarder.change(forward);
 }

@@ -26,7 +26,7 @@ import { hostAllowed } from "./allow_host.ts";
 import { TOOL_HINTS, type ToolName } from "./annotations.ts";
 import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
-import { statusJson } from "../report/format.ts";
+import { callPathJson, statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
@@ -38,6 +38,7 @@ import {
   waitJson,
 } from "../report/result_json.ts";
 import {
+  CALL_PATH,
   CLOSE_RESULT,
   COMMAND_RECORD,
   COMMAND_RESULT,
@@ -433,12 +434,16 @@ export function buildMcpServer(
     "status",
     `${WORKFLOW} The session's state: shell, running command, whether it seems to wait for input (a password prompt, a pager, [y/N]), cwd, last exit code, buffer use.`,
     { ...where },
-    { session: z.object(zodShape(SESSION_INFO)) },
+    {
+      session: z.object(zodShape(SESSION_INFO)),
+      path: z.object(zodShape(CALL_PATH)),
+    },
     async (args) => {
       const info = statusJson(await (await session(args)).status());
+      const path = callPathJson((await client(args.destination)).path);
       return {
         text: JSON.stringify(info, null, 2),
-        structured: { session: info },
+        structured: { session: info, path },
       };
     },
   );

@@ -14,6 +14,7 @@ import {
   NO_MASTER_MESSAGE,
 } from "./options.ts";
 import {
+  controlMaster,
   DEFAULT_CIPHERS,
   DEFAULT_KEX,
   DEFAULT_MACS,
@@ -70,6 +71,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     program: "ssh",
     extraOptions: [],
     controlDir: "/tmp/ctl",
+    controlMaster: true,
     persist: "8h",
     keepAliveSeconds: 30,
     connectTimeoutSeconds: 10,
@@ -94,6 +96,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     SESSH_CIPHERS: "aes128-ctr",
     SESSH_MACS: "+hmac-sha1",
     SESSH_SSH: "autossh",
+    SESSH_CONTROL_MASTER: "no",
   });
   assert.deepEqual(settings, {
     program: "autossh",
@@ -101,6 +104,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     jump: "bastion",
     extraOptions: [],
     controlDir: "/tmp/ctl",
+    controlMaster: false,
     persist: "30m",
     keepAliveSeconds: 0,
     connectTimeoutSeconds: 3,
@@ -224,6 +228,10 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       { SESSH_SSH: "/bin/sh" },
       /^SESSH_SSH "\/bin\/sh" is not supported; set it to "ssh" or "autossh"$/,
     ],
+    [
+      { SESSH_CONTROL_MASTER: "off" },
+      /^SESSH_CONTROL_MASTER "off" is not one of yes, no, auto/,
+    ],
   ];
   for (const [env, pattern] of table) {
     await t.step(
@@ -239,6 +247,23 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
     settingsFromEnv({ ...ENV, SESSH_PERSIST: "yes" }).persist,
     "yes",
   );
+});
+
+Deno.test("controlMaster() is off on Windows unless asked for", async (t) => {
+  const table: [string | undefined, typeof Deno.build.os, boolean][] = [
+    [undefined, "linux", true],
+    [undefined, "darwin", true],
+    [undefined, "windows", false],
+    ["auto", "windows", false],
+    ["auto", "freebsd", true],
+    ["no", "linux", false],
+    ["yes", "windows", true],
+  ];
+  for (const [value, os, expected] of table) {
+    await t.step(`${value} on ${os}`, () => {
+      assert.equal(controlMaster(value, os), expected);
+    });
+  }
 });
 
 Deno.test("baseOptions() lists the hardened defaults", () => {

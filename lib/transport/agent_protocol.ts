@@ -8,12 +8,13 @@
 import { HELPER_HASH } from "../remote/_helper_source.ts";
 import { PROTOCOL_VERSION } from "../remote/bootstrap.ts";
 import type { SshFlags } from "../ssh/settings.ts";
+import type { Transport } from "./bridge.ts";
 import { agentEntry } from "./cli_entry.ts";
 
 export { agentEntry };
 
 /** Version of the lease exchange below; part of every agent's identity. */
-export const AGENT_PROTOCOL = 1;
+export const AGENT_PROTOCOL = 2;
 
 /**
  * What an agent must match exactly to serve a call: the lease exchange,
@@ -93,8 +94,10 @@ export type LeaseReply =
     ok: true;
     /** The daemon's hello reply. */
     hello: Record<string, unknown>;
-    /** The master the bridge goes through. */
-    master: { controlPath: string; pid: number; started: boolean };
+    /** How the bridge reaches the host. */
+    transport: Transport;
+    /** The master the bridge goes through; null for a direct connection. */
+    master: { controlPath: string; pid: number; started: boolean } | null;
     /** Process id of the agent. */
     agent_pid: number;
   }

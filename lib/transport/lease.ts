@@ -11,6 +11,7 @@ import { ConnectError, SesshError } from "../errors.ts";
 import type { Channel } from "./connection.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
+import type { Transport } from "./bridge.ts";
 import {
   agentEntry,
   agentFiles,
@@ -52,8 +53,10 @@ export interface Leased {
   close: () => void;
   /** The daemon's hello reply. */
   hello: Message;
-  /** The master the bridge goes through. */
-  master: MasterInfo;
+  /** How the bridge reaches the host. */
+  transport: Transport;
+  /** The master the bridge goes through; null for a direct connection. */
+  master: MasterInfo | null;
   /** Process id of the agent. */
   agentPid: number;
 }
@@ -187,6 +190,7 @@ export async function leaseBridge(
       },
       close,
       hello: reply.hello,
+      transport: reply.transport,
       master: reply.master,
       agentPid: reply.agent_pid,
     };

@@ -2,16 +2,17 @@
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
  * `[user@]host:path`), through the destination's ControlMaster: with the
  * host's sftp subsystem, or through the sessh daemon where there is none
- * (or with `--via helper`). `--resume` continues a cut copy when the part at
- * the destination is the source's start. With NAME, a relative remote path
- * is taken in the session's current directory.
+ * (or with `--via helper`, or without a master: `SESSH_CONTROL_MASTER=no`).
+ * `--resume` continues a cut copy when the part at the destination is the
+ * source's start. With NAME, a relative remote path is taken in the
+ * session's current directory.
  *
  * @module
  */
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { fileViaSftp } from "./cp_sftp.ts";
+import { fileViaSftp, requireMaster } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -122,8 +123,12 @@ export async function cpCommand(
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
   };
+  // sftp needs a master; without one the daemon carries the bytes.
+  if (flags.via === "sftp") requireMaster(client);
   let via = flags.via ??
-    (options.recursive && options.resume ? "helper" : "sftp");
+    (options.recursive && options.resume || client.master === null
+      ? "helper"
+      : "sftp");
   let notice: string | undefined;
   let copied: TransferResult | null = null;
   try {

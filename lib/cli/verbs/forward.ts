@@ -1,16 +1,13 @@
 /**
  * `forward DEST -L|-R|-D SPEC [--cancel]`: port forwards through the
- * destination's running ControlMaster, kept when a reconnect replaces it.
+ * destination's running ControlMaster, kept when a reconnect replaces it
+ * (see `forwarding.ts` for the way without a master).
  *
  * @module
  */
 import { UsageError } from "../../errors.ts";
-import {
-  cancelForward,
-  changeForward,
-  type Forward,
-  parseForward,
-} from "../../ssh/forwards.ts";
+import { type Forward, parseForward } from "../../ssh/forwards.ts";
+import { forwardsFor } from "../forwarding.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { verb } from "../context.ts";
 
@@ -60,14 +57,10 @@ export async function forwardCommand(
 ): Promise<Outcome> {
   const forward = forwardOf(flags);
   await using client = await connect(t, flags);
-  const where = `through the master of ${t.dest}`;
+  const forwarder = forwardsFor(client);
+  const where = forwarder.where;
   if (flags.cancel) {
-    const { cancelled, forwards } = await cancelForward(
-      client.destination,
-      client.settings,
-      client.master.controlPath,
-      forward,
-    );
+    const { cancelled, forwards } = await forwarder.cancel(forward);
     return {
       op: "forward",
       fields: { cancelled, forwards },
@@ -75,12 +68,7 @@ export async function forwardCommand(
       exitCode: 0,
     };
   }
-  const forwards = await changeForward(
-    client.destination,
-    client.settings,
-    client.master.controlPath,
-    forward,
-  );
+  const forwards = await forwarder.change(forward);
   return {
     op: "forward",
     fields: { forwards },
