@@ -170,31 +170,48 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
         assert.notEqual(value.code, 0, JSON.stringify(value.json));
         assert.ok(ms < 4000 + 15_000, `run --timeout 4 took ${ms} ms`);
         assert.ok(isStopped(frozen));
-        // The agent judges its bridge by its own ssh: a stopped one is
-        // dropped, not lent, so this call works and does not wait.
-        const next = await timed(() =>
+        const next = await sesshJson(sshd, [
+          "run",
+          "d1",
+          dest,
+          "--",
+          "echo after-freeze",
+        ], { env });
+        assert.equal(next.code, 0, next.stderr);
+        assert.equal(next.json.output, "after-freeze\n");
+      } finally {
+        try {
+          Deno.kill(frozen, "SIGKILL");
+        } catch { /* the agent killed it */ }
+      }
+    },
+  );
+
+  await t.step(
+    "a stopped idle connection is judged by its own ssh and not lent",
+    async () => {
+      const [idle] = agentBridges(sshd, agentPid);
+      assert.ok(idle, "the agent holds no plain ssh connection");
+      Deno.kill(idle, "SIGSTOP");
+      try {
+        const { value, ms } = await timed(() =>
           sesshJson(sshd, [
             "run",
             "d1",
             dest,
             "--timeout",
-            "20",
+            "10",
             "--",
-            "echo thawed",
-          ], {
-            env,
-          })
+            "echo around-$((6*7))",
+          ], { env })
         );
-        assert.equal(next.value.code, 0, next.value.stderr);
-        assert.equal(next.value.json.output, "thawed\n");
-        assert.ok(next.ms < 15_000, `the next call took ${next.ms} ms`);
-        assert.equal(
-          (next.value.json as Json).exit_code,
-          0,
-        );
+        assert.equal(value.code, 0, JSON.stringify(value.json));
+        assert.equal(value.json.output, "around-42\n");
+        assert.ok(ms < 10_000, `the call took ${ms} ms`);
+        assert.ok(!agentBridges(sshd, agentPid).includes(idle));
       } finally {
         try {
-          Deno.kill(frozen, "SIGKILL");
+          Deno.kill(idle, "SIGKILL");
         } catch { /* the agent killed it */ }
       }
     },
