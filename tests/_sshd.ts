@@ -7,6 +7,7 @@
  */
 
 import { runCommand, spawnBackground } from "../lib/process.ts";
+import { controlMaster } from "../lib/ssh/settings.ts";
 import {
   isRunning,
   listPids,
@@ -441,4 +442,19 @@ function signal(pid: number, name: Deno.Signal): void {
   } catch {
     // It exited meanwhile.
   }
+}
+
+/**
+ * Whether the suites run through a ControlMaster, as sessh decides it from
+ * `SESSH_CONTROL_MASTER`. Cases about the master itself are guarded by it,
+ * each with its reason, so that a run with `SESSH_CONTROL_MASTER=no` tests
+ * everything else without a master.
+ *
+ * @returns Whether calls go through a master.
+ */
+export function usesControlMaster(): boolean {
+  return controlMaster(
+    Deno.env.get("SESSH_CONTROL_MASTER") || undefined,
+    Deno.build.os,
+  );
 }

@@ -2,7 +2,8 @@
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
  * `[user@]host:path`), through the destination's ControlMaster: with the
  * host's sftp subsystem, or through the sessh daemon where there is none
- * (or with `--via helper`, or without a master: `SESSH_CONTROL_MASTER=no`).
+ * (or with `--via helper`, or by default without a master:
+ * `SESSH_CONTROL_MASTER=no`, where `--via sftp` makes a connection of its own).
  * `--resume` continues a cut copy when the part at the destination is the
  * source's start. With NAME, a relative remote path is taken in the
  * session's current directory.
@@ -12,7 +13,7 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { fileViaSftp, requireMaster } from "./cp_sftp.ts";
+import { fileViaSftp } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -123,8 +124,8 @@ export async function cpCommand(
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
   };
-  // sftp needs a master; without one the daemon carries the bytes.
-  if (flags.via === "sftp") requireMaster(client);
+  // Without a master, sftp would cost a connection of its own: the
+  // daemon, already connected, carries the bytes unless sftp is asked for.
   let via = flags.via ??
     (options.recursive && options.resume || client.master === null
       ? "helper"

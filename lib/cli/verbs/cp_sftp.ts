@@ -11,7 +11,6 @@ import { SesshError, UsageError } from "../../errors.ts";
 import { partPathOf } from "../../fs/atomic_file.ts";
 import { onInterrupt } from "../../interrupt.ts";
 import type { SesshClient } from "../../session/client.ts";
-import type { MasterInfo } from "../../ssh/master.ts";
 import {
   type CopyPlan,
   openLocal,
@@ -152,34 +151,17 @@ export async function fileViaSftp(
 }
 
 /**
- * The master sftp goes through. Without one (`SESSH_CONTROL_MASTER=no`)
- * `cp` copies through the daemon instead, and `--via sftp` is refused.
- *
- * @param client The connected client.
- * @returns Its master.
- * @throws {UsageError} when the client goes without a master.
- */
-export function requireMaster(client: SesshClient): MasterInfo {
-  if (client.master === null) {
-    throw new UsageError(
-      "cp --via sftp goes through a ControlMaster, and SESSH_CONTROL_MASTER=no (or Windows) goes without one; leave out --via sftp to copy through the sessh daemon",
-    );
-  }
-  return client.master;
-}
-
-/**
  * sftp's own batch; a refused subsystem told from a dead link.
  *
  * @param client The connected client.
  * @param batch The batch's lines.
  */
 export async function sftp(client: SesshClient, batch: string): Promise<void> {
-  const master = requireMaster(client);
   await sftpBatch(
     client.destination,
     client.settings,
-    master.controlPath,
+    // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
+    client.master?.controlPath ?? null,
     batch,
   ).catch(async (error) => {
     throw await closedMeansNoSftp(client, error);
