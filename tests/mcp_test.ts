@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { startSshd, type TestSshd } from "./_sshd.ts";
+import { startSshd, type TestSshd, usesControlMaster } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { filesHolding } from "./_probes.ts";
 import { initializeOverStdio } from "./_mcp.ts";
@@ -200,6 +200,7 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         result: propertyTypes(schemas.result),
         history: propertyTypes(inner(schemas.history, "commands")),
         status: propertyTypes(inner(schemas.status, "session")),
+        status_path: propertyTypes(inner(schemas.status, "path")),
         list: propertyTypes(inner(schemas.list, "sessions")),
         send: propertyTypes(schemas.send),
         keys: propertyTypes(schemas.keys),
@@ -217,6 +218,7 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
         result: shapes.COMMAND_RESULT,
         history: shapes.COMMAND_RECORD,
         status: shapes.SESSION_INFO,
+        status_path: shapes.CALL_PATH,
         list: shapes.SESSION_INFO,
         send: shapes.SEND_RESULT,
         keys: shapes.KEYS_RESULT,
@@ -347,6 +349,10 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
   await t.step("status, list and close", async () => {
     const status = await run("status", {});
     assert.equal((status.session as Structured).name, "m");
+    assert.equal(
+      (status.path as Structured).transport,
+      usesControlMaster() ? "controlmaster" : "direct",
+    );
     const list = await call(mcp, "list", { destination: sshd.dest });
     assert.deepEqual((list.sessions as Structured[]).map((s) => s.name), ["m"]);
     const closed = await run("close", {});

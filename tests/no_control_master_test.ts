@@ -150,8 +150,9 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
   await t.step(
     "a deadline holds when the agent's connection freezes, and the next call goes around it",
     async () => {
-      const [frozen] = agentBridges(sshd, agentPid);
-      assert.ok(frozen, "the agent holds no plain ssh connection");
+      const lent = agentBridges(sshd, agentPid);
+      assert.ok(lent.length, "the agent holds no plain ssh connection");
+      const started = `${sshd.dir}/freeze-now`;
       try {
         const call = timed(() =>
           sesshJson(sshd, [
@@ -161,15 +162,20 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
             "--timeout",
             "4",
             "--",
-            "sleep 2; echo frozen",
+            `touch ${started}; sleep 2; echo frozen`,
           ], { env })
         );
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        Deno.kill(frozen, "SIGSTOP");
+        // Freeze once the command surely runs: the call then waits on a
+        // connection that carries nothing.
+        const deadline = Date.now() + 15_000;
+        while (!await Deno.stat(started).catch(() => null)) {
+          assert.ok(Date.now() < deadline, "the command never started");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        for (const pid of lent) Deno.kill(pid, "SIGSTOP");
         const { value, ms } = await call;
         assert.notEqual(value.code, 0, JSON.stringify(value.json));
         assert.ok(ms < 4000 + 15_000, `run --timeout 4 took ${ms} ms`);
-        assert.ok(isStopped(frozen));
         const next = await sesshJson(sshd, [
           "run",
           "d1",
@@ -180,9 +186,11 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
         assert.equal(next.code, 0, next.stderr);
         assert.equal(next.json.output, "after-freeze\n");
       } finally {
-        try {
-          Deno.kill(frozen, "SIGKILL");
-        } catch { /* the agent killed it */ }
+        for (const pid of lent) {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch { /* the agent killed it */ }
+        }
       }
     },
   );
@@ -291,12 +299,30 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
         "forward",
         dest,
         "-L",
-        "127.0.0.1:0:127.0.0.1:22",
+        "127.0.0.1:45873:127.0.0.1:22",
       ], { env: cold });
       assert.equal(forward.code, 2);
       const error = forward.json.error as Json;
       assert.equal(error.code, "usage");
       assert.match(String(error.message), /SESSH_CONTROL_MASTER=no/);
+      const marker = `${sshd.dir}/forwarded-run`;
+      const run = await sesshJson(sshd, [
+        "run",
+        "d1",
+        dest,
+        "--forward",
+        "L:127.0.0.1:45873:127.0.0.1:22",
+        "--",
+        `touch ${marker}`,
+      ], { env: cold });
+      assert.equal(run.code, 2, JSON.stringify(run.json));
+      assert.equal((run.json.error as Json).code, "usage");
+      assert.match(
+        String((run.json.error as Json).message),
+        /SESSH_CONTROL_MASTER=no/,
+      );
+      // Refused before the command was sent.
+      assert.equal(await Deno.stat(marker).catch(() => null), null);
     },
   );
 
