@@ -7,7 +7,7 @@
  */
 
 import { runCommand, spawnBackground } from "../lib/process.ts";
-import { controlMaster } from "../lib/ssh/settings.ts";
+import { settingsFromEnv } from "../lib/ssh/settings.ts";
 import {
   isRunning,
   listPids,
@@ -453,8 +453,9 @@ function signal(pid: number, name: Deno.Signal): void {
  * @returns Whether calls go through a master.
  */
 export function usesControlMaster(): boolean {
-  return controlMaster(
-    Deno.env.get("SESSH_CONTROL_MASTER") || undefined,
-    Deno.build.os,
-  );
+  const value = Deno.env.get("SESSH_CONTROL_MASTER");
+  return settingsFromEnv({
+    SESSH_CONTROL_DIR: "/tmp",
+    ...(value ? { SESSH_CONTROL_MASTER: value } : {}),
+  }).controlMaster;
 }
