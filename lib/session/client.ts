@@ -187,7 +187,8 @@ export class SesshClient implements AsyncDisposable {
 
   /**
    * Connects: makes sure a ControlMaster is up (replacing a dead or frozen
-   * one), starts the helper's bridge over it and greets the daemon.
+   * one), starts the helper's bridge over it and greets the daemon. With
+   * `SESSH_CONTROL_MASTER=no` the bridge is a plain ssh connection instead.
    *
    * @param options Destination, ssh flags and settings.
    * @returns A connected client.
