@@ -199,6 +199,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   await t.step(
     "a partition during run: sent, with the command id",
     async () => {
+      const started = `${sshd.dir}/cut-started`;
       const call = timed(() =>
         sesshJson(
           sshd,
@@ -209,11 +210,17 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
             "--timeout",
             "4",
             "--",
-            "sleep 2; echo cut-$((2*21))",
+            `touch ${started}; sleep 2; echo cut-$((2*21))`,
           ]),
         )
       );
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Cut once the command runs: on a loaded machine connecting alone
+      // can take longer than any fixed pause.
+      const startBy = Date.now() + 15_000;
+      while (!await Deno.stat(started).catch(() => null)) {
+        assert.ok(Date.now() < startBy, "the command never started");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       relay.partition();
       try {
         const { value, ms } = await call;
