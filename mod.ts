@@ -74,6 +74,7 @@ export type { Screen } from "./lib/render/screen.ts";
 export type { SshFlags, SshSettings } from "./lib/ssh/settings.ts";
 export type { Destination } from "./lib/ssh/destination.ts";
 export type { MasterInfo } from "./lib/ssh/master.ts";
+export type { Transport } from "./lib/transport/bridge.ts";
 
 // `deno run -A jsr:@sessh/cli VERB …` runs this module: it is then the
 // command line; imported, it runs nothing.

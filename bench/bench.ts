@@ -533,7 +533,7 @@ async function bench(
   await Promise.all(fan.map((s) => s.open()));
   const target: MasterTarget = {
     configFile: sshd.configFile,
-    controlPath: client.master.controlPath,
+    controlPath: client.master!.controlPath,
     dest: sshd.dest,
   };
   await checkMaster(target, STEP_TIMEOUT_MS);

@@ -7,6 +7,7 @@
  */
 
 import { runCommand, spawnBackground } from "../lib/process.ts";
+import { settingsFromEnv } from "../lib/ssh/settings.ts";
 import {
   isRunning,
   listPids,
@@ -448,4 +449,20 @@ function signal(pid: number, name: Deno.Signal): void {
   } catch {
     // It exited meanwhile.
   }
+}
+
+/**
+ * Whether the suites run through a ControlMaster, as sessh decides it from
+ * `SESSH_CONTROL_MASTER`. Cases about the master itself are guarded by it,
+ * each with its reason, so that a run with `SESSH_CONTROL_MASTER=no` tests
+ * everything else without a master.
+ *
+ * @returns Whether calls go through a master.
+ */
+export function usesControlMaster(): boolean {
+  const value = Deno.env.get("SESSH_CONTROL_MASTER");
+  return settingsFromEnv({
+    SESSH_CONTROL_DIR: "/tmp",
+    ...(value ? { SESSH_CONTROL_MASTER: value } : {}),
+  }).controlMaster;
 }

@@ -36,7 +36,7 @@ import { APPROVAL_TIMEOUT_MS, askApproval, needsApproval } from "./approval.ts";
 import { AuditLog, type Decision } from "./audit.ts";
 import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
-import { statusJson } from "../report/format.ts";
+import { callPathJson, statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
@@ -48,6 +48,7 @@ import {
   waitJson,
 } from "../report/result_json.ts";
 import {
+  CALL_PATH,
   CLOSE_RESULT,
   COMMAND_RECORD,
   COMMAND_RESULT,
@@ -564,12 +565,16 @@ export function buildMcpServer(
     "status",
     "The session's state: shell, running command, whether it waits for input (a password prompt, a pager, [y/N]), cwd, last exit code.",
     { ...where },
-    { session: z.object(zodShape(SESSION_INFO)) },
+    {
+      session: z.object(zodShape(SESSION_INFO)),
+      path: z.object(zodShape(CALL_PATH)),
+    },
     async (args) => {
       const info = statusJson(await (await session(args)).status());
+      const path = callPathJson((await client(args.destination)).path);
       return {
         text: JSON.stringify(info, null, 2),
-        structured: { session: info },
+        structured: { session: info, path },
       };
     },
   );

@@ -97,6 +97,18 @@ export const SESSION_INFO = {
   lost_at: "string?",
 } as const satisfies Shape;
 
+/**
+ * How a call reached the daemon, in `status` (`callPathJson`): `transport`
+ * is `"controlmaster"` or `"direct"` (a plain ssh connection,
+ * `SESSH_CONTROL_MASTER=no`); `warm` when the local agent lent the bridge.
+ */
+export const CALL_PATH = {
+  transport: "string",
+  warm: "boolean",
+  reason: "string?",
+  agent_pid: "number?",
+} as const satisfies Shape;
+
 /** An `open`'s result (`openJson`). */
 export const OPEN_RESULT = {
   created: "boolean",

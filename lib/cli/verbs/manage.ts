@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { recordedForwards } from "../../ssh/forwards.ts";
+import { forwardsFor } from "../forwarding.ts";
 import {
   type CommonFlags,
   connect,
@@ -11,7 +11,12 @@ import {
   type Target,
 } from "../call.ts";
 import { targetVerb, verb } from "../context.ts";
-import { formatList, formatStatus, statusJson } from "../../report/format.ts";
+import {
+  callPathJson,
+  formatList,
+  formatStatus,
+  statusJson,
+} from "../../report/format.ts";
 
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.
@@ -26,13 +31,9 @@ export async function statusCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const info = await client.session(t.name).status();
-  const master = { alive: true, pid: client.master.pid };
-  const path = {
-    warm: client.path.warm,
-    reason: client.path.reason,
-    agent_pid: client.path.agentPid,
-  };
-  const forwards = await recordedForwards(client.master.controlPath);
+  const master = client.master && { alive: true, pid: client.master.pid };
+  const path = callPathJson(client.path);
+  const forwards = await forwardsFor(client).recorded();
   return {
     op: "status",
     fields: { master, path, forwards, session: statusJson(info) },
@@ -55,7 +56,7 @@ export async function listCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const sessions = await client.list();
-  const forwards = await recordedForwards(client.master.controlPath);
+  const forwards = await forwardsFor(client).recorded();
   return {
     op: "list",
     fields: { sessions: sessions.map(statusJson), forwards },
@@ -96,7 +97,8 @@ export async function closeCommand(
   // Lost sessions are records, not shells: they need no master.
   const left = (await client.list()).filter((s) => !s.lost);
   let masterStopped = false;
-  if (left.length === 0 && !flags.keepMaster) {
+  // Without a master (SESSH_CONTROL_MASTER=no) there is none to stop.
+  if (left.length === 0 && !flags.keepMaster && client.master !== null) {
     await client.disconnect();
     await client.stopMaster();
     masterStopped = true;
