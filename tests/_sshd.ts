@@ -206,7 +206,7 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       // Deno's own release check would look up dl.deno.land.
       DENO_NO_UPDATE_CHECK: "1",
       // A run of the suites with the portable backend reaches library calls too.
-      ...noProcfs(),
+      ...backendEnv(),
     },
     dest: DEST,
     sshArgs: ["-F", configFile],
@@ -225,9 +225,25 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
   };
 }
 
-function noProcfs(): Record<string, string> {
-  const value = Deno.env.get("SESSH_NO_PROCFS");
-  return value ? { SESSH_NO_PROCFS: value } : {};
+/**
+ * The variables that pick a backend (process lookups, transport, the
+ * agent's socket), passed on from the test run so that library calls with
+ * the fixture's `env` take the same ways as the command line does: CI runs
+ * suites again with each set.
+ */
+function backendEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (
+    const name of [
+      "SESSH_NO_PROCFS",
+      "SESSH_CONTROL_MASTER",
+      "SESSH_AGENT_LISTEN",
+    ]
+  ) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
+  return env;
 }
 
 /** Picks a free port and starts sshd on it, retrying if another process takes the port first. */
