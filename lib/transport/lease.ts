@@ -233,21 +233,6 @@ function foreignFile(path: string, kind: "socket" | "file"): string | null {
 }
 
 /**
- * How `deno run` starts the agent. Its code runs seldom and briefly (a
- * lease, a reset, bytes passed through), so the code cache and V8's
- * optimizing compilers buy it nothing; without them, ten destinations take
- * 5 MB less of its RSS (issue 21). A compiled binary's V8 flags are fixed
- * when it is built.
- */
-const AGENT_RUN = [
-  "run",
-  "-A",
-  "--quiet",
-  "--no-code-cache",
-  "--v8-flags=--lite-mode",
-];
-
-/**
  * Starts the agent of `controlDir` in the background, detached, with the
  * same program and permissions as this process. If another one wins the
  * race, this one exits at once.
@@ -255,9 +240,20 @@ const AGENT_RUN = [
  * @param controlDir The control directory it serves.
  */
 export function startAgent(controlDir: string): void {
-  const args = Deno.build.standalone
-    ? ["agent", controlDir]
-    : [...AGENT_RUN, agentEntry(), "agent", controlDir];
+  const args = Deno.build.standalone ? ["agent", controlDir] : [
+    "run",
+    "-A",
+    "--quiet",
+    // Its code runs seldom and briefly (a lease, a reset, bytes passed
+    // through): the code cache and V8's optimizing compilers buy it
+    // nothing, and without them ten destinations take 5 MB less of its
+    // RSS (issue 21). A compiled binary's V8 flags are fixed at build.
+    "--no-code-cache",
+    "--v8-flags=--lite-mode",
+    agentEntry(),
+    "agent",
+    controlDir,
+  ];
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args,
