@@ -3,7 +3,8 @@
  * costs against a throwaway sshd on 127.0.0.1 (or through a loopback relay
  * adding MS each way), each case beside its anchor — what the same work
  * costs without sessh — with the ratio of medians, the goal and whether it
- * is met; then the local agent's memory and idle wake-ups.
+ * is met; sessh's MCP `run` beside ssh-mcp's `run-command` (`_mcp_anchor.ts`);
+ * then the local agent's memory and idle wake-ups.
  *
  * @module
  */
@@ -48,6 +49,7 @@ import {
   tracedRun,
 } from "./_phases.ts";
 import type { PhaseTable } from "./_report.ts";
+import { mcpCases } from "./_mcp_anchor.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -542,10 +544,18 @@ async function bench(
   const emptyScript = `${sshd.dir}/empty.ts`;
   await Deno.writeTextFile(emptyScript, "");
   const bundle = await buildBundle(`${sshd.dir}/dist`);
-  const cases = defineCases(host, cold, remote, tmux, session, {
-    emptyScript,
-    bundle,
-  }, fan);
+  await using mcp = await mcpCases({
+    sshd,
+    port: options.delay ? relay.port : sshd.port,
+    delayMs: options.delay,
+  }, progress);
+  const cases = [
+    ...defineCases(host, cold, remote, tmux, session, {
+      emptyScript,
+      bundle,
+    }, fan),
+    ...mcp.cases,
+  ];
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");

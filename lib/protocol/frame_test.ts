@@ -15,6 +15,21 @@ Deno.test("FrameDecoder.push() decodes frames split across chunks", () => {
   assert.equal(decoder.pending, 0);
 });
 
+Deno.test("FrameDecoder.push() grows from empty to hold a frame that comes in pieces", () => {
+  const decoder = new FrameDecoder();
+  const data = new Uint8Array(50_000).map((_, i) => i % 251);
+  const bytes = new Uint8Array([
+    ...encodeFrame({ data }),
+    ...encodeFrame({ end: true }),
+  ]);
+  const messages = [];
+  for (let at = 0; at < bytes.length; at += 1000) {
+    messages.push(...decoder.push(bytes.subarray(at, at + 1000)));
+  }
+  assert.deepEqual(messages, [{ data }, { end: true }]);
+  assert.equal(decoder.pending, 0);
+});
+
 Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer is reused", () => {
   const decoder = new FrameDecoder();
   const first = new Uint8Array(100_000).fill(7);

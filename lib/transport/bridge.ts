@@ -14,6 +14,7 @@ import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
 import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
+import { concatBytes } from "../bytes.ts";
 import {
   bridgeCommand,
   handshake,
@@ -33,6 +34,8 @@ import { OPS } from "../contract/spec.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
+/** Bytes per read of ssh's stderr, which says a line or two at most. */
+const STDERR_READ = 1024;
 
 /** Options for {@linkcode openBridge}. */
 export interface OpenBridgeOptions {
@@ -232,8 +235,20 @@ async function greet(
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const text = await new Response(stream).text().catch(() => "");
-  return text.trim();
+  // In small reads of our own: a read waits for the bridge's whole life,
+  // and one of the stream's own would hold 64 KiB for a line or two.
+  const reader = stream.getReader({ mode: "byob" });
+  const parts: Uint8Array[] = [];
+  try {
+    while (true) {
+      const { value, done } = await reader.read(new Uint8Array(STDERR_READ));
+      if (done) break;
+      parts.push(value);
+    }
+  } catch {
+    // Cut off (the bridge was killed): what came is all there is.
+  }
+  return new TextDecoder().decode(concatBytes(parts)).trim();
 }
 
 /**
