@@ -10,8 +10,13 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
-import { formatList, formatStatus, statusJson } from "../../report/format.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
+import {
+  formatList,
+  formatStatus,
+  listTable,
+  statusJson,
+} from "../../report/format.ts";
 
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.
@@ -60,6 +65,7 @@ export async function listCommand(
     op: "list",
     fields: { sessions: sessions.map(statusJson), forwards },
     text: formatList(sessions),
+    table: listTable(sessions),
     exitCode: 0,
   };
 }
@@ -119,15 +125,21 @@ export async function closeCommand(
 }
 
 /** `status`, as its grammar in `manage_command.ts` calls it. */
-export const status = targetVerb(statusCommand);
+export const status = targetHostsVerb<CommonFlags & FleetFlags>(
+  "status",
+  statusCommand,
+);
 
 /** `list`, as its grammar in `manage_command.ts` calls it. */
-export const list = verb((
+export const list = hostsVerb("list", 0, (
   _,
-  flags: CommonFlags,
+  flags: CommonFlags & FleetFlags,
   dest: string,
   port: string | undefined,
 ) => listCommand({ dest, port }, flags));
 
 /** `close`, as its grammar in `manage_command.ts` calls it. */
-export const close = targetVerb(closeCommand);
+export const close = targetHostsVerb<CloseFlags & FleetFlags>(
+  "close",
+  closeCommand,
+);

@@ -18,7 +18,8 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
+import { targetVerb } from "../context.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
 import { parseCount } from "../args.ts";
 import { logsJson } from "../../report/result_json.ts";
 
@@ -283,9 +284,9 @@ function defaultLines(env: Record<string, string | undefined>): number {
 }
 
 /** `logs`, as its grammar in `read_command.ts` calls it. */
-export const logs = verb((
+export const logs = hostsVerb("logs", 1, (
   context,
-  flags: LogsFlags,
+  flags: LogsFlags & FleetFlags,
   name: string,
   dest: string,
   lines: number | undefined,
@@ -296,13 +297,13 @@ export const logs = verb((
     lines ?? defaultLines(context.env),
     flags,
     context.sink,
-  )
-);
+  ));
 
 /** `screen`, as its grammar in `read_command.ts` calls it. */
 export const screen = targetVerb(screenCommand);
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
-export const wait = targetVerb<WaitFlags>((t, flags, context) =>
-  waitCommand(t, flags, context)
+export const wait = targetHostsVerb<WaitFlags & FleetFlags>(
+  "wait",
+  (t, flags, context) => waitCommand(t, flags, context),
 );

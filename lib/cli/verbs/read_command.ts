@@ -6,10 +6,13 @@
  */
 import type { CommonFlags } from "../call.ts";
 import type { LogsFlags, WaitFlags } from "./read.ts";
+import type { FleetFlags } from "../hosts.ts";
 import { parseCount, parseMillis } from "../args.ts";
 import { UsageError } from "../../errors.ts";
 import {
-  DEST,
+  DEST_OR_HOSTS,
+  FLEET,
+  fleetTargetCommand,
   MAX_OUTPUT,
   NAME,
   PORT,
@@ -29,17 +32,21 @@ const LINES = {
 
 /** `logs NAME DEST [LINES] [PORT]`. */
 export const logs = verbCommand<
-  LogsFlags,
-  [string, string, number | undefined, string | undefined]
+  LogsFlags & FleetFlags,
+  [string, string | undefined, number | undefined, string | undefined]
 >({
   brief: "recent output as text: the last LINES (default 300)",
   flags: {
+    ...FLEET,
     since: SINCE,
     raw: switchFlag("the bytes as the terminal received them"),
     follow: switchFlag("keep streaming new output until interrupted"),
     maxOutput: MAX_OUTPUT,
   },
-  positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+  positional: {
+    kind: "tuple",
+    parameters: [NAME, DEST_OR_HOSTS, LINES, PORT],
+  },
   loader: async () => (await import("./read.ts")).logs,
 });
 
@@ -51,7 +58,7 @@ export const screen = targetCommand<CommonFlags>(
 );
 
 /** `wait NAME DEST [PORT]` for a pattern, idleness or the command's end. */
-export const wait = targetCommand<WaitFlags>(
+export const wait = fleetTargetCommand<WaitFlags & FleetFlags>(
   "wait for output, idleness or the command's end",
   {
     for: {
