@@ -8,9 +8,8 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { expandHosts, parseHostsFile } from "../fleet/host_set.ts";
+import { foldHosts, parseHostsFile } from "../fleet/host_set.ts";
 import { DEFAULT_PARALLEL, fanOut, type HostResult } from "../fleet/fan_out.ts";
-import { foldHosts } from "../fleet/host_set.ts";
 import { summarize, summaryLine } from "../fleet/summary.ts";
 import { fleetSummaryJson } from "../report/fleet_json.ts";
 import { checkParallel } from "../fleet/limits.ts";

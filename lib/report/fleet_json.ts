@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FLEET_SUMMARY, type JsonOf } from "./shapes.ts";
+import type { FLEET_SUMMARY, JsonOf } from "./shapes.ts";
 
 /** How the hosts of a fan-out ended (as `lib/fleet/summary.ts` sorts them). */
 export interface FleetSummaryLike {
