@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { startFleet } from "./_fleet.ts";
 import { sessh } from "./_cli.ts";
+import { SesshFleet } from "../mod.ts";
+import { call, connectMcp } from "./_mcp.ts";
 
 type Json = Record<string, unknown>;
 
@@ -253,6 +255,64 @@ Deno.test("sessh --hosts runs on every host once and reports each under its own 
         assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
         assert.match(r.stderr, message);
       }
+    },
+  );
+
+  await t.step(
+    "SesshFleet runs on many clients and yields each host's result",
+    async () => {
+      await using fleet = new SesshFleet(["fan01", "fan02", "fan03", closed], {
+        ssh: { configFile: sshd.configFile },
+        env: sshd.env,
+        deadlineMs: 20_000,
+      });
+      const seen: Record<string, string> = {};
+      for await (
+        const r of fleet.run("fan", "echo lib ${XDG_RUNTIME_DIR##*/}")
+      ) {
+        assert.equal(seen[r.host], undefined, `${r.host} twice`);
+        seen[r.host] = r.ok ? r.value.output : r.error.code;
+      }
+      assert.deepEqual(seen, {
+        fan01: "lib fan01\n",
+        fan02: "lib fan02\n",
+        fan03: "lib fan03\n",
+        [closed]: "connect_failed",
+      });
+      // The clients stay connected for the next call.
+      const counts = [];
+      for await (const r of fleet.each((client) => client.list())) {
+        if (r.ok) counts.push(r.value.length);
+      }
+      assert.deepEqual(counts, [1, 1, 1]);
+    },
+  );
+
+  await t.step(
+    "MCP run with destinations: each checked, results per host",
+    async () => {
+      await using mcp = await connectMcp(sshd, ["--allow-host", "fan0*"]);
+      const refused = await call(mcp, "run", {
+        destinations: ["fan01", "fan10"],
+        session: "fan",
+        command: "true",
+      });
+      assert.match(refused.error ?? "", /"fan10" is not allowed here/);
+      const r = await call(mcp, "run", {
+        destinations: ["fan01", "fan02", "fan03"],
+        session: "fan",
+        command: "echo mcp ${XDG_RUNTIME_DIR##*/}",
+        timeout_seconds: 20,
+      });
+      assert.equal(r.error, undefined, r.text);
+      const results = r.results as Json[];
+      assert.deepEqual(
+        results.map((x) => [x.host, x.ok, x.exit_code, x.output]).sort(),
+        [1, 2, 3].map((i) => [`fan0${i}`, true, 0, `mcp fan0${i}\n`]),
+      );
+      const summary = r.summary as Json;
+      assert.equal(summary.ok, true);
+      assert.equal(summary.exit_code, 0);
     },
   );
 
