@@ -39,6 +39,7 @@ import {
 } from "./_options.ts";
 import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 import { floodFigures } from "./_flood.ts";
+import { startFleetBench } from "./_fleet.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -537,6 +538,9 @@ async function bench(
     emptyScript,
     bundle,
   }, fan);
+  // Many hosts at once (issue 22): its own fixture, its cases beside these.
+  await using fleet = await startFleetBench(progress);
+  cases.push(...fleet.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");
