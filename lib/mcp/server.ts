@@ -415,14 +415,17 @@ export function buildMcpServer(
     },
   );
 
-  // The shapes of lib/report/shapes.ts, which `--json` prints too.
-  const runResult = zodShape(RUN_RESULT);
+  // The shapes of lib/report/shapes.ts, which `--json` prints too. With
+  // destinations, run's fields are absent and `results` and `summary` say
+  // it per host. Fresh zod types for each place: shared ones become $refs.
+  const optionalRun = () =>
+    Object.fromEntries(
+      Object.entries(zodShape(RUN_RESULT)).map(([k, v]) => [k, v.optional()]),
+    );
   /** One host's `run` result, or its error, in `results` of a fan-out. */
   const hostRun = z.object({
     ...zodShape(FLEET_HOST),
-    ...Object.fromEntries(
-      Object.entries(runResult).map(([k, v]) => [k, v.optional()]),
-    ),
+    ...optionalRun(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   });
   tool(
@@ -441,9 +444,7 @@ export function buildMcpServer(
       max_output: maxOutput,
     },
     {
-      ...Object.fromEntries(
-        Object.entries(runResult).map(([k, v]) => [k, v.optional()]),
-      ),
+      ...optionalRun(),
       results: z.array(hostRun).optional(),
       summary: z.object(zodShape(FLEET_SUMMARY)).optional(),
     },
