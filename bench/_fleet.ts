@@ -28,7 +28,7 @@ export interface FleetCase {
   goal?: { max: number; text: string };
 }
 
-/** The fleet's hosts: every case runs on all of them. */
+/** The fleet's hosts by default: every case runs on all of them. */
 export const FLEET_HOSTS = 50;
 
 const STEP_TIMEOUT_MS = 60_000;
@@ -55,20 +55,22 @@ async function mustRun(
 }
 
 /**
- * Starts 50 hosts, opens the session on each (so every master, daemon and
+ * Starts the hosts, opens the session on each (so every master, daemon and
  * agent bridge is warm), and returns the cases.
  *
+ * @param hosts How many hosts (`fan01` …).
  * @param progress Where to say what it does.
  * @returns The cases and the fleet to dispose.
  */
 export async function startFleetBench(
+  hosts: number,
   progress: (message: string) => void,
 ): Promise<FleetBench> {
-  progress(`starting a fleet of ${FLEET_HOSTS} hosts`);
-  const fleet: TestFleet = await startFleet(FLEET_HOSTS);
+  progress(`starting a fleet of ${hosts} hosts`);
+  const fleet: TestFleet = await startFleet(hosts);
   try {
     const { sshd } = fleet;
-    const all = `fan[01-${FLEET_HOSTS}]`;
+    const all = `fan[01-${String(hosts).padStart(2, "0")}]`;
     const cli = async (args: string[]) => {
       const r = await sessh(sshd, args, {
         timeoutMs: STEP_TIMEOUT_MS * 5,
@@ -80,7 +82,7 @@ export async function startFleetBench(
         );
       }
     };
-    progress(`opening a session on each of the ${FLEET_HOSTS} hosts`);
+    progress(`opening a session on each of the ${hosts} hosts`);
     await cli(["open", "bench", "--hosts", all, "--parallel", "8"]);
     const fanRun = ["run", "bench", "--hosts", all, "--", "true"];
     const config = sshd.configFile;
