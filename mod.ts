@@ -69,6 +69,13 @@ export {
   UsageError,
   type WorkDetails,
 } from "./lib/errors.ts";
+export {
+  type FleetCallOptions,
+  type FleetOptions,
+  type HostResult,
+  SesshFleet,
+} from "./lib/fleet/fleet.ts";
+export { expandHosts, parseHostsFile } from "./lib/fleet/host_set.ts";
 export type { SessionInfo } from "./lib/types.ts";
 export type { Screen } from "./lib/render/screen.ts";
 export type { SshFlags, SshSettings } from "./lib/ssh/settings.ts";

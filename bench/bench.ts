@@ -50,6 +50,7 @@ import {
 } from "./_phases.ts";
 import type { PhaseTable } from "./_report.ts";
 import { mcpCases } from "./_mcp_anchor.ts";
+import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -77,6 +78,8 @@ interface BenchOptions {
   json?: boolean;
   /** Megabytes per flood case; 0 skips the flood section. */
   floodMb: number;
+  /** Hosts of the fan-out cases; 0 skips them. */
+  fleetHosts: number;
 }
 
 const SESSION = "bench";
@@ -103,6 +106,11 @@ function parseOptions(args: string[]) {
         brief: "megabytes of output per flood case (0: no flood section)",
         parse: nonNegativeInteger,
         default: 256,
+      },
+      fleetHosts: {
+        brief: "hosts of the fan-out cases, beside pdsh and clush (0: none)",
+        parse: nonNegativeInteger,
+        default: FLEET_HOSTS,
       },
     },
     args,
@@ -556,6 +564,11 @@ async function bench(
     }, fan),
     ...mcp.cases,
   ];
+  // Many hosts at once (issue 22): its own fixture, its cases beside these.
+  await using fleet = options.fleetHosts > 0
+    ? await startFleetBench(options.fleetHosts, progress)
+    : null;
+  cases.push(...fleet?.cases ?? []);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");

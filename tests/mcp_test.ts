@@ -169,6 +169,8 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
       const derived = {
         open: propertyTypes(schemas.open),
         run: propertyTypes(schemas.run),
+        runHost: propertyTypes(inner(schemas.run, "results")),
+        runSummary: propertyTypes(inner(schemas.run, "summary")),
         wait: propertyTypes(schemas.wait),
         result: propertyTypes(schemas.result),
         history: propertyTypes(inner(schemas.history, "commands")),
@@ -186,7 +188,14 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
       };
       assert.deepEqual(derived, {
         open: shapes.OPEN_RESULT,
-        run: shapes.RUN_RESULT,
+        // With destinations, run returns results per host and a summary.
+        run: { ...shapes.RUN_RESULT, results: "object[]", summary: "object" },
+        runHost: {
+          ...shapes.FLEET_HOST,
+          ...shapes.RUN_RESULT,
+          error: "object",
+        },
+        runSummary: shapes.FLEET_SUMMARY,
         wait: shapes.WAIT_RESULT,
         result: shapes.COMMAND_RESULT,
         history: shapes.COMMAND_RECORD,

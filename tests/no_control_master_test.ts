@@ -10,7 +10,6 @@ import { sessh, sesshJson } from "./_cli.ts";
 import { attach, enter, PROMPT } from "./_attach.ts";
 import {
   isRunning,
-  isStopped,
   listPids,
   parentPid,
   readCmdline,

@@ -44,6 +44,11 @@ export interface Outcome {
   notice?: string;
   /** Exit code. */
   exitCode: number;
+  /**
+   * The text as a table, header first, when it is one (`list`): a fan-out
+   * joins the hosts' tables into one.
+   */
+  table?: string[][];
 }
 
 /** Where streaming commands (`logs --follow`) write as they go. */

@@ -158,6 +158,30 @@ export function formatStatus(
  */
 export function formatList(sessions: SessionInfo[]): string {
   if (sessions.length === 0) return "no sessions\n";
+  const table = listTable(sessions);
+  const widths = table[0].map((_, i) =>
+    Math.max(...table.map((r) => r[i].length))
+  );
+  return table.map((r) =>
+    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ")
+      .trimEnd()
+  )
+    .join("\n") + "\n";
+}
+
+/**
+ * The rows of `list`'s table, header first, as text cells.
+ *
+ * @param sessions The sessions.
+ * @returns The rows.
+ *
+ * @example
+ * ```ts
+ * import { listTable } from "./format.ts";
+ * console.log(listTable([])); // [["NAME", "PID", "IDLE", "STATE", "WHAT"]]
+ * ```
+ */
+export function listTable(sessions: SessionInfo[]): string[][] {
   const table = [["NAME", "PID", "IDLE", "STATE", "WHAT"]];
   for (const s of sessions) {
     if (s.lost) {
@@ -177,14 +201,7 @@ export function formatList(sessions: SessionInfo[]): string {
         : ` (closes if idle at ${s.idleDeadline.toISOString().slice(11, 19)})`),
     ]);
   }
-  const widths = table[0].map((_, i) =>
-    Math.max(...table.map((r) => r[i].length))
-  );
-  return table.map((r) =>
-    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ")
-      .trimEnd()
-  )
-    .join("\n") + "\n";
+  return table;
 }
 
 function ago(time: Date): string {

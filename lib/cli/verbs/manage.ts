@@ -10,11 +10,12 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
 import {
   callPathJson,
   formatList,
   formatStatus,
+  listTable,
   statusJson,
 } from "../../report/format.ts";
 
@@ -61,6 +62,7 @@ export async function listCommand(
     op: "list",
     fields: { sessions: sessions.map(statusJson), forwards },
     text: formatList(sessions),
+    table: listTable(sessions),
     exitCode: 0,
   };
 }
@@ -121,15 +123,21 @@ export async function closeCommand(
 }
 
 /** `status`, as its grammar in `manage_command.ts` calls it. */
-export const status = targetVerb(statusCommand);
+export const status = targetHostsVerb<CommonFlags & FleetFlags>(
+  "status",
+  statusCommand,
+);
 
 /** `list`, as its grammar in `manage_command.ts` calls it. */
-export const list = verb((
+export const list = hostsVerb("list", 0, (
   _,
-  flags: CommonFlags,
+  flags: CommonFlags & FleetFlags,
   dest: string,
   port: string | undefined,
 ) => listCommand({ dest, port }, flags));
 
 /** `close`, as its grammar in `manage_command.ts` calls it. */
-export const close = targetVerb(closeCommand);
+export const close = targetHostsVerb<CloseFlags & FleetFlags>(
+  "close",
+  closeCommand,
+);

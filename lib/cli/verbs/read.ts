@@ -18,7 +18,8 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
+import { verb } from "../context.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
 import { parseCount } from "../args.ts";
 import { logsJson } from "../../report/result_json.ts";
 
@@ -290,9 +291,9 @@ function defaultLines(env: Record<string, string | undefined>): number {
 }
 
 /** `logs`, as its grammar in `read_command.ts` calls it. */
-export const logs = verb((
+export const logs = hostsVerb("logs", 1, (
   context,
-  flags: LogsFlags,
+  flags: LogsFlags & FleetFlags,
   name: string,
   dest: string,
   lines: number | undefined,
@@ -303,8 +304,7 @@ export const logs = verb((
     lines ?? defaultLines(context.env),
     flags,
     context.sink,
-  )
-);
+  ));
 
 /**
  * The last `count` lines of the scrollback and the screen, without the
@@ -327,6 +327,7 @@ export const screen = verb((
 ) => screenCommand({ name, dest, port }, lines, flags));
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
-export const wait = targetVerb<WaitFlags>((t, flags, context) =>
-  waitCommand(t, flags, context)
+export const wait = targetHostsVerb<WaitFlags & FleetFlags>(
+  "wait",
+  (t, flags, context) => waitCommand(t, flags, context),
 );
