@@ -58,3 +58,26 @@ Deno.test("encodeFrame() prefixes the msgpack body with its big-endian length", 
   const length = new DataView(frame.buffer).getUint32(0);
   assert.equal(length, frame.length - 4);
 });
+
+Deno.test("encodeFrame() writes a big bytes field as the encoder would", async (t) => {
+  const { decode } = await import("@msgpack/msgpack");
+  const cases: [string, Record<string, unknown>][] = [
+    ["a 16-bit length", { id: 3, op: "fwrite", data: new Uint8Array(20_000) }],
+    ["a 32-bit length", { data: new Uint8Array(300_000).fill(5), z: null }],
+    [
+      "sixteen other fields",
+      Object.fromEntries([
+        ...Array.from({ length: 16 }, (_, i) => [`k${i}`, i]),
+        ["data", new Uint8Array(70_000).fill(1)],
+      ]),
+    ],
+  ];
+  for (const [name, message] of cases) {
+    await t.step(name, () => {
+      const frame = encodeFrame(message);
+      const length = new DataView(frame.buffer).getUint32(0);
+      assert.equal(length, frame.length - 4);
+      assert.deepEqual(decode(frame.subarray(4)), message);
+    });
+  }
+});
