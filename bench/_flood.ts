@@ -275,7 +275,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     "-F",
     sshd.configFile,
     "-o",
-    `ControlPath=${client.master.controlPath}`,
+    `ControlPath=${client.master!.controlPath}`,
     "-o",
     "ControlMaster=no",
     ...portFlags(setup.via),
