@@ -44,4 +44,8 @@ export const result = verbCommand<
     }, PORT],
   },
   loader: async () => (await import("./history.ts")).result,
+  usage: [
+    "NAME DEST [ID] [PORT] [options]",
+    "NAME --hosts h1,h2[01-08] [options]",
+  ],
 });

@@ -51,6 +51,10 @@ export const logs = verbCommand<
     parameters: [NAME, DEST_OR_HOSTS, LINES, PORT],
   },
   loader: async () => (await import("./read.ts")).logs,
+  usage: [
+    "NAME DEST [LINES] [PORT] [options]",
+    "NAME --hosts h1,h2[01-08] [options]",
+  ],
 });
 
 /**
