@@ -69,11 +69,19 @@ export {
   UsageError,
   type WorkDetails,
 } from "./lib/errors.ts";
+export {
+  type FleetCallOptions,
+  type FleetOptions,
+  type HostResult,
+  SesshFleet,
+} from "./lib/fleet/fleet.ts";
+export { expandHosts, parseHostsFile } from "./lib/fleet/host_set.ts";
 export type { SessionInfo } from "./lib/types.ts";
 export type { Screen } from "./lib/render/screen.ts";
 export type { SshFlags, SshSettings } from "./lib/ssh/settings.ts";
 export type { Destination } from "./lib/ssh/destination.ts";
 export type { MasterInfo } from "./lib/ssh/master.ts";
+export type { Transport } from "./lib/transport/bridge.ts";
 
 // `deno run -A jsr:@sessh/cli VERB …` runs this module: it is then the
 // command line; imported, it runs nothing.

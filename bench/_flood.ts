@@ -83,8 +83,8 @@ async function check(argv: string[], env: Record<string, string>) {
  * Measures the flood figures: daemon memory under a stopped reader, the
  * throughput of a follower against `ssh cat`, the command line's peak
  * memory for `logs` over a full buffer and for `run` of a flood, a
- * session's `run` while another takes a 10 MB input, and `cp` of a flood's
- * size against `scp`.
+ * session's `run` while another takes a 10 MB input, `cp` of 100 MB against
+ * `scp`, and `cp --via helper` (the daemon's path) against `sftp`.
  *
  * @param setup Fixture, client, bundle and flood size.
  * @returns The figures.
@@ -250,10 +250,10 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     "-F",
     sshd.configFile,
     "-o",
-    `ControlPath=${client.master.controlPath}`,
+    `ControlPath=${client.master!.controlPath}`,
     "-o",
     "ControlMaster=no",
-    ...setup.via,
+    ...portFlags(setup.via),
     from,
     to,
   ];
@@ -265,6 +265,33 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     await check(argv, env);
     (times[label] ??= []).push(performance.now() - started);
   };
+  // The daemon's copy path (the fallback where a host has no sftp) beside
+  // sftp itself, through the same master.
+  const sftpArgv = [
+    "sftp",
+    "-q",
+    "-b",
+    "-",
+    "-F",
+    sshd.configFile,
+    "-o",
+    `ControlPath=${client.master!.controlPath}`,
+    "-o",
+    "ControlMaster=no",
+    ...portFlags(setup.via),
+    dest,
+  ];
+  // sftp's batch (one line) on its stdin, the path a word of its own
+  const sftp = (line: string) => [
+    "sh",
+    "-c",
+    'line=$1; shift; printf "%s\\n" "$line" | "$@"',
+    "sh",
+    line,
+    ...sftpArgv,
+  ];
+  const helper = (from: string, to: string) =>
+    cli(setup, ["cp", "--via", "helper", from, to]);
   for (let i = 0; i < 5; i++) {
     await timed("cp up", cli(setup, ["cp", payload, remote("cp.bin")]));
     await timed("scp up", scp(payload, remote("scp.bin")));
@@ -273,6 +300,13 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
       cli(setup, ["cp", remote("scp.bin"), local("cp-down.bin")]),
     );
     await timed("scp down", scp(remote("scp.bin"), local("scp-down.bin")));
+    await timed("helper up", helper(payload, remote("helper.bin")));
+    await timed("sftp up", sftp(`put "${payload}" "${sshd.home}/sftp.bin"`));
+    await timed("helper down", helper(remote("scp.bin"), local("h-down.bin")));
+    await timed(
+      "sftp down",
+      sftp(`get "${sshd.home}/scp.bin" "${local("sftp-down.bin")}"`),
+    );
   }
   const median = (label: string) => percentile(times[label], 50);
   for (const way of ["up", "down"]) {
@@ -285,8 +319,22 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
       unit: "×",
       goal: { min: 0.9, text: "≥ 0.9×" },
     });
+    figures.push({
+      key: `cp-helper-throughput-${way}`,
+      label: `cp --via helper of 100 MB ${
+        way === "up" ? "to" : "from"
+      } the host over sftp through the same master`,
+      value: median(`sftp ${way}`) / median(`helper ${way}`),
+      unit: "×",
+      goal: { min: 0.5, text: "≥ 0.5×" },
+    });
   }
   return figures;
+}
+
+/** ssh's flags as scp and sftp spell them: their port is `-P`. */
+function portFlags(via: string[]): string[] {
+  return via.map((flag) => flag === "-p" ? "-P" : flag);
 }
 
 /** `ssh DEST cat FILE` over the fixture's master, its bytes read and dropped as the follower's are. */
@@ -296,7 +344,7 @@ async function catOverSsh(setup: FloodSetup, file: string): Promise<void> {
       "-F",
       setup.sshd.configFile,
       "-S",
-      setup.client.master.controlPath,
+      setup.client.master!.controlPath,
       ...setup.via,
       setup.sshd.dest,
       "cat",

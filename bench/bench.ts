@@ -3,7 +3,8 @@
  * costs against a throwaway sshd on 127.0.0.1 (or through a loopback relay
  * adding MS each way), each case beside its anchor — what the same work
  * costs without sessh — with the ratio of medians, the goal and whether it
- * is met; then the local agent's memory and idle wake-ups.
+ * is met; sessh's MCP `run` beside ssh-mcp's `run-command` (`_mcp_anchor.ts`);
+ * then the local agent's memory and idle wake-ups.
  *
  * @module
  */
@@ -48,6 +49,8 @@ import {
   tracedRun,
 } from "./_phases.ts";
 import type { PhaseTable } from "./_report.ts";
+import { mcpCases } from "./_mcp_anchor.ts";
+import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -75,6 +78,8 @@ interface BenchOptions {
   json?: boolean;
   /** Megabytes per flood case; 0 skips the flood section. */
   floodMb: number;
+  /** Hosts of the fan-out cases; 0 skips them. */
+  fleetHosts: number;
 }
 
 const SESSION = "bench";
@@ -101,6 +106,11 @@ function parseOptions(args: string[]) {
         brief: "megabytes of output per flood case (0: no flood section)",
         parse: nonNegativeInteger,
         default: 256,
+      },
+      fleetHosts: {
+        brief: "hosts of the fan-out cases, beside pdsh and clush (0: none)",
+        parse: nonNegativeInteger,
+        default: FLEET_HOSTS,
       },
     },
     args,
@@ -533,7 +543,7 @@ async function bench(
   await Promise.all(fan.map((s) => s.open()));
   const target: MasterTarget = {
     configFile: sshd.configFile,
-    controlPath: client.master.controlPath,
+    controlPath: client.master!.controlPath,
     dest: sshd.dest,
   };
   await checkMaster(target, STEP_TIMEOUT_MS);
@@ -542,10 +552,23 @@ async function bench(
   const emptyScript = `${sshd.dir}/empty.ts`;
   await Deno.writeTextFile(emptyScript, "");
   const bundle = await buildBundle(`${sshd.dir}/dist`);
-  const cases = defineCases(host, cold, remote, tmux, session, {
-    emptyScript,
-    bundle,
-  }, fan);
+  await using mcp = await mcpCases({
+    sshd,
+    port: options.delay ? relay.port : sshd.port,
+    delayMs: options.delay,
+  }, progress);
+  const cases = [
+    ...defineCases(host, cold, remote, tmux, session, {
+      emptyScript,
+      bundle,
+    }, fan),
+    ...mcp.cases,
+  ];
+  // Many hosts at once (issue 22): its own fixture, its cases beside these.
+  await using fleet = options.fleetHosts > 0
+    ? await startFleetBench(options.fleetHosts, progress)
+    : null;
+  cases.push(...fleet?.cases ?? []);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");

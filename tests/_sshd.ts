@@ -7,6 +7,7 @@
  */
 
 import { runCommand, spawnBackground } from "../lib/process.ts";
+import { settingsFromEnv } from "../lib/ssh/settings.ts";
 import {
   isRunning,
   listPids,
@@ -205,7 +206,7 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
       // Deno's own release check would look up dl.deno.land.
       DENO_NO_UPDATE_CHECK: "1",
       // A run of the suites with the portable backend reaches library calls too.
-      ...noProcfs(),
+      ...backendEnv(),
     },
     dest: DEST,
     sshArgs: ["-F", configFile],
@@ -224,9 +225,25 @@ async function start(dir: string, options: SshdOptions): Promise<TestSshd> {
   };
 }
 
-function noProcfs(): Record<string, string> {
-  const value = Deno.env.get("SESSH_NO_PROCFS");
-  return value ? { SESSH_NO_PROCFS: value } : {};
+/**
+ * The variables that pick a backend (process lookups, transport, the
+ * agent's socket), passed on from the test run so that library calls with
+ * the fixture's `env` take the same ways as the command line does: CI runs
+ * suites again with each set.
+ */
+function backendEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (
+    const name of [
+      "SESSH_NO_PROCFS",
+      "SESSH_CONTROL_MASTER",
+      "SESSH_AGENT_LISTEN",
+    ]
+  ) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
+  return env;
 }
 
 /** Picks a free port and starts sshd on it, retrying if another process takes the port first. */
@@ -448,4 +465,20 @@ function signal(pid: number, name: Deno.Signal): void {
   } catch {
     // It exited meanwhile.
   }
+}
+
+/**
+ * Whether the suites run through a ControlMaster, as sessh decides it from
+ * `SESSH_CONTROL_MASTER`. Cases about the master itself are guarded by it,
+ * each with its reason, so that a run with `SESSH_CONTROL_MASTER=no` tests
+ * everything else without a master.
+ *
+ * @returns Whether calls go through a master.
+ */
+export function usesControlMaster(): boolean {
+  const value = Deno.env.get("SESSH_CONTROL_MASTER");
+  return settingsFromEnv({
+    SESSH_CONTROL_DIR: "/tmp",
+    ...(value ? { SESSH_CONTROL_MASTER: value } : {}),
+  }).controlMaster;
 }

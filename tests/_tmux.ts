@@ -86,6 +86,10 @@ export async function startPane(
     "-c",
     '"$@"; echo "[exit status $?]"; exec sleep 86400',
     "sh",
+    // tmux gives a new pane its client's PATH, whatever -e says.
+    ...(options.env?.PATH === undefined
+      ? []
+      : ["env", `PATH=${options.env.PATH}`]),
     ...argv,
   ]);
   // Control-mode clients (the attach benchmark's) must not resize the window.

@@ -325,19 +325,19 @@ console.log(Date.now());
 Deno.test("disconnect({ stopMaster: true }) stops the master this client started, and only that one", async () => {
   await using sshd = await startSshd();
   const first = await connectTo(sshd);
-  assert.equal(first.master.started, true);
+  assert.equal(first.master!.started, true);
   const second = await connectTo(sshd);
-  assert.equal(second.master.started, false);
+  assert.equal(second.master!.started, false);
   await second.disconnect({ stopMaster: true });
-  assert.ok(isRunning(first.master.pid), "a master found running stays up");
+  assert.ok(isRunning(first.master!.pid), "a master found running stays up");
   const result = await first.session("m").run("echo still-up");
   assert.equal(result.output, "still-up\n");
   await first.disconnect({ stopMaster: true });
   const deadline = Date.now() + 5000;
-  while (isRunning(first.master.pid) && Date.now() < deadline) {
+  while (isRunning(first.master!.pid) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  assert.equal(isRunning(first.master.pid), false, "the master is gone");
+  assert.equal(isRunning(first.master!.pid), false, "the master is gone");
   // The sessions outlive it: a new client (and master) finds the shell.
   await using again = await connectTo(sshd);
   assert.deepEqual((await again.list()).map((s) => s.name), ["m"]);

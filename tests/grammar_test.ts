@@ -263,7 +263,12 @@ Deno.test("help: sessh help [VERB], usage lines of 100 characters at most, flags
       assert.ok(usage.includes(line), `${line} in\n${usage.join("\n")}`);
     }
   });
-  for (const verb of ["run", "open", "keys", "wait", "cp", "attach"]) {
+  const verbs = [
+    ...["attach", "close", "completions", "cp", "detach", "events", "forward"],
+    ...["history", "keys", "list", "logs", "mcp", "open", "record", "result"],
+    ...["run", "screen", "secret", "send", "status", "wait", "watch"],
+  ];
+  for (const verb of verbs) {
     await t.step(
       `${verb} --help: the same usage line, flags by name`,
       async () => {

@@ -14,7 +14,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["cli.ts"],
   ["lib/cli"],
   ["lib/mcp", "lib/attach"],
-  ["lib/report", "lib/agent"],
+  ["lib/report", "lib/agent", "lib/fleet"],
   ["lib/session"],
   ["lib/transport"],
   ["lib/ssh", "lib/remote", "lib/fs", "lib/protocol", "lib/render"],

@@ -169,14 +169,14 @@ Deno.test("a killed master: the run in flight fails with ConnectionLostError and
   await work.open({ shell: "bash" });
   const running = work.run("sleep 60", { timeoutMs: 60_000 }).catch((e) => e);
   await untilRunning(client, "cut");
-  const master = client.master.pid;
+  const master = client.master!.pid;
   Deno.kill(master, "SIGKILL");
   const error = await running;
   assert.ok(error instanceof ConnectionLostError, String(error));
   assert.equal(error.details.delivery, "sent");
   assert.equal(error.details.session, "cut");
   const status = await work.status();
-  assert.notEqual(client.master.pid, master, "a new master");
+  assert.notEqual(client.master!.pid, master, "a new master");
   assert.equal(status.running, true, "sleep 60 still runs on the host");
   await work.keys(["C-c"]);
   await work.wait({ done: true, timeoutMs: 10_000 });

@@ -5,7 +5,7 @@
  * model, and the operator's limits.
  */
 import assert from "node:assert/strict";
-import { startSshd } from "./_sshd.ts";
+import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { filesHolding } from "./_probes.ts";
 import {
@@ -169,10 +169,13 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
       const derived = {
         open: propertyTypes(schemas.open),
         run: propertyTypes(schemas.run),
+        runHost: propertyTypes(inner(schemas.run, "results")),
+        runSummary: propertyTypes(inner(schemas.run, "summary")),
         wait: propertyTypes(schemas.wait),
         result: propertyTypes(schemas.result),
         history: propertyTypes(inner(schemas.history, "commands")),
         status: propertyTypes(inner(schemas.status, "session")),
+        status_path: propertyTypes(inner(schemas.status, "path")),
         list: propertyTypes(inner(schemas.list, "sessions")),
         send: propertyTypes(schemas.send),
         keys: propertyTypes(schemas.keys),
@@ -185,11 +188,19 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
       };
       assert.deepEqual(derived, {
         open: shapes.OPEN_RESULT,
-        run: shapes.RUN_RESULT,
+        // With destinations, run returns results per host and a summary.
+        run: { ...shapes.RUN_RESULT, results: "object[]", summary: "object" },
+        runHost: {
+          ...shapes.FLEET_HOST,
+          ...shapes.RUN_RESULT,
+          error: "object",
+        },
+        runSummary: shapes.FLEET_SUMMARY,
         wait: shapes.WAIT_RESULT,
         result: shapes.COMMAND_RESULT,
         history: shapes.COMMAND_RECORD,
         status: shapes.SESSION_INFO,
+        status_path: shapes.CALL_PATH,
         list: shapes.SESSION_INFO,
         send: shapes.SEND_RESULT,
         keys: shapes.KEYS_RESULT,
@@ -320,6 +331,10 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
   await t.step("status, list and close", async () => {
     const status = await run("status", {});
     assert.equal((status.session as Structured).name, "m");
+    assert.equal(
+      (status.path as Structured).transport,
+      usesControlMaster() ? "controlmaster" : "direct",
+    );
     const list = await call(mcp, "list", { destination: sshd.dest });
     assert.deepEqual((list.sessions as Structured[]).map((s) => s.name), ["m"]);
     const closed = await run("close", {});

@@ -138,16 +138,26 @@ export class PooledBridge {
     const reader = this.bridge.channel.reader;
     try {
       if (leftover.length) await this.#fromDaemon(leftover);
-      while (this.#state !== "dead") {
-        const { value, done } = await reader.read();
-        if (done) break;
-        await this.#fromDaemon(value);
-      }
+      while (this.#state !== "dead" && await this.#relayNext(reader));
     } catch {
       // Read failed: the bridge is gone all the same.
     }
     await this.#tellLessee();
     this.kill();
+  }
+
+  /**
+   * Reads one chunk from the daemon and passes it on; false at the end. A
+   * function of its own: a loop's suspended frame would keep its last
+   * chunk, a view of a 64 KiB read buffer, for as long as the bridge idles.
+   */
+  async #relayNext(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<boolean> {
+    const { value, done } = await reader.read();
+    if (done) return false;
+    await this.#fromDaemon(value);
+    return true;
   }
 
   /**

@@ -395,9 +395,9 @@ class Agent {
       });
       return false;
     }
-    const { hello, master } = pooled.bridge;
+    const { hello, transport, master } = pooled.bridge;
     try {
-      await reply({ ok: true, hello, master, agent_pid: Deno.pid });
+      await reply({ ok: true, hello, transport, master, agent_pid: Deno.pid });
       if (leftover.length) await pooled.fromCall(leftover);
       const buffer = new Uint8Array(64 * 1024);
       while (true) {
@@ -436,8 +436,10 @@ class Agent {
       }
       // A master that is gone or stopped would swallow the call's request:
       // a local look (no round trip) sends the call to a bridge over a
-      // master that works, which openBridge makes sure of.
-      const pid = pooled.bridge.master.pid;
+      // master that works, which openBridge makes sure of. A direct bridge
+      // holds its connection in its own ssh, so that process is judged.
+      const { master, pid: sshPid } = pooled.bridge;
+      const pid = master?.pid ?? sshPid;
       const state = await processes.state(pid);
       // The look took an await: another lease may have taken it meanwhile.
       if (!pooled.idle) continue;
@@ -446,7 +448,9 @@ class Agent {
         return pooled;
       }
       this.#log(
-        `a bridge's master (pid ${pid}) is ${state} (${processes.checked})`,
+        `a bridge's ${
+          master ? "master" : "ssh"
+        } (pid ${pid}) is ${state} (${processes.checked})`,
       );
       pooled.kill();
     }

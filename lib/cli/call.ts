@@ -7,7 +7,8 @@
  */
 import { SesshError, UsageError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
-import { changeForward, type Forward } from "../ssh/forwards.ts";
+import type { Forward } from "../ssh/forwards.ts";
+import { forwardsFor } from "./forwarding.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags, SshSettings } from "../ssh/settings.ts";
 import type { ForwardTarget } from "../transport/agent_forwards.ts";
@@ -43,6 +44,11 @@ export interface Outcome {
   notice?: string;
   /** Exit code. */
   exitCode: number;
+  /**
+   * The text as a table, header first, when it is one (`list`): a fan-out
+   * joins the hosts' tables into one.
+   */
+  table?: string[][];
 }
 
 /** Where streaming commands (`logs --follow`) write as they go. */
@@ -223,12 +229,7 @@ export async function setUpForwards(
     }
     return;
   }
-  for (const forward of forwards ?? []) {
-    await changeForward(
-      client.destination,
-      client.settings,
-      client.master.controlPath,
-      forward,
-    );
-  }
+  if (!forwards?.length) return;
+  const forwarder = forwardsFor(client);
+  for (const forward of forwards) await forwarder.change(forward);
 }

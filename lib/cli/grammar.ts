@@ -32,6 +32,8 @@ import { parseForwardFlag } from "../ssh/forward_spec.ts";
 import { wellFormed } from "../well_formed.ts";
 import { configuredHosts } from "./ssh_config.ts";
 import { MAX_BUFFER, PAGER_ENV } from "../contract/spec.ts";
+import { expandHosts } from "../fleet/host_set.ts";
+import type { FleetFlags } from "./hosts.ts";
 
 // Flag specifications. Each parser throws a UsageError naming the flag and
 // what it accepts; the command line reports it as is.
@@ -192,6 +194,37 @@ export const PORT = {
   optional: true as const,
 };
 
+/** DEST where `--hosts` may stand in for it. */
+export const DEST_OR_HOSTS = {
+  ...DEST,
+  brief: "as DEST; leave it out with --hosts or --hosts-file",
+  optional: true as const,
+};
+
+/** The flags of a verb that runs on a set of hosts (`lib/cli/hosts.ts`). */
+export const FLEET: FlagSpecs<FleetFlags> = {
+  hosts: {
+    kind: "parsed",
+    parse: expandHosts,
+    brief: "run on these hosts instead of DEST: h1,h2 or ranges as gpu[01-08]",
+    optional: true,
+    placeholder: "hosts",
+  },
+  hostsFile: textFlag(
+    "run on the hosts of this file (one a line, # comments)",
+    "file",
+    "--hosts-file",
+  ),
+  parallel: {
+    kind: "parsed",
+    parse: (v) => parseCount(v, "--parallel", { min: 1, max: 4096 }),
+    brief: "hosts in flight at once with --hosts (default 32)",
+    optional: true,
+    placeholder: "n",
+  },
+  group: switchFlag("with --hosts: group hosts with identical output"),
+};
+
 export const TARGET = {
   kind: "tuple" as const,
   parameters: [NAME, DEST, PORT] as [typeof NAME, typeof DEST, typeof PORT],
@@ -332,4 +365,40 @@ export function usageLine(
   words.push("[options]");
   if (payload) words.push(`-- ${payload}`);
   return words.join(" ");
+}
+
+/** The positionals of a verb on one session or a set: NAME [DEST] [PORT]. */
+export type FleetTargetArgs = [string, string | undefined, string | undefined];
+
+/**
+ * {@linkcode targetCommand} for a verb that may also run on a set of hosts
+ * (`--hosts`, `--hosts-file`, `--parallel`, `--group`) in DEST's place.
+ *
+ * @param brief The line `--help` shows.
+ * @param flags The verb's own flags.
+ * @param loader Imports the implementation (made with `hostsVerb`).
+ * @param more The payload after `--` it takes, and a longer description.
+ * @returns The command, for the route map.
+ */
+export function fleetTargetCommand<F extends CommonFlags & FleetFlags>(
+  brief: string,
+  flags: FlagSpecs<Omit<F, keyof CommonFlags | keyof typeof FLEET>>,
+  loader: () => Promise<VerbFunction<F, FleetTargetArgs>>,
+  more: { payload?: string; description?: string } = {},
+): Command<ProgramContext> {
+  const tail = more.payload ? ` -- ${more.payload}` : "";
+  return verbCommand<F, FleetTargetArgs>({
+    brief,
+    flags: { ...FLEET, ...flags } as FlagSpecs<Omit<F, keyof CommonFlags>>,
+    positional: {
+      kind: "tuple",
+      parameters: [NAME, DEST_OR_HOSTS, PORT],
+    },
+    loader,
+    description: more.description,
+    usage: [
+      `NAME DEST [PORT] [options]${tail}`,
+      `NAME --hosts h1,h2[01-08] [options]${tail}`,
+    ],
+  });
 }

@@ -36,7 +36,7 @@ import { APPROVAL_TIMEOUT_MS, askApproval, needsApproval } from "./approval.ts";
 import { AuditLog, type Decision } from "./audit.ts";
 import { confinedPath, realRoots } from "./local_paths.ts";
 import { baseName } from "../session/files.ts";
-import { statusJson } from "../report/format.ts";
+import { callPathJson, statusJson } from "../report/format.ts";
 import {
   commandJson,
   commandResultJson,
@@ -47,11 +47,19 @@ import {
   transferJson,
   waitJson,
 } from "../report/result_json.ts";
+import { fanOut } from "../fleet/fan_out.ts";
+import { checkParallel } from "../fleet/limits.ts";
+import { summarize } from "../fleet/summary.ts";
+import { MAX_HOSTS } from "../fleet/host_set.ts";
+import { fleetSummaryJson } from "../report/fleet_json.ts";
 import {
+  CALL_PATH,
   CLOSE_RESULT,
   COMMAND_RECORD,
   COMMAND_RESULT,
   FILE_TRANSFER,
+  FLEET_HOST,
+  FLEET_SUMMARY,
   KEYS_RESULT,
   LOGS_RESULT,
   OPEN_RESULT,
@@ -143,6 +151,28 @@ const where = {
     "session name: 1 to 64 letters, digits, ., _ or -",
   ),
 };
+/**
+ * The hosts a call names: `destinations` (the `run` tool's many) or the
+ * one `destination`, never both.
+ */
+function destinationsOf(
+  args: { destination?: unknown; destinations?: unknown },
+): string[] {
+  if (args.destinations === undefined) {
+    if (typeof args.destination !== "string") {
+      throw new SesshError("usage", "Give a destination");
+    }
+    return [args.destination];
+  }
+  if (args.destination !== undefined) {
+    throw new SesshError(
+      "usage",
+      "Give destination or destinations, not both",
+    );
+  }
+  return [...new Set(args.destinations as string[])];
+}
+
 const maxOutput = z.number().int().min(1024).max(10 << 20).optional()
   .describe(
     "largest output text to return in bytes (default 102400); head and tail are kept",
@@ -242,25 +272,32 @@ export function buildMcpServer(
     for (const field of CHECKED_FIELDS) {
       if (typeof args[field] === "string") wellFormed(args[field], field);
     }
-    const rules = rulesFor(operator, args.destination);
-    if (!rules.allowed) throw new SesshError("usage", rules.reason);
-    if (rules.readOnly && !TOOL_HINTS[name].readOnlyHint) {
-      throw new SesshError(
-        "usage",
-        `The destination ${
-          JSON.stringify(args.destination)
-        } is read-only here (${
-          rules.readOnlyBy.join(", ")
-        }): only logs, screen, wait, status, list, result and history may be used on it`,
-      );
+    const destinations = destinationsOf(args);
+    let asks = false;
+    // Every destination passes the same checks as one alone would.
+    for (const destination of destinations) {
+      wellFormed(destination, "destination");
+      const rules = rulesFor(operator, destination);
+      if (!rules.allowed) throw new SesshError("usage", rules.reason);
+      if (rules.readOnly && !TOOL_HINTS[name].readOnlyHint) {
+        throw new SesshError(
+          "usage",
+          `The destination ${JSON.stringify(destination)} is read-only here (${
+            rules.readOnlyBy.join(", ")
+          }): only logs, screen, wait, status, list, result and history may be used on it`,
+        );
+      }
+      const one = { tool: name, destination, session: args.session, args };
+      asks ||= needsApproval(one, rules);
     }
+    // One question for the whole set, naming every host in it.
     const call = {
       tool: name,
-      destination: args.destination,
+      destination: destinations.join(","),
       session: args.session,
       args,
     };
-    if (!needsApproval(call, rules)) {
+    if (!asks) {
       decided.decision = "allowed";
       return;
     }
@@ -379,21 +416,48 @@ export function buildMcpServer(
     },
   );
 
-  // The shapes of lib/report/shapes.ts, which `--json` prints too.
-  const runResult = zodShape(RUN_RESULT);
+  // The shapes of lib/report/shapes.ts, which `--json` prints too. With
+  // destinations, run's fields are absent and `results` and `summary` say
+  // it per host. Fresh zod types for each place: shared ones become $refs.
+  const optionalRun = () =>
+    Object.fromEntries(
+      Object.entries(zodShape(RUN_RESULT)).map(([k, v]) => [k, v.optional()]),
+    );
+  /** One host's `run` result, or its error, in `results` of a fan-out. */
+  const hostRun = z.object({
+    ...zodShape(FLEET_HOST),
+    ...optionalRun(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  });
   tool(
     "run",
-    "Run a shell command in the session; returns its output and exit code. One that outlasts timeout_seconds keeps running: the result gives command_id for result, or wait with done: true. Sends progress when asked.",
+    "Run a shell command in the session; returns its output and exit code. One that outlasts timeout_seconds keeps running: the result gives command_id for result, or wait with done: true. Sends progress when asked. With destinations instead of destination, runs it on every host at once and returns results, one per host, and a summary.",
     {
       ...where,
+      destination: where.destination.optional(),
+      destinations: z.array(z.string()).min(1).max(MAX_HOSTS).optional()
+        .describe(
+          "many ssh destinations: run on each (same session name), in place of destination",
+        ),
       command: z.string().min(1).describe("the shell command, typed as is"),
       timeout_seconds: z.number().positive().max(86_400).optional()
         .describe("how long to wait (default 60)"),
       max_output: maxOutput,
     },
-    runResult,
+    {
+      ...optionalRun(),
+      results: z.array(hostRun).optional(),
+      summary: z.object(zodShape(FLEET_SUMMARY)).optional(),
+    },
     async (args, extra) => {
-      const s = await session(args);
+      if (args.destinations !== undefined) {
+        return await runOnMany(
+          destinationsOf(args),
+          args as typeof args & { command: string },
+          extra,
+        );
+      }
+      const s = await session(args as typeof args & { destination: string });
       const stop = progress(s, extra);
       try {
         const result = await s.run(args.command, {
@@ -414,6 +478,62 @@ export function buildMcpServer(
       }
     },
   );
+  /** The `run` tool on many hosts: each its own deadline, results as they end. */
+  const runOnMany = async (
+    destinations: string[],
+    args: {
+      session: string;
+      command: string;
+      timeout_seconds?: number;
+      max_output?: number;
+    },
+    extra: ToolExtra,
+  ): Promise<ToolOutcome> => {
+    const timeoutMs = (args.timeout_seconds ?? 60) * 1000;
+    checkParallel(Math.min(destinations.length, 32));
+    const results: Record<string, unknown>[] = [];
+    const ends = [];
+    for await (
+      const r of fanOut(destinations, async (destination, signal) => {
+        const s = await session({ destination, session: args.session });
+        return await s.run(args.command, {
+          timeoutMs,
+          maxOutput: args.max_output,
+          signal,
+        });
+      }, { deadlineMs: timeoutMs + 2000, signal: extra.signal })
+    ) {
+      if (r.ok) {
+        const json = runJson(r.value);
+        results.push({ host: r.host, ok: true, op: "run", ...json });
+        ends.push({
+          host: r.host,
+          exitCode: r.value.running ? 124 : r.value.exitCode ?? 1,
+        });
+      } else {
+        results.push({
+          host: r.host,
+          ok: false,
+          op: "run",
+          error: { code: r.error.code, message: r.error.message },
+        });
+        ends.push({
+          host: r.host,
+          exitCode: r.error.exitCode,
+          error: r.error.code,
+        });
+      }
+    }
+    const summary = fleetSummaryJson("run", summarize(ends));
+    const text =
+      results.map((r) =>
+        r.ok
+          ? `${r.host}: [exit ${r.exit_code}]\n${r.output}`
+          : `${r.host}: ${(r.error as { message: string }).message}\n`
+      ).join("") +
+      `${summary.succeeded.length} succeeded, ${summary.failed.length} failed, ${summary.timed_out.length} timed out`;
+    return { text, structured: { results, summary } };
+  };
   tool(
     "send",
     "Type text into the session (a REPL line, an answer to a prompt); enter: true presses Enter. Read the reply with wait. Never passwords: use type_secret.",
@@ -564,12 +684,16 @@ export function buildMcpServer(
     "status",
     "The session's state: shell, running command, whether it waits for input (a password prompt, a pager, [y/N]), cwd, last exit code.",
     { ...where },
-    { session: z.object(zodShape(SESSION_INFO)) },
+    {
+      session: z.object(zodShape(SESSION_INFO)),
+      path: z.object(zodShape(CALL_PATH)),
+    },
     async (args) => {
       const info = statusJson(await (await session(args)).status());
+      const path = callPathJson((await client(args.destination)).path);
       return {
         text: JSON.stringify(info, null, 2),
-        structured: { session: info },
+        structured: { session: info, path },
       };
     },
   );

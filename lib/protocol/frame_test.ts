@@ -15,6 +15,21 @@ Deno.test("FrameDecoder.push() decodes frames split across chunks", () => {
   assert.equal(decoder.pending, 0);
 });
 
+Deno.test("FrameDecoder.push() grows from empty to hold a frame that comes in pieces", () => {
+  const decoder = new FrameDecoder();
+  const data = new Uint8Array(50_000).map((_, i) => i % 251);
+  const bytes = new Uint8Array([
+    ...encodeFrame({ data }),
+    ...encodeFrame({ end: true }),
+  ]);
+  const messages = [];
+  for (let at = 0; at < bytes.length; at += 1000) {
+    messages.push(...decoder.push(bytes.subarray(at, at + 1000)));
+  }
+  assert.deepEqual(messages, [{ data }, { end: true }]);
+  assert.equal(decoder.pending, 0);
+});
+
 Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer is reused", () => {
   const decoder = new FrameDecoder();
   const first = new Uint8Array(100_000).fill(7);
@@ -42,4 +57,27 @@ Deno.test("encodeFrame() prefixes the msgpack body with its big-endian length", 
   const frame = encodeFrame({ ok: true });
   const length = new DataView(frame.buffer).getUint32(0);
   assert.equal(length, frame.length - 4);
+});
+
+Deno.test("encodeFrame() writes a big bytes field as the encoder would", async (t) => {
+  const { decode } = await import("@msgpack/msgpack");
+  const cases: [string, Record<string, unknown>][] = [
+    ["a 16-bit length", { id: 3, op: "fwrite", data: new Uint8Array(20_000) }],
+    ["a 32-bit length", { data: new Uint8Array(300_000).fill(5), z: null }],
+    [
+      "sixteen other fields",
+      Object.fromEntries([
+        ...Array.from({ length: 16 }, (_, i) => [`k${i}`, i]),
+        ["data", new Uint8Array(70_000).fill(1)],
+      ]),
+    ],
+  ];
+  for (const [name, message] of cases) {
+    await t.step(name, () => {
+      const frame = encodeFrame(message);
+      const length = new DataView(frame.buffer).getUint32(0);
+      assert.equal(length, frame.length - 4);
+      assert.deepEqual(decode(frame.subarray(4)), message);
+    });
+  }
 });

@@ -5,7 +5,7 @@
  */
 import type { SessionInfo } from "../types.ts";
 import type { CallPath } from "../session/client.ts";
-import type { JsonOf, SESSION_INFO } from "./shapes.ts";
+import type { CALL_PATH, JsonOf, SESSION_INFO } from "./shapes.ts";
 
 /**
  * A session description with snake_case keys, as `status --json` and `list --json`
@@ -48,32 +48,65 @@ export function statusJson(info: SessionInfo): JsonOf<typeof SESSION_INFO> {
 }
 
 /**
+ * How a call reached the daemon, as `status --json` prints it in `path`.
+ *
+ * @param path The client's call path.
+ * @returns The JSON object.
+ *
+ * @example
+ * ```ts
+ * import { callPathJson } from "./format.ts";
+ * const path = { transport: "direct", warm: false, reason: "SESSH_AGENT=0", agentPid: null } as const;
+ * console.log(callPathJson(path).transport); // "direct"
+ * ```
+ */
+export function callPathJson(path: CallPath): JsonOf<typeof CALL_PATH> {
+  return {
+    transport: path.transport,
+    warm: path.warm,
+    reason: path.reason,
+    agent_pid: path.agentPid,
+  };
+}
+
+/**
  * `status` as `key: value` lines.
  *
  * @param info The session.
- * @param master The ControlMaster's state.
- * @param path How the call reached the daemon (warm or direct, and why).
+ * @param master The ControlMaster's state; null when the call goes without one.
+ * @param path How the call reached the daemon (its transport, warm or
+ *   direct, and why).
  * @returns The text.
  */
 export function formatStatus(
   info: SessionInfo,
-  master: { alive: boolean; pid: number | null },
+  master: { alive: boolean; pid: number | null } | null,
   path?: CallPath,
 ): string {
   const rows: [string, string][] = [
     [
       "master",
-      master.alive
+      master === null
+        ? "none (SESSH_CONTROL_MASTER=no)"
+        : master.alive
         ? `alive${master.pid ? ` (pid ${master.pid})` : ""}`
         : "down",
     ],
     ...(path
-      ? [[
-        "call path",
-        path.warm
-          ? `warm, through the local agent (pid ${path.agentPid})`
-          : `direct: ${path.reason}`,
-      ] as [string, string]]
+      ? [
+        [
+          "transport",
+          path.transport === "direct"
+            ? "direct (a plain ssh connection, no ControlMaster)"
+            : "controlmaster",
+        ] as [string, string],
+        [
+          "call path",
+          path.warm
+            ? `warm, through the local agent (pid ${path.agentPid})`
+            : `direct: ${path.reason}`,
+        ] as [string, string],
+      ]
       : []),
     [
       "session",
@@ -125,6 +158,30 @@ export function formatStatus(
  */
 export function formatList(sessions: SessionInfo[]): string {
   if (sessions.length === 0) return "no sessions\n";
+  const table = listTable(sessions);
+  const widths = table[0].map((_, i) =>
+    Math.max(...table.map((r) => r[i].length))
+  );
+  return table.map((r) =>
+    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ")
+      .trimEnd()
+  )
+    .join("\n") + "\n";
+}
+
+/**
+ * The rows of `list`'s table, header first, as text cells.
+ *
+ * @param sessions The sessions.
+ * @returns The rows.
+ *
+ * @example
+ * ```ts
+ * import { listTable } from "./format.ts";
+ * console.log(listTable([])); // [["NAME", "PID", "IDLE", "STATE", "WHAT"]]
+ * ```
+ */
+export function listTable(sessions: SessionInfo[]): string[][] {
   const table = [["NAME", "PID", "IDLE", "STATE", "WHAT"]];
   for (const s of sessions) {
     if (s.lost) {
@@ -144,14 +201,7 @@ export function formatList(sessions: SessionInfo[]): string {
         : ` (closes if idle at ${s.idleDeadline.toISOString().slice(11, 19)})`),
     ]);
   }
-  const widths = table[0].map((_, i) =>
-    Math.max(...table.map((r) => r[i].length))
-  );
-  return table.map((r) =>
-    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  ")
-      .trimEnd()
-  )
-    .join("\n") + "\n";
+  return table;
 }
 
 function ago(time: Date): string {

@@ -97,6 +97,18 @@ export const SESSION_INFO = {
   lost_at: "string?",
 } as const satisfies Shape;
 
+/**
+ * How a call reached the daemon, in `status` (`callPathJson`): `transport`
+ * is `"controlmaster"` or `"direct"` (a plain ssh connection,
+ * `SESSH_CONTROL_MASTER=no`); `warm` when the local agent lent the bridge.
+ */
+export const CALL_PATH = {
+  transport: "string",
+  warm: "boolean",
+  reason: "string?",
+  agent_pid: "number?",
+} as const satisfies Shape;
+
 /** An `open`'s result (`openJson`). */
 export const OPEN_RESULT = {
   created: "boolean",
@@ -140,6 +152,27 @@ export const SECRET_RESULT = { typed: "boolean" } as const satisfies Shape;
 
 /** The MCP `close` tool's result: the shell's exit status, if it had one. */
 export const CLOSE_RESULT = { status: "number?" } as const satisfies Shape;
+
+/**
+ * One host's line of a fan-out (`--hosts`): these fields, then either the
+ * verb's own record (`RUN_RESULT` for `run`) or an `error` object.
+ */
+export const FLEET_HOST = {
+  host: "string",
+  ok: "boolean",
+  op: "string",
+} as const satisfies Shape;
+
+/** The last line of a fan-out: how the hosts ended (`fleetSummaryJson`). */
+export const FLEET_SUMMARY = {
+  ok: "boolean",
+  op: "string",
+  hosts: "number",
+  succeeded: "string[]",
+  failed: "string[]",
+  timed_out: "string[]",
+  exit_code: "number",
+} as const satisfies Shape;
 
 /** The TypeScript type a field type stands for. */
 type ValueOf<T extends FieldType> = T extends "number" ? number

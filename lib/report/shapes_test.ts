@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CALL_PATH,
   COMMAND_RECORD,
   COMMAND_RESULT,
   type FieldType,
@@ -22,7 +23,7 @@ import {
   transferJson,
   waitJson,
 } from "./result_json.ts";
-import { statusJson } from "./format.ts";
+import { callPathJson, formatStatus, statusJson } from "./format.ts";
 import type { SessionInfo } from "../types.ts";
 import type { CommandRecord } from "../session/history.ts";
 
@@ -222,4 +223,46 @@ Deno.test("assertShape() fails on a field the descriptor lacks or mistypes", () 
   assert.throws(() =>
     assertShape({ ...statusJson(INFO), name: null }, SESSION_INFO, "x")
   );
+});
+
+Deno.test("callPathJson() gives CALL_PATH's fields, warm or not", () => {
+  assertShape(
+    callPathJson({
+      transport: "direct",
+      warm: false,
+      reason: "SESSH_AGENT=0",
+      agentPid: null,
+    }),
+    CALL_PATH,
+    "path",
+  );
+  const warm = callPathJson({
+    transport: "controlmaster",
+    warm: true,
+    reason: null,
+    agentPid: 7,
+  });
+  assertShape(warm, CALL_PATH, "path");
+  assert.equal(warm.transport, "controlmaster");
+  assert.equal(warm.agent_pid, 7);
+});
+
+Deno.test("formatStatus() names the transport, and no master without one", () => {
+  const direct = formatStatus(INFO, null, {
+    transport: "direct",
+    warm: true,
+    reason: null,
+    agentPid: 7,
+  });
+  assert.match(direct, /^master: none \(SESSH_CONTROL_MASTER=no\)$/m);
+  assert.match(direct, /^transport: direct \(a plain ssh connection/m);
+  assert.match(direct, /^call path: warm, through the local agent \(pid 7\)$/m);
+  const viaMaster = formatStatus(INFO, { alive: true, pid: 9 }, {
+    transport: "controlmaster",
+    warm: false,
+    reason: "SESSH_AGENT=0",
+    agentPid: null,
+  });
+  assert.match(viaMaster, /^master: alive \(pid 9\)$/m);
+  assert.match(viaMaster, /^transport: controlmaster$/m);
 });

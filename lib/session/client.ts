@@ -1,6 +1,7 @@
 /**
  * `SesshClient`: one connection to the sessh daemon on a host, made through
- * a ControlMaster and a bridge process, with the requests every command uses.
+ * a ControlMaster and a bridge process (or a plain ssh connection, with
+ * `SESSH_CONTROL_MASTER=no`), with the requests every command uses.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import {
 } from "../ssh/settings.ts";
 import { type MasterInfo, stopMaster } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
-import { openBridge } from "../transport/bridge.ts";
+import { openBridge, type Transport } from "../transport/bridge.ts";
 import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
@@ -79,6 +80,11 @@ export interface DisconnectOptions {
 
 /** How a client reached the daemon. */
 export interface CallPath {
+  /**
+   * Through the destination's ControlMaster (`"controlmaster"`) or a plain
+   * ssh connection (`"direct"`, `SESSH_CONTROL_MASTER=no`).
+   */
+  transport: Transport;
   /** Whether through a bridge the local agent kept open. */
   warm: boolean;
   /** Why not, when not. */
@@ -104,7 +110,7 @@ export class SesshClient implements AsyncDisposable {
   readonly destination: Destination;
   /** The ssh settings in force. */
   readonly settings: SshSettings;
-  #master: MasterInfo;
+  #master: MasterInfo | null;
   #daemon: SesshClient["daemon"];
   #path: CallPath;
   #connection: Connection;
@@ -117,7 +123,7 @@ export class SesshClient implements AsyncDisposable {
   private constructor(
     destination: Destination,
     settings: SshSettings,
-    master: MasterInfo,
+    master: MasterInfo | null,
     connection: Connection,
     end: () => void,
     hello: Message,
@@ -137,8 +143,11 @@ export class SesshClient implements AsyncDisposable {
     };
   }
 
-  /** The ControlMaster this client goes through. */
-  get master(): MasterInfo {
+  /**
+   * The ControlMaster this client goes through; null when it goes without
+   * one (`SESSH_CONTROL_MASTER=no`).
+   */
+  get master(): MasterInfo | null {
     return this.#master;
   }
 
@@ -178,7 +187,8 @@ export class SesshClient implements AsyncDisposable {
 
   /**
    * Connects: makes sure a ControlMaster is up (replacing a dead or frozen
-   * one), starts the helper's bridge over it and greets the daemon.
+   * one), starts the helper's bridge over it and greets the daemon. With
+   * `SESSH_CONTROL_MASTER=no` the bridge is a plain ssh connection instead.
    *
    * @param options Destination, ssh flags and settings.
    * @returns A connected client.
@@ -238,7 +248,12 @@ export class SesshClient implements AsyncDisposable {
       connection,
       end,
       bridge.hello,
-      { warm: false, reason: direct, agentPid: null },
+      {
+        transport: bridge.transport,
+        warm: false,
+        reason: direct,
+        agentPid: null,
+      },
     );
   }
 
@@ -265,7 +280,12 @@ export class SesshClient implements AsyncDisposable {
       connection,
       leased.close,
       leased.hello,
-      { warm: true, reason: null, agentPid: leased.agentPid },
+      {
+        transport: leased.transport,
+        warm: true,
+        reason: null,
+        agentPid: leased.agentPid,
+      },
     );
   }
 
@@ -449,6 +469,7 @@ export class SesshClient implements AsyncDisposable {
 
   /**
    * Stops the ControlMaster of this destination (sessions keep running).
+   * Without a master (`SESSH_CONTROL_MASTER=no`) there is none to stop.
    */
   async stopMaster(): Promise<void> {
     await stopMaster(this.destination, this.settings);
@@ -476,7 +497,7 @@ export class SesshClient implements AsyncDisposable {
     await this.#reviving?.catch(() => {});
     await this.#connection.close();
     this.abandon();
-    if (options.stopMaster && this.master.started) await this.stopMaster();
+    if (options.stopMaster && this.master?.started) await this.stopMaster();
   }
 
   /**

@@ -188,7 +188,8 @@ export async function ensureMaster(
 
 /**
  * Stops the destination's master: `ssh -O exit` with a timeout, then
- * SIGKILL if it did not go (frozen) or lingers.
+ * SIGKILL if it did not go (frozen) or lingers. With
+ * `settings.controlMaster` false, nothing is run and nothing was stopped.
  *
  * @param dest The destination.
  * @param settings The settings.
@@ -207,6 +208,9 @@ export async function stopMaster(
   settings: SshSettings,
   options: StopMasterOptions = {},
 ): Promise<boolean> {
+  // Without a master, asking one to exit would be an `ssh -O` that a
+  // Windows ssh does not know; there is nothing to stop.
+  if (!settings.controlMaster) return false;
   try {
     await Deno.lstat(settings.controlDir);
   } catch {

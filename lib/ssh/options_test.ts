@@ -15,6 +15,7 @@ import {
   NO_MASTER_MESSAGE,
 } from "./options.ts";
 import {
+  controlMaster,
   DEFAULT_CIPHERS,
   DEFAULT_KEX,
   DEFAULT_MACS,
@@ -71,6 +72,7 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     program: "ssh",
     extraOptions: [],
     controlDir: "/tmp/ctl",
+    controlMaster: true,
     persist: "8h",
     keepAliveSeconds: 30,
     connectTimeoutSeconds: 10,
@@ -78,7 +80,6 @@ Deno.test("settingsFromEnv() applies the defaults", () => {
     kexAlgorithms: DEFAULT_KEX,
     ciphers: DEFAULT_CIPHERS,
     macs: DEFAULT_MACS,
-    controlMaster: Deno.build.os !== "windows",
     noProcfs: false,
   };
   assert.deepEqual(settingsFromEnv(ENV, {}), expected);
@@ -106,6 +107,7 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     jump: "bastion",
     extraOptions: [],
     controlDir: "/tmp/ctl",
+    controlMaster: false,
     persist: "30m",
     keepAliveSeconds: 0,
     connectTimeoutSeconds: 3,
@@ -113,19 +115,18 @@ Deno.test("settingsFromEnv() reads every SESSH_* variable", () => {
     kexAlgorithms: "curve25519-sha256",
     ciphers: "aes128-ctr",
     macs: "+hmac-sha1",
-    controlMaster: false,
     noProcfs: true,
   });
 });
 
-Deno.test("settingsFromEnv() refuses a SESSH_CONTROL_MASTER other than yes or no", () => {
+Deno.test("settingsFromEnv() takes SESSH_CONTROL_MASTER yes, no or auto", () => {
   assert.equal(
     settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "yes" }).controlMaster,
     true,
   );
-  assert.throws(
-    () => settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "auto" }),
-    /SESSH_CONTROL_MASTER "auto" is not "yes" or "no"/,
+  assert.equal(
+    settingsFromEnv({ ...ENV, SESSH_CONTROL_MASTER: "auto" }).controlMaster,
+    Deno.build.os !== "windows",
   );
 });
 
@@ -266,8 +267,8 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
       /^SESSH_SSH "\/bin\/sh" is not supported; set it to "ssh" or "autossh"$/,
     ],
     [
-      { SESSH_NO_PROCFS: "yes" },
-      /^SESSH_NO_PROCFS "yes" is not 1 or 0; set 1 to learn about processes without \/proc$/,
+      { SESSH_CONTROL_MASTER: "off" },
+      /^SESSH_CONTROL_MASTER "off" is not one of yes, no, auto/,
     ],
   ];
   for (const [env, pattern] of table) {
@@ -288,6 +289,23 @@ Deno.test("settingsFromEnv() validates numbers and enumerations", async (t) => {
     settingsFromEnv({ ...ENV, SESSH_NO_PROCFS: "0" }).noProcfs,
     false,
   );
+});
+
+Deno.test("controlMaster() is off on Windows unless asked for", async (t) => {
+  const table: [string | undefined, typeof Deno.build.os, boolean][] = [
+    [undefined, "linux", true],
+    [undefined, "darwin", true],
+    [undefined, "windows", false],
+    ["auto", "windows", false],
+    ["auto", "freebsd", true],
+    ["no", "linux", false],
+    ["yes", "windows", true],
+  ];
+  for (const [value, os, expected] of table) {
+    await t.step(`${value} on ${os}`, () => {
+      assert.equal(controlMaster(value, os), expected);
+    });
+  }
 });
 
 Deno.test("baseOptions() lists the hardened defaults", () => {

@@ -50,6 +50,12 @@ export interface SshSettings {
   extraOptions: string[];
   /** Directory of control sockets (`SESSH_CONTROL_DIR` or a default). */
   controlDir: string;
+  /**
+   * `SESSH_CONTROL_MASTER`: whether calls go through a ControlMaster
+   * (`yes`) or each bridge is a plain ssh connection of its own (`no`).
+   * @default {true, except on Windows, whose OpenSSH has none}
+   */
+  controlMaster: boolean;
   /** `SESSH_PERSIST`: ControlPersist. @default {"8h"} */
   persist: string;
   /** `SESSH_KEEPALIVE`: ServerAliveInterval in seconds, 0 disables. @default {30} */
@@ -64,12 +70,6 @@ export interface SshSettings {
   ciphers: string;
   /** `SESSH_MACS`: MACs. @default {DEFAULT_MACS} */
   macs: string;
-  /**
-   * Whether ssh connections share a ControlMaster: false when
-   * `SESSH_CONTROL_MASTER=no`, and on Windows, whose OpenSSH has none.
-   * @default {true}
-   */
-  controlMaster: boolean;
   /**
    * `SESSH_NO_PROCFS=1`: ask about processes with `ps` and `kill -0`, not
    * procfs, even on Linux (e.g. procfs mounted with `hidepid`), here and in
@@ -133,6 +133,7 @@ export function settingsFromEnv(
       : { configFile: argument("-F", flags.configFile) }),
     extraOptions: (flags.options ?? []).map(extraOption),
     controlDir: controlDir(env),
+    controlMaster: controlMaster(get("SESSH_CONTROL_MASTER"), Deno.build.os),
     persist: persist(get("SESSH_PERSIST") ?? "8h"),
     keepAliveSeconds: seconds(
       "SESSH_KEEPALIVE",
@@ -151,7 +152,6 @@ export function settingsFromEnv(
       get("SESSH_CIPHERS") ?? DEFAULT_CIPHERS,
     ),
     macs: algorithms("SESSH_MACS", get("SESSH_MACS") ?? DEFAULT_MACS),
-    controlMaster: controlMaster(get("SESSH_CONTROL_MASTER")),
     noProcfs: flag("SESSH_NO_PROCFS", get("SESSH_NO_PROCFS")),
   };
 }
@@ -214,14 +214,6 @@ function extraOption(value: string): string {
   return value;
 }
 
-function controlMaster(value: string | undefined): boolean {
-  if (value === undefined) return Deno.build.os !== "windows";
-  if (value === "yes" || value === "no") return value === "yes";
-  throw new UsageError(
-    `SESSH_CONTROL_MASTER "${value}" is not "yes" or "no"`,
-  );
-}
-
 function port(value: string): number {
   const number = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!(number >= 1 && number <= 65535)) {
@@ -237,6 +229,34 @@ function program(value: string | undefined): "ssh" | "autossh" {
   if (value === "autossh") return "autossh";
   throw new UsageError(
     `SESSH_SSH "${value}" is not supported; set it to "ssh" or "autossh"`,
+  );
+}
+
+/**
+ * Whether a ControlMaster is used: `SESSH_CONTROL_MASTER=yes|no`, else
+ * `auto` (or unset), which is yes everywhere but on Windows.
+ *
+ * @param value The variable's value, if set.
+ * @param os The local system, as `Deno.build.os` names it.
+ * @returns Whether calls go through a master.
+ * @throws {UsageError} for any other value.
+ *
+ * @example
+ * ```ts
+ * import { controlMaster } from "./settings.ts";
+ * console.log(controlMaster(undefined, "windows")); // false
+ * console.log(controlMaster("no", "linux")); // false
+ * ```
+ */
+export function controlMaster(
+  value: string | undefined,
+  os: typeof Deno.build.os,
+): boolean {
+  if (value === undefined || value === "auto") return os !== "windows";
+  if (value === "yes") return true;
+  if (value === "no") return false;
+  throw new UsageError(
+    `SESSH_CONTROL_MASTER "${value}" is not one of yes, no, auto; set no to go without a ControlMaster`,
   );
 }
 

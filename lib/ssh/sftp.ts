@@ -10,7 +10,7 @@ import { SesshError, UsageError } from "../errors.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
-import { clientArgv } from "./options.ts";
+import { clientArgv, directArgv } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
 
 /** Which way a transfer goes. */
@@ -73,20 +73,32 @@ export function transferBatch(
 
 /**
  * argv of `sftp -b -` through the master at `controlPath`: the options of a
- * mux client, with sftp's spelling of the port (`-P`).
+ * mux client, with sftp's spelling of the port (`-P`). Without a master
+ * (`controlPath` null) sftp makes a plain connection of its own.
  *
  * @param dest The destination.
  * @param settings The settings.
- * @param controlPath The master's control socket.
+ * @param controlPath The master's control socket, or null for none.
  * @returns The argv, program first.
+ *
+ * @example
+ * ```ts
+ * import { sftpArgv } from "./sftp.ts";
+ * import { settingsFromEnv } from "./settings.ts";
+ * const settings = settingsFromEnv({ SESSH_CONTROL_DIR: "/tmp/ctl" });
+ * const argv = sftpArgv({ host: "db1", display: "db1" }, settings, null);
+ * console.log(argv.includes("ControlPath=none"), argv.slice(-2)); // true ["--", "db1"]
+ * ```
  */
 export function sftpArgv(
   dest: Destination,
   settings: SshSettings,
-  controlPath: string,
+  controlPath: string | null,
 ): string[] {
-  // clientArgv: ssh … -o ControlMaster=no -T -- DEST COMMAND
-  const ssh = clientArgv(dest, settings, "", { controlPath });
+  // ssh … -o ControlMaster=no -T -- DEST COMMAND
+  const ssh = controlPath === null
+    ? directArgv(dest, settings, "")
+    : clientArgv(dest, settings, "", { controlPath });
   const options = ssh.slice(1, ssh.indexOf("-T"));
   const portAt = options.indexOf("-p");
   if (portAt >= 0) options[portAt] = "-P";
@@ -94,13 +106,14 @@ export function sftpArgv(
 }
 
 /**
- * Runs a batch of sftp commands through the master (one per line; sftp
+ * Runs a batch of sftp commands through the master, or over a connection of
+ * its own when `controlPath` is null (one per line; sftp
  * stops at the first that fails, unless it starts with `-`). A signal that
  * stops sessh stops sftp first, before the files it writes are cleaned up.
  *
  * @param dest The destination.
  * @param settings The settings.
- * @param controlPath The master's control socket.
+ * @param controlPath The master's control socket, or null for none.
  * @param batch The commands, each line ending in `\n`.
  * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
  *   `details.noSftp` when the host has no sftp subsystem.
@@ -108,7 +121,7 @@ export function sftpArgv(
 export async function sftpBatch(
   dest: Destination,
   settings: SshSettings,
-  controlPath: string,
+  controlPath: string | null,
   batch: string,
 ): Promise<void> {
   const stop = new AbortController();

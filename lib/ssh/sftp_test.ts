@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { sftpError, sftpWord, transferBatch } from "./sftp.ts";
+import { sftpArgv, sftpError, sftpWord, transferBatch } from "./sftp.ts";
+import { settingsFromEnv } from "./settings.ts";
 import { UsageError } from "../errors.ts";
 
 Deno.test("sftp batch lines quote paths as one word and carry -a and -R", () => {
@@ -36,4 +37,25 @@ Deno.test("sftp's complaints become errors by kind", () => {
   const closed = sftpError("Connection closed\n", 255, host);
   assert.equal(closed.code, "remote");
   assert.equal(closed.details.closed, true);
+});
+
+Deno.test("sftpArgv() goes through the master, or makes a plain connection without one", () => {
+  const dest = { host: "db1", port: 2222, display: "db1" };
+  const settings = settingsFromEnv({ SESSH_CONTROL_DIR: "/tmp/ctl" });
+  const viaMaster = sftpArgv(dest, settings, "/tmp/ctl/abc");
+  assert.ok(viaMaster.includes("ControlPath=/tmp/ctl/abc"));
+  assert.ok(!viaMaster.includes("ControlPath=none"));
+  const direct = sftpArgv(dest, settings, null);
+  assert.deepEqual(direct.slice(0, 3), ["sftp", "-b", "-"]);
+  assert.ok(direct.includes("ControlPath=none"));
+  assert.ok(direct.includes("ControlMaster=no"));
+  assert.ok(!direct.some((arg) => arg.startsWith("ProxyCommand=")));
+  assert.deepEqual(
+    direct.slice(direct.indexOf("-P"), direct.indexOf("-P") + 2),
+    [
+      "-P",
+      "2222",
+    ],
+  );
+  assert.deepEqual(direct.slice(-2), ["--", "db1"]);
 });

@@ -9,15 +9,17 @@ import { HELPER_HASH } from "../remote/_helper_source.ts";
 import { PROTOCOL_VERSION } from "../remote/bootstrap.ts";
 import { UsageError } from "../errors.ts";
 import type { SshFlags } from "../ssh/settings.ts";
+import type { Transport } from "./bridge.ts";
 import { agentEntry } from "./cli_entry.ts";
 
 export { agentEntry };
 
 /**
  * Version of the exchange below; part of every agent's identity and of its
- * files' names. 2: the keys go before the first frame, on both transports.
+ * files' names. 2: the keys go before the first frame, on both transports;
+ * 3: a lease says how the bridge connects (`transport`, a master or none).
  */
-export const AGENT_PROTOCOL = 2;
+export const AGENT_PROTOCOL = 3;
 
 /**
  * What an agent must match exactly to serve a call: the lease exchange,
@@ -234,8 +236,10 @@ export type LeaseReply =
     ok: true;
     /** The daemon's hello reply. */
     hello: Record<string, unknown>;
-    /** The master the bridge goes through. */
-    master: { controlPath: string; pid: number; started: boolean };
+    /** How the bridge reaches the host. */
+    transport: Transport;
+    /** The master the bridge goes through; null for a direct connection. */
+    master: { controlPath: string; pid: number; started: boolean } | null;
     /** Process id of the agent. */
     agent_pid: number;
   }

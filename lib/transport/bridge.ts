@@ -1,18 +1,20 @@
 /**
  * Opening a bridge to the daemon: a ControlMaster made sure of, the helper's
- * bridge started over it, the helper shipped on first use, the daemon
+ * bridge started over it (or, with `SESSH_CONTROL_MASTER=no`, over a plain
+ * ssh connection of its own), the helper shipped on first use, the daemon
  * greeted; all within one deadline, after which everything started is
  * killed. Also the errors a bridge's end means.
  *
  * @module
  */
 import type { Destination } from "../ssh/destination.ts";
-import { clientArgv } from "../ssh/options.ts";
+import { clientArgv, directArgv } from "../ssh/options.ts";
 import type { SshSettings } from "../ssh/settings.ts";
 import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
 import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
+import { concatBytes } from "../bytes.ts";
 import {
   bridgeCommand,
   handshake,
@@ -33,6 +35,8 @@ import { markPhase } from "../phases.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
+/** Bytes per read of ssh's stderr, which says a line or two at most. */
+const STDERR_READ = 1024;
 
 /** Options for {@linkcode openBridge}. */
 export interface OpenBridgeOptions {
@@ -45,14 +49,24 @@ export interface OpenBridgeOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * How a bridge reaches the host: through the destination's ControlMaster,
+ * or as a plain ssh connection of its own (`SESSH_CONTROL_MASTER=no`).
+ */
+export type Transport = "controlmaster" | "direct";
+
 /** A bridge whose daemon has said hello. */
 export interface Bridge {
   /** Its streams, positioned after the hello reply. */
   channel: Channel;
   /** The daemon's hello reply (pid, helper, runtime_dir, caps). */
   hello: Message;
-  /** The master it goes through. */
-  master: MasterInfo;
+  /** How it reaches the host. */
+  transport: Transport;
+  /** The master it goes through; null for a direct connection. */
+  master: MasterInfo | null;
+  /** Process id of its own ssh (a mux client, or the whole connection). */
+  pid: number;
   /** Kills the bridge's ssh at once. */
   kill: () => void;
   /**
@@ -64,7 +78,9 @@ export interface Bridge {
 
 /**
  * Makes sure of a master, starts the helper's bridge over it and greets
- * the daemon, all within `timeoutMs`.
+ * the daemon, all within `timeoutMs`. Without a master
+ * (`settings.controlMaster` false) the bridge is a plain ssh connection:
+ * no control socket is made or asked.
  *
  * @param destination Where to.
  * @param settings ssh settings in force.
@@ -120,23 +136,25 @@ async function openWithin(
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
       { destination: destination.display },
     );
-  const master = await ensureMaster(destination, settings, { signal })
-    .catch((error) => {
-      throw signal.aborted ? tooSlow() : error;
-    });
+  const master = settings.controlMaster
+    ? await ensureMaster(destination, settings, { signal })
+      .catch((error) => {
+        throw signal.aborted ? tooSlow() : error;
+      })
+    : null;
   markPhase("master");
   if (signal.aborted) throw tooSlow();
   // A master started by this call most likely means a host not seen for a
   // while: the helper goes along at once rather than after the loader asks.
-  const pushHelper = master.started;
-  const argv = clientArgv(
-    destination,
-    settings,
-    bridgeCommand({ pushHelper, noProcfs: settings.noProcfs }),
-    {
+  // A direct connection says nothing of the host, and is made at every
+  // call without the agent: the loader asks when it lacks the helper.
+  const pushHelper = master?.started ?? false;
+  const command = bridgeCommand({ pushHelper, noProcfs: settings.noProcfs });
+  const argv = master
+    ? clientArgv(destination, settings, command, {
       controlPath: master.controlPath,
-    },
-  );
+    })
+    : directArgv(destination, settings, command);
   const child = spawnPiped(argv, { stderr: "piped" });
   const stderrText = collect(child.stderr);
   const reader = child.stdout.getReader();
@@ -189,7 +207,9 @@ async function openWithin(
     return {
       channel: { reader, writer, leftover: greeted.leftover },
       hello: greeted.hello,
+      transport: master ? "controlmaster" : "direct",
       master,
+      pid: child.pid,
       kill,
       ended,
     };
@@ -225,8 +245,20 @@ async function greet(
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const text = await new Response(stream).text().catch(() => "");
-  return text.trim();
+  // In small reads of our own: a read waits for the bridge's whole life,
+  // and one of the stream's own would hold 64 KiB for a line or two.
+  const reader = stream.getReader({ mode: "byob" });
+  const parts: Uint8Array[] = [];
+  try {
+    while (true) {
+      const { value, done } = await reader.read(new Uint8Array(STDERR_READ));
+      if (done) break;
+      parts.push(value);
+    }
+  } catch {
+    // Cut off (the bridge was killed): what came is all there is.
+  }
+  return new TextDecoder().decode(concatBytes(parts)).trim();
 }
 
 /**

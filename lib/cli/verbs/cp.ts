@@ -2,9 +2,11 @@
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
  * `[user@]host:path`), through the destination's ControlMaster: with the
  * host's sftp subsystem, or through the sessh daemon where there is none
- * (or with `--via helper`). `--resume` continues a cut copy when the part at
- * the destination is the source's start. With NAME, a relative remote path
- * is taken in the session's current directory.
+ * (or with `--via helper`, or by default without a master:
+ * `SESSH_CONTROL_MASTER=no`, where `--via sftp` makes a connection of its own).
+ * `--resume` continues a cut copy when the part at the destination is the
+ * source's start. With NAME, a relative remote path is taken in the
+ * session's current directory.
  *
  * @module
  */
@@ -122,8 +124,12 @@ export async function cpCommand(
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
   };
+  // Without a master, sftp would cost a connection of its own: the
+  // daemon, already connected, carries the bytes unless sftp is asked for.
   let via = flags.via ??
-    (options.recursive && options.resume ? "helper" : "sftp");
+    (options.recursive && options.resume || client.master === null
+      ? "helper"
+      : "sftp");
   let notice: string | undefined;
   let copied: TransferResult | null = null;
   try {

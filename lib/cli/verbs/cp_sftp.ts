@@ -160,7 +160,8 @@ export async function sftp(client: SesshClient, batch: string): Promise<void> {
   await sftpBatch(
     client.destination,
     client.settings,
-    client.master.controlPath,
+    // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
+    client.master?.controlPath ?? null,
     batch,
   ).catch(async (error) => {
     throw await closedMeansNoSftp(client, error);

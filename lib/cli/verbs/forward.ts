@@ -7,17 +7,12 @@
  * @module
  */
 import { UsageError } from "../../errors.ts";
-import {
-  cancelForward,
-  changeForward,
-  type Forward,
-  parseForward,
-  recordedForwards,
-} from "../../ssh/forwards.ts";
+import { type Forward, parseForward } from "../../ssh/forwards.ts";
 import type { SshSettings } from "../../ssh/settings.ts";
 import { SesshClient } from "../../session/client.ts";
 import { askAgentForward } from "../../transport/agent_forwards.ts";
 import type { HeldForwardInfo } from "../../transport/agent_protocol.ts";
+import { forwardsFor } from "../forwarding.ts";
 import {
   type CommonFlags,
   connect,
@@ -94,9 +89,10 @@ export async function forwardCommand(
     return await heldForward(t, flags, settings, forward);
   }
   await using client = await connect(t, flags);
-  const where = `through the master of ${t.dest}`;
+  const forwarder = forwardsFor(client);
+  const where = forwarder.where;
   if (forward === null) {
-    const forwards = await recordedForwards(client.master.controlPath);
+    const forwards = await forwarder.recorded();
     return {
       op: "forward",
       fields: { forwards },
@@ -105,12 +101,7 @@ export async function forwardCommand(
     };
   }
   if (flags.cancel) {
-    const { cancelled, forwards } = await cancelForward(
-      client.destination,
-      client.settings,
-      client.master.controlPath,
-      forward,
-    );
+    const { cancelled, forwards } = await forwarder.cancel(forward);
     return {
       op: "forward",
       fields: { cancelled, forwards },
@@ -118,12 +109,7 @@ export async function forwardCommand(
       exitCode: 0,
     };
   }
-  const forwards = await changeForward(
-    client.destination,
-    client.settings,
-    client.master.controlPath,
-    forward,
-  );
+  const forwards = await forwarder.change(forward);
   return {
     op: "forward",
     fields: { forwards },

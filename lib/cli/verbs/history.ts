@@ -13,7 +13,8 @@ import {
   type Outcome,
   type Target,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
+import { targetVerb } from "../context.ts";
+import { type FleetFlags, hostsVerb } from "../hosts.ts";
 
 /** Options of `result`. */
 export interface ResultFlags extends CommonFlags {
@@ -132,9 +133,9 @@ export async function resultCommand(
 export const history = targetVerb(historyCommand);
 
 /** `result`, as its grammar in `history_command.ts` calls it. */
-export const result = verb((
+export const result = hostsVerb("result", 1, (
   _,
-  flags: ResultFlags,
+  flags: ResultFlags & FleetFlags,
   name: string,
   dest: string,
   id: number | undefined,

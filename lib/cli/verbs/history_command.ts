@@ -6,9 +6,11 @@
  */
 import type { CommonFlags } from "../call.ts";
 import type { ResultFlags } from "./history.ts";
+import type { FleetFlags } from "../hosts.ts";
 import { parseCount } from "../args.ts";
 import {
-  DEST,
+  DEST_OR_HOSTS,
+  FLEET,
   MAX_OUTPUT,
   NAME,
   PORT,
@@ -25,15 +27,15 @@ export const history = targetCommand<CommonFlags>(
 
 /** `result NAME DEST [ID] [PORT]`. */
 export const result = verbCommand<
-  ResultFlags,
-  [string, string, number | undefined, string | undefined]
+  ResultFlags & FleetFlags,
+  [string, string | undefined, number | undefined, string | undefined]
 >({
   brief:
     "a command's exit status and output by id, or that it still runs (exit 124)",
-  flags: { maxOutput: MAX_OUTPUT },
+  flags: { ...FLEET, maxOutput: MAX_OUTPUT },
   positional: {
     kind: "tuple",
-    parameters: [NAME, DEST, {
+    parameters: [NAME, DEST_OR_HOSTS, {
       brief: "the command's id (run --json prints it; default: the latest)",
       parse: (v: string) =>
         parseCount(v, "ID", { min: 1, max: Number.MAX_SAFE_INTEGER }),
@@ -42,4 +44,8 @@ export const result = verbCommand<
     }, PORT],
   },
   loader: async () => (await import("./history.ts")).result,
+  usage: [
+    "NAME DEST [ID] [PORT] [options]",
+    "NAME --hosts h1,h2[01-08] [options]",
+  ],
 });

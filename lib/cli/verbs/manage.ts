@@ -3,15 +3,21 @@
  *
  * @module
  */
-import { recordedForwards } from "../../ssh/forwards.ts";
+import { forwardsFor } from "../forwarding.ts";
 import {
   type CommonFlags,
   connect,
   type Outcome,
   type Target,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
-import { formatList, formatStatus, statusJson } from "../../report/format.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
+import {
+  callPathJson,
+  formatList,
+  formatStatus,
+  listTable,
+  statusJson,
+} from "../../report/format.ts";
 
 /**
  * `status NAME DEST`: master, session, running command, cwd, times, buffer.
@@ -26,13 +32,9 @@ export async function statusCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const info = await client.session(t.name).status();
-  const master = { alive: true, pid: client.master.pid };
-  const path = {
-    warm: client.path.warm,
-    reason: client.path.reason,
-    agent_pid: client.path.agentPid,
-  };
-  const forwards = await recordedForwards(client.master.controlPath);
+  const master = client.master && { alive: true, pid: client.master.pid };
+  const path = callPathJson(client.path);
+  const forwards = await forwardsFor(client).recorded();
   return {
     op: "status",
     fields: { master, path, forwards, session: statusJson(info) },
@@ -55,11 +57,12 @@ export async function listCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const sessions = await client.list();
-  const forwards = await recordedForwards(client.master.controlPath);
+  const forwards = await forwardsFor(client).recorded();
   return {
     op: "list",
     fields: { sessions: sessions.map(statusJson), forwards },
     text: formatList(sessions),
+    table: listTable(sessions),
     exitCode: 0,
   };
 }
@@ -96,7 +99,8 @@ export async function closeCommand(
   // Lost sessions are records, not shells: they need no master.
   const left = (await client.list()).filter((s) => !s.lost);
   let masterStopped = false;
-  if (left.length === 0 && !flags.keepMaster) {
+  // Without a master (SESSH_CONTROL_MASTER=no) there is none to stop.
+  if (left.length === 0 && !flags.keepMaster && client.master !== null) {
     await client.disconnect();
     await client.stopMaster();
     masterStopped = true;
@@ -119,15 +123,21 @@ export async function closeCommand(
 }
 
 /** `status`, as its grammar in `manage_command.ts` calls it. */
-export const status = targetVerb(statusCommand);
+export const status = targetHostsVerb<CommonFlags & FleetFlags>(
+  "status",
+  statusCommand,
+);
 
 /** `list`, as its grammar in `manage_command.ts` calls it. */
-export const list = verb((
+export const list = hostsVerb("list", 0, (
   _,
-  flags: CommonFlags,
+  flags: CommonFlags & FleetFlags,
   dest: string,
   port: string | undefined,
 ) => listCommand({ dest, port }, flags));
 
 /** `close`, as its grammar in `manage_command.ts` calls it. */
-export const close = targetVerb(closeCommand);
+export const close = targetHostsVerb<CloseFlags & FleetFlags>(
+  "close",
+  closeCommand,
+);

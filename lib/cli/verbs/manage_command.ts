@@ -6,32 +6,37 @@
  */
 import type { CommonFlags } from "../call.ts";
 import type { CloseFlags } from "./manage.ts";
+import type { FleetFlags } from "../hosts.ts";
 import { parseSeconds } from "../args.ts";
 import {
-  DEST,
+  DEST_OR_HOSTS,
+  FLEET,
+  fleetTargetCommand,
   PORT,
   switchFlag,
-  targetCommand,
   verbCommand,
 } from "../grammar.ts";
 
 /** `status NAME DEST [PORT]`. */
-export const status = targetCommand<CommonFlags>(
+export const status = fleetTargetCommand<CommonFlags & FleetFlags>(
   "master, shell, running command, cwd, buffer",
   {},
   async () => (await import("./manage.ts")).status,
 );
 
 /** `list DEST [PORT]`. */
-export const list = verbCommand<CommonFlags, [string, string | undefined]>({
-  brief: "every session of this user on the host",
-  flags: {},
-  positional: { kind: "tuple", parameters: [DEST, PORT] },
+export const list = verbCommand<
+  CommonFlags & FleetFlags,
+  [string | undefined, string | undefined]
+>({
+  brief: "every session of this user on the host (or hosts: --hosts)",
+  flags: FLEET,
+  positional: { kind: "tuple", parameters: [DEST_OR_HOSTS, PORT] },
   loader: async () => (await import("./manage.ts")).list,
 });
 
 /** `close NAME DEST [PORT]`. */
-export const close = targetCommand<CloseFlags>(
+export const close = fleetTargetCommand<CloseFlags & FleetFlags>(
   "end the session (and the master when none is left)",
   {
     keepMaster: switchFlag("leave the ssh master running"),

@@ -24,15 +24,15 @@ const command = buildCommand<McpFlags, [], ProgramContext>({
   parameters: {
     flags: {
       allowHost: repeatable(
-        "only hosts matching this pattern (* matches anything; user@host with @), repeatable",
+        "only hosts matching this pattern (* any text; user@host), repeatable",
         "pattern",
         "--allow-host",
       ),
       readOnly: switchFlag(
-        "offer only the tools that observe: logs, screen, wait, status, list, result, history",
+        "offer only the tools that observe (logs, screen, wait, status, …)",
       ),
       allowLocalDir: repeatable(
-        "a local directory upload and download may use (default: the working directory), repeatable",
+        "a local directory for upload and download (default: here), repeatable",
         "dir",
         "--allow-local-dir",
       ),
@@ -47,12 +47,12 @@ const command = buildCommand<McpFlags, [], ProgramContext>({
         "--allow-secret-file",
       ),
       confirm: repeatable(
-        "ask the human (MCP elicitation) before each call of this tool, repeatable",
+        "ask the human (elicitation) before each call of this tool, repeatable",
         "tool",
         "--confirm",
       ),
       confirmCommand: repeatable(
-        "ask the human before run, send or keys whose command matches this regex, repeatable",
+        "ask before a run, send or keys that matches this regex, repeatable",
         "regex",
         "--confirm-command",
       ),
@@ -73,8 +73,9 @@ const command = buildCommand<McpFlags, [], ProgramContext>({
   docs: {
     brief: "serve the sessions as MCP tools on stdin and stdout",
     customUsage: ["[options]"],
-    fullDescription:
-      "For MCP clients: claude mcp add sessh -- sessh mcp. Tools: open, run, send, keys, logs, screen, wait, status, list, close, result, history, upload, download, and type_secret when a secret is allowed.",
+    fullDescription: "For MCP clients: claude mcp add sessh -- sessh mcp\n" +
+      "Tools: open, run, send, keys, logs, screen, wait, status, list, close,\n" +
+      "result, history, upload, download, and type_secret when a secret is allowed.",
   },
 });
 

@@ -18,7 +18,8 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
-import { targetVerb, verb } from "../context.ts";
+import { verb } from "../context.ts";
+import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
 import { parseCount } from "../args.ts";
 import { logsJson } from "../../report/result_json.ts";
 
@@ -105,6 +106,9 @@ export async function logsCommand(
         since: from,
         raw: flags.raw,
         signal: sink.signal,
+        // The call's connection is its own: the host holds what stdout has
+        // not yet taken, rather than sending it twice.
+        overflow: "pause",
         onGap: (start, end) =>
           sink.notice(
             `sessh: ${
@@ -290,9 +294,9 @@ function defaultLines(env: Record<string, string | undefined>): number {
 }
 
 /** `logs`, as its grammar in `read_command.ts` calls it. */
-export const logs = verb((
+export const logs = hostsVerb("logs", 1, (
   context,
-  flags: LogsFlags,
+  flags: LogsFlags & FleetFlags,
   name: string,
   dest: string,
   lines: number | undefined,
@@ -303,8 +307,7 @@ export const logs = verb((
     lines ?? defaultLines(context.env),
     flags,
     context.sink,
-  )
-);
+  ));
 
 /**
  * The last `count` lines of the scrollback and the screen, without the
@@ -327,6 +330,7 @@ export const screen = verb((
 ) => screenCommand({ name, dest, port }, lines, flags));
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
-export const wait = targetVerb<WaitFlags>((t, flags, context) =>
-  waitCommand(t, flags, context)
+export const wait = targetHostsVerb<WaitFlags & FleetFlags>(
+  "wait",
+  (t, flags, context) => waitCommand(t, flags, context),
 );

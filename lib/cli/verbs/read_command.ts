@@ -6,16 +6,19 @@
  */
 import type { CommonFlags } from "../call.ts";
 import type { LogsFlags, WaitFlags } from "./read.ts";
+import type { FleetFlags } from "../hosts.ts";
 import { parseCount, parseMillis } from "../args.ts";
 import { UsageError } from "../../errors.ts";
 import {
   DEST,
+  DEST_OR_HOSTS,
+  FLEET,
+  fleetTargetCommand,
   MAX_OUTPUT,
   NAME,
   PORT,
   SINCE,
   switchFlag,
-  targetCommand,
   TIMEOUT,
   verbCommand,
 } from "../grammar.ts";
@@ -32,18 +35,26 @@ const LINES = {
  * bash sessh; the port comes after it, or as `-p`.
  */
 export const logs = verbCommand<
-  LogsFlags,
-  [string, string, number | undefined, string | undefined]
+  LogsFlags & FleetFlags,
+  [string, string | undefined, number | undefined, string | undefined]
 >({
   brief: "recent output as text: the last LINES (default 300)",
   flags: {
+    ...FLEET,
     since: SINCE,
     raw: switchFlag("the bytes as the terminal received them"),
     follow: switchFlag("keep streaming new output until interrupted"),
     maxOutput: MAX_OUTPUT,
   },
-  positional: { kind: "tuple", parameters: [NAME, DEST, LINES, PORT] },
+  positional: {
+    kind: "tuple",
+    parameters: [NAME, DEST_OR_HOSTS, LINES, PORT],
+  },
   loader: async () => (await import("./read.ts")).logs,
+  usage: [
+    "NAME DEST [LINES] [PORT] [options]",
+    "NAME --hosts h1,h2[01-08] [options]",
+  ],
 });
 
 /**
@@ -68,7 +79,7 @@ export const screen = verbCommand<
 });
 
 /** `wait NAME DEST [PORT]` for a pattern, idleness or the command's end. */
-export const wait = targetCommand<WaitFlags>(
+export const wait = fleetTargetCommand<WaitFlags & FleetFlags>(
   "wait for output, idleness or the command's end",
   {
     for: {

@@ -18,7 +18,7 @@ import {
   type Target,
   timeoutFlag,
 } from "../call.ts";
-import { targetVerb } from "../context.ts";
+import { type FleetFlags, targetHostsVerb } from "../hosts.ts";
 
 /** Options of `open` (and of `run`, which opens a missing session). */
 export interface OpenFlags extends CommonFlags {
@@ -185,9 +185,13 @@ export async function runCommand(
 }
 
 /** `open`, as its grammar in `run_command.ts` calls it. */
-export const open = targetVerb(openCommand);
+export const open = targetHostsVerb<OpenFlags & FleetFlags>(
+  "open",
+  openCommand,
+);
 
 /** `run`, as its grammar in `run_command.ts` calls it. */
-export const run = targetVerb<RunFlags>((t, flags, context) =>
-  runCommand(t, context.payload, flags, context)
+export const run = targetHostsVerb<RunFlags & FleetFlags>(
+  "run",
+  (t, flags, context) => runCommand(t, context.payload, flags, context),
 );

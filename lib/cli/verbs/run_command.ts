@@ -5,23 +5,24 @@
  * @module
  */
 import type { OpenFlags, RunFlags } from "./run.ts";
+import type { FleetFlags } from "../hosts.ts";
 import {
+  fleetTargetCommand,
   MAX_OUTPUT,
   OPEN,
   switchFlag,
-  targetCommand,
   TIMEOUT,
 } from "../grammar.ts";
 
 /** `open NAME DEST [PORT]`. */
-export const open = targetCommand<OpenFlags>(
+export const open = fleetTargetCommand<OpenFlags & FleetFlags>(
   "create a session, or reuse it",
   OPEN,
   async () => (await import("./run.ts")).open,
 );
 
 /** `run NAME DEST [PORT] -- COMMAND…`. */
-export const run = targetCommand<RunFlags>(
+export const run = fleetTargetCommand<RunFlags & FleetFlags>(
   "type a command, wait for it, print its output",
   {
     ...OPEN,

@@ -47,6 +47,9 @@ ERR_REMOTE = "remote"
 PID_NAME = "daemon-1.pid"  # beside the socket and in the state dir, locked by the living daemon
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 READ_CHUNK = 1 << 16
+# Output per event to a watcher (a follow, a run's output): a flood goes out in parts this large, so that the frames
+# each side handles per megabyte are few; the attached terminal keeps READ_CHUNK, for its latency.
+WATCH_CHUNK = 256 << 10
 MAX_READ_REPLY = 4 << 20
 CLIENT_QUEUE_LIMIT = 24 << 20
 WATCH_BATCH_S = 0.005
