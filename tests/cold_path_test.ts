@@ -26,7 +26,7 @@ Deno.test("SesshClient.connect() on a new host takes one round trip beyond the l
   });
   const trips = roundTrips(relay.trace, relay.delayMs);
   try {
-    assert.equal(client.master.started, true, "the call started the master");
+    assert.equal(client.master?.started, true, "the call started the master");
     assert.equal(
       trips,
       COLD_CONNECT_ROUND_TRIPS,
