@@ -393,7 +393,7 @@ async function measure(
  * ControlMaster, the remote daemon and bridges killed; the control
  * directory, the helper cache and the daemon's state removed.
  */
-async function wipe(sshd: TestSshd): Promise<void> {
+export async function wipe(sshd: TestSshd): Promise<void> {
   const ours = listPids().filter((pid) => {
     if (pid === Deno.pid) return false;
     const env = readEnviron(pid);

@@ -21,9 +21,59 @@ export interface Relay extends AsyncDisposable {
   delayMs: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Every chunk forwarded so far, in the order read (see {@linkcode roundTrips}). */
+  readonly trace: TraceEntry[];
+}
+
+/** One chunk the relay read: when, which way, how many bytes, on which connection. */
+export interface TraceEntry {
+  /** `performance.now()` when it was read. */
+  at: number;
+  /** `up`: client to server; `down`: server to client. */
+  dir: "up" | "down";
+  /** Its size. */
+  bytes: number;
+  /** The connection's number, from 1 in the order accepted. */
+  conn: number;
+}
+
+/**
+ * The round trips in a trace: the times a connection's talk turned from the
+ * client's side to an answer of the server's. A `down` chunk is an answer
+ * when it was read at least `delayMs` (the relay's delay) after the first
+ * `up` chunk not yet answered: one read sooner was on its way before that
+ * `up` reached the server (both sides of a key exchange send at once).
+ * With one connection, as a call through its master has, the count is what
+ * a longer delay multiplies.
+ *
+ * @param trace A relay's trace.
+ * @param delayMs The relay's one-way delay while the trace was taken.
+ * @returns The number of round trips.
+ */
+export function roundTrips(
+  trace: readonly TraceEntry[],
+  delayMs: number,
+): number {
+  const unanswered = new Map<number, number>();
+  let count = 0;
+  for (const entry of trace) {
+    const since = unanswered.get(entry.conn);
+    if (entry.dir === "up" && since === undefined) {
+      unanswered.set(entry.conn, entry.at);
+    } else if (
+      entry.dir === "down" && since !== undefined &&
+      entry.at - since >= delayMs
+    ) {
+      count++;
+      unanswered.delete(entry.conn);
+    }
+  }
+  return count;
 }
 
 interface Pipe {
+  conn: number;
+  dir: "up" | "down";
   from: Deno.Conn;
   to: Deno.Conn;
   queue: { at: number; data: Uint8Array }[];
@@ -47,12 +97,14 @@ export function startRelay(
   const pipes = new Set<Pipe>();
   let held = false;
   let accepted = 0;
+  const trace: TraceEntry[] = [];
   const relay: Relay = {
     port: (listener.addr as Deno.NetAddr).port,
     delayMs: options.delayMs ?? 0,
     get accepted() {
       return accepted;
     },
+    trace,
     partition() {
       held = true;
     },
@@ -108,6 +160,12 @@ export function startRelay(
       while (true) {
         const n = await pipe.from.read(buf);
         if (n === null) break;
+        trace.push({
+          at: performance.now(),
+          dir: pipe.dir,
+          bytes: n,
+          conn: pipe.conn,
+        });
         pipe.queue.push({
           at: Date.now() + relay.delayMs,
           data: buf.slice(0, n),
@@ -138,8 +196,11 @@ export function startRelay(
       server.setNoDelay(true);
       conns.add(client);
       conns.add(server);
-      for (const [from, to] of [[client, server], [server, client]]) {
+      const pairs = [[client, server, "up"], [server, client, "down"]] as const;
+      for (const [from, to, dir] of pairs) {
         const pipe: Pipe = {
+          conn: accepted,
+          dir,
           from,
           to,
           queue: [],

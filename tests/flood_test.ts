@@ -161,6 +161,57 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
   );
 });
 
+Deno.test("logs --follow --raw --since reads a 20 MB backlog to its end, then follows live", async () => {
+  await using sshd = await startSshd();
+  const dest = sshd.dest;
+  const opened = await sesshJson(sshd, [
+    "open",
+    "b",
+    dest,
+    "--shell",
+    "bash",
+    "--buffer-size",
+    "64M",
+  ]);
+  assert.equal(opened.code, 0, opened.stderr);
+  const before = await sesshJson(sshd, ["run", "b", dest, "--", "true"]);
+  const flood = await sessh(sshd, [
+    "run",
+    "b",
+    dest,
+    "--timeout",
+    "120",
+    "--",
+    "head -c 20000000 /dev/zero | tr '\\0' y | fold -w 100; echo backlog-over",
+  ], { timeoutMs: 150_000 });
+  assert.equal(flood.code, 0, flood.stderr);
+  const follower = startSessh(sshd, [
+    "logs",
+    "b",
+    dest,
+    "--follow",
+    "--raw",
+    "--since",
+    String(before.json.cursor),
+  ]);
+  // fold leaves the last line open, so the mark follows the last y (and the
+  // typed command, echoed first, never shows "ybacklog").
+  await follower.until(/ybacklog-over/);
+  const live = await sessh(sshd, [
+    "run",
+    "b",
+    dest,
+    "--",
+    "echo live-$((6*7))",
+  ]);
+  assert.equal(live.code, 0, live.stderr);
+  await follower.until(/^live-42/m);
+  follower.child.kill("SIGINT");
+  const { code, stderr } = await follower.finish();
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /went by unseen/);
+});
+
 Deno.test("send --file delivers 10 MB byte for byte while another session answers", async () => {
   await using sshd = await startSshd();
   const dest = sshd.dest;

@@ -67,11 +67,14 @@ export interface HandshakeResult {
  * With `pushHelper` (for a bridge started with the same option) the helper
  * is sent at once, before the loader could ask: on a host seen for the
  * first time that saves the round trip of the question, and the loader
- * reads and drops it when its cache already has the helper.
+ * reads and drops it when its cache already has the helper. `behind` goes
+ * in the same write, right after the pushed helper: the loader reads its
+ * stdin unbuffered, so those bytes wait in the pipe for the daemon, and
+ * the daemon's first frame (the hello) needs no round trip of its own.
  *
  * @param reader The bridge's stdout.
  * @param writer The bridge's stdin.
- * @param options Whether to push the helper unasked.
+ * @param options Whether to push the helper unasked, and what follows it.
  * @returns The bytes after the magic line.
  *
  * @example
@@ -84,22 +87,37 @@ export interface HandshakeResult {
 export async function handshake(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   writer: WritableStreamDefaultWriter<Uint8Array>,
-  options: { pushHelper?: boolean } = {},
+  options: { pushHelper?: boolean; behind?: Uint8Array } = {},
 ): Promise<HandshakeResult> {
   const decoder = new TextDecoder("latin1");
   let seen = "";
+  // The same bytes, raw: the text decoder maps some bytes (0x80–0x9f, as
+  // windows-1252 does) to other code units, so what follows the magic line
+  // is cut from these. One byte is one code unit, so the offsets agree.
+  let raw = new Uint8Array();
   let uploaded = false;
   if (options.pushHelper) {
     uploaded = true;
-    await writer.write(helperUpload());
+    const upload = helperUpload();
+    const behind = options.behind ?? new Uint8Array();
+    const both = new Uint8Array(upload.length + behind.length);
+    both.set(upload);
+    both.set(behind, upload.length);
+    await writer.write(both);
   }
   while (true) {
     const { value, done } = await reader.read();
     if (done) throw new HandshakeEnded(seen);
     seen += decoder.decode(value, { stream: true });
+    const grown = new Uint8Array(raw.length + value.length);
+    grown.set(raw);
+    grown.set(value, raw.length);
+    raw = grown;
     if (!uploaded && seen.includes(SEND)) {
       uploaded = true;
-      seen = seen.slice(seen.indexOf(SEND) + SEND.length);
+      const from = seen.indexOf(SEND) + SEND.length;
+      seen = seen.slice(from);
+      raw = raw.slice(from);
       await writer.write(helperUpload());
     }
     const at = seen.indexOf(MAGIC);
@@ -114,11 +132,7 @@ export async function handshake(
           }, expected ${PROTOCOL_VERSION}; upgrade sessh on this machine`,
         );
       }
-      const rest = seen.slice(eol + 1);
-      return {
-        leftover: Uint8Array.from(rest, (c) => c.charCodeAt(0)),
-        uploaded,
-      };
+      return { leftover: raw.slice(eol + 1), uploaded };
     }
     if (seen.length > MAX_NOISE) {
       throw new SesshError(

@@ -42,10 +42,20 @@ def fopen(name, flags=os.O_RDONLY, at=None):
 # so that no call ever sees half of it. Its files are written through the descriptor of that directory.
 b = "helper-%s" % h
 p = os.path.join(d, b)
+def take(n=None):
+    """The helper's length line (no n) or n bytes of it, read from fd 0 unbuffered: the client sends its first
+    frames right behind a pushed helper, and they must stay in the pipe for the daemon that takes it over."""
+    got = b""
+    while not got.endswith(b"\n") if n is None else len(got) < n:
+        c = os.read(0, 1 if n is None else n - len(got))
+        if not c:
+            break
+        got += c
+    return got
 src = None
 if pushed:
-    n = int(sys.stdin.buffer.readline())
-    src = sys.stdin.buffer.read(n)
+    n = int(take())
+    src = take(n)
 try:
     have = stat.S_ISDIR(os.stat(b, dir_fd=fd, follow_symlinks=False).st_mode)
 except OSError:
@@ -55,8 +65,8 @@ if not have:
         out = sys.stdout.buffer
         out.write(b"SESSH-SEND " + h.encode() + b"\n")
         out.flush()
-        n = int(sys.stdin.buffer.readline())
-        src = sys.stdin.buffer.read(n)
+        n = int(take())
+        src = take(n)
     import hashlib, re, zlib
     try:
         src = zlib.decompress(src) if len(src) == n else b""

@@ -49,17 +49,6 @@ export interface FollowOptions {
    * @default {false}
    */
   events?: boolean;
-  /**
-   * What falling behind costs. `"gap"`: output this reader cannot hold
-   * (8 MiB) is dropped as it arrives and read back from the session's
-   * buffer, so that other calls on the client go on. `"pause"`: the client
-   * stops reading from the host until this reader catches up, and ssh and
-   * the daemon hold the output: each byte comes once, at the speed of the
-   * reader, but every other call on the client waits too; for a client
-   * with nothing else to do (a command line's follow).
-   * @default {"gap"}
-   */
-  overflow?: "gap" | "pause";
 }
 
 /** What {@linkcode Session.follow} yields with `events: true`, besides output, gaps and the exit. */
@@ -154,10 +143,7 @@ export async function* followPieces(
   if (options.since !== undefined) fields.since = options.since;
   const endTurn = await conn.watchTurn(name, Infinity, options.signal);
   // Open before the request: the backlog from `since` follows its reply.
-  const events = conn.subscribe(name, {
-    watch: true,
-    overflow: options.overflow,
-  });
+  const events = conn.subscribe(name, { watch: true });
   try {
     const sub = await abortable(
       conn.request(OPS.subscribe, fields),

@@ -31,6 +31,7 @@ import {
   SesshError,
 } from "../errors.ts";
 import { OPS } from "../contract/spec.ts";
+import { markPhase } from "../phases.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -141,6 +142,7 @@ async function openWithin(
         throw signal.aborted ? tooSlow() : error;
       })
     : null;
+  markPhase("master");
   if (signal.aborted) throw tooSlow();
   // A master started by this call most likely means a host not seen for a
   // while: the helper goes along at once rather than after the loader asks.
@@ -183,8 +185,20 @@ async function openWithin(
   };
   signal.addEventListener("abort", abort);
   try {
-    const { leftover } = await handshake(reader, writer, { pushHelper });
-    const greeted = await greet(reader, writer, leftover);
+    // With a pushed helper the hello rides behind it: one round trip less.
+    const hello = encodeFrame({
+      op: OPS.hello,
+      id: 1,
+      version: PROTOCOL_VERSION,
+    });
+    const { leftover } = await handshake(reader, writer, {
+      pushHelper,
+      behind: pushHelper ? hello : undefined,
+    });
+    markPhase("helper");
+    if (!pushHelper) await writer.write(hello);
+    const greeted = await greet(reader, leftover);
+    markPhase("hello");
     // An idle link does not keep a script alive: its stdout reader and
     // status no longer count for Deno's exit (a call in progress still
     // holds a timer, so it is never cut short). A script that forgets
@@ -209,16 +223,12 @@ async function openWithin(
   }
 }
 
-/** Sends `hello` and reads up to its reply; what follows is left over. */
+/** Reads up to the reply to the `hello` sent; what follows is left over. */
 async function greet(
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
   leftover: Uint8Array,
 ): Promise<{ hello: Message; leftover: Uint8Array }> {
   const decoder = new FrameDecoder();
-  await writer.write(
-    encodeFrame({ op: OPS.hello, id: 1, version: PROTOCOL_VERSION }),
-  );
   let chunk = leftover;
   // The daemon pushes nothing before a subscription, so the reply is the
   // first frame and only a partial next one can follow it.

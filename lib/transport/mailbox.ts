@@ -142,16 +142,12 @@ export class Mailbox implements EventSource {
 
   /** Whether this mailbox wants the connection to stop reading. */
   get full(): boolean {
-    return this.pauses &&
-      (this.#queue.length > MAX_QUEUED_EVENTS ||
-        this.#bytes > MAX_QUEUED_BYTES);
+    return this.pauses && this.#queue.length > MAX_QUEUED_EVENTS;
   }
 
   /** Whether this mailbox lets the connection read on after being full. */
   get drained(): boolean {
-    return !this.pauses ||
-      (this.#queue.length <= MAX_QUEUED_EVENTS / 2 &&
-        this.#bytes <= MAX_QUEUED_BYTES / 2);
+    return !this.pauses || this.#queue.length <= MAX_QUEUED_EVENTS / 2;
   }
 
   /** Whether a call waits on this mailbox now. */

@@ -106,9 +106,6 @@ export async function logsCommand(
         since: from,
         raw: flags.raw,
         signal: sink.signal,
-        // The call's connection is its own: the host holds what stdout has
-        // not yet taken, rather than sending it twice.
-        overflow: "pause",
         onGap: (start, end) =>
           sink.notice(
             `sessh: ${

@@ -127,7 +127,8 @@ class PatternWorkerTest(unittest.TestCase):
             self.loop.call_later(0.01, tick)
         self.loop.call_soon(tick)
         slow_pid = None
-        with mock.patch.object(matching, "PATTERN_BUDGET_S", 0.5):
+        # A budget well above any pause a loaded machine makes: a loop held by the search would show a gap as long.
+        with mock.patch.object(matching, "PATTERN_BUDGET_S", 1.5):
             for source, text in [(r"(a+)+$", "a" * 40 + "!"), (r"(a|aa)+$", "a" * 60 + "!"),
                                  (r"(.*a){20}", "a" * 19 + "b" * 20000)]:
                 with self.subTest(source=source):
@@ -138,10 +139,10 @@ class PatternWorkerTest(unittest.TestCase):
                     with self.assertRaises(HelperError) as caught:
                         self.loop.run_until_complete(search)
                     self.assertEqual(caught.exception.args[0], "pattern_too_slow")
-                    self.assertLess(time.monotonic() - started, 2.0)
+                    self.assertLess(time.monotonic() - started, 5.0)
                     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-                    self.assertGreater(len(gaps), 10)
-                    self.assertLess(max(gaps), 0.25, "the loop ran while the pattern was searched")
+                    self.assertGreater(len(gaps), 2)
+                    self.assertLess(max(gaps), 1.0, "the loop ran while the pattern was searched")
         self.assertEqual(self.search("ok", "ok"), (0, 2), "a new child searches after one was killed")
         self.loop.run_until_complete(asyncio.sleep(0.05))
 

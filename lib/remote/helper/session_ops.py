@@ -42,8 +42,7 @@ def op_input(daemon, client, msg):
     if feed is not None and feed.viewer:
         raise HelperError(ERR_BAD_REQUEST, 'This client watches "%s" read-only: its keys go nowhere; attach '
                           "it, not read-only, to type" % session.name)
-    # A long send comes in parts (and its Enter after them): output since the last input counts from the first,
-    # so that the echo of the whole text is in it whatever the moment it came.
+    # A send's later parts (its Enter too) keep where its output starts: the echo of all of it is in it.
     if not msg.get("continues"):
         session.last_input = session.end
     daemon.write_pty(session, msg["data"], (client, msg.get("id")))  # answered once written

@@ -1,0 +1,41 @@
+/**
+ * The cold first call, counted in round trips through a relay that traces
+ * every chunk: a count does not depend on the machine's load, as a time
+ * would, and on a slow link it is what the call costs.
+ */
+import assert from "node:assert/strict";
+import { startSshd } from "./_sshd.ts";
+import { roundTrips, startRelay } from "./_relay.ts";
+import { SesshClient } from "../mod.ts";
+
+// The login takes six (version, key exchange, its keys and the auth
+// service, the `none` method, the key's offer, its signature), as a fresh
+// `ssh DEST true` does. Then one opens the channel, one runs the command
+// (sshd opens the channel's window only once the command runs), and one
+// carries the helper and, behind it, the hello out and the daemon's
+// greeting and hello reply back.
+const COLD_CONNECT_ROUND_TRIPS = 9;
+
+Deno.test("SesshClient.connect() on a new host takes one round trip beyond the login, channel and command", async () => {
+  await using sshd = await startSshd();
+  await using relay = startRelay(sshd.port, { delayMs: 100 });
+  const client = await SesshClient.connect({
+    destination: sshd.dest,
+    ssh: { configFile: sshd.configFile, port: String(relay.port) },
+    env: { ...Deno.env.toObject(), ...sshd.env },
+  });
+  const trips = roundTrips(relay.trace, relay.delayMs);
+  try {
+    assert.equal(client.master?.started, true, "the call started the master");
+    assert.equal(
+      trips,
+      COLD_CONNECT_ROUND_TRIPS,
+      `${trips} round trips: ${
+        relay.trace.map((e) => `${e.dir} ${e.bytes} at ${e.at.toFixed(0)}`)
+          .join(", ")
+      }`,
+    );
+  } finally {
+    await client.disconnect({ stopMaster: true });
+  }
+});
