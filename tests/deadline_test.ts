@@ -4,7 +4,7 @@
  * made by a loopback relay, each during `run`, `wait`, `logs --follow` and
  * a new call.
  */
-import { agentFiles } from "../lib/transport/agent_protocol.ts";
+import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { sessh, sesshJson } from "./_cli.ts";
@@ -333,7 +333,12 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
         assert.equal(
           error.code,
           "connection_lost",
-          Deno.readTextFileSync(agentFiles(sshd.controlDir).log),
+          `${JSON.stringify(value.json)}; the agent's log: ${
+            Deno.readTextFileSync(
+              agentFiles(sshd.controlDir, agentListen(Deno.env.toObject()))
+                .log,
+            )
+          }`,
         );
         assert.equal(error.sent, "unknown");
         assert.match(String(error.message), /may or may not have reached/);

@@ -14,7 +14,7 @@ import {
   parentPid,
   readCmdline,
 } from "../lib/ssh/procfs.ts";
-import { agentFiles } from "../lib/transport/agent_protocol.ts";
+import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
 
 type Json = Record<string, unknown>;
 
@@ -371,7 +371,10 @@ Deno.test("SESSH_CONTROL_MASTER=no works over plain ssh connections and never ma
         `an ssh could use a master: ${argv.join(" ")}`,
       );
     }
-    const agent = agentFiles(sshd.controlDir);
+    const agent = agentFiles(
+      sshd.controlDir,
+      agentListen(Deno.env.toObject()),
+    );
     const own = new Set(Object.values(agent));
     for await (const entry of Deno.readDir(sshd.controlDir)) {
       const path = `${sshd.controlDir}/${entry.name}`;
