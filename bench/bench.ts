@@ -125,7 +125,7 @@ async function denoVersion(): Promise<string> {
 }
 
 /** How calls reach a fixture: straight, or through its relay. */
-interface Host {
+export interface Host {
   sshd: TestSshd;
   /** ssh flags that route through the relay (`-p PORT`), or none. */
   via: string[];
@@ -212,6 +212,30 @@ function commandCase(
     },
     ...extra,
   };
+}
+
+/**
+ * A fresh `ssh DEST true` of its own, no master used or made: the anchor
+ * of a cold first call.
+ */
+export function freshSshArgv(host: Host): string[] {
+  return [
+    "ssh",
+    "-F",
+    host.sshd.configFile,
+    "-o",
+    "ControlMaster=no",
+    "-o",
+    "ControlPath=none",
+    // Through the relay the host's port differs from the known one.
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    "-o",
+    "BatchMode=yes",
+    ...host.via,
+    host.sshd.dest,
+    "true",
+  ];
 }
 
 function defineCases(
@@ -326,23 +350,11 @@ function defineCases(
       bundle,
       "--version",
     ], { anchor: "deno-empty", goal: { max: 1.3, text: "≤ 1.3×" } }),
-    commandCase("ssh-fresh", "ssh -o ControlMaster=no DEST true", [
-      "ssh",
-      "-F",
-      cold.sshd.configFile,
-      "-o",
-      "ControlMaster=no",
-      "-o",
-      "ControlPath=none",
-      // Through the relay the host's port differs from the known one.
-      "-o",
-      "StrictHostKeyChecking=accept-new",
-      "-o",
-      "BatchMode=yes",
-      ...cold.via,
-      cold.sshd.dest,
-      "true",
-    ]),
+    commandCase(
+      "ssh-fresh",
+      "ssh -o ControlMaster=no DEST true",
+      freshSshArgv(cold),
+    ),
     cliCase(cold, "cold-run", ["run", "cold", cold.sshd.dest, "--", "true"], {
       label: "sessh run -- true, cold: no master, helper, daemon or agent",
       prepare: () => wipe(cold.sshd),

@@ -11,7 +11,7 @@ import { startSshd } from "../tests/_sshd.ts";
 import { roundTrips, startRelay } from "../tests/_relay.ts";
 import { sessh } from "../tests/_cli.ts";
 import { runCommand } from "../lib/process.ts";
-import { wipe } from "./bench.ts";
+import { freshSshArgv, wipe } from "./bench.ts";
 import { percentile } from "./_stats.ts";
 
 const delayMs = Number(Deno.args[0] ?? 50);
@@ -22,22 +22,8 @@ await using relay = startRelay(sshd.port, { delayMs });
 const via = ["-p", String(relay.port)];
 const cases: Record<string, () => Promise<number>> = {
   "ssh -o ControlMaster=no DEST true": async () =>
-    (await runCommand([
-      "ssh",
-      "-F",
-      sshd.configFile,
-      "-o",
-      "ControlMaster=no",
-      "-o",
-      "ControlPath=none",
-      "-o",
-      "StrictHostKeyChecking=accept-new",
-      "-o",
-      "BatchMode=yes",
-      ...via,
-      sshd.dest,
-      "true",
-    ], { timeoutMs: 60_000 })).code,
+    (await runCommand(freshSshArgv({ sshd, via }), { timeoutMs: 60_000 }))
+      .code,
   "sessh run -- true, cold": async () =>
     (await sessh(sshd, ["run", "cold", sshd.dest, ...via, "--", "true"], {
       timeoutMs: 60_000,
