@@ -11,9 +11,9 @@ import {
   type SshFlags,
   type SshSettings,
 } from "../ssh/settings.ts";
-import { type MasterInfo, stopMaster } from "../ssh/master.ts";
+import type { MasterInfo } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
-import { openBridge, type Transport } from "../transport/bridge.ts";
+import type { Transport } from "../transport/bridge.ts";
 import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
@@ -224,6 +224,9 @@ export class SesshClient implements AsyncDisposable {
       direct = leased.reason;
       agentDue = leased.agentDue;
     }
+    // Loaded here: a call the agent serves needs no master, bridge or
+    // helper, and their modules (the packed helper is 60 KB) stay unread.
+    const { openBridge } = await import("../transport/bridge.ts");
     const bridge = await openBridge(destination, settings, {
       timeoutMs: options.connectTimeoutMs,
       signal: options.signal,
@@ -472,6 +475,7 @@ export class SesshClient implements AsyncDisposable {
    * Without a master (`SESSH_CONTROL_MASTER=no`) there is none to stop.
    */
   async stopMaster(): Promise<void> {
+    const { stopMaster } = await import("../ssh/master.ts");
     await stopMaster(this.destination, this.settings);
   }
 
