@@ -22,13 +22,12 @@ import { sessionInfo } from "./wire.ts";
 import { Session } from "./session.ts";
 import { validateName } from "./name.ts";
 import { type OpenOptions, type OpenResult, openSession } from "./open.ts";
-import {
-  type RemoteFileInfo,
-  remoteStat,
-  type TransferOptions,
-  type TransferResult,
+// Copies load their modules when they start: most calls copy nothing.
+import type {
+  RemoteFileInfo,
+  TransferOptions,
+  TransferResult,
 } from "./files.ts";
-import { downloadPath, uploadPath } from "./file_trees.ts";
 import { CAPS, OPS } from "../contract/spec.ts";
 
 export { validateName };
@@ -399,6 +398,7 @@ export class SesshClient implements AsyncDisposable {
     options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
+    const { uploadPath } = await import("./file_trees.ts");
     return await uploadPath(this.#connection, localPath, remotePath, {
       ...options,
       partFiles: this.daemon.caps.includes(CAPS.part_files),
@@ -438,6 +438,7 @@ export class SesshClient implements AsyncDisposable {
     options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
+    const { downloadPath } = await import("./file_trees.ts");
     return await downloadPath(this.#connection, remotePath, localPath, options);
   }
 
@@ -457,6 +458,7 @@ export class SesshClient implements AsyncDisposable {
   async stat(path: string): Promise<RemoteFileInfo | null> {
     await this.revive();
     this.#requireFiles();
+    const { remoteStat } = await import("./files.ts");
     return await remoteStat(this.#connection, path);
   }
 
