@@ -9,6 +9,7 @@ import { markPhase } from "../phases.ts";
 import type { Message } from "../protocol/frame.ts";
 import { SesshError } from "../errors.ts";
 import type { Channel } from "./connection.ts";
+import { connChannel } from "./conn_channel.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import type { Transport } from "./bridge.ts";
@@ -171,47 +172,4 @@ export function startAgent(controlDir: string): void {
   } catch {
     // No agent this time: the call works without one.
   }
-}
-
-/** The most one read of a leased link takes. */
-const READ_SIZE = 64 * 1024;
-
-/**
- * The agent's connection as a {@linkcode Channel}, read and written
- * directly. Its `readable` and `writable` would do the same, but the first
- * web stream a process makes loads the runtime's streams code, which costs
- * a warm call several milliseconds (its "client set up" phase).
- */
-function connChannel(conn: Deno.Conn, leftover: Uint8Array): Channel {
-  const buffer = new Uint8Array(READ_SIZE);
-  const close = () => {
-    try {
-      conn.close();
-    } catch { /* closed already */ }
-  };
-  return {
-    reader: {
-      async read() {
-        const n = await conn.read(buffer);
-        return n === null
-          ? { done: true, value: undefined }
-          : { done: false, value: buffer.slice(0, n) };
-      },
-      cancel: () => Promise.resolve(close()),
-    },
-    writer: {
-      async write(bytes: Uint8Array) {
-        let written = 0;
-        while (written < bytes.length) {
-          written += await conn.write(bytes.subarray(written));
-        }
-      },
-      async close() {
-        try {
-          await conn.closeWrite();
-        } catch { /* closed already */ }
-      },
-    },
-    leftover,
-  };
 }
