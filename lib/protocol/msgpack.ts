@@ -316,17 +316,9 @@ class Input {
       if (typeof key !== "string" && typeof key !== "number") {
         throw new RangeError(`Unsupported msgpack map key: ${typeof key}`);
       }
-      const value = this.value(depth + 1);
-      // A key named `__proto__` (a hostile host's) is a key like any other,
-      // never the map's prototype.
-      if (key === "__proto__") {
-        Object.defineProperty(map, key, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else map[key] = value;
+      // A key named `__proto__` (a hostile host's) stays a key: Deno has
+      // no `Object.prototype.__proto__` setter (msgpack_test.ts checks).
+      map[key] = this.value(depth + 1);
     }
     return map;
   }

@@ -79,7 +79,7 @@ Deno.test("decode() reads the forms the helper writes and @msgpack/msgpack does 
   );
 });
 
-Deno.test("decode() keeps a map key named __proto__ as a key", () => {
+Deno.test("decode() keeps a map key named __proto__ as a key, never the prototype", () => {
   const value = decode(
     new Uint8Array([
       0x81,
