@@ -40,9 +40,15 @@ export const RUN_PHASES: readonly Phase[] = [
   { key: "start", label: "runtime start", from: "spawn", to: "origin" },
   { key: "load", label: "static modules loaded", from: "origin", to: "main" },
   {
+    key: "body",
+    label: "command line's body loaded",
+    from: "main",
+    to: "loaded",
+  },
+  {
     key: "parse",
     label: "arguments parsed, handler loaded",
-    from: "main",
+    from: "loaded",
     to: "handler",
   },
   { key: "settings", label: "settings read", from: "handler", to: "lease" },

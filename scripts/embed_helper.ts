@@ -2,7 +2,8 @@
  * Regenerates the helper's protocol constants (the generated region of
  * `lib/remote/helper/protocol.py`) from `lib/contract/spec.json`, then
  * `lib/remote/_helper_source.ts` from the helper's package
- * (`lib/remote/helper/`) and the loader beside it, so that the published
+ * (`lib/remote/helper/`) and the loader beside it, and `_helper_hash.ts`
+ * (its hash alone, for the warm path), so that the published
  * module never reads files next to itself at run time. Run with
  * `deno task embed` after editing the spec, `lib/remote/helper/*.py` or
  * `lib/remote/loader.py`.
@@ -11,6 +12,7 @@
  */
 import {
   generateEmbeddedSource,
+  generateHashSource,
   generatePythonProtocol,
   readHelperFiles,
   replaceGenerated,
@@ -32,3 +34,8 @@ await Deno.writeTextFile(
   await generateEmbeddedSource(files, loader),
 );
 console.log("wrote lib/remote/_helper_source.ts");
+await Deno.writeTextFile(
+  new URL("_helper_hash.ts", dir),
+  await generateHashSource(files),
+);
+console.log("wrote lib/remote/_helper_hash.ts");

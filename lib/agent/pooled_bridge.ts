@@ -152,7 +152,7 @@ export class PooledBridge {
    * chunk, a view of a 64 KiB read buffer, for as long as the bridge idles.
    */
   async #relayNext(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    reader: Bridge["channel"]["reader"],
   ): Promise<boolean> {
     const { value, done } = await reader.read();
     if (done) return false;

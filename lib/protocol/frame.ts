@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { decode, encode } from "./msgpack.ts";
 import { SesshError } from "../errors.ts";
 import { MAX_FRAME } from "../contract/spec.ts";
 

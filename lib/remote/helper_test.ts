@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   generateEmbeddedSource,
+  generateHashSource,
   helperHash,
   packHelper,
   readHelperFiles,
@@ -26,6 +27,17 @@ Deno.test("generateEmbeddedSource() output is in sync with the helper package an
   const inflated = inflateSync(decodeBase64(HELPER_PACKED));
   assert.deepEqual(new Uint8Array(inflated), packHelper(files));
   assert.equal(HELPER_HASH, await helperHash(new Uint8Array(inflated)));
+});
+
+Deno.test("generateHashSource() output is in sync with the helper package", async () => {
+  const files = await readHelperFiles(helperDir);
+  const committed = await Deno.readTextFile(new URL("_helper_hash.ts", dir));
+  assert.equal(
+    committed,
+    await generateHashSource(files),
+    "lib/remote/_helper_hash.ts is stale: run `deno task embed`",
+  );
+  assert.ok(committed.includes(JSON.stringify(HELPER_HASH)));
 });
 
 Deno.test("generateEmbeddedSource() changes with any shipped module, and only with those", async () => {

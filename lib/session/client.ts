@@ -11,9 +11,9 @@ import {
   type SshFlags,
   type SshSettings,
 } from "../ssh/settings.ts";
-import { type MasterInfo, stopMaster } from "../ssh/master.ts";
+import type { MasterInfo } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
-import { openBridge, type Transport } from "../transport/bridge.ts";
+import type { Transport } from "../transport/bridge.ts";
 import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
@@ -22,13 +22,12 @@ import { sessionInfo } from "./wire.ts";
 import { Session } from "./session.ts";
 import { validateName } from "./name.ts";
 import { type OpenOptions, type OpenResult, openSession } from "./open.ts";
-import {
-  type RemoteFileInfo,
-  remoteStat,
-  type TransferOptions,
-  type TransferResult,
+// Copies load their modules when they start: most calls copy nothing.
+import type {
+  RemoteFileInfo,
+  TransferOptions,
+  TransferResult,
 } from "./files.ts";
-import { downloadPath, uploadPath } from "./file_trees.ts";
 import { CAPS, OPS } from "../contract/spec.ts";
 
 export { validateName };
@@ -224,6 +223,9 @@ export class SesshClient implements AsyncDisposable {
       direct = leased.reason;
       agentDue = leased.agentDue;
     }
+    // Loaded here: a call the agent serves needs no master, bridge or
+    // helper, and their modules (the packed helper is 60 KB) stay unread.
+    const { openBridge } = await import("../transport/bridge.ts");
     const bridge = await openBridge(destination, settings, {
       timeoutMs: options.connectTimeoutMs,
       signal: options.signal,
@@ -396,6 +398,7 @@ export class SesshClient implements AsyncDisposable {
     options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
+    const { uploadPath } = await import("./file_trees.ts");
     return await uploadPath(this.#connection, localPath, remotePath, {
       ...options,
       partFiles: this.daemon.caps.includes(CAPS.part_files),
@@ -435,6 +438,7 @@ export class SesshClient implements AsyncDisposable {
     options.signal?.throwIfAborted();
     await this.revive();
     this.#requireFiles();
+    const { downloadPath } = await import("./file_trees.ts");
     return await downloadPath(this.#connection, remotePath, localPath, options);
   }
 
@@ -454,6 +458,7 @@ export class SesshClient implements AsyncDisposable {
   async stat(path: string): Promise<RemoteFileInfo | null> {
     await this.revive();
     this.#requireFiles();
+    const { remoteStat } = await import("./files.ts");
     return await remoteStat(this.#connection, path);
   }
 
@@ -472,6 +477,7 @@ export class SesshClient implements AsyncDisposable {
    * Without a master (`SESSH_CONTROL_MASTER=no`) there is none to stop.
    */
   async stopMaster(): Promise<void> {
+    const { stopMaster } = await import("../ssh/master.ts");
     await stopMaster(this.destination, this.settings);
   }
 

@@ -19,22 +19,13 @@ import { sh, type ShellValue } from "./shell_quote.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
 import { type SessionLink, sessionStatus } from "./link.ts";
-import { recordCast, type RecordOptions } from "./record.ts";
-import {
-  commandHistory,
-  type CommandRecord,
-  type CommandResult,
-  commandResult,
-  type ResultOptions,
-} from "./history.ts";
+// What only some calls do (wait, follow, record, history) is imported by
+// the method that does it: a `run` from the command line reads none of it.
+import type { RecordOptions } from "./record.ts";
+import type { CommandRecord, CommandResult, ResultOptions } from "./history.ts";
 import { runCommand, type RunOptions, type RunResult } from "./run.ts";
-import { waitFor, type WaitOptions, type WaitResult } from "./wait.ts";
-import {
-  type FollowOptions,
-  type FollowPiece,
-  followPieces,
-  type SessionEvent,
-} from "./follow.ts";
+import type { WaitOptions, WaitResult } from "./wait.ts";
+import type { FollowOptions, FollowPiece, SessionEvent } from "./follow.ts";
 import { OPS } from "../contract/spec.ts";
 
 export { DEFAULT_MAX_OUTPUT };
@@ -465,6 +456,7 @@ export class Session {
     options: FollowOptions,
   ): AsyncIterableIterator<FollowPiece> {
     await this.#ready();
+    const { followPieces } = await import("./follow.ts");
     yield* followPieces(this.#client, this.name, options);
   }
 
@@ -511,6 +503,7 @@ export class Session {
    */
   async wait(options: WaitOptions): Promise<WaitResult> {
     await this.#ready();
+    const { waitFor } = await import("./wait.ts");
     return await waitFor(this.#client, this.name, options);
   }
 
@@ -532,6 +525,7 @@ export class Session {
    */
   async history(): Promise<CommandRecord[]> {
     await this.#ready();
+    const { commandHistory } = await import("./history.ts");
     return await commandHistory(this.#client, this.name);
   }
 
@@ -558,6 +552,7 @@ export class Session {
    */
   async result(options: ResultOptions = {}): Promise<CommandResult> {
     await this.#ready();
+    const { commandResult } = await import("./history.ts");
     return await commandResult(this.#client, this.name, options);
   }
 
@@ -581,6 +576,7 @@ export class Session {
    */
   async record(options: RecordOptions): Promise<string> {
     await this.#ready();
+    const { recordCast } = await import("./record.ts");
     return await recordCast(this.#client, this.name, options);
   }
 

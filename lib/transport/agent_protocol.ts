@@ -5,8 +5,10 @@
  *
  * @module
  */
-import { HELPER_HASH } from "../remote/_helper_source.ts";
-import { PROTOCOL_VERSION } from "../remote/bootstrap.ts";
+// The hash alone: the packed helper and the bootstrap stay unloaded on a
+// warm call.
+import { HELPER_HASH } from "../remote/_helper_hash.ts";
+import { PROTOCOL_VERSION } from "../contract/spec.ts";
 import { UsageError } from "../errors.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import type { Transport } from "./bridge.ts";

@@ -74,12 +74,16 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** The bridge's streams once the handshake is done. */
+/**
+ * The bridge's streams once the handshake is done: only what is used of
+ * them, so that a leased link can be read without web streams (see
+ * `lease.ts`).
+ */
 export interface Channel {
   /** The bridge's stdout, positioned after the magic line. */
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  reader: Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel">;
   /** The bridge's stdin. */
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  writer: Pick<WritableStreamDefaultWriter<Uint8Array>, "write" | "close">;
   /** Bytes already read past the magic line. */
   leftover: Uint8Array;
 }
@@ -110,8 +114,8 @@ export interface ChannelHooks {
  * ```
  */
 export class Connection {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: Channel["reader"];
+  #writer: Channel["writer"];
   #decoder = new FrameDecoder();
   #pending = new Map<number, Pending>();
   #nextId = 1;

@@ -9,6 +9,7 @@ import { markPhase } from "../phases.ts";
 import type { Message } from "../protocol/frame.ts";
 import { SesshError } from "../errors.ts";
 import type { Channel } from "./connection.ts";
+import { connChannel } from "./conn_channel.ts";
 import type { MasterInfo } from "../ssh/master.ts";
 import type { SshFlags } from "../ssh/settings.ts";
 import type { Transport } from "./bridge.ts";
@@ -117,11 +118,7 @@ export async function leaseBridge(
     // As a bridge of its own is: an idle link keeps no script alive.
     conn.unref();
     return {
-      channel: {
-        reader: conn.readable.getReader(),
-        writer: conn.writable.getWriter(),
-        leftover: answer.leftover,
-      },
+      channel: connChannel(conn, answer.leftover),
       close,
       hello: reply.hello,
       transport: reply.transport,

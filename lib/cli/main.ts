@@ -1,0 +1,265 @@
+/**
+ * The command line's body: everything a call does once `cli.ts` has seen
+ * that it is more than `--version`. It is loaded by dynamic import, so that
+ * the answers that need none of it come at the cost of Deno's own start.
+ *
+ * @module
+ */
+import { run } from "@stricli/core";
+import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
+import { misplacedPayload } from "./payload_hint.ts";
+import { buildProgram, type ProgramContext } from "./program.ts";
+import { ArgumentError, usageError, usageText } from "./usage_text.ts";
+import type { Outcome } from "./call.ts";
+import { SesshError } from "../errors.ts";
+import { markPhase } from "../phases.ts";
+import { errorJson } from "./error_out.ts";
+import { killChildren, liveChildPids } from "../process.ts";
+import {
+  armWith,
+  runCleanups,
+  STOP_SIGNALS,
+  type StopSignal,
+} from "../interrupt.ts";
+import { type CancelTimer, startTimer, useExitBoundTimers } from "../timer.ts";
+
+const encoder = new TextEncoder();
+
+// Help is written synchronously: the process may exit right after parsing.
+function writeSync(stream: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += stream.writeSync(bytes.subarray(written));
+  }
+}
+
+/**
+ * Writes all of `data` to `stream`.
+ *
+ * @param stream Where to write.
+ * @param data Text or bytes.
+ */
+export async function write(
+  stream: typeof Deno.stdout,
+  data: string | Uint8Array,
+): Promise<void> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  let written = 0;
+  while (written < bytes.length) {
+    written += await stream.write(bytes.subarray(written));
+  }
+}
+
+/**
+ * How far past its deadline a call may run before it is stopped from
+ * outside. The library ends calls by their deadline itself; this is the
+ * guarantee that no wait on ssh, a frozen master or a dead link can outlast
+ * the deadline by more than 2 s.
+ */
+const OVERRUN_MS = 1800;
+
+function overrunError(deadlineMs: number): SesshError {
+  const error = new SesshError(
+    "timeout",
+    `The call did not end within its ${
+      deadlineMs / 1000
+    } s deadline; everything it started was stopped. Whether the command reached the host is unknown: check with sessh status`,
+    124,
+    { delivery: "unknown" },
+  );
+  return error;
+}
+
+/** Set once a signal stops the command: nothing else reports or exits. */
+let stopping: Promise<never> | null = null;
+
+/**
+ * A signal ends the command: the steps work in progress registered (sftp
+ * stopped, parts removed), then every child still running, then one line
+ * of what was left, and exit 128 + the signal's number.
+ */
+function stopOn(name: StopSignal): Promise<never> {
+  stopping ??= (async () => {
+    const notes = await runCleanups(4000);
+    const pids = liveChildPids();
+    killChildren();
+    if (pids.length > 0) {
+      notes.push(
+        `ended ${pids.length} child process${
+          pids.length === 1 ? "" : "es"
+        } (pid ${pids.join(", ")})`,
+      );
+    }
+    const left = notes.length > 0 ? notes.join("; ") : "nothing was left";
+    await write(Deno.stderr, `sessh: stopped by ${name}: ${left}\n`)
+      .catch(() => {});
+    Deno.exit(STOP_SIGNALS[name]);
+  })();
+  return stopping;
+}
+
+function printJson(value: unknown): Promise<void> {
+  return write(Deno.stdout, JSON.stringify(value) + "\n");
+}
+
+/**
+ * Runs the command line and returns the exit code.
+ *
+ * @param args Arguments after the program name.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  markPhase("loaded");
+  // A call ends with Deno.exit (below), so its timers may be the cheap ones
+  // that cannot be cancelled; the long-lived roles (`agent`, `mcp`) switch
+  // back before they start one.
+  useExitBoundTimers();
+  const env = Deno.env.toObject();
+  const { head, payload } = splitPayload(args);
+  const json = head.includes("--json") || env.SESSH_JSON === "1";
+  // --json may also come before the verb, as a global option.
+  const words = helpWords(head[0] === "--json" ? head.slice(1) : head);
+  const verb = words.find((a) => !a.startsWith("-")) ?? "";
+  const abort = new AbortController();
+  let listening = false;
+  let armed = false;
+  // Only `logs --follow` is stopped by Ctrl-C rather than ended by it.
+  const onInterrupt = () => listening ? abort.abort() : stopOn("SIGINT");
+  const stoppers = {
+    SIGHUP: () => stopOn("SIGHUP"),
+    SIGTERM: () => stopOn("SIGTERM"),
+  };
+  armWith(() => {
+    armed = true;
+    for (const [name, stop] of Object.entries(stoppers)) {
+      Deno.addSignalListener(name as StopSignal, stop);
+    }
+    if (!listening) Deno.addSignalListener("SIGINT", onInterrupt);
+  });
+  let outcome: Promise<Outcome> | null = null;
+  let overrun: Promise<never> | null = null;
+  let cancelOverrun: CancelTimer | undefined;
+  let argumentError: unknown = null;
+  const program = buildProgram(
+    usageText((error) => argumentError ??= error),
+  );
+  const context: ProgramContext = {
+    program,
+    process: {
+      stdout: { write: (text) => writeSync(Deno.stdout, text) },
+      // Argument errors arrive through usageText() and are reported below;
+      // Stricli's empty line for them is dropped.
+      stderr: {
+        write: (text) => {
+          if (argumentError === null) writeSync(Deno.stderr, text);
+        },
+      },
+    },
+    env,
+    payload,
+    sink: {
+      write: (data) => write(Deno.stdout, data),
+      json,
+      notice: (line) =>
+        json ? Promise.resolve() : write(Deno.stderr, line + "\n"),
+      // Only `logs --follow` is stopped by Ctrl-C rather than killed by it;
+      // the listener costs 3 ms of start-up, so it is added on first use.
+      get signal() {
+        if (!listening) {
+          if (!armed) Deno.addSignalListener("SIGINT", onInterrupt);
+          listening = true;
+        }
+        return abort.signal;
+      },
+    },
+    done: (p) => outcome = p,
+    endBy: (ms) => {
+      overrun = new Promise<never>((_, reject) => {
+        cancelOverrun = startTimer(ms + OVERRUN_MS, () => {
+          killChildren();
+          reject(overrunError(ms));
+        });
+      });
+    },
+  };
+  try {
+    refuseGluedSshFlags(words);
+    const slip = misplacedPayload(
+      head,
+      payload,
+      verb,
+      grammarOf(program, verb),
+    );
+    if (slip) throw slip;
+    await run(program, words, context);
+    if (argumentError !== null) {
+      const error = usageError(argumentError, verb);
+      if (!json) {
+        // One line: the message, and where to read the grammar when the
+        // parser (not a value check that says what to do) refused it.
+        const help = error instanceof ArgumentError && error.verb
+          ? `sessh ${error.verb} --help`
+          : "sessh --help";
+        const hint = error instanceof ArgumentError ? ` (see ${help})` : "";
+        await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);
+        return error.exitCode;
+      }
+      throw error;
+    }
+    if (!outcome) return context.process.exitCode ? 2 : 0;
+    const result: Outcome =
+      await (overrun ? Promise.race([outcome, overrun]) : outcome);
+    if (stopping) await stopping;
+    markPhase("outcome");
+    if (json) {
+      await printJson({ ok: true, op: result.op, ...result.fields });
+    } else {
+      await write(Deno.stdout, result.text);
+      if (result.notice) await write(Deno.stderr, result.notice + "\n");
+    }
+    return result.exitCode;
+  } catch (error) {
+    // A child a signal ended fails its call: the stop reports instead.
+    if (stopping) await stopping;
+    // A reader that stopped reading (`| head -1`): its end is not an error
+    // of ours to report, and stdout cannot take it. 141 is what a shell
+    // reports for a command ended by SIGPIPE, as `cat` would be.
+    if (isBrokenPipe(error)) return 141;
+    const known = error instanceof SesshError;
+    const failure = known ? errorJson(error) : {
+      code: "internal",
+      message: `Internal error: ${(error as Error)?.stack ?? error}`,
+    };
+    if (json) {
+      await printJson({ ok: false, op: verb, error: failure });
+    } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
+    return known ? error.exitCode : 1;
+  } finally {
+    cancelOverrun?.();
+    armWith(undefined);
+    if (listening || armed) Deno.removeSignalListener("SIGINT", onInterrupt);
+    if (armed) {
+      for (const [name, stop] of Object.entries(stoppers)) {
+        Deno.removeSignalListener(name as StopSignal, stop);
+      }
+    }
+  }
+}
+
+/** The flags and aliases of a verb, for {@linkcode misplacedPayload}. */
+function grammarOf(program: ReturnType<typeof buildProgram>, verb: string) {
+  const root = program.root;
+  const target = "getRoutingTargetForInput" in root
+    ? root.getRoutingTargetForInput(verb)
+    : undefined;
+  return target && "parameters" in target ? target.parameters : {};
+}
+
+/** Whether `error` is a write to a closed pipe, or was caused by one. */
+function isBrokenPipe(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.BrokenPipe) return true;
+  }
+  return false;
+}

@@ -1,0 +1,85 @@
+/**
+ * What a call loads before it can answer: the modules `cli.ts` and the
+ * `run` verb's handler reach by static imports alone (`deno info --json`),
+ * which Deno reads, parses and compiles on every call. Start-up is measured
+ * by `deno task bench`; this keeps what made it shorter from coming back.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const root = new URL("../", import.meta.url);
+
+interface InfoModule {
+  specifier: string;
+  size?: number;
+  dependencies?: {
+    code?: { specifier?: string };
+    isDynamic?: boolean;
+  }[];
+}
+
+/** The modules `entry` reaches through static imports, with their sizes. */
+async function staticClosure(entry: string): Promise<Map<string, number>> {
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: root,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(success, `deno info ${entry} failed`);
+  const info = JSON.parse(new TextDecoder().decode(stdout));
+  const modules = new Map<string, InfoModule>(
+    (info.modules as InfoModule[]).map((m) => [m.specifier, m]),
+  );
+  const reached = new Map<string, number>();
+  const visit = (specifier: string) => {
+    if (reached.has(specifier)) return;
+    const module = modules.get(specifier);
+    reached.set(specifier, module?.size ?? 0);
+    for (const dep of module?.dependencies ?? []) {
+      if (!dep.isDynamic && dep.code?.specifier) visit(dep.code.specifier);
+    }
+  };
+  visit(info.roots[0]);
+  return new Map(
+    [...reached].map(([s, size]) => [s.replace(root.href, ""), size]),
+  );
+}
+
+Deno.test("cli.ts loads no npm package and under 10 KB before --version", async () => {
+  const closure = await staticClosure("cli.ts");
+  const npm = [...closure.keys()].filter((s) => s.startsWith("npm:"));
+  assert.deepEqual(npm, []);
+  const bytes = [...closure.values()].reduce((sum, size) => sum + size, 0);
+  assert.ok(
+    bytes < 10_000,
+    `${bytes} bytes: ${[...closure.keys()].join(", ")}`,
+  );
+});
+
+Deno.test("a warm run loads no helper, bridge, msgpack package, copy, wait, follow or record code", async () => {
+  const closure = await staticClosure("lib/cli/verbs/run.ts");
+  // Only a cold call opens a bridge (and may push the helper); the rest is
+  // for other verbs and methods, which import it when they run.
+  for (
+    const unused of [
+      "lib/remote/_helper_source.ts",
+      "lib/remote/bootstrap.ts",
+      "lib/transport/bridge.ts",
+      "lib/ssh/master.ts",
+      "lib/session/files.ts",
+      "lib/session/file_trees.ts",
+      "lib/session/wait.ts",
+      "lib/session/follow.ts",
+      "lib/session/record.ts",
+      "lib/session/history.ts",
+    ]
+  ) {
+    assert.ok(!closure.has(unused), `${unused} is loaded by every run`);
+  }
+  const npm = [...closure.keys()].filter((s) => s.startsWith("npm:"));
+  assert.deepEqual(npm, [], "run's handler imports no npm package");
+  // The handler is reached through the lease, which must stay.
+  assert.ok(closure.has("lib/transport/lease.ts"));
+});
