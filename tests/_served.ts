@@ -200,6 +200,36 @@ export function unfurl(code: string, imports: Record<string, string>): string {
   );
 }
 
+/** Where a user runs the package from: a directory and a `DENO_DIR`. */
+export interface UserSide {
+  /** A directory with no `deno.json` above it. */
+  cwd: string;
+  /** The user's cache. */
+  denoDir: string;
+}
+
+/**
+ * A user's side of the served package, made under `dir`: a directory with
+ * no `deno.json`, and a `DENO_DIR` of its own whose npm packages are the
+ * machine's cache (what the library half resolves from npm, without
+ * downloading it again); every module it fetches is fetched anew.
+ *
+ * @param dir A directory to make, outside any Deno project.
+ * @returns The user's side.
+ */
+export async function makeUserSide(dir: string): Promise<UserSide> {
+  const cwd = `${dir}/home`;
+  const denoDir = `${dir}/deno_dir`;
+  await Deno.mkdir(cwd, { recursive: true });
+  await Deno.mkdir(denoDir, { recursive: true });
+  const info = await runCommand([Deno.execPath(), "info", "--json"], {
+    timeoutMs: 30_000,
+  });
+  const { npmCache } = JSON.parse(decoder.decode(info.stdout));
+  await Deno.symlink(npmCache, `${denoDir}/npm`);
+  return { cwd, denoDir };
+}
+
 /**
  * Runs `deno run -A URL ARGS…` the way a user runs a published package:
  * from a directory with no `deno.json`, with `denoDir` as its cache.
@@ -212,7 +242,7 @@ export function unfurl(code: string, imports: Record<string, string>): string {
 export async function runServed(
   url: string,
   args: string[],
-  options: { cwd: string; denoDir: string; env?: Record<string, string> },
+  options: UserSide & { env?: Record<string, string> },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const result = await runCommand(
     [Deno.execPath(), "run", "-A", "--quiet", url, ...args],
