@@ -5,11 +5,14 @@
  *
  * Deno reads, at start, every module a literal `import()` names, unless the
  * root `deno.json` turns on "lazy-dynamic-imports": a user's `deno run
- * jsr:@sessh/cli` has no such file, and there that costs every chunk, the
- * MCP server's 780 KB among them, on every call (issue 21). So the chunks'
- * own `import("./x.js")` become `import(String("./x.js"))`, which Deno does
- * not follow until it runs. The `deno.json` written beside them still turns
- * the same on for a bundle run from its own directory.
+ * jsr:@sessh/cli/cli` has no such file, and there, served over the network,
+ * that cost every chunk, the MCP server's 780 KB among them, on every call
+ * (issue 21). So the chunks' own `import("./x.js")` become a template,
+ * `` import(`./${"x.js"}`) ``, which Deno does not follow until it runs
+ * (`String("./x.js")` would do as well, but `deno publish` warns of it as
+ * "unanalyzable"; the template it resolves against the files beside it). The
+ * `deno.json` written beside them turns the same on for a bundle run from
+ * its own directory, and keeps a lockfile out of it.
  *
  * ```sh
  * deno run -A scripts/bundle.ts [OUTDIR]   # default: dist
@@ -93,7 +96,7 @@ const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
 
 /**
  * Hides the chunks' relative `import()` from Deno's look-ahead: the same
- * call, on a specifier that is not a literal.
+ * call, on a template that is not a plain literal.
  *
  * @example
  * ```ts
@@ -102,7 +105,7 @@ const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
  *
  * assert.equal(
  *   lazyImports(`await import("./run-AB12.js")`),
- *   `await import(String("./run-AB12.js"))`,
+ *   "await import(`./${\"run-AB12.js\"}`)",
  * );
  * ```
  *

@@ -41,6 +41,39 @@ export interface StagedPackage extends AsyncDisposable {
  */
 export async function stagePackage(): Promise<StagedPackage> {
   const dir = await Deno.makeTempDir({ prefix: "sessh-publish-" });
+  try {
+    await copyCheckout(dir);
+    await bundle(`${dir}/dist`);
+    const result = await runCommand([
+      Deno.execPath(),
+      "publish",
+      "--dry-run",
+      // The staged copy is no git checkout; the real publish checks that.
+      "--allow-dirty",
+    ], {
+      cwd: dir,
+      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      timeoutMs: 120_000,
+    });
+    const text = decoder.decode(result.stdout) +
+      decoder.decode(result.stderr);
+    return {
+      dir,
+      code: result.code,
+      text,
+      files: result.code === 0 ? publishedFiles(text, dir) : [],
+      async [Symbol.asyncDispose]() {
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
+}
+
+/** The checkout's files (tracked, and untracked ones not ignored), to `dir`. */
+async function copyCheckout(dir: string): Promise<void> {
   const listed = await runCommand(
     ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
     { cwd: ROOT, timeoutMs: 30_000 },
@@ -57,28 +90,6 @@ export async function stagePackage(): Promise<StagedPackage> {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
   }
-  await bundle(`${dir}/dist`);
-  const result = await runCommand([
-    Deno.execPath(),
-    "publish",
-    "--dry-run",
-    // The staged copy is no git checkout; the real publish checks that.
-    "--allow-dirty",
-  ], {
-    cwd: dir,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    timeoutMs: 120_000,
-  });
-  const text = decoder.decode(result.stdout) + decoder.decode(result.stderr);
-  return {
-    dir,
-    code: result.code,
-    text,
-    files: result.code === 0 ? publishedFiles(text, dir) : [],
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
 }
 
 /**
