@@ -237,6 +237,8 @@ export async function makeUserSide(dir: string): Promise<UserSide> {
     timeoutMs: 30_000,
   });
   const { npmCache } = JSON.parse(decoder.decode(info.stdout));
+  // On a fresh machine the cache may not be there yet.
+  await Deno.mkdir(npmCache, { recursive: true });
   await Deno.symlink(npmCache, `${denoDir}/npm`);
   return { cwd, denoDir };
 }
