@@ -84,8 +84,14 @@ export type { MasterInfo } from "./lib/ssh/master.ts";
 export type { Transport } from "./lib/transport/bridge.ts";
 
 // `deno run -A jsr:@sessh/cli VERB …` runs this module: it is then the
-// command line; imported, it runs nothing.
+// command line; imported, it runs nothing. Served (from JSR) it hands off to
+// the bundle published beside it, which starts in half the time of the
+// sources (issue 21); from a checkout, to `cli.ts`. Neither specifier is a
+// literal, so that Deno does not load either ahead of the call, nor with the
+// library.
 if (import.meta.main) {
-  const { main } = await import("./cli.ts");
+  const { main } = import.meta.url.startsWith("file:")
+    ? await import(`./cli${".ts"}`)
+    : await import(`./dist/cli${".js"}`);
   Deno.exit(await main(Deno.args));
 }

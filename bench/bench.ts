@@ -51,6 +51,7 @@ import {
 import type { PhaseTable } from "./_report.ts";
 import { mcpCases } from "./_mcp_anchor.ts";
 import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
+import { publishedCases } from "./_published.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -581,6 +582,13 @@ async function bench(
     ? await startFleetBench(options.fleetHosts, progress)
     : null;
   cases.push(...fleet?.cases ?? []);
+  // The package as JSR would serve it, beside the bundle (issue 21).
+  progress("staging and serving the published package");
+  await using published = await publishedCases(host, SESSION, STEP_TIMEOUT_MS);
+  // Right after the bundle's case: on a busy machine a case pays for the
+  // work the one before it leaves behind, so neighbours compare fairly.
+  const afterBundle = cases.findIndex((c) => c.key === "run-bundled") + 1;
+  cases.splice(afterBundle, 0, ...published.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the local agent with ten destinations");
@@ -649,6 +657,7 @@ async function bench(
       goal: { max: 5, text: "≤ 5 ms" },
     },
   );
+  figures.unshift(published.figure(median, "run-bundled"));
   progress("tracing the phases of a warm run");
   const phases = await phaseTable(host, bundle, options.runs, signal);
   return buildReport(info, results, figures, phases);

@@ -1,9 +1,18 @@
 /**
  * `deno task bundle`: the command line as one JavaScript file with its npm
  * packages inside, each lazily loaded verb, the terminal renderer and the
- * MCP server in chunks of their own. Beside them goes a `deno.json` turning
- * on "lazy-dynamic-imports": without it `deno run` reads every chunk a
- * literal `import()` names at start, the MCP server's 780 KB among them.
+ * MCP server in chunks of their own.
+ *
+ * Deno reads, at start, every module a literal `import()` names, unless the
+ * root `deno.json` turns on "lazy-dynamic-imports": a user's `deno run
+ * jsr:@sessh/cli/cli` has no such file, and there, served over the network,
+ * that cost every chunk, the MCP server's 780 KB among them, on every call
+ * (issue 21). So the chunks' own `import("./x.js")` become a template,
+ * `` import(`./${"x.js"}`) ``, which Deno does not follow until it runs
+ * (`String("./x.js")` would do as well, but `deno publish` warns of it as
+ * "unanalyzable"; the template it resolves against the files beside it). The
+ * `deno.json` written beside them turns the same on for a bundle run from
+ * its own directory, and keeps a lockfile out of it.
  *
  * ```sh
  * deno run -A scripts/bundle.ts [OUTDIR]   # default: dist
@@ -14,6 +23,19 @@
 import { runCommand } from "../lib/process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * The types of the entry's one export, for JSR: a JavaScript entry without
+ * them is a warning at `deno publish` ("unsupported-javascript-entrypoint").
+ */
+export const ENTRY_TYPES = `/**
+ * Runs the command line and returns the exit code.
+ *
+ * @param args Arguments after the program name.
+ * @returns The exit code.
+ */
+export function main(args: string[]): Promise<number>;
+`;
 
 /** The `deno.json` written beside the bundle. */
 export const BUNDLE_CONFIG = {
@@ -46,11 +68,52 @@ export async function bundle(outdir: string): Promise<string> {
       `deno bundle failed: ${new TextDecoder().decode(result.stderr)}`,
     );
   }
+  for (const entry of Deno.readDirSync(outdir)) {
+    if (!entry.name.endsWith(".js")) continue;
+    const file = `${outdir}/${entry.name}`;
+    await Deno.writeTextFile(file, lazyImports(await Deno.readTextFile(file)));
+  }
+  const entry = `${outdir}/cli.js`;
+  await Deno.writeTextFile(`${outdir}/cli.d.ts`, ENTRY_TYPES);
+  await Deno.writeTextFile(entry, withTypes(await Deno.readTextFile(entry)));
   await Deno.writeTextFile(
     `${outdir}/deno.json`,
     JSON.stringify(BUNDLE_CONFIG, null, 2) + "\n",
   );
-  return `${outdir}/cli.js`;
+  return entry;
+}
+
+/** The entry with its types named, after its `#!` line if it has one. */
+function withTypes(code: string): string {
+  const directive = '// @ts-self-types="./cli.d.ts"\n';
+  if (!code.startsWith("#!")) return directive + code;
+  const end = code.indexOf("\n") + 1;
+  return code.slice(0, end) + directive + code.slice(end);
+}
+
+/** A chunk's literal `import("./name.js")`, as the bundler writes them. */
+const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
+
+/**
+ * Hides the chunks' relative `import()` from Deno's look-ahead: the same
+ * call, on a template that is not a plain literal.
+ *
+ * @example
+ * ```ts
+ * import { lazyImports } from "./bundle.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   lazyImports(`await import("./run-AB12.js")`),
+ *   "await import(`./${\"run-AB12.js\"}`)",
+ * );
+ * ```
+ *
+ * @param code A chunk's JavaScript.
+ * @returns The same code with each such `import()` made lazy.
+ */
+export function lazyImports(code: string): string {
+  return code.replaceAll(CHUNK_IMPORT, 'import(`./${"$1"}`)');
 }
 
 if (import.meta.main) {

@@ -1,124 +1,107 @@
 /**
- * The package in the form JSR will serve it: exactly the files that
- * `deno publish` uploads, copied alone into a directory with only the
- * package's `deno.json`, run as `deno run -A jsr:@sessh/cli` would run them.
- * The nearest to a published package that a machine without jsr.io gets.
+ * The package in the form JSR will serve it: the files `deno publish` would
+ * upload, staged as the release workflow stages them (the bundle built into
+ * `dist/`), served over HTTP on 127.0.0.1 and run by URL the way `deno run
+ * -A jsr:@sessh/cli/cli` and `jsr:@sessh/cli` run them, from a directory
+ * with no `deno.json` and with a `DENO_DIR` of its own. The nearest to a
+ * published package that a machine without jsr.io gets; `tests/_served.ts`
+ * says what differs.
  */
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { runCommand } from "../lib/process.ts";
+import {
+  makeUserSide,
+  runServed,
+  type ServedPackage,
+  servePackage,
+  type StagedPackage,
+  stagePackage,
+  type UserSide,
+} from "./_served.ts";
+import { initializeOverStdio } from "./_mcp.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const decoder = new TextDecoder();
+let staging: Promise<StagedPackage> | undefined;
 
-let dryRun: Promise<{ code: number; text: string }> | undefined;
-
-/** `deno publish --dry-run`'s whole output, and its exit code; run once. */
-function publishDryRun(): Promise<{ code: number; text: string }> {
-  return dryRun ??= runDryRun();
+/** The staged package, staged once for the whole file. */
+function staged(): Promise<StagedPackage> {
+  staging ??= stagePackage();
+  return staging;
 }
 
-async function runDryRun(): Promise<{ code: number; text: string }> {
-  const result = await runCommand([
-    Deno.execPath(),
-    "publish",
-    "--dry-run",
-    // A checkout with work in progress still has a file list to check.
-    "--allow-dirty",
-  ], {
-    cwd: ROOT,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    timeoutMs: 120_000,
-  });
-  return {
-    code: result.code,
-    text: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
+globalThis.addEventListener("unload", () => {
+  staging?.then((s) => Deno.removeSync(s.dir, { recursive: true }));
+});
+
+/** The `./name.js` modules a bundle file names, statically or lazily. */
+function namedChunks(code: string): string[] {
+  const names = [
+    ...code.matchAll(/\bfrom\s*"\.\/([\w.-]+\.js)"/g),
+    ...code.matchAll(/\bimport\s*"\.\/([\w.-]+\.js)"/g),
+    ...code.matchAll(/\bimport\(`\.\/\$\{"([\w.-]+\.js)"\}`\)/g),
+  ].map((m) => m[1]);
+  return [...new Set(names)];
 }
 
-/**
- * The files of the dry run, relative to the root, read from between its
- * "with files:" line and the line that ends the list; every line there must
- * be a file, so a change in deno's format fails here instead of copying less.
- */
-function publishedFiles(text: string): string[] {
-  const lines = text.split("\n");
-  const start = lines.findIndex((line) => /with files:$/.test(line));
-  assert.ok(start >= 0, `no file list in:\n${text}`);
-  const files: string[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (/^Success Dry run complete/.test(line)) return files;
-    const match = line.match(/^\s+file:\/\/(\S+) \([0-9.]+K?M?B\)$/);
-    assert.ok(match, `not a file line: ${JSON.stringify(line)}`);
-    assert.ok(match[1].startsWith(ROOT), `outside the package: ${match[1]}`);
-    files.push(match[1].slice(ROOT.length));
-  }
-  assert.fail(`the file list does not end:\n${text}`);
+/** A user's side in the fixture's directory (see {@linkcode makeUserSide}). */
+function userSide(sshd: TestSshd, name = "user"): Promise<UserSide> {
+  return makeUserSide(`${sshd.dir}/${name}`);
 }
 
-/** Copies `files` from the checkout into `dir`, and only them. */
-async function copyPackage(files: string[], dir: string): Promise<void> {
-  for (const file of files) {
-    const target = `${dir}/${file}`;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), {
-      recursive: true,
-    });
-    await Deno.copyFile(`${ROOT}${file}`, target);
-  }
-}
-
-/** The npm packages the package directory's lockfile holds so far. */
-async function lockedNpm(dir: string): Promise<string[]> {
-  const lock = JSON.parse(await Deno.readTextFile(`${dir}/deno.lock`));
-  return Object.keys(lock.npm ?? {});
-}
-
-/** `sessh VERB -F CONFIG ARGS…`, run from the package directory. */
-async function fromPackage(
+/** `sessh VERB -F CONFIG ARGS…` by the served module `path`. */
+function served(
   sshd: TestSshd,
-  dir: string,
+  server: ServedPackage,
+  side: UserSide,
+  path: string,
   verb: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const result = await runCommand([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    `${dir}/cli.ts`,
-    verb,
-    "-F",
-    sshd.configFile,
-    ...args,
-  ], { cwd: dir, env: sshd.env, timeoutMs: 90_000 });
-  return {
-    code: result.code,
-    stdout: decoder.decode(result.stdout),
-    stderr: decoder.decode(result.stderr),
-  };
+  return runServed(
+    `${server.url}${path}`,
+    [verb, "-F", sshd.configFile, ...args],
+    { ...side, env: sshd.env },
+  );
 }
 
-Deno.test("deno publish --dry-run passes with no warning", async () => {
-  const { code, text } = await publishDryRun();
+Deno.test("deno publish --dry-run passes with no warning, with the bundle whole in the package", async () => {
+  const { code, text, files, dir } = await staged();
   assert.equal(code, 0, text);
   assert.doesNotMatch(text, /warning|info:/i);
-});
-
-Deno.test("the published files alone run run, logs, screen and mcp, and only mcp loads the MCP SDK", async () => {
-  const { code, text } = await publishDryRun();
-  assert.equal(code, 0, text);
-  const files = publishedFiles(text);
   assert.ok(files.includes("deno.json"), "the package's deno.json");
   assert.ok(!files.includes("deno.lock"), "no lockfile: a user resolves anew");
-  await using sshd = await startSshd();
-  const dir = `${sshd.dir}/package`;
-  await copyPackage(files, dir);
+  assert.ok(!files.includes("dist/deno.json"), "no config inside the package");
+  const config = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
+  assert.deepEqual(config.exports, {
+    ".": "./mod.ts",
+    "./cli": "./dist/cli.js",
+  });
+  for (const target of Object.values(config.exports) as string[]) {
+    assert.ok(files.includes(target.slice(2)), `${target} is published`);
+  }
+  assert.ok(files.includes("dist/cli.d.ts"), "the entry's types");
+  const bundleFiles = files.filter((f) => /^dist\/.*\.js$/.test(f));
+  for (const file of bundleFiles) {
+    const code = await Deno.readTextFile(`${dir}/${file}`);
+    for (const chunk of namedChunks(code)) {
+      assert.ok(files.includes(`dist/${chunk}`), `${file} names ${chunk}`);
+    }
+  }
+  const lazy = namedChunks(await Deno.readTextFile(`${dir}/dist/cli.js`));
+  assert.ok(lazy.some((c) => c.startsWith("run-")), `the verbs: ${lazy}`);
+});
 
-  const run = await fromPackage(
+Deno.test("the served ./cli export runs run, logs, screen and mcp, and fetches the bundle alone, each chunk when a call runs it", async () => {
+  const { code, text, files, dir } = await staged();
+  assert.equal(code, 0, text);
+  await using sshd = await startSshd();
+  await using server = await servePackage(dir, files);
+  const side = await userSide(sshd);
+
+  const run = await served(
     sshd,
-    dir,
+    server,
+    side,
+    "dist/cli.js",
     "run",
     "j",
     sshd.dest,
@@ -127,51 +110,105 @@ Deno.test("the published files alone run run, logs, screen and mcp, and only mcp
   );
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "jsr-42\n");
-  const logs = await fromPackage(sshd, dir, "logs", "j", sshd.dest, "5");
+  const logs = await served(
+    sshd,
+    server,
+    side,
+    "dist/cli.js",
+    "logs",
+    "j",
+    sshd.dest,
+    "5",
+  );
   assert.equal(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /^jsr-42$/m);
-  const screen = await fromPackage(sshd, dir, "screen", "j", sshd.dest);
+  const screen = await served(
+    sshd,
+    server,
+    side,
+    "dist/cli.js",
+    "screen",
+    "j",
+    sshd.dest,
+  );
   assert.equal(screen.code, 0, screen.stderr);
   assert.match(screen.stdout, /jsr-42/);
-  // What the calls so far resolved is what a first call downloads.
-  const before = await lockedNpm(dir);
-  assert.ok(before.some((p) => p.startsWith("@stricli/core@")), `${before}`);
   assert.deepEqual(
-    before.filter((p) => /^(@modelcontextprotocol\/sdk|zod)@/.test(p)),
+    server.requests.filter((path) => !path.startsWith("dist/")),
     [],
-    "run, logs and screen resolve no MCP SDK",
+    "the command line is the bundle: no source module is fetched",
+  );
+  const mcpChunk = files.find((file) =>
+    file.startsWith("dist/") &&
+    Deno.readTextFileSync(`${dir}/${file}`).includes("McpServer")
+  );
+  assert.ok(mcpChunk, "a chunk holds the MCP server");
+  assert.ok(
+    !server.requests.includes(mcpChunk),
+    `run, logs and screen do not fetch the MCP server: ${server.requests}`,
   );
 
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: [
+  const reply = await initializeOverStdio(
+    [
+      Deno.execPath(),
       "run",
       "-A",
       "--quiet",
-      `${dir}/cli.ts`,
+      `${server.url}dist/cli.js`,
       "mcp",
       "-F",
       sshd.configFile,
     ],
-    cwd: dir,
-    env: { ...Deno.env.toObject(), ...sshd.env },
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "jsr-form-test", version: "1.0.0" });
-  await client.connect(transport);
-  try {
-    assert.equal(client.getServerVersion()?.name, "sessh");
-    const { tools } = await client.listTools();
-    const names = tools.map((tool: { name: string }) => tool.name);
-    for (const name of ["run", "screen", "logs"]) {
-      assert.ok(names.includes(name), `tool ${name} in ${names}`);
-    }
-  } finally {
-    await client.close();
-  }
-  const after = await lockedNpm(dir);
-  assert.ok(
-    after.some((p) => p.startsWith("@modelcontextprotocol/sdk@")),
-    `mcp resolved the SDK: ${after}`,
+    { cwd: side.cwd, env: { ...sshd.env, DENO_DIR: side.denoDir } },
+  );
+  assert.equal(reply.result.serverInfo.name, "sessh");
+  assert.ok(server.requests.includes(mcpChunk), "mcp fetched its chunk");
+});
+
+Deno.test("the served mod.ts run as a program hands off to the bundle, and imported is the library from source", async () => {
+  const { code, text, files, dir } = await staged();
+  assert.equal(code, 0, text);
+  await using sshd = await startSshd();
+  await using server = await servePackage(dir, files);
+  const side = await userSide(sshd);
+
+  // First a user of the library alone, with a cache of its own: afterwards
+  // the agent that `run` starts fetches chunks of its own in the background.
+  const library = await userSide(sshd, "library");
+  const script = `${library.cwd}/use.ts`;
+  await Deno.writeTextFile(
+    script,
+    `const m = await import(${JSON.stringify(`${server.url}mod.ts`)});\n` +
+      "console.log(typeof m.SesshClient);\n",
+  );
+  const imported = await runServed(script, [], library);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.equal(imported.stdout, "function\n");
+  assert.ok(server.requests.includes("mod.ts"), `${server.requests}`);
+  assert.deepEqual(
+    server.requests.filter((p) => p.startsWith("dist/")),
+    [],
+    "the library loads no bundle",
+  );
+
+  server.requests.length = 0;
+  const run = await served(
+    sshd,
+    server,
+    side,
+    "mod.ts",
+    "run",
+    "m",
+    sshd.dest,
+    "--",
+    "echo mod-$((6*7))",
+  );
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "mod-42\n");
+  assert.ok(server.requests.includes("dist/cli.js"), `${server.requests}`);
+  assert.deepEqual(
+    server.requests.filter((p) => p === "cli.ts" || p.startsWith("lib/cli/")),
+    [],
+    "the command line's sources are not fetched",
   );
 });

@@ -48,12 +48,13 @@ Deno.test("release.yml builds every target of scripts/release.ts with its comman
     [...TARGETS],
   );
   // Every deno command is release.ts's (tested in release_test.ts) or the
-  // publish that jsr_form_test.ts runs dry.
+  // bundle and the publish that jsr_form_test.ts stages and runs dry.
   const deno = [...text.matchAll(/^\s+run: (deno .*)$/gm)].map((m) => m[1]);
   assert.deepEqual(deno, [
     'deno run -A scripts/release.ts check-tag "$GITHUB_REF_NAME"',
     'deno run -A scripts/release.ts compile --target "$TARGET" --outdir release',
     "deno run -A scripts/release.ts sums release",
+    "deno task bundle",
     "deno publish",
   ]);
   assert.match(text, /permissions:\n\s+contents: write/);
