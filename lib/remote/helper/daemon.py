@@ -463,6 +463,7 @@ class Daemon(Terminal):
 
 def run_daemon(args):
     """The daemon, as start_daemon executes it: PROTOCOL, the listener's fd, the runtime dir, the state dir."""
+    sys.modules["ssl"] = None  # asyncio then goes without, as where Python has none: OpenSSL is slow to load
     try:
         daemon = Daemon(socket.socket(fileno=int(args[1])), args[2], args[3] or None)
         log("started, protocol %d" % PROTOCOL)

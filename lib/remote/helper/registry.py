@@ -14,8 +14,7 @@ def helper_dir():
 
 def daemon_argv(fd, rt, state):
     """How start_daemon re-executes the daemon: its argv says what it is, so that bridges can find it with procfs
-    when its pid files are gone (live_daemons), and so that people can tell it in `ps`. Python
-    runs the helper's directory, from the bytecode in its __pycache__ that the bridge's call compiled."""
+    when its pid files are gone (live_daemons), and so that people can tell it in `ps`."""
     return [sys.executable, "-S", helper_dir(), "daemon", str(PROTOCOL), str(fd), rt, state or ""]
 
 def hold_pid_file(directory, rt, wait=2.0):
