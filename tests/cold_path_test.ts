@@ -53,12 +53,14 @@ Deno.test("a first call's bridge and daemon start without loading OpenSSL", asyn
     env: { ...Deno.env.toObject(), ...sshd.env },
   });
   try {
+    // The daemon is forked off a bridge: it has the bridge's command line.
+    const daemon = daemonPid(sshd);
     const bridges = listPids().filter((pid) =>
-      readCmdline(pid)?.at(-1) === "bridge" &&
+      pid !== daemon && readCmdline(pid)?.at(-1) === "bridge" &&
       readEnviron(pid)?.XDG_RUNTIME_DIR === sshd.remoteRuntimeDir
     );
     assert.equal(bridges.length, 1, `bridges: ${bridges}`);
-    const started = { bridge: bridges[0], daemon: daemonPid(sshd) };
+    const started = { bridge: bridges[0], daemon };
     for (const [role, pid] of Object.entries(started)) {
       const maps = await Deno.readTextFile(`/proc/${pid}/maps`);
       const openssl = maps.match(/\S*lib(ssl|crypto)\.so\S*/)?.[0];

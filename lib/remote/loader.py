@@ -106,7 +106,9 @@ if not have:
             os.unlink(name, dir_fd=tfd)
         os.rmdir(t, dir_fd=fd)
     os.close(tfd)
-# Python runs the directory as `python3 DIR` would; __main__ has it cache what it compiles in __pycache__.
+# Python runs the directory as `python3 DIR` would; __main__ has it cache what it compiles in __pycache__. The
+# daemon is forked off this process: it keeps none of the upload.
+src = files = None
 sys.path[0] = p
 sys.argv = [p] + sys.argv[2:]
 mfd = os.open(b, F, dir_fd=fd)
