@@ -42,10 +42,12 @@ Deno.test("SesshClient.connect() on a new host takes one round trip beyond the l
   }
 });
 
-// Loading OpenSSL (libcrypto, and libssl for asyncio's TLS) is a tenth of
-// the helper's start, more on a busy host, and neither the loader's hash
-// check nor the daemon needs it.
-Deno.test("a first call's bridge and daemon start without loading OpenSSL", async () => {
+// A daemon forked off its bridge keeps what the bridge imported (a third
+// of its start), where a new interpreter would import it again. Loading
+// OpenSSL (libcrypto, and libssl for asyncio's TLS) is a tenth of the
+// helper's start, more on a busy host, and neither the loader's hash check
+// nor the daemon needs it.
+Deno.test("a first call's daemon is forked off its bridge, and neither loads OpenSSL", async () => {
   await using sshd = await startSshd();
   const client = await SesshClient.connect({
     destination: sshd.dest,
@@ -60,6 +62,7 @@ Deno.test("a first call's bridge and daemon start without loading OpenSSL", asyn
       readEnviron(pid)?.XDG_RUNTIME_DIR === sshd.remoteRuntimeDir
     );
     assert.equal(bridges.length, 1, `bridges: ${bridges}`);
+    assert.deepEqual(readCmdline(daemon), readCmdline(bridges[0]));
     const started = { bridge: bridges[0], daemon };
     for (const [role, pid] of Object.entries(started)) {
       const maps = await Deno.readTextFile(`/proc/${pid}/maps`);
