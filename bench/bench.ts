@@ -360,7 +360,7 @@ function defineCases(
       label: "sessh run -- true, cold: no master, helper, daemon or agent",
       prepare: () => wipe(cold.sshd),
       anchor: "ssh-fresh",
-      goal: { max: 1.5, text: "≤ 1.5×" },
+      goal: { max: 2, text: "≤ 2×" },
     }),
   ];
 }

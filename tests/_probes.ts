@@ -8,7 +8,13 @@
 import assert from "node:assert/strict";
 import type { TestSshd } from "./_sshd.ts";
 import { sesshJson } from "./_cli.ts";
-import { isRunning, listPids, readCmdline } from "../lib/ssh/procfs.ts";
+import {
+  isRunning,
+  listPids,
+  parentPid,
+  readCmdline,
+  readEnviron,
+} from "../lib/ssh/procfs.ts";
 
 /**
  * Runs `run` and measures it.
@@ -44,20 +50,54 @@ export async function masterPid(
 }
 
 /**
- * The pid of the fixture's daemon: its command line names the fixture's
- * remote runtime directory.
+ * The fixture's remote daemons: the processes that hold a daemon's locked
+ * pid file open (removed or not), as the helper's own procfs fallback
+ * finds them. A daemon is forked off a bridge, so its command line is the
+ * bridge's; its pattern worker, forked off it in turn, holds the same files.
+ *
+ * @param sshd The fixture.
+ * @returns Their pids.
+ */
+export function daemonsOf(sshd: TestSshd): number[] {
+  const holds = (pid: number) => {
+    try {
+      return Array.from(Deno.readDirSync(`/proc/${pid}/fd`)).some((fd) => {
+        try {
+          const target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+          return /\/daemon-\d+\.pid( \(deleted\))?$/.test(target);
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  return listPids().filter((pid) =>
+    readEnviron(pid)?.XDG_CACHE_HOME === sshd.remoteCacheDir && holds(pid) &&
+    !holds(parentPid(pid) ?? 0)
+  );
+}
+
+/**
+ * The pid of the fixture's daemon.
  *
  * @param sshd The fixture.
  * @returns The pid of its one daemon.
  */
 export function daemonPid(sshd: TestSshd): number {
-  const pids = listPids().filter((pid) => {
-    const argv = readCmdline(pid) ?? [];
-    return argv.includes("daemon") &&
-      argv.some((arg) => arg.startsWith(sshd.remoteRuntimeDir));
-  });
+  const pids = daemonsOf(sshd);
   assert.equal(pids.length, 1, `daemons: ${pids}`);
   return pids[0];
+}
+
+/** A process's name (`/proc/PID/comm`), or undefined when it is gone. */
+export function readComm(pid: number): string | undefined {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trimEnd();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { roundTrips, startRelay } from "./_relay.ts";
 import { SesshClient } from "../mod.ts";
+import { daemonPid } from "./_probes.ts";
+import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 
 // The login takes six (version, key exchange, its keys and the auth
 // service, the `none` method, the key's offer, its signature), as a fresh
@@ -35,6 +37,38 @@ Deno.test("SesshClient.connect() on a new host takes one round trip beyond the l
           .join(", ")
       }`,
     );
+  } finally {
+    await client.disconnect({ stopMaster: true });
+  }
+});
+
+// A daemon forked off its bridge keeps what the bridge imported (a third
+// of its start), where a new interpreter would import it again. Loading
+// OpenSSL (libcrypto, and libssl for asyncio's TLS) is a tenth of the
+// helper's start, more on a busy host, and neither the loader's hash check
+// nor the daemon needs it.
+Deno.test("a first call's daemon is forked off its bridge, and neither loads OpenSSL", async () => {
+  await using sshd = await startSshd();
+  const client = await SesshClient.connect({
+    destination: sshd.dest,
+    ssh: { configFile: sshd.configFile },
+    env: { ...Deno.env.toObject(), ...sshd.env },
+  });
+  try {
+    // The daemon is forked off a bridge: it has the bridge's command line.
+    const daemon = daemonPid(sshd);
+    const bridges = listPids().filter((pid) =>
+      pid !== daemon && readCmdline(pid)?.at(-1) === "bridge" &&
+      readEnviron(pid)?.XDG_RUNTIME_DIR === sshd.remoteRuntimeDir
+    );
+    assert.equal(bridges.length, 1, `bridges: ${bridges}`);
+    assert.deepEqual(readCmdline(daemon), readCmdline(bridges[0]));
+    const started = { bridge: bridges[0], daemon };
+    for (const [role, pid] of Object.entries(started)) {
+      const maps = await Deno.readTextFile(`/proc/${pid}/maps`);
+      const openssl = maps.match(/\S*lib(ssl|crypto)\.so\S*/)?.[0];
+      assert.equal(openssl, undefined, `the ${role} maps ${openssl}`);
+    }
   } finally {
     await client.disconnect({ stopMaster: true });
   }

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { runCommand } from "../lib/process.ts";
 import { SesshClient } from "../lib/session/client.ts";
-import {
-  isRunning,
-  listPids,
-  parentPid,
-  readCmdline,
-  waitForExit,
-} from "../lib/ssh/procfs.ts";
+import { isRunning, parentPid, waitForExit } from "../lib/ssh/procfs.ts";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { type CliResult, sessh, sesshJson } from "./_cli.ts";
-import { timed } from "./_probes.ts";
+import { daemonsOf, timed } from "./_probes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -25,14 +19,6 @@ async function shellPid(sshd: TestSshd, name: string): Promise<number> {
   const status = await sesshJson(sshd, ["status", name, sshd.dest]);
   assert.equal(status.code, 0, status.stderr);
   return (status.json.session as Json).shell_pid as number;
-}
-
-/** The fixture's remote daemons: the helper re-executed as `… daemon PROTOCOL …`. */
-function daemonsOf(sshd: TestSshd): number[] {
-  return listPids().filter((pid) => {
-    const argv = readCmdline(pid) ?? [];
-    return argv[3] === "daemon" && argv[2].startsWith(sshd.remoteCacheDir);
-  });
 }
 
 function exists(path: string): boolean {

@@ -21,6 +21,7 @@ import {
   readEnviron,
   waitForExit,
 } from "../lib/ssh/procfs.ts";
+import { daemonsOf } from "./_probes.ts";
 
 /**
  * An sshd whose sessions run their command with /proc hidden: ForceCommand
@@ -52,14 +53,6 @@ async function sshdWithoutProcfs(): Promise<TestSshd> {
     await Deno.remove(dir, { recursive: true });
     throw error;
   }
-}
-
-/** The fixture's remote daemons: the helper re-executed as `… daemon PROTOCOL …`. */
-function daemonsOf(sshd: TestSshd): number[] {
-  return listPids().filter((pid) => {
-    const argv = readCmdline(pid) ?? [];
-    return argv[3] === "daemon" && argv[2].startsWith(sshd.remoteCacheDir);
-  });
 }
 
 function connectTo(

@@ -7,13 +7,19 @@ import assert from "node:assert/strict";
 import {
   isRunning,
   parentPid,
-  readCmdline,
   readEnviron,
   waitForExit,
 } from "../lib/ssh/procfs.ts";
 import { startSshd } from "./_sshd.ts";
 import { jsonFailure, sessh, sesshJson } from "./_cli.ts";
-import { exists, listenersOf, masterPid, shellPid, timed } from "./_probes.ts";
+import {
+  exists,
+  listenersOf,
+  masterPid,
+  readComm,
+  shellPid,
+  timed,
+} from "./_probes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -98,8 +104,9 @@ Deno.test(
     assert.equal(setup.code, 0, setup.stderr);
     const shell = await shellPid(sshd, "doomed");
     const daemon = parentPid(shell)!;
-    assert.ok(
-      readCmdline(daemon)?.includes("daemon"),
+    assert.equal(
+      readComm(daemon),
+      "sessh-daemon",
       "the daemon runs under a name of its own",
     );
     assert.equal(readEnviron(daemon)?.XDG_RUNTIME_DIR, sshd.remoteRuntimeDir);

@@ -58,6 +58,11 @@ export interface EnsureMasterOptions {
   lockTimeoutMs?: number;
   /** Gives up when aborted: every ssh it started is killed. */
   signal?: AbortSignal;
+  /**
+   * Called once a master this call starts listens, before its pid is
+   * known: a client may start through `controlPath` beside the check.
+   */
+  onListening?: (controlPath: string) => void;
 }
 
 /** A ControlMaster a client goes through: its socket, and whether this call started it. */
@@ -180,6 +185,7 @@ export async function ensureMaster(
   const pid = await startMaster(dest, settings, controlPath, {
     checkTimeoutMs,
     signal,
+    onListening: options.onListening,
   });
   // A master that replaced a dead one sets the recorded forwards up again.
   await restoreForwards(dest, settings, controlPath).catch(() => []);
@@ -238,7 +244,11 @@ async function startMaster(
   dest: Destination,
   settings: SshSettings,
   controlPath: string,
-  options: { checkTimeoutMs: number; signal?: AbortSignal },
+  options: {
+    checkTimeoutMs: number;
+    signal?: AbortSignal;
+    onListening?: (controlPath: string) => void;
+  },
 ): Promise<number> {
   const { checkTimeoutMs, signal } = options;
   const files = masterFiles(controlPath);
@@ -263,6 +273,7 @@ async function startMaster(
     throw classifySshFailure(dest, result.code, await output());
   }
   // ssh -f returns once the socket listens; autossh -f returns before ssh even connects.
+  if (settings.program !== "autossh") options.onListening?.(controlPath);
   const deadline = Date.now() +
     (settings.program === "autossh" ? timeoutMs : checkTimeoutMs * 2);
   while (true) {

@@ -96,6 +96,26 @@ Deno.test("ensureMaster() starts a master once and then reuses it", async () => 
   });
 });
 
+// A first call's bridge starts as soon as the master listens, beside the
+// `ssh -O check` that learns the master's pid.
+Deno.test("ensureMaster() says when a master it starts listens, before it returns", async () => {
+  await using sshd = await startSshd();
+  const { dest, settings } = setup(sshd);
+  const heard: { path: string; socket: boolean; returned: boolean }[] = [];
+  let returned = false;
+  const onListening = (path: string) => {
+    const socket = Deno.lstatSync(path).isSocket === true;
+    heard.push({ path, socket, returned });
+  };
+  const first = await ensureMaster(dest, settings, { onListening });
+  returned = true;
+  assert.deepEqual(heard, [
+    { path: first.controlPath, socket: true, returned: false },
+  ]);
+  await ensureMaster(dest, settings, { onListening });
+  assert.equal(heard.length, 1, "a running master is not announced again");
+});
+
 Deno.test("clientArgv() runs a command through the master", async () => {
   await using sshd = await startSshd();
   const { dest, settings } = setup(sshd);

@@ -136,14 +136,47 @@ async function openWithin(
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
       { destination: destination.display },
     );
-  const master = settings.controlMaster
-    ? await ensureMaster(destination, settings, { signal })
-      .catch((error) => {
-        throw signal.aborted ? tooSlow() : error;
-      })
-    : null;
+  // A master this call starts listens before its pid is known: the bridge
+  // starts then, beside the `ssh -O check` that learns the pid.
+  let early: Promise<Omit<Bridge, "master">> | undefined;
+  const dropEarly = new AbortController();
+  const attach = (master: Pick<MasterInfo, "controlPath" | "started"> | null) =>
+    attachBridge(destination, settings, master, {
+      signal: AbortSignal.any([signal, dropEarly.signal]),
+      tooSlow,
+    });
+  let master: MasterInfo | null = null;
+  if (settings.controlMaster) {
+    try {
+      master = await ensureMaster(destination, settings, {
+        signal,
+        onListening: (controlPath) => {
+          early = attach({ controlPath, started: true });
+          early.catch(() => {}); // awaited below, or dropped
+        },
+      });
+    } catch (error) {
+      dropEarly.abort();
+      early?.then((bridge) => bridge.kill(), () => {});
+      throw signal.aborted ? tooSlow() : error;
+    }
+  }
   markPhase("master");
   if (signal.aborted) throw tooSlow();
+  return { ...await (early ?? attach(master)), master };
+}
+
+/**
+ * Starts the helper's bridge through `master` (or a connection of its
+ * own) and greets the daemon; kills it when `signal` aborts first.
+ */
+async function attachBridge(
+  destination: Destination,
+  settings: SshSettings,
+  master: Pick<MasterInfo, "controlPath" | "started"> | null,
+  options: { signal: AbortSignal; tooSlow: () => unknown },
+): Promise<Omit<Bridge, "master">> {
+  const { signal, tooSlow } = options;
   // A master started by this call most likely means a host not seen for a
   // while: the helper goes along at once rather than after the loader asks.
   // A direct connection says nothing of the host, and is made at every
@@ -208,7 +241,6 @@ async function openWithin(
       channel: { reader, writer, leftover: greeted.leftover },
       hello: greeted.hello,
       transport: master ? "controlmaster" : "direct",
-      master,
       pid: child.pid,
       kill,
       ended,

@@ -17,9 +17,6 @@ def main(argv):
     if role == "bridge":
         from bridge import bridge
         return bridge()
-    if role == "daemon":
-        from daemon import run_daemon
-        return run_daemon(argv[2:])
     if role in ("list", "detach"):
         from bridge import in_session
         return in_session(role)

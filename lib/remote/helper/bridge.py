@@ -9,7 +9,7 @@ from files import listen_at, open_dir, open_in, open_log, or_none, runtime_dir, 
 from framing import frame, split_frames, unpack
 from protocol import EXIT_DAEMON_START, EXIT_UNSAFE_RUNTIME_DIR, MAGIC, READ_CHUNK, SOCKET_NAME
 from procfs import procfs_available
-from registry import daemon_argv, live_daemons, running
+from registry import live_daemons, running
 
 def connect_daemon(rt, state):
     """Connect to the user's daemon, starting one when none runs. A running daemon whose socket went missing is
@@ -80,7 +80,8 @@ def wake_daemon(rt, state):
             sys.exit(EXIT_DAEMON_START)
 
 def start_daemon(path, rt, state):
-    """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it."""
+    """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it. No
+    exec: the daemon keeps what the bridge imported, a third of its start."""
     listener = listen_at(path)
     if os.fork():
         os.wait()
@@ -96,9 +97,9 @@ def start_daemon(path, rt, state):
             os.dup2(fd, target)
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, 1024)
-        os.set_inheritable(listener.fileno(), True)
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the daemon handles it: a bridge may signal it early
-        os.execv(sys.executable, daemon_argv(listener.fileno(), rt, state))
+        from daemon import run_daemon
+        run_daemon(listener, rt, state)
     except BaseException as exc:
         log("fatal: %r" % (exc,))
     os._exit(0)

@@ -18,7 +18,7 @@ from matching import PatternWorker
 from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION,
     ERR_PROTOCOL, ERR_REMOTE, ERR_SESSION_EXITED, ERR_SESSION_LOST, MAX_BUFFER, MAX_FRAME, PROTOCOL, READ_CHUNK,
     PID_NAME, REGISTRY_NAME, SOCKET_NAME)
-from procfs import proc_cmdline, proc_session_members, procfs_available
+from procfs import proc_daemons, proc_session_members, procfs_available
 from registry import (helper_dir, hold_pid_file, last_fatal, lost_message, lost_sessions, parse_registry, pid_dirs,
     running)
 from sessions import ENDED_KEEP, ENDED_MAX, Session, motd_text, resolve_shell, spawn_shell
@@ -65,7 +65,7 @@ class Daemon(Terminal):
         pid = registry["daemon"].get("pid")
         # We hold the pid files: the registry's daemon is dead, unless its files were removed (procfs tells).
         alive = (isinstance(pid, int) and pid != os.getpid() and self.procfs and running(pid)
-                 and (proc_cmdline(pid) or [])[3:5] == [b"daemon", b"%d" % PROTOCOL])
+                 and pid in dict(proc_daemons(os.getuid(), PID_NAME)))
         if alive:
             log("daemon %d of %s still runs; its sessions are left to it" % (pid, self.registry))
         lost = lost_sessions(registry, alive, int(time.time() * 1000), last_fatal(os.path.join(self.state, "daemon.log")))
@@ -461,14 +461,17 @@ class Daemon(Terminal):
         for pid in proc_session_members(session.pid) if self.procfs else []:
             or_none(os.kill, pid, sig)
 
-def run_daemon(args):
-    """The daemon, as start_daemon executes it: PROTOCOL, the listener's fd, the runtime dir, the state dir."""
+def run_daemon(listener, rt, state):
+    """The daemon, forked off a bridge (start_daemon): its listening socket, runtime dir and state dir (or None)."""
+    sys.modules["ssl"] = None  # asyncio goes without, as where Python has none: OpenSSL loads slowly
+    with suppress(OSError), open("/proc/self/comm", "w") as f:  # for `ps -e`: its argv is the bridge's
+        f.write("sessh-daemon")
     try:
-        daemon = Daemon(socket.socket(fileno=int(args[1])), args[2], args[3] or None)
+        daemon = Daemon(listener, rt, state)
         log("started, protocol %d" % PROTOCOL)
         why = runtime_base()[1]
         if why:
-            log("%s; the socket is in %s instead" % (why, args[2]))
+            log("%s; the socket is in %s instead" % (why, rt))
         daemon.run()
     except BaseException as exc:
         log("fatal: %r" % (exc,))

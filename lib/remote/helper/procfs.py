@@ -16,11 +16,23 @@ def proc_cmdline(pid):
 def proc_cwd(pid):
     return or_none(os.readlink, "/proc/%d/cwd" % pid)
 
-def proc_daemons(uid):
-    """(pid, argv) of the processes of `uid` but this one: finds a daemon whose pid files were removed."""
+def proc_daemons(uid, name):
+    """(pid, [runtime dir, dirs of its pid files]) of `uid`'s daemons, by the pid files `name` they hold, removed or
+    not. A pid file names its holder (not a bridge reading it) and runtime dir."""
     for entry in filter(str.isdigit, or_none(os.listdir, "/proc") or []):
-        if int(entry) != os.getpid() and getattr(or_none(os.stat, "/proc/" + entry), "st_uid", None) == uid:
-            yield int(entry), proc_cmdline(int(entry)) or []
+        if int(entry) == os.getpid() or getattr(or_none(os.stat, "/proc/" + entry), "st_uid", None) != uid:
+            continue
+        held, rt = [], None
+        for fd in or_none(os.listdir, "/proc/%s/fd" % entry) or []:
+            path = or_none(os.readlink, "/proc/%s/fd/%s" % (entry, fd)) or ""
+            path = path[:-10] if path.endswith(" (deleted)") else path
+            data = read_file("/proc/%s/fd/%s" % (entry, fd), 4096) if os.path.basename(path) == name else None
+            pid, _, text = (data or b"").decode("utf-8", "surrogateescape").partition("\n")
+            if pid == entry:
+                held.append(os.path.dirname(path))
+                rt = text.rstrip("\n")
+        if rt:
+            yield int(entry), [rt] + held
 
 def proc_session_members(sid):
     """The pids of terminal session `sid` but its leader (field 6 of /proc/PID/stat): background jobs included."""

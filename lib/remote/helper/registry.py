@@ -1,22 +1,16 @@
 """Daemons and their registry of sessions: where the helper runs from, how a daemon is found by its pid file, and
 the sessions a daemon that died has lost."""
 
-import fcntl, os, stat, sys, time
+import fcntl, os, stat, time
 from contextlib import suppress
 
 from fields import NAME_RE, clamp
 from files import open_in, or_none
-from protocol import PID_NAME, PROTOCOL
+from protocol import PID_NAME
 
 def helper_dir():
     """The directory this helper runs from: the loader's `helper-HASH` in the cache, or its source tree."""
     return os.path.dirname(os.path.abspath(__file__))
-
-def daemon_argv(fd, rt, state):
-    """How start_daemon re-executes the daemon: its argv says what it is, so that bridges can find it with procfs
-    when its pid files are gone (live_daemons), and so that people can tell it in `ps`. Python
-    runs the helper's directory, from the bytecode in its __pycache__ that the bridge's call compiled."""
-    return [sys.executable, "-S", helper_dir(), "daemon", str(PROTOCOL), str(fd), rt, state or ""]
 
 def hold_pid_file(directory, rt, wait=2.0):
     """Write this daemon's pid and runtime dir to its pid file in `directory`, locked for as long as it lives: a pid
@@ -71,10 +65,9 @@ def live_daemons(rt, state, procfs=False):
     found = dict(filter(None, map(daemon_in, pid_dirs(rt, state))))
     if not found and procfs:
         from procfs import proc_daemons
-        for pid, argv in proc_daemons(os.getuid()):
-            dirs = [a.decode("utf-8", "surrogateescape") for a in argv[6:8]]
-            if argv[3:5] == [b"daemon", b"%d" % PROTOCOL] and len(dirs) == 2 and (rt == dirs[0] or state == dirs[1]):
-                found[pid] = dirs[0]
+        for pid, held in proc_daemons(os.getuid(), PID_NAME):
+            if rt in held or state in held:
+                found[pid] = held[0]
     return sorted(found.items())
 
 def running(pid):

@@ -11,9 +11,8 @@ from contextlib import contextmanager
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from protocol import PROTOCOL  # noqa: E402
 from protocol import PID_NAME  # noqa: E402
-from registry import (daemon_argv, daemon_in, helper_dir, hold_pid_file, last_fatal, live_daemons, lost_info,  # noqa: E402
+from registry import (daemon_in, hold_pid_file, last_fatal, live_daemons, lost_info,  # noqa: E402
     lost_message, lost_sessions, parse_registry)
 
 HELPER = os.path.dirname(os.path.abspath(__file__))
@@ -100,6 +99,21 @@ class PidFileTest(unittest.TestCase):
         with holder(state, "/tmp/sessh-0") as child:
             self.assertEqual(live_daemons(self.dir, state), [(child.pid, "/tmp/sessh-0")])
 
+    @unittest.skipUnless(os.path.isdir("/proc/self"), "no procfs here")
+    def test_procfs_finds_the_daemon_that_holds_a_removed_pid_file_and_not_a_reader_of_it(self):
+        with holder(self.dir, "/run/x") as child:
+            path = os.path.join(self.dir, PID_NAME)
+            code = "import sys; f = open(%r); print('open', flush=True); sys.stdin.read()" % path
+            reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.addCleanup(reader.wait)
+            self.addCleanup(reader.stdout.close)
+            self.addCleanup(reader.stdin.close)
+            self.assertEqual(reader.stdout.readline(), b"open\n")
+            os.unlink(path)
+            self.assertEqual(live_daemons(self.dir, None), [])
+            self.assertEqual(live_daemons(self.dir, None, procfs=True), [(child.pid, "/run/x")])
+            self.assertEqual(live_daemons("/elsewhere", self.dir, procfs=True), [(child.pid, "/run/x")])
+
     def test_a_pid_file_others_may_write_is_not_trusted(self):
         with holder(self.dir, "/run/x"):
             os.chmod(os.path.join(self.dir, PID_NAME), 0o622)
@@ -117,13 +131,6 @@ class PidFileTest(unittest.TestCase):
             hold_pid_file(self.dir, "/run/x")
         with open(target) as f:
             self.assertEqual(f.read(), "1\n/run/x\n")
-
-
-class DaemonArgvTest(unittest.TestCase):
-    def test_the_daemon_runs_the_helper_directory_it_was_started_from(self):
-        argv = daemon_argv(3, "/rt", None)
-        self.assertEqual(argv[1:], ["-S", helper_dir(), "daemon", str(PROTOCOL), "3", "/rt", ""])
-        self.assertTrue(os.path.isfile(os.path.join(argv[2], "__main__.py")))
 
 
 if __name__ == "__main__":
