@@ -118,6 +118,31 @@ Deno.test("forward without a ControlMaster: the agent holds a -L forward, lists 
     );
   });
 
+  await t.step(
+    "status and list show the forwards the agent holds",
+    async () => {
+      const ran = await sessh(sshd, ["run", "fw", sshd.dest, "--", "true"], {
+        env: NO_MASTER,
+      });
+      assert.equal(ran.code, 0, ran.stderr);
+      const held = [{ kind: "L", spec, pid, state: "up" }];
+      const status = await sesshJson(sshd, ["status", "fw", sshd.dest], {
+        env: NO_MASTER,
+      });
+      assert.equal(status.code, 0, JSON.stringify(status.json));
+      assert.deepEqual(status.json.forwards, held);
+      const list = await sesshJson(sshd, ["list", sshd.dest], {
+        env: NO_MASTER,
+      });
+      assert.equal(list.code, 0, JSON.stringify(list.json));
+      assert.deepEqual(list.json.forwards, held);
+      const text = await sessh(sshd, ["status", "fw", sshd.dest], {
+        env: NO_MASTER,
+      });
+      assert.match(text.stdout, new RegExp(`^forward: -L ${spec}$`, "m"));
+    },
+  );
+
   await t.step("cancelled: its ssh ends and the port is closed", async () => {
     const cancelled = await forwardJson(sshd, ["-L", spec, "--cancel"]);
     assert.equal(cancelled.code, 0, JSON.stringify(cancelled.json));

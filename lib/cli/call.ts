@@ -169,6 +169,28 @@ export function remaining(deadline: number): number {
 }
 
 /**
+ * The forwards a call lists (`status`, `list`): without a ControlMaster,
+ * those the local agent holds, unless `SESSH_AGENT=0` turned it off (then
+ * none are held).
+ *
+ * @param client The connected client.
+ * @param t DEST [PORT] as the call gave them.
+ * @param flags The call's flags.
+ * @returns The forwards in place.
+ */
+export function listedForwards(
+  client: SesshClient,
+  t: { dest: string; port?: string },
+  flags: CommonFlags,
+): Promise<Forward[]> {
+  const held = client.settings.controlMaster ||
+      Deno.env.get("SESSH_AGENT") === "0"
+    ? undefined
+    : heldForwardTarget(t, flags, client.settings);
+  return forwardsFor(client, held).recorded();
+}
+
+/**
  * What the local agent needs to hold a call's forwards when there is no
  * ControlMaster (`SESSH_CONTROL_MASTER=no`): without the agent, nothing
  * would outlive the call to hold them.
@@ -213,23 +235,10 @@ export async function setUpForwards(
   t: { dest: string; port?: string },
   flags: CommonFlags,
 ): Promise<void> {
-  if (forwards?.length && !client.settings.controlMaster) {
-    const target = heldForwardTarget(t, flags, client.settings);
-    // Loaded only when used: every verb loads this module.
-    const { askAgentForward } = await import(
-      "../transport/agent_forwards.ts"
-    );
-    for (const forward of forwards) {
-      await askAgentForward(
-        client.settings.controlDir,
-        target,
-        "open",
-        forward,
-      );
-    }
-    return;
-  }
   if (!forwards?.length) return;
-  const forwarder = forwardsFor(client);
+  const held = client.settings.controlMaster
+    ? undefined
+    : heldForwardTarget(t, flags, client.settings);
+  const forwarder = forwardsFor(client, held);
   for (const forward of forwards) await forwarder.change(forward);
 }

@@ -1,9 +1,8 @@
 /**
- * The port forwards of a client's ControlMaster (`ssh -O forward`, recorded
- * beside its socket). Without a master (`SESSH_CONTROL_MASTER=no`) the local
- * agent holds one `ssh -N` per forward instead (`setUpForwards` in
- * `call.ts` and `forward.ts` ask it first); this forwarder then lists none
- * and refuses.
+ * The port forwards of a destination as one call reaches it: those of the
+ * client's ControlMaster (`ssh -O forward`, recorded beside its socket), or,
+ * without a master (`SESSH_CONTROL_MASTER=no`), the `ssh -N` per forward that
+ * the local agent holds, since only a process that outlives the call can.
  *
  * @module
  */
@@ -15,6 +14,7 @@ import {
   recordedForwards,
 } from "../ssh/forwards.ts";
 import type { SesshClient } from "../session/client.ts";
+import type { ForwardTarget } from "../transport/agent_forwards.ts";
 
 /** The port forwards of one destination, as a client reaches it. */
 export interface Forwarder {
@@ -39,11 +39,14 @@ export interface Forwarder {
 }
 
 /**
- * The forwards of the client's destination: through its master, or, when
- * the client goes without one, a forwarder that lists none and refuses to
- * set one up with a usage error that says how to get one.
+ * The forwards of the client's destination: through its master; when the
+ * client goes without one, those the local agent holds for `held`; with
+ * neither, a forwarder that lists none and refuses to set one up with a
+ * usage error that says how to get one.
  *
  * @param client A connected client.
+ * @param held Without a master: what the agent is asked about (see
+ *   `heldForwardTarget` in `call.ts`); leave it out when the agent is off.
  * @returns Its forwarder.
  *
  * @example
@@ -53,9 +56,15 @@ export interface Forwarder {
  * console.log(forwards.length); // 1
  * ```
  */
-export function forwardsFor(client: SesshClient): Forwarder {
+export function forwardsFor(
+  client: SesshClient,
+  held?: ForwardTarget,
+): Forwarder {
   const master = client.master;
   const where = `through the master of ${client.destination.display}`;
+  if (master === null && held) {
+    return heldBy(client.settings.controlDir, held);
+  }
   if (master === null) {
     const refuse = (): never => {
       throw new UsageError(
@@ -88,5 +97,29 @@ export function forwardsFor(client: SesshClient): Forwarder {
         forward,
       ),
     recorded: () => recordedForwards(master.controlPath),
+  };
+}
+
+/** The forwards the local agent holds: one `ssh -N` each. */
+function heldBy(controlDir: string, target: ForwardTarget): Forwarder {
+  // Loaded only when used: every verb that lists forwards loads this module.
+  const ask = async (
+    action: "open" | "cancel" | "list",
+    forward?: Forward,
+  ) => {
+    const { askAgentForward } = await import(
+      "../transport/agent_forwards.ts"
+    );
+    return await askAgentForward(controlDir, target, action, forward);
+  };
+  return {
+    where: `to ${target.destination}, held by the local agent`,
+    change: async (forward) => (await ask("open", forward)).forwards,
+    cancel: async (forward) => {
+      const { cancelled, forwards } = await ask("cancel", forward);
+      // The agent names the forward it cancelled, or fails with no_forward.
+      return { cancelled: cancelled ?? forward, forwards };
+    },
+    recorded: async () => (await ask("list")).forwards,
   };
 }

@@ -42,7 +42,8 @@ export interface ForwardTarget {
  * @param target Destination, ssh flags, environment, timeout.
  * @param action What to do.
  * @param forward The forward to start or cancel.
- * @returns The forwards to the destination now, and the one cancelled.
+ * @returns The forwards to the destination now, and the one cancelled. A
+ *   list when no agent runs is empty: none is started just to say so.
  * @throws {SesshError} what the agent or ssh said; `connect_failed` when
  *   no agent could be reached.
  *
@@ -83,6 +84,7 @@ export async function askAgentForward(
     if ("reason" in answer) {
       last = answer;
       if (!answer.agentDue) break;
+      if (action === "list" && !started) return { forwards: [] };
     } else {
       answer.close();
       const reply = answer.reply as unknown as ForwardReply;

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { forwardsFor } from "../forwarding.ts";
 import {
   type CommonFlags,
   connect,
+  listedForwards,
   type Outcome,
   type Target,
 } from "../call.ts";
@@ -34,7 +34,7 @@ export async function statusCommand(
   const info = await client.session(t.name).status();
   const master = client.master && { alive: true, pid: client.master.pid };
   const path = callPathJson(client.path);
-  const forwards = await forwardsFor(client).recorded();
+  const forwards = await listedForwards(client, t, flags);
   return {
     op: "status",
     fields: { master, path, forwards, session: statusJson(info) },
@@ -57,7 +57,7 @@ export async function listCommand(
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
   const sessions = await client.list();
-  const forwards = await forwardsFor(client).recorded();
+  const forwards = await listedForwards(client, t, flags);
   return {
     op: "list",
     fields: { sessions: sessions.map(statusJson), forwards },
