@@ -9,8 +9,9 @@
  * replaces on the same loaded machine.
  *
  * Each `cp` runs with `SESSH_TRACE_PHASES=1`: its time splits into the
- * runtime's start, reaching the daemon (modules, lease), the copy itself
- * (the plan and sftp's or the daemon's transfer) and the exit.
+ * runtime's start, reaching the daemon (modules, lease), the plan (the
+ * daemon's stat and checks), the transfer (sftp's or the daemon's) and the
+ * exit.
  *
  * @module
  */
@@ -37,9 +38,15 @@ const CP_PHASES: readonly Phase[] = [
     to: "connected",
   },
   {
-    key: "copy",
-    label: "the copy (plan and transfer)",
+    key: "plan",
+    label: "the plan (the daemon's stat and checks)",
     from: "connected",
+    to: "planned",
+  },
+  {
+    key: "transfer",
+    label: "the transfer (sftp's or the daemon's)",
+    from: "planned",
     to: "outcome",
   },
   { key: "exit", label: "report and exit", from: "outcome", to: "end" },
