@@ -13,6 +13,14 @@ export { MAX_FRAME };
 
 /** The smallest buffer a decoder grows to; it doubles from there. */
 const MIN_BUFFER = 4096;
+/**
+ * A frame at least this large that a push does not complete is gathered in
+ * a buffer of its own, exactly its size, which its decoded message then
+ * keeps: its bytes are copied once, not into the shared buffer and out again
+ * (that copy, of every megabyte a download or a follow brought, was the
+ * command line's largest cost after the reads themselves).
+ */
+const OWN_FRAME = 64 * 1024;
 
 /** A decoded frame: always a map with string keys. */
 export type Message = Record<string, unknown>;
@@ -125,6 +133,9 @@ export class FrameDecoder {
   #buffer = new Uint8Array(0);
   #start = 0;
   #end = 0;
+  // A big frame being gathered (see OWN_FRAME), and how much of it came.
+  #frame: Uint8Array | null = null;
+  #frameAt = 0;
 
   /**
    * Adds bytes and returns every message they complete.
@@ -133,8 +144,13 @@ export class FrameDecoder {
    * @returns The complete messages, in order.
    */
   push(chunk: Uint8Array): Message[] {
-    this.#append(chunk);
     const messages: Message[] = [];
+    let used = 0;
+    if (this.#frame !== null) {
+      used = this.#fill(chunk, messages);
+      if (this.#frame !== null) return messages;
+    }
+    this.#append(used ? chunk.subarray(used) : chunk);
     while (this.#end - this.#start >= 4) {
       const view = new DataView(this.#buffer.buffer, this.#start);
       const size = view.getUint32(0);
@@ -144,16 +160,23 @@ export class FrameDecoder {
           `Received a frame of ${size} bytes, over the ${MAX_FRAME} byte limit; the helper is not speaking sessh's protocol`,
         );
       }
-      if (this.#end - this.#start < 4 + size) break;
+      if (this.#end - this.#start < 4 + size) {
+        // Incomplete, so every byte held belongs to it.
+        if (size >= OWN_FRAME) {
+          this.#frame = new Uint8Array(size);
+          this.#frame.set(this.#buffer.subarray(this.#start + 4, this.#end));
+          this.#frameAt = this.#end - this.#start - 4;
+          this.#start = this.#end = 0;
+        }
+        break;
+      }
       // A copy: decoded bin fields are views into their input, and this
       // buffer is reused for the next frames.
-      const value = decode(
-        this.#buffer.slice(this.#start + 4, this.#start + 4 + size),
+      messages.push(
+        decodeMap(
+          this.#buffer.slice(this.#start + 4, this.#start + 4 + size),
+        ),
       );
-      if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw new SesshError("protocol", "Received a frame that is not a map");
-      }
-      messages.push(value as Message);
       this.#start += 4 + size;
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
@@ -162,7 +185,22 @@ export class FrameDecoder {
 
   /** Bytes received that do not yet form a whole frame. */
   get pending(): number {
-    return this.#end - this.#start;
+    return this.#end - this.#start +
+      (this.#frame === null ? 0 : 4 + this.#frameAt);
+  }
+
+  /** Adds the chunk's start to the big frame; returns the bytes it took. */
+  #fill(chunk: Uint8Array, messages: Message[]): number {
+    const frame = this.#frame!;
+    const taken = Math.min(frame.length - this.#frameAt, chunk.length);
+    frame.set(chunk.subarray(0, taken), this.#frameAt);
+    this.#frameAt += taken;
+    if (this.#frameAt === frame.length) {
+      this.#frame = null;
+      this.#frameAt = 0;
+      messages.push(decodeMap(frame));
+    }
+    return taken;
   }
 
   /**
@@ -172,6 +210,15 @@ export class FrameDecoder {
    * @returns A copy of those bytes.
    */
   takePending(): Uint8Array {
+    if (this.#frame !== null) {
+      // While a big frame is gathered, the shared buffer is empty.
+      const rest = new Uint8Array(4 + this.#frameAt);
+      new DataView(rest.buffer).setUint32(0, this.#frame.length);
+      rest.set(this.#frame.subarray(0, this.#frameAt), 4);
+      this.#frame = null;
+      this.#frameAt = 0;
+      return rest;
+    }
     const rest = this.#buffer.slice(this.#start, this.#end);
     this.#start = this.#end = 0;
     return rest;
@@ -194,4 +241,13 @@ export class FrameDecoder {
     this.#buffer.set(chunk, this.#end);
     this.#end += chunk.length;
   }
+}
+
+/** A frame's body decoded: a map, or the stream is not sessh's protocol. */
+function decodeMap(body: Uint8Array): Message {
+  const value = decode(body);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SesshError("protocol", "Received a frame that is not a map");
+  }
+  return value as Message;
 }

@@ -30,6 +30,47 @@ Deno.test("FrameDecoder.push() grows from empty to hold a frame that comes in pi
   assert.equal(decoder.pending, 0);
 });
 
+Deno.test("FrameDecoder.push() decodes big frames gathered apart, however the stream is cut", async (t) => {
+  const big = (n: number, seed: number) =>
+    new Uint8Array(n).map((_, i) => (i * 7 + seed) % 256);
+  const sent = [
+    { data: big(300_000, 1) },
+    { small: 1 },
+    { data: big(65_536, 2) },
+    { data: big(1 << 20, 3) },
+    { end: true },
+  ];
+  const bytes = new Uint8Array(
+    sent.flatMap((message) => [...encodeFrame(message)]),
+  );
+  for (const cut of [1, 997, 4096, 65_536, 300_009, bytes.length]) {
+    await t.step(`in pieces of ${cut} bytes`, () => {
+      const decoder = new FrameDecoder();
+      const got = [];
+      for (let at = 0; at < bytes.length; at += cut) {
+        got.push(...decoder.push(bytes.subarray(at, at + cut)));
+      }
+      assert.deepEqual(got, sent);
+      assert.equal(decoder.pending, 0);
+    });
+  }
+});
+
+Deno.test("FrameDecoder.takePending() hands over a big frame cut short, its header first", () => {
+  const data = new Uint8Array(200_000).map((_, i) => i % 253);
+  const frame = encodeFrame({ data });
+  const decoder = new FrameDecoder();
+  assert.deepEqual(decoder.push(frame.subarray(0, 70_000)), []);
+  assert.deepEqual(decoder.push(frame.subarray(70_000, 150_000)), []);
+  assert.equal(decoder.pending, 150_000);
+  const rest = decoder.takePending();
+  assert.deepEqual(rest, frame.subarray(0, 150_000));
+  assert.equal(decoder.pending, 0);
+  const next = new FrameDecoder();
+  next.push(rest);
+  assert.deepEqual(next.push(frame.subarray(150_000)), [{ data }]);
+});
+
 Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer is reused", () => {
   const decoder = new FrameDecoder();
   const first = new Uint8Array(100_000).fill(7);

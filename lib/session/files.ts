@@ -13,6 +13,7 @@ import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
 import { OPS } from "../contract/spec.ts";
+import { markPhase } from "../phases.ts";
 
 /**
  * Bytes per request, and how many requests are in flight: parts of 256 KiB,
@@ -153,6 +154,7 @@ export async function uploadFile(
   options: FileOptions = {},
 ): Promise<TransferResult> {
   const plan = await planUpload(connection, localPath, remotePath, options);
+  markPhase("planned");
   return await sendParts(connection, plan, options);
 }
 
@@ -325,6 +327,7 @@ export async function downloadFile(
   options: FileOptions = {},
 ): Promise<TransferResult> {
   const plan = await planDownload(connection, remotePath, localPath, options);
+  markPhase("planned");
   return await fetchParts(connection, plan, options);
 }
 

@@ -26,6 +26,7 @@ import {
   transferBatch,
 } from "../../ssh/sftp.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
+import { markPhase } from "../../phases.ts";
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {
@@ -68,6 +69,7 @@ export async function fileViaSftp(
       partFiles,
     })
     : await planDownload(client.connection, remotePath, localPath, options);
+  markPhase("planned");
   const whole = plan.total >= 0 && plan.start === plan.total &&
     plan.continues === "target";
   if (whole) {

@@ -1,0 +1,348 @@
+/**
+ * `deno task bench:bulk`: the bulk paths alone, side by side with ssh's own
+ * tools in one run, and where a copy's time goes. `cp` of a file both ways
+ * beside `scp`, `cp --via helper` beside `sftp`, `logs --follow --raw` of a
+ * full buffer beside `ssh DEST cat` of as many bytes; each case interleaved
+ * with its anchor, `--runs` times, medians compared. With `--base BUNDLE`
+ * (a `cli.js` built by `deno bundle` from another revision), that command
+ * line runs beside this one, so a change is measured against what it
+ * replaces on the same loaded machine.
+ *
+ * Each `cp` runs with `SESSH_TRACE_PHASES=1`: its time splits into the
+ * runtime's start, reaching the daemon (modules, lease), the plan (the
+ * daemon's stat and checks), the transfer (sftp's or the daemon's) and the
+ * exit.
+ *
+ * @module
+ */
+import { SesshClient } from "../mod.ts";
+import { runCommand } from "../lib/process.ts";
+import { startSshd, type TestSshd } from "../tests/_sshd.ts";
+import { buildBundle, bundledArgv } from "../tests/_bundle.ts";
+import {
+  medianPhases,
+  type Phase,
+  type PhaseSample,
+  tracedRun,
+} from "./_phases.ts";
+import { positiveInteger } from "./_options.ts";
+import { percentile } from "./_stats.ts";
+
+/** Where a `cp`'s time goes, between the marks `lib/phases.ts` records. */
+const CP_PHASES: readonly Phase[] = [
+  { key: "start", label: "runtime start", from: "spawn", to: "origin" },
+  {
+    key: "reach",
+    label: "modules, lease, client",
+    from: "origin",
+    to: "connected",
+  },
+  {
+    key: "plan",
+    label: "the plan (the daemon's stat and checks)",
+    from: "connected",
+    to: "planned",
+  },
+  {
+    key: "transfer",
+    label: "the transfer (sftp's or the daemon's)",
+    from: "planned",
+    to: "outcome",
+  },
+  { key: "exit", label: "report and exit", from: "outcome", to: "end" },
+];
+
+const STEP_TIMEOUT_MS = 600_000;
+
+interface Options {
+  runs: number;
+  mb: number;
+  followMb: number;
+  base: string | null;
+}
+
+function parseArgs(args: string[]): Options {
+  const options: Options = { runs: 5, mb: 100, followMb: 20, base: null };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--runs") options.runs = positiveInteger(value);
+    else if (flag === "--mb") options.mb = positiveInteger(value);
+    else if (flag === "--follow-mb") options.followMb = positiveInteger(value);
+    else if (flag === "--base") options.base = value;
+    else {
+      throw new Error(
+        `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE`,
+      );
+    }
+  }
+  return options;
+}
+
+async function check(argv: string[], env: Record<string, string>) {
+  const result = await runCommand(argv, { timeoutMs: STEP_TIMEOUT_MS, env });
+  if (result.code !== 0) {
+    throw new Error(
+      `${argv.join(" ")} exited ${result.code}: ${
+        new TextDecoder().decode(result.stderr)
+      }`,
+    );
+  }
+}
+
+/** Reads `bytes` of a command's stdout and drops them, then kills it. */
+async function drain(
+  argv: string[],
+  env: Record<string, string>,
+  bytes: number,
+): Promise<void> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const stuck = setTimeout(() => child.kill("SIGKILL"), STEP_TIMEOUT_MS);
+  const reader = child.stdout.getReader();
+  let got = 0;
+  try {
+    while (got < bytes) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      got += value.length;
+    }
+  } finally {
+    clearTimeout(stuck);
+    child.kill("SIGKILL");
+    reader.releaseLock();
+    await child.stdout.cancel();
+    await child.status;
+  }
+  if (got < bytes) throw new Error(`${argv[0]} ended after ${got} bytes`);
+}
+
+/** Times of each case, and the traced samples of the command lines' copies. */
+class Tally {
+  times: Record<string, number[]> = {};
+  traces: Record<string, PhaseSample[]> = {};
+
+  async time(label: string, work: () => Promise<void>): Promise<void> {
+    const started = performance.now();
+    await work();
+    (this.times[label] ??= []).push(performance.now() - started);
+  }
+
+  async traced(
+    label: string,
+    argv: string[],
+    env: Record<string, string>,
+  ): Promise<void> {
+    const sample = await tracedRun(argv, env);
+    (this.times[label] ??= []).push(sample.endedAt - sample.spawnedAt);
+    (this.traces[label] ??= []).push(sample);
+  }
+
+  median(label: string): number {
+    return percentile(this.times[label], 50);
+  }
+}
+
+async function main(options: Options): Promise<void> {
+  const progress = (line: string) => console.error(`… ${line}`);
+  progress("starting a loopback sshd, a session and the bundle");
+  await using sshd = await startSshd();
+  await using client = await SesshClient.connect({
+    destination: sshd.dest,
+    ssh: { configFile: sshd.configFile },
+    env: { ...Deno.env.toObject(), ...sshd.env },
+  });
+  const bundle = await buildBundle(`${sshd.dir}/dist`);
+  const lines: [string, string][] = [["new", bundle]];
+  if (options.base) lines.push(["base", options.base]);
+  const tally = new Tally();
+  await copies(sshd, client, lines, options, tally, progress);
+  await follows(sshd, client, lines, options, tally, progress);
+  report(tally, lines.map(([name]) => name));
+}
+
+async function copies(
+  sshd: TestSshd,
+  client: SesshClient,
+  lines: [string, string][],
+  options: Options,
+  tally: Tally,
+  progress: (line: string) => void,
+): Promise<void> {
+  const env = sshd.env;
+  const controlPath = client.master!.controlPath;
+  const mux = [
+    "-F",
+    sshd.configFile,
+    "-o",
+    `ControlPath=${controlPath}`,
+    "-o",
+    "ControlMaster=no",
+  ];
+  const payload = `${sshd.dir}/bulk.bin`;
+  await check([
+    "sh",
+    "-c",
+    `head -c ${options.mb << 20} /dev/urandom > '${payload}'`,
+  ], {});
+  const remote = (name: string) => `${sshd.dest}:${sshd.home}/${name}`;
+  const local = (name: string) => `${sshd.dir}/${name}`;
+  await check(["scp", "-q", ...mux, payload, remote("src.bin")], env);
+  // One batch line on sftp's stdin, the path a word of its own.
+  const sftp = (line: string) => [
+    "sh",
+    "-c",
+    'line=$1; shift; printf "%s\\n" "$line" | "$@"',
+    "sh",
+    line,
+    "sftp",
+    "-q",
+    "-b",
+    "-",
+    ...mux,
+    sshd.dest,
+  ];
+  for (let i = 0; i < options.runs; i++) {
+    progress(`copies, round ${i + 1} of ${options.runs}`);
+    await tally.time(
+      "scp up",
+      () => check(["scp", "-q", ...mux, payload, remote("scp.bin")], env),
+    );
+    await tally.time(
+      "scp down",
+      () =>
+        check(["scp", "-q", ...mux, remote("src.bin"), local("scp.bin")], env),
+    );
+    await tally.time(
+      "sftp up",
+      () => check(sftp(`put "${payload}" "${sshd.home}/sftp.bin"`), env),
+    );
+    await tally.time(
+      "sftp down",
+      () =>
+        check(sftp(`get "${sshd.home}/src.bin" "${local("sftp.bin")}"`), env),
+    );
+    for (const [name, entry] of lines) {
+      const cli = (args: string[]) =>
+        bundledArgv(entry, sshd.configFile, [], args);
+      await tally.traced(
+        `${name} cp up`,
+        cli(["cp", payload, remote("cp.bin")]),
+        env,
+      );
+      await tally.traced(
+        `${name} cp down`,
+        cli(["cp", remote("src.bin"), local("cp.bin")]),
+        env,
+      );
+      await tally.traced(
+        `${name} helper up`,
+        cli(["cp", "--via", "helper", payload, remote("helper.bin")]),
+        env,
+      );
+      await tally.traced(
+        `${name} helper down`,
+        cli(["cp", "--via", "helper", remote("src.bin"), local("helper.bin")]),
+        env,
+      );
+    }
+  }
+}
+
+async function follows(
+  sshd: TestSshd,
+  client: SesshClient,
+  lines: [string, string][],
+  options: Options,
+  tally: Tally,
+  progress: (line: string) => void,
+): Promise<void> {
+  progress(`follow: filling a session's buffer with ${options.followMb} MB`);
+  const session = client.session("bulk");
+  await session.open({ shell: "bash", bufferSize: 256 << 20 });
+  const filled = await session.run(
+    `head -c ${options.followMb << 20} /dev/zero | tr '\\0' x | fold -w 100`,
+    { timeoutMs: STEP_TIMEOUT_MS, wait: true },
+  );
+  const start = Math.max(
+    filled.outputStart,
+    (await session.status()).bufferStart,
+  );
+  const bytes = filled.cursor - start;
+  const file = `${sshd.dir}/follow.bin`;
+  await check(["sh", "-c", `head -c ${bytes} /dev/zero > '${file}'`], {});
+  const cat = [
+    "ssh",
+    "-F",
+    sshd.configFile,
+    "-S",
+    client.master!.controlPath,
+    sshd.dest,
+    "cat",
+    file,
+  ];
+  for (let i = 0; i < options.runs; i++) {
+    progress(`follow, round ${i + 1} of ${options.runs}`);
+    await tally.time("ssh cat", () => drain(cat, sshd.env, bytes));
+    for (const [name, entry] of lines) {
+      const argv = bundledArgv(entry, sshd.configFile, [], [
+        "logs",
+        "bulk",
+        sshd.dest,
+        "--follow",
+        "--raw",
+        "--since",
+        String(start),
+      ]);
+      await tally.time(`${name} follow`, () => drain(argv, sshd.env, bytes));
+    }
+  }
+}
+
+function report(tally: Tally, names: string[]): void {
+  const ms = (value: number) => `${Math.round(value)} ms`;
+  const rows: string[][] = [["case", "median", "anchor", "ratio", "goal"]];
+  const cases: [string, string, string][] = [
+    ["cp up", "scp up", "≥ 0.9×"],
+    ["cp down", "scp down", "≥ 0.9×"],
+    ["helper up", "sftp up", "≥ 0.5×"],
+    ["helper down", "sftp down", "≥ 0.5×"],
+    ["follow", "ssh cat", "≥ 0.8×"],
+  ];
+  for (const [label, anchor, goal] of cases) {
+    for (const name of names) {
+      const mine = tally.median(`${name} ${label}`);
+      const theirs = tally.median(anchor);
+      rows.push([
+        `${name} ${label}`,
+        ms(mine),
+        `${anchor} ${ms(theirs)}`,
+        `${(theirs / mine).toFixed(2)}×`,
+        goal,
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, i) =>
+    Math.max(...rows.map((r) => r[i].length))
+  );
+  for (const row of rows) {
+    console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
+  }
+  console.log("\nwhere a copy's time goes (medians):");
+  for (const [label, samples] of Object.entries(tally.traces)) {
+    const phases = medianPhases(samples, CP_PHASES);
+    console.log(
+      `${label.padEnd(18)} ` +
+        CP_PHASES.map((p) => `${p.key} ${ms(phases[p.key] ?? NaN)}`).join(
+          ", ",
+        ) + `; total ${ms(phases.total)}`,
+    );
+  }
+}
+
+if (import.meta.main) await main(parseArgs(Deno.args));
