@@ -188,7 +188,13 @@ Deno.test("a library script runs with the permissions the README lists, and need
   await using sshd = await startSshd();
   const script = new URL("./testdata/permissions_script.ts", import.meta.url)
     .pathname;
-  const config = new URL("../deno.json", import.meta.url).pathname;
+  // A project that imports the package resolves its npm packages but does
+  // not load modules lazily: the package's own deno.json, which turns on
+  // lazy-dynamic-imports, applies only in a clone (see the last step).
+  const clone = new URL("../deno.json", import.meta.url).pathname;
+  const config = `${sshd.dir}/consumer.json`;
+  const { imports } = JSON.parse(await Deno.readTextFile(clone));
+  await Deno.writeTextFile(config, JSON.stringify({ imports }));
   const dir = sshd.controlDir;
   // Exactly the README's set: with the control directory named, and ps
   // when the run asks for it instead of /proc.
@@ -200,13 +206,17 @@ Deno.test("a library script runs with the permissions the README lists, and need
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
   ];
-  const run = async (granted: string[], env: Record<string, string> = {}) => {
+  const run = async (
+    granted: string[],
+    env: Record<string, string> = {},
+    configFile = config,
+  ) => {
     const output = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-prompt",
         "--config",
-        config,
+        configFile,
         ...granted,
         script,
         sshd.dest,
@@ -242,6 +252,21 @@ Deno.test("a library script runs with the permissions the README lists, and need
     const granted = await run([...others, "--allow-run=ssh,ps"], env);
     assert.equal(granted.code, 0, granted.stderr);
   });
+  await t.step(
+    "from a clone, whose deno.json loads modules lazily, it also reads the clone",
+    async () => {
+      const root = new URL("..", import.meta.url).pathname;
+      const without = await run(permissions, {}, clone);
+      assert.notEqual(without.code, 0, without.stdout);
+      assert.match(without.stderr, /Requires read access to ".*\.ts"/);
+      const reading = permissions.map((p) =>
+        p.startsWith("--allow-read=") ? `${p},${root}` : p
+      );
+      const granted = await run(reading, {}, clone);
+      assert.equal(granted.code, 0, granted.stderr);
+      assert.equal(granted.stdout, "hi 0\nhi 0\n");
+    },
+  );
 });
 
 Deno.test("a library script's warm path starts the agent from the package's command line, not from the script", async () => {
