@@ -148,6 +148,43 @@ class Tally {
   }
 }
 
+/** A command line under test, with the environment its calls run in. */
+interface Line {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Gives each command line a control directory, so a master and an agent, of
+ * its own: an agent serves only the bundle that started it, and a call of
+ * the other finds it outdated and goes without it, so that command lines
+ * taking turns on one directory would each measure no agent at all. Two
+ * small copies through the daemon start the master and the agent, then
+ * lease from it.
+ */
+async function ownAgents(sshd: TestSshd, lines: Line[]): Promise<void> {
+  const small = `${sshd.dir}/warm.txt`;
+  await Deno.writeTextFile(small, "warm\n");
+  for (const line of lines) {
+    const dir = `${sshd.dir}/c-${line.name}`;
+    await Deno.mkdir(dir, { mode: 0o700 });
+    line.env = { ...sshd.env, SESSH_CONTROL_DIR: dir };
+    for (let i = 0; i < 2; i++) {
+      await check(
+        bundledArgv(line.entry, sshd.configFile, [], [
+          "cp",
+          "--via",
+          "helper",
+          small,
+          `${sshd.dest}:${sshd.home}/warm.txt`,
+        ]),
+        line.env,
+      );
+    }
+  }
+}
+
 async function main(options: Options): Promise<void> {
   const progress = (line: string) => console.error(`… ${line}`);
   progress("starting a loopback sshd, a session and the bundle");
@@ -158,18 +195,19 @@ async function main(options: Options): Promise<void> {
     env: { ...Deno.env.toObject(), ...sshd.env },
   });
   const bundle = await buildBundle(`${sshd.dir}/dist`);
-  const lines: [string, string][] = [["new", bundle]];
-  if (options.base) lines.push(["base", options.base]);
+  const lines: Line[] = [{ name: "new", entry: bundle, env: {} }];
+  if (options.base) lines.push({ name: "base", entry: options.base, env: {} });
+  await ownAgents(sshd, lines);
   const tally = new Tally();
   await copies(sshd, client, lines, options, tally, progress);
   await follows(sshd, client, lines, options, tally, progress);
-  report(tally, lines.map(([name]) => name));
+  report(tally, lines.map((line) => line.name));
 }
 
 async function copies(
   sshd: TestSshd,
   client: SesshClient,
-  lines: [string, string][],
+  lines: Line[],
   options: Options,
   tally: Tally,
   progress: (line: string) => void,
@@ -227,7 +265,7 @@ async function copies(
       () =>
         check(sftp(`get "${sshd.home}/src.bin" "${local("sftp.bin")}"`), env),
     );
-    for (const [name, entry] of lines) {
+    for (const { name, entry, env } of lines) {
       const cli = (args: string[]) =>
         bundledArgv(entry, sshd.configFile, [], args);
       await tally.traced(
@@ -257,7 +295,7 @@ async function copies(
 async function follows(
   sshd: TestSshd,
   client: SesshClient,
-  lines: [string, string][],
+  lines: Line[],
   options: Options,
   tally: Tally,
   progress: (line: string) => void,
@@ -289,7 +327,7 @@ async function follows(
   for (let i = 0; i < options.runs; i++) {
     progress(`follow, round ${i + 1} of ${options.runs}`);
     await tally.time("ssh cat", () => drain(cat, sshd.env, bytes));
-    for (const [name, entry] of lines) {
+    for (const { name, entry, env } of lines) {
       const argv = bundledArgv(entry, sshd.configFile, [], [
         "logs",
         "bulk",
@@ -299,7 +337,7 @@ async function follows(
         "--since",
         String(start),
       ]);
-      await tally.time(`${name} follow`, () => drain(argv, sshd.env, bytes));
+      await tally.time(`${name} follow`, () => drain(argv, env, bytes));
     }
   }
 }

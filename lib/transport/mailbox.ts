@@ -95,6 +95,11 @@ export function isLocalGap(event: Message): boolean {
   return event.ev === EVENTS.gap && event.local === true;
 }
 
+/** The bytes of an output event. */
+function outputSize(event: Message): number {
+  return (event.data as Uint8Array | undefined)?.length ?? 0;
+}
+
 /**
  * One call's queue of one session's events (made by
  * {@linkcode Connection.subscribe}; dispose of it when the call ends).
@@ -164,7 +169,7 @@ export class Mailbox implements EventSource {
     if (this.#closed) return;
     if (event.ev === EVENTS.output) {
       if (!this.keepsOutput) return;
-      const size = (event.data as Uint8Array | undefined)?.length ?? 0;
+      const size = outputSize(event);
       if (
         !this.pauses && (this.#gap || this.#bytes + size > MAX_QUEUED_BYTES)
       ) {
@@ -175,7 +180,6 @@ export class Mailbox implements EventSource {
         this.#gap.end = start + size;
         return;
       }
-      this.#bytes += size;
     } else this.#tellGap();
     this.#put(event);
   }
@@ -193,7 +197,12 @@ export class Mailbox implements EventSource {
     if (waiter) {
       this.#waiter = null;
       waiter(event);
-    } else this.#queue.push(event);
+      return;
+    }
+    // Only what waits in the queue counts: an event handed straight to a
+    // waiting consumer is never taken from it.
+    this.#queue.push(event);
+    if (event.ev === EVENTS.output) this.#bytes += outputSize(event);
   }
 
   take(): Message | null {
@@ -206,9 +215,7 @@ export class Mailbox implements EventSource {
       }
       return null;
     }
-    if (event.ev === EVENTS.output) {
-      this.#bytes -= (event.data as Uint8Array | undefined)?.length ?? 0;
-    }
+    if (event.ev === EVENTS.output) this.#bytes -= outputSize(event);
     if (this.pauses) this.#host.taken();
     return event;
   }
