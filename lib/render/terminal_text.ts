@@ -105,26 +105,93 @@ function keepLines(logical: string[], lines: number | undefined): string {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+const ESC = 0x1b;
+const CR = 0x0d;
+/** The bell: readline rings it after a prompt; a terminal shows nothing. */
+const BEL = 0x07;
+
+/**
+ * The length of an escape sequence at `at` that changes nothing a terminal
+ * shows as text, or 0: a colour or attribute (SGR, `ESC [ … m`), or bracketed
+ * paste turned on or off (`ESC [ ? 2004 h|l`), which bash 5.1 and later
+ * write around every prompt.
+ */
+function invisibleSequence(data: Uint8Array, at: number): number {
+  if (data[at + 1] !== 0x5b) return 0; // "["
+  let i = at + 2;
+  if (data[i] === 0x3f) { // "?": only bracketed paste
+    i++;
+    const mode = [0x32, 0x30, 0x30, 0x34]; // "2004"
+    for (const byte of mode) if (data[i++] !== byte) return 0;
+    return data[i] === 0x68 || data[i] === 0x6c ? i + 1 - at : 0; // h, l
+  }
+  // Digits, ";" and ":" (sub-parameters), then "m".
+  while (
+    i < data.length &&
+    ((data[i] >= 0x30 && data[i] <= 0x39) || data[i] === 0x3b ||
+      data[i] === 0x3a)
+  ) i++;
+  return data[i] === 0x6d ? i + 1 - at : 0;
+}
+
 /**
  * The lines of output that a terminal would show exactly as written: valid
- * UTF-8 of printable characters, every line ended by CR LF, no escape,
- * tab, backspace or lone CR. Most command output is such; it needs no
- * emulator (whose loading costs tens of milliseconds per call). Trailing
- * spaces go, as the emulator drops them too. Null for anything else.
+ * UTF-8 of printable characters, every line ended by CR LF, no tab,
+ * backspace or other control but the bell, and no escape but those that
+ * change no text (colours, bracketed paste); a lone CR only where the cursor
+ * already is at the start of a line. Most command output, prompts included, is such; it
+ * needs no emulator (whose loading costs tens of milliseconds per call).
+ * Trailing spaces go, as the emulator drops them too. Null for anything
+ * else.
+ *
+ * @param data Raw terminal output.
+ * @returns The lines, or null when only the emulator can tell.
+ *
+ * @example
+ * ```ts
+ * import { plainLines } from "./terminal_text.ts";
+ * plainLines(new TextEncoder().encode("\x1b[?2004h$ ls\r\n\x1b[?2004l\ra\r\n"));
+ * // ["$ ls", "a", ""]
+ * ```
  */
-function plainLines(data: Uint8Array): string[] | null {
+export function plainLines(data: Uint8Array): string[] | null {
+  let kept: Uint8Array = data;
+  let length = 0;
+  const keep = (from: number, to: number) => {
+    if (kept === data) kept = new Uint8Array(data.length);
+    kept.set(data.subarray(from, to), length);
+    length += to - from;
+  };
+  let run = 0; // start of the bytes not yet kept
+  let lineStart = true; // the cursor is at column 0
   for (let i = 0; i < data.length; i++) {
     const byte = data[i];
-    if (byte >= 0x20 && byte !== 0x7f) continue;
-    if (byte === 0x0d && data[i + 1] === 0x0a) {
-      i++;
+    if (byte >= 0x20 && byte !== 0x7f) {
+      lineStart = false;
       continue;
     }
-    return null;
+    if (byte === CR && data[i + 1] === 0x0a) {
+      i++;
+      lineStart = true;
+      continue;
+    }
+    const skip = byte === ESC
+      ? invisibleSequence(data, i)
+      : byte === BEL || (byte === CR && lineStart)
+      ? 1
+      : 0;
+    if (skip === 0) return null;
+    keep(run, i);
+    i += skip - 1;
+    run = i + 1;
+  }
+  if (kept !== data) {
+    keep(run, data.length);
+    kept = kept.subarray(0, length);
   }
   let text: string;
   try {
-    text = strictUtf8.decode(data);
+    text = strictUtf8.decode(kept);
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { renderText } from "./terminal_text.ts";
+import { plainLines, renderText } from "./terminal_text.ts";
 
 const encoder = new TextEncoder();
 
@@ -176,17 +176,47 @@ Deno.test("renderText() gives plain output the emulator's text without loading i
     "caf\u00e9 na\u00efve\r\n",
     `${"x".repeat(400)}\r\nshort\r\n`,
     "trailing\r\n\r\n\r\n",
+    // bash 5.1+ around a prompt, as `logs` gets it: bracketed paste on and
+    // off, and a CR where the cursor already is at the start of a line.
+    "\x1b[?2004hroot@vm:~# seq 1 3\r\n\x1b[?2004l\r1\r\n2\r\n3\r\n" +
+    "\x1b[?2004hroot@vm:~# \x07true\r\n\x1b[?2004l\r\x1b[?2004hroot@vm:~# ",
+    "\x1b[1;32mgreen\x1b[0m, \x1b[38;2;1;2;3mrgb\x1b[m, \x1b[4:3mcurly\x1b[24m\r\n",
+    "\x1b[8mconcealed\x1b[28m still text\r\n",
+    "\r\rat the start\r\n",
   ];
   for (const text of cases) {
     await t.step(JSON.stringify(text.slice(0, 40)), async () => {
       const bytes = new TextEncoder().encode(text);
-      // A trailing colour reset (no visible effect) forces the emulator.
+      assert.notEqual(plainLines(bytes), null, "taken without the emulator");
+      // A trailing erase to the end of the line (at the cursor: nothing to
+      // erase) forces the emulator.
       const emulated = await renderText(
-        new TextEncoder().encode(text + "\x1b[0m"),
+        new TextEncoder().encode(text + "\x1b[K"),
         { cols: 80 },
       );
       assert.equal(await renderText(bytes, { cols: 80 }), emulated);
     });
+  }
+});
+
+Deno.test("plainLines() leaves to the emulator whatever moves the cursor or text", () => {
+  const cases = [
+    "progress 10%\rprogress 100%\r\n", // a CR within a line
+    "a\tb\r\n",
+    "ab\bc\r\n",
+    "\x1b[2Kerased\r\n",
+    "\x1b[?1049halternate\r\n", // another screen
+    "\x1b[?2004", // cut short
+    "\x1b[1;3", // cut short
+    "\x1b[>4;1m keys\r\n", // not SGR: a private parameter
+    "\x1b]0;title\x07text\r\n",
+  ];
+  for (const text of cases) {
+    assert.equal(
+      plainLines(new TextEncoder().encode(text)),
+      null,
+      JSON.stringify(text),
+    );
   }
 });
 

@@ -372,7 +372,9 @@ export class Session {
         truncated: false,
       };
     }
-    preloadRenderer();
+    // No preload of the emulator here: most output, prompts included, is
+    // rendered without it (`plainLines()`), and loading it costs more than
+    // the round trip it would overlap on a near host.
     const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
     // A little more than asked: cursor movements can fold several raw lines into one.
     const range = await readRange(
