@@ -92,7 +92,11 @@ async function warmUp(
     if (via.warm) return via.agent_pid as number;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  assert.fail("no call went through the local agent");
+  // The agents' own account of their starts and retirements, for whoever
+  // reads the failure.
+  const log = await Deno.readTextFile(agentFiles(sshd.controlDir, listen).log)
+    .catch((error: Error) => `(no agent log: ${error.message})`);
+  assert.fail(`no call went through the local agent; its log:\n${log}`);
 }
 
 Deno.test("calls go through the local agent once it runs, and survive its faults", async (t) => {
