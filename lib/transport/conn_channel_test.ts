@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connChannel } from "./conn_channel.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Both ends of a TCP connection on loopback. */
 async function pair(): Promise<
@@ -34,13 +35,7 @@ async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
     if (n === null) break;
     chunks.push(buffer.slice(0, n));
   }
-  const all = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
+  return concatBytes(chunks);
 }
 
 Deno.test("connChannel() writes made without waiting go out whole and in order, and close waits for them", async () => {
