@@ -87,16 +87,22 @@ async function warmUp(
   name: string,
   env: Record<string, string> = {},
 ): Promise<number> {
+  const reasons: string[] = [];
   for (let attempt = 0; attempt < 20; attempt++) {
     const via = await path(sshd, name, env);
     if (via.warm) return via.agent_pid as number;
+    reasons.push(`${new Date().toISOString()} ${String(via.reason)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   // The agents' own account of their starts and retirements, for whoever
   // reads the failure.
   const log = await Deno.readTextFile(agentFiles(sshd.controlDir, listen).log)
     .catch((error: Error) => `(no agent log: ${error.message})`);
-  assert.fail(`no call went through the local agent; its log:\n${log}`);
+  assert.fail(
+    `no call went through the local agent; its log:\n${log}\nwhy each call went direct:\n${
+      reasons.join("\n")
+    }`,
+  );
 }
 
 Deno.test("calls go through the local agent once it runs, and survive its faults", async (t) => {

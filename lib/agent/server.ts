@@ -102,14 +102,16 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   const endpoint = listen === "tcp" ? files.port : files.socket;
   await Deno.remove(endpoint).catch(() => {});
   const { keys, text: token } = newAgentKeys();
-  // A new file, not an old one rewritten: that could keep another mode.
+  // Whole or not at all, 0600 from its first byte: a call that read it half
+  // written would take it for malformed and remove this agent's files.
   await Deno.remove(files.token).catch(() => {});
-  await Deno.writeTextFile(files.token, token, {
-    createNew: true,
-    mode: 0o600,
-  });
-  const listener = await listenOn(listen, files);
-  const bound = (await Deno.lstat(endpoint)).ino;
+  {
+    await using out = await AtomicFile.open(files.token, { mode: 0o600 });
+    await out.file.write(new TextEncoder().encode(token));
+    await out.commit();
+  }
+  const listener = await listenOn(listen, options.controlDir, files);
+  const bound = inode(endpoint);
   let retired = false;
   const agent = new Agent({
     keys,
@@ -133,6 +135,11 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   // change (inotify, FSEvents, kqueue), so an idle agent never wakes on a
   // timer to look.
   const watcher = Deno.watchFs(options.controlDir, { recursive: false });
+  // A call may have removed the files before the watch began (it judged
+  // them foreign): no event would come, and this agent would hold the lock
+  // with no socket for calls to find until its idle time ran out.
+  const early = filesChanged(endpoint, files.token, bound, token);
+  if (early) agent.retireNow(early);
   const watching = (async () => {
     for await (const event of watcher) {
       if (!event.paths.some((p) => p === endpoint || p === files.token)) {
@@ -179,11 +186,27 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
  */
 async function listenOn(
   listen: AgentListen,
+  controlDir: string,
   files: { socket: string; port: string },
 ): Promise<Deno.Listener> {
   if (listen === "unix") {
-    const listener = Deno.listen({ transport: "unix", path: files.socket });
-    await Deno.chmod(files.socket, 0o600);
+    // Bound under another name and moved into place once 0600: at its own
+    // path the socket never has the umask's mode, which a call would take
+    // for a socket open to others and remove (the agent left listening on
+    // nothing). The name is shorter than the socket's, so it fits wherever
+    // that does.
+    const bytes = crypto.getRandomValues(new Uint8Array(4));
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"));
+    const part = `${controlDir}/.a${hex.join("")}.sock`;
+    const listener = Deno.listen({ transport: "unix", path: part });
+    try {
+      await Deno.chmod(part, 0o600);
+      await Deno.rename(part, files.socket);
+    } catch (error) {
+      listener.close();
+      await Deno.remove(part).catch(() => {});
+      throw error;
+    }
     return listener;
   }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -224,7 +247,8 @@ function filesChanged(
   bound: number | null,
   token: string,
 ): string | null {
-  if (inode(endpoint) !== bound) {
+  const now = inode(endpoint);
+  if (now === null || now !== bound) {
     return "its socket or port file was removed or replaced";
   }
   try {

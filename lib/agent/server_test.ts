@@ -161,3 +161,99 @@ Deno.test("runAgent() on TCP closes a connection with a wrong key without a byte
     "the agent is still up and answers the right key with its own",
   );
 });
+
+/**
+ * Starts a worker that watches `files` from another thread, as closely as
+ * lstat allows, while an agent starts on this one; it reports what it saw
+ * the first time the socket was there. With `remove`, it then removes the
+ * socket and the token, as a call that judged them foreign does.
+ */
+function watchStart(
+  files: { socket: string; token: string },
+  remove: boolean,
+): Promise<{ socketMode: number; token: string | null }> {
+  const code = `
+    const { socket, token, remove } = ${
+    JSON.stringify({ socket: files.socket, token: files.token, remove })
+  };
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      let info;
+      try { info = Deno.lstatSync(socket); } catch { continue; }
+      let text = null;
+      try { text = Deno.readTextFileSync(token); } catch { /* none yet */ }
+      if (remove) {
+        for (const path of [socket, token]) {
+          try { Deno.removeSync(path); } catch { /* gone */ }
+        }
+      }
+      self.postMessage({ socketMode: info.mode & 0o777, token: text });
+      self.close();
+    }
+    self.postMessage({ socketMode: -1, token: null });
+    self.close();
+  `;
+  const worker = new Worker(
+    URL.createObjectURL(new Blob([code], { type: "text/javascript" })),
+    { type: "module" },
+  );
+  return new Promise((resolve) => {
+    worker.onmessage = (event) => {
+      worker.terminate();
+      resolve(event.data);
+    };
+  });
+}
+
+Deno.test("runAgent() on a Unix socket: at their paths, its socket is 0600 and its token whole from the first moment, whatever the umask", async () => {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  await Deno.mkdir(controlDir, { mode: 0o700 });
+  const files = agentFiles(controlDir, "unix");
+  const umask = Deno.umask(0o022);
+  try {
+    const seen = watchStart(files, false);
+    const running = runAgent({ controlDir, listen: "unix" });
+    const first = await seen;
+    assert.notEqual(first.socketMode, -1, "the socket appeared within 10 s");
+    // A call takes a socket with any group or other bit for someone
+    // else's and removes it.
+    assert.equal(first.socketMode.toString(8), "600");
+    assert.ok(
+      first.token !== null && parseAgentKeys(first.token) !== null,
+      `the token was whole once the socket was there: ${first.token}`,
+    );
+    await Deno.remove(files.socket);
+    await running;
+  } finally {
+    Deno.umask(umask);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runAgent() retires when a call removes its files the moment they appear, before it watches them", async () => {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  await Deno.mkdir(controlDir, { mode: 0o700 });
+  const files = agentFiles(controlDir, "unix");
+  try {
+    const removed = watchStart(files, true);
+    const running = runAgent({ controlDir, listen: "unix" });
+    assert.notEqual((await removed).socketMode, -1, "the socket appeared");
+    // Held by an agent with no socket, the lock would keep every agent a
+    // call starts from serving until the idle time (30 minutes) ran out.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      running.then(() => "retired"),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve("still running"), 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, "retired");
+    const log = await Deno.readTextFile(files.log);
+    assert.match(log, /retiring: its (socket or port file|token file) was/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
