@@ -216,7 +216,7 @@ Deno.test("a host without python3 fails with no_python, exit 1 and how to instal
     sessh(sshd, ["--json", "open", "work", sshd.dest])
   );
   assert.ok(ms < FAST_MS, `took ${ms} ms`);
-  assert.equal(json.code, 1, json.stdout);
+  assert.equal(json.code, 1, `stdout: ${json.stdout}\nstderr: ${json.stderr}`);
   const advice =
     `No python3 on "sessh-test"; sessh's remote helper needs Python 3.8 or later ` +
     "(install it, e.g. apt-get install python3 or dnf install python3)";

@@ -25,12 +25,33 @@ import { type CancelTimer, startTimer, useExitBoundTimers } from "../timer.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * This process's own output (stdout or stderr) was closed by its reader
+ * (`| head -1`). Only this ends a call with 141: a broken pipe to ssh or to
+ * the agent is a failure of the call, reported as one.
+ */
+class OutputClosed extends Error {
+  constructor(cause: unknown) {
+    super("The reader of sessh's output went away", { cause });
+  }
+}
+
+function brokenPipe(error: unknown): unknown {
+  return error instanceof Deno.errors.BrokenPipe
+    ? new OutputClosed(error)
+    : error;
+}
+
 // Help is written synchronously: the process may exit right after parsing.
 function writeSync(stream: typeof Deno.stdout, text: string): void {
   const bytes = encoder.encode(text);
   let written = 0;
-  while (written < bytes.length) {
-    written += stream.writeSync(bytes.subarray(written));
+  try {
+    while (written < bytes.length) {
+      written += stream.writeSync(bytes.subarray(written));
+    }
+  } catch (error) {
+    throw brokenPipe(error);
   }
 }
 
@@ -46,8 +67,12 @@ export async function write(
 ): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   let written = 0;
-  while (written < bytes.length) {
-    written += await stream.write(bytes.subarray(written));
+  try {
+    while (written < bytes.length) {
+      written += await stream.write(bytes.subarray(written));
+    }
+  } catch (error) {
+    throw brokenPipe(error);
   }
 }
 
@@ -225,7 +250,7 @@ export async function main(args: string[]): Promise<number> {
     // A reader that stopped reading (`| head -1`): its end is not an error
     // of ours to report, and stdout cannot take it. 141 is what a shell
     // reports for a command ended by SIGPIPE, as `cat` would be.
-    if (isBrokenPipe(error)) return 141;
+    if (isOutputClosed(error)) return 141;
     const known = error instanceof SesshError;
     const failure = known ? errorJson(error) : {
       code: "internal",
@@ -256,10 +281,10 @@ function grammarOf(program: ReturnType<typeof buildProgram>, verb: string) {
   return target && "parameters" in target ? target.parameters : {};
 }
 
-/** Whether `error` is a write to a closed pipe, or was caused by one. */
-function isBrokenPipe(error: unknown): boolean {
+/** Whether `error` is a write to our closed output, or was caused by one. */
+function isOutputClosed(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
-    if (e instanceof Deno.errors.BrokenPipe) return true;
+    if (e instanceof OutputClosed) return true;
   }
   return false;
 }

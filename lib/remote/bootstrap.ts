@@ -60,6 +60,23 @@ export interface HandshakeResult {
 }
 
 /**
+ * Writes to the bridge's stdin; a write that fails (the pipe broken: ssh,
+ * or the remote command, ended without reading it, as on a host without
+ * python3) is left for its output to explain. That output ends soon after,
+ * and the caller reports ssh's exit status rather than the broken pipe.
+ */
+async function send(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  bytes: Uint8Array,
+): Promise<void> {
+  try {
+    await writer.write(bytes);
+  } catch {
+    // The read side tells why: see above.
+  }
+}
+
+/**
  * Reads the bridge's stdout until the magic line, uploading the helper when
  * the loader asks for it. Rejects when the stream ends first; the caller
  * turns that into an error from ssh's exit status.
@@ -103,7 +120,7 @@ export async function handshake(
     const both = new Uint8Array(upload.length + behind.length);
     both.set(upload);
     both.set(behind, upload.length);
-    await writer.write(both);
+    await send(writer, both);
   }
   while (true) {
     const { value, done } = await reader.read();
@@ -118,7 +135,7 @@ export async function handshake(
       const from = seen.indexOf(SEND) + SEND.length;
       seen = seen.slice(from);
       raw = raw.slice(from);
-      await writer.write(helperUpload());
+      await send(writer, helperUpload());
     }
     const at = seen.indexOf(MAGIC);
     const eol = at < 0 ? -1 : seen.indexOf("\n", at);

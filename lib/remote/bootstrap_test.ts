@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { handshake, PROTOCOL_VERSION } from "./bootstrap.ts";
+import { handshake, HandshakeEnded, PROTOCOL_VERSION } from "./bootstrap.ts";
 
 /** A reader that yields `chunks`, and a writer that keeps what it is given. */
 function pipes(chunks: Uint8Array[]) {
@@ -38,4 +38,25 @@ Deno.test("handshake() sends what follows a pushed helper in the same write", as
   assert.equal(uploaded, true);
   assert.equal(written.length, 1);
   assert.deepEqual(written[0].subarray(-hello.length), hello);
+});
+
+Deno.test("handshake() on a bridge that ended without reading the pushed helper reports the end, not the broken pipe", async () => {
+  // As on a host without python3: the remote command exits at once, the
+  // write of the helper fails, and the output ends.
+  const reader = ReadableStream.from([
+    new TextEncoder().encode("env: 'python3': No such file or directory\n"),
+  ]).getReader();
+  const writer = new WritableStream<Uint8Array>({
+    write: () => {
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+  }).getWriter();
+  await assert.rejects(
+    handshake(reader, writer, { pushHelper: true }),
+    (error: Error) => {
+      assert.ok(error instanceof HandshakeEnded, String(error));
+      assert.match(error.noise, /python3/);
+      return true;
+    },
+  );
 });

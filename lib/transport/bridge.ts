@@ -229,7 +229,8 @@ async function attachBridge(
       behind: pushHelper ? hello : undefined,
     });
     markPhase("helper");
-    if (!pushHelper) await writer.write(hello);
+    // A failed write (the helper gone at once) is told by the output's end.
+    if (!pushHelper) await writer.write(hello).catch(() => {});
     const greeted = await greet(reader, leftover);
     markPhase("hello");
     // An idle link does not keep a script alive: its stdout reader and
