@@ -387,6 +387,11 @@ async function watchUntil(
         ? { since: Number(sub.start), until: cursor }
         : { since: Number(sub.start) })
       : null);
+  // What is read after the wait may take what is left of its time: on a
+  // link busy with a copy, a reply waits its turn behind the copy's bytes.
+  // Once the time is up, the final read's 1.5 s bound the call's overrun.
+  const afterWait = () =>
+    Math.max(FINAL_READ_MS, timeoutMs - (performance.now() - started));
   if (readBack && result.shellExit === null) {
     // What came while waiting (or the finished command's output), read now:
     // its head and tail only.
@@ -395,7 +400,7 @@ async function watchUntil(
       name,
       readBack,
       {
-        timeoutMs: FINAL_READ_MS,
+        timeoutMs: afterWait(),
         keep: keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT),
       },
     ).catch((error) => {
@@ -407,7 +412,7 @@ async function watchUntil(
   }
   if (collected) {
     const cols =
-      (await sessionStatus(link, name, { timeoutMs: FINAL_READ_MS }).catch(() =>
+      (await sessionStatus(link, name, { timeoutMs: afterWait() }).catch(() =>
         null
       ))?.cols ?? 160;
     result.output = (await boundedText(
