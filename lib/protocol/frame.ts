@@ -18,7 +18,8 @@ const MIN_BUFFER = 4096;
  * a buffer of its own, exactly its size, which its decoded message then
  * keeps: its bytes are copied once, not into the shared buffer and out again
  * (that copy, of every megabyte a download or a follow brought, was the
- * command line's largest cost after the reads themselves).
+ * command line's largest cost after the reads themselves). Read through
+ * {@linkcode FrameDecoder.space}, the rest of it is not copied at all.
  */
 const OWN_FRAME = 64 * 1024;
 
