@@ -12,6 +12,7 @@ import type { TestSshd } from "../tests/_sshd.ts";
 import { bundledArgv } from "../tests/_bundle.ts";
 import { daemonPid, rssKiB } from "../tests/_probes.ts";
 import { percentile } from "./_stats.ts";
+import { drainBytes } from "./_drain.ts";
 import type { Figure } from "./_report.ts";
 
 /** What the flood figures need. */
@@ -165,9 +166,17 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     await catOverSsh(setup, file);
     catTimes.push(performance.now() - started);
     started = performance.now();
-    await followUntil(
-      setup,
-      ["logs", "big", dest, "--follow", "--raw", "--since", String(start)],
+    await drainBytes(
+      cli(setup, [
+        "logs",
+        "big",
+        dest,
+        "--follow",
+        "--raw",
+        "--since",
+        String(start),
+      ]),
+      env,
       filled.cursor - start,
     );
     followTimes.push(performance.now() - started);
@@ -357,29 +366,4 @@ async function catOverSsh(setup: FloodSetup, file: string): Promise<void> {
   for await (const _ of child.stdout) { /* dropped */ }
   const status = await child.status;
   if (!status.success) throw new Error(`ssh cat exited ${status.code}`);
-}
-
-/** Runs a follower until it has printed `bytes`, then stops it. */
-async function followUntil(
-  setup: FloodSetup,
-  args: string[],
-  bytes: number,
-): Promise<void> {
-  const child = spawnCli(setup, args);
-  let got = 0;
-  const reader = child.stdout.getReader();
-  const stuck = setTimeout(() => child.kill("SIGKILL"), STEP_TIMEOUT_MS);
-  try {
-    while (got < bytes) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the follower ended after ${got} bytes`);
-      got += value.length;
-    }
-  } finally {
-    clearTimeout(stuck);
-  }
-  child.kill("SIGKILL");
-  reader.releaseLock();
-  await child.stdout.cancel();
-  await child.status;
 }

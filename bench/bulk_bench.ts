@@ -6,7 +6,7 @@
  * with its anchor, `--runs` times, medians compared. With `--base BUNDLE`
  * (a `cli.js` built by `deno bundle` from another revision), that command
  * line runs beside this one, so a change is measured against what it
- * replaces on the same loaded machine.
+ * replaces on the same loaded machine. `--mb 0` leaves the copies out.
  *
  * Each `cp` runs with `SESSH_TRACE_PHASES=1`: its time splits into the
  * runtime's start, reaching the daemon (modules, lease), the plan (the
@@ -27,6 +27,7 @@ import {
 } from "./_phases.ts";
 import { positiveInteger } from "./_options.ts";
 import { percentile } from "./_stats.ts";
+import { drainBytes } from "./_drain.ts";
 
 /** Where a `cp`'s time goes, between the marks `lib/phases.ts` records. */
 const CP_PHASES: readonly Phase[] = [
@@ -67,9 +68,12 @@ function parseArgs(args: string[]): Options {
     const [flag, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === "--runs") options.runs = positiveInteger(value);
-    else if (flag === "--mb") options.mb = positiveInteger(value);
-    else if (flag === "--follow-mb") options.followMb = positiveInteger(value);
-    else if (flag === "--base") options.base = value;
+    else if (flag === "--mb") {
+      // 0: no copies, the follow alone.
+      options.mb = value === "0" ? 0 : positiveInteger(value);
+    } else if (flag === "--follow-mb") {
+      options.followMb = positiveInteger(value);
+    } else if (flag === "--base") options.base = value;
     else {
       throw new Error(
         `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE`,
@@ -88,38 +92,6 @@ async function check(argv: string[], env: Record<string, string>) {
       }`,
     );
   }
-}
-
-/** Reads `bytes` of a command's stdout and drops them, then kills it. */
-async function drain(
-  argv: string[],
-  env: Record<string, string>,
-  bytes: number,
-): Promise<void> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const stuck = setTimeout(() => child.kill("SIGKILL"), STEP_TIMEOUT_MS);
-  const reader = child.stdout.getReader();
-  let got = 0;
-  try {
-    while (got < bytes) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      got += value.length;
-    }
-  } finally {
-    clearTimeout(stuck);
-    child.kill("SIGKILL");
-    reader.releaseLock();
-    await child.stdout.cancel();
-    await child.status;
-  }
-  if (got < bytes) throw new Error(`${argv[0]} ended after ${got} bytes`);
 }
 
 /** Times of each case, and the traced samples of the command lines' copies. */
@@ -199,7 +171,9 @@ async function main(options: Options): Promise<void> {
   if (options.base) lines.push({ name: "base", entry: options.base, env: {} });
   await ownAgents(sshd, lines);
   const tally = new Tally();
-  await copies(sshd, client, lines, options, tally, progress);
+  if (options.mb > 0) {
+    await copies(sshd, client, lines, options, tally, progress);
+  }
   await follows(sshd, client, lines, options, tally, progress);
   report(tally, lines.map((line) => line.name));
 }
@@ -326,7 +300,7 @@ async function follows(
   ];
   for (let i = 0; i < options.runs; i++) {
     progress(`follow, round ${i + 1} of ${options.runs}`);
-    await tally.time("ssh cat", () => drain(cat, sshd.env, bytes));
+    await tally.time("ssh cat", () => drainBytes(cat, sshd.env, bytes));
     for (const { name, entry, env } of lines) {
       const argv = bundledArgv(entry, sshd.configFile, [], [
         "logs",
@@ -337,7 +311,7 @@ async function follows(
         "--since",
         String(start),
       ]);
-      await tally.time(`${name} follow`, () => drain(argv, env, bytes));
+      await tally.time(`${name} follow`, () => drainBytes(argv, env, bytes));
     }
   }
 }
@@ -353,6 +327,7 @@ function report(tally: Tally, names: string[]): void {
     ["follow", "ssh cat", "≥ 0.8×"],
   ];
   for (const [label, anchor, goal] of cases) {
+    if (!tally.times[anchor]) continue;
     for (const name of names) {
       const mine = tally.median(`${name} ${label}`);
       const theirs = tally.median(anchor);

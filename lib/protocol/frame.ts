@@ -18,7 +18,8 @@ const MIN_BUFFER = 4096;
  * a buffer of its own, exactly its size, which its decoded message then
  * keeps: its bytes are copied once, not into the shared buffer and out again
  * (that copy, of every megabyte a download or a follow brought, was the
- * command line's largest cost after the reads themselves).
+ * command line's largest cost after the reads themselves). Read through
+ * {@linkcode FrameDecoder.space}, the rest of it is not copied at all.
  */
 const OWN_FRAME = 64 * 1024;
 
@@ -151,6 +152,60 @@ export class FrameDecoder {
       if (this.#frame !== null) return messages;
     }
     this.#append(used ? chunk.subarray(used) : chunk);
+    this.#split(messages);
+    return messages;
+  }
+
+  /**
+   * Room for the next read to fill, so that bytes go from the stream
+   * straight to where they are decoded: the rest of a big frame being
+   * gathered (a read then never runs past it), else the free end of the
+   * decoder's buffer. Hand what the read put there to
+   * {@linkcode FrameDecoder.commit} before asking again.
+   *
+   * @param min The least room to offer outside a big frame.
+   * @returns A view to read into.
+   *
+   * @example
+   * ```ts
+   * import { encodeFrame, FrameDecoder } from "./frame.ts";
+   * const decoder = new FrameDecoder();
+   * const frame = encodeFrame({ ok: true });
+   * decoder.space().set(frame);
+   * console.log(decoder.commit(frame.length)); // [{ ok: true }]
+   * ```
+   */
+  space(min: number = MIN_BUFFER): Uint8Array {
+    if (this.#frame !== null) return this.#frame.subarray(this.#frameAt);
+    this.#reserve(min);
+    return this.#buffer.subarray(this.#end);
+  }
+
+  /**
+   * Takes the bytes a read put at the start of {@linkcode FrameDecoder.space}.
+   *
+   * @param count How many bytes the read put there.
+   * @returns The messages they complete, in order.
+   */
+  commit(count: number): Message[] {
+    const messages: Message[] = [];
+    if (this.#frame !== null) {
+      this.#frameAt += count;
+      if (this.#frameAt === this.#frame.length) {
+        const frame = this.#frame;
+        this.#frame = null;
+        this.#frameAt = 0;
+        messages.push(decodeMap(frame));
+      }
+      return messages;
+    }
+    this.#end += count;
+    this.#split(messages);
+    return messages;
+  }
+
+  /** Takes the whole frames out of the buffer; a big one begun moves out. */
+  #split(messages: Message[]): void {
     while (this.#end - this.#start >= 4) {
       const view = new DataView(this.#buffer.buffer, this.#start);
       const size = view.getUint32(0);
@@ -180,7 +235,6 @@ export class FrameDecoder {
       this.#start += 4 + size;
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
-    return messages;
   }
 
   /** Bytes received that do not yet form a whole frame. */
@@ -226,20 +280,24 @@ export class FrameDecoder {
 
   // Amortised O(n): compact or double instead of concatenating per chunk.
   #append(chunk: Uint8Array): void {
-    const used = this.#end - this.#start;
-    if (this.#end + chunk.length > this.#buffer.length) {
-      let size = Math.max(this.#buffer.length, MIN_BUFFER);
-      while (size < used + chunk.length) size *= 2;
-      const next = size === this.#buffer.length
-        ? this.#buffer
-        : new Uint8Array(size);
-      next.set(this.#buffer.subarray(this.#start, this.#end), 0);
-      this.#buffer = next;
-      this.#start = 0;
-      this.#end = used;
-    }
+    this.#reserve(chunk.length);
     this.#buffer.set(chunk, this.#end);
     this.#end += chunk.length;
+  }
+
+  /** Makes room for `count` more bytes at the buffer's end. */
+  #reserve(count: number): void {
+    const used = this.#end - this.#start;
+    if (this.#end + count <= this.#buffer.length) return;
+    let size = Math.max(this.#buffer.length, MIN_BUFFER);
+    while (size < used + count) size *= 2;
+    const next = size === this.#buffer.length
+      ? this.#buffer
+      : new Uint8Array(size);
+    next.set(this.#buffer.subarray(this.#start, this.#end), 0);
+    this.#buffer = next;
+    this.#start = 0;
+    this.#end = used;
   }
 }
 

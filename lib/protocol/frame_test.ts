@@ -56,6 +56,46 @@ Deno.test("FrameDecoder.push() decodes big frames gathered apart, however the st
   }
 });
 
+Deno.test("FrameDecoder.space() takes a big frame's rest into the frame itself, which its message keeps", async (t) => {
+  const data = new Uint8Array(300_000).map((_, i) => (i * 5) % 256);
+  const sent = [{ small: 1 }, { data }, { data: data.subarray(7) }, {
+    end: true,
+  }];
+  const bytes = new Uint8Array(
+    sent.flatMap((message) => [...encodeFrame(message)]),
+  );
+  for (const cut of [1, 1000, 65_536, bytes.length]) {
+    await t.step(`reads of up to ${cut} bytes`, () => {
+      const decoder = new FrameDecoder();
+      const got: Record<string, unknown>[] = [];
+      const filled = new Set<ArrayBufferLike>();
+      for (let at = 0; at < bytes.length;) {
+        const room = decoder.space(1000);
+        const count = Math.min(room.length, cut, bytes.length - at);
+        room.set(bytes.subarray(at, at + count));
+        filled.add(room.buffer);
+        at += count;
+        got.push(...decoder.commit(count));
+      }
+      assert.deepEqual(got, sent);
+      assert.equal(decoder.pending, 0);
+      // The big frames' bytes were read where their messages hold them.
+      for (const message of got.filter((m) => m.data)) {
+        assert.ok(filled.has((message.data as Uint8Array).buffer));
+      }
+    });
+  }
+});
+
+Deno.test("FrameDecoder.space() offers at least the room asked for, and no more than a big frame's rest", () => {
+  const decoder = new FrameDecoder();
+  assert.ok(decoder.space(100_000).length >= 100_000);
+  const frame = encodeFrame({ data: new Uint8Array(200_000) });
+  decoder.space(10).set(frame.subarray(0, 10));
+  assert.deepEqual(decoder.commit(10), []);
+  assert.equal(decoder.space(1 << 20).length, frame.length - 10);
+});
+
 Deno.test("FrameDecoder.takePending() hands over a big frame cut short, its header first", () => {
   const data = new Uint8Array(200_000).map((_, i) => i % 253);
   const frame = encodeFrame({ data });

@@ -30,7 +30,8 @@ const READ_SIZE = 64 * 1024;
  * ```
  */
 export function connChannel(conn: Deno.Conn, leftover: Uint8Array): Channel {
-  const buffer = new Uint8Array(READ_SIZE);
+  // Only for read(): the connection reads into its decoder (readInto).
+  let buffer: Uint8Array | undefined;
   let queue: Promise<void> = Promise.resolve();
   const writeAll = async (bytes: Uint8Array) => {
     let written = 0;
@@ -41,6 +42,7 @@ export function connChannel(conn: Deno.Conn, leftover: Uint8Array): Channel {
   return {
     reader: {
       async read() {
+        buffer ??= new Uint8Array(READ_SIZE);
         const n = await conn.read(buffer);
         return n === null
           ? { done: true, value: undefined }
@@ -69,6 +71,7 @@ export function connChannel(conn: Deno.Conn, leftover: Uint8Array): Channel {
         return done;
       },
     },
+    readInto: (target) => conn.read(target),
     leftover,
   };
 }

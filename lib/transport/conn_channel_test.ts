@@ -76,3 +76,15 @@ Deno.test("connChannel() cancel closes the connection", async () => {
   await channel.reader.cancel();
   assert.equal(await ends.server.read(new Uint8Array(1)), null);
 });
+
+Deno.test("connChannel() readInto reads into the view it is given, then null at the end", async () => {
+  await using ends = await pair();
+  const channel = connChannel(ends.client, new Uint8Array());
+  await ends.server.write(new Uint8Array([1, 2, 3]));
+  const target = new Uint8Array(8);
+  const count = await channel.readInto!(target.subarray(2));
+  assert.equal(count, 3);
+  assert.deepEqual(target, new Uint8Array([0, 0, 1, 2, 3, 0, 0, 0]));
+  await ends.server.closeWrite();
+  assert.equal(await channel.readInto!(target), null);
+});

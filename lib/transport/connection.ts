@@ -59,6 +59,9 @@ const SESSION_CODES: ReadonlySet<ErrorCode> = new Set<SessionCode>([
  */
 const HEARTBEAT_MS = 5000;
 
+/** The least room a read into the decoder gets (see `Channel.readInto`). */
+const READ_ROOM = 64 * 1024;
+
 interface Pending {
   resolve: (message: Message) => void;
   reject: (error: Error) => void;
@@ -86,6 +89,13 @@ export interface Channel {
   writer: Pick<WritableStreamDefaultWriter<Uint8Array>, "write" | "close">;
   /** Bytes already read past the magic line. */
   leftover: Uint8Array;
+  /**
+   * Reads the stream into `target` (instead of `reader.read()`), for a
+   * socket: what it brings is then decoded where it lands, the bytes of a
+   * follow or a download copied from the kernel once, not three times.
+   * Resolves with the count read, null at the end.
+   */
+  readInto?: (target: Uint8Array) => Promise<number | null>;
 }
 
 /** What the connection asks of the process behind it. */
@@ -115,6 +125,7 @@ export interface ChannelHooks {
  */
 export class Connection {
   #reader: Channel["reader"];
+  #readInto: Channel["readInto"];
   #writer: Channel["writer"];
   #decoder = new FrameDecoder();
   #pending = new Map<number, Pending>();
@@ -145,6 +156,7 @@ export class Connection {
    */
   constructor(channel: Channel, hooks: ChannelHooks) {
     this.#reader = channel.reader;
+    this.#readInto = channel.readInto;
     this.#writer = channel.writer;
     this.#hooks = hooks;
     this.#heartbeatMs = hooks.heartbeatMs ?? HEARTBEAT_MS;
@@ -416,7 +428,7 @@ export class Connection {
 
   async #readLoop(leftover: Uint8Array): Promise<void> {
     try {
-      if (leftover.length) this.#dispatch(leftover);
+      if (leftover.length) this.#deliver(this.#decoder.push(leftover));
       while (true) {
         // Backpressure: stop reading (and so let ssh and the daemon hold
         // the data) while the consumer is far behind.
@@ -424,10 +436,17 @@ export class Connection {
           await new Promise<void>((resolve) => this.#drained = resolve);
           if (this.#lost) break;
         }
+        if (this.#readInto) {
+          const count = await this.#readInto(this.#decoder.space(READ_ROOM));
+          if (count === null) break;
+          this.#lastReceived = performance.now();
+          this.#deliver(this.#decoder.commit(count));
+          continue;
+        }
         const { value, done } = await this.#reader.read();
         if (done) break;
         this.#lastReceived = performance.now();
-        this.#dispatch(value);
+        this.#deliver(this.#decoder.push(value));
       }
     } catch (error) {
       if (error instanceof SesshError) this.#lost ??= error;
@@ -449,8 +468,8 @@ export class Connection {
     }
   }
 
-  #dispatch(chunk: Uint8Array): void {
-    for (const message of this.#decoder.push(chunk)) {
+  #deliver(messages: Message[]): void {
+    for (const message of messages) {
       if (message.ev === EVENTS.lost) {
         // The local agent's word on why the bridge it lent us ended.
         this.#lost ??= lostError(message);

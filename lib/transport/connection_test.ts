@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Connection } from "./connection.ts";
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import { ConnectionLostError, SesshError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 /**
  * A daemon stand-in on the far side of a pair of streams: it sees every
@@ -234,4 +235,52 @@ Deno.test("Connection.subscribe() with overflow: pause stops reading while its m
   await reply;
   assert.ok(taken > 256);
   await daemon.connection.close();
+});
+
+Deno.test("Connection reads a channel with readInto into its decoder, never by read()", async () => {
+  const data = new Uint8Array(300_000).map((_, i) => (i * 3) % 256);
+  const stream = concatBytes([
+    encodeFrame({ ev: "output", name: "s", offset: 0, data }),
+    encodeFrame({ ev: "output", name: "s", offset: 1, data: data.subarray(1) }),
+  ]);
+  let at = 0;
+  let readyToRead!: () => void;
+  const subscribed = new Promise<void>((resolve) => readyToRead = resolve);
+  const connection = new Connection(
+    {
+      reader: {
+        read: () => Promise.reject(new Error("read() was used")),
+        cancel: () => Promise.resolve(),
+      },
+      writer: {
+        write: () => Promise.resolve(),
+        close: () => Promise.resolve(),
+      },
+      leftover: new Uint8Array(),
+      // In pieces of at most 50 kB, as a socket brings a flood.
+      readInto: async (target) => {
+        await subscribed;
+        if (at === stream.length) return null;
+        const count = Math.min(target.length, 50_000, stream.length - at);
+        target.set(stream.subarray(at, at + count));
+        at += count;
+        return count;
+      },
+    },
+    {
+      onLost: () => Promise.resolve(new SesshError("daemon_gone", "gone")),
+      kill: () => {},
+    },
+  );
+  using events = connection.subscribe("s");
+  readyToRead();
+  await connection.done;
+  assert.equal(connection.lostError?.message, "gone");
+  // Sizes first: a failed deepEqual of 300 kB would take minutes to diff.
+  const first = (await events.next(5_000))?.data as Uint8Array | undefined;
+  assert.equal(first?.length, data.length);
+  assert.deepEqual(first, data);
+  const second = (await events.next(5_000))?.data as Uint8Array | undefined;
+  assert.equal(second?.length, data.length - 1);
+  assert.deepEqual(second, data.subarray(1));
 });
