@@ -83,3 +83,17 @@ Deno.test("a warm run loads no helper, bridge, msgpack package, copy, wait, foll
   // The handler is reached through the lease, which must stay.
   assert.ok(closure.has("lib/transport/lease.ts"));
 });
+
+Deno.test("a warm run's body loads no parser package nor any verb's grammar", async () => {
+  // `run NAME DEST -- …` is read by lib/cli/fast_path.ts; Stricli and the
+  // grammars come with lib/cli/parse.ts, for every other call.
+  for (const entry of ["lib/cli/main.ts", "lib/cli/verbs/run.ts"]) {
+    const closure = [...(await staticClosure(entry)).keys()];
+    const parser = closure.filter((s) =>
+      s.startsWith("npm:") || s.endsWith("_command.ts") ||
+      ["lib/cli/grammar.ts", "lib/cli/program.ts", "lib/cli/parse.ts"]
+        .includes(s)
+    );
+    assert.deepEqual(parser, [], `${entry} loads the full parser`);
+  }
+});
