@@ -11,7 +11,6 @@ import { fastRun } from "./fast_path.ts";
 import type { Outcome } from "./call.ts";
 import { SesshError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
-import { errorJson } from "./error_out.ts";
 import { killChildren, liveChildPids } from "../process.ts";
 import {
   armWith,
@@ -226,10 +225,14 @@ export async function main(args: string[]): Promise<number> {
     // reports for a command ended by SIGPIPE, as `cat` would be.
     if (isBrokenPipe(error)) return 141;
     const known = error instanceof SesshError;
-    const failure = known ? errorJson(error) : {
-      code: "internal",
-      message: `Internal error: ${(error as Error)?.stack ?? error}`,
-    };
+    // Loaded here: its hints (and the ssh advice they quote) are for
+    // failures only.
+    const failure = known
+      ? (await import("./error_out.ts")).errorJson(error)
+      : {
+        code: "internal",
+        message: `Internal error: ${(error as Error)?.stack ?? error}`,
+      };
     if (json) {
       await printJson({ ok: false, op: verb, error: failure });
     } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
