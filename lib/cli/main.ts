@@ -2,6 +2,8 @@
  * The command line's body: everything a call does once `cli.ts` has seen
  * that it is more than `--version`. It is loaded by dynamic import, so that
  * the answers that need none of it come at the cost of Deno's own start.
+ * A plain `run` is read by the fast path (`fast_path.ts`); every other call
+ * loads the full parser (`parse.ts`).
  *
  * @module
  */
