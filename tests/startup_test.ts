@@ -83,3 +83,25 @@ Deno.test("a warm run loads no helper, bridge, msgpack package, copy, wait, foll
   // The handler is reached through the lease, which must stay.
   assert.ok(closure.has("lib/transport/lease.ts"));
 });
+
+Deno.test("a warm run's body loads no parser, grammar, fan-out, forwards or error hints", async () => {
+  // `run NAME DEST -- …` is read by lib/cli/fast_path.ts; Stricli and the
+  // grammars come with lib/cli/parse.ts, for every other call. The fan-out
+  // loads with --hosts, forwards with --forward, error hints on failure.
+  const later = [
+    "lib/cli/grammar.ts",
+    "lib/cli/program.ts",
+    "lib/cli/parse.ts",
+    "lib/cli/hosts_fan.ts",
+    "lib/fleet/fan_out.ts",
+    "lib/cli/forwarding.ts",
+    "lib/cli/error_out.ts",
+  ];
+  for (const entry of ["lib/cli/main.ts", "lib/cli/verbs/run.ts"]) {
+    const closure = [...(await staticClosure(entry)).keys()];
+    const loaded = closure.filter((s) =>
+      s.startsWith("npm:") || s.endsWith("_command.ts") || later.includes(s)
+    );
+    assert.deepEqual(loaded, [], `${entry} loads what a warm run needs not`);
+  }
+});

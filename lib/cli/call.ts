@@ -8,7 +8,6 @@
 import { SesshError, UsageError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
 import type { Forward } from "../ssh/forwards.ts";
-import { forwardsFor } from "./forwarding.ts";
 import { SesshClient } from "../session/client.ts";
 import type { SshFlags, SshSettings } from "../ssh/settings.ts";
 import type { ForwardTarget } from "../transport/agent_forwards.ts";
@@ -178,7 +177,7 @@ export function remaining(deadline: number): number {
  * @param flags The call's flags.
  * @returns The forwards in place.
  */
-export function listedForwards(
+export async function listedForwards(
   client: SesshClient,
   t: { dest: string; port?: string },
   flags: CommonFlags,
@@ -187,7 +186,8 @@ export function listedForwards(
       Deno.env.get("SESSH_AGENT") === "0"
     ? undefined
     : heldForwardTarget(t, flags, client.settings);
-  return forwardsFor(client, held).recorded();
+  const { forwardsFor } = await import("./forwarding.ts");
+  return await forwardsFor(client, held).recorded();
 }
 
 /**
@@ -236,6 +236,8 @@ export async function setUpForwards(
   flags: CommonFlags,
 ): Promise<void> {
   if (!forwards?.length) return;
+  // Loaded here: most calls set up no forward.
+  const { forwardsFor } = await import("./forwarding.ts");
   const held = client.settings.controlMaster
     ? undefined
     : heldForwardTarget(t, flags, client.settings);

@@ -24,8 +24,12 @@ export interface ProgramContext extends CommandContext {
     /** Set by Stricli: non-zero when the arguments were refused. */
     exitCode?: number | string | null;
   };
-  /** The command line itself, for `__complete` to ask. */
-  readonly program: Application<ProgramContext>;
+  /**
+   * The command line itself, for `__complete` to ask. The full parser
+   * gives it; the fast path (`fast_path.ts`), which calls only `run`, has
+   * none.
+   */
+  readonly program?: Application<ProgramContext>;
   /** Environment (`SESSH_*`). */
   readonly env: Record<string, string | undefined>;
   /** The words after `--`, already split off argv. */

@@ -2,18 +2,17 @@
  * The command line's body: everything a call does once `cli.ts` has seen
  * that it is more than `--version`. It is loaded by dynamic import, so that
  * the answers that need none of it come at the cost of Deno's own start.
+ * A plain `run` is read by the fast path (`fast_path.ts`); every other call
+ * loads the full parser (`parse.ts`).
  *
  * @module
  */
-import { run } from "@stricli/core";
 import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
-import { misplacedPayload } from "./payload_hint.ts";
-import { buildProgram, type ProgramContext } from "./program.ts";
-import { ArgumentError, usageError, usageText } from "./usage_text.ts";
+import type { ProgramContext } from "./context.ts";
+import { fastRun } from "./fast_path.ts";
 import type { Outcome } from "./call.ts";
 import { SesshError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
-import { errorJson } from "./error_out.ts";
 import { killChildren, liveChildPids } from "../process.ts";
 import {
   armWith,
@@ -166,15 +165,11 @@ export async function main(args: string[]): Promise<number> {
   let overrun: Promise<never> | null = null;
   let cancelOverrun: CancelTimer | undefined;
   let argumentError: unknown = null;
-  const program = buildProgram(
-    usageText((error) => argumentError ??= error),
-  );
   const context: ProgramContext = {
-    program,
     process: {
       stdout: { write: (text) => writeSync(Deno.stdout, text) },
-      // Argument errors arrive through usageText() and are reported below;
-      // Stricli's empty line for them is dropped.
+      // Argument errors arrive through onArgumentError and are reported
+      // below; Stricli's empty line for them is dropped.
       stderr: {
         write: (text) => {
           if (argumentError === null) writeSync(Deno.stderr, text);
@@ -210,27 +205,32 @@ export async function main(args: string[]): Promise<number> {
   };
   try {
     refuseGluedSshFlags(words);
-    const slip = misplacedPayload(
-      head,
-      payload,
-      verb,
-      grammarOf(program, verb),
-    );
-    if (slip) throw slip;
-    await run(program, words, context);
-    if (argumentError !== null) {
-      const error = usageError(argumentError, verb);
-      if (!json) {
-        // One line: the message, and where to read the grammar when the
-        // parser (not a value check that says what to do) refused it.
-        const help = error instanceof ArgumentError && error.verb
-          ? `sessh ${error.verb} --help`
-          : "sessh --help";
-        const hint = error instanceof ArgumentError ? ` (see ${help})` : "";
-        await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);
-        return error.exitCode;
+    const fast = fastRun(words, payload);
+    if (fast) {
+      const { run } = await import("./verbs/run.ts");
+      run.call(context, fast.flags, ...fast.args);
+    } else {
+      const parser = await import("./parse.ts");
+      await parser.parseAndRun(words, head, verb, {
+        ...context,
+        onArgumentError: (error) => argumentError ??= error,
+      });
+      if (argumentError !== null) {
+        const error = parser.usageError(argumentError, verb);
+        if (!json) {
+          // One line: the message, and where to read the grammar when the
+          // parser (not a value check that says what to do) refused it.
+          const help = error instanceof parser.ArgumentError && error.verb
+            ? `sessh ${error.verb} --help`
+            : "sessh --help";
+          const hint = error instanceof parser.ArgumentError
+            ? ` (see ${help})`
+            : "";
+          await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);
+          return error.exitCode;
+        }
+        throw error;
       }
-      throw error;
     }
     if (!outcome) return context.process.exitCode ? 2 : 0;
     const result: Outcome =
@@ -252,10 +252,14 @@ export async function main(args: string[]): Promise<number> {
     // reports for a command ended by SIGPIPE, as `cat` would be.
     if (isOutputClosed(error)) return 141;
     const known = error instanceof SesshError;
-    const failure = known ? errorJson(error) : {
-      code: "internal",
-      message: `Internal error: ${(error as Error)?.stack ?? error}`,
-    };
+    // Loaded here: its hints (and the ssh advice they quote) are for
+    // failures only.
+    const failure = known
+      ? (await import("./error_out.ts")).errorJson(error)
+      : {
+        code: "internal",
+        message: `Internal error: ${(error as Error)?.stack ?? error}`,
+      };
     if (json) {
       await printJson({ ok: false, op: verb, error: failure });
     } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
@@ -270,15 +274,6 @@ export async function main(args: string[]): Promise<number> {
       }
     }
   }
-}
-
-/** The flags and aliases of a verb, for {@linkcode misplacedPayload}. */
-function grammarOf(program: ReturnType<typeof buildProgram>, verb: string) {
-  const root = program.root;
-  const target = "getRoutingTargetForInput" in root
-    ? root.getRoutingTargetForInput(verb)
-    : undefined;
-  return target && "parameters" in target ? target.parameters : {};
 }
 
 /** Whether `error` is a write to our closed output, or was caused by one. */

@@ -97,16 +97,20 @@ export async function askAgent(
   if (foreign) return replace(foreign);
   let conn: Deno.Conn;
   let keys: AgentKeys | null;
+  // The token is read while the socket connects: both are a call's first
+  // use of an op, and the small file is cheaper read at once than by a
+  // round through the runtime's thread pool.
+  const connecting = connectTo(listen, endpoint);
   try {
-    keys = parseAgentKeys(await Deno.readTextFile(files.token));
-    conn = await connectTo(listen, endpoint);
+    keys = parseAgentKeys(Deno.readTextFileSync(files.token));
   } catch (error) {
-    return {
-      reason: `no local agent answered (${
-        (error as Error).name
-      }); one is started for the next call`,
-      agentDue: true,
-    };
+    connecting.then((conn) => conn.close(), () => {});
+    return noAgent(error);
+  }
+  try {
+    conn = await connecting;
+  } catch (error) {
+    return noAgent(error);
   }
   const close = () => {
     try {
@@ -178,6 +182,16 @@ export async function askAgent(
       agentDue: false,
     };
   }
+}
+
+/** Why a call goes direct when no agent answers: one is started after it. */
+function noAgent(error: unknown): Direct {
+  return {
+    reason: `no local agent answered (${
+      (error as Error).name
+    }); one is started for the next call`,
+    agentDue: true,
+  };
 }
 
 /**

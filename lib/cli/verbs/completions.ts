@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { proposeCompletions } from "@stricli/core";
-import { verb } from "../context.ts";
+import { type Application, proposeCompletions } from "@stricli/core";
+import { type ProgramContext, verb } from "../context.ts";
 import { completionScript } from "../completion.ts";
 import { KEY_NAMES } from "../../session/keys.ts";
 
@@ -32,7 +32,7 @@ export const complete = verb(async (context) => {
   const proposals: { completion: string; brief: string }[] =
     dashes >= 0 && dashes < words.length - 1
       ? afterDashes(words.find((w) => !w.startsWith("-")), words.at(-1) ?? "")
-      : [...await proposeCompletions(context.program, asked, context)];
+      : [...await proposeCompletions(programOf(context), asked, context)];
   if (words.length === 1 && "help".startsWith(words[0])) {
     proposals.push({ completion: "help", brief: "a verb's options" });
   }
@@ -73,4 +73,12 @@ export function keyCompletions(partial: string): string[] {
   const lower = partial.toLowerCase();
   return [...KEY_NAMES, "C-c", "C-d", "C-z", "C-l", "M-x"]
     .filter((name) => name.toLowerCase().startsWith(lower));
+}
+
+/** The program the full parser, which alone calls `__complete`, gave. */
+function programOf(context: ProgramContext): Application<ProgramContext> {
+  if (context.program === undefined) {
+    throw new Error("__complete was called without the full parser");
+  }
+  return context.program;
 }
