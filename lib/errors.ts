@@ -79,8 +79,6 @@ export interface ErrorDetails {
   noSftp?: boolean;
   /** A copy's sftp connection closed under it. */
   closed?: boolean;
-  /** sftp found no master at its control socket, so it connected nowhere. */
-  noMaster?: boolean;
   /** The entry of a host's tree listing that was refused (`hostile_listing`). */
   entry?: string;
 }

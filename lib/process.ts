@@ -12,12 +12,8 @@ import { arm } from "./interrupt.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunOptions {
-  /**
-   * Bytes written to the child's stdin, which is then closed; a promise
-   * starts the child at once and writes them when they are known (a
-   * rejected one just closes stdin). Without it stdin is `/dev/null`.
-   */
-  stdin?: Uint8Array | Promise<Uint8Array>;
+  /** Bytes written to the child's stdin, which is then closed. Without it stdin is `/dev/null`. */
+  stdin?: Uint8Array;
   /**
    * Kill the child with SIGKILL after this many milliseconds and report
    * `timedOut: true` with code 124.
@@ -127,8 +123,7 @@ export async function runCommand(
   const [out, err] = await Promise.all([
     stdout.finish(DRAIN_AFTER_EXIT_MS),
     stderr.finish(DRAIN_AFTER_EXIT_MS),
-    // Input still to come is not waited for: the child is gone.
-    options.stdin instanceof Uint8Array ? input : undefined,
+    input,
   ]);
   return {
     code: timedOut ? 124 : status.code,
@@ -276,18 +271,13 @@ function spawn(
   }
 }
 
-async function feed(
-  stream: WritableStream<Uint8Array>,
-  bytes: Uint8Array | Promise<Uint8Array>,
-) {
+async function feed(stream: WritableStream<Uint8Array>, bytes: Uint8Array) {
   const writer = stream.getWriter();
   try {
-    await writer.write(await bytes);
+    await writer.write(bytes);
+    await writer.close();
   } catch {
-    // No bytes after all, or the child closed its stdin early or was
-    // killed; its status says why.
-  } finally {
-    await writer.close().catch(() => {});
+    // The child closed its stdin early or was killed; its status says why.
   }
 }
 

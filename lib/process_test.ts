@@ -33,45 +33,6 @@ Deno.test("runCommand() feeds stdin and closes it", async () => {
   assert.deepEqual(result.code, 0);
 });
 
-Deno.test("runCommand() starts the child before a promised stdin is known", async (t) => {
-  await t.step("and writes it once it is", async () => {
-    const { promise, resolve } = Promise.withResolvers<Uint8Array>();
-    const marker = await Deno.makeTempFile();
-    // The child shows it runs by writing the file before it reads stdin.
-    const running = runCommand(
-      ["sh", "-c", `echo up > '${marker}'; cat`],
-      { stdin: promise, timeoutMs: 10_000 },
-    );
-    const deadline = Date.now() + 8000;
-    while ((await Deno.readTextFile(marker)) === "") {
-      assert.ok(Date.now() < deadline, "the child never started");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    resolve(new TextEncoder().encode("later"));
-    const result = await running;
-    assert.equal(text(result.stdout), "later");
-    await Deno.remove(marker);
-  });
-  await t.step("and closes it when the promise rejects", async () => {
-    const result = await runCommand(["cat"], {
-      stdin: Promise.reject(new Error("no input after all")),
-      timeoutMs: 10_000,
-    });
-    assert.equal(result.code, 0);
-    assert.equal(result.timedOut, false);
-  });
-  await t.step(
-    "and returns when the child exits before it is known",
-    async () => {
-      const result = await runCommand(["true"], {
-        stdin: new Promise<Uint8Array>(() => {}),
-        timeoutMs: 10_000,
-      });
-      assert.equal(result.code, 0);
-    },
-  );
-});
-
 Deno.test("runCommand() gives the child /dev/null as stdin by default", async () => {
   const result = await runCommand(["cat"], { timeoutMs: 5000 });
   assert.deepEqual(result.code, 0);

@@ -10,17 +10,26 @@ import { markPhase } from "../phases.ts";
 import type { Forward } from "../ssh/forwards.ts";
 import { forwardsFor } from "./forwarding.ts";
 import { SesshClient } from "../session/client.ts";
-import type { SshSettings } from "../ssh/settings.ts";
-import { sshFlags, type SshFlagWords } from "./ssh_flags.ts";
+import type { SshFlags, SshSettings } from "../ssh/settings.ts";
 import type { ForwardTarget } from "../transport/agent_forwards.ts";
 import { parseTimeout, PAYLOADS } from "./args.ts";
 
-export { sshFlags };
-
-/** Flags every verb accepts: those of ssh, and `--json`. */
-export interface CommonFlags extends SshFlagWords {
+/** Flags every verb accepts. */
+export interface CommonFlags {
   /** Print one JSON object. */
   json?: boolean;
+  /** ssh -p. */
+  port?: string;
+  /** ssh -i. */
+  identity?: string;
+  /** ssh -J. */
+  jump?: string;
+  /** ssh -F. */
+  config?: string;
+  /** ssh -o, repeatable. */
+  option?: string[];
+  /** ssh -A. */
+  forwardAgent?: boolean;
 }
 
 /** What a command produced, for `cli.ts` to print. */
@@ -74,6 +83,25 @@ export interface Target {
   dest: string;
   /** Trailing PORT argument. */
   port?: string;
+}
+
+/**
+ * Turns common flags into ssh flags.
+ *
+ * @param flags The parsed flags.
+ * @returns ssh flags.
+ */
+export function sshFlags(flags: CommonFlags): SshFlags {
+  return {
+    port: flags.port,
+    identity: flags.identity,
+    jump: flags.jump,
+    configFile: flags.config,
+    options: [
+      ...(flags.forwardAgent ? ["ForwardAgent=yes"] : []),
+      ...(flags.option ?? []),
+    ],
+  };
 }
 
 /** `--timeout` in milliseconds, else `SESSH_TIMEOUT`, else 60 s. */

@@ -8,10 +8,9 @@
  */
 import { SesshError, UsageError } from "../errors.ts";
 import { onInterrupt } from "../interrupt.ts";
-import { markPhase } from "../phases.ts";
 import { runCommand } from "../process.ts";
 import type { Destination } from "./destination.ts";
-import { clientArgv, directArgv, NO_MASTER_MESSAGE } from "./options.ts";
+import { clientArgv, directArgv } from "./options.ts";
 import type { SshSettings } from "./settings.ts";
 
 /** Which way a transfer goes. */
@@ -125,89 +124,21 @@ export async function sftpBatch(
   controlPath: string | null,
   batch: string,
 ): Promise<void> {
-  await startSftp(dest, settings, controlPath).run(batch);
-}
-
-/** An sftp started before its batch is known: it connects meanwhile. */
-export interface PendingSftp {
-  /** The control socket it goes through, or null for a connection of its own. */
-  readonly controlPath: string | null;
-  /**
-   * Gives it its batch and waits for its end.
-   *
-   * @param batch The commands, each line ending in `\n`.
-   * @throws {SesshError} as {@linkcode sftpBatch} does; with
-   *   `details.noMaster` when no master answered at its control path, so
-   *   that it connected nowhere and wrote nothing.
-   */
-  run(batch: string): Promise<void>;
-  /** Ends it without a batch, if it has none yet: it did nothing. */
-  cancel(): Promise<void>;
-}
-
-/**
- * Starts `sftp -b -` now and gives it its batch later: its start, the mux
- * client's and the subsystem's on the host take as long as a round trip
- * or two, which a caller spends meanwhile deciding what to copy. Through a
- * master it never connects on its own (the guard of `clientArgv`).
- *
- * @param dest The destination.
- * @param settings The settings.
- * @param controlPath The master's control socket, or null for a connection
- *   of its own.
- * @returns The running sftp, waiting for its batch.
- *
- * @example
- * ```ts ignore
- * import { startSftp } from "./sftp.ts";
- * const sftp = startSftp(dest, settings, master.controlPath);
- * await sftp.run('put "a.bin" "/tmp/a.bin"\n');
- * ```
- */
-export function startSftp(
-  dest: Destination,
-  settings: SshSettings,
-  controlPath: string | null,
-): PendingSftp {
   const stop = new AbortController();
-  let give: (batch: Uint8Array) => void = () => {};
-  let withhold: () => void = () => {};
-  const batch = new Promise<Uint8Array>((resolve, reject) => {
-    give = resolve;
-    withhold = () => reject(new Error("no batch"));
-  });
-  markPhase("sftp");
   const running = runCommand(sftpArgv(dest, settings, controlPath), {
-    stdin: batch,
+    stdin: new TextEncoder().encode(batch),
     // As long as bytes move: ssh's keepalives end a dead link.
     timeoutMs: 24 * 3600_000,
     signal: stop.signal,
   });
-  let given = false;
-  return {
-    controlPath,
-    async run(lines: string): Promise<void> {
-      given = true;
-      give(new TextEncoder().encode(lines));
-      using _ = onInterrupt(async () => {
-        stop.abort();
-        await running;
-        return "stopped sftp";
-      });
-      const result = await running;
-      if (result.code === 0) return;
-      const stderr = new TextDecoder().decode(result.stderr);
-      const error = sftpError(stderr, result.code, dest);
-      if (stderr.includes(NO_MASTER_MESSAGE)) error.details.noMaster = true;
-      throw error;
-    },
-    async cancel(): Promise<void> {
-      if (given) return;
-      withhold();
-      stop.abort();
-      await running;
-    },
-  };
+  using _ = onInterrupt(async () => {
+    stop.abort();
+    await running;
+    return "stopped sftp";
+  });
+  const result = await running;
+  if (result.code === 0) return;
+  throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
 }
 
 /**

@@ -13,8 +13,9 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import type { CommonFlags, Outcome } from "../call.ts";
-import { type EarlySftp, startEarlySftp } from "./cp_early.ts";
+import { fileViaSftp } from "./cp_sftp.ts";
+import { treeViaSftp } from "./cp_sftp_tree.ts";
+import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 import { CAPS } from "../../contract/spec.ts";
 import { verb } from "../context.ts";
@@ -110,45 +111,6 @@ export async function cpCommand(
       "cp -r --resume checks each file through the sessh daemon; leave out --via sftp",
     );
   }
-  // sftp starts now, through the master, while the client's modules load
-  // and the daemon is asked what to copy.
-  const early = flags.via !== "helper" && !flags.recursive
-    ? startEarlySftp(remote.host!, flags)
-    : undefined;
-  try {
-    return await copy({ name, src, dst, direction, local, remote }, flags, {
-      progress,
-      early,
-    });
-  } finally {
-    await (await early)?.sftp?.cancel();
-  }
-}
-
-/** A copy's words, read. */
-interface CopyWords {
-  name: string | undefined;
-  src: string;
-  dst: string;
-  direction: Direction;
-  local: CopySide;
-  remote: CopySide;
-}
-
-async function copy(
-  { name, src, dst, direction, local, remote }: CopyWords,
-  flags: CpFlags,
-  { progress, early }: {
-    progress: ((text: string) => Promise<void>) | null;
-    early: Promise<EarlySftp | null> | undefined;
-  },
-): Promise<Outcome> {
-  // Loaded once the early sftp is on its way.
-  const [{ connect }, { fileViaSftp }, { treeViaSftp }] = await Promise.all([
-    import("../call.ts"),
-    import("./cp_sftp.ts"),
-    import("./cp_sftp_tree.ts"),
-  ]);
   await using client = await connect({ dest: remote.host! }, flags);
   let remotePath = remote.path || ".";
   if (name !== undefined && !/^[/~]/.test(remotePath)) {
@@ -161,7 +123,6 @@ async function copy(
     resume: flags.resume ?? false,
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
-    early,
   };
   // Without a master, sftp would cost a connection of its own: the
   // daemon, already connected, carries the bytes unless sftp is asked for.

@@ -22,10 +22,9 @@ import {
   type Direction,
   noSftpError,
   renameLine,
-  startSftp,
+  sftpBatch,
   transferBatch,
 } from "../../ssh/sftp.ts";
-import { confirmEarlySftp, type EarlySftp } from "./cp_early.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
 import { markPhase } from "../../phases.ts";
 
@@ -35,8 +34,6 @@ export interface SftpOptions {
   resume: boolean;
   /** Called with the bytes at the destination and the total. */
   onProgress?: (copied: number, total: number | null) => void;
-  /** An sftp started before the client connected (`cp_early.ts`). */
-  early?: Promise<EarlySftp | null>;
 }
 
 /**
@@ -84,12 +81,7 @@ export async function fileViaSftp(
     };
   }
   const run = (batch: string, watched: () => Promise<number>) =>
-    watching(
-      options,
-      plan.total,
-      watched,
-      () => sftp(client, batch, options.early),
-    );
+    watching(options, plan.total, watched, () => sftp(client, batch));
   if (direction === "download") {
     if (!files) {
       await run(
@@ -165,24 +157,14 @@ export async function fileViaSftp(
  *
  * @param client The connected client.
  * @param batch The batch's lines.
- * @param early An sftp started before the client connected, used when it
- *   goes through the client's master.
  */
-export async function sftp(
-  client: SesshClient,
-  batch: string,
-  early?: Promise<EarlySftp | null>,
-): Promise<void> {
-  // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
-  const controlPath = client.master?.controlPath ?? null;
-  const fresh = () =>
-    startSftp(client.destination, client.settings, controlPath).run(batch);
-  const ready = await confirmEarlySftp(early, controlPath);
-  await (ready ? ready.run(batch) : fresh()).catch((error) =>
-    // The early one found no master and connected nowhere; there is one now.
-    error instanceof SesshError && error.details.noMaster && ready
-      ? fresh()
-      : Promise.reject(error)
+export async function sftp(client: SesshClient, batch: string): Promise<void> {
+  await sftpBatch(
+    client.destination,
+    client.settings,
+    // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
+    client.master?.controlPath ?? null,
+    batch,
   ).catch(async (error) => {
     throw await closedMeansNoSftp(client, error);
   });
