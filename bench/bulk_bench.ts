@@ -239,7 +239,10 @@ async function copies(
       () =>
         check(sftp(`get "${sshd.home}/src.bin" "${local("sftp.bin")}"`), env),
     );
-    for (const { name, entry, env } of lines) {
+    // Taking turns first: a fixed order measured one command line 20%
+    // slower than the other with the same copy code.
+    const turn = i % 2 === 0 ? lines : [...lines].reverse();
+    for (const { name, entry, env } of turn) {
       const cli = (args: string[]) =>
         bundledArgv(entry, sshd.configFile, [], args);
       await tally.traced(

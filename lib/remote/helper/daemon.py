@@ -192,8 +192,8 @@ class Daemon(Terminal):
         self.loop.add_reader(conn.fileno(), self.greet, conn)
 
     def greet(self, conn):
-        """The first bytes of a connection: a bridge handing over its ssh channel (a handover frame with its stdin
-        and stdout), or a client that speaks on the socket itself (the first bytes of its frames)."""
+        """The first bytes of a connection: a bridge handing over its ssh channel (a frame with its stdin and
+        stdout), or a client that speaks on the socket itself."""
         self.loop.remove_reader(conn.fileno())
         try:
             data, ancillary = conn.recvmsg(READ_CHUNK, socket.CMSG_SPACE(8))[:2]
@@ -236,11 +236,11 @@ class Daemon(Terminal):
         await self.serve(Client(asyncio.StreamWriter(transport, proto, reader, self.loop)), reader)
 
     async def serve_channel(self, conn, fds, msg):
-        """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, so that no process
-        relays the bytes (a hop and a copy less on every call). The bridge waits until `conn` closes: sshd ends the
-        channel once its command has exited and the pipes are closed."""
+        """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
+        less; reading pauses at 2 MiB held, not at each part of a copy (for 3x the CPU). The bridge waits until
+        `conn` closes: sshd ends the channel once its command and pipes have."""
         import asyncio
-        reader = asyncio.StreamReader()
+        reader = asyncio.StreamReader(1 << 20)
         try:
             rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                                            os.fdopen(fds[0], "rb", 0)))[0]

@@ -1,5 +1,5 @@
-"""File operations, for `sessh cp` through the daemon where the host has no sftp: fstat, fread, fwrite (in parts,
-to a temporary file renamed on commit), fmkdir, flist and fhash."""
+"""File operations, for `sessh cp` through the daemon: fstat, fread, fwrite (in parts, to a file renamed on commit),
+fmkdir, flist and fhash."""
 
 import os, stat
 from contextlib import contextmanager

@@ -110,7 +110,7 @@ def split_frames(buf):
     """Take the complete frames off the front of `buf` (a bytearray)."""
     frames = []
     while len(buf) >= 4:
-        size = struct.unpack(">I", bytes(buf[:4]))[0]
+        size = struct.unpack(">I", buf[:4])[0]
         if size > MAX_FRAME:
             raise ValueError("frame of %d bytes exceeds the %d byte limit" % (size, MAX_FRAME))
         if len(buf) < 4 + size:
