@@ -93,11 +93,11 @@ export async function sesshJson(
 ): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
   const result = await sessh(sshd, ["--json", ...args], options);
   const lines = result.stdout.trim().split("\n");
-  if (lines.length !== 1) {
+  if (lines.length !== 1 || lines[0] === "") {
     throw new Error(
       `expected one JSON line, got ${
         JSON.stringify(result.stdout)
-      } (${result.stderr})`,
+      } (exit ${result.code}; stderr: ${result.stderr})`,
     );
   }
   return {

@@ -7,7 +7,7 @@
 import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
-import { sessh, sesshJson } from "./_cli.ts";
+import { type RunningSessh, sessh, sesshJson, startSessh } from "./_cli.ts";
 import { startRelay } from "./_relay.ts";
 import { masterPid, timed } from "./_probes.ts";
 import { isRunning } from "../lib/ssh/procfs.ts";
@@ -43,6 +43,41 @@ function thaw(pid: number): void {
   Deno.kill(pid, "SIGKILL");
 }
 
+/**
+ * Waits until `path` exists: a command touches it once it runs, and on a
+ * loaded machine connecting alone can take longer than any fixed pause.
+ */
+async function started(path: string): Promise<void> {
+  const by = Date.now() + 15_000;
+  while (!await Deno.stat(path).catch(() => null)) {
+    assert.ok(Date.now() < by, `the command never started (no ${path})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Kills a call left running, if it still runs. */
+function stop(call: RunningSessh): void {
+  try {
+    call.child.kill("SIGKILL");
+  } catch { /* exited */ }
+}
+
+/**
+ * Waits for a call left running to exit, killing it after `ms` so that a
+ * call that never ends fails the test instead of holding it.
+ */
+async function exitWithin(
+  call: RunningSessh,
+  ms: number,
+): Promise<{ code: number; stderr: string }> {
+  const timer = setTimeout(() => stop(call), ms);
+  try {
+    return await call.finish();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function freezeAfter(pid: number, ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   Deno.kill(pid, "SIGSTOP");
@@ -72,6 +107,7 @@ Deno.test({
     "run: connection_lost with the command id once the command was sent, and its output is readable afterwards",
     async () => {
       const master = await masterPid(sshd, name);
+      const running = `${sshd.dir}/frozen-started`;
       try {
         const call = timed(() =>
           sesshJson(sshd, [
@@ -81,12 +117,13 @@ Deno.test({
             "--timeout",
             "4",
             "--",
-            "sleep 2; echo frozen-$((6*7))",
+            `touch ${running}; sleep 2; echo frozen-$((6*7))`,
           ])
         );
-        // Freeze once the command is surely typed: the call then waits on a
-        // link that carries nothing.
-        await freezeAfter(master, 1500);
+        // Freeze once the command runs: the call then waits on a link that
+        // carries nothing.
+        await started(running);
+        Deno.kill(master, "SIGSTOP");
         const { value, ms } = await call;
         within(ms, 4000, "run --timeout 4");
         const error = lost(value);
@@ -144,17 +181,28 @@ Deno.test({
     "logs --follow: a dead link is noticed by the heartbeat within 10 s",
     async () => {
       const master = await masterPid(sshd, name);
+      const mark = await sessh(sshd, [
+        "run",
+        name,
+        dest,
+        "--",
+        "echo follow-$((6*7))-from-here",
+      ]);
+      assert.equal(mark.code, 0, mark.stderr);
+      const follower = startSessh(sshd, ["logs", name, dest, "--follow"]);
       try {
-        const call = timed(() =>
-          sessh(sshd, ["logs", name, dest, "--follow"], { timeoutMs: 60_000 })
-        );
-        await freezeAfter(master, 1500);
-        const { value, ms } = await call;
-        within(ms, 1500 + 10_000, "logs --follow");
+        // Freeze once the follow has read the last lines through the
+        // master: frozen before it connected, the call would replace the
+        // master and follow on a link that works, for ever.
+        await follower.until(/^follow-42-from-here$/m);
+        Deno.kill(master, "SIGSTOP");
+        const { value, ms } = await timed(() => exitWithin(follower, 30_000));
+        within(ms, 10_000, "logs --follow");
         assert.equal(value.code, 255, value.stderr);
         assert.match(value.stderr, /stopped answering/);
       } finally {
         thaw(master);
+        stop(follower);
       }
     },
   );
@@ -199,7 +247,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   await t.step(
     "a partition during run: sent, with the command id",
     async () => {
-      const started = `${sshd.dir}/cut-started`;
+      const running = `${sshd.dir}/cut-started`;
       const call = timed(() =>
         sesshJson(
           sshd,
@@ -210,17 +258,11 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
             "--timeout",
             "4",
             "--",
-            `touch ${started}; sleep 2; echo cut-$((2*21))`,
+            `touch ${running}; sleep 2; echo cut-$((2*21))`,
           ]),
         )
       );
-      // Cut once the command runs: on a loaded machine connecting alone
-      // can take longer than any fixed pause.
-      const startBy = Date.now() + 15_000;
-      while (!await Deno.stat(started).catch(() => null)) {
-        assert.ok(Date.now() < startBy, "the command never started");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await started(running);
       relay.partition();
       try {
         const { value, ms } = await call;
@@ -268,20 +310,27 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   await t.step(
     "a partition during logs --follow is noticed by the heartbeat within 10 s",
     async () => {
-      const call = timed(() =>
-        sessh(sshd, viaRelay(["logs", name, dest, "--follow"]), {
-          timeoutMs: 60_000,
-        })
+      const mark = await sessh(
+        sshd,
+        viaRelay(["run", name, dest, "--", "echo follow-$((6*7))-from-here"]),
       );
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      relay.partition();
+      assert.equal(mark.code, 0, mark.stderr);
+      const follower = startSessh(
+        sshd,
+        viaRelay(["logs", name, dest, "--follow"]),
+      );
       try {
-        const { value, ms } = await call;
-        within(ms, 1500 + 10_000, "logs --follow across a partition");
+        // Cut once the follow has read the last lines across the relay: cut
+        // before it connected, it would fail to connect instead.
+        await follower.until(/^follow-42-from-here$/m);
+        relay.partition();
+        const { value, ms } = await timed(() => exitWithin(follower, 30_000));
+        within(ms, 10_000, "logs --follow across a partition");
         assert.equal(value.code, 255, value.stderr);
         assert.match(value.stderr, /stopped answering/);
       } finally {
         relay.heal();
+        stop(follower);
       }
     },
   );
@@ -351,6 +400,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
   await t.step(
     "a reset during run: connection_lost, sent, and the output is readable afterwards",
     async () => {
+      const running = `${sshd.dir}/reset-started`;
       const call = sesshJson(
         sshd,
         viaRelay([
@@ -360,10 +410,12 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
           "--timeout",
           "20",
           "--",
-          "sleep 2; echo reset-$((3*5))",
+          `touch ${running}; sleep 2; echo reset-$((3*5))`,
         ]),
       );
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Reset once the command runs; a reset before it was sent would let
+      // the call connect afresh and succeed.
+      await started(running);
       relay.reset();
       const { value, ms } = await timed(() => call);
       assert.ok(ms < 10_000, `a reset is noticed at once, took ${ms} ms`);

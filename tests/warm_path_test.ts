@@ -171,7 +171,9 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
         "--timeout",
         "20",
         "--",
-        "sleep 3; echo mid",
+        // It runs until told to end, so the kill lands mid-call however
+        // late the poll below sees it running.
+        "read _; echo mid",
       ]);
       // Once the command runs, the call holds its lease.
       await waitFor("the command to start", async () => {
@@ -186,6 +188,8 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       const error = result.json.error as Json;
       assert.equal(error.code, "connection_lost");
       assert.equal(error.sent, "sent");
+      const go = await sessh(sshd, ["send", name, dest, "--enter", "--", "go"]);
+      assert.equal(go.code, 0, go.stderr);
       const done = await sessh(sshd, ["wait", name, dest, "--done"]);
       assert.equal(done.code, 0, done.stderr);
       const output = await sessh(sshd, [
@@ -302,9 +306,16 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    await warmUp(sshd, name);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal(agents(sshd).length, 1, `agents: ${agents(sshd)}`);
+    const agent = await warmUp(sshd, name);
+    // Both calls start an agent; the one that finds the lock taken exits,
+    // which on a loaded machine may take a while after the first serves.
+    const deadline = Date.now() + 10_000;
+    let left = agents(sshd);
+    while (left.join() !== String(agent)) {
+      assert.ok(Date.now() < deadline, `agents: ${left}; warm: ${agent}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      left = agents(sshd);
+    }
   });
 
   await t.step({
