@@ -190,13 +190,7 @@ export class FrameDecoder {
   commit(count: number): Message[] {
     const messages: Message[] = [];
     if (this.#frame !== null) {
-      this.#frameAt += count;
-      if (this.#frameAt === this.#frame.length) {
-        const frame = this.#frame;
-        this.#frame = null;
-        this.#frameAt = 0;
-        messages.push(decodeMap(frame));
-      }
+      this.#gathered(count, messages);
       return messages;
     }
     this.#end += count;
@@ -248,13 +242,19 @@ export class FrameDecoder {
     const frame = this.#frame!;
     const taken = Math.min(frame.length - this.#frameAt, chunk.length);
     frame.set(chunk.subarray(0, taken), this.#frameAt);
-    this.#frameAt += taken;
+    this.#gathered(taken, messages);
+    return taken;
+  }
+
+  /** Counts `count` more bytes of the big frame; decodes it once whole. */
+  #gathered(count: number, messages: Message[]): void {
+    const frame = this.#frame!;
+    this.#frameAt += count;
     if (this.#frameAt === frame.length) {
       this.#frame = null;
       this.#frameAt = 0;
       messages.push(decodeMap(frame));
     }
-    return taken;
   }
 
   /**
