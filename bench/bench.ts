@@ -52,6 +52,7 @@ import type { PhaseTable } from "./_report.ts";
 import { mcpCases } from "./_mcp_anchor.ts";
 import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 import { publishedCases } from "./_published.ts";
+import { roundOrder } from "./_order.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -376,9 +377,9 @@ async function runTrue(session: Session): Promise<void> {
 }
 
 /**
- * Runs every case once per round, warm-up rounds first. Each round starts
- * one case further along, so no case always follows the same neighbour
- * (a CPU-heavy Deno start-up, say) on a small, noisy machine.
+ * Runs every case once per round, warm-up rounds first, in an order
+ * shuffled each round (`roundOrder`), so no case always follows the same
+ * neighbour (a cold start still settling, say) on a small, noisy machine.
  */
 async function measure(
   cases: BenchCase[],
@@ -388,9 +389,9 @@ async function measure(
   const samples = new Map(cases.map((c) => [c.key, [] as number[]]));
   for (let round = 0; round < WARMUP_ROUNDS + runs; round++) {
     if (round === WARMUP_ROUNDS) progress(`measuring ${runs} rounds`);
-    for (let i = 0; i < cases.length; i++) {
+    for (const i of roundOrder(cases.length, round)) {
       signal.throwIfAborted();
-      const bench = cases[(round + i) % cases.length];
+      const bench = cases[i];
       await bench.prepare?.();
       const started = performance.now();
       await bench.once();
