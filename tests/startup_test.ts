@@ -105,3 +105,26 @@ Deno.test("a warm run's body loads no parser, grammar, fan-out, forwards or erro
     assert.deepEqual(loaded, [], `${entry} loads what a warm run needs not`);
   }
 });
+
+Deno.test("cli.ts loads run's handler beside the body, not only from it", async () => {
+  // Started together, the two loads overlap: a warm run no longer waits
+  // for the body before its handler's modules are read (issue 21).
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "cli.ts"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(success, "deno info cli.ts failed");
+  const info = JSON.parse(new TextDecoder().decode(stdout));
+  const cli = (info.modules as InfoModule[]).find((m) =>
+    m.specifier === new URL("cli.ts", root).href
+  );
+  const dynamic = (cli?.dependencies ?? [])
+    .filter((dep) => dep.isDynamic && dep.code?.specifier)
+    .map((dep) => dep.code!.specifier!.replace(root.href, ""));
+  assert.deepEqual(dynamic.sort(), [
+    "lib/cli/main.ts",
+    "lib/cli/verbs/run.ts",
+  ]);
+});
