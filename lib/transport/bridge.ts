@@ -47,6 +47,8 @@ export interface OpenBridgeOptions {
   timeoutMs?: number;
   /** Gives up when aborted; whatever was started is killed. */
   signal?: AbortSignal;
+  /** The control path, when the caller started resolving it early. */
+  controlPath?: Promise<string>;
 }
 
 /**
@@ -115,6 +117,7 @@ export async function openBridge(
       signal,
       timeoutMs,
       caller: options.signal,
+      controlPath: options.controlPath,
     });
   } finally {
     clearTimeout(timer);
@@ -124,7 +127,12 @@ export async function openBridge(
 async function openWithin(
   destination: Destination,
   settings: SshSettings,
-  options: { signal: AbortSignal; timeoutMs: number; caller?: AbortSignal },
+  options: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    caller?: AbortSignal;
+    controlPath?: Promise<string>;
+  },
 ): Promise<Bridge> {
   const { signal, timeoutMs, caller } = options;
   const where = JSON.stringify(destination.display);
@@ -150,6 +158,7 @@ async function openWithin(
     try {
       master = await ensureMaster(destination, settings, {
         signal,
+        controlPath: options.controlPath,
         onListening: (controlPath) => {
           early = attach({ controlPath, started: true });
           early.catch(() => {}); // awaited below, or dropped
