@@ -8,6 +8,7 @@
  */
 
 import { ConnectError } from "../errors.ts";
+import { markPhase } from "../phases.ts";
 import { runCommand } from "../process.ts";
 import { ensureControlDir } from "./control_dir.ts";
 import { resolveControlPath } from "./control_path.ts";
@@ -274,6 +275,7 @@ async function startMaster(
   // ssh -f nulls its stdio when it forks (unless -v), and its later
   // messages go to the -E log, so the background master holds no pipe of
   // ours; runCommand would not hang even if it did.
+  markPhase("master-start");
   const result = await runCommand(
     masterArgv(dest, settings, { logFile: files.logFile }),
     { timeoutMs, env, signal },
@@ -287,6 +289,7 @@ async function startMaster(
     throw classifySshFailure(dest, result.code, await output());
   }
   // ssh -f returns once the socket listens; autossh -f returns before ssh even connects.
+  markPhase("listening");
   if (settings.program !== "autossh") options.onListening?.(controlPath);
   const deadline = Date.now() +
     (settings.program === "autossh" ? timeoutMs : checkTimeoutMs * 2);
