@@ -27,6 +27,7 @@ import {
   SesshError,
 } from "../errors.ts";
 import { markPhase } from "../phases.ts";
+import { startTimer } from "../timer.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -103,7 +104,7 @@ export async function openBridge(
   // A timer of our own, cleared once connected: a long-lived process (the
   // local agent) would otherwise wake up for every bridge it ever opened.
   const gaveUp = new AbortController();
-  const timer = setTimeout(() => gaveUp.abort(), timeoutMs);
+  const cancel = startTimer(timeoutMs, () => gaveUp.abort());
   const signal = options.signal
     ? AbortSignal.any([options.signal, gaveUp.signal])
     : gaveUp.signal;
@@ -115,7 +116,7 @@ export async function openBridge(
       controlPath: options.controlPath,
     });
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
