@@ -77,6 +77,52 @@ export const RUN_PHASES: readonly Phase[] = [
   { key: "exit", label: "exit", from: "written", to: "end" },
 ];
 
+/**
+ * The phases of a cold `run -- true` (no master, helper, daemon or agent
+ * yet), in order. The master's `ssh -O check` runs beside the helper's
+ * start: its mark ("master") is on no path of its own.
+ */
+export const COLD_PHASES: readonly Phase[] = [
+  ...RUN_PHASES.slice(0, 5),
+  {
+    key: "lease",
+    label: "agent asked (none runs yet)",
+    from: "lease",
+    to: "lent",
+  },
+  {
+    key: "prepare",
+    label: "bridge's modules, control path, lock",
+    from: "lent",
+    to: "master-start",
+  },
+  {
+    key: "login",
+    label: "ssh master: connect, key exchange, login",
+    from: "master-start",
+    to: "listening",
+  },
+  {
+    key: "helper",
+    label: "bridge through the master, helper pushed and started",
+    from: "listening",
+    to: "helper",
+  },
+  {
+    key: "daemon",
+    label: "daemon forked, its hello answered",
+    from: "helper",
+    to: "hello",
+  },
+  {
+    key: "session",
+    label: "session opened, command typed",
+    from: "connected",
+    to: "replied",
+  },
+  ...RUN_PHASES.slice(RUN_PHASES.findIndex((p) => p.key === "command")),
+];
+
 /** The floor's phases: an empty script traced the same way. */
 export const FLOOR_PHASES: readonly Phase[] = [
   { key: "start", label: "runtime start", from: "spawn", to: "origin" },

@@ -1,7 +1,9 @@
 /**
  * The cold first call beside a fresh `ssh DEST true`, through a relay that
  * adds a delay and records every chunk: the round trips of each (the
- * primary figure: a count, not a time) and their times, in one run.
+ * primary figure: a count, not a time) and their times, in one run; then
+ * where the cold call's time goes, phase by phase (medians, see
+ * `COLD_PHASES`).
  *
  * Usage: `deno task bench:cold [DELAY_MS] [RUNS]` (50 ms each way, 5 runs).
  *
@@ -9,7 +11,12 @@
  */
 import { startSshd } from "../tests/_sshd.ts";
 import { roundTrips, startRelay } from "../tests/_relay.ts";
-import { sessh } from "../tests/_cli.ts";
+import {
+  COLD_PHASES,
+  medianPhases,
+  type PhaseSample,
+  tracedRun,
+} from "./_phases.ts";
 import { runCommand } from "../lib/process.ts";
 import { freshSshArgv, wipe } from "./bench.ts";
 import { percentile } from "./_stats.ts";
@@ -20,14 +27,23 @@ const runs = Number(Deno.args[1] ?? 5);
 await using sshd = await startSshd();
 await using relay = startRelay(sshd.port, { delayMs });
 const via = ["-p", String(relay.port)];
+const cli = new URL("../cli.ts", import.meta.url).pathname;
+const samples: PhaseSample[] = [];
 const cases: Record<string, () => Promise<number>> = {
   "ssh -o ControlMaster=no DEST true": async () =>
     (await runCommand(freshSshArgv({ sshd, via }), { timeoutMs: 60_000 }))
       .code,
-  "sessh run -- true, cold": async () =>
-    (await sessh(sshd, ["run", "cold", sshd.dest, ...via, "--", "true"], {
-      timeoutMs: 60_000,
-    })).code,
+  // tracedRun throws unless it exits 0.
+  "sessh run -- true, cold": async () => {
+    samples.push(
+      await tracedRun([
+        Deno.execPath(),
+        ...["run", "-A", "--quiet", cli, "run", "cold", sshd.dest, ...via],
+        ...["-F", sshd.configFile, "--", "true"],
+      ], sshd.env),
+    );
+    return 0;
+  },
 };
 const times = new Map(Object.keys(cases).map((k) => [k, [] as number[]]));
 const trips = new Map(Object.keys(cases).map((k) => [k, [] as number[]]));
@@ -56,3 +72,11 @@ console.log(
     (median(times.get(cold)!) / median(times.get(ssh)!)).toFixed(2)
   }×`,
 );
+const phases = medianPhases(samples, COLD_PHASES);
+console.log("the cold call's phases (medians, ms):");
+for (const phase of [...COLD_PHASES, { key: "total", label: "total" }]) {
+  const ms = phases[phase.key];
+  if (ms !== undefined) {
+    console.log(`  ${ms.toFixed(0).padStart(5)}  ${phase.label}`);
+  }
+}

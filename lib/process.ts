@@ -9,6 +9,7 @@
 import { ConnectError } from "./errors.ts";
 import { concatBytes } from "./bytes.ts";
 import { arm } from "./interrupt.ts";
+import { startTimer } from "./timer.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunOptions {
@@ -111,14 +112,15 @@ export async function runCommand(
       // It exited on its own just now; report its real status.
     }
   };
-  const timer = options.timeoutMs === undefined
+  // startTimer: the global setTimeout costs 10 ms or more to touch first.
+  const cancel = options.timeoutMs === undefined
     ? undefined
-    : setTimeout(stop, Math.max(0, options.timeoutMs));
+    : startTimer(options.timeoutMs, stop);
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener("abort", stop);
 
   const status = await child.status;
-  clearTimeout(timer);
+  cancel?.();
   options.signal?.removeEventListener("abort", stop);
   const [out, err] = await Promise.all([
     stdout.finish(DRAIN_AFTER_EXIT_MS),
@@ -306,12 +308,12 @@ class Collector {
 
   /** Waits up to `graceMs` for the end of the stream, then gives up on it. */
   async finish(graceMs: number): Promise<Uint8Array> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel = () => {};
     const expired = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
+      cancel = startTimer(graceMs, () => resolve(true));
     });
     const gaveUp = await Promise.race([this.#done.then(() => false), expired]);
-    clearTimeout(timer);
+    cancel();
     if (gaveUp) {
       await this.#reader.cancel().catch(() => {});
       await this.#done;

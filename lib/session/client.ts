@@ -225,10 +225,19 @@ export class SesshClient implements AsyncDisposable {
     }
     // Loaded here: a call the agent serves needs no master, bridge or
     // helper, and their modules (the packed helper is 60 KB) stay unread.
+    // The master's control path (`ssh -G`, a process of its own) is asked
+    // for while they load.
+    const controlPath = settings.controlMaster
+      ? import("../ssh/control_path.ts").then((m) =>
+        m.resolveControlPath(destination, settings)
+      )
+      : undefined;
+    controlPath?.catch(() => {}); // awaited by the master's start, or dropped
     const { openBridge } = await import("../transport/bridge.ts");
     const bridge = await openBridge(destination, settings, {
       timeoutMs: options.connectTimeoutMs,
       signal: options.signal,
+      controlPath,
     });
     const connection = new Connection(bridge.channel, {
       onLost: () => bridge.ended(true),

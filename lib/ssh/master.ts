@@ -8,6 +8,7 @@
  */
 
 import { ConnectError } from "../errors.ts";
+import { markPhase } from "../phases.ts";
 import { runCommand } from "../process.ts";
 import { ensureControlDir } from "./control_dir.ts";
 import { resolveControlPath } from "./control_path.ts";
@@ -16,6 +17,7 @@ import { acquireLock } from "./lock_file.ts";
 import {
   findMaster,
   killMaster,
+  killStrayMasters,
   masterFiles,
   removeMasterFiles,
   writeMasterPid,
@@ -63,6 +65,11 @@ export interface EnsureMasterOptions {
    * known: a client may start through `controlPath` beside the check.
    */
   onListening?: (controlPath: string) => void;
+  /**
+   * The control path, already being resolved (`resolveControlPath`): a
+   * caller that starts `ssh -G` early has it run beside its own work.
+   */
+  controlPath?: Promise<string>;
 }
 
 /** A ControlMaster a client goes through: its socket, and whether this call started it. */
@@ -162,7 +169,8 @@ export async function ensureMaster(
   options: EnsureMasterOptions = {},
 ): Promise<MasterInfo> {
   await ensureControlDir(settings.controlDir);
-  const controlPath = await resolveControlPath(dest, settings);
+  const controlPath = await (options.controlPath ??
+    resolveControlPath(dest, settings));
   await using _lock = await acquireLock(`${controlPath}.lock`, {
     timeoutMs: options.lockTimeoutMs ??
       (settings.connectTimeoutSeconds + 20) * 1000,
@@ -180,13 +188,20 @@ export async function ensureMaster(
     return { controlPath, pid: state.pid, started: false };
   }
   // Under the lock nobody else is starting a master, so any process still
-  // behind this socket is stuck (frozen) or lost its socket (dead).
-  await killMaster(dest, controlPath, { processes: localProcesses(settings) });
+  // behind this socket is stuck (frozen) or lost its socket (dead). With
+  // no socket, the pid files name it, or it is searched for among all
+  // processes once the new master listens, beside the bridge's start: the
+  // search is slow, and a master without a socket is in nobody's way.
+  // (autossh's new ssh could not be told from an old one: it goes first.)
+  const processes = localProcesses(settings);
+  const later = socket === null && settings.program !== "autossh";
+  await killMaster(dest, controlPath, { processes, search: !later });
   const pid = await startMaster(dest, settings, controlPath, {
     checkTimeoutMs,
     signal,
     onListening: options.onListening,
   });
+  if (later) await killStrayMasters(dest, controlPath, pid, { processes });
   // A master that replaced a dead one sets the recorded forwards up again.
   await restoreForwards(dest, settings, controlPath).catch(() => []);
   return { controlPath, pid, started: true };
@@ -260,6 +275,7 @@ async function startMaster(
   // ssh -f nulls its stdio when it forks (unless -v), and its later
   // messages go to the -E log, so the background master holds no pipe of
   // ours; runCommand would not hang even if it did.
+  markPhase("master-start");
   const result = await runCommand(
     masterArgv(dest, settings, { logFile: files.logFile }),
     { timeoutMs, env, signal },
@@ -273,6 +289,7 @@ async function startMaster(
     throw classifySshFailure(dest, result.code, await output());
   }
   // ssh -f returns once the socket listens; autossh -f returns before ssh even connects.
+  markPhase("listening");
   if (settings.program !== "autossh") options.onListening?.(controlPath);
   const deadline = Date.now() +
     (settings.program === "autossh" ? timeoutMs : checkTimeoutMs * 2);

@@ -63,6 +63,11 @@ export interface FindMasterOptions {
    * @default {localProcesses()}
    */
   processes?: LocalProcesses;
+  /**
+   * Whether every process is searched when the pid files name none.
+   * @default {true}
+   */
+  search?: boolean;
 }
 
 /**
@@ -161,7 +166,7 @@ export async function findMaster(
   const recorded = recordedPids.filter((pid) =>
     looked.some((entry) => entry.pid === pid && matches(entry))
   );
-  if (recorded.length > 0) return recorded;
+  if (recorded.length > 0 || options.search === false) return recorded;
   const found = (await processes.list()).filter(matches);
   const isAutossh = (entry: ProcessEntry) =>
     programOf(entry.command) === "autossh";
@@ -192,7 +197,10 @@ export async function killMaster(
   options: FindMasterOptions = {},
 ): Promise<number[]> {
   const processes = options.processes ?? localProcesses();
-  const pids = await findMaster(dest, controlPath, { processes });
+  const pids = await findMaster(dest, controlPath, {
+    processes,
+    search: options.search,
+  });
   for (const pid of pids) {
     try {
       Deno.kill(pid, "SIGKILL");
@@ -203,6 +211,44 @@ export async function killMaster(
   await processes.waitForExit(pids, 2000);
   await removeMasterFiles(controlPath);
   return pids;
+}
+
+/**
+ * SIGKILLs every other master of `controlPath` than `keep`: one that lost
+ * its socket (and pid file), which no client can reach any more. Its
+ * files are left alone: they are `keep`'s now.
+ *
+ * @param dest The destination.
+ * @param controlPath The expanded control socket path.
+ * @param keep The pid of the master that answers on the socket.
+ * @param options Where to look.
+ * @returns The pids that were killed.
+ *
+ * @example
+ * ```ts
+ * import { killStrayMasters } from "./master_pid.ts";
+ * console.log(await killStrayMasters({ host: "db1", display: "db1" }, "/nonexistent/ab12", 1)); // []
+ * ```
+ */
+export async function killStrayMasters(
+  dest: Destination,
+  controlPath: string,
+  keep: number,
+  options: FindMasterOptions = {},
+): Promise<number[]> {
+  const processes = options.processes ?? localProcesses();
+  const strays = (await processes.list()).filter((entry) =>
+    entry.pid !== keep && stateOf(entry.stat) !== "gone" &&
+    isMasterCommand(entry.command, dest, controlPath)
+  ).map((entry) => entry.pid);
+  for (const pid of strays) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return strays;
 }
 
 /**

@@ -219,6 +219,32 @@ Deno.test("ensureMaster() finds a frozen master among all processes when its pid
   }
 });
 
+Deno.test("ensureMaster() retires a master that lost its socket and pid file, and keeps the new one", async (t) => {
+  await using sshd = await startSshd();
+  for (const noProcfs of ["0", "1"]) {
+    await t.step(`SESSH_NO_PROCFS=${noProcfs}`, async () => {
+      const { dest, settings } = setup(sshd, { SESSH_NO_PROCFS: noProcfs });
+      const old = await ensureMaster(dest, settings);
+      await Deno.remove(old.controlPath);
+      await Deno.remove(masterFiles(old.controlPath).pidFile);
+      try {
+        const fresh = await ensureMaster(dest, settings);
+        assert.notEqual(fresh.pid, old.pid);
+        assert.equal(
+          await waitForExit([old.pid], 2000),
+          true,
+          "the old one ends",
+        );
+        assert.equal(isRunning(fresh.pid), true, "the new one runs");
+        assert.equal((await masterState(dest, settings)).state, "alive");
+        await stopMaster(dest, settings);
+      } finally {
+        if (isRunning(old.pid)) Deno.kill(old.pid, "SIGKILL");
+      }
+    });
+  }
+});
+
 Deno.test("ensureMaster() called concurrently starts exactly one master", async () => {
   await using sshd = await startSshd();
   const { dest, settings } = setup(sshd);

@@ -15,12 +15,8 @@ import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
 import { concatBytes } from "../bytes.ts";
-import {
-  bridgeCommand,
-  handshake,
-  HandshakeEnded,
-  PROTOCOL_VERSION,
-} from "../remote/bootstrap.ts";
+import type { HandshakeEnded } from "../remote/bootstrap.ts";
+import { OPS, PROTOCOL_VERSION } from "../contract/spec.ts";
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import type { Channel } from "./connection.ts";
 import { remoteError } from "./connection.ts";
@@ -30,8 +26,8 @@ import {
   DaemonGoneError,
   SesshError,
 } from "../errors.ts";
-import { OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
+import { startTimer } from "../timer.ts";
 
 /** How long ssh's last words are awaited after the bridge ended. */
 const STDERR_GRACE_MS = 500;
@@ -47,6 +43,8 @@ export interface OpenBridgeOptions {
   timeoutMs?: number;
   /** Gives up when aborted; whatever was started is killed. */
   signal?: AbortSignal;
+  /** The control path, when the caller started resolving it early. */
+  controlPath?: Promise<string>;
 }
 
 /**
@@ -106,7 +104,7 @@ export async function openBridge(
   // A timer of our own, cleared once connected: a long-lived process (the
   // local agent) would otherwise wake up for every bridge it ever opened.
   const gaveUp = new AbortController();
-  const timer = setTimeout(() => gaveUp.abort(), timeoutMs);
+  const cancel = startTimer(timeoutMs, () => gaveUp.abort());
   const signal = options.signal
     ? AbortSignal.any([options.signal, gaveUp.signal])
     : gaveUp.signal;
@@ -115,16 +113,22 @@ export async function openBridge(
       signal,
       timeoutMs,
       caller: options.signal,
+      controlPath: options.controlPath,
     });
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
 async function openWithin(
   destination: Destination,
   settings: SshSettings,
-  options: { signal: AbortSignal; timeoutMs: number; caller?: AbortSignal },
+  options: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    caller?: AbortSignal;
+    controlPath?: Promise<string>;
+  },
 ): Promise<Bridge> {
   const { signal, timeoutMs, caller } = options;
   const where = JSON.stringify(destination.display);
@@ -136,6 +140,10 @@ async function openWithin(
       `Could not reach the sessh helper on ${where} within ${timeoutMs} ms; nothing was sent; check that the host answers (ssh ${destination.display} true)`,
       { destination: destination.display },
     );
+  // The helper's loader and packed source (60 KB) load while the master
+  // connects, not before it starts.
+  const bootstrap = import("../remote/bootstrap.ts");
+  bootstrap.catch(() => {}); // awaited by the bridge, or dropped
   // A master this call starts listens before its pid is known: the bridge
   // starts then, beside the `ssh -O check` that learns the pid.
   let early: Promise<Omit<Bridge, "master">> | undefined;
@@ -144,12 +152,14 @@ async function openWithin(
     attachBridge(destination, settings, master, {
       signal: AbortSignal.any([signal, dropEarly.signal]),
       tooSlow,
+      bootstrap,
     });
   let master: MasterInfo | null = null;
   if (settings.controlMaster) {
     try {
       master = await ensureMaster(destination, settings, {
         signal,
+        controlPath: options.controlPath,
         onListening: (controlPath) => {
           early = attach({ controlPath, started: true });
           early.catch(() => {}); // awaited below, or dropped
@@ -174,9 +184,15 @@ async function attachBridge(
   destination: Destination,
   settings: SshSettings,
   master: Pick<MasterInfo, "controlPath" | "started"> | null,
-  options: { signal: AbortSignal; tooSlow: () => unknown },
+  options: {
+    signal: AbortSignal;
+    tooSlow: () => unknown;
+    bootstrap: Promise<typeof import("../remote/bootstrap.ts")>;
+  },
 ): Promise<Omit<Bridge, "master">> {
   const { signal, tooSlow } = options;
+  const { bridgeCommand, handshake, HandshakeEnded } = await options.bootstrap;
+  if (signal.aborted) throw tooSlow();
   // A master started by this call most likely means a host not seen for a
   // while: the helper goes along at once rather than after the loader asks.
   // A direct connection says nothing of the host, and is made at every
@@ -231,7 +247,7 @@ async function attachBridge(
     markPhase("helper");
     // A failed write (the helper gone at once) is told by the output's end.
     if (!pushHelper) await writer.write(hello).catch(() => {});
-    const greeted = await greet(reader, leftover);
+    const greeted = await greet(reader, leftover, HandshakeEnded);
     markPhase("hello");
     // An idle link does not keep a script alive: its stdout reader and
     // status no longer count for Deno's exit (a call in progress still
@@ -260,6 +276,7 @@ async function attachBridge(
 async function greet(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   leftover: Uint8Array,
+  ended: typeof HandshakeEnded,
 ): Promise<{ hello: Message; leftover: Uint8Array }> {
   const decoder = new FrameDecoder();
   let chunk = leftover;
@@ -272,7 +289,7 @@ async function greet(
       return { hello: reply, leftover: decoder.takePending() };
     }
     const { value, done } = await reader.read();
-    if (done) throw new HandshakeEnded("");
+    if (done) throw new ended("");
     chunk = value;
   }
 }
