@@ -703,9 +703,9 @@ async function phaseTable(
   ];
   const samples = forms.map(() => [] as PhaseSample[]);
   for (let round = -WARMUP_ROUNDS; round < runs; round++) {
-    for (let i = 0; i < forms.length; i++) {
+    // Shuffled like the cases, so no form always follows the same one.
+    for (const k of roundOrder(forms.length, round + WARMUP_ROUNDS)) {
       signal.throwIfAborted();
-      const k = (Math.abs(round) + i) % forms.length;
       const sample = await tracedRun(forms[k].argv, sshd.env);
       if (round >= 0) samples[k].push(sample);
     }
