@@ -22,6 +22,7 @@ import {
   type StopSignal,
 } from "../interrupt.ts";
 import { type CancelTimer, startTimer, useExitBoundTimers } from "../timer.ts";
+import { loadXtermAlone } from "../render/_terminal.ts";
 
 const encoder = new TextEncoder();
 
@@ -208,6 +209,10 @@ export async function main(args: string[]): Promise<number> {
     refuseGluedSshFlags(words);
     const fast = fastCall(words, payload);
     if (fast) {
+      // A verb the fast path reads runs no code but sessh's until it exits
+      // (the MCP server, which does, is never one): xterm.js may load
+      // without Node's `process` (`screen`, rendered `logs` and `wait`).
+      loadXtermAlone();
       const handler = await fast.load();
       handler.call(context, fast.flags as never, ...fast.args as never[]);
     } else {
