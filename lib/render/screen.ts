@@ -6,6 +6,7 @@
  */
 
 import { emulate, type HeadlessTerminal } from "./_terminal.ts";
+import { visibleText } from "./terminal_text.ts";
 
 /** A snapshot of the visible part of a terminal. */
 export interface Screen {
@@ -70,11 +71,91 @@ export function renderScreen(
 ): Promise<Screen> {
   // Without scrollback only the viewport is read, so none is kept.
   const scrollback = options.scrollback ?? 0;
+  const plain = plainScreen(data, options);
+  if (plain) return Promise.resolve(plain);
   return emulate(
     data,
     { cols: options.cols, rows: options.rows, scrollback },
     (terminal) => readScreen(terminal, scrollback),
   );
+}
+
+/** Characters one cell wide in xterm.js (no combining mark), and CR LF and tab. */
+const ONE_CELL = /^[\t\r\n\x20-\x7e\u00a0-\u00ac\u00ae-\u02ff]*$/;
+const TAB_STOP = 8;
+
+/**
+ * The screen of output that only prints, wraps, tabs and ends lines (see
+ * `visibleText()`), laid out without the emulator: most shell screens are
+ * such, and loading xterm.js costs a `sessh screen` more than the rest of
+ * its work. It gives what {@linkcode renderScreen} gives through xterm.js
+ * (`screen_test.ts` compares them), or null for anything else.
+ *
+ * @param data Raw terminal output, UTF-8 encoded.
+ * @param options Terminal size and scrollback.
+ * @returns The screen, or null when only the emulator can tell.
+ *
+ * @example
+ * ```ts
+ * import { plainScreen } from "./screen.ts";
+ * const bytes = new TextEncoder().encode("one\r\n$ ");
+ * console.log(plainScreen(bytes, { cols: 20, rows: 3 })?.cursor); // { row: 1, col: 2 }
+ * ```
+ */
+export function plainScreen(
+  data: Uint8Array,
+  options: RenderScreenOptions,
+): Screen | null {
+  const { cols, rows } = options;
+  const scrollback = options.scrollback ?? 0;
+  const text = visibleText(data, true);
+  if (text === null || !ONE_CELL.test(text)) return null;
+  // xterm.js widens a terminal to 2 columns at least.
+  if (!Number.isInteger(cols) || cols < 2) return null;
+  if (!Number.isInteger(rows) || rows < 1) return null;
+  const all: string[][] = [];
+  let cells: string[] = [];
+  let x = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === "\r") { // always before "\n" (visibleText)
+      all.push(cells);
+      cells = [];
+      x = 0;
+      i++;
+    } else if (char === "\t") {
+      // Past the last column (a wrap pending) a tab moves nothing.
+      if (x < cols) {
+        x = Math.min(cols - 1, (Math.floor(x / TAB_STOP) + 1) * TAB_STOP);
+      }
+    } else {
+      if (x >= cols) {
+        all.push(cells);
+        cells = [];
+        x = 0;
+      }
+      cells[x++] = char;
+    }
+  }
+  all.push(cells);
+  // Cells a tab skipped are blank.
+  const texts = all.map((row) =>
+    Array.from(row, (c) => c ?? " ").join("").trimEnd()
+  );
+  const top = Math.max(0, texts.length - rows);
+  const lines = texts.slice(top);
+  const cursorRow = lines.length - 1;
+  while (lines.length < rows) lines.push("");
+  return {
+    ...(scrollback > 0
+      ? { scrollback: texts.slice(Math.max(0, top - scrollback), top) }
+      : {}),
+    lines,
+    cursor: { row: cursorRow, col: Math.min(x, cols - 1) },
+    cols,
+    rows,
+    altScreen: false,
+  };
 }
 
 function readScreen(terminal: HeadlessTerminal, scrollback: number): Screen {

@@ -109,6 +109,7 @@ const ESC = 0x1b;
 const CR = 0x0d;
 /** The bell: readline rings it after a prompt; a terminal shows nothing. */
 const BEL = 0x07;
+const TAB = 0x09;
 
 /**
  * The length of an escape sequence at `at` that changes nothing a terminal
@@ -155,6 +156,31 @@ function invisibleSequence(data: Uint8Array, at: number): number {
  * ```
  */
 export function plainLines(data: Uint8Array): string[] | null {
+  const text = visibleText(data, false);
+  // C1 controls and characters of other widths are the emulator's to place.
+  if (text === null || /[\u0080-\u009f\u1100-\uffff]/.test(text)) return null;
+  return text.split("\r\n").map((line) => line.replace(/ +$/, ""));
+}
+
+/**
+ * The text of output that a terminal shows as written (see
+ * {@linkcode plainLines}), with tabs too when `tabs` is set, without the
+ * escapes that change no text, the bells and the CRs that move nothing;
+ * lines still end in CR LF and keep their trailing spaces. Null for
+ * anything else.
+ *
+ * @param data Raw terminal output.
+ * @param tabs Whether a tab is taken as written (the caller moves the
+ *   cursor to the next tab stop).
+ * @returns The text, or null when only the emulator can tell.
+ *
+ * @example
+ * ```ts
+ * import { visibleText } from "./terminal_text.ts";
+ * visibleText(new TextEncoder().encode("\x1b[1m$ \x1b[0m\x07"), false); // "$ "
+ * ```
+ */
+export function visibleText(data: Uint8Array, tabs: boolean): string | null {
   let kept: Uint8Array = data;
   let length = 0;
   const keep = (from: number, to: number) => {
@@ -166,7 +192,7 @@ export function plainLines(data: Uint8Array): string[] | null {
   let lineStart = true; // the cursor is at column 0
   for (let i = 0; i < data.length; i++) {
     const byte = data[i];
-    if (byte >= 0x20 && byte !== 0x7f) {
+    if ((byte >= 0x20 && byte !== 0x7f) || (tabs && byte === TAB)) {
       lineStart = false;
       continue;
     }
@@ -189,15 +215,11 @@ export function plainLines(data: Uint8Array): string[] | null {
     keep(run, data.length);
     kept = kept.subarray(0, length);
   }
-  let text: string;
   try {
-    text = strictUtf8.decode(kept);
+    return strictUtf8.decode(kept);
   } catch {
     return null;
   }
-  // C1 controls and characters of other widths are the emulator's to place.
-  if (/[\u0080-\u009f\u1100-\uffff]/.test(text)) return null;
-  return text.split("\r\n").map((line) => line.replace(/ +$/, ""));
 }
 
 /**
