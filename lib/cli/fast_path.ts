@@ -236,7 +236,8 @@ export function fastCall(
   words: readonly string[],
   payload: readonly string[] | null,
 ): FastCall | null {
-  const verb = VERB_ALIASES[words[0]] ?? words[0];
+  const first = words[0];
+  const verb = Object.hasOwn(VERB_ALIASES, first) ? VERB_ALIASES[first] : first;
   if (!Object.hasOwn(VERBS, verb)) return null;
   const row = VERBS[verb];
   if ((payload !== null) !== row.payload) return null;
@@ -251,7 +252,9 @@ export function fastCall(
         given.push(word);
         continue;
       }
-      const key = ALIASES[word] ?? spelled(word, row);
+      const key = Object.hasOwn(ALIASES, word)
+        ? ALIASES[word]
+        : spelled(word, row);
       if (key === undefined) return null;
       const reader = row.read[key] ?? COMMON_READ[key];
       if (reader === "switch") {
