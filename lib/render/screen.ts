@@ -113,13 +113,20 @@ export function plainScreen(
   // xterm.js widens a terminal to 2 columns at least.
   if (!Number.isInteger(cols) || cols < 2) return null;
   if (!Number.isInteger(rows) || rows < 1) return null;
+  // Rows above these are never shown: a full buffer (1 MiB) is dropped
+  // from as it goes.
+  const keep = rows + scrollback;
   const all: string[][] = [];
+  const push = (row: string[]) => {
+    all.push(row);
+    if (all.length > 2 * keep + 64) all.splice(0, all.length - keep);
+  };
   let cells: string[] = [];
   let x = 0;
   for (let i = 0; i < text.length; i++) {
     const char = text[i];
     if (char === "\r") { // always before "\n" (visibleText)
-      all.push(cells);
+      push(cells);
       cells = [];
       x = 0;
       i++;
@@ -130,7 +137,7 @@ export function plainScreen(
       }
     } else {
       if (x >= cols) {
-        all.push(cells);
+        push(cells);
         cells = [];
         x = 0;
       }

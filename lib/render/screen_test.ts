@@ -192,6 +192,10 @@ Deno.test("plainScreen() lays out plain output as xterm.js does", async (t) => {
       ["x".repeat(9) + "\ty", { cols: 10, rows: 3 }],
       ["a\tb\tc\td", { cols: 20, rows: 2 }],
       ["$ \x07", { cols: 20, rows: 2 }],
+      [
+        Array.from({ length: 500 }, (_, i) => `line ${i}`).join("\r\n"),
+        { cols: 4, rows: 3, scrollback: 5 },
+      ],
     ];
   for (let n = 0; n < 300; n++) {
     const text = Array.from(
