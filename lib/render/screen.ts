@@ -6,7 +6,7 @@
  */
 
 import { emulate, type HeadlessTerminal } from "./_terminal.ts";
-import { visibleText } from "./terminal_text.ts";
+import { plainRows, rowText } from "./terminal_text.ts";
 
 /** A snapshot of the visible part of a terminal. */
 export interface Screen {
@@ -80,13 +80,9 @@ export function renderScreen(
   );
 }
 
-/** Characters one cell wide in xterm.js (no combining mark), and CR LF and tab. */
-const ONE_CELL = /^[\t\r\n\x20-\x7e\u00a0-\u00ac\u00ae-\u02ff]*$/;
-const TAB_STOP = 8;
-
 /**
  * The screen of output that only prints, wraps, tabs and ends lines (see
- * `visibleText()`), laid out without the emulator: most shell screens are
+ * `plainRows()`), laid out without the emulator: most shell screens are
  * such, and loading xterm.js costs a `sessh screen` more than the rest of
  * its work. It gives what {@linkcode renderScreen} gives through xterm.js
  * (`screen_test.ts` compares them), or null for anything else.
@@ -108,47 +104,11 @@ export function plainScreen(
 ): Screen | null {
   const { cols, rows } = options;
   const scrollback = options.scrollback ?? 0;
-  const text = visibleText(data, true);
-  if (text === null || !ONE_CELL.test(text)) return null;
-  // xterm.js widens a terminal to 2 columns at least.
-  if (!Number.isInteger(cols) || cols < 2) return null;
   if (!Number.isInteger(rows) || rows < 1) return null;
-  // Rows above these are never shown: a full buffer (1 MiB) is dropped
-  // from as it goes.
-  const keep = rows + scrollback;
-  const all: string[][] = [];
-  const push = (row: string[]) => {
-    all.push(row);
-    if (all.length > 2 * keep + 64) all.splice(0, all.length - keep);
-  };
-  let cells: string[] = [];
-  let x = 0;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (char === "\r") { // always before "\n" (visibleText)
-      push(cells);
-      cells = [];
-      x = 0;
-      i++;
-    } else if (char === "\t") {
-      // Past the last column (a wrap pending) a tab moves nothing.
-      if (x < cols) {
-        x = Math.min(cols - 1, (Math.floor(x / TAB_STOP) + 1) * TAB_STOP);
-      }
-    } else {
-      if (x >= cols) {
-        push(cells);
-        cells = [];
-        x = 0;
-      }
-      cells[x++] = char;
-    }
-  }
-  all.push(cells);
-  // Cells a tab skipped are blank.
-  const texts = all.map((row) =>
-    Array.from(row, (c) => c ?? " ").join("").trimEnd()
-  );
+  const laid = plainRows(data, cols, rows + scrollback);
+  if (laid === null) return null;
+  const { x } = laid;
+  const texts = laid.rows.map((row) => rowText(row).trimEnd());
   const top = Math.max(0, texts.length - rows);
   const lines = texts.slice(top);
   const cursorRow = lines.length - 1;
