@@ -128,3 +128,41 @@ Deno.test("cli.ts loads run's handler beside the body, not only from it", async 
     "lib/cli/verbs/run.ts",
   ]);
 });
+
+Deno.test("the handlers of the other fast-path verbs load no parser, grammar, npm package, helper or bridge", async () => {
+  // `logs`, `screen`, `wait`, `status`, `list`, `send` and `keys` are read
+  // by lib/cli/fast_path.ts as `run` is, and should start as cheaply: the
+  // emulator (npm) is imported by a render that needs it, `wait` and
+  // `follow` by the methods that do them.
+  const unused = [
+    "lib/cli/grammar.ts",
+    "lib/cli/program.ts",
+    "lib/cli/parse.ts",
+    "lib/cli/hosts_fan.ts",
+    "lib/fleet/fan_out.ts",
+    "lib/cli/error_out.ts",
+    "lib/remote/_helper_source.ts",
+    "lib/remote/bootstrap.ts",
+    "lib/transport/bridge.ts",
+    "lib/ssh/master.ts",
+    "lib/session/files.ts",
+    "lib/session/file_trees.ts",
+    "lib/session/wait.ts",
+    "lib/session/follow.ts",
+    "lib/session/record.ts",
+    "lib/session/history.ts",
+  ];
+  for (
+    const entry of [
+      "lib/cli/verbs/read.ts",
+      "lib/cli/verbs/manage.ts",
+      "lib/cli/verbs/input.ts",
+    ]
+  ) {
+    const closure = [...(await staticClosure(entry)).keys()];
+    const loaded = closure.filter((s) =>
+      s.startsWith("npm:") || s.endsWith("_command.ts") || unused.includes(s)
+    );
+    assert.deepEqual(loaded, [], `${entry} loads what its verbs need not`);
+  }
+});

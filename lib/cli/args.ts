@@ -219,6 +219,43 @@ export function parseCount(
 }
 
 /**
+ * Parses the LINES of `logs` and `screen`: how many lines, 1 to 100000000.
+ *
+ * @param text The value given.
+ * @returns The number.
+ *
+ * @example
+ * ```ts
+ * import { parseLines } from "./args.ts";
+ * console.log(parseLines("50")); // 50
+ * ```
+ */
+export function parseLines(text: string): number {
+  return parseCount(text, "LINES", { min: 1, max: 100_000_000 });
+}
+
+/**
+ * Parses the pattern of `wait --for`: a regular expression, multi-line so
+ * that `^` and `$` match at each line of the output.
+ *
+ * @param pattern The value given.
+ * @returns The expression.
+ *
+ * @example
+ * ```ts
+ * import { parsePattern } from "./args.ts";
+ * console.log(parsePattern("^done$").test("x\ndone")); // true
+ * ```
+ */
+export function parsePattern(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern, "m");
+  } catch (error) {
+    throw new UsageError(`Invalid --for pattern: ${(error as Error).message}`);
+  }
+}
+
+/**
  * Parses a byte size within a range (see {@linkcode parseSize}).
  *
  * @param text The value given.

@@ -26,8 +26,8 @@ export interface ProgramContext extends CommandContext {
   };
   /**
    * The command line itself, for `__complete` to ask. The full parser
-   * gives it; the fast path (`fast_path.ts`), which calls only `run`, has
-   * none.
+   * gives it; the fast path (`fast_path.ts`), which never calls
+   * `__complete`, has none.
    */
   readonly program?: Application<ProgramContext>;
   /** Environment (`SESSH_*`). */

@@ -1,35 +1,69 @@
 /**
- * The commonest warm call, `run NAME DEST [PORT] [flags] -- COMMAND…`,
- * read without the full parser: recognising it takes a few string tests,
- * while loading Stricli and every verb's grammar costs a warm call about a
- * third of its own time (issue 21).
+ * The commonest warm calls, read without the full parser: `run`, `send`,
+ * `keys`, `logs`, `screen`, `wait`, `status` and `list` on one host, with
+ * the ssh flags and the few of each verb's own flags that are a plain
+ * value or a switch. Recognising them takes a few string tests, while
+ * loading Stricli and every verb's grammar costs a warm call about a third
+ * of its own time (issue 21).
  *
+ * Each verb is one row of {@linkcode VERBS}: every flag of its grammar (so
+ * that the flags come out with the same keys as the parser's), the flags
+ * it reads, its positionals and whether it takes a payload after `--`.
  * It accepts a strict subset of what the full parser accepts, and for that
  * subset gives what the full parser gives (`fast_path_test.ts` runs a
- * corpus through both). Anything else, or any doubt (a value that looks
- * like a flag, a flag given twice, a value its parser refuses, `--help`),
- * is declined, and the full parser reads the call: its errors and its help
- * stay the only ones.
+ * corpus through both, and fails when a verb's grammar gains a flag its
+ * row does not list). Anything else, or any doubt (a value that looks like
+ * a flag, a flag given twice, a value its parser refuses, `--help`,
+ * `--hosts`), is declined, and the full parser reads the call: its errors
+ * and its help stay the only ones.
  *
  * @module
  */
-import type { FleetFlags } from "./hosts.ts";
-import type { RunFlags } from "./verbs/run.ts";
-import { parsePort, parseTimeout } from "./args.ts";
+import type { VerbFunction } from "./context.ts";
+import {
+  parseCursor,
+  parseLines,
+  parseMillis,
+  parsePattern,
+  parsePort,
+  parseSize,
+  parseTimeout,
+} from "./args.ts";
 import { validateName } from "../session/name.ts";
 import { wellFormed } from "../well_formed.ts";
 
-/** A `run` the fast path read: what the parser would hand its handler. */
-export interface FastRun {
-  /** Every flag of `run`, unset ones `undefined`, as the parser gives them. */
-  flags: RunFlags & FleetFlags;
-  /** NAME, DEST and PORT (`undefined` when not given). */
-  args: [string, string, string | undefined];
+/** A call the fast path read: what the parser would hand the verb's handler. */
+export interface FastCall {
+  /** The verb, as the route map names it (`pane` reads as `screen`). */
+  verb: string;
+  /** Every flag of the verb, unset ones `undefined`, as the parser gives them. */
+  flags: Record<string, unknown>;
+  /** The positionals, unset ones `undefined`, as the parser gives them. */
+  args: unknown[];
+  /** Imports the verb's handler, the one its grammar's loader imports. */
+  load(): Promise<VerbFunction<never, never[]>>;
 }
 
-// Every flag of `run`'s grammar, so that the flags come out with the same
-// keys as the parser's; fast_path_test.ts fails when the grammar changes.
-const RUN_FLAGS = [
+/** How a flag it reads is read: a switch, or a value and its parser. */
+type Reader = "switch" | ((value: string) => unknown);
+
+/** One verb: its grammar's flags, the ones read here, its positionals. */
+interface VerbRow {
+  /** Every flag of the verb's grammar, by the name its handler sees. */
+  flags: readonly string[];
+  /** The flags read here beyond {@linkcode COMMON_READ}, by name. */
+  read: Readonly<Record<string, Reader>>;
+  /** The positionals' parsers, in order; the first `required` must be given. */
+  positionals: readonly ((value: string) => unknown)[];
+  /** How many positionals must be given. */
+  required: number;
+  /** Whether it needs the words after `--` (else it declines them). */
+  payload: boolean;
+  /** Imports its handler. */
+  load(): Promise<unknown>;
+}
+
+const COMMON = [
   "json",
   "port",
   "identity",
@@ -37,10 +71,9 @@ const RUN_FLAGS = [
   "config",
   "forwardAgent",
   "option",
-  "hosts",
-  "hostsFile",
-  "parallel",
-  "group",
+] as const;
+const FLEET = ["hosts", "hostsFile", "parallel", "group"] as const;
+const OPEN = [
   "shell",
   "noAgentEnv",
   "forward",
@@ -49,93 +82,222 @@ const RUN_FLAGS = [
   "cols",
   "rows",
   "term",
-  "timeout",
-  "noWait",
-  "force",
-  "maxOutput",
 ] as const;
 
-type Key = typeof RUN_FLAGS[number];
-
-/** The flags it reads that take a value, by spelling, with their parsers. */
-const VALUED: Record<string, [Key, (value: string) => unknown]> = {
-  "--timeout": ["timeout", (v) => parseTimeout(v, "--timeout")],
-  "-F": ["config", (v) => wellFormed(v, "--config")],
-  "--config": ["config", (v) => wellFormed(v, "--config")],
-  "-p": ["port", String],
-  "--port": ["port", String],
-  "-i": ["identity", (v) => wellFormed(v, "--identity")],
-  "--identity": ["identity", (v) => wellFormed(v, "--identity")],
-  "-J": ["jump", (v) => wellFormed(v, "--jump")],
-  "--jump": ["jump", (v) => wellFormed(v, "--jump")],
+/** The ssh flags every verb takes that are read here; `option` repeats. */
+const COMMON_READ: Readonly<Record<string, Reader>> = {
+  json: "switch",
+  config: (v) => wellFormed(v, "--config"),
+  port: String,
+  identity: (v) => wellFormed(v, "--identity"),
+  jump: (v) => wellFormed(v, "--jump"),
+  option: String,
 };
 
-/** `-o`, the one repeatable flag it reads. */
-const OPTION = new Set(["-o", "--option"]);
+/** The one-letter spellings of the common flags read here. */
+const ALIASES: Readonly<Record<string, string>> = {
+  "-F": "config",
+  "-p": "port",
+  "-i": "identity",
+  "-J": "jump",
+  "-o": "option",
+};
+
+const REPEATABLE = new Set(["option"]);
+
+const NAME = validateName;
+const DEST = String;
+
+// The verbs' rows. Their handlers are imported by the same literal
+// specifiers as their grammars' loaders, so the bundle holds them alike.
+const VERBS: Readonly<Record<string, VerbRow>> = {
+  run: {
+    flags: [
+      ...COMMON,
+      ...FLEET,
+      ...OPEN,
+      "timeout",
+      "noWait",
+      "force",
+      "maxOutput",
+    ],
+    read: { timeout: (v) => parseTimeout(v, "--timeout") },
+    positionals: [NAME, DEST, parsePort],
+    required: 2,
+    payload: true,
+    load: async () => (await import("./verbs/run.ts")).run,
+  },
+  send: {
+    flags: [...COMMON, "enter", "file"],
+    read: { enter: "switch" },
+    positionals: [NAME, DEST, parsePort],
+    required: 2,
+    payload: true,
+    load: async () => (await import("./verbs/input.ts")).send,
+  },
+  keys: {
+    flags: [...COMMON, "literal"],
+    read: { literal: "switch" },
+    positionals: [NAME, DEST, parsePort],
+    required: 2,
+    payload: true,
+    load: async () => (await import("./verbs/input.ts")).keys,
+  },
+  logs: {
+    flags: [...COMMON, ...FLEET, "since", "raw", "follow", "maxOutput"],
+    read: {
+      since: parseCursor,
+      raw: "switch",
+      maxOutput: (v) => parseSize(v, "--max-output"),
+    },
+    positionals: [NAME, DEST, parseLines, parsePort],
+    required: 2,
+    payload: false,
+    load: async () => (await import("./verbs/read.ts")).logs,
+  },
+  screen: {
+    flags: COMMON,
+    read: {},
+    positionals: [NAME, DEST, parseLines, parsePort],
+    required: 2,
+    payload: false,
+    load: async () => (await import("./verbs/read.ts")).screen,
+  },
+  wait: {
+    flags: [
+      ...COMMON,
+      ...FLEET,
+      "for",
+      "idle",
+      "done",
+      "since",
+      "timeout",
+      "maxOutput",
+    ],
+    read: {
+      for: parsePattern,
+      idle: (v) => parseMillis(v, "--idle"),
+      done: "switch",
+      since: parseCursor,
+      timeout: (v) => parseTimeout(v, "--timeout"),
+      maxOutput: (v) => parseSize(v, "--max-output"),
+    },
+    positionals: [NAME, DEST, parsePort],
+    required: 2,
+    payload: false,
+    load: async () => (await import("./verbs/read.ts")).wait,
+  },
+  status: {
+    flags: [...COMMON, ...FLEET],
+    read: {},
+    positionals: [NAME, DEST, parsePort],
+    required: 2,
+    payload: false,
+    load: async () => (await import("./verbs/manage.ts")).status,
+  },
+  list: {
+    flags: [...COMMON, ...FLEET],
+    read: {},
+    positionals: [DEST, parsePort],
+    required: 1,
+    payload: false,
+    load: async () => (await import("./verbs/manage.ts")).list,
+  },
+};
+
+/** The route map's aliases of the verbs above. */
+const VERB_ALIASES: Readonly<Record<string, string>> = { pane: "screen" };
+
+/** `maxOutput` as `--max-output`, the spelling `--help` shows. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Every flag name of every row, for the test that compares with the grammars. */
+export const FAST_VERBS: Readonly<Record<string, readonly string[]>> = Object
+  .fromEntries(Object.entries(VERBS).map(([verb, row]) => [verb, row.flags]));
 
 /**
- * Reads `words` as a `run` call, or declines.
+ * Reads `words` as one of the commonest calls, or declines.
  *
  * @param words The arguments before `--`, without a leading `--json`.
  * @param payload The words after `--`, or `null` without `--`.
- * @returns What the full parser would hand `run`, or `null` to let it read the call.
+ * @returns What the full parser would hand the verb, or `null` to let it read the call.
  *
  * @example
  * ```ts
- * import { fastRun } from "./fast_path.ts";
- * const call = fastRun(["run", "work", "box", "--timeout", "5"], ["make"]);
+ * import { fastCall } from "./fast_path.ts";
+ * const call = fastCall(["run", "work", "box", "--timeout", "5"], ["make"]);
  * console.log(call?.args, call?.flags.timeout); // [ "work", "box", undefined ] 5000
- * console.log(fastRun(["run", "work", "box", "--help"], ["make"])); // null
+ * console.log(fastCall(["screen", "work", "box", "--help"], null)); // null
  * ```
  */
-export function fastRun(
+export function fastCall(
   words: readonly string[],
   payload: readonly string[] | null,
-): FastRun | null {
-  if (words[0] !== "run" || payload === null) return null;
+): FastCall | null {
+  const first = words[0];
+  const verb = Object.hasOwn(VERB_ALIASES, first) ? VERB_ALIASES[first] : first;
+  if (!Object.hasOwn(VERBS, verb)) return null;
+  const row = VERBS[verb];
+  if ((payload !== null) !== row.payload) return null;
   const flags: Record<string, unknown> = {};
-  for (const key of RUN_FLAGS) flags[key] = undefined;
-  const positionals: string[] = [];
-  const seen = new Set<Key>();
+  for (const key of row.flags) flags[key] = undefined;
+  const given: string[] = [];
+  const seen = new Set<string>();
   try {
     for (let i = 1; i < words.length; i++) {
       const word = words[i];
       if (!word.startsWith("-")) {
-        positionals.push(word);
+        given.push(word);
         continue;
       }
-      if (word === "--json") {
-        if (seen.has("json")) return null;
-        seen.add("json");
-        flags.json = true;
+      const key = Object.hasOwn(ALIASES, word)
+        ? ALIASES[word]
+        : spelled(word, row);
+      if (key === undefined) return null;
+      const reader = row.read[key] ?? COMMON_READ[key];
+      if (reader === "switch") {
+        if (seen.has(key)) return null;
+        seen.add(key);
+        flags[key] = true;
         continue;
       }
       const value = words[i + 1];
       if (value === undefined || value.startsWith("-")) return null;
       i++;
-      if (OPTION.has(word)) {
-        flags.option = [...(flags.option as string[] ?? []), value];
+      if (REPEATABLE.has(key)) {
+        flags[key] = [...(flags[key] as unknown[] ?? []), reader(value)];
         continue;
       }
-      const valued = VALUED[word];
-      if (valued === undefined) return null;
-      const [key, parse] = valued;
       if (seen.has(key)) return null;
       seen.add(key);
-      flags[key] = parse(value);
+      flags[key] = reader(value);
     }
-    if (positionals.length < 2 || positionals.length > 3) return null;
-    const [name, dest, port] = positionals;
+    const { positionals } = row;
+    if (given.length < row.required || given.length > positionals.length) {
+      return null;
+    }
+    const args = positionals.map((parse, i) =>
+      i < given.length ? parse(given[i]) : undefined
+    );
     return {
-      flags: flags as unknown as RunFlags & FleetFlags,
-      args: [
-        validateName(name),
-        dest,
-        port === undefined ? undefined : parsePort(port),
-      ],
+      verb,
+      flags,
+      args,
+      load: row.load as FastCall["load"],
     };
   } catch {
     // A value its parser refuses: the full parser reports it.
     return null;
   }
+}
+
+/** The flag `--NAME` names among those `row` reads, or undefined. */
+function spelled(word: string, row: VerbRow): string | undefined {
+  if (!word.startsWith("--")) return undefined;
+  for (const key of [...Object.keys(COMMON_READ), ...Object.keys(row.read)]) {
+    if (`--${kebab(key)}` === word) return key;
+  }
+  return undefined;
 }

@@ -2,14 +2,15 @@
  * The command line's body: everything a call does once `cli.ts` has seen
  * that it is more than `--version`. It is loaded by dynamic import, so that
  * the answers that need none of it come at the cost of Deno's own start.
- * A plain `run` is read by the fast path (`fast_path.ts`); every other call
- * loads the full parser (`parse.ts`).
+ * The commonest calls (a plain `run`, `logs`, `status`, …) are read by the
+ * fast path (`fast_path.ts`); every other call loads the full parser
+ * (`parse.ts`).
  *
  * @module
  */
 import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
 import type { ProgramContext } from "./context.ts";
-import { fastRun } from "./fast_path.ts";
+import { fastCall } from "./fast_path.ts";
 import type { Outcome } from "./call.ts";
 import { SesshError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
@@ -21,6 +22,7 @@ import {
   type StopSignal,
 } from "../interrupt.ts";
 import { type CancelTimer, startTimer, useExitBoundTimers } from "../timer.ts";
+import { loadXtermAlone } from "../render/_terminal.ts";
 
 const encoder = new TextEncoder();
 
@@ -205,10 +207,14 @@ export async function main(args: string[]): Promise<number> {
   };
   try {
     refuseGluedSshFlags(words);
-    const fast = fastRun(words, payload);
+    const fast = fastCall(words, payload);
     if (fast) {
-      const { run } = await import("./verbs/run.ts");
-      run.call(context, fast.flags, ...fast.args);
+      // A verb the fast path reads runs no code but sessh's until it exits
+      // (the MCP server, which does, is never one): xterm.js may load
+      // without Node's `process` (`screen`, rendered `logs` and `wait`).
+      loadXtermAlone();
+      const handler = await fast.load();
+      handler.call(context, fast.flags as never, ...fast.args as never[]);
     } else {
       const parser = await import("./parse.ts");
       await parser.parseAndRun(words, head, verb, {

@@ -11,23 +11,63 @@ import type xterm from "@xterm/headless";
 export type HeadlessTerminal = InstanceType<typeof xterm.Terminal>;
 
 let loading: Promise<typeof xterm> | null = null;
+let alone = false;
 
 /**
- * Starts loading xterm.js, once. Loading costs about 50 ms, so commands that
- * never render (status, list, send) skip it, and commands that will render
- * call this early so the load overlaps their network wait.
+ * Tells the loader that this process runs only sessh's own code (the
+ * command line), so that loading xterm.js may hide the global `process`
+ * for the time of its import.
+ *
+ * xterm.js reads `typeof process` once, at load, to tell Node from a
+ * browser, and Deno builds its whole Node `process` on that first touch:
+ * 15 to 30 ms of a warm `sessh screen` (measured with Deno 2.9), for a
+ * test whose answer (not a browser) xterm.js gets from a stand-in as well.
+ * A library user's code may read `process` while the import is pending,
+ * so only the command line, which calls this, gets the stand-in.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadXtermAlone } from "./_terminal.ts";
+ * loadXtermAlone();
+ * ```
+ */
+export function loadXtermAlone(): void {
+  alone = true;
+}
+
+/**
+ * Starts loading xterm.js, once. Loading costs about 10 ms (50 ms with the
+ * Node `process` it would otherwise touch; see {@linkcode loadXtermAlone}),
+ * so commands that never render (status, list, send) skip it, and commands
+ * that will render call this early so the load overlaps their network wait.
  *
  * @returns The module's default export.
  */
 export function loadXterm(): Promise<typeof xterm> {
+  if (loading) return loading;
+  const restore = alone ? standInProcess() : () => {};
   // The ES module build by its path: the package's "module" field names a
   // file it does not ship, which stops bundlers.
-  loading ??= import(
+  loading = (import(
     "@xterm/headless/lib-headless/xterm-headless.mjs"
-  ) as Promise<
-    typeof xterm
-  >;
+  ) as Promise<typeof xterm>).finally(restore);
   return loading;
+}
+
+/**
+ * Puts a stand-in in place of the global `process` with what xterm.js
+ * reads of it (a `title`, as Node's and Deno's have), and returns the
+ * function that puts the real one back.
+ */
+function standInProcess(): () => void {
+  const real = Object.getOwnPropertyDescriptor(globalThis, "process");
+  if (real === undefined || !real.configurable) return () => {};
+  Object.defineProperty(globalThis, "process", {
+    value: { title: "sessh" },
+    configurable: true,
+    writable: true,
+  });
+  return () => Object.defineProperty(globalThis, "process", real);
 }
 
 /** Size and history of the terminal to emulate. */
@@ -73,6 +113,11 @@ export async function emulate<T>(
     // Decoded here, not by xterm.js: its decoder drops invalid UTF-8, where
     // a terminal shows U+FFFD so that a reader sees something was there.
     const text = new TextDecoder().decode(data);
+    // Marked as following the user's input, a write is parsed at once
+    // rather than from a `setTimeout`, whose first use costs a process
+    // about 10 ms (see `lib/timer.ts`); nothing listens for the input,
+    // which is empty.
+    terminal.input("", true);
     await new Promise<void>((resolve) => terminal.write(text, resolve));
     return read(terminal);
   } finally {

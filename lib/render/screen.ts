@@ -6,6 +6,7 @@
  */
 
 import { emulate, type HeadlessTerminal } from "./_terminal.ts";
+import { plainRows, rowText } from "./terminal_text.ts";
 
 /** A snapshot of the visible part of a terminal. */
 export interface Screen {
@@ -70,11 +71,58 @@ export function renderScreen(
 ): Promise<Screen> {
   // Without scrollback only the viewport is read, so none is kept.
   const scrollback = options.scrollback ?? 0;
+  const plain = plainScreen(data, options);
+  if (plain) return Promise.resolve(plain);
   return emulate(
     data,
     { cols: options.cols, rows: options.rows, scrollback },
     (terminal) => readScreen(terminal, scrollback),
   );
+}
+
+/**
+ * The screen of output that only prints, wraps, tabs and ends lines (see
+ * `plainRows()`), laid out without the emulator: most shell screens are
+ * such, and loading xterm.js costs a `sessh screen` more than the rest of
+ * its work. It gives what {@linkcode renderScreen} gives through xterm.js
+ * (`screen_test.ts` compares them), or null for anything else.
+ *
+ * @param data Raw terminal output, UTF-8 encoded.
+ * @param options Terminal size and scrollback.
+ * @returns The screen, or null when only the emulator can tell.
+ *
+ * @example
+ * ```ts
+ * import { plainScreen } from "./screen.ts";
+ * const bytes = new TextEncoder().encode("one\r\n$ ");
+ * console.log(plainScreen(bytes, { cols: 20, rows: 3 })?.cursor); // { row: 1, col: 2 }
+ * ```
+ */
+export function plainScreen(
+  data: Uint8Array,
+  options: RenderScreenOptions,
+): Screen | null {
+  const { cols, rows } = options;
+  const scrollback = options.scrollback ?? 0;
+  if (!Number.isInteger(rows) || rows < 1) return null;
+  const laid = plainRows(data, cols, rows + scrollback);
+  if (laid === null) return null;
+  const { x } = laid;
+  const texts = laid.rows.map((row) => rowText(row).trimEnd());
+  const top = Math.max(0, texts.length - rows);
+  const lines = texts.slice(top);
+  const cursorRow = lines.length - 1;
+  while (lines.length < rows) lines.push("");
+  return {
+    ...(scrollback > 0
+      ? { scrollback: texts.slice(Math.max(0, top - scrollback), top) }
+      : {}),
+    lines,
+    cursor: { row: cursorRow, col: Math.min(x, cols - 1) },
+    cols,
+    rows,
+    altScreen: false,
+  };
 }
 
 function readScreen(terminal: HeadlessTerminal, scrollback: number): Screen {

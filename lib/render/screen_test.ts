@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatScreen, renderScreen, type Screen } from "./screen.ts";
+import {
+  formatScreen,
+  plainScreen,
+  renderScreen,
+  type Screen,
+} from "./screen.ts";
 
 const encoder = new TextEncoder();
 
@@ -135,4 +140,99 @@ Deno.test("renderScreen() says nothing on the console about bytes it cannot pars
     Object.assign(console, saved);
   }
   assert.deepEqual(logged, []);
+});
+
+/**
+ * The screen xterm.js shows for `text`: behind a cursor-show escape, which
+ * changes nothing on screen but is not one `plainScreen()` reads, so that
+ * `renderScreen()` takes it to the emulator.
+ */
+function emulated(text: string, options: Parameters<typeof renderScreen>[1]) {
+  return renderScreen(bytes("\x1b[?25h" + text), options);
+}
+
+/** A small deterministic generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+const PIECES = [
+  "a",
+  "word ",
+  "  ",
+  "\t",
+  "\r\n",
+  "\r\n\r",
+  "\x1b[1;31m",
+  "\x1b[0m",
+  "\x1b[?2004h",
+  "\r\n\x1b[?2004l\r",
+  "\x07",
+  "é",
+  "ßʃ",
+  "\u00a0",
+  "0123456789",
+  "x".repeat(20),
+];
+
+Deno.test("plainScreen() lays out plain output as xterm.js does", async (t) => {
+  const next = random(21);
+  const pick = <T>(from: readonly T[]) =>
+    from[Math.floor(next() * from.length)];
+  const cases: [string, { cols: number; rows: number; scrollback?: number }][] =
+    [
+      ["", { cols: 10, rows: 3 }],
+      ["x".repeat(10), { cols: 10, rows: 3 }],
+      ["x".repeat(10) + "\t", { cols: 10, rows: 3 }],
+      ["x".repeat(10) + "\ty", { cols: 10, rows: 3 }],
+      ["x".repeat(10) + "\r\n", { cols: 10, rows: 3 }],
+      ["x".repeat(9) + "\ty", { cols: 10, rows: 3 }],
+      ["a\tb\tc\td", { cols: 20, rows: 2 }],
+      ["$ \x07", { cols: 20, rows: 2 }],
+      [
+        Array.from({ length: 500 }, (_, i) => `line ${i}`).join("\r\n"),
+        { cols: 4, rows: 3, scrollback: 5 },
+      ],
+    ];
+  for (let n = 0; n < 300; n++) {
+    const text = Array.from(
+      { length: 1 + Math.floor(next() * 40) },
+      () => pick(PIECES),
+    ).join("");
+    cases.push([text, {
+      cols: pick([2, 3, 8, 9, 10, 16, 20, 80]),
+      rows: pick([1, 2, 3, 5, 24]),
+      scrollback: pick([undefined, 0, 1, 3, 1000]),
+    }]);
+  }
+  for (const [text, options] of cases) {
+    const plain = plainScreen(bytes(text), options);
+    assert.ok(plain, `declined ${JSON.stringify(text)}`);
+    assert.deepEqual(
+      plain,
+      await emulated(text, options),
+      `${JSON.stringify(text)} ${JSON.stringify(options)}`,
+    );
+  }
+  await t.step("and leaves the rest to it", () => {
+    for (
+      const text of [
+        "a\x1b[2Kb",
+        "a\rb",
+        "a\nb",
+        "a\bb",
+        "\x1b[?1049h",
+        "\u0301",
+        "\u00ad",
+        "漢字",
+        "\x1b]0;title\x07",
+        "\x1b[?25h", // which emulated() relies on
+      ]
+    ) {
+      assert.equal(plainScreen(bytes(text), { cols: 10, rows: 2 }), null, text);
+    }
+  });
 });

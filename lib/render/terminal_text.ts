@@ -82,7 +82,7 @@ export async function renderText(
       `Line count must be a non-negative integer, got ${lines}`,
     );
   }
-  const plain = plainLines(data);
+  const plain = plainLines(data) ?? tabbedLines(data, cols);
   if (plain) return keepLines(plain, lines);
   const scrollback = Math.max(rows, estimateRowCount(data, cols));
   const logical = await emulate(
@@ -109,6 +109,7 @@ const ESC = 0x1b;
 const CR = 0x0d;
 /** The bell: readline rings it after a prompt; a terminal shows nothing. */
 const BEL = 0x07;
+const TAB = 0x09;
 
 /**
  * The length of an escape sequence at `at` that changes nothing a terminal
@@ -155,6 +156,31 @@ function invisibleSequence(data: Uint8Array, at: number): number {
  * ```
  */
 export function plainLines(data: Uint8Array): string[] | null {
+  const text = visibleText(data, false);
+  // C1 controls and characters of other widths are the emulator's to place.
+  if (text === null || /[\u0080-\u009f\u1100-\uffff]/.test(text)) return null;
+  return text.split("\r\n").map((line) => line.replace(/ +$/, ""));
+}
+
+/**
+ * The text of output that a terminal shows as written (see
+ * {@linkcode plainLines}), with tabs too when `tabs` is set, without the
+ * escapes that change no text, the bells and the CRs that move nothing;
+ * lines still end in CR LF and keep their trailing spaces. Null for
+ * anything else.
+ *
+ * @param data Raw terminal output.
+ * @param tabs Whether a tab is taken as written (the caller moves the
+ *   cursor to the next tab stop).
+ * @returns The text, or null when only the emulator can tell.
+ *
+ * @example
+ * ```ts
+ * import { visibleText } from "./terminal_text.ts";
+ * visibleText(new TextEncoder().encode("\x1b[1m$ \x1b[0m\x07"), false); // "$ "
+ * ```
+ */
+export function visibleText(data: Uint8Array, tabs: boolean): string | null {
   let kept: Uint8Array = data;
   let length = 0;
   const keep = (from: number, to: number) => {
@@ -166,7 +192,7 @@ export function plainLines(data: Uint8Array): string[] | null {
   let lineStart = true; // the cursor is at column 0
   for (let i = 0; i < data.length; i++) {
     const byte = data[i];
-    if (byte >= 0x20 && byte !== 0x7f) {
+    if ((byte >= 0x20 && byte !== 0x7f) || (tabs && byte === TAB)) {
       lineStart = false;
       continue;
     }
@@ -189,15 +215,122 @@ export function plainLines(data: Uint8Array): string[] | null {
     keep(run, data.length);
     kept = kept.subarray(0, length);
   }
-  let text: string;
   try {
-    text = strictUtf8.decode(kept);
+    return strictUtf8.decode(kept);
   } catch {
     return null;
   }
-  // C1 controls and characters of other widths are the emulator's to place.
-  if (/[\u0080-\u009f\u1100-\uffff]/.test(text)) return null;
-  return text.split("\r\n").map((line) => line.replace(/ +$/, ""));
+}
+
+/** Characters one cell wide in xterm.js (no combining mark), and CR LF and tab. */
+const ONE_CELL = /^[\t\r\n\x20-\x7e\u00a0-\u00ac\u00ae-\u02ff]*$/;
+const TAB_STOP = 8;
+
+/** A row as printing plain output leaves it. */
+export interface PlainRow {
+  /** Its cells from the left; a cell a tab skipped is empty (a hole). */
+  cells: string[];
+  /** Whether the text went on into the next row (it wrapped). */
+  wrapped: boolean;
+}
+
+/**
+ * The rows that output which only prints, wraps, tabs and ends lines (see
+ * {@linkcode visibleText}) leaves in a terminal `cols` wide, and where its
+ * cursor ends, laid out as xterm.js lays them out (`screen_test.ts` and
+ * `terminal_text_test.ts` compare them); null for anything else.
+ *
+ * @param data Raw terminal output.
+ * @param cols Terminal width, 2 or more.
+ * @param keep How many of the last rows are needed: those above go as they
+ *   scroll past, so that a full buffer is not held row by row.
+ * @returns The rows, at least one, and the cursor's column (`cols` when a
+ *   wrap is pending), or null.
+ *
+ * @example
+ * ```ts
+ * import { plainRows } from "./terminal_text.ts";
+ * const laid = plainRows(new TextEncoder().encode("a\tb\r\n$ "), 20);
+ * console.log(laid?.rows.length, laid?.x); // 2 2
+ * ```
+ */
+export function plainRows(
+  data: Uint8Array,
+  cols: number,
+  keep = Infinity,
+): { rows: PlainRow[]; x: number } | null {
+  // xterm.js widens a terminal to 2 columns at least.
+  if (!Number.isInteger(cols) || cols < 2) return null;
+  const text = visibleText(data, true);
+  if (text === null || !ONE_CELL.test(text)) return null;
+  const rows: PlainRow[] = [];
+  let cells: string[] = [];
+  const end = (wrapped: boolean) => {
+    rows.push({ cells, wrapped });
+    cells = [];
+    if (rows.length > 2 * keep + 64) rows.splice(0, rows.length - keep);
+  };
+  let x = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === "\r") { // always before "\n" (visibleText)
+      end(false);
+      x = 0;
+      i++;
+    } else if (char === "\t") {
+      // Past the last column (a wrap pending) a tab moves nothing.
+      if (x < cols) {
+        x = Math.min(cols - 1, (Math.floor(x / TAB_STOP) + 1) * TAB_STOP);
+      }
+    } else {
+      if (x >= cols) {
+        end(true);
+        x = 0;
+      }
+      cells[x++] = char;
+    }
+  }
+  rows.push({ cells, wrapped: false });
+  return { rows, x };
+}
+
+/**
+ * A row's text, holes as spaces. A wrapped row is full: only printing
+ * into its last cell leaves a wrap pending.
+ *
+ * @param row A row from {@linkcode plainRows}.
+ * @returns The text.
+ *
+ * @example
+ * ```ts
+ * import { rowText } from "./terminal_text.ts";
+ * const cells: string[] = [];
+ * cells[0] = "a";
+ * cells[2] = "b"; // a tab skipped the cell between
+ * console.log(JSON.stringify(rowText({ cells, wrapped: false }))); // "a b"
+ * ```
+ */
+export function rowText(row: PlainRow): string {
+  return Array.from(row.cells, (c) => c ?? " ").join("");
+}
+
+/**
+ * The lines of plain output with tabs (see {@linkcode plainRows}), as the
+ * emulator gives them: wrapped rows joined, trailing blanks dropped.
+ */
+function tabbedLines(data: Uint8Array, cols: number): string[] | null {
+  const laid = plainRows(data, cols);
+  if (laid === null) return null;
+  const lines: string[] = [];
+  let current = "";
+  for (const row of laid.rows) {
+    if (row.wrapped) current += rowText(row);
+    else {
+      lines.push((current + rowText(row)).trimEnd());
+      current = "";
+    }
+  }
+  return lines;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { plainLines, renderText } from "./terminal_text.ts";
+import { plainLines, plainRows, renderText } from "./terminal_text.ts";
 
 const encoder = new TextEncoder();
 
@@ -230,4 +230,46 @@ Deno.test("renderText() shows invalid UTF-8 as U+FFFD, as a terminal does", asyn
     await renderText(new Uint8Array([0x1b, 0x5b, 0x31, 0x6d, ...bad])),
     "A\ufffd\ufffd\ufffdB\n",
   );
+});
+
+Deno.test("renderText() lays out tabs without the emulator as it would", async () => {
+  // Behind a cursor-show escape, which changes no text but is not plain,
+  // the same bytes go to the emulator.
+  const emulated = (text: string, cols: number) =>
+    renderText(bytes("\x1b[?25h" + text), { cols });
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pieces = [
+    "a",
+    "word",
+    " ",
+    "\t",
+    "\t\t",
+    "\r\n",
+    "\x1b[32m",
+    "é",
+    "x".repeat(13),
+  ];
+  const cases: [string, number][] = [
+    ["a\tb\r\n", 160],
+    ["x".repeat(10) + "\ty\r\n", 10],
+    ["x".repeat(9) + "\ty\tz\r\n", 10],
+    ["\t\t\r\n\tq  \t", 20],
+  ];
+  for (let n = 0; n < 200; n++) {
+    const text = Array.from(
+      { length: 1 + Math.floor(next() * 30) },
+      () => pieces[Math.floor(next() * pieces.length)],
+    ).join("");
+    cases.push([text, [2, 3, 8, 9, 10, 17, 80][Math.floor(next() * 7)]]);
+  }
+  for (const [text, cols] of cases) {
+    assert.ok(plainRows(bytes(text), cols), `declined ${JSON.stringify(text)}`);
+    assert.equal(
+      await renderText(bytes(text), { cols }),
+      await emulated(text, cols),
+      `${JSON.stringify(text)} at ${cols} columns`,
+    );
+  }
+  assert.equal(plainRows(bytes("\x1b[?25h"), 10), null);
 });

@@ -17,7 +17,6 @@ import type { SessionInfo } from "../types.ts";
 import { CommandFailedError, TimeoutError, UsageError } from "../errors.ts";
 import { sh, type ShellValue } from "./shell_quote.ts";
 import { renderScreen, type Screen } from "../render/screen.ts";
-import { preloadRenderer } from "../render/terminal_text.ts";
 import { type SessionLink, sessionStatus } from "./link.ts";
 // What only some calls do (wait, follow, record, history) is imported by
 // the method that does it: a `run` from the command line reads none of it.
@@ -484,7 +483,8 @@ export class Session {
    */
   async screen(options: { scrollback?: number } = {}): Promise<ScreenResult> {
     await this.#ready();
-    preloadRenderer();
+    // No preload of the emulator, as for `logs`: a shell's screen is most
+    // often laid out without it (`plainScreen()`).
     const range = await readRange(this.#client.connection, this.name, {
       whole: true,
     });

@@ -7,8 +7,7 @@
 import type { CommonFlags } from "../call.ts";
 import type { LogsFlags, WaitFlags } from "./read.ts";
 import type { FleetFlags } from "../hosts.ts";
-import { parseCount, parseMillis } from "../args.ts";
-import { UsageError } from "../../errors.ts";
+import { parseLines, parseMillis, parsePattern } from "../args.ts";
 import {
   DEST,
   DEST_OR_HOSTS,
@@ -25,7 +24,7 @@ import {
 
 const LINES = {
   brief: "how many lines (default 300, SESSH_LOG_LINES_DEFAULT)",
-  parse: (v: string) => parseCount(v, "LINES", { min: 1, max: 100_000_000 }),
+  parse: parseLines,
   placeholder: "LINES",
   optional: true as const,
 };
@@ -107,11 +106,3 @@ export const wait = fleetTargetCommand<WaitFlags & FleetFlags>(
   },
   async () => (await import("./read.ts")).wait,
 );
-
-function parsePattern(pattern: string): RegExp {
-  try {
-    return new RegExp(pattern, "m");
-  } catch (error) {
-    throw new UsageError(`Invalid --for pattern: ${(error as Error).message}`);
-  }
-}
