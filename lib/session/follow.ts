@@ -32,6 +32,14 @@ export interface FollowOptions {
    */
   raw?: boolean;
   /**
+   * Lend the bytes of each piece (`raw`) rather than give them: they stay
+   * valid until the next piece is asked for (the callback returns), then
+   * later output is read into them. A flood then goes through a few
+   * buffers instead of fresh memory for each piece; copy what you keep.
+   * @default {false}
+   */
+  lendRaw?: boolean;
+  /**
    * Stops following: once aborted, the follow rejects with `signal.reason`
    * (an `AbortError` `DOMException` by default), as every call with a
    * signal does; leaving the loop early (`break`) ends it quietly.
@@ -212,6 +220,7 @@ export async function* followPieces(
           raw,
           cursor,
         };
+        if (options.lendRaw) conn.recycle(raw);
       } else if (event.ev === EVENTS.started && options.events) {
         yield {
           type: "started",

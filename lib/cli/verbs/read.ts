@@ -105,6 +105,8 @@ export async function logsCommand(
       {
         since: from,
         raw: flags.raw,
+        // Each piece is out on stdout when the write resolves.
+        lendRaw: true,
         signal: sink.signal,
         onGap: (start, end) =>
           sink.notice(
