@@ -29,6 +29,11 @@ const OWN_FRAME = 64 * 1024;
  * next one only if it fits.
  */
 const FRAME_PAGE = 4096;
+/**
+ * How many buffers handed back a decoder keeps: a reader a few frames
+ * ahead of their consumer gathers each in one of them, not in new memory.
+ */
+const FRAME_SPARES = 4;
 
 /** A decoded frame: always a map with string keys. */
 export type Message = Record<string, unknown>;
@@ -144,8 +149,8 @@ export class FrameDecoder {
   // A big frame being gathered (see OWN_FRAME), and how much of it came.
   #frame: Uint8Array | null = null;
   #frameAt = 0;
-  // A big frame's buffer handed back by the one who held its message.
-  #spare: ArrayBuffer | null = null;
+  // Big frames' buffers handed back by those who held their messages.
+  #spares: ArrayBuffer[] = [];
 
   /**
    * Adds bytes and returns every message they complete.
@@ -265,13 +270,16 @@ export class FrameDecoder {
    * ```
    */
   recycle(bytes: Uint8Array): void {
-    if (bytes.buffer instanceof ArrayBuffer) this.#spare = bytes.buffer;
+    if (
+      bytes.buffer instanceof ArrayBuffer &&
+      bytes.buffer.byteLength >= OWN_FRAME &&
+      this.#spares.length < FRAME_SPARES
+    ) this.#spares.push(bytes.buffer);
   }
 
   /** A big frame's buffer: the one handed back if it fits, else a new one. */
   #frameBuffer(size: number): Uint8Array {
-    const spare = this.#spare;
-    this.#spare = null;
+    const spare = this.#spares.pop();
     if (spare && spare.byteLength >= size) {
       return new Uint8Array(spare, 0, size);
     }

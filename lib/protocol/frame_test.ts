@@ -113,6 +113,21 @@ Deno.test("FrameDecoder.recycle() gathers the next big frame in the buffer hande
   assert.deepEqual(bigger, new Uint8Array(200_000).fill(3));
 });
 
+Deno.test("FrameDecoder.recycle() keeps several buffers, for a reader frames ahead of their consumer", () => {
+  const decoder = new FrameDecoder();
+  const receive = () => {
+    const frame = encodeFrame({ data: new Uint8Array(100_000) });
+    decoder.push(frame.subarray(0, 10));
+    return decoder.push(frame.subarray(10))[0].data as Uint8Array;
+  };
+  const held = [receive(), receive(), receive()];
+  for (const data of held) decoder.recycle(data);
+  const buffers = held.map((data) => data.buffer);
+  for (let i = 0; i < 3; i++) {
+    assert.ok(buffers.includes(receive().buffer), `frame ${i + 1} reused one`);
+  }
+});
+
 Deno.test("FrameDecoder.space() offers at least the room asked for, and no more than a big frame's rest", () => {
   const decoder = new FrameDecoder();
   assert.ok(decoder.space(100_000).length >= 100_000);

@@ -40,6 +40,15 @@ export interface FollowOptions {
    */
   lendRaw?: boolean;
   /**
+   * Pace the connection by this reader: while it is far behind, nothing
+   * more is read from the connection (and the daemon holds the output),
+   * rather than the output being left out and read back later, which costs
+   * the bytes twice. Every other call on the connection waits meanwhile:
+   * for a connection that serves this follow alone.
+   * @default {false}
+   */
+  pause?: boolean;
+  /**
    * Stops following: once aborted, the follow rejects with `signal.reason`
    * (an `AbortError` `DOMException` by default), as every call with a
    * signal does; leaving the loop early (`break`) ends it quietly.
@@ -151,7 +160,10 @@ export async function* followPieces(
   if (options.since !== undefined) fields.since = options.since;
   const endTurn = await conn.watchTurn(name, Infinity, options.signal);
   // Open before the request: the backlog from `since` follows its reply.
-  const events = conn.subscribe(name, { watch: true });
+  const events = conn.subscribe(name, {
+    watch: true,
+    overflow: options.pause ? "pause" : "gap",
+  });
   try {
     const sub = await abortable(
       conn.request(OPS.subscribe, fields),
