@@ -30,10 +30,13 @@ const OWN_FRAME = 64 * 1024;
  */
 const FRAME_PAGE = 4096;
 /**
- * How many buffers handed back a decoder keeps: a reader a few frames
- * ahead of their consumer gathers each in one of them, not in new memory.
+ * How many buffers handed back a decoder keeps: a paced reader runs up to
+ * a mailbox's 8 MiB (32 frames of a flood) ahead of their consumer, and
+ * gathers each in one of them, not in new memory (whose clearing and page
+ * faults were most of what a frame cost). Only a consumer that hands its
+ * buffers back fills them.
  */
-const FRAME_SPARES = 4;
+const FRAME_SPARES = 32;
 
 /** A decoded frame: always a map with string keys. */
 export type Message = Record<string, unknown>;
