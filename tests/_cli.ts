@@ -20,8 +20,11 @@ export interface CliResult {
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-/** `deno run` of the CLI with ARGS, the fixture's `-F` before any `--`. */
-function cliArgv(
+/**
+ * `deno run` of the CLI with ARGS, the fixture's `-F` before any `--` (also
+ * for a test that reads stdout its own way).
+ */
+export function cliArgv(
   sshd: TestSshd,
   args: string[],
   config: boolean,

@@ -87,6 +87,47 @@ Deno.test("FrameDecoder.space() takes a big frame's rest into the frame itself, 
   }
 });
 
+Deno.test("FrameDecoder.recycle() gathers the next big frame in the buffer handed back, if it fits", () => {
+  const decoder = new FrameDecoder();
+  const receive = (message: Record<string, unknown>) => {
+    const frame = encodeFrame(message);
+    decoder.push(frame.subarray(0, 10));
+    const [got] = decoder.push(frame.subarray(10));
+    assert.deepEqual(got, message);
+    return got.data as Uint8Array;
+  };
+  const first = receive({ offset: 1, data: new Uint8Array(100_000).fill(1) });
+  decoder.recycle(first);
+  // A few bytes more (a longer cursor) still fit: buffers have room to spare.
+  const second = receive({
+    offset: 2 ** 40,
+    data: new Uint8Array(100_000).fill(2),
+  });
+  assert.equal(second.buffer, first.buffer);
+  assert.equal(first.at(-1), 2, "overwritten");
+  decoder.recycle(second);
+  const bigger = receive({ data: new Uint8Array(200_000).fill(3) });
+  assert.notEqual(bigger.buffer, second.buffer, "too small, not used");
+  const next = receive({ data: new Uint8Array(100_000).fill(4) });
+  assert.notEqual(next.buffer, second.buffer, "a spare serves one frame");
+  assert.deepEqual(bigger, new Uint8Array(200_000).fill(3));
+});
+
+Deno.test("FrameDecoder.recycle() keeps several buffers, for a reader frames ahead of their consumer", () => {
+  const decoder = new FrameDecoder();
+  const receive = () => {
+    const frame = encodeFrame({ data: new Uint8Array(100_000) });
+    decoder.push(frame.subarray(0, 10));
+    return decoder.push(frame.subarray(10))[0].data as Uint8Array;
+  };
+  const held = [receive(), receive(), receive()];
+  for (const data of held) decoder.recycle(data);
+  const buffers = held.map((data) => data.buffer);
+  for (let i = 0; i < 3; i++) {
+    assert.ok(buffers.includes(receive().buffer), `frame ${i + 1} reused one`);
+  }
+});
+
 Deno.test("FrameDecoder.space() offers at least the room asked for, and no more than a big frame's rest", () => {
   const decoder = new FrameDecoder();
   assert.ok(decoder.space(100_000).length >= 100_000);

@@ -32,6 +32,23 @@ export interface FollowOptions {
    */
   raw?: boolean;
   /**
+   * Lend the bytes of each piece (`raw`) rather than give them: they stay
+   * valid until the next piece is asked for (the callback returns), then
+   * later output is read into them. A flood then goes through a few
+   * buffers instead of fresh memory for each piece; copy what you keep.
+   * @default {false}
+   */
+  lendRaw?: boolean;
+  /**
+   * Pace the connection by this reader: while it is far behind, nothing
+   * more is read from the connection (and the daemon holds the output),
+   * rather than the output being left out and read back later, which costs
+   * the bytes twice. Every other call on the connection waits meanwhile:
+   * for a connection that serves this follow alone.
+   * @default {false}
+   */
+  pause?: boolean;
+  /**
    * Stops following: once aborted, the follow rejects with `signal.reason`
    * (an `AbortError` `DOMException` by default), as every call with a
    * signal does; leaving the loop early (`break`) ends it quietly.
@@ -143,7 +160,10 @@ export async function* followPieces(
   if (options.since !== undefined) fields.since = options.since;
   const endTurn = await conn.watchTurn(name, Infinity, options.signal);
   // Open before the request: the backlog from `since` follows its reply.
-  const events = conn.subscribe(name, { watch: true });
+  const events = conn.subscribe(name, {
+    watch: true,
+    overflow: options.pause ? "pause" : "gap",
+  });
   try {
     const sub = await abortable(
       conn.request(OPS.subscribe, fields),
@@ -212,6 +232,7 @@ export async function* followPieces(
           raw,
           cursor,
         };
+        if (options.lendRaw) conn.recycle(raw);
       } else if (event.ev === EVENTS.started && options.events) {
         yield {
           type: "started",

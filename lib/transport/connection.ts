@@ -131,6 +131,9 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #mailboxes = new Map<string, Set<Mailbox>>();
+  // Buffers of output that went to one mailbox alone, which its consumer
+  // may hand back (recycle) once done with them.
+  #sole = new WeakSet<ArrayBufferLike>();
   /** Frames waiting for the end of this turn of the event loop. */
   #outbox: Uint8Array[] = [];
   /** Per session, the end of the line of calls waiting to watch it. */
@@ -239,6 +242,18 @@ export class Connection {
     if (!open) this.#mailboxes.set(name, open = new Set());
     open.add(mailbox);
     return mailbox;
+  }
+
+  /**
+   * Hands back the bytes of an output event taken from a mailbox, once the
+   * consumer is done with them, for a later frame to be read into (see
+   * `FrameDecoder.recycle`). Output that went to more than one mailbox is
+   * left alone: another consumer may hold it still.
+   *
+   * @param bytes The event's `data`, no longer used by anyone.
+   */
+  recycle(bytes: Uint8Array): void {
+    if (this.#sole.delete(bytes.buffer)) this.#decoder.recycle(bytes);
   }
 
   /**
@@ -478,7 +493,15 @@ export class Connection {
       if (typeof message.ev === "string") {
         // Nobody waits on a session without a mailbox: its events go.
         const open = this.#mailboxes.get(String(message.name));
-        for (const mailbox of open ?? []) mailbox.deliver(message);
+        let keeping = 0;
+        for (const mailbox of open ?? []) {
+          if (mailbox.keepsOutput) keeping++;
+          mailbox.deliver(message);
+        }
+        if (
+          keeping === 1 && message.ev === EVENTS.output &&
+          message.data instanceof Uint8Array
+        ) this.#sole.add(message.data.buffer);
         continue;
       }
       const pending = this.#pending.get(message.id as number);

@@ -48,6 +48,12 @@ function fakeDaemon(
     connection,
     requests,
     push: (message: Message) => push(encodeFrame(message)),
+    /** Sends a message as two chunks, the first its header alone. */
+    pushCut: (message: Message) => {
+      const frame = encodeFrame(message);
+      push(frame.subarray(0, 8));
+      push(frame.subarray(8));
+    },
     end,
     get kills() {
       return kills;
@@ -153,6 +159,36 @@ Deno.test("Connection.subscribe() routes each event to every mailbox of its sess
   a1[Symbol.dispose]();
   daemon.push({ ev: "done", name: "a", seq: 4 });
   assert.equal((await a2.next(1000))?.seq, 4);
+  await daemon.connection.close();
+});
+
+Deno.test("Connection.recycle() reuses output that one mailbox alone kept, not output two kept", async () => {
+  const daemon = fakeDaemon(() => null);
+  const big = (offset: number) => ({
+    ev: "output",
+    name: "a",
+    offset,
+    data: new Uint8Array(100_000).fill(offset),
+  });
+  // Cut, as reads cut a flood: a big frame begun is gathered on its own.
+  const take = async (mailbox: { next(ms: number): Promise<unknown> }) =>
+    ((await mailbox.next(1000)) as Message).data as Uint8Array;
+  const sole = daemon.connection.subscribe("a");
+  using _quiet = daemon.connection.subscribe("a", { output: false });
+  daemon.pushCut(big(1));
+  const first = await take(sole);
+  daemon.connection.recycle(first);
+  daemon.pushCut(big(2));
+  assert.equal((await take(sole)).buffer, first.buffer, "read into the same");
+  using other = daemon.connection.subscribe("a");
+  daemon.pushCut(big(3));
+  const shared = await take(sole);
+  assert.equal(shared.buffer, (await take(other)).buffer);
+  daemon.connection.recycle(shared);
+  daemon.pushCut(big(4));
+  assert.notEqual((await take(sole)).buffer, shared.buffer);
+  assert.deepEqual(shared, new Uint8Array(100_000).fill(3), "left alone");
+  sole[Symbol.dispose]();
   await daemon.connection.close();
 });
 

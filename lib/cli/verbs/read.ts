@@ -105,6 +105,10 @@ export async function logsCommand(
       {
         since: from,
         raw: flags.raw,
+        // Each piece is out on stdout when the write resolves; the call's
+        // connection serves this follow alone, so stdout paces it.
+        lendRaw: true,
+        pause: true,
         signal: sink.signal,
         onGap: (start, end) =>
           sink.notice(
