@@ -185,18 +185,21 @@ async function closedMeansNoSftp(
   return answers ? noSftpError(client.destination) : error;
 }
 
-/** sftp writes the bytes itself: the bar follows the destination's size. */
+/**
+ * sftp writes the bytes itself: the bar follows the destination's size.
+ * Without a bar no timer is touched, not even to clear none: the first touch
+ * of Deno's global timers costs 10–25 ms (lib/timer.ts).
+ */
 async function watching<T>(
   options: SftpOptions,
   total: number,
   size: () => Promise<number>,
   work: () => Promise<T>,
 ): Promise<T> {
-  const timer = options.onProgress && total >= 0
-    ? setInterval(async () => {
-      options.onProgress?.(await size().catch(() => 0), total);
-    }, 250)
-    : undefined;
+  if (!options.onProgress || total < 0) return await work();
+  const timer = setInterval(async () => {
+    options.onProgress?.(await size().catch(() => 0), total);
+  }, 250);
   try {
     return await work();
   } finally {
