@@ -6,7 +6,8 @@
  * with its anchor, `--runs` times, medians compared. With `--base BUNDLE`
  * (a `cli.js` built by `deno bundle` from another revision), that command
  * line runs beside this one, so a change is measured against what it
- * replaces on the same loaded machine. `--mb 0` leaves the copies out.
+ * replaces on the same loaded machine. `--mb 0` leaves the copies out,
+ * `--helper 0` the copies through the daemon.
  *
  * Each `cp` runs with `SESSH_TRACE_PHASES=1`: its time splits into the
  * runtime's start, reaching the daemon (modules, lease), the plan (the
@@ -60,10 +61,17 @@ interface Options {
   mb: number;
   followMb: number;
   base: string | null;
+  helper: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { runs: 5, mb: 100, followMb: 20, base: null };
+  const options: Options = {
+    runs: 5,
+    mb: 100,
+    followMb: 20,
+    base: null,
+    helper: true,
+  };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -74,9 +82,12 @@ function parseArgs(args: string[]): Options {
     } else if (flag === "--follow-mb") {
       options.followMb = positiveInteger(value);
     } else if (flag === "--base") options.base = value;
-    else {
+    else if (flag === "--helper" && /^[01]$/.test(value)) {
+      // 0: the sftp copies alone, for more rounds of them in the time.
+      options.helper = value === "1";
+    } else {
       throw new Error(
-        `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE`,
+        `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE, --helper 0|1`,
       );
     }
   }
@@ -255,6 +266,7 @@ async function copies(
         cli(["cp", remote("src.bin"), local("cp.bin")]),
         env,
       );
+      if (!options.helper) continue;
       await tally.traced(
         `${name} helper up`,
         cli(["cp", "--via", "helper", payload, remote("helper.bin")]),
@@ -332,6 +344,7 @@ function report(tally: Tally, names: string[]): void {
   for (const [label, anchor, goal] of cases) {
     if (!tally.times[anchor]) continue;
     for (const name of names) {
+      if (!tally.times[`${name} ${label}`]) continue;
       const mine = tally.median(`${name} ${label}`);
       const theirs = tally.median(anchor);
       rows.push([

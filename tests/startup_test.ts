@@ -166,3 +166,26 @@ Deno.test("the handlers of the other fast-path verbs load no parser, grammar, np
     assert.deepEqual(loaded, [], `${entry} loads what its verbs need not`);
   }
 });
+
+Deno.test("cp's handler loads no parser, grammar, npm package, helper or bridge", async () => {
+  // `cp SRC DEST` is read by lib/cli/fast_path.ts too: around a 100 MB copy
+  // that scp makes in under a second, the parser was most of sessh's own
+  // time (issue 21).
+  const unused = [
+    "lib/cli/grammar.ts",
+    "lib/cli/program.ts",
+    "lib/cli/parse.ts",
+    "lib/cli/error_out.ts",
+    "lib/remote/_helper_source.ts",
+    "lib/remote/bootstrap.ts",
+    "lib/transport/bridge.ts",
+    "lib/session/wait.ts",
+    "lib/session/follow.ts",
+    "lib/session/record.ts",
+  ];
+  const closure = [...(await staticClosure("lib/cli/verbs/cp.ts")).keys()];
+  const loaded = closure.filter((s) =>
+    s.startsWith("npm:") || s.endsWith("_command.ts") || unused.includes(s)
+  );
+  assert.deepEqual(loaded, [], "cp's handler loads what a copy needs not");
+});

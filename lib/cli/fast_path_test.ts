@@ -114,6 +114,13 @@ const ACCEPTED: string[][] = [
   ["status", "-J", "jump", "--config", "conf", "a", "h"],
   ["list", "h"],
   ["list", "h", "2222", "--json"],
+  ["cp", "a.bin", "h:/tmp/a.bin"],
+  ["cp", "h:a.bin", "."],
+  ["cp", "work", "a.bin", "me@h:out/"],
+  ["cp", "--json", "a.bin", "h:"],
+  ["cp", "a", "h:b", "--resume", "--via", "sftp"],
+  ["cp", "--recursive", "d", "h:d", "--via", "helper", "-p", "2222"],
+  ["cp", "-F", "conf", "-o", "A=b", "h:x", "y", "--json"],
 ];
 
 const DECLINED: string[][] = [
@@ -174,6 +181,15 @@ const DECLINED: string[][] = [
   ["status", "toString", "h", "--", "x"],
   ["toString", "a", "h"],
   ["constructor", "a", "h"],
+  ["cp", "a"],
+  ["cp", "a", "b", "c", "d"],
+  ["cp", "-r", "d", "h:d"],
+  ["cp", "a", "h:b", "--via", "scp"],
+  ["cp", "a", "h:b", "--via=sftp"],
+  ["cp", "a", "h:b", "--resume", "--resume"],
+  ["cp", "-", "h:b"],
+  ["cp", "a", "h:b", "--", "x"],
+  ["cp", "a", "h:b", "--help"],
 ];
 
 Deno.test("fastCall() reads the commonest calls as the full parser does", async (t) => {

@@ -21,6 +21,7 @@ import { CAPS } from "../../contract/spec.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
 import { transferJson } from "../../report/result_json.ts";
+import { markPhase } from "../../phases.ts";
 
 /** Flags of `cp`. */
 export interface CpFlags extends CommonFlags {
@@ -161,6 +162,7 @@ export async function cpCommand(
   } finally {
     await bar?.done();
   }
+  markPhase("copied");
   const durationMs = Math.round(performance.now() - started);
   const tree = copied.files === undefined
     ? {}
