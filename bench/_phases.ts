@@ -73,7 +73,13 @@ export const RUN_PHASES: readonly Phase[] = [
   },
   { key: "render", label: "output to text", from: "done", to: "rendered" },
   { key: "report", label: "outcome mapped", from: "rendered", to: "outcome" },
-  { key: "write", label: "output written", from: "outcome", to: "written" },
+  { key: "write", label: "output written", from: "outcome", to: "printed" },
+  {
+    key: "release",
+    label: "connection closed (agent started)",
+    from: "printed",
+    to: "written",
+  },
   { key: "exit", label: "exit", from: "written", to: "end" },
 ];
 

@@ -59,6 +59,12 @@ function agents(sshd: TestSshd): number[] {
   });
 }
 
+/** The session id of `pid` (field 6 of /proc/PID/stat). */
+function sessionOf(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+}
+
 async function waitFor(
   what: string,
   check: () => boolean | Promise<boolean>,
@@ -127,6 +133,9 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
     async () => {
       const agent = await warmUp(sshd, name);
       assert.deepEqual(agents(sshd), [agent]);
+      // Started as a call ends, it leads a session of its own: no signal
+      // to the terminal or process group of that call reaches it.
+      assert.equal(sessionOf(agent), agent);
       const run = await sessh(sshd, [
         "run",
         name,

@@ -72,6 +72,13 @@ export interface CallContext {
    * outside, whatever it waits on.
    */
   endBy(ms: number): void;
+  /**
+   * Takes work that may wait until the call's result is printed: closing
+   * its connection, which after a cold call also starts the local agent.
+   * The command line does it before it exits. Without it (a fan-out's
+   * host), the handler does that work before it returns.
+   */
+  afterOutput?(task: () => Promise<void>): void;
 }
 
 /** The positionals NAME DEST and an optional trailing PORT. */
@@ -160,6 +167,22 @@ export async function connect(
     }
     throw error;
   }
+}
+
+/**
+ * Releases what a call holds (its connection) once its result is printed,
+ * where the command line takes that work ({@linkcode CallContext.afterOutput}),
+ * else now.
+ *
+ * @param held What to release, moved out of the handler's own stack.
+ * @param call The call's context.
+ */
+export async function releaseAfterOutput(
+  held: AsyncDisposableStack,
+  call: Pick<CallContext, "afterOutput">,
+): Promise<void> {
+  if (call.afterOutput) call.afterOutput(() => held.disposeAsync());
+  else await held.disposeAsync();
 }
 
 /** Milliseconds left of a call that must end by `deadline` (a `performance.now()` time). */

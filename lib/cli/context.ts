@@ -40,6 +40,8 @@ export interface ProgramContext extends CommandContext {
   done(outcome: Promise<Outcome>): void;
   /** Receives the deadline of a verb that has one (milliseconds from now). */
   endBy(ms: number): void;
+  /** Receives work to do once the result is printed (see `CallContext`). */
+  afterOutput?(task: () => Promise<void>): void;
 }
 
 /**

@@ -134,7 +134,13 @@ export async function overHosts(
   context.endBy(Math.ceil(hosts.length / parallel) * deadlineMs + GRACE_MS);
   // Each host's deadline is the fan-out's; the handler's own endBy would
   // set the whole call's.
-  const hostContext: ProgramContext = { ...context, endBy: () => {} };
+  const hostContext: ProgramContext = {
+    ...context,
+    endBy: () => {},
+    // Each host's connection closes when its part is done, as --parallel
+    // bounds the connections open at once.
+    afterOutput: undefined,
+  };
   const { sink } = context;
   const json = flags.json || sink.json;
   const results: HostResult<Outcome>[] = [];

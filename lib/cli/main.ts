@@ -167,6 +167,7 @@ export async function main(args: string[]): Promise<number> {
   let overrun: Promise<never> | null = null;
   let cancelOverrun: CancelTimer | undefined;
   let argumentError: unknown = null;
+  const afterOutput: (() => Promise<void>)[] = [];
   const context: ProgramContext = {
     process: {
       stdout: { write: (text) => writeSync(Deno.stdout, text) },
@@ -196,6 +197,7 @@ export async function main(args: string[]): Promise<number> {
       },
     },
     done: (p) => outcome = p,
+    afterOutput: (task) => afterOutput.push(task),
     endBy: (ms) => {
       overrun = new Promise<never>((_, reject) => {
         cancelOverrun = startTimer(ms + OVERRUN_MS, () => {
@@ -249,6 +251,7 @@ export async function main(args: string[]): Promise<number> {
       await write(Deno.stdout, result.text);
       if (result.notice) await write(Deno.stderr, result.notice + "\n");
     }
+    markPhase("printed");
     return result.exitCode;
   } catch (error) {
     // A child a signal ended fails its call: the stop reports instead.
@@ -271,6 +274,12 @@ export async function main(args: string[]): Promise<number> {
     } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
     return known ? error.exitCode : 1;
   } finally {
+    // What the handler left for after its output (closing its connection,
+    // starting the agent), still held to the call's deadline.
+    if (afterOutput.length > 0) {
+      const left = Promise.allSettled(afterOutput.map((task) => task()));
+      await (overrun ? Promise.race([left, overrun]) : left).catch(() => {});
+    }
     cancelOverrun?.();
     armWith(undefined);
     if (listening || armed) Deno.removeSignalListener("SIGINT", onInterrupt);

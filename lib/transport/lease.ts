@@ -135,6 +135,17 @@ export async function leaseBridge(
   }
 }
 
+/** Where util-linux puts setsid(1); by absolute path, not looked up in PATH. */
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"];
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts the agent of `controlDir` in the background, detached, with the
  * same program and permissions as this process. If another one wins the
@@ -157,16 +168,20 @@ export function startAgent(controlDir: string): void {
     "agent",
     controlDir,
   ];
+  // Deno detaches a child by running setsid in a fork of this whole
+  // process: 20-50 ms, paid as the call ends. setsid(1) gives the agent the
+  // same session of its own from a plain spawn (posix_spawn), in 4-5 ms.
+  const setsid = Deno.build.os === "linux" ? SETSID.find(isFile) : undefined;
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
+    const child = new Deno.Command(setsid ?? Deno.execPath(), {
+      args: setsid ? [Deno.execPath(), ...args] : args,
       // A long-lived Deno process looks up dl.deno.land for a newer
       // release; the agent makes no connection but its ssh bridges.
       env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "null",
-      detached: true,
+      detached: setsid === undefined,
     }).spawn();
     child.unref();
   } catch {

@@ -45,10 +45,8 @@ def _try_connect(path, unlink_stale=False):
     return sock
 
 def peer_uid(sock, path):
-    """The uid of the process that listens at the other end of `sock`, connected to `path`. SO_PEERCRED (Linux)
-    tells it; Python has no getpeereid for the BSDs and macOS, so there the socket file's owner stands for it, looked
-    up through a descriptor of its directory (open_dir): only its owner can bind it in a directory that is ours
-    alone. None when neither can be learnt."""
+    """The uid serving `sock`, connected to `path`: SO_PEERCRED (Linux); without it (the BSDs, macOS) the socket file's
+    owner, found through its directory (open_dir): only its owner can bind it in a dir ours alone. None if unknown."""
     if hasattr(socket, "SO_PEERCRED"):
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         return struct.unpack("3i", creds)[1]

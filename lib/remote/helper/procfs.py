@@ -18,9 +18,12 @@ def proc_cwd(pid):
 
 def proc_daemons(uid, name):
     """(pid, [runtime dir, dirs of its pid files]) of `uid`'s daemons, by the pid files `name` they hold, removed or
-    not. A pid file names its holder (not a bridge reading it) and runtime dir."""
+    not. A pid file names its holder (not a bridge reading it) and runtime dir.
+    Only those named as a daemon (or Python, an older one) are read: all fds take long."""
     for entry in filter(str.isdigit, or_none(os.listdir, "/proc") or []):
         if int(entry) == os.getpid() or getattr(or_none(os.stat, "/proc/" + entry), "st_uid", None) != uid:
+            continue
+        if not (read_file("/proc/%s/comm" % entry) or b"").startswith((b"sessh-daemon\n", b"python")):
             continue
         held, rt = [], None
         for fd in or_none(os.listdir, "/proc/%s/fd" % entry) or []:

@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from procfs import proc_cmdline, proc_cwd, proc_session_members, procfs_available  # noqa: E402
+from procfs import proc_cmdline, proc_cwd, proc_daemons, proc_session_members, procfs_available  # noqa: E402
 
 class ProcfsTest(unittest.TestCase):
     def test_sessh_no_procfs_turns_it_off(self):
@@ -34,6 +34,28 @@ class ProcfsTest(unittest.TestCase):
             finally:
                 for pid in [leader.pid] + proc_session_members(leader.pid):
                     os.kill(pid, 9)
+
+    @unittest.skipUnless(os.path.isdir("/proc/self"), "no procfs here")
+    def test_it_finds_a_daemon_by_its_removed_pid_file_and_looks_only_into_daemons(self):
+        import tempfile
+        # A holder of a pid file that is gone from its directory, named as the daemon names itself, or not.
+        code = ("import os, sys, time; open('/proc/self/comm', 'w').write(sys.argv[2]); "
+                "f = open(sys.argv[1], 'w'); f.write('%d\\n/rt\\n' % os.getpid()); f.flush(); "
+                "os.unlink(sys.argv[1]); print(flush=True); time.sleep(30)")
+        with tempfile.TemporaryDirectory() as tmp:
+            holders = [subprocess.Popen([sys.executable, "-c", code, os.path.join(tmp, "%s.pid" % name), name],
+                                        stdout=subprocess.PIPE) for name in ("sessh-daemon", "other")]
+            try:
+                for holder in holders:
+                    holder.stdout.readline()  # its pid file is written and removed
+                found = dict(proc_daemons(os.getuid(), "sessh-daemon.pid"))
+                self.assertEqual(found.get(holders[0].pid), ["/rt", tmp])
+                self.assertEqual(dict(proc_daemons(os.getuid(), "other.pid")), {})
+            finally:
+                for holder in holders:
+                    holder.kill()
+                    holder.wait()
+                    holder.stdout.close()
 
 
 if __name__ == "__main__":
