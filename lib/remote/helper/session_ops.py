@@ -1,5 +1,4 @@
-"""Operations on sessions (open, info, list, input, secret, resize, run, reset, close) and on the connection (hello,
-ping, agent)."""
+"""Operations on sessions and on the connection (hello, ping, agent)."""
 
 import os, signal, stat, termios
 
@@ -86,7 +85,8 @@ def op_run(daemon, client, msg):
         raise HelperError(ERR_NO_INTEGRATION, 'Cannot tell when commands finish in %s; run commands without waiting, '
                           'or open the session with a bash, zsh or sh shell' % session.shell)
     info = session.info()
-    if not msg.get("force") and (info["running"] or session.pending_run):
+    # A shell before its first prompt is starting, not busy.
+    if not msg.get("force") and (info["running"] and session.integrated or session.pending_run):
         raise HelperError(ERR_SESSION_BUSY, 'Session "%s" is busy running %s; wait for it to finish, interrupt it (C-c) or '
                           'force the run'
                           % (session.name, info["command"] or "a command"))

@@ -3,6 +3,7 @@
 import os
 import sys
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +34,29 @@ class HelloTest(unittest.TestCase):
                                      "reason": "the daemon died"}}
         names = [s["name"] for s in OPS["list"](self.daemon, self.client, {})["sessions"]]
         self.assertEqual(names, ["s", "gone"])
+
+
+class RunTest(unittest.TestCase):
+    def setUp(self):
+        bare_daemon(self, FakeLoop())
+        self.daemon.run_seq = 0
+        self.daemon.ended = {}
+        # The terminal's foreground job is another process than the shell.
+        patcher = mock.patch("os.tcgetpgrp", return_value=self.session.pid + 1)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_a_run_waits_for_a_shell_still_starting_whatever_its_start_up_runs(self):
+        # A login shell's start-up files can run jobs of their own before its first prompt.
+        OPS["run"](self.daemon, self.client, {"name": "s", "command": b"true", "id": 1})
+        self.assertEqual(self.session.pending_run[1], b"true")
+
+    def test_a_run_is_refused_while_a_job_holds_a_shell_that_has_prompted(self):
+        self.session.integrated = True
+        with self.assertRaises(HelperError) as caught:
+            OPS["run"](self.daemon, self.client, {"name": "s", "command": b"true", "id": 1})
+        self.assertEqual(caught.exception.args[0], "session_busy")
+        self.assertIsNone(self.session.pending_run)
 
 
 if __name__ == "__main__":
