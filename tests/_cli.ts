@@ -38,6 +38,32 @@ export function cliArgv(
   return ["run", "-A", "--quiet", entry, ...full];
 }
 
+const TIMER_TRAP = new URL("./_timer_trap.ts", import.meta.url).pathname;
+
+/**
+ * Runs `sessh ARGS…` (the fixture's `-F` given as `cliArgv` gives it) with
+ * `tests/_timer_trap.ts` preloaded, and asserts that it succeeded, that the
+ * trap was set, and that it never touched Deno's global timers, whose first
+ * use costs 10 ms or more (`lib/timer.ts`).
+ */
+export async function assertTouchesNoTimers(
+  sshd: TestSshd,
+  args: string[],
+): Promise<void> {
+  const [run, ...rest] = cliArgv(sshd, args, true);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [run, "--preload", TIMER_TRAP, ...rest],
+    env: sshd.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, text);
+  assert.match(text, /^sessh-timer-trap armed$/m);
+  assert.doesNotMatch(text, /^sessh-timer-trap (?!armed)/m, text);
+}
+
 /**
  * Runs `sessh ARGS…` with the fixture's environment and ssh config. Killed
  * after `timeoutMs` so that a hang fails the test instead of stalling CI.

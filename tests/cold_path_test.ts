@@ -10,8 +10,7 @@ import { SesshClient } from "../mod.ts";
 import { daemonPid } from "./_probes.ts";
 import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const TRAP = new URL("./_timer_trap.ts", import.meta.url).pathname;
+import { assertTouchesNoTimers } from "./_cli.ts";
 
 // The login takes six (version, key exchange, its keys and the auth
 // service, the `none` method, the key's offer, its signature), as a fresh
@@ -82,18 +81,5 @@ Deno.test("a first call's daemon is forked off its bridge, and neither loads Ope
 // daemon to start, and its timers are the command line's cheap ones.
 Deno.test("a cold sessh run never touches Deno's global timers", async () => {
   await using sshd = await startSshd();
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...["run", "-A", "--quiet", "--preload", TRAP, CLI],
-      ...["run", "cold", sshd.dest, "-F", sshd.configFile, "--", "true"],
-    ],
-    env: sshd.env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stderr);
-  assert.equal(code, 0, text);
-  assert.match(text, /^sessh-timer-trap armed$/m);
-  assert.doesNotMatch(text, /^sessh-timer-trap (?!armed)/m, text);
+  await assertTouchesNoTimers(sshd, ["run", "cold", sshd.dest, "--", "true"]);
 });

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
-import { sessh, sesshJson } from "./_cli.ts";
+import { assertTouchesNoTimers, sessh, sesshJson } from "./_cli.ts";
 
 async function sha256(path: string): Promise<string> {
   const data = await Deno.readFile(path);
@@ -431,8 +431,6 @@ Deno.test("cp to a device, a pipe or a missing directory says what to do, with n
 // sessh about 95 ms of its own to reach 0.9× scp (issue 21).
 Deno.test("cp through sftp never touches Deno's global timers, either way", async () => {
   await using sshd = await startSshd();
-  const cli = new URL("../cli.ts", import.meta.url).pathname;
-  const trap = new URL("./_timer_trap.ts", import.meta.url).pathname;
   const local = `${sshd.dir}/timers.txt`;
   await Deno.writeTextFile(local, "timers\n");
   const copies = [
@@ -440,20 +438,7 @@ Deno.test("cp through sftp never touches Deno's global timers, either way", asyn
     [`${sshd.dest}:${sshd.home}/timers.txt`, `${sshd.dir}/back.txt`],
   ];
   for (const [src, dst] of copies) {
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        ...["run", "-A", "--quiet", "--preload", trap, cli],
-        ...["cp", "-F", sshd.configFile, src, dst],
-      ],
-      env: sshd.env,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(stderr);
-    assert.equal(code, 0, text);
-    assert.match(text, /^sessh-timer-trap armed$/m);
-    assert.doesNotMatch(text, /^sessh-timer-trap (?!armed)/m, text);
+    await assertTouchesNoTimers(sshd, ["cp", src, dst]);
   }
   assert.equal(await Deno.readTextFile(`${sshd.dir}/back.txt`), "timers\n");
 });
