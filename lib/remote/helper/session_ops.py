@@ -85,8 +85,7 @@ def op_run(daemon, client, msg):
         raise HelperError(ERR_NO_INTEGRATION, 'Cannot tell when commands finish in %s; run commands without waiting, '
                           'or open the session with a bash, zsh or sh shell' % session.shell)
     info = session.info()
-    # A shell before its first prompt is starting, not busy.
-    if not msg.get("force") and (info["running"] and session.integrated or session.pending_run):
+    if not msg.get("force") and (info["running"] and session.prompted or session.pending_run):
         raise HelperError(ERR_SESSION_BUSY, 'Session "%s" is busy running %s; wait for it to finish, interrupt it (C-c) or '
                           'force the run'
                           % (session.name, info["command"] or "a command"))

@@ -26,7 +26,7 @@ class Session:
         self.redactor = Redactor()  # the secrets typed with `secret`, replaced in the output
         self.idle_timeout = None  # seconds without input or output after which the session is closed
         self.timeline = []  # (output offset, time) where each burst of output began, for recordings
-        self.integrated = self.preexec = self.running = False
+        self.integrated = self.preexec = self.running = self.prompted = False
         self.cwd, self.jobs = None, set()  # the cwd the shell's last prompt reported; its background jobs ($!)
         self.procfs = False  # whether info() may ask procfs (the daemon's choice)
         self.run = self.pending_run = None  # the command typed in; one waiting for the next prompt

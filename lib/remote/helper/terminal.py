@@ -154,7 +154,8 @@ class Terminal:
         elif kind == "B" and arg.isdigit() and int(arg) > 1:  # zsh says 0 before any
             session.jobs = (session.jobs - {int(arg)} if len(session.jobs) < 64 else set()) | {int(arg)}
         elif kind == "P":
-            session.integrated, session.interrupted = True, None
+            session.integrated = session.prompted = True
+            session.interrupted = None
             self.finish_command(session, int(arg) if arg.lstrip("-").isdigit() else None)
             self.dispatch_pending_run(session)
 
