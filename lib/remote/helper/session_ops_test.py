@@ -54,7 +54,6 @@ class RunTest(unittest.TestCase):
     def test_a_run_waits_for_a_zsh_whose_hooks_are_in_but_whose_start_up_files_still_run(self):
         # zsh says it is integrated from its .zshenv, before its zshrc and its first prompt.
         self.session.integrated = True
-        self.daemon.dispatch_pending_run = lambda session: None  # typed ahead, as a prompt would take it
         OPS["run"](self.daemon, self.client, {"name": "s", "command": b"true", "id": 1})
         self.assertEqual(self.session.pending_run[1], b"true")
 

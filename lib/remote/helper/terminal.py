@@ -235,9 +235,9 @@ class Terminal:
             matcher.searching = False
 
     def dispatch_pending_run(self, session):
-        """Type the waiting command in once the shell shows a prompt with sessh's hooks (after an interrupted job:
-        the prompt that follows it)."""
-        if not session.pending_run or not session.integrated or session.interrupted:
+        """Type the waiting command at a prompt with sessh's hooks: not before the first, whose marker would end
+        it, nor before the one after an interrupted job."""
+        if not session.pending_run or not session.prompted or session.interrupted:
             return
         (seq, command, client, req_id, created), session.pending_run = session.pending_run, None
         if is_typeable(command, session.kind, session.preexec):

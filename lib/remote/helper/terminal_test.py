@@ -132,6 +132,22 @@ class PromptMarkerTest(unittest.TestCase):
         self.daemon.process_output(self.session, b"\x1b]6973;W;3;/tmp\x07\x1b]6973;B;0\x07\x1b]6973;B;x\x07")
         self.assertEqual((self.session.cwd, self.session.jobs), (None, {4242}))  # a cut path; zsh's 0; junk
 
+    def test_a_run_asked_for_between_the_hooks_and_the_first_prompt_is_typed_after_that_prompt(self):
+        # bash: its hooks print I, then the first prompt's hook prints P; a read may end between the two (zsh's
+        # hooks print I from its .zshenv, before its zshrc). Typed ahead, the command was ended by that first P,
+        # with the start-up's status and its own echo for output.
+        self.session.kind = "bash"
+        typed, done = [], []
+        self.daemon.write_pty = lambda session, data, waiter=None: typed.append(data)
+        self.daemon.report_done = lambda session, run, **fields: done.append((run["seq"], fields.get("exit")))
+        self.daemon.run_seq, self.daemon.ended = 0, {}
+        self.daemon.process_output(self.session, b"\x1b]6973;I;preexec\x07")
+        OPS["run"](self.daemon, self.client, {"name": "s", "command": b"echo hi", "id": 1})
+        self.daemon.process_output(self.session, b"\x1b]6973;P;1\x07$ ")  # the start-up's own status
+        self.assertEqual((typed, done), ([b"\x15echo hi\r"], []))
+        self.daemon.process_output(self.session, b"echo hi\r\n\x1b]6973;C\x07hi\r\n\x1b]6973;P;0\x07$ ")
+        self.assertEqual(done, [(1, 0)])
+
 
 if __name__ == "__main__":
     unittest.main()
