@@ -47,6 +47,20 @@ async function staticClosure(entry: string): Promise<Map<string, number>> {
   );
 }
 
+/**
+ * What `entry` reaches by static imports that a call of it should not
+ * load: any npm package, any verb's grammar (`*_command.ts`), and `unused`.
+ */
+async function loadedNeedlessly(
+  entry: string,
+  unused: readonly string[],
+): Promise<string[]> {
+  const closure = [...(await staticClosure(entry)).keys()];
+  return closure.filter((s) =>
+    s.startsWith("npm:") || s.endsWith("_command.ts") || unused.includes(s)
+  );
+}
+
 Deno.test("cli.ts loads no npm package and under 10 KB before --version", async () => {
   const closure = await staticClosure("cli.ts");
   const npm = [...closure.keys()].filter((s) => s.startsWith("npm:"));
@@ -98,11 +112,11 @@ Deno.test("a warm run's body loads no parser, grammar, fan-out, forwards or erro
     "lib/cli/error_out.ts",
   ];
   for (const entry of ["lib/cli/main.ts", "lib/cli/verbs/run.ts"]) {
-    const closure = [...(await staticClosure(entry)).keys()];
-    const loaded = closure.filter((s) =>
-      s.startsWith("npm:") || s.endsWith("_command.ts") || later.includes(s)
+    assert.deepEqual(
+      await loadedNeedlessly(entry, later),
+      [],
+      `${entry} loads what a warm run needs not`,
     );
-    assert.deepEqual(loaded, [], `${entry} loads what a warm run needs not`);
   }
 });
 
@@ -159,11 +173,11 @@ Deno.test("the handlers of the other fast-path verbs load no parser, grammar, np
       "lib/cli/verbs/input.ts",
     ]
   ) {
-    const closure = [...(await staticClosure(entry)).keys()];
-    const loaded = closure.filter((s) =>
-      s.startsWith("npm:") || s.endsWith("_command.ts") || unused.includes(s)
+    assert.deepEqual(
+      await loadedNeedlessly(entry, unused),
+      [],
+      `${entry} loads what its verbs need not`,
     );
-    assert.deepEqual(loaded, [], `${entry} loads what its verbs need not`);
   }
 });
 
@@ -183,9 +197,9 @@ Deno.test("cp's handler loads no parser, grammar, npm package, helper or bridge"
     "lib/session/follow.ts",
     "lib/session/record.ts",
   ];
-  const closure = [...(await staticClosure("lib/cli/verbs/cp.ts")).keys()];
-  const loaded = closure.filter((s) =>
-    s.startsWith("npm:") || s.endsWith("_command.ts") || unused.includes(s)
+  assert.deepEqual(
+    await loadedNeedlessly("lib/cli/verbs/cp.ts", unused),
+    [],
+    "cp's handler loads what a copy needs not",
   );
-  assert.deepEqual(loaded, [], "cp's handler loads what a copy needs not");
 });
