@@ -2,13 +2,12 @@
 
 Sent by the sessh client over the ssh channel as a packed tree, unpacked by the loader into the cache as
 `helper-HASH/` and run as `python3 -S helper-HASH ROLE …`; Python 3.8+, standard library only. `bridge` relays
-stdin/stdout to the user's daemon, starting it when none runs; after the magic line both directions carry frames of
-a 4-byte big-endian length and a msgpack map. Each role imports only what it uses: every call starts a bridge.
+stdin/stdout to the user's daemon (frames: framing.py), starting it when none runs. Each role imports only what it
+uses: every call starts a bridge.
 """
 import sys
 
-# Python caches what it compiles in __pycache__ beside the modules: compiling costs more than the rest of a call.
-# Some hosts set PYTHONDONTWRITEBYTECODE.
+# Compiling costs more than the rest of a call, and some hosts set PYTHONDONTWRITEBYTECODE.
 sys.dont_write_bytecode = False
 
 

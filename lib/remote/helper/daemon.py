@@ -454,9 +454,11 @@ class Daemon(Terminal):
         its prompt reported that are still in its session; with procfs, every process of its session too."""
         if session.exit_status is not None:
             return  # its pid may be another process's by now
+        # Read first: once the shell dies the terminal's group is 0, which killpg takes for our own.
+        groups = {session.pid, or_none(os.tcgetpgrp, session.fd)}
+        groups.update(or_none(os.getpgid, pid) for pid in session.jobs if or_none(os.getsid, pid) == session.pid)
         or_none(os.kill, session.pid, sig)
-        jobs = [or_none(os.getpgid, pid) for pid in session.jobs if or_none(os.getsid, pid) == session.pid]
-        for group in {session.pid, or_none(os.tcgetpgrp, session.fd), *jobs} - {None}:
+        for group in groups - {None, 0, os.getpgrp()}:
             or_none(os.killpg, group, sig)
         for pid in proc_session_members(session.pid) if self.procfs else []:
             or_none(os.kill, pid, sig)

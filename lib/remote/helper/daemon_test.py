@@ -54,6 +54,30 @@ class SignalSessionTest(unittest.TestCase):
                 for pid in (job, outsider.pid, leader.pid):
                     or_none(os.kill, pid, signal.SIGKILL)
 
+    def test_a_terminal_without_a_foreground_group_never_signals_the_daemons_own_group(self):
+        # The escalating SIGKILL after a close: the shell died, and the terminal's foreground group reads as 0.
+        bare_daemon(self, FakeLoop())
+        self.daemon.procfs = False
+        master, slave = os.openpty()
+        shell = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        signalled = []
+        real_killpg = os.killpg
+
+        def killpg(group, sig):
+            signalled.append(group)
+            if group not in (0, os.getpgrp()):
+                real_killpg(group, sig)
+        with shell, unittest.mock.patch("os.killpg", killpg):
+            try:
+                self.session.fd, self.session.pid, self.session.jobs = master, shell.pid, set()
+                self.daemon.signal_session(self.session, signal.SIGKILL)
+                self.assertEqual(shell.wait(5), -signal.SIGKILL)
+                self.assertEqual(signalled, [shell.pid])
+            finally:
+                or_none(os.kill, shell.pid, signal.SIGKILL)
+                os.close(master)
+                os.close(slave)
+
 
 class HandleFrameTest(unittest.TestCase):
     def setUp(self):
