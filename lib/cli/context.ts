@@ -95,6 +95,6 @@ export function targetVerb<F>(
   ) => Promise<Outcome>,
 ): VerbFunction<F, [string, string, string | undefined]> {
   return verb((context, flags: F, name: string, dest: string, port?: string) =>
-    handler({ name, dest, port }, flags, context)
+    handler({ name, dest, port, env: context.env }, flags, context)
   );
 }

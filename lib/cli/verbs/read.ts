@@ -304,7 +304,7 @@ export const logs = hostsVerb("logs", 1, (
   port: string | undefined,
 ) =>
   logsCommand(
-    { name, dest, port },
+    { name, dest, port, env: context.env },
     lines ?? defaultLines(context.env),
     flags,
     context.sink,
@@ -322,13 +322,13 @@ function lastLines(screen: Screen, count: number): string {
 
 /** `screen`, as its grammar in `read_command.ts` calls it. */
 export const screen = verb((
-  _,
+  context,
   flags: CommonFlags,
   name: string,
   dest: string,
   lines: number | undefined,
   port: string | undefined,
-) => screenCommand({ name, dest, port }, lines, flags));
+) => screenCommand({ name, dest, port, env: context.env }, lines, flags));
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
 export const wait = targetHostsVerb<WaitFlags & FleetFlags>(
