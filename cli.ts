@@ -14,6 +14,7 @@
 import { VERSION } from "./lib/cli/context.ts";
 import { markPhase, phaseLine } from "./lib/phases.ts";
 import { setCliEntry } from "./lib/transport/cli_entry.ts";
+import { mayBeThin } from "./lib/cli/thin_words.ts";
 
 // The agent is started from this module, and answers only calls of it.
 setCliEntry(import.meta.url);
@@ -51,6 +52,14 @@ export async function main(args: string[]): Promise<number> {
       throw error;
     }
     return 0;
+  }
+  // A warm call the local agent can run whole is sent to it, and only its
+  // output comes back: none of the body loads (issue 21). The full path
+  // runs whatever it declines.
+  if (mayBeThin(args)) {
+    const code = await (await import("./lib/cli/thin_client.ts"))
+      .thinCall(args);
+    if (code !== null) return code;
   }
   const body = import("./lib/cli/main.ts");
   // The commonest call, `run … -- COMMAND`, needs its handler next: loading

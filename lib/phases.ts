@@ -30,6 +30,20 @@ function tracing(): [string, number][] | null {
 }
 
 /**
+ * Turns tracing off for good in this process: a long-lived one (the agent)
+ * that runs calls for others must not keep their marks.
+ *
+ * @example
+ * ```ts
+ * import { stopTracing } from "./phases.ts";
+ * stopTracing();
+ * ```
+ */
+export function stopTracing(): void {
+  marks = null;
+}
+
+/**
  * Records that the call reached `name` now, when tracing is on.
  *
  * @param name The moment, e.g. `"main"` or `"connected"`.
