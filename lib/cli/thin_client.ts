@@ -81,9 +81,13 @@ export async function thinCall(args: string[]): Promise<number | null> {
         if (port === null) throw new Error("no port in its file");
         return Deno.connect({ hostname: "127.0.0.1", port });
       });
-    const keys = ownFile(files.token)
-      ? parseAgentKeys(Deno.readTextFileSync(files.token))
-      : null;
+    // The token is read while the socket connects, as `askAgent` does.
+    let keys = null;
+    try {
+      keys = ownFile(files.token)
+        ? parseAgentKeys(Deno.readTextFileSync(files.token))
+        : null;
+    } catch { /* no token: no agent */ }
     conn = await connecting;
     if (keys === null) {
       conn.close();
