@@ -95,7 +95,7 @@ export async function thinCall(args: string[]): Promise<number | null> {
     }
     const answer = await proven(conn, keys);
     if (!answer) return null;
-    markPhase("lent");
+    markPhase("agent");
     return await exchange(conn, answer, args, env);
   } catch {
     // No agent, or none to trust: the full path finds out which, and says.
@@ -189,7 +189,8 @@ async function exchange(
         heard = true;
         if (record.kind === RECORD.exit) {
           close(conn);
-          markPhase("printed");
+          // Its own mark: the bench and the tests tell a thin call by it.
+          markPhase("thin");
           return record.bytes[0] ?? 1;
         }
         if (record.kind === RECORD.deadline) {
