@@ -174,6 +174,12 @@ Deno.test("a thin call runs with the caller's environment, not the agent's", asy
     SESSH_JSON: "1",
   });
   assert.equal(JSON.parse(json.stdout).ok, true, json.stdout);
+  // Read where the connection's settings are: not in the handler's words.
+  const ssh = await thin(sshd, ["status", "w", sshd.dest], {
+    SESSH_SSH: "bogus",
+  });
+  assert.equal(ssh.code, 2, ssh.stderr);
+  assert.match(ssh.stderr, /SESSH_SSH "bogus" is not supported/);
 });
 
 Deno.test("a thin call reads -F relative to the caller's directory", async () => {
