@@ -14,12 +14,13 @@
 import { VERSION } from "./lib/cli/context.ts";
 import { markPhase, phaseLine } from "./lib/phases.ts";
 import { setCliEntry } from "./lib/transport/cli_entry.ts";
-import { mayBeThin } from "./lib/cli/thin_words.ts";
 
 // The agent is started from this module, and answers only calls of it.
 setCliEntry(import.meta.url);
 
 const VERSION_FLAGS = ["--version", "-v"];
+/** The verbs `lib/cli/thin_client.ts` may offer the agent. */
+const THIN = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
 
 function writeSync(stream: typeof Deno.stdout, text: string): void {
   const bytes = new TextEncoder().encode(text);
@@ -53,10 +54,8 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
-  // A warm call the local agent can run whole is sent to it, and only its
-  // output comes back: none of the body loads (issue 21). The full path
-  // runs whatever it declines.
-  if (mayBeThin(args)) {
+  // A call the local agent runs whole loads none of the body (issue 21).
+  if (THIN.test(args[args[0] === "--json" ? 1 : 0])) {
     const code = await (await import("./lib/cli/thin_client.ts"))
       .thinCall(args);
     if (code !== null) return code;

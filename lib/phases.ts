@@ -29,16 +29,7 @@ function tracing(): [string, number][] | null {
   return marks;
 }
 
-/**
- * Turns tracing off for good in this process: a long-lived one (the agent)
- * that runs calls for others must not keep their marks.
- *
- * @example
- * ```ts
- * import { stopTracing } from "./phases.ts";
- * stopTracing();
- * ```
- */
+/** Tracing off for good: the agent keeps no marks of the calls it runs. */
 export function stopTracing(): void {
   marks = null;
 }

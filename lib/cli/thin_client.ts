@@ -32,6 +32,29 @@ import {
 import { startTimer, useExitBoundTimers } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
+// The agent decides; these only spare asking about calls it never runs.
+const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
+const NEVER = /^(--help|-h|--follow|--file|--hosts|--hosts-file)$/;
+
+/**
+ * Whether to offer `args` to the agent.
+ *
+ * @param args Arguments after the program name.
+ * @returns Whether to ask.
+ *
+ * @example
+ * ```ts
+ * import { mayBeThin } from "./thin_client.ts";
+ * console.log(mayBeThin(["status", "work", "box"])); // true
+ * ```
+ */
+export function mayBeThin(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  const head = end < 0 ? args : args.slice(0, end);
+  return VERBS.test(head[head[0] === "--json" ? 1 : 0] ?? "") &&
+    !head.some((word) => NEVER.test(word));
+}
+
 /**
  * How long the agent may take to prove itself and to say how long the call
  * may take: it answers at once, so silence means it is stuck.
@@ -66,6 +89,7 @@ const GRACE_MS = 3000;
  */
 export async function thinCall(args: string[]): Promise<number | null> {
   markPhase("loaded");
+  if (!mayBeThin(args)) return null;
   const env = Deno.env.toObject();
   if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
   // The cheap timers: this process ends with Deno.exit.

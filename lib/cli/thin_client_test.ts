@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mayBeThin } from "./thin_words.ts";
+import { mayBeThin } from "./thin_client.ts";
 
 Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) => {
   const offered = [
