@@ -342,3 +342,40 @@ Deno.test("a thin client gives up on an agent that goes silent, by the call's de
   assert.match(result.stderr, /did not end the call by its deadline/);
   assert.ok(took < 10_000, `took ${took} ms`);
 });
+
+Deno.test("a thin call whose agent is killed mid-call says the connection was lost", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const pid = Number(
+    (await sessh(sshd, ["--json", "status", "w", sshd.dest])).stdout
+      .match(/"agent_pid":(\d+)/)?.[1],
+  );
+  assert.ok(pid > 0);
+  const call = sessh(sshd, [
+    "--json",
+    "run",
+    "w",
+    sshd.dest,
+    "--timeout",
+    "20",
+    "--",
+    "read _; echo mid",
+  ], { env: TRACE });
+  for (let i = 0; i < 100; i++) {
+    const status = await sessh(sshd, ["--json", "status", "w", sshd.dest], {
+      env: { SESSH_AGENT: "0" },
+    });
+    if (JSON.parse(status.stdout).session?.running) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  Deno.kill(pid, "SIGKILL");
+  const result = await call;
+  assert.equal(result.code, 255, result.stdout);
+  const error = JSON.parse(result.stdout).error;
+  assert.equal(error.code, "connection_lost");
+  assert.equal(error.sent, "unknown");
+  const go = await sessh(sshd, ["send", "w", sshd.dest, "--enter", "--", "go"]);
+  assert.equal(go.code, 0, go.stderr);
+  const done = await sessh(sshd, ["wait", "w", sshd.dest, "--done"]);
+  assert.equal(done.code, 0, done.stderr);
+});

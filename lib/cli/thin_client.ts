@@ -252,12 +252,14 @@ async function exchange(
       "The local sessh agent did not end the call by its deadline; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
     ]
     : [
-      "internal",
-      1,
-      "The local sessh agent ended the call without its result; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
+      "connection_lost",
+      255,
+      "The local sessh agent ended (it was stopped or failed) before the call's result; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
     ];
+  // As `--json` reports a lost connection: whether the request went out.
+  const error = { code, message, sent: "unknown" };
   const text = json
-    ? JSON.stringify({ ok: false, op: verb, error: { code, message } }) + "\n"
+    ? JSON.stringify({ ok: false, op: verb, error }) + "\n"
     : `sessh: ${message}\n`;
   try {
     writeSync(json ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
