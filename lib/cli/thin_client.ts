@@ -117,9 +117,23 @@ export async function thinCall(args: string[]): Promise<number | null> {
       conn.close();
       return null;
     }
-    const answer = await proven(conn, keys);
+    const request = encodeCallRequest(agentIdentity(), {
+      argv: args,
+      env,
+      cwd: Deno.cwd(),
+      stdoutTerminal: Deno.stdout.isTerminal(),
+      stderrTerminal: Deno.stderr.isTerminal(),
+      columns: columns(),
+    });
+    // On a Unix socket the request goes with the key, saving a round
+    // trip: only our user can reach a socket of ours, in our 0700 control
+    // directory. Any local user can reach a TCP port: there the caller's
+    // environment waits until the agent has shown its key.
+    const pipelined = listen === "unix" && ownSocket(files.socket);
+    const answer = await proven(conn, keys, pipelined ? request : null);
     if (!answer) return null;
     markPhase("agent");
+    if (!pipelined) await writeAll(conn, request);
     return await exchange(conn, answer, args, env);
   } catch {
     // No agent, or none to trust: the full path finds out which, and says.
@@ -130,9 +144,22 @@ export async function thinCall(args: string[]): Promise<number | null> {
 /** Whether `path` is a file of ours that no one else may read. */
 function ownFile(path: string): boolean {
   const info = Deno.lstatSync(path);
+  return owned(info) && info.isFile;
+}
+
+/** Whether `path` is a socket of ours that no one else may use. */
+function ownSocket(path: string): boolean {
+  try {
+    const info = Deno.lstatSync(path);
+    return owned(info) && info.isSocket === true;
+  } catch {
+    return false;
+  }
+}
+
+function owned(info: Deno.FileInfo): boolean {
   const uid = Deno.uid();
-  return info.isFile && (uid === null || info.uid === uid) &&
-    ((info.mode ?? 0) & 0o077) === 0;
+  return (uid === null || info.uid === uid) && ((info.mode ?? 0) & 0o077) === 0;
 }
 
 /**
@@ -143,9 +170,17 @@ function ownFile(path: string): boolean {
 async function proven(
   conn: Deno.Conn,
   keys: { call: string; agent: string },
+  request: Uint8Array | null,
 ): Promise<Uint8Array | null> {
   const encoder = new TextEncoder();
-  await writeAll(conn, encoder.encode(keys.call));
+  const key = encoder.encode(keys.call);
+  if (request === null) await writeAll(conn, key);
+  else {
+    const both = new Uint8Array(key.length + request.length);
+    both.set(key);
+    both.set(request, key.length);
+    await writeAll(conn, both);
+  }
   const got = new Uint8Array(64 * 1024);
   let filled = 0;
   const cancel = startTimer(ANSWER_MS, () => close(conn));
@@ -168,24 +203,13 @@ async function proven(
   return got.slice(KEY_LENGTH, filled);
 }
 
-/** Sends the call and writes what comes back; null when declined. */
+/** Writes what the agent sends back; null when it declined the call. */
 async function exchange(
   conn: Deno.Conn,
   start: Uint8Array,
   args: string[],
   env: Record<string, string>,
 ): Promise<number | null> {
-  await writeAll(
-    conn,
-    encodeCallRequest(agentIdentity(), {
-      argv: args,
-      env,
-      cwd: Deno.cwd(),
-      stdoutTerminal: Deno.stdout.isTerminal(),
-      stderrTerminal: Deno.stderr.isTerminal(),
-      columns: columns(),
-    }),
-  );
   const reader = new RecordReader();
   let timedOut = false;
   let cancel = startTimer(ANSWER_MS + NO_DEADLINE_MS, () => {
