@@ -395,3 +395,36 @@ Deno.test("a thin call whose agent is killed mid-call says the connection was lo
   const done = await sessh(sshd, ["wait", "w", sshd.dest, "--done"]);
   assert.equal(done.code, 0, done.stderr);
 });
+
+Deno.test("a thin call whose reader goes away exits 141, as the full one does", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const argv = cliArgv(sshd, [
+    "run",
+    "w",
+    sshd.dest,
+    "--",
+    "seq",
+    "1",
+    "300000",
+  ], true);
+  const quoted = [Deno.execPath(), ...argv].map((word) => `'${word}'`).join(
+    " ",
+  );
+  for (const thin of ["1", "0"]) {
+    const out = await new Deno.Command("bash", {
+      args: ["-c", `set -o pipefail; ${quoted} | head -n 1`],
+      env: { ...sshd.env, ...TRACE, SESSH_AGENT_THIN: thin },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.match(new TextDecoder().decode(out.stdout), /^\d+\n$/);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(stderr.includes('"thin":'), thin === "1", stderr);
+    assert.equal(
+      out.code,
+      141,
+      `SESSH_AGENT_THIN=${thin}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+});
