@@ -55,7 +55,11 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   // A call the local agent runs whole loads none of the body (issue 21).
-  if (THIN.test(args[args[0] === "--json" ? 1 : 0])) {
+  if (
+    THIN.test(args[args[0] === "--json" ? 1 : 0]) &&
+    Deno.env.get("SESSH_AGENT") !== "0" &&
+    Deno.env.get("SESSH_AGENT_THIN") !== "0"
+  ) {
     const code = await (await import("./lib/cli/thin_client.ts"))
       .thinCall(args);
     if (code !== null) return code;
