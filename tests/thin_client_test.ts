@@ -264,11 +264,12 @@ Deno.test("a thin call stopped by Ctrl-C exits 130 and leaves its command runnin
       sshd.dest,
       "--",
       "sleep",
-      "1;",
+      "2;",
       "echo",
       "finished",
     ], true),
-    env: sshd.env,
+    // As the call below: the same variables, the same pool of bridges.
+    env: { ...sshd.env, ...TRACE },
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -276,6 +277,15 @@ Deno.test("a thin call stopped by Ctrl-C exits 130 and leaves its command runnin
   child.kill("SIGINT");
   const status = await child.status;
   assert.equal(status.code, 130);
+  // The agent stopped waiting for it, and took its bridge back: the next
+  // call is lent the same one, not told it is busy.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const log = agentFiles(sshd.controlDir, listen).log;
+  const before = await Deno.readTextFile(log);
+  const next = await thin(sshd, ["status", "w", sshd.dest]);
+  assert.equal(next.code, 0, next.stderr);
+  const added = (await Deno.readTextFile(log)).slice(before.length);
+  assert.doesNotMatch(added, /is busy/);
   // The agent abandoned the call, not the command, and serves on.
   const done = await thin(sshd, ["wait", "w", sshd.dest, "--done"]);
   assert.equal(done.code, 0, done.stderr);

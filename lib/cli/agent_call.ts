@@ -86,6 +86,7 @@ export async function runThinCall(
     },
     stopped: () => null,
     fastOnly: true,
+    cancel: io.left,
   });
 }
 

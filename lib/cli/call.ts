@@ -79,6 +79,13 @@ export interface CallContext {
    * host), the handler does that work before it returns.
    */
   afterOutput?(task: () => Promise<void>): void;
+  /**
+   * Aborted when whoever waits for the call has gone: the thin client of a
+   * call the local agent runs (`agent_call.ts`). The wait ends and the
+   * connection goes back to the agent; the command runs on, as after
+   * Ctrl-C on the command line, which needs no signal: it exits.
+   */
+  cancel?: AbortSignal;
 }
 
 /** The positionals NAME DEST and an optional trailing PORT. */

@@ -42,6 +42,8 @@ export interface ProgramContext extends CommandContext {
   endBy(ms: number): void;
   /** Receives work to do once the result is printed (see `CallContext`). */
   afterOutput?(task: () => Promise<void>): void;
+  /** Aborted when the caller has gone (see `CallContext`). */
+  readonly cancel?: AbortSignal;
 }
 
 /**

@@ -57,6 +57,8 @@ export interface CallIO {
   stopped(): Promise<never> | null;
   /** Only calls the fast path reads: `"decline"` for any other. */
   fastOnly?: boolean;
+  /** Aborted when the caller has gone (the agent's thin client). */
+  cancel?: AbortSignal;
 }
 
 /**
@@ -136,6 +138,7 @@ export async function runCall(
         return io.signal();
       },
     },
+    cancel: io.cancel,
     done: (p) => outcome = p,
     afterOutput: (task) => afterOutput.push(task),
     endBy: (ms) => {

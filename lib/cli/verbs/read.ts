@@ -248,6 +248,7 @@ export async function waitCommand(
     timeoutMs: remaining(deadline),
     since,
     maxOutput,
+    signal: call.cancel,
   });
   const fields = { name: t.name, ...waitJson(result) };
   const skipped = result.evicted
