@@ -19,6 +19,8 @@ import { setCliEntry } from "./lib/transport/cli_entry.ts";
 setCliEntry(import.meta.url);
 
 const VERSION_FLAGS = ["--version", "-v"];
+/** The verbs `lib/cli/thin_client.ts` may offer the agent. */
+const THIN = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
 
 function writeSync(stream: typeof Deno.stdout, text: string): void {
   const bytes = new TextEncoder().encode(text);
@@ -51,6 +53,16 @@ export async function main(args: string[]): Promise<number> {
       throw error;
     }
     return 0;
+  }
+  // A call the local agent runs whole loads none of the body (issue 21).
+  if (
+    THIN.test(args[args[0] === "--json" ? 1 : 0]) &&
+    Deno.env.get("SESSH_AGENT") !== "0" &&
+    Deno.env.get("SESSH_AGENT_THIN") !== "0"
+  ) {
+    const code = await (await import("./lib/cli/thin_client.ts"))
+      .thinCall(args);
+    if (code !== null) return code;
   }
   const body = import("./lib/cli/main.ts");
   // The commonest call, `run … -- COMMAND`, needs its handler next: loading

@@ -129,6 +129,35 @@ export const COLD_PHASES: readonly Phase[] = [
   ...RUN_PHASES.slice(RUN_PHASES.findIndex((p) => p.key === "command")),
 ];
 
+/**
+ * The phases of a warm `run -- true` that the local agent runs whole
+ * (`lib/cli/thin_client.ts`): the client's own load, its way into the
+ * agent, and the call in the agent up to its exit code.
+ */
+export const THIN_PHASES: readonly Phase[] = [
+  ...RUN_PHASES.slice(0, 2),
+  {
+    key: "thin-load",
+    label: "thin client loaded",
+    from: "main",
+    to: "loaded",
+  },
+  {
+    key: "agent",
+    label: "agent reached (socket, token, its key)",
+    from: "loaded",
+    to: "agent",
+  },
+  {
+    key: "call",
+    label: "call run by the agent, output back",
+    from: "agent",
+    to: "thin",
+  },
+  { key: "thin-written", label: "exit code in", from: "thin", to: "written" },
+  { key: "exit", label: "exit", from: "written", to: "end" },
+];
+
 /** The floor's phases: an empty script traced the same way. */
 export const FLOOR_PHASES: readonly Phase[] = [
   { key: "start", label: "runtime start", from: "spawn", to: "origin" },

@@ -44,8 +44,10 @@ import {
   FLOOR_PHASES,
   FLOOR_SCRIPT,
   medianPhases,
+  type Phase,
   type PhaseSample,
   RUN_PHASES,
+  THIN_PHASES,
   tracedRun,
 } from "./_phases.ts";
 import type { PhaseTable } from "./_report.ts";
@@ -176,23 +178,26 @@ function bundleCase(
   bundle: string,
   key: string,
   args: string[],
-  extra: Partial<BenchCase> = {},
+  extra: Partial<BenchCase> & { env?: Record<string, string> } = {},
 ): BenchCase {
   const { sshd, via } = host;
   const argv = bundledArgv(bundle, sshd.configFile, via, args);
+  const { env, ...rest } = extra;
   return {
     key,
-    label: `bundled sessh ${args.join(" ").replace(sshd.dest, "DEST")}`,
+    label: `bundled sessh ${args.join(" ").replace(sshd.dest, "DEST")}${
+      env ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`)})` : ""
+    }`,
     async once() {
       const result = await runCommand(argv, {
         timeoutMs: STEP_TIMEOUT_MS,
-        env: sshd.env,
+        env: { ...sshd.env, ...env },
       });
       if (result.code !== 0) {
         throw new Error(`${argv.join(" ")} exited ${result.code}`);
       }
     },
-    ...extra,
+    ...rest,
   };
 }
 
@@ -273,6 +278,15 @@ function defineCases(
       "--",
       "true",
     ], { anchor: "ssh-true", goal: runGoal }),
+    // The same without the thin path: the command line loads in full and
+    // leases a bridge from the agent (what run-bundled was before).
+    bundleCase(host, bundle, "run-bundled-full", [
+      "run",
+      SESSION,
+      dest,
+      "--",
+      "true",
+    ], { anchor: "ssh-true", env: { SESSH_AGENT_THIN: "0" } }),
     cliCase(host, "run-direct", ["run", SESSION, dest, "--", "true"], {
       env: { SESSH_AGENT: "0" },
       anchor: "ssh-true",
@@ -633,6 +647,13 @@ async function bench(
       unit: "ms",
     },
     {
+      key: "run-bundled-full-over-start",
+      label: "bundled warm run beyond empty deno run + 1 RTT, thin path off",
+      value: median("run-bundled-full") - median("deno-empty") -
+        2 * options.delay,
+      unit: "ms",
+    },
+    {
       // Issue 21's goal, as it states it: Deno's start and one round trip
       // (twice the relay's delay; about 0 on loopback) are the floor.
       key: "run-bundled-over-start",
@@ -679,47 +700,62 @@ async function phaseTable(
   const floorScript = `${sshd.dir}/phase_floor.ts`;
   await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
   const run = ["run", SESSION, sshd.dest, "--", "true"];
-  const forms: { name: string; argv: string[] }[] = [
+  const source = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    CLI,
+    run[0],
+    "-F",
+    sshd.configFile,
+    ...via,
+    ...run.slice(1),
+  ];
+  const bundled = bundledArgv(bundle, sshd.configFile, via, run);
+  // The agent runs the thin forms' calls whole; the full ones
+  // (`SESSH_AGENT_THIN=0`) load the command line and lease a bridge.
+  const full = { SESSH_AGENT_THIN: "0" };
+  const forms: {
+    name: string;
+    argv: string[];
+    env?: Record<string, string>;
+    phases: readonly Phase[];
+  }[] = [
     {
       name: "empty deno run",
       argv: [Deno.execPath(), "run", "-A", "--quiet", floorScript],
+      phases: FLOOR_PHASES,
     },
-    {
-      name: "source",
-      argv: [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        CLI,
-        run[0],
-        "-F",
-        sshd.configFile,
-        ...via,
-        ...run.slice(1),
-      ],
-    },
-    { name: "bundle", argv: bundledArgv(bundle, sshd.configFile, via, run) },
+    { name: "source, thin", argv: source, phases: THIN_PHASES },
+    { name: "source, full", argv: source, env: full, phases: RUN_PHASES },
+    { name: "bundle, thin", argv: bundled, phases: THIN_PHASES },
+    { name: "bundle, full", argv: bundled, env: full, phases: RUN_PHASES },
   ];
   const samples = forms.map(() => [] as PhaseSample[]);
   for (let round = -WARMUP_ROUNDS; round < runs; round++) {
     // Shuffled like the cases, so no form always follows the same one.
     for (const k of roundOrder(forms.length, round + WARMUP_ROUNDS)) {
       signal.throwIfAborted();
-      const sample = await tracedRun(forms[k].argv, sshd.env);
+      const sample = await tracedRun(forms[k].argv, {
+        ...sshd.env,
+        ...forms[k].env,
+      });
       if (round >= 0) samples[k].push(sample);
     }
   }
-  const medians = samples.map((s, k) =>
-    medianPhases(s, k === 0 ? FLOOR_PHASES : RUN_PHASES)
+  const medians = samples.map((s, k) => medianPhases(s, forms[k].phases));
+  const thinOnly = THIN_PHASES.filter((p) =>
+    !RUN_PHASES.some((q) => q.key === p.key)
   );
-  const rows = [...RUN_PHASES, { key: "total", label: "total" }].map((
-    phase,
-  ) => ({
-    key: phase.key,
-    label: phase.label,
-    values: medians.map((m) => m[phase.key] ?? null),
-  }));
+  const rows = [...RUN_PHASES, ...thinOnly, { key: "total", label: "total" }]
+    .map((
+      phase,
+    ) => ({
+      key: phase.key,
+      label: phase.label,
+      values: medians.map((m) => m[phase.key] ?? null),
+    }));
   return { columns: forms.map((f) => f.name), rows };
 }
 

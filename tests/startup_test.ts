@@ -139,8 +139,21 @@ Deno.test("cli.ts loads run's handler beside the body, not only from it", async 
     .map((dep) => dep.code!.specifier!.replace(root.href, ""));
   assert.deepEqual(dynamic.sort(), [
     "lib/cli/main.ts",
+    "lib/cli/thin_client.ts",
     "lib/cli/verbs/run.ts",
   ]);
+});
+
+Deno.test("the thin client loads no body, parser, handler, library or msgpack", async () => {
+  // A call the agent runs costs Deno's start, this module and a round
+  // trip: what it loads is what the thin path saves on (issue 21).
+  const closure = [...(await staticClosure("lib/cli/thin_client.ts")).keys()];
+  const heavy = closure.filter((s) =>
+    s.startsWith("npm:") || s.startsWith("lib/session/") ||
+    s.startsWith("lib/protocol/") || s.startsWith("lib/cli/verbs/") ||
+    ["lib/cli/main.ts", "lib/cli/run_call.ts", "lib/cli/parse.ts"].includes(s)
+  );
+  assert.deepEqual(heavy, []);
 });
 
 Deno.test("the handlers of the other fast-path verbs load no parser, grammar, npm package, helper or bridge", async () => {

@@ -183,7 +183,9 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
         // It runs until told to end, so the kill lands mid-call however
         // late the poll below sees it running.
         "read _; echo mid",
-      ]);
+        // The lease's own account (a call the agent runs whole has none:
+        // see thin_client_test.ts).
+      ], { env: { SESSH_AGENT_THIN: "0" } });
       // Once the command runs, the call holds its lease.
       await waitFor("the command to start", async () => {
         const status = await sesshJson(sshd, ["status", name, dest], {

@@ -38,6 +38,36 @@ import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
 import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
+import {
+  encodeRecord,
+  MAX_RECORD,
+  RECORD,
+  type RecordKind,
+  type ThinCall,
+} from "../transport/thin_wire.ts";
+
+/**
+ * Runs a thin client's call in the agent (see `lib/cli/thin_client.ts`).
+ * The command line gives it, since only it knows its verbs; it loads them
+ * on the first call, so that an agent that only lends bridges stays small.
+ *
+ * @param call What the client asked for.
+ * @param io Where its output goes, and whether the client left.
+ * @returns The exit code, or `"decline"` for a call it does not run (then
+ *   nothing was written).
+ */
+export type ThinRunner = (
+  call: ThinCall,
+  io: ThinIO,
+) => Promise<number | "decline">;
+
+/** A thin call's way back to its client. */
+export interface ThinIO {
+  /** Sends a record; fails once the client has gone. */
+  send(kind: RecordKind, bytes: Uint8Array): Promise<void>;
+  /** Aborted when the client closes its end (it was stopped, or died). */
+  left: AbortSignal;
+}
 
 /** Options for {@linkcode runAgent}. */
 export interface AgentOptions {
@@ -58,6 +88,8 @@ export interface AgentOptions {
    * @default {agentListen(Deno.env.toObject())}
    */
   listen?: AgentListen;
+  /** Runs thin calls; without it the agent declines them. */
+  runCall?: ThinRunner;
 }
 
 /** Half an hour without a call: the agent and its bridges go. */
@@ -118,6 +150,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     listen,
     version: options.version ?? agentIdentity(),
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
+    runCall: options.runCall,
     log,
     retire: (why) => {
       log(`retiring: ${why}`);
@@ -285,6 +318,7 @@ class Agent {
   /** When a call last borrowed a bridge: only those keep the agent alive. */
   #lastLease = Date.now();
   #retire: (why: string) => void;
+  #runCall: ThinRunner | undefined;
   #log: (message: string) => void;
   #retired = false;
   #allDone: (() => void) | null = null;
@@ -299,8 +333,10 @@ class Agent {
     version: string;
     idleMs: number;
     retire: (why: string) => void;
+    runCall?: ThinRunner;
     log: (message: string) => void;
   }) {
+    this.#runCall = options.runCall;
     this.#log = options.log;
     const encoder = new TextEncoder();
     this.#callKey = encoder.encode(options.keys.call);
@@ -361,10 +397,11 @@ class Agent {
     }
     await writeAll(conn, this.#agentKey);
     const first = await readFirstFrame(conn, LEASE_READ_MS, key.rest);
-    if (
-      typeof first === "string" ||
-      (first.message.op !== "lease" && first.message.op !== "forward")
-    ) {
+    if (typeof first === "string") return false;
+    if (first.message.op === "call") {
+      return await this.#thinCall(conn, first.message, first.leftover);
+    }
+    if (first.message.op !== "lease" && first.message.op !== "forward") {
       return false;
     }
     const request = first.message as unknown as LeaseRequest;
@@ -433,6 +470,77 @@ class Agent {
       pooled.callLeft();
     }
     return true;
+  }
+
+  /**
+   * Runs a thin client's call, or declines it (nothing done, nothing
+   * written but the reason) when this agent is not the client's version,
+   * has no runner, or the call is one the runner does not take: the
+   * client then runs it itself. A call that would not be lent a bridge
+   * (another ssh-agent) is declined too, rather than run here without one.
+   * Whether it lent a bridge is the runner's own lease's to count.
+   */
+  async #thinCall(
+    conn: Deno.Conn,
+    message: Message,
+    leftover: Uint8Array,
+  ): Promise<boolean> {
+    const send = async (kind: RecordKind, bytes: Uint8Array) => {
+      for (let at = 0; at === 0 || at < bytes.length; at += MAX_RECORD) {
+        await writeAll(
+          conn,
+          encodeRecord(kind, bytes.subarray(at, at + MAX_RECORD)),
+        );
+      }
+    };
+    const decline = async (why: string) => {
+      await send(RECORD.decline, new TextEncoder().encode(why));
+      return false;
+    };
+    if (message.version !== this.#version || this.#retired) {
+      // Declined, not retired: the client's own lease, next, retires it.
+      return await decline(`this agent speaks ${this.#version}`);
+    }
+    if (!this.#runCall) return await decline("this agent runs no calls");
+    const call = thinCall(message.call);
+    if (call === null || leftover.length > 0) {
+      return await decline("a malformed call");
+    }
+    if (
+      (call.env.SSH_AUTH_SOCK ?? "") !== (Deno.env.get("SSH_AUTH_SOCK") ?? "")
+    ) {
+      return await decline("SSH_AUTH_SOCK differs from the local agent's");
+    }
+    const left = new AbortController();
+    // The client sends nothing more: its end closing is all there is to
+    // read, and means the call is abandoned.
+    (async () => {
+      const buffer = new Uint8Array(1024);
+      try {
+        while (await conn.read(buffer) !== null) { /* nothing is expected */ }
+      } catch { /* closed */ }
+      left.abort();
+    })();
+    const running = this.#runCall(call, { send, left: left.signal });
+    const abandoned = new Promise<"left">((resolve) =>
+      left.signal.addEventListener("abort", () => resolve("left"), {
+        once: true,
+      })
+    );
+    const code = await Promise.race([running, abandoned]).catch((error) => {
+      this.#log(`a call failed: ${(error as Error)?.stack ?? error}`);
+      return 1;
+    });
+    if (code === "left") {
+      // The handler goes on to its own deadline, writing to nobody: what
+      // it started on the host (a command typed) keeps running, as when
+      // Ctrl-C stops the command line itself.
+      running.catch(() => {});
+      return false;
+    }
+    if (code === "decline") return await decline("not a call it runs");
+    await send(RECORD.exit, Uint8Array.of(code & 0xff)).catch(() => {});
+    return false;
   }
 
   /**
@@ -587,6 +695,27 @@ export function poolKey(request: LeaseRequest): string {
     sorted(request.ssh),
     sorted(request.env),
   ]);
+}
+
+/** The call a thin client sent, or null when it is not one. */
+function thinCall(text: unknown): ThinCall | null {
+  if (typeof text !== "string") return null;
+  let call: ThinCall;
+  try {
+    call = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const strings = (value: unknown) =>
+    typeof value === "object" && value !== null &&
+    Object.values(value).every((v) => typeof v === "string");
+  const ok = typeof call === "object" && call !== null &&
+    Array.isArray(call.argv) && strings(call.argv) && strings(call.env) &&
+    !Array.isArray(call.env) && typeof call.cwd === "string" &&
+    call.cwd.startsWith("/") && typeof call.stdoutTerminal === "boolean" &&
+    typeof call.stderrTerminal === "boolean" &&
+    (call.columns === null || Number.isInteger(call.columns));
+  return ok ? call : null;
 }
 
 function failure(

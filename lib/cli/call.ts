@@ -79,16 +79,41 @@ export interface CallContext {
    * host), the handler does that work before it returns.
    */
   afterOutput?(task: () => Promise<void>): void;
+  /**
+   * Aborted when whoever waits for the call has gone: the thin client of a
+   * call the local agent runs (`agent_call.ts`). The wait ends and the
+   * connection goes back to the agent; the command runs on, as after
+   * Ctrl-C on the command line, which needs no signal: it exits.
+   */
+  cancel?: AbortSignal;
 }
 
 /** The positionals NAME DEST and an optional trailing PORT. */
-export interface Target {
+export interface Target extends Place {
   /** Session name. */
   name: string;
+}
+
+/**
+ * Where a call connects: DEST [PORT], and whose environment shapes its ssh.
+ * The local agent runs calls for other processes (`thin_client.ts`): their
+ * environment, not the agent's, must decide the settings and the warm path.
+ */
+export interface Place {
   /** Destination. */
   dest: string;
   /** Trailing PORT argument. */
   port?: string;
+  /**
+   * The call's environment.
+   * @default {Deno.env.toObject()}
+   */
+  env?: Record<string, string | undefined>;
+}
+
+/** The environment of a call to `t`: its own, else this process's. */
+function envOf(t: Place): Record<string, string | undefined> {
+  return t.env ?? Deno.env.toObject();
 }
 
 /**
@@ -139,16 +164,18 @@ export function payloadOf(
  * sent, and the error says so.
  */
 export async function connect(
-  t: { dest: string; port?: string },
+  t: Place,
   flags: CommonFlags,
   options: { budgetMs?: number; delivers?: boolean } = {},
 ): Promise<SesshClient> {
   markPhase("handler");
   const { budgetMs, delivers } = options;
+  const env = envOf(t);
   const settings = SesshClient.prepare({
     destination: t.dest,
     port: t.port,
     ssh: sshFlags(flags),
+    env,
   }).settings;
   const usual = (settings.connectTimeoutSeconds + 5) * 1000;
   try {
@@ -157,7 +184,8 @@ export async function connect(
       port: t.port,
       ssh: sshFlags(flags),
       connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
-      warm: Deno.env.get("SESSH_AGENT") !== "0",
+      env,
+      warm: env.SESSH_AGENT !== "0",
     });
     markPhase("connected");
     return client;
@@ -202,11 +230,11 @@ export function remaining(deadline: number): number {
  */
 export async function listedForwards(
   client: SesshClient,
-  t: { dest: string; port?: string },
+  t: Place,
   flags: CommonFlags,
 ): Promise<Forward[]> {
   const held = client.settings.controlMaster ||
-      Deno.env.get("SESSH_AGENT") === "0"
+      envOf(t).SESSH_AGENT === "0"
     ? undefined
     : heldForwardTarget(t, flags, client.settings);
   const { forwardsFor } = await import("./forwarding.ts");
@@ -225,11 +253,12 @@ export async function listedForwards(
  * @throws {UsageError} when `SESSH_AGENT=0` turns the agent off.
  */
 export function heldForwardTarget(
-  t: { dest: string; port?: string },
+  t: Place,
   flags: CommonFlags,
   settings: SshSettings,
 ): ForwardTarget {
-  if (Deno.env.get("SESSH_AGENT") === "0") {
+  const env = envOf(t);
+  if (env.SESSH_AGENT === "0") {
     throw new UsageError(
       "Without a ControlMaster (SESSH_CONTROL_MASTER=no) forwards are held by the local agent, and SESSH_AGENT=0 turns it off; unset SESSH_AGENT",
     );
@@ -238,7 +267,7 @@ export function heldForwardTarget(
     destination: t.dest,
     port: t.port,
     ssh: sshFlags(flags),
-    env: Deno.env.toObject(),
+    env,
     timeoutMs: (settings.connectTimeoutSeconds + 5) * 1000,
   };
 }
@@ -255,7 +284,7 @@ export function heldForwardTarget(
 export async function setUpForwards(
   client: SesshClient,
   forwards: readonly Forward[] | undefined,
-  t: { dest: string; port?: string },
+  t: Place,
   flags: CommonFlags,
 ): Promise<void> {
   if (!forwards?.length) return;

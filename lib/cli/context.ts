@@ -42,6 +42,8 @@ export interface ProgramContext extends CommandContext {
   endBy(ms: number): void;
   /** Receives work to do once the result is printed (see `CallContext`). */
   afterOutput?(task: () => Promise<void>): void;
+  /** Aborted when the caller has gone (see `CallContext`). */
+  readonly cancel?: AbortSignal;
 }
 
 /**
@@ -95,6 +97,6 @@ export function targetVerb<F>(
   ) => Promise<Outcome>,
 ): VerbFunction<F, [string, string, string | undefined]> {
   return verb((context, flags: F, name: string, dest: string, port?: string) =>
-    handler({ name, dest, port }, flags, context)
+    handler({ name, dest, port, env: context.env }, flags, context)
   );
 }

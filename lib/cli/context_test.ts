@@ -34,8 +34,10 @@ Deno.test("verb() makes a handler's synchronous throw the call's error, not Stri
   await assert.rejects(done[0], UsageError);
 });
 
-Deno.test("targetVerb() gives the handler NAME DEST [PORT] as one target", async () => {
+Deno.test("targetVerb() gives the handler NAME DEST [PORT] and the call's environment as one target", async () => {
   const { context, done } = contextKeeping();
+  const env = { SESSH_TIMEOUT: "5" };
+  Object.assign(context, { env });
   const command = targetVerb((t, _flags, ctx) =>
     Promise.resolve({
       op: "t",
@@ -49,6 +51,7 @@ Deno.test("targetVerb() gives the handler NAME DEST [PORT] as one target", async
     name: "work",
     dest: "me@box",
     port: "2222",
+    env,
     same: true,
   });
 });

@@ -110,6 +110,6 @@ export function targetHostsVerb<F extends FleetFlags>(
     op,
     1,
     (context, flags: F, name: string, dest: string, port: string | undefined) =>
-      handler({ name, dest, port }, flags, context),
+      handler({ name, dest, port, env: context.env }, flags, context),
   );
 }

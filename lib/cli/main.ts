@@ -2,17 +2,14 @@
  * The command line's body: everything a call does once `cli.ts` has seen
  * that it is more than `--version`. It is loaded by dynamic import, so that
  * the answers that need none of it come at the cost of Deno's own start.
- * The commonest calls (a plain `run`, `logs`, `status`, …) are read by the
- * fast path (`fast_path.ts`); every other call loads the full parser
- * (`parse.ts`).
+ * The call itself (parsing, the handler, printing its outcome) is
+ * `run_call.ts`, which the local agent runs too; this module adds what
+ * belongs to the process: the terminal's streams, signals, and stopping
+ * its children when a call overruns its deadline.
  *
  * @module
  */
-import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
-import type { ProgramContext } from "./context.ts";
-import { fastCall } from "./fast_path.ts";
-import type { Outcome } from "./call.ts";
-import { SesshError } from "../errors.ts";
+import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
 import { markPhase } from "../phases.ts";
 import { killChildren, liveChildPids } from "../process.ts";
 import {
@@ -21,21 +18,9 @@ import {
   STOP_SIGNALS,
   type StopSignal,
 } from "../interrupt.ts";
-import { type CancelTimer, startTimer, useExitBoundTimers } from "../timer.ts";
-import { loadXtermAlone } from "../render/_terminal.ts";
+import { startTimer, useExitBoundTimers } from "../timer.ts";
 
 const encoder = new TextEncoder();
-
-/**
- * This process's own output (stdout or stderr) was closed by its reader
- * (`| head -1`). Only this ends a call with 141: a broken pipe to ssh or to
- * the agent is a failure of the call, reported as one.
- */
-class OutputClosed extends Error {
-  constructor(cause: unknown) {
-    super("The reader of sessh's output went away", { cause });
-  }
-}
 
 function brokenPipe(error: unknown): unknown {
   return error instanceof Deno.errors.BrokenPipe
@@ -77,26 +62,6 @@ export async function write(
   }
 }
 
-/**
- * How far past its deadline a call may run before it is stopped from
- * outside. The library ends calls by their deadline itself; this is the
- * guarantee that no wait on ssh, a frozen master or a dead link can outlast
- * the deadline by more than 2 s.
- */
-const OVERRUN_MS = 1800;
-
-function overrunError(deadlineMs: number): SesshError {
-  const error = new SesshError(
-    "timeout",
-    `The call did not end within its ${
-      deadlineMs / 1000
-    } s deadline; everything it started was stopped. Whether the command reached the host is unknown: check with sessh status`,
-    124,
-    { delivery: "unknown" },
-  );
-  return error;
-}
-
 /** Set once a signal stops the command: nothing else reports or exits. */
 let stopping: Promise<never> | null = null;
 
@@ -125,10 +90,6 @@ function stopOn(name: StopSignal): Promise<never> {
   return stopping;
 }
 
-function printJson(value: unknown): Promise<void> {
-  return write(Deno.stdout, JSON.stringify(value) + "\n");
-}
-
 /**
  * Runs the command line and returns the exit code.
  *
@@ -141,12 +102,6 @@ export async function main(args: string[]): Promise<number> {
   // that cannot be cancelled; the long-lived roles (`agent`, `mcp`) switch
   // back before they start one.
   useExitBoundTimers();
-  const env = Deno.env.toObject();
-  const { head, payload } = splitPayload(args);
-  const json = head.includes("--json") || env.SESSH_JSON === "1";
-  // --json may also come before the verb, as a global option.
-  const words = helpWords(head[0] === "--json" ? head.slice(1) : head);
-  const verb = words.find((a) => !a.startsWith("-")) ?? "";
   const abort = new AbortController();
   let listening = false;
   let armed = false;
@@ -163,124 +118,39 @@ export async function main(args: string[]): Promise<number> {
     }
     if (!listening) Deno.addSignalListener("SIGINT", onInterrupt);
   });
-  let outcome: Promise<Outcome> | null = null;
-  let overrun: Promise<never> | null = null;
-  let cancelOverrun: CancelTimer | undefined;
-  let argumentError: unknown = null;
-  const afterOutput: (() => Promise<void>)[] = [];
-  const context: ProgramContext = {
-    process: {
-      stdout: { write: (text) => writeSync(Deno.stdout, text) },
-      // Argument errors arrive through onArgumentError and are reported
-      // below; Stricli's empty line for them is dropped.
-      stderr: {
-        write: (text) => {
-          if (argumentError === null) writeSync(Deno.stderr, text);
-        },
+  try {
+    const code = await runCall(args, {
+      env: Deno.env.toObject(),
+      stdout: {
+        write: (data) => write(Deno.stdout, data),
+        writeSync: (text) => writeSync(Deno.stdout, text),
       },
-    },
-    env,
-    payload,
-    sink: {
-      write: (data) => write(Deno.stdout, data),
-      json,
-      notice: (line) =>
-        json ? Promise.resolve() : write(Deno.stderr, line + "\n"),
-      // Only `logs --follow` is stopped by Ctrl-C rather than killed by it;
-      // the listener costs 3 ms of start-up, so it is added on first use.
-      get signal() {
+      stderr: {
+        write: (data) => write(Deno.stderr, data),
+        writeSync: (text) => writeSync(Deno.stderr, text),
+      },
+      // The listener costs 3 ms of start-up, so it is added on first use.
+      signal: () => {
         if (!listening) {
           if (!armed) Deno.addSignalListener("SIGINT", onInterrupt);
           listening = true;
         }
         return abort.signal;
       },
-    },
-    done: (p) => outcome = p,
-    afterOutput: (task) => afterOutput.push(task),
-    endBy: (ms) => {
-      overrun = new Promise<never>((_, reject) => {
-        cancelOverrun = startTimer(ms + OVERRUN_MS, () => {
-          killChildren();
-          reject(overrunError(ms));
+      holdTo: (ms) => {
+        let cancel = () => {};
+        const late = new Promise<never>((_, reject) => {
+          cancel = startTimer(ms + OVERRUN_MS, () => {
+            killChildren();
+            reject(overrunError(ms));
+          });
         });
-      });
-    },
-  };
-  try {
-    refuseGluedSshFlags(words);
-    const fast = fastCall(words, payload);
-    if (fast) {
-      // A verb the fast path reads runs no code but sessh's until it exits
-      // (the MCP server, which does, is never one): xterm.js may load
-      // without Node's `process` (`screen`, rendered `logs` and `wait`).
-      loadXtermAlone();
-      const handler = await fast.load();
-      handler.call(context, fast.flags as never, ...fast.args as never[]);
-    } else {
-      const parser = await import("./parse.ts");
-      await parser.parseAndRun(words, head, verb, {
-        ...context,
-        onArgumentError: (error) => argumentError ??= error,
-      });
-      if (argumentError !== null) {
-        const error = parser.usageError(argumentError, verb);
-        if (!json) {
-          // One line: the message, and where to read the grammar when the
-          // parser (not a value check that says what to do) refused it.
-          const help = error instanceof parser.ArgumentError && error.verb
-            ? `sessh ${error.verb} --help`
-            : "sessh --help";
-          const hint = error instanceof parser.ArgumentError
-            ? ` (see ${help})`
-            : "";
-          await write(Deno.stderr, `sessh: ${error.message}${hint}\n`);
-          return error.exitCode;
-        }
-        throw error;
-      }
-    }
-    if (!outcome) return context.process.exitCode ? 2 : 0;
-    const result: Outcome =
-      await (overrun ? Promise.race([outcome, overrun]) : outcome);
-    if (stopping) await stopping;
-    markPhase("outcome");
-    if (json) {
-      await printJson({ ok: true, op: result.op, ...result.fields });
-    } else {
-      await write(Deno.stdout, result.text);
-      if (result.notice) await write(Deno.stderr, result.notice + "\n");
-    }
-    markPhase("printed");
-    return result.exitCode;
-  } catch (error) {
-    // A child a signal ended fails its call: the stop reports instead.
-    if (stopping) await stopping;
-    // A reader that stopped reading (`| head -1`): its end is not an error
-    // of ours to report, and stdout cannot take it. 141 is what a shell
-    // reports for a command ended by SIGPIPE, as `cat` would be.
-    if (isOutputClosed(error)) return 141;
-    const known = error instanceof SesshError;
-    // Loaded here: its hints (and the ssh advice they quote) are for
-    // failures only.
-    const failure = known
-      ? (await import("./error_out.ts")).errorJson(error)
-      : {
-        code: "internal",
-        message: `Internal error: ${(error as Error)?.stack ?? error}`,
-      };
-    if (json) {
-      await printJson({ ok: false, op: verb, error: failure });
-    } else await write(Deno.stderr, `sessh: ${failure.message}\n`);
-    return known ? error.exitCode : 1;
+        return { late, cancel };
+      },
+      stopped: () => stopping,
+    });
+    return code === "decline" ? 1 : code;
   } finally {
-    // What the handler left for after its output (closing its connection,
-    // starting the agent), still held to the call's deadline.
-    if (afterOutput.length > 0) {
-      const left = Promise.allSettled(afterOutput.map((task) => task()));
-      await (overrun ? Promise.race([left, overrun]) : left).catch(() => {});
-    }
-    cancelOverrun?.();
     armWith(undefined);
     if (listening || armed) Deno.removeSignalListener("SIGINT", onInterrupt);
     if (armed) {
@@ -289,12 +159,4 @@ export async function main(args: string[]): Promise<number> {
       }
     }
   }
-}
-
-/** Whether `error` is a write to our closed output, or was caused by one. */
-function isOutputClosed(error: unknown): boolean {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    if (e instanceof OutputClosed) return true;
-  }
-  return false;
 }

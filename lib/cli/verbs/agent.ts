@@ -7,6 +7,7 @@
 import { verb } from "../context.ts";
 import { useExitBoundTimers } from "../../timer.ts";
 import { armWith } from "../../interrupt.ts";
+import { stopTracing } from "../../phases.ts";
 
 /** `agent`, as its grammar in `agent_command.ts` calls it. */
 export const agent = verb(async (_, _flags, controlDir: string) => {
@@ -15,7 +16,15 @@ export const agent = verb(async (_, _flags, controlDir: string) => {
   // Nobody reads its report: a signal ends it with the default action,
   // not with the command line's account of a stopped call.
   armWith(undefined);
+  // Calls it runs for thin clients are the clients' to trace, not its own:
+  // marks kept here would only grow.
+  stopTracing();
   const { runAgent } = await import("../../agent/server.ts");
-  await runAgent({ controlDir });
+  await runAgent({
+    controlDir,
+    // The verbs load with the first thin call, not at the agent's start.
+    runCall: async (call, io) =>
+      (await import("../agent_call.ts")).runThinCall(call, io),
+  });
   return { op: "agent", fields: {}, text: "", exitCode: 0 };
 });

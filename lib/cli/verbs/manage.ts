@@ -8,6 +8,7 @@ import {
   connect,
   listedForwards,
   type Outcome,
+  type Place,
   type Target,
 } from "../call.ts";
 import { type FleetFlags, hostsVerb, targetHostsVerb } from "../hosts.ts";
@@ -52,7 +53,7 @@ export async function statusCommand(
  * @returns The outcome.
  */
 export async function listCommand(
-  t: { dest: string; port?: string },
+  t: Place,
   flags: CommonFlags,
 ): Promise<Outcome> {
   await using client = await connect(t, flags);
@@ -130,11 +131,11 @@ export const status = targetHostsVerb<CommonFlags & FleetFlags>(
 
 /** `list`, as its grammar in `manage_command.ts` calls it. */
 export const list = hostsVerb("list", 0, (
-  _,
+  context,
   flags: CommonFlags & FleetFlags,
   dest: string,
   port: string | undefined,
-) => listCommand({ dest, port }, flags));
+) => listCommand({ dest, port, env: context.env }, flags));
 
 /** `close`, as its grammar in `manage_command.ts` calls it. */
 export const close = targetHostsVerb<CloseFlags & FleetFlags>(

@@ -248,6 +248,7 @@ export async function waitCommand(
     timeoutMs: remaining(deadline),
     since,
     maxOutput,
+    signal: call.cancel,
   });
   const fields = { name: t.name, ...waitJson(result) };
   const skipped = result.evicted
@@ -304,7 +305,7 @@ export const logs = hostsVerb("logs", 1, (
   port: string | undefined,
 ) =>
   logsCommand(
-    { name, dest, port },
+    { name, dest, port, env: context.env },
     lines ?? defaultLines(context.env),
     flags,
     context.sink,
@@ -322,13 +323,13 @@ function lastLines(screen: Screen, count: number): string {
 
 /** `screen`, as its grammar in `read_command.ts` calls it. */
 export const screen = verb((
-  _,
+  context,
   flags: CommonFlags,
   name: string,
   dest: string,
   lines: number | undefined,
   port: string | undefined,
-) => screenCommand({ name, dest, port }, lines, flags));
+) => screenCommand({ name, dest, port, env: context.env }, lines, flags));
 
 /** `wait`, as its grammar in `read_command.ts` calls it. */
 export const wait = targetHostsVerb<WaitFlags & FleetFlags>(

@@ -127,6 +127,7 @@ export async function runCommand(
     force: flags.force,
     maxOutput,
     open: openOptions(flags),
+    signal: call.cancel,
   });
   // Its output is printed before the connection closes: closing, and after
   // a cold call starting the agent for the next, took 10-30 ms.

@@ -1,0 +1,321 @@
+/**
+ * The thin command line: a warm call the local agent can run whole (a plain
+ * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status` or `list`) is
+ * sent to it as words, and its output comes back as bytes to write. The
+ * call then costs Deno's start, this small module, one round trip to the
+ * agent and the agent's own work, done by code it has compiled already,
+ * instead of loading and compiling the command line's body and the verb
+ * (issue 21).
+ *
+ * It declines, having written nothing, when there is no agent, when the
+ * agent is of another version, or when the agent does not run the call;
+ * `main.ts` then runs the call as before. `SESSH_AGENT_THIN=0` turns it
+ * off, as `SESSH_AGENT=0` turns off the agent itself.
+ *
+ * @module
+ */
+import { controlDir } from "../ssh/control_dir.ts";
+import {
+  agentFiles,
+  agentIdentity,
+  agentListen,
+  KEY_LENGTH,
+  parseAgentKeys,
+  parsePort,
+  sameKey,
+} from "../transport/agent_protocol.ts";
+import {
+  encodeCallRequest,
+  RECORD,
+  RecordReader,
+} from "../transport/thin_wire.ts";
+import { startTimer, useExitBoundTimers } from "../timer.ts";
+import { markPhase } from "../phases.ts";
+
+// The agent decides; these only spare asking about calls it never runs.
+const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
+const NEVER = /^(--help|-h|--follow|--file|--hosts|--hosts-file)$/;
+
+/**
+ * Whether to offer `args` to the agent.
+ *
+ * @param args Arguments after the program name.
+ * @returns Whether to ask.
+ *
+ * @example
+ * ```ts
+ * import { mayBeThin } from "./thin_client.ts";
+ * console.log(mayBeThin(["status", "work", "box"])); // true
+ * ```
+ */
+export function mayBeThin(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  const head = end < 0 ? args : args.slice(0, end);
+  return VERBS.test(head[head[0] === "--json" ? 1 : 0] ?? "") &&
+    !head.some((word) => NEVER.test(word));
+}
+
+/**
+ * How long the agent may take to prove itself and to say how long the call
+ * may take: it answers at once, so silence means it is stuck.
+ */
+const ANSWER_MS = 5000;
+
+/**
+ * How long a call without a deadline of its own (`status`, `list`,
+ * `screen`, `logs`) may take before the client gives up on the agent:
+ * their own waits are bounded by the connect timeout and the daemon's.
+ */
+const NO_DEADLINE_MS = 120_000;
+
+/**
+ * How long past the deadline the agent sent the client waits: the agent
+ * stops the call 1.8 s past it (`OVERRUN_MS`), and its answer needs a
+ * moment to arrive.
+ */
+const GRACE_MS = 3000;
+
+/**
+ * Runs the call through the local agent, or declines.
+ *
+ * @param args Arguments after the program name.
+ * @returns The exit code, or null when declined (nothing written).
+ *
+ * @example
+ * ```ts ignore
+ * import { thinCall } from "./thin_client.ts";
+ * const code = await thinCall(["status", "work", "box"]);
+ * ```
+ */
+export async function thinCall(args: string[]): Promise<number | null> {
+  markPhase("loaded");
+  if (!mayBeThin(args)) return null;
+  const env = Deno.env.toObject();
+  if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
+  // The cheap timers: this process ends with Deno.exit.
+  useExitBoundTimers();
+  let conn: Deno.Conn;
+  try {
+    const listen = agentListen(env);
+    const files = agentFiles(controlDir(env), listen);
+    const connecting = listen === "unix"
+      ? Deno.connect({ transport: "unix", path: files.socket })
+      : Deno.readTextFile(files.port).then((text) => {
+        const port = parsePort(text);
+        if (port === null) throw new Error("no port in its file");
+        return Deno.connect({ hostname: "127.0.0.1", port });
+      });
+    // The token is read while the socket connects, as `askAgent` does.
+    let keys = null;
+    try {
+      keys = ownFile(files.token)
+        ? parseAgentKeys(Deno.readTextFileSync(files.token))
+        : null;
+    } catch { /* no token: no agent */ }
+    conn = await connecting;
+    if (keys === null) {
+      conn.close();
+      return null;
+    }
+    const request = encodeCallRequest(agentIdentity(), {
+      argv: args,
+      env,
+      cwd: Deno.cwd(),
+      stdoutTerminal: Deno.stdout.isTerminal(),
+      stderrTerminal: Deno.stderr.isTerminal(),
+      columns: columns(),
+    });
+    // On a Unix socket the request goes with the key, saving a round
+    // trip: only our user can reach a socket of ours, in our 0700 control
+    // directory. Any local user can reach a TCP port: there the caller's
+    // environment waits until the agent has shown its key.
+    const pipelined = listen === "unix" && ownSocket(files.socket);
+    const answer = await proven(conn, keys, pipelined ? request : null);
+    if (!answer) return null;
+    markPhase("agent");
+    if (!pipelined) await writeAll(conn, request);
+    return await exchange(conn, answer, args, env);
+  } catch {
+    // No agent, or none to trust: the full path finds out which, and says.
+    return null;
+  }
+}
+
+/** Whether `path` is a file of ours that no one else may read. */
+function ownFile(path: string): boolean {
+  const info = Deno.lstatSync(path);
+  return owned(info) && info.isFile;
+}
+
+/** Whether `path` is a socket of ours that no one else may use. */
+function ownSocket(path: string): boolean {
+  try {
+    const info = Deno.lstatSync(path);
+    return owned(info) && info.isSocket === true;
+  } catch {
+    return false;
+  }
+}
+
+function owned(info: Deno.FileInfo): boolean {
+  const uid = Deno.uid();
+  return (uid === null || info.uid === uid) && ((info.mode ?? 0) & 0o077) === 0;
+}
+
+/**
+ * Sends the call key and waits for the agent's: nothing of the call (its
+ * environment) goes to a peer that has not shown it read the token file.
+ * Returns the bytes that came behind the key, or null (connection closed).
+ */
+async function proven(
+  conn: Deno.Conn,
+  keys: { call: string; agent: string },
+  request: Uint8Array | null,
+): Promise<Uint8Array | null> {
+  const encoder = new TextEncoder();
+  const key = encoder.encode(keys.call);
+  if (request === null) await writeAll(conn, key);
+  else {
+    const both = new Uint8Array(key.length + request.length);
+    both.set(key);
+    both.set(request, key.length);
+    await writeAll(conn, both);
+  }
+  const got = new Uint8Array(64 * 1024);
+  let filled = 0;
+  const cancel = startTimer(ANSWER_MS, () => close(conn));
+  try {
+    while (filled < KEY_LENGTH) {
+      const n = await conn.read(got.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+  } finally {
+    cancel();
+  }
+  if (
+    filled < KEY_LENGTH ||
+    !sameKey(got.subarray(0, KEY_LENGTH), encoder.encode(keys.agent))
+  ) {
+    close(conn);
+    return null;
+  }
+  return got.slice(KEY_LENGTH, filled);
+}
+
+/** Writes what the agent sends back; null when it declined the call. */
+async function exchange(
+  conn: Deno.Conn,
+  start: Uint8Array,
+  args: string[],
+  env: Record<string, string>,
+): Promise<number | null> {
+  const reader = new RecordReader();
+  let timedOut = false;
+  let cancel = startTimer(ANSWER_MS + NO_DEADLINE_MS, () => {
+    timedOut = true;
+    close(conn);
+  });
+  const buffer = new Uint8Array(64 * 1024);
+  let chunk: Uint8Array | null = start;
+  let heard = false;
+  try {
+    while (true) {
+      if (chunk === null) {
+        let n: number | null = null;
+        try {
+          n = await conn.read(buffer);
+        } catch { /* closed: below */ }
+        if (n === null) break;
+        chunk = buffer.subarray(0, n);
+      }
+      for (const record of reader.push(chunk)) {
+        if (record.kind === RECORD.decline && !heard) {
+          close(conn);
+          return null;
+        }
+        heard = true;
+        if (record.kind === RECORD.exit) {
+          close(conn);
+          // Its own mark: the bench and the tests tell a thin call by it.
+          markPhase("thin");
+          return record.bytes[0] ?? 1;
+        }
+        if (record.kind === RECORD.deadline) {
+          const ms = new DataView(record.bytes.buffer).getUint32(0);
+          cancel();
+          cancel = startTimer(ms + GRACE_MS, () => {
+            timedOut = true;
+            close(conn);
+          });
+          continue;
+        }
+        const out = record.kind === RECORD.stdout ? Deno.stdout : Deno.stderr;
+        try {
+          writeSync(out, record.bytes);
+        } catch (error) {
+          // Our reader left (`| head -1`): the agent sees the socket close
+          // and abandons the call, as the full path's exit would.
+          close(conn);
+          if (error instanceof Deno.errors.BrokenPipe) return 141;
+          throw error;
+        }
+      }
+      chunk = null;
+    }
+  } finally {
+    cancel();
+  }
+  close(conn);
+  const json = args.includes("--json") || env.SESSH_JSON === "1";
+  const verb = args.find((word) => !word.startsWith("-")) ?? "";
+  const [code, exit, message] = timedOut
+    ? [
+      "timeout",
+      124,
+      "The local sessh agent did not end the call by its deadline; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
+    ]
+    : [
+      "connection_lost",
+      255,
+      "The local sessh agent ended (it was stopped or failed) before the call's result; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
+    ];
+  // As `--json` reports a lost connection: whether the request went out.
+  const error = { code, message, sent: "unknown" };
+  const text = json
+    ? JSON.stringify({ ok: false, op: verb, error }) + "\n"
+    : `sessh: ${message}\n`;
+  try {
+    writeSync(json ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
+  } catch { /* nobody reads it */ }
+  return exit as number;
+}
+
+/** The terminal's width, when stdout is one. */
+function columns(): number | null {
+  try {
+    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+function writeSync(stream: typeof Deno.stdout, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) {
+    written += stream.writeSync(bytes.subarray(written));
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* closed already */ }
+}

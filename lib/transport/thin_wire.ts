@@ -1,0 +1,193 @@
+/**
+ * The wire of a thin call: the request a thin client (`lib/cli/thin_client.ts`)
+ * sends the local agent, and the records the agent streams back (stdout and
+ * stderr bytes, in order, then the exit code). It imports nothing, so that
+ * the client loads no msgpack: the request is one frame of the agent's own
+ * framing (a 4-byte length and a msgpack map) whose few strings are written
+ * here, and the reply is records of a byte's kind, a 4-byte length and the
+ * bytes.
+ *
+ * @module
+ */
+
+/** What a thin client asks the agent to run. */
+export interface ThinCall {
+  /** The arguments after the program name. */
+  argv: string[];
+  /** The caller's environment. */
+  env: Record<string, string>;
+  /** The caller's working directory (absolute). */
+  cwd: string;
+  /** Whether the caller's stdout is a terminal. */
+  stdoutTerminal: boolean;
+  /** Whether the caller's stderr is a terminal. */
+  stderrTerminal: boolean;
+  /** The caller's terminal width, when it has one. */
+  columns: number | null;
+}
+
+/** The kinds of the agent's records. */
+export const RECORD = {
+  /** Bytes for the caller's stdout. */
+  stdout: 1,
+  /** Bytes for the caller's stderr. */
+  stderr: 2,
+  /** The exit code, one byte; the last record. */
+  exit: 3,
+  /** The agent does not run this call (a reason follows): nothing was done. */
+  decline: 4,
+  /** The call's deadline, 4 bytes of milliseconds from now. */
+  deadline: 5,
+} as const;
+
+/** A record's kind. */
+export type RecordKind = typeof RECORD[keyof typeof RECORD];
+
+/** One record of the agent's reply. */
+export interface ThinRecord {
+  /** Its kind. */
+  kind: RecordKind;
+  /** Its bytes. */
+  bytes: Uint8Array;
+}
+
+/** The largest record either side makes or takes: output is split below it. */
+export const MAX_RECORD = 1 << 20;
+
+const encoder = new TextEncoder();
+
+/** A msgpack string: its header and its UTF-8 bytes. */
+function msgpackString(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  const n = bytes.length;
+  const head = n < 32
+    ? [0xa0 | n]
+    : n < 0x100
+    ? [0xd9, n]
+    : n < 0x10000
+    ? [0xda, n >> 8, n & 0xff]
+    : [0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(head.length + n);
+  out.set(head);
+  out.set(bytes, head.length);
+  return out;
+}
+
+/**
+ * The request's frame: `{op: "call", version, call}`, `call` being the
+ * {@linkcode ThinCall} as JSON text.
+ *
+ * @param version The client's agent identity (`agentIdentity()`).
+ * @param call What to run.
+ * @returns The frame's bytes, length first.
+ *
+ * @example
+ * ```ts
+ * import { encodeCallRequest } from "./thin_wire.ts";
+ * const frame = encodeCallRequest("4/1/abc x", {
+ *   argv: ["status", "work", "box"], env: {}, cwd: "/",
+ *   stdoutTerminal: false, stderrTerminal: false, columns: null,
+ * });
+ * console.log(frame.length > 4); // true
+ * ```
+ */
+export function encodeCallRequest(version: string, call: ThinCall): Uint8Array {
+  const parts = [
+    Uint8Array.of(0x83),
+    msgpackString("op"),
+    msgpackString("call"),
+    msgpackString("version"),
+    msgpackString(version),
+    msgpackString("call"),
+    msgpackString(JSON.stringify(call)),
+  ];
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const frame = new Uint8Array(4 + length);
+  new DataView(frame.buffer).setUint32(0, length);
+  let at = 4;
+  for (const part of parts) {
+    frame.set(part, at);
+    at += part.length;
+  }
+  return frame;
+}
+
+/**
+ * One record's bytes.
+ *
+ * @param kind Its kind.
+ * @param bytes Its bytes, at most {@linkcode MAX_RECORD}.
+ * @returns The record, kind and length first.
+ *
+ * @example
+ * ```ts
+ * import { encodeRecord, RECORD } from "./thin_wire.ts";
+ * console.log(encodeRecord(RECORD.exit, Uint8Array.of(0)).length); // 6
+ * ```
+ */
+export function encodeRecord(kind: RecordKind, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + bytes.length);
+  out[0] = kind;
+  new DataView(out.buffer).setUint32(1, bytes.length);
+  out.set(bytes, 5);
+  return out;
+}
+
+/**
+ * Splits a stream of records as its bytes arrive, however they are cut.
+ *
+ * @example
+ * ```ts
+ * import { encodeRecord, RECORD, RecordReader } from "./thin_wire.ts";
+ * const reader = new RecordReader();
+ * const bytes = encodeRecord(RECORD.stdout, new TextEncoder().encode("hi"));
+ * console.log(reader.push(bytes.subarray(0, 3)).length); // 0
+ * console.log(reader.push(bytes.subarray(3))[0].kind); // 1
+ * ```
+ */
+export class RecordReader {
+  #pending = new Uint8Array(0);
+
+  /**
+   * Takes the next bytes of the stream.
+   *
+   * @param chunk The bytes.
+   * @returns The records they complete.
+   * @throws {RangeError} on a record of an unknown kind or over
+   *   {@linkcode MAX_RECORD}: the stream is not the agent's.
+   */
+  push(chunk: Uint8Array): ThinRecord[] {
+    let data = chunk;
+    if (this.#pending.length > 0) {
+      data = new Uint8Array(this.#pending.length + chunk.length);
+      data.set(this.#pending);
+      data.set(chunk, this.#pending.length);
+    }
+    const records: ThinRecord[] = [];
+    let at = 0;
+    while (data.length - at >= 5) {
+      const kind = data[at];
+      const length = new DataView(data.buffer, data.byteOffset + at + 1, 4)
+        .getUint32(0);
+      if (kind < RECORD.stdout || kind > RECORD.deadline) {
+        throw new RangeError(`A record of unknown kind ${kind}`);
+      }
+      if (length > MAX_RECORD) {
+        throw new RangeError(`A record of ${length} bytes, over ${MAX_RECORD}`);
+      }
+      if (data.length - at - 5 < length) break;
+      records.push({
+        kind: kind as RecordKind,
+        bytes: data.slice(at + 5, at + 5 + length),
+      });
+      at += 5 + length;
+    }
+    this.#pending = data.slice(at);
+    return records;
+  }
+
+  /** Whether part of a record is held: the stream ended mid-record. */
+  get partial(): boolean {
+    return this.#pending.length > 0;
+  }
+}
