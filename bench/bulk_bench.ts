@@ -14,6 +14,10 @@
  * daemon's stat and checks), the transfer (sftp's or the daemon's) and the
  * exit.
  *
+ * Every byte of `cp --via helper` and of the follow passes through the
+ * command line's local agent: its CPU time per megabyte is read from /proc
+ * before and after each such call.
+ *
  * @module
  */
 import { SesshClient } from "../mod.ts";
@@ -29,6 +33,7 @@ import {
 import { positiveInteger } from "./_options.ts";
 import { percentile } from "./_stats.ts";
 import { drainBytes } from "./_drain.ts";
+import { agentCpuMs } from "./_agent_cpu.ts";
 
 /** Where a `cp`'s time goes, between the marks `lib/phases.ts` records. */
 const CP_PHASES: readonly Phase[] = [
@@ -109,6 +114,23 @@ async function check(argv: string[], env: Record<string, string>) {
 class Tally {
   times: Record<string, number[]> = {};
   traces: Record<string, PhaseSample[]> = {};
+  /** The agent's CPU milliseconds per MB relayed, by case. */
+  agentCpu: Record<string, number[]> = {};
+
+  /** Runs `work`, and notes the CPU per MB of the agent serving `env`. */
+  async relayed(
+    label: string,
+    env: Record<string, string>,
+    mb: number,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const dir = env.SESSH_CONTROL_DIR;
+    const before = dir ? agentCpuMs(dir) : null;
+    await work();
+    const after = dir ? agentCpuMs(dir) : null;
+    if (before === null || after === null) return;
+    (this.agentCpu[label] ??= []).push((after - before) / mb);
+  }
 
   async time(label: string, work: () => Promise<void>): Promise<void> {
     const started = performance.now();
@@ -267,15 +289,33 @@ async function copies(
         env,
       );
       if (!options.helper) continue;
-      await tally.traced(
+      await tally.relayed(
         `${name} helper up`,
-        cli(["cp", "--via", "helper", payload, remote("helper.bin")]),
         env,
+        options.mb,
+        () =>
+          tally.traced(
+            `${name} helper up`,
+            cli(["cp", "--via", "helper", payload, remote("helper.bin")]),
+            env,
+          ),
       );
-      await tally.traced(
+      await tally.relayed(
         `${name} helper down`,
-        cli(["cp", "--via", "helper", remote("src.bin"), local("helper.bin")]),
         env,
+        options.mb,
+        () =>
+          tally.traced(
+            `${name} helper down`,
+            cli([
+              "cp",
+              "--via",
+              "helper",
+              remote("src.bin"),
+              local("helper.bin"),
+            ]),
+            env,
+          ),
       );
     }
   }
@@ -326,7 +366,12 @@ async function follows(
         "--since",
         String(start),
       ]);
-      await tally.time(`${name} follow`, () => drainBytes(argv, env, bytes));
+      await tally.relayed(
+        `${name} follow`,
+        env,
+        bytes / (1 << 20),
+        () => tally.time(`${name} follow`, () => drainBytes(argv, env, bytes)),
+      );
     }
   }
 }
@@ -361,6 +406,10 @@ function report(tally: Tally, names: string[]): void {
   );
   for (const row of rows) {
     console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
+  }
+  console.log("\nthe local agent's CPU per MB relayed (medians):");
+  for (const [label, perMb] of Object.entries(tally.agentCpu)) {
+    console.log(`${label.padEnd(18)} ${percentile(perMb, 50).toFixed(2)} ms`);
   }
   console.log("\nwhere a copy's time goes (medians):");
   for (const [label, samples] of Object.entries(tally.traces)) {

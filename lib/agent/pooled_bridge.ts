@@ -135,29 +135,22 @@ export class PooledBridge {
   }
 
   async #pump(leftover: Uint8Array): Promise<void> {
-    const reader = this.bridge.channel.reader;
+    const { reader, readView } = this.bridge.channel;
+    // Into one buffer when the channel has one: it is passed on and written
+    // out before the next read, so nothing needs a chunk of its own.
+    const read = readView ?? (async () => (await reader.read()).value ?? null);
     try {
       if (leftover.length) await this.#fromDaemon(leftover);
-      while (this.#state !== "dead" && await this.#relayNext(reader));
+      while (this.#state !== "dead") {
+        const bytes = await read();
+        if (bytes === null) break;
+        await this.#fromDaemon(bytes);
+      }
     } catch {
       // Read failed: the bridge is gone all the same.
     }
     await this.#tellLessee();
     this.kill();
-  }
-
-  /**
-   * Reads one chunk from the daemon and passes it on; false at the end. A
-   * function of its own: a loop's suspended frame would keep its last
-   * chunk, a view of a 64 KiB read buffer, for as long as the bridge idles.
-   */
-  async #relayNext(
-    reader: Bridge["channel"]["reader"],
-  ): Promise<boolean> {
-    const { value, done } = await reader.read();
-    if (done) return false;
-    await this.#fromDaemon(value);
-    return true;
   }
 
   /**

@@ -96,6 +96,11 @@ export interface AgentOptions {
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 /** How long a call may take to send its lease request. */
 const LEASE_READ_MS = 5000;
+/**
+ * The most one read of a call's bytes takes. Larger than a pipe holds: a
+ * socket buffers more, and an upload then costs fewer reads and writes.
+ */
+const UPLOAD_READ_SIZE = 256 * 1024;
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
 
@@ -460,11 +465,13 @@ class Agent {
     try {
       await reply({ ok: true, hello, transport, master, agent_pid: Deno.pid });
       if (leftover.length) await pooled.fromCall(leftover);
-      const buffer = new Uint8Array(64 * 1024);
+      // One buffer for the call's life: each read is written to ssh before
+      // the next, so it needs no copy.
+      const buffer = new Uint8Array(UPLOAD_READ_SIZE);
       while (true) {
         const n = await conn.read(buffer);
         if (n === null) break;
-        await pooled.fromCall(buffer.slice(0, n));
+        await pooled.fromCall(buffer.subarray(0, n));
       }
     } finally {
       pooled.callLeft();

@@ -14,6 +14,7 @@ import { ensureMaster, type MasterInfo } from "../ssh/master.ts";
 import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
+import { pipeReads } from "./pipe_reads.ts";
 import { concatBytes } from "../bytes.ts";
 import type { HandshakeEnded } from "../remote/bootstrap.ts";
 import { OPS, PROTOCOL_VERSION } from "../contract/spec.ts";
@@ -254,8 +255,13 @@ async function attachBridge(
     // holds a timer, so it is never cut short). A script that forgets
     // `disconnect` exits with its last line; the closing pipe ends ssh.
     child.unref();
+    reader.releaseLock();
     return {
-      channel: { reader, writer, leftover: greeted.leftover },
+      channel: {
+        ...pipeReads(child.stdout),
+        writer,
+        leftover: greeted.leftover,
+      },
       hello: greeted.hello,
       transport: master ? "controlmaster" : "direct",
       pid: child.pid,

@@ -96,6 +96,12 @@ export interface Channel {
    * Resolves with the count read, null at the end.
    */
   readInto?: (target: Uint8Array) => Promise<number | null>;
+  /**
+   * Reads the stream into a buffer of the channel's own and resolves with a
+   * view of what came, valid until the next read; null at the end. For a
+   * relay that passes bytes on (the local agent) without a chunk per read.
+   */
+  readView?: () => Promise<Uint8Array | null>;
 }
 
 /** What the connection asks of the process behind it. */

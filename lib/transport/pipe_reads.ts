@@ -1,0 +1,74 @@
+/**
+ * A child's stdout read into one buffer that lasts. A stream's default
+ * reader allocates a fresh 64 KiB chunk for every read (and the
+ * collector then frees it); the local agent passes every byte of a follow
+ * or a copy from ssh's stdout to a call's socket, and its relay loop took a
+ * third less CPU per megabyte without that. A BYOB reader reads where it
+ * is told, so one buffer serves every read.
+ *
+ * @module
+ */
+import type { Channel } from "./connection.ts";
+
+/**
+ * The most one read takes: a pipe holds 64 KiB unless resized, which Deno
+ * cannot do, so a larger buffer would only cost an idle bridge memory.
+ */
+const READ_SIZE = 64 * 1024;
+
+/** The reading side of a {@linkcode Channel} over a child's stdout. */
+export type PipeReads = Required<
+  Pick<Channel, "reader" | "readInto" | "readView">
+>;
+
+/**
+ * Takes over `stdout` (unlocked) and reads it three ways: `readView` into
+ * the one buffer, `readInto` through it into the caller's, and `reader` in
+ * chunks of their own for whoever keeps what it reads. One read at a time.
+ *
+ * @param stdout The child's stdout, with no reader.
+ * @returns The three readers and its cancel.
+ *
+ * @example
+ * ```ts
+ * import { pipeReads } from "./pipe_reads.ts";
+ * const child = new Deno.Command("echo", { args: ["hi"], stdout: "piped" })
+ *   .spawn();
+ * const reads = pipeReads(child.stdout);
+ * const view = await reads.readView();
+ * console.log(new TextDecoder().decode(view!)); // "hi\n"
+ * await child.status;
+ * ```
+ */
+export function pipeReads(stdout: ReadableStream<Uint8Array>): PipeReads {
+  const byob = stdout.getReader({ mode: "byob" });
+  // Made at the first read: a bridge opened and never read holds nothing.
+  // A read transfers it to the stream and back, so it is taken again from
+  // what each read returns.
+  let buffer: ArrayBuffer | undefined;
+  const readView = async (limit = READ_SIZE): Promise<Uint8Array | null> => {
+    buffer ??= new ArrayBuffer(READ_SIZE);
+    const size = Math.min(limit, READ_SIZE);
+    const { value, done } = await byob.read(new Uint8Array(buffer, 0, size));
+    if (value) buffer = value.buffer as ArrayBuffer;
+    return done || !value ? null : value;
+  };
+  return {
+    readView: () => readView(),
+    async readInto(target) {
+      const view = await readView(target.length);
+      if (view === null) return null;
+      target.set(view);
+      return view.length;
+    },
+    reader: {
+      async read() {
+        const { value, done } = await byob.read(new Uint8Array(READ_SIZE));
+        return done || !value
+          ? { done: true, value: undefined }
+          : { done: false, value };
+      },
+      cancel: (reason?: unknown) => byob.cancel(reason),
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { pipeReads } from "./pipe_reads.ts";
+import { concatBytes } from "../bytes.ts";
+
+const decoder = new TextDecoder();
+
+/** A child writing `count` bytes of a known pattern to its stdout. */
+function writer(count: number): Deno.ChildProcess & AsyncDisposable {
+  const child = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import sys\nsys.stdout.buffer.write(bytes(i % 251 for i in range(" +
+      count + ")))",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  return Object.assign(child, {
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill();
+      } catch { /* exited already */ }
+      await child.status;
+    },
+  });
+}
+
+function pattern(count: number): Uint8Array {
+  return Uint8Array.from({ length: count }, (_, i) => i % 251);
+}
+
+Deno.test("pipeReads() readView reads every byte into one buffer", async () => {
+  const size = 300 * 1024;
+  await using child = writer(size);
+  const reads = pipeReads(child.stdout);
+  const parts: Uint8Array[] = [];
+  let previous: Uint8Array | null = null;
+  while (true) {
+    const view = await reads.readView();
+    // The last view lent its buffer to this read: it is not a copy.
+    if (previous) assert.equal(previous.byteLength, 0);
+    if (view === null) break;
+    assert.ok(view.length > 0 && view.length <= 64 * 1024);
+    parts.push(view.slice());
+    previous = view;
+  }
+  assert.deepEqual(concatBytes(parts), pattern(size));
+});
+
+Deno.test("pipeReads() readInto fills no more than the target", async () => {
+  const size = 100 * 1024;
+  await using child = writer(size);
+  const reads = pipeReads(child.stdout);
+  const parts: Uint8Array[] = [];
+  const target = new Uint8Array(1000);
+  while (true) {
+    const count = await reads.readInto(target);
+    if (count === null) break;
+    assert.ok(count > 0 && count <= target.length);
+    parts.push(target.slice(0, count));
+  }
+  assert.deepEqual(concatBytes(parts), pattern(size));
+});
+
+Deno.test("pipeReads() reader gives chunks that outlast the next read", async () => {
+  await using child = new Deno.Command("sh", {
+    args: ["-c", "printf one; sleep 0.2; printf two"],
+    stdout: "piped",
+  }).spawn();
+  const reads = pipeReads(child.stdout);
+  const chunks: Uint8Array[] = [];
+  while (true) {
+    const { value, done } = await reads.reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  assert.equal(chunks.map((chunk) => decoder.decode(chunk)).join(""), "onetwo");
+  await child.status;
+});
+
+Deno.test("pipeReads() reader.cancel() ends the reads", async () => {
+  await using child = writer(10);
+  const reads = pipeReads(child.stdout);
+  await reads.reader.cancel();
+  assert.equal(await reads.readView(), null);
+});
