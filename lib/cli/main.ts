@@ -148,6 +148,7 @@ export async function main(args: string[]): Promise<number> {
         return { late, cancel };
       },
       stopped: () => stopping,
+      ownsProcess: true,
     });
     return code === "decline" ? 1 : code;
   } finally {

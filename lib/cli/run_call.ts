@@ -57,6 +57,13 @@ export interface CallIO {
   stopped(): Promise<never> | null;
   /** Only calls the fast path reads: `"decline"` for any other. */
   fastOnly?: boolean;
+  /**
+   * Whether the process runs this call alone, and nothing but sessh's code
+   * (the command line): then xterm.js may load with a stand-in `process`
+   * ({@linkcode loadXtermAlone}). Never in the agent, where another call
+   * could meet the stand-in while it loads.
+   */
+  ownsProcess?: boolean;
   /** Aborted when the caller has gone (the agent's thin client). */
   cancel?: AbortSignal;
 }
@@ -162,7 +169,7 @@ export async function runCall(
       // A verb the fast path reads runs no code but sessh's until it exits
       // (the MCP server, which does, is never one): xterm.js may load
       // without Node's `process` (`screen`, rendered `logs` and `wait`).
-      loadXtermAlone();
+      if (io.ownsProcess) loadXtermAlone();
       const handler = await fast.load();
       handler.call(context, fast.flags as never, ...fast.args as never[]);
     } else {
