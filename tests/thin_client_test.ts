@@ -191,36 +191,49 @@ Deno.test("a thin call runs with the caller's environment, not the agent's", asy
   assert.match(ssh.stderr, /SESSH_SSH "bogus" is not supported/);
 });
 
-Deno.test("a thin call reads -F relative to the caller's directory", async () => {
+Deno.test("a warm call reads -F relative to the caller's directory, thin or leased", async (t) => {
   await using sshd = await startSshd();
   await warm(sshd);
+  // The agent runs in the directory of the call that started it, not this
+  // one; the leased call's -F names a new pool entry, so the agent starts
+  // ssh for it.
   const config = sshd.configFile.split("/").at(-1)!;
   const dir = sshd.configFile.slice(0, -config.length - 1);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: cliArgv(sshd, [
-      "run",
-      "w",
-      sshd.dest,
-      "-F",
-      config,
-      "--",
-      "echo",
-      "from-relative",
-    ], false),
-    cwd: dir,
-    env: { ...sshd.env, ...TRACE },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const result = traced({
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    bytes: out.stdout,
-    stderr: new TextDecoder().decode(out.stderr),
-  });
-  assert.ok(result.marks.includes("thin"), `${result.marks}`);
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stdout, "from-relative\n");
+  for (
+    const [path, mark, thinEnv] of [["thin", "thin", "1"], [
+      "leased",
+      "lent",
+      "0",
+    ]]
+  ) {
+    await t.step(path, async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: cliArgv(sshd, [
+          "run",
+          "w",
+          sshd.dest,
+          "-F",
+          config,
+          "--",
+          "echo",
+          `from-relative-${path}`,
+        ], false),
+        cwd: dir,
+        env: { ...sshd.env, ...TRACE, SESSH_AGENT_THIN: thinEnv },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const result = traced({
+        code: out.code,
+        stdout: new TextDecoder().decode(out.stdout),
+        bytes: out.stdout,
+        stderr: new TextDecoder().decode(out.stderr),
+      });
+      assert.ok(result.marks.includes(mark), `${result.marks}`);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `from-relative-${path}\n`);
+    });
+  }
 });
 
 Deno.test("thin calls at once each get their own output", async () => {

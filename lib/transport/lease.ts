@@ -80,7 +80,7 @@ export async function leaseBridge(
     version: agentIdentity(),
     destination: target.destination,
     // Unset flags are left out, not sent as nil.
-    ssh: JSON.parse(JSON.stringify(target.ssh)),
+    ssh: JSON.parse(JSON.stringify(anchoredSshFlags(target.ssh))),
     env: shapingEnv(target.env),
     timeout_ms: target.timeoutMs,
   };
@@ -133,6 +133,37 @@ export async function leaseBridge(
       agentDue: false,
     };
   }
+}
+
+/**
+ * `ssh` with a relative `-i` or `-F` made absolute against this process's
+ * directory: the agent starts ssh in its own directory, and pools bridges
+ * by these values, so `-F ssh_config` given in two directories would share
+ * one. `~` is left for ssh to expand, as it does.
+ *
+ * @param ssh The call's ssh flags.
+ * @param cwd This process's directory, asked for only when a path is relative.
+ * @returns The flags to send to the agent.
+ *
+ * @example
+ * ```ts
+ * import { anchoredSshFlags } from "./lease.ts";
+ * console.log(anchoredSshFlags({ configFile: "cfg" }, () => "/home/me").configFile); // "/home/me/cfg"
+ * ```
+ */
+export function anchoredSshFlags(
+  ssh: SshFlags,
+  cwd: () => string = Deno.cwd,
+): SshFlags {
+  const anchor = (path: string | undefined) =>
+    !path || path.startsWith("/") || path.startsWith("~")
+      ? path
+      : `${cwd().replace(/\/+$/, "")}/${path}`;
+  return {
+    ...ssh,
+    identity: anchor(ssh.identity),
+    configFile: anchor(ssh.configFile),
+  };
 }
 
 /** Where util-linux puts setsid(1); by absolute path, not looked up in PATH. */
