@@ -19,6 +19,13 @@ interface InfoModule {
   }[];
 }
 
+/** The full parser (Stricli and every verb's grammar), which fast calls skip. */
+const PARSER = [
+  "lib/cli/grammar.ts",
+  "lib/cli/program.ts",
+  "lib/cli/parse.ts",
+];
+
 /** The modules `entry` reaches through static imports, with their sizes. */
 async function staticClosure(entry: string): Promise<Map<string, number>> {
   const { stdout, success } = await new Deno.Command(Deno.execPath(), {
@@ -103,9 +110,7 @@ Deno.test("a warm run's body loads no parser, grammar, fan-out, forwards or erro
   // grammars come with lib/cli/parse.ts, for every other call. The fan-out
   // loads with --hosts, forwards with --forward, error hints on failure.
   const later = [
-    "lib/cli/grammar.ts",
-    "lib/cli/program.ts",
-    "lib/cli/parse.ts",
+    ...PARSER,
     "lib/cli/hosts_fan.ts",
     "lib/fleet/fan_out.ts",
     "lib/cli/forwarding.ts",
@@ -162,9 +167,7 @@ Deno.test("the handlers of the other fast-path verbs load no parser, grammar, np
   // emulator (npm) is imported by a render that needs it, `wait` and
   // `follow` by the methods that do them.
   const unused = [
-    "lib/cli/grammar.ts",
-    "lib/cli/program.ts",
-    "lib/cli/parse.ts",
+    ...PARSER,
     "lib/cli/hosts_fan.ts",
     "lib/fleet/fan_out.ts",
     "lib/cli/error_out.ts",
@@ -199,9 +202,7 @@ Deno.test("cp's handler loads no parser, grammar, npm package, helper or bridge"
   // that scp makes in under a second, the parser was most of sessh's own
   // time (issue 21).
   const unused = [
-    "lib/cli/grammar.ts",
-    "lib/cli/program.ts",
-    "lib/cli/parse.ts",
+    ...PARSER,
     "lib/cli/error_out.ts",
     "lib/remote/_helper_source.ts",
     "lib/remote/bootstrap.ts",
