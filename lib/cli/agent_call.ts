@@ -12,6 +12,7 @@ import { helpWords, splitPayload } from "./args.ts";
 import { fastCall } from "./fast_path.ts";
 import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
 import { startTimer } from "../timer.ts";
+import { anchoredPath } from "../transport/lease.ts";
 import { RECORD, type ThinCall } from "../transport/thin_wire.ts";
 import type { ThinIO } from "../agent/server.ts";
 
@@ -104,9 +105,6 @@ export function absolutePaths(argv: string[], cwd: string): string[] {
   return argv.map((word, i) => {
     const flag = argv[i - 1];
     if (i === 0 || (end >= 0 && i > end) || !PATH_FLAGS.has(flag)) return word;
-    if (word.startsWith("/") || word.startsWith("~") || word.startsWith("-")) {
-      return word;
-    }
-    return `${cwd.replace(/\/+$/, "")}/${word}`;
+    return word.startsWith("-") ? word : anchoredPath(word, () => cwd);
   });
 }

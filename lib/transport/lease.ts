@@ -136,6 +136,27 @@ export async function leaseBridge(
 }
 
 /**
+ * A local path ssh reads (`-i`, `-F`) made absolute against `cwd`, for an
+ * ssh the agent starts in its own directory; `~` is left for ssh to expand,
+ * as it does.
+ *
+ * @param path The path as given.
+ * @param cwd The caller's directory, asked for only when `path` is relative.
+ * @returns The path to hand to the agent.
+ *
+ * @example
+ * ```ts
+ * import { anchoredPath } from "./lease.ts";
+ * console.log(anchoredPath("keys/id", () => "/home/me/")); // "/home/me/keys/id"
+ * ```
+ */
+export function anchoredPath(path: string, cwd: () => string): string {
+  return !path || path.startsWith("/") || path.startsWith("~")
+    ? path
+    : `${cwd().replace(/\/+$/, "")}/${path}`;
+}
+
+/**
  * `ssh` with a relative `-i` or `-F` made absolute against this process's
  * directory: the agent starts ssh in its own directory, and pools bridges
  * by these values, so `-F ssh_config` given in two directories would share
@@ -156,9 +177,7 @@ export function anchoredSshFlags(
   cwd: () => string = Deno.cwd,
 ): SshFlags {
   const anchor = (path: string | undefined) =>
-    !path || path.startsWith("/") || path.startsWith("~")
-      ? path
-      : `${cwd().replace(/\/+$/, "")}/${path}`;
+    path === undefined ? path : anchoredPath(path, cwd);
   return {
     ...ssh,
     identity: anchor(ssh.identity),
