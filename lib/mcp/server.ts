@@ -17,9 +17,7 @@
  * @module
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
-import process from "node:process";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
@@ -71,6 +69,7 @@ import {
   WAIT_RESULT,
 } from "../report/shapes.ts";
 import { zodShape } from "./output_schema.ts";
+import { StdinTransport } from "./stdio.ts";
 
 /** What the operator allows, from `sessh mcp`'s flags. */
 export interface McpPolicy {
@@ -185,11 +184,10 @@ const maxOutput = z.number().int().min(1024).max(10 << 20).optional()
  */
 export async function serveMcp(policy: McpPolicy): Promise<void> {
   const { server, disconnect } = buildMcpServer(policy);
-  const transport = new StdioServerTransport();
+  // It closes when its input ends: the client hung up.
+  const transport = new StdinTransport();
   const closed = new Promise<void>((resolve) => transport.onclose = resolve);
   await server.connect(transport);
-  // The transport does not end with its input: the client hung up.
-  process.stdin.once("end", () => void transport.close());
   await closed;
   await disconnect();
 }

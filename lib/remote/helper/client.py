@@ -4,10 +4,11 @@ from framing import frame
 from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER
 
 class Client:
-    """One connection from a bridge: framed requests in, replies and events out."""
+    """One connection: requests in; replies and events out, the small ones of a turn in one write given a loop."""
 
-    def __init__(self, writer, closers=()):
+    def __init__(self, writer, closers=(), loop=None):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
+        self.loop, self.out = loop, []
         self.closers = closers  # what else to close with the connection: a handed-over channel's read side
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
@@ -17,14 +18,28 @@ class Client:
         writer.transport.set_write_buffer_limits(ATTACH_HIGH_WATER, ATTACH_LOW_WATER)
 
     def send(self, obj):
-        if self.writer.is_closing():
-            return
-        self.writer.write(frame(obj))
+        data = frame(obj)
+        if self.loop and len(data) <= 4096:
+            if not self.out:
+                self.loop.call_soon(self.flush)
+            return self.out.append(data)
+        self.flush()
+        if not self.writer.is_closing():
+            self.writer.write(data)
+
+    def flush(self):
+        if self.out and not self.writer.is_closing():
+            self.writer.write(b"".join(self.out))
+        self.out = []
+
+    def queued(self):
+        return self.writer.transport.get_write_buffer_size() + sum(map(len, self.out))
 
     def reply(self, req_id, **fields):
         self.send(dict(fields, id=req_id, ok=True))
 
     def close(self):
+        self.flush()
         self.writer.close()  # what was queued still goes out first
         for close in self.closers:
             close()

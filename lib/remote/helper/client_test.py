@@ -7,7 +7,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import Client  # noqa: E402
-from testing import FakeWriter  # noqa: E402
+from testing import FakeLoop, FakeWriter  # noqa: E402
 
 
 class ClientTest(unittest.TestCase):
@@ -22,6 +22,26 @@ class ClientTest(unittest.TestCase):
             {"id": 4, "ok": False, "code": "no_session", "message": "No session", "name": "s"},
             {"id": None, "ok": False, "code": "protocol", "message": "Malformed frame"},
         ])
+
+    def test_with_a_loop_the_small_frames_of_a_turn_go_out_in_one_write(self):
+        writer, loop = FakeWriter(), FakeLoop()
+        client = Client(writer, loop=loop)
+        client.reply(1, seq=1)
+        client.send({"ev": "done", "name": "s"})
+        self.assertEqual((writer.writes, client.queued()), (0, 38))
+        loop.run_scheduled()
+        self.assertEqual(writer.writes, 1)
+        self.assertEqual(writer.drained(), [{"seq": 1, "id": 1, "ok": True}, {"ev": "done", "name": "s"}])
+
+    def test_a_large_frame_goes_at_once_after_the_frames_queued_before_it(self):
+        writer, loop = FakeWriter(), FakeLoop()
+        client = Client(writer, loop=loop)
+        client.reply(1)
+        client.send({"ev": "output", "data": b"x" * 5000})
+        self.assertEqual(writer.writes, 2)
+        self.assertEqual([f.get("id", f.get("ev")) for f in writer.drained()], [1, "output"])
+        loop.run_scheduled()  # the flush it had scheduled finds nothing left
+        self.assertEqual(writer.writes, 2)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ OPS = {**session_ops.OPS, **watch_ops.OPS, **file_ops.OPS}
 class Daemon(Terminal):
     """Owns every session of the user; serves bridge connections on one asyncio event loop."""
 
-
     def __init__(self, listener, rt, state):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
         self.patterns = None  # the PatternWorker, once the loop runs
@@ -233,7 +232,7 @@ class Daemon(Terminal):
             reader.feed_data(first)  # before anything the transport reads
             return asyncio.StreamReaderProtocol(reader)
         transport, proto = await self.loop.connect_accepted_socket(protocol, sock=conn)
-        await self.serve(Client(asyncio.StreamWriter(transport, proto, reader, self.loop)), reader)
+        await self.serve(Client(asyncio.StreamWriter(transport, proto, reader, self.loop), loop=self.loop), reader)
 
     async def serve_channel(self, conn, fds, msg):
         """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
@@ -251,7 +250,7 @@ class Daemon(Terminal):
             conn.close()
             return
         conn.sendall(frame({"id": msg.get("id"), "ok": True}))
-        client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close))
+        client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close), self.loop)
         await self.serve(client, reader, msg)
 
     async def serve(self, client, reader, handover=None):
@@ -261,9 +260,10 @@ class Daemon(Terminal):
             OPS["agent"](self, client, handover)
         with suppress(EOFError, OSError):  # IncompleteReadError is an EOFError
             while not writer.is_closing():
-                if writer.transport.get_write_buffer_size() > CLIENT_QUEUE_LIMIT:
-                    # A client that asks faster than it reads the answers waits: its next request is read once its
-                    # replies have drained, so its queue stays bounded and it is never dropped.
+                if client.queued() > CLIENT_QUEUE_LIMIT:
+                    # A client that asks faster than it reads waits until its replies drained: its queue stays
+                    # bounded, and it is never dropped.
+                    client.flush()
                     await writer.drain()
                 size = struct.unpack(">I", await reader.readexactly(4))[0]
                 if size > MAX_FRAME:
@@ -432,15 +432,11 @@ class Daemon(Terminal):
             client, req_id = session.pending_run[2:4]
             client.fail(req_id, ERR_SESSION_EXITED, 'The shell of "%s" exited with status %d' % (session.name, code))
 
-    # -- requests: each op_NAME answers the request {"op": NAME}; returning None means it answered itself
-
     def release(self, session, reason):
         """Detach the session's client: its output stops, and it is told why."""
         holder, session.attached, session.detached_at = session.attached, None, time.time()
         holder.watch.pop(session.name, None)
         holder.send({"ev": "detached", "name": session.name, "reason": reason})
-
-    # -- files (cp without sftp, the library's upload and download): one request per part, paths as data
 
     def point_agent(self):
         live = [c.agent for c in self.clients if c.agent]

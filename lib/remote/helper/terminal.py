@@ -113,7 +113,7 @@ class Terminal:
     def held_back(self, client):
         """Whether the client's connection holds the high mark; then its output waits, and goes on once the
         connection has drained."""
-        if client.writer.transport.get_write_buffer_size() <= ATTACH_HIGH_WATER:
+        if client.queued() <= ATTACH_HIGH_WATER:
             return False
         client.drain = client.drain or self.loop.create_task(self.resume_when_drained(client))
         return True

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from framing import unpack  # noqa: E402
+from framing import split_frames, unpack  # noqa: E402
 
 class FakeTransport:
     def __init__(self):
@@ -23,14 +23,15 @@ class FakeWriter:
     """A connection that holds what is written until the test drains it."""
 
     def __init__(self):
-        self.transport, self.frames = FakeTransport(), []
+        self.transport, self.frames, self.writes = FakeTransport(), [], 0
 
     def is_closing(self):
         return False
 
     def write(self, data):
         self.transport.queued += len(data)
-        self.frames.append(unpack(data[4:]))
+        self.writes += 1
+        self.frames += map(unpack, split_frames(bytearray(data)))
 
     async def drain(self):
         pass
