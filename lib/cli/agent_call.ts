@@ -77,6 +77,7 @@ export async function runThinCall(
     stopped: () => null,
     // Not `cp`: it reads and writes the caller's files.
     only: (verb) => verb !== "cp",
+    releaseLater: true,
     cancel: io.left,
   });
 }

@@ -69,6 +69,14 @@ export interface CallIO {
   ownsProcess?: boolean;
   /** Aborted when the caller has gone (the agent's thin client). */
   cancel?: AbortSignal;
+  /**
+   * Whether what the handler left for after its output (releasing its
+   * connection) may still run when the call returns its code, held to the
+   * same deadline: the agent then sends a thin client its exit code at
+   * once, and the bridge is reset while the client exits. The command
+   * line waits for it, as its process ends when the call returns.
+   */
+  releaseLater?: boolean;
 }
 
 /**
@@ -247,11 +255,11 @@ export async function runCall(
   } finally {
     // What the handler left for after its output (closing its connection,
     // starting the agent), still held to the call's deadline.
-    if (afterOutput.length > 0) {
-      const left = Promise.allSettled(afterOutput.map((task) => task()));
-      await (overrun ? Promise.race([left, overrun]) : left).catch(() => {});
-    }
-    cancelOverrun?.();
+    const left = Promise.allSettled(afterOutput.map((task) => task()));
+    const released = (overrun ? Promise.race([left, overrun]) : left)
+      .catch(() => {})
+      .then(() => cancelOverrun?.());
+    if (!io.releaseLater) await released;
   }
 }
 
