@@ -7,12 +7,16 @@
  * root `deno.json` turns on "lazy-dynamic-imports": a user's `deno run
  * jsr:@sessh/cli/cli` has no such file, and there, served over the network,
  * that cost every chunk, the MCP server's 780 KB among them, on every call
- * (issue 21). So the chunks' own `import("./x.js")` become a template,
- * `` import(`./${"x.js"}`) ``, which Deno does not follow until it runs
- * (`String("./x.js")` would do as well, but `deno publish` warns of it as
- * "unanalyzable"; the template it resolves against the files beside it). The
- * `deno.json` written beside them turns the same on for a bundle run from
- * its own directory, and keeps a lockfile out of it.
+ * (issue 21). So the chunks' own `import("./x-HASH.js")` become a
+ * template, `` import(`./x-${"HASH.js"}`) ``, which Deno does not follow
+ * until it runs (`String("./x.js")` would do as well, but `deno publish`
+ * warns of it as "unanalyzable"; the template it resolves against the files
+ * beside it). The chunk's name stays in the template's fixed part: Deno
+ * matches a template against the files of its directory as a module loads,
+ * and `./${"x.js"}`, which matches every file of the bundle, cost each call
+ * 2-3 ms before `cli.js` ran its first line. The `deno.json` written beside
+ * them turns the same on for a bundle run from its own directory, and keeps
+ * a lockfile out of it.
  *
  * ```sh
  * deno run -A scripts/bundle.ts [OUTDIR]   # default: dist
@@ -91,12 +95,16 @@ function withTypes(code: string): string {
   return code.slice(0, end) + directive + code.slice(end);
 }
 
-/** A chunk's literal `import("./name.js")`, as the bundler writes them. */
-const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
+/**
+ * A chunk's literal `import("./name-HASH.js")`, as the bundler writes them
+ * (`[name]-[hash]`): its name, and its hash with the extension.
+ */
+const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+-)([\w]+\.js)"\)/g;
 
 /**
  * Hides the chunks' relative `import()` from Deno's look-ahead: the same
- * call, on a template that is not a plain literal.
+ * call, on a template that is not a plain literal, whose fixed part (the
+ * chunk's name) matches that chunk alone among the files beside it.
  *
  * @example
  * ```ts
@@ -105,7 +113,7 @@ const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
  *
  * assert.equal(
  *   lazyImports(`await import("./run-AB12.js")`),
- *   "await import(`./${\"run-AB12.js\"}`)",
+ *   "await import(`./run-${\"AB12.js\"}`)",
  * );
  * ```
  *
@@ -113,7 +121,7 @@ const CHUNK_IMPORT = /\bimport\("\.\/([\w.-]+\.js)"\)/g;
  * @returns The same code with each such `import()` made lazy.
  */
 export function lazyImports(code: string): string {
-  return code.replaceAll(CHUNK_IMPORT, 'import(`./${"$1"}`)');
+  return code.replaceAll(CHUNK_IMPORT, 'import(`./$1${"$2"}`)');
 }
 
 if (import.meta.main) {

@@ -3,7 +3,7 @@
  * `lib/remote/helper/protocol.py`) from `lib/contract/spec.json`, then
  * `lib/remote/_helper_source.ts` from the helper's package
  * (`lib/remote/helper/`) and the loader beside it, and `_helper_hash.ts`
- * (its hash alone, for the warm path), so that the published
+ * (its hash and the protocol version alone, for the warm path), so that the published
  * module never reads files next to itself at run time. Run with
  * `deno task embed` after editing the spec, `lib/remote/helper/*.py` or
  * `lib/remote/loader.py`.
@@ -36,6 +36,6 @@ await Deno.writeTextFile(
 console.log("wrote lib/remote/_helper_source.ts");
 await Deno.writeTextFile(
   new URL("_helper_hash.ts", dir),
-  await generateHashSource(files),
+  await generateHashSource(files, SPEC.version),
 );
 console.log("wrote lib/remote/_helper_hash.ts");

@@ -40,10 +40,11 @@ function namedChunks(
   const names = [
     ...code.matchAll(/\bfrom\s*"\.\/([\w.-]+\.js)"/g),
     ...code.matchAll(/\bimport\s*"\.\/([\w.-]+\.js)"/g),
+    // The lazy ones are `./name-${"HASH.js"}` (see scripts/bundle.ts).
     ...(options.staticOnly
       ? []
-      : code.matchAll(/\bimport\(`\.\/\$\{"([\w.-]+\.js)"\}`\)/g)),
-  ].map((m) => m[1]);
+      : code.matchAll(/\bimport\(`\.\/([\w.-]*)\$\{"([\w.-]+\.js)"\}`\)/g)),
+  ].map((m) => m[1] + (m[2] ?? ""));
   return [...new Set(names)];
 }
 

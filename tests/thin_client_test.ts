@@ -306,6 +306,40 @@ Deno.test("a thin call stopped by Ctrl-C exits 130 and leaves its command runnin
   assert.match(logs.stdout, /^finished$/m);
 });
 
+Deno.test("a thin call borrows its agent's bridge in the agent's own process, not over its socket", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  // The agent runs here; its second call finds its endpoint gone, so a
+  // lease over the socket would find no agent and go its own way.
+  let calls = 0;
+  const serving = runAgent({
+    controlDir: sshd.controlDir,
+    idleMs: 60_000,
+    runCall: (call, io) => {
+      if (++calls === 2) Deno.removeSync(endpoint);
+      return runThinCall(call, io);
+    },
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.statSync(endpoint);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const opened = await thin(sshd, ["run", "w", sshd.dest, "--", "true"]);
+  assert.equal(opened.code, 0, opened.stderr);
+  const result = await thin(sshd, ["--json", "status", "w", sshd.dest]);
+  assert.equal(result.code, 0, result.stderr);
+  const path = JSON.parse(result.stdout).path;
+  assert.equal(path.warm, true, JSON.stringify(path));
+  assert.equal(path.agent_pid, Deno.pid);
+  assert.equal(await serving, true);
+});
+
 Deno.test("a thin call is declined by an agent of another version, and runs in full", async () => {
   await using sshd = await startSshd();
   await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });

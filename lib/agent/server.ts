@@ -35,6 +35,9 @@ import {
   sameKey,
 } from "../transport/agent_protocol.ts";
 import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
+import { LocalLink } from "./local_link.ts";
+import { type Leased, lendInProcess } from "../transport/lease.ts";
+import { listenOf } from "../transport/agent_files.ts";
 import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
@@ -168,6 +171,12 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
       lock.close();
     },
   });
+  // The calls it runs itself borrow its bridges without its socket.
+  const lender = (dir: string, request: LeaseRequest) =>
+    dir === options.controlDir && listenOf(request.env) === listen
+      ? agent.lendHere(request)
+      : Promise.resolve(null);
+  if (options.runCall) lendInProcess(lender);
   // A call that finds the files changed removes them and starts another
   // agent, which needs the lock this one holds. The file system tells of a
   // change (inotify, FSEvents, kqueue), so an idle agent never wakes on a
@@ -207,6 +216,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
   watcher.close();
   await watching;
   await agent.finished();
+  lendInProcess(null, lender);
   log("exiting");
   return true;
 }
@@ -548,6 +558,35 @@ class Agent {
     if (code === "decline") return await decline("not a call it runs");
     await send(RECORD.exit, Uint8Array.of(code & 0xff)).catch(() => {});
     return false;
+  }
+
+  /**
+   * Lends a bridge to a call this agent runs itself, as a lease over its
+   * socket would (the same pool, the same checks), with no socket between:
+   * null sends the call to the socket, which says why not.
+   */
+  async lendHere(request: LeaseRequest): Promise<Leased | null> {
+    const ownAuth = Deno.env.get("SSH_AUTH_SOCK") ?? "";
+    if ((request.env.SSH_AUTH_SOCK ?? "") !== ownAuth) return null;
+    const link = new LocalLink();
+    const pooled = await this.#take(request, link.lessee);
+    this.#lastLease = Date.now();
+    const { hello, transport, master } = pooled.bridge;
+    let closed = false;
+    return {
+      channel: link.channel(pooled),
+      // Once: by then the bridge may be lent to another call.
+      close: () => {
+        if (closed) return;
+        closed = true;
+        link.end();
+        pooled.callLeft();
+      },
+      hello: { ...hello },
+      transport,
+      master,
+      agentPid: Deno.pid,
+    };
   }
 
   /**

@@ -8,8 +8,6 @@
  *
  * @module
  */
-import { helpWords, splitPayload } from "./args.ts";
-import { fastCall } from "./fast_path.ts";
 import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
 import { startTimer } from "../timer.ts";
 import { anchoredPath } from "../transport/lease.ts";
@@ -39,15 +37,6 @@ export async function runThinCall(
   io: ThinIO,
 ): Promise<number | "decline"> {
   const argv = absolutePaths(call.argv, call.cwd);
-  const { head, payload } = splitPayload(argv);
-  const words = helpWords(head[0] === "--json" ? head.slice(1) : head);
-  let fast;
-  try {
-    fast = fastCall(words, payload);
-  } catch {
-    fast = null;
-  }
-  if (!fast || fast.verb === "cp") return "decline";
   const out = (kind: typeof RECORD.stdout | typeof RECORD.stderr) => {
     const write = async (data: string | Uint8Array) => {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
@@ -86,7 +75,9 @@ export async function runThinCall(
       return { late, cancel };
     },
     stopped: () => null,
-    fastOnly: true,
+    // Not `cp`: it reads and writes the caller's files.
+    only: (verb) => verb !== "cp",
+    releaseLater: true,
     cancel: io.left,
   });
 }

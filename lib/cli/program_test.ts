@@ -96,8 +96,10 @@ Deno.test("the command line loads no verb's implementation nor the library befor
   const loaded = [...staticClosure(graph, CLI.href)]
     .filter((s) => s.startsWith("file:"))
     .map((s) => s.slice(new URL("../../", import.meta.url).href.length));
+  // The helper's hash alone (`_helper_hash.ts`) names the agent a warm
+  // call may use; the helper and its bootstrap stay unloaded.
   const heavy = loaded.filter((path) =>
-    /^lib\/(session\/(?!name\.ts)|agent\/|mcp\/|attach\/|render\/|remote\/)/
+    /^lib\/(session\/(?!name\.ts)|agent\/|mcp\/|attach\/|render\/|remote\/(?!_helper_hash\.ts))/
       .test(path) ||
     (/^lib\/cli\/verbs\//.test(path) && !path.endsWith("_command.ts")) ||
     path === "lib/cli/call.ts"

@@ -55,8 +55,11 @@ export interface CallIO {
   holdTo(ms: number): { late: Promise<never>; cancel: () => void };
   /** Set once a signal stops the call: nothing else reports then. */
   stopped(): Promise<never> | null;
-  /** Only calls the fast path reads: `"decline"` for any other. */
-  fastOnly?: boolean;
+  /**
+   * Only calls the fast path reads, of the verbs this takes: `"decline"`
+   * for any other (the agent's thin calls).
+   */
+  only?: (verb: string) => boolean;
   /**
    * Whether the process runs this call alone, and nothing but sessh's code
    * (the command line): then xterm.js may load with a stand-in `process`
@@ -66,6 +69,14 @@ export interface CallIO {
   ownsProcess?: boolean;
   /** Aborted when the caller has gone (the agent's thin client). */
   cancel?: AbortSignal;
+  /**
+   * Whether what the handler left for after its output (releasing its
+   * connection) may still run when the call returns its code, held to the
+   * same deadline: the agent then sends a thin client its exit code at
+   * once, and the bridge is reset while the client exits. The command
+   * line waits for it, as its process ends when the call returns.
+   */
+  releaseLater?: boolean;
 }
 
 /**
@@ -98,8 +109,8 @@ export function overrunError(deadlineMs: number): SesshError {
  *
  * @param args Arguments after the program name.
  * @param io Its streams and the process's hooks.
- * @returns The exit code, or `"decline"` when `io.fastOnly` and the fast
- *   path does not read the call (nothing was written then).
+ * @returns The exit code, or `"decline"` when `io.only` does not take the
+ *   call, or the fast path does not read it (nothing was written then).
  *
  * @example
  * ```ts ignore
@@ -160,9 +171,15 @@ export async function runCall(
     } catch {
       return null;
     }
-    return fastCall(words, payload);
+    if (!io.only) return fastCall(words, payload);
+    // A value the fast path refuses is the full path's to report.
+    try {
+      return fastCall(words, payload);
+    } catch {
+      return null;
+    }
   })();
-  if (io.fastOnly && !fast) return "decline";
+  if (io.only && !(fast && io.only(fast.verb))) return "decline";
   try {
     refuseGluedSshFlags(words);
     if (fast) {
@@ -238,11 +255,11 @@ export async function runCall(
   } finally {
     // What the handler left for after its output (closing its connection,
     // starting the agent), still held to the call's deadline.
-    if (afterOutput.length > 0) {
-      const left = Promise.allSettled(afterOutput.map((task) => task()));
-      await (overrun ? Promise.race([left, overrun]) : left).catch(() => {});
-    }
-    cancelOverrun?.();
+    const left = Promise.allSettled(afterOutput.map((task) => task()));
+    const released = (overrun ? Promise.race([left, overrun]) : left)
+      .catch(() => {})
+      .then(() => cancelOverrun?.());
+    if (!io.releaseLater) await released;
   }
 }
 

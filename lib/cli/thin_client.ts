@@ -14,16 +14,18 @@
  *
  * @module
  */
-import { controlDir } from "../ssh/control_dir.ts";
+// Leaves, all of them: this module is loaded by every warm call, and the
+// error hierarchy and the contract are not (issue 21).
+import { pickControlDir } from "../ssh/control_dir_rule.ts";
 import {
   agentFiles,
   agentIdentity,
-  agentListen,
   KEY_LENGTH,
+  listenOf,
   parseAgentKeys,
   parsePort,
   sameKey,
-} from "../transport/agent_protocol.ts";
+} from "../transport/agent_files.ts";
 import {
   encodeCallRequest,
   RECORD,
@@ -94,10 +96,14 @@ export async function thinCall(args: string[]): Promise<number | null> {
   if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
   // The cheap timers: this process ends with Deno.exit.
   useExitBoundTimers();
+  // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
+  // report.
+  const listen = listenOf(env);
+  const dir = pickControlDir({ os: Deno.build.os, env, uid: Deno.uid() });
+  if (listen === null || typeof dir !== "string") return null;
   let conn: Deno.Conn;
   try {
-    const listen = agentListen(env);
-    const files = agentFiles(controlDir(env), listen);
+    const files = agentFiles(dir, listen);
     const connecting = listen === "unix"
       ? Deno.connect({ transport: "unix", path: files.socket })
       : Deno.readTextFile(files.port).then((text) => {
@@ -105,16 +111,16 @@ export async function thinCall(args: string[]): Promise<number | null> {
         if (port === null) throw new Error("no port in its file");
         return Deno.connect({ hostname: "127.0.0.1", port });
       });
-    // The token is read while the socket connects, as `askAgent` does.
+    // The token is read, and the request made, while the socket connects,
+    // as `askAgent` does.
     let keys = null;
     try {
       keys = ownFile(files.token)
         ? parseAgentKeys(Deno.readTextFileSync(files.token))
         : null;
     } catch { /* no token: no agent */ }
-    conn = await connecting;
     if (keys === null) {
-      conn.close();
+      connecting.then((conn) => conn.close(), () => {});
       return null;
     }
     const request = encodeCallRequest(agentIdentity(), {
@@ -130,6 +136,7 @@ export async function thinCall(args: string[]): Promise<number | null> {
     // directory. Any local user can reach a TCP port: there the caller's
     // environment waits until the agent has shown its key.
     const pipelined = listen === "unix" && ownSocket(files.socket);
+    conn = await connecting;
     const answer = await proven(conn, keys, pipelined ? request : null);
     if (!answer) return null;
     markPhase("agent");

@@ -10,6 +10,8 @@ import { HELPER_HASH, HELPER_PACKED } from "./_helper_source.ts";
 import { decodeBase64 } from "../bytes.ts";
 import { inflateSync } from "node:zlib";
 import { bridgeCommand } from "./bootstrap.ts";
+import { PROTOCOL_VERSION as HASH_PROTOCOL_VERSION } from "./_helper_hash.ts";
+import { PROTOCOL_VERSION } from "../contract/spec.ts";
 
 const dir = new URL("./", import.meta.url);
 const helperDir = new URL("helper/", dir);
@@ -29,15 +31,17 @@ Deno.test("generateEmbeddedSource() output is in sync with the helper package an
   assert.equal(HELPER_HASH, await helperHash(new Uint8Array(inflated)));
 });
 
-Deno.test("generateHashSource() output is in sync with the helper package", async () => {
+Deno.test("generateHashSource() output is in sync with the helper package and the contract", async () => {
   const files = await readHelperFiles(helperDir);
   const committed = await Deno.readTextFile(new URL("_helper_hash.ts", dir));
   assert.equal(
     committed,
-    await generateHashSource(files),
+    await generateHashSource(files, PROTOCOL_VERSION),
     "lib/remote/_helper_hash.ts is stale: run `deno task embed`",
   );
   assert.ok(committed.includes(JSON.stringify(HELPER_HASH)));
+  // The warm path's copy of the version is the contract's.
+  assert.equal(HASH_PROTOCOL_VERSION, PROTOCOL_VERSION);
 });
 
 Deno.test("generateEmbeddedSource() changes with any shipped module, and only with those", async () => {

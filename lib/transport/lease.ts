@@ -17,6 +17,7 @@ import {
   agentEntry,
   agentIdentity,
   type LeaseReply,
+  type LeaseRequest,
 } from "./agent_protocol.ts";
 import { askAgent, type Direct, shapingEnv } from "./agent_client.ts";
 
@@ -53,6 +54,41 @@ export interface Leased {
 }
 
 /**
+ * Lends a bridge of this process to a call of this process, or returns
+ * null when it holds none for that control directory and request.
+ */
+export type LocalLender = (
+  controlDir: string,
+  request: LeaseRequest,
+) => Promise<Leased | null>;
+
+let localLender: LocalLender | null = null;
+
+/**
+ * Makes this process lend its own bridges to its own calls: the local
+ * agent does, for the calls it runs whole for a thin client. Over its own
+ * socket such a lease would cost a connection, a key exchange and a relay
+ * of every frame (issue 21).
+ *
+ * @param lender The lender, or null for none.
+ * @param ended With null: the lender that ended, removed only if it is
+ *   still the one in place.
+ *
+ * @example
+ * ```ts ignore
+ * import { lendInProcess } from "./lease.ts";
+ * lendInProcess((controlDir, request) => agent.lendHere(request));
+ * ```
+ */
+export function lendInProcess(
+  lender: LocalLender | null,
+  ended?: LocalLender,
+): void {
+  if (lender === null && ended !== undefined && localLender !== ended) return;
+  localLender = lender;
+}
+
+/**
  * Borrows a bridge from the agent of `controlDir`. Returns why not when the
  * call must go its own way (no agent yet, or an outdated one: the caller
  * starts a new one when it is done).
@@ -85,6 +121,21 @@ export async function leaseBridge(
     timeout_ms: target.timeoutMs,
   };
   if (target.port !== undefined) request.port = target.port;
+  let local: Leased | null | undefined;
+  try {
+    local = await localLender?.(controlDir, request as unknown as LeaseRequest);
+  } catch (error) {
+    // As the agent answers a lease over its socket.
+    if (error instanceof SesshError) throw error;
+    return {
+      reason: `the local agent failed: ${(error as Error).message}`,
+      agentDue: false,
+    };
+  }
+  if (local) {
+    markPhase("lent");
+    return local;
+  }
   const answer = await askAgent(
     controlDir,
     target.env,
