@@ -13,12 +13,8 @@ import { startTimer } from "./timer.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunOptions {
-  /**
-   * Bytes written to the child's stdin, which is then closed; a promise of
-   * them lets the child start before they are known (a rejected one closes
-   * stdin empty). Without it stdin is `/dev/null`.
-   */
-  stdin?: Uint8Array | Promise<Uint8Array>;
+  /** Bytes written to the child's stdin, which is then closed. Without it stdin is `/dev/null`. */
+  stdin?: Uint8Array;
   /**
    * Kill the child with SIGKILL after this many milliseconds and report
    * `timedOut: true` with code 124.
@@ -277,15 +273,9 @@ function spawn(
   }
 }
 
-async function feed(
-  stream: WritableStream<Uint8Array>,
-  input: Uint8Array | Promise<Uint8Array>,
-) {
+async function feed(stream: WritableStream<Uint8Array>, bytes: Uint8Array) {
   const writer = stream.getWriter();
   try {
-    const bytes = input instanceof Uint8Array
-      ? input
-      : await input.catch(() => new Uint8Array(0));
     await writer.write(bytes);
     await writer.close();
   } catch {

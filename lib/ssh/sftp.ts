@@ -114,11 +114,7 @@ export function sftpArgv(
  * @param dest The destination.
  * @param settings The settings.
  * @param controlPath The master's control socket, or null for none.
- * @param batch The commands, each line ending in `\n`; a promise of them
- *   starts sftp (its process, its channel, the server's init) while they
- *   are still being decided.
- * @param signal Stops sftp, for a batch that turned out not to be needed
- *   (its failure is then not reported).
+ * @param batch The commands, each line ending in `\n`.
  * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
  *   `details.noSftp` when the host has no sftp subsystem.
  */
@@ -126,14 +122,11 @@ export async function sftpBatch(
   dest: Destination,
   settings: SshSettings,
   controlPath: string | null,
-  batch: string | Promise<string>,
-  signal?: AbortSignal,
+  batch: string,
 ): Promise<void> {
   const stop = new AbortController();
-  signal?.addEventListener("abort", () => stop.abort());
-  const encode = (text: string) => new TextEncoder().encode(text);
   const running = runCommand(sftpArgv(dest, settings, controlPath), {
-    stdin: typeof batch === "string" ? encode(batch) : batch.then(encode),
+    stdin: new TextEncoder().encode(batch),
     // As long as bytes move: ssh's keepalives end a dead link.
     timeoutMs: 24 * 3600_000,
     signal: stop.signal,
@@ -144,7 +137,7 @@ export async function sftpBatch(
     return "stopped sftp";
   });
   const result = await running;
-  if (result.code === 0 || signal?.aborted) return;
+  if (result.code === 0) return;
   throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
 }
 

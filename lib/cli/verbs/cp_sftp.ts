@@ -62,7 +62,6 @@ export async function fileViaSftp(
       `The sessh daemon on ${client.destination.host} predates checked resumes (an older sessh started it); copy without --resume, or close its sessions so that a new one starts`,
     );
   }
-  await using ahead = new SftpAhead(client);
   const plan: CopyPlan = !files
     ? { remotePath, localPath, total: -1, start: 0, mode: 0 }
     : direction === "upload"
@@ -83,7 +82,7 @@ export async function fileViaSftp(
     };
   }
   const run = (batch: string, watched: () => Promise<number>) =>
-    watching(options, plan.total, watched, () => ahead.send(batch));
+    watching(options, plan.total, watched, () => sftp(client, batch));
   if (direction === "download") {
     if (!files) {
       await run(
@@ -162,57 +161,18 @@ export async function fileViaSftp(
 }
 
 /**
- * sftp started before its batch is known, so that its own start (its
- * process, its channel through the master, the server's init: 50–100 ms
- * here, as long as scp's whole start) runs while the plan is made. Disposed
- * with no batch sent (a plan that failed, or found the copy whole), it is
- * stopped.
- */
-class SftpAhead implements AsyncDisposable {
-  #batch = Promise.withResolvers<string>();
-  #stop = new AbortController();
-  #running: Promise<void>;
-  #sent = false;
-
-  constructor(client: SesshClient) {
-    this.#running = sftp(client, this.#batch.promise, this.#stop.signal);
-    this.#running.catch(() => {});
-  }
-
-  /** Gives sftp its batch and waits for it to end. */
-  send(batch: string): Promise<void> {
-    this.#sent = true;
-    this.#batch.resolve(batch);
-    return this.#running;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#sent) return;
-    this.#stop.abort();
-    this.#batch.resolve("");
-    await this.#running.catch(() => {});
-  }
-}
-
-/**
  * sftp's own batch; a refused subsystem told from a dead link.
  *
  * @param client The connected client.
- * @param batch The batch's lines, or a promise of them (sftp starts now).
- * @param signal Stops sftp, its failure then unreported.
+ * @param batch The batch's lines.
  */
-export async function sftp(
-  client: SesshClient,
-  batch: string | Promise<string>,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function sftp(client: SesshClient, batch: string): Promise<void> {
   await sftpBatch(
     client.destination,
     client.settings,
     // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
     client.master?.controlPath ?? null,
     batch,
-    signal,
   ).catch(async (error) => {
     throw await closedMeansNoSftp(client, error);
   });
