@@ -27,7 +27,7 @@ import {
 } from "../../ssh/sftp.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
 import { markPhase } from "../../phases.ts";
-import { startTimer } from "../../timer.ts";
+import { flushingInSteps } from "./cp_flush.ts";
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {
@@ -101,7 +101,7 @@ export async function fileViaSftp(
     // that commit() syncs what sftp wrote.
     await using out = await openLocal(plan, { resume: options.resume });
     if (out.start < plan.total) {
-      await flushingInSteps(out.file, plan.total, () =>
+      await flushingInSteps({ file: out.file, total: plan.total }, () =>
         run(
           transferBatch("download", out.partPath, plan.remotePath, {
             resume: out.start > 0,
@@ -212,53 +212,6 @@ async function watching<T>(
     return await work();
   } finally {
     clearInterval(timer);
-  }
-}
-
-/** How many bytes sftp writes before the part is flushed on the way. */
-const FLUSH_STEP = 16 << 20;
-/** How often the part's size is looked at, to see whether a step is full. */
-const FLUSH_LOOK_MS = 20;
-
-/**
- * Flushes the part to the disk in steps of FLUSH_STEP while sftp writes it,
- * and once more when it holds all `total` bytes (while sftp closes its
- * channel and exits), so that commit()'s sync, which the copy waits for and
- * which alone makes the guarantee, finds little or nothing left to write: a
- * sync of 100 MB at the end took 90–160 ms here, after the flushes on the
- * way about 10 ms (issue 21). Steps, not a flush after every look: each
- * flush also commits the journal, and flushing every 20 ms slowed sftp by
- * more than it saved. A flush that fails stops the flushing; commit()
- * reports what its own sync meets.
- */
-async function flushingInSteps<T>(
-  file: Deno.FsFile,
-  total: number,
-  work: () => Promise<T>,
-): Promise<T> {
-  let finished = false;
-  let wake = () => {};
-  let cancel = () => {};
-  const flusher = (async () => {
-    let flushed = 0;
-    while (!finished && flushed < total) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        cancel = startTimer(FLUSH_LOOK_MS, resolve);
-      });
-      const size = finished ? flushed : (await file.stat()).size;
-      if (size - flushed < FLUSH_STEP && size < total) continue;
-      await file.syncData();
-      flushed = size;
-    }
-  })().catch(() => {});
-  try {
-    return await work();
-  } finally {
-    finished = true;
-    cancel();
-    wake();
-    await flusher;
   }
 }
 
