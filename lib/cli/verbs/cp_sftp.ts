@@ -111,8 +111,8 @@ export async function fileViaSftp(
       markPhase("sftp");
     }
     // The sync before the rename stays: a reader sees the old file or the
-    // whole new one, even after a crash. The flushes above left it only the
-    // last step's bytes to write.
+    // whole new one, even after a crash. The flushes above leave it little
+    // to write (cp_flush.ts).
     await out.commit();
     markPhase("committed");
     return {
