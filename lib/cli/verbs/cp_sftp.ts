@@ -27,6 +27,7 @@ import {
 } from "../../ssh/sftp.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
 import { markPhase } from "../../phases.ts";
+import { flushingInSteps } from "./cp_flush.ts";
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {
@@ -100,16 +101,18 @@ export async function fileViaSftp(
     // that commit() syncs what sftp wrote.
     await using out = await openLocal(plan, { resume: options.resume });
     if (out.start < plan.total) {
-      await run(
-        transferBatch("download", out.partPath, plan.remotePath, {
-          resume: out.start > 0,
-        }),
-        () => localSize(out.partPath),
-      );
+      await flushingInSteps({ file: out.file, total: plan.total }, () =>
+        run(
+          transferBatch("download", out.partPath, plan.remotePath, {
+            resume: out.start > 0,
+          }),
+          () => localSize(out.partPath),
+        ));
       markPhase("sftp");
     }
-    // The sync in commit() costs a 100 MB copy 70–120 ms here; flushing the
-    // part while sftp wrote it made sftp slower by more than it saved.
+    // The sync before the rename stays: a reader sees the old file or the
+    // whole new one, even after a crash. The flushes above leave it little
+    // to write (cp_flush.ts).
     await out.commit();
     markPhase("committed");
     return {
