@@ -54,6 +54,10 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
+  // The agent a call starts skips the body: it keeps all it compiles.
+  if (args[0] === "agent" && args.length === 2 && !args[1].startsWith("-")) {
+    return await (await import("./lib/cli/verbs/agent.ts")).serveAgent(args[1]);
+  }
   // A call the local agent runs whole loads none of the body (issue 21).
   if (
     THIN.test(args[args[0] === "--json" ? 1 : 0]) &&
