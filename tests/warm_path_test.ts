@@ -13,10 +13,8 @@ import {
   listPids,
   parentPid,
   readCmdline,
-  readEnviron,
   waitForExit,
 } from "../lib/ssh/procfs.ts";
-import { agentTunables } from "../lib/transport/lease.ts";
 import { runCommand } from "../lib/process.ts";
 
 type Json = Record<string, unknown>;
@@ -138,11 +136,6 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
       // Started as a call ends, it leads a session of its own: no signal
       // to the terminal or process group of that call reaches it.
       assert.equal(sessionOf(agent), agent);
-      // Its malloc gives back what calls freed (issue 21).
-      assert.equal(
-        readEnviron(agent)?.GLIBC_TUNABLES,
-        agentTunables(Deno.env.get("GLIBC_TUNABLES")),
-      );
       const run = await sessh(sshd, [
         "run",
         name,

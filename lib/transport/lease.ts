@@ -185,28 +185,6 @@ export function anchoredSshFlags(
   };
 }
 
-/**
- * glibc's malloc in the agent, told to give back what a call freed: an
- * allocation of 64 KB or more gets pages of its own, unmapped when freed.
- * Left to adapt, malloc raises that threshold (and the one it trims the
- * heap by) to the largest buffer freed, a lease's 256 KB read buffer, and
- * the holes that calls leave in its heap stay in the agent's RSS: ten
- * destinations took 3-4 MB more (issue 21). The variable is read at the
- * process's start, and ignored by other C libraries.
- */
-export const AGENT_MALLOC = "glibc.malloc.mmap_threshold=65536";
-
-/**
- * The agent's `GLIBC_TUNABLES`: {@linkcode AGENT_MALLOC}, then the caller's
- * own, which win where they set the same tunable.
- *
- * @param own The caller's `GLIBC_TUNABLES`, if any.
- * @returns The value to start the agent with.
- */
-export function agentTunables(own: string | undefined): string {
-  return own ? `${AGENT_MALLOC}:${own}` : AGENT_MALLOC;
-}
-
 /** Where util-linux puts setsid(1); by absolute path, not looked up in PATH. */
 const SETSID = ["/usr/bin/setsid", "/bin/setsid"];
 
@@ -244,21 +222,12 @@ export function startAgent(controlDir: string): void {
   // process: 20-50 ms, paid as the call ends. setsid(1) gives the agent the
   // same session of its own from a plain spawn (posix_spawn), in 4-5 ms.
   const setsid = Deno.build.os === "linux" ? SETSID.find(isFile) : undefined;
-  let tunables: string | undefined;
-  try {
-    tunables = Deno.env.get("GLIBC_TUNABLES");
-  } catch {
-    // Not ours to read: the agent gets ours alone.
-  }
   try {
     const child = new Deno.Command(setsid ?? Deno.execPath(), {
       args: setsid ? [Deno.execPath(), ...args] : args,
       // A long-lived Deno process looks up dl.deno.land for a newer
       // release; the agent makes no connection but its ssh bridges.
-      env: {
-        DENO_NO_UPDATE_CHECK: "1",
-        GLIBC_TUNABLES: agentTunables(tunables),
-      },
+      env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "null",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AGENT_MALLOC, agentTunables, anchoredSshFlags } from "./lease.ts";
+import { anchoredSshFlags } from "./lease.ts";
 
 Deno.test("anchoredSshFlags() makes a relative -i and -F absolute against the caller's directory", () => {
   assert.deepEqual(
@@ -22,14 +22,5 @@ Deno.test("anchoredSshFlags() leaves absolute and ~ paths alone and asks for no 
       throw new Error("the directory was read");
     }),
     flags,
-  );
-});
-
-Deno.test("agentTunables() puts the caller's own tunables after the agent's, so theirs win", () => {
-  assert.equal(agentTunables(undefined), AGENT_MALLOC);
-  assert.equal(agentTunables(""), AGENT_MALLOC);
-  assert.equal(
-    agentTunables("glibc.malloc.mmap_threshold=4096"),
-    `${AGENT_MALLOC}:glibc.malloc.mmap_threshold=4096`,
   );
 });
