@@ -38,6 +38,7 @@ import { type Lessee, PooledBridge } from "./pooled_bridge.ts";
 import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
+import { releaseFreedMemory } from "./release_memory.ts";
 import {
   encodeRecord,
   MAX_RECORD,
@@ -101,6 +102,11 @@ const LEASE_READ_MS = 5000;
  * socket buffers more, and an upload then costs fewer reads and writes.
  */
 const UPLOAD_READ_SIZE = 256 * 1024;
+/**
+ * How long after its last call ends the agent gives back the memory calls
+ * freed: once a burst of calls is over, not between two calls of it.
+ */
+const RELEASE_AFTER_MS = 2000;
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
 
@@ -319,6 +325,7 @@ class Agent {
   #version: string;
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
   #calls = 0;
   /** When a call last borrowed a bridge: only those keep the agent alive. */
   #lastLease = Date.now();
@@ -371,6 +378,7 @@ class Agent {
   async serve(conn: Deno.Conn): Promise<void> {
     this.#calls++;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#releaseTimer);
     try {
       if (await this.#serveCall(conn)) this.#lastLease = Date.now();
     } catch {
@@ -382,7 +390,13 @@ class Agent {
       this.#calls--;
       if (this.#calls === 0) {
         if (this.#allDone) this.#allDone();
-        else this.#armIdle();
+        else {
+          this.#armIdle();
+          // Once, not periodically: an idle agent wakes for nothing.
+          this.#releaseTimer = setTimeout(() => {
+            releaseFreedMemory().catch(() => {});
+          }, RELEASE_AFTER_MS);
+        }
       }
     }
   }
@@ -680,6 +694,7 @@ class Agent {
     if (this.#retired) return;
     this.#retired = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#releaseTimer);
     try {
       this.#retire(why);
     } catch {
