@@ -58,6 +58,10 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
+  // The agent a call starts skips the body: it keeps all it compiles.
+  if (args[0] === "agent" && args.length === 2 && !args[1].startsWith("-")) {
+    return await (await import("./lib/cli/verbs/agent.ts")).serveAgent(args[1]);
+  }
   // A call the local agent runs whole loads none of the body (issue 21).
   // The client reads SESSH_AGENT and SESSH_AGENT_THIN with the rest of the
   // environment it sends: a read of its own costs a warm call 0.3 ms.

@@ -523,6 +523,11 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
   // after the last activity, and is silent from then on.
   await new Promise((resolve) => setTimeout(resolve, 40_000));
   const rss = rssKiB(agent) / 1024;
+  // RSS in its two parts: the agent's own memory, and the pages of the
+  // deno binary it has touched (shared with every deno process).
+  const status = await Deno.readTextFile(`/proc/${agent}/status`);
+  const part = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1]) / 1024;
   const figures: Figure[] = [
     {
       key: "agent-rss",
@@ -530,6 +535,18 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
       value: rss,
       unit: "MB",
       goal: { max: 50, text: "≤ 50 MB" },
+    },
+    {
+      key: "agent-anon",
+      label: "  of which its own (anonymous) memory",
+      value: part("RssAnon"),
+      unit: "MB",
+    },
+    {
+      key: "agent-file",
+      label: "  of which file pages (mostly the deno binary)",
+      value: part("RssFile"),
+      unit: "MB",
     },
     {
       key: "agent-wakeups",

@@ -156,8 +156,29 @@ Deno.test("cli.ts loads run's handler beside the body, not only from it", async 
     .map((dep) => dep.code!.specifier!.replace(root.href, ""));
   assert.deepEqual(dynamic.sort(), [
     "lib/cli/main.ts",
+    "lib/cli/verbs/agent.ts",
     "lib/cli/verbs/run.ts",
   ]);
+});
+
+Deno.test("the agent's role loads no body, parser, grammar, npm package or call runner", async () => {
+  // The agent lives on with all it compiled: cli.ts starts it without the
+  // command line's body, and only a thin call loads the verbs (issue 21).
+  const unused = [
+    ...PARSER,
+    "lib/cli/main.ts",
+    "lib/cli/run_call.ts",
+    "lib/cli/agent_call.ts",
+    "lib/cli/fast_path.ts",
+    "lib/session/client.ts",
+  ];
+  for (const entry of ["lib/cli/verbs/agent.ts", "lib/agent/server.ts"]) {
+    assert.deepEqual(
+      await loadedNeedlessly(entry, unused),
+      [],
+      `${entry} loads what the agent needs not`,
+    );
+  }
 });
 
 Deno.test("the thin client loads no body, parser, handler, library, msgpack, error hierarchy or contract", async () => {

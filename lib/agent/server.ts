@@ -41,6 +41,7 @@ import { listenOf } from "../transport/agent_files.ts";
 import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
+import { releaseFreedMemory } from "./release_memory.ts";
 import {
   encodeRecord,
   MAX_RECORD,
@@ -104,6 +105,13 @@ const LEASE_READ_MS = 5000;
  * socket buffers more, and an upload then costs fewer reads and writes.
  */
 const UPLOAD_READ_SIZE = 256 * 1024;
+/**
+ * How long after its last call ends the agent gives back the memory calls
+ * freed: once a burst of calls is over, not between two of its calls, and
+ * past the calls' own last timers (a read's {@linkcode LEASE_READ_MS}).
+ * Two seconds after the last call, some runs kept 3 MB more (issue 21).
+ */
+const RELEASE_AFTER_MS = 10_000;
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
 
@@ -329,6 +337,7 @@ class Agent {
   #version: string;
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
   #calls = 0;
   /** When a call last borrowed a bridge: only those keep the agent alive. */
   #lastLease = Date.now();
@@ -381,6 +390,7 @@ class Agent {
   async serve(conn: Deno.Conn): Promise<void> {
     this.#calls++;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#releaseTimer);
     try {
       if (await this.#serveCall(conn)) this.#lastLease = Date.now();
     } catch {
@@ -392,7 +402,13 @@ class Agent {
       this.#calls--;
       if (this.#calls === 0) {
         if (this.#allDone) this.#allDone();
-        else this.#armIdle();
+        else {
+          this.#armIdle();
+          // Once, not periodically: an idle agent wakes for nothing.
+          this.#releaseTimer = setTimeout(() => {
+            releaseFreedMemory().catch(() => {});
+          }, RELEASE_AFTER_MS);
+        }
       }
     }
   }
@@ -719,6 +735,7 @@ class Agent {
     if (this.#retired) return;
     this.#retired = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#releaseTimer);
     try {
       this.#retire(why);
     } catch {

@@ -9,8 +9,22 @@ import { useExitBoundTimers } from "../../timer.ts";
 import { armWith } from "../../interrupt.ts";
 import { stopTracing } from "../../phases.ts";
 
-/** `agent`, as its grammar in `agent_command.ts` calls it. */
-export const agent = verb(async (_, _flags, controlDir: string) => {
+/**
+ * Serves as the local agent of `controlDir` until it is idle or retired.
+ * `cli.ts` calls it directly for the argv a call starts the agent with, so
+ * that the agent never loads the parser (Stricli and every grammar): what a
+ * long-lived process compiles it holds for its whole life (issue 21).
+ *
+ * @param controlDir The control directory it serves.
+ * @returns The exit code: 0.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveAgent } from "./agent.ts";
+ * await serveAgent("/run/user/1000/sessh");
+ * ```
+ */
+export async function serveAgent(controlDir: string): Promise<number> {
   // A long-lived process: its timers must be cancellable.
   useExitBoundTimers(false);
   // Nobody reads its report: a signal ends it with the default action,
@@ -26,5 +40,11 @@ export const agent = verb(async (_, _flags, controlDir: string) => {
     runCall: async (call, io) =>
       (await import("../agent_call.ts")).runThinCall(call, io),
   });
+  return 0;
+}
+
+/** `agent`, as its grammar in `agent_command.ts` calls it. */
+export const agent = verb(async (_, _flags, controlDir: string) => {
+  await serveAgent(controlDir);
   return { op: "agent", fields: {}, text: "", exitCode: 0 };
 });
