@@ -121,11 +121,53 @@ export async function commandResult(
   name: string,
   options: ResultOptions = {},
 ): Promise<CommandResult> {
+  return await commandOutput(
+    link,
+    name,
+    await commandRecord(link, name, options.commandId),
+    options,
+  );
+}
+
+/**
+ * One command of the history, without its output: the first half of
+ * {@linkcode commandResult}, for a caller that sends its request beside
+ * another one.
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param commandId Which command (default: the latest).
+ * @returns The command as the daemon keeps it.
+ * @throws {SesshError} `no_command` for an id the history does not hold.
+ */
+export async function commandRecord(
+  link: SessionLink,
+  name: string,
+  commandId?: number,
+): Promise<CommandRecord> {
   requireHistory(link);
   const fields: Message = { name };
-  if (options.commandId !== undefined) fields.command_id = options.commandId;
+  if (commandId !== undefined) fields.command_id = commandId;
   const reply = await link.connection.request(OPS.result, fields);
-  const command = record(reply.command as Message);
+  return record(reply.command as Message);
+}
+
+/**
+ * The output of a command of the history: the second half of
+ * {@linkcode commandResult}.
+ *
+ * @param link The link to the daemon.
+ * @param name The session.
+ * @param command The command, from {@linkcode commandRecord}.
+ * @param options Output bound.
+ * @returns The command and its output.
+ */
+export async function commandOutput(
+  link: SessionLink,
+  name: string,
+  command: CommandRecord,
+  options: ResultOptions = {},
+): Promise<CommandResult> {
   const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
   const range = await readRange(
     link.connection,

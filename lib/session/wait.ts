@@ -18,7 +18,7 @@ import type { Message } from "../protocol/frame.ts";
 import { isErrorCode, SesshError, UsageError } from "../errors.ts";
 import { AnsiStripper } from "../render/ansi_strip.ts";
 import { preloadRenderer } from "../render/terminal_text.ts";
-import { commandResult } from "./history.ts";
+import { commandOutput, commandRecord } from "./history.ts";
 import {
   FINAL_READ_MS,
   lostWhileWaiting,
@@ -214,7 +214,14 @@ async function watchUntil(
     options.signal?.aborted && error === options.signal.reason
       ? error
       : lostWhileWaiting(link, name, error, at);
-  const sub = await subscribe().catch((error) => {
+  const subscribing = subscribe();
+  // For `done`, the latest command's record is asked for right behind the
+  // subscription: when nothing runs, it says whose output to read, and it
+  // costs no round trip of its own (one of three of `wait --done`).
+  const latestAsked = options.done && link.daemon.caps.includes(CAPS.history)
+    ? commandRecord(link, name).catch(() => null)
+    : null;
+  const sub = await subscribing.catch((error) => {
     if (
       matchHere && error instanceof SesshError &&
       error.details.remoteCode === "bad_pattern"
@@ -245,11 +252,13 @@ async function watchUntil(
     const lastExit = sub.last_exit == null ? null : Number(sub.last_exit);
     // Nothing runs: the last command `run` typed is the one waited for,
     // most likely, and its output is in the history.
-    const latest = link.daemon.caps.includes(CAPS.history)
-      ? await commandResult(link, name, { maxOutput: options.maxOutput })
-        .catch(() => null)
+    const asked = await latestAsked;
+    const latest = asked && !asked.running
+      ? await commandOutput(link, name, asked, {
+        maxOutput: options.maxOutput,
+      }).catch(() => null)
       : null;
-    if (!latest || latest.running) {
+    if (!latest) {
       return { ...result, met: true, exitCode: lastExit };
     }
     return {
