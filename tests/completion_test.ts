@@ -97,6 +97,9 @@ Deno.test("bash TAB inserts a hostile host name quoted, and nothing runs", async
         } "$@"; }`,
         'eval "$(sessh completions bash)"',
         "PS1='$ '",
+        // Else bash writes ~/.bash_history as it exits, which can race the
+        // removal of the home directory once the pane is gone.
+        "unset HISTFILE",
       ].join("\n") + "\n",
     );
     await using pane = await startPane(
@@ -204,6 +207,9 @@ Deno.test("bash -i TAB completes a host from an Included config, --no-wait and k
         } "$@"; }`,
         'eval "$(sessh completions bash)"',
         "PS1='$ '",
+        // Else bash writes ~/.bash_history as it exits, which can race the
+        // removal of the home directory once the pane is gone.
+        "unset HISTFILE",
       ].join("\n") + "\n",
     );
     await using pane = await startPane(
