@@ -171,12 +171,12 @@ export async function runCall(
     } catch {
       return null;
     }
-    if (!io.only) return fastCall(words, payload);
-    // A value the fast path refuses is the full path's to report.
     try {
       return fastCall(words, payload);
-    } catch {
-      return null;
+    } catch (error) {
+      // A value the fast path refuses is the full path's to report.
+      if (io.only) return null;
+      throw error;
     }
   })();
   if (io.only && !(fast && io.only(fast.verb))) return "decline";
