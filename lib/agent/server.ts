@@ -112,6 +112,15 @@ const UPLOAD_READ_SIZE = 256 * 1024;
  * Two seconds after the last call, some runs kept 3 MB more (issue 21).
  */
 const RELEASE_AFTER_MS = 10_000;
+/**
+ * Whether a call's ssh-agent is this agent's: a master started here
+ * authenticates and forwards this one, so a call with another goes its own
+ * way.
+ */
+function sameAgentSocket(env: Record<string, string | undefined>): boolean {
+  return (env.SSH_AUTH_SOCK ?? "") === (Deno.env.get("SSH_AUTH_SOCK") ?? "");
+}
+
 /** Bridges per destination at most: ssh's MaxSessions is 10 by default. */
 const MAX_BRIDGES = 6;
 
@@ -450,8 +459,7 @@ class Agent {
     }
     // A master started here authenticates and forwards the agent's ssh-agent,
     // so a call with another one goes its own way.
-    const ownAuth = Deno.env.get("SSH_AUTH_SOCK") ?? "";
-    if ((request.env.SSH_AUTH_SOCK ?? "") !== ownAuth) {
+    if (!sameAgentSocket(request.env)) {
       await reply(failure(
         "agent_env",
         "SSH_AUTH_SOCK differs from the local agent's",
@@ -539,9 +547,7 @@ class Agent {
     if (call === null || leftover.length > 0) {
       return await decline("a malformed call");
     }
-    if (
-      (call.env.SSH_AUTH_SOCK ?? "") !== (Deno.env.get("SSH_AUTH_SOCK") ?? "")
-    ) {
+    if (!sameAgentSocket(call.env)) {
       return await decline("SSH_AUTH_SOCK differs from the local agent's");
     }
     const left = new AbortController();
@@ -582,8 +588,7 @@ class Agent {
    * null sends the call to the socket, which says why not.
    */
   async lendHere(request: LeaseRequest): Promise<Leased | null> {
-    const ownAuth = Deno.env.get("SSH_AUTH_SOCK") ?? "";
-    if ((request.env.SSH_AUTH_SOCK ?? "") !== ownAuth) return null;
+    if (!sameAgentSocket(request.env)) return null;
     const link = new LocalLink();
     const pooled = await this.#take(request, link.lessee);
     this.#lastLease = Date.now();
