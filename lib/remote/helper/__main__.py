@@ -11,13 +11,17 @@ import os, sys
 sys.dont_write_bytecode = False
 
 
-def compile_daemon_beside(here):
-    """A helper never run on this host (no __pycache__ yet) will most likely start the daemon: a process of its own
-    compiles the daemon's modules meanwhile, on another core, so that the daemon, forked off this bridge later,
-    imports them compiled rather than compiling them on the first call's path. It holds none of ssh's pipes and is
-    nobody's child to wait for; the pyc files are written whole (temp and rename), so either process may write one."""
-    if sys.pycache_prefix is not None or os.path.isdir(os.path.join(here, "__pycache__")):
-        return
+def never_run(here):
+    """Whether this helper has never run on this host: nothing of it is compiled yet."""
+    return sys.pycache_prefix is None and not os.path.isdir(os.path.join(here, "__pycache__"))
+
+
+def compile_daemon_beside():
+    """The first bridge of a helper new on this host will most likely start the daemon: a process of its own compiles
+    the daemon's modules meanwhile, on another core, so that the daemon, forked off the bridge later, imports them
+    compiled rather than compiling them on the first call's path. Forked once the bridge's own modules are loaded, it
+    compiles only the daemon's. It holds none of ssh's pipes and is nobody's child to wait for; a pyc file is written
+    whole (temp and rename), so either process may write it."""
     try:
         pid = os.fork()
     except OSError:
@@ -38,8 +42,10 @@ def compile_daemon_beside(here):
 def main(argv):
     role = argv[1] if len(argv) > 1 else ""
     if role == "bridge":
-        compile_daemon_beside(os.path.dirname(os.path.abspath(__file__)))
+        first = never_run(os.path.dirname(os.path.abspath(__file__)))
         from bridge import bridge
+        if first:
+            compile_daemon_beside()
         return bridge()
     if role in ("list", "detach"):
         from bridge import in_session

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import unittest
-from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -46,29 +45,29 @@ class MainTest(unittest.TestCase):
         self.assertTrue(any(name.startswith("bridge.") for name in compiled), compiled)
         self.assertFalse(any(name.startswith("daemon.") for name in compiled), "a bridge imports no daemon")
 
-    def test_a_helper_never_run_has_the_daemons_modules_compiled_by_a_process_of_its_own(self):
+    def test_a_bridge_of_a_helper_never_run_has_the_daemons_modules_compiled_by_a_process_of_its_own(self):
+        # The bridge's role without its bridge: what main() does up to bridge(), then what this process imported.
         copy = helper_copy(self)
         script = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); "
-                  "runpy.run_path(sys.argv[1] + '/__main__.py', run_name='helper')['compile_daemon_beside'](sys.argv[1]); "
-                  "print(sorted(m for m in ('bridge', 'daemon') if m in sys.modules))")
+                  "helper = runpy.run_path(sys.argv[1] + '/__main__.py', run_name='helper'); "
+                  "first = helper['never_run'](sys.argv[1]); import bridge; helper['compile_daemon_beside']() if first else 0; "
+                  "print(first, 'daemon' in sys.modules)")
         done = subprocess.run([sys.executable, "-S", "-c", script, copy], capture_output=True, text=True, timeout=30,
                               env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-        self.assertEqual((done.returncode, done.stdout, done.stderr), (0, "[]\n", ""), "the caller imports none of it")
-        cache, wanted, compiled, deadline = os.path.join(copy, "__pycache__"), {"daemon", "terminal"}, set(), time.time() + 20
-        while not wanted <= compiled and time.time() < deadline:
+        self.assertEqual((done.returncode, done.stdout, done.stderr), (0, "True False\n", ""))
+        cache, compiled, deadline = os.path.join(copy, "__pycache__"), set(), time.time() + 20
+        while not {"daemon", "terminal"} <= compiled and time.time() < deadline:
             time.sleep(0.05)
-            compiled = {name.partition(".")[0] for name in os.listdir(cache)} if os.path.isdir(cache) else set()
-        self.assertLessEqual(wanted, compiled)
+            compiled = {name.partition(".")[0] for name in os.listdir(cache)}
+        self.assertLessEqual({"daemon", "terminal", "bridge"}, compiled)
 
-    def test_a_helper_run_before_compiles_nothing_beside(self):
+    def test_a_helper_that_ran_before_is_not_run_for_the_first_time(self):
         copy = helper_copy(self)
-        os.mkdir(os.path.join(copy, "__pycache__"))
         self.addCleanup(setattr, sys, "dont_write_bytecode", sys.dont_write_bytecode)
         helper = runpy.run_path(os.path.join(copy, "__main__.py"), run_name="helper")
-        with mock.patch.object(os, "fork") as fork:
-            helper["compile_daemon_beside"](copy)
-        fork.assert_not_called()
-
+        self.assertTrue(helper["never_run"](copy))
+        os.mkdir(os.path.join(copy, "__pycache__"))
+        self.assertFalse(helper["never_run"](copy))
 
 if __name__ == "__main__":
     unittest.main()
