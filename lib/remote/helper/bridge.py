@@ -96,10 +96,6 @@ def start_daemon(path, rt, state):
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, 1024)
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the daemon handles it: a bridge may signal it early
-        # asyncio first, while a helper new on this host may still be compiling the daemon's modules beside
-        # (__main__.compile_daemon_beside); it goes without ssl, as where Python has none: OpenSSL loads slowly.
-        sys.modules["ssl"] = None
-        import asyncio  # noqa: F401
         from daemon import run_daemon
         run_daemon(listener, rt, state)
     except BaseException as exc:

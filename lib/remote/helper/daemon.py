@@ -461,6 +461,7 @@ class Daemon(Terminal):
 
 def run_daemon(listener, rt, state):
     """The daemon, forked off a bridge (start_daemon): its listening socket, runtime dir and state dir (or None)."""
+    sys.modules["ssl"] = None  # asyncio goes without, as where Python has none: OpenSSL loads slowly
     with suppress(OSError), open("/proc/self/comm", "w") as f:  # for `ps -e`: its argv is the bridge's
         f.write("sessh-daemon")
     try:
