@@ -2,7 +2,8 @@
  * Regenerates the helper's protocol constants (the generated region of
  * `lib/remote/helper/protocol.py`) from `lib/contract/spec.json`, then
  * `lib/remote/_helper_source.ts` from the helper's package
- * (`lib/remote/helper/`) and the loader beside it, and `_helper_hash.ts`
+ * (`lib/remote/helper/`, stripped of comments and docstrings) and the loader
+ * beside it, and `_helper_hash.ts`
  * (its hash and the protocol version alone, for the warm path), so that the published
  * module never reads files next to itself at run time. Run with
  * `deno task embed` after editing the spec, `lib/remote/helper/*.py` or
@@ -16,6 +17,7 @@ import {
   generatePythonProtocol,
   readHelperFiles,
   replaceGenerated,
+  stripForUpload,
 } from "../lib/remote/embed.ts";
 import { SPEC } from "../lib/contract/spec.ts";
 
@@ -27,8 +29,15 @@ if (protocol !== before) {
   await Deno.writeTextFile(protocolUrl, protocol);
   console.log("wrote lib/remote/helper/protocol.py (its generated constants)");
 }
-const files = await readHelperFiles(new URL("helper/", dir));
-const loader = await Deno.readTextFile(new URL("loader.py", dir));
+const files = await stripForUpload(
+  await readHelperFiles(new URL("helper/", dir)),
+);
+const [{ text: loader }] = await stripForUpload([
+  {
+    name: "loader.py",
+    text: await Deno.readTextFile(new URL("loader.py", dir)),
+  },
+]);
 await Deno.writeTextFile(
   new URL("_helper_source.ts", dir),
   await generateEmbeddedSource(files, loader),

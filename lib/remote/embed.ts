@@ -12,6 +12,7 @@
  */
 import { deflateSync } from "node:zlib";
 import { encodeBase64 } from "../bytes.ts";
+import { runCommand } from "../process.ts";
 
 /** One file of the helper: its name in the helper's directory and its text. */
 export interface HelperFile {
@@ -37,6 +38,46 @@ export interface HelperFile {
 export function isShipped(name: string): boolean {
   return /^[A-Za-z0-9_]+\.py$/.test(name) && !name.endsWith("_test.py") &&
     name !== "testing.py";
+}
+
+/**
+ * The helper's files as they are uploaded: without comments and docstrings,
+ * each removed line left empty so that line numbers in a host's traceback
+ * match the source. `upload_strip.py` (beside this module) does the work with
+ * Python's own tokenizer and parser, and refuses, naming the module, a result
+ * whose syntax tree or statement lines differ from the source's.
+ *
+ * @param files The helper's shipped files ({@linkcode readHelperFiles}).
+ * @returns The same files, stripped, in the same order.
+ * @throws {Error} When `python3` is missing or the stripped form would not be the same program.
+ *
+ * @example
+ * ```ts ignore
+ * import { stripForUpload } from "./embed.ts";
+ * const [file] = await stripForUpload([{ name: "a.py", text: "x = 1  # one\n" }]);
+ * console.log(JSON.stringify(file.text)); // "x = 1\n"
+ * ```
+ */
+export async function stripForUpload(
+  files: HelperFile[],
+): Promise<HelperFile[]> {
+  const script = new URL("upload_strip.py", import.meta.url).pathname;
+  const input = Object.fromEntries(files.map((f) => [f.name, f.text]));
+  const result = await runCommand(["python3", "-I", script], {
+    stdin: new TextEncoder().encode(JSON.stringify(input)),
+    timeoutMs: 30_000,
+  });
+  if (result.code !== 0) {
+    throw new Error(
+      `Cannot strip the helper for its upload: python3 ${script} exited ${result.code}: ${
+        new TextDecoder().decode(result.stderr).trim()
+      }`,
+    );
+  }
+  const stripped: Record<string, string> = JSON.parse(
+    new TextDecoder().decode(result.stdout),
+  );
+  return files.map(({ name }) => ({ name, text: stripped[name] }));
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   generatePythonProtocol,
   type ProtocolSpec,
   replaceGenerated,
+  stripForUpload,
 } from "./embed.ts";
 
 const SMALL: ProtocolSpec = {
@@ -98,5 +99,68 @@ Deno.test("replaceGenerated() swaps the region and nothing else, and refuses a s
   assert.throws(
     () => replaceGenerated(source + source, next),
     /one generated region/,
+  );
+});
+
+const PROSE = [
+  '"""The module."""',
+  "# a comment line",
+  "import re  # trailing",
+  'HASH = "#not a comment"',
+  'TEXT = """',
+  "# inside a string",
+  '"""',
+  'LINE = f"{HASH}#{TEXT}"',
+  "",
+  "",
+  "def f():",
+  '    """Does f.',
+  "",
+  '    At length."""',
+  "    return re",
+  "",
+  "",
+  "def g():",
+  '    """Only a docstring."""',
+  "",
+  "",
+  'def h(): "kept: it shares its line"',
+  "",
+].join("\n");
+
+Deno.test("stripForUpload() drops comments and docstrings, keeps strings, lines and the program", async () => {
+  const [stripped] = await stripForUpload([{ name: "m.py", text: PROSE }]);
+  assert.equal(stripped.name, "m.py");
+  assert.deepEqual(stripped.text.split("\n"), [
+    '""',
+    "",
+    "import re",
+    'HASH = "#not a comment"',
+    'TEXT = """',
+    "# inside a string",
+    '"""',
+    'LINE = f"{HASH}#{TEXT}"',
+    "",
+    "",
+    "def f():",
+    '    ""',
+    "",
+    "",
+    "    return re",
+    "",
+    "",
+    "def g():",
+    '    ""',
+    "",
+    "",
+    'def h(): "kept: it shares its line"',
+    "",
+  ]);
+});
+
+Deno.test("stripForUpload() refuses a module Python cannot parse, and says which script", async () => {
+  await assert.rejects(
+    stripForUpload([{ name: "bad.py", text: "def (:\n" }]),
+    /Cannot strip the helper for its upload: python3 .*upload_strip\.py exited 1: .*cannot parse bad\.py/s,
   );
 });
