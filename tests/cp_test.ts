@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { assertTouchesNoTimers, sessh, sesshJson } from "./_cli.ts";
+import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 
 async function sha256(path: string): Promise<string> {
   const data = await Deno.readFile(path);
@@ -86,6 +87,40 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
         failure(down).message,
         /--via stream sends one file to the host/,
       );
+    },
+  );
+
+  await t.step(
+    "a download through the daemon takes a bridge of its own, an upload the agent's",
+    async () => {
+      // Through the agent each byte down is read from ssh's pipe and
+      // written on once more (bench:bulk).
+      const marks = async (from: string, to: string) => {
+        const got = await sessh(sshd, ["cp", "--via", "helper", from, to], {
+          env: { SESSH_TRACE_PHASES: "1" },
+        });
+        assert.equal(got.code, 0, got.stderr);
+        const line = got.stderr.split("\n")
+          .find((l) => l.startsWith(PHASE_LINE_PREFIX));
+        assert.ok(line, got.stderr);
+        return Object.keys(
+          JSON.parse(line.slice(PHASE_LINE_PREFIX.length)).marks,
+        );
+      };
+      await Deno.writeTextFile(`${dir}/lent.txt`, "lent\n");
+      const up = await marks(
+        `${dir}/lent.txt`,
+        `${dest}:${remoteDir}/lent.txt`,
+      );
+      const down = await marks(
+        `${dest}:${remoteDir}/lent.txt`,
+        `${dir}/own.txt`,
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/own.txt`), "lent\n");
+      if (usesControlMaster()) {
+        assert.ok(up.includes("lent"), `the upload borrowed nothing: ${up}`);
+        assert.ok(!down.includes("lent"), `the download borrowed: ${down}`);
+      }
     },
   );
 
