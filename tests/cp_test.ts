@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { assertTouchesNoTimers, sessh, sesshJson } from "./_cli.ts";
-import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 
 async function sha256(path: string): Promise<string> {
   const data = await Deno.readFile(path);
@@ -68,75 +67,8 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
     });
   }
 
-  await t.step(
-    "one file up goes by default as the helper's stream, byte for byte",
-    async () => {
-      const up = await sesshJson(sshd, [
-        "cp",
-        source,
-        `${dest}:${remoteDir}/up-stream.bin`,
-      ]);
-      assert.equal(up.code, 0, JSON.stringify(up.json));
-      assert.equal(up.json.via, usesControlMaster() ? "stream" : "helper");
-      assert.equal(up.json.bytes, size);
-      assert.equal(up.json.remote_path, `${remoteDir}/up-stream.bin`);
-      assert.equal(await sha256(`${remoteDir}/up-stream.bin`), digest);
-      const down = await cp("stream", `${dest}:${remoteDir}/up.bin`, dir);
-      assert.equal(down.code, 2);
-      assert.match(
-        failure(down).message,
-        /--via stream sends one file to the host/,
-      );
-    },
-  );
-
-  await t.step(
-    "a download through the daemon takes a bridge of its own, an upload the agent's",
-    async () => {
-      // Through the agent each byte down is read from ssh's pipe and
-      // written on once more (bench:bulk).
-      const marks = async (from: string, to: string) => {
-        const got = await sessh(sshd, ["cp", "--via", "helper", from, to], {
-          env: { SESSH_TRACE_PHASES: "1" },
-        });
-        assert.equal(got.code, 0, got.stderr);
-        const line = got.stderr.split("\n")
-          .find((l) => l.startsWith(PHASE_LINE_PREFIX));
-        assert.ok(line, got.stderr);
-        return Object.keys(
-          JSON.parse(line.slice(PHASE_LINE_PREFIX.length)).marks,
-        );
-      };
-      await Deno.writeTextFile(`${dir}/lent.txt`, "lent\n");
-      const up = await marks(
-        `${dir}/lent.txt`,
-        `${dest}:${remoteDir}/lent.txt`,
-      );
-      const down = await marks(
-        `${dest}:${remoteDir}/lent.txt`,
-        `${dir}/own.txt`,
-      );
-      assert.equal(await Deno.readTextFile(`${dir}/own.txt`), "lent\n");
-      if (usesControlMaster()) {
-        assert.ok(up.includes("lent"), `the upload borrowed nothing: ${up}`);
-        assert.ok(!down.includes("lent"), `the download borrowed: ${down}`);
-      }
-    },
-  );
-
   await t.step("a directory takes the file under its name", async () => {
     await Deno.writeTextFile(`${dir}/named.txt`, "by name\n");
-    await Deno.remove(`${remoteDir}/named.txt`).catch(() => {});
-    const streamed = await cp(
-      "stream",
-      `${dir}/named.txt`,
-      `${dest}:${remoteDir}`,
-    );
-    assert.equal(streamed.json.remote_path, `${remoteDir}/named.txt`);
-    assert.equal(
-      await Deno.readTextFile(`${remoteDir}/named.txt`),
-      "by name\n",
-    );
     for (const via of ["sftp", "helper"]) {
       const up = await cp(via, `${dir}/named.txt`, `${dest}:${remoteDir}`);
       assert.equal(up.json.remote_path, `${remoteDir}/named.txt`);
@@ -152,15 +84,6 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
     async () => {
       const small = `${dir}/small.bin`;
       await randomFile(small, 3 << 20);
-      for (const old of [1000, 5 << 20]) {
-        await Deno.writeFile(`${remoteDir}/old.bin`, new Uint8Array(old));
-        const up = await cp("stream", small, `${dest}:${remoteDir}/old.bin`);
-        assert.equal(up.code, 0, JSON.stringify(up.json));
-        assert.equal(
-          await sha256(`${remoteDir}/old.bin`),
-          await sha256(small),
-        );
-      }
       for (const via of ["sftp", "helper"]) {
         for (const old of [1000, 5 << 20]) {
           await Deno.writeFile(`${remoteDir}/old.bin`, new Uint8Array(old));
@@ -411,14 +334,6 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
         );
         assert.equal(failure(noParent).code, "no_file");
       }
-      const noParent = await cp(
-        "stream",
-        `${dir}/note.txt`,
-        `${dest}:${remoteDir}/absent/dir/note.txt`,
-      );
-      assert.equal(noParent.code, 1);
-      assert.equal(failure(noParent).code, "no_file");
-      assert.match(failure(noParent).message, /absent\/dir\/note\.txt/);
       const fromDir = await sessh(sshd, [
         "cp",
         `${dest}:${remoteDir}`,
@@ -436,7 +351,7 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
   );
 });
 
-Deno.test("cp on a host without the sftp subsystem streams a file up and copies the rest through the daemon, and says so", async () => {
+Deno.test("cp on a host without the sftp subsystem copies through the daemon, and says so", async () => {
   await using sshd = await startSshd({ sftp: false });
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
   await randomFile(`${dir}/a.bin`, 5 << 20);
@@ -446,8 +361,7 @@ Deno.test("cp on a host without the sftp subsystem streams a file up and copies 
     `${sshd.dest}:a.bin`,
   ]);
   assert.equal(up.code, 0, JSON.stringify(up.json));
-  // The stream needs no sftp; without a master the daemon is the default.
-  assert.equal(up.json.via, usesControlMaster() ? "stream" : "helper");
+  assert.equal(up.json.via, "helper");
   assert.equal(up.json.remote_path, `${sshd.home}/a.bin`);
   assert.equal(
     await sha256(`${sshd.home}/a.bin`),
@@ -515,7 +429,7 @@ Deno.test("cp to a device, a pipe or a missing directory says what to do, with n
 // Deno's global timers cost 10–25 ms the first time a process touches them
 // (lib/timer.ts): a 100 MB copy that scp makes in under a second leaves
 // sessh about 95 ms of its own to reach 0.9× scp (issue 21).
-Deno.test("cp through its stream or sftp never touches Deno's global timers, either way", async () => {
+Deno.test("cp through sftp never touches Deno's global timers, either way", async () => {
   await using sshd = await startSshd();
   const local = `${sshd.dir}/timers.txt`;
   await Deno.writeTextFile(local, "timers\n");

@@ -161,14 +161,12 @@ export function payloadOf(
 /**
  * Connects for one call. With `budgetMs` (the call's `--timeout`) giving up
  * comes no later than that; whatever fails here failed before anything was
- * sent, and the error says so. With `ownBridge`, a call that moves many
- * bytes starts a bridge of its own through the master rather than borrow
- * the agent's, which would relay each byte once more.
+ * sent, and the error says so.
  */
 export async function connect(
   t: Place,
   flags: CommonFlags,
-  options: { budgetMs?: number; delivers?: boolean; ownBridge?: boolean } = {},
+  options: { budgetMs?: number; delivers?: boolean } = {},
 ): Promise<SesshClient> {
   markPhase("handler");
   const { budgetMs, delivers } = options;
@@ -187,9 +185,7 @@ export async function connect(
       ssh: sshFlags(flags),
       connectTimeoutMs: Math.min(usual, budgetMs ?? usual),
       env,
-      // Without a master the agent's connection saves a login of its own.
-      warm: env.SESSH_AGENT !== "0" &&
-        !(options.ownBridge && settings.controlMaster),
+      warm: env.SESSH_AGENT !== "0",
     });
     markPhase("connected");
     return client;

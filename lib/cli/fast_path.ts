@@ -216,9 +216,9 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
 };
 
 /** `cp --via`'s value, as its grammar's enum takes it. */
-function parseVia(value: string): "stream" | "sftp" | "helper" {
-  if (value !== "stream" && value !== "sftp" && value !== "helper") {
-    throw new RangeError(`--via takes stream, sftp or helper, not ${value}`);
+function parseVia(value: string): "sftp" | "helper" {
+  if (value !== "sftp" && value !== "helper") {
+    throw new RangeError(`--via takes sftp or helper, not ${value}`);
   }
   return value;
 }

@@ -120,7 +120,6 @@ const ACCEPTED: string[][] = [
   ["cp", "--json", "a.bin", "h:"],
   ["cp", "a", "h:b", "--resume", "--via", "sftp"],
   ["cp", "--recursive", "d", "h:d", "--via", "helper", "-p", "2222"],
-  ["cp", "a", "h:b", "--via", "stream"],
   ["cp", "-F", "conf", "-o", "A=b", "h:x", "y", "--json"],
 ];
 

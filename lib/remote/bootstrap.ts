@@ -25,8 +25,7 @@ const MAX_NOISE = 1024 * 1024;
  *
  * @param options `pushHelper`: the helper follows on stdin unasked (see
  *   {@linkcode handshake}); `noProcfs`: the helper (and a daemon it starts)
- *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`); `role`:
- *   the helper's role, `bridge` unless `cp` streams a file up (`put`).
+ *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`).
  * @returns The command for `ssh … host COMMAND`.
  *
  * @example
@@ -36,11 +35,7 @@ const MAX_NOISE = 1024 * 1024;
  * ```
  */
 export function bridgeCommand(
-  options: {
-    pushHelper?: boolean;
-    noProcfs?: boolean;
-    role?: "bridge" | "put";
-  } = {},
+  options: { pushHelper?: boolean; noProcfs?: boolean } = {},
 ): string {
   const hex = Array.from(
     new TextEncoder().encode(LOADER_SOURCE),
@@ -53,7 +48,7 @@ export function bridgeCommand(
   const procfs = options.noProcfs ? "SESSH_NO_PROCFS=1 " : "";
   return `exec env ${procfs}SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
     options.pushHelper ? "+" : ""
-  } ${options.role ?? "bridge"}`;
+  } bridge`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */

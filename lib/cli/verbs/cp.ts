@@ -1,9 +1,7 @@
 /**
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
- * `[user@]host:path`), through the destination's ControlMaster: one file
- * up as a stream of the helper's over an ssh channel (cp_stream.ts), the
- * rest with the host's sftp subsystem, or through the sessh daemon where
- * there is none
+ * `[user@]host:path`), through the destination's ControlMaster: with the
+ * host's sftp subsystem, or through the sessh daemon where there is none
  * (or with `--via helper`, or by default without a master:
  * `SESSH_CONTROL_MASTER=no`, where `--via sftp` makes a connection of its own).
  * `--resume` continues a cut copy when the part at the destination is the
@@ -17,7 +15,6 @@ import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
 import { fileViaSftp } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
-import { uploadViaStream } from "./cp_stream.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
 import { CAPS } from "../../contract/spec.ts";
@@ -30,12 +27,8 @@ import { markPhase } from "../../phases.ts";
 export interface CpFlags extends CommonFlags {
   /** Continue a cut copy. */
   resume?: boolean;
-  /**
-   * How the bytes go: a stream of the helper's over an ssh channel (the
-   * default for one file up, not resumed), the host's sftp subsystem (the
-   * default otherwise), or the daemon.
-   */
-  via?: "stream" | "sftp" | "helper";
+  /** How the bytes go: the host's sftp subsystem (the default) or the daemon. */
+  via?: "sftp" | "helper";
   /** Copy a directory tree, as scp -r. */
   recursive?: boolean;
 }
@@ -119,21 +112,7 @@ export async function cpCommand(
       "cp -r --resume checks each file through the sessh daemon; leave out --via sftp",
     );
   }
-  if (
-    flags.via === "stream" &&
-    (flags.recursive || flags.resume || direction === "download")
-  ) {
-    throw new UsageError(
-      "cp --via stream sends one file to the host anew; for a download, -r or --resume leave out --via stream",
-    );
-  }
-  // Through the agent, a download through the daemon cost 90 ms more per
-  // 100 MB (the agent reads ssh's pipe and writes each byte on); an upload
-  // went faster through it, its writes to ssh's pipe then on a core of
-  // the agent's.
-  await using client = await connect({ dest: remote.host! }, flags, {
-    ownBridge: flags.via === "helper" && direction === "download",
-  });
+  await using client = await connect({ dest: remote.host! }, flags);
   let remotePath = remote.path || ".";
   if (name !== undefined && !/^[/~]/.test(remotePath)) {
     const cwd = (await client.session(name).status()).cwd;
@@ -146,23 +125,15 @@ export async function cpCommand(
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
   };
-  // Without a master, sftp or a stream would cost a connection of its own:
-  // the daemon, already connected, carries the bytes unless they are asked
-  // for. A stream sends one file anew, planned by the daemon (`files`).
-  const streams = direction === "upload" && !options.recursive &&
-    !options.resume && client.daemon.caps.includes(CAPS.files);
+  // Without a master, sftp would cost a connection of its own: the
+  // daemon, already connected, carries the bytes unless sftp is asked for.
   let via = flags.via ??
     (options.recursive && options.resume || client.master === null
       ? "helper"
-      : streams
-      ? "stream"
       : "sftp");
   let notice: string | undefined;
   let copied: TransferResult | null = null;
   try {
-    if (via === "stream") {
-      copied = await uploadViaStream(client, local.path, remotePath, options);
-    }
     if (via === "sftp") {
       copied = await (options.recursive ? treeViaSftp : fileViaSftp)(
         client,

@@ -10,7 +10,7 @@ import { switchFlag, verbCommand } from "../grammar.ts";
 /** `cp [NAME] SRC DEST`, one side `[user@]host:path`. */
 export const cp = verbCommand<CpFlags, [string, string, string | undefined]>({
   brief:
-    "copy a file to or from the host through the master (a stream, sftp, or the daemon)",
+    "copy a file to or from the host through the master (sftp, or the daemon)",
   flags: {
     resume: switchFlag(
       "continue a cut copy (its start checked by SHA-256)",
@@ -20,9 +20,8 @@ export const cp = verbCommand<CpFlags, [string, string, string | undefined]>({
     ),
     via: {
       kind: "enum",
-      values: ["stream", "sftp", "helper"],
-      brief:
-        "default stream for one file up, else sftp (the daemon where the host has none)",
+      values: ["sftp", "helper"],
+      brief: "default sftp (the daemon where the host has none)",
       optional: true,
     },
   },
