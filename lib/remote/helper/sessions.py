@@ -40,6 +40,13 @@ class Session:
         # in_waiters: (in_done once its bytes are written, client, request id, their count).
         self.inq, self.inq_pos, self.in_done, self.in_waiters = bytearray(), 0, 0, []
         self.in_writing, self.in_progress = False, 0.0
+        # queued_input() when the shell's line was last known empty: a run's line ended, with its Enter, at the
+        # prompt that followed, and nothing typed since.
+        self.line_empty_at = None
+
+    def queued_input(self):
+        """Bytes of input queued for the PTY since the session began, written or not."""
+        return self.in_done + len(self.inq) - self.inq_pos
 
     @property
     def end(self):
