@@ -39,7 +39,7 @@ def op_subscribe(daemon, client, msg):
     matcher = start_matcher(daemon, spec, start) if isinstance(spec, dict) else None
     client.matchers.pop(session.name, None)
     level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
-    client.reply(msg.get("id"), start=start, end=session.end, running=session.info()["running"],
+    client.reply(msg.get("id"), start=start, end=session.end, running=session.busy()[0],
                  evicted=isinstance(since, int) and since < session.base, last_exit=session.last_exit)
     if level == "output":  # the backlog, then live output, paced by what the client reads
         client.feeds[session.name] = Feed(session, start)
