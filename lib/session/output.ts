@@ -252,6 +252,7 @@ async function readAhead(
 const ZSH_PROMPT_SP =
   // deno-lint-ignore no-control-regex
   /(?:\x1b\[1m\x1b\[7m[%#]\x1b\[27m\x1b\[1m\x1b\[0m)? *\r \r$/;
+const LATIN1 = new TextDecoder("latin1");
 
 /**
  * Removes the tail zsh prints before every prompt from a command's output.
@@ -267,8 +268,14 @@ const ZSH_PROMPT_SP =
  * ```
  */
 export function stripPromptTail(data: Uint8Array): Uint8Array {
-  const tailStart = Math.max(0, data.length - 1200);
-  const tail = new TextDecoder("latin1").decode(data.subarray(tailStart));
+  const n = data.length;
+  // The tail ends with "\r \r": output that does not is left as it is
+  // without being decoded, as a run's almost always is.
+  if (n < 3 || data[n - 1] !== 13 || data[n - 2] !== 32 || data[n - 3] !== 13) {
+    return data;
+  }
+  const tailStart = Math.max(0, n - 1200);
+  const tail = LATIN1.decode(data.subarray(tailStart));
   const match = ZSH_PROMPT_SP.exec(tail);
   return match ? data.subarray(0, tailStart + match.index) : data;
 }
