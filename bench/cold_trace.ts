@@ -3,7 +3,8 @@
  * adds a delay and records every chunk: the round trips of each (the
  * primary figure: a count, not a time) and their times, in one run; then
  * where the cold call's time goes, phase by phase (medians, see
- * `COLD_PHASES`).
+ * `COLD_PHASES`); last, the helper's start on its own, without ssh
+ * (`_remote_start.ts`), beside the interpreter's bare start.
  *
  * Usage: `deno task bench:cold [DELAY_MS] [RUNS]` (50 ms each way, 5 runs).
  *
@@ -20,6 +21,7 @@ import {
 import { runCommand } from "../lib/process.ts";
 import { freshSshArgv, wipe } from "./bench.ts";
 import { percentile } from "./_stats.ts";
+import { pythonStart, remoteStart } from "./_remote_start.ts";
 
 const delayMs = Number(Deno.args[0] ?? 50);
 const runs = Number(Deno.args[1] ?? 5);
@@ -79,4 +81,25 @@ for (const phase of [...COLD_PHASES, { key: "total", label: "total" }]) {
   if (ms !== undefined) {
     console.log(`  ${ms.toFixed(0).padStart(5)}  ${phase.label}`);
   }
+}
+const starts: { python: number[]; greeted: number[]; replied: number[] } = {
+  python: [],
+  greeted: [],
+  replied: [],
+};
+for (let run = 0; run < runs; run++) {
+  starts.python.push(await pythonStart());
+  const { greeted, replied } = await remoteStart();
+  starts.greeted.push(greeted);
+  starts.replied.push(replied);
+}
+console.log("the helper's start on a new host, without ssh (medians, ms):");
+for (
+  const [label, values] of [
+    ["python3 -S -c pass", starts.python],
+    ["the bridge's greeting (daemon forked)", starts.greeted],
+    ["the hello's reply (daemon serving)", starts.replied],
+  ] as const
+) {
+  console.log(`  ${median(values).toFixed(0).padStart(5)}  ${label}`);
 }

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon  # noqa: E402
 from daemon import OPS, Daemon  # noqa: E402
 from files import or_none  # noqa: E402
-from framing import pack  # noqa: E402
+from framing import frame, pack  # noqa: E402
 from registry import running  # noqa: E402
 from testing import FakeLoop, bare_daemon  # noqa: E402
 
@@ -25,6 +25,39 @@ class OpsTest(unittest.TestCase):
             "read", "subscribe", "unsubscribe", "history", "result", "timeline", "attach", "detach",
             "fstat", "fread", "fwrite", "fmkdir", "flist", "fhash"]))
         self.assertEqual([name for name in dir(Daemon) if name.startswith("op_")], [])
+
+
+class HandoverTest(unittest.TestCase):
+    @unittest.skipUnless(hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), "pipe sizes are Linux's")
+    def test_a_channel_that_reads_a_file_gets_a_stdout_pipe_of_a_mebibyte(self):
+        import asyncio, fcntl, socket, tempfile
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        bare_daemon(self, loop)
+        self.daemon.clients = []
+        with tempfile.NamedTemporaryFile() as source:
+            source.write(b"x" * 1000)
+            source.flush()
+            # The channel's stdin and stdout, as ssh's pipes reach the bridge.
+            daemon_reads, client_writes = os.pipe()
+            client_reads, daemon_writes = os.pipe()
+            conn, bridge = socket.socketpair()
+            self.addCleanup(bridge.close)
+            self.addCleanup(os.close, client_reads)
+            sizes = []
+
+            async def served():
+                task = loop.create_task(self.daemon.serve_channel(conn, [daemon_reads, daemon_writes], {"id": 0}))
+                await asyncio.sleep(0.05)
+                sizes.append(fcntl.fcntl(client_reads, fcntl.F_GETPIPE_SZ))
+                os.write(client_writes, frame({"op": "fread", "id": 1, "path": source.name, "offset": 0, "max": 100}))
+                await asyncio.sleep(0.05)
+                sizes.append(fcntl.fcntl(client_reads, fcntl.F_GETPIPE_SZ))
+                os.close(client_writes)  # the channel is over
+                await asyncio.wait_for(task, 5)
+            loop.run_until_complete(served())
+        self.assertLess(sizes[0], 1 << 20)
+        self.assertGreaterEqual(sizes[1], 1 << 20)
 
 
 class SignalSessionTest(unittest.TestCase):
