@@ -37,6 +37,25 @@ export function useExitBoundTimers(on = true): void {
   exitBound = on;
 }
 
+/** A timer in the shared queue. */
+interface Entry {
+  /** `performance.now()` when it is due. */
+  at: number;
+  fire: () => void;
+  live: boolean;
+}
+
+// Every timer of the process waits in one queue (a binary heap by due time)
+// behind one runtime timer, armed for the earliest: Deno's setTimeout and
+// clearTimeout cost over a microsecond a pair (a Timeout object, an async
+// id, two ops) and its garbage, and a `run` starts three timers, which
+// almost never fire. A cancelled timer stays in the queue until it comes
+// due or the queue is compacted; with none left live, the runtime timer is
+// cancelled too, so that a script's process can end.
+const queue: Entry[] = [];
+let liveCount = 0;
+let armed: { at: number; cancel: () => void } | null = null;
+
 /**
  * Calls `fire` once after `ms` milliseconds unless cancelled first.
  *
@@ -52,19 +71,118 @@ export function useExitBoundTimers(on = true): void {
  * ```
  */
 export function startTimer(ms: number, fire: () => void): CancelTimer {
-  const delay = Math.max(0, ms);
-  if (!exitBound) {
-    const id = setTimeout(fire, delay);
-    return () => clearTimeout(id);
-  }
-  let live = true;
-  AbortSignal.timeout(delay).addEventListener("abort", () => {
-    if (live) {
-      live = false;
-      fire();
-    }
-  }, { once: true });
-  return () => {
-    live = false;
+  const entry: Entry = {
+    at: performance.now() + Math.max(0, ms),
+    fire,
+    live: true,
   };
+  push(entry);
+  liveCount++;
+  if (entry.at < armedAt()) arm(entry.at);
+  return () => {
+    if (!entry.live) return;
+    entry.live = false;
+    liveCount--;
+    if (liveCount === 0) {
+      armed?.cancel();
+      armed = null;
+      queue.length = 0;
+    } else if (queue.length > 64 && queue.length > 4 * liveCount) compact();
+  };
+}
+
+/**
+ * Timers in the queue, cancelled ones not yet dropped included: what it
+ * holds stays within a few times the live timers.
+ *
+ * @returns The count.
+ *
+ * @example
+ * ```ts
+ * import { queuedTimers } from "./timer.ts";
+ * console.log(queuedTimers()); // 0
+ * ```
+ */
+export function queuedTimers(): number {
+  return queue.length;
+}
+
+/** When the runtime timer is armed for; Infinity when it is not. */
+function armedAt(): number {
+  return armed?.at ?? Infinity;
+}
+
+/** Arms the runtime timer for `at`, in place of the one armed. */
+function arm(at: number): void {
+  armed?.cancel();
+  const delay = Math.max(0, Math.ceil(at - performance.now()));
+  if (!exitBound) {
+    const id = setTimeout(due, delay);
+    armed = { at, cancel: () => clearTimeout(id) };
+    return;
+  }
+  const mine = { at, cancel: () => {} };
+  AbortSignal.timeout(delay).addEventListener("abort", () => {
+    if (armed === mine) due();
+  }, { once: true });
+  armed = mine;
+}
+
+/** Fires what is due, then arms for the next. */
+function due(): void {
+  armed = null;
+  try {
+    while (queue.length) {
+      const next = queue[0];
+      if (next.live && next.at > performance.now()) break;
+      pop();
+      if (!next.live) continue;
+      next.live = false;
+      liveCount--;
+      next.fire();
+    }
+  } finally {
+    // A timer that fired may have started (and armed) another.
+    if (queue.length && queue[0].at < armedAt()) arm(queue[0].at);
+  }
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.at < b.at;
+}
+
+function push(entry: Entry): void {
+  let i = queue.push(entry) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(entry, queue[parent])) break;
+    queue[i] = queue[parent];
+    i = parent;
+  }
+  queue[i] = entry;
+}
+
+function pop(): void {
+  const last = queue.pop()!;
+  if (queue.length === 0) return;
+  let i = 0;
+  while (true) {
+    const left = 2 * i + 1;
+    if (left >= queue.length) break;
+    const child =
+      left + 1 < queue.length && before(queue[left + 1], queue[left])
+        ? left + 1
+        : left;
+    if (!before(queue[child], last)) break;
+    queue[i] = queue[child];
+    i = child;
+  }
+  queue[i] = last;
+}
+
+/** Drops the cancelled timers and rebuilds the heap from the live ones. */
+function compact(): void {
+  const keep = queue.filter((entry) => entry.live);
+  queue.length = 0;
+  for (const entry of keep) push(entry);
 }
