@@ -88,3 +88,22 @@ Deno.test("the bundle reads no chunk a call does not run: --version with the MCP
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("the bundle loads the thin client with its entry, not by a first import()", async () => {
+  const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
+  try {
+    const entry = await buildBundle(out);
+    const code = await Deno.readTextFile(entry);
+    const statics = [...code.matchAll(/\bfrom\s*"\.\/([\w.-]+\.js)"/g)]
+      .map((m) => m[1]);
+    const holders = statics.filter((name) =>
+      Deno.readTextFileSync(`${out}/${name}`).includes(
+        "// lib/cli/thin_client.ts",
+      )
+    );
+    assert.equal(holders.length, 1, `cli.js imports ${statics}`);
+    assert.doesNotMatch(code, /\bimport\(`\.\/thin_client-/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
