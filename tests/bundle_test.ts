@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { runCommand } from "../lib/process.ts";
 import { buildBundle } from "./_bundle.ts";
+import { ENTRY_CHUNK } from "../scripts/bundle.ts";
 import { initializeOverStdio } from "./_mcp.ts";
 
 Deno.test("the bundle runs run, logs and screen end to end from another directory", async () => {
@@ -89,19 +90,20 @@ Deno.test("the bundle reads no chunk a call does not run: --version with the MCP
   }
 });
 
-Deno.test("the bundle loads the thin client with its entry, not by a first import()", async () => {
+Deno.test("the bundle loads the thin client with its entry, in one chunk with the leaves it shares", async () => {
   const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
   try {
     const entry = await buildBundle(out);
     const code = await Deno.readTextFile(entry);
-    const statics = [...code.matchAll(/\bfrom\s*"\.\/([\w.-]+\.js)"/g)]
-      .map((m) => m[1]);
-    const holders = statics.filter((name) =>
-      Deno.readTextFileSync(`${out}/${name}`).includes(
-        "// lib/cli/thin_client.ts",
-      )
+    const statics = new Set(
+      [...code.matchAll(/^import\s[^;]*"\.\/([\w.-]+\.js)";$/gm)]
+        .map((m) => m[1]),
     );
-    assert.equal(holders.length, 1, `cli.js imports ${statics}`);
+    // Every module loaded at start costs a call its read and compile.
+    assert.deepEqual([...statics], [ENTRY_CHUNK]);
+    const joined = await Deno.readTextFile(`${out}/${ENTRY_CHUNK}`);
+    assert.match(joined, /^\/\/ lib\/cli\/thin_client\.ts$/m);
+    assert.doesNotMatch(joined, /^import\s/m);
     assert.doesNotMatch(code, /\bimport\(`\.\/thin_client-/);
   } finally {
     await Deno.remove(out, { recursive: true });
