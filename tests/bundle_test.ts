@@ -90,7 +90,7 @@ Deno.test("the bundle reads no chunk a call does not run: --version with the MCP
   }
 });
 
-Deno.test("the bundle loads the thin client with its entry, in one chunk with the leaves it shares", async () => {
+Deno.test("the bundle loads the thin client with its entry, in one chunk with the leaves it shares, compiled as it loads", async () => {
   const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
   try {
     const entry = await buildBundle(out);
@@ -104,6 +104,10 @@ Deno.test("the bundle loads the thin client with its entry, in one chunk with th
     const joined = await Deno.readTextFile(`${out}/${ENTRY_CHUNK}`);
     assert.match(joined, /^\/\/ lib\/cli\/thin_client\.ts$/m);
     assert.doesNotMatch(joined, /^import\s/m);
+    // Compiled with the module, not at each call's first use of them.
+    for (const file of [code, joined]) {
+      assert.doesNotMatch(file, /^(async )?function\b/m);
+    }
     assert.doesNotMatch(code, /\bimport\(`\.\/thin_client-/);
   } finally {
     await Deno.remove(out, { recursive: true });
