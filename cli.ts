@@ -10,12 +10,13 @@
  */
 // Only what every call needs is imported here: `--version` is answered
 // before the parser and the library load, at the cost of Deno's own start,
-// and every other call loads the command line's body (`lib/cli/main.ts`).
-// The thin client is the exception: a warm call is the commonest, and Deno
-// loads a module with the program for less than its first `import()`
-// costs (about 1 ms); the client imports leaves alone (issue 21).
+// and every other call loads the thin client or the command line's body
+// (`lib/cli/main.ts`). The bundle loads the thin client with this module
+// (`scripts/bundle.ts`): a warm call is the commonest, and Deno loads a
+// module with the program for less than its first `import()` costs (about
+// 0.4 ms); from the sources, where its six modules would cost every
+// `--version` 0.5 ms, it is imported when a call may be thin (issue 21).
 import { VERSION } from "./lib/cli/context.ts";
-import { thinCall } from "./lib/cli/thin_client.ts";
 import { markPhase, phaseLine } from "./lib/phases.ts";
 import { setCliEntry } from "./lib/transport/cli_entry.ts";
 
@@ -66,7 +67,9 @@ export async function main(args: string[]): Promise<number> {
   // The client reads SESSH_AGENT and SESSH_AGENT_THIN with the rest of the
   // environment it sends: a read of its own costs a warm call 0.3 ms.
   if (THIN.test(args[args[0] === "--json" ? 1 : 0])) {
-    const code = await thinCall(args);
+    const code = await (await import("./lib/cli/thin_client.ts")).thinCall(
+      args,
+    );
     if (code !== null) return code;
   }
   const body = import("./lib/cli/main.ts");

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { runCommand } from "../lib/process.ts";
 import { buildBundle } from "./_bundle.ts";
+import { ENTRY_CHUNK } from "../scripts/bundle.ts";
 import { initializeOverStdio } from "./_mcp.ts";
 
 Deno.test("the bundle runs run, logs and screen end to end from another directory", async () => {
@@ -84,6 +85,30 @@ Deno.test("the bundle reads no chunk a call does not run: --version with the MCP
     const decoder = new TextDecoder();
     assert.equal(result.code, 0, `killed? ${decoder.decode(result.stderr)}`);
     assert.match(decoder.decode(result.stdout), /^\d+\.\d+\.\d+/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("the bundle loads the thin client with its entry, in one chunk with the leaves it shares, compiled as it loads", async () => {
+  const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
+  try {
+    const entry = await buildBundle(out);
+    const code = await Deno.readTextFile(entry);
+    const statics = new Set(
+      [...code.matchAll(/^import\s[^;]*"\.\/([\w.-]+\.js)";$/gm)]
+        .map((m) => m[1]),
+    );
+    // Every module loaded at start costs a call its read and compile.
+    assert.deepEqual([...statics], [ENTRY_CHUNK]);
+    const joined = await Deno.readTextFile(`${out}/${ENTRY_CHUNK}`);
+    assert.match(joined, /^\/\/ lib\/cli\/thin_client\.ts$/m);
+    assert.doesNotMatch(joined, /^import\s/m);
+    // Compiled with the module, not at each call's first use of them.
+    for (const file of [code, joined]) {
+      assert.doesNotMatch(file, /^(async )?function\b/m);
+    }
+    assert.doesNotMatch(code, /\bimport\(`\.\/thin_client-/);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -340,6 +340,46 @@ Deno.test("a thin call borrows its agent's bridge in the agent's own process, no
   assert.equal(await serving, true);
 });
 
+Deno.test("a thin call of a command that prints nothing gets no output record, only its exit code", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  const sent: [number, number][] = [];
+  const serving = runAgent({
+    controlDir: sshd.controlDir,
+    idleMs: 60_000,
+    runCall: (call, io) =>
+      runThinCall(call, {
+        ...io,
+        send: (kind, bytes) => {
+          sent.push([kind, bytes.length]);
+          return io.send(kind, bytes);
+        },
+      }),
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.statSync(endpoint);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const result = await thin(sshd, ["run", "w", sshd.dest, "--", "true"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "");
+  const output = sent.filter(([kind]) =>
+    kind === RECORD.stdout || kind === RECORD.stderr
+  );
+  assert.deepEqual(output, []);
+  // Its deadline is all the runner sent: the exit code is the agent's own.
+  assert.deepEqual(sent.map(([kind]) => kind), [RECORD.deadline]);
+  // Its endpoint gone, the agent retires.
+  Deno.removeSync(endpoint);
+  assert.equal(await serving, true);
+});
+
 Deno.test("a thin call is declined by an agent of another version, and runs in full", async () => {
   await using sshd = await startSshd();
   await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });

@@ -40,6 +40,9 @@ export async function runThinCall(
   const out = (kind: typeof RECORD.stdout | typeof RECORD.stderr) => {
     const write = async (data: string | Uint8Array) => {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      // Nothing to write (the empty output of `true`) is no record: the
+      // client would wake for it while the exit code is on its way.
+      if (bytes.length === 0) return;
       try {
         await io.send(kind, bytes);
       } catch (error) {

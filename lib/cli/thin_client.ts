@@ -31,7 +31,7 @@ import {
   RECORD,
   RecordReader,
 } from "../transport/thin_wire.ts";
-import { startTimer, useExitBoundTimers } from "../timer.ts";
+import { startDeadline } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
@@ -94,8 +94,6 @@ export async function thinCall(args: string[]): Promise<number | null> {
   if (!mayBeThin(args)) return null;
   const env = Deno.env.toObject();
   if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
-  // The cheap timers: this process ends with Deno.exit.
-  useExitBoundTimers();
   // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
   // report.
   const listen = listenOf(env);
@@ -190,7 +188,9 @@ async function proven(
   }
   const got = new Uint8Array(64 * 1024);
   let filled = 0;
-  const cancel = startTimer(ANSWER_MS, () => close(conn));
+  // Each wait of the client is on the agent's socket, whose read keeps the
+  // process alive: its deadlines need keep nothing else alive.
+  const cancel = startDeadline(ANSWER_MS, () => close(conn));
   try {
     while (filled < KEY_LENGTH) {
       const n = await conn.read(got.subarray(filled));
@@ -219,7 +219,7 @@ async function exchange(
 ): Promise<number | null> {
   const reader = new RecordReader();
   let timedOut = false;
-  let cancel = startTimer(ANSWER_MS + NO_DEADLINE_MS, () => {
+  let cancel = startDeadline(ANSWER_MS + NO_DEADLINE_MS, () => {
     timedOut = true;
     close(conn);
   });
@@ -251,7 +251,7 @@ async function exchange(
         if (record.kind === RECORD.deadline) {
           const ms = new DataView(record.bytes.buffer).getUint32(0);
           cancel();
-          cancel = startTimer(ms + GRACE_MS, () => {
+          cancel = startDeadline(ms + GRACE_MS, () => {
             timedOut = true;
             close(conn);
           });

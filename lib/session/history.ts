@@ -11,7 +11,9 @@ import {
   boundedText,
   DEFAULT_MAX_OUTPUT,
   keepFor,
+  type OutputRange,
   readRange,
+  replyRange,
   stripPromptTail,
 } from "./output.ts";
 import type { SessionLink } from "./link.ts";
@@ -51,6 +53,14 @@ export interface CommandResult extends CommandRecord {
   evicted: boolean;
   /** Cursor after the output returned, to read on from with `logs({ since })`. */
   cursor: number;
+}
+
+/** A command as `result` answered: its record, and its output when the daemon sent it along. */
+export interface AskedCommand {
+  /** The command. */
+  record: CommandRecord;
+  /** Its output, or null when it is to be read apart. */
+  range: OutputRange | null;
 }
 
 /** Options for {@linkcode Session.result}. */
@@ -124,32 +134,41 @@ export async function commandResult(
   return await commandOutput(
     link,
     name,
-    await commandRecord(link, name, options.commandId),
+    await commandRecord(link, name, options),
     options,
   );
 }
 
 /**
- * One command of the history, without its output: the first half of
- * {@linkcode commandResult}, for a caller that sends its request beside
- * another one.
+ * One command of the history, with its output when the daemon can send it
+ * along (it has finished, and what is left of it is short enough to be kept
+ * whole): the first half of {@linkcode commandResult}, for a caller that
+ * sends its request beside another one.
  *
  * @param link The link to the daemon.
  * @param name The session.
- * @param commandId Which command (default: the latest).
- * @returns The command as the daemon keeps it.
+ * @param options Which command (default: the latest), output bound.
+ * @returns The command as the daemon keeps it, and its output or null.
  * @throws {SesshError} `no_command` for an id the history does not hold.
  */
 export async function commandRecord(
   link: SessionLink,
   name: string,
-  commandId?: number,
-): Promise<CommandRecord> {
+  options: ResultOptions = {},
+): Promise<AskedCommand> {
   requireHistory(link);
   const fields: Message = { name };
-  if (commandId !== undefined) fields.command_id = commandId;
+  if (options.commandId !== undefined) fields.command_id = options.commandId;
+  // What readRange() would keep whole comes along: a second request would
+  // cost a round trip.
+  if (link.daemon.caps.includes(CAPS.result_output)) {
+    fields.output = 2 * keepFor(options.maxOutput ?? DEFAULT_MAX_OUTPUT);
+  }
   const reply = await link.connection.request(OPS.result, fields);
-  return record(reply.command as Message);
+  return {
+    record: record(reply.command as Message),
+    range: reply.data == null ? null : replyRange(reply),
+  };
 }
 
 /**
@@ -158,18 +177,19 @@ export async function commandRecord(
  *
  * @param link The link to the daemon.
  * @param name The session.
- * @param command The command, from {@linkcode commandRecord}.
+ * @param asked The command, from {@linkcode commandRecord}.
  * @param options Output bound.
  * @returns The command and its output.
  */
 export async function commandOutput(
   link: SessionLink,
   name: string,
-  command: CommandRecord,
+  asked: AskedCommand,
   options: ResultOptions = {},
 ): Promise<CommandResult> {
+  const command = asked.record;
   const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
-  const range = await readRange(
+  const range = asked.range ?? await readRange(
     link.connection,
     name,
     command.outputEnd === null

@@ -123,21 +123,14 @@ export async function readRange(
   fields.max = Math.min(keep, READ_PART);
   const chunks: Uint8Array[] = [];
   let reply = await connection.request(OPS.read, fields, options);
-  let evicted = Boolean(reply.evicted);
-  // An older helper does not send the size: the caller asks for it then.
-  const size = reply.cols != null
-    ? { cols: Number(reply.cols), rows: Number(reply.rows) }
-    : null;
-  const first = bytesField(reply.data);
-  // What is left after an eviction may begin inside a UTF-8 character.
-  const skip = evicted ? continuationBytes(first) : 0;
-  const start = Number(reply.start) + skip;
-  let end = Number(reply.end);
-  await take(first.subarray(skip));
+  const first = replyRange(reply);
+  let { evicted, end } = first;
+  const { start, size } = first;
+  await take(first.data);
   const stop = until ?? Number(reply.buffer_end);
-  let headBytes = first.length - skip;
+  let headBytes = first.data.length;
   let splitAt: number | undefined;
-  if (keep === Infinity && end < stop && first.length > 0) {
+  if (keep === Infinity && end < stop && end > Number(reply.start)) {
     const rest = await readAhead(connection, name, end, stop, options, take);
     return {
       data: concatBytes(chunks),
@@ -176,6 +169,38 @@ export async function readRange(
   return splitAt === undefined
     ? { data: concatBytes(chunks), start, end, evicted, size }
     : { data: concatBytes(chunks), start, end, evicted, size, splitAt };
+}
+
+/**
+ * The output a reply carries (`read`'s, or `result`'s with its `output`), as
+ * {@linkcode readRange} returns a range read in one request.
+ *
+ * @param reply The daemon's reply: `data`, `start`, `evicted`, and `cols`
+ *   and `rows` when its helper sends the size.
+ * @returns The range.
+ *
+ * @example
+ * ```ts
+ * import { replyRange } from "./output.ts";
+ * const data = new Uint8Array([0x80, 0x41]);
+ * console.log(replyRange({ data, start: 10, evicted: true }).start); // 11
+ * ```
+ */
+export function replyRange(reply: Message): OutputRange {
+  const data = bytesField(reply.data);
+  // What is left after an eviction may begin inside a UTF-8 character.
+  const skip = reply.evicted ? continuationBytes(data) : 0;
+  const start = Number(reply.start);
+  return {
+    data: data.subarray(skip),
+    start: start + skip,
+    end: start + data.length,
+    evicted: Boolean(reply.evicted),
+    // An older helper does not send the size: the caller asks for it then.
+    size: reply.cols != null
+      ? { cols: Number(reply.cols), rows: Number(reply.rows) }
+      : null,
+  };
 }
 
 /**
@@ -227,6 +252,7 @@ async function readAhead(
 const ZSH_PROMPT_SP =
   // deno-lint-ignore no-control-regex
   /(?:\x1b\[1m\x1b\[7m[%#]\x1b\[27m\x1b\[1m\x1b\[0m)? *\r \r$/;
+const LATIN1 = new TextDecoder("latin1");
 
 /**
  * Removes the tail zsh prints before every prompt from a command's output.
@@ -242,8 +268,14 @@ const ZSH_PROMPT_SP =
  * ```
  */
 export function stripPromptTail(data: Uint8Array): Uint8Array {
-  const tailStart = Math.max(0, data.length - 1200);
-  const tail = new TextDecoder("latin1").decode(data.subarray(tailStart));
+  const n = data.length;
+  // The tail ends with "\r \r": output that does not is left as it is
+  // without being decoded, as a run's almost always is.
+  if (n < 3 || data[n - 1] !== 13 || data[n - 2] !== 32 || data[n - 3] !== 13) {
+    return data;
+  }
+  const tailStart = Math.max(0, n - 1200);
+  const tail = LATIN1.decode(data.subarray(tailStart));
   const match = ZSH_PROMPT_SP.exec(tail);
   return match ? data.subarray(0, tailStart + match.index) : data;
 }

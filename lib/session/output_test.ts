@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BoundedCollector, readRange } from "./output.ts";
+import { BoundedCollector, readRange, stripPromptTail } from "./output.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Message } from "../protocol/frame.ts";
 
@@ -58,4 +58,15 @@ Deno.test("BoundedCollector keeps the head and the tail of what streams by", () 
   const small = new BoundedCollector(8);
   small.push(new TextEncoder().encode("tiny"));
   assert.deepEqual(small.take(), { data: new TextEncoder().encode("tiny") });
+});
+
+Deno.test("stripPromptTail() removes zsh's PROMPT_SP tail and nothing else", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const text = (data: Uint8Array) => new TextDecoder().decode(data);
+  const mark = "\x1b[1m\x1b[7m%\x1b[27m\x1b[1m\x1b[0m";
+  assert.equal(text(stripPromptTail(bytes(`50%${mark}   \r \r`))), "50%");
+  assert.equal(text(stripPromptTail(bytes("done\r\n\r \r"))), "done\r\n");
+  for (const kept of ["", "\r", "a\r \rb", "ok\r\n", " \r", "\r \r\n"]) {
+    assert.equal(text(stripPromptTail(bytes(kept))), kept);
+  }
 });

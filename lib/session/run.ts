@@ -31,6 +31,8 @@ import { EVENTS, OPS } from "../contract/spec.ts";
 /** How long after the daemon's own deadline its answer may still come. */
 const REPLY_MARGIN_MS = 2000;
 
+const ENCODER = new TextEncoder();
+
 /**
  * How long `wait: false` waits for the shell to take the command (its
  * `started` event, after the echo), so that a `wait` for a pattern that
@@ -128,9 +130,7 @@ export async function runCommand(
 ): Promise<RunResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
-  const bytes = typeof command === "string"
-    ? new TextEncoder().encode(command)
-    : command;
+  const bytes = typeof command === "string" ? ENCODER.encode(command) : command;
   if (bytes.length === 0) {
     throw new UsageError("Empty command; give the command to type");
   }

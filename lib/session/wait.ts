@@ -215,11 +215,13 @@ async function watchUntil(
       ? error
       : lostWhileWaiting(link, name, error, at);
   const subscribing = subscribe();
-  // For `done`, the latest command's record is asked for right behind the
-  // subscription: when nothing runs, it says whose output to read, and it
-  // costs no round trip of its own (one of three of `wait --done`).
+  // For `done`, the latest command is asked for right behind the
+  // subscription: when nothing runs, it is the one waited for, and its
+  // output comes with it, so that `wait --done` takes one round trip.
   const latestAsked = options.done && link.daemon.caps.includes(CAPS.history)
-    ? commandRecord(link, name).catch(() => null)
+    ? commandRecord(link, name, { maxOutput: options.maxOutput }).catch(() =>
+      null
+    )
     : null;
   const sub = await subscribing.catch((error) => {
     if (
@@ -253,7 +255,7 @@ async function watchUntil(
     // Nothing runs: the last command `run` typed is the one waited for,
     // most likely, and its output is in the history.
     const asked = await latestAsked;
-    const latest = asked && !asked.running
+    const latest = asked && !asked.record.running
       ? await commandOutput(link, name, asked, {
         maxOutput: options.maxOutput,
       }).catch(() => null)

@@ -322,6 +322,42 @@ Deno.test("waitFor() with done, nothing running, gives the last run's output fro
   assert.deepEqual(link.requests[1].fields, { name: "work" });
 });
 
+Deno.test("waitFor() with done, nothing running, takes the last run's output with its record, in one round trip", async () => {
+  const link = new FakeLink({
+    answers: {
+      subscribe: subscribed(584, { running: false, last_exit: 0 }),
+      result: (fields) => ({
+        command: {
+          id: 12,
+          command: "echo hi",
+          start: 580,
+          end: 584,
+          exit: 0,
+          started: 1000,
+          ended: 1250,
+          superseded: false,
+        },
+        buffer_start: 0,
+        buffer_end: 584,
+        // What the daemon sends when the output fits the caller's bound.
+        ...(Number(fields.output) >= 4
+          ? { data: encoder.encode("hi\r\n"), start: 580, evicted: false }
+          : {}),
+      }),
+    },
+  });
+  const result = await waitFor(link, "work", { done: true, maxOutput: 1000 });
+  assert.equal(result.met, true);
+  assert.equal(result.commandId, 12);
+  assert.equal(result.output, "hi\n");
+  assert.equal(result.cursor, 584);
+  assert.deepEqual(link.ops, ["subscribe", "result"]);
+  assert.deepEqual(link.requests[1].fields, {
+    name: "work",
+    output: 2 * 64 * 1024,
+  });
+});
+
 Deno.test("waitFor() stops at the shell's exit, unmet", async () => {
   const link = new FakeLink({
     caps: OLD_CAPS,

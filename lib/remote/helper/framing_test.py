@@ -23,6 +23,18 @@ class MsgpackTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             unpack(pack(1) + b"\x01")
 
+    def test_a_string_packs_the_same_the_first_time_and_after(self):
+        message = {"ev": "done", "name": "s" * 31, "seq": 300, "end": 70000, "exit": -1, "data": b"ok"}
+        first = bytes(pack(message))
+        self.assertEqual(first, bytes(pack(message)))
+        self.assertEqual(first[:6], b"\x86\xa2ev\xa4d")
+        self.assertEqual(unpack(first), message)
+
+    def test_rejects_a_map_cut_short_or_keyed_by_a_list(self):
+        for body in (pack({"name": "s"})[:3], b"\x81\x91\x01\x01"):
+            with self.assertRaises(ValueError):
+                unpack(body)
+
     def test_rejects_unknown_types(self):
         with self.assertRaises(ValueError):
             unpack(b"\xc1")

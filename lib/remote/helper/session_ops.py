@@ -84,13 +84,13 @@ def op_run(daemon, client, msg):
     if session.kind is None:
         raise HelperError(ERR_NO_INTEGRATION, 'Cannot tell when commands finish in %s; run commands without waiting, '
                           'or open the session with a bash, zsh or sh shell' % session.shell)
-    info = session.info()
-    if not msg.get("force") and (info["running"] and session.prompted or session.pending_run):
+    running, command_line = session.busy()
+    if not msg.get("force") and (running and session.prompted or session.pending_run):
         raise HelperError(ERR_SESSION_BUSY, 'Session "%s" is busy running %s; wait for it to finish, interrupt it (C-c) or '
                           'force the run'
-                          % (session.name, info["command"] or "a command"))
+                          % (session.name, command_line or "a command"))
     if msg.get("force"):
-        supersede(daemon, session, info["running"])
+        supersede(daemon, session, running)
     seq = daemon.run_seq = daemon.run_seq + 1
     client.watch.setdefault(session.name, "events")
     session.pending_run = (seq, command, client, msg.get("id"), created)

@@ -40,6 +40,13 @@ class Session:
         # in_waiters: (in_done once its bytes are written, client, request id, their count).
         self.inq, self.inq_pos, self.in_done, self.in_waiters = bytearray(), 0, 0, []
         self.in_writing, self.in_progress = False, 0.0
+        # queued_input() when the shell's line was last known empty: a run's line ended, with its Enter, at the
+        # prompt that followed, and nothing typed since.
+        self.line_empty_at = None
+
+    def queued_input(self):
+        """Bytes of input queued for the PTY since the session began, written or not."""
+        return self.in_done + len(self.inq) - self.inq_pos
 
     @property
     def end(self):
@@ -99,9 +106,10 @@ class Session:
         first = self.buf.find(b"\n", low, pos + 1)
         return (self.origin + first + 1 if 0 <= first < len(self.buf) - 1 else self.base), False
 
-    def info(self):
-        """The session for `status` and `list`: the cwd the prompt reported, the command `run` typed; procfs, when
-        allowed, tells a hand-typed command and a cwd without integration. `unknown`: the fields not to be had."""
+    def busy(self):
+        """Whether a command runs, and which when that can be told: the foreground job's command line (procfs,
+        when allowed), or the command `run` typed. The part of info() a run asks for before typing, without the
+        rest, which it would build and throw away each time."""
         fg = or_none(os.tcgetpgrp, self.fd)
         busy_pid = fg if fg and fg != self.pid else None
         running = bool(self.running or busy_pid)
@@ -109,6 +117,12 @@ class Session:
         command = b" ".join(p for p in argv if p).decode("utf-8", "replace") or None
         if command is None and running and self.run:
             command = self.run["entry"]["command"]
+        return running, command
+
+    def info(self):
+        """The session for `status` and `list`: the cwd the prompt reported, the command `run` typed; procfs, when
+        allowed, tells a hand-typed command and a cwd without integration. `unknown`: the fields not to be had."""
+        running, command = self.busy()
         cwd = self.cwd or (proc_cwd(self.pid) if self.procfs else None)
         unknown = [field for field, missing in (("command", running and not command), ("cwd", not cwd)) if missing]
         return {"name": self.name, "pid": self.pid, "shell": self.shell, "created": int(self.created * 1000),

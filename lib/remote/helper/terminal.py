@@ -164,6 +164,8 @@ class Terminal:
             return
         run, session.run = session.run, None
         session.running, session.last_exit = False, status
+        if run and run["typed_to"] == session.queued_input():
+            session.line_empty_at = run["typed_to"]
         self.report_done(session, run, exit=status)
 
     def report_done(self, session, run, **fields):
@@ -240,13 +242,16 @@ class Terminal:
         if not session.pending_run or not session.prompted or session.interrupted:
             return
         (seq, command, client, req_id, created), session.pending_run = session.pending_run, None
+        # C-u clears what was typed at the prompt; on an empty line it rings the bell instead, which costs the
+        # shell and this loop a turn of their own for each run.
+        clear = b"" if session.line_empty_at == session.queued_input() else b"\x15"
         if is_typeable(command, session.kind, session.preexec):
-            path, data = None, b"\x15" + command + b"\r"
+            path, data = None, clear + command + b"\r"
         else:
             path = os.path.join(self.rt, "cmd", "%s.%d.sh" % (session.name, seq))
             prefix = b"" if session.preexec else b"printf '\\033]6973;C\\007'\n"
             write_private_file(path, prefix + command + (b"" if command.endswith(b"\n") else b"\n"))
-            data = b"\x15 . '%s'\r" % path.encode()
+            data = clear + b" . '%s'\r" % path.encode()
         offset = session.last_input = session.end
         entry = {"id": seq, "command": command[:COMMAND_TEXT_MAX].decode("utf-8", "replace"), "start": offset,
                  "end": None, "exit": None, "started": int(time.time() * 1000), "ended": None, "superseded": False}
@@ -255,6 +260,7 @@ class Terminal:
         session.run = {"seq": seq, "start": offset, "file": path, "client": client, "entry": entry}
         session.running = True
         self.write_pty(session, data)
+        session.run["typed_to"] = session.queued_input()
         client.reply(req_id, seq=seq, offset=offset, typed=path is None, cols=session.cols, created=created)
 
     def _expire_pending_run(self, session, seq):

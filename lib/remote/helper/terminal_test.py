@@ -148,6 +148,26 @@ class PromptMarkerTest(unittest.TestCase):
         self.daemon.process_output(self.session, b"echo hi\r\n\x1b]6973;C\x07hi\r\n\x1b]6973;P;0\x07$ ")
         self.assertEqual(done, [(1, 0)])
 
+    def test_a_run_clears_the_line_only_when_something_may_be_typed_on_it(self):
+        self.session.kind = "bash"
+        read_end, self.session.fd = os.pipe()
+        self.addCleanup(os.close, read_end)
+        self.addCleanup(os.close, self.session.fd)
+        self.daemon.run_seq, self.daemon.ended = 0, {}
+        prompt = b"\x1b]6973;P;0\x07$ "
+        self.daemon.process_output(self.session, b"\x1b]6973;I;preexec\x07" + prompt)
+
+        def run(command):
+            OPS["run"](self.daemon, self.client, {"name": "s", "command": command, "id": 1})
+            self.daemon.process_output(self.session, command + b"\r\n\x1b]6973;C\x07" + prompt)
+            return os.read(read_end, 100)
+
+        self.assertEqual(run(b"true"), b"\x15true\r", "the first prompt's line may hold what start-up typed")
+        self.assertEqual(run(b"true"), b"true\r", "a run's line ended with its Enter, and nothing was typed since")
+        OPS["input"](self.daemon, self.client, {"name": "s", "data": b"ls", "id": 2})
+        self.assertEqual(os.read(read_end, 100), b"ls")
+        self.assertEqual(run(b"true"), b"\x15true\r", "keys typed since")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -39,7 +39,7 @@ def op_subscribe(daemon, client, msg):
     matcher = start_matcher(daemon, spec, start) if isinstance(spec, dict) else None
     client.matchers.pop(session.name, None)
     level = client.watch[session.name] = "output" if msg.get("output", True) else "events"
-    client.reply(msg.get("id"), start=start, end=session.end, running=session.info()["running"],
+    client.reply(msg.get("id"), start=start, end=session.end, running=session.busy()[0],
                  evicted=isinstance(since, int) and since < session.base, last_exit=session.last_exit)
     if level == "output":  # the backlog, then live output, paced by what the client reads
         client.feeds[session.name] = Feed(session, start)
@@ -97,7 +97,8 @@ def op_history(daemon, client, msg):
 
 def op_result(daemon, client, msg):
     """One command of the history: `command_id`, or the latest; what `history` says of it, and where the
-    buffer begins now, so that the client can tell how much of its output is left."""
+    buffer begins now, so that the client can tell how much of its output is left. With `output`, a finished
+    command's output comes along when what is left of it is no longer than that, as `read` would send it."""
     session = readable_session(daemon, msg)
     wanted = msg.get("command_id")
     found = [e for e in session.history if wanted is None or e["id"] == wanted]
@@ -106,7 +107,15 @@ def op_result(daemon, client, msg):
         raise HelperError(ERR_NO_COMMAND, "No command %s in the history of \"%s\"%s" % (
             "at all" if wanted is None else "with id %r" % (wanted,), session.name,
             " (the latest: %s; see sessh history)" % known if known else ": nothing was run there yet"))
-    return {"command": dict(found[-1]), "buffer_start": session.base, "buffer_end": session.end}
+    entry = found[-1]
+    reply = {"command": dict(entry), "buffer_start": session.base, "buffer_end": session.end}
+    end = entry["end"]
+    start = None if end is None else min(max(entry["start"], session.base), end)
+    # Asking for the output apart would cost the caller (`wait --done`, `result`) a second round trip.
+    if start is not None and end - start <= clamp(msg.get("output"), 0, MAX_READ_REPLY, 0):
+        reply.update(data=session.slice(start, end), start=start, evicted=entry["start"] < session.base,
+                     cols=session.cols, rows=session.rows)
+    return reply
 
 
 def op_timeline(daemon, client, msg):

@@ -35,5 +35,34 @@ class ViewerTest(unittest.TestCase):
         self.assertIn("read-only", caught.exception.args[1])
 
 
+class ResultTest(unittest.TestCase):
+    def setUp(self):
+        bare_daemon(self, FakeLoop(), capacity=64)
+        self.daemon.emit_output(self.session, b"$ make\r\n")
+        start = self.session.end
+        self.daemon.emit_output(self.session, b"built\r\n")
+        self.session.history.append({"id": 3, "command": "make", "start": start, "end": self.session.end,
+                                     "exit": 0, "started": 1, "ended": 2, "superseded": False})
+
+    def result(self, **fields):
+        return OPS["result"](self.daemon, self.client, dict(fields, id=1, name="s"))
+
+    def test_a_finished_commands_output_comes_along_when_it_fits(self):
+        reply = self.result(output=7)
+        self.assertEqual((reply["data"], reply["start"], reply["evicted"]), (b"built\r\n", 8, False))
+        self.assertEqual((reply["cols"], reply["rows"]), (80, 24))
+        self.assertNotIn("data", self.result(output=6), "longer than asked for: read apart")
+        self.assertNotIn("data", self.result(), "not asked for")
+
+    def test_what_is_left_of_an_evicted_output_comes_along(self):
+        self.daemon.emit_output(self.session, b"x" * 60)
+        reply = self.result(output=64)
+        self.assertEqual((reply["data"], reply["start"], reply["evicted"]), (b"lt\r\n", 11, True))
+
+    def test_a_running_commands_output_does_not(self):
+        self.session.history[-1].update(end=None, exit=None)
+        self.assertNotIn("data", self.result(output=1 << 20))
+
+
 if __name__ == "__main__":
     unittest.main()
