@@ -456,6 +456,45 @@ Deno.test("a thin client gives up on an agent that goes silent, by the call's de
   assert.ok(took < 10_000, `took ${took} ms`);
 });
 
+Deno.test("a thin client gives up on an agent that reads nothing, however large its call", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const { text } = newAgentKeys();
+  await Deno.writeTextFile(files.token, text, { mode: 0o600 });
+  let listener: Deno.Listener;
+  if (listen === "tcp") {
+    listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    await Deno.writeTextFile(files.port, `${port}\n`, { mode: 0o600 });
+  } else {
+    listener = Deno.listen({ transport: "unix", path: files.socket });
+    await Deno.chmod(files.socket, 0o600);
+  }
+  // A frozen agent: its connections are accepted (by the kernel) and never
+  // read, so a call larger than the socket's buffer cannot be written whole.
+  const held: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  // The call sends its environment: 1.2 MB of it.
+  const env: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) {
+    env[`SESSH_TEST_FILL_${i}`] = "x".repeat(100_000);
+  }
+  const result = await sessh(sshd, ["run", "w", sshd.dest, "--", "true"], {
+    env,
+    timeoutMs: 60_000,
+  });
+  listener.close();
+  for (const conn of held) conn.close();
+  await serving;
+  // Given up on by its deadline (not killed by ours): the full path then
+  // finds the agent frozen too, and says so.
+  assert.match(result.stderr, /local sessh agent .* did not answer within/);
+  assert.equal(result.code, 255, result.stderr);
+});
+
 Deno.test("a thin call whose agent is killed mid-call says the connection was lost", async () => {
   await using sshd = await startSshd();
   await warm(sshd);
