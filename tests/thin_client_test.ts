@@ -12,6 +12,7 @@ import { runAgent } from "../lib/agent/server.ts";
 import { runThinCall } from "../lib/cli/agent_call.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 import { encodeRecord, RECORD } from "../lib/transport/thin_wire.ts";
+import { lendInProcess, type LocalLender } from "../lib/transport/lease.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -378,6 +379,79 @@ Deno.test("a thin call of a command that prints nothing gets no output record, o
   // Its endpoint gone, the agent retires.
   Deno.removeSync(endpoint);
   assert.equal(await serving, true);
+});
+
+Deno.test("a thin call's exit code goes before its connection's release is done", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  const order: string[] = [];
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => open = resolve);
+  let released = () => {};
+  const releaseDone = new Promise<void>((resolve) => released = resolve);
+  const serving = runAgent({
+    controlDir: sshd.controlDir,
+    idleMs: 60_000,
+    runCall: async (call, io) => {
+      const code = await runThinCall(call, io);
+      // The agent sends the code once this returns: the release, held
+      // until then, is still under way.
+      order.push("code");
+      open();
+      return code;
+    },
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.statSync(endpoint);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  // The agent's own lender, its lease's release held at the gate: the
+  // connection's close waits for its reader's cancel.
+  const agentLender = lendInProcess(null) as LocalLender;
+  const holding: LocalLender = async (dir, request) => {
+    const leased = await agentLender(dir, request);
+    if (!leased) return leased;
+    const { reader } = leased.channel;
+    const channel = {
+      ...leased.channel,
+      reader: {
+        read: () => reader.read(),
+        cancel: async (reason?: unknown) => {
+          order.push("release started");
+          await gate;
+          await reader.cancel(reason);
+          order.push("release done");
+          released();
+        },
+      },
+    };
+    return { ...leased, channel };
+  };
+  lendInProcess(holding);
+  try {
+    // Without the code going first the call waits for its release, which
+    // waits for the code: the client is killed by our deadline, far short
+    // of the call's own.
+    const result = await sessh(
+      sshd,
+      ["run", "w", sshd.dest, "--timeout", "600", "--", "true"],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    await releaseDone;
+    assert.deepEqual(order, ["release started", "code", "release done"]);
+  } finally {
+    lendInProcess(null, holding);
+    open();
+    Deno.removeSync(endpoint);
+    assert.equal(await serving, true);
+  }
 });
 
 Deno.test("a thin call is declined by an agent of another version, and runs in full", async () => {
