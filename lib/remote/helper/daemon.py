@@ -11,7 +11,7 @@ from client import Client
 from errors import HelperError, log
 from fields import checked_name, clamp
 from files import (listen_at, make_private_dirs, open_log, or_none, private_dir, read_file, remove_command_files,
-    runtime_base, write_private_file)
+    runtime_base, widen_pipe, write_private_file)
 from framing import frame, split_frames, unpack
 from integration import install_integration, integration_env, shell_kind
 from matching import PatternWorker
@@ -236,10 +236,12 @@ class Daemon(Terminal):
 
     async def serve_channel(self, conn, fds, msg):
         """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
-        less; reading pauses at 2 MiB held, not at each part of a copy (for 3x the CPU). The bridge waits until
-        `conn` closes: sshd ends the channel once its command and pipes have."""
+        less, through pipes widened to PIPE_SIZE; reading pauses at 2 MiB held, not at each part of a copy (for 3x
+        the CPU). The bridge waits until `conn` closes: sshd ends the channel once its command and pipes have."""
         import asyncio
         reader = asyncio.StreamReader(1 << 20)
+        for fd in fds:
+            widen_pipe(fd)
         try:
             rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                                            os.fdopen(fds[0], "rb", 0)))[0]

@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon  # noqa: E402
 from daemon import OPS, Daemon  # noqa: E402
 from files import or_none  # noqa: E402
-from framing import pack  # noqa: E402
+from framing import pack, unpack  # noqa: E402
+from protocol import PIPE_SIZE  # noqa: E402
 from registry import running  # noqa: E402
 from testing import FakeLoop, bare_daemon  # noqa: E402
 
@@ -77,6 +78,26 @@ class SignalSessionTest(unittest.TestCase):
                 or_none(os.kill, shell.pid, signal.SIGKILL)
                 os.close(master)
                 os.close(slave)
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "pipe sizes are Linux's")
+class ServeChannelTest(unittest.TestCase):
+    def test_a_handed_over_channel_is_served_on_pipes_widened_to_pipe_size(self):
+        import asyncio, fcntl, socket
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        bare_daemon(self, loop)
+        (r_in, w_in), (r_out, w_out) = os.pipe(), os.pipe()
+        conn, bridge = socket.socketpair()
+        self.addCleanup(bridge.close)
+        task = loop.create_task(self.daemon.serve_channel(conn, [r_in, w_out], {"op": "handover", "id": 1}))
+        bridge.setblocking(False)
+        reply = loop.run_until_complete(asyncio.wait_for(loop.sock_recv(bridge, 64), 5))
+        self.assertEqual(unpack(reply[4:]), {"id": 1, "ok": True})
+        self.assertEqual([fcntl.fcntl(fd, 1032) for fd in (w_in, r_out)], [PIPE_SIZE, PIPE_SIZE])  # F_GETPIPE_SZ
+        os.close(w_in)  # the channel's end: the daemon drops the client and closes its side
+        loop.run_until_complete(asyncio.wait_for(task, 5))
+        os.close(r_out)
 
 
 class HandleFrameTest(unittest.TestCase):

@@ -51,6 +51,9 @@ READ_CHUNK = 1 << 16
 # each side handles per megabyte are few; the attached terminal keeps READ_CHUNK, for its latency.
 WATCH_CHUNK = 256 << 10
 MAX_READ_REPLY = 4 << 20
+# ssh's pipes handed over to the daemon hold this much (Linux's default limit for a user): a flood to a follower or
+# a copy's parts then take a write or read each, not one per 64 KiB.
+PIPE_SIZE = 1 << 20
 CLIENT_QUEUE_LIMIT = 24 << 20
 WATCH_BATCH_S = 0.005
 # An attached client's output is paced: sent while its connection holds less than the high mark, resumed below the
