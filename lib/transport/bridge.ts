@@ -15,6 +15,7 @@ import { remoteExitAdvice } from "../remote/exit_codes.ts";
 import { classifySshFailure } from "../ssh/ssh_errors.ts";
 import { spawnPiped } from "../process.ts";
 import { pipeReads } from "./pipe_reads.ts";
+import { widenChildOutput } from "./pipe_size.ts";
 import { concatBytes } from "../bytes.ts";
 import type { HandshakeEnded } from "../remote/bootstrap.ts";
 import { OPS, PROTOCOL_VERSION } from "../contract/spec.ts";
@@ -206,6 +207,8 @@ async function attachBridge(
     })
     : directArgv(destination, settings, command);
   const child = spawnPiped(argv, { stderr: "piped" });
+  // Not awaited: the call goes on while the pipe widens.
+  widenChildOutput(child).catch(() => {});
   const stderrText = collect(child.stderr);
   const reader = child.stdout.getReader();
   const writer = child.stdin.getWriter();

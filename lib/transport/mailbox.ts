@@ -21,6 +21,15 @@ export const MAX_QUEUED_BYTES = 8 << 20;
 /** Events a pausing mailbox holds before the connection stops reading. */
 export const MAX_QUEUED_EVENTS = 256;
 
+/**
+ * Output bytes a pausing mailbox holds before the connection stops
+ * reading. A few of the daemon's output frames keep its consumer busy
+ * while more come; holding more only takes fresh, zeroed memory for every
+ * frame (the decoder's handed-back buffers run out) and pays its page
+ * faults, at the consumer's pace all the same.
+ */
+export const PAUSE_QUEUED_BYTES = 1 << 20;
+
 /** Options for {@linkcode Connection.subscribe}. */
 export interface MailboxOptions {
   /**
@@ -147,12 +156,16 @@ export class Mailbox implements EventSource {
 
   /** Whether this mailbox wants the connection to stop reading. */
   get full(): boolean {
-    return this.pauses && this.#queue.length > MAX_QUEUED_EVENTS;
+    return this.pauses &&
+      (this.#queue.length > MAX_QUEUED_EVENTS ||
+        this.#bytes > PAUSE_QUEUED_BYTES);
   }
 
   /** Whether this mailbox lets the connection read on after being full. */
   get drained(): boolean {
-    return !this.pauses || this.#queue.length <= MAX_QUEUED_EVENTS / 2;
+    return !this.pauses ||
+      (this.#queue.length <= MAX_QUEUED_EVENTS / 2 &&
+        this.#bytes <= PAUSE_QUEUED_BYTES / 2);
   }
 
   /** Whether a call waits on this mailbox now. */

@@ -9,12 +9,20 @@
  * @module
  */
 import type { Channel } from "./connection.ts";
+import { PIPE_SIZE } from "./pipe_size.ts";
 
 /**
- * The most one read takes: a pipe holds 64 KiB unless resized, which Deno
- * cannot do, so a larger buffer would only cost an idle bridge memory.
+ * The most one read takes at first: a pipe holds 64 KiB unless widened
+ * (`pipe_size.ts`), and a larger buffer would only cost an idle bridge
+ * memory.
  */
 const READ_SIZE = 64 * 1024;
+
+/**
+ * The most one read takes once a read filled the buffer: a widened pipe
+ * then holds more, which a flood's reader takes in one piece.
+ */
+const FLOOD_READ_SIZE = PIPE_SIZE;
 
 /** The reading side of a {@linkcode Channel} over a child's stdout. */
 export type PipeReads = Required<
@@ -46,12 +54,18 @@ export function pipeReads(stdout: ReadableStream<Uint8Array>): PipeReads {
   // A read transfers it to the stream and back, so it is taken again from
   // what each read returns.
   let buffer: ArrayBuffer | undefined;
-  const readView = async (limit = READ_SIZE): Promise<Uint8Array | null> => {
+  const readView = async (limit = Infinity): Promise<Uint8Array | null> => {
     buffer ??= new ArrayBuffer(READ_SIZE);
-    const size = Math.min(limit, READ_SIZE);
+    const size = Math.min(limit, buffer.byteLength);
     const { value, done } = await byob.read(new Uint8Array(buffer, 0, size));
-    if (value) buffer = value.buffer as ArrayBuffer;
-    return done || !value ? null : value;
+    if (done || !value) return null;
+    buffer = value.buffer as ArrayBuffer;
+    // Full: a flood, which a widened pipe brings in larger pieces. This
+    // view keeps the small buffer; the next read takes the large one.
+    if (value.length === READ_SIZE && buffer.byteLength === READ_SIZE) {
+      buffer = new ArrayBuffer(FLOOD_READ_SIZE);
+    }
+    return value;
   };
   return {
     readView: () => readView(),

@@ -1,7 +1,7 @@
 """A connection as the daemon sees it: replies and events out, and what an "output" watcher has been sent."""
 
 from framing import frame
-from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER
+from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER, READ_CHUNK, WATCH_CHUNK
 
 class Client:
     """One connection: requests in; replies and events out, the small ones of a turn in one write given a loop."""
@@ -54,9 +54,16 @@ class Client:
 class Feed:
     """What an "output" watcher of one session has been sent. Its output goes in parts while its connection holds
     less than the high mark, like an attached client's; output evicted before it went out is skipped and the gap
-    reported. Events that came meanwhile wait until the output before them has gone, so they keep their order."""
-    __slots__ = ("session", "sent", "held", "due", "viewer")
+    reported. Events that came meanwhile wait until the output before them has gone, so they keep their order.
+    Its parts grow from READ_CHUNK to WATCH_CHUNK, each at most what went before: the first bytes of a backlog
+    reach the reader without waiting for a whole large part, and a flood still goes in large ones."""
+    __slots__ = ("session", "sent", "held", "due", "viewer", "start")
 
     def __init__(self, session, sent, viewer=False):
         # viewer: a read-only attached client, which redraws from a tail (resync) where a follower gets a gap.
         self.session, self.sent, self.held, self.due, self.viewer = session, sent, [], False, viewer
+        self.start = sent
+
+    def part(self):
+        """How many bytes the next part may hold."""
+        return min(WATCH_CHUNK, max(READ_CHUNK, self.sent - self.start))

@@ -11,13 +11,13 @@ from client import Client
 from errors import HelperError, log
 from fields import checked_name, clamp
 from files import (listen_at, make_private_dirs, open_log, or_none, private_dir, read_file, remove_command_files,
-    runtime_base, write_private_file)
+    runtime_base, widen_pipe, write_private_file)
 from framing import frame, split_frames, unpack
 from integration import install_integration, integration_env, shell_kind
 from matching import PatternWorker
 from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION,
     ERR_PROTOCOL, ERR_REMOTE, ERR_SESSION_EXITED, ERR_SESSION_LOST, MAX_BUFFER, MAX_FRAME, PROTOCOL, READ_CHUNK,
-    PID_NAME, REGISTRY_NAME, SOCKET_NAME)
+    PID_NAME, REGISTRY_NAME, SOCKET_NAME, WIDE_PIPES_MAX)
 from procfs import proc_daemons, proc_session_members, procfs_available
 from registry import (helper_dir, hold_pid_file, last_fatal, lost_message, lost_sessions, parse_registry, pid_dirs,
     running)
@@ -37,6 +37,7 @@ class Daemon(Terminal):
         self.listener, self.rt, self.loop, self.run_seq = listener, rt, None, 0
         self.patterns = None  # the PatternWorker, once the loop runs
         self.sessions, self.clients, self.recent_exits, self.tasks = {}, [], {}, set()
+        self.wide_pipes = 0  # handed-over channels served on a widened pipe, at most WIDE_PIPES_MAX
         self.ended = {}  # name -> a session closed for idleness: its history and last output, to read
         self.socket_path, self.server, self.bound = os.path.join(rt, SOCKET_NAME), None, None
         # The log and the registry live in the state dir when there is one: tmp cleaners and logout leave it alone.
@@ -236,22 +237,29 @@ class Daemon(Terminal):
 
     async def serve_channel(self, conn, fds, msg):
         """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
-        less; reading pauses at 2 MiB held, not at each part of a copy (for 3x the CPU). The bridge waits until
-        `conn` closes: sshd ends the channel once its command and pipes have."""
+        less, its output through a pipe widened to PIPE_SIZE (a follow's flood, a download's parts) while fewer than
+        WIDE_PIPES_MAX channels hold one; reading pauses at 2 MiB held, not at each part of a copy (for 3x the CPU).
+        The bridge waits until `conn` closes: sshd ends the channel once its command and pipes have."""
         import asyncio
         reader = asyncio.StreamReader(1 << 20)
+        wide = self.wide_pipes < WIDE_PIPES_MAX and widen_pipe(fds[1])
+        self.wide_pipes += wide
         try:
-            rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                           os.fdopen(fds[0], "rb", 0)))[0]
-            wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
-                                                                    os.fdopen(fds[1], "wb", 0))
-        except (OSError, ValueError) as exc:
-            log("handover failed: %r" % (exc,))
-            conn.close()
-            return
-        conn.sendall(frame({"id": msg.get("id"), "ok": True}))
-        client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close), self.loop)
-        await self.serve(client, reader, msg)
+            try:
+                rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                               os.fdopen(fds[0], "rb", 0)))[0]
+                wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
+                                                                        os.fdopen(fds[1], "wb", 0))
+            except (OSError, ValueError) as exc:
+                log("handover failed: %r" % (exc,))
+                conn.close()
+                return
+            conn.sendall(frame({"id": msg.get("id"), "ok": True}))
+            client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close),
+                            self.loop)
+            await self.serve(client, reader, msg)
+        finally:
+            self.wide_pipes -= wide
 
     async def serve(self, client, reader, handover=None):
         writer = client.writer

@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon  # noqa: E402
 from daemon import OPS, Daemon  # noqa: E402
 from files import or_none  # noqa: E402
-from framing import frame, pack  # noqa: E402
+from framing import pack, unpack  # noqa: E402
+from protocol import PIPE_SIZE, WIDE_PIPES_MAX  # noqa: E402
 from registry import running  # noqa: E402
 from testing import FakeLoop, bare_daemon  # noqa: E402
 
@@ -25,39 +26,6 @@ class OpsTest(unittest.TestCase):
             "read", "subscribe", "unsubscribe", "history", "result", "timeline", "attach", "detach",
             "fstat", "fread", "fwrite", "fmkdir", "flist", "fhash"]))
         self.assertEqual([name for name in dir(Daemon) if name.startswith("op_")], [])
-
-
-class HandoverTest(unittest.TestCase):
-    @unittest.skipUnless(hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), "pipe sizes are Linux's")
-    def test_a_channel_that_reads_a_file_gets_a_stdout_pipe_of_a_mebibyte(self):
-        import asyncio, fcntl, socket, tempfile
-        loop = asyncio.new_event_loop()
-        self.addCleanup(loop.close)
-        bare_daemon(self, loop)
-        self.daemon.clients = []
-        with tempfile.NamedTemporaryFile() as source:
-            source.write(b"x" * 1000)
-            source.flush()
-            # The channel's stdin and stdout, as ssh's pipes reach the bridge.
-            daemon_reads, client_writes = os.pipe()
-            client_reads, daemon_writes = os.pipe()
-            conn, bridge = socket.socketpair()
-            self.addCleanup(bridge.close)
-            self.addCleanup(os.close, client_reads)
-            sizes = []
-
-            async def served():
-                task = loop.create_task(self.daemon.serve_channel(conn, [daemon_reads, daemon_writes], {"id": 0}))
-                await asyncio.sleep(0.05)
-                sizes.append(fcntl.fcntl(client_reads, fcntl.F_GETPIPE_SZ))
-                os.write(client_writes, frame({"op": "fread", "id": 1, "path": source.name, "offset": 0, "max": 100}))
-                await asyncio.sleep(0.05)
-                sizes.append(fcntl.fcntl(client_reads, fcntl.F_GETPIPE_SZ))
-                os.close(client_writes)  # the channel is over
-                await asyncio.wait_for(task, 5)
-            loop.run_until_complete(served())
-        self.assertLess(sizes[0], 1 << 20)
-        self.assertGreaterEqual(sizes[1], 1 << 20)
 
 
 class SignalSessionTest(unittest.TestCase):
@@ -110,6 +78,49 @@ class SignalSessionTest(unittest.TestCase):
                 or_none(os.kill, shell.pid, signal.SIGKILL)
                 os.close(master)
                 os.close(slave)
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "pipe sizes are Linux's")
+class ServeChannelTest(unittest.TestCase):
+    def test_a_handed_over_channel_is_served_on_an_output_pipe_widened_to_pipe_size(self):
+        import asyncio, fcntl, socket
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        bare_daemon(self, loop)
+        (r_in, w_in), (r_out, w_out) = os.pipe(), os.pipe()
+        default = fcntl.fcntl(w_in, 1032)
+        conn, bridge = socket.socketpair()
+        self.addCleanup(bridge.close)
+        task = loop.create_task(self.daemon.serve_channel(conn, [r_in, w_out], {"op": "handover", "id": 1}))
+        bridge.setblocking(False)
+        reply = loop.run_until_complete(asyncio.wait_for(loop.sock_recv(bridge, 64), 5))
+        self.assertEqual(unpack(reply[4:]), {"id": 1, "ok": True})
+        # F_GETPIPE_SZ: the output's pipe widened, the input's left as it was.
+        self.assertEqual([fcntl.fcntl(fd, 1032) for fd in (w_in, r_out)], [default, PIPE_SIZE])
+        self.assertEqual(self.daemon.wide_pipes, 1)
+        os.close(w_in)  # the channel's end: the daemon drops the client and closes its side
+        loop.run_until_complete(asyncio.wait_for(task, 5))
+        os.close(r_out)
+        self.assertEqual(self.daemon.wide_pipes, 0)
+
+    def test_channels_past_the_limit_keep_their_pipes_as_they_are(self):
+        import asyncio, fcntl, socket
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        bare_daemon(self, loop)
+        self.daemon.wide_pipes = WIDE_PIPES_MAX
+        (r_in, w_in), (r_out, w_out) = os.pipe(), os.pipe()
+        default = fcntl.fcntl(r_out, 1032)
+        conn, bridge = socket.socketpair()
+        self.addCleanup(bridge.close)
+        task = loop.create_task(self.daemon.serve_channel(conn, [r_in, w_out], {"op": "handover", "id": 1}))
+        bridge.setblocking(False)
+        loop.run_until_complete(asyncio.wait_for(loop.sock_recv(bridge, 64), 5))
+        self.assertEqual(fcntl.fcntl(r_out, 1032), default)
+        os.close(w_in)
+        loop.run_until_complete(asyncio.wait_for(task, 5))
+        os.close(r_out)
+        self.assertEqual(self.daemon.wide_pipes, WIDE_PIPES_MAX)
 
 
 class HandleFrameTest(unittest.TestCase):

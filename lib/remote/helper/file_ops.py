@@ -1,8 +1,8 @@
 """File operations, for `sessh cp` through the daemon: fstat, fread, fwrite (in parts, to a file renamed on commit),
 fmkdir, flist and fhash."""
 
-import fcntl, os, stat
-from contextlib import contextmanager, suppress
+import os, stat
+from contextlib import contextmanager
 
 from errors import HelperError
 from fields import clamp
@@ -37,18 +37,7 @@ def op_fstat(daemon, client, msg):
     return {"path": path, "size": st.st_size, "dir": stat.S_ISDIR(st.st_mode)}
 
 
-def widen_pipe(client):
-    """A download's parts leave through a pipe of 1 MiB (Linux) in a quarter of the writes, at about a third less of the
-    daemon's CPU per MB. Only a channel that reads files gets one: past the user's share of pipe memory
-    (pipe-user-pages-soft) the kernel would give each new pipe of theirs two pages."""
-    pipe = client and client.writer.transport.get_extra_info("pipe")
-    if pipe is not None:
-        with suppress(OSError, AttributeError, ValueError):
-            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-
-
 def op_fread(daemon, client, msg):
-    widen_pipe(client)
     path = file_path(msg)
     with file_errors(path):
         fd = os.open(path, os.O_RDONLY)

@@ -4,7 +4,7 @@ mode, no link) from / down, and files opened relative to the descriptor of a che
 import os, re, socket, stat, sys
 from contextlib import suppress
 
-from protocol import EXIT_UNSAFE_RUNTIME_DIR, SOCKET_NAME, SOCKET_PATH_MAX
+from protocol import EXIT_UNSAFE_RUNTIME_DIR, PIPE_SIZE, SOCKET_NAME, SOCKET_PATH_MAX
 
 SAFE_PATH_RE = re.compile(r"[A-Za-z0-9/._-]+\Z")
 
@@ -191,6 +191,15 @@ def remove_command_files(rt, name):
         stem, _, seq = entry[:-3].rpartition(".")
         if entry.endswith(".sh") and stem == name and seq.isdigit():
             or_none(os.unlink, os.path.join(directory, entry))
+
+def widen_pipe(fd, size=PIPE_SIZE):
+    """Let the pipe `fd` holds one end of hold `size` bytes (Linux; elsewhere, or past the system's limit, it keeps
+    its own), and say whether it does. A flood through a pipe of 64 KiB costs a write and a wake-up per 32-64 KiB on
+    either side."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+    return (or_none(fcntl.fcntl, fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size) or 0) >= size
 
 def listen_at(path):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -11,8 +11,24 @@ from unittest import mock
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from files import (make_private_dirs, open_dir, open_log, private_dir, read_file, remove_command_files, runtime_base,
-    runtime_dir, socket_fits, state_dir, write_private_file)  # noqa: E402
+    runtime_dir, socket_fits, state_dir, widen_pipe, write_private_file)  # noqa: E402
 from testing import temp_dir  # noqa: E402
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "pipe sizes are Linux's")
+class WidenPipeTest(unittest.TestCase):
+    def test_a_pipe_is_widened_from_either_end_and_anything_else_is_left_alone(self):
+        import fcntl
+        for end in (0, 1):
+            fds = os.pipe()
+            for fd in fds:
+                self.addCleanup(os.close, fd)
+            self.assertTrue(widen_pipe(fds[end], 1 << 20))
+            self.assertEqual(fcntl.fcntl(fds[1 - end], 1032), 1 << 20)  # F_GETPIPE_SZ, from the other end
+        pair = socket.socketpair()
+        for sock in pair:
+            self.addCleanup(sock.close)
+        self.assertFalse(widen_pipe(pair[0].fileno()))  # not a pipe: no error
+
 
 class CommandFilesTest(unittest.TestCase):
     def test_removes_the_files_of_one_session_only(self):

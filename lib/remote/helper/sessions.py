@@ -89,6 +89,13 @@ class Session:
         with memoryview(self.buf) as view:
             return bytes(view[start - self.origin:stop - self.origin])
 
+    def view(self, start, stop):
+        """The bytes `slice` would copy, as a view for packing them into a frame without that copy: release it
+        (`with`) before the buffer takes more output."""
+        start = max(start, self.base)
+        stop = max(start, min(stop, self.end))
+        return memoryview(self.buf)[start - self.origin:stop - self.origin]
+
     def tail_start(self, lines):
         """Where the last `lines` lines begin, and whether that many were still buffered. When fewer were, the
         oldest whole line: the bytes before the first newline are the end of a line whose start was evicted."""

@@ -25,6 +25,15 @@ class SessionBufferTest(unittest.TestCase):
         self.assertEqual(s.slice(0, 8), b"4567")
         self.assertEqual(s.slice(18, 99), b"ij")
 
+    def test_a_view_holds_what_slice_copies_and_frees_the_buffer_once_released(self):
+        s = self.make()
+        s.append(b"0123456789abcdefghij")
+        for start, stop in [(0, 8), (18, 99), (9, 3)]:
+            with s.view(start, stop) as view:
+                self.assertEqual(bytes(view), s.slice(start, stop))
+        s.append(b"klmnop")  # the buffer can move again: no view holds it
+        self.assertEqual(s.slice(0, 99), b"abcdefghijklmnop")
+
     def test_a_flood_moves_the_buffer_in_bulk_but_readers_see_its_capacity(self):
         s = self.make(1 << 20)
         for i in range(3000):

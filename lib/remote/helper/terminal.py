@@ -10,7 +10,7 @@ from integration import is_typeable
 from markers import reported_cwd
 from matching import MATCH_PENDING_MAX, MATCH_STEP
 from protocol import (ATTACH_HIGH_WATER, ERR_NO_INTEGRATION, ERR_REMOTE, ERR_SESSION_EXITED, INPUT_STALL_S,
-    MATCH_TEXT_MAX, MAX_READ_REPLY, READ_CHUNK, RESYNC_TAIL, WATCH_BATCH_S, WATCH_CHUNK)
+    MATCH_TEXT_MAX, MAX_READ_REPLY, READ_CHUNK, RESYNC_TAIL, WATCH_BATCH_S)
 from sessions import COMMAND_TEXT_MAX, HISTORY_MAX
 
 class Terminal:
@@ -89,9 +89,9 @@ class Terminal:
                 client.send({"ev": "gap", "name": session.name, "start": feed.sent, "end": session.base})
                 feed.sent = session.base
                 continue
-            stop = min(session.end, feed.sent + WATCH_CHUNK)
-            client.send({"ev": "output", "name": session.name, "offset": feed.sent,
-                         "data": session.slice(feed.sent, stop)})
+            stop = min(session.end, feed.sent + feed.part())
+            with session.view(feed.sent, stop) as data:  # packed into the frame at once: one copy, not two
+                client.send({"ev": "output", "name": session.name, "offset": feed.sent, "data": data})
             feed.sent = stop
 
     def feed_attached(self, session, final=False):

@@ -94,7 +94,7 @@ def bare_daemon(test, loop, capacity=2 << 20):
     from sessions import Session
     test.daemon = Daemon.__new__(Daemon)
     test.daemon.loop, test.daemon.tasks = loop, set()
-    test.daemon.lost, test.daemon.recent_exits = {}, {}
+    test.daemon.lost, test.daemon.recent_exits, test.daemon.wide_pipes = {}, {}, 0
     test.session = Session("s", "/bin/sh", -1, 1, 80, 24, capacity, "posix")
     test.daemon.sessions = {"s": test.session}
     test.writer = FakeWriter()

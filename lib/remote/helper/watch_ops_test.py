@@ -8,7 +8,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from daemon import OPS  # noqa: E402
 from errors import HelperError  # noqa: E402
+from protocol import PIPE_SIZE, READ_CHUNK  # noqa: E402
 from testing import FakeLoop, bare_daemon  # noqa: E402
+
+class FollowerTest(unittest.TestCase):
+    def setUp(self):
+        bare_daemon(self, FakeLoop(), capacity=4 << 20)
+
+    def test_a_follower_gets_a_backlog_in_parts_growing_to_the_size_of_a_widened_pipe(self):
+        for _ in range(3 << 4):  # 3 MiB of backlog
+            self.daemon.emit_output(self.session, b"x" * 65535 + b"\n")
+        OPS["subscribe"](self.daemon, self.client, {"id": 1, "name": "s", "since": self.session.base})
+        parts = [len(f["data"]) for f in self.writer.drained() if f.get("ev") == "output"]
+        # Each at most what went before, until the connection holds its high mark.
+        self.assertEqual(parts, [READ_CHUNK, READ_CHUNK, 2 * READ_CHUNK, 4 * READ_CHUNK])
+        for part in (8 * READ_CHUNK, PIPE_SIZE, PIPE_SIZE):  # the connection drains, and more goes
+            self.daemon.feed_watcher(self.client, self.client.feeds["s"])
+            self.assertEqual([len(f["data"]) for f in self.writer.drained()], [part])
+
 
 class ViewerTest(unittest.TestCase):
     def setUp(self):
