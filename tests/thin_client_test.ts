@@ -12,6 +12,7 @@ import { runAgent } from "../lib/agent/server.ts";
 import { runThinCall } from "../lib/cli/agent_call.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 import { encodeRecord, RECORD } from "../lib/transport/thin_wire.ts";
+import { lendInProcess, type LocalLender } from "../lib/transport/lease.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -380,6 +381,79 @@ Deno.test("a thin call of a command that prints nothing gets no output record, o
   assert.equal(await serving, true);
 });
 
+Deno.test("a thin call's exit code goes before its connection's release is done", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const endpoint = listen === "tcp" ? files.port : files.socket;
+  const order: string[] = [];
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => open = resolve);
+  let released = () => {};
+  const releaseDone = new Promise<void>((resolve) => released = resolve);
+  const serving = runAgent({
+    controlDir: sshd.controlDir,
+    idleMs: 60_000,
+    runCall: async (call, io) => {
+      const code = await runThinCall(call, io);
+      // The agent sends the code once this returns: the release, held
+      // until then, is still under way.
+      order.push("code");
+      open();
+      return code;
+    },
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.statSync(endpoint);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  // The agent's own lender, its lease's release held at the gate: the
+  // connection's close waits for its reader's cancel.
+  const agentLender = lendInProcess(null) as LocalLender;
+  const holding: LocalLender = async (dir, request) => {
+    const leased = await agentLender(dir, request);
+    if (!leased) return leased;
+    const { reader } = leased.channel;
+    const channel = {
+      ...leased.channel,
+      reader: {
+        read: () => reader.read(),
+        cancel: async (reason?: unknown) => {
+          order.push("release started");
+          await gate;
+          await reader.cancel(reason);
+          order.push("release done");
+          released();
+        },
+      },
+    };
+    return { ...leased, channel };
+  };
+  lendInProcess(holding);
+  try {
+    // Without the code going first the call waits for its release, which
+    // waits for the code: the client is killed by our deadline, far short
+    // of the call's own.
+    const result = await sessh(
+      sshd,
+      ["run", "w", sshd.dest, "--timeout", "600", "--", "true"],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    await releaseDone;
+    assert.deepEqual(order, ["release started", "code", "release done"]);
+  } finally {
+    lendInProcess(null, holding);
+    open();
+    Deno.removeSync(endpoint);
+    assert.equal(await serving, true);
+  }
+});
+
 Deno.test("a thin call is declined by an agent of another version, and runs in full", async () => {
   await using sshd = await startSshd();
   await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
@@ -454,6 +528,45 @@ Deno.test("a thin client gives up on an agent that goes silent, by the call's de
   assert.equal(result.code, 124, result.stderr);
   assert.match(result.stderr, /did not end the call by its deadline/);
   assert.ok(took < 10_000, `took ${took} ms`);
+});
+
+Deno.test("a thin client gives up on an agent that reads nothing, however large its call", async () => {
+  await using sshd = await startSshd();
+  await Deno.mkdir(sshd.controlDir, { recursive: true, mode: 0o700 });
+  const files = agentFiles(sshd.controlDir, listen);
+  const { text } = newAgentKeys();
+  await Deno.writeTextFile(files.token, text, { mode: 0o600 });
+  let listener: Deno.Listener;
+  if (listen === "tcp") {
+    listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    await Deno.writeTextFile(files.port, `${port}\n`, { mode: 0o600 });
+  } else {
+    listener = Deno.listen({ transport: "unix", path: files.socket });
+    await Deno.chmod(files.socket, 0o600);
+  }
+  // A frozen agent: its connections are accepted (by the kernel) and never
+  // read, so a call larger than the socket's buffer cannot be written whole.
+  const held: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  // The call sends its environment: 1.2 MB of it.
+  const env: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) {
+    env[`SESSH_TEST_FILL_${i}`] = "x".repeat(100_000);
+  }
+  const result = await sessh(sshd, ["run", "w", sshd.dest, "--", "true"], {
+    env,
+    timeoutMs: 60_000,
+  });
+  listener.close();
+  for (const conn of held) conn.close();
+  await serving;
+  // Given up on by its deadline (not killed by ours): the full path then
+  // finds the agent frozen too, and says so.
+  assert.match(result.stderr, /local sessh agent .* did not answer within/);
+  assert.equal(result.code, 255, result.stderr);
 });
 
 Deno.test("a thin call whose agent is killed mid-call says the connection was lost", async () => {

@@ -10,6 +10,14 @@
 import type { Channel } from "../transport/connection.ts";
 import type { Lessee, PooledBridge } from "./pooled_bridge.ts";
 
+/**
+ * Bytes the call may leave unread before the bridge's writes wait: about
+ * what a socket's buffer holds, so a call that stops reading (a follow
+ * paused on a slow stdout) stops the bridge reading ssh, as over the
+ * agent's socket, and the daemon's output waits in its own buffer.
+ */
+const HIGH_WATER = 256 * 1024;
+
 type ReadResult = { done: true; value: undefined } | {
   done: false;
   value: Uint8Array;
@@ -30,6 +38,9 @@ type ReadResult = { done: true; value: undefined } | {
  */
 export class LocalLink {
   #queue: Uint8Array[] = [];
+  #queued = 0;
+  /** Writes of the bridge held until the call reads or leaves. */
+  #held: (() => void)[] = [];
   #reader: ((result: ReadResult) => void) | null = null;
   #ended = false;
 
@@ -39,7 +50,8 @@ export class LocalLink {
     // the bytes are kept as a copy.
     write: (bytes) => {
       this.#push(bytes.slice());
-      return Promise.resolve();
+      if (this.#queued <= HIGH_WATER) return Promise.resolve();
+      return new Promise((resolve) => this.#held.push(resolve));
     },
     close: () => this.end(),
   };
@@ -76,6 +88,8 @@ export class LocalLink {
   /** Ends the call's side: its reads end, what was queued is still read. */
   end(): void {
     this.#ended = true;
+    // Nothing more is read: what was held goes, and the bridge with it.
+    this.#release();
     if (this.#reader && this.#queue.length === 0) {
       const resolve = this.#reader;
       this.#reader = null;
@@ -89,13 +103,26 @@ export class LocalLink {
       const resolve = this.#reader;
       this.#reader = null;
       resolve({ done: false, value: bytes });
-    } else this.#queue.push(bytes);
+    } else {
+      this.#queue.push(bytes);
+      this.#queued += bytes.length;
+    }
   }
 
   #read(): Promise<ReadResult> {
     const next = this.#queue.shift();
-    if (next) return Promise.resolve({ done: false, value: next });
+    if (next) {
+      this.#queued -= next.length;
+      if (this.#queued <= HIGH_WATER) this.#release();
+      return Promise.resolve({ done: false, value: next });
+    }
     if (this.#ended) return Promise.resolve({ done: true, value: undefined });
     return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const resolve of held) resolve();
   }
 }

@@ -61,3 +61,36 @@ Deno.test("LocalLink sends the call's writes to the bridge in the order made", a
   await Promise.all(["a", "b", "c"].map((w) => channel.writer.write(bytes(w))));
   assert.deepEqual(sent, ["a", "b", "c"]);
 });
+
+/** Whether `promise` has settled once the tasks already queued have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return done;
+}
+
+Deno.test("LocalLink holds the bridge's writes while the call leaves a socket's worth unread", async () => {
+  const link = new LocalLink();
+  const channel = link.channel(recorder().pooled);
+  // A follow paused on a full stdout reads nothing: the bridge must stop
+  // reading ssh, as a socket's full buffer would stop it.
+  const chunk = new Uint8Array(64 * 1024);
+  let held: Promise<void> | null = null;
+  for (let i = 0; i < 64 && held === null; i++) {
+    const write = link.lessee.write(chunk);
+    if (!await settled(write)) held = write;
+  }
+  assert.ok(held, "4 MiB unread and the bridge's writes still went through");
+  // Reading what is queued lets the bridge go on.
+  while (!await settled(held)) await channel.reader.read();
+  // A call that leaves lets a held write go too: the bridge is not stuck.
+  let next: Promise<void> | null = null;
+  for (let i = 0; i < 64 && next === null; i++) {
+    const write = link.lessee.write(chunk);
+    if (!await settled(write)) next = write;
+  }
+  assert.ok(next);
+  link.end();
+  assert.ok(await settled(next));
+});

@@ -94,6 +94,17 @@ export interface AgentOptions {
   listen?: AgentListen;
   /** Runs thin calls; without it the agent declines them. */
   runCall?: ThinRunner;
+  /**
+   * Gives back the memory calls freed, once a while after the last call.
+   * @default {releaseFreedMemory}
+   */
+  releaseMemory?: () => Promise<unknown>;
+  /**
+   * How long after its last call ends the memory is given back, in
+   * milliseconds.
+   * @default {10000}
+   */
+  releaseAfterMs?: number;
 }
 
 /** Half an hour without a call: the agent and its bridges go. */
@@ -176,6 +187,8 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     version: options.version ?? agentIdentity(),
     idleMs: options.idleMs ?? DEFAULT_IDLE_MS,
     runCall: options.runCall,
+    releaseMemory: options.releaseMemory ?? releaseFreedMemory,
+    releaseAfterMs: options.releaseAfterMs ?? RELEASE_AFTER_MS,
     log,
     retire: (why) => {
       log(`retiring: ${why}`);
@@ -347,6 +360,8 @@ class Agent {
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  #releaseMemory: () => Promise<unknown>;
+  #releaseAfterMs: number;
   #calls = 0;
   /** When a call last borrowed a bridge: only those keep the agent alive. */
   #lastLease = Date.now();
@@ -367,9 +382,13 @@ class Agent {
     idleMs: number;
     retire: (why: string) => void;
     runCall?: ThinRunner;
+    releaseMemory: () => Promise<unknown>;
+    releaseAfterMs: number;
     log: (message: string) => void;
   }) {
     this.#runCall = options.runCall;
+    this.#releaseMemory = options.releaseMemory;
+    this.#releaseAfterMs = options.releaseAfterMs;
     this.#log = options.log;
     const encoder = new TextEncoder();
     this.#callKey = encoder.encode(options.keys.call);
@@ -415,8 +434,8 @@ class Agent {
           this.#armIdle();
           // Once, not periodically: an idle agent wakes for nothing.
           this.#releaseTimer = setTimeout(() => {
-            releaseFreedMemory().catch(() => {});
-          }, RELEASE_AFTER_MS);
+            this.#releaseMemory().catch(() => {});
+          }, this.#releaseAfterMs);
         }
       }
     }

@@ -257,3 +257,86 @@ Deno.test("runAgent() retires when a call removes its files the moment they appe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runAgent() gives memory back once after its last call, not between two calls", async () => {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  const { socket, token } = agentFiles(controlDir, "unix");
+  const AFTER_MS = 300;
+  let releases = 0;
+  let released = () => {};
+  const running = runAgent({
+    controlDir,
+    listen: "unix",
+    releaseAfterMs: AFTER_MS,
+    releaseMemory: () => {
+      releases++;
+      released();
+      return Promise.resolve();
+    },
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The next release, or a failure after 10 s. */
+  const nextRelease = () =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error("no release in 10 s")),
+        10_000,
+      );
+      released = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  /** A call that stays open until closed (the agent waits for its lease). */
+  const open = async () => {
+    const conn = await Deno.connect({ transport: "unix", path: socket });
+    const keys = parseAgentKeys(await Deno.readTextFile(token))!;
+    await conn.write(new TextEncoder().encode(keys.call));
+    return conn;
+  };
+  /** A call that the agent declines and ends. */
+  const call = async () => {
+    const conn = await open();
+    await conn.write(encodeFrame({ op: "not-a-lease" }));
+    const timer = setTimeout(() => conn.close(), 8000);
+    try {
+      const buffer = new Uint8Array(1024);
+      while (await conn.read(buffer) !== null);
+    } finally {
+      clearTimeout(timer);
+      try {
+        conn.close();
+      } catch { /* closed by the timer */ }
+    }
+  };
+  try {
+    const deadline = Date.now() + 10_000;
+    // Its socket is there once it listens (the token came before).
+    while (!await Deno.stat(socket).then(() => true, () => false)) {
+      assert.ok(Date.now() < deadline, "the agent did not listen in 10 s");
+      await sleep(50);
+    }
+    // A call that ends with another right behind it: nothing between them.
+    await call();
+    const held = await open();
+    await sleep(4 * AFTER_MS);
+    assert.equal(releases, 0, "released between two calls");
+    // The last call ends: once after it, and not again while none comes.
+    let release = nextRelease();
+    held.close();
+    await release;
+    await sleep(4 * AFTER_MS);
+    assert.equal(releases, 1, "released more than once after the last call");
+    // The next burst of calls earns the next release.
+    release = nextRelease();
+    await call();
+    await release;
+    assert.equal(releases, 2);
+  } finally {
+    // A running agent retires once its socket is gone.
+    await Deno.remove(socket).catch(() => {});
+    await running;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -255,12 +255,36 @@ export async function runCall(
   } finally {
     // What the handler left for after its output (closing its connection,
     // starting the agent), still held to the call's deadline.
-    const left = Promise.allSettled(afterOutput.map((task) => task()));
-    const released = (overrun ? Promise.race([left, overrun]) : left)
-      .catch(() => {})
-      .then(() => cancelOverrun?.());
+    const released = settleAfterOutput(afterOutput, overrun, cancelOverrun);
     if (!io.releaseLater) await released;
   }
+}
+
+/**
+ * Runs what a handler left for after its output, held to the call's
+ * deadline, and cancels the deadline once that is done: the call's code
+ * may be returned before (`CallIO.releaseLater`), the deadline still holds.
+ *
+ * @param tasks What the handler left.
+ * @param overrun Rejects when the call's deadline has passed, if it has one.
+ * @param cancelOverrun Cancels that deadline's timer.
+ * @returns Resolves once the tasks are done or the deadline has passed.
+ *
+ * @example
+ * ```ts
+ * import { settleAfterOutput } from "./run_call.ts";
+ * await settleAfterOutput([() => Promise.resolve()], null, undefined);
+ * ```
+ */
+export function settleAfterOutput(
+  tasks: (() => Promise<void>)[],
+  overrun: Promise<never> | null,
+  cancelOverrun: (() => void) | undefined,
+): Promise<void> {
+  const left = Promise.allSettled(tasks.map((task) => task()));
+  return (overrun ? Promise.race([left, overrun]) : left)
+    .catch(() => {})
+    .then(() => cancelOverrun?.());
 }
 
 /** Whether `error` is a write to our closed output, or was caused by one. */

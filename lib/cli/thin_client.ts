@@ -138,7 +138,11 @@ export async function thinCall(args: string[]): Promise<number | null> {
     const answer = await proven(conn, keys, pipelined ? request : null);
     if (!answer) return null;
     markPhase("agent");
-    if (!pipelined) await writeAll(conn, request);
+    if (!pipelined) {
+      // The agent has shown its key, but may freeze before it reads all.
+      const cancel = startDeadline(ANSWER_MS, () => close(conn));
+      await writeAll(conn, request).finally(cancel);
+    }
     return await exchange(conn, answer, args, env);
   } catch {
     // No agent, or none to trust: the full path finds out which, and says.
@@ -179,19 +183,21 @@ async function proven(
 ): Promise<Uint8Array | null> {
   const encoder = new TextEncoder();
   const key = encoder.encode(keys.call);
-  if (request === null) await writeAll(conn, key);
-  else {
-    const both = new Uint8Array(key.length + request.length);
-    both.set(key);
-    both.set(request, key.length);
-    await writeAll(conn, both);
-  }
   const got = new Uint8Array(64 * 1024);
   let filled = 0;
-  // Each wait of the client is on the agent's socket, whose read keeps the
-  // process alive: its deadlines need keep nothing else alive.
+  // Each wait of the client is on the agent's socket, whose read or write
+  // keeps the process alive: its deadlines need keep nothing else alive.
+  // The write is under it too: a call larger than the socket's buffer
+  // waits for a frozen agent to read it.
   const cancel = startDeadline(ANSWER_MS, () => close(conn));
   try {
+    if (request === null) await writeAll(conn, key);
+    else {
+      const both = new Uint8Array(key.length + request.length);
+      both.set(key);
+      both.set(request, key.length);
+      await writeAll(conn, both);
+    }
     while (filled < KEY_LENGTH) {
       const n = await conn.read(got.subarray(filled));
       if (n === null) break;

@@ -73,6 +73,7 @@ let localLender: LocalLender | null = null;
  * @param lender The lender, or null for none.
  * @param ended With null: the lender that ended, removed only if it is
  *   still the one in place.
+ * @returns The lender that was in place, for one that wraps it.
  *
  * @example
  * ```ts ignore
@@ -83,9 +84,11 @@ let localLender: LocalLender | null = null;
 export function lendInProcess(
   lender: LocalLender | null,
   ended?: LocalLender,
-): void {
-  if (lender === null && ended !== undefined && localLender !== ended) return;
+): LocalLender | null {
+  const before = localLender;
+  if (lender === null && ended !== undefined && before !== ended) return before;
   localLender = lender;
+  return before;
 }
 
 /**
