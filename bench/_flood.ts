@@ -32,6 +32,13 @@ export interface FloodSetup {
 }
 
 const STEP_TIMEOUT_MS = 600_000;
+/**
+ * Rounds of the follow against `ssh cat`, interleaved. A round takes under a
+ * second, and on a shared 2-core machine the figure ranged 0.6–1.0× for the
+ * same build from one run to the next (medians of 3 and of 5 rounds): the
+ * follow's path has more processes waiting for a core than cat's.
+ */
+const FOLLOW_ROUNDS = 7;
 
 function cli(setup: FloodSetup, args: string[]): string[] {
   return bundledArgv(setup.bundle, setup.sshd.configFile, setup.via, args);
@@ -161,7 +168,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   ], {});
   const catTimes: number[] = [];
   const followTimes: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < FOLLOW_ROUNDS; i++) {
     let started = performance.now();
     await catOverSsh(setup, file);
     catTimes.push(performance.now() - started);

@@ -207,8 +207,6 @@ async function attachBridge(
     })
     : directArgv(destination, settings, command);
   const child = spawnPiped(argv, { stderr: "piped" });
-  // Not awaited: the call goes on while the pipe widens.
-  widenChildOutput(child).catch(() => {});
   const stderrText = collect(child.stderr);
   const reader = child.stdout.getReader();
   const writer = child.stdin.getWriter();
@@ -261,7 +259,13 @@ async function attachBridge(
     reader.releaseLock();
     return {
       channel: {
-        ...pipeReads(child.stdout),
+        // Widened at its first flood, not now: a user's wide pipes are few
+        // (`WIDE_PIPES_MAX`), and an agent's idle bridges would take them
+        // all. Not awaited: the reads go on while the pipe widens.
+        ...pipeReads(
+          child.stdout,
+          () => void widenChildOutput(child).catch(() => {}),
+        ),
         writer,
         leftover: greeted.leftover,
       },

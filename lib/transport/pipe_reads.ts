@@ -35,6 +35,8 @@ export type PipeReads = Required<
  * chunks of their own for whoever keeps what it reads. One read at a time.
  *
  * @param stdout The child's stdout, with no reader.
+ * @param onFlood Called once, at the first read that fills the first
+ *   buffer: a flood, for which the caller may widen the pipe.
  * @returns The three readers and its cancel.
  *
  * @example
@@ -48,7 +50,10 @@ export type PipeReads = Required<
  * await child.status;
  * ```
  */
-export function pipeReads(stdout: ReadableStream<Uint8Array>): PipeReads {
+export function pipeReads(
+  stdout: ReadableStream<Uint8Array>,
+  onFlood?: () => void,
+): PipeReads {
   const byob = stdout.getReader({ mode: "byob" });
   // Made at the first read: a bridge opened and never read holds nothing.
   // A read transfers it to the stream and back, so it is taken again from
@@ -64,6 +69,7 @@ export function pipeReads(stdout: ReadableStream<Uint8Array>): PipeReads {
     // view keeps the small buffer; the next read takes the large one.
     if (value.length === READ_SIZE && buffer.byteLength === READ_SIZE) {
       buffer = new ArrayBuffer(FLOOD_READ_SIZE);
+      onFlood?.();
     }
     return value;
   };

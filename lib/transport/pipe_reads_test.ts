@@ -100,6 +100,31 @@ Deno.test({
   },
 });
 
+Deno.test("pipeReads() calls onFlood once, at the first read that fills its buffer", async () => {
+  await using child = writer(300 * 1024);
+  let floods = 0;
+  const reads = pipeReads(child.stdout, () => floods++);
+  // How many calls there had been once each read returned, by its length.
+  const seen: [number, number][] = [];
+  while (true) {
+    const view = await reads.readView();
+    if (view === null) break;
+    seen.push([view.length, floods]);
+  }
+  assert.equal(floods, 1);
+  const at = seen.findIndex(([, count]) => count === 1);
+  assert.equal(seen[at][0], 64 * 1024, `reads: ${JSON.stringify(seen)}`);
+  assert.ok(seen.slice(0, at).every(([length]) => length < 64 * 1024));
+});
+
+Deno.test("pipeReads() never calls onFlood for output that fills no read", async () => {
+  await using child = writer(60 * 1024);
+  let floods = 0;
+  const reads = pipeReads(child.stdout, () => floods++);
+  while (await reads.readView() !== null) { /* read through */ }
+  assert.equal(floods, 0);
+});
+
 Deno.test("pipeReads() readInto fills no more than the target", async () => {
   const size = 100 * 1024;
   await using child = writer(size);

@@ -61,7 +61,8 @@ function loadFcntl(): Fcntl | null {
  * is given back when it exits. The pipe is found as the one the child
  * holds as its descriptor 1.
  *
- * @param child The child, just spawned with its stdout piped.
+ * @param child The child, its stdout piped (by its first flood, or just
+ *   spawned).
  * @returns Whether the pipe was widened.
  *
  * @example

@@ -6,10 +6,11 @@ from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER, READ_CHUNK, WATCH_CHUN
 class Client:
     """One connection: requests in; replies and events out, the small ones of a turn in one write given a loop."""
 
-    def __init__(self, writer, closers=(), loop=None):
+    def __init__(self, writer, closers=(), loop=None, full=None):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
         self.loop, self.out = loop, []
         self.closers = closers  # what else to close with the connection: a handed-over channel's read side
+        self.full = full  # called once, when a write first leaves bytes queued: a handed-over channel widens its pipe
         self.watch = {}  # session name -> "events" or "output"
         self.feeds = {}  # session name -> Feed, for an "output" watcher that is not the attached client
         self.idle = {}  # session name -> the token of its idle watch (see watch_ops.check_idle)
@@ -25,12 +26,18 @@ class Client:
             return self.out.append(data)
         self.flush()
         if not self.writer.is_closing():
-            self.writer.write(data)
+            self.write(data)
 
     def flush(self):
         if self.out and not self.writer.is_closing():
-            self.writer.write(b"".join(self.out))
+            self.write(b"".join(self.out))
         self.out = []
+
+    def write(self, data):
+        self.writer.write(data)
+        if self.full and self.writer.transport.get_write_buffer_size():
+            full, self.full = self.full, None
+            full()
 
     def queued(self):
         return self.writer.transport.get_write_buffer_size() + sum(map(len, self.out))

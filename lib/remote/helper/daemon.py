@@ -237,13 +237,19 @@ class Daemon(Terminal):
 
     async def serve_channel(self, conn, fds, msg):
         """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
-        less, its output through a pipe widened to PIPE_SIZE (a follow's flood, a download's parts) while fewer than
-        WIDE_PIPES_MAX channels hold one; reading pauses at 2 MiB held, not at each part of a copy (for 3x the CPU).
-        The bridge waits until `conn` closes: sshd ends the channel once its command and pipes have."""
+        less, its output through a pipe widened to PIPE_SIZE (a follow's flood, a download's parts) once a write
+        first finds it full, while fewer than WIDE_PIPES_MAX channels hold one: the wide pipes go to channels that
+        carry bulk, not to the first ones opened (an agent's idle bridges would hold them all). Reading pauses at
+        2 MiB held, not at each part of a copy (for 3x the CPU). The bridge waits until `conn` closes: sshd ends the
+        channel once its command and pipes have."""
         import asyncio
         reader = asyncio.StreamReader(1 << 20)
-        wide = self.wide_pipes < WIDE_PIPES_MAX and widen_pipe(fds[1])
-        self.wide_pipes += wide
+        wide = False
+
+        def widen():
+            nonlocal wide
+            wide = self.wide_pipes < WIDE_PIPES_MAX and widen_pipe(fds[1])
+            self.wide_pipes += wide
         try:
             try:
                 rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
@@ -256,7 +262,7 @@ class Daemon(Terminal):
                 return
             conn.sendall(frame({"id": msg.get("id"), "ok": True}))
             client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close),
-                            self.loop)
+                            self.loop, widen)
             await self.serve(client, reader, msg)
         finally:
             self.wide_pipes -= wide

@@ -82,11 +82,10 @@ class SignalSessionTest(unittest.TestCase):
 
 @unittest.skipUnless(sys.platform.startswith("linux"), "pipe sizes are Linux's")
 class ServeChannelTest(unittest.TestCase):
-    def test_a_handed_over_channel_is_served_on_an_output_pipe_widened_to_pipe_size(self):
+    def handover(self, loop):
+        """Hands the bare daemon a channel over two pipes; returns their ends kept here, the pipes' default size,
+        the channel's client and the task serving it."""
         import asyncio, fcntl, socket
-        loop = asyncio.new_event_loop()
-        self.addCleanup(loop.close)
-        bare_daemon(self, loop)
         (r_in, w_in), (r_out, w_out) = os.pipe(), os.pipe()
         default = fcntl.fcntl(w_in, 1032)
         conn, bridge = socket.socketpair()
@@ -95,31 +94,42 @@ class ServeChannelTest(unittest.TestCase):
         bridge.setblocking(False)
         reply = loop.run_until_complete(asyncio.wait_for(loop.sock_recv(bridge, 64), 5))
         self.assertEqual(unpack(reply[4:]), {"id": 1, "ok": True})
-        # F_GETPIPE_SZ: the output's pipe widened, the input's left as it was.
+        return w_in, r_out, default, self.daemon.clients[-1], task
+
+    def end(self, loop, w_in, r_out, task):
+        """Ends the channel as ssh would: its input closed, its output read to the end."""
+        import asyncio
+        os.close(w_in)  # the daemon drops the client and closes its side once its output went out
+        drained = loop.run_in_executor(None, lambda: [None for _ in iter(lambda: os.read(r_out, 1 << 16), b"")])
+        loop.run_until_complete(asyncio.wait_for(asyncio.gather(task, drained), 5))
+        os.close(r_out)
+
+    def test_a_channel_output_pipe_is_widened_to_pipe_size_once_a_write_finds_it_full(self):
+        import asyncio, fcntl
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        bare_daemon(self, loop)
+        w_in, r_out, default, client, task = self.handover(loop)
+        client.reply(2, data=b"x" * 1000)  # fits: an idle or chatty channel leaves the shared budget alone
+        loop.run_until_complete(asyncio.sleep(0))
+        self.assertEqual([fcntl.fcntl(fd, 1032) for fd in (w_in, r_out)], [default, default])
+        self.assertEqual(self.daemon.wide_pipes, 0)
+        client.reply(3, data=b"x" * (default + 1))  # F_GETPIPE_SZ: the output's pipe widened, the input's not
         self.assertEqual([fcntl.fcntl(fd, 1032) for fd in (w_in, r_out)], [default, PIPE_SIZE])
         self.assertEqual(self.daemon.wide_pipes, 1)
-        os.close(w_in)  # the channel's end: the daemon drops the client and closes its side
-        loop.run_until_complete(asyncio.wait_for(task, 5))
-        os.close(r_out)
+        self.end(loop, w_in, r_out, task)
         self.assertEqual(self.daemon.wide_pipes, 0)
 
     def test_channels_past_the_limit_keep_their_pipes_as_they_are(self):
-        import asyncio, fcntl, socket
+        import asyncio, fcntl
         loop = asyncio.new_event_loop()
         self.addCleanup(loop.close)
         bare_daemon(self, loop)
         self.daemon.wide_pipes = WIDE_PIPES_MAX
-        (r_in, w_in), (r_out, w_out) = os.pipe(), os.pipe()
-        default = fcntl.fcntl(r_out, 1032)
-        conn, bridge = socket.socketpair()
-        self.addCleanup(bridge.close)
-        task = loop.create_task(self.daemon.serve_channel(conn, [r_in, w_out], {"op": "handover", "id": 1}))
-        bridge.setblocking(False)
-        loop.run_until_complete(asyncio.wait_for(loop.sock_recv(bridge, 64), 5))
+        w_in, r_out, default, client, task = self.handover(loop)
+        client.reply(2, data=b"x" * (default + 1))
         self.assertEqual(fcntl.fcntl(r_out, 1032), default)
-        os.close(w_in)
-        loop.run_until_complete(asyncio.wait_for(task, 5))
-        os.close(r_out)
+        self.end(loop, w_in, r_out, task)
         self.assertEqual(self.daemon.wide_pipes, WIDE_PIPES_MAX)
 
 
