@@ -160,6 +160,13 @@ Deno.test("a thin call prints what the full command line prints", async (t) => {
   await same(done);
   await same(["send", "w", d, "--enter", "--", "echo", "sent"]);
   await same(["run", "w", d, "-i", "/nonexistent/key", "--", "true"]);
+  // A fan-out runs whole in the agent, each host on a bridge it lends
+  // itself; a set given in a file is the full path's.
+  await same(["run", "w", "--hosts", d, "--", "echo", "fan"]);
+  await same(["run", "w", "--hosts", d, "--group", "--", "echo", "fan"]);
+  await same(["--json", "run", "w", "--hosts", d, "--", "echo", "fan"], {
+    json: true,
+  });
   await same(["run", "w", d, "--max-output", "x", "--", "true"], {
     declined: true,
   });
