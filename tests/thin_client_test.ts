@@ -168,6 +168,10 @@ Deno.test("a thin call prints what the full command line prints", async (t) => {
   await same(["--json", "run", "w", "--hosts", d, "--", "echo", "fan"], {
     json: true,
   });
+  await same(["status", "w", "--hosts", d]);
+  await same(["logs", "w", "--hosts", d]);
+  await same(["wait", "w", "--hosts", d, "--done", "--timeout", "10"]);
+  await same(["list", "--hosts", d], { timeless: true });
   await same(["run", "w", d, "--max-output", "x", "--", "true"], {
     declined: true,
   });

@@ -1,7 +1,8 @@
 /**
  * The commonest warm calls, read without the full parser: `run`, `send`,
  * `keys`, `logs`, `screen`, `wait`, `status`, `list` and `cp` on one host,
- * `run` also on a set of hosts (`--hosts`), with the ssh flags and the few of each verb's own flags that are a plain
+ * and those that may run on a set of hosts also on `--hosts`, with the ssh
+ * flags and the few of each verb's own flags that are a plain
  * value or a switch. Recognising them takes a few string tests, while
  * loading Stricli and every verb's grammar costs a warm call about a third
  * of its own time (issue 21).
@@ -161,6 +162,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   logs: {
     flags: [...COMMON, ...FLEET, "since", "raw", "follow", "maxOutput"],
     read: {
+      ...FLEET_READ,
       since: parseCursor,
       raw: "switch",
       maxOutput: (v) => parseSize(v, "--max-output"),
@@ -190,6 +192,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
       "maxOutput",
     ],
     read: {
+      ...FLEET_READ,
       for: parsePattern,
       idle: (v) => parseMillis(v, "--idle"),
       done: "switch",
@@ -204,7 +207,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   },
   status: {
     flags: [...COMMON, ...FLEET],
-    read: {},
+    read: FLEET_READ,
     positionals: [NAME, DEST, parsePort],
     required: 2,
     payload: false,
@@ -212,7 +215,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   },
   list: {
     flags: [...COMMON, ...FLEET],
-    read: {},
+    read: FLEET_READ,
     positionals: [DEST, parsePort],
     required: 1,
     payload: false,
