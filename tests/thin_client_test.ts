@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
+import { startFleet } from "./_fleet.ts";
 import { cliArgv, type CliResult, sessh } from "./_cli.ts";
 import { agentFiles, newAgentKeys } from "../lib/transport/agent_protocol.ts";
 import { runAgent } from "../lib/agent/server.ts";
@@ -160,6 +161,17 @@ Deno.test("a thin call prints what the full command line prints", async (t) => {
   await same(done);
   await same(["send", "w", d, "--enter", "--", "echo", "sent"]);
   await same(["run", "w", d, "-i", "/nonexistent/key", "--", "true"]);
+  // A fan-out runs whole in the agent, each host on a bridge it lends
+  // itself; a set given in a file is the full path's.
+  await same(["run", "w", "--hosts", d, "--", "echo", "fan"]);
+  await same(["run", "w", "--hosts", d, "--group", "--", "echo", "fan"]);
+  await same(["--json", "run", "w", "--hosts", d, "--", "echo", "fan"], {
+    json: true,
+  });
+  await same(["status", "w", "--hosts", d]);
+  await same(["logs", "w", "--hosts", d]);
+  await same(["wait", "w", "--hosts", d, "--done", "--timeout", "10"]);
+  await same(["list", "--hosts", d], { timeless: true });
   await same(["run", "w", d, "--max-output", "x", "--", "true"], {
     declined: true,
   });
@@ -305,6 +317,51 @@ Deno.test("a thin call stopped by Ctrl-C exits 130 and leaves its command runnin
   assert.equal(done.code, 0, done.stderr);
   const logs = await thin(sshd, ["logs", "w", sshd.dest, "3"]);
   assert.match(logs.stdout, /^finished$/m);
+});
+
+Deno.test("a thin fan-out stopped by Ctrl-C starts no host it had not started", async () => {
+  await using fleet = await startFleet(2);
+  const { sshd } = fleet;
+  await warm(sshd);
+  const hosts = fleet.live.join(",");
+  const warmed = await thin(sshd, ["run", "w", "--hosts", hosts, "--", "true"]);
+  assert.equal(warmed.code, 0, warmed.stderr);
+  // Each host that runs the command adds a line; the first sleeps on.
+  const ran = `${sshd.dir}/ran`;
+  await Deno.writeTextFile(ran, "");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliArgv(sshd, [
+      "run",
+      "w",
+      "--hosts",
+      hosts,
+      "--parallel",
+      "1",
+      "--",
+      "echo",
+      "ran",
+      ">>",
+      `${ran};`,
+      "sleep",
+      "2",
+    ], true),
+    env: { ...sshd.env, ...TRACE },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const lines = async () =>
+    (await Deno.readTextFile(ran)).split("\n").filter(Boolean).length;
+  for (let i = 0; await lines() === 0; i++) {
+    assert.ok(i < 300, "the first host never ran the command");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill("SIGINT");
+  assert.equal((await child.status).code, 130);
+  // Once the first host's command is done, the second would long have
+  // had its line had the agent gone on with the fan-out.
+  const done = await thin(sshd, ["wait", "w", fleet.live[0], "--done"]);
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(await lines(), 1);
 });
 
 Deno.test("a thin call borrows its agent's bridge in the agent's own process, not over its socket", async () => {

@@ -1,7 +1,8 @@
 /**
  * The commonest warm calls, read without the full parser: `run`, `send`,
- * `keys`, `logs`, `screen`, `wait`, `status`, `list` and `cp` on one host, with
- * the ssh flags and the few of each verb's own flags that are a plain
+ * `keys`, `logs`, `screen`, `wait`, `status`, `list` and `cp` on one host,
+ * and those that may run on a set of hosts also on `--hosts`, with the ssh
+ * flags and the few of each verb's own flags that are a plain
  * value or a switch. Recognising them takes a few string tests, while
  * loading Stricli and every verb's grammar costs a warm call about a third
  * of its own time (issue 21).
@@ -14,13 +15,14 @@
  * corpus through both, and fails when a verb's grammar gains a flag its
  * row does not list). Anything else, or any doubt (a value that looks like
  * a flag, a flag given twice, a value its parser refuses, `--help`,
- * `--hosts`), is declined, and the full parser reads the call: its errors
- * and its help stay the only ones.
+ * `--hosts-file`), is declined, and the full parser reads the call: its
+ * errors and its help stay the only ones.
  *
  * @module
  */
 import type { VerbFunction } from "./context.ts";
 import {
+  parseCount,
   parseCursor,
   parseLines,
   parseMillis,
@@ -29,6 +31,7 @@ import {
   parseSize,
   parseTimeout,
 } from "./args.ts";
+import { expandHosts } from "../fleet/host_set.ts";
 import { validateName } from "../session/name.ts";
 import { wellFormed } from "../well_formed.ts";
 
@@ -73,6 +76,19 @@ const COMMON = [
   "option",
 ] as const;
 const FLEET = ["hosts", "hostsFile", "parallel", "group"] as const;
+
+/**
+ * A set of hosts in DEST's place, as the grammar's `FLEET` reads it: a
+ * fan-out read here runs whole in the local agent, each host through a
+ * bridge the agent lends itself, instead of a lease over its socket per
+ * host from a command line that loaded the full parser. `--hosts-file` is
+ * not read: the agent would read the file from its own directory.
+ */
+const FLEET_READ: Readonly<Record<string, Reader>> = {
+  hosts: expandHosts,
+  parallel: (v) => parseCount(v, "--parallel", { min: 1, max: 4096 }),
+  group: "switch",
+};
 const OPEN = [
   "shell",
   "noAgentEnv",
@@ -121,7 +137,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
       "force",
       "maxOutput",
     ],
-    read: { timeout: (v) => parseTimeout(v, "--timeout") },
+    read: { ...FLEET_READ, timeout: (v) => parseTimeout(v, "--timeout") },
     positionals: [NAME, DEST, parsePort],
     required: 2,
     payload: true,
@@ -146,6 +162,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   logs: {
     flags: [...COMMON, ...FLEET, "since", "raw", "follow", "maxOutput"],
     read: {
+      ...FLEET_READ,
       since: parseCursor,
       raw: "switch",
       maxOutput: (v) => parseSize(v, "--max-output"),
@@ -175,6 +192,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
       "maxOutput",
     ],
     read: {
+      ...FLEET_READ,
       for: parsePattern,
       idle: (v) => parseMillis(v, "--idle"),
       done: "switch",
@@ -189,7 +207,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   },
   status: {
     flags: [...COMMON, ...FLEET],
-    read: {},
+    read: FLEET_READ,
     positionals: [NAME, DEST, parsePort],
     required: 2,
     payload: false,
@@ -197,7 +215,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
   },
   list: {
     flags: [...COMMON, ...FLEET],
-    read: {},
+    read: FLEET_READ,
     positionals: [DEST, parsePort],
     required: 1,
     payload: false,
@@ -293,9 +311,12 @@ export function fastCall(
       flags[key] = reader(value);
     }
     const { positionals } = row;
-    if (given.length < row.required || given.length > positionals.length) {
-      return null;
-    }
+    // With --hosts, DEST (the last required positional) is left out, and
+    // anything after NAME is the full path's to refuse.
+    const [least, most] = flags.hosts === undefined
+      ? [row.required, positionals.length]
+      : [row.required - 1, row.required - 1];
+    if (given.length < least || given.length > most) return null;
     const args = positionals.map((parse, i) =>
       i < given.length ? parse(given[i]) : undefined
     );

@@ -36,7 +36,7 @@ import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
 const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
-const NEVER = /^(--help|-h|--follow|--file|--hosts|--hosts-file)$/;
+const NEVER = /^(--help|-h|--follow|--file|--hosts-file)$/;
 
 /**
  * Whether to offer `args` to the agent.

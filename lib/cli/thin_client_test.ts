@@ -9,6 +9,7 @@ Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) =>
     ["pane", "w", "box"],
     ["logs", "w", "box", "20"],
     ["run", "w", "box", "--", "grep", "--help"],
+    ["run", "w", "--hosts", "a,b", "--", "true"],
   ];
   const kept = [
     [],
@@ -16,7 +17,7 @@ Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) =>
     ["open", "w", "box"],
     ["logs", "w", "box", "--follow"],
     ["send", "w", "box", "--file", "x"],
-    ["run", "w", "--hosts", "a,b", "--", "true"],
+    ["run", "w", "--hosts-file", "farm.txt", "--", "true"],
     ["run", "--help"],
     ["help", "run"],
   ];
