@@ -178,6 +178,7 @@ export class Connection {
       waiting: (delta) => {
         this.#waiting += delta;
         if (delta > 0) this.#armHeartbeat();
+        else this.#settleHeartbeat();
       },
       taken: () => this.#resumeReading(),
     };
@@ -218,6 +219,7 @@ export class Connection {
     const reply = new Promise<Message>((resolve, reject) => {
       const cancelTimer = startTimer(timeoutMs, () => {
         this.#pending.delete(id);
+        this.#settleHeartbeat();
         reject(
           new TimeoutError(
             `The remote helper did not answer "${op}" within ${timeoutMs} ms`,
@@ -414,6 +416,17 @@ export class Connection {
     });
   }
 
+  /**
+   * Stops the heartbeat once nobody waits: its timer would otherwise keep
+   * a script that never disconnects alive for up to a beat after its last
+   * call.
+   */
+  #settleHeartbeat(): void {
+    if (this.#pending.size > 0 || this.#waiting > 0) return;
+    this.#heartbeat?.();
+    this.#heartbeat = undefined;
+  }
+
   #beat(): void {
     const waiting = this.#pending.size > 0 || this.#waiting > 0;
     if (this.#lost || !waiting) {
@@ -514,6 +527,7 @@ export class Connection {
       if (!pending) continue;
       this.#pending.delete(message.id as number);
       pending.cancelTimer();
+      this.#settleHeartbeat();
       if (message.ok) pending.resolve(message);
       else pending.reject(remoteError(message));
     }
