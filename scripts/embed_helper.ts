@@ -15,9 +15,8 @@ import {
   generateEmbeddedSource,
   generateHashSource,
   generatePythonProtocol,
-  readHelperFiles,
+  readUpload,
   replaceGenerated,
-  stripForUpload,
 } from "../lib/remote/embed.ts";
 import { SPEC } from "../lib/contract/spec.ts";
 
@@ -29,15 +28,7 @@ if (protocol !== before) {
   await Deno.writeTextFile(protocolUrl, protocol);
   console.log("wrote lib/remote/helper/protocol.py (its generated constants)");
 }
-const files = await stripForUpload(
-  await readHelperFiles(new URL("helper/", dir)),
-);
-const [{ text: loader }] = await stripForUpload([
-  {
-    name: "loader.py",
-    text: await Deno.readTextFile(new URL("loader.py", dir)),
-  },
-]);
+const { files, loader } = await readUpload(dir);
 await Deno.writeTextFile(
   new URL("_helper_source.ts", dir),
   await generateEmbeddedSource(files, loader),

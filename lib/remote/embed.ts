@@ -41,6 +41,32 @@ export function isShipped(name: string): boolean {
 }
 
 /**
+ * What a first call uploads, read and stripped as `deno task embed` packs
+ * it: the helper's shipped files and the loader, each without comments and
+ * docstrings ({@linkcode stripForUpload}), in one run of Python.
+ *
+ * @param remoteDir `lib/remote/`, ending in `/`: the helper's directory and the loader are in it.
+ * @returns The stripped files and the loader's stripped source.
+ *
+ * @example
+ * ```ts ignore
+ * import { readUpload } from "./embed.ts";
+ * const { files, loader } = await readUpload(new URL("./", import.meta.url));
+ * ```
+ */
+export async function readUpload(
+  remoteDir: URL,
+): Promise<{ files: HelperFile[]; loader: string }> {
+  const files = await readHelperFiles(new URL("helper/", remoteDir));
+  const loader = {
+    name: "loader.py",
+    text: await Deno.readTextFile(new URL("loader.py", remoteDir)),
+  };
+  const stripped = await stripForUpload([...files, loader]);
+  return { files: stripped.slice(0, -1), loader: stripped.at(-1)!.text };
+}
+
+/**
  * The helper's files as they are uploaded: without comments and docstrings,
  * each removed line left empty so that line numbers in a host's traceback
  * match the source. `upload_strip.py` (beside this module) does the work with

@@ -5,7 +5,7 @@ import {
   helperHash,
   packHelper,
   readHelperFiles,
-  stripForUpload,
+  readUpload,
 } from "./embed.ts";
 import { HELPER_HASH, HELPER_PACKED } from "./_helper_source.ts";
 import { decodeBase64 } from "../bytes.ts";
@@ -17,21 +17,11 @@ import { PROTOCOL_VERSION } from "../contract/spec.ts";
 const dir = new URL("./", import.meta.url);
 const helperDir = new URL("helper/", dir);
 
-// What a first call uploads: the helper's modules without their prose, and
-// the loader likewise.
-const uploaded = async () =>
-  await stripForUpload(await readHelperFiles(helperDir));
-const uploadedLoader = async () =>
-  (await stripForUpload([
-    {
-      name: "loader.py",
-      text: await Deno.readTextFile(new URL("loader.py", dir)),
-    },
-  ]))[0].text;
+// What a first call uploads, as `deno task embed` reads it.
+const uploaded = () => readUpload(dir);
 
 Deno.test("generateEmbeddedSource() output is in sync with the helper package and the loader", async () => {
-  const files = await uploaded();
-  const loader = await uploadedLoader();
+  const { files, loader } = await uploaded();
   const committed = await Deno.readTextFile(new URL("_helper_source.ts", dir));
   assert.equal(
     committed,
@@ -45,7 +35,7 @@ Deno.test("generateEmbeddedSource() output is in sync with the helper package an
 });
 
 Deno.test("generateHashSource() output is in sync with the helper package and the contract", async () => {
-  const files = await uploaded();
+  const { files } = await uploaded();
   const committed = await Deno.readTextFile(new URL("_helper_hash.ts", dir));
   assert.equal(
     committed,
@@ -209,7 +199,7 @@ Deno.test("the loader inflates a pushed helper into its cache, and refuses one a
   assert.equal(good.code, 1, good.stderr);
   assert.match(good.stderr, /^sessh detach: not inside a sessh session/);
   // Unpacked whole under its hash, with no temporary directory left.
-  assert.deepEqual(good.cached, await uploaded());
+  assert.deepEqual(good.cached, (await uploaded()).files);
   assert.deepEqual(good.left, [`helper-${HELPER_HASH}`]);
   assert.ok(
     good.compiled.some((n) => /^bridge\.\w+-\d+\.pyc$/.test(n)),
