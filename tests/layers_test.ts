@@ -24,6 +24,7 @@ const FLOORS: readonly (readonly string[])[] = [
     "lib/bytes.ts",
     "lib/errors.ts",
     "lib/interrupt.ts",
+    "lib/libc.ts",
     "lib/phases.ts",
     "lib/timer.ts",
     "lib/types.ts",

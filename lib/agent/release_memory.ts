@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { openLibc } from "../libc.ts";
 
 /**
  * How long the trim waits after a collection: V8 frees the buffers it found
@@ -50,16 +51,8 @@ export async function releaseFreedMemory(): Promise<boolean> {
 }
 
 function openTrim(): (() => Promise<unknown>) | null {
-  if (Deno.build.os !== "linux") return null;
-  try {
-    // Non-blocking: for a synchronous symbol Deno compiles a trampoline at
-    // dlopen, whose code took 1.4 MB more of the agent's RSS than this.
-    const libc = Deno.dlopen("libc.so.6", {
-      malloc_trim: { parameters: ["usize"], result: "i32", nonblocking: true },
-    });
-    return () => libc.symbols.malloc_trim(0n);
-  } catch {
-    // No glibc, or FFI not allowed: the memory stays, as it did.
-    return null;
-  }
+  const libc = openLibc({
+    malloc_trim: { parameters: ["usize"], result: "i32" },
+  });
+  return libc && (() => libc.malloc_trim(0n));
 }

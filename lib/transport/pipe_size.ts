@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { openLibc } from "../libc.ts";
 
 /** What a pipe is widened to: the most Linux lets a user ask for. */
 export const PIPE_SIZE = 1 << 20;
@@ -31,26 +32,9 @@ let widePipes = 0;
 
 function loadFcntl(): Fcntl | null {
   if (fcntl !== undefined) return fcntl;
-  fcntl = null;
-  if (Deno.build.os !== "linux") return null;
-  try {
-    // Queried, not asked for: a prompt would stop a script in its tracks.
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return null;
-    }
-    // Non-blocking: for a synchronous symbol Deno compiles a trampoline at
-    // dlopen, which costs the long-lived agent over a megabyte of memory.
-    const libc = Deno.dlopen("libc.so.6", {
-      fcntl: {
-        parameters: ["i32", "i32", "i32"],
-        result: "i32",
-        nonblocking: true,
-      },
-    });
-    fcntl = libc.symbols.fcntl;
-  } catch {
-    // Another C library (musl), or no FFI in this runtime.
-  }
+  fcntl = openLibc({
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  })?.fcntl ?? null;
   return fcntl;
 }
 
