@@ -31,7 +31,7 @@ import {
   RECORD,
   RecordReader,
 } from "../transport/thin_wire.ts";
-import { startDeadline } from "../timer.ts";
+import { settleBy, startDeadline } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
@@ -134,7 +134,12 @@ export async function thinCall(args: string[]): Promise<number | null> {
     // directory. Any local user can reach a TCP port: there the caller's
     // environment waits until the agent has shown its key.
     const pipelined = listen === "unix" && ownSocket(files.socket);
-    conn = await connecting;
+    // A frozen agent whose listen backlog is full takes no connection: on
+    // TCP the connect waits out the kernel's SYN retries (two minutes on
+    // Linux). Not taken in time, the agent counts as silent.
+    const connected = await settleBy(connecting, ANSWER_MS, close);
+    if (connected === null) return null;
+    conn = connected;
     const answer = await proven(conn, keys, pipelined ? request : null);
     if (!answer) return null;
     markPhase("agent");
