@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { type CliResult, sessh } from "./_cli.ts";
+import { cliArgv, type CliResult, sessh } from "./_cli.ts";
 import { agentFiles, parsePort } from "../lib/transport/agent_files.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 
@@ -131,3 +131,167 @@ for (const listen of ["unix", "tcp"] as const) {
     },
   );
 }
+
+/** Where the test run's agents listen, read here and not by the code under test. */
+const LISTEN = Deno.env.get("SESSH_AGENT_LISTEN") === "tcp" ? "tcp" : "unix";
+
+/** What the agent's log gained since `from` bytes. */
+function logSince(sshd: TestSshd, from: number): string {
+  const log = agentFiles(sshd.controlDir, LISTEN).log;
+  return new TextDecoder().decode(Deno.readFileSync(log).subarray(from));
+}
+
+/** The agent's log's length now. */
+function logLength(sshd: TestSshd): number {
+  return Deno.statSync(agentFiles(sshd.controlDir, LISTEN).log).size;
+}
+
+/** A `sessh` call whose stdout nobody reads until the test says. */
+function unread(sshd: TestSshd, args: string[], env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliArgv(sshd, args, true),
+    env: { ...sshd.env, ...TRACE, ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  return {
+    /** Its first bytes: it has its output, and its reader stops there. */
+    async first(): Promise<Uint8Array> {
+      const reader = child.stdout.getReader();
+      const { value } = await reader.read();
+      reader.releaseLock();
+      assert.ok(value, "no output");
+      return value;
+    },
+    /** Reads the rest, and how it ended. */
+    async rest(): Promise<CliResult> {
+      const out = await child.output();
+      clearTimeout(killer);
+      const decoder = new TextDecoder();
+      return {
+        code: out.code,
+        stdout: decoder.decode(out.stdout),
+        bytes: out.stdout,
+        stderr: decoder.decode(out.stderr),
+      };
+    },
+    kill() {
+      clearTimeout(killer);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+    },
+  };
+}
+
+/** The numbers `seq` printed, one a line, without the prompt's lines. */
+function numbers(text: string): number[] {
+  return [...text.replaceAll("\r", "").matchAll(/^(\d+)$/gm)].map((m) =>
+    Number(m[1])
+  );
+}
+
+Deno.test("a call whose reader stops gives the agent's bridge back before its output, and its reader gets all", async () => {
+  await using sshd = await startSshd();
+  await warmAgent(sshd, {});
+  // The full path (a thin run keeps 100 KiB at most): it holds a lease on
+  // the agent's bridge, and 0.6 MB of output more than its pipe holds.
+  const call = unread(sshd, [
+    "run",
+    "w",
+    sshd.dest,
+    "--max-output",
+    "4M",
+    "--",
+    "seq",
+    "1",
+    "100000",
+  ], { SESSH_AGENT_THIN: "0" });
+  try {
+    const first = await call.first();
+    // Its output has begun, its reader reads no more: other calls to the
+    // same destination, with the same environment (it keys the pool),
+    // find the agent's one bridge free again once its reset is done (each
+    // call that finds it lent logs so, and opens a second bridge).
+    let free = false;
+    for (let i = 0; i < 50 && !free; i++) {
+      const from = logLength(sshd);
+      const other = await sessh(sshd, ["--json", "status", "w", sshd.dest], {
+        env: { ...TRACE, SESSH_AGENT_THIN: "0" },
+      });
+      assert.equal(other.code, 0, other.stderr);
+      assert.equal(JSON.parse(other.stdout).path.warm, true, other.stdout);
+      free = !/is busy \(lent\)/.test(logSince(sshd, from));
+      if (!free) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(free, "the stopped call still holds the agent's bridge");
+    const result = await call.rest();
+    assert.equal(result.code, 0, result.stderr);
+    const seen = numbers(new TextDecoder().decode(first) + result.stdout);
+    assert.equal(seen.length, 100_000, "every line, once");
+    assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
+  } finally {
+    call.kill();
+  }
+});
+
+Deno.test("a thin call whose reader stops past its deadline still gets all of its output", async () => {
+  await using sshd = await startSshd();
+  await warmAgent(sshd, {});
+  const lines = 300_000;
+  const open = await sessh(sshd, [
+    "open",
+    "big",
+    sshd.dest,
+    "--buffer-size",
+    "8M",
+  ]);
+  assert.equal(open.code, 0, open.stderr);
+  const before = await sessh(sshd, [
+    "--json",
+    "run",
+    "big",
+    sshd.dest,
+    "--",
+    "true",
+  ]);
+  assert.equal(before.code, 0, before.stderr);
+  const cursor = String(JSON.parse(before.stdout).cursor);
+  const made = await sessh(sshd, [
+    "run",
+    "big",
+    sshd.dest,
+    "--",
+    `seq 1 ${lines}`,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  // 2 MB of output: more than a record, the socket and the pipe hold, so
+  // the agent sends the rest as the client reads it.
+  const call = unread(sshd, [
+    "wait",
+    "big",
+    sshd.dest,
+    "--done",
+    "--since",
+    cursor,
+    "--timeout",
+    "2",
+    "--max-output",
+    "4M",
+  ], {});
+  try {
+    // Its deadline is 2 s, the client's 3 s more: the reader waits past
+    // both before it reads a byte.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    const result = await call.rest();
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(marks(result).includes("thin"), result.stderr);
+    const seen = numbers(result.stdout);
+    assert.equal(seen.length, lines, "every line, once");
+    assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
+  } finally {
+    call.kill();
+  }
+});

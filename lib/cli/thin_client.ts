@@ -230,10 +230,23 @@ async function exchange(
 ): Promise<number | null> {
   const reader = new RecordReader();
   let timedOut = false;
-  let cancel = startDeadline(ANSWER_MS + NO_DEADLINE_MS, () => {
-    timedOut = true;
-    close(conn);
-  });
+  // The deadline bounds the agent's time, not our reader's: time spent
+  // blocked writing to a stdout nobody reads (`| less`, a full pipe)
+  // pushes it back, so a slow reader gets all the output, as from the
+  // full path. The agent meanwhile waits on our socket: a call whose
+  // output came whole gave its bridge back before sending more than a
+  // pipe holds (`run_call.ts`); one that streams (`logs --raw`) keeps it,
+  // paced by our reads.
+  let due = performance.now() + ANSWER_MS + NO_DEADLINE_MS;
+  let cancel = () => {};
+  const arm = () => {
+    cancel = startDeadline(due - performance.now(), () => {
+      if (performance.now() < due) return arm();
+      timedOut = true;
+      close(conn);
+    });
+  };
+  arm();
   const buffer = new Uint8Array(64 * 1024);
   let chunk: Uint8Array | null = start;
   let heard = false;
@@ -262,15 +275,15 @@ async function exchange(
         if (record.kind === RECORD.deadline) {
           const ms = new DataView(record.bytes.buffer).getUint32(0);
           cancel();
-          cancel = startDeadline(ms + GRACE_MS, () => {
-            timedOut = true;
-            close(conn);
-          });
+          due = performance.now() + ms + GRACE_MS;
+          arm();
           continue;
         }
         const out = record.kind === RECORD.stdout ? Deno.stdout : Deno.stderr;
+        const writing = performance.now();
         try {
           writeSync(out, record.bytes);
+          due += performance.now() - writing;
         } catch (error) {
           // Our reader left (`| head -1`): the agent sees the socket close
           // and abandons the call, as the full path's exit would.
