@@ -9,6 +9,7 @@ import { startSshd, type TestSshd } from "./_sshd.ts";
 import { cliArgv, type CliResult, sessh } from "./_cli.ts";
 import { agentFiles, parsePort } from "../lib/transport/agent_files.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
+import { concatBytes } from "../lib/bytes.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -165,6 +166,18 @@ function unread(sshd: TestSshd, args: string[], env: Record<string, string>) {
       assert.ok(value, "no output");
       return value;
     },
+    /** Reads until `end` has been printed, and stops the call. */
+    async until(end: string): Promise<string> {
+      const parts: Uint8Array[] = [];
+      let tail = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stdout) {
+        parts.push(chunk);
+        tail = (tail + decoder.decode(chunk, { stream: true })).slice(-100);
+        if (tail.replaceAll("\r", "").includes(`\n${end}`)) break;
+      }
+      return new TextDecoder().decode(concatBytes(parts));
+    },
     /** Reads the rest, and how it ended. */
     async rest(): Promise<CliResult> {
       const out = await child.output();
@@ -295,3 +308,149 @@ Deno.test("a thin call whose reader stops past its deadline still gets all of it
     call.kill();
   }
 });
+
+/**
+ * What the agent may hold of a 40 MB flood that a stopped reader follows or
+ * reads back: under a third of it.
+ */
+const HELD = 12 * 1024 * 1024;
+
+/** Every line of the flood once, in order. */
+function assertFlood(text: string, lines: number): void {
+  const seen = [...text.replaceAll("\r\n", "\n").matchAll(/^n(\d+)$/gm)]
+    .map((m) => Number(m[1]));
+  assert.equal(seen.length, lines, "every line, once");
+  assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
+}
+
+/** The resident memory of process `pid`, in bytes (Linux). */
+function rss(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = status.match(/^VmRSS:\s+(\d+) kB$/m)?.[1];
+  assert.ok(kb, status);
+  return Number(kb) * 1024;
+}
+
+Deno.test(
+  "logs --follow --raw held by a stopped reader: the agent stays small, other calls go on, and nothing is lost",
+  {
+    ignore: Deno.build.os !== "linux",
+  },
+  async () => {
+    await using sshd = await startSshd();
+    const agent = await warmAgent(sshd, {});
+    const lines = 4_000_000;
+    const open = await sessh(sshd, [
+      "open",
+      "s",
+      sshd.dest,
+      "--shell",
+      "bash",
+      "--buffer-size",
+      "64M",
+    ]);
+    assert.equal(open.code, 0, open.stderr);
+    const before = await sessh(sshd, [
+      "--json",
+      "run",
+      "s",
+      sshd.dest,
+      "--",
+      "true",
+    ]);
+    assert.equal(before.code, 0, before.stderr);
+    const cursor = String(JSON.parse(before.stdout).cursor);
+    // The follow goes through the agent (its bridge, lent over its socket),
+    // and its reader reads nothing until the flood is over.
+    const follow = unread(sshd, [
+      "logs",
+      "s",
+      sshd.dest,
+      "--follow",
+      "--raw",
+      "--since",
+      cursor,
+    ], {});
+    try {
+      const base = rss(agent);
+      // 40 MB, all of it kept by the session's buffer: none is skipped.
+      // Not through the agent: what it holds is the follow's alone.
+      const flood = await sessh(sshd, [
+        "run",
+        "s",
+        sshd.dest,
+        "--timeout",
+        "120",
+        "--",
+        `seq 1 ${lines} | sed 's/^/n/'; echo flood-over`,
+      ], { env: { SESSH_AGENT: "0" } });
+      assert.equal(flood.code, 0, flood.stderr);
+      // Whatever the agent would take of the flood, it has had the time.
+      let most = 0;
+      for (let i = 0; i < 20; i++) {
+        most = Math.max(most, rss(agent));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // The follow holds its bridge; other calls, to the same destination
+      // and session, are answered meanwhile.
+      const other = await sessh(
+        sshd,
+        ["run", "t", sshd.dest, "--", "echo ok"],
+        {
+          env: TRACE,
+        },
+      );
+      assert.equal(other.code, 0, other.stderr);
+      assert.ok(marks(other).includes("thin"), other.stderr);
+      assert.equal(other.stdout.replaceAll("\r", ""), "ok\n");
+      const status = await sessh(sshd, ["--json", "status", "s", sshd.dest]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).path.agent_pid, agent);
+      // The agent holds a few buffers of the follow, not the flood (it
+      // took all of it, 40 MB, when its bridge did not wait on the call's
+      // socket).
+      const grew = most - base;
+      assert.ok(grew < HELD, `the agent grew by ${grew} bytes`);
+      // The reader reads on: every line, once, in order.
+      const text = await follow.until("flood-over");
+      follow.kill();
+      assertFlood(text, lines);
+      // The same bytes read back by a thin `logs --raw`, which streams
+      // them through the agent's in-process link to the bridge
+      // (`LocalLink`): its reader stops too. A first, short one (of the
+      // other session) loads that code in the agent.
+      const short = await sessh(sshd, ["logs", "t", sshd.dest, "--raw"]);
+      assert.equal(short.code, 0, short.stderr);
+      const readBack = unread(sshd, [
+        "logs",
+        "s",
+        sshd.dest,
+        "--raw",
+        "--since",
+        cursor,
+      ], {});
+      try {
+        const baseBack = rss(agent);
+        const first = await readBack.first();
+        let mostBack = 0;
+        for (let i = 0; i < 20; i++) {
+          mostBack = Math.max(mostBack, rss(agent));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const grewBack = mostBack - baseBack;
+        // A few of its parts (frames of up to 1 MiB, some kept for reuse):
+        // 6 MB where, when the handler did not wait on the client, the
+        // agent took the flood twice over.
+        assert.ok(grewBack < HELD, `the agent grew by ${grewBack} bytes`);
+        const rest = await readBack.rest();
+        assert.equal(rest.code, 0, rest.stderr);
+        assert.ok(marks(rest).includes("thin"), rest.stderr);
+        assertFlood(new TextDecoder().decode(first) + rest.stdout, lines);
+      } finally {
+        readBack.kill();
+      }
+    } finally {
+      follow.kill();
+    }
+  },
+);
