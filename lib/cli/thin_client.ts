@@ -8,8 +8,9 @@
  * (issue 21).
  *
  * It declines, having written nothing, when there is no agent, when the
- * agent is of another version, or when the agent does not run the call;
- * `main.ts` then runs the call as before. `SESSH_AGENT_THIN=0` turns it
+ * agent does not take the connection or prove itself within 5 s (frozen),
+ * when the agent is of another version, or when the agent does not run
+ * the call; `main.ts` then runs the call as before. `SESSH_AGENT_THIN=0` turns it
  * off, as `SESSH_AGENT=0` turns off the agent itself.
  *
  * @module
@@ -67,6 +68,8 @@ const ANSWER_MS = 5000;
  * How long a call without a deadline of its own (`status`, `list`,
  * `screen`, `logs`) may take before the client gives up on the agent:
  * their own waits are bounded by the connect timeout and the daemon's.
+ * Like the call's own deadline, it does not count the time the client
+ * is blocked on its stdout.
  */
 const NO_DEADLINE_MS = 120_000;
 
