@@ -236,3 +236,45 @@ export function startDeadline(ms: number, fire: () => void): CancelTimer {
     Atomics.notify(cell, 0);
   };
 }
+
+/**
+ * `promise`'s value, or null when `ms` milliseconds pass first; a value
+ * that comes after that is handed to `discard` (a connection made too
+ * late is closed, not leaked). Keeps nothing alive, as
+ * {@linkcode startDeadline}: what it waits on does, or nothing is waited
+ * on.
+ *
+ * @param promise What to wait for; its rejection is passed on.
+ * @param ms How long to wait, in milliseconds.
+ * @param discard Takes a value that came too late.
+ * @returns The value, or null once the time is up.
+ *
+ * @example
+ * ```ts
+ * import { settleBy } from "./timer.ts";
+ * const never = new Promise<string>(() => {});
+ * console.log(await settleBy(never, 10, () => {})); // null
+ * console.log(await settleBy(Promise.resolve("ok"), 10, () => {})); // "ok"
+ * ```
+ */
+export function settleBy<T>(
+  promise: Promise<T>,
+  ms: number,
+  discard: (value: T) => void,
+): Promise<T | null> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const cancel = startDeadline(ms, () => {
+      late = true;
+      resolve(null);
+    });
+    promise.then((value) => {
+      cancel();
+      if (late) discard(value);
+      else resolve(value);
+    }, (error) => {
+      cancel();
+      if (!late) reject(error);
+    });
+  });
+}

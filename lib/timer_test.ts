@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { queuedTimers, startDeadline, startTimer } from "./timer.ts";
+import { queuedTimers, settleBy, startDeadline, startTimer } from "./timer.ts";
 
 Deno.test("startTimer() fires once after its delay unless cancelled", async () => {
   const fired: string[] = [];
@@ -106,4 +106,22 @@ Deno.test("startDeadline() keeps no process alive, fired or not", async () => {
   }).output();
   assert.equal(code, 0);
   assert.equal(new TextDecoder().decode(stdout), "done\n");
+});
+
+Deno.test("settleBy() gives the value in time, null once late, and hands a late value on", async () => {
+  assert.equal(await settleBy(Promise.resolve("ok"), 1000, () => {}), "ok");
+  await assert.rejects(
+    settleBy(Promise.reject(new Error("refused")), 1000, () => {}),
+    /refused/,
+  );
+  // Nothing else keeps the test alive while the deadline runs.
+  const alive = setTimeout(() => {}, 10_000);
+  let arrive = (_value: string) => {};
+  const slow = new Promise<string>((resolve) => arrive = resolve);
+  const discarded: string[] = [];
+  assert.equal(await settleBy(slow, 20, (v) => discarded.push(v)), null);
+  arrive("late");
+  await slow;
+  assert.deepEqual(discarded, ["late"]);
+  clearTimeout(alive);
 });

@@ -88,6 +88,13 @@ export interface CallIO {
 export const OVERRUN_MS = 1800;
 
 /**
+ * What a pipe holds on Linux: an output larger than this may wait on its
+ * reader. A smaller one is written before the connection is released,
+ * which after a cold call starts the agent too (10-30 ms).
+ */
+const PIPE_BYTES = 64 * 1024;
+
+/**
  * The error of a call stopped from outside past its deadline.
  *
  * @param deadlineMs The call's deadline.
@@ -133,6 +140,7 @@ export async function runCall(
   let cancelOverrun: (() => void) | undefined;
   let argumentError: unknown = null;
   const afterOutput: (() => Promise<void>)[] = [];
+  let released: Promise<void> | null = null;
   const printJson = (value: unknown) =>
     io.stdout.write(JSON.stringify(value) + "\n");
   const context: ProgramContext = {
@@ -218,12 +226,17 @@ export async function runCall(
     const stopped = io.stopped();
     if (stopped) await stopped;
     markPhase("outcome");
-    if (json) {
-      await printJson({ ok: true, op: result.op, ...result.fields });
-    } else {
-      await io.stdout.write(result.text);
-      if (result.notice) await io.stderr.write(result.notice + "\n");
+    const text = json
+      ? JSON.stringify({ ok: true, op: result.op, ...result.fields }) + "\n"
+      : result.text;
+    // An output more than a pipe holds may wait on its reader as long as
+    // the reader likes (`| less`, a reader that stopped): the connection,
+    // a bridge the agent lends, goes back first, not once it is read.
+    if (text.length > PIPE_BYTES) {
+      released = settleAfterOutput(afterOutput, overrun, cancelOverrun);
     }
+    await io.stdout.write(text);
+    if (!json && result.notice) await io.stderr.write(result.notice + "\n");
     markPhase("printed");
     return result.exitCode;
   } catch (error) {
@@ -255,7 +268,7 @@ export async function runCall(
   } finally {
     // What the handler left for after its output (closing its connection,
     // starting the agent), still held to the call's deadline.
-    const released = settleAfterOutput(afterOutput, overrun, cancelOverrun);
+    released ??= settleAfterOutput(afterOutput, overrun, cancelOverrun);
     if (!io.releaseLater) await released;
   }
 }

@@ -8,8 +8,9 @@
  * (issue 21).
  *
  * It declines, having written nothing, when there is no agent, when the
- * agent is of another version, or when the agent does not run the call;
- * `main.ts` then runs the call as before. `SESSH_AGENT_THIN=0` turns it
+ * agent does not take the connection or prove itself within 5 s (frozen),
+ * when the agent is of another version, or when the agent does not run
+ * the call; `main.ts` then runs the call as before. `SESSH_AGENT_THIN=0` turns it
  * off, as `SESSH_AGENT=0` turns off the agent itself.
  *
  * @module
@@ -31,7 +32,7 @@ import {
   RECORD,
   RecordReader,
 } from "../transport/thin_wire.ts";
-import { startDeadline } from "../timer.ts";
+import { settleBy, startDeadline } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
@@ -67,6 +68,8 @@ const ANSWER_MS = 5000;
  * How long a call without a deadline of its own (`status`, `list`,
  * `screen`, `logs`) may take before the client gives up on the agent:
  * their own waits are bounded by the connect timeout and the daemon's.
+ * Like the call's own deadline, it does not count the time the client
+ * is blocked on its stdout.
  */
 const NO_DEADLINE_MS = 120_000;
 
@@ -134,7 +137,12 @@ export async function thinCall(args: string[]): Promise<number | null> {
     // directory. Any local user can reach a TCP port: there the caller's
     // environment waits until the agent has shown its key.
     const pipelined = listen === "unix" && ownSocket(files.socket);
-    conn = await connecting;
+    // A frozen agent whose listen backlog is full takes no connection: on
+    // TCP the connect waits out the kernel's SYN retries (two minutes on
+    // Linux). Not taken in time, the agent counts as silent.
+    const connected = await settleBy(connecting, ANSWER_MS, close);
+    if (connected === null) return null;
+    conn = connected;
     const answer = await proven(conn, keys, pipelined ? request : null);
     if (!answer) return null;
     markPhase("agent");
@@ -225,10 +233,23 @@ async function exchange(
 ): Promise<number | null> {
   const reader = new RecordReader();
   let timedOut = false;
-  let cancel = startDeadline(ANSWER_MS + NO_DEADLINE_MS, () => {
-    timedOut = true;
-    close(conn);
-  });
+  // The deadline bounds the agent's time, not our reader's: time spent
+  // blocked writing to a stdout nobody reads (`| less`, a full pipe)
+  // pushes it back, so a slow reader gets all the output, as from the
+  // full path. The agent meanwhile waits on our socket: a call whose
+  // output came whole gave its bridge back before sending more than a
+  // pipe holds (`run_call.ts`); one that streams (`logs --raw`) keeps it,
+  // paced by our reads.
+  let due = performance.now() + ANSWER_MS + NO_DEADLINE_MS;
+  let cancel = () => {};
+  const arm = () => {
+    cancel = startDeadline(due - performance.now(), () => {
+      if (performance.now() < due) return arm();
+      timedOut = true;
+      close(conn);
+    });
+  };
+  arm();
   const buffer = new Uint8Array(64 * 1024);
   let chunk: Uint8Array | null = start;
   let heard = false;
@@ -257,15 +278,15 @@ async function exchange(
         if (record.kind === RECORD.deadline) {
           const ms = new DataView(record.bytes.buffer).getUint32(0);
           cancel();
-          cancel = startDeadline(ms + GRACE_MS, () => {
-            timedOut = true;
-            close(conn);
-          });
+          due = performance.now() + ms + GRACE_MS;
+          arm();
           continue;
         }
         const out = record.kind === RECORD.stdout ? Deno.stdout : Deno.stderr;
+        const writing = performance.now();
         try {
           writeSync(out, record.bytes);
+          due += performance.now() - writing;
         } catch (error) {
           // Our reader left (`| head -1`): the agent sees the socket close
           // and abandons the call, as the full path's exit would.

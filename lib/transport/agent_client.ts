@@ -9,6 +9,7 @@
 import { encodeFrame, type Message } from "../protocol/frame.ts";
 import { readFirstFrame, readPrefix, writeAll } from "./agent_socket.ts";
 import { ConnectError } from "../errors.ts";
+import { settleBy } from "../timer.ts";
 import {
   agentFiles,
   type AgentKeys,
@@ -95,7 +96,6 @@ export async function askAgent(
   const foreign = foreignFile(endpoint, listen === "tcp" ? "file" : "socket") ??
     foreignFile(files.token, "file");
   if (foreign) return replace(foreign);
-  let conn: Deno.Conn;
   let keys: AgentKeys | null;
   // The token is read while the socket connects: both are a call's first
   // use of an op, and the small file is cheaper read at once than by a
@@ -107,16 +107,29 @@ export async function askAgent(
     connecting.then((conn) => conn.close(), () => {});
     return noAgent(error);
   }
-  try {
-    conn = await connecting;
-  } catch (error) {
-    return noAgent(error);
-  }
-  const close = () => {
+  const closeConn = (conn: Deno.Conn) => {
     try {
       conn.close();
     } catch { /* closed already */ }
   };
+  let connected: Deno.Conn | null;
+  try {
+    // A frozen agent whose listen backlog is full takes no connection: on
+    // TCP the connect waits out the kernel's SYN retries (two minutes on
+    // Linux), so it gets the time an answer gets.
+    connected = await settleBy(connecting, timeoutMs + 500, closeConn);
+  } catch (error) {
+    return noAgent(error);
+  }
+  if (connected === null) {
+    throw new ConnectError(
+      "connect_failed",
+      `The local sessh agent (${endpoint}) did not take the connection within ${timeoutMs} ms (it is stopped or stuck); nothing was sent; SESSH_AGENT=0 goes without it`,
+      { delivery: "not_sent" },
+    );
+  }
+  const conn = connected;
+  const close = () => closeConn(conn);
   if (keys === null) {
     close();
     return replace(`the local agent's token file ${files.token} is malformed`);
