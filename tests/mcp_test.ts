@@ -505,6 +505,62 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
       );
     },
   );
+
+  await t.step(
+    "a run refused by its input schema, the host limits or a human never reaches the host",
+    async () => {
+      // Each refusal is checked by what reached the host, not only by the
+      // error the model reads: a run sent before its refusal would leave
+      // its file behind.
+      const exists = (name: string) =>
+        Deno.stat(`${sshd.home}/${name}`).then(() => true, () => false);
+      await using mcp = await connectMcp(sshd);
+      const at = { destination: sshd.dest, session: "refused" };
+      const small = await call(mcp, "run", {
+        ...at,
+        command: "touch ~/small-output",
+        max_output: 10,
+      });
+      assert.match(small.error ?? "", /Input validation error/);
+      const both = await call(mcp, "run", {
+        ...at,
+        destinations: [sshd.dest],
+        command: "touch ~/both-destinations",
+      });
+      assert.equal(
+        both.error,
+        "usage: Give destination or destinations, not both",
+      );
+      await using limited = await connectMcp(sshd, ["--allow-host", "x-*"]);
+      const host = await call(limited, "run", {
+        ...at,
+        command: "touch ~/other-host",
+      });
+      assert.match(host.error ?? "", /is not allowed here/);
+      await using asking = await connectMcp(sshd, ["--confirm", "run"], {}, {
+        elicit: () => "decline",
+      });
+      const declined = await call(asking, "run", {
+        ...at,
+        command: "touch ~/declined",
+      });
+      assert.match(declined.error ?? "", /declined/);
+      // A run after them in the same session ends after anything they sent.
+      const ran = await call(mcp, "run", { ...at, command: "touch ~/ran" });
+      assert.equal(ran.exit_code, 0, ran.error);
+      assert.ok(await exists("ran"));
+      for (
+        const name of [
+          "small-output",
+          "both-destinations",
+          "other-host",
+          "declined",
+        ]
+      ) {
+        assert.equal(await exists(name), false, name);
+      }
+    },
+  );
 });
 
 Deno.test("sessh mcp --allow-host judges the host the destination parser returns", async (t) => {
