@@ -33,9 +33,21 @@ export {
  */
 export const RESET_ID = -1;
 
-/** Environment variables of a call that shape its ssh: part of the pool key. */
-export const LEASE_ENV =
-  /^(SESSH_[A-Z_]+|SSH_AUTH_SOCK|HOME|XDG_RUNTIME_DIR|TMPDIR)$/;
+/**
+ * Environment variables of a call that shape its ssh, its control
+ * directory or its agent: part of the pool key. Only those: a variable
+ * that shapes the call alone (`SESSH_TIMEOUT`, `SESSH_JSON`,
+ * `SESSH_TRACE_PHASES`) would otherwise give its calls bridges of their
+ * own, each pool up to the agent's limit of bridges per destination.
+ * `agent_protocol_test.ts` checks it against what `settingsFromEnv` and
+ * the control directory's rule read.
+ */
+export const LEASE_ENV = new RegExp(
+  "^(SESSH_(SSH|IDENTITY|PROXYJUMP|CONTROL_MASTER|PERSIST|KEEPALIVE|" +
+    "CONNECT_TIMEOUT|STRICT_HOST|KEX|CIPHERS|MACS|NO_PROCFS|CONTROL_DIR|" +
+    "CTRL_DIR|AGENT_LISTEN)|SSH_AUTH_SOCK|HOME|XDG_RUNTIME_DIR|TMPDIR|" +
+    "LOCALAPPDATA|TEMP|TMP)$",
+);
 
 /**
  * The transport the agent of a call's environment listens on.

@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import {
   agentFiles,
   agentListen,
+  LEASE_ENV,
   newAgentKeys,
   parseAgentKeys,
   parsePort,
   sameKey,
 } from "./agent_protocol.ts";
 import { UsageError } from "../errors.ts";
+import { settingsFromEnv } from "../ssh/settings.ts";
+import { pickControlDir } from "../ssh/control_dir_rule.ts";
+import { listenOf } from "./agent_files.ts";
 
 Deno.test("agentListen() takes TCP on Windows or when asked, else a Unix socket", () => {
   assert.equal(agentListen({}, "linux"), "unix");
@@ -62,4 +66,42 @@ Deno.test("parsePort() accepts a port number only", () => {
   assert.equal(parsePort("65536"), null);
   assert.equal(parsePort("80 "), null);
   assert.equal(parsePort("-1"), null);
+});
+
+/** The variables `read` looks at, through an environment that records them. */
+function variablesRead(read: (env: Record<string, string>) => unknown) {
+  const names = new Set<string>();
+  const env = new Proxy({} as Record<string, string>, {
+    get(_, name) {
+      if (typeof name === "string") names.add(name);
+      return undefined;
+    },
+  });
+  read(env);
+  return [...names];
+}
+
+Deno.test("LEASE_ENV keys the pools on every variable that shapes ssh or its control directory, and no other", () => {
+  const shaping = [
+    ...variablesRead((env) => settingsFromEnv(env)),
+    ...(["linux", "darwin", "windows"] as const).flatMap((os) =>
+      variablesRead((env) => pickControlDir({ os, env, uid: 1000 }))
+    ),
+    ...variablesRead((env) => listenOf(env, "linux")),
+  ];
+  assert.ok(shaping.includes("SESSH_KEEPALIVE"), shaping.join(" "));
+  assert.ok(shaping.includes("LOCALAPPDATA"), shaping.join(" "));
+  for (const name of shaping) assert.match(name, LEASE_ENV);
+  for (
+    const name of [
+      "SESSH_TIMEOUT",
+      "SESSH_JSON",
+      "SESSH_TRACE_PHASES",
+      "SESSH_AGENT_THIN",
+      "SESSH_LOG_LINES_DEFAULT",
+      "PATH",
+    ]
+  ) {
+    assert.doesNotMatch(name, LEASE_ENV);
+  }
 });
