@@ -13,7 +13,7 @@ import { runCommand } from "../lib/process.ts";
 import { startSshd, type TestSshd } from "../tests/_sshd.ts";
 import { startRelay } from "../tests/_relay.ts";
 import { buildBundle, bundledArgv } from "../tests/_bundle.ts";
-import { rssKiB } from "../tests/_probes.ts";
+import { daemonPid, rssKiB } from "../tests/_probes.ts";
 import { percentile } from "./_stats.ts";
 import { sessh } from "../tests/_cli.ts";
 import {
@@ -56,6 +56,7 @@ import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 import { publishedCases } from "./_published.ts";
 import { roundOrder } from "./_order.ts";
 import { startRoundTrip } from "./_round_trip.ts";
+import { CpuTally } from "./_process_cpu.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -561,6 +562,44 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
   return figures;
 }
 
+/**
+ * What a library run costs the host's daemon in CPU, one after another and
+ * side by side (the parallel runs are bound by CPU on two cores): measured
+ * in rounds of their own, so that reading /proc adds nothing to the timed
+ * cases.
+ */
+async function daemonCpuFigures(
+  sshd: TestSshd,
+  fan: Session[],
+  rounds: number,
+): Promise<Figure[]> {
+  const daemon = daemonPid(sshd);
+  const sequential = new CpuTally();
+  const parallel = new CpuTally();
+  for (let round = 0; round < rounds; round++) {
+    await sequential.around(daemon, fan.length, async () => {
+      for (const s of fan) await runTrue(s);
+    });
+    await parallel.around(daemon, fan.length, async () => {
+      await Promise.all(fan.map(runTrue));
+    });
+  }
+  return [
+    {
+      key: "library-run-daemon-cpu-sequential",
+      label: 'daemon CPU per library run("true"), one after another',
+      value: sequential.perCall() * 1000,
+      unit: "µs",
+    },
+    {
+      key: "library-run-daemon-cpu-parallel",
+      label: 'daemon CPU per library run("true"), Promise.all',
+      value: parallel.perCall() * 1000,
+      unit: "µs",
+    },
+  ];
+}
+
 async function bench(
   options: BenchOptions,
   signal: AbortSignal,
@@ -632,8 +671,10 @@ async function bench(
   cases.splice(afterBundle, 0, ...published.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
+  progress("measuring the daemon's CPU per library run");
+  const cpuFigures = await daemonCpuFigures(sshd, fan, options.runs);
   progress("measuring the local agent with ten destinations");
-  const figures = await agentFigures(host, bundle);
+  const figures = [...cpuFigures, ...await agentFigures(host, bundle)];
   if (options.floodMb > 0) {
     figures.push(
       ...await floodFigures({

@@ -13,6 +13,7 @@ from fields import checked_name, clamp
 from files import (listen_at, make_private_dirs, open_log, or_none, private_dir, read_file, remove_command_files,
     runtime_base, widen_pipe, write_private_file)
 from framing import frame, split_frames, unpack
+from inbound import Inbound
 from integration import install_integration, integration_env, shell_kind
 from matching import PatternWorker
 from protocol import (AGENT_ENV, CLIENT_QUEUE_LIMIT, CLOSE_GRACE_MS, DAEMON_IDLE_EXIT, DEFAULT_BUFFER, ERR_NO_SESSION,
@@ -237,14 +238,13 @@ class Daemon(Terminal):
 
     async def serve_channel(self, conn, fds, msg):
         """A bridge's ssh channel, handed over: the daemon reads and writes ssh's pipes itself, a hop and a copy
-        less, its output through a pipe widened to PIPE_SIZE (a follow's flood, a download's parts) once a write
-        first finds it full, while fewer than WIDE_PIPES_MAX channels hold one: the wide pipes go to channels that
-        carry bulk, not to the first ones opened (an agent's idle bridges would hold them all). Reading pauses at
-        2 MiB held, not at each part of a copy (for 3x the CPU). The bridge waits until `conn` closes: sshd ends the
-        channel once its command and pipes have."""
+        less, its requests handled as they are read (Inbound), its output through a pipe widened to PIPE_SIZE (a
+        follow's flood, a download's parts) once a write first finds it full, while fewer than WIDE_PIPES_MAX
+        channels hold one: the wide pipes go to channels that carry bulk, not to the first ones opened (an agent's
+        idle bridges would hold them all). The bridge waits until `conn` closes: sshd ends the channel once its
+        command and pipes have."""
         import asyncio
-        reader = asyncio.StreamReader(1 << 20)
-        wide = False
+        wide, ended = False, self.loop.create_future()
 
         def widen():
             nonlocal wide
@@ -252,26 +252,30 @@ class Daemon(Terminal):
             self.wide_pipes += wide
         try:
             try:
-                rtransport = (await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                               os.fdopen(fds[0], "rb", 0)))[0]
                 wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
                                                                         os.fdopen(fds[1], "wb", 0))
+                client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (), self.loop, widen)
+                inbound = Inbound(client, self.handle_frame, lambda: ended.done() or ended.set_result(None),
+                                  self.keep)
+                rtransport = (await self.loop.connect_read_pipe(lambda: inbound, os.fdopen(fds[0], "rb", 0)))[0]
             except (OSError, ValueError) as exc:
                 log("handover failed: %r" % (exc,))
                 conn.close()
                 return
+            client.closers = (rtransport.close, conn.close)
             conn.sendall(frame({"id": msg.get("id"), "ok": True}))
-            client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (rtransport.close, conn.close),
-                            self.loop, widen)
-            await self.serve(client, reader, msg)
+            self.clients.append(client)
+            OPS["agent"](self, client, msg)
+            inbound.start()
+            await ended
+            self.drop_client(client)
         finally:
             self.wide_pipes -= wide
 
-    async def serve(self, client, reader, handover=None):
+    async def serve(self, client, reader):
+        """A client on the socket itself (off the hot path: bridges hand their channels over, see Inbound)."""
         writer = client.writer
         self.clients.append(client)
-        if handover:
-            OPS["agent"](self, client, handover)
         with suppress(EOFError, OSError):  # IncompleteReadError is an EOFError
             while not writer.is_closing():
                 if client.queued() > CLIENT_QUEUE_LIMIT:
