@@ -54,7 +54,9 @@ def op_fwrite(daemon, client, msg):
     A copy that must not leave its target half written sends its parts to a part file beside it (`part`: the
     file is made without following a link there); its last request names the target in `commit`, and the part
     is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
-    old file. `discard` removes a part that will not be finished."""
+    old file. A part another writer made (sftp) commits with `sync` false: renamed as it is, as sftp's own rename
+    would, and never opened to write (a read-only source makes a read-only part). `discard` removes a part that
+    will not be finished."""
     path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), clamp(msg.get("offset"), 0, 1 << 62, 0)
     if msg.get("discard"):
         with file_errors(path):
@@ -70,6 +72,12 @@ def op_fwrite(daemon, client, msg):
         flags |= os.O_NOFOLLOW
     elif not msg.get("truncate"):
         flags |= os.O_CREAT
+    if isinstance(msg.get("commit"), str) and msg.get("sync") is False:
+        with file_errors(shown):
+            st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise HelperError(ERR_BAD_REQUEST, "The part of %s is not a plain file: %s" % (shown, path))
+        return commit_part(daemon, path, msg["commit"], st.st_size)
     with file_errors(shown):
         fd = os.open(path, flags, clamp(msg.get("mode"), 0, 0o777, 0o644))
         try:
@@ -82,13 +90,27 @@ def op_fwrite(daemon, client, msg):
         finally:
             os.close(fd)
     if isinstance(msg.get("commit"), str):
-        target = file_path({"path": msg["commit"]})
-        if os.path.dirname(target) != os.path.dirname(path):
-            raise HelperError(ERR_BAD_REQUEST, "A part is renamed only within its directory: %s" % target)
+        return commit_part(daemon, path, msg["commit"], size)
+    return {"path": path, "size": size}
+
+
+def commit_part(daemon, path, commit, size):
+    """Renames the part over its target, and frees the file it replaces after the reply: the last close of a 100 MB
+    file (its pages and blocks let go) took the rename 40-60 ms, a quarter of a copy's time on loopback (issue 21).
+    The old file is held open by a descriptor (never through a link: O_NOFOLLOW) so that the rename only drops its
+    name; the descriptor is closed in a thread."""
+    target = file_path({"path": commit})
+    if os.path.dirname(target) != os.path.dirname(path):
+        raise HelperError(ERR_BAD_REQUEST, "A part is renamed only within its directory: %s" % target)
+    # O_NONBLOCK: a FIFO at the target is not waited on; anything but a file is renamed over as it is.
+    old = or_none(os.open, target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
         with file_errors(target):
             os.rename(path, target)
-        return {"path": target, "size": size}
-    return {"path": path, "size": size}
+    finally:
+        if old is not None:
+            daemon.loop.run_in_executor(None, os.close, old)
+    return {"path": target, "size": size}
 
 
 def op_fmkdir(daemon, client, msg):
