@@ -9,6 +9,9 @@ from fields import clamp
 from files import or_none
 from protocol import ERR_BAD_REQUEST, ERR_FILE_DENIED, ERR_NO_FILE, ERR_REMOTE, MAX_READ_REPLY
 
+# How many bytes of a part are written before their writeback starts (16 MB, as cp_flush.ts's steps).
+WRITEBACK_STEP = 16 << 20
+
 def file_path(msg):
     """A request's path on this host: `~` expanded, a relative one taken in the home directory (as scp does)."""
     path = msg.get("path")
@@ -81,9 +84,12 @@ def op_fwrite(daemon, client, msg):
     with file_errors(shown):
         fd = os.open(path, flags, clamp(msg.get("mode"), 0, 0o777, 0o644))
         try:
+            began = offset
             while data:
                 written = os.pwrite(fd, data, offset)
                 data, offset = data[written:], offset + written
+            if msg.get("part") and began // WRITEBACK_STEP < offset // WRITEBACK_STEP:
+                start_writeback(daemon, fd, offset // WRITEBACK_STEP * WRITEBACK_STEP)
             size = os.fstat(fd).st_size
             if isinstance(msg.get("commit"), str):
                 os.fsync(fd)
@@ -92,6 +98,24 @@ def op_fwrite(daemon, client, msg):
     if isinstance(msg.get("commit"), str):
         return commit_part(daemon, path, msg["commit"], size)
     return {"path": path, "size": size}
+
+
+def start_writeback(daemon, fd, end):
+    """Starts writing the part's last full step before `end` to the disk, in a thread (the kernel may make it wait
+    for the disk's queue), on a descriptor of its own: the sync at the commit then finds little left, as a download
+    flushes its part in steps (cp_flush.ts). POSIX_FADV_DONTNEED starts the writeback of dirty pages without
+    waiting for it; a host without it syncs the whole part at the commit."""
+    if hasattr(os, "posix_fadvise"):
+        daemon.loop.run_in_executor(None, advise_written, os.dup(fd), end - WRITEBACK_STEP, WRITEBACK_STEP)
+
+
+def advise_written(fd, offset, length):
+    try:
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass  # only a head start: the commit's fsync reports what is wrong
+    finally:
+        os.close(fd)
 
 
 def commit_part(daemon, path, commit, size):

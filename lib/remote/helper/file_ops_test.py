@@ -110,6 +110,23 @@ class FileOpsTest(unittest.TestCase):
         self.assertEqual(caught.exception.args[0], "bad_request")
         self.assertFalse(os.path.lexists(os.path.join(self.home, "u")))
 
+    def test_a_part_starts_its_writeback_off_the_loop_at_each_full_step(self):
+        import file_ops
+        released = mock.Mock()
+        with mock.patch.object(file_ops, "WRITEBACK_STEP", 4096), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            for offset in range(0, 12000, 3000):
+                self.call("fwrite", path=".p.sessh-part", offset=offset, data=b"x" * 3000, truncate=offset == 0,
+                          part=True, target="p")
+            self.call("fwrite", path="in-place", offset=0, data=b"x" * 9000, truncate=True)
+        self.assertEqual([call.args[3:] for call in released.call_args_list], [(0, 4096), (4096, 4096)])
+        for call in released.call_args_list:
+            _, advise, fd, offset, length = call.args
+            self.assertEqual(os.fstat(fd).st_size, 12000)  # a descriptor of its own, on the part
+            advise(fd, offset, length)
+            with self.assertRaises(OSError):
+                os.fstat(fd)  # and closed once advised
+
     def test_a_part_is_never_written_through_a_link(self):
         outside = os.path.join(self.home, "outside")
         with open(outside, "wb") as f:
