@@ -126,8 +126,11 @@ def commit_part(daemon, path, commit, size):
     target = file_path({"path": commit})
     if os.path.dirname(target) != os.path.dirname(path):
         raise HelperError(ERR_BAD_REQUEST, "A part is renamed only within its directory: %s" % target)
-    # O_NONBLOCK: a FIFO at the target is not waited on; anything but a file is renamed over as it is.
-    old = or_none(os.open, target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    # Only a plain file is held: opening a device or a FIFO can act on it. O_NONBLOCK: one swapped in meanwhile
+    # is not waited on.
+    there = or_none(os.lstat, target)
+    old = None if there is None or not stat.S_ISREG(there.st_mode) else or_none(
+        os.open, target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         with file_errors(target):
             os.rename(path, target)

@@ -90,7 +90,7 @@ class FileOpsTest(unittest.TestCase):
         self.assertEqual((os.fstat(fd).st_nlink, os.pread(fd, 3, 0)), (0, b"old"))
         close(fd)
 
-    def test_a_commit_replaces_a_link_at_the_target_without_following_it(self):
+    def test_a_commit_replaces_a_link_or_a_fifo_at_the_target_without_opening_it(self):
         outside, target = os.path.join(self.home, "outside"), os.path.join(self.home, "t")
         with open(outside, "wb") as f:
             f.write(b"keep")
@@ -104,6 +104,14 @@ class FileOpsTest(unittest.TestCase):
         with open(outside, "rb") as f:
             self.assertEqual(f.read(), b"keep")
         self.assertFalse(os.path.islink(target))
+        os.mkfifo(os.path.join(self.home, "f"))
+        with open(os.path.join(self.home, ".f.sessh-part"), "wb") as f:
+            f.write(b"new")
+        opened, real_open = [], os.open
+        with mock.patch.object(os, "open", side_effect=lambda p, *a: opened.append(p) or real_open(p, *a)), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            self.call("fwrite", path=".f.sessh-part", part=True, target="f", commit="f", sync=False)
+        self.assertEqual((opened, os.path.isfile(os.path.join(self.home, "f"))), ([], True))  # a FIFO is never opened
         os.symlink(outside, os.path.join(self.home, ".u.sessh-part"))
         with self.assertRaises(HelperError) as caught:  # nor commits a part that is a link
             self.call("fwrite", path=".u.sessh-part", part=True, target="u", commit="u", sync=False)
