@@ -2,8 +2,9 @@
  * `cp` through the host's sftp subsystem, planned with the daemon's file
  * requests. sftp writes no target in place: a download goes to a part file
  * beside the target (made here, exclusively, then renamed over it), an
- * upload to a part file on the host that sftp renames over the target, so
- * that a copy cut short leaves the old file. Trees: cp_sftp_tree.ts.
+ * upload to a part file on the host that the daemon (or, before
+ * `part_commit`, sftp) renames over the target, so that a copy cut short
+ * leaves the old file. Trees: cp_sftp_tree.ts.
  *
  * @module
  */
@@ -28,6 +29,9 @@ import {
 import { CAPS, OPS } from "../../contract/spec.ts";
 import { markPhase } from "../../phases.ts";
 import { flushingInSteps } from "./cp_flush.ts";
+
+/** How long the daemon's rename of an upload's part may take. */
+const COMMIT_TIMEOUT_MS = 30_000;
 
 /** How a copy through sftp runs. */
 export interface SftpOptions {
@@ -131,16 +135,29 @@ export async function fileViaSftp(
       ? discardRemote(client, part, plan.remotePath, options.resume)
       : undefined
   );
+  // The daemon renames the part where it can: it lets go of the file
+  // replaced after its reply, which sftp's rename waited for (file_ops.py).
+  const daemonCommits = viaPart &&
+    client.daemon.caps.includes(CAPS.part_commit);
   try {
     // A part that holds the whole source only needs its rename.
     const send = plan.start < plan.total || plan.total < 0
       ? transferBatch("upload", localPath, part, { resume: plan.start > 0 })
       : "";
-    await run(
-      send + (viaPart ? renameLine(part, plan.remotePath) : ""),
-      remoteSize,
-    );
+    const batch = send +
+      (viaPart && !daemonCommits ? renameLine(part, plan.remotePath) : "");
+    if (batch) await run(batch, remoteSize);
     markPhase("sftp");
+    if (daemonCommits) {
+      await client.connection.request(OPS.fwrite, {
+        path: part,
+        part: true,
+        target: plan.remotePath,
+        commit: plan.remotePath,
+        sync: false,
+      }, { timeoutMs: COMMIT_TIMEOUT_MS });
+      markPhase("committed");
+    }
   } catch (error) {
     if (viaPart) {
       await discardRemote(client, part, plan.remotePath, options.resume).catch(

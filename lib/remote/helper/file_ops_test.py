@@ -1,5 +1,6 @@
 """Unit tests of file_ops.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
+import asyncio
 import os
 import stat
 import sys
@@ -22,6 +23,8 @@ class FileOpsTest(unittest.TestCase):
         patcher.start()
         self.addCleanup(patcher.stop)
         self.daemon = Daemon.__new__(Daemon)
+        self.daemon.loop = asyncio.new_event_loop()
+        self.addCleanup(self.daemon.loop.close)
 
     def call(self, op, **fields):
         return OPS[op](self.daemon, None, fields)
@@ -63,6 +66,74 @@ class FileOpsTest(unittest.TestCase):
         self.call("fwrite", path=".t.bin.sessh-part", discard=True)
         self.assertFalse(os.path.exists(part))
         self.call("fwrite", path=".t.bin.sessh-part", discard=True)  # already gone: fine
+
+    def test_a_part_sftp_wrote_commits_unopened_and_frees_the_old_file_after_the_reply(self):
+        target, part = os.path.join(self.home, "t.bin"), os.path.join(self.home, ".t.bin.sessh-part")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        with open(part, "wb") as f:
+            f.write(b"new bytes")
+        os.chmod(part, 0o444)  # as sftp makes it from a read-only source
+        opened, real_open = [], os.open
+        released = mock.Mock()
+        with mock.patch.object(os, "open", side_effect=lambda p, *a: opened.append((p, a[0])) or real_open(p, *a)), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            reply = self.call("fwrite", path=".t.bin.sessh-part", part=True, target="t.bin", commit="t.bin", sync=False)
+        self.assertEqual((reply["path"], reply["size"]), (target, 9))
+        self.assertEqual([flags & (os.O_WRONLY | os.O_RDWR) for path, flags in opened if path == part], [])
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"new bytes")
+        self.assertFalse(os.path.exists(part))
+        # At the reply, the replaced file is still held, nameless, for a thread to close.
+        released.assert_called_once()
+        _, close, fd = released.call_args.args
+        self.assertEqual((os.fstat(fd).st_nlink, os.pread(fd, 3, 0)), (0, b"old"))
+        close(fd)
+
+    def test_a_commit_replaces_a_link_or_a_fifo_at_the_target_without_opening_it(self):
+        outside, target = os.path.join(self.home, "outside"), os.path.join(self.home, "t")
+        with open(outside, "wb") as f:
+            f.write(b"keep")
+        os.symlink(outside, target)
+        with open(os.path.join(self.home, ".t.sessh-part"), "wb") as f:
+            f.write(b"new")
+        released = mock.Mock()
+        with mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            self.call("fwrite", path=".t.sessh-part", part=True, target="t", commit="t", sync=False)
+        released.assert_not_called()
+        with open(outside, "rb") as f:
+            self.assertEqual(f.read(), b"keep")
+        self.assertFalse(os.path.islink(target))
+        os.mkfifo(os.path.join(self.home, "f"))
+        with open(os.path.join(self.home, ".f.sessh-part"), "wb") as f:
+            f.write(b"new")
+        opened, real_open = [], os.open
+        with mock.patch.object(os, "open", side_effect=lambda p, *a: opened.append(p) or real_open(p, *a)), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            self.call("fwrite", path=".f.sessh-part", part=True, target="f", commit="f", sync=False)
+        self.assertEqual((opened, os.path.isfile(os.path.join(self.home, "f"))), ([], True))  # a FIFO is never opened
+        os.symlink(outside, os.path.join(self.home, ".u.sessh-part"))
+        with self.assertRaises(HelperError) as caught:  # nor commits a part that is a link
+            self.call("fwrite", path=".u.sessh-part", part=True, target="u", commit="u", sync=False)
+        self.assertEqual(caught.exception.args[0], "bad_request")
+        self.assertFalse(os.path.lexists(os.path.join(self.home, "u")))
+
+    def test_a_part_starts_its_writeback_off_the_loop_at_each_full_step(self):
+        import file_ops
+        released = mock.Mock()
+        with mock.patch.object(file_ops, "WRITEBACK_STEP", 4096), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            for offset in range(0, 12000, 3000):
+                self.call("fwrite", path=".p.sessh-part", offset=offset, data=b"x" * 3000, truncate=offset == 0,
+                          part=True, target="p")
+            self.call("fwrite", path="in-place", offset=0, data=b"x" * 9000, truncate=True)
+        self.assertEqual([call.args[3:] for call in released.call_args_list], [(0, 4096), (4096, 4096)])
+        for call in released.call_args_list:
+            _, advise, fd, offset, length = call.args
+            self.assertEqual(os.fstat(fd).st_size, 12000)  # a descriptor of its own, on the part
+            advise(fd, offset, length)
+            with self.assertRaises(OSError):
+                os.fstat(fd)  # and closed once advised
 
     def test_a_part_is_never_written_through_a_link(self):
         outside = os.path.join(self.home, "outside")
