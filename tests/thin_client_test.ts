@@ -351,6 +351,47 @@ Deno.test("a thin logs --follow prints output as it comes, and Ctrl-C ends it wi
   assert.equal(result.stderr.trim(), "");
 });
 
+Deno.test("a thin logs --follow --json stopped by Ctrl-C ends with the full one's last line", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const d = sshd.dest;
+  const mark = await thin(sshd, ["run", "w", d, "--", "echo", "m-$((6*7))"]);
+  assert.equal(mark.code, 0, mark.stderr);
+  const ended: { code: number; marks: string[]; last: string }[] = [];
+  for (const env of [TRACE, { ...TRACE, SESSH_AGENT_THIN: "0" }]) {
+    const follower = startSessh(
+      sshd,
+      ["--json", "logs", "w", d, "--follow"],
+      env,
+    );
+    await follower.until(/m-42/);
+    // Stopped once it follows live: Ctrl-C before that ends the command
+    // line's own call at once (its listener comes with the follow).
+    const live = await thin(sshd, ["run", "w", d, "--", "echo", "n-$((6*7))"]);
+    assert.equal(live.code, 0, live.stderr);
+    await follower.until(/n-42/);
+    follower.child.kill("SIGINT");
+    // What it prints once stopped: the outcome, as one JSON line.
+    await follower.until(/"op":"logs"/);
+    const last = follower.printed().trim().split("\n").at(-1)!;
+    const result = traced({
+      ...await follower.finish(),
+      stdout: "",
+      bytes: new Uint8Array(),
+    });
+    ended.push({ code: result.code, marks: result.marks, last });
+  }
+  const [thinEnd, fullEnd] = ended;
+  assert.ok(
+    thinEnd.marks.includes("thin"),
+    `went the full path: ${thinEnd.marks}`,
+  );
+  assert.ok(!fullEnd.marks.includes("thin"));
+  assert.equal(thinEnd.code, fullEnd.code);
+  assert.equal(thinEnd.code, 0);
+  assert.deepEqual(JSON.parse(thinEnd.last), JSON.parse(fullEnd.last));
+});
+
 Deno.test("a thin fan-out stopped by Ctrl-C starts no host it had not started", async () => {
   await using fleet = await startFleet(2);
   const { sshd } = fleet;

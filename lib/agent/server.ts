@@ -73,6 +73,11 @@ export interface ThinIO {
   send(kind: RecordKind, bytes: Uint8Array): Promise<void>;
   /** Aborted when the client closes its end (it was stopped, or died). */
   left: AbortSignal;
+  /**
+   * Aborted when the user stops the call (Ctrl-C of a follow: the client
+   * sends a byte and waits for the rest), or when the client leaves.
+   */
+  interrupted: AbortSignal;
 }
 
 /** Options for {@linkcode runAgent}. */
@@ -584,16 +589,22 @@ class Agent {
       return await decline("SSH_AUTH_SOCK differs from the local agent's");
     }
     const left = new AbortController();
-    // The client sends nothing more: its end closing is all there is to
-    // read, and means the call is abandoned.
+    const interrupted = new AbortController();
+    // The client sends a byte when the user stops a follow, which then ends
+    // as on the command line; its end closing means the call is abandoned.
     (async () => {
       const buffer = new Uint8Array(1024);
       try {
-        while (await conn.read(buffer) !== null) { /* nothing is expected */ }
+        while (await conn.read(buffer) !== null) interrupted.abort();
       } catch { /* closed */ }
+      interrupted.abort();
       left.abort();
     })();
-    const running = this.#runCall(call, { send, left: left.signal });
+    const running = this.#runCall(call, {
+      send,
+      left: left.signal,
+      interrupted: interrupted.signal,
+    });
     // Only while nothing else goes: a client that does not read (stopped,
     // or paced by its stdout) would otherwise be owed a beat per period.
     const beat = setInterval(() => {

@@ -251,9 +251,15 @@ async function exchange(
     ? beats.stop
     : startDeadline(ANSWER_MS + NO_DEADLINE_MS, giveUp);
   let interrupted = false;
+  let cancelInterrupt = () => {};
   const interrupt = () => {
+    // A second Ctrl-C does not wait.
+    if (interrupted) return close(conn);
     interrupted = true;
-    close(conn);
+    // The agent ends the follow as the command line does, then sends what
+    // it prints at the end (`--json`'s outcome) and the exit code.
+    conn.write(Uint8Array.of(3)).catch(() => close(conn));
+    cancelInterrupt = startDeadline(ANSWER_MS, () => close(conn));
   };
   if (follow) Deno.addSignalListener("SIGINT", interrupt);
   let buffer = new Uint8Array(FIRST_READ);
@@ -313,6 +319,7 @@ async function exchange(
     }
   } finally {
     cancel();
+    cancelInterrupt();
     if (follow) Deno.removeSignalListener("SIGINT", interrupt);
   }
   close(conn);
