@@ -157,12 +157,17 @@ export interface RunningSessh {
  *
  * @param sshd The fixture.
  * @param args Arguments after `sessh`.
+ * @param env More of its environment.
  * @returns The running call.
  */
-export function startSessh(sshd: TestSshd, args: string[]): RunningSessh {
+export function startSessh(
+  sshd: TestSshd,
+  args: string[],
+  env: Record<string, string> = {},
+): RunningSessh {
   const child = new Deno.Command(Deno.execPath(), {
     args: cliArgv(sshd, args, true),
-    env: sshd.env,
+    env: { ...sshd.env, ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { startFleet } from "./_fleet.ts";
-import { cliArgv, type CliResult, sessh } from "./_cli.ts";
+import { cliArgv, type CliResult, sessh, startSessh } from "./_cli.ts";
 import { agentFiles, newAgentKeys } from "../lib/transport/agent_protocol.ts";
 import { runAgent } from "../lib/agent/server.ts";
 import { runThinCall } from "../lib/cli/agent_call.ts";
@@ -317,6 +317,79 @@ Deno.test("a thin call stopped by Ctrl-C exits 130 and leaves its command runnin
   assert.equal(done.code, 0, done.stderr);
   const logs = await thin(sshd, ["logs", "w", sshd.dest, "3"]);
   assert.match(logs.stdout, /^finished$/m);
+});
+
+Deno.test("a thin logs --follow prints output as it comes, and Ctrl-C ends it with 0", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const d = sshd.dest;
+  const before = await thin(sshd, [
+    "run",
+    "w",
+    d,
+    "--",
+    "echo",
+    "old-$((6*7))",
+  ]);
+  assert.equal(before.code, 0, before.stderr);
+  const follower = startSessh(sshd, ["logs", "w", d, "--follow"], TRACE);
+  await follower.until(/^old-42$/m);
+  const live = await thin(sshd, ["run", "w", d, "--", "echo", "new-$((6*7))"]);
+  assert.equal(live.code, 0, live.stderr);
+  await follower.until(/^new-42$/m);
+  follower.child.kill("SIGINT");
+  const result = traced({
+    ...await follower.finish(),
+    stdout: "",
+    bytes: new Uint8Array(),
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(
+    result.marks.includes("thin"),
+    `went the full path: ${result.marks}`,
+  );
+  assert.equal(result.stderr.trim(), "");
+});
+
+Deno.test("a thin logs --follow --json stopped by Ctrl-C ends with the full one's last line", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const d = sshd.dest;
+  const mark = await thin(sshd, ["run", "w", d, "--", "echo", "m-$((6*7))"]);
+  assert.equal(mark.code, 0, mark.stderr);
+  const ended: { code: number; marks: string[]; last: string }[] = [];
+  for (const env of [TRACE, { ...TRACE, SESSH_AGENT_THIN: "0" }]) {
+    const follower = startSessh(
+      sshd,
+      ["--json", "logs", "w", d, "--follow"],
+      env,
+    );
+    await follower.until(/m-42/);
+    // Stopped once it follows live: Ctrl-C before that ends the command
+    // line's own call at once (its listener comes with the follow).
+    const live = await thin(sshd, ["run", "w", d, "--", "echo", "n-$((6*7))"]);
+    assert.equal(live.code, 0, live.stderr);
+    await follower.until(/n-42/);
+    follower.child.kill("SIGINT");
+    // What it prints once stopped: the outcome, as one JSON line.
+    await follower.until(/"op":"logs"/);
+    const last = follower.printed().trim().split("\n").at(-1)!;
+    const result = traced({
+      ...await follower.finish(),
+      stdout: "",
+      bytes: new Uint8Array(),
+    });
+    ended.push({ code: result.code, marks: result.marks, last });
+  }
+  const [thinEnd, fullEnd] = ended;
+  assert.ok(
+    thinEnd.marks.includes("thin"),
+    `went the full path: ${thinEnd.marks}`,
+  );
+  assert.ok(!fullEnd.marks.includes("thin"));
+  assert.equal(thinEnd.code, fullEnd.code);
+  assert.equal(thinEnd.code, 0);
+  assert.deepEqual(JSON.parse(thinEnd.last), JSON.parse(fullEnd.last));
 });
 
 Deno.test("a thin fan-out stopped by Ctrl-C starts no host it had not started", async () => {

@@ -10,23 +10,30 @@
 import type { Channel } from "../transport/connection.ts";
 import type { Lessee, PooledBridge } from "./pooled_bridge.ts";
 
-/**
- * Bytes the call may leave unread before the bridge's writes wait: about
- * what a socket's buffer holds, so a call that stops reading (a follow
- * paused on a slow stdout) stops the bridge reading ssh, as over the
- * agent's socket, and the daemon's output waits in its own buffer.
- */
-const HIGH_WATER = 256 * 1024;
-
 type ReadResult = { done: true; value: undefined } | {
   done: false;
   value: Uint8Array;
 };
 
+/** A write of the bridge, held until the call has taken all of it. */
+interface Held {
+  /** What is left of it to take: a view into the bridge's buffer. */
+  bytes: Uint8Array;
+  /** Lets the bridge reuse its buffer and read on. */
+  taken: () => void;
+}
+
 /**
  * The two ends of one in-process lease: the {@linkcode Lessee} the pooled
  * bridge writes to, and the {@linkcode Channel} the call's connection
  * reads and writes.
+ *
+ * A write of the bridge resolves once the call has taken its bytes: the
+ * connection reads them into its decoder straight from the bridge's buffer
+ * (`readInto`), with no copy of each MiB of a flood between, and a call
+ * that stops reading (a follow paused on a slow stdout) stops the bridge
+ * reading ssh, as over the agent's socket, so the daemon's output waits in
+ * its own buffer.
  *
  * @example
  * ```ts ignore
@@ -37,21 +44,19 @@ type ReadResult = { done: true; value: undefined } | {
  * ```
  */
 export class LocalLink {
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  /** Writes of the bridge held until the call reads or leaves. */
-  #held: (() => void)[] = [];
-  #reader: ((result: ReadResult) => void) | null = null;
+  #queue: Held[] = [];
+  #wake: (() => void) | null = null;
   #ended = false;
 
   /** Where the bridge writes the daemon's bytes. */
   readonly lessee: Lessee = {
-    // The bridge reads into one buffer and reuses it once this resolves:
-    // the bytes are kept as a copy.
+    // The bridge reads into one buffer and reuses it once this resolves.
     write: (bytes) => {
-      this.#push(bytes.slice());
-      if (this.#queued <= HIGH_WATER) return Promise.resolve();
-      return new Promise((resolve) => this.#held.push(resolve));
+      if (this.#ended || bytes.length === 0) return Promise.resolve();
+      return new Promise((taken) => {
+        this.#queue.push({ bytes, taken });
+        this.#wakeReader();
+      });
     },
     close: () => this.end(),
   };
@@ -72,6 +77,7 @@ export class LocalLink {
           return Promise.resolve();
         },
       },
+      readInto: (target) => this.#readInto(target),
       writer: {
         write: (bytes) => {
           if (!bytes) return queue;
@@ -87,42 +93,54 @@ export class LocalLink {
 
   /** Ends the call's side: its reads end, what was queued is still read. */
   end(): void {
-    this.#ended = true;
-    // Nothing more is read: what was held goes, and the bridge with it.
-    this.#release();
-    if (this.#reader && this.#queue.length === 0) {
-      const resolve = this.#reader;
-      this.#reader = null;
-      resolve({ done: true, value: undefined });
-    }
-  }
-
-  #push(bytes: Uint8Array): void {
     if (this.#ended) return;
-    if (this.#reader) {
-      const resolve = this.#reader;
-      this.#reader = null;
-      resolve({ done: false, value: bytes });
-    } else {
-      this.#queue.push(bytes);
-      this.#queued += bytes.length;
+    this.#ended = true;
+    // Nothing more is taken from the bridge's buffers: what is left of
+    // them is kept as a copy, and the bridge goes on.
+    for (const held of this.#queue) {
+      held.bytes = held.bytes.slice();
+      held.taken();
     }
+    this.#wakeReader();
   }
 
-  #read(): Promise<ReadResult> {
-    const next = this.#queue.shift();
-    if (next) {
-      this.#queued -= next.length;
-      if (this.#queued <= HIGH_WATER) this.#release();
-      return Promise.resolve({ done: false, value: next });
-    }
-    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve) => this.#reader = resolve);
+  async #read(): Promise<ReadResult> {
+    const held = await this.#next();
+    if (held === null) return { done: true, value: undefined };
+    this.#queue.shift();
+    held.taken();
+    // A copy: the bridge reuses its buffer once the bytes are taken.
+    return {
+      done: false,
+      value: this.#ended ? held.bytes : held.bytes.slice(),
+    };
   }
 
-  #release(): void {
-    const held = this.#held;
-    this.#held = [];
-    for (const resolve of held) resolve();
+  async #readInto(target: Uint8Array): Promise<number | null> {
+    const held = await this.#next();
+    if (held === null) return null;
+    const count = Math.min(target.length, held.bytes.length);
+    target.set(held.bytes.subarray(0, count));
+    held.bytes = held.bytes.subarray(count);
+    if (held.bytes.length === 0) {
+      this.#queue.shift();
+      held.taken();
+    }
+    return count;
+  }
+
+  /** The write to take from next, once there is one; null at the end. */
+  async #next(): Promise<Held | null> {
+    while (this.#queue.length === 0) {
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    return this.#queue[0];
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
   }
 }

@@ -29,11 +29,15 @@ Deno.test("LocalLink gives the call the daemon's bytes as they were when written
   const channel = link.channel(pooled);
   // The bridge reads into one buffer and reuses it once a write resolves.
   const buffer = bytes("one");
-  await link.lessee.write(buffer);
-  buffer.set(bytes("two"));
-  await link.lessee.write(buffer);
+  const first = link.lessee.write(buffer);
   assert.equal(text((await channel.reader.read()).value), "one");
-  assert.equal(text((await channel.reader.read()).value), "two");
+  await first;
+  buffer.set(bytes("two"));
+  const second = link.lessee.write(buffer);
+  const read = await channel.reader.read();
+  await second;
+  buffer.set(bytes("new"));
+  assert.equal(text(read.value), "two");
 });
 
 Deno.test("LocalLink answers a read waiting when the bytes come, and ends after what was queued", async () => {
@@ -42,8 +46,9 @@ Deno.test("LocalLink answers a read waiting when the bytes come, and ends after 
   const waiting = channel.reader.read();
   await link.lessee.write(bytes("late"));
   assert.equal(text((await waiting).value), "late");
-  await link.lessee.write(bytes("last"));
+  const last = link.lessee.write(bytes("last"));
   link.lessee.close();
+  await last;
   assert.equal(text((await channel.reader.read()).value), "last");
   assert.equal((await channel.reader.read()).done, true);
   // A read waiting when the bridge goes ends too.
@@ -51,6 +56,22 @@ Deno.test("LocalLink answers a read waiting when the bytes come, and ends after 
   const pending = other.channel(recorder().pooled).reader.read();
   other.end();
   assert.equal((await pending).done, true);
+});
+
+Deno.test("LocalLink reads into the call's buffer, however little room it gives", async () => {
+  const link = new LocalLink();
+  const channel = link.channel(recorder().pooled);
+  const written = link.lessee.write(bytes("abcdefg"));
+  const room = new Uint8Array(3);
+  const parts: string[] = [];
+  for (let count; (count = await channel.readInto!(room)) !== null;) {
+    parts.push(text(room.subarray(0, count)));
+    if (parts.join("") === "abcdefg") break;
+  }
+  assert.deepEqual(parts, ["abc", "def", "g"]);
+  await written;
+  link.end();
+  assert.equal(await channel.readInto!(room), null);
 });
 
 Deno.test("LocalLink sends the call's writes to the bridge in the order made", async () => {
@@ -70,27 +91,26 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-Deno.test("LocalLink holds the bridge's writes while the call leaves a socket's worth unread", async () => {
+Deno.test("LocalLink holds each write of the bridge until the call has taken all its bytes", async () => {
   const link = new LocalLink();
   const channel = link.channel(recorder().pooled);
   // A follow paused on a full stdout reads nothing: the bridge must stop
   // reading ssh, as a socket's full buffer would stop it.
-  const chunk = new Uint8Array(64 * 1024);
-  let held: Promise<void> | null = null;
-  for (let i = 0; i < 64 && held === null; i++) {
-    const write = link.lessee.write(chunk);
-    if (!await settled(write)) held = write;
-  }
-  assert.ok(held, "4 MiB unread and the bridge's writes still went through");
-  // Reading what is queued lets the bridge go on.
-  while (!await settled(held)) await channel.reader.read();
-  // A call that leaves lets a held write go too: the bridge is not stuck.
-  let next: Promise<void> | null = null;
-  for (let i = 0; i < 64 && next === null; i++) {
-    const write = link.lessee.write(chunk);
-    if (!await settled(write)) next = write;
-  }
-  assert.ok(next);
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  const write = link.lessee.write(chunk);
+  assert.equal(await settled(write), false, "went through unread");
+  const room = new Uint8Array(60 * 1024);
+  assert.equal(await channel.readInto!(room), room.length);
+  assert.equal(await settled(write), false, "went through half read");
+  assert.equal(await channel.readInto!(room), 4 * 1024);
+  assert.equal(await settled(write), true, "held once read");
+  // A call that leaves lets a held write go too: the bridge is not stuck,
+  // and what it wrote is still read, as it was.
+  const next = link.lessee.write(chunk);
+  assert.equal(await settled(next), false);
   link.end();
-  assert.ok(await settled(next));
+  assert.equal(await settled(next), true);
+  chunk.fill(0);
+  const rest = await channel.reader.read();
+  assert.ok(rest.value?.every((b) => b === 7) && rest.value.length === 65536);
 });

@@ -43,9 +43,11 @@ import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
 import { releaseFreedMemory } from "./release_memory.ts";
 import {
+  ALIVE_MS,
   encodeRecord,
   MAX_RECORD,
   RECORD,
+  recordHead,
   type RecordKind,
   type ThinCall,
 } from "../transport/thin_wire.ts";
@@ -71,6 +73,11 @@ export interface ThinIO {
   send(kind: RecordKind, bytes: Uint8Array): Promise<void>;
   /** Aborted when the client closes its end (it was stopped, or died). */
   left: AbortSignal;
+  /**
+   * Aborted when the user stops the call (Ctrl-C of a follow: the client
+   * sends a byte and waits for the rest), or when the client leaves.
+   */
+  interrupted: AbortSignal;
 }
 
 /** Options for {@linkcode runAgent}. */
@@ -105,6 +112,11 @@ export interface AgentOptions {
    * @default {10000}
    */
   releaseAfterMs?: number;
+  /**
+   * How often a thin call it runs is said to be alive, in milliseconds.
+   * @default {ALIVE_MS}
+   */
+  aliveMs?: number;
 }
 
 /** Half an hour without a call: the agent and its bridges go. */
@@ -189,6 +201,7 @@ export async function runAgent(options: AgentOptions): Promise<boolean> {
     runCall: options.runCall,
     releaseMemory: options.releaseMemory ?? releaseFreedMemory,
     releaseAfterMs: options.releaseAfterMs ?? RELEASE_AFTER_MS,
+    aliveMs: options.aliveMs ?? ALIVE_MS,
     log,
     retire: (why) => {
       log(`retiring: ${why}`);
@@ -362,6 +375,7 @@ class Agent {
   #releaseTimer: ReturnType<typeof setTimeout> | undefined;
   #releaseMemory: () => Promise<unknown>;
   #releaseAfterMs: number;
+  #aliveMs: number;
   #calls = 0;
   /** When a call last borrowed a bridge: only those keep the agent alive. */
   #lastLease = Date.now();
@@ -384,9 +398,11 @@ class Agent {
     runCall?: ThinRunner;
     releaseMemory: () => Promise<unknown>;
     releaseAfterMs: number;
+    aliveMs: number;
     log: (message: string) => void;
   }) {
     this.#runCall = options.runCall;
+    this.#aliveMs = options.aliveMs;
     this.#releaseMemory = options.releaseMemory;
     this.#releaseAfterMs = options.releaseAfterMs;
     this.#log = options.log;
@@ -545,13 +561,16 @@ class Agent {
     message: Message,
     leftover: Uint8Array,
   ): Promise<boolean> {
-    const send = async (kind: RecordKind, bytes: Uint8Array) => {
-      for (let at = 0; at === 0 || at < bytes.length; at += MAX_RECORD) {
-        await writeAll(
-          conn,
-          encodeRecord(kind, bytes.subarray(at, at + MAX_RECORD)),
-        );
-      }
+    // One record at a time: a beat, or the deadline a handler sends
+    // without waiting, must not land inside output that is half written.
+    let queue = Promise.resolve();
+    let sending = 0;
+    const send = (kind: RecordKind, bytes: Uint8Array) => {
+      sending++;
+      const sent = queue.then(() => sendRecords(conn, kind, bytes))
+        .finally(() => sending--);
+      queue = sent.catch(() => {});
+      return sent;
     };
     const decline = async (why: string) => {
       await send(RECORD.decline, new TextEncoder().encode(why));
@@ -570,16 +589,28 @@ class Agent {
       return await decline("SSH_AUTH_SOCK differs from the local agent's");
     }
     const left = new AbortController();
-    // The client sends nothing more: its end closing is all there is to
-    // read, and means the call is abandoned.
+    const interrupted = new AbortController();
+    // The client sends a byte when the user stops a follow, which then ends
+    // as on the command line; its end closing means the call is abandoned.
     (async () => {
       const buffer = new Uint8Array(1024);
       try {
-        while (await conn.read(buffer) !== null) { /* nothing is expected */ }
+        while (await conn.read(buffer) !== null) interrupted.abort();
       } catch { /* closed */ }
+      interrupted.abort();
       left.abort();
     })();
-    const running = this.#runCall(call, { send, left: left.signal });
+    const running = this.#runCall(call, {
+      send,
+      left: left.signal,
+      interrupted: interrupted.signal,
+    });
+    // Only while nothing else goes: a client that does not read (stopped,
+    // or paced by its stdout) would otherwise be owed a beat per period.
+    const beat = setInterval(() => {
+      if (sending === 0) send(RECORD.alive, new Uint8Array()).catch(() => {});
+    }, this.#aliveMs);
+    running.finally(() => clearInterval(beat)).catch(() => {});
     const abandoned = new Promise<"left">((resolve) =>
       left.signal.addEventListener("abort", () => resolve("left"), {
         once: true,
@@ -812,3 +843,27 @@ function failure(
 ): LeaseReply {
   return { ok: false, code, message, exit_code: exitCode, details: {} };
 }
+
+/**
+ * Sends `bytes` as records of `kind`, at least one. Output goes behind its
+ * header as it is: a follow's MiB is not copied into a record of its own.
+ */
+async function sendRecords(
+  conn: Deno.Conn,
+  kind: RecordKind,
+  bytes: Uint8Array,
+): Promise<void> {
+  const output = kind === RECORD.stdout || kind === RECORD.stderr;
+  for (let at = 0; at === 0 || at < bytes.length; at += MAX_RECORD) {
+    const part = bytes.subarray(at, at + MAX_RECORD);
+    if (!output || part.length < SMALL_OUTPUT) {
+      await writeAll(conn, encodeRecord(kind, part));
+    } else {
+      await writeAll(conn, recordHead(kind, part.length));
+      await writeAll(conn, part);
+    }
+  }
+}
+
+/** Below this, output is copied behind its header: one write, not two. */
+const SMALL_OUTPUT = 64 * 1024;

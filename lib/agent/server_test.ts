@@ -9,6 +9,12 @@ import {
   parsePort,
 } from "../transport/agent_protocol.ts";
 import { encodeFrame } from "../protocol/frame.ts";
+import {
+  encodeCallRequest,
+  RECORD,
+  RecordReader,
+  type ThinRecord,
+} from "../transport/thin_wire.ts";
 
 const request = (
   env: Record<string, string>,
@@ -337,6 +343,82 @@ Deno.test("runAgent() gives memory back once after its last call, not between tw
     // A running agent retires once its socket is gone.
     await Deno.remove(socket).catch(() => {});
     await running;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runAgent() says a thin call is alive while it runs quiet, between its records", async () => {
+  const dir = await Deno.makeTempDir();
+  const controlDir = `${dir}/ctl`;
+  const { socket, token } = agentFiles(controlDir, "unix");
+  const agent = runAgent({
+    controlDir,
+    listen: "unix",
+    version: "v",
+    aliveMs: 20,
+    runCall: async (_call, io) => {
+      // Quiet for many beats, then a flood of records a beat must not cut.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          () => io.send(RECORD.stdout, new Uint8Array(100_000).fill(7)),
+        ),
+      );
+      return 0;
+    },
+  });
+  try {
+    let conn: Deno.Conn | null = null;
+    for (let i = 0; i < 200 && conn === null; i++) {
+      conn = await Deno.connect({ transport: "unix", path: socket })
+        .catch(() => null);
+      if (conn === null) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(conn, "the agent did not listen");
+    const keys = parseAgentKeys(await Deno.readTextFile(token))!;
+    await conn.write(new TextEncoder().encode(keys.call));
+    await conn.write(encodeCallRequest("v", {
+      argv: ["status", "w", "box"],
+      env: Deno.env.toObject(),
+      cwd: dir,
+      stdoutTerminal: false,
+      stderrTerminal: false,
+      columns: null,
+    }));
+    const reader = new RecordReader();
+    const records: ThinRecord[] = [];
+    const buffer = new Uint8Array(65_536);
+    let skip = KEY_LENGTH;
+    // Records cut into one another read as garbage, which may never end.
+    const stuck = setTimeout(() => conn.close(), 20_000);
+    while (records.at(-1)?.kind !== RECORD.exit) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      const chunk = buffer.subarray(Math.min(skip, n), n);
+      skip = Math.max(0, skip - n);
+      for (const record of reader.push(chunk)) {
+        records.push({ kind: record.kind, bytes: record.bytes.slice() });
+      }
+    }
+    clearTimeout(stuck);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+    const kinds = records.map((r) => r.kind);
+    const firstOutput = kinds.indexOf(RECORD.stdout);
+    assert.ok(
+      kinds.slice(0, firstOutput).filter((k) => k === RECORD.alive).length >=
+        2,
+      `beats before the output: ${kinds.slice(0, firstOutput)}`,
+    );
+    const output = records.filter((r) => r.kind === RECORD.stdout);
+    assert.equal(output.reduce((n, r) => n + r.bytes.length, 0), 5_000_000);
+    assert.ok(output.every((r) => r.bytes.every((b) => b === 7)));
+    assert.equal(kinds.at(-1), RECORD.exit);
+  } finally {
+    await Deno.remove(socket).catch(() => {});
+    await agent;
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -61,7 +61,7 @@ export async function runThinCall(
     env: call.env,
     stdout: out(RECORD.stdout),
     stderr: out(RECORD.stderr),
-    signal: () => io.left,
+    signal: () => io.interrupted,
     holdTo: (ms) => {
       // The client holds itself to the same deadline, a little later.
       const deadline = new Uint8Array(4);

@@ -165,6 +165,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
       ...FLEET_READ,
       since: parseCursor,
       raw: "switch",
+      follow: "switch",
       maxOutput: (v) => parseSize(v, "--max-output"),
     },
     positionals: [NAME, DEST, parseLines, parsePort],

@@ -28,6 +28,7 @@ import {
   sameKey,
 } from "../transport/agent_files.ts";
 import {
+  ALIVE_MS,
   encodeCallRequest,
   RECORD,
   RecordReader,
@@ -37,7 +38,7 @@ import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
 const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
-const NEVER = /^(--help|-h|--follow|--file|--hosts-file)$/;
+const NEVER = /^(--help|-h|--file|--hosts-file)$/;
 
 /**
  * Whether to offer `args` to the agent.
@@ -79,6 +80,19 @@ const NO_DEADLINE_MS = 120_000;
  * moment to arrive.
  */
 const GRACE_MS = 3000;
+
+/**
+ * How many of the agent's beats ({@linkcode ALIVE_MS} apart) a follow,
+ * which has no end of its own, may miss in a row before it gives up on the
+ * agent.
+ */
+const MISSED_BEATS = 3;
+
+/** The first read of the agent's output; it grows as output floods. */
+const FIRST_READ = 64 * 1024;
+
+/** The largest read: as much as the agent's record. */
+const LARGEST_READ = 1 << 20;
 
 /**
  * Runs the call through the local agent, or declines.
@@ -233,24 +247,44 @@ async function exchange(
 ): Promise<number | null> {
   const reader = new RecordReader();
   let timedOut = false;
-  // The deadline bounds the agent's time, not our reader's: time spent
-  // blocked writing to a stdout nobody reads (`| less`, a full pipe)
-  // pushes it back, so a slow reader gets all the output, as from the
-  // full path. The agent meanwhile waits on our socket: a call whose
-  // output came whole gave its bridge back before sending more than a
-  // pipe holds (`run_call.ts`); one that streams (`logs --raw`) keeps it,
-  // paced by our reads.
+  const giveUp = () => {
+    timedOut = true;
+    close(conn);
+  };
+  const follow = args.includes("--follow");
+  // A follow has no deadline: it waits for the agent's beats instead, and
+  // Ctrl-C ends it with 0, as it does the command line's. Any other
+  // deadline bounds the agent's time, not our reader's: time spent blocked
+  // writing to a stdout nobody reads (`| less`, a full pipe) pushes it
+  // back, so a slow reader gets all the output, as from the full path.
+  // The agent meanwhile waits on our socket: a call whose output came
+  // whole gave its bridge back before sending more than a pipe holds
+  // (`run_call.ts`); one that streams (`logs --raw`, `--follow`) keeps
+  // it, paced by our reads.
+  const beats = follow ? watchBeats(ALIVE_MS, giveUp) : null;
   let due = performance.now() + ANSWER_MS + NO_DEADLINE_MS;
   let cancel = () => {};
   const arm = () => {
     cancel = startDeadline(due - performance.now(), () => {
       if (performance.now() < due) return arm();
-      timedOut = true;
-      close(conn);
+      giveUp();
     });
   };
-  arm();
-  const buffer = new Uint8Array(64 * 1024);
+  if (beats) cancel = beats.stop;
+  else arm();
+  let interrupted = false;
+  let cancelInterrupt = () => {};
+  const interrupt = () => {
+    // A second Ctrl-C does not wait.
+    if (interrupted) return close(conn);
+    interrupted = true;
+    // The agent ends the follow as the command line does, then sends what
+    // it prints at the end (`--json`'s outcome) and the exit code.
+    conn.write(Uint8Array.of(3)).catch(() => close(conn));
+    cancelInterrupt = startDeadline(ANSWER_MS, () => close(conn));
+  };
+  if (follow) Deno.addSignalListener("SIGINT", interrupt);
+  let buffer = new Uint8Array(FIRST_READ);
   let chunk: Uint8Array | null = start;
   let heard = false;
   try {
@@ -261,7 +295,14 @@ async function exchange(
           n = await conn.read(buffer);
         } catch { /* closed: below */ }
         if (n === null) break;
+        beats?.heard();
         chunk = buffer.subarray(0, n);
+        // A flood's parts are written to stdout as they come: a read as
+        // large as the agent's record takes a sixteenth of the reads and
+        // writes. The old buffer holds this chunk until it is written.
+        if (n === buffer.length && n < LARGEST_READ) {
+          buffer = new Uint8Array(LARGEST_READ);
+        }
       }
       for (const record of reader.push(chunk)) {
         if (record.kind === RECORD.decline && !heard) {
@@ -275,6 +316,7 @@ async function exchange(
           markPhase("thin");
           return record.bytes[0] ?? 1;
         }
+        if (record.kind === RECORD.alive) continue;
         if (record.kind === RECORD.deadline) {
           const ms = new DataView(record.bytes.buffer).getUint32(0);
           cancel();
@@ -299,15 +341,25 @@ async function exchange(
     }
   } finally {
     cancel();
+    cancelInterrupt();
+    if (follow) Deno.removeSignalListener("SIGINT", interrupt);
   }
   close(conn);
+  if (interrupted) {
+    markPhase("thin");
+    return 0;
+  }
   const json = args.includes("--json") || env.SESSH_JSON === "1";
   const verb = args.find((word) => !word.startsWith("-")) ?? "";
   const [code, exit, message] = timedOut
     ? [
       "timeout",
       124,
-      "The local sessh agent did not end the call by its deadline; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
+      `The local sessh agent ${
+        follow
+          ? "went silent during the follow"
+          : "did not end the call by its deadline"
+      }; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it`,
     ]
     : [
       "connection_lost",
@@ -323,6 +375,47 @@ async function exchange(
     writeSync(json ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
   } catch { /* nobody reads it */ }
   return exit as number;
+}
+
+/** What {@linkcode watchBeats} returns. */
+export interface BeatWatch {
+  /** Something came from the peer. */
+  heard(): void;
+  /** Stops the checks. */
+  stop(): void;
+}
+
+/**
+ * Gives up on a peer that went silent: checks every `everyMs` whether
+ * anything came since the last check, and calls `onSilent` once
+ * {@linkcode MISSED_BEATS} checks in a row found nothing. Counted in
+ * checks, not in time: a client that was stopped (Ctrl-Z) for minutes
+ * finds the agent's beats waiting when it resumes.
+ *
+ * @param everyMs How often the peer speaks at least ({@linkcode ALIVE_MS}).
+ * @param onSilent Called once, when the peer is given up on.
+ * @returns How to tell it the peer spoke, and to stop it.
+ *
+ * @example
+ * ```ts
+ * import { watchBeats } from "./thin_client.ts";
+ * const watch = watchBeats(10_000, () => console.log("silent"));
+ * watch.heard();
+ * watch.stop();
+ * ```
+ */
+export function watchBeats(everyMs: number, onSilent: () => void): BeatWatch {
+  let heard = false;
+  let missed = 0;
+  let cancel = () => {};
+  const check = () => {
+    if (heard) missed = 0;
+    else if (++missed >= MISSED_BEATS) return onSilent();
+    heard = false;
+    cancel = startDeadline(everyMs, check);
+  };
+  cancel = startDeadline(everyMs, check);
+  return { heard: () => heard = true, stop: () => cancel() };
 }
 
 /** The terminal's width, when stdout is one. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mayBeThin } from "./thin_client.ts";
+import { mayBeThin, watchBeats } from "./thin_client.ts";
 import { agentFiles, newAgentKeys } from "../transport/agent_files.ts";
 
 Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) => {
@@ -10,12 +10,12 @@ Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) =>
     ["logs", "w", "box", "20"],
     ["run", "w", "box", "--", "grep", "--help"],
     ["run", "w", "--hosts", "a,b", "--", "true"],
+    ["logs", "w", "box", "--follow"],
   ];
   const kept = [
     [],
     ["cp", "a", "box:b"],
     ["open", "w", "box"],
-    ["logs", "w", "box", "--follow"],
     ["send", "w", "box", "--file", "x"],
     ["run", "w", "--hosts-file", "farm.txt", "--", "true"],
     ["run", "--help"],
@@ -76,4 +76,28 @@ Deno.test("thinCall() declines an agent that takes its key and never shows its o
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("watchBeats() gives up on a peer that says nothing", async () => {
+  let stop = () => {};
+  const guard = new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve("never gave up"), 5_000);
+    stop = () => clearTimeout(timer);
+  });
+  const gaveUp = new Promise<string>((resolve) => {
+    watchBeats(20, () => resolve("gave up"));
+  });
+  assert.equal(await Promise.race([gaveUp, guard]), "gave up");
+  stop();
+});
+
+Deno.test("watchBeats() keeps a peer that speaks between its checks", async () => {
+  let silent = false;
+  const watch = watchBeats(100, () => silent = true);
+  // Ten periods, heard ten times in each: never three checks without.
+  const speaking = setInterval(() => watch.heard(), 10);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  clearInterval(speaking);
+  watch.stop();
+  assert.equal(silent, false);
 });

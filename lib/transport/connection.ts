@@ -335,6 +335,7 @@ export class Connection {
     open?.delete(mailbox);
     if (open?.size === 0) this.#mailboxes.delete(mailbox.name);
     this.#resumeReading();
+    this.#settleHeartbeat();
   }
 
   /** Mailboxes that stop the reading while full. */
@@ -422,7 +423,11 @@ export class Connection {
    * call.
    */
   #settleHeartbeat(): void {
-    if (this.#pending.size > 0 || this.#waiting > 0) return;
+    // An open mailbox keeps it: a follow waits in turns of 250 ms, and a
+    // heartbeat restarted at each turn would never come due.
+    if (
+      this.#pending.size > 0 || this.#waiting > 0 || this.#mailboxes.size > 0
+    ) return;
     this.#heartbeat?.();
     this.#heartbeat = undefined;
   }

@@ -114,6 +114,23 @@ Deno.test("Connection heartbeat: a silent link fails waiters with connection_los
   await daemon.connection.close();
 });
 
+Deno.test("Connection heartbeat: a silent link is noticed while a follow waits in short turns", async () => {
+  // Each turn shorter than a beat's period (heartbeatMs / 5), as a
+  // follow's 250 ms turns are against the 1 s of the real heartbeat.
+  const daemon = fakeDaemon(() => null, { heartbeatMs: 500 });
+  using events = daemon.connection.subscribe("work", { watch: true });
+  const started = performance.now();
+  while (!daemon.connection.lostError && performance.now() - started < 5000) {
+    assert.equal(await events.next(50), null);
+  }
+  assert.ok(
+    daemon.connection.lostError instanceof ConnectionLostError,
+    "not noticed in 5 s, ten times its heartbeat",
+  );
+  assert.equal(daemon.kills, 1);
+  await daemon.connection.close();
+});
+
 Deno.test("Connection heartbeat: an answered ping keeps a quiet link alive", async () => {
   const daemon = fakeDaemon(
     (request) => request.op === "ping" ? { ok: true } : null,

@@ -38,7 +38,16 @@ export const RECORD = {
   decline: 4,
   /** The call's deadline, 4 bytes of milliseconds from now. */
   deadline: 5,
+  /**
+   * Nothing: the agent still runs the call. It comes every
+   * {@linkcode ALIVE_MS}, so that a call with no end of its own (a
+   * follow) can tell a quiet session from a stuck agent.
+   */
+  alive: 6,
 } as const;
+
+/** How often the agent says a call it runs is alive. */
+export const ALIVE_MS = 10_000;
 
 /** A record's kind. */
 export type RecordKind = typeof RECORD[keyof typeof RECORD];
@@ -127,67 +136,117 @@ export function encodeCallRequest(version: string, call: ThinCall): Uint8Array {
  */
 export function encodeRecord(kind: RecordKind, bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + bytes.length);
-  out[0] = kind;
-  new DataView(out.buffer).setUint32(1, bytes.length);
+  out.set(recordHead(kind, bytes.length));
   out.set(bytes, 5);
   return out;
 }
 
 /**
+ * A record's header alone, for output sent behind it as it is, with no
+ * copy into a record of its own.
+ *
+ * @param kind Its kind.
+ * @param length The length of its bytes, at most {@linkcode MAX_RECORD}.
+ * @returns The 5 bytes of its kind and length.
+ *
+ * @example
+ * ```ts
+ * import { RECORD, recordHead } from "./thin_wire.ts";
+ * console.log(recordHead(RECORD.stdout, 258)); // Uint8Array(5) [ 1, 0, 0, 1, 2 ]
+ * ```
+ */
+export function recordHead(kind: RecordKind, length: number): Uint8Array {
+  const head = new Uint8Array(5);
+  head[0] = kind;
+  new DataView(head.buffer).setUint32(1, length);
+  return head;
+}
+
+/**
  * Splits a stream of records as its bytes arrive, however they are cut.
+ * Output (stdout and stderr) comes in parts, as its bytes do: a part is a
+ * view of the chunk pushed, valid until the chunk's buffer is read into
+ * again, so that a flood reaches its stream with no copy and no wait for
+ * the rest of a record of a MiB. The other kinds come whole.
  *
  * @example
  * ```ts
  * import { encodeRecord, RECORD, RecordReader } from "./thin_wire.ts";
  * const reader = new RecordReader();
- * const bytes = encodeRecord(RECORD.stdout, new TextEncoder().encode("hi"));
+ * const bytes = encodeRecord(RECORD.exit, Uint8Array.of(0));
  * console.log(reader.push(bytes.subarray(0, 3)).length); // 0
- * console.log(reader.push(bytes.subarray(3))[0].kind); // 1
+ * console.log(reader.push(bytes.subarray(3))[0].kind); // 3
  * ```
  */
 export class RecordReader {
-  #pending = new Uint8Array(0);
+  /** The header being read, and how much of it came. */
+  #head = new Uint8Array(5);
+  #headFilled = 0;
+  /** The record being read: its kind, and how many of its bytes are due. */
+  #kind: RecordKind = RECORD.stdout;
+  #due = 0;
+  /** A record that comes whole, as it fills. */
+  #whole: Uint8Array | null = null;
 
   /**
    * Takes the next bytes of the stream.
    *
    * @param chunk The bytes.
-   * @returns The records they complete.
+   * @returns The records they complete, and the parts of output they hold.
    * @throws {RangeError} on a record of an unknown kind or over
    *   {@linkcode MAX_RECORD}: the stream is not the agent's.
    */
   push(chunk: Uint8Array): ThinRecord[] {
-    let data = chunk;
-    if (this.#pending.length > 0) {
-      data = new Uint8Array(this.#pending.length + chunk.length);
-      data.set(this.#pending);
-      data.set(chunk, this.#pending.length);
-    }
     const records: ThinRecord[] = [];
     let at = 0;
-    while (data.length - at >= 5) {
-      const kind = data[at];
-      const length = new DataView(data.buffer, data.byteOffset + at + 1, 4)
-        .getUint32(0);
-      if (kind < RECORD.stdout || kind > RECORD.deadline) {
-        throw new RangeError(`A record of unknown kind ${kind}`);
+    while (at < chunk.length) {
+      if (this.#due === 0) {
+        const take = Math.min(5 - this.#headFilled, chunk.length - at);
+        this.#head.set(chunk.subarray(at, at + take), this.#headFilled);
+        this.#headFilled += take;
+        at += take;
+        if (this.#headFilled < 5) break;
+        this.#headFilled = 0;
+        this.#begin(records);
+        continue;
       }
-      if (length > MAX_RECORD) {
-        throw new RangeError(`A record of ${length} bytes, over ${MAX_RECORD}`);
+      const take = Math.min(this.#due, chunk.length - at);
+      const bytes = chunk.subarray(at, at + take);
+      at += take;
+      this.#due -= take;
+      if (this.#whole === null) {
+        records.push({ kind: this.#kind, bytes });
+        continue;
       }
-      if (data.length - at - 5 < length) break;
-      records.push({
-        kind: kind as RecordKind,
-        bytes: data.slice(at + 5, at + 5 + length),
-      });
-      at += 5 + length;
+      this.#whole.set(bytes, this.#whole.length - this.#due - take);
+      if (this.#due === 0) {
+        records.push({ kind: this.#kind, bytes: this.#whole });
+        this.#whole = null;
+      }
     }
-    this.#pending = data.slice(at);
     return records;
+  }
+
+  /** Starts the record whose header was read. */
+  #begin(records: ThinRecord[]): void {
+    const kind = this.#head[0];
+    const length = new DataView(this.#head.buffer).getUint32(1);
+    if (kind < RECORD.stdout || kind > RECORD.alive) {
+      throw new RangeError(`A record of unknown kind ${kind}`);
+    }
+    if (length > MAX_RECORD) {
+      throw new RangeError(`A record of ${length} bytes, over ${MAX_RECORD}`);
+    }
+    this.#kind = kind as RecordKind;
+    this.#due = length;
+    const output = kind === RECORD.stdout || kind === RECORD.stderr;
+    if (length === 0) {
+      records.push({ kind: this.#kind, bytes: new Uint8Array() });
+    } else if (!output) this.#whole = new Uint8Array(length);
   }
 
   /** Whether part of a record is held: the stream ended mid-record. */
   get partial(): boolean {
-    return this.#pending.length > 0;
+    return this.#headFilled > 0 || this.#due > 0;
   }
 }

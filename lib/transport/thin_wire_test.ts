@@ -49,18 +49,56 @@ Deno.test("RecordReader.push() gives records however their bytes are cut", () =>
       ...reader.push(stream.subarray(0, cut)),
       ...reader.push(stream.subarray(cut)),
     ];
-    assert.deepEqual(records.map((r) => r.kind), [1, 2, 3], `cut at ${cut}`);
-    assert.deepEqual(records[0].bytes, text);
-    assert.deepEqual(records[2].bytes, Uint8Array.of(3));
+    // Output may come in parts: the text's bytes, however many parts.
+    const stdout = records.filter((r) => r.kind === RECORD.stdout);
+    assert.deepEqual(
+      records.map((r) => r.kind).filter((k) => k !== RECORD.stdout),
+      [2, 3],
+      `cut at ${cut}`,
+    );
+    assert.equal(records[0].kind, RECORD.stdout);
+    assert.deepEqual(joined(stdout.map((r) => r.bytes)), text);
+    assert.deepEqual(records.at(-1)!.bytes, Uint8Array.of(3));
     assert.equal(reader.partial, false);
   }
+});
+
+Deno.test("RecordReader.push() gives output as it comes, and other records whole", () => {
+  const out = new Uint8Array(300_000).map((_, i) => i % 251);
+  const stream = new Uint8Array([
+    ...encodeRecord(RECORD.stdout, out),
+    ...encodeRecord(RECORD.deadline, Uint8Array.of(0, 0, 1, 0)),
+  ]);
+  const reader = new RecordReader();
+  const parts = [];
+  for (let at = 0; at < stream.length; at += 65_536) {
+    const got = reader.push(stream.subarray(at, at + 65_536));
+    // Each chunk's output comes with it, not once the record is whole.
+    if (at + 65_536 < 5 + out.length) assert.equal(got.length, 1);
+    parts.push(...got);
+  }
+  assert.deepEqual(
+    joined(parts.filter((r) => r.kind === RECORD.stdout).map((r) => r.bytes)),
+    out,
+  );
+  const last = parts.at(-1)!;
+  assert.equal(last.kind, RECORD.deadline);
+  assert.deepEqual(last.bytes, Uint8Array.of(0, 0, 1, 0));
 });
 
 Deno.test("RecordReader.push() holds a record cut short as partial", () => {
   const reader = new RecordReader();
   const record = encodeRecord(RECORD.stdout, Uint8Array.of(1, 2, 3));
-  assert.deepEqual(reader.push(record.subarray(0, 6)), []);
-  assert.equal(reader.partial, true);
+  assert.deepEqual(reader.push(record.subarray(0, 6)), [
+    { kind: RECORD.stdout, bytes: Uint8Array.of(1) },
+  ]);
+  assert.equal(reader.partial, true, "output cut");
+  const exit = new RecordReader();
+  const code = encodeRecord(RECORD.exit, Uint8Array.of(0));
+  assert.deepEqual(exit.push(code.subarray(0, 3)), []);
+  assert.equal(exit.partial, true, "a header cut");
+  assert.deepEqual(exit.push(code.subarray(3, 5)), []);
+  assert.equal(exit.partial, true, "a whole record cut");
 });
 
 Deno.test("RecordReader.push() refuses a stream that is not the agent's", () => {
@@ -73,3 +111,13 @@ Deno.test("RecordReader.push() refuses a stream that is not the agent's", () => 
   new DataView(huge.buffer).setUint32(1, MAX_RECORD + 1);
   assert.throws(() => new RecordReader().push(huge), /over/);
 });
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}
