@@ -57,11 +57,13 @@ export type Message = Record<string, unknown>;
 export function encodeFrame(message: Message): Uint8Array {
   const big = bigBytesField(message);
   if (big !== undefined) return encodeWithBytes(message, big);
-  const body = encode(message);
-  checkSize(body.length);
-  const frame = new Uint8Array(4 + body.length);
-  new DataView(frame.buffer).setUint32(0, body.length);
-  frame.set(body, 4);
+  const frame = encode(message, 4);
+  const size = frame.length - 4;
+  checkSize(size);
+  frame[0] = size >>> 24;
+  frame[1] = (size >>> 16) & 0xff;
+  frame[2] = (size >>> 8) & 0xff;
+  frame[3] = size & 0xff;
   return frame;
 }
 

@@ -159,7 +159,9 @@ function describe(value: unknown): string {
  *
  * @param value `null`, `undefined` (as nil), a boolean, a number, a string,
  *   a `Uint8Array`, or an array or object (its own keys) of those.
- * @returns Its bytes.
+ * @param headroom Bytes left before the encoding, unset, for a header
+ *   the caller writes there: a frame's length, without a second copy.
+ * @returns Its bytes, after `headroom`.
  * @throws {TypeError} For any other type (a `Date`, a `Map`, a bigint,
  *   another typed array).
  *
@@ -169,11 +171,12 @@ function describe(value: unknown): string {
  * console.log(encode({ op: "ping" })); // Uint8Array(9) [129, 162, 111, 112, 164, 112, 105, 110, 103]
  * ```
  */
-export function encode(value: unknown): Uint8Array {
+export function encode(value: unknown, headroom = 0): Uint8Array {
   // One buffer for every call (an encoding runs to its end without
   // yielding), let go of when a large value grew it.
   const out = shared;
   out.length = 0;
+  out.reserve(headroom);
   try {
     encodeValue(out, value, 0);
     return out.bytes.slice(0, out.length);
