@@ -190,10 +190,25 @@ let shared = new Output();
 /** Reads one value after another from `bytes`. */
 class Input {
   at = 0;
-  readonly view: DataView;
+  #view: DataView | undefined;
 
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  /**
+   * @param bytes The encoding.
+   * @param copyBytes Whether `bin` values are copies, not views into `bytes`.
+   */
+  constructor(readonly bytes: Uint8Array, readonly copyBytes: boolean) {}
+
+  /**
+   * For floats and 64-bit integers only: most messages have none, and a
+   * DataView per message was a good part of the garbage a frame left.
+   */
+  get view(): DataView {
+    const bytes = this.bytes;
+    return this.#view ??= new DataView(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.length,
+    );
   }
 
   /** Moves past `n` bytes; returns where they start. */
@@ -211,11 +226,11 @@ class Input {
   /** An unsigned size of 1, 2 or 4 bytes. */
   size(width: 1 | 2 | 4): number {
     const at = this.take(width);
-    return width === 1
-      ? this.bytes[at]
-      : width === 2
-      ? this.view.getUint16(at)
-      : this.view.getUint32(at);
+    const b = this.bytes;
+    if (width === 1) return b[at];
+    if (width === 2) return (b[at] << 8) | b[at + 1];
+    return b[at] * 0x1000000 +
+      ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
   }
 
   value(depth: number): unknown {
@@ -228,7 +243,6 @@ class Input {
     if (tag < 0x90) return this.map(tag & 0x0f, depth);
     if (tag < 0xa0) return this.array(tag & 0x0f, depth);
     if (tag < 0xc0) return this.string(tag & 0x1f);
-    const view = this.view;
     switch (tag) {
       case 0xc0:
         return null;
@@ -243,9 +257,9 @@ class Input {
       case 0xc6:
         return this.binary(this.size(4));
       case 0xca:
-        return view.getFloat32(this.take(4));
+        return this.view.getFloat32(this.take(4));
       case 0xcb:
-        return view.getFloat64(this.take(8));
+        return this.view.getFloat64(this.take(8));
       case 0xcc:
         return this.size(1);
       case 0xcd:
@@ -254,16 +268,18 @@ class Input {
         return this.size(4);
       case 0xcf: {
         const at = this.take(8);
+        const view = this.view;
         return view.getUint32(at) * 0x100000000 + view.getUint32(at + 4);
       }
       case 0xd0:
-        return view.getInt8(this.take(1));
+        return (this.size(1) << 24) >> 24;
       case 0xd1:
-        return view.getInt16(this.take(2));
+        return (this.size(2) << 16) >> 16;
       case 0xd2:
-        return view.getInt32(this.take(4));
+        return this.size(4) | 0;
       case 0xd3: {
         const at = this.take(8);
+        const view = this.view;
         return view.getInt32(at) * 0x100000000 + view.getUint32(at + 4);
       }
       case 0xd9:
@@ -288,7 +304,9 @@ class Input {
 
   binary(n: number): Uint8Array {
     const at = this.take(n);
-    return this.bytes.subarray(at, at + n);
+    return this.copyBytes
+      ? this.bytes.slice(at, at + n)
+      : this.bytes.subarray(at, at + n);
   }
 
   string(n: number): string {
@@ -330,10 +348,13 @@ class Input {
 /**
  * The value `bytes` encode: exactly one, with nothing after it.
  *
- * Bytes (`bin`) come back as views into `bytes`; strings that are not
- * UTF-8 have U+FFFD where the bad bytes were.
+ * Bytes (`bin`) come back as views into `bytes`, or copies with
+ * `copyBytes`; strings that are not UTF-8 have U+FFFD where the bad bytes
+ * were.
  *
  * @param bytes One msgpack value.
+ * @param copyBytes Whether `bin` values are copies, for `bytes` that are
+ *   reused once decoded (cheaper than copying all of them first).
  * @returns The value.
  * @throws {RangeError} When the bytes are cut short, have bytes after the
  *   value, nest too deep, or hold a type the protocol does not use.
@@ -344,8 +365,8 @@ class Input {
  * console.log(decode(new Uint8Array([0x81, 0xa1, 0x61, 0x01]))); // { a: 1 }
  * ```
  */
-export function decode(bytes: Uint8Array): unknown {
-  const input = new Input(bytes);
+export function decode(bytes: Uint8Array, copyBytes = false): unknown {
+  const input = new Input(bytes, copyBytes);
   const value = input.value(0);
   if (input.at !== bytes.length) {
     throw new RangeError(
