@@ -563,12 +563,13 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
 }
 
 /**
- * What a library run costs the host's daemon in CPU, one after another and
- * side by side (the parallel runs are bound by CPU on two cores): measured
- * in rounds of their own, so that reading /proc adds nothing to the timed
- * cases.
+ * What a library run costs in CPU, the host's daemon and the library's own
+ * process (this one), one after another and side by side (the parallel
+ * runs are bound by CPU on two cores): measured in rounds of their own, so
+ * that reading /proc adds nothing to the timed cases, and each process in
+ * calls of its own, so that reading the other's /proc is not counted.
  */
-async function daemonCpuFigures(
+async function runCpuFigures(
   sshd: TestSshd,
   fan: Session[],
   rounds: number,
@@ -576,15 +577,33 @@ async function daemonCpuFigures(
   const daemon = daemonPid(sshd);
   const sequential = new CpuTally();
   const parallel = new CpuTally();
+  const clientSequential = new CpuTally();
+  const clientParallel = new CpuTally();
+  const oneAfterAnother = async () => {
+    for (const s of fan) await runTrue(s);
+  };
+  const sideBySide = async () => {
+    await Promise.all(fan.map(runTrue));
+  };
   for (let round = 0; round < rounds; round++) {
-    await sequential.around(daemon, fan.length, async () => {
-      for (const s of fan) await runTrue(s);
-    });
-    await parallel.around(daemon, fan.length, async () => {
-      await Promise.all(fan.map(runTrue));
-    });
+    await sequential.around(daemon, fan.length, oneAfterAnother);
+    await parallel.around(daemon, fan.length, sideBySide);
+    await clientSequential.around(Deno.pid, fan.length, oneAfterAnother);
+    await clientParallel.around(Deno.pid, fan.length, sideBySide);
   }
   return [
+    {
+      key: "library-run-client-cpu-sequential",
+      label: 'library\'s own CPU per run("true"), one after another',
+      value: clientSequential.perCall() * 1000,
+      unit: "µs",
+    },
+    {
+      key: "library-run-client-cpu-parallel",
+      label: 'library\'s own CPU per run("true"), Promise.all',
+      value: clientParallel.perCall() * 1000,
+      unit: "µs",
+    },
     {
       key: "library-run-daemon-cpu-sequential",
       label: 'daemon CPU per library run("true"), one after another',
@@ -671,8 +690,8 @@ async function bench(
   cases.splice(afterBundle, 0, ...published.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
-  progress("measuring the daemon's CPU per library run");
-  const cpuFigures = await daemonCpuFigures(sshd, fan, options.runs);
+  progress("measuring the daemon's and the library's CPU per library run");
+  const cpuFigures = await runCpuFigures(sshd, fan, options.runs);
   progress("measuring the local agent with ten destinations");
   const figures = [...cpuFigures, ...await agentFigures(host, bundle)];
   if (options.floodMb > 0) {
