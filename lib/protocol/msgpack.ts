@@ -75,6 +75,22 @@ class Output {
   }
 }
 
+// The 8-, 16- and 32-bit size tags of each kind (0: it has no 8-bit one),
+// made once: an array literal per header was most of an encoding's garbage.
+const STR_TAGS = [0xd9, 0xda, 0xdb];
+const BIN_TAGS = [0xc4, 0xc5, 0xc6];
+const ARRAY_TAGS = [0, 0xdc, 0xdd];
+const MAP_TAGS = [0, 0xde, 0xdf];
+
+/**
+ * Short ASCII strings decoded lately, by a hash of their bytes: a frame's
+ * keys and most of its short values (an event's name, the session's) are
+ * the same frame after frame, and building each again char by char left a
+ * string per char. A slot holds one string, replaced on a miss, so a host
+ * sending ever new strings costs a compare each, never memory.
+ */
+const SHORT_STRINGS = new Array<string | undefined>(512);
+
 function encodeInteger(out: Output, n: number): void {
   if (n >= 0) {
     if (n < 0x80) out.byte(n);
@@ -113,7 +129,7 @@ function encodeValue(out: Output, value: unknown, depth: number): void {
     }
   } else if (typeof value === "string") {
     if (value.length <= SHORT_STRING && !NOT_ASCII.test(value)) {
-      out.header(value.length, 0xa0, 31, [0xd9, 0xda, 0xdb]);
+      out.header(value.length, 0xa0, 31, STR_TAGS);
       const at = out.reserve(value.length);
       for (let i = 0; i < value.length; i++) {
         out.bytes[at + i] = value.charCodeAt(i);
@@ -121,17 +137,17 @@ function encodeValue(out: Output, value: unknown, depth: number): void {
       return;
     }
     const data = encoder.encode(value);
-    out.header(data.length, 0xa0, 31, [0xd9, 0xda, 0xdb]);
+    out.header(data.length, 0xa0, 31, STR_TAGS);
     out.raw(data);
   } else if (value instanceof Uint8Array) {
-    out.header(value.length, 0, -1, [0xc4, 0xc5, 0xc6]);
+    out.header(value.length, 0, -1, BIN_TAGS);
     out.raw(value);
   } else if (Array.isArray(value)) {
-    out.header(value.length, 0x90, 15, [0, 0xdc, 0xdd]);
+    out.header(value.length, 0x90, 15, ARRAY_TAGS);
     for (const item of value) encodeValue(out, item, depth + 1);
   } else if (typeof value === "object" && isRecord(value)) {
     const keys = Object.keys(value);
-    out.header(keys.length, 0x80, 15, [0, 0xde, 0xdf]);
+    out.header(keys.length, 0x80, 15, MAP_TAGS);
     for (const key of keys) {
       encodeValue(out, key, depth + 1);
       encodeValue(out, (value as Record<string, unknown>)[key], depth + 1);
@@ -313,12 +329,19 @@ class Input {
     const at = this.take(n);
     // Keys and short values are ASCII: a loop beats a call into the runtime.
     if (n <= SHORT_STRING) {
-      let ascii = "";
+      const bytes = this.bytes;
+      let hash = n;
       for (let i = at; i < at + n; i++) {
-        const b = this.bytes[i];
-        if (b >= 0x80) return decoder.decode(this.bytes.subarray(at, at + n));
-        ascii += String.fromCharCode(b);
+        const b = bytes[i];
+        if (b >= 0x80) return decoder.decode(bytes.subarray(at, at + n));
+        hash = (Math.imul(hash, 31) + b) | 0;
       }
+      const slot = hash & (SHORT_STRINGS.length - 1);
+      const seen = SHORT_STRINGS[slot];
+      if (seen !== undefined && sameAscii(seen, bytes, at, n)) return seen;
+      let ascii = "";
+      for (let i = at; i < at + n; i++) ascii += String.fromCharCode(bytes[i]);
+      SHORT_STRINGS[slot] = ascii;
       return ascii;
     }
     return decoder.decode(this.bytes.subarray(at, at + n));
@@ -343,6 +366,20 @@ class Input {
     }
     return map;
   }
+}
+
+/** Whether `text` is the `n` ASCII bytes of `bytes` at `at`. */
+function sameAscii(
+  text: string,
+  bytes: Uint8Array,
+  at: number,
+  n: number,
+): boolean {
+  if (text.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (text.charCodeAt(i) !== bytes[at + i]) return false;
+  }
+  return true;
 }
 
 /**
