@@ -567,11 +567,14 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
  * process (this one), one after another and side by side (the parallel
  * runs are bound by CPU on two cores): measured in rounds of their own, so
  * that reading /proc adds nothing to the timed cases, and each process in
- * calls of its own, so that reading the other's /proc is not counted.
+ * calls of its own, so that reading the other's /proc is not counted. The
+ * library's own runs go straight to sshd (`direct`, the same sessions):
+ * the relay runs in this process, and its work is no part of the library's.
  */
 async function runCpuFigures(
   sshd: TestSshd,
   fan: Session[],
+  direct: Session[],
   rounds: number,
 ): Promise<Figure[]> {
   const daemon = daemonPid(sshd);
@@ -579,17 +582,21 @@ async function runCpuFigures(
   const parallel = new CpuTally();
   const clientSequential = new CpuTally();
   const clientParallel = new CpuTally();
-  const oneAfterAnother = async () => {
-    for (const s of fan) await runTrue(s);
+  const oneAfterAnother = (sessions: Session[]) => async () => {
+    for (const s of sessions) await runTrue(s);
   };
-  const sideBySide = async () => {
-    await Promise.all(fan.map(runTrue));
+  const sideBySide = (sessions: Session[]) => async () => {
+    await Promise.all(sessions.map(runTrue));
   };
   for (let round = 0; round < rounds; round++) {
-    await sequential.around(daemon, fan.length, oneAfterAnother);
-    await parallel.around(daemon, fan.length, sideBySide);
-    await clientSequential.around(Deno.pid, fan.length, oneAfterAnother);
-    await clientParallel.around(Deno.pid, fan.length, sideBySide);
+    await sequential.around(daemon, fan.length, oneAfterAnother(fan));
+    await parallel.around(daemon, fan.length, sideBySide(fan));
+    await clientSequential.around(
+      Deno.pid,
+      direct.length,
+      oneAfterAnother(direct),
+    );
+    await clientParallel.around(Deno.pid, direct.length, sideBySide(direct));
   }
   return [
     {
@@ -691,7 +698,10 @@ async function bench(
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
   progress("measuring the daemon's and the library's CPU per library run");
-  const cpuFigures = await runCpuFigures(sshd, fan, options.runs);
+  await using direct = await connect({ sshd, via: [] });
+  const directFan = fan.map((s) => direct.session(s.name));
+  await runTrue(directFan[0]); // a new connection's first run is left out
+  const cpuFigures = await runCpuFigures(sshd, fan, directFan, options.runs);
   progress("measuring the local agent with ten destinations");
   const figures = [...cpuFigures, ...await agentFigures(host, bundle)];
   if (options.floodMb > 0) {
