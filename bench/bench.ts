@@ -56,7 +56,7 @@ import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 import { publishedCases } from "./_published.ts";
 import { roundOrder } from "./_order.ts";
 import { startRoundTrip } from "./_round_trip.ts";
-import { CpuTally } from "./_process_cpu.ts";
+import { CpuTally, processCpuMs } from "./_process_cpu.ts";
 
 /** One thing to time. */
 interface BenchCase {
@@ -563,28 +563,76 @@ async function agentFigures(host: Host, bundle: string): Promise<Figure[]> {
 }
 
 /**
- * What a library run costs the host's daemon in CPU, one after another and
- * side by side (the parallel runs are bound by CPU on two cores): measured
- * in rounds of their own, so that reading /proc adds nothing to the timed
- * cases.
+ * What a library run costs in CPU, the host's daemon and the library's own
+ * process (this one), one after another and side by side (the parallel
+ * runs are bound by CPU on two cores): measured in rounds of their own, so
+ * that reading /proc adds nothing to the timed cases, and each process in
+ * calls of its own, so that reading the other's /proc is not counted. The
+ * library's own runs go straight to sshd (`direct`, the same sessions):
+ * the relay runs in this process, and its work is no part of the library's.
+ * What this process spends meanwhile without them (the fixtures it holds)
+ * is measured right after, for as long, and taken off.
  */
-async function daemonCpuFigures(
+/** This process's CPU in calls, less what it spends as long without them. */
+class OwnCpu {
+  #ms = 0;
+  #calls = 0;
+
+  async around(calls: number, body: () => Promise<void>): Promise<void> {
+    const before = processCpuMs(Deno.pid);
+    const started = performance.now();
+    await body();
+    const busy = processCpuMs(Deno.pid) - before;
+    const wall = performance.now() - started;
+    const idleBefore = processCpuMs(Deno.pid);
+    const idleStarted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, wall));
+    const idle = processCpuMs(Deno.pid) - idleBefore;
+    this.#ms += busy - idle * wall / (performance.now() - idleStarted);
+    this.#calls += calls;
+  }
+
+  perCall(): number {
+    return this.#ms / this.#calls;
+  }
+}
+
+async function runCpuFigures(
   sshd: TestSshd,
   fan: Session[],
+  direct: Session[],
   rounds: number,
 ): Promise<Figure[]> {
   const daemon = daemonPid(sshd);
   const sequential = new CpuTally();
   const parallel = new CpuTally();
+  const clientSequential = new OwnCpu();
+  const clientParallel = new OwnCpu();
+  const oneAfterAnother = (sessions: Session[]) => async () => {
+    for (const s of sessions) await runTrue(s);
+  };
+  const sideBySide = (sessions: Session[]) => async () => {
+    await Promise.all(sessions.map(runTrue));
+  };
   for (let round = 0; round < rounds; round++) {
-    await sequential.around(daemon, fan.length, async () => {
-      for (const s of fan) await runTrue(s);
-    });
-    await parallel.around(daemon, fan.length, async () => {
-      await Promise.all(fan.map(runTrue));
-    });
+    await sequential.around(daemon, fan.length, oneAfterAnother(fan));
+    await parallel.around(daemon, fan.length, sideBySide(fan));
+    await clientSequential.around(direct.length, oneAfterAnother(direct));
+    await clientParallel.around(direct.length, sideBySide(direct));
   }
   return [
+    {
+      key: "library-run-client-cpu-sequential",
+      label: 'library\'s own CPU per run("true"), one after another',
+      value: clientSequential.perCall() * 1000,
+      unit: "µs",
+    },
+    {
+      key: "library-run-client-cpu-parallel",
+      label: 'library\'s own CPU per run("true"), Promise.all',
+      value: clientParallel.perCall() * 1000,
+      unit: "µs",
+    },
     {
       key: "library-run-daemon-cpu-sequential",
       label: 'daemon CPU per library run("true"), one after another',
@@ -671,8 +719,11 @@ async function bench(
   cases.splice(afterBundle, 0, ...published.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
-  progress("measuring the daemon's CPU per library run");
-  const cpuFigures = await daemonCpuFigures(sshd, fan, options.runs);
+  progress("measuring the daemon's and the library's CPU per library run");
+  await using direct = await connect({ sshd, via: [] });
+  const directFan = fan.map((s) => direct.session(s.name));
+  await runTrue(directFan[0]); // a new connection's first run is left out
+  const cpuFigures = await runCpuFigures(sshd, fan, directFan, options.runs);
   progress("measuring the local agent with ten destinations");
   const figures = [...cpuFigures, ...await agentFigures(host, bundle)];
   if (options.floodMb > 0) {

@@ -50,11 +50,24 @@ interface Entry {
 // clearTimeout cost over a microsecond a pair (a Timeout object, an async
 // id, two ops) and its garbage, and a `run` starts three timers, which
 // almost never fire. A cancelled timer stays in the queue until it comes
-// due or the queue is compacted; with none left live, the runtime timer is
-// cancelled too, so that a script's process can end.
+// due or the queue is compacted. With none left live, the runtime timer is
+// unreferenced, not cancelled: a script's process can end, and the next
+// timer due later (a sequential `run`'s, which starts and ends every live
+// timer) takes it back instead of paying a setTimeout and a clearTimeout;
+// it fires early at worst, and `due` arms for what is then first.
 const queue: Entry[] = [];
 let liveCount = 0;
-let armed: { at: number; cancel: () => void } | null = null;
+let armed: RuntimeTimer | null = null;
+
+/** The one runtime timer, armed for `at`. */
+interface RuntimeTimer {
+  at: number;
+  cancel: () => void;
+  /** Keeps the process alive again (after `rest`). */
+  hold: () => void;
+  /** Lets the process end while it waits. */
+  rest: () => void;
+}
 
 /**
  * Calls `fire` once after `ms` milliseconds unless cancelled first.
@@ -77,15 +90,15 @@ export function startTimer(ms: number, fire: () => void): CancelTimer {
     live: true,
   };
   push(entry);
-  liveCount++;
   if (entry.at < armedAt()) arm(entry.at);
+  else if (liveCount === 0) armed?.hold();
+  liveCount++;
   return () => {
     if (!entry.live) return;
     entry.live = false;
     liveCount--;
     if (liveCount === 0) {
-      armed?.cancel();
-      armed = null;
+      armed?.rest();
       queue.length = 0;
     } else if (queue.length > 64 && queue.length > 4 * liveCount) compact();
   };
@@ -118,10 +131,16 @@ function arm(at: number): void {
   const delay = Math.max(0, Math.ceil(at - performance.now()));
   if (!exitBound) {
     const id = setTimeout(due, delay);
-    armed = { at, cancel: () => clearTimeout(id) };
+    armed = {
+      at,
+      cancel: () => clearTimeout(id),
+      hold: () => Deno.refTimer(id),
+      rest: () => Deno.unrefTimer(id),
+    };
     return;
   }
-  const mine = { at, cancel: () => {} };
+  // Kept alive until it fires whatever is done: nothing to hold or rest.
+  const mine = { at, cancel: () => {}, hold: () => {}, rest: () => {} };
   AbortSignal.timeout(delay).addEventListener("abort", () => {
     if (armed === mine) due();
   }, { once: true });

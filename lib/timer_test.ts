@@ -43,7 +43,7 @@ Deno.test("startTimer() keeps cancelled timers from piling up", () => {
   assert.equal(queuedTimers(), 0);
 });
 
-Deno.test("startTimer() leaves no runtime timer once none is live, so that a script's process ends", async () => {
+Deno.test("startTimer() keeps no process alive once no timer is live, so that a script's process ends", async () => {
   const script = `import { startTimer } from ${
     JSON.stringify(new URL("./timer.ts", import.meta.url).href)
   };
@@ -59,6 +59,25 @@ startTimer(60_000, () => console.log("fired"))();`;
   clearTimeout(deadline);
   assert.equal(success, true, "the process was still running at the deadline");
   assert.equal(new TextDecoder().decode(stdout), "");
+});
+
+Deno.test("startTimer() after every timer was cancelled keeps the process alive until it fires", async () => {
+  // The runtime timer of the cancelled one is let go, then taken back.
+  const script = `import { startTimer } from ${
+    JSON.stringify(new URL("./timer.ts", import.meta.url).href)
+  };
+startTimer(10, () => {})();
+startTimer(50, () => console.log("fired"));`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const { success, stdout } = await child.output();
+  clearTimeout(deadline);
+  assert.equal(success, true, "the process was still running at the deadline");
+  assert.equal(new TextDecoder().decode(stdout), "fired\n");
 });
 
 Deno.test("startDeadline() ends a wait after its delay unless cancelled", async () => {

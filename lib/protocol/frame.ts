@@ -57,11 +57,13 @@ export type Message = Record<string, unknown>;
 export function encodeFrame(message: Message): Uint8Array {
   const big = bigBytesField(message);
   if (big !== undefined) return encodeWithBytes(message, big);
-  const body = encode(message);
-  checkSize(body.length);
-  const frame = new Uint8Array(4 + body.length);
-  new DataView(frame.buffer).setUint32(0, body.length);
-  frame.set(body, 4);
+  const frame = encode(message, 4);
+  const size = frame.length - 4;
+  checkSize(size);
+  frame[0] = size >>> 24;
+  frame[1] = (size >>> 16) & 0xff;
+  frame[2] = (size >>> 8) & 0xff;
+  frame[3] = size & 0xff;
   return frame;
 }
 
@@ -217,9 +219,11 @@ export class FrameDecoder {
 
   /** Takes the whole frames out of the buffer; a big one begun moves out. */
   #split(messages: Message[]): void {
+    const buffer = this.#buffer;
     while (this.#end - this.#start >= 4) {
-      const view = new DataView(this.#buffer.buffer, this.#start);
-      const size = view.getUint32(0);
+      const at = this.#start;
+      const size = buffer[at] * 0x1000000 +
+        ((buffer[at + 1] << 16) | (buffer[at + 2] << 8) | buffer[at + 3]);
       if (size > MAX_FRAME) {
         throw new SesshError(
           "protocol",
@@ -236,12 +240,11 @@ export class FrameDecoder {
         }
         break;
       }
-      // A copy: decoded bin fields are views into their input, and this
-      // buffer is reused for the next frames.
+      // Bin fields are copied out: this buffer is reused for the next
+      // frames. Most frames (replies, a command's start and end) have none
+      // or a small one, so the frame itself is not copied.
       messages.push(
-        decodeMap(
-          this.#buffer.slice(this.#start + 4, this.#start + 4 + size),
-        ),
+        decodeMap(buffer.subarray(at + 4, at + 4 + size), true),
       );
       this.#start += 4 + size;
     }
@@ -361,8 +364,8 @@ export class FrameDecoder {
 }
 
 /** A frame's body decoded: a map, or the stream is not sessh's protocol. */
-function decodeMap(body: Uint8Array): Message {
-  const value = decode(body);
+function decodeMap(body: Uint8Array, copyBytes = false): Message {
+  const value = decode(body, copyBytes);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new SesshError("protocol", "Received a frame that is not a map");
   }

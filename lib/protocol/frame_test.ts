@@ -160,6 +160,19 @@ Deno.test("FrameDecoder.push() keeps earlier bin fields intact while its buffer 
   assert.deepEqual(message.data, first);
 });
 
+Deno.test("FrameDecoder keeps a small frame's bin field intact when the next frame lands where it was", () => {
+  const decoder = new FrameDecoder();
+  const frame = encodeFrame({ ev: "output", data: new Uint8Array(64).fill(7) });
+  decoder.space().set(frame);
+  const [message] = decoder.commit(frame.length);
+  // Emptied, the buffer takes the next frame at the same place.
+  const next = encodeFrame({ ev: "output", data: new Uint8Array(64).fill(9) });
+  decoder.space().set(next);
+  const [later] = decoder.commit(next.length);
+  assert.deepEqual(message.data, new Uint8Array(64).fill(7));
+  assert.deepEqual(later.data, new Uint8Array(64).fill(9));
+});
+
 Deno.test("FrameDecoder.push() rejects frames over the limit", () => {
   const header = new Uint8Array(4);
   new DataView(header.buffer).setUint32(0, MAX_FRAME + 1);

@@ -75,6 +75,22 @@ class Output {
   }
 }
 
+// The 8-, 16- and 32-bit size tags of each kind (0: it has no 8-bit one),
+// made once: an array literal per header was most of an encoding's garbage.
+const STR_TAGS = [0xd9, 0xda, 0xdb];
+const BIN_TAGS = [0xc4, 0xc5, 0xc6];
+const ARRAY_TAGS = [0, 0xdc, 0xdd];
+const MAP_TAGS = [0, 0xde, 0xdf];
+
+/**
+ * Short ASCII strings decoded lately, by a hash of their bytes: a frame's
+ * keys and most of its short values (an event's name, the session's) are
+ * the same frame after frame, and building each again char by char left a
+ * string per char. A slot holds one string, replaced on a miss, so a host
+ * sending ever new strings costs a compare each, never memory.
+ */
+const SHORT_STRINGS = new Array<string | undefined>(512);
+
 function encodeInteger(out: Output, n: number): void {
   if (n >= 0) {
     if (n < 0x80) out.byte(n);
@@ -113,7 +129,7 @@ function encodeValue(out: Output, value: unknown, depth: number): void {
     }
   } else if (typeof value === "string") {
     if (value.length <= SHORT_STRING && !NOT_ASCII.test(value)) {
-      out.header(value.length, 0xa0, 31, [0xd9, 0xda, 0xdb]);
+      out.header(value.length, 0xa0, 31, STR_TAGS);
       const at = out.reserve(value.length);
       for (let i = 0; i < value.length; i++) {
         out.bytes[at + i] = value.charCodeAt(i);
@@ -121,17 +137,17 @@ function encodeValue(out: Output, value: unknown, depth: number): void {
       return;
     }
     const data = encoder.encode(value);
-    out.header(data.length, 0xa0, 31, [0xd9, 0xda, 0xdb]);
+    out.header(data.length, 0xa0, 31, STR_TAGS);
     out.raw(data);
   } else if (value instanceof Uint8Array) {
-    out.header(value.length, 0, -1, [0xc4, 0xc5, 0xc6]);
+    out.header(value.length, 0, -1, BIN_TAGS);
     out.raw(value);
   } else if (Array.isArray(value)) {
-    out.header(value.length, 0x90, 15, [0, 0xdc, 0xdd]);
+    out.header(value.length, 0x90, 15, ARRAY_TAGS);
     for (const item of value) encodeValue(out, item, depth + 1);
   } else if (typeof value === "object" && isRecord(value)) {
     const keys = Object.keys(value);
-    out.header(keys.length, 0x80, 15, [0, 0xde, 0xdf]);
+    out.header(keys.length, 0x80, 15, MAP_TAGS);
     for (const key of keys) {
       encodeValue(out, key, depth + 1);
       encodeValue(out, (value as Record<string, unknown>)[key], depth + 1);
@@ -159,7 +175,9 @@ function describe(value: unknown): string {
  *
  * @param value `null`, `undefined` (as nil), a boolean, a number, a string,
  *   a `Uint8Array`, or an array or object (its own keys) of those.
- * @returns Its bytes.
+ * @param headroom Bytes left before the encoding, unset, for a header
+ *   the caller writes there: a frame's length, without a second copy.
+ * @returns Its bytes, after `headroom`.
  * @throws {TypeError} For any other type (a `Date`, a `Map`, a bigint,
  *   another typed array).
  *
@@ -169,11 +187,12 @@ function describe(value: unknown): string {
  * console.log(encode({ op: "ping" })); // Uint8Array(9) [129, 162, 111, 112, 164, 112, 105, 110, 103]
  * ```
  */
-export function encode(value: unknown): Uint8Array {
+export function encode(value: unknown, headroom = 0): Uint8Array {
   // One buffer for every call (an encoding runs to its end without
   // yielding), let go of when a large value grew it.
   const out = shared;
   out.length = 0;
+  out.reserve(headroom);
   try {
     encodeValue(out, value, 0);
     return out.bytes.slice(0, out.length);
@@ -187,10 +206,25 @@ let shared = new Output();
 /** Reads one value after another from `bytes`. */
 class Input {
   at = 0;
-  readonly view: DataView;
+  #view: DataView | undefined;
 
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  /**
+   * @param bytes The encoding.
+   * @param copyBytes Whether `bin` values are copies, not views into `bytes`.
+   */
+  constructor(readonly bytes: Uint8Array, readonly copyBytes: boolean) {}
+
+  /**
+   * For floats and 64-bit integers only: most messages have none, and a
+   * DataView per message was a good part of the garbage a frame left.
+   */
+  get view(): DataView {
+    const bytes = this.bytes;
+    return this.#view ??= new DataView(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.length,
+    );
   }
 
   /** Moves past `n` bytes; returns where they start. */
@@ -208,11 +242,11 @@ class Input {
   /** An unsigned size of 1, 2 or 4 bytes. */
   size(width: 1 | 2 | 4): number {
     const at = this.take(width);
-    return width === 1
-      ? this.bytes[at]
-      : width === 2
-      ? this.view.getUint16(at)
-      : this.view.getUint32(at);
+    const b = this.bytes;
+    if (width === 1) return b[at];
+    if (width === 2) return (b[at] << 8) | b[at + 1];
+    return b[at] * 0x1000000 +
+      ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
   }
 
   value(depth: number): unknown {
@@ -225,7 +259,6 @@ class Input {
     if (tag < 0x90) return this.map(tag & 0x0f, depth);
     if (tag < 0xa0) return this.array(tag & 0x0f, depth);
     if (tag < 0xc0) return this.string(tag & 0x1f);
-    const view = this.view;
     switch (tag) {
       case 0xc0:
         return null;
@@ -240,9 +273,9 @@ class Input {
       case 0xc6:
         return this.binary(this.size(4));
       case 0xca:
-        return view.getFloat32(this.take(4));
+        return this.view.getFloat32(this.take(4));
       case 0xcb:
-        return view.getFloat64(this.take(8));
+        return this.view.getFloat64(this.take(8));
       case 0xcc:
         return this.size(1);
       case 0xcd:
@@ -251,16 +284,18 @@ class Input {
         return this.size(4);
       case 0xcf: {
         const at = this.take(8);
+        const view = this.view;
         return view.getUint32(at) * 0x100000000 + view.getUint32(at + 4);
       }
       case 0xd0:
-        return view.getInt8(this.take(1));
+        return (this.size(1) << 24) >> 24;
       case 0xd1:
-        return view.getInt16(this.take(2));
+        return (this.size(2) << 16) >> 16;
       case 0xd2:
-        return view.getInt32(this.take(4));
+        return this.size(4) | 0;
       case 0xd3: {
         const at = this.take(8);
+        const view = this.view;
         return view.getInt32(at) * 0x100000000 + view.getUint32(at + 4);
       }
       case 0xd9:
@@ -285,19 +320,28 @@ class Input {
 
   binary(n: number): Uint8Array {
     const at = this.take(n);
-    return this.bytes.subarray(at, at + n);
+    return this.copyBytes
+      ? this.bytes.slice(at, at + n)
+      : this.bytes.subarray(at, at + n);
   }
 
   string(n: number): string {
     const at = this.take(n);
     // Keys and short values are ASCII: a loop beats a call into the runtime.
     if (n <= SHORT_STRING) {
-      let ascii = "";
+      const bytes = this.bytes;
+      let hash = n;
       for (let i = at; i < at + n; i++) {
-        const b = this.bytes[i];
-        if (b >= 0x80) return decoder.decode(this.bytes.subarray(at, at + n));
-        ascii += String.fromCharCode(b);
+        const b = bytes[i];
+        if (b >= 0x80) return decoder.decode(bytes.subarray(at, at + n));
+        hash = (Math.imul(hash, 31) + b) | 0;
       }
+      const slot = hash & (SHORT_STRINGS.length - 1);
+      const seen = SHORT_STRINGS[slot];
+      if (seen !== undefined && sameAscii(seen, bytes, at, n)) return seen;
+      let ascii = "";
+      for (let i = at; i < at + n; i++) ascii += String.fromCharCode(bytes[i]);
+      SHORT_STRINGS[slot] = ascii;
       return ascii;
     }
     return decoder.decode(this.bytes.subarray(at, at + n));
@@ -324,13 +368,30 @@ class Input {
   }
 }
 
+/** Whether `text` is the `n` ASCII bytes of `bytes` at `at`. */
+function sameAscii(
+  text: string,
+  bytes: Uint8Array,
+  at: number,
+  n: number,
+): boolean {
+  if (text.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (text.charCodeAt(i) !== bytes[at + i]) return false;
+  }
+  return true;
+}
+
 /**
  * The value `bytes` encode: exactly one, with nothing after it.
  *
- * Bytes (`bin`) come back as views into `bytes`; strings that are not
- * UTF-8 have U+FFFD where the bad bytes were.
+ * Bytes (`bin`) come back as views into `bytes`, or copies with
+ * `copyBytes`; strings that are not UTF-8 have U+FFFD where the bad bytes
+ * were.
  *
  * @param bytes One msgpack value.
+ * @param copyBytes Whether `bin` values are copies, for `bytes` that are
+ *   reused once decoded (cheaper than copying all of them first).
  * @returns The value.
  * @throws {RangeError} When the bytes are cut short, have bytes after the
  *   value, nest too deep, or hold a type the protocol does not use.
@@ -341,8 +402,8 @@ class Input {
  * console.log(decode(new Uint8Array([0x81, 0xa1, 0x61, 0x01]))); // { a: 1 }
  * ```
  */
-export function decode(bytes: Uint8Array): unknown {
-  const input = new Input(bytes);
+export function decode(bytes: Uint8Array, copyBytes = false): unknown {
+  const input = new Input(bytes, copyBytes);
   const value = input.value(0);
   if (input.at !== bytes.length) {
     throw new RangeError(

@@ -143,3 +143,16 @@ Deno.test("decode() gives bytes as views and text with U+FFFD for bad UTF-8", ()
   assert.equal(value.b.buffer, input.buffer);
   assert.equal(decode(new Uint8Array([0xa2, 0x61, 0xff])), "a\ufffd");
 });
+
+Deno.test("decode() gives each short string its own text, however many there are", () => {
+  // More strings than the decoder keeps: slots are shared and replaced.
+  const words = Array.from({ length: 5000 }, (_, i) => `k${i}`);
+  const map = Object.fromEntries(words.map((word) => [word, 0]));
+  for (let round = 0; round < 2; round++) {
+    const wrong = words.filter((word) => decode(encode(word)) !== word);
+    assert.equal(wrong.length, 0, `decoded wrong: ${wrong.slice(0, 3)}`);
+    const keys = Object.keys(decode(encode(map)) as object);
+    const moved = keys.filter((key, i) => key !== words[i]);
+    assert.equal(moved.length, 0, `keys decoded wrong: ${moved.slice(0, 3)}`);
+  }
+});

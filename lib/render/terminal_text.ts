@@ -82,6 +82,8 @@ export async function renderText(
       `Line count must be a non-negative integer, got ${lines}`,
     );
   }
+  // A command that printed nothing (most `run`s of a script) costs no decoding.
+  if (data.length === 0) return "";
   const plain = plainLines(data) ?? tabbedLines(data, cols);
   if (plain) return keepLines(plain, lines);
   const scrollback = Math.max(rows, estimateRowCount(data, cols));

@@ -137,6 +137,8 @@ export class Connection {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #mailboxes = new Map<string, Set<Mailbox>>();
+  /** How many open mailboxes stop the reading while full (attach's). */
+  #pausers = 0;
   // Buffers of output that went to one mailbox alone, which its consumer
   // may hand back (recycle) once done with them.
   #sole = new WeakSet<ArrayBufferLike>();
@@ -249,6 +251,7 @@ export class Connection {
     let open = this.#mailboxes.get(name);
     if (!open) this.#mailboxes.set(name, open = new Set());
     open.add(mailbox);
+    if (mailbox.pauses) this.#pausers++;
     return mailbox;
   }
 
@@ -332,7 +335,7 @@ export class Connection {
 
   #release(mailbox: Mailbox): void {
     const open = this.#mailboxes.get(mailbox.name);
-    open?.delete(mailbox);
+    if (open?.delete(mailbox) && mailbox.pauses) this.#pausers--;
     if (open?.size === 0) this.#mailboxes.delete(mailbox.name);
     this.#resumeReading();
     this.#settleHeartbeat();
@@ -343,6 +346,11 @@ export class Connection {
     for (const open of this.#mailboxes.values()) {
       for (const mailbox of open) if (mailbox.pauses) yield mailbox;
     }
+  }
+
+  #anyFull(): boolean {
+    for (const mailbox of this.#pausing()) if (mailbox.full) return true;
+    return false;
   }
 
   /** Reading paused on a full mailbox goes on once every one is half empty. */
@@ -471,7 +479,9 @@ export class Connection {
       while (true) {
         // Backpressure: stop reading (and so let ssh and the daemon hold
         // the data) while the consumer is far behind.
-        if ([...this.#pausing()].some((mailbox) => mailbox.full)) {
+        // Looked at only with a pausing mailbox open: every read of every
+        // call comes by here.
+        if (this.#pausers > 0 && this.#anyFull()) {
           await new Promise<void>((resolve) => this.#drained = resolve);
           if (this.#lost) break;
         }

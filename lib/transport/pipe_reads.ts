@@ -59,10 +59,9 @@ export function pipeReads(
   // A read transfers it to the stream and back, so it is taken again from
   // what each read returns.
   let buffer: ArrayBuffer | undefined;
-  const readView = async (limit = Infinity): Promise<Uint8Array | null> => {
-    buffer ??= new ArrayBuffer(READ_SIZE);
-    const size = Math.min(limit, buffer.byteLength);
-    const { value, done } = await byob.read(new Uint8Array(buffer, 0, size));
+  const took = (
+    { value, done }: ReadableStreamReadResult<Uint8Array>,
+  ): Uint8Array | null => {
     if (done || !value) return null;
     buffer = value.buffer as ArrayBuffer;
     // Full: a flood, which a widened pipe brings in larger pieces. This
@@ -73,14 +72,22 @@ export function pipeReads(
     }
     return value;
   };
+  // Chained, not awaited: every read of a run's reply and events goes
+  // through here, and each async layer cost a promise and a turn of the
+  // microtask queue more.
+  const readView = (limit = Infinity): Promise<Uint8Array | null> => {
+    buffer ??= new ArrayBuffer(READ_SIZE);
+    const size = Math.min(limit, buffer.byteLength);
+    return byob.read(new Uint8Array(buffer, 0, size)).then(took);
+  };
+  const copyInto = (target: Uint8Array) => (view: Uint8Array | null) => {
+    if (view === null) return null;
+    target.set(view);
+    return view.length;
+  };
   return {
     readView: () => readView(),
-    async readInto(target) {
-      const view = await readView(target.length);
-      if (view === null) return null;
-      target.set(view);
-      return view.length;
-    },
+    readInto: (target) => readView(target.length).then(copyInto(target)),
     reader: {
       async read() {
         const { value, done } = await byob.read(new Uint8Array(READ_SIZE));
