@@ -28,6 +28,8 @@ import {
   agentListen,
   type ForwardReply,
   type ForwardRequest,
+  type HoldReply,
+  type HoldRequest,
   KEY_LENGTH,
   type LeaseReply,
   type LeaseRequest,
@@ -42,6 +44,7 @@ import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
 import { releaseFreedMemory } from "./release_memory.ts";
+import { holdFile } from "./held_files.ts";
 import {
   encodeRecord,
   MAX_RECORD,
@@ -460,7 +463,10 @@ class Agent {
     if (first.message.op === "call") {
       return await this.#thinCall(conn, first.message, first.leftover);
     }
-    if (first.message.op !== "lease" && first.message.op !== "forward") {
+    if (
+      first.message.op !== "lease" && first.message.op !== "forward" &&
+      first.message.op !== "hold"
+    ) {
       return false;
     }
     const request = first.message as unknown as LeaseRequest;
@@ -474,6 +480,10 @@ class Agent {
         1,
       ));
       this.retireNow(`a call of version ${request.version}`);
+      return false;
+    }
+    if (first.message.op === "hold") {
+      await this.#hold(conn, first.message as unknown as HoldRequest);
       return false;
     }
     // A master started here authenticates and forwards the agent's ssh-agent,
@@ -530,6 +540,25 @@ class Agent {
       pooled.callLeft();
     }
     return true;
+  }
+
+  /**
+   * Holds the file a call names until the call's connection closes, then
+   * lets go of it off the event loop (held_files.ts). Whatever the call
+   * sends meanwhile is read and dropped.
+   */
+  async #hold(conn: Deno.Conn, request: HoldRequest): Promise<void> {
+    const held = typeof request.path === "string"
+      ? await holdFile(request.path)
+      : null;
+    try {
+      const reply: HoldReply = { ok: true, held: held !== null };
+      await writeAll(conn, encodeFrame(reply as unknown as Message));
+      const buffer = new Uint8Array(64);
+      while (await conn.read(buffer) !== null) { /* until the call leaves */ }
+    } finally {
+      held?.release();
+    }
   }
 
   /**
