@@ -4,7 +4,8 @@
  * the command line over a Unix socket (or TCP on 127.0.0.1, see
  * {@linkcode agentListen}), so that a warm call costs one process start and
  * one network round trip. Started on first use, detached; gone after an
- * idle time; retired by a newer command line.
+ * idle time; retired by a newer command line. It also holds the old file a
+ * download renames its part over, until the call leaves (held_files.ts).
  *
  * @module
  */
