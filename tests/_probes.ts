@@ -188,3 +188,23 @@ export async function filesHolding(
   }
   return found;
 }
+
+/**
+ * Whether `pid` has the file that was at `path` open after its name was
+ * taken away (a rename over it, an unlink).
+ *
+ * @param path The file's former path.
+ * @param pid The process; this one by default.
+ * @returns Whether it holds it.
+ */
+export async function holdsDeleted(
+  path: string,
+  pid: number | "self" = "self",
+): Promise<boolean> {
+  for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+    const to = await Deno.readLink(`/proc/${pid}/fd/${entry.name}`)
+      .catch(() => "");
+    if (to === `${path} (deleted)`) return true;
+  }
+  return false;
+}

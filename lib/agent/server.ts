@@ -4,7 +4,8 @@
  * the command line over a Unix socket (or TCP on 127.0.0.1, see
  * {@linkcode agentListen}), so that a warm call costs one process start and
  * one network round trip. Started on first use, detached; gone after an
- * idle time; retired by a newer command line.
+ * idle time; retired by a newer command line. It also holds the old file a
+ * download renames its part over, until the call leaves (held_files.ts).
  *
  * @module
  */
@@ -28,6 +29,8 @@ import {
   agentListen,
   type ForwardReply,
   type ForwardRequest,
+  type HoldReply,
+  type HoldRequest,
   KEY_LENGTH,
   type LeaseReply,
   type LeaseRequest,
@@ -42,6 +45,7 @@ import { HeldForwards } from "./held_forwards.ts";
 import { parseForward } from "../ssh/forward_spec.ts";
 import { localProcesses } from "../ssh/processes.ts";
 import { releaseFreedMemory } from "./release_memory.ts";
+import { holdFile } from "./held_files.ts";
 import {
   ALIVE_MS,
   encodeRecord,
@@ -476,7 +480,10 @@ class Agent {
     if (first.message.op === "call") {
       return await this.#thinCall(conn, first.message, first.leftover);
     }
-    if (first.message.op !== "lease" && first.message.op !== "forward") {
+    if (
+      first.message.op !== "lease" && first.message.op !== "forward" &&
+      first.message.op !== "hold"
+    ) {
       return false;
     }
     const request = first.message as unknown as LeaseRequest;
@@ -490,6 +497,10 @@ class Agent {
         1,
       ));
       this.retireNow(`a call of version ${request.version}`);
+      return false;
+    }
+    if (first.message.op === "hold") {
+      await this.#hold(conn, first.message as unknown as HoldRequest);
       return false;
     }
     // A master started here authenticates and forwards the agent's ssh-agent,
@@ -546,6 +557,25 @@ class Agent {
       pooled.callLeft();
     }
     return true;
+  }
+
+  /**
+   * Holds the file a call names until the call's connection closes, then
+   * lets go of it off the event loop (held_files.ts). Whatever the call
+   * sends meanwhile is read and dropped.
+   */
+  async #hold(conn: Deno.Conn, request: HoldRequest): Promise<void> {
+    const held = typeof request.path === "string"
+      ? await holdFile(request.path)
+      : null;
+    try {
+      const reply: HoldReply = { ok: true, held: held !== null };
+      await writeAll(conn, encodeFrame(reply as unknown as Message));
+      const buffer = new Uint8Array(64);
+      while (await conn.read(buffer) !== null) { /* until the call leaves */ }
+    } finally {
+      held?.release();
+    }
   }
 
   /**

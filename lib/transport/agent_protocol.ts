@@ -172,3 +172,26 @@ export type ForwardReply =
     cancelled?: HeldForwardInfo;
   }
   | Extract<LeaseReply, { ok: false }>;
+
+/**
+ * A request that the agent hold the plain file at `path` open until this
+ * connection closes: the old file a download's part is renamed over, so
+ * that the rename does not wait for it to be freed (`lib/agent/held_files.ts`).
+ */
+export interface HoldRequest {
+  /** Always `"hold"`. */
+  op: "hold";
+  /** {@linkcode agentIdentity} of the command line. */
+  version: string;
+  /** The file's absolute path. */
+  path: string;
+}
+
+/** The agent's answer to a {@linkcode HoldRequest}. */
+export type HoldReply =
+  | {
+    ok: true;
+    /** Whether a plain file was there and is held. */
+    held: boolean;
+  }
+  | Extract<LeaseReply, { ok: false }>;
