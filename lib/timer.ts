@@ -272,7 +272,10 @@ export function startDeadline(ms: number, fire: () => void): CancelTimer {
  * ```ts
  * import { settleBy } from "./timer.ts";
  * const never = new Promise<string>(() => {});
+ * // settleBy keeps the process alive no more than startDeadline does.
+ * const alive = setTimeout(() => {}, 1000);
  * console.log(await settleBy(never, 10, () => {})); // null
+ * clearTimeout(alive);
  * console.log(await settleBy(Promise.resolve("ok"), 10, () => {})); // "ok"
  * ```
  */
