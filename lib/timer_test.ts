@@ -43,41 +43,43 @@ Deno.test("startTimer() keeps cancelled timers from piling up", () => {
   assert.equal(queuedTimers(), 0);
 });
 
-Deno.test("startTimer() keeps no process alive once no timer is live, so that a script's process ends", async () => {
+/**
+ * Runs `body` in a process of its own with `startTimer` imported, killed
+ * after 20 s: whether it exited by itself, and what it printed.
+ */
+async function timerScript(
+  body: string,
+): Promise<{ success: boolean; stdout: string }> {
   const script = `import { startTimer } from ${
     JSON.stringify(new URL("./timer.ts", import.meta.url).href)
-  };
-startTimer(60_000, () => console.log("fired"))();`;
+  };\n${body}`;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", script],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  // Held by a timer, it would live for the minute; the deadline ends it.
   const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
   const { success, stdout } = await child.output();
   clearTimeout(deadline);
+  return { success, stdout: new TextDecoder().decode(stdout) };
+}
+
+Deno.test("startTimer() keeps no process alive once no timer is live, so that a script's process ends", async () => {
+  // Held by a timer, it would live for the minute; the deadline ends it.
+  const { success, stdout } = await timerScript(
+    `startTimer(60_000, () => console.log("fired"))();`,
+  );
   assert.equal(success, true, "the process was still running at the deadline");
-  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.equal(stdout, "");
 });
 
 Deno.test("startTimer() after every timer was cancelled keeps the process alive until it fires", async () => {
   // The runtime timer of the cancelled one is let go, then taken back.
-  const script = `import { startTimer } from ${
-    JSON.stringify(new URL("./timer.ts", import.meta.url).href)
-  };
-startTimer(10, () => {})();
-startTimer(50, () => console.log("fired"));`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const { success, stdout } = await child.output();
-  clearTimeout(deadline);
+  const { success, stdout } = await timerScript(
+    `startTimer(10, () => {})();\nstartTimer(50, () => console.log("fired"));`,
+  );
   assert.equal(success, true, "the process was still running at the deadline");
-  assert.equal(new TextDecoder().decode(stdout), "fired\n");
+  assert.equal(stdout, "fired\n");
 });
 
 Deno.test("startDeadline() ends a wait after its delay unless cancelled", async () => {
