@@ -21,20 +21,22 @@ type Structured = Record<string, unknown>;
 
 /** A JSON schema object's property types: `number`, or `number?` if nullable. */
 function propertyTypes(schema: unknown): Record<string, string> {
-  const properties = (schema as {
-    properties: Record<
-      string,
-      { type: string | string[]; items?: { type: string } }
-    >;
-  }).properties;
+  type Property = {
+    type?: string;
+    anyOf?: { type: string }[];
+    items?: { type: string };
+  };
+  const properties = (schema as { properties: Record<string, Property> })
+    .properties;
   return Object.fromEntries(
-    Object.entries(properties).map(([key, { type, items }]) => [
+    Object.entries(properties).map(([key, { type, anyOf, items }]) => [
       key,
-      Array.isArray(type)
-        ? `${type.find((t) => t !== "null")}?`
+      // A nullable field: `anyOf` of its type and null.
+      anyOf
+        ? `${anyOf.find((t) => t.type !== "null")?.type}?`
         : type === "array"
         ? `${items?.type}[]`
-        : type,
+        : String(type),
     ]),
   );
 }
@@ -522,6 +524,17 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
         max_output: 10,
       });
       assert.match(small.error ?? "", /Input validation error/);
+      // A misspelt argument is refused by name, not dropped: dropped, the
+      // run would wait the default 60 s instead of the 600 meant.
+      const misspelt = await call(mcp, "run", {
+        ...at,
+        command: "touch ~/misspelt-argument",
+        timeout_second: 600,
+      });
+      assert.match(
+        misspelt.error ?? "",
+        /Input validation error[^]*timeout_second/,
+      );
       const both = await call(mcp, "run", {
         ...at,
         destinations: [sshd.dest],
@@ -552,6 +565,7 @@ Deno.test("sessh mcp keeps to the operator's limits", async (t) => {
       for (
         const name of [
           "small-output",
+          "misspelt-argument",
           "both-destinations",
           "other-host",
           "declined",

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 import type { FieldType, Shape } from "../report/shapes.ts";
 
-const FIELD: Record<FieldType, () => z.ZodTypeAny> = {
+const FIELD: Record<FieldType, () => z.ZodType> = {
   "number": () => z.number(),
   "number?": () => z.number().nullable(),
   "string": () => z.string(),
@@ -31,7 +31,7 @@ const FIELD: Record<FieldType, () => z.ZodTypeAny> = {
  * console.log(schema.pid.safeParse(null).success); // true
  * ```
  */
-export function zodShape(shape: Shape): z.ZodRawShape {
+export function zodShape(shape: Shape): Record<string, z.ZodType> {
   return Object.fromEntries(
     Object.entries(shape).map(([key, type]) => [key, FIELD[type]()]),
   );

@@ -17,7 +17,7 @@
  * @module
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { SesshClient } from "../session/client.ts";
 import type { Session } from "../session/session.ts";
 import { SesshError } from "../errors.ts";
@@ -332,15 +332,18 @@ export function buildMcpServer(
   /**
    * Registers a tool with its hints, unless `--read-only` leaves it out (or
    * it is `type_secret` and no secret was allowed). Each call passes the
-   * gate first and is logged to the audit file before its reply.
+   * gate first and is logged to the audit file before its reply. Its input
+   * is a strict object: a misspelt argument (`timeout_second`) is refused
+   * with its name rather than dropped, and the schema says so
+   * (`additionalProperties: false`).
    */
-  const tool = <Shape extends z.ZodRawShape>(
+  const tool = <Shape extends Record<string, z.ZodType>>(
     name: ToolName,
     description: string,
     input: Shape,
-    output: z.ZodRawShape,
+    output: Record<string, z.ZodType>,
     run: (
-      args: z.objectOutputType<Shape, z.ZodTypeAny>,
+      args: z.output<z.ZodObject<Shape>>,
       extra: ToolExtra,
     ) => Promise<ToolOutcome>,
   ) => {
@@ -349,7 +352,12 @@ export function buildMcpServer(
     if (name === "type_secret" && !secretsAllowed) return;
     server.registerTool(
       name,
-      { description, inputSchema: input, outputSchema: output, annotations },
+      {
+        description,
+        inputSchema: z.strictObject(input),
+        outputSchema: output,
+        annotations,
+      },
       // deno-lint-ignore no-explicit-any
       (async (args: any, extra: ToolExtra) => {
         const time = new Date().toISOString();
