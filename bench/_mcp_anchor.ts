@@ -2,7 +2,8 @@
  * The MCP section of `deno task bench`: sessh's MCP `run` of `true` beside
  * the same command through ssh-mcp's `run-command`, the MCP server a model
  * would otherwise use for ssh, both on the bench's host and through its
- * relay. Both servers are long-lived and connected before timing starts,
+ * relay; and sessh's again from a bare JSON-RPC client (`_mcp_raw.ts`), to
+ * tell the server's share from the SDK client's. Both servers are long-lived and connected before timing starts,
  * so each call times one tool call as a model makes it.
  *
  * @module
@@ -10,7 +11,8 @@
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { TestSshd } from "../tests/_sshd.ts";
-import { call, connectMcp, type McpClient } from "../tests/_mcp.ts";
+import { call, CLI, connectMcp, type McpClient } from "../tests/_mcp.ts";
+import { startRawMcp } from "./_mcp_raw.ts";
 import type { Goal } from "./_report.ts";
 
 /** The anchor: ssh-mcp, pinned so that runs stay comparable. */
@@ -184,6 +186,27 @@ export async function mcpCases(
         }
       },
     };
+    // The same server's work without the SDK client's: what a call costs
+    // sessh, apart from what the model's client spends on it.
+    const raw = stack.use(
+      await startRawMcp(
+        [Deno.execPath(), "run", "-A", "--quiet", CLI, "mcp", "-F", config],
+        { ...Deno.env.toObject(), ...sshd.env },
+        CALL_TIMEOUT_MS,
+      ),
+    );
+    const rawAt = { session: "mcp-bench-raw", destination: sshd.dest };
+    await raw.call("open", rawAt);
+    const bare: McpCase = {
+      key: "mcp-run-raw",
+      label: 'sessh mcp: run "true", a bare JSON-RPC client',
+      async once() {
+        const result = await raw.call("run", { ...rawAt, command: "true" });
+        if (result.exit_code !== 0) {
+          throw new Error(`sessh mcp run (bare client): ${result.exit_code}`);
+        }
+      },
+    };
     progress(`starting ${SSH_MCP} (fetched through Deno's npm cache)`);
     const anchor = await startSshMcp(sshd, port).catch((error: Error) => {
       progress(`${SSH_MCP} could not start; no MCP anchor: ${error.message}`);
@@ -192,7 +215,7 @@ export async function mcpCases(
     if (anchor instanceof Error) {
       seeded.label += ` (no anchor: ${SSH_MCP} did not start)`;
       return {
-        cases: [seeded],
+        cases: [seeded, bare],
         [Symbol.asyncDispose]: () => stack.disposeAsync(),
       };
     }
@@ -200,6 +223,7 @@ export async function mcpCases(
     return {
       cases: [
         { ...seeded, anchor: "ssh-mcp-run-command", goal: mcpGoal(delayMs) },
+        bare,
         {
           key: "ssh-mcp-run-command",
           label: `${SSH_MCP.slice(4)}: run-command "true"`,
