@@ -24,6 +24,8 @@ export interface McpCase {
   key: string;
   /** What is timed, for the table. */
   label: string;
+  /** Untimed work before each run: the idle pause of the `-idle` cases. */
+  prepare?(): Promise<void>;
   /** Does it once; rejects when it fails. */
   once(): Promise<void>;
   /** Key of the case it is compared with. */
@@ -61,6 +63,39 @@ export interface SshMcpTarget {
 }
 
 const CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * The pause before each call of the `-idle` cases: a model thinks for
+ * seconds between its tool calls, and every process a call crosses has
+ * gone idle meanwhile (on a virtual machine, a wake-up from idle costs far
+ * more than one from a busy loop). Those cases time the call as a model
+ * makes it; the others time it amid the bench's other cases.
+ */
+export const IDLE_MS = 1000;
+
+/**
+ * The same case, run after {@linkcode IDLE_MS} of the bench doing nothing.
+ *
+ * @param base The case.
+ * @param anchor Key of the case it is compared with, if any.
+ * @returns The idle case, its key `BASE-idle`.
+ *
+ * @example
+ * ```ts
+ * import { afterIdle } from "./_mcp_anchor.ts";
+ * const idle = afterIdle({ key: "mcp-run", label: "run", once: async () => {} });
+ * console.log(idle.key, idle.label); // "mcp-run-idle" "run, after 1 s idle"
+ * ```
+ */
+export function afterIdle(base: McpCase, anchor?: string): McpCase {
+  return {
+    key: `${base.key}-idle`,
+    label: `${base.label}, after ${IDLE_MS / 1000} s idle`,
+    prepare: () => new Promise((resolve) => setTimeout(resolve, IDLE_MS)),
+    once: base.once,
+    anchor,
+  };
+}
 const START_TIMEOUT_MS = 120_000;
 
 /**
@@ -220,23 +255,26 @@ export async function mcpCases(
       };
     }
     stack.use(anchor);
+    const sshMcp: McpCase = {
+      key: "ssh-mcp-run-command",
+      label: `${SSH_MCP.slice(4)}: run-command "true"`,
+      async once() {
+        resultText(
+          await anchor.callTool(
+            { name: "run-command", arguments: { command: "true" } },
+            undefined,
+            { timeout: CALL_TIMEOUT_MS },
+          ),
+        );
+      },
+    };
     return {
       cases: [
-        { ...seeded, anchor: "ssh-mcp-run-command", goal: mcpGoal(delayMs) },
+        { ...seeded, anchor: sshMcp.key, goal: mcpGoal(delayMs) },
         bare,
-        {
-          key: "ssh-mcp-run-command",
-          label: `${SSH_MCP.slice(4)}: run-command "true"`,
-          async once() {
-            resultText(
-              await anchor.callTool(
-                { name: "run-command", arguments: { command: "true" } },
-                undefined,
-                { timeout: CALL_TIMEOUT_MS },
-              ),
-            );
-          },
-        },
+        sshMcp,
+        afterIdle(seeded, `${sshMcp.key}-idle`),
+        afterIdle(sshMcp),
       ],
       [Symbol.asyncDispose]: () => stack.disposeAsync(),
     };
