@@ -60,33 +60,40 @@ export const BUNDLE_CONFIG = {
  * @throws {Error} with deno's message when bundling fails.
  */
 export async function bundle(outdir: string): Promise<string> {
-  const result = await runCommand([
-    Deno.execPath(),
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--code-splitting",
-    "--outdir",
-    outdir,
-    `${ROOT}cli.ts`,
-  ], { cwd: ROOT, timeoutMs: 120_000 });
-  if (result.code !== 0) {
-    throw new Error(
-      `deno bundle failed: ${new TextDecoder().decode(result.stderr)}`,
-    );
-  }
+  // The bundler writes into a directory of its own: what it wrote is then
+  // known, and a chunk of an earlier bundle in `outdir` (its name carries
+  // another hash) is not taken for one of this bundle's.
+  const fresh = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
   const written = new Map<string, string>();
-  for (const { name } of Deno.readDirSync(outdir)) {
-    if (name.endsWith(".js")) {
-      written.set(name, await Deno.readTextFile(`${outdir}/${name}`));
+  try {
+    const result = await runCommand([
+      Deno.execPath(),
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--code-splitting",
+      "--outdir",
+      fresh,
+      `${ROOT}cli.ts`,
+    ], { cwd: ROOT, timeoutMs: 120_000 });
+    if (result.code !== 0) {
+      throw new Error(
+        `deno bundle failed: ${new TextDecoder().decode(result.stderr)}`,
+      );
     }
+    for (const { name } of Deno.readDirSync(fresh)) {
+      if (name.endsWith(".js")) {
+        written.set(name, await Deno.readTextFile(`${fresh}/${name}`));
+      }
+    }
+  } finally {
+    await Deno.remove(fresh, { recursive: true });
   }
   written.set("cli.js", eagerThinClient(written.get("cli.js") ?? ""));
   const files = joinEntryChunks(written);
-  for (const name of written.keys()) {
-    if (!files.has(name)) await Deno.remove(`${outdir}/${name}`);
-  }
+  await Deno.mkdir(outdir, { recursive: true });
+  await removeStaleChunks(outdir, new Set(files.keys()));
   for (const [name, code] of files) {
     const lazy = lazyImports(code);
     await Deno.writeTextFile(
@@ -105,6 +112,31 @@ export async function bundle(outdir: string): Promise<string> {
     JSON.stringify(BUNDLE_CONFIG, null, 2) + "\n",
   );
   return entry;
+}
+
+/**
+ * The bundler's name for a chunk: its module's name, a dash and an
+ * eight-character hash of its content.
+ */
+const CHUNK_NAME = /^[\w.-]+-[A-Z0-9]{8}\.js$/;
+
+/**
+ * Removes from `outdir` the chunks of earlier bundles: they would pile up
+ * with every bundle, and `deno publish` ships the whole directory. Only
+ * files named as the bundler names chunks go, and none that `keep` holds.
+ *
+ * @param outdir The bundle's directory.
+ * @param keep The names of this bundle's files.
+ */
+async function removeStaleChunks(
+  outdir: string,
+  keep: ReadonlySet<string>,
+): Promise<void> {
+  for await (const { name, isFile } of Deno.readDir(outdir)) {
+    if (isFile && CHUNK_NAME.test(name) && !keep.has(name)) {
+      await Deno.remove(`${outdir}/${name}`);
+    }
+  }
 }
 
 /** The entry with its types named. */

@@ -90,6 +90,22 @@ Deno.test("the bundle reads no chunk a call does not run: --version with the MCP
   }
 });
 
+Deno.test("a bundle into the directory of an earlier one leaves none of its chunks, and other files alone", async () => {
+  const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
+  try {
+    // A chunk of an earlier bundle (another hash), and a file of the user's.
+    await Deno.writeTextFile(`${out}/agent-AAAAAAAA.js`, "export {};\n");
+    await Deno.writeTextFile(`${out}/notes.js`, "// mine\n");
+    await buildBundle(out);
+    const names = new Set([...Deno.readDirSync(out)].map((e) => e.name));
+    assert.ok(!names.has("agent-AAAAAAAA.js"), [...names].join(" "));
+    assert.ok(names.has("notes.js"));
+    assert.ok(names.has("cli.js") && names.has(ENTRY_CHUNK));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("the bundle loads the thin client with its entry, in one chunk with the leaves it shares, compiled as it loads", async () => {
   const out = await Deno.makeTempDir({ prefix: "sessh-bundle-" });
   try {
