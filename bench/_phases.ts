@@ -145,7 +145,7 @@ export const THIN_PHASES: readonly Phase[] = [
   },
   {
     key: "agent",
-    label: "agent reached (files, socket, token, call made)",
+    label: "way to the agent (files, socket, token, call made)",
     from: "loaded",
     to: "ready",
   },
