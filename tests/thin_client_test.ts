@@ -12,6 +12,7 @@ import { agentFiles, newAgentKeys } from "../lib/transport/agent_protocol.ts";
 import { runAgent } from "../lib/agent/server.ts";
 import { runThinCall } from "../lib/cli/agent_call.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
+import { parsePhaseLine, RUN_PHASES, THIN_PHASES } from "../bench/_phases.ts";
 import { encodeRecord, RECORD } from "../lib/transport/thin_wire.ts";
 import { lendInProcess, type LocalLender } from "../lib/transport/lease.ts";
 
@@ -734,6 +735,39 @@ Deno.test("a thin call whose agent is killed mid-call says the connection was lo
   assert.equal(go.code, 0, go.stderr);
   const done = await sessh(sshd, ["wait", "w", sshd.dest, "--done"]);
   assert.equal(done.code, 0, done.stderr);
+});
+
+Deno.test("a warm call marks every moment the bench splits it at, in order", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const run = ["run", "w", sshd.dest, "--", "true"];
+  for (
+    const [form, phases, env] of [
+      ["thin", THIN_PHASES, {}],
+      ["full", RUN_PHASES, { SESSH_AGENT_THIN: "0" }],
+    ] as const
+  ) {
+    await t.step(form, async () => {
+      const result = await sessh(sshd, run, { env: { ...TRACE, ...env } });
+      assert.equal(result.code, 0, result.stderr);
+      const { marks } = parsePhaseLine(result.stderr);
+      // The bench's own moments: the spawn, the runtime's origin, the end.
+      const at = (mark: string) =>
+        mark === "spawn"
+          ? -Infinity
+          : mark === "origin"
+          ? 0
+          : mark === "end"
+          ? Infinity
+          : marks[mark];
+      for (const phase of phases) {
+        const [from, to] = [at(phase.from), at(phase.to)];
+        assert.ok(from !== undefined, `no "${phase.from}" in ${form} marks`);
+        assert.ok(to !== undefined, `no "${phase.to}" in ${form} marks`);
+        assert.ok(from <= to, `${phase.key}: ${phase.from} after ${phase.to}`);
+      }
+    });
+  }
 });
 
 Deno.test("a thin call whose reader goes away exits 141, as the full one does", async () => {

@@ -212,6 +212,9 @@ async function proven(
   // The write is under it too: a call larger than the socket's buffer
   // waits for a frozen agent to read it.
   const cancel = startDeadline(ANSWER_MS, () => close(conn));
+  // The client's own work for the call ends here: from the write on, the
+  // agent it wakes may hold the client's core (`bench/_phases.ts`).
+  markPhase("ready");
   try {
     if (request === null) await writeAll(conn, key);
     else {
