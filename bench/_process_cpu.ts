@@ -35,15 +35,39 @@ export function processCpuMs(pid: number): number {
   return ns / 1e6;
 }
 
-/** CPU time a process spent in the calls of a case, for a per-call mean. */
-export class CpuTally {
-  #ms = 0;
+/**
+ * The CPU time of a set of processes so far, in milliseconds: the sum of
+ * {@linkcode processCpuMs} over them.
+ *
+ * @param pids The processes.
+ * @returns Their CPU time so far, or NaN when one of them is gone.
+ *
+ * @example
+ * ```ts ignore
+ * import { processesCpuMs } from "./_process_cpu.ts";
+ * const before = processesCpuMs([Deno.pid]);
+ * ```
+ */
+export function processesCpuMs(pids: readonly number[]): number {
+  let ms = 0;
+  for (const pid of pids) ms += processCpuMs(pid);
+  return ms;
+}
+
+/**
+ * CPU time that groups of processes (the ssh master, sshd, the daemon, the
+ * shells) spent in the calls of a case, for a per-call mean of each: where
+ * a call's time goes, process by process (issue 21).
+ */
+export class CpuTally<Group extends string = string> {
+  #ms = new Map<Group, number>();
   #calls = 0;
 
   /**
-   * Runs `body`, adding what `pid` spent meanwhile and `calls` to the tally.
+   * Runs `body`, adding what each group spent meanwhile and `calls` to the
+   * tally.
    *
-   * @param pid The process whose time counts.
+   * @param groups Each group's processes, by the group's name.
    * @param calls How many calls `body` makes.
    * @param body The measured work.
    *
@@ -51,23 +75,32 @@ export class CpuTally {
    * ```ts ignore
    * import { CpuTally } from "./_process_cpu.ts";
    * const tally = new CpuTally();
-   * await tally.around(Deno.pid, 1, () => Promise.resolve());
-   * console.log(tally.perCall());
+   * await tally.around({ self: [Deno.pid] }, 1, () => Promise.resolve());
+   * console.log(tally.perCall("self"));
    * ```
    */
   async around(
-    pid: number,
+    groups: Readonly<Record<Group, readonly number[]>>,
     calls: number,
     body: () => Promise<void>,
   ): Promise<void> {
-    const before = processCpuMs(pid);
+    const names = Object.keys(groups) as Group[];
+    const before = names.map((name) => processesCpuMs(groups[name]));
     await body();
-    this.#ms += processCpuMs(pid) - before;
+    names.forEach((name, i) => {
+      const spent = processesCpuMs(groups[name]) - before[i];
+      this.#ms.set(name, (this.#ms.get(name) ?? 0) + spent);
+    });
     this.#calls += calls;
   }
 
-  /** Milliseconds of CPU per call so far (NaN before any). */
-  perCall(): number {
-    return this.#ms / this.#calls;
+  /**
+   * Milliseconds of CPU per call so far that a group spent.
+   *
+   * @param group The group's name.
+   * @returns The mean, NaN before any call.
+   */
+  perCall(group: Group): number {
+    return (this.#ms.get(group) ?? NaN) / this.#calls;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CpuTally, processCpuMs } from "./_process_cpu.ts";
+import { CpuTally, processCpuMs, processesCpuMs } from "./_process_cpu.ts";
 
 /** Keeps this process busy until /proc counts `ms` more of its CPU time. */
 function burn(ms: number): void {
@@ -21,12 +21,23 @@ Deno.test("processCpuMs() is NaN for a process that is not there", () => {
   assert.ok(Number.isNaN(processCpuMs(2 ** 30)));
 });
 
-Deno.test("CpuTally.perCall() spreads the time around calls over their count", async () => {
-  const tally = new CpuTally();
-  assert.ok(Number.isNaN(tally.perCall()), "no calls yet");
-  await tally.around(Deno.pid, 3, () => Promise.resolve(burn(30)));
-  await tally.around(Deno.pid, 1, () => Promise.resolve());
-  const perCall = tally.perCall();
+Deno.test("processesCpuMs() adds up its processes, and is NaN when one is gone", () => {
+  const once = processCpuMs(Deno.pid);
+  const twice = processesCpuMs([Deno.pid, Deno.pid]);
+  assert.ok(twice >= 2 * once, `${twice} ms for twice ${once} ms`);
+  assert.ok(Number.isNaN(processesCpuMs([Deno.pid, 2 ** 30])));
+});
+
+Deno.test("CpuTally.perCall() spreads each group's time around calls over their count", async () => {
+  const tally = new CpuTally<"self" | "twice" | "none">();
+  const groups = { self: [Deno.pid], twice: [Deno.pid, Deno.pid], none: [] };
+  assert.ok(Number.isNaN(tally.perCall("self")), "no calls yet");
+  await tally.around(groups, 3, () => Promise.resolve(burn(30)));
+  await tally.around(groups, 1, () => Promise.resolve());
+  const perCall = tally.perCall("self");
   // 30 ms over 4 calls, and what reading /proc and the loop cost beside.
   assert.ok(perCall >= 7.5 && perCall < 10, `${perCall} ms per call`);
+  const twice = tally.perCall("twice");
+  assert.ok(twice >= 15 && twice < 20, `${twice} ms per call`);
+  assert.equal(tally.perCall("none"), 0);
 });

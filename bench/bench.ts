@@ -38,7 +38,12 @@ import {
   parseBenchOptions,
   positiveInteger,
 } from "./_options.ts";
-import { listPids, readCmdline, readEnviron } from "../lib/ssh/procfs.ts";
+import {
+  listPids,
+  parentPid,
+  readCmdline,
+  readEnviron,
+} from "../lib/ssh/procfs.ts";
 import { floodFigures } from "./_flood.ts";
 import {
   FLOOR_PHASES,
@@ -597,15 +602,60 @@ class OwnCpu {
   }
 }
 
+/** The processes of the host's side that a library run passes through. */
+type Hop = "master" | "sshd" | "daemon" | "shells";
+
+const HOP_LABELS: Record<Hop, string> = {
+  master: "ssh master",
+  sshd: "sshd",
+  daemon: "daemon",
+  shells: "the sessions' shells",
+};
+
+/**
+ * The processes that the runs of `fan` pass through besides this one: the
+ * ssh master of its client, sshd's (every process of the test sshd but the
+ * daemon and what it started), the daemon, and the sessions' shells.
+ */
+async function hopPids(
+  sshd: TestSshd,
+  client: SesshClient,
+  fan: Session[],
+): Promise<Record<Hop, number[]>> {
+  const daemon = daemonPid(sshd);
+  const shells = await Promise.all(
+    fan.map(async (s) => (await s.status()).pid),
+  );
+  const children = new Map<number, number[]>();
+  for (const pid of listPids()) {
+    const parent = parentPid(pid);
+    if (parent !== undefined) {
+      children.set(parent, [...children.get(parent) ?? [], pid]);
+    }
+  }
+  const tree = (root: number): number[] => [
+    root,
+    ...(children.get(root) ?? []).flatMap(tree),
+  ];
+  const remote = new Set(tree(daemon));
+  return {
+    master: client.master ? [client.master.pid] : [],
+    sshd: tree(sshd.pid).filter((pid) => !remote.has(pid)),
+    daemon: [daemon],
+    shells,
+  };
+}
+
 async function runCpuFigures(
   sshd: TestSshd,
+  client: SesshClient,
   fan: Session[],
   direct: Session[],
   rounds: number,
 ): Promise<Figure[]> {
-  const daemon = daemonPid(sshd);
-  const sequential = new CpuTally();
-  const parallel = new CpuTally();
+  const hops = await hopPids(sshd, client, fan);
+  const sequential = new CpuTally<Hop>();
+  const parallel = new CpuTally<Hop>();
   const clientSequential = new OwnCpu();
   const clientParallel = new OwnCpu();
   const oneAfterAnother = (sessions: Session[]) => async () => {
@@ -615,36 +665,32 @@ async function runCpuFigures(
     await Promise.all(sessions.map(runTrue));
   };
   for (let round = 0; round < rounds; round++) {
-    await sequential.around(daemon, fan.length, oneAfterAnother(fan));
-    await parallel.around(daemon, fan.length, sideBySide(fan));
+    await sequential.around(hops, fan.length, oneAfterAnother(fan));
+    await parallel.around(hops, fan.length, sideBySide(fan));
     await clientSequential.around(direct.length, oneAfterAnother(direct));
     await clientParallel.around(direct.length, sideBySide(direct));
   }
+  const ways = [
+    ["sequential", "one after another", clientSequential, sequential],
+    ["parallel", "Promise.all", clientParallel, parallel],
+  ] as const;
   return [
-    {
-      key: "library-run-client-cpu-sequential",
-      label: 'library\'s own CPU per run("true"), one after another',
-      value: clientSequential.perCall() * 1000,
+    ...ways.map(([way, text, own]) => ({
+      key: `library-run-client-cpu-${way}`,
+      label: `library's own CPU per run("true"), ${text}`,
+      value: own.perCall() * 1000,
       unit: "µs",
-    },
-    {
-      key: "library-run-client-cpu-parallel",
-      label: 'library\'s own CPU per run("true"), Promise.all',
-      value: clientParallel.perCall() * 1000,
-      unit: "µs",
-    },
-    {
-      key: "library-run-daemon-cpu-sequential",
-      label: 'daemon CPU per library run("true"), one after another',
-      value: sequential.perCall() * 1000,
-      unit: "µs",
-    },
-    {
-      key: "library-run-daemon-cpu-parallel",
-      label: 'daemon CPU per library run("true"), Promise.all',
-      value: parallel.perCall() * 1000,
-      unit: "µs",
-    },
+    })),
+    // Where a run's time goes on two cores, process by process: the
+    // parallel runs are bound by the CPU of all of them together.
+    ...(Object.keys(HOP_LABELS) as Hop[]).flatMap((hop) =>
+      ways.map(([way, text, , tally]) => ({
+        key: `library-run-${hop}-cpu-${way}`,
+        label: `${HOP_LABELS[hop]} CPU per library run("true"), ${text}`,
+        value: tally.perCall(hop) * 1000,
+        unit: "µs",
+      }))
+    ),
   ];
 }
 
@@ -723,7 +769,13 @@ async function bench(
   await using direct = await connect({ sshd, via: [] });
   const directFan = fan.map((s) => direct.session(s.name));
   await runTrue(directFan[0]); // a new connection's first run is left out
-  const cpuFigures = await runCpuFigures(sshd, fan, directFan, options.runs);
+  const cpuFigures = await runCpuFigures(
+    sshd,
+    client,
+    fan,
+    directFan,
+    options.runs,
+  );
   progress("measuring the local agent with ten destinations");
   const figures = [...cpuFigures, ...await agentFigures(host, bundle)];
   if (options.floodMb > 0) {
