@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { cliArgv, sesshJson } from "./_cli.ts";
+import { sesshJson, startUnread } from "./_cli.ts";
 import { daemonPid } from "./_probes.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { PIPE_SIZE } from "../lib/transport/pipe_size.ts";
@@ -90,39 +90,21 @@ Deno.test({
       `head -c ${FLOOD} /dev/zero | tr '\\0' x | fold -w 100 >/dev/tty`,
     ]);
     assert.equal(flood.code, 0, flood.stderr);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgv(sshd, [
-        "logs",
-        "s",
-        dest,
-        "--follow",
-        "--raw",
-        "--since",
-        String(before.json.cursor),
-      ], true),
-      env: sshd.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     // Its stdout is held open until it is killed: a follow that wrote to a
     // reader gone would end by itself, its bridge given back.
-    const reader = child.stdout.getReader();
-    let got = 0;
-    while (got < FLOOD) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      got += value.length;
-    }
-    clearTimeout(timer);
+    await using follow = startUnread(sshd, [
+      "logs",
+      "s",
+      dest,
+      "--follow",
+      "--raw",
+      "--since",
+      String(before.json.cursor),
+    ], { timeoutMs: 60_000 });
+    const got = await follow.count(FLOOD);
     assert.ok(got >= FLOOD, `the follow printed ${got} bytes`);
     // Measured while the follow still holds its bridge.
     const after = await widened(sshd);
-    child.kill("SIGKILL");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel();
     assert.deepEqual(after, { local: true, daemon: true });
   },
 });
