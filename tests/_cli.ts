@@ -137,6 +137,38 @@ export async function sesshJson(
   };
 }
 
+/**
+ * Opens session `name` in bash with an output buffer of `size`
+ * (`--buffer-size`, large enough to keep a flood), and asserts that it
+ * opened.
+ */
+export async function openBuffered(
+  sshd: TestSshd,
+  name: string,
+  size: string,
+): Promise<void> {
+  const opened = await sesshJson(sshd, [
+    "open",
+    name,
+    sshd.dest,
+    "--shell",
+    "bash",
+    "--buffer-size",
+    size,
+  ]);
+  assert.equal(opened.code, 0, opened.stderr);
+}
+
+/**
+ * Runs `true` in session `name` and returns the cursor it ended at: where
+ * what the session prints next begins, for a later `--since`.
+ */
+export async function cursorNow(sshd: TestSshd, name: string): Promise<string> {
+  const before = await sesshJson(sshd, ["run", name, sshd.dest, "--", "true"]);
+  assert.equal(before.code, 0, before.stderr);
+  return String(before.json.cursor);
+}
+
 /** A `sessh` call left running (`logs --follow`), read as it prints. */
 export interface RunningSessh {
   /** The process, for signals. */
@@ -315,6 +347,26 @@ export function startUnread(
       await stderr;
     },
   };
+}
+
+/**
+ * Starts `logs NAME --follow --raw --since SINCE`: the session's bytes from
+ * `since` on, as they come, with nothing reading them until the test does.
+ *
+ * @param sshd The fixture.
+ * @param name The session.
+ * @param since The cursor to follow from (`cursorNow`).
+ * @param options As `startUnread` takes them.
+ * @returns The call, to read and kill.
+ */
+export function startFollowRaw(
+  sshd: TestSshd,
+  name: string,
+  since: string,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): UnreadSessh {
+  const args = ["logs", name, sshd.dest, "--follow", "--raw", "--since", since];
+  return startUnread(sshd, args, options);
 }
 
 /**

@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { type CliResult, sessh, startUnread } from "./_cli.ts";
+import {
+  type CliResult,
+  cursorNow,
+  openBuffered,
+  sessh,
+  startFollowRaw,
+  startUnread,
+} from "./_cli.ts";
 import { agentFiles, parsePort } from "../lib/transport/agent_files.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
 
@@ -205,16 +212,7 @@ Deno.test("a thin call whose reader stops past its deadline still gets all of it
     "8M",
   ]);
   assert.equal(open.code, 0, open.stderr);
-  const before = await sessh(sshd, [
-    "--json",
-    "run",
-    "big",
-    sshd.dest,
-    "--",
-    "true",
-  ]);
-  assert.equal(before.code, 0, before.stderr);
-  const cursor = String(JSON.parse(before.stdout).cursor);
+  const cursor = await cursorNow(sshd, "big");
   const made = await sessh(sshd, [
     "run",
     "big",
@@ -279,37 +277,13 @@ Deno.test(
     await using sshd = await startSshd();
     const agent = await warmAgent(sshd, {});
     const lines = 4_000_000;
-    const open = await sessh(sshd, [
-      "open",
-      "s",
-      sshd.dest,
-      "--shell",
-      "bash",
-      "--buffer-size",
-      "64M",
-    ]);
-    assert.equal(open.code, 0, open.stderr);
-    const before = await sessh(sshd, [
-      "--json",
-      "run",
-      "s",
-      sshd.dest,
-      "--",
-      "true",
-    ]);
-    assert.equal(before.code, 0, before.stderr);
-    const cursor = String(JSON.parse(before.stdout).cursor);
+    await openBuffered(sshd, "s", "64M");
+    const cursor = await cursorNow(sshd, "s");
     // The follow goes through the agent (its bridge, lent over its socket),
     // and its reader reads nothing until the flood is over.
-    await using follow = startUnread(sshd, [
-      "logs",
-      "s",
-      sshd.dest,
-      "--follow",
-      "--raw",
-      "--since",
-      cursor,
-    ], { env: TRACE });
+    await using follow = startFollowRaw(sshd, "s", cursor, {
+      env: TRACE,
+    });
     const base = rss(agent);
     // 40 MB, all of it kept by the session's buffer: none is skipped.
     // Not through the agent: what it holds is the follow's alone.

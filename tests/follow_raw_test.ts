@@ -5,25 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
-import { sesshJson, startUnread } from "./_cli.ts";
+import { cursorNow, openBuffered, sesshJson, startFollowRaw } from "./_cli.ts";
 
 const LINES = 1_200_000;
 
 Deno.test("logs --follow --raw --since prints a flood of distinct lines byte for byte", async () => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
-  const opened = await sesshJson(sshd, [
-    "open",
-    "s",
-    dest,
-    "--shell",
-    "bash",
-    "--buffer-size",
-    "64M",
-  ]);
-  assert.equal(opened.code, 0, opened.stderr);
-  const before = await sesshJson(sshd, ["run", "s", dest, "--", "true"]);
-  assert.equal(before.code, 0, before.stderr);
+  await openBuffered(sshd, "s", "64M");
+  const since = await cursorNow(sshd, "s");
   const flood = await sesshJson(sshd, [
     "run",
     "s",
@@ -34,15 +24,7 @@ Deno.test("logs --follow --raw --since prints a flood of distinct lines byte for
     `seq 1 ${LINES} | sed 's/^/n/'; echo flood-over`,
   ]);
   assert.equal(flood.code, 0, flood.stderr);
-  await using follow = startUnread(sshd, [
-    "logs",
-    "s",
-    dest,
-    "--follow",
-    "--raw",
-    "--since",
-    String(before.json.cursor),
-  ]);
+  await using follow = startFollowRaw(sshd, "s", since);
   const text = (await follow.until("flood-over")).replaceAll("\r\n", "\n");
   follow.kill("SIGINT");
   await follow.rest();

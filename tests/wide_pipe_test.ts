@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { sesshJson, startUnread } from "./_cli.ts";
+import { cursorNow, openBuffered, sesshJson, startFollowRaw } from "./_cli.ts";
 import { daemonPid } from "./_probes.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { PIPE_SIZE } from "../lib/transport/pipe_size.ts";
@@ -63,23 +63,13 @@ Deno.test({
   async fn() {
     await using sshd = await startSshd();
     const dest = sshd.dest;
-    const opened = await sesshJson(sshd, [
-      "open",
-      "s",
-      dest,
-      "--shell",
-      "bash",
-      "--buffer-size",
-      "8M",
-    ]);
-    assert.equal(opened.code, 0, opened.stderr);
+    await openBuffered(sshd, "s", "8M");
     // Calls go past the agent until it has started: until one went
     // through it, with a deadline.
     const deadline = Date.now() + 30_000;
-    let before;
+    let since;
     do {
-      before = await sesshJson(sshd, ["run", "s", dest, "--", "true"]);
-      assert.equal(before.code, 0, before.stderr);
+      since = await cursorNow(sshd, "s");
     } while (agentBridges(sshd).length === 0 && Date.now() < deadline);
     assert.deepEqual(await widened(sshd), { local: false, daemon: false });
     const flood = await sesshJson(sshd, [
@@ -92,15 +82,9 @@ Deno.test({
     assert.equal(flood.code, 0, flood.stderr);
     // Its stdout is held open until it is killed: a follow that wrote to a
     // reader gone would end by itself, its bridge given back.
-    await using follow = startUnread(sshd, [
-      "logs",
-      "s",
-      dest,
-      "--follow",
-      "--raw",
-      "--since",
-      String(before.json.cursor),
-    ], { timeoutMs: 60_000 });
+    await using follow = startFollowRaw(sshd, "s", since, {
+      timeoutMs: 60_000,
+    });
     const got = await follow.count(FLOOD);
     assert.ok(got >= FLOOD, `the follow printed ${got} bytes`);
     // Measured while the follow still holds its bridge.
