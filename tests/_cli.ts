@@ -160,6 +160,20 @@ export async function openBuffered(
 }
 
 /**
+ * Runs `command` in session `name`, opened in bash by this call if it is
+ * not yet, and asserts that it succeeded: the session a test's steps share.
+ */
+export async function runInBash(
+  sshd: TestSshd,
+  name: string,
+  command: string,
+): Promise<void> {
+  const args = ["run", name, sshd.dest, "--shell", "bash", "--", command];
+  const setup = await sessh(sshd, args);
+  assert.equal(setup.code, 0, setup.stderr);
+}
+
+/**
  * Runs `true` in session `name` and returns the cursor it ended at: where
  * what the session prints next begins, for a later `--since`.
  */

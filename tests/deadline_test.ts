@@ -7,7 +7,13 @@
 import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
-import { type RunningSessh, sessh, sesshJson, startSessh } from "./_cli.ts";
+import {
+  runInBash,
+  type RunningSessh,
+  sessh,
+  sesshJson,
+  startSessh,
+} from "./_cli.ts";
 import { startRelay } from "./_relay.ts";
 import { masterPid, timed } from "./_probes.ts";
 import { isRunning } from "../lib/ssh/procfs.ts";
@@ -92,16 +98,7 @@ Deno.test({
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const name = "frozen";
-  const setup = await sessh(sshd, [
-    "run",
-    name,
-    dest,
-    "--shell",
-    "bash",
-    "--",
-    "true",
-  ]);
-  assert.equal(setup.code, 0, setup.stderr);
+  await runInBash(sshd, name, "true");
 
   await t.step(
     "run: connection_lost with the command id once the command was sent, and its output is readable afterwards",
