@@ -183,6 +183,26 @@ export async function cursorNow(sshd: TestSshd, name: string): Promise<string> {
   return String(before.json.cursor);
 }
 
+/**
+ * Starts `logs NAME --follow --raw --since SINCE`: the session's bytes from
+ * `since` on, as they come, with nothing reading them until the test does.
+ *
+ * @param sshd The fixture.
+ * @param name The session.
+ * @param since The cursor to follow from (`cursorNow`).
+ * @param options As `startUnread` takes them.
+ * @returns The call, to read and kill.
+ */
+export function startFollowRaw(
+  sshd: TestSshd,
+  name: string,
+  since: string,
+  options: UnreadOptions = {},
+): UnreadSessh {
+  const args = ["logs", name, sshd.dest, "--follow", "--raw", "--since", since];
+  return startUnread(sshd, args, options);
+}
+
 /** A `sessh` call left running (`logs --follow`), read as it prints. */
 export interface RunningSessh {
   /** The process, for signals. */
@@ -282,19 +302,27 @@ export interface UnreadSessh extends AsyncDisposable {
   kill(signal?: Deno.Signal): void;
 }
 
+/** How an unread call runs. */
+export interface UnreadOptions {
+  /** More of its environment. */
+  env?: Record<string, string>;
+  /** When it is killed, in ms from its start: 120 s unless given. */
+  timeoutMs?: number;
+}
+
 /**
  * Starts `sessh ARGS…` (with the fixture's config and environment) with
  * nothing reading its stdout until the test does.
  *
  * @param sshd The fixture.
  * @param args Arguments after `sessh`.
- * @param options More of its environment; its deadline (120 s unless given).
+ * @param options More of its environment; its deadline.
  * @returns The call, to read and kill.
  */
 export function startUnread(
   sshd: TestSshd,
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: UnreadOptions = {},
 ): UnreadSessh {
   const child = new Deno.Command(Deno.execPath(), {
     args: cliArgv(sshd, args, true),
@@ -361,26 +389,6 @@ export function startUnread(
       await stderr;
     },
   };
-}
-
-/**
- * Starts `logs NAME --follow --raw --since SINCE`: the session's bytes from
- * `since` on, as they come, with nothing reading them until the test does.
- *
- * @param sshd The fixture.
- * @param name The session.
- * @param since The cursor to follow from (`cursorNow`).
- * @param options As `startUnread` takes them.
- * @returns The call, to read and kill.
- */
-export function startFollowRaw(
-  sshd: TestSshd,
-  name: string,
-  since: string,
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
-): UnreadSessh {
-  const args = ["logs", name, sshd.dest, "--follow", "--raw", "--since", since];
-  return startUnread(sshd, args, options);
 }
 
 /**
