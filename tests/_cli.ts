@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { TestSshd } from "./_sshd.ts";
+import { concatBytes } from "../lib/bytes.ts";
 
 /** What one CLI call produced. */
 export interface CliResult {
@@ -136,6 +137,72 @@ export async function sesshJson(
   };
 }
 
+/**
+ * Opens session `name` in bash with an output buffer of `size`
+ * (`--buffer-size`, large enough to keep a flood), and asserts that it
+ * opened.
+ */
+export async function openBuffered(
+  sshd: TestSshd,
+  name: string,
+  size: string,
+): Promise<void> {
+  const opened = await sesshJson(sshd, [
+    "open",
+    name,
+    sshd.dest,
+    "--shell",
+    "bash",
+    "--buffer-size",
+    size,
+  ]);
+  assert.equal(opened.code, 0, opened.stderr);
+}
+
+/**
+ * Runs `command` in session `name`, opened in bash by this call if it is
+ * not yet, and asserts that it succeeded: the session a test's steps share.
+ */
+export async function runInBash(
+  sshd: TestSshd,
+  name: string,
+  command: string,
+): Promise<void> {
+  const args = ["run", name, sshd.dest, "--shell", "bash", "--", command];
+  const setup = await sessh(sshd, args);
+  assert.equal(setup.code, 0, setup.stderr);
+}
+
+/**
+ * Runs `true` in session `name` and returns the cursor it ended at: where
+ * what the session prints next begins, for a later `--since`.
+ */
+export async function cursorNow(sshd: TestSshd, name: string): Promise<string> {
+  const before = await sesshJson(sshd, ["run", name, sshd.dest, "--", "true"]);
+  assert.equal(before.code, 0, before.stderr);
+  return String(before.json.cursor);
+}
+
+/**
+ * Starts `logs NAME --follow --raw --since SINCE`: the session's bytes from
+ * `since` on, as they come, with nothing reading them until the test does.
+ *
+ * @param sshd The fixture.
+ * @param name The session.
+ * @param since The cursor to follow from (`cursorNow`).
+ * @param options As `startUnread` takes them.
+ * @returns The call, to read and kill.
+ */
+export function startFollowRaw(
+  sshd: TestSshd,
+  name: string,
+  since: string,
+  options: UnreadOptions = {},
+): UnreadSessh {
+  const args = ["logs", name, sshd.dest, "--follow", "--raw", "--since", since];
+  return startUnread(sshd, args, options);
+}
+
 /** A `sessh` call left running (`logs --follow`), read as it prints. */
 export interface RunningSessh {
   /** The process, for signals. */
@@ -204,6 +271,122 @@ export function startSessh(
       ]);
       await child.stdout.cancel();
       return { code: status.code, stderr };
+    },
+  };
+}
+
+/**
+ * A `sessh` call whose stdout the test reads at its own pace (a flood held
+ * back by a reader that stops), killed at its deadline so that no read
+ * waits past it. `await using` kills what is left of it.
+ */
+export interface UnreadSessh extends AsyncDisposable {
+  /** Its first bytes: it has its output, and the reader stops there. */
+  first(): Promise<Uint8Array>;
+  /**
+   * Reads until a line that begins with `end` has been printed (or stdout
+   * ends) and returns all that this read.
+   */
+  until(end: string): Promise<string>;
+  /**
+   * Reads until `bytes` bytes have come (or stdout ends), and returns how
+   * many came; stdout stays open, so the call is not ended by its reader.
+   */
+  count(bytes: number): Promise<number>;
+  /** Reads the rest, and how it ended. */
+  rest(): Promise<CliResult>;
+  /**
+   * Sends `signal` (SIGKILL unless named), unless it has exited; its
+   * deadline still holds for what is read after.
+   */
+  kill(signal?: Deno.Signal): void;
+}
+
+/** How an unread call runs. */
+export interface UnreadOptions {
+  /** More of its environment. */
+  env?: Record<string, string>;
+  /** When it is killed, in ms from its start: 120 s unless given. */
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `sessh ARGS…` (with the fixture's config and environment) with
+ * nothing reading its stdout until the test does.
+ *
+ * @param sshd The fixture.
+ * @param args Arguments after `sessh`.
+ * @param options More of its environment; its deadline.
+ * @returns The call, to read and kill.
+ */
+export function startUnread(
+  sshd: TestSshd,
+  args: string[],
+  options: UnreadOptions = {},
+): UnreadSessh {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliArgv(sshd, args, true),
+    env: { ...sshd.env, ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = (signal: Deno.Signal = "SIGKILL") => {
+    try {
+      child.kill(signal);
+    } catch { /* exited */ }
+  };
+  const killer = setTimeout(kill, options.timeoutMs ?? 120_000);
+  const reader = child.stdout.getReader();
+  // Read from the start: a stderr nobody reads would hold the call up.
+  const stderr = new Response(child.stderr).text();
+  const read = async () => (await reader.read()).value;
+  return {
+    async first() {
+      const value = await read();
+      assert.ok(value, "no output");
+      return value;
+    },
+    async until(end: string) {
+      const parts: Uint8Array[] = [];
+      let tail = "";
+      const decoder = new TextDecoder();
+      for (let chunk = await read(); chunk; chunk = await read()) {
+        parts.push(chunk);
+        tail = (tail + decoder.decode(chunk, { stream: true })).slice(-100);
+        if (tail.replaceAll("\r", "").includes(`\n${end}`)) break;
+      }
+      return new TextDecoder().decode(concatBytes(parts));
+    },
+    async count(bytes: number) {
+      let got = 0;
+      for (let chunk; got < bytes && (chunk = await read());) {
+        got += chunk.length;
+      }
+      return got;
+    },
+    async rest() {
+      const parts: Uint8Array[] = [];
+      for (let chunk = await read(); chunk; chunk = await read()) {
+        parts.push(chunk);
+      }
+      const { code } = await child.status;
+      clearTimeout(killer);
+      const bytes = concatBytes(parts);
+      return {
+        code,
+        stdout: new TextDecoder().decode(bytes),
+        bytes,
+        stderr: await stderr,
+      };
+    },
+    kill,
+    async [Symbol.asyncDispose]() {
+      clearTimeout(killer);
+      kill();
+      await child.status;
+      await reader.cancel();
+      await stderr;
     },
   };
 }

@@ -6,10 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { cliArgv, type CliResult, sessh } from "./_cli.ts";
+import {
+  type CliResult,
+  cursorNow,
+  openBuffered,
+  sessh,
+  startFollowRaw,
+  startUnread,
+} from "./_cli.ts";
 import { agentFiles, parsePort } from "../lib/transport/agent_files.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
-import { concatBytes } from "../lib/bytes.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -147,58 +153,6 @@ function logLength(sshd: TestSshd): number {
   return Deno.statSync(agentFiles(sshd.controlDir, LISTEN).log).size;
 }
 
-/** A `sessh` call whose stdout nobody reads until the test says. */
-function unread(sshd: TestSshd, args: string[], env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: cliArgv(sshd, args, true),
-    env: { ...sshd.env, ...TRACE, ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  return {
-    /** Its first bytes: it has its output, and its reader stops there. */
-    async first(): Promise<Uint8Array> {
-      const reader = child.stdout.getReader();
-      const { value } = await reader.read();
-      reader.releaseLock();
-      assert.ok(value, "no output");
-      return value;
-    },
-    /** Reads until `end` has been printed, and stops the call. */
-    async until(end: string): Promise<string> {
-      const parts: Uint8Array[] = [];
-      let tail = "";
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stdout) {
-        parts.push(chunk);
-        tail = (tail + decoder.decode(chunk, { stream: true })).slice(-100);
-        if (tail.replaceAll("\r", "").includes(`\n${end}`)) break;
-      }
-      return new TextDecoder().decode(concatBytes(parts));
-    },
-    /** Reads the rest, and how it ended. */
-    async rest(): Promise<CliResult> {
-      const out = await child.output();
-      clearTimeout(killer);
-      const decoder = new TextDecoder();
-      return {
-        code: out.code,
-        stdout: decoder.decode(out.stdout),
-        bytes: out.stdout,
-        stderr: decoder.decode(out.stderr),
-      };
-    },
-    kill() {
-      clearTimeout(killer);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-    },
-  };
-}
-
 /** The numbers `seq` printed, one a line, without the prompt's lines. */
 function numbers(text: string): number[] {
   return [...text.replaceAll("\r", "").matchAll(/^(\d+)$/gm)].map((m) =>
@@ -211,7 +165,7 @@ Deno.test("a call whose reader stops gives the agent's bridge back before its ou
   await warmAgent(sshd, {});
   // The full path (a thin run keeps 100 KiB at most): it holds a lease on
   // the agent's bridge, and 0.6 MB of output more than its pipe holds.
-  const call = unread(sshd, [
+  await using call = startUnread(sshd, [
     "run",
     "w",
     sshd.dest,
@@ -221,33 +175,29 @@ Deno.test("a call whose reader stops gives the agent's bridge back before its ou
     "seq",
     "1",
     "100000",
-  ], { SESSH_AGENT_THIN: "0" });
-  try {
-    const first = await call.first();
-    // Its output has begun, its reader reads no more: other calls to the
-    // same destination, with the same environment (it keys the pool),
-    // find the agent's one bridge free again once its reset is done (each
-    // call that finds it lent logs so, and opens a second bridge).
-    let free = false;
-    for (let i = 0; i < 50 && !free; i++) {
-      const from = logLength(sshd);
-      const other = await sessh(sshd, ["--json", "status", "w", sshd.dest], {
-        env: { ...TRACE, SESSH_AGENT_THIN: "0" },
-      });
-      assert.equal(other.code, 0, other.stderr);
-      assert.equal(JSON.parse(other.stdout).path.warm, true, other.stdout);
-      free = !/is busy \(lent\)/.test(logSince(sshd, from));
-      if (!free) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.ok(free, "the stopped call still holds the agent's bridge");
-    const result = await call.rest();
-    assert.equal(result.code, 0, result.stderr);
-    const seen = numbers(new TextDecoder().decode(first) + result.stdout);
-    assert.equal(seen.length, 100_000, "every line, once");
-    assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
-  } finally {
-    call.kill();
+  ], { env: { ...TRACE, SESSH_AGENT_THIN: "0" } });
+  const first = await call.first();
+  // Its output has begun, its reader reads no more: other calls to the
+  // same destination, with the same environment (it keys the pool),
+  // find the agent's one bridge free again once its reset is done (each
+  // call that finds it lent logs so, and opens a second bridge).
+  let free = false;
+  for (let i = 0; i < 50 && !free; i++) {
+    const from = logLength(sshd);
+    const other = await sessh(sshd, ["--json", "status", "w", sshd.dest], {
+      env: { ...TRACE, SESSH_AGENT_THIN: "0" },
+    });
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(JSON.parse(other.stdout).path.warm, true, other.stdout);
+    free = !/is busy \(lent\)/.test(logSince(sshd, from));
+    if (!free) await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  assert.ok(free, "the stopped call still holds the agent's bridge");
+  const result = await call.rest();
+  assert.equal(result.code, 0, result.stderr);
+  const seen = numbers(new TextDecoder().decode(first) + result.stdout);
+  assert.equal(seen.length, 100_000, "every line, once");
+  assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
 });
 
 Deno.test("a thin call whose reader stops past its deadline still gets all of its output", async () => {
@@ -262,16 +212,7 @@ Deno.test("a thin call whose reader stops past its deadline still gets all of it
     "8M",
   ]);
   assert.equal(open.code, 0, open.stderr);
-  const before = await sessh(sshd, [
-    "--json",
-    "run",
-    "big",
-    sshd.dest,
-    "--",
-    "true",
-  ]);
-  assert.equal(before.code, 0, before.stderr);
-  const cursor = String(JSON.parse(before.stdout).cursor);
+  const cursor = await cursorNow(sshd, "big");
   const made = await sessh(sshd, [
     "run",
     "big",
@@ -282,7 +223,7 @@ Deno.test("a thin call whose reader stops past its deadline still gets all of it
   assert.equal(made.code, 0, made.stderr);
   // 2 MB of output: more than a record, the socket and the pipe hold, so
   // the agent sends the rest as the client reads it.
-  const call = unread(sshd, [
+  await using call = startUnread(sshd, [
     "wait",
     "big",
     sshd.dest,
@@ -293,20 +234,16 @@ Deno.test("a thin call whose reader stops past its deadline still gets all of it
     "2",
     "--max-output",
     "4M",
-  ], {});
-  try {
-    // Its deadline is 2 s, the client's 3 s more: the reader waits past
-    // both before it reads a byte.
-    await new Promise((resolve) => setTimeout(resolve, 8000));
-    const result = await call.rest();
-    assert.equal(result.code, 0, result.stderr);
-    assert.ok(marks(result).includes("thin"), result.stderr);
-    const seen = numbers(result.stdout);
-    assert.equal(seen.length, lines, "every line, once");
-    assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
-  } finally {
-    call.kill();
-  }
+  ], { env: TRACE });
+  // Its deadline is 2 s, the client's 3 s more: the reader waits past
+  // both before it reads a byte.
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+  const result = await call.rest();
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(marks(result).includes("thin"), result.stderr);
+  const seen = numbers(result.stdout);
+  assert.equal(seen.length, lines, "every line, once");
+  assert.equal(seen.findIndex((n, i) => n !== i + 1), -1);
 });
 
 /**
@@ -340,117 +277,85 @@ Deno.test(
     await using sshd = await startSshd();
     const agent = await warmAgent(sshd, {});
     const lines = 4_000_000;
-    const open = await sessh(sshd, [
-      "open",
-      "s",
-      sshd.dest,
-      "--shell",
-      "bash",
-      "--buffer-size",
-      "64M",
-    ]);
-    assert.equal(open.code, 0, open.stderr);
-    const before = await sessh(sshd, [
-      "--json",
+    await openBuffered(sshd, "s", "64M");
+    const cursor = await cursorNow(sshd, "s");
+    // The follow goes through the agent (its bridge, lent over its socket),
+    // and its reader reads nothing until the flood is over.
+    await using follow = startFollowRaw(sshd, "s", cursor, {
+      env: TRACE,
+    });
+    const base = rss(agent);
+    // 40 MB, all of it kept by the session's buffer: none is skipped.
+    // Not through the agent: what it holds is the follow's alone.
+    const flood = await sessh(sshd, [
       "run",
       "s",
       sshd.dest,
+      "--timeout",
+      "120",
       "--",
-      "true",
-    ]);
-    assert.equal(before.code, 0, before.stderr);
-    const cursor = String(JSON.parse(before.stdout).cursor);
-    // The follow goes through the agent (its bridge, lent over its socket),
-    // and its reader reads nothing until the flood is over.
-    const follow = unread(sshd, [
+      `seq 1 ${lines} | sed 's/^/n/'; echo flood-over`,
+    ], { env: { SESSH_AGENT: "0" } });
+    assert.equal(flood.code, 0, flood.stderr);
+    // Whatever the agent would take of the flood, it has had the time.
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      most = Math.max(most, rss(agent));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The follow holds its bridge; other calls, to the same destination
+    // and session, are answered meanwhile.
+    const other = await sessh(
+      sshd,
+      ["run", "t", sshd.dest, "--", "echo ok"],
+      {
+        env: TRACE,
+      },
+    );
+    assert.equal(other.code, 0, other.stderr);
+    assert.ok(marks(other).includes("thin"), other.stderr);
+    assert.equal(other.stdout.replaceAll("\r", ""), "ok\n");
+    const status = await sessh(sshd, ["--json", "status", "s", sshd.dest]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).path.agent_pid, agent);
+    // The agent holds a few buffers of the follow, not the flood (it
+    // took all of it, 40 MB, when its bridge did not wait on the call's
+    // socket).
+    const grew = most - base;
+    assert.ok(grew < HELD, `the agent grew by ${grew} bytes`);
+    // The reader reads on: every line, once, in order.
+    const text = await follow.until("flood-over");
+    follow.kill();
+    assertFlood(text, lines);
+    // The same bytes read back by a thin `logs --raw`, which streams
+    // them through the agent's in-process link to the bridge
+    // (`LocalLink`): its reader stops too. A first, short one (of the
+    // other session) loads that code in the agent.
+    const short = await sessh(sshd, ["logs", "t", sshd.dest, "--raw"]);
+    assert.equal(short.code, 0, short.stderr);
+    await using readBack = startUnread(sshd, [
       "logs",
       "s",
       sshd.dest,
-      "--follow",
       "--raw",
       "--since",
       cursor,
-    ], {});
-    try {
-      const base = rss(agent);
-      // 40 MB, all of it kept by the session's buffer: none is skipped.
-      // Not through the agent: what it holds is the follow's alone.
-      const flood = await sessh(sshd, [
-        "run",
-        "s",
-        sshd.dest,
-        "--timeout",
-        "120",
-        "--",
-        `seq 1 ${lines} | sed 's/^/n/'; echo flood-over`,
-      ], { env: { SESSH_AGENT: "0" } });
-      assert.equal(flood.code, 0, flood.stderr);
-      // Whatever the agent would take of the flood, it has had the time.
-      let most = 0;
-      for (let i = 0; i < 20; i++) {
-        most = Math.max(most, rss(agent));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      // The follow holds its bridge; other calls, to the same destination
-      // and session, are answered meanwhile.
-      const other = await sessh(
-        sshd,
-        ["run", "t", sshd.dest, "--", "echo ok"],
-        {
-          env: TRACE,
-        },
-      );
-      assert.equal(other.code, 0, other.stderr);
-      assert.ok(marks(other).includes("thin"), other.stderr);
-      assert.equal(other.stdout.replaceAll("\r", ""), "ok\n");
-      const status = await sessh(sshd, ["--json", "status", "s", sshd.dest]);
-      assert.equal(status.code, 0, status.stderr);
-      assert.equal(JSON.parse(status.stdout).path.agent_pid, agent);
-      // The agent holds a few buffers of the follow, not the flood (it
-      // took all of it, 40 MB, when its bridge did not wait on the call's
-      // socket).
-      const grew = most - base;
-      assert.ok(grew < HELD, `the agent grew by ${grew} bytes`);
-      // The reader reads on: every line, once, in order.
-      const text = await follow.until("flood-over");
-      follow.kill();
-      assertFlood(text, lines);
-      // The same bytes read back by a thin `logs --raw`, which streams
-      // them through the agent's in-process link to the bridge
-      // (`LocalLink`): its reader stops too. A first, short one (of the
-      // other session) loads that code in the agent.
-      const short = await sessh(sshd, ["logs", "t", sshd.dest, "--raw"]);
-      assert.equal(short.code, 0, short.stderr);
-      const readBack = unread(sshd, [
-        "logs",
-        "s",
-        sshd.dest,
-        "--raw",
-        "--since",
-        cursor,
-      ], {});
-      try {
-        const baseBack = rss(agent);
-        const first = await readBack.first();
-        let mostBack = 0;
-        for (let i = 0; i < 20; i++) {
-          mostBack = Math.max(mostBack, rss(agent));
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        const grewBack = mostBack - baseBack;
-        // A few of its parts (frames of up to 1 MiB, some kept for reuse):
-        // 6 MB where, when the handler did not wait on the client, the
-        // agent took the flood twice over.
-        assert.ok(grewBack < HELD, `the agent grew by ${grewBack} bytes`);
-        const rest = await readBack.rest();
-        assert.equal(rest.code, 0, rest.stderr);
-        assert.ok(marks(rest).includes("thin"), rest.stderr);
-        assertFlood(new TextDecoder().decode(first) + rest.stdout, lines);
-      } finally {
-        readBack.kill();
-      }
-    } finally {
-      follow.kill();
+    ], { env: TRACE });
+    const baseBack = rss(agent);
+    const first = await readBack.first();
+    let mostBack = 0;
+    for (let i = 0; i < 20; i++) {
+      mostBack = Math.max(mostBack, rss(agent));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const grewBack = mostBack - baseBack;
+    // A few of its parts (frames of up to 1 MiB, some kept for reuse):
+    // 6 MB where, when the handler did not wait on the client, the
+    // agent took the flood twice over.
+    assert.ok(grewBack < HELD, `the agent grew by ${grewBack} bytes`);
+    const rest = await readBack.rest();
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.ok(marks(rest).includes("thin"), rest.stderr);
+    assertFlood(new TextDecoder().decode(first) + rest.stdout, lines);
   },
 );

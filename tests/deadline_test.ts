@@ -7,7 +7,13 @@
 import { agentFiles, agentListen } from "../lib/transport/agent_protocol.ts";
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
-import { type RunningSessh, sessh, sesshJson, startSessh } from "./_cli.ts";
+import {
+  runInBash,
+  type RunningSessh,
+  sessh,
+  sesshJson,
+  startSessh,
+} from "./_cli.ts";
 import { startRelay } from "./_relay.ts";
 import { masterPid, timed } from "./_probes.ts";
 import { isRunning } from "../lib/ssh/procfs.ts";
@@ -55,6 +61,22 @@ async function started(path: string): Promise<void> {
   }
 }
 
+/**
+ * The words of `run NAME --timeout SECONDS` of a command that touches
+ * `file` as it starts (`started` waits for it), then sleeps 2 s and echoes
+ * `echo`: a fault made once it runs finds it sent and not yet done.
+ */
+function sentRun(
+  name: string,
+  dest: string,
+  seconds: number,
+  file: string,
+  echo: string,
+): string[] {
+  const command = `touch ${file}; sleep 2; echo ${echo}`;
+  return ["run", name, dest, "--timeout", String(seconds), "--", command];
+}
+
 /** Kills a call left running, if it still runs. */
 function stop(call: RunningSessh): void {
   try {
@@ -92,16 +114,7 @@ Deno.test({
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const name = "frozen";
-  const setup = await sessh(sshd, [
-    "run",
-    name,
-    dest,
-    "--shell",
-    "bash",
-    "--",
-    "true",
-  ]);
-  assert.equal(setup.code, 0, setup.stderr);
+  await runInBash(sshd, name, "true");
 
   await t.step(
     "run: connection_lost with the command id once the command was sent, and its output is readable afterwards",
@@ -110,15 +123,7 @@ Deno.test({
       const running = `${sshd.dir}/frozen-started`;
       try {
         const call = timed(() =>
-          sesshJson(sshd, [
-            "run",
-            name,
-            dest,
-            "--timeout",
-            "4",
-            "--",
-            `touch ${running}; sleep 2; echo frozen-$((6*7))`,
-          ])
+          sesshJson(sshd, sentRun(name, dest, 4, running, "frozen-$((6*7))"))
         );
         // Freeze once the command runs: the call then waits on a link that
         // carries nothing.
@@ -251,15 +256,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
       const call = timed(() =>
         sesshJson(
           sshd,
-          viaRelay([
-            "run",
-            name,
-            dest,
-            "--timeout",
-            "4",
-            "--",
-            `touch ${running}; sleep 2; echo cut-$((2*21))`,
-          ]),
+          viaRelay(sentRun(name, dest, 4, running, "cut-$((2*21))")),
         )
       );
       await started(running);
@@ -403,15 +400,7 @@ Deno.test("a partition or a reset ends calls on time and says whether the comman
       const running = `${sshd.dir}/reset-started`;
       const call = sesshJson(
         sshd,
-        viaRelay([
-          "run",
-          name,
-          dest,
-          "--timeout",
-          "20",
-          "--",
-          `touch ${running}; sleep 2; echo reset-$((3*5))`,
-        ]),
+        viaRelay(sentRun(name, dest, 20, running, "reset-$((3*5))")),
       );
       // Reset once the command runs; a reset before it was sent would let
       // the call connect afresh and succeed.

@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
-import { sessh, sesshJson, startSessh } from "./_cli.ts";
+import {
+  cursorNow,
+  openBuffered,
+  sessh,
+  sesshJson,
+  startSessh,
+} from "./_cli.ts";
 import { daemonPid, rssKiB } from "./_probes.ts";
 
 Deno.test("a 50 MB flood: wait --for finds the line after it", async () => {
@@ -97,16 +103,7 @@ Deno.test("wait --for finds a line amid a flood many times the buffer, and ends 
 Deno.test("a stopped logs --follow is skipped ahead with a gap report, then follows live", async () => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
-  const opened = await sesshJson(sshd, [
-    "open",
-    "s",
-    dest,
-    "--shell",
-    "bash",
-    "--buffer-size",
-    "1M",
-  ]);
-  assert.equal(opened.code, 0, opened.stderr);
+  await openBuffered(sshd, "s", "1M");
   const daemon = daemonPid(sshd);
   const idle = rssKiB(daemon);
   const follower = startSessh(sshd, ["logs", "s", dest, "1", "--follow"]);
@@ -164,17 +161,8 @@ Deno.test("a stopped logs --follow is skipped ahead with a gap report, then foll
 Deno.test("logs --follow --raw --since reads a 20 MB backlog to its end, then follows live", async () => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
-  const opened = await sesshJson(sshd, [
-    "open",
-    "b",
-    dest,
-    "--shell",
-    "bash",
-    "--buffer-size",
-    "64M",
-  ]);
-  assert.equal(opened.code, 0, opened.stderr);
-  const before = await sesshJson(sshd, ["run", "b", dest, "--", "true"]);
+  await openBuffered(sshd, "b", "64M");
+  const since = await cursorNow(sshd, "b");
   const flood = await sessh(sshd, [
     "run",
     "b",
@@ -192,7 +180,7 @@ Deno.test("logs --follow --raw --since reads a 20 MB backlog to its end, then fo
     "--follow",
     "--raw",
     "--since",
-    String(before.json.cursor),
+    since,
   ]);
   // fold leaves the last line open, so the mark follows the last y (and the
   // typed command, echoed first, never shows "ybacklog").

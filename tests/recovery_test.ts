@@ -11,7 +11,7 @@ import {
   waitForExit,
 } from "../lib/ssh/procfs.ts";
 import { startSshd } from "./_sshd.ts";
-import { jsonFailure, sessh, sesshJson } from "./_cli.ts";
+import { jsonFailure, runInBash, sessh, sesshJson } from "./_cli.ts";
 import {
   exists,
   listenersOf,
@@ -30,16 +30,7 @@ Deno.test("a killed or frozen ControlMaster is replaced and the session keeps it
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const name = "kept";
-  const setup = await sessh(sshd, [
-    "run",
-    name,
-    dest,
-    "--shell",
-    "bash",
-    "--",
-    "export FAULT_KEPT=still-here",
-  ]);
-  assert.equal(setup.code, 0, setup.stderr);
+  await runInBash(sshd, name, "export FAULT_KEPT=still-here");
   const shell = await shellPid(sshd, name);
 
   await t.step(
@@ -92,16 +83,7 @@ Deno.test(
     await using sshd = await startSshd();
     const dest = sshd.dest;
     const socket = `${sshd.remoteRuntimeDir}/sessh/daemon-1.sock`;
-    const setup = await sessh(sshd, [
-      "run",
-      "doomed",
-      dest,
-      "--shell",
-      "bash",
-      "--",
-      "export FAULT_KEPT=lost",
-    ]);
-    assert.equal(setup.code, 0, setup.stderr);
+    await runInBash(sshd, "doomed", "export FAULT_KEPT=lost");
     const shell = await shellPid(sshd, "doomed");
     const daemon = parentPid(shell)!;
     assert.equal(

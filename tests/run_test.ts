@@ -7,6 +7,12 @@ const SHELLS = ["bash", "zsh", "dash"];
 Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
+  /** `run NAME [FLAGS…] -- COMMAND`: the call every step makes. */
+  const run = (name: string, command: string, flags: string[] = []) =>
+    sessh(sshd, ["run", name, dest, ...flags, "--", command]);
+  /** The same call with `--json`. */
+  const runJson = (name: string, command: string, flags: string[] = []) =>
+    sesshJson(sshd, ["run", name, dest, ...flags, "--", command]);
 
   for (const shell of SHELLS) {
     const name = `run-${shell}`;
@@ -39,22 +45,13 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
     await t.step(
       `${shell}: cwd, variables, functions and aliases persist between runs`,
       async () => {
-        const setup = await sessh(sshd, [
-          "run",
+        const setup = await run(
           name,
-          dest,
-          "--",
           "cd /tmp && export SESSH_X=42 && greet() { echo \"hi $1\"; } && alias ll='echo aliased'",
-        ]);
+        );
         assert.equal(setup.code, 0, setup.stderr);
         assert.equal(setup.stdout, "");
-        const check = await sessh(sshd, [
-          "run",
-          name,
-          dest,
-          "--",
-          "pwd; echo $SESSH_X; greet you; ll",
-        ]);
+        const check = await run(name, "pwd; echo $SESSH_X; greet you; ll");
         assert.equal(check.stdout, "/tmp\n42\nhi you\naliased\n", check.stderr);
         assert.equal(check.code, 0);
       },
@@ -63,22 +60,10 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
     await t.step(
       `${shell}: the exit status of the command is the exit code`,
       async () => {
-        const failing = await sessh(sshd, [
-          "run",
-          name,
-          dest,
-          "--",
-          "ls /nonexistent-sessh",
-        ]);
+        const failing = await run(name, "ls /nonexistent-sessh");
         assert.equal(failing.code, 2);
         assert.match(failing.stdout, /nonexistent-sessh/);
-        const seven = await sesshJson(sshd, [
-          "run",
-          name,
-          dest,
-          "--",
-          "(exit 7)",
-        ]);
+        const seven = await runJson(name, "(exit 7)");
         assert.equal(seven.code, 7);
         assert.equal(seven.json.exit_code, 7);
         assert.equal(seven.json.running, false);
@@ -98,7 +83,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
       ].join("\n");
       const command =
         `cat > '${file}' <<'SESSH_EOF'\n${text}\nSESSH_EOF\ncat '${file}' | wc -l`;
-      const result = await sessh(sshd, ["run", name, dest, "--", command]);
+      const result = await run(name, command);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(await Deno.readTextFile(file), text + "\n");
       assert.equal(result.stdout.trim(), "6");
@@ -108,13 +93,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
       `${shell}: a command far past the 4 KiB line limit arrives whole`,
       async () => {
         const long = "x".repeat(20_000);
-        const result = await sessh(sshd, [
-          "run",
-          name,
-          dest,
-          "--",
-          `echo ${long} | wc -c`,
-        ]);
+        const result = await run(name, `echo ${long} | wc -c`);
         assert.equal(result.code, 0, result.stderr);
         assert.equal(result.stdout.trim(), "20001");
       },
@@ -123,13 +102,10 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
     await t.step(
       `${shell}: output is only the command's, rendered as plain text`,
       async () => {
-        const result = await sessh(sshd, [
-          "run",
+        const result = await run(
           name,
-          dest,
-          "--",
           "printf 'progress 10%%\\rprogress 100%%\\n'; printf '\\033[31mred\\033[0m\\n'",
-        ]);
+        );
         assert.equal(result.stdout, "progress 100%\nred\n");
       },
     );
@@ -152,13 +128,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   );
 
   await t.step("run on a missing session opens it first", async () => {
-    const result = await sesshJson(sshd, [
-      "run",
-      "run-fresh",
-      dest,
-      "--",
-      "echo fresh",
-    ]);
+    const result = await runJson("run-fresh", "echo fresh");
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.json.created, true);
     assert.equal(result.json.output, "fresh\n");
@@ -167,22 +137,9 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   await t.step(
     "a run while another command runs is refused as busy unless --force",
     async () => {
-      const started = await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--no-wait",
-        "--",
-        "sleep 30",
-      ]);
+      const started = await run("run-bash", "sleep 30", ["--no-wait"]);
       assert.equal(started.code, 0, started.stderr);
-      const busy = await sesshJson(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--",
-        "echo no",
-      ]);
+      const busy = await runJson("run-bash", "echo no");
       assert.equal(busy.code, 1);
       assert.equal(
         (busy.json.error as Record<string, string>).code,
@@ -192,13 +149,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
         (busy.json.error as Record<string, string>).message,
         /busy running sleep 30/,
       );
-      const human = await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--",
-        "echo no",
-      ]);
+      const human = await run("run-bash", "echo no");
       assert.match(human.stderr, /busy/);
       const interrupted = await sessh(sshd, [
         "keys",
@@ -217,13 +168,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
         "10",
       ]);
       assert.equal(done.code, 0, done.stderr);
-      const after = await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--",
-        "echo free",
-      ]);
+      const after = await run("run-bash", "echo free");
       assert.equal(after.stdout, "free\n");
     },
   );
@@ -231,22 +176,8 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   await t.step(
     "--force interrupts the busy command and runs in its place",
     async () => {
-      await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--no-wait",
-        "--",
-        "read line; echo got:$line",
-      ]);
-      const forced = await sesshJson(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--force",
-        "--",
-        "echo hello",
-      ]);
+      await run("run-bash", "read line; echo got:$line", ["--no-wait"]);
+      const forced = await runJson("run-bash", "echo hello", ["--force"]);
       assert.equal(forced.code, 0, forced.stderr);
       assert.equal(forced.json.output, "hello\n");
       assert.equal(forced.json.exit_code, 0);
@@ -256,18 +187,11 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   await t.step(
     "a timeout prints what there is, gives a cursor and exits 124",
     async () => {
-      const slow = await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        // The budget covers connecting too: 1 s may not be enough on a
-        // loaded machine. The command waits for a line, so it is still
-        // running when the budget ends however slow the call was.
-        "--timeout",
-        "3",
-        "--",
-        "echo started; read _; echo finished",
-      ]);
+      // The budget covers connecting too: 1 s may not be enough on a
+      // loaded machine. The command waits for a line, so it is still
+      // running when the budget ends however slow the call was.
+      const command = "echo started; read _; echo finished";
+      const slow = await run("run-bash", command, ["--timeout", "3"]);
       assert.equal(slow.code, 124, slow.stderr);
       assert.equal(slow.stdout, "started\n");
       const cursor = /--since (\d+)/.exec(slow.stderr)?.[1];
@@ -307,14 +231,9 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
   await t.step(
     "--max-output keeps the head and the tail and says how to read all",
     async () => {
-      const result = await sesshJson(sshd, [
-        "run",
-        "run-bash",
-        dest,
+      const result = await runJson("run-bash", "seq 1 5000", [
         "--max-output",
         "2k",
-        "--",
-        "seq 1 5000",
       ]);
       assert.equal(result.json.truncated, true);
       const output = String(result.json.output);
@@ -322,15 +241,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
       assert.match(output, /^1\n2\n3\n/);
       assert.match(output, /\n5000\n?$/);
       assert.match(output, /bytes omitted/);
-      const human = await sessh(sshd, [
-        "run",
-        "run-bash",
-        dest,
-        "--max-output",
-        "2k",
-        "--",
-        "seq 1 5000",
-      ]);
+      const human = await run("run-bash", "seq 1 5000", ["--max-output", "2k"]);
       assert.match(
         human.stderr,
         /sessh logs run-bash sessh-test --since \d+ --raw/,
@@ -342,13 +253,7 @@ Deno.test("run drives a persistent shell in bash, zsh and dash", async (t) => {
     "exiting the shell ends the session and reports its status",
     async () => {
       await sessh(sshd, ["open", "run-exit", dest]);
-      const result = await sesshJson(sshd, [
-        "run",
-        "run-exit",
-        dest,
-        "--",
-        "exit 5",
-      ]);
+      const result = await runJson("run-exit", "exit 5");
       assert.equal(result.code, 5, result.stderr);
       assert.equal(result.json.shell_exited, true);
       const list = await sesshJson(sshd, ["list", dest]);

@@ -26,6 +26,24 @@ const PARSER = [
   "lib/cli/parse.ts",
 ];
 
+/**
+ * What only a cold call loads (the helper, a bridge, a master) and what
+ * other methods of a session load when they run (files, wait, follow,
+ * record, history).
+ */
+const COLD_OR_OTHER_METHODS = [
+  "lib/remote/_helper_source.ts",
+  "lib/remote/bootstrap.ts",
+  "lib/transport/bridge.ts",
+  "lib/ssh/master.ts",
+  "lib/session/files.ts",
+  "lib/session/file_trees.ts",
+  "lib/session/wait.ts",
+  "lib/session/follow.ts",
+  "lib/session/record.ts",
+  "lib/session/history.ts",
+];
+
 /** What the thin client loads: itself and leaves that import nothing more. */
 const THIN = [
   "lib/cli/thin_client.ts",
@@ -80,6 +98,21 @@ async function loadedNeedlessly(
   );
 }
 
+/** Asserts that no module of `entries` loads needlessly what `what` needs not. */
+async function assertLoadsNone(
+  entries: readonly string[],
+  unused: readonly string[],
+  what: string,
+): Promise<void> {
+  for (const entry of entries) {
+    assert.deepEqual(
+      await loadedNeedlessly(entry, unused),
+      [],
+      `${entry} loads what ${what} needs not`,
+    );
+  }
+}
+
 Deno.test("cli.ts loads no npm package and no thin client before --version", async () => {
   // `--version` from the sources costs Deno's start and these alone: the
   // thin client is imported by a call that may be thin (the bundle loads
@@ -100,20 +133,7 @@ Deno.test("a warm run loads no helper, bridge, msgpack package, copy, wait, foll
   const closure = await staticClosure("lib/cli/verbs/run.ts");
   // Only a cold call opens a bridge (and may push the helper); the rest is
   // for other verbs and methods, which import it when they run.
-  for (
-    const unused of [
-      "lib/remote/_helper_source.ts",
-      "lib/remote/bootstrap.ts",
-      "lib/transport/bridge.ts",
-      "lib/ssh/master.ts",
-      "lib/session/files.ts",
-      "lib/session/file_trees.ts",
-      "lib/session/wait.ts",
-      "lib/session/follow.ts",
-      "lib/session/record.ts",
-      "lib/session/history.ts",
-    ]
-  ) {
+  for (const unused of COLD_OR_OTHER_METHODS) {
     assert.ok(!closure.has(unused), `${unused} is loaded by every run`);
   }
   const npm = [...closure.keys()].filter((s) => s.startsWith("npm:"));
@@ -133,13 +153,11 @@ Deno.test("a warm run's body loads no parser, grammar, fan-out, forwards or erro
     "lib/cli/forwarding.ts",
     "lib/cli/error_out.ts",
   ];
-  for (const entry of ["lib/cli/main.ts", "lib/cli/verbs/run.ts"]) {
-    assert.deepEqual(
-      await loadedNeedlessly(entry, later),
-      [],
-      `${entry} loads what a warm run needs not`,
-    );
-  }
+  await assertLoadsNone(
+    ["lib/cli/main.ts", "lib/cli/verbs/run.ts"],
+    later,
+    "a warm run",
+  );
 });
 
 Deno.test("cli.ts loads run's handler beside the body, not only from it", async () => {
@@ -178,13 +196,11 @@ Deno.test("the agent's role loads no body, parser, grammar, npm package or call 
     "lib/cli/fast_path.ts",
     "lib/session/client.ts",
   ];
-  for (const entry of ["lib/cli/verbs/agent.ts", "lib/agent/server.ts"]) {
-    assert.deepEqual(
-      await loadedNeedlessly(entry, unused),
-      [],
-      `${entry} loads what the agent needs not`,
-    );
-  }
+  await assertLoadsNone(
+    ["lib/cli/verbs/agent.ts", "lib/agent/server.ts"],
+    unused,
+    "the agent",
+  );
 });
 
 Deno.test("the thin client loads no body, parser, handler, library, msgpack, error hierarchy or contract", async () => {
@@ -205,30 +221,17 @@ Deno.test("the handlers of the other fast-path verbs load no parser, grammar, np
     "lib/cli/hosts_fan.ts",
     "lib/fleet/fan_out.ts",
     "lib/cli/error_out.ts",
-    "lib/remote/_helper_source.ts",
-    "lib/remote/bootstrap.ts",
-    "lib/transport/bridge.ts",
-    "lib/ssh/master.ts",
-    "lib/session/files.ts",
-    "lib/session/file_trees.ts",
-    "lib/session/wait.ts",
-    "lib/session/follow.ts",
-    "lib/session/record.ts",
-    "lib/session/history.ts",
+    ...COLD_OR_OTHER_METHODS,
   ];
-  for (
-    const entry of [
+  await assertLoadsNone(
+    [
       "lib/cli/verbs/read.ts",
       "lib/cli/verbs/manage.ts",
       "lib/cli/verbs/input.ts",
-    ]
-  ) {
-    assert.deepEqual(
-      await loadedNeedlessly(entry, unused),
-      [],
-      `${entry} loads what its verbs need not`,
-    );
-  }
+    ],
+    unused,
+    "each of its verbs",
+  );
 });
 
 Deno.test("cp's handler loads no parser, grammar, npm package, helper or bridge", async () => {
@@ -245,9 +248,5 @@ Deno.test("cp's handler loads no parser, grammar, npm package, helper or bridge"
     "lib/session/follow.ts",
     "lib/session/record.ts",
   ];
-  assert.deepEqual(
-    await loadedNeedlessly("lib/cli/verbs/cp.ts", unused),
-    [],
-    "cp's handler loads what a copy needs not",
-  );
+  await assertLoadsNone(["lib/cli/verbs/cp.ts"], unused, "a copy");
 });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd, usesControlMaster } from "./_sshd.ts";
-import { sessh, sesshJson } from "./_cli.ts";
+import { runInBash, sessh, sesshJson } from "./_cli.ts";
 import { agentFiles } from "../lib/transport/agent_protocol.ts";
 import {
   isRunning,
@@ -115,16 +115,7 @@ Deno.test("calls go through the local agent once it runs, and survive its faults
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const name = "warm";
-  const setup = await sessh(sshd, [
-    "run",
-    name,
-    dest,
-    "--shell",
-    "bash",
-    "--",
-    "export KEPT=yes",
-  ]);
-  assert.equal(setup.code, 0, setup.stderr);
+  await runInBash(sshd, name, "export KEPT=yes");
   const files = agentFiles(sshd.controlDir, listen);
   const endpoint = endpointOf(sshd.controlDir);
 

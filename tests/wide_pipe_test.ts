@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
-import { cliArgv, sesshJson } from "./_cli.ts";
+import { cursorNow, openBuffered, sesshJson, startFollowRaw } from "./_cli.ts";
 import { daemonPid } from "./_probes.ts";
 import { listPids, readCmdline } from "../lib/ssh/procfs.ts";
 import { PIPE_SIZE } from "../lib/transport/pipe_size.ts";
@@ -63,23 +63,13 @@ Deno.test({
   async fn() {
     await using sshd = await startSshd();
     const dest = sshd.dest;
-    const opened = await sesshJson(sshd, [
-      "open",
-      "s",
-      dest,
-      "--shell",
-      "bash",
-      "--buffer-size",
-      "8M",
-    ]);
-    assert.equal(opened.code, 0, opened.stderr);
+    await openBuffered(sshd, "s", "8M");
     // Calls go past the agent until it has started: until one went
     // through it, with a deadline.
     const deadline = Date.now() + 30_000;
-    let before;
+    let since;
     do {
-      before = await sesshJson(sshd, ["run", "s", dest, "--", "true"]);
-      assert.equal(before.code, 0, before.stderr);
+      since = await cursorNow(sshd, "s");
     } while (agentBridges(sshd).length === 0 && Date.now() < deadline);
     assert.deepEqual(await widened(sshd), { local: false, daemon: false });
     const flood = await sesshJson(sshd, [
@@ -90,39 +80,15 @@ Deno.test({
       `head -c ${FLOOD} /dev/zero | tr '\\0' x | fold -w 100 >/dev/tty`,
     ]);
     assert.equal(flood.code, 0, flood.stderr);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgv(sshd, [
-        "logs",
-        "s",
-        dest,
-        "--follow",
-        "--raw",
-        "--since",
-        String(before.json.cursor),
-      ], true),
-      env: sshd.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     // Its stdout is held open until it is killed: a follow that wrote to a
     // reader gone would end by itself, its bridge given back.
-    const reader = child.stdout.getReader();
-    let got = 0;
-    while (got < FLOOD) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      got += value.length;
-    }
-    clearTimeout(timer);
+    await using follow = startFollowRaw(sshd, "s", since, {
+      timeoutMs: 60_000,
+    });
+    const got = await follow.count(FLOOD);
     assert.ok(got >= FLOOD, `the follow printed ${got} bytes`);
     // Measured while the follow still holds its bridge.
     const after = await widened(sshd);
-    child.kill("SIGKILL");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel();
     assert.deepEqual(after, { local: true, daemon: true });
   },
 });
