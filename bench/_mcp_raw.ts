@@ -40,7 +40,8 @@ export async function startRawMcp(
     stderr: "null",
   }).spawn();
   const writer = child.stdin.getWriter();
-  const text = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const bytes = child.stdout.getReader();
+  const decoder = new TextDecoder();
   let buffered = "";
   /** The next line of output, or null at its end. */
   const nextLine = async (): Promise<string | null> => {
@@ -51,9 +52,9 @@ export async function startRawMcp(
         buffered = buffered.slice(end + 1);
         return line;
       }
-      const { value, done } = await text.read();
+      const { value, done } = await bytes.read();
       if (done) return null;
-      buffered += value;
+      buffered += decoder.decode(value, { stream: true });
     }
   };
   const encoder = new TextEncoder();
