@@ -850,18 +850,27 @@ async function bench(
       key: "run-bundled-full-over-start",
       label: "bundled warm run beyond empty deno run + 1 RTT, thin path off",
       value: median("run-bundled-full") - median("deno-empty") -
-        2 * options.delay,
+        median("round-trip"),
       unit: "ms",
     },
     {
-      // Issue 21's goal, as it states it: Deno's start and one round trip
-      // (twice the relay's delay; about 0 on loopback) are the floor.
+      // Issue 21's goal: Deno's start and one round trip are the floor. The
+      // round trip is the link's as measured, as for the library and MCP
+      // figures above: the relay's timers add to its delay (2-3 ms at 50 ms
+      // RTT), and that is the link's, not sessh's.
       key: "run-bundled-over-start",
       label: "bundled warm run beyond empty deno run + 1 RTT",
       value: median("run-bundled") - median("deno-empty") -
-        2 * options.delay,
+        median("round-trip"),
       unit: "ms",
       goal: { max: 10, text: "≤ 10 ms" },
+    },
+    {
+      key: "run-bundled-over-delay",
+      label: "bundled warm run beyond empty deno run + twice the relay's delay",
+      value: median("run-bundled") - median("deno-empty") -
+        2 * options.delay,
+      unit: "ms",
     },
     {
       // Goals as differences: a ratio to Deno's start hides a few ms.
