@@ -56,7 +56,7 @@ import {
   tracedRun,
 } from "./_phases.ts";
 import type { PhaseTable } from "./_report.ts";
-import { mcpCases } from "./_mcp_anchor.ts";
+import { IDLE_MS, mcpCases } from "./_mcp_anchor.ts";
 import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 import { publishedCases } from "./_published.ts";
 import { roundOrder } from "./_order.ts";
@@ -765,6 +765,12 @@ async function bench(
   cases.splice(afterBundle, 0, ...published.cases);
   progress(`warming up: ${WARMUP_ROUNDS} rounds`);
   const samples = await measure(cases, options.runs, signal);
+  // Rounds of their own: each of these pauses first, and amid the others
+  // the case after a pause would start on a machine gone cold.
+  progress(`measuring the MCP calls after ${IDLE_MS / 1000} s idle`);
+  const idle = await measure(mcp.idleCases, options.runs, signal);
+  for (const [key, taken] of idle) samples.set(key, taken);
+  cases.push(...mcp.idleCases);
   progress("measuring the daemon's and the library's CPU per library run");
   await using direct = await connect({ sshd, via: [] });
   const directFan = fan.map((s) => direct.session(s.name));
