@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameDecoder } from "../protocol/frame.ts";
+import { concatBytes } from "../bytes.ts";
 import {
   encodeCallRequest,
   encodeRecord,
@@ -57,7 +58,7 @@ Deno.test("RecordReader.push() gives records however their bytes are cut", () =>
       `cut at ${cut}`,
     );
     assert.equal(records[0].kind, RECORD.stdout);
-    assert.deepEqual(joined(stdout.map((r) => r.bytes)), text);
+    assert.deepEqual(concatBytes(stdout.map((r) => r.bytes)), text);
     assert.deepEqual(records.at(-1)!.bytes, Uint8Array.of(3));
     assert.equal(reader.partial, false);
   }
@@ -78,7 +79,9 @@ Deno.test("RecordReader.push() gives output as it comes, and other records whole
     parts.push(...got);
   }
   assert.deepEqual(
-    joined(parts.filter((r) => r.kind === RECORD.stdout).map((r) => r.bytes)),
+    concatBytes(
+      parts.filter((r) => r.kind === RECORD.stdout).map((r) => r.bytes),
+    ),
     out,
   );
   const last = parts.at(-1)!;
@@ -111,13 +114,3 @@ Deno.test("RecordReader.push() refuses a stream that is not the agent's", () => 
   new DataView(huge.buffer).setUint32(1, MAX_RECORD + 1);
   assert.throws(() => new RecordReader().push(huge), /over/);
 });
-
-function joined(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
-}
