@@ -7,12 +7,16 @@
  * (a `cli.js` built by `deno bundle` from another revision), that command
  * line runs beside this one, so a change is measured against what it
  * replaces on the same loaded machine. `--mb 0` leaves the copies out,
- * `--helper 0` the copies through the daemon.
+ * `--helper 0` the copies through the daemon, `--raw 0` the raw streams
+ * over an exec channel of the master (`ssh … cat`, fed by the shell or
+ * through a Deno pipe: `_raw_channel.ts`), anchors of a copy without sftp.
  *
  * Each `cp` runs with `SESSH_TRACE_PHASES=1`: its time splits into the
  * runtime's start, reaching the daemon (modules, lease), the plan (the
  * daemon's stat and checks), the transfer (sftp's or the daemon's) and the
- * exit.
+ * exit; an sftp copy's transfer also splits into sftp's run (its spawn
+ * included) and the commit after it (the sync and rename down, the
+ * daemon's rename up).
  *
  * Every byte of `cp --via helper` and of the follow passes through the
  * command line's local agent: its CPU time per megabyte is read from /proc
@@ -34,6 +38,7 @@ import { positiveInteger } from "./_options.ts";
 import { percentile } from "./_stats.ts";
 import { drainBytes } from "./_drain.ts";
 import { agentCpuMs } from "./_agent_cpu.ts";
+import { rawDown, rawUp } from "./_raw_channel.ts";
 
 /** Where a `cp`'s time goes, between the marks `lib/phases.ts` records. */
 const CP_PHASES: readonly Phase[] = [
@@ -57,6 +62,14 @@ const CP_PHASES: readonly Phase[] = [
     to: "outcome",
   },
   { key: "exit", label: "report and exit", from: "outcome", to: "end" },
+  // Within the transfer, for sftp's path alone (marks of cp_sftp.ts).
+  {
+    key: "sftp",
+    label: "sftp's run: its spawn, and down the flush under way at its end",
+    from: "planned",
+    to: "sftp",
+  },
+  { key: "commit", label: "the part's commit", from: "sftp", to: "committed" },
 ];
 
 const STEP_TIMEOUT_MS = 600_000;
@@ -67,6 +80,7 @@ interface Options {
   followMb: number;
   base: string | null;
   helper: boolean;
+  raw: boolean;
 }
 
 function parseArgs(args: string[]): Options {
@@ -76,6 +90,7 @@ function parseArgs(args: string[]): Options {
     followMb: 20,
     base: null,
     helper: true,
+    raw: true,
   };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
@@ -90,9 +105,11 @@ function parseArgs(args: string[]): Options {
     else if (flag === "--helper" && /^[01]$/.test(value)) {
       // 0: the sftp copies alone, for more rounds of them in the time.
       options.helper = value === "1";
+    } else if (flag === "--raw" && /^[01]$/.test(value)) {
+      options.raw = value === "1";
     } else {
       throw new Error(
-        `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE, --helper 0|1`,
+        `Unknown option ${flag}; use --runs N, --mb N, --follow-mb N, --base BUNDLE, --helper 0|1, --raw 0|1`,
       );
     }
   }
@@ -280,6 +297,22 @@ async function copies(
       () =>
         check(sftp(`get "${sshd.home}/src.bin" "${local("sftp.bin")}"`), env),
     );
+    if (options.raw) {
+      const channel = {
+        ssh: ["ssh", "-F", sshd.configFile, "-S", controlPath, sshd.dest],
+        env,
+      };
+      for (const via of ["shell", "pipe"] as const) {
+        await tally.time(
+          `raw ${via} up`,
+          () => rawUp(channel, payload, `${sshd.home}/raw.bin`, via),
+        );
+        await tally.time(
+          `raw ${via} down`,
+          () => rawDown(channel, `${sshd.home}/src.bin`, local("raw.bin"), via),
+        );
+      }
+    }
     // Taking turns first: a fixed order measured one command line 20%
     // slower than the other with the same copy code.
     const turn = i % 2 === 0 ? lines : [...lines].reverse();
@@ -404,21 +437,36 @@ function report(tally: Tally, names: string[]): void {
     ["helper down", "sftp down", "≥ 0.5×"],
     ["follow", "ssh cat", "≥ 0.8×"],
   ];
-  for (const [label, anchor, goal] of cases) {
-    if (!tally.times[anchor]) continue;
-    for (const name of names) {
-      if (!tally.times[`${name} ${label}`]) continue;
-      const mine = tally.median(`${name} ${label}`);
-      const theirs = tally.median(anchor);
-      rows.push([
+  // The raw streams, once a round (no command line runs them), and the
+  // cases of each command line.
+  const keys: [string, string, string][] = [
+    ...["up", "down"].flatMap((way) =>
+      ["shell", "pipe"].map((via): [string, string, string] => [
+        `raw ${via} ${way}`,
+        `scp ${way}`,
+        "anchor",
+      ])
+    ),
+    ...cases.flatMap(([label, anchor, goal]) =>
+      names.map((name): [string, string, string] => [
         `${name} ${label}`,
-        ms(mine),
-        `${anchor} ${ms(theirs)}`,
-        `${(theirs / mine).toFixed(2)}×`,
-        `${tally.pairedRatio(anchor, `${name} ${label}`).toFixed(2)}×`,
+        anchor,
         goal,
-      ]);
-    }
+      ])
+    ),
+  ];
+  for (const [key, anchor, goal] of keys) {
+    if (!tally.times[anchor] || !tally.times[key]) continue;
+    const mine = tally.median(key);
+    const theirs = tally.median(anchor);
+    rows.push([
+      key,
+      ms(mine),
+      `${anchor} ${ms(theirs)}`,
+      `${(theirs / mine).toFixed(2)}×`,
+      `${tally.pairedRatio(anchor, key).toFixed(2)}×`,
+      goal,
+    ]);
   }
   const widths = rows[0].map((_, i) =>
     Math.max(...rows.map((r) => r[i].length))
@@ -435,9 +483,9 @@ function report(tally: Tally, names: string[]): void {
     const phases = medianPhases(samples, CP_PHASES);
     console.log(
       `${label.padEnd(18)} ` +
-        CP_PHASES.map((p) => `${p.key} ${ms(phases[p.key] ?? NaN)}`).join(
-          ", ",
-        ) + `; total ${ms(phases.total)}`,
+        CP_PHASES.filter((p) => phases[p.key] !== undefined)
+          .map((p) => `${p.key} ${ms(phases[p.key])}`).join(", ") +
+        `; total ${ms(phases.total)}`,
     );
   }
 }
