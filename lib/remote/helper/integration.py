@@ -6,18 +6,26 @@ import os
 
 from files import ensure_private_dir, write_private_file
 
+# bash runs the prompt's markers as one command, which expands "$?" before it runs, so that it reports the status
+# of the command before. A function call costs bash about as much as the rest of a `true` (it was a third of a run's
+# cost to bash): the function that keeps the status ($?) for what follows of the user's own PROMPT_COMMAND is called
+# only when there is such a rest in a string; each part of an array one sees the status anyway.
 BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
-__sessh_precmd() {
-  local s=$? d=$PWD; [[ $d != *$'\a'* ]] || d=
-  printf '\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007' "${#d}" "$d" "$!" "$s"; return "$s"
-}
+__sessh_marks='printf '\''\033]6973;W;%s;%s\007\033]6973;B;%s\007\033]6973;P;%s\007'\'' "${#PWD}" "${PWD/*$'\''\a'\''*}" "$!" "$?"'
+__sessh_precmd() { eval "$__sessh_marks; return $?"; }
 [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
-  PROMPT_COMMAND=(__sessh_precmd "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
+  PROMPT_COMMAND=("$__sessh_marks" "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
 else
-  PROMPT_COMMAND="__sessh_precmd"$'\n'"${PROMPT_COMMAND/"${SESSH_BOOT-}"/:}"
+  __sessh_rest=${PROMPT_COMMAND/"${SESSH_BOOT-}"/:}
+  if [[ -z $__sessh_rest || $__sessh_rest == : ]]; then
+    PROMPT_COMMAND=$__sessh_marks
+  else
+    PROMPT_COMMAND="__sessh_precmd"$'\n'"$__sessh_rest"
+  fi
+  unset __sessh_rest
 fi
 export -n PROMPT_COMMAND
 PS0=$'\033]6973;C\007'"${PS0-}"
