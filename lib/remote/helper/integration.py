@@ -6,10 +6,11 @@ import os
 
 from files import ensure_private_dir, write_private_file
 
-# bash runs the prompt's markers as one command, which expands "$?" before it runs, so that it reports the status
-# of the command before. A function call costs bash about as much as the rest of a `true` (it was a third of a run's
-# cost to bash): the function that keeps the status ($?) for what follows of the user's own PROMPT_COMMAND is called
-# only when there is such a rest in a string; each part of an array one sees the status anyway.
+# bash's prompt runs the markers as one command (__sessh_marks), whose "$?" expands to the status of the command
+# before. A function call cost bash as much as the rest of a `true` does (a shell's CPU per run of `true`, ten side by
+# side: 110 -> 89 us), so __sessh_precmd, which hands the status on to the rest of a user's PROMPT_COMMAND string, is
+# put in front only when there is such a rest; each part of an array sees the status anyway. In it, eval's argument
+# expands "$?" before eval runs, so that the markers and its return both see the command's status.
 BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
