@@ -1,6 +1,8 @@
 """Unit tests of integration.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from integration import BASH_INTEGRATION, POSIX_INTEGRATION, ZSH_HOOKS, is_typeable, shell_kind  # noqa: E402
+from integration import (BASH_INTEGRATION, POSIX_INTEGRATION, ZSH_HOOKS, integration_env, is_typeable,  # noqa: E402
+    shell_kind)
 from markers import MarkerScanner, reported_cwd  # noqa: E402
 
 class TypeableTest(unittest.TestCase):
@@ -84,6 +87,51 @@ class WorkingDirectoryTest(unittest.TestCase):
                                      capture_output=True, timeout=10).stdout
                 clean, markers = MarkerScanner().feed(out)
                 self.assertIn("B;%d" % int(clean.split()[0]), [p for _, p in markers])
+
+
+@unittest.skipUnless(shutil.which("bash"), "no bash")
+class BashPromptTest(unittest.TestCase):
+    """An interactive bash that loads the integration as a session's does, at its first prompt, beside what the
+    user's startup file put in PROMPT_COMMAND: the prompt's markers and the user's own commands each see the
+    status of the command before."""
+    USER_PARTS = {"none": "", "string": 'PROMPT_COMMAND=\'echo "user saw $?"; \'"$PROMPT_COMMAND"',
+                  "array": 'PROMPT_COMMAND=("$PROMPT_COMMAND" \'echo "user saw $?"\')'}
+
+    def prompt_after(self, rc, command):
+        with tempfile.TemporaryDirectory() as top:
+            script, rcfile = os.path.join(top, "bash.sh"), os.path.join(top, "rc")
+            with open(script, "w") as f:
+                f.write(BASH_INTEGRATION)
+            with open(rcfile, "w") as f:
+                f.write("PS1='$ '\n%s\n" % rc)
+            env = dict(PATH=os.environ["PATH"], HOME=top, TERM="dumb", SESSH_BIN=top,
+                       **integration_env("bash", {"bash": script}, {}))
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execve(shutil.which("bash"), ["bash", "--rcfile", rcfile, "-i"], env)
+            try:
+                self.read_prompt(fd)
+                os.write(fd, command + b"\r")
+                return MarkerScanner().feed(self.read_prompt(fd))
+            finally:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+
+    def read_prompt(self, fd):
+        """What the shell prints until its prompt, after the markers that end a command."""
+        out = b""
+        while b"\x1b]6973;P;" not in out or not out.endswith(b"$ "):
+            ready = select.select([fd], [], [], 10)[0]
+            self.assertTrue(ready, "no prompt after %r" % out)
+            out += os.read(fd, 4096)
+        return out
+
+    def test_the_markers_and_the_users_prompt_command_see_the_commands_status(self):
+        for case, rc in self.USER_PARTS.items():
+            with self.subTest(case=case):
+                clean, markers = self.prompt_after(rc, b"(exit 7)")
+                self.assertEqual([p for _, p in markers if p.startswith("P;")], ["P;7"])
+                self.assertEqual(b"user saw 7" in clean, case != "none", clean)
 
 
 if __name__ == "__main__":
