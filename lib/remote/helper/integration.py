@@ -10,7 +10,9 @@ from files import ensure_private_dir, write_private_file
 # before. A function call cost bash as much as the rest of a `true` does (a shell's CPU per run of `true`, ten side by
 # side: 110 -> 89 us), so __sessh_precmd, which hands the status on to the rest of a user's PROMPT_COMMAND string, is
 # put in front only when there is such a rest; each part of an array sees the status anyway. In it, eval's argument
-# expands "$?" before eval runs, so that the markers and its return both see the command's status.
+# expands "$?" before eval runs, so that the markers and its return both see the command's status. In such a rest the
+# boot's own entry, which must leave a command in its place (`; cmd` alone is no command line), hands the status on
+# to what the user appended after it (`:` would leave them 0).
 BASH_INTEGRATION = r"""
 if [[ -z "${__sessh_installed-}" ]]; then
 __sessh_installed=1
@@ -20,13 +22,14 @@ __sessh_precmd() { eval "$__sessh_marks; return $?"; }
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
   PROMPT_COMMAND=("$__sessh_marks" "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
 else
-  __sessh_rest=${PROMPT_COMMAND/"${SESSH_BOOT-}"/:}
-  if [[ -z $__sessh_rest || $__sessh_rest == : ]]; then
+  if [[ -z $PROMPT_COMMAND || $PROMPT_COMMAND == "${SESSH_BOOT-}" ]]; then
     PROMPT_COMMAND=$__sessh_marks
   else
-    PROMPT_COMMAND="__sessh_precmd"$'\n'"$__sessh_rest"
+    __sessh_pass() { return "$1"; }
+    __sessh_stand='__sessh_pass "$?"'
+    PROMPT_COMMAND="__sessh_precmd"$'\n'"${PROMPT_COMMAND/"${SESSH_BOOT-}"/$__sessh_stand}"
+    unset __sessh_stand
   fi
-  unset __sessh_rest
 fi
 export -n PROMPT_COMMAND
 PS0=$'\033]6973;C\007'"${PS0-}"

@@ -95,6 +95,7 @@ class BashPromptTest(unittest.TestCase):
     user's startup file put in PROMPT_COMMAND: the prompt's markers and the user's own commands each see the
     status of the command before."""
     USER_PARTS = {"none": "", "string": 'PROMPT_COMMAND=\'echo "user saw $?"; \'"$PROMPT_COMMAND"',
+                  "appended": 'PROMPT_COMMAND="$PROMPT_COMMAND"\'; echo "user saw $?"\'',
                   "array": 'PROMPT_COMMAND=("$PROMPT_COMMAND" \'echo "user saw $?"\')'}
 
     def prompt_after(self, rc, command):
