@@ -305,6 +305,10 @@ async function exchange(
         // writes. The old buffer holds this chunk until it is written.
         if (n === buffer.length && n < LARGEST_READ) {
           buffer = new Uint8Array(LARGEST_READ);
+          // Loaded here, not with this module: only a flood needs it.
+          import("../transport/pipe_size.ts").then((pipes) =>
+            pipes.widenStdout()
+          ).catch(() => {});
         }
       }
       for (const record of reader.push(chunk)) {
