@@ -281,6 +281,8 @@ export function startSessh(
  * waits past it. `await using` kills what is left of it.
  */
 export interface UnreadSessh extends AsyncDisposable {
+  /** Its process id. */
+  pid: number;
   /** Its first bytes: it has its output, and the reader stops there. */
   first(): Promise<Uint8Array>;
   /**
@@ -342,6 +344,7 @@ export function startUnread(
   const stderr = new Response(child.stderr).text();
   const read = async () => (await reader.read()).value;
   return {
+    pid: child.pid,
     async first() {
       const value = await read();
       assert.ok(value, "no output");

@@ -1,7 +1,8 @@
 /**
  * A bridge's output pipes widen at its first flood, not when it opens: a
  * user's wide pipes are few (16 per process), and an agent's idle bridges
- * would otherwise hold them all, leaving a later flood a narrow pipe.
+ * would otherwise hold them all, leaving a later flood a narrow pipe. The
+ * command line's stdout, a pipe of its own, widens at its first flood too.
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
@@ -58,7 +59,7 @@ async function widened(sshd: TestSshd) {
 
 Deno.test({
   name:
-    "a follow's flood widens its bridge's output pipes on both ends, and calls before it leave them as they were",
+    "a follow's flood widens its bridge's output pipes on both ends and the command line's stdout, and calls before it leave them as they were",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using sshd = await startSshd();
@@ -90,5 +91,7 @@ Deno.test({
     // Measured while the follow still holds its bridge.
     const after = await widened(sshd);
     assert.deepEqual(after, { local: true, daemon: true });
+    // The command line writes the flood to a pipe of its own, widened too.
+    assert.equal((await pipeSizes(follow.pid))["1"], PIPE_SIZE);
   },
 });

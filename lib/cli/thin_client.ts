@@ -95,6 +95,13 @@ const FIRST_READ = 64 * 1024;
 const LARGEST_READ = 1 << 20;
 
 /**
+ * Output printed before stdout, when a pipe, is widened (`widenStdout()`):
+ * loading the module and the C library cost a call 2 ms of CPU, which a
+ * follow of 1 MB would pay for nothing.
+ */
+const WIDEN_AFTER = 2 << 20;
+
+/**
  * Runs the call through the local agent, or declines.
  *
  * @param args Arguments after the program name.
@@ -289,6 +296,7 @@ async function exchange(
   if (follow) Deno.addSignalListener("SIGINT", interrupt);
   let buffer = new Uint8Array(FIRST_READ);
   let chunk: Uint8Array | null = start;
+  let printed = 0;
   let heard = false;
   try {
     while (true) {
@@ -328,6 +336,15 @@ async function exchange(
           continue;
         }
         const out = record.kind === RECORD.stdout ? Deno.stdout : Deno.stderr;
+        if (out === Deno.stdout && printed < WIDEN_AFTER) {
+          printed += record.bytes.length;
+          if (printed >= WIDEN_AFTER) {
+            // Loaded here, not with this module: only a flood needs it.
+            import("../transport/pipe_size.ts").then((pipes) =>
+              pipes.widenStdout()
+            ).catch(() => {});
+          }
+        }
         const writing = performance.now();
         try {
           writeSync(out, record.bytes);

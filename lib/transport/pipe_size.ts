@@ -23,6 +23,7 @@ export const PIPE_SIZE = 1 << 20;
 export const WIDE_PIPES_MAX = 16;
 
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 
 type Fcntl = (fd: number, command: number, value: number) => Promise<number>;
 
@@ -89,4 +90,35 @@ export async function widenChildOutput(
   }
   child.status.finally(() => widePipes--).catch(() => {});
   return true;
+}
+
+/**
+ * Widens this process's stdout to {@linkcode PIPE_SIZE} when it is a pipe
+ * narrower than that. The command line writes a flood there (a follow's)
+ * as the agent sends it, a MiB at a time: through a pipe of 64 KiB each
+ * write waited on the reader sixteen times, and the command line read
+ * nothing from the agent meanwhile. It is one pipe, the process's own, so
+ * it takes no share of {@linkcode WIDE_PIPES_MAX}; a pipe already wider
+ * (or a terminal, a file) is left as it is.
+ *
+ * @returns Whether the pipe was widened.
+ *
+ * @example
+ * ```ts ignore
+ * import { widenStdout } from "./pipe_size.ts";
+ * await widenStdout(); // true when stdout is a pipe of 64 KiB, on Linux
+ * ```
+ */
+export async function widenStdout(): Promise<boolean> {
+  let target;
+  try {
+    target = Deno.readLinkSync("/proc/self/fd/1");
+  } catch {
+    return false;
+  }
+  const call = target.startsWith("pipe:") ? loadFcntl() : null;
+  if (!call) return false;
+  const size = await call(1, F_GETPIPE_SZ, 0).catch(() => -1);
+  if (size < 0 || size >= PIPE_SIZE) return false;
+  return await call(1, F_SETPIPE_SZ, PIPE_SIZE).catch(() => -1) >= PIPE_SIZE;
 }

@@ -1,13 +1,16 @@
 """A connection as the daemon sees it: replies and events out, and what an "output" watcher has been sent."""
 
-from framing import frame
+from framing import frame, frame_head
 from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER, READ_CHUNK, WATCH_CHUNK
 
 class Client:
     """One connection: requests in; replies and events out, the small ones of a turn in one write given a loop."""
 
-    def __init__(self, writer, closers=(), loop=None, full=None):
+    def __init__(self, writer, closers=(), loop=None, full=None, pipe=False):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
+        # pipe: the writer's transport is a pipe's, which copies what it cannot write at once (in every Python); a
+        # socket's keeps the bytes it was given from 3.12 on, so a view of a session's buffer must not go to it.
+        self.pipe = pipe
         self.loop, self.out = loop, []
         self.closers = closers  # what else to close with the connection: a handed-over channel's read side
         self.full = full  # called once, when a write first leaves bytes queued: a handed-over channel widens its pipe
@@ -26,6 +29,17 @@ class Client:
             return self.out.append(data)
         self.flush()
         if not self.writer.is_closing():
+            self.write(data)
+
+    def send_bulk(self, obj, key, data):
+        """`send` of `obj` with `data` (a view of a session's buffer) under `key`: from READ_CHUNK on, to a pipe, the
+        frame's head is written and then `data` from where it lies, one copy of a flood's every byte fewer (the
+        transport copies what the pipe does not take at once); else it goes packed in one frame, as `send` sends it."""
+        if len(data) < READ_CHUNK or not self.pipe:
+            return self.send(dict(obj, **{key: data}))
+        self.flush()
+        if not self.writer.is_closing():
+            self.write(frame_head(obj, key, data))
             self.write(data)
 
     def flush(self):

@@ -7,6 +7,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import Client  # noqa: E402
+from protocol import READ_CHUNK  # noqa: E402
 from testing import FakeLoop, FakeWriter  # noqa: E402
 
 
@@ -43,6 +44,26 @@ class ClientTest(unittest.TestCase):
         loop.run_scheduled()  # the flush it had scheduled finds nothing left
         self.assertEqual(writer.writes, 2)
 
+    def test_bulk_output_to_a_pipe_goes_as_its_head_then_the_view_itself_after_the_frames_queued_before_it(self):
+        writer, loop = FakeWriter(), FakeLoop()
+        client = Client(writer, loop=loop, pipe=True)
+        client.reply(1)
+        buffer = bytearray(b"x" * READ_CHUNK)
+        with memoryview(buffer) as view:
+            client.send_bulk({"ev": "output", "name": "s"}, "data", view)
+            self.assertIs(writer.last, view)  # not a copy of it
+        self.assertEqual(writer.writes, 3)
+        self.assertEqual(writer.drained(), [{"id": 1, "ok": True},
+                                            {"ev": "output", "name": "s", "data": bytes(buffer)}])
+
+    def test_smaller_bulk_output_and_any_to_a_socket_go_packed_in_one_frame_as_send_sends_it(self):
+        for size, pipe in ((READ_CHUNK - 1, True), (READ_CHUNK, False)):
+            writer, loop = FakeWriter(), FakeLoop()
+            client = Client(writer, loop=loop, pipe=pipe)
+            with memoryview(bytearray(b"y" * size)) as view:
+                client.send_bulk({"ev": "output", "name": "s"}, "data", view)
+            self.assertEqual((writer.writes, type(writer.last)), (1, bytearray))
+            self.assertEqual(writer.drained(), [{"ev": "output", "name": "s", "data": b"y" * size}])
 
 if __name__ == "__main__":
     unittest.main()

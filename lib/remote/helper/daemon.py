@@ -254,7 +254,7 @@ class Daemon(Terminal):
             try:
                 wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
                                                                         os.fdopen(fds[1], "wb", 0))
-                client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (), self.loop, widen)
+                client = Client(asyncio.StreamWriter(wtransport, wproto, None, self.loop), (), self.loop, widen, pipe=True)
                 inbound = Inbound(client, self.handle_frame, lambda: ended.done() or ended.set_result(None),
                                   self.keep)
                 rtransport = (await self.loop.connect_read_pipe(lambda: inbound, os.fdopen(fds[0], "rb", 0)))[0]

@@ -166,6 +166,19 @@ def frame(obj):
     out[:4] = struct.pack(">I", len(out) - 4)
     return out
 
+def frame_head(obj, key, data):
+    """The frame of `obj` with `data` under `key`, last, but for `data` itself: written before it, a MiB of output
+    goes out from where it lies rather than copied into a frame first."""
+    out = bytearray(4)
+    _pack_header(out, len(obj) + 1, 0x80, 15, (None, 0xDE, 0xDF))
+    for item in obj.items():
+        _pack(item[0], out)
+        _pack(item[1], out)
+    _pack(key, out)
+    _pack_header(out, len(data), None, 0, (0xC4, 0xC5, 0xC6))
+    out[:4] = struct.pack(">I", len(out) - 4 + len(data))
+    return out
+
 def split_frames(buf):
     """Take the complete frames off the front of `buf` (a bytearray)."""
     frames = []

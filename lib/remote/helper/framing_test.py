@@ -6,7 +6,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from framing import frame, pack, split_frames, unpack  # noqa: E402
+from framing import frame, frame_head, pack, split_frames, unpack  # noqa: E402
 
 class MsgpackTest(unittest.TestCase):
     def test_round_trips_every_supported_type(self):
@@ -47,6 +47,12 @@ class MsgpackTest(unittest.TestCase):
         self.assertEqual(pack("a" * 32)[:2], b"\xd9\x20")
         self.assertEqual(pack(b"x"), b"\xc4\x01x")
         self.assertEqual(pack(1.5), b"\xcb\x3f\xf8" + b"\x00" * 6)
+
+    def test_a_frame_head_and_its_data_are_the_frame(self):
+        for size in (0, 255, 256, 65535, 65536, 70000):
+            data = memoryview(bytes(range(256)) * (size // 256 + 1))[:size]
+            obj = {"ev": "output", "name": "s", "offset": 1 << 40}
+            self.assertEqual(frame_head(obj, "data", data) + data, frame(dict(obj, data=data)))
 
     def test_split_frames_across_chunks_and_limit(self):
         buf = bytearray(frame({"a": 1}) + frame({"b": 2})[:3])

@@ -90,8 +90,8 @@ class Terminal:
                 feed.sent = session.base
                 continue
             stop = min(session.end, feed.sent + feed.part())
-            with session.view(feed.sent, stop) as data:  # packed into the frame at once: one copy, not two
-                client.send({"ev": "output", "name": session.name, "offset": feed.sent, "data": data})
+            with session.view(feed.sent, stop) as data:  # written or copied before the view is released
+                client.send_bulk({"ev": "output", "name": session.name, "offset": feed.sent}, "data", data)
             feed.sent = stop
 
     def feed_attached(self, session, final=False):

@@ -24,6 +24,7 @@ class FakeWriter:
 
     def __init__(self):
         self.transport, self.frames, self.writes = FakeTransport(), [], 0
+        self.last, self.partial = None, bytearray()  # the object last written; the bytes of a frame begun
 
     def is_closing(self):
         return False
@@ -31,7 +32,9 @@ class FakeWriter:
     def write(self, data):
         self.transport.queued += len(data)
         self.writes += 1
-        self.frames += map(unpack, split_frames(bytearray(data)))
+        self.last = data
+        self.partial += data
+        self.frames += map(unpack, split_frames(self.partial))
 
     async def drain(self):
         pass
