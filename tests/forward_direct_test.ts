@@ -204,7 +204,7 @@ Deno.test("forward without a ControlMaster: the agent holds a -L forward, lists 
     ]);
     assert.equal(set.code, 2, JSON.stringify(set.json));
     const error = set.json.error as Json;
-    assert.equal(error.code, "ssh_failed");
+    assert.equal(error.code, "forward_refused");
     assert.match(
       String(error.message),
       /^Cannot forward -L .* ssh exited 255 \(.*Address already in use/,

@@ -132,7 +132,7 @@ export class HeldForwards {
         `Cannot forward -${forward.kind} ${forward.spec} to ${
           JSON.stringify(dest.display)
         }: ${held.died}`,
-        "ssh_failed",
+        "forward_refused",
       );
     }
     return this.list(key);

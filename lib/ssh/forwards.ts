@@ -215,7 +215,7 @@ async function applyForward(
       } -${forward.kind} ${forward.spec}: ${
         stderr || `ssh exited ${result.code}`
       }`,
-      "ssh_failed",
+      "forward_refused",
     );
   }
 }
