@@ -140,7 +140,7 @@ function windowsDir(
   }
   return {
     problem:
-      "Neither LOCALAPPDATA nor TEMP names a directory; set SESSH_CONTROL_DIR to a private directory",
+      "None of LOCALAPPDATA, TEMP and TMP names a directory; set SESSH_CONTROL_DIR to a private directory",
   };
 }
 

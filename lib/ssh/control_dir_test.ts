@@ -243,7 +243,7 @@ Deno.test("chooseControlDir() refuses what it cannot use on Windows", () => {
   );
   assert.throws(
     () => chooseControlDir({ os: "windows", uid: null, env: {} }),
-    /^UsageError: Neither LOCALAPPDATA nor TEMP names a directory; set SESSH_CONTROL_DIR/,
+    /^UsageError: None of LOCALAPPDATA, TEMP and TMP names a directory; set SESSH_CONTROL_DIR/,
   );
 });
 
