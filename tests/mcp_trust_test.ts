@@ -396,3 +396,49 @@ Deno.test("sessh mcp refuses a bad --profiles file, --confirm or --audit path be
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sessh mcp runs each call once, and stops waiting on a run the client cancels", async () => {
+  await using sshd = await startSshd();
+  const audit = `${sshd.dir}/cancel.jsonl`;
+  await using mcp = await connectMcp(sshd, ["--audit", audit]);
+  const at = { destination: sshd.dest, session: "cancel" };
+  const marks = `${sshd.dir}/marks`;
+  for (let i = 0; i < 3; i++) {
+    const marked = await call(mcp, "run", {
+      ...at,
+      command: `echo ${i} >> ${marks}`,
+    });
+    assert.equal(marked.exit_code, 0, marked.error);
+  }
+  assert.equal(Deno.readTextFileSync(marks), "0\n1\n2\n");
+
+  const cancel = new AbortController();
+  const long = mcp.callTool(
+    { name: "run", arguments: { ...at, command: "sleep 60" } },
+    undefined,
+    { signal: cancel.signal, timeout: 120_000 },
+  );
+  long.catch(() => {});
+  const until = Date.now() + 30_000;
+  const running = async () =>
+    ((await call(mcp, "status", at)).session as { running: unknown }).running;
+  while (!await running()) {
+    assert.ok(Date.now() < until, "the sleep never started");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  cancel.abort();
+  // The server ends the call, and logs it, while the command runs on.
+  const logged = () =>
+    auditLines(audit).some((line) =>
+      (line.arguments as { command: string }).command === "sleep 60"
+    );
+  while (!logged()) {
+    assert.ok(Date.now() < until, "the cancelled run was never logged");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(await running(), "the sleep ended before its call was given up");
+  assert.equal(
+    (await call(mcp, "keys", { ...at, keys: ["C-c"] })).error,
+    undefined,
+  );
+});
