@@ -264,6 +264,30 @@ Deno.test("sessh mcp serves the sessions as tools", async (t) => {
     },
   );
 
+  await t.step("screen says when a full-screen program holds it", async () => {
+    await run("send", {
+      text:
+        "printf '\\033[?1049h%s' full-$((6*7)); read; printf '\\033[?1049l'",
+      enter: true,
+    });
+    assert.equal(
+      (await run("wait", { for: "full-42", timeout_seconds: 20 })).met,
+      true,
+    );
+    const full = await run("screen", {});
+    assert.equal(full.alt_screen, true, JSON.stringify(full));
+    assert.equal(
+      (full.lines as string[])[full.cursor_row as number],
+      "full-42",
+    );
+    await run("send", { text: "", enter: true });
+    assert.equal(
+      (await run("wait", { done: true, timeout_seconds: 20 })).exit_code,
+      0,
+    );
+    assert.equal((await run("screen", {})).alt_screen, false);
+  });
+
   await t.step("a REPL driven with send and wait", async () => {
     const sent = await run("send", { text: "python3 -q", enter: true });
     assert.ok(Number(sent.bytes) > 0, sent.error);

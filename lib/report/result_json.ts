@@ -178,5 +178,6 @@ export function screenJson(screen: ScreenResult): JsonOf<typeof SCREEN_RESULT> {
     cursor_col: screen.cursor.col,
     cols: screen.cols,
     rows: screen.rows,
+    alt_screen: screen.altScreen,
   };
 }

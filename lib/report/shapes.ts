@@ -139,6 +139,7 @@ export const SCREEN_RESULT = {
   cursor_col: "number",
   cols: "number",
   rows: "number",
+  alt_screen: "boolean",
 } as const satisfies Shape;
 
 /** The MCP `send` tool's result: the bytes typed. */
