@@ -1,16 +1,23 @@
 """A connection as the daemon sees it: replies and events out, and what an "output" watcher has been sent."""
 
+import sys
+
 from framing import frame, frame_head
 from protocol import ATTACH_HIGH_WATER, ATTACH_LOW_WATER, READ_CHUNK, WATCH_CHUNK
+
+# The Pythons whose pipe transport is known to copy what it cannot write at once (3.8 to 3.13; client_test's
+# PipeTransportTest checks the one the tests run on). A later one gets packed frames until checked: a transport that
+# kept a view would stop the session's buffer from growing (BufferError) or send what overwrote it.
+VIEWS_COPIED = sys.version_info < (3, 14)
 
 class Client:
     """One connection: requests in; replies and events out, the small ones of a turn in one write given a loop."""
 
     def __init__(self, writer, closers=(), loop=None, full=None, pipe=False):
         self.writer, self.agent = writer, None  # agent: the ssh agent socket forwarded to this client's bridge
-        # pipe: the writer's transport is a pipe's, which copies what it cannot write at once (in every Python); a
+        # pipe: the writer's transport is a pipe's, which copies what it cannot write at once (VIEWS_COPIED); a
         # socket's keeps the bytes it was given from 3.12 on, so a view of a session's buffer must not go to it.
-        self.pipe = pipe
+        self.pipe = pipe and VIEWS_COPIED
         self.loop, self.out = loop, []
         self.closers = closers  # what else to close with the connection: a handed-over channel's read side
         self.full = full  # called once, when a write first leaves bytes queued: a handed-over channel widens its pipe

@@ -1,5 +1,6 @@
 """Unit tests of client.py: python3 -m unittest discover -s lib/remote/helper -p '*_test.py'."""
 
+import asyncio
 import os
 import sys
 import unittest
@@ -64,6 +65,38 @@ class ClientTest(unittest.TestCase):
                 client.send_bulk({"ev": "output", "name": "s"}, "data", view)
             self.assertEqual((writer.writes, type(writer.last)), (1, bytearray))
             self.assertEqual(writer.drained(), [{"ev": "output", "name": "s", "data": b"y" * size}])
+
+class PipeTransportTest(unittest.TestCase):
+    def test_a_pipe_transport_copies_what_it_cannot_write_at_once_so_a_written_view_may_change(self):
+        """send_bulk's premise (client.py), on the Python running the tests: a view of a session's buffer written to a
+        pipe's transport is copied as far as the pipe does not take it, so the buffer may take more output, or drop
+        old, once the write returns. A transport that kept the view would fail here."""
+        async def main():
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(read_fd, False)
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(write_fd, "wb", 0))
+            sent = bytes(range(256)) * (4 * READ_CHUNK // 256)  # four times what a default pipe holds
+            buffer = bytearray(sent)
+            with memoryview(buffer) as view:
+                transport.write(view)
+            self.assertGreater(transport.get_write_buffer_size(), 0)  # queued: the pipe took only a part
+            buffer[:] = b"\0" * len(buffer)  # overwritten in place
+            buffer += b"more"  # and resized, which a view still held would refuse
+            del buffer[:READ_CHUNK]
+            received = bytearray()
+            while len(received) < len(sent):
+                await asyncio.sleep(0)
+                try:
+                    received += os.read(read_fd, 1 << 20)
+                except BlockingIOError:
+                    pass
+            transport.close()
+            os.close(read_fd)
+            return bytes(received)
+        read = asyncio.run(asyncio.wait_for(main(), 10))
+        self.assertEqual(read, bytes(range(256)) * (4 * READ_CHUNK // 256))
+
 
 if __name__ == "__main__":
     unittest.main()
