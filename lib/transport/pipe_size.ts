@@ -31,6 +31,15 @@ type Fcntl = (fd: number, command: number, value: number) => Promise<number>;
 let fcntl: Fcntl | null | undefined;
 let widePipes = 0;
 
+/** Where a `/proc` descriptor link points, or null without one. */
+function linkTarget(path: string): string | null {
+  try {
+    return Deno.readLinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
 function loadFcntl(): Fcntl | null {
   if (fcntl !== undefined) return fcntl;
   fcntl = openLibc({
@@ -65,19 +74,14 @@ export async function widenChildOutput(
 ): Promise<boolean> {
   const call = loadFcntl();
   if (!call || widePipes >= WIDE_PIPES_MAX) return false;
-  const link = (path: string) => {
-    try {
-      return Deno.readLinkSync(path);
-    } catch {
-      return null;
-    }
-  };
-  const pipe = link(`/proc/${child.pid}/fd/1`);
+  const pipe = linkTarget(`/proc/${child.pid}/fd/1`);
   if (!pipe?.startsWith("pipe:")) return false;
   let fd = -1;
   try {
     for (const entry of Deno.readDirSync("/proc/self/fd")) {
-      if (link(`/proc/self/fd/${entry.name}`) === pipe) fd = Number(entry.name);
+      if (linkTarget(`/proc/self/fd/${entry.name}`) === pipe) {
+        fd = Number(entry.name);
+      }
     }
   } catch {
     // No /proc: the pipe keeps its size.
@@ -110,13 +114,9 @@ export async function widenChildOutput(
  * ```
  */
 export async function widenStdout(): Promise<boolean> {
-  let target;
-  try {
-    target = Deno.readLinkSync("/proc/self/fd/1");
-  } catch {
-    return false;
-  }
-  const call = target.startsWith("pipe:") ? loadFcntl() : null;
+  const call = linkTarget("/proc/self/fd/1")?.startsWith("pipe:")
+    ? loadFcntl()
+    : null;
   if (!call) return false;
   const size = await call(1, F_GETPIPE_SZ, 0).catch(() => -1);
   if (size < 0 || size >= PIPE_SIZE) return false;
