@@ -21,15 +21,13 @@ __sessh_precmd() { eval "$__sessh_marks; return $?"; }
 [[ ":$PATH:" == *":$SESSH_BIN:"* ]] || PATH="$SESSH_BIN:$PATH"
 if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
   PROMPT_COMMAND=("$__sessh_marks" "${PROMPT_COMMAND[@]/"${SESSH_BOOT-}"/:}")
+elif [[ -z $PROMPT_COMMAND || $PROMPT_COMMAND == "${SESSH_BOOT-}" ]]; then
+  PROMPT_COMMAND=$__sessh_marks
 else
-  if [[ -z $PROMPT_COMMAND || $PROMPT_COMMAND == "${SESSH_BOOT-}" ]]; then
-    PROMPT_COMMAND=$__sessh_marks
-  else
-    __sessh_pass() { return "$1"; }
-    __sessh_stand='__sessh_pass "$?"'
-    PROMPT_COMMAND="__sessh_precmd"$'\n'"${PROMPT_COMMAND/"${SESSH_BOOT-}"/$__sessh_stand}"
-    unset __sessh_stand
-  fi
+  __sessh_pass() { return "$1"; }
+  __sessh_stand='__sessh_pass "$?"'
+  PROMPT_COMMAND="__sessh_precmd"$'\n'"${PROMPT_COMMAND/"${SESSH_BOOT-}"/$__sessh_stand}"
+  unset __sessh_stand
 fi
 export -n PROMPT_COMMAND
 PS0=$'\033]6973;C\007'"${PS0-}"
