@@ -61,6 +61,7 @@ import { FLEET_HOSTS, startFleetBench } from "./_fleet.ts";
 import { publishedCases } from "./_published.ts";
 import { roundOrder } from "./_order.ts";
 import { startRoundTrip } from "./_round_trip.ts";
+import { startStdioHop } from "./_stdio_hop.ts";
 import { CpuTally, processCpuMs } from "./_process_cpu.ts";
 
 /** One thing to time. */
@@ -756,6 +757,13 @@ async function bench(
     label: "one byte to an echo server and back, through the same relay",
     once: () => link.once(),
   });
+  // The stdio hop under the MCP server, right before its bare client's run.
+  await using hop = await startStdioHop(STEP_TIMEOUT_MS);
+  cases.splice(cases.findIndex((c) => c.key === "mcp-run-raw"), 0, {
+    key: "stdio-hop",
+    label: "a line through a second Deno process's stdin and stdout",
+    once: () => hop.once(),
+  });
   // The package as JSR would serve it, beside the bundle (issue 21).
   progress("staging and serving the published package");
   await using published = await publishedCases(host, SESSION, STEP_TIMEOUT_MS);
@@ -835,6 +843,17 @@ async function bench(
       key: "mcp-run-over-library",
       label: 'sessh mcp: run "true" beyond the library\'s session.run',
       value: median("mcp-run") - median("library-run"),
+      unit: "ms",
+    },
+    {
+      // What is the server's own (the SDK's dispatch and checks, the
+      // tool): the bare client's call less the library's run and the hop
+      // any Deno server on stdio pays, each timed in the same rounds.
+      key: "mcp-run-own",
+      label:
+        'sessh mcp: run "true", bare client, beyond library run + stdio hop',
+      value: median("mcp-run-raw") - median("library-run") -
+        median("stdio-hop"),
       unit: "ms",
     },
     {
