@@ -21,7 +21,8 @@ export const cp = verbCommand<CpFlags, [string, string, string | undefined]>({
     via: {
       kind: "enum",
       values: ["sftp", "helper"],
-      brief: "default sftp (the daemon where the host has none)",
+      brief:
+        "default sftp; the daemon for a file of up to 8 MiB, or a host without sftp",
       optional: true,
     },
   },
