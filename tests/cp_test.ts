@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { assertTouchesNoTimers, sessh, sesshJson } from "./_cli.ts";
+import { DAEMON_COPY_MAX } from "../lib/cli/verbs/cp_sftp.ts";
 
 async function sha256(path: string): Promise<string> {
   const data = await Deno.readFile(path);
@@ -354,7 +355,8 @@ Deno.test("cp moves 100 MB both ways byte for byte, with sftp and through the da
 Deno.test("cp on a host without the sftp subsystem copies through the daemon, and says so", async () => {
   await using sshd = await startSshd({ sftp: false });
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
-  await randomFile(`${dir}/a.bin`, 5 << 20);
+  // Larger than the daemon carries by choice: sftp is tried first.
+  await randomFile(`${dir}/a.bin`, DAEMON_COPY_MAX + (1 << 20));
   const up = await sesshJson(sshd, [
     "cp",
     `${dir}/a.bin`,
@@ -388,6 +390,54 @@ Deno.test("cp on a host without the sftp subsystem copies through the daemon, an
   assert.match(
     failure(forced).message,
     /offers no sftp subsystem.*--via helper/,
+  );
+});
+
+Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is asked for, and a larger one or one of no size with sftp", async () => {
+  await using sshd = await startSshd();
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  const remoteDir = `${sshd.home}/sizes`;
+  await Deno.mkdir(remoteDir);
+  await randomFile(`${dir}/small.bin`, DAEMON_COPY_MAX);
+  await randomFile(`${dir}/large.bin`, DAEMON_COPY_MAX + 1);
+  await Deno.writeFile(`${dir}/empty.bin`, new Uint8Array());
+  // Without a master the daemon carries every file (sftp would connect).
+  const expected = (via: string) => usesControlMaster() ? via : "helper";
+  const cases = [["small", "helper"], ["large", "sftp"], ["empty", "sftp"]];
+  for (const [name, via] of cases) {
+    const here = `${dir}/${name}.bin`;
+    const there = `${remoteDir}/${name}.bin`;
+    const up = await sesshJson(sshd, ["cp", here, `${sshd.dest}:${there}`]);
+    assert.equal(up.code, 0, JSON.stringify(up.json));
+    assert.equal(up.json.via, expected(via), `${name} up`);
+    assert.equal(await sha256(there), await sha256(here));
+    const back = `${dir}/${name}-back.bin`;
+    const down = await sesshJson(sshd, ["cp", `${sshd.dest}:${there}`, back]);
+    assert.equal(down.code, 0, JSON.stringify(down.json));
+    assert.equal(down.json.via, expected(via), `${name} down`);
+    assert.equal(await sha256(back), await sha256(here));
+  }
+  const forced = await sesshJson(sshd, [
+    "cp",
+    "--via",
+    "sftp",
+    `${dir}/small.bin`,
+    `${sshd.dest}:${remoteDir}/forced.bin`,
+  ]);
+  assert.equal(forced.json.via, "sftp");
+  if (!usesControlMaster()) return;
+  // A file the host makes up as it is read says it has no size: only
+  // sftp's reads to its end copy it (this host is the test's own).
+  const made = await sesshJson(sshd, [
+    "cp",
+    `${sshd.dest}:/proc/version`,
+    `${dir}/version`,
+  ]);
+  assert.equal(made.json.via, "sftp");
+  assert.equal(made.json.bytes, (await Deno.readFile("/proc/version")).length);
+  assert.equal(
+    await Deno.readTextFile(`${dir}/version`),
+    await Deno.readTextFile("/proc/version"),
   );
 });
 

@@ -228,8 +228,13 @@ export async function planUpload(
  * Writes the plan's parts on the host, AHEAD at a time: to a part file
  * beside the target, renamed over it by the last request, where the daemon
  * can (else, and for a copy that continues the target, in place).
+ *
+ * @param connection The connection to the daemon.
+ * @param plan What {@linkcode planUpload} made.
+ * @param options Resume, part files, signal, progress.
+ * @returns What was copied.
  */
-async function sendParts(
+export async function sendParts(
   connection: Connection,
   plan: CopyPlan,
   options: FileOptions,
@@ -403,8 +408,16 @@ export async function planDownload(
   return plan;
 }
 
-/** Reads the plan's parts from the host, AHEAD at a time, and writes them here. */
-async function fetchParts(
+/**
+ * Reads the plan's parts from the host, AHEAD at a time, and writes them
+ * here.
+ *
+ * @param connection The connection to the daemon.
+ * @param plan What {@linkcode planDownload} made.
+ * @param options Resume, signal, progress, the allowed directories.
+ * @returns What was copied.
+ */
+export async function fetchParts(
   connection: Connection,
   plan: CopyPlan,
   options: TransferOptions,

@@ -1,7 +1,8 @@
 /**
  * `cp [NAME] SRC DST`: a file to or from the host, in scp's shape (one side
  * `[user@]host:path`), through the destination's ControlMaster: with the
- * host's sftp subsystem, or through the sessh daemon where there is none
+ * host's sftp subsystem, or through the sessh daemon for a file of up to
+ * 8 MiB (`DAEMON_COPY_MAX`) and where there is none
  * (or with `--via helper`, or by default without a master:
  * `SESSH_CONTROL_MASTER=no`, where `--via sftp` makes a connection of its own).
  * `--resume` continues a cut copy when the part at the destination is the
@@ -13,7 +14,7 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { fileViaSftp } from "./cp_sftp.ts";
+import { DAEMON_COPY_MAX, fileViaSftp } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -132,7 +133,7 @@ export async function cpCommand(
       ? "helper"
       : "sftp");
   let notice: string | undefined;
-  let copied: TransferResult | null = null;
+  let copied: TransferResult & { viaDaemon?: boolean } | null = null;
   try {
     if (via === "sftp") {
       copied = await (options.recursive ? treeViaSftp : fileViaSftp)(
@@ -140,7 +141,8 @@ export async function cpCommand(
         direction,
         local.path,
         remotePath,
-        options,
+        // Unless sftp was asked for, a small file goes through the daemon.
+        flags.via ? options : { ...options, daemonUpTo: DAEMON_COPY_MAX },
       )
         .catch((error) => {
           // Only the default falls back; --via sftp asked for sftp.
@@ -150,6 +152,7 @@ export async function cpCommand(
           ) return null;
           throw error;
         });
+      if (copied?.viaDaemon) via = "helper";
       if (copied === null) {
         via = "helper";
         notice =

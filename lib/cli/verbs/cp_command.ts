@@ -21,7 +21,7 @@ export const cp = verbCommand<CpFlags, [string, string, string | undefined]>({
     via: {
       kind: "enum",
       values: ["sftp", "helper"],
-      brief: "default sftp (the daemon where the host has none)",
+      brief: "default sftp; the daemon up to 8 MiB, or without sftp",
       optional: true,
     },
   },

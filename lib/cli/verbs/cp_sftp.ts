@@ -14,9 +14,11 @@ import { onInterrupt } from "../../interrupt.ts";
 import type { SesshClient } from "../../session/client.ts";
 import {
   type CopyPlan,
+  fetchParts,
   openLocal,
   planDownload,
   planUpload,
+  sendParts,
   type TransferResult,
 } from "../../session/files.ts";
 import {
@@ -39,12 +41,34 @@ const COMMIT_TIMEOUT_MS = 30_000;
  */
 const HOLD_TIMEOUT_MS = 1000;
 
+/**
+ * The most a file may have left to copy for the daemon to carry it rather
+ * than sftp, when the user did not choose (`--via`). The daemon is already
+ * connected, where sftp starts a process, a channel and its subsystem
+ * first: on the test host the daemon's copy was the faster one up to about
+ * 16 MiB each way (1 MiB: 44 against 58 ms up, 43 against 59 down; 8 MiB:
+ * 85 / 114 up, 75 / 84 down; 16 MiB even; 32 MiB: sftp 19% faster), and
+ * only sftp keeps pace with scp beyond.
+ */
+export const DAEMON_COPY_MAX = 8 << 20;
+
 /** How a copy through sftp runs. */
 export interface SftpOptions {
   /** Continue a cut copy. */
   resume: boolean;
   /** Called with the bytes at the destination and the total. */
   onProgress?: (copied: number, total: number | null) => void;
+  /**
+   * Have the daemon carry a file with at most this many bytes left to copy
+   * (see {@linkcode DAEMON_COPY_MAX}); unset, sftp carries every file.
+   */
+  daemonUpTo?: number;
+}
+
+/** What a copy through sftp copied, and whether the daemon carried it. */
+export interface SftpResult extends TransferResult {
+  /** The file was small and the daemon carried it (`daemonUpTo`). */
+  viaDaemon?: boolean;
 }
 
 /**
@@ -64,7 +88,7 @@ export async function fileViaSftp(
   localPath: string,
   remotePath: string,
   options: SftpOptions,
-): Promise<TransferResult> {
+): Promise<SftpResult> {
   const files = client.daemon.caps.includes(CAPS.files);
   const partFiles = client.daemon.caps.includes(CAPS.part_files);
   if (!files && options.resume) {
@@ -91,6 +115,17 @@ export async function fileViaSftp(
       resumedFrom: plan.start,
     };
   }
+  // By the same plan, so the choice costs no request. An empty size may be
+  // a file the host makes up as it is read (/proc), which only sftp's reads
+  // to the end copy whole.
+  const rest = plan.total - plan.start;
+  if (files && plan.total > 0 && rest <= (options.daemonUpTo ?? -1)) {
+    const how = { resume: options.resume, onProgress: options.onProgress };
+    const copied = direction === "upload"
+      ? await sendParts(client.connection, plan, { ...how, partFiles })
+      : await fetchParts(client.connection, plan, how);
+    return { ...copied, viaDaemon: true };
+  }
   const run = (batch: string, watched: () => Promise<number>) =>
     watching(options, plan.total, watched, () => sftp(client, batch));
   if (direction === "download") {
@@ -113,7 +148,9 @@ export async function fileViaSftp(
     // Asked for while sftp runs, so that its answer is there by the rename.
     const holding = holdOldTarget(client, out);
     try {
-      if (out.start < plan.total) {
+      // A source of no size may be one the host makes up as it is read
+      // (/proc): sftp reads it to its end.
+      if (out.start < plan.total || plan.total === 0) {
         await flushingInSteps({ file: out.file, total: plan.total }, () =>
           run(
             transferBatch("download", out.partPath, plan.remotePath, {
@@ -135,7 +172,7 @@ export async function fileViaSftp(
     return {
       remotePath: plan.remotePath,
       localPath: out.path,
-      bytes: plan.total,
+      bytes: plan.total || await localSize(out.path),
       resumedFrom: out.start,
     };
   }
@@ -153,10 +190,12 @@ export async function fileViaSftp(
   const daemonCommits = viaPart &&
     client.daemon.caps.includes(CAPS.part_commit);
   try {
-    // A part that holds the whole source only needs its rename.
-    const send = plan.start < plan.total || plan.total < 0
-      ? transferBatch("upload", localPath, part, { resume: plan.start > 0 })
-      : "";
+    // A part that holds the whole source only needs its rename; an empty
+    // source with no part yet still needs its (empty) part made.
+    const whole = plan.continues === "part" && plan.start === plan.total;
+    const send = whole
+      ? ""
+      : transferBatch("upload", localPath, part, { resume: plan.start > 0 });
     const batch = send +
       (viaPart && !daemonCommits ? renameLine(part, plan.remotePath) : "");
     if (batch) await run(batch, remoteSize);
@@ -179,7 +218,7 @@ export async function fileViaSftp(
     }
     throw error;
   }
-  const bytes = plan.total >= 0
+  const bytes = plan.total > 0
     ? plan.total
     : (await client.stat(plan.remotePath).catch(() => null))?.size ?? 0;
   return {
