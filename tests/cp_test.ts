@@ -393,7 +393,7 @@ Deno.test("cp on a host without the sftp subsystem copies through the daemon, an
   );
 });
 
-Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is asked for, and a larger one or one of no size with sftp", async () => {
+Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is asked for, and a larger one or one of no size with sftp; the daemon reads a file of no size to its end and refuses a FIFO", async () => {
   await using sshd = await startSshd();
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
   const remoteDir = `${sshd.home}/sizes`;
@@ -425,6 +425,34 @@ Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is as
     `${sshd.dest}:${remoteDir}/forced.bin`,
   ]);
   assert.equal(forced.json.via, "sftp");
+  // The daemon reads such a file to its end too (the way without a master).
+  const daemonRead = await sesshJson(sshd, [
+    "cp",
+    "--via",
+    "helper",
+    `${sshd.dest}:/proc/version`,
+    `${dir}/version-daemon`,
+  ]);
+  assert.equal(daemonRead.code, 0, JSON.stringify(daemonRead.json));
+  assert.equal(
+    await Deno.readTextFile(`${dir}/version-daemon`),
+    await Deno.readTextFile("/proc/version"),
+  );
+  // A FIFO is refused, not waited on: the daemon would wait with it.
+  const fifo = `${remoteDir}/fifo`;
+  assert.equal(
+    (await new Deno.Command("mkfifo", { args: [fifo] }).output()).code,
+    0,
+  );
+  const refused = await sesshJson(sshd, [
+    "cp",
+    "--via",
+    "helper",
+    `${sshd.dest}:${fifo}`,
+    `${dir}/fifo-copy`,
+  ]);
+  assert.notEqual(refused.code, 0);
+  assert.match(failure(refused).message, /not a plain file/);
   if (!usesControlMaster()) return;
   // A file the host makes up as it is read says it has no size: only
   // sftp's reads to its end copy it (this host is the test's own).

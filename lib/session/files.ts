@@ -438,8 +438,12 @@ export async function fetchParts(
     reply.catch(() => {});
     asked.push(reply);
   };
-  while (copied < total) {
-    while (asked.length < AHEAD && next < total) {
+  // A file of no size may be one the host makes up as it is read (/proc):
+  // it is read to its end, a part at a time from where the last one ended.
+  const sized = total > 0;
+  while (!sized || copied < total) {
+    if (!sized) ask(copied);
+    while (sized && asked.length < AHEAD && next < total) {
       ask(next);
       next += PART;
     }
@@ -448,14 +452,14 @@ export async function fetchParts(
     // (a file that grows meanwhile, or a host that sends more): the copy is
     // of the file as it was planned.
     const data = bytesField((await asked.shift()!).data)
-      .subarray(0, Math.min(PART, total - copied));
-    if (data.length === 0) break; // the file shrank on the host
+      .subarray(0, sized ? Math.min(PART, total - copied) : PART);
+    if (data.length === 0) break; // the file shrank on the host, or ended
     await writeAll(file, data);
     copied += data.length;
-    options.onProgress?.(copied, total);
+    options.onProgress?.(copied, Math.max(total, copied));
   }
   // A source that shrank meanwhile leaves nothing stale past its new end.
-  if (copied < total) await file.truncate(copied);
+  if (sized && copied < total) await file.truncate(copied);
   await out.commit();
   return {
     remotePath: plan.remotePath,

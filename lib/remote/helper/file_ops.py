@@ -41,11 +41,17 @@ def op_fstat(daemon, client, msg):
 
 
 def op_fread(daemon, client, msg):
+    """Read a plain file's bytes at `offset`. Anything else is refused: a FIFO's open would wait for a writer (and
+    the daemon with it, without O_NONBLOCK), and a device has no end to copy."""
     path = file_path(msg)
     with file_errors(path):
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
-            return {"size": os.fstat(fd).st_size, "data": os.pread(
+            st = os.fstat(fd)
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # a directory's read says what it is
+                raise HelperError(ERR_BAD_REQUEST, "%s on the host is not a plain file (a device or a FIFO); copy it "
+                                  "with --via sftp, or read it with run" % path)
+            return {"size": st.st_size, "data": os.pread(
                 fd, clamp(msg.get("max"), 1, MAX_READ_REPLY, MAX_READ_REPLY), clamp(msg.get("offset"), 0, 1 << 62, 0))}
         finally:
             os.close(fd)

@@ -145,6 +145,13 @@ class FileOpsTest(unittest.TestCase):
         with open(outside, "rb") as f:
             self.assertEqual(f.read(), b"keep")
 
+    def test_a_fifo_is_refused_without_waiting_for_a_writer(self):
+        os.mkfifo(os.path.join(self.home, "fifo"))
+        with self.assertRaises(HelperError) as caught:
+            self.call("fread", path="fifo")
+        self.assertEqual(caught.exception.args[0], "bad_request")
+        self.assertIn("not a plain file", caught.exception.args[1])
+
     def test_errors_say_missing_denied_or_what_else(self):
         with self.assertRaises(HelperError) as caught:
             self.call("fread", path="absent/file")
