@@ -438,6 +438,18 @@ Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is as
     await Deno.readTextFile(`${dir}/version-daemon`),
     await Deno.readTextFile("/proc/version"),
   );
+  const daemonWrite = await sesshJson(sshd, [
+    "cp",
+    "--via",
+    "helper",
+    "/proc/version",
+    `${sshd.dest}:${remoteDir}/version`,
+  ]);
+  assert.equal(daemonWrite.code, 0, JSON.stringify(daemonWrite.json));
+  assert.equal(
+    await Deno.readTextFile(`${remoteDir}/version`),
+    await Deno.readTextFile("/proc/version"),
+  );
   // A FIFO is refused, not waited on: the daemon would wait with it.
   const fifo = `${remoteDir}/fifo`;
   assert.equal(

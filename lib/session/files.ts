@@ -277,15 +277,18 @@ export async function sendParts(
   // it is made, and a fresh one per part cost the kernel a zeroed page for
   // every 4 KiB sent (a third of this process's CPU per MB).
   const buffer = new Uint8Array(PART);
+  // A file of no size may be one made up as it is read (/proc): it is read
+  // to its end.
+  const end = total > 0 ? total : Number.POSITIVE_INFINITY;
   try {
     // An empty file still needs its one (empty) write to exist.
     if (total === start) ask(start, new Uint8Array(0));
-    while (sent < total || asked.length > 0) {
-      while (asked.length < AHEAD && sent < total) {
+    while (sent < end || asked.length > 0) {
+      while (asked.length < AHEAD && sent < end) {
         stopIfAborted(options.signal);
         const data = await readPart(
           file,
-          buffer.subarray(0, Math.min(PART, total - sent)),
+          buffer.subarray(0, Math.min(PART, end - sent)),
         );
         if (data.length === 0) break; // the file shrank while it was read
         ask(sent, data);
@@ -295,7 +298,7 @@ export async function sendParts(
       const part = asked.shift()!;
       const reply = await part.reply;
       if (!viaPart) absolute = String(reply.path ?? absolute);
-      options.onProgress?.(part.end, total);
+      options.onProgress?.(part.end, Math.max(total, part.end));
     }
     if (viaPart) {
       const done = await connection.request(OPS.fwrite, {
