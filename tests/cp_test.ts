@@ -481,6 +481,28 @@ Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is as
   );
 });
 
+Deno.test("cp up to a relative or ~ path lands in $HOME through sftp too, where sshd starts sftp elsewhere", async () => {
+  // The fixture sets HOME (sshd's SetEnv) apart from the login's home in
+  // the password database, where sshd starts the sftp subsystem.
+  await using sshd = await startSshd();
+  const dir = await Deno.makeTempDir({ dir: sshd.dir });
+  const file = `${dir}/f.bin`;
+  await randomFile(file, 4096);
+  for (const [via, there] of [["sftp", "rel.bin"], ["sftp", "~/tilde.bin"]]) {
+    const up = await sesshJson(sshd, [
+      "cp",
+      "--via",
+      via,
+      file,
+      `${sshd.dest}:${there}`,
+    ]);
+    assert.equal(up.code, 0, JSON.stringify(up.json));
+    const name = there.replace("~/", "");
+    assert.equal(up.json.remote_path, `${sshd.home}/${name}`);
+    assert.equal(await sha256(`${sshd.home}/${name}`), await sha256(file));
+  }
+});
+
 function failure(result: { json: Record<string, unknown> }) {
   return result.json.error as { code: string; message: string };
 }

@@ -195,9 +195,13 @@ export async function planUpload(
   }
   const total = info.size;
   const there = await remoteStat(connection, remotePath);
-  const target = there?.dir
+  // Named absolutely, as the daemon takes it, so that sftp writes where
+  // the daemon commits (see hostPath).
+  const target = there === null
+    ? await hostPath(connection, remotePath)
+    : there.dir
     ? joinPath(there.path, baseName(localPath))
-    : remotePath;
+    : there.path;
   const plan: CopyPlan = {
     remotePath: target,
     localPath,
@@ -222,6 +226,28 @@ export async function planUpload(
     if (start > 0) return { ...plan, start, continues };
   }
   return plan;
+}
+
+/**
+ * A path on the host that does not exist yet, absolute as the daemon takes
+ * it (`~` expanded, a relative one in `$HOME`), found by its directory.
+ * sftp takes a relative path in the home directory of the password
+ * database instead (sshd starts its subsystem there), which is another
+ * directory where `$HOME` is set otherwise; given the absolute path, sftp
+ * writes a part where the daemon then renames it. A directory that does not
+ * exist either leaves the path as it is, for the copy's own error.
+ *
+ * @param connection The daemon connection.
+ * @param path The path as typed.
+ * @returns The path to use.
+ */
+async function hostPath(connection: Connection, path: string): Promise<string> {
+  // A trailing slash names a directory, which must be there.
+  if (path.startsWith("/") || path.endsWith("/")) return path;
+  const slash = path.replace(/\/+$/, "").lastIndexOf("/");
+  const dir = slash < 0 ? "~" : path.slice(0, slash) || "/";
+  const parent = await remoteStat(connection, dir);
+  return parent?.dir ? joinPath(parent.path, baseName(path)) : path;
 }
 
 /**
