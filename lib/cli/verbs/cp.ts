@@ -14,7 +14,7 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { DAEMON_COPY_MAX, fileViaSftp } from "./cp_sftp.ts";
+import { DAEMON_COPY_MAX, fileViaSftp, type SftpResult } from "./cp_sftp.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -133,7 +133,7 @@ export async function cpCommand(
       ? "helper"
       : "sftp");
   let notice: string | undefined;
-  let copied: TransferResult & { viaDaemon?: boolean } | null = null;
+  let copied: SftpResult | null = null;
   try {
     if (via === "sftp") {
       copied = await (options.recursive ? treeViaSftp : fileViaSftp)(

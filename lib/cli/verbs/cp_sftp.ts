@@ -115,9 +115,9 @@ export async function fileViaSftp(
       resumedFrom: plan.start,
     };
   }
-  // By the same plan, so the choice costs no request. An empty size may be
-  // a file the host makes up as it is read (/proc), which only sftp's reads
-  // to the end copy whole.
+  // By the same plan, so the choice costs no request. A file of no size
+  // stays with sftp, as before: it may be a FIFO or a device, which the
+  // daemon refuses to read.
   const rest = plan.total - plan.start;
   if (files && plan.total > 0 && rest <= (options.daemonUpTo ?? -1)) {
     const how = { resume: options.resume, onProgress: options.onProgress };
