@@ -401,8 +401,10 @@ Deno.test("cp carries a file of up to 8 MiB or of no size through the daemon unl
   await randomFile(`${dir}/small.bin`, DAEMON_COPY_MAX);
   await randomFile(`${dir}/large.bin`, DAEMON_COPY_MAX + 1);
   await Deno.writeFile(`${dir}/empty.bin`, new Uint8Array());
-  // Without a master the daemon carries every file (sftp would connect).
-  const expected = (via: string) => usesControlMaster() ? via : "helper";
+  // Without a master the daemon carries every file not asked of sftp
+  // (sftp would connect).
+  const expected = (via: string, asked: string | null = null) =>
+    asked ?? (usesControlMaster() ? via : "helper");
   /** `cp [--via VIA] FROM TO --json`, checked to succeed by VIA. */
   const copy = async (via: string | null, from: string, to: string) => {
     const result = await sesshJson(sshd, [
@@ -426,11 +428,15 @@ Deno.test("cp carries a file of up to 8 MiB or of no size through the daemon unl
     const here = `${dir}/${name}.bin`;
     const there = `${remoteDir}/${name}-${asked}.bin`;
     const up = await copy(asked, here, `${sshd.dest}:${there}`);
-    assert.equal(up.via, expected(via), `${name} up, --via ${asked}`);
+    assert.equal(up.via, expected(via, asked), `${name} up, --via ${asked}`);
     assert.equal(await sha256(there), await sha256(here));
     const back = `${dir}/${name}-${asked}-back.bin`;
     const down = await copy(asked, `${sshd.dest}:${there}`, back);
-    assert.equal(down.via, expected(via), `${name} down, --via ${asked}`);
+    assert.equal(
+      down.via,
+      expected(via, asked),
+      `${name} down, --via ${asked}`,
+    );
     assert.equal(await sha256(back), await sha256(here));
   }
   // A file the host makes up as it is read says it has no size; it is read
@@ -444,7 +450,7 @@ Deno.test("cp carries a file of up to 8 MiB or of no size through the daemon unl
       `${sshd.dest}:/proc/version`,
       `${dir}/version-${asked}`,
     );
-    assert.equal(down.via, expected(asked ?? "helper"));
+    assert.equal(down.via, expected("helper", asked));
     assert.equal(down.bytes, new TextEncoder().encode(version).length);
     assert.equal(await Deno.readTextFile(`${dir}/version-${asked}`), version);
   }
