@@ -393,7 +393,7 @@ Deno.test("cp on a host without the sftp subsystem copies through the daemon, an
   );
 });
 
-Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is asked for, and a larger one or one of no size with sftp; the daemon reads a file of no size to its end and refuses a FIFO", async () => {
+Deno.test("cp carries a file of up to 8 MiB or of no size through the daemon unless sftp is asked for, a larger one with sftp; a file of no size is read to its end either way, and a FIFO is refused rather than waited on", async () => {
   await using sshd = await startSshd();
   const dir = await Deno.makeTempDir({ dir: sshd.dir });
   const remoteDir = `${sshd.home}/sizes`;
@@ -401,56 +401,62 @@ Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is as
   await randomFile(`${dir}/small.bin`, DAEMON_COPY_MAX);
   await randomFile(`${dir}/large.bin`, DAEMON_COPY_MAX + 1);
   await Deno.writeFile(`${dir}/empty.bin`, new Uint8Array());
-  // Without a master the daemon carries every file (sftp would connect).
-  const expected = (via: string) => usesControlMaster() ? via : "helper";
-  const cases = [["small", "helper"], ["large", "sftp"], ["empty", "sftp"]];
-  for (const [name, via] of cases) {
+  // Without a master the daemon carries every file not asked of sftp
+  // (sftp would connect).
+  const expected = (via: string, asked: string | null = null) =>
+    asked ?? (usesControlMaster() ? via : "helper");
+  /** `cp [--via VIA] FROM TO --json`, checked to succeed by VIA. */
+  const copy = async (via: string | null, from: string, to: string) => {
+    const result = await sesshJson(sshd, [
+      "cp",
+      ...(via ? ["--via", via] : []),
+      from,
+      to,
+    ]);
+    assert.equal(result.code, 0, JSON.stringify(result.json));
+    return result.json;
+  };
+  const cases = [
+    ["small", null, "helper"],
+    ["large", null, "sftp"],
+    ["empty", null, "helper"],
+    // An empty file's own sftp path: its upload once found no part.
+    ["empty", "sftp", "sftp"],
+    ["small", "sftp", "sftp"],
+  ] as const;
+  for (const [name, asked, via] of cases) {
     const here = `${dir}/${name}.bin`;
-    const there = `${remoteDir}/${name}.bin`;
-    const up = await sesshJson(sshd, ["cp", here, `${sshd.dest}:${there}`]);
-    assert.equal(up.code, 0, JSON.stringify(up.json));
-    assert.equal(up.json.via, expected(via), `${name} up`);
+    const there = `${remoteDir}/${name}-${asked}.bin`;
+    const up = await copy(asked, here, `${sshd.dest}:${there}`);
+    assert.equal(up.via, expected(via, asked), `${name} up, --via ${asked}`);
     assert.equal(await sha256(there), await sha256(here));
-    const back = `${dir}/${name}-back.bin`;
-    const down = await sesshJson(sshd, ["cp", `${sshd.dest}:${there}`, back]);
-    assert.equal(down.code, 0, JSON.stringify(down.json));
-    assert.equal(down.json.via, expected(via), `${name} down`);
+    const back = `${dir}/${name}-${asked}-back.bin`;
+    const down = await copy(asked, `${sshd.dest}:${there}`, back);
+    assert.equal(
+      down.via,
+      expected(via, asked),
+      `${name} down, --via ${asked}`,
+    );
     assert.equal(await sha256(back), await sha256(here));
   }
-  const forced = await sesshJson(sshd, [
-    "cp",
-    "--via",
-    "sftp",
-    `${dir}/small.bin`,
-    `${sshd.dest}:${remoteDir}/forced.bin`,
-  ]);
-  assert.equal(forced.json.via, "sftp");
-  // The daemon reads such a file to its end too (the way without a master).
-  const daemonRead = await sesshJson(sshd, [
-    "cp",
-    "--via",
-    "helper",
-    `${sshd.dest}:/proc/version`,
-    `${dir}/version-daemon`,
-  ]);
-  assert.equal(daemonRead.code, 0, JSON.stringify(daemonRead.json));
-  assert.equal(
-    await Deno.readTextFile(`${dir}/version-daemon`),
-    await Deno.readTextFile("/proc/version"),
-  );
-  const daemonWrite = await sesshJson(sshd, [
-    "cp",
-    "--via",
-    "helper",
-    "/proc/version",
-    `${sshd.dest}:${remoteDir}/version`,
-  ]);
-  assert.equal(daemonWrite.code, 0, JSON.stringify(daemonWrite.json));
-  assert.equal(
-    await Deno.readTextFile(`${remoteDir}/version`),
-    await Deno.readTextFile("/proc/version"),
-  );
-  // A FIFO is refused, not waited on: the daemon would wait with it.
+  // A file the host makes up as it is read says it has no size; it is read
+  // to its end both ways, by the daemon and by sftp (this host is the
+  // test's own).
+  const version = await Deno.readTextFile("/proc/version");
+  const ways = usesControlMaster() ? [null, "sftp"] : [null];
+  for (const asked of ways) {
+    const down = await copy(
+      asked,
+      `${sshd.dest}:/proc/version`,
+      `${dir}/version-${asked}`,
+    );
+    assert.equal(down.via, expected("helper", asked));
+    assert.equal(down.bytes, new TextEncoder().encode(version).length);
+    assert.equal(await Deno.readTextFile(`${dir}/version-${asked}`), version);
+  }
+  await copy(null, "/proc/version", `${sshd.dest}:${remoteDir}/version`);
+  assert.equal(await Deno.readTextFile(`${remoteDir}/version`), version);
+  // A FIFO is refused at once, not waited on (by the daemon, or by sftp).
   const fifo = `${remoteDir}/fifo`;
   assert.equal(
     (await new Deno.Command("mkfifo", { args: [fifo] }).output()).code,
@@ -458,27 +464,11 @@ Deno.test("cp carries a file of up to 8 MiB through the daemon unless sftp is as
   );
   const refused = await sesshJson(sshd, [
     "cp",
-    "--via",
-    "helper",
     `${sshd.dest}:${fifo}`,
     `${dir}/fifo-copy`,
-  ]);
+  ], { timeoutMs: 20_000 });
   assert.notEqual(refused.code, 0);
   assert.match(failure(refused).message, /not a plain file/);
-  if (!usesControlMaster()) return;
-  // A file the host makes up as it is read says it has no size: only
-  // sftp's reads to its end copy it (this host is the test's own).
-  const made = await sesshJson(sshd, [
-    "cp",
-    `${sshd.dest}:/proc/version`,
-    `${dir}/version`,
-  ]);
-  assert.equal(made.json.via, "sftp");
-  assert.equal(made.json.bytes, (await Deno.readFile("/proc/version")).length);
-  assert.equal(
-    await Deno.readTextFile(`${dir}/version`),
-    await Deno.readTextFile("/proc/version"),
-  );
 });
 
 Deno.test("cp up to a relative or ~ path lands in $HOME through sftp too, where sshd starts sftp elsewhere", async () => {

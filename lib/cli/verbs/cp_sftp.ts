@@ -116,10 +116,10 @@ export async function fileViaSftp(
     };
   }
   // By the same plan, so the choice costs no request. A file of no size
-  // stays with sftp, as before: it may be a FIFO or a device, which the
-  // daemon refuses to read.
+  // goes this way too: the daemon reads one the host makes up (/proc) to
+  // its end and refuses a FIFO, whose open would keep sftp waiting.
   const rest = plan.total - plan.start;
-  if (files && plan.total > 0 && rest <= (options.daemonUpTo ?? -1)) {
+  if (files && rest <= (options.daemonUpTo ?? -1)) {
     const how = { resume: options.resume, onProgress: options.onProgress };
     const copied = direction === "upload"
       ? await sendParts(client.connection, plan, { ...how, partFiles })
