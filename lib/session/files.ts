@@ -244,8 +244,8 @@ export async function planUpload(
 async function hostPath(connection: Connection, path: string): Promise<string> {
   // A trailing slash names a directory, which must be there.
   if (path.startsWith("/") || path.endsWith("/")) return path;
-  const slash = path.replace(/\/+$/, "").lastIndexOf("/");
-  const dir = slash < 0 ? "~" : path.slice(0, slash) || "/";
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "~" : path.slice(0, slash);
   const parent = await remoteStat(connection, dir);
   return parent?.dir ? joinPath(parent.path, baseName(path)) : path;
 }
