@@ -62,7 +62,7 @@ const CP_PHASES: readonly Phase[] = [
     to: "outcome",
   },
   { key: "exit", label: "report and exit", from: "outcome", to: "end" },
-  // Within the transfer, for sftp's path alone (marks of cp_sftp.ts).
+  // Within the transfer, for sftp's path alone (marks of lib/session/sftp_copy.ts).
   {
     key: "sftp",
     label: "sftp's run: its spawn, and down the flush under way at its end",

@@ -14,7 +14,11 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { DAEMON_COPY_MAX, fileViaSftp, type SftpResult } from "./cp_sftp.ts";
+import {
+  DAEMON_COPY_MAX,
+  fileViaSftp,
+  type SftpResult,
+} from "../../session/sftp_copy.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";

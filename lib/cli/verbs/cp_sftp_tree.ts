@@ -29,7 +29,7 @@ import {
   localSize,
   sftp,
   type SftpOptions,
-} from "./cp_sftp.ts";
+} from "../../session/sftp_copy.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
 
 /** Files per sftp batch in a tree: each holds a part file open meanwhile. */

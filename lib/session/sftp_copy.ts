@@ -4,14 +4,14 @@
  * beside the target (made here, exclusively, then renamed over it), an
  * upload to a part file on the host that the daemon (or, before
  * `part_commit`, sftp) renames over the target, so that a copy cut short
- * leaves the old file. Trees: cp_sftp_tree.ts.
+ * leaves the old file. Trees: lib/cli/verbs/cp_sftp_tree.ts.
  *
  * @module
  */
-import { SesshError, UsageError } from "../../errors.ts";
-import { partPathOf } from "../../fs/atomic_file.ts";
-import { onInterrupt } from "../../interrupt.ts";
-import type { SesshClient } from "../../session/client.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { partPathOf } from "../fs/atomic_file.ts";
+import { onInterrupt } from "../interrupt.ts";
+import type { SesshClient } from "./client.ts";
 import {
   type CopyPlan,
   fetchParts,
@@ -20,18 +20,18 @@ import {
   planUpload,
   sendParts,
   type TransferResult,
-} from "../../session/files.ts";
+} from "./files.ts";
 import {
   type Direction,
   noSftpError,
   renameLine,
   sftpBatch,
   transferBatch,
-} from "../../ssh/sftp.ts";
-import { CAPS, OPS } from "../../contract/spec.ts";
-import { markPhase } from "../../phases.ts";
-import { flushingInSteps } from "./cp_flush.ts";
-import { holdAtAgent } from "../../transport/agent_hold.ts";
+} from "../ssh/sftp.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
+import { markPhase } from "../phases.ts";
+import { flushingInSteps } from "./part_flush.ts";
+import { holdAtAgent } from "../transport/agent_hold.ts";
 
 /** How long the daemon's rename of an upload's part may take. */
 const COMMIT_TIMEOUT_MS = 30_000;
@@ -163,7 +163,7 @@ export async function fileViaSftp(
       await holding;
       // The sync before the rename stays: a reader sees the old file or the
       // whole new one, even after a crash. The flushes above leave it little
-      // to write (cp_flush.ts).
+      // to write (part_flush.ts).
       await out.commit();
       markPhase("committed");
     } finally {
