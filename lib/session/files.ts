@@ -70,6 +70,17 @@ export interface TransferOptions {
    * actually made in; absent: anywhere.
    */
   within?: readonly string[];
+  /**
+   * How a single file's bytes go (the client's `upload` and `download`;
+   * a `recursive` copy goes through the daemon): `"sftp"`, the host's sftp
+   * subsystem over the master (without one, over a connection of its
+   * own), or `"helper"`, the sessh daemon on this connection, which needs
+   * nothing of the host but works through one process's Python. Unset: the
+   * daemon for a file of up to 8 MiB left to copy or when there is no
+   * master, sftp for a larger one, and the daemon again on a host without
+   * sftp (the result's `notice` says so).
+   */
+  via?: "sftp" | "helper";
 }
 
 /**
@@ -109,6 +120,13 @@ export interface TransferResult {
   files?: number;
   /** For a tree: the entries left out (links, sockets, devices). */
   skipped?: number;
+  /**
+   * How the bytes went (the client's `upload` and `download` say it):
+   * through the host's sftp subsystem, or through the sessh daemon.
+   */
+  via?: "sftp" | "helper";
+  /** Why the copy went another way than it would have (no sftp there). */
+  notice?: string;
 }
 
 /**
