@@ -14,6 +14,7 @@ import {
 import type { MasterInfo } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Transport } from "../transport/bridge.ts";
+import { requireFileCopies } from "./files.ts";
 import {
   ConnectionLostError,
   DaemonGoneError,
@@ -417,15 +418,16 @@ export class SesshClient implements AsyncDisposable {
     // `resume` right after finds it as it stays.
     options.signal?.throwIfAborted();
     await this.revive();
-    this.#requireFiles();
     const how = {
       ...options,
       partFiles: this.daemon.caps.includes(CAPS.part_files),
     };
+    // sftp copies a file even for a daemon that predates file requests.
     if (!options.recursive) {
       const { copyOneFile } = await import("./sftp_copy.ts");
       return await copyOneFile(this, "upload", localPath, remotePath, how);
     }
+    this.#requireFiles();
     this.#treeThroughDaemon(options);
     const { uploadPath } = await import("./file_trees.ts");
     return {
@@ -468,7 +470,6 @@ export class SesshClient implements AsyncDisposable {
     // `resume` right after finds it as it stays.
     options.signal?.throwIfAborted();
     await this.revive();
-    this.#requireFiles();
     if (!options.recursive) {
       const { copyOneFile } = await import("./sftp_copy.ts");
       return await copyOneFile(
@@ -479,6 +480,7 @@ export class SesshClient implements AsyncDisposable {
         options,
       );
     }
+    this.#requireFiles();
     this.#treeThroughDaemon(options);
     const { downloadPath } = await import("./file_trees.ts");
     return {
@@ -518,12 +520,7 @@ export class SesshClient implements AsyncDisposable {
 
   /** A daemon started by an older helper lacks the file requests. */
   #requireFiles(): void {
-    if (!this.daemon.caps.includes(CAPS.files)) {
-      throw new SesshError(
-        "helper_failed",
-        `The sessh daemon on ${this.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,
-      );
-    }
+    requireFileCopies(this);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   openLocal,
   planDownload,
   planUpload,
+  requireFileCopies,
   sendParts,
   type TransferResult,
   uploadFile,
@@ -271,12 +272,13 @@ export async function copyOneFile(
   remotePath: string,
   options: FileOptions,
 ): Promise<TransferResult> {
-  const byDaemon = async (): Promise<TransferResult> => ({
-    ...(direction === "upload"
+  const byDaemon = async (): Promise<TransferResult> => {
+    requireFileCopies(client);
+    const copied = direction === "upload"
       ? await uploadFile(client.connection, localPath, remotePath, options)
-      : await downloadFile(client.connection, remotePath, localPath, options)),
-    via: "helper",
-  });
+      : await downloadFile(client.connection, remotePath, localPath, options);
+    return { ...copied, via: "helper" };
+  };
   const chosen = options.via ?? (client.master === null ? "helper" : "sftp");
   if (chosen === "helper") return await byDaemon();
   const how: SftpOptions = {
