@@ -1,7 +1,8 @@
 /**
  * `deno task bench:bulk`: the bulk paths alone, side by side with ssh's own
  * tools in one run, and where a copy's time goes. `cp` of a file both ways
- * beside `scp`, `cp --via helper` beside `sftp`, `logs --follow --raw` of a
+ * beside `scp`, the library's `upload` and `download` beside `scp` too,
+ * `cp --via helper` beside `sftp`, `logs --follow --raw` of a
  * full buffer beside `ssh DEST cat` of as many bytes; each case interleaved
  * with its anchor, `--runs` times, medians compared. With `--base BUNDLE`
  * (a `cli.js` built by `deno bundle` from another revision), that command
@@ -62,7 +63,7 @@ const CP_PHASES: readonly Phase[] = [
     to: "outcome",
   },
   { key: "exit", label: "report and exit", from: "outcome", to: "end" },
-  // Within the transfer, for sftp's path alone (marks of cp_sftp.ts).
+  // Within the transfer, for sftp's path alone (marks of lib/session/sftp_copy.ts).
   {
     key: "sftp",
     label: "sftp's run: its spawn, and down the flush under way at its end",
@@ -297,6 +298,14 @@ async function copies(
       () =>
         check(sftp(`get "${sshd.home}/src.bin" "${local("sftp.bin")}"`), env),
     );
+    // The library's own copy (this revision's; a base bundle has none):
+    // a script's `upload` and `download`, which take sftp at this size.
+    await tally.time("library up", async () => {
+      await client.upload(payload, `${sshd.home}/library.bin`);
+    });
+    await tally.time("library down", async () => {
+      await client.download(`${sshd.home}/src.bin`, local("library.bin"));
+    });
     if (options.raw) {
       const channel = {
         ssh: ["ssh", "-F", sshd.configFile, "-S", controlPath, sshd.dest],
@@ -437,8 +446,8 @@ function report(tally: Tally, names: string[]): void {
     ["helper down", "sftp down", "≥ 0.5×"],
     ["follow", "ssh cat", "≥ 0.8×"],
   ];
-  // The raw streams, once a round (no command line runs them), and the
-  // cases of each command line.
+  // The raw streams and the library's copies, once a round (no command
+  // line runs them), and the cases of each command line.
   const keys: [string, string, string][] = [
     ...["up", "down"].flatMap((way) =>
       ["shell", "pipe"].map((via): [string, string, string] => [
@@ -447,6 +456,8 @@ function report(tally: Tally, names: string[]): void {
         "anchor",
       ])
     ),
+    ["library up", "scp up", "—"],
+    ["library down", "scp down", "—"],
     ...cases.flatMap(([label, anchor, goal]) =>
       names.map((name): [string, string, string] => [
         `${name} ${label}`,

@@ -366,7 +366,9 @@ Deno.test("An aborted signal rejects every call that takes one with its reason",
   await client.upload(`${dir}/big.bin`, "big.bin");
   const custom = new Error("the caller's own reason");
   // A copy is aborted once it reports progress, the others after 300 ms: on
-  // a quiet machine 48 MB can be copied whole in less.
+  // a quiet machine 48 MB can be copied whole in less. The copies go
+  // through the daemon, which reports each part; library_copy_test.ts
+  // aborts them through sftp.
   const calls: Record<
     string,
     (signal: AbortSignal, underway?: () => void) => Promise<unknown>
@@ -382,11 +384,13 @@ Deno.test("An aborted signal rejects every call that takes one with its reason",
       client.upload(`${dir}/big.bin`, "big2.bin", {
         signal,
         onProgress: underway,
+        via: "helper",
       }),
     "download": (signal, underway) =>
       client.download("big.bin", `${dir}/got.bin`, {
         signal,
         onProgress: underway,
+        via: "helper",
       }),
     "connect": (signal) => connectTo(sshd, { signal }),
   };

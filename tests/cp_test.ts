@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startSshd, usesControlMaster } from "./_sshd.ts";
 import { assertTouchesNoTimers, sessh, sesshJson } from "./_cli.ts";
-import { DAEMON_COPY_MAX } from "../lib/cli/verbs/cp_sftp.ts";
+import { DAEMON_COPY_MAX } from "../lib/session/sftp_copy.ts";
 
 async function sha256(path: string): Promise<string> {
   const data = await Deno.readFile(path);

@@ -219,6 +219,7 @@ Deno.test("upload and download move files through the daemon, with progress, a s
         localPath: `${dir}/data.bin`,
         bytes: data.length,
         resumedFrom: 0,
+        via: "helper",
       });
       assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
       assert.equal(seen.at(-1), data.length);

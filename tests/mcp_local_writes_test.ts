@@ -1,13 +1,15 @@
 /**
  * MCP `download` under `--allow-local-dir`, tried as a model that can make
  * links would: a dangling link, a hard link to a file outside, and links
- * swapped while 40 downloads run. Nothing is ever written outside the
- * allowed directory.
+ * swapped while 40 downloads run, and a large file's part swapped for a
+ * link while it is copied. Nothing is ever written outside the allowed
+ * directory.
  */
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startSshd, type TestSshd } from "./_sshd.ts";
+import { DAEMON_COPY_MAX } from "../lib/session/sftp_copy.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -135,4 +137,52 @@ Deno.test("MCP download never writes outside --allow-local-dir, through links ma
     assert.deepEqual(await snapshot(outside), before);
     assert.ok(copied > 0, "some downloads went through");
   });
+
+  await t.step(
+    "a large file's part swapped for a link out while 20 downloads run",
+    async () => {
+      // Beyond what the daemon carries by choice: the library would take
+      // sftp, which opens the part again by name. The server keeps the
+      // model's copies on the daemon, which writes through its own
+      // descriptor of the part: sshd starts no sftp session for them.
+      const big = new Uint8Array(DAEMON_COPY_MAX + (1 << 20)).fill(0x61);
+      await Deno.writeFile(`${sshd.home}/big.bin`, big);
+      const sessions = async () =>
+        (await Deno.readTextFile(sshd.logFile))
+          .match(/Starting session: subsystem 'sftp'/g)?.length ?? 0;
+      const sftpBefore = await sessions();
+      const part = `${allowed}/.big.bin.sessh-part`;
+      // Each part the server makes is replaced by a link out as soon as it
+      // is there, as a model's `run` on this machine could.
+      let swapping = true;
+      let swapped = 0;
+      const swapper = (async () => {
+        while (swapping) {
+          if ((await Deno.lstat(part).catch(() => null))?.isFile) {
+            await Deno.symlink(`${outside}/victim.txt`, `${part}.new`);
+            await Deno.rename(`${part}.new`, part);
+            swapped++;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      })();
+      try {
+        for (let i = 0; i < 20; i++) {
+          const error = await download(mcp, {
+            destination: sshd.dest,
+            remote_path: "big.bin",
+            local_path: `${allowed}/big.bin`,
+          });
+          if (error !== null) assert.doesNotMatch(error, /internal/i);
+          await Deno.remove(part).catch(() => {});
+        }
+      } finally {
+        swapping = false;
+        await swapper;
+      }
+      assert.ok(swapped > 0, "no part was swapped");
+      assert.deepEqual(await snapshot(outside), before);
+      assert.equal(await sessions(), sftpBefore);
+    },
+  );
 });

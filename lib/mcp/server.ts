@@ -172,6 +172,17 @@ function destinationsOf(
   return [...new Set(args.destinations as string[])];
 }
 
+/**
+ * The model's copies go through the daemon, never sftp: a download's bytes
+ * are written through the descriptor of the part sessh made (exclusively,
+ * in a directory judged as it is made), where sftp would open the part
+ * again by name and follow a link put there meanwhile; an upload's file is
+ * opened right after it is judged, not seconds later by another program.
+ * The model is untrusted, and with a destination that is this machine its
+ * `run` can put such a link in place.
+ */
+const THROUGH_DAEMON = "helper";
+
 const maxOutput = z.number().int().min(1024).max(10 << 20).optional()
   .describe(
     "largest output text to return in bytes (default 102400); head and tail are kept",
@@ -833,6 +844,7 @@ export function buildMcpServer(
             resume: args.resume,
             signal: extra.signal,
             onProgress: progress.update,
+            via: THROUGH_DAEMON,
           },
         ).finally(progress.flush);
         return copyResult("uploaded", copied);
@@ -861,6 +873,7 @@ export function buildMcpServer(
         within: await realRoots(localDirs),
         signal: extra.signal,
         onProgress: progress.update,
+        via: THROUGH_DAEMON,
       }).finally(progress.flush);
       return copyResult("downloaded", copied);
     },

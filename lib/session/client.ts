@@ -14,7 +14,13 @@ import {
 import type { MasterInfo } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Transport } from "../transport/bridge.ts";
-import { ConnectionLostError, DaemonGoneError, SesshError } from "../errors.ts";
+import { requireFileCopies } from "./files.ts";
+import {
+  ConnectionLostError,
+  DaemonGoneError,
+  SesshError,
+  UsageError,
+} from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";
@@ -372,17 +378,23 @@ export class SesshClient implements AsyncDisposable {
   }
 
   /**
-   * Copies a local file to the host through the daemon, part by part on this
-   * connection: no sftp subsystem needed, paths never on a command line. A
-   * relative remote path is taken in the home directory; a remote directory
-   * receives the file under its local name. With `recursive`, a directory
-   * and everything in it, as `scp -r` does (links are skipped and counted).
+   * Copies a local file to the host. A file of more than 8 MiB goes through
+   * the host's sftp subsystem over the master, which keeps pace with scp; a
+   * smaller one, a tree, or any file without a master goes through the
+   * daemon, part by part on this connection, which needs no sftp subsystem
+   * (`via` chooses). Either way the file is written to a part beside the
+   * target and renamed over it, so that a copy cut short leaves the old
+   * file, and paths are never on a command line. A relative remote path is
+   * taken in the home directory; a remote directory receives the file under
+   * its local name. With `recursive`, a directory and everything in it, as
+   * `scp -r` does (links are skipped and counted).
    *
    * @param localPath The file (or directory) to send.
    * @param remotePath Where to put it on the host.
    * @param options `recursive`, `resume` a partial copy (file by file),
-   *   `onProgress`, `signal`.
-   * @returns The remote file's absolute path, the bytes, where it resumed.
+   *   `onProgress`, `signal`, `via`.
+   * @returns The remote file's absolute path, the bytes, where it resumed,
+   *   and which way the bytes went.
    * @throws {SesshError} `no_file` or `file_denied` when the host cannot
    *   write there, `usage` when the local path is not a file.
    *
@@ -406,25 +418,37 @@ export class SesshClient implements AsyncDisposable {
     // `resume` right after finds it as it stays.
     options.signal?.throwIfAborted();
     await this.revive();
-    this.#requireFiles();
-    const { uploadPath } = await import("./file_trees.ts");
-    return await uploadPath(this.#connection, localPath, remotePath, {
+    const how = {
       ...options,
       partFiles: this.daemon.caps.includes(CAPS.part_files),
-    });
+    };
+    // sftp copies a file even for a daemon that predates file requests.
+    if (!options.recursive) {
+      const { copyOneFile } = await import("./sftp_copy.ts");
+      return await copyOneFile(this, "upload", localPath, remotePath, how);
+    }
+    this.#requireFiles();
+    this.#treeThroughDaemon(options);
+    const { uploadPath } = await import("./file_trees.ts");
+    return {
+      ...await uploadPath(this.#connection, localPath, remotePath, how),
+      via: "helper",
+    };
   }
 
   /**
-   * Copies a file from the host through the daemon (see
-   * {@linkcode SesshClient.upload}). A local directory receives the file
-   * under its remote name. With `recursive`, a directory tree; every path
-   * the host lists is checked to stay inside the destination.
+   * Copies a file from the host, through sftp or the daemon as
+   * {@linkcode SesshClient.upload} chooses, to a part beside the local
+   * target that is synced and renamed over it. A local directory receives
+   * the file under its remote name. With `recursive`, a directory tree;
+   * every path the host lists is checked to stay inside the destination.
    *
    * @param remotePath The file (or directory) on the host.
    * @param localPath Where to put it here.
    * @param options `recursive`, `resume` a partial copy (file by file),
-   *   `onProgress`, `signal`.
-   * @returns The local file's path, the bytes, where it resumed.
+   *   `onProgress`, `signal`, `via`.
+   * @returns The local file's path, the bytes, where it resumed, and which
+   *   way the bytes went.
    * @throws {SesshError} `no_file` or `file_denied` when the host cannot
    *   read it, `usage` for a remote directory without `recursive`.
    *
@@ -446,9 +470,32 @@ export class SesshClient implements AsyncDisposable {
     // `resume` right after finds it as it stays.
     options.signal?.throwIfAborted();
     await this.revive();
+    if (!options.recursive) {
+      const { copyOneFile } = await import("./sftp_copy.ts");
+      return await copyOneFile(
+        this,
+        "download",
+        localPath,
+        remotePath,
+        options,
+      );
+    }
     this.#requireFiles();
+    this.#treeThroughDaemon(options);
     const { downloadPath } = await import("./file_trees.ts");
-    return await downloadPath(this.#connection, remotePath, localPath, options);
+    return {
+      ...await downloadPath(this.#connection, remotePath, localPath, options),
+      via: "helper",
+    };
+  }
+
+  /** A tree goes through the daemon here; `cp -r` is the way through sftp. */
+  #treeThroughDaemon(options: TransferOptions): void {
+    if (options.via === "sftp") {
+      throw new UsageError(
+        'The library copies a tree (recursive) through the sessh daemon; leave out via: "sftp", or copy the tree with sessh cp -r',
+      );
+    }
   }
 
   /**
@@ -473,12 +520,7 @@ export class SesshClient implements AsyncDisposable {
 
   /** A daemon started by an older helper lacks the file requests. */
   #requireFiles(): void {
-    if (!this.daemon.caps.includes(CAPS.files)) {
-      throw new SesshError(
-        "helper_failed",
-        `The sessh daemon on ${this.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,
-      );
-    }
+    requireFileCopies(this);
   }
 
   /**

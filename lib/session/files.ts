@@ -12,7 +12,7 @@ import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
 import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
-import { OPS } from "../contract/spec.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
 
 /**
@@ -70,6 +70,36 @@ export interface TransferOptions {
    * actually made in; absent: anywhere.
    */
   within?: readonly string[];
+  /**
+   * How a single file's bytes go (the client's `upload` and `download`;
+   * a `recursive` copy goes through the daemon): `"sftp"`, the host's sftp
+   * subsystem over the master (without one, over a connection of its
+   * own), or `"helper"`, the sessh daemon on this connection, which needs
+   * no sftp subsystem but is about half as fast for a large file. Unset: the
+   * daemon for a file of up to 8 MiB left to copy or when there is no
+   * master, sftp for a larger one, and the daemon again on a host without
+   * sftp (the result's `notice` says so).
+   */
+  via?: "sftp" | "helper";
+}
+
+/**
+ * Refuses a copy through a daemon that predates file requests (an older
+ * sessh started it, and it runs on while it has sessions).
+ *
+ * @param client The client's destination and its daemon's capabilities.
+ * @throws {SesshError} `helper_failed`, saying when the daemon is replaced.
+ */
+export function requireFileCopies(client: {
+  destination: { host: string };
+  daemon: { caps: readonly string[] };
+}): void {
+  if (!client.daemon.caps.includes(CAPS.files)) {
+    throw new SesshError(
+      "helper_failed",
+      `The sessh daemon on ${client.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,
+    );
+  }
 }
 
 /**
@@ -109,6 +139,13 @@ export interface TransferResult {
   files?: number;
   /** For a tree: the entries left out (links, sockets, devices). */
   skipped?: number;
+  /**
+   * How the bytes went (the client's `upload` and `download` say it):
+   * through the host's sftp subsystem, or through the sessh daemon.
+   */
+  via?: "sftp" | "helper";
+  /** Why the copy went another way than it would have (no sftp there). */
+  notice?: string;
 }
 
 /**

@@ -115,6 +115,8 @@ export function sftpArgv(
  * @param settings The settings.
  * @param controlPath The master's control socket, or null for none.
  * @param batch The commands, each line ending in `\n`.
+ * @param signal Stops sftp when aborted; the batch then rejects with the
+ *   signal's reason once sftp has exited.
  * @throws {SesshError} `no_file`, `file_denied`, or `remote` with
  *   `details.noSftp` when the host has no sftp subsystem.
  */
@@ -123,8 +125,12 @@ export async function sftpBatch(
   settings: SshSettings,
   controlPath: string | null,
   batch: string,
+  signal?: AbortSignal,
 ): Promise<void> {
+  signal?.throwIfAborted();
   const stop = new AbortController();
+  const abort = () => stop.abort();
+  signal?.addEventListener("abort", abort, { once: true });
   const running = runCommand(sftpArgv(dest, settings, controlPath), {
     stdin: new TextEncoder().encode(batch),
     // As long as bytes move: ssh's keepalives end a dead link.
@@ -136,8 +142,12 @@ export async function sftpBatch(
     await running;
     return "stopped sftp";
   });
-  const result = await running;
+  const result = await running.finally(() =>
+    signal?.removeEventListener("abort", abort)
+  );
   if (result.code === 0) return;
+  // Stopped by the caller, not failed: the caller's reason, not sftp's.
+  signal?.throwIfAborted();
   throw sftpError(new TextDecoder().decode(result.stderr), result.code, dest);
 }
 

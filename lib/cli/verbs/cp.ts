@@ -14,7 +14,7 @@
 import { SesshError, UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { DAEMON_COPY_MAX, fileViaSftp, type SftpResult } from "./cp_sftp.ts";
+import { DAEMON_COPY_MAX } from "../../session/sftp_copy.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
@@ -126,17 +126,16 @@ export async function cpCommand(
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
   };
-  // Without a master, sftp would cost a connection of its own: the
-  // daemon, already connected, carries the bytes unless sftp is asked for.
-  let via = flags.via ??
-    (options.recursive && options.resume || client.master === null
-      ? "helper"
-      : "sftp");
+  let copied: TransferResult | null = null;
   let notice: string | undefined;
-  let copied: SftpResult | null = null;
   try {
-    if (via === "sftp") {
-      copied = await (options.recursive ? treeViaSftp : fileViaSftp)(
+    // One file goes the way the library chooses (`via` in TransferOptions);
+    // a tree through sftp unless resumed, or without a master, where sftp
+    // would cost a connection of its own.
+    const treeVia = flags.via ??
+      (options.resume || client.master === null ? "helper" : "sftp");
+    if (options.recursive && treeVia === "sftp") {
+      copied = await treeViaSftp(
         client,
         direction,
         local.path,
@@ -152,16 +151,15 @@ export async function cpCommand(
           ) return null;
           throw error;
         });
-      if (copied?.viaDaemon) via = "helper";
       if (copied === null) {
-        via = "helper";
         notice =
           `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
       }
     }
+    const how = { ...options, via: options.recursive ? undefined : flags.via };
     copied ??= direction === "upload"
-      ? await client.upload(local.path, remotePath, options)
-      : await client.download(remotePath, local.path, options);
+      ? await client.upload(local.path, remotePath, how)
+      : await client.download(remotePath, local.path, how);
   } finally {
     await bar?.done();
   }
@@ -178,11 +176,11 @@ export async function cpCommand(
       destination: dst,
       ...transferJson(copied),
       ...tree,
-      via,
+      via: copied.via ?? "helper",
       duration_ms: durationMs,
     },
     text: copySummary(direction, copied, durationMs),
-    notice,
+    notice: notice ?? copied.notice,
     exitCode: 0,
   };
 }

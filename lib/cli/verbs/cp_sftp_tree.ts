@@ -29,7 +29,7 @@ import {
   localSize,
   sftp,
   type SftpOptions,
-} from "./cp_sftp.ts";
+} from "../../session/sftp_copy.ts";
 import { CAPS, OPS } from "../../contract/spec.ts";
 
 /** Files per sftp batch in a tree: each holds a part file open meanwhile. */
@@ -60,10 +60,20 @@ export async function treeViaSftp(
   const here = await Deno.stat(localPath).catch(() => null);
   const isTree = direction === "upload" ? here?.isDirectory : there?.dir;
   if (!isTree) {
-    return await fileViaSftp(client, direction, localPath, remotePath, options);
+    const { viaDaemon, ...copied } = await fileViaSftp(
+      client,
+      direction,
+      localPath,
+      remotePath,
+      options,
+    );
+    return { ...copied, via: viaDaemon ? "helper" : "sftp" };
   }
   if (direction === "download") {
-    return await downloadTreeViaSftp(client, remotePath, localPath);
+    return {
+      ...await downloadTreeViaSftp(client, remotePath, localPath),
+      via: "sftp",
+    };
   }
   const tree = await localTree(localPath);
   const files = tree.entries.filter((entry) => !entry.dir);
@@ -82,7 +92,7 @@ export async function treeViaSftp(
     const remoteTop = there?.dir
       ? joinPath(there.path, baseName(localPath))
       : there?.path ?? remotePath;
-    return { ...result, remotePath: remoteTop };
+    return { ...result, remotePath: remoteTop, via: "sftp" };
   }
   // The daemon makes the directories (and names the top absolutely, so that
   // sftp and the daemon mean the same paths); sftp sends each file to a part
@@ -128,7 +138,7 @@ export async function treeViaSftp(
       throw error;
     }
   }
-  return { ...result, remotePath: top };
+  return { ...result, remotePath: top, via: "sftp" };
 }
 
 async function downloadTreeViaSftp(

@@ -9,7 +9,7 @@ from fields import clamp
 from files import or_none
 from protocol import ERR_BAD_REQUEST, ERR_FILE_DENIED, ERR_NO_FILE, ERR_REMOTE, MAX_READ_REPLY
 
-# How many bytes of a part are written before their writeback starts (16 MB, as cp_flush.ts's steps).
+# How many bytes of a part are written before their writeback starts (16 MB, as lib/session/part_flush.ts's steps).
 WRITEBACK_STEP = 16 << 20
 
 def file_path(msg):
@@ -109,7 +109,7 @@ def op_fwrite(daemon, client, msg):
 def start_writeback(daemon, fd, end):
     """Starts writing the part's last full step before `end` to the disk, in a thread (the kernel may make it wait
     for the disk's queue), on a descriptor of its own: the sync at the commit then finds little left, as a download
-    flushes its part in steps (cp_flush.ts). POSIX_FADV_DONTNEED starts the writeback of dirty pages without
+    flushes its part in steps (lib/session/part_flush.ts). POSIX_FADV_DONTNEED starts the writeback of dirty pages without
     waiting for it; a host without it syncs the whole part at the commit."""
     if hasattr(os, "posix_fadvise"):
         daemon.loop.run_in_executor(None, advise_written, os.dup(fd), end - WRITEBACK_STEP, WRITEBACK_STEP)

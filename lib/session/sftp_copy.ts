@@ -4,34 +4,38 @@
  * beside the target (made here, exclusively, then renamed over it), an
  * upload to a part file on the host that the daemon (or, before
  * `part_commit`, sftp) renames over the target, so that a copy cut short
- * leaves the old file. Trees: cp_sftp_tree.ts.
+ * leaves the old file. Trees: lib/cli/verbs/cp_sftp_tree.ts.
  *
  * @module
  */
-import { SesshError, UsageError } from "../../errors.ts";
-import { partPathOf } from "../../fs/atomic_file.ts";
-import { onInterrupt } from "../../interrupt.ts";
-import type { SesshClient } from "../../session/client.ts";
+import { SesshError, UsageError } from "../errors.ts";
+import { partPathOf } from "../fs/atomic_file.ts";
+import { onInterrupt } from "../interrupt.ts";
+import type { SesshClient } from "./client.ts";
 import {
   type CopyPlan,
+  downloadFile,
   fetchParts,
+  type FileOptions,
   openLocal,
   planDownload,
   planUpload,
+  requireFileCopies,
   sendParts,
   type TransferResult,
-} from "../../session/files.ts";
+  uploadFile,
+} from "./files.ts";
 import {
   type Direction,
   noSftpError,
   renameLine,
   sftpBatch,
   transferBatch,
-} from "../../ssh/sftp.ts";
-import { CAPS, OPS } from "../../contract/spec.ts";
-import { markPhase } from "../../phases.ts";
-import { flushingInSteps } from "./cp_flush.ts";
-import { holdAtAgent } from "../../transport/agent_hold.ts";
+} from "../ssh/sftp.ts";
+import { CAPS, OPS } from "../contract/spec.ts";
+import { markPhase } from "../phases.ts";
+import { flushingInSteps } from "./part_flush.ts";
+import { holdAtAgent } from "../transport/agent_hold.ts";
 
 /** How long the daemon's rename of an upload's part may take. */
 const COMMIT_TIMEOUT_MS = 30_000;
@@ -57,12 +61,16 @@ export interface SftpOptions {
   /** Continue a cut copy. */
   resume: boolean;
   /** Called with the bytes at the destination and the total. */
-  onProgress?: (copied: number, total: number | null) => void;
+  onProgress?: (copied: number, total: number) => void;
   /**
    * Have the daemon carry a file with at most this many bytes left to copy
    * (see {@linkcode DAEMON_COPY_MAX}); unset, sftp carries every file.
    */
   daemonUpTo?: number;
+  /** Stops the copy (sftp, or the daemon before its next part). */
+  signal?: AbortSignal;
+  /** The only local directories a download may make its file in. */
+  within?: readonly string[];
 }
 
 /** What a copy through sftp copied, and whether the daemon carried it. */
@@ -120,14 +128,24 @@ export async function fileViaSftp(
   // its end and refuses a FIFO, whose open would keep sftp waiting.
   const rest = plan.total - plan.start;
   if (files && rest <= (options.daemonUpTo ?? -1)) {
-    const how = { resume: options.resume, onProgress: options.onProgress };
+    const how = {
+      resume: options.resume,
+      onProgress: options.onProgress,
+      signal: options.signal,
+      within: options.within,
+    };
     const copied = direction === "upload"
       ? await sendParts(client.connection, plan, { ...how, partFiles })
       : await fetchParts(client.connection, plan, how);
     return { ...copied, viaDaemon: true };
   }
   const run = (batch: string, watched: () => Promise<number>) =>
-    watching(options, plan.total, watched, () => sftp(client, batch));
+    watching(
+      options,
+      plan.total,
+      watched,
+      () => sftp(client, batch, options.signal),
+    );
   if (direction === "download") {
     if (!files) {
       await run(
@@ -144,7 +162,10 @@ export async function fileViaSftp(
     // sftp opens the part by its name and truncates it (the same file: made
     // here a moment ago, in a directory of the user's); ours stays open so
     // that commit() syncs what sftp wrote.
-    await using out = await openLocal(plan, { resume: options.resume });
+    await using out = await openLocal(plan, {
+      resume: options.resume,
+      within: options.within,
+    });
     // Asked for while sftp runs, so that its answer is there by the rename.
     const holding = holdOldTarget(client, out);
     try {
@@ -163,7 +184,7 @@ export async function fileViaSftp(
       await holding;
       // The sync before the rename stays: a reader sees the old file or the
       // whole new one, even after a crash. The flushes above leave it little
-      // to write (cp_flush.ts).
+      // to write (part_flush.ts).
       await out.commit();
       markPhase("committed");
     } finally {
@@ -230,6 +251,68 @@ export async function fileViaSftp(
 }
 
 /**
+ * One file, the way `options.via` asks: through the host's sftp subsystem,
+ * or through the daemon (`"helper"`). Unset, a file with more than
+ * {@linkcode DAEMON_COPY_MAX} bytes left to copy goes through sftp when
+ * there is a master to run it on (only sftp keeps pace with scp there), and
+ * through the daemon on a host without sftp, which `notice` then says;
+ * without a master the daemon, already connected, carries every file.
+ *
+ * @param client The connected client.
+ * @param direction Upload or download.
+ * @param localPath The local side.
+ * @param remotePath The remote side.
+ * @param options How; `recursive` is not read (one file).
+ * @returns What was copied, and how (`via`).
+ */
+export async function copyOneFile(
+  client: SesshClient,
+  direction: Direction,
+  localPath: string,
+  remotePath: string,
+  options: FileOptions,
+): Promise<TransferResult> {
+  const byDaemon = async (): Promise<TransferResult> => {
+    requireFileCopies(client);
+    const copied = direction === "upload"
+      ? await uploadFile(client.connection, localPath, remotePath, options)
+      : await downloadFile(client.connection, remotePath, localPath, options);
+    return { ...copied, via: "helper" };
+  };
+  const chosen = options.via ?? (client.master === null ? "helper" : "sftp");
+  if (chosen === "helper") return await byDaemon();
+  const how: SftpOptions = {
+    resume: options.resume ?? false,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    within: options.within,
+    // Unless sftp was asked for, a small file goes through the daemon.
+    daemonUpTo: options.via ? undefined : DAEMON_COPY_MAX,
+  };
+  try {
+    const copied = await fileViaSftp(
+      client,
+      direction,
+      localPath,
+      remotePath,
+      how,
+    );
+    const { viaDaemon, ...result } = copied;
+    return { ...result, via: viaDaemon ? "helper" : "sftp" };
+  } catch (error) {
+    // Only the default falls back; via "sftp" asked for sftp.
+    const noSftp = error instanceof SesshError && error.details.noSftp &&
+      options.via === undefined && client.daemon.caps.includes(CAPS.files);
+    if (!noSftp) throw error;
+  }
+  return {
+    ...await byDaemon(),
+    notice:
+      `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`,
+  };
+}
+
+/**
  * Has the local agent hold the file the part will be renamed over, so that
  * the rename only drops a name and the agent frees the old file after this
  * call lets go (issue 21: 29–35 ms of a 100 MB download). Only through an
@@ -259,14 +342,20 @@ async function holdOldTarget(
  *
  * @param client The connected client.
  * @param batch The batch's lines.
+ * @param signal Stops sftp.
  */
-export async function sftp(client: SesshClient, batch: string): Promise<void> {
+export async function sftp(
+  client: SesshClient,
+  batch: string,
+  signal?: AbortSignal,
+): Promise<void> {
   await sftpBatch(
     client.destination,
     client.settings,
     // Without a master (SESSH_CONTROL_MASTER=no), a connection of its own.
     client.master?.controlPath ?? null,
     batch,
+    signal,
   ).catch(async (error) => {
     throw await closedMeansNoSftp(client, error);
   });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { startTimer } from "../../timer.ts";
+import { startTimer } from "../timer.ts";
 
 /** How many bytes sftp writes before the part is flushed on the way. */
 export const FLUSH_STEP = 16 << 20;
@@ -38,7 +38,7 @@ export interface FlushedPart {
  *
  * @example
  * ```ts
- * import { flushingInSteps } from "./cp_flush.ts";
+ * import { flushingInSteps } from "./part_flush.ts";
  * const path = await Deno.makeTempFile();
  * using file = await Deno.open(path, { write: true });
  * await flushingInSteps({ file, total: 5 }, () => Deno.writeTextFile(path, "hello"));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FLUSH_STEP, flushingInSteps } from "./cp_flush.ts";
+import { FLUSH_STEP, flushingInSteps } from "./part_flush.ts";
 
 /** A part another process writes: its size is set by the test. */
 class FakePart {
