@@ -14,13 +14,8 @@ import {
 import type { MasterInfo } from "../ssh/master.ts";
 import { Connection } from "../transport/connection.ts";
 import type { Transport } from "../transport/bridge.ts";
-import { requireFileCopies } from "./files.ts";
-import {
-  ConnectionLostError,
-  DaemonGoneError,
-  SesshError,
-  UsageError,
-} from "../errors.ts";
+import { requireFileCopies } from "./file_caps.ts";
+import { ConnectionLostError, DaemonGoneError, UsageError } from "../errors.ts";
 import { leaseBridge, type Leased, startAgent } from "../transport/lease.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Message } from "../protocol/frame.ts";

@@ -12,7 +12,7 @@ import { AtomicFile, partPathOf } from "../fs/atomic_file.ts";
 import { onInterrupt } from "../interrupt.ts";
 import type { Connection } from "../transport/connection.ts";
 import { bytesField } from "./wire.ts";
-import { CAPS, OPS } from "../contract/spec.ts";
+import { OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
 
 /**
@@ -81,25 +81,6 @@ export interface TransferOptions {
    * sftp (the result's `notice` says so).
    */
   via?: "sftp" | "helper";
-}
-
-/**
- * Refuses a copy through a daemon that predates file requests (an older
- * sessh started it, and it runs on while it has sessions).
- *
- * @param client The client's destination and its daemon's capabilities.
- * @throws {SesshError} `helper_failed`, saying when the daemon is replaced.
- */
-export function requireFileCopies(client: {
-  destination: { host: string };
-  daemon: { caps: readonly string[] };
-}): void {
-  if (!client.daemon.caps.includes(CAPS.files)) {
-    throw new SesshError(
-      "helper_failed",
-      `The sessh daemon on ${client.destination.host} predates file copies (an older sessh started it); it is replaced once its sessions are closed`,
-    );
-  }
 }
 
 /**

@@ -20,7 +20,6 @@ import {
   openLocal,
   planDownload,
   planUpload,
-  requireFileCopies,
   sendParts,
   type TransferResult,
   uploadFile,
@@ -35,6 +34,7 @@ import {
 import { CAPS, OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
 import { flushingInSteps } from "./part_flush.ts";
+import { requireFileCopies } from "./file_caps.ts";
 import { holdAtAgent } from "../transport/agent_hold.ts";
 
 /** How long the daemon's rename of an upload's part may take. */
