@@ -34,6 +34,7 @@ import {
 import { CAPS, OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
 import { flushingInSteps } from "./part_flush.ts";
+import { startTimer } from "../timer.ts";
 import { requireFileCopies } from "./file_caps.ts";
 import { holdAtAgent } from "../transport/agent_hold.ts";
 
@@ -219,7 +220,13 @@ export async function fileViaSftp(
       : transferBatch("upload", localPath, part, { resume: plan.start > 0 });
     const batch = send +
       (viaPart && !daemonCommits ? renameLine(part, plan.remotePath) : "");
-    if (batch) await run(batch, remoteSize);
+    const flushes = viaPart && send !== "" &&
+      client.daemon.caps.includes(CAPS.part_flush);
+    if (batch) {
+      await (flushes
+        ? flushingOnHost(client, part, () => run(batch, remoteSize))
+        : run(batch, remoteSize));
+    }
     markPhase("sftp");
     if (daemonCommits) {
       await client.connection.request(OPS.fwrite, {
@@ -248,6 +255,59 @@ export async function fileViaSftp(
     bytes,
     resumedFrom: plan.start,
   };
+}
+
+/**
+ * How often the host is asked to start writing an upload's part to its
+ * disk while sftp writes it.
+ */
+const HOST_FLUSH_MS = 20;
+
+/**
+ * Has the daemon start the writeback of an upload's part while sftp writes
+ * it (`fwrite`'s `flush`: what the part holds past the last one), so that
+ * the sync sftp makes before it closes the part (`put -f`) finds little
+ * left, as a download's flushes in steps do (`part_flush.ts`). A flush that
+ * fails (no part yet, or a lost link) is only a head start not taken.
+ *
+ * @param client The connected client.
+ * @param part The part's path on the host.
+ * @param work What writes it (sftp).
+ * @returns What `work` returns.
+ */
+async function flushingOnHost<T>(
+  client: SesshClient,
+  part: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  let finished = false;
+  let wake = () => {};
+  let cancel = () => {};
+  const flusher = (async () => {
+    let flushed = 0;
+    while (!finished) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        cancel = startTimer(HOST_FLUSH_MS, resolve);
+      });
+      if (finished) break;
+      const reply = await client.connection.request(OPS.fwrite, {
+        path: part,
+        part: true,
+        flush: true,
+        offset: flushed,
+      }, { timeoutMs: COMMIT_TIMEOUT_MS }).catch(() => null);
+      if (typeof reply?.size === "number") flushed = reply.size;
+    }
+  })();
+  try {
+    return await work();
+  } finally {
+    finished = true;
+    cancel();
+    wake();
+    await flusher;
+  }
 }
 
 /**

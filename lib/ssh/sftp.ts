@@ -44,7 +44,11 @@ export function sftpWord(path: string): string {
 
 /**
  * The sftp batch that moves one file, resuming a partial copy (`-a`, which
- * needs the partial copy to exist), or a directory tree (`-R`).
+ * needs the partial copy to exist), or a directory tree (`-R`). An upload
+ * asks the host to sync each file it wrote before sftp closes it (`-f`,
+ * OpenSSH's `fsync@openssh.com`; a server without it writes the file
+ * unsynced, as before): the part is then renamed over its target whole,
+ * even after a crash of the host.
  *
  * @param direction Upload or download.
  * @param local The local path.
@@ -56,7 +60,7 @@ export function sftpWord(path: string): string {
  * @example
  * ```ts
  * import { transferBatch } from "./sftp.ts";
- * console.log(transferBatch("upload", "a b.bin", "/tmp/x.bin", { resume: true })); // put -a "a b.bin" "/tmp/x.bin"\n
+ * console.log(transferBatch("upload", "a b.bin", "/tmp/x.bin", { resume: true })); // put -f -a "a b.bin" "/tmp/x.bin"\n
  * ```
  */
 export function transferBatch(
@@ -67,7 +71,7 @@ export function transferBatch(
 ): string {
   const flags = `${how.resume ? " -a" : ""}${how.recursive ? " -R" : ""}`;
   return direction === "upload"
-    ? `put${flags} ${sftpWord(local)} ${sftpWord(remote)}\n`
+    ? `put -f${flags} ${sftpWord(local)} ${sftpWord(remote)}\n`
     : `get${flags} ${sftpWord(remote)} ${sftpWord(local)}\n`;
 }
 

@@ -3,10 +3,10 @@ import { sftpArgv, sftpError, sftpWord, transferBatch } from "./sftp.ts";
 import { settingsFromEnv } from "./settings.ts";
 import { UsageError } from "../errors.ts";
 
-Deno.test("sftp batch lines quote paths as one word and carry -a and -R", () => {
+Deno.test("sftp batch lines quote paths as one word, carry -a and -R, and sync what they upload", () => {
   assert.equal(
     transferBatch("upload", 'my "x"\\.bin', "/tmp/a b", {}),
-    'put "my \\"x\\"\\\\.bin" "/tmp/a b"\n',
+    'put -f "my \\"x\\"\\\\.bin" "/tmp/a b"\n',
   );
   assert.equal(
     transferBatch("download", "here", "there", { resume: true }),
@@ -14,7 +14,7 @@ Deno.test("sftp batch lines quote paths as one word and carry -a and -R", () => 
   );
   assert.equal(
     transferBatch("upload", "dir", "dest", { recursive: true }),
-    'put -R "dir" "dest"\n',
+    'put -f -R "dir" "dest"\n',
   );
   assert.throws(() => sftpWord("a\nput /etc/passwd x"), UsageError);
 });

@@ -63,9 +63,9 @@ def op_fwrite(daemon, client, msg):
     A copy that must not leave its target half written sends its parts to a part file beside it (`part`: the
     file is made without following a link there); its last request names the target in `commit`, and the part
     is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
-    old file. A part another writer made (sftp) commits with `sync` false: renamed as it is, as sftp's own rename
-    would, and never opened to write (a read-only source makes a read-only part). `discard` removes a part that
-    will not be finished."""
+    old file. A part another writer made (sftp, which syncs it itself) commits with `sync` false: renamed as it is,
+    and never opened to write (a read-only source makes a read-only part); while it is written, `flush` starts
+    its writeback. `discard` removes a part that will not be finished."""
     path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), clamp(msg.get("offset"), 0, 1 << 62, 0)
     if msg.get("discard"):
         with file_errors(path):
@@ -81,6 +81,8 @@ def op_fwrite(daemon, client, msg):
         flags |= os.O_NOFOLLOW
     elif not msg.get("truncate"):
         flags |= os.O_CREAT
+    if msg.get("part") and msg.get("flush"):
+        return flush_foreign_part(daemon, path, shown, offset)
     if isinstance(msg.get("commit"), str) and msg.get("sync") is False:
         with file_errors(shown):
             st = os.lstat(path)
@@ -104,6 +106,23 @@ def op_fwrite(daemon, client, msg):
     if isinstance(msg.get("commit"), str):
         return commit_part(daemon, path, msg["commit"], size)
     return {"path": path, "size": size}
+
+
+def flush_foreign_part(daemon, path, shown, offset):
+    """Starts the writeback of what a part another program writes (sftp) holds past `offset`, on a descriptor opened
+    only to read and never through a link: asked while sftp writes, so that the sync sftp makes at its end finds
+    little left, as the daemon's own parts and a download's do."""
+    with file_errors(shown):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise HelperError(ERR_BAD_REQUEST, "The part of %s is not a plain file: %s" % (shown, path))
+        if st.st_size > offset and hasattr(os, "posix_fadvise"):
+            daemon.loop.run_in_executor(None, advise_written, os.dup(fd), offset, st.st_size - offset)
+    finally:
+        os.close(fd)
+    return {"path": path, "size": st.st_size}
 
 
 def start_writeback(daemon, fd, end):

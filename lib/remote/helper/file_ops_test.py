@@ -135,6 +135,41 @@ class FileOpsTest(unittest.TestCase):
             with self.assertRaises(OSError):
                 os.fstat(fd)  # and closed once advised
 
+    def test_a_flush_starts_the_writeback_of_a_part_sftp_writes_past_the_last_one_without_opening_it_to_write(self):
+        part = os.path.join(self.home, ".f.bin.sessh-part")
+        with open(part, "wb") as f:
+            f.write(b"x" * 10000)
+        os.chmod(part, 0o444)  # as sftp makes it from a read-only source
+        opened, real_open = [], os.open
+        released = mock.Mock()
+        with mock.patch.object(os, "open", side_effect=lambda p, *a: opened.append((p, a[0])) or real_open(p, *a)), \
+                mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            first = self.call("fwrite", path=".f.bin.sessh-part", part=True, flush=True, target="f.bin")
+            second = self.call("fwrite", path=".f.bin.sessh-part", part=True, flush=True, offset=10000)
+        self.assertEqual((first["size"], second["size"]), (10000, 10000))
+        self.assertEqual([flags & (os.O_WRONLY | os.O_RDWR) for path, flags in opened if path == part], [0, 0])
+        # Only what is past the offset, and nothing once nothing is new.
+        self.assertEqual([call.args[3:] for call in released.call_args_list], [(0, 10000)])
+        _, advise, fd, offset, length = released.call_args.args
+        advise(fd, offset, length)
+        with self.assertRaises(OSError):
+            os.fstat(fd)  # closed once advised
+        with open(part, "rb") as f:
+            self.assertEqual(f.read(), b"x" * 10000)
+
+    def test_a_flush_never_follows_a_link_or_opens_a_fifo(self):
+        outside = os.path.join(self.home, "outside")
+        with open(outside, "wb") as f:
+            f.write(b"keep")
+        os.symlink(outside, os.path.join(self.home, ".l.sessh-part"))
+        os.mkfifo(os.path.join(self.home, ".q.sessh-part"))
+        released = mock.Mock()
+        with mock.patch.object(self.daemon.loop, "run_in_executor", released):
+            for name in (".l.sessh-part", ".q.sessh-part"):
+                with self.assertRaises(HelperError):
+                    self.call("fwrite", path=name, part=True, flush=True)
+        released.assert_not_called()
+
     def test_a_part_is_never_written_through_a_link(self):
         outside = os.path.join(self.home, "outside")
         with open(outside, "wb") as f:
