@@ -54,7 +54,8 @@ export function sftpWord(path: string): string {
  * @param local The local path.
  * @param remote The remote path.
  * @param how `resume`: continue a partial copy at the destination;
- *   `recursive`: copy a directory tree.
+ *   `recursive`: copy a directory tree; `sync: false`: an upload whose
+ *   files the daemon syncs instead (a tree's, together).
  * @returns The batch text.
  *
  * @example
@@ -67,11 +68,12 @@ export function transferBatch(
   direction: Direction,
   local: string,
   remote: string,
-  how: { resume?: boolean; recursive?: boolean } = {},
+  how: { resume?: boolean; recursive?: boolean; sync?: boolean } = {},
 ): string {
   const flags = `${how.resume ? " -a" : ""}${how.recursive ? " -R" : ""}`;
+  const sync = how.sync === false ? "" : " -f";
   return direction === "upload"
-    ? `put -f${flags} ${sftpWord(local)} ${sftpWord(remote)}\n`
+    ? `put${sync}${flags} ${sftpWord(local)} ${sftpWord(remote)}\n`
     : `get${flags} ${sftpWord(remote)} ${sftpWord(local)}\n`;
 }
 

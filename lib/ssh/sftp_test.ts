@@ -16,6 +16,10 @@ Deno.test("sftp batch lines quote paths as one word, carry -a and -R, and sync w
     transferBatch("upload", "dir", "dest", { recursive: true }),
     'put -f -R "dir" "dest"\n',
   );
+  assert.equal(
+    transferBatch("upload", "a", "b", { sync: false }),
+    'put "a" "b"\n',
+  );
   assert.throws(() => sftpWord("a\nput /etc/passwd x"), UsageError);
 });
 

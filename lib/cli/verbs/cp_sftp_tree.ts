@@ -34,6 +34,8 @@ import { CAPS, OPS } from "../../contract/spec.ts";
 
 /** Files per sftp batch in a tree: each holds a part file open meanwhile. */
 const BATCH_FILES = 64;
+/** How long the daemon may take to sync and rename a batch's parts. */
+const COMMIT_TIMEOUT_MS = 60_000;
 
 /**
  * A directory tree through sftp, landing as scp -r puts it: inside an
@@ -96,7 +98,8 @@ export async function treeViaSftp(
   }
   // The daemon makes the directories (and names the top absolutely, so that
   // sftp and the daemon mean the same paths); sftp sends each file to a part
-  // beside it and renames it.
+  // beside it, and the daemon syncs a batch's parts together and renames
+  // each (a daemon before `part_sync`: sftp syncs and renames each).
   const mode = async (path: string) =>
     ((await Deno.stat(path)).mode ?? 0o755) & 0o777;
   const made = await client.connection.request(OPS.fmkdir, {
@@ -110,6 +113,7 @@ export async function treeViaSftp(
       mode: entry.mode,
     });
   }
+  const syncsTogether = client.daemon.caps.includes(CAPS.part_sync);
   for (let at = 0; at < files.length; at += BATCH_FILES) {
     const chunk = files.slice(at, at + BATCH_FILES).map((entry) => {
       const target = `${top}/${entry.path}`;
@@ -127,12 +131,35 @@ export async function treeViaSftp(
     };
     using _ = onInterrupt(discard);
     try {
-      await sftp(
-        client,
-        chunk.map(({ local, part, target }) =>
-          transferBatch("upload", local, part) + renameLine(part, target)
-        ).join(""),
-      );
+      if (syncsTogether) {
+        // sftp sends the batch's parts; the daemon syncs them all at once
+        // (a journal commit shared, where sftp's `put -f` cost one a file),
+        // then renames each.
+        await sftp(
+          client,
+          chunk.map(({ local, part }) =>
+            transferBatch("upload", local, part, { sync: false })
+          ).join(""),
+        );
+        await Promise.all(
+          chunk.map(({ part, target }) =>
+            client.connection.request(OPS.fwrite, {
+              path: part,
+              part: true,
+              target,
+              commit: target,
+              foreign: true,
+            }, { timeoutMs: COMMIT_TIMEOUT_MS })
+          ),
+        );
+      } else {
+        await sftp(
+          client,
+          chunk.map(({ local, part, target }) =>
+            transferBatch("upload", local, part) + renameLine(part, target)
+          ).join(""),
+        );
+      }
     } catch (error) {
       await discard();
       throw error;

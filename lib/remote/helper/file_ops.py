@@ -65,7 +65,8 @@ def op_fwrite(daemon, client, msg):
     is synced and renamed over it, so that a reader sees the old file or the new one and a cut copy leaves the
     old file. A part another writer made (sftp, which syncs it itself) commits with `sync` false: renamed as it is,
     and never opened to write (a read-only source makes a read-only part); while it is written, `flush` starts
-    its writeback. `discard` removes a part that will not be finished."""
+    its writeback, and a commit with `foreign` syncs it first (`commit_foreign_part`). `discard` removes a part that
+    will not be finished."""
     path, data, offset = file_path(msg), memoryview(msg.get("data") or b""), clamp(msg.get("offset"), 0, 1 << 62, 0)
     if msg.get("discard"):
         with file_errors(path):
@@ -83,6 +84,8 @@ def op_fwrite(daemon, client, msg):
         flags |= os.O_CREAT
     if msg.get("part") and msg.get("flush"):
         return flush_foreign_part(daemon, path, shown, offset)
+    if msg.get("part") and msg.get("foreign") and isinstance(msg.get("commit"), str):
+        return commit_foreign_part(daemon, client, msg, path, shown)
     if isinstance(msg.get("commit"), str) and msg.get("sync") is False:
         with file_errors(shown):
             st = os.lstat(path)
@@ -123,6 +126,39 @@ def flush_foreign_part(daemon, path, shown, offset):
     finally:
         os.close(fd)
     return {"path": path, "size": st.st_size}
+
+
+def commit_foreign_part(daemon, client, msg, path, shown):
+    """Commits a part another program wrote (sftp) once it is synced: opened only to read and never through a
+    link, synced in a thread, then renamed over its target on the loop, and answered then. The commits of a tree's
+    batch, asked at once, share the disk's journal commits, where one sync after the other (sftp's `put -f`) cost a
+    journal commit per file."""
+    with file_errors(shown):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise HelperError(ERR_BAD_REQUEST, "The part of %s is not a plain file: %s" % (shown, path))
+    except BaseException:
+        os.close(fd)
+        raise
+    req_id = msg.get("id")
+
+    def synced(future):
+        os.close(fd)
+        try:
+            with file_errors(shown):
+                future.result()
+            reply = commit_part(daemon, path, msg["commit"], st.st_size)
+        except HelperError as exc:
+            client.fail(req_id, *exc.args)
+        except Exception as exc:
+            client.fail(req_id, ERR_REMOTE, "Helper error: %s" % exc)
+        else:
+            client.reply(req_id, **reply)
+
+    # An asyncio future: its callback runs on the loop, not in the thread.
+    daemon.loop.run_in_executor(None, os.fsync, fd).add_done_callback(synced)
 
 
 def start_writeback(daemon, fd, end):

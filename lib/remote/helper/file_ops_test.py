@@ -170,6 +170,45 @@ class FileOpsTest(unittest.TestCase):
                     self.call("fwrite", path=name, part=True, flush=True)
         released.assert_not_called()
 
+    def test_a_foreign_commit_syncs_the_part_in_a_thread_then_renames_it_and_answers_on_the_loop(self):
+        target, part = os.path.join(self.home, "g.bin"), os.path.join(self.home, ".g.bin.sessh-part")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        with open(part, "wb") as f:
+            f.write(b"new bytes")
+        os.chmod(part, 0o444)  # as sftp makes it from a read-only source
+        answers = []
+        client = mock.Mock(reply=lambda req_id, **fields: answers.append(("ok", req_id, fields)),
+                           fail=lambda req_id, code, message: answers.append(("fail", req_id, code)))
+        synced, real_fsync = [], os.fsync
+        opened, real_open = [], os.open
+        with mock.patch.object(os, "fsync", side_effect=lambda fd: synced.append(fd) or real_fsync(fd)), \
+                mock.patch.object(os, "open", side_effect=lambda p, *a: opened.append((p, a[0])) or real_open(p, *a)):
+            reply = OPS["fwrite"](self.daemon, client, {"id": 7, "path": ".g.bin.sessh-part", "part": True,
+                                                         "target": "g.bin", "commit": "g.bin", "foreign": True})
+            # Not answered at once, nor renamed before its sync.
+            self.assertEqual((reply, answers), (None, []))
+            self.assertTrue(os.path.exists(part))
+            self.daemon.loop.run_until_complete(asyncio.sleep(0.2))
+        self.assertEqual(len(synced), 1)
+        self.assertEqual([flags & (os.O_WRONLY | os.O_RDWR) for path, flags in opened if path == part], [0])
+        self.assertEqual(answers, [("ok", 7, {"path": target, "size": 9})])
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"new bytes")
+        self.assertFalse(os.path.exists(part))
+
+    def test_a_foreign_commit_never_follows_a_link_at_the_part(self):
+        outside = os.path.join(self.home, "outside")
+        with open(outside, "wb") as f:
+            f.write(b"keep")
+        os.symlink(outside, os.path.join(self.home, ".h.sessh-part"))
+        client = mock.Mock()
+        with self.assertRaises(HelperError):
+            OPS["fwrite"](self.daemon, client, {"id": 1, "path": ".h.sessh-part", "part": True, "target": "h",
+                                                "commit": "h", "foreign": True})
+        self.assertFalse(os.path.exists(os.path.join(self.home, "h")))
+        client.reply.assert_not_called()
+
     def test_a_part_is_never_written_through_a_link(self):
         outside = os.path.join(self.home, "outside")
         with open(outside, "wb") as f:
