@@ -49,21 +49,53 @@ export async function flushingInSteps<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const { file, total } = part;
+  if (total <= 0) return await work();
+  let flushed = 0;
+  return await everyWhile(FLUSH_LOOK_MS, async () => {
+    const size = (await file.stat()).size;
+    if (size - flushed >= FLUSH_STEP || size >= total) {
+      await file.syncData();
+      flushed = size;
+    }
+    return flushed < total;
+  }, work);
+}
+
+/**
+ * Runs `work`, and `step` every `everyMs` while it runs: one step at a
+ * time, each wait counted from the end of the last step, until `step`
+ * says it is done (false) or fails (which only stops the steps). The
+ * result waits for a step under way.
+ *
+ * @param everyMs The wait before each step.
+ * @param step One step; false when there are no more to take.
+ * @param work What the steps go beside.
+ * @returns What `work` returns, once it and any step under way are done.
+ *
+ * @example
+ * ```ts
+ * import { everyWhile } from "./part_flush.ts";
+ * let looks = 0;
+ * const work = () => new Promise((resolve) => setTimeout(resolve, 50));
+ * await everyWhile(10, () => Promise.resolve(++looks < 100), work);
+ * console.log(looks > 0); // true
+ * ```
+ */
+export async function everyWhile<T>(
+  everyMs: number,
+  step: () => Promise<boolean>,
+  work: () => Promise<T>,
+): Promise<T> {
   let finished = false;
   let wake = () => {};
   let cancel = () => {};
-  const flusher = (async () => {
-    let flushed = 0;
-    while (!finished && flushed < total) {
+  const stepping = (async () => {
+    while (!finished) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        cancel = startTimer(FLUSH_LOOK_MS, resolve);
+        cancel = startTimer(everyMs, resolve);
       });
-      if (finished) break;
-      const size = (await file.stat()).size;
-      if (size - flushed < FLUSH_STEP && size < total) continue;
-      await file.syncData();
-      flushed = size;
+      if (finished || !await step()) break;
     }
   })().catch(() => {});
   try {
@@ -72,6 +104,6 @@ export async function flushingInSteps<T>(
     finished = true;
     cancel();
     wake();
-    await flusher;
+    await stepping;
   }
 }

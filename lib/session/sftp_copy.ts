@@ -33,8 +33,7 @@ import {
 } from "../ssh/sftp.ts";
 import { CAPS, OPS } from "../contract/spec.ts";
 import { markPhase } from "../phases.ts";
-import { flushingInSteps } from "./part_flush.ts";
-import { startTimer } from "../timer.ts";
+import { everyWhile, flushingInSteps } from "./part_flush.ts";
 import { requireFileCopies } from "./file_caps.ts";
 import { holdAtAgent } from "../transport/agent_hold.ts";
 
@@ -280,34 +279,17 @@ async function flushingOnHost<T>(
   part: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  let finished = false;
-  let wake = () => {};
-  let cancel = () => {};
-  const flusher = (async () => {
-    let flushed = 0;
-    while (!finished) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        cancel = startTimer(HOST_FLUSH_MS, resolve);
-      });
-      if (finished) break;
-      const reply = await client.connection.request(OPS.fwrite, {
-        path: part,
-        part: true,
-        flush: true,
-        offset: flushed,
-      }, { timeoutMs: COMMIT_TIMEOUT_MS }).catch(() => null);
-      if (typeof reply?.size === "number") flushed = reply.size;
-    }
-  })();
-  try {
-    return await work();
-  } finally {
-    finished = true;
-    cancel();
-    wake();
-    await flusher;
-  }
+  let flushed = 0;
+  return await everyWhile(HOST_FLUSH_MS, async () => {
+    const reply = await client.connection.request(OPS.fwrite, {
+      path: part,
+      part: true,
+      flush: true,
+      offset: flushed,
+    }, { timeoutMs: COMMIT_TIMEOUT_MS }).catch(() => null);
+    if (typeof reply?.size === "number") flushed = reply.size;
+    return true;
+  }, work);
 }
 
 /**

@@ -111,28 +111,9 @@ def op_fwrite(daemon, client, msg):
     return {"path": path, "size": size}
 
 
-def flush_foreign_part(daemon, path, shown, offset):
-    """Starts the writeback of what a part another program writes (sftp) holds past `offset`, on a descriptor opened
-    only to read and never through a link: asked while sftp writes, so that the sync sftp makes at its end finds
-    little left, as the daemon's own parts and a download's do."""
-    with file_errors(shown):
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise HelperError(ERR_BAD_REQUEST, "The part of %s is not a plain file: %s" % (shown, path))
-        if st.st_size > offset and hasattr(os, "posix_fadvise"):
-            daemon.loop.run_in_executor(None, advise_written, os.dup(fd), offset, st.st_size - offset)
-    finally:
-        os.close(fd)
-    return {"path": path, "size": st.st_size}
-
-
-def commit_foreign_part(daemon, client, msg, path, shown):
-    """Commits a part another program wrote (sftp) once it is synced: opened only to read and never through a
-    link, synced in a thread, then renamed over its target on the loop, and answered then. The commits of a tree's
-    batch, asked at once, share the disk's journal commits, where one sync after the other (sftp's `put -f`) cost a
-    journal commit per file."""
+def open_foreign_part(path, shown):
+    """A part another program writes (sftp), opened only to read and never through a link (nor a FIFO or a device
+    in its place, whose open would not wait: O_NONBLOCK), with its stat."""
     with file_errors(shown):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
@@ -142,6 +123,26 @@ def commit_foreign_part(daemon, client, msg, path, shown):
     except BaseException:
         os.close(fd)
         raise
+    return fd, st
+
+
+def flush_foreign_part(daemon, path, shown, offset):
+    """Starts the writeback of what a part another program writes (sftp) holds past `offset`: asked while sftp
+    writes, so that the sync at its end finds little left, as the daemon's own parts and a download's do."""
+    fd, st = open_foreign_part(path, shown)
+    try:
+        if st.st_size > offset and hasattr(os, "posix_fadvise"):
+            daemon.loop.run_in_executor(None, advise_written, os.dup(fd), offset, st.st_size - offset)
+    finally:
+        os.close(fd)
+    return {"path": path, "size": st.st_size}
+
+
+def commit_foreign_part(daemon, client, msg, path, shown):
+    """Commits a part another program wrote (sftp): synced in a thread, then renamed over its target on the loop,
+    and answered then. The commits of a tree's batch, asked at once, share the disk's journal commits, where one sync
+    after the other (sftp's `put -f`) cost a journal commit per file."""
+    fd, st = open_foreign_part(path, shown)
     req_id = msg.get("id")
 
     def synced(future):
