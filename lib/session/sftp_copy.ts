@@ -1,8 +1,10 @@
 /**
- * `cp` through the host's sftp subsystem, planned with the daemon's file
- * requests. sftp writes no target in place: a download goes to a part file
- * beside the target (made here, exclusively, then renamed over it), an
- * upload to a part file on the host that the daemon (or, before
+ * One file through the host's sftp subsystem, planned with the daemon's
+ * file requests, for `cp` and for the client's `upload` and `download`
+ * (`copyOneFile` chooses between sftp and the daemon). sftp writes no
+ * target in place: a download goes to a part file beside the target (made
+ * here, exclusively, synced and renamed over it), an upload to a part file
+ * on the host that sftp syncs (`put -f`) and the daemon (or, before
  * `part_commit`, sftp) renames over the target, so that a copy cut short
  * leaves the old file. Trees: lib/cli/verbs/cp_sftp_tree.ts.
  *
@@ -87,7 +89,8 @@ export interface SftpResult extends TransferResult {
  * @param direction Upload or download.
  * @param localPath The local side, as typed.
  * @param remotePath The remote side.
- * @param options Resume, progress.
+ * @param options Resume, progress, stop, the local directories allowed,
+ *   and how small a file the daemon carries instead.
  * @returns What was copied.
  */
 export async function fileViaSftp(
