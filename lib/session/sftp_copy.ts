@@ -345,16 +345,38 @@ export async function copyOneFile(
     const { viaDaemon, ...result } = copied;
     return { ...result, via: viaDaemon ? "helper" : "sftp" };
   } catch (error) {
-    // Only the default falls back; via "sftp" asked for sftp.
-    const noSftp = error instanceof SesshError && error.details.noSftp &&
-      options.via === undefined && client.daemon.caps.includes(CAPS.files);
-    if (!noSftp) throw error;
+    if (!fallsBackFromSftp(error, client, options.via)) throw error;
   }
-  return {
-    ...await byDaemon(),
-    notice:
-      `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`,
-  };
+  return { ...await byDaemon(), notice: noSftpNotice(client) };
+}
+
+/**
+ * Whether a copy that found no sftp subsystem on the host goes through the
+ * daemon instead: only when sftp was not asked for by name, and the daemon
+ * copies files.
+ *
+ * @param error What the copy through sftp threw.
+ * @param client The connected client.
+ * @param asked The way the caller asked for (`via`), if any.
+ * @returns Whether to copy through the daemon.
+ */
+export function fallsBackFromSftp(
+  error: unknown,
+  client: SesshClient,
+  asked: "sftp" | "helper" | undefined,
+): boolean {
+  return error instanceof SesshError && error.details.noSftp === true &&
+    asked === undefined && client.daemon.caps.includes(CAPS.files);
+}
+
+/**
+ * What a copy says when it went through the daemon for want of sftp.
+ *
+ * @param client The connected client.
+ * @returns The notice.
+ */
+export function noSftpNotice(client: SesshClient): string {
+  return `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
 }
 
 /**

@@ -11,14 +11,17 @@
  *
  * @module
  */
-import { SesshError, UsageError } from "../../errors.ts";
+import { UsageError } from "../../errors.ts";
 import type { TransferResult } from "../../session/files.ts";
 import type { Direction } from "../../ssh/sftp.ts";
-import { DAEMON_COPY_MAX } from "../../session/sftp_copy.ts";
+import {
+  DAEMON_COPY_MAX,
+  fallsBackFromSftp,
+  noSftpNotice,
+} from "../../session/sftp_copy.ts";
 import { treeViaSftp } from "./cp_sftp_tree.ts";
 import { type CommonFlags, connect, type Outcome } from "../call.ts";
 import { progressBar } from "../progress.ts";
-import { CAPS } from "../../contract/spec.ts";
 import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
 import { transferJson } from "../../report/result_json.ts";
@@ -144,17 +147,10 @@ export async function cpCommand(
         flags.via ? options : { ...options, daemonUpTo: DAEMON_COPY_MAX },
       )
         .catch((error) => {
-          // Only the default falls back; --via sftp asked for sftp.
-          if (
-            error instanceof SesshError && error.details.noSftp &&
-            flags.via === undefined && client.daemon.caps.includes(CAPS.files)
-          ) return null;
+          if (fallsBackFromSftp(error, client, flags.via)) return null;
           throw error;
         });
-      if (copied === null) {
-        notice =
-          `${client.destination.host} has no sftp subsystem; copied through the sessh daemon`;
-      }
+      if (copied === null) notice = noSftpNotice(client);
     }
     const how = { ...options, via: options.recursive ? undefined : flags.via };
     copied ??= direction === "upload"
