@@ -374,10 +374,10 @@ export class SesshClient implements AsyncDisposable {
 
   /**
    * Copies a local file to the host. A file of more than 8 MiB goes through
-   * the host's sftp subsystem over the master, which keeps pace with scp; a
-   * smaller one, a tree, or any file without a master goes through the
-   * daemon, part by part on this connection, which needs no sftp subsystem
-   * (`via` chooses). Either way the file is written to a part beside the
+   * the host's sftp subsystem over the master, at 0.7–0.9× scp's pace for
+   * 100 MB (about twice the daemon's); a smaller one, a tree, or any file
+   * without a master goes through the daemon, part by part on this
+   * connection, which needs no sftp subsystem (`via` chooses). Either way the file is written to a part beside the
    * target and renamed over it, so that a copy cut short leaves the old
    * file, and paths are never on a command line. A relative remote path is
    * taken in the home directory; a remote directory receives the file under
