@@ -377,9 +377,10 @@ export class SesshClient implements AsyncDisposable {
    * the host's sftp subsystem over the master, at 0.7–0.9× scp's pace for
    * 100 MB (about twice the daemon's); a smaller one, a tree, or any file
    * without a master goes through the daemon, part by part on this
-   * connection, which needs no sftp subsystem (`via` chooses). Either way the file is written to a part beside the
-   * target and renamed over it, so that a copy cut short leaves the old
-   * file, and paths are never on a command line. A relative remote path is
+   * connection, which needs no sftp subsystem (`via` chooses). Either way
+   * the file is written to a part beside the target and renamed over it, so
+   * that a copy cut short leaves the old file, and paths are never on a
+   * command line. A relative remote path is
    * taken in the home directory; a remote directory receives the file under
    * its local name. With `recursive`, a directory and everything in it, as
    * `scp -r` does (links are skipped and counted).

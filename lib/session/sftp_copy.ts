@@ -75,12 +75,6 @@ export interface SftpOptions {
   within?: readonly string[];
 }
 
-/** What a copy through sftp copied, and whether the daemon carried it. */
-export interface SftpResult extends TransferResult {
-  /** The file was small and the daemon carried it (`daemonUpTo`). */
-  viaDaemon?: boolean;
-}
-
 /**
  * One file through sftp. A daemon too old for file requests leaves the
  * paths to sftp (in place, as sftp writes them), and cannot check a resume.
@@ -91,7 +85,8 @@ export interface SftpResult extends TransferResult {
  * @param remotePath The remote side.
  * @param options Resume, progress, stop, the local directories allowed,
  *   and how small a file the daemon carries instead.
- * @returns What was copied.
+ * @returns What was copied, and which way (`via`: the daemon carries a file
+ *   within `daemonUpTo`).
  */
 export async function fileViaSftp(
   client: SesshClient,
@@ -99,7 +94,7 @@ export async function fileViaSftp(
   localPath: string,
   remotePath: string,
   options: SftpOptions,
-): Promise<SftpResult> {
+): Promise<TransferResult> {
   const files = client.daemon.caps.includes(CAPS.files);
   const partFiles = client.daemon.caps.includes(CAPS.part_files);
   if (!files && options.resume) {
@@ -124,6 +119,7 @@ export async function fileViaSftp(
       localPath: plan.localPath,
       bytes: plan.total,
       resumedFrom: plan.start,
+      via: "sftp",
     };
   }
   // By the same plan, so the choice costs no request. A file of no size
@@ -140,7 +136,7 @@ export async function fileViaSftp(
     const copied = direction === "upload"
       ? await sendParts(client.connection, plan, { ...how, partFiles })
       : await fetchParts(client.connection, plan, how);
-    return { ...copied, viaDaemon: true };
+    return { ...copied, via: "helper" };
   }
   const run = (batch: string, watched: () => Promise<number>) =>
     watching(
@@ -160,6 +156,7 @@ export async function fileViaSftp(
         localPath,
         bytes: await localSize(localPath),
         resumedFrom: 0,
+        via: "sftp",
       };
     }
     // sftp opens the part by its name and truncates it (the same file: made
@@ -198,6 +195,7 @@ export async function fileViaSftp(
       localPath: out.path,
       bytes: plan.total || await localSize(out.path),
       resumedFrom: out.start,
+      via: "sftp",
     };
   }
   const remoteSize = async () =>
@@ -256,6 +254,7 @@ export async function fileViaSftp(
     localPath,
     bytes,
     resumedFrom: plan.start,
+    via: "sftp",
   };
 }
 
@@ -335,15 +334,7 @@ export async function copyOneFile(
     daemonUpTo: options.via ? undefined : DAEMON_COPY_MAX,
   };
   try {
-    const copied = await fileViaSftp(
-      client,
-      direction,
-      localPath,
-      remotePath,
-      how,
-    );
-    const { viaDaemon, ...result } = copied;
-    return { ...result, via: viaDaemon ? "helper" : "sftp" };
+    return await fileViaSftp(client, direction, localPath, remotePath, how);
   } catch (error) {
     if (!fallsBackFromSftp(error, client, options.via)) throw error;
   }

@@ -62,14 +62,7 @@ export async function treeViaSftp(
   const here = await Deno.stat(localPath).catch(() => null);
   const isTree = direction === "upload" ? here?.isDirectory : there?.dir;
   if (!isTree) {
-    const { viaDaemon, ...copied } = await fileViaSftp(
-      client,
-      direction,
-      localPath,
-      remotePath,
-      options,
-    );
-    return { ...copied, via: viaDaemon ? "helper" : "sftp" };
+    return await fileViaSftp(client, direction, localPath, remotePath, options);
   }
   if (direction === "download") {
     return {
