@@ -1,0 +1,165 @@
+/**
+ * `cp` through the local agent (`lib/cli/agent_call.ts`): a copy of one
+ * file is run there for a thin client, as the client would run it. Its
+ * local paths are read from the caller's directory, it prints what the full
+ * command line prints, it is declined under another umask (the agent would
+ * make the caller's files with its own) and for a tree, and a signal to the
+ * client stops it in the agent, which says what it left.
+ */
+import assert from "node:assert/strict";
+import { startSshd, type TestSshd } from "./_sshd.ts";
+import { cliArgv, type CliResult, sessh, startSessh } from "./_cli.ts";
+import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
+
+const TRACE = { SESSH_TRACE_PHASES: "1" };
+
+/** Whether the call was run by the agent (it marks `thin`), and its stderr without the phase line. */
+function traced(result: CliResult): CliResult & { thin: boolean } {
+  const lines = result.stderr.split("\n");
+  const line = lines.find((l) => l.startsWith(PHASE_LINE_PREFIX));
+  assert.ok(line, `no phase line in ${JSON.stringify(result.stderr)}`);
+  const marks = JSON.parse(line.slice(PHASE_LINE_PREFIX.length)).marks;
+  return {
+    ...result,
+    stderr: lines.filter((l) => l !== line).join("\n"),
+    thin: "thin" in marks,
+  };
+}
+
+async function call(
+  sshd: TestSshd,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+) {
+  return traced(
+    await sessh(sshd, args, {
+      cwd: options.cwd,
+      env: { ...TRACE, ...options.env },
+    }),
+  );
+}
+
+/** Starts the fixture's agent with a first call, and waits until it runs calls. */
+async function warm(sshd: TestSshd): Promise<void> {
+  const first = await sessh(sshd, ["run", "w", sshd.dest, "--", "true"]);
+  assert.equal(first.code, 0, first.stderr);
+  for (let i = 0; i < 100; i++) {
+    if ((await call(sshd, ["status", "w", sshd.dest])).thin) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("the agent did not start");
+}
+
+/** A `cp --json` line without its duration. */
+function steady(stdout: string): unknown {
+  const value = JSON.parse(stdout);
+  delete value.duration_ms;
+  return value;
+}
+
+Deno.test("a thin cp reads local paths from the caller's directory and prints what the full one prints, each way, either way", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const here = await Deno.makeTempDir({ dir: sshd.dir });
+  // One file the daemon carries, one beyond 8 MiB that sftp does.
+  const small = "a line of the file\n".repeat(100);
+  await Deno.writeTextFile(`${here}/small.txt`, small);
+  const big = new Uint8Array(9 << 20).map((_, i) => i * 7);
+  await Deno.writeFile(`${here}/big.bin`, big);
+  for (const [file, via] of [["small.txt", "helper"], ["big.bin", "sftp"]]) {
+    await t.step(`${file}, through ${via}`, async () => {
+      const forms = [
+        ["thin", {}],
+        ["full", { SESSH_AGENT_THIN: "0" }],
+      ] as const;
+      const printed: Record<string, unknown[]> = {};
+      for (const [form, env] of forms) {
+        const up = await call(
+          sshd,
+          ["--json", "cp", file, `${sshd.dest}:${form}-${file}`],
+          { cwd: here, env },
+        );
+        assert.equal(up.code, 0, up.stderr);
+        assert.equal(up.thin, form === "thin", `${form} up`);
+        const down = await call(
+          sshd,
+          ["--json", "cp", `${sshd.dest}:${form}-${file}`, `${form}-${file}`],
+          { cwd: here, env },
+        );
+        assert.equal(down.code, 0, down.stderr);
+        assert.equal(down.thin, form === "thin", `${form} down`);
+        assert.deepEqual(
+          await Deno.readFile(`${here}/${form}-${file}`),
+          await Deno.readFile(`${here}/${file}`),
+        );
+        assert.deepEqual(
+          await Deno.readFile(`${sshd.home}/${form}-${file}`),
+          await Deno.readFile(`${here}/${file}`),
+        );
+        const upJson = steady(up.stdout) as Record<string, unknown>;
+        assert.equal(upJson.via, via);
+        printed[form] = [upJson, steady(down.stdout)].map((value) =>
+          JSON.parse(JSON.stringify(value).replaceAll(`${form}-`, "X-"))
+        );
+      }
+      assert.deepEqual(printed.thin, printed.full);
+      // Nothing of the copy went to the agent's own directory.
+      const stray = await Deno.lstat(`${Deno.cwd()}/thin-${file}`)
+        .catch(() => null);
+      assert.equal(stray, null);
+    });
+  }
+  await t.step("a missing local file is reported as typed", async () => {
+    const result = await call(
+      sshd,
+      ["cp", "nothing-here.txt", `${sshd.dest}:x.txt`],
+      { cwd: here },
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.thin, true);
+    assert.match(result.stderr, /No file "nothing-here\.txt" here to copy/);
+  });
+});
+
+Deno.test("a thin cp is declined under another umask, and for a tree, and runs in full", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const here = await Deno.makeTempDir({ dir: sshd.dir });
+  await Deno.writeTextFile(`${sshd.home}/mode.txt`, "mode\n");
+  await t.step("umask 077: the file is made as the caller's umask says", async () => {
+    // Started from a shell with its own umask; the agent keeps the one it
+    // was started with (the fixture's 022).
+    const [run, ...rest] = cliArgv(
+      sshd,
+      ["cp", `${sshd.dest}:mode.txt`, `${here}/mode.txt`],
+      true,
+    );
+    const out = await new Deno.Command("sh", {
+      args: ["-c", 'umask 077; exec "$@"', "sh", Deno.execPath(), run, ...rest],
+      env: { ...sshd.env, ...TRACE },
+      stdin: "null",
+    }).output();
+    const decoder = new TextDecoder();
+    const result = traced({
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      bytes: out.stdout,
+      stderr: decoder.decode(out.stderr),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.thin, false);
+    assert.equal((await Deno.stat(`${here}/mode.txt`)).mode! & 0o777, 0o600);
+  });
+  await t.step("cp -r goes the full path", async () => {
+    await Deno.mkdir(`${here}/tree/sub`, { recursive: true });
+    await Deno.writeTextFile(`${here}/tree/sub/a.txt`, "a\n");
+    const result = await call(
+      sshd,
+      ["cp", "-r", "tree", `${sshd.dest}:tree`],
+      { cwd: here },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.thin, false);
+    assert.equal(await Deno.readTextFile(`${sshd.home}/tree/sub/a.txt`), "a\n");
+  });
+});
