@@ -163,3 +163,101 @@ Deno.test("a thin cp is declined under another umask, and for a tree, and runs i
     assert.equal(await Deno.readTextFile(`${sshd.home}/tree/sub/a.txt`), "a\n");
   });
 });
+
+async function sizeOf(path: string): Promise<number> {
+  return (await Deno.lstat(path).catch(() => null))?.size ?? -1;
+}
+
+/** The pids of the sftp processes that copy for this fixture (its config on their command line). */
+async function sftpsOf(sshd: TestSshd): Promise<number[]> {
+  const found: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const argv = await Deno.readTextFile(`/proc/${entry.name}/cmdline`)
+      .catch(() => "");
+    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`)
+      .catch(() => "");
+    if (
+      /(^|\/)sftp$/.test(argv.split("\0")[0]) && argv.includes(sshd.dir) &&
+      !/^\d+ \(.*\) Z /s.test(stat)
+    ) found.push(Number(entry.name));
+  }
+  return found;
+}
+
+async function eventually(check: () => Promise<boolean>, what: string) {
+  const until = Date.now() + 5000;
+  while (!await check()) {
+    assert.ok(Date.now() < until, what);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("a signal to a thin cp stops the copy in the agent: the old file stays, its part goes (or stays with --resume), sftp ends, and it exits as the command line does", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const local = await Deno.makeTempDir({ dir: sshd.dir });
+  // Large enough to be caught in flight: sparse here, bytes on the wire.
+  const big = 400 * 1024 * 1024;
+  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
+  await Deno.truncate(`${local}/big.bin`, big);
+  await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
+  const old = "the old file, which must survive\n".repeat(1000);
+  const cases = [
+    ["sftp", "download", "SIGTERM", 143, false],
+    ["sftp", "upload", "SIGINT", 130, false],
+    ["helper", "download", "SIGHUP", 129, false],
+    ["helper", "upload", "SIGTERM", 143, false],
+    ["sftp", "upload", "SIGTERM", 143, true],
+  ] as const;
+  for (const [via, direction, signal, exit, resume] of cases) {
+    await t.step(
+      `${direction} --via ${via}${resume ? " --resume" : ""}, ${signal}`,
+      async () => {
+        const name = `old-${via}-${direction}-${resume}.bin`;
+        const [target, dir] = direction === "download"
+          ? [`${local}/${name}`, local]
+          : [`${sshd.home}/${name}`, sshd.home];
+        await Deno.writeTextFile(target, old);
+        const part = `${dir}/.${name}.sessh-part`;
+        const flags = ["--via", via, ...resume ? ["--resume"] : []];
+        const call = startSessh(
+          sshd,
+          direction === "download"
+            ? ["cp", ...flags, `${sshd.dest}:big.bin`, target]
+            : ["cp", ...flags, `${local}/big.bin`, `${sshd.dest}:${target}`],
+          TRACE,
+        );
+        const until = Date.now() + 60_000;
+        while (await sizeOf(part) < 4 << 20) {
+          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        if (via === "sftp") assert.ok((await sftpsOf(sshd)).length > 0);
+        call.child.kill(signal);
+        const { code, stderr } = await call.finish();
+        assert.equal(code, exit, stderr);
+        // The agent ran it, and said what it left.
+        assert.match(stderr, /"thin":/);
+        assert.match(stderr, new RegExp(`^sessh: stopped by ${signal}: `, "m"));
+        assert.match(
+          stderr,
+          resume
+            ? /copy again with --resume to continue/
+            : /left as it was; removed /,
+        );
+        assert.doesNotMatch(stderr, /Internal error| {4}at /);
+        assert.equal(await Deno.readTextFile(target), old);
+        if (resume) assert.ok(await sizeOf(part) > 0, "part kept");
+        else {
+          // The daemon may finish a part it already had before it removes it.
+          await eventually(async () => await sizeOf(part) < 0, `${part} remains`);
+        }
+        await eventually(
+          async () => (await sftpsOf(sshd)).length === 0,
+          "sftp runs on",
+        );
+      },
+    );
+  }
+});

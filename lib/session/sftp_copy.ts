@@ -165,6 +165,7 @@ export async function fileViaSftp(
     await using out = await openLocal(plan, {
       resume: options.resume,
       within: options.within,
+      signal: options.signal,
     });
     // Asked for while sftp runs, so that its answer is there by the rename.
     const holding = holdOldTarget(client, out);
