@@ -35,7 +35,6 @@ import {
   STOP_BYTE,
   type StopName,
 } from "../transport/thin_wire.ts";
-import { STOP_SIGNALS } from "../interrupt.ts";
 import { settleBy, startDeadline } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
@@ -423,7 +422,8 @@ async function exchange(
     try {
       writeSync(Deno.stderr, new TextEncoder().encode(line));
     } catch { /* nobody reads it */ }
-    return STOP_SIGNALS[interrupted];
+    // As shells report a command a signal ended: 128 + its number.
+    return 128 + STOP_BYTE[interrupted];
   }
   const json = args.includes("--json") || env.SESSH_JSON === "1";
   const verb = verbOf(args);
