@@ -130,25 +130,29 @@ export function takesCopy(call: ThinCall, fast: FastCall): boolean {
   const end = call.argv.indexOf("--");
   const head = end < 0 ? call.argv : call.argv.slice(0, end);
   const json = head.includes("--json") || call.env.SESSH_JSON === "1";
-  return fast.flags.recursive !== true && call.umask === ownUmask() &&
-    (json || !call.stderrTerminal);
+  return fast.flags.recursive !== true && call.umask !== undefined &&
+    call.umask === ownUmask() && (json || !call.stderrTerminal);
 }
 
-let umask: number | undefined;
+let umask: number | null | undefined;
 
 /**
- * This process's umask. Read from /proc where there is one: `Deno.umask()`
- * sets the mask to read it, for a moment in which another call's file
- * could be made under another.
+ * This process's umask, or null where the system has none (Windows). Read
+ * from /proc where there is one: `Deno.umask()` sets the mask to read it,
+ * for a moment in which another call's file could be made under another.
  */
-function ownUmask(): number {
+function ownUmask(): number | null {
   if (umask !== undefined) return umask;
   try {
     const status = Deno.readTextFileSync("/proc/self/status");
     const found = /^Umask:\s*([0-7]+)$/m.exec(status);
     if (found) return umask = parseInt(found[1], 8);
   } catch { /* no /proc: below */ }
-  return umask = Deno.umask();
+  try {
+    return umask = Deno.umask();
+  } catch {
+    return umask = null;
+  }
 }
 
 /**

@@ -78,6 +78,15 @@ function drawsProgress(
     !head.includes("--json");
 }
 
+/** This process's umask, where the system has one. */
+function umaskOrUndefined(): number | undefined {
+  try {
+    return Deno.umask();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The verb of a call's arguments: the first word that is no flag. */
 function verbOf(args: readonly string[]): string {
   return args.find((word) => !word.startsWith("-")) ?? "";
@@ -179,8 +188,8 @@ export async function thinCall(args: string[]): Promise<number | null> {
       stderrTerminal: Deno.stderr.isTerminal(),
       columns: columns(),
       // A copy makes files as the caller would: the agent runs it only
-      // under the same umask.
-      ...(copy ? { umask: Deno.umask() } : {}),
+      // under the same umask (none on Windows, where it is never taken).
+      ...(copy ? { umask: umaskOrUndefined() } : {}),
     });
     // On a Unix socket the request goes with the key, saving a round
     // trip: only our user can reach a socket of ours, in our 0700 control
