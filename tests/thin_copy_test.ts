@@ -126,30 +126,40 @@ Deno.test("a thin cp is declined under another umask, and for a tree, and runs i
   await warm(sshd);
   const here = await Deno.makeTempDir({ dir: sshd.dir });
   await Deno.writeTextFile(`${sshd.home}/mode.txt`, "mode\n");
-  await t.step("umask 077: the file is made as the caller's umask says", async () => {
-    // Started from a shell with its own umask; the agent keeps the one it
-    // was started with (the fixture's 022).
-    const [run, ...rest] = cliArgv(
-      sshd,
-      ["cp", `${sshd.dest}:mode.txt`, `${here}/mode.txt`],
-      true,
-    );
-    const out = await new Deno.Command("sh", {
-      args: ["-c", 'umask 077; exec "$@"', "sh", Deno.execPath(), run, ...rest],
-      env: { ...sshd.env, ...TRACE },
-      stdin: "null",
-    }).output();
-    const decoder = new TextDecoder();
-    const result = traced({
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      bytes: out.stdout,
-      stderr: decoder.decode(out.stderr),
-    });
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.thin, false);
-    assert.equal((await Deno.stat(`${here}/mode.txt`)).mode! & 0o777, 0o600);
-  });
+  await t.step(
+    "umask 077: the file is made as the caller's umask says",
+    async () => {
+      // Started from a shell with its own umask; the agent keeps the one it
+      // was started with (the fixture's 022).
+      const [run, ...rest] = cliArgv(
+        sshd,
+        ["cp", `${sshd.dest}:mode.txt`, `${here}/mode.txt`],
+        true,
+      );
+      const out = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          'umask 077; exec "$@"',
+          "sh",
+          Deno.execPath(),
+          run,
+          ...rest,
+        ],
+        env: { ...sshd.env, ...TRACE },
+        stdin: "null",
+      }).output();
+      const decoder = new TextDecoder();
+      const result = traced({
+        code: out.code,
+        stdout: decoder.decode(out.stdout),
+        bytes: out.stdout,
+        stderr: decoder.decode(out.stderr),
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.thin, false);
+      assert.equal((await Deno.stat(`${here}/mode.txt`)).mode! & 0o777, 0o600);
+    },
+  );
   await t.step("cp -r goes the full path", async () => {
     await Deno.mkdir(`${here}/tree/sub`, { recursive: true });
     await Deno.writeTextFile(`${here}/tree/sub/a.txt`, "a\n");
@@ -251,7 +261,10 @@ Deno.test("a signal to a thin cp stops the copy in the agent: the old file stays
         if (resume) assert.ok(await sizeOf(part) > 0, "part kept");
         else {
           // The daemon may finish a part it already had before it removes it.
-          await eventually(async () => await sizeOf(part) < 0, `${part} remains`);
+          await eventually(
+            async () => await sizeOf(part) < 0,
+            `${part} remains`,
+          );
         }
         await eventually(
           async () => (await sftpsOf(sshd)).length === 0,

@@ -16,7 +16,7 @@
 import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
 import type { FastCall } from "./fast_path.ts";
 import { startTimer } from "../timer.ts";
-import { STOP_SIGNALS, stepsOfCall } from "../interrupt.ts";
+import { stepsOfCall, STOP_SIGNALS } from "../interrupt.ts";
 import { anchoredPath } from "../transport/lease.ts";
 import { RECORD, type ThinCall } from "../transport/thin_wire.ts";
 import type { ThinIO } from "../agent/server.ts";
