@@ -274,3 +274,47 @@ Deno.test("a signal to a thin cp stops the copy in the agent: the old file stays
     );
   }
 });
+
+Deno.test("two thin copies at once in one agent: a signal to one stops that one alone", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const local = await Deno.makeTempDir({ dir: sshd.dir });
+  const big = 200 * 1024 * 1024;
+  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
+  await Deno.truncate(`${local}/big.bin`, big);
+  await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
+  // Through the daemon, both: its copies are the slower, so both are in
+  // flight when the signal comes.
+  const stopped = startSessh(
+    sshd,
+    ["cp", "--via", "helper", `${sshd.dest}:big.bin`, `${local}/stopped.bin`],
+    TRACE,
+  );
+  const going = startSessh(
+    sshd,
+    ["cp", "--via", "helper", `${local}/big.bin`, `${sshd.dest}:going.bin`],
+    TRACE,
+  );
+  const parts = [
+    `${local}/.stopped.bin.sessh-part`,
+    `${sshd.home}/.going.bin.sessh-part`,
+  ];
+  const until = Date.now() + 60_000;
+  while ((await Promise.all(parts.map(sizeOf))).some((n) => n < 1 << 20)) {
+    assert.ok(Date.now() < until, "both copies under way within 60 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  stopped.child.kill("SIGTERM");
+  const end = await stopped.finish();
+  assert.equal(end.code, 143, end.stderr);
+  assert.match(end.stderr, /"thin":/);
+  // Its own part alone: not the other copy's.
+  assert.match(end.stderr, /^sessh: stopped by SIGTERM: .*stopped\.bin/m);
+  assert.doesNotMatch(end.stderr, /going\.bin/);
+  await eventually(async () => await sizeOf(parts[0]) < 0, "part remains");
+  const done = await going.finish();
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /"thin":/);
+  assert.equal(await sizeOf(`${sshd.home}/going.bin`), big);
+  assert.equal(await sizeOf(`${local}/stopped.bin`), -1);
+});
