@@ -154,7 +154,11 @@ export async function thinCall(args: string[]): Promise<number | null> {
   // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
   // report.
   const copy = verbOf(args) === "cp";
-  if (copy && drawsProgress(args, env)) return null;
+  // A copy makes files as the caller would: the agent runs it only under
+  // the same umask, so none is offered where the system has none (Windows,
+  // whose signals the client could not pass on either).
+  const umask = copy ? umaskOrUndefined() : undefined;
+  if (copy && (umask === undefined || drawsProgress(args, env))) return null;
   const listen = listenOf(env);
   const dir = pickControlDir({ os: Deno.build.os, env, uid: Deno.uid() });
   if (listen === null || typeof dir !== "string") return null;
@@ -187,9 +191,7 @@ export async function thinCall(args: string[]): Promise<number | null> {
       stdoutTerminal: Deno.stdout.isTerminal(),
       stderrTerminal: Deno.stderr.isTerminal(),
       columns: columns(),
-      // A copy makes files as the caller would: the agent runs it only
-      // under the same umask (none on Windows, where it is never taken).
-      ...(copy ? { umask: umaskOrUndefined() } : {}),
+      ...(copy ? { umask } : {}),
     });
     // On a Unix socket the request goes with the key, saving a round
     // trip: only our user can reach a socket of ours, in our 0700 control
