@@ -25,7 +25,7 @@ setCliEntry(import.meta.url);
 
 const VERSION_FLAGS = ["--version", "-v"];
 /** The verbs `lib/cli/thin_client.ts` may offer the agent. */
-const THIN = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
+const THIN = /^(run|send|keys|logs|screen|pane|wait|status|list|cp)$/;
 
 function writeSync(stream: typeof Deno.stdout, text: string): void {
   const bytes = new TextEncoder().encode(text);

@@ -2,7 +2,10 @@
  * What sessh undoes when a signal stops it (SIGINT, SIGTERM, SIGHUP): work
  * in progress registers how to end itself (a child to stop, a temporary
  * file to remove), and the command line runs those steps, newest first,
- * before it exits 128 + the signal's number.
+ * before it exits 128 + the signal's number. A call the local agent runs
+ * for a thin client is stopped alone, among others: its steps go to a list
+ * of its own, found by the `AbortSignal` that stops it
+ * ({@linkcode stepsOfCall}).
  *
  * @module
  */
@@ -65,6 +68,9 @@ export function arm(): void {
  * handle is disposed (the work finished or failed on its own).
  *
  * @param cleanup The step.
+ * @param stop The signal that stops the call the work is for, when the
+ *   call has steps of its own ({@linkcode stepsOfCall}); else, or without
+ *   it, the step is the process's.
  * @returns A handle that unregisters the step.
  *
  * @example
@@ -73,15 +79,48 @@ export function arm(): void {
  * using _ = onInterrupt(() => "removed nothing");
  * ```
  */
-export function onInterrupt(cleanup: Cleanup): Disposable {
-  arm();
-  pending.push(cleanup);
+export function onInterrupt(cleanup: Cleanup, stop?: AbortSignal): Disposable {
+  const own = stop === undefined ? undefined : callSteps.get(stop);
+  const list = own ?? pending;
+  if (own === undefined) arm();
+  list.push(cleanup);
   return {
     [Symbol.dispose]() {
-      const at = pending.lastIndexOf(cleanup);
-      if (at >= 0) pending.splice(at, 1);
+      const at = list.lastIndexOf(cleanup);
+      if (at >= 0) list.splice(at, 1);
     },
   };
+}
+
+/** The step lists of calls stopped one by one, by the signal that stops each. */
+const callSteps = new WeakMap<AbortSignal, Cleanup[]>();
+
+/**
+ * Gives the call that `stop` stops a list of steps of its own: work that
+ * registers with {@linkcode onInterrupt} under `stop` goes there, not to
+ * the process's list, and the returned function runs them (newest first,
+ * as {@linkcode runCleanups} does) when the call is stopped. The local
+ * agent runs many calls at once: one client's Ctrl-C ends its own copy,
+ * and says what that copy left.
+ *
+ * @param stop The signal that stops the call.
+ * @returns Runs the call's steps within `deadlineMs` and says what each left.
+ *
+ * @example
+ * ```ts
+ * import { onInterrupt, stepsOfCall } from "./interrupt.ts";
+ * const stop = new AbortController();
+ * const run = stepsOfCall(stop.signal);
+ * onInterrupt(() => "removed .a.sessh-part", stop.signal);
+ * console.log(await run(1000)); // ["removed .a.sessh-part"]
+ * ```
+ */
+export function stepsOfCall(
+  stop: AbortSignal,
+): (deadlineMs: number) => Promise<string[]> {
+  const steps: Cleanup[] = [];
+  callSteps.set(stop, steps);
+  return (deadlineMs) => runSteps(steps, deadlineMs);
 }
 
 /**
@@ -98,11 +137,18 @@ export function onInterrupt(cleanup: Cleanup): Disposable {
  * console.log(await runCleanups(1000)); // ["removed .a.sessh-part"]
  * ```
  */
-export async function runCleanups(deadlineMs: number): Promise<string[]> {
+export function runCleanups(deadlineMs: number): Promise<string[]> {
+  return runSteps(pending, deadlineMs);
+}
+
+async function runSteps(
+  steps: Cleanup[],
+  deadlineMs: number,
+): Promise<string[]> {
   const notes: string[] = [];
   const end = Date.now() + deadlineMs;
-  while (pending.length > 0) {
-    const step = pending.pop()!;
+  while (steps.length > 0) {
+    const step = steps.pop()!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<string>((resolve) => {
       timer = setTimeout(

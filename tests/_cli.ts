@@ -83,11 +83,14 @@ export async function sessh(
     noConfig?: boolean;
     /** The module run instead of cli.ts: the package's `mod.ts`. */
     entry?: string;
+    /** The directory it runs in. */
+    cwd?: string;
   } = {},
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: cliArgv(sshd, args, !options.noConfig, options.entry),
     env: { ...sshd.env, ...options.env },
+    cwd: options.cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

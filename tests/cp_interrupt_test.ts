@@ -2,11 +2,16 @@
  * An interrupted copy: SIGTERM to `sessh cp` mid-download and mid-upload,
  * through sftp and through the daemon, leaves the old file whole, removes
  * the part it was writing, ends every child it started (checked by pid)
- * and exits 143 with a line saying what was left.
+ * and exits 143 with a line saying what was left. The command line's own
+ * copy, with its own children: the one the local agent runs for a thin
+ * client is `thin_copy_test`'s.
  */
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson, startSessh } from "./_cli.ts";
+
+/** The command line's own copy, not one the local agent runs. */
+const FULL = { SESSH_AGENT_THIN: "0" };
 
 /** The pids under `pid` (its children, theirs, …) with their names. */
 async function descendants(pid: number): Promise<Map<number, string>> {
@@ -74,6 +79,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
           direction === "download"
             ? ["cp", "--via", via, `${dest}:big.bin`, target]
             : ["cp", "--via", via, `${local}/big.bin`, `${dest}:${target}`],
+          FULL,
         );
         const until = Date.now() + 60_000;
         while (await sizeOf(part) < 4 << 20) {
@@ -139,7 +145,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
               `${local}/big.bin`,
               `${dest}:${target}`,
             ];
-          const call = startSessh(sshd, args);
+          const call = startSessh(sshd, args, FULL);
           const until = Date.now() + 60_000;
           while (await sizeOf(part) < 4 << 20) {
             assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
@@ -174,7 +180,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
         const target = `${local}/old-${signal}.bin`;
         await Deno.writeTextFile(target, old);
         const part = `${local}/.old-${signal}.bin.sessh-part`;
-        const call = startSessh(sshd, ["cp", `${dest}:big.bin`, target]);
+        const call = startSessh(sshd, ["cp", `${dest}:big.bin`, target], FULL);
         const until = Date.now() + 60_000;
         while (await sizeOf(part) < 4 << 20) {
           assert.ok(Date.now() < until, `no part at ${part} within 60 s`);

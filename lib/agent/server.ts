@@ -53,6 +53,8 @@ import {
   RECORD,
   recordHead,
   type RecordKind,
+  type StopName,
+  stopNameOf,
   type ThinCall,
 } from "../transport/thin_wire.ts";
 
@@ -78,10 +80,12 @@ export interface ThinIO {
   /** Aborted when the client closes its end (it was stopped, or died). */
   left: AbortSignal;
   /**
-   * Aborted when the user stops the call (Ctrl-C of a follow: the client
-   * sends a byte and waits for the rest), or when the client leaves.
+   * Aborted when the user stops the call (Ctrl-C of a follow or a copy: the
+   * client sends a byte and waits for the rest), or when the client leaves.
    */
   interrupted: AbortSignal;
+  /** The signal that stopped the client, once it sent one; else null. */
+  stoppedBy(): StopName | null;
 }
 
 /** Options for {@linkcode runAgent}. */
@@ -620,12 +624,18 @@ class Agent {
     }
     const left = new AbortController();
     const interrupted = new AbortController();
-    // The client sends a byte when the user stops a follow, which then ends
-    // as on the command line; its end closing means the call is abandoned.
+    let stoppedBy: StopName | null = null;
+    // The client sends a byte when a signal stops it (the signal's number),
+    // and the call then ends as on the command line; its end closing means
+    // the call is abandoned.
     (async () => {
       const buffer = new Uint8Array(1024);
       try {
-        while (await conn.read(buffer) !== null) interrupted.abort();
+        let n: number | null;
+        while ((n = await conn.read(buffer)) !== null) {
+          if (n > 0) stoppedBy ??= stopNameOf(buffer[0]);
+          interrupted.abort();
+        }
       } catch { /* closed */ }
       interrupted.abort();
       left.abort();
@@ -634,6 +644,7 @@ class Agent {
       send,
       left: left.signal,
       interrupted: interrupted.signal,
+      stoppedBy: () => stoppedBy,
     });
     // Only while nothing else goes: a client that does not read (stopped,
     // or paced by its stdout) would otherwise be owed a beat per period.
@@ -862,7 +873,8 @@ function thinCall(text: unknown): ThinCall | null {
     !Array.isArray(call.env) && typeof call.cwd === "string" &&
     call.cwd.startsWith("/") && typeof call.stdoutTerminal === "boolean" &&
     typeof call.stderrTerminal === "boolean" &&
-    (call.columns === null || Number.isInteger(call.columns));
+    (call.columns === null || Number.isInteger(call.columns)) &&
+    (call.umask === undefined || Number.isInteger(call.umask));
   return ok ? call : null;
 }
 

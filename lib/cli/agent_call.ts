@@ -2,17 +2,27 @@
  * The agent's side of a thin call (`thin_client.ts`): the call's words run
  * here, in the local agent, through the same {@linkcode runCall} as the
  * command line's, with the caller's environment, its output sent back as
- * records. Only the calls the fast path reads are taken, and of those not
- * `cp` (it reads and writes the caller's files): anything else is declined,
- * and the client runs it itself.
+ * records. Only the calls the fast path reads are taken; anything else is
+ * declined, and the client runs it itself.
+ *
+ * A `cp` of one file is taken too, as the caller would run it: its local
+ * path from the caller's directory, under the caller's umask (or declined),
+ * stopped by the caller's signal with steps of its own that say what it
+ * left. Not a tree (`-r`: its sftp batch's steps are the process's), and
+ * not one whose progress bar the caller's terminal would show.
  *
  * @module
  */
 import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
+import type { FastCall } from "./fast_path.ts";
 import { startTimer } from "../timer.ts";
+import { stepsOfCall, STOP_SIGNALS } from "../interrupt.ts";
 import { anchoredPath } from "../transport/lease.ts";
 import { RECORD, type ThinCall } from "../transport/thin_wire.ts";
 import type { ThinIO } from "../agent/server.ts";
+
+/** How long a stopped copy's steps (sftp ended, its part removed) may take. */
+const STOP_STEPS_MS = 4000;
 
 /** The flags whose value is a local file that ssh reads. */
 const PATH_FLAGS = new Set(["-i", "--identity", "-F", "--config"]);
@@ -37,6 +47,13 @@ export async function runThinCall(
   io: ThinIO,
 ): Promise<number | "decline"> {
   const argv = absolutePaths(call.argv, call.cwd);
+  // A copy's clean-up steps, run when its client is stopped or leaves.
+  const runSteps = stepsOfCall(io.interrupted);
+  let steps: Promise<string[]> | null = null;
+  io.interrupted.addEventListener("abort", () => {
+    steps = runSteps(STOP_STEPS_MS);
+  }, { once: true });
+  let copying = false;
   const out = (kind: typeof RECORD.stdout | typeof RECORD.stderr) => {
     const write = async (data: string | Uint8Array) => {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
@@ -77,12 +94,65 @@ export async function runThinCall(
       });
       return { late, cancel };
     },
-    stopped: () => null,
-    // Not `cp`: it reads and writes the caller's files.
-    only: (verb) => verb !== "cp",
+    // A follow stopped by Ctrl-C ends as usual; a copy says what it left.
+    stopped: () => {
+      const name = io.stoppedBy();
+      if (name === null || !copying) return null;
+      return (async () => {
+        const notes = await (steps ?? runSteps(STOP_STEPS_MS));
+        const left = notes.length > 0 ? notes.join("; ") : "nothing was left";
+        await io.send(
+          RECORD.stderr,
+          encoder.encode(`sessh: stopped by ${name}: ${left}\n`),
+        ).catch(() => {});
+        return STOP_SIGNALS[name];
+      })();
+    },
+    only: (fast) => fast.verb !== "cp" || (copying = takesCopy(call, fast)),
     releaseLater: true,
     cancel: io.left,
+    cwd: call.cwd,
+    stop: io.interrupted,
   });
+}
+
+/**
+ * Whether the agent runs this `cp` for its client: one file, under the
+ * client's umask (a download's file is made here), with no progress bar
+ * for the client's terminal to show (the bar reads the terminal's width
+ * itself, so the command line draws it).
+ *
+ * @param call The client's call.
+ * @param fast The call as the fast path read it.
+ * @returns Whether to take it.
+ */
+export function takesCopy(call: ThinCall, fast: FastCall): boolean {
+  const end = call.argv.indexOf("--");
+  const head = end < 0 ? call.argv : call.argv.slice(0, end);
+  const json = head.includes("--json") || call.env.SESSH_JSON === "1";
+  return fast.flags.recursive !== true && call.umask !== undefined &&
+    call.umask === ownUmask() && (json || !call.stderrTerminal);
+}
+
+let umask: number | null | undefined;
+
+/**
+ * This process's umask, or null where the system has none (Windows). Read
+ * from /proc where there is one: `Deno.umask()` sets the mask to read it,
+ * for a moment in which another call's file could be made under another.
+ */
+function ownUmask(): number | null {
+  if (umask !== undefined) return umask;
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const found = /^Umask:\s*([0-7]+)$/m.exec(status);
+    if (found) return umask = parseInt(found[1], 8);
+  } catch { /* no /proc: below */ }
+  try {
+    return umask = Deno.umask();
+  } catch {
+    return umask = null;
+  }
 }
 
 /**

@@ -44,6 +44,10 @@ export interface ProgramContext extends CommandContext {
   afterOutput?(task: () => Promise<void>): void;
   /** Aborted when the caller has gone (see `CallContext`). */
   readonly cancel?: AbortSignal;
+  /** The caller's directory, when the call runs in the agent (see `CallIO`). */
+  readonly cwd?: string;
+  /** Stops a copy the agent runs (see `CallIO`). */
+  readonly stop?: AbortSignal;
 }
 
 /**

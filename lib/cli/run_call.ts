@@ -11,7 +11,7 @@
  */
 import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
 import type { ProgramContext } from "./context.ts";
-import { fastCall } from "./fast_path.ts";
+import { type FastCall, fastCall } from "./fast_path.ts";
 import type { Outcome } from "./call.ts";
 import { SesshError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
@@ -53,13 +53,17 @@ export interface CallIO {
    * call started.
    */
   holdTo(ms: number): { late: Promise<never>; cancel: () => void };
-  /** Set once a signal stops the call: nothing else reports then. */
-  stopped(): Promise<never> | null;
+  /**
+   * Set once a signal stops the call: nothing else reports then. The
+   * command line's never settles (it exits); the agent's says what the
+   * call left and settles with its exit code.
+   */
+  stopped(): Promise<number> | null;
   /**
    * Only calls the fast path reads, of the verbs this takes: `"decline"`
    * for any other (the agent's thin calls).
    */
-  only?: (verb: string) => boolean;
+  only?: (call: FastCall) => boolean;
   /**
    * Whether the process runs this call alone, and nothing but sessh's code
    * (the command line): then xterm.js may load with a stand-in `process`
@@ -69,6 +73,18 @@ export interface CallIO {
   ownsProcess?: boolean;
   /** Aborted when the caller has gone (the agent's thin client). */
   cancel?: AbortSignal;
+  /**
+   * The caller's working directory, when the call runs in another process
+   * (the agent's thin client): local paths are taken from there.
+   */
+  cwd?: string;
+  /**
+   * Aborted when a signal stops the caller or the caller has gone, for a
+   * call that then ends its own work, with steps of its own (a copy the
+   * agent runs: `stepsOfCall` in `interrupt.ts`). The command line stops a
+   * call by ending its process instead.
+   */
+  stop?: AbortSignal;
   /**
    * Whether what the handler left for after its output (releasing its
    * connection) may still run when the call returns its code, held to the
@@ -165,6 +181,8 @@ export async function runCall(
       },
     },
     cancel: io.cancel,
+    cwd: io.cwd,
+    stop: io.stop,
     done: (p) => outcome = p,
     afterOutput: (task) => afterOutput.push(task),
     endBy: (ms) => {
@@ -187,7 +205,7 @@ export async function runCall(
       throw error;
     }
   })();
-  if (io.only && !(fast && io.only(fast.verb))) return "decline";
+  if (io.only && !(fast && io.only(fast))) return "decline";
   try {
     refuseGluedSshFlags(words);
     if (fast) {
@@ -224,7 +242,7 @@ export async function runCall(
     const result: Outcome =
       await (overrun ? Promise.race([outcome, overrun]) : outcome);
     const stopped = io.stopped();
-    if (stopped) await stopped;
+    if (stopped) return await stopped;
     markPhase("outcome");
     const text = json
       ? JSON.stringify({ ok: true, op: result.op, ...result.fields }) + "\n"
@@ -242,7 +260,7 @@ export async function runCall(
   } catch (error) {
     // A child a signal ended fails its call: the stop reports instead.
     const stopped = io.stopped();
-    if (stopped) await stopped;
+    if (stopped) return await stopped;
     // A reader that stopped reading (`| head -1`): its end is not an error
     // of ours to report, and stdout cannot take it. 141 is what a shell
     // reports for a command ended by SIGPIPE, as `cat` would be.

@@ -1,7 +1,7 @@
 /**
  * The thin command line: a warm call the local agent can run whole (a plain
- * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status` or `list`) is
- * sent to it as words, and its output comes back as bytes to write. The
+ * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status`, `list`, or a
+ * `cp` of one file with no progress bar to draw) is sent to it as words, and its output comes back as bytes to write. The
  * call then costs Deno's start, this small module, one round trip to the
  * agent and the agent's own work, done by code it has compiled already,
  * instead of loading and compiling the command line's body and the verb
@@ -32,13 +32,17 @@ import {
   encodeCallRequest,
   RECORD,
   RecordReader,
+  STOP_BYTE,
+  type StopName,
 } from "../transport/thin_wire.ts";
 import { settleBy, startDeadline } from "../timer.ts";
 import { markPhase } from "../phases.ts";
 
 // The agent decides; these only spare asking about calls it never runs.
-const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list)$/;
+const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list|cp)$/;
 const NEVER = /^(--help|-h|--file|--hosts-file)$/;
+/** A tree's copy: the command line's own (`agent_call.ts`). */
+const TREE = /^(-r|--recursive)$/;
 
 /**
  * Whether to offer `args` to the agent.
@@ -55,8 +59,37 @@ const NEVER = /^(--help|-h|--file|--hosts-file)$/;
 export function mayBeThin(args: readonly string[]): boolean {
   const end = args.indexOf("--");
   const head = end < 0 ? args : args.slice(0, end);
-  return VERBS.test(head[head[0] === "--json" ? 1 : 0] ?? "") &&
-    !head.some((word) => NEVER.test(word));
+  const verb = head[head[0] === "--json" ? 1 : 0] ?? "";
+  return VERBS.test(verb) && !head.some((word) => NEVER.test(word)) &&
+    !(verb === "cp" && head.some((word) => TREE.test(word)));
+}
+
+/**
+ * Whether a `cp` would draw its progress bar on this terminal, which only
+ * the command line itself does.
+ */
+function drawsProgress(
+  args: readonly string[],
+  env: Record<string, string>,
+): boolean {
+  const end = args.indexOf("--");
+  const head = end < 0 ? args : args.slice(0, end);
+  return Deno.stderr.isTerminal() && env.SESSH_JSON !== "1" &&
+    !head.includes("--json");
+}
+
+/** This process's umask, where the system has one. */
+function umaskOrUndefined(): number | undefined {
+  try {
+    return Deno.umask();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The verb of a call's arguments: the first word that is no flag. */
+function verbOf(args: readonly string[]): string {
+  return args.find((word) => !word.startsWith("-")) ?? "";
 }
 
 /**
@@ -120,6 +153,12 @@ export async function thinCall(args: string[]): Promise<number | null> {
   if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
   // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
   // report.
+  const copy = verbOf(args) === "cp";
+  // A copy makes files as the caller would: the agent runs it only under
+  // the same umask, so none is offered where the system has none (Windows,
+  // whose signals the client could not pass on either).
+  const umask = copy ? umaskOrUndefined() : undefined;
+  if (copy && (umask === undefined || drawsProgress(args, env))) return null;
   const listen = listenOf(env);
   const dir = pickControlDir({ os: Deno.build.os, env, uid: Deno.uid() });
   if (listen === null || typeof dir !== "string") return null;
@@ -152,6 +191,7 @@ export async function thinCall(args: string[]): Promise<number | null> {
       stdoutTerminal: Deno.stdout.isTerminal(),
       stderrTerminal: Deno.stderr.isTerminal(),
       columns: columns(),
+      ...(copy ? { umask } : {}),
     });
     // On a Unix socket the request goes with the key, saving a round
     // trip: only our user can reach a socket of ours, in our 0700 control
@@ -262,8 +302,11 @@ async function exchange(
     close(conn);
   };
   const follow = args.includes("--follow");
+  const copy = verbOf(args) === "cp";
   // A follow has no deadline: it waits for the agent's beats instead, and
-  // Ctrl-C ends it with 0, as it does the command line's. Any other
+  // Ctrl-C ends it with 0, as it does the command line's. Nor has a copy,
+  // which takes as long as its bytes do: a signal stops it in the agent,
+  // which says what it left and exits as the command line would. Any other
   // deadline bounds the agent's time, not our reader's: time spent blocked
   // writing to a stdout nobody reads (`| less`, a full pipe) pushes it
   // back, so a slow reader gets all the output, as from the full path.
@@ -271,7 +314,7 @@ async function exchange(
   // whole gave its bridge back before sending more than a pipe holds
   // (`run_call.ts`); one that streams (`logs --raw`, `--follow`) keeps
   // it, paced by our reads.
-  const beats = follow ? watchBeats(ALIVE_MS, giveUp) : null;
+  const beats = follow || copy ? watchBeats(ALIVE_MS, giveUp) : null;
   let due = performance.now() + ANSWER_MS + NO_DEADLINE_MS;
   let cancel = () => {};
   const arm = () => {
@@ -282,18 +325,31 @@ async function exchange(
   };
   if (beats) cancel = beats.stop;
   else arm();
-  let interrupted = false;
+  let interrupted: StopName | null = null;
   let cancelInterrupt = () => {};
-  const interrupt = () => {
-    // A second Ctrl-C does not wait.
+  const interrupt = (name: StopName) => {
+    // A second signal does not wait.
     if (interrupted) return close(conn);
-    interrupted = true;
-    // The agent ends the follow as the command line does, then sends what
-    // it prints at the end (`--json`'s outcome) and the exit code.
-    conn.write(Uint8Array.of(3)).catch(() => close(conn));
-    cancelInterrupt = startDeadline(ANSWER_MS, () => close(conn));
+    interrupted = name;
+    // The agent ends the follow or the copy as the command line does, then
+    // sends what it prints at the end (`--json`'s outcome, what a copy
+    // left) and the exit code.
+    conn.write(Uint8Array.of(STOP_BYTE[name])).catch(() => close(conn));
+    // A copy's steps (sftp ended, its part removed) take up to 4 s.
+    cancelInterrupt = startDeadline(
+      copy ? 2 * ANSWER_MS : ANSWER_MS,
+      () => close(conn),
+    );
   };
-  if (follow) Deno.addSignalListener("SIGINT", interrupt);
+  const stoppers: [StopName, () => void][] = follow
+    ? [["SIGINT", () => interrupt("SIGINT")]]
+    : copy
+    ? (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((name) => [
+      name,
+      () => interrupt(name),
+    ])
+    : [];
+  for (const [name, stop] of stoppers) Deno.addSignalListener(name, stop);
   let buffer = new Uint8Array(FIRST_READ);
   let chunk: Uint8Array | null = start;
   let printed = 0;
@@ -362,15 +418,26 @@ async function exchange(
   } finally {
     cancel();
     cancelInterrupt();
-    if (follow) Deno.removeSignalListener("SIGINT", interrupt);
+    for (const [name, stop] of stoppers) Deno.removeSignalListener(name, stop);
   }
   close(conn);
-  if (interrupted) {
+  if (interrupted && follow) {
     markPhase("thin");
     return 0;
   }
+  if (interrupted) {
+    // The agent went before it said what the copy left: it ends the copy
+    // (and removes its part) once it sees this end close, unless it died.
+    const line =
+      `sessh: stopped by ${interrupted}: the local sessh agent did not say what the copy left; check the target, and copy again\n`;
+    try {
+      writeSync(Deno.stderr, new TextEncoder().encode(line));
+    } catch { /* nobody reads it */ }
+    // As shells report a command a signal ended: 128 + its number.
+    return 128 + STOP_BYTE[interrupted];
+  }
   const json = args.includes("--json") || env.SESSH_JSON === "1";
-  const verb = args.find((word) => !word.startsWith("-")) ?? "";
+  const verb = verbOf(args);
   const [code, exit, message] = timedOut
     ? [
       "timeout",

@@ -11,10 +11,13 @@ Deno.test("mayBeThin() offers the agent only the verbs it may run", async (t) =>
     ["run", "w", "box", "--", "grep", "--help"],
     ["run", "w", "--hosts", "a,b", "--", "true"],
     ["logs", "w", "box", "--follow"],
+    ["cp", "a", "box:b"],
+    ["--json", "cp", "--resume", "box:a", "b"],
   ];
   const kept = [
     [],
-    ["cp", "a", "box:b"],
+    ["cp", "-r", "a", "box:b"],
+    ["cp", "a", "box:b", "--recursive"],
     ["open", "w", "box"],
     ["send", "w", "box", "--file", "x"],
     ["run", "w", "--hosts-file", "farm.txt", "--", "true"],

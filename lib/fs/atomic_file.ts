@@ -50,6 +50,11 @@ export interface AtomicFileOptions {
    * `--allow-local-dir`); empty or absent: anywhere.
    */
   within?: readonly string[];
+  /**
+   * The signal that stops the copy, when its call has clean-up steps of its
+   * own (a copy the local agent runs: `stepsOfCall` in `interrupt.ts`).
+   */
+  stop?: AbortSignal;
 }
 
 /**
@@ -105,13 +110,14 @@ export class AtomicFile implements AsyncDisposable {
     file: Deno.FsFile,
     start: number,
     keep: boolean | undefined,
+    stop: AbortSignal | undefined,
   ) {
     this.path = path;
     this.partPath = partPath;
     this.file = file;
     this.#start = start;
     this.#keep = keep;
-    this.#guard = onInterrupt(() => this.#abandon());
+    this.#guard = onInterrupt(() => this.#abandon(), stop);
   }
 
   /**
@@ -153,7 +159,14 @@ export class AtomicFile implements AsyncDisposable {
       }
       throw error;
     }
-    return new AtomicFile(path, partPath, file, start, options.keepPart);
+    return new AtomicFile(
+      path,
+      partPath,
+      file,
+      start,
+      options.keepPart,
+      options.stop,
+    );
   }
 
   /**
@@ -165,12 +178,14 @@ export class AtomicFile implements AsyncDisposable {
    * @param target The partial file.
    * @param start Where to continue.
    * @param within The directories it must lie in, as for `open`.
+   * @param stop The signal that stops the copy, as for `open`.
    * @returns The open file, or null when it cannot be continued safely.
    */
   static async continueTarget(
     target: string,
     start: number,
     within?: readonly string[],
+    stop?: AbortSignal,
   ): Promise<AtomicFile | null> {
     const { dir, name } = splitPath(target);
     const parent = await realParent(dir, name);
@@ -185,7 +200,7 @@ export class AtomicFile implements AsyncDisposable {
       throw error;
     }
     await file.seek(start, Deno.SeekMode.Start);
-    return new AtomicFile(path, path, file, start, true);
+    return new AtomicFile(path, path, file, start, true, stop);
   }
 
   /** Bytes the part already held (a resumed copy), else 0. */

@@ -300,7 +300,7 @@ export async function sendParts(
     });
     return `${plan.remotePath} on the host left as it was; removed ${path} there`;
   };
-  using _ = onInterrupt(discard);
+  using _ = onInterrupt(discard, options.signal);
   // Each part in flight, with where the file ends once it is written.
   const asked: { reply: Promise<Record<string, unknown>>; end: number }[] = [];
   let sent = start;
@@ -535,6 +535,7 @@ export async function openLocal(
       plan.localPath,
       plan.start,
       options.within,
+      options.signal,
     );
     if (same) return same;
   }
@@ -542,6 +543,7 @@ export async function openLocal(
     continuePart: plan.continues === "part",
     keepPart: options.resume ?? false,
     within: options.within,
+    stop: options.signal,
   });
   if (out.start !== plan.start) await out.restart();
   return out;

@@ -165,6 +165,7 @@ export async function fileViaSftp(
     await using out = await openLocal(plan, {
       resume: options.resume,
       within: options.within,
+      signal: options.signal,
     });
     // Asked for while sftp runs, so that its answer is there by the rename.
     const holding = holdOldTarget(client, out);
@@ -202,10 +203,12 @@ export async function fileViaSftp(
     (await client.stat(part).catch(() => null))?.size ?? 0;
   const viaPart = partFiles && plan.continues !== "target";
   const part = viaPart ? partPathOf(plan.remotePath) : plan.remotePath;
-  using _ = onInterrupt(() =>
-    viaPart
-      ? discardRemote(client, part, plan.remotePath, options.resume)
-      : undefined
+  using _ = onInterrupt(
+    () =>
+      viaPart
+        ? discardRemote(client, part, plan.remotePath, options.resume)
+        : undefined,
+    options.signal,
   );
   // The daemon renames the part where it can: it lets go of the file
   // replaced after its reply, which sftp's rename waited for (file_ops.py).

@@ -147,7 +147,7 @@ export async function sftpBatch(
     stop.abort();
     await running;
     return "stopped sftp";
-  });
+  }, signal);
   const result = await running.finally(() =>
     signal?.removeEventListener("abort", abort)
   );

@@ -24,6 +24,42 @@ export interface ThinCall {
   stderrTerminal: boolean;
   /** The caller's terminal width, when it has one. */
   columns: number | null;
+  /**
+   * The caller's umask, for a call that makes local files (`cp`): the agent
+   * runs it only under the same one.
+   */
+  umask?: number;
+}
+
+/**
+ * The byte a thin client sends the agent when a signal stops it: the
+ * signal's number, so that the call ends as the command line's would
+ * (a follow with 0, a copy with 128 + the number). Anything else reads
+ * as SIGINT.
+ */
+export const STOP_BYTE = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/** A signal a thin client passes on. */
+export type StopName = keyof typeof STOP_BYTE;
+
+/**
+ * The signal a stop byte names.
+ *
+ * @param byte What the client sent.
+ * @returns The signal's name.
+ *
+ * @example
+ * ```ts
+ * import { stopNameOf } from "./thin_wire.ts";
+ * console.log(stopNameOf(15), stopNameOf(3)); // "SIGTERM" "SIGINT"
+ * ```
+ */
+export function stopNameOf(byte: number): StopName {
+  return byte === STOP_BYTE.SIGHUP
+    ? "SIGHUP"
+    : byte === STOP_BYTE.SIGTERM
+    ? "SIGTERM"
+    : "SIGINT";
 }
 
 /** The kinds of the agent's records. */

@@ -66,18 +66,29 @@ export function copySide(word: string): CopySide {
     : { host: null, path: word };
 }
 
+/** Where a copy runs for its caller, when not in the caller's process. */
+export interface CopyCaller {
+  /** The caller's directory, which a relative local path is read from. */
+  cwd?: string;
+  /** Stops the copy (the caller's signal, or the caller gone). */
+  stop?: AbortSignal;
+}
+
 /**
  * `cp [NAME] SRC DST`.
  *
  * @param words NAME SRC DST, or SRC DST.
  * @param flags Options.
  * @param progress Where the progress bar goes on a terminal (stderr), or null.
+ * @param caller The caller's directory and stop, when the local agent runs
+ *   the copy for a thin client.
  * @returns The outcome.
  */
 export async function cpCommand(
   words: string[],
   flags: CpFlags,
   progress: ((text: string) => Promise<void>) | null,
+  caller: CopyCaller = {},
 ): Promise<Outcome> {
   const [name, src, dst] = words.length === 3
     ? words
@@ -96,17 +107,18 @@ export async function cpCommand(
   }
   const direction: Direction = from.host === null ? "upload" : "download";
   const remote = direction === "upload" ? to : from;
-  const local = direction === "upload" ? from : to;
+  const typed = direction === "upload" ? from : to;
+  const local = { ...typed, path: fromCaller(typed.path, caller.cwd) };
   if (direction === "upload") {
     const info = await Deno.stat(local.path).catch(() => null);
     if (info?.isDirectory && !flags.recursive) {
       throw new UsageError(
-        `${local.path} is a directory; copy it with cp -r`,
+        `${typed.path} is a directory; copy it with cp -r`,
       );
     }
     if (!info?.isFile && !info?.isDirectory) {
       throw new UsageError(
-        `No file ${JSON.stringify(local.path)} here to copy`,
+        `No file ${JSON.stringify(typed.path)} here to copy`,
       );
     }
   }
@@ -128,6 +140,7 @@ export async function cpCommand(
     resume: flags.resume ?? false,
     recursive: flags.recursive ?? false,
     onProgress: bar?.update,
+    signal: caller.stop,
   };
   let copied: TransferResult | null = null;
   let notice: string | undefined;
@@ -160,6 +173,11 @@ export async function cpCommand(
     await bar?.done();
   }
   markPhase("copied");
+  // An upload's source as typed, as the caller's own process reports it (a
+  // download reports the real path of the file it made, either way).
+  if (direction === "upload" && copied.localPath === local.path) {
+    copied = { ...copied, localPath: typed.path };
+  }
   const durationMs = Math.round(performance.now() - started);
   const tree = copied.files === undefined
     ? {}
@@ -198,8 +216,31 @@ export const cp = verb((
     : null;
   const fields = words.length === 3 ? ["NAME", "SRC", "DEST"] : ["SRC", "DEST"];
   words.forEach((word, i) => wellFormed(word, fields[i]));
-  return cpCommand(words, flags, progress);
+  return cpCommand(words, flags, progress, {
+    cwd: context.cwd,
+    stop: context.stop,
+  });
 });
+
+/**
+ * A local path as the caller meant it: a relative one is read from the
+ * caller's directory, when the copy runs in another process (the agent).
+ *
+ * @param path The path as typed.
+ * @param cwd The caller's directory, or undefined in the caller's process.
+ * @returns The path to open.
+ *
+ * @example
+ * ```ts
+ * import { fromCaller } from "./cp.ts";
+ * console.log(fromCaller("a/b.txt", "/home/me"), fromCaller("/etc/x", "/home/me")); // "/home/me/a/b.txt" "/etc/x"
+ * console.log(fromCaller("~/x", "/w"), fromCaller("x", undefined)); // "/w/~/x" "x"
+ * ```
+ */
+export function fromCaller(path: string, cwd: string | undefined): string {
+  if (cwd === undefined || path === "" || path.startsWith("/")) return path;
+  return `${cwd.replace(/\/+$/, "")}/${path}`;
+}
 
 /**
  * The line a copy prints: what went which way, in how many files, how
