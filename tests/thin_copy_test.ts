@@ -1,9 +1,9 @@
 /**
- * `cp` through the local agent (`lib/cli/agent_call.ts`): a copy of one
- * file is run there for a thin client, as the client would run it. Its
+ * `cp` through the local agent (`lib/cli/agent_call.ts`): a copy is run
+ * there for a thin client, as the client would run it. Its
  * local paths are read from the caller's directory, it prints what the full
- * command line prints, it is declined under another umask (the agent would
- * make the caller's files with its own) and for a tree, and a signal to the
+ * command line prints, a tree's too, it is declined under another umask (the
+ * agent would make the caller's files with its own), and a signal to the
  * client stops it in the agent, which says what it left.
  */
 import assert from "node:assert/strict";
@@ -121,7 +121,58 @@ Deno.test("a thin cp reads local paths from the caller's directory and prints wh
   });
 });
 
-Deno.test("a thin cp is declined under another umask, and for a tree, and runs in full", async (t) => {
+Deno.test("a thin cp -r takes a tree each way, either way, and prints what the full one prints", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const here = await Deno.makeTempDir({ dir: sshd.dir });
+  await Deno.mkdir(`${here}/tree/sub`, { recursive: true });
+  await Deno.writeTextFile(`${here}/tree/a.txt`, "a\n");
+  await Deno.writeTextFile(`${here}/tree/sub/b.txt`, "b\n".repeat(1000));
+  for (const via of ["sftp", "helper"]) {
+    await t.step(`--via ${via}`, async () => {
+      const printed: Record<string, unknown[]> = {};
+      for (
+        const [form, env] of [
+          ["thin", {}],
+          ["full", { SESSH_AGENT_THIN: "0" }],
+        ] as const
+      ) {
+        const name = `${form}-${via}`;
+        const up = await call(
+          sshd,
+          ["--json", "cp", "-r", "--via", via, "tree", `${sshd.dest}:${name}`],
+          { cwd: here, env },
+        );
+        assert.equal(up.code, 0, up.stderr);
+        assert.equal(up.thin, form === "thin", `${form} up`);
+        const down = await call(
+          sshd,
+          ["--json", "cp", "-r", "--via", via, `${sshd.dest}:${name}`, name],
+          { cwd: here, env },
+        );
+        assert.equal(down.code, 0, down.stderr);
+        assert.equal(down.thin, form === "thin", `${form} down`);
+        for (const file of ["a.txt", "sub/b.txt"]) {
+          const source = await Deno.readTextFile(`${here}/tree/${file}`);
+          assert.equal(
+            await Deno.readTextFile(`${sshd.home}/${name}/${file}`),
+            source,
+          );
+          assert.equal(
+            await Deno.readTextFile(`${here}/${name}/${file}`),
+            source,
+          );
+        }
+        printed[form] = [steady(up.stdout), steady(down.stdout)].map((value) =>
+          JSON.parse(JSON.stringify(value).replaceAll(`${form}-`, "X-"))
+        );
+      }
+      assert.deepEqual(printed.thin, printed.full);
+    });
+  }
+});
+
+Deno.test("a thin cp is declined under another umask, and runs in full", async (t) => {
   await using sshd = await startSshd();
   await warm(sshd);
   const here = await Deno.makeTempDir({ dir: sshd.dir });
@@ -160,18 +211,6 @@ Deno.test("a thin cp is declined under another umask, and for a tree, and runs i
       assert.equal((await Deno.stat(`${here}/mode.txt`)).mode! & 0o777, 0o600);
     },
   );
-  await t.step("cp -r goes the full path", async () => {
-    await Deno.mkdir(`${here}/tree/sub`, { recursive: true });
-    await Deno.writeTextFile(`${here}/tree/sub/a.txt`, "a\n");
-    const result = await call(
-      sshd,
-      ["cp", "-r", "tree", `${sshd.dest}:tree`],
-      { cwd: here },
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.thin, false);
-    assert.equal(await Deno.readTextFile(`${sshd.home}/tree/sub/a.txt`), "a\n");
-  });
 });
 
 async function sizeOf(path: string): Promise<number> {
@@ -317,4 +356,55 @@ Deno.test("two thin copies at once in one agent: a signal to one stops that one 
   assert.match(done.stderr, /"thin":/);
   assert.equal(await sizeOf(`${sshd.home}/going.bin`), big);
   assert.equal(await sizeOf(`${local}/stopped.bin`), -1);
+});
+
+Deno.test("a signal to a thin cp -r stops the tree's copy in the agent and leaves no part", async (t) => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const local = await Deno.makeTempDir({ dir: sshd.dir });
+  // Sparse here, bytes on the wire: in flight when the signal comes.
+  for (const top of [`${local}/tree`, `${sshd.home}/tree`]) {
+    await Deno.mkdir(top);
+    for (const name of ["a.bin", "b.bin", "c.bin"]) {
+      await Deno.writeFile(`${top}/${name}`, new Uint8Array(0));
+      await Deno.truncate(`${top}/${name}`, 200 * 1024 * 1024);
+    }
+  }
+  const parts = async (dir: string) => {
+    try {
+      return (await Array.fromAsync(Deno.readDir(dir)))
+        .filter((e) => e.name.includes("sessh-part")).map((e) => e.name);
+    } catch {
+      return []; // not made yet
+    }
+  };
+  for (const direction of ["upload", "download"]) {
+    await t.step(direction, async () => {
+      const [args, landing] = direction === "upload"
+        ? [
+          ["cp", "-r", `${local}/tree`, `${sshd.dest}:up`],
+          `${sshd.home}/up`,
+        ]
+        : [["cp", "-r", `${sshd.dest}:tree`, `${local}/down`], `${local}/down`];
+      const copying = startSessh(sshd, args, TRACE);
+      const until = Date.now() + 60_000;
+      while ((await parts(landing)).length === 0) {
+        assert.ok(Date.now() < until, `no part under ${landing} within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      copying.child.kill("SIGTERM");
+      const { code, stderr } = await copying.finish();
+      assert.equal(code, 143, stderr);
+      assert.match(stderr, /"thin":/);
+      assert.match(stderr, /^sessh: stopped by SIGTERM: .*removed/m);
+      await eventually(
+        async () => (await parts(landing)).length === 0,
+        `parts remain under ${landing}`,
+      );
+      await eventually(
+        async () => (await sftpsOf(sshd)).length === 0,
+        "sftp runs on",
+      );
+    });
+  }
 });

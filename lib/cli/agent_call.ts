@@ -5,16 +5,14 @@
  * records. Only the calls the fast path reads are taken; anything else is
  * declined, and the client runs it itself.
  *
- * A `cp` of one file is taken too, as the caller would run it: its local
- * path from the caller's directory, under the caller's umask (or declined),
- * stopped by the caller's signal with steps of its own that say what it
- * left. Not a tree (`-r`: its sftp batch's steps are the process's), and
- * not one whose progress bar the caller's terminal would show.
+ * A `cp` is taken too, as the caller would run it: its local path from the
+ * caller's directory, under the caller's umask (or declined), stopped by
+ * the caller's signal with steps of its own that say what it left; not one
+ * whose progress bar the caller's terminal would show.
  *
  * @module
  */
 import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
-import type { FastCall } from "./fast_path.ts";
 import { startTimer } from "../timer.ts";
 import { stepsOfCall, STOP_SIGNALS } from "../interrupt.ts";
 import { anchoredPath } from "../transport/lease.ts";
@@ -108,7 +106,7 @@ export async function runThinCall(
         return STOP_SIGNALS[name];
       })();
     },
-    only: (fast) => fast.verb !== "cp" || (copying = takesCopy(call, fast)),
+    only: (fast) => fast.verb !== "cp" || (copying = takesCopy(call)),
     releaseLater: true,
     cancel: io.left,
     cwd: call.cwd,
@@ -117,21 +115,20 @@ export async function runThinCall(
 }
 
 /**
- * Whether the agent runs this `cp` for its client: one file, under the
- * client's umask (a download's file is made here), with no progress bar
- * for the client's terminal to show (the bar reads the terminal's width
- * itself, so the command line draws it).
+ * Whether the agent runs this `cp` for its client: under the client's
+ * umask (a download's files are made here), with no progress bar for the
+ * client's terminal to show (the bar reads the terminal's width itself, so
+ * the command line draws it).
  *
  * @param call The client's call.
- * @param fast The call as the fast path read it.
  * @returns Whether to take it.
  */
-export function takesCopy(call: ThinCall, fast: FastCall): boolean {
+export function takesCopy(call: ThinCall): boolean {
   const end = call.argv.indexOf("--");
   const head = end < 0 ? call.argv : call.argv.slice(0, end);
   const json = head.includes("--json") || call.env.SESSH_JSON === "1";
-  return fast.flags.recursive !== true && call.umask !== undefined &&
-    call.umask === ownUmask() && (json || !call.stderrTerminal);
+  return call.umask !== undefined && call.umask === ownUmask() &&
+    (json || !call.stderrTerminal);
 }
 
 let umask: number | null | undefined;

@@ -62,6 +62,8 @@ interface VerbRow {
   required: number;
   /** Whether it needs the words after `--` (else it declines them). */
   payload: boolean;
+  /** Its grammar's own short flags (`cp -r`), beyond {@linkcode ALIASES}. */
+  aliases?: Readonly<Record<string, string>>;
   /** Imports its handler. */
   load(): Promise<unknown>;
 }
@@ -230,6 +232,7 @@ const VERBS: Readonly<Record<string, VerbRow>> = {
     positionals: [String, String, String],
     required: 2,
     payload: false,
+    aliases: { "-r": "recursive" },
     load: async () => (await import("./verbs/cp.ts")).cp,
   },
 };
@@ -291,6 +294,8 @@ export function fastCall(
       }
       const key = Object.hasOwn(ALIASES, word)
         ? ALIASES[word]
+        : row.aliases && Object.hasOwn(row.aliases, word)
+        ? row.aliases[word]
         : spelled(word, row);
       if (key === undefined) return null;
       const reader = row.read[key] ?? COMMON_READ[key];

@@ -134,6 +134,8 @@ const ACCEPTED: string[][] = [
   ["cp", "--json", "a.bin", "h:"],
   ["cp", "a", "h:b", "--resume", "--via", "sftp"],
   ["cp", "--recursive", "d", "h:d", "--via", "helper", "-p", "2222"],
+  ["cp", "-r", "d", "h:d"],
+  ["cp", "work", "-r", "h:d", "d", "--json"],
   ["cp", "-F", "conf", "-o", "A=b", "h:x", "y", "--json"],
 ];
 
@@ -201,7 +203,6 @@ const DECLINED: string[][] = [
   ["constructor", "a", "h"],
   ["cp", "a"],
   ["cp", "a", "b", "c", "d"],
-  ["cp", "-r", "d", "h:d"],
   ["cp", "a", "h:b", "--via", "scp"],
   ["cp", "a", "h:b", "--via=sftp"],
   ["cp", "a", "h:b", "--resume", "--resume"],

@@ -1,7 +1,7 @@
 /**
  * The thin command line: a warm call the local agent can run whole (a plain
  * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status`, `list`, or a
- * `cp` of one file with no progress bar to draw) is sent to it as words, and its output comes back as bytes to write. The
+ * `cp` with no progress bar to draw) is sent to it as words, and its output comes back as bytes to write. The
  * call then costs Deno's start, this small module, one round trip to the
  * agent and the agent's own work, done by code it has compiled already,
  * instead of loading and compiling the command line's body and the verb
@@ -41,8 +41,6 @@ import { markPhase } from "../phases.ts";
 // The agent decides; these only spare asking about calls it never runs.
 const VERBS = /^(run|send|keys|logs|screen|pane|wait|status|list|cp)$/;
 const NEVER = /^(--help|-h|--file|--hosts-file)$/;
-/** A tree's copy: the command line's own (`agent_call.ts`). */
-const TREE = /^(-r|--recursive)$/;
 
 /**
  * Whether to offer `args` to the agent.
@@ -59,9 +57,8 @@ const TREE = /^(-r|--recursive)$/;
 export function mayBeThin(args: readonly string[]): boolean {
   const end = args.indexOf("--");
   const head = end < 0 ? args : args.slice(0, end);
-  const verb = head[head[0] === "--json" ? 1 : 0] ?? "";
-  return VERBS.test(verb) && !head.some((word) => NEVER.test(word)) &&
-    !(verb === "cp" && head.some((word) => TREE.test(word)));
+  return VERBS.test(head[head[0] === "--json" ? 1 : 0] ?? "") &&
+    !head.some((word) => NEVER.test(word));
 }
 
 /**

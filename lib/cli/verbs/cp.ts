@@ -173,10 +173,19 @@ export async function cpCommand(
     await bar?.done();
   }
   markPhase("copied");
-  // An upload's source as typed, as the caller's own process reports it (a
-  // download reports the real path of the file it made, either way).
-  if (direction === "upload" && copied.localPath === local.path) {
-    copied = { ...copied, localPath: typed.path };
+  // The local path as typed, as the caller's own process reports it: an
+  // upload's source and a tree's top (a file downloaded is reported by the
+  // real path of the file made, either way).
+  if (
+    local.path !== typed.path &&
+    (direction === "upload" || copied.files !== undefined) &&
+    (copied.localPath === local.path ||
+      copied.localPath.startsWith(`${local.path}/`))
+  ) {
+    copied = {
+      ...copied,
+      localPath: typed.path + copied.localPath.slice(local.path.length),
+    };
   }
   const durationMs = Math.round(performance.now() - started);
   const tree = copied.files === undefined

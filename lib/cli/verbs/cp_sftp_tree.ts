@@ -48,7 +48,7 @@ const COMMIT_TIMEOUT_MS = 60_000;
  * @param direction Upload or download.
  * @param localPath The local side, as typed.
  * @param remotePath The remote side.
- * @param options Resume, progress.
+ * @param options Resume, progress, the signal that stops it.
  * @returns What was copied, with files and entries left out.
  */
 export async function treeViaSftp(
@@ -66,7 +66,12 @@ export async function treeViaSftp(
   }
   if (direction === "download") {
     return {
-      ...await downloadTreeViaSftp(client, remotePath, localPath),
+      ...await downloadTreeViaSftp(
+        client,
+        remotePath,
+        localPath,
+        options.signal,
+      ),
       via: "sftp",
     };
   }
@@ -83,6 +88,7 @@ export async function treeViaSftp(
     await sftp(
       client,
       transferBatch("upload", localPath, remotePath, { recursive: true }),
+      options.signal,
     );
     const remoteTop = there?.dir
       ? joinPath(there.path, baseName(localPath))
@@ -122,7 +128,7 @@ export async function treeViaSftp(
       }
       return `the files not yet copied under ${top} on the host left as they were; their parts removed`;
     };
-    using _ = onInterrupt(discard);
+    using _ = onInterrupt(discard, options.signal);
     try {
       if (syncsTogether) {
         // sftp sends the batch's parts; the daemon syncs them all at once
@@ -133,6 +139,7 @@ export async function treeViaSftp(
           chunk.map(({ local, part }) =>
             transferBatch("upload", local, part, { sync: false })
           ).join(""),
+          options.signal,
         );
         await Promise.all(
           chunk.map(({ part, target }) =>
@@ -151,6 +158,7 @@ export async function treeViaSftp(
           chunk.map(({ local, part, target }) =>
             transferBatch("upload", local, part) + renameLine(part, target)
           ).join(""),
+          options.signal,
         );
       }
     } catch (error) {
@@ -165,6 +173,7 @@ async function downloadTreeViaSftp(
   client: SesshClient,
   remotePath: string,
   localPath: string,
+  signal: AbortSignal | undefined,
 ): Promise<TransferResult> {
   const listed = await client.connection.request(OPS.flist, {
     path: remotePath,
@@ -198,7 +207,7 @@ async function downloadTreeViaSftp(
             start: 0,
             mode: 0,
           },
-          {},
+          { signal },
         );
         outs.push(out);
         batch += transferBatch(
@@ -207,7 +216,7 @@ async function downloadTreeViaSftp(
           `${source}/${entry.path}`,
         );
       }
-      await sftp(client, batch);
+      await sftp(client, batch, signal);
       for (const out of outs) {
         await out.commit();
         bytes += await localSize(out.path);
