@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson, startSessh } from "./_cli.ts";
+import { sizeOf, sparseFile } from "./_files.ts";
 
 /** The command line's own copy, not one the local agent runs. */
 const FULL = { SESSH_AGENT_THIN: "0" };
@@ -48,18 +49,13 @@ async function running(pid: number): Promise<boolean> {
   return stat !== null && !/^\d+ \(.*\) Z /s.test(stat);
 }
 
-async function sizeOf(path: string): Promise<number> {
-  return (await Deno.lstat(path).catch(() => null))?.size ?? -1;
-}
-
 Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and exits 143", async (t) => {
   await using sshd = await startSshd();
   const dest = sshd.dest;
   const local = await Deno.makeTempDir({ dir: sshd.dir });
-  // Large enough to be caught in flight: sparse here, bytes on the wire.
-  const big = 400 * 1024 * 1024;
-  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
-  await Deno.truncate(`${local}/big.bin`, big);
+  // Large enough to be caught in flight.
+  const big = 400 << 20;
+  await sparseFile(`${local}/big.bin`, big);
   await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
   const old = "the old file, which must survive\n".repeat(1000);
   // The master first, so that only the copy's own children are under it.

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { startSshd, type TestSshd, usesControlMaster } from "./_sshd.ts";
 import { SesshClient, SesshError } from "../mod.ts";
 import { DAEMON_COPY_MAX } from "../lib/session/sftp_copy.ts";
+import { sizeOf, sparseFile } from "./_files.ts";
 
 function connectTo(sshd: TestSshd): Promise<SesshClient> {
   return SesshClient.connect({
@@ -40,10 +41,6 @@ function randomBytes(size: number): Uint8Array {
     data[at] = n & 0xff;
   }
   return data;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  return (await Deno.lstat(path).catch(() => null))?.size ?? -1;
 }
 
 /** The sftp processes this one started that still run. */
@@ -155,10 +152,9 @@ Deno.test("an aborted copy through sftp rejects with the reason, leaves the old 
   await using sshd = await startSshd();
   await using client = await connectTo(sshd);
   const local = await Deno.makeTempDir({ dir: sshd.dir });
-  // Large enough to be caught in flight: sparse here, bytes on the wire.
+  // Large enough to be caught in flight.
   const size = 400 << 20;
-  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
-  await Deno.truncate(`${local}/big.bin`, size);
+  await sparseFile(`${local}/big.bin`, size);
   await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
   const old = "the old file, which must survive\n".repeat(1000);
   const reason = new Error("the caller's own reason");

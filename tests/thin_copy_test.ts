@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
 import { cliArgv, type CliResult, sessh, startSessh } from "./_cli.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
+import { sizeOf, sparseFile } from "./_files.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -213,10 +214,6 @@ Deno.test("a thin cp is declined under another umask, and runs in full", async (
   );
 });
 
-async function sizeOf(path: string): Promise<number> {
-  return (await Deno.lstat(path).catch(() => null))?.size ?? -1;
-}
-
 /** The pids of the sftp processes that copy for this fixture (its config on their command line). */
 async function sftpsOf(sshd: TestSshd): Promise<number[]> {
   const found: number[] = [];
@@ -246,10 +243,8 @@ Deno.test("a signal to a thin cp stops the copy in the agent: the old file stays
   await using sshd = await startSshd();
   await warm(sshd);
   const local = await Deno.makeTempDir({ dir: sshd.dir });
-  // Large enough to be caught in flight: sparse here, bytes on the wire.
-  const big = 400 * 1024 * 1024;
-  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
-  await Deno.truncate(`${local}/big.bin`, big);
+  // Large enough to be caught in flight.
+  await sparseFile(`${local}/big.bin`, 400 << 20);
   await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
   const old = "the old file, which must survive\n".repeat(1000);
   const cases = [
@@ -318,9 +313,8 @@ Deno.test("two thin copies at once in one agent: a signal to one stops that one 
   await using sshd = await startSshd();
   await warm(sshd);
   const local = await Deno.makeTempDir({ dir: sshd.dir });
-  const big = 200 * 1024 * 1024;
-  await Deno.writeFile(`${local}/big.bin`, new Uint8Array(0));
-  await Deno.truncate(`${local}/big.bin`, big);
+  const big = 200 << 20;
+  await sparseFile(`${local}/big.bin`, big);
   await Deno.copyFile(`${local}/big.bin`, `${sshd.home}/big.bin`);
   // Through the daemon, both: its copies are the slower, so both are in
   // flight when the signal comes.
@@ -362,12 +356,11 @@ Deno.test("a signal to a thin cp -r stops the tree's copy in the agent and leave
   await using sshd = await startSshd();
   await warm(sshd);
   const local = await Deno.makeTempDir({ dir: sshd.dir });
-  // Sparse here, bytes on the wire: in flight when the signal comes.
+  // In flight when the signal comes.
   for (const top of [`${local}/tree`, `${sshd.home}/tree`]) {
     await Deno.mkdir(top);
     for (const name of ["a.bin", "b.bin", "c.bin"]) {
-      await Deno.writeFile(`${top}/${name}`, new Uint8Array(0));
-      await Deno.truncate(`${top}/${name}`, 200 * 1024 * 1024);
+      await sparseFile(`${top}/${name}`, 200 << 20);
     }
   }
   const parts = async (dir: string) => {
