@@ -120,7 +120,32 @@ export function stepsOfCall(
 ): (deadlineMs: number) => Promise<string[]> {
   const steps: Cleanup[] = [];
   callSteps.set(stop, steps);
-  return (deadlineMs) => runSteps(steps, deadlineMs);
+  return (deadlineMs) => {
+    const ran = runSteps(steps, deadlineMs);
+    stepsRun.set(stop, ran);
+    return ran;
+  };
+}
+
+/** The steps a stopped call is running, by the signal that stopped it. */
+const stepsRun = new WeakMap<AbortSignal, Promise<string[]>>();
+
+/**
+ * Waits until the steps of the call that `stop` stopped have run, if they
+ * run: a copy stopped in the agent fails at once, and must not close the
+ * connection its steps still use (a part's removal on the host) before
+ * they are done.
+ *
+ * @param stop The call's stop signal, or none.
+ *
+ * @example
+ * ```ts
+ * import { stepsDone } from "./interrupt.ts";
+ * await stepsDone(undefined); // nothing to wait for
+ * ```
+ */
+export async function stepsDone(stop: AbortSignal | undefined): Promise<void> {
+  if (stop !== undefined) await stepsRun.get(stop)?.catch(() => {});
 }
 
 /**

@@ -26,6 +26,7 @@ import { verb } from "../context.ts";
 import { wellFormed } from "../../well_formed.ts";
 import { transferJson } from "../../report/result_json.ts";
 import { markPhase } from "../../phases.ts";
+import { stepsDone } from "../../interrupt.ts";
 
 /** Flags of `cp`. */
 export interface CpFlags extends CommonFlags {
@@ -169,6 +170,11 @@ export async function cpCommand(
     copied ??= direction === "upload"
       ? await client.upload(local.path, remotePath, how)
       : await client.download(remotePath, local.path, how);
+  } catch (error) {
+    // Stopped in the agent, the copy fails at once: the steps that end it
+    // (its part removed on the host) use this connection until done.
+    await stepsDone(caller.stop);
+    throw error;
   } finally {
     await bar?.done();
   }
