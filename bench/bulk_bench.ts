@@ -17,7 +17,10 @@
  * daemon's stat and checks), the transfer (sftp's or the daemon's) and the
  * exit; an sftp copy's transfer also splits into sftp's run (its spawn
  * included) and the commit after it (the sync and rename down, the
- * daemon's rename up).
+ * daemon's rename up). A copy the local agent runs for the command line
+ * (a thin call: the default with an agent up) marks only its start and
+ * its end here, the rest being the agent's; a `--base` before that change
+ * shows the full split.
  *
  * Every byte of `cp --via helper` and of the follow passes through the
  * command line's local agent: its CPU time per megabyte is read from /proc
