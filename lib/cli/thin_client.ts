@@ -1,11 +1,11 @@
 /**
  * The thin command line: a warm call the local agent can run whole (a plain
  * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status`, `list`, or a
- * `cp` with no progress bar to draw) is sent to it as words, and its output comes back as bytes to write. The
- * call then costs Deno's start, this small module, one round trip to the
- * agent and the agent's own work, done by code it has compiled already,
- * instead of loading and compiling the command line's body and the verb
- * (issue 21).
+ * `cp` with no progress bar to draw) is sent to it as words, and its output
+ * comes back as bytes to write. The call then costs Deno's start, this
+ * small module, one round trip to the agent and the agent's own work, done
+ * by code it has compiled already, instead of loading and compiling the
+ * command line's body and the verb (issue 21).
  *
  * It declines, having written nothing, when there is no agent, when the
  * agent does not take the connection or prove itself within 5 s (frozen),
@@ -148,14 +148,14 @@ export async function thinCall(args: string[]): Promise<number | null> {
   if (!mayBeThin(args)) return null;
   const env = Deno.env.toObject();
   if (env.SESSH_AGENT === "0" || env.SESSH_AGENT_THIN === "0") return null;
-  // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
-  // report.
   const copy = verbOf(args) === "cp";
   // A copy makes files as the caller would: the agent runs it only under
   // the same umask, so none is offered where the system has none (Windows,
   // whose signals the client could not pass on either).
   const umask = copy ? umaskOrUndefined() : undefined;
   if (copy && (umask === undefined || drawsProgress(args, env))) return null;
+  // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
+  // report.
   const listen = listenOf(env);
   const dir = pickControlDir({ os: Deno.build.os, env, uid: Deno.uid() });
   if (listen === null || typeof dir !== "string") return null;
