@@ -232,10 +232,12 @@ export const cp = verb((
 ) => {
   const words = [first, second, third].filter((w) => w !== undefined);
   // A progress line on a terminal, for a person watching: this process's,
-  // or the thin client's the agent runs the copy for.
+  // or the thin client's the agent runs the copy for (never the agent's
+  // own, which may be a terminal when `sessh agent` runs in one).
+  const own = context.cwd === undefined;
   const progress: ProgressOutput | null = context.sink.json
     ? null
-    : context.bar ?? (Deno.stderr.isTerminal()
+    : context.bar ?? (own && Deno.stderr.isTerminal()
       ? {
         write: async (line: string) => {
           await Deno.stderr.write(new TextEncoder().encode(line));
