@@ -401,3 +401,39 @@ Deno.test("a signal to a thin cp -r stops the tree's copy in the agent and leave
     });
   }
 });
+
+Deno.test("a thin cp on a terminal draws its progress bar there, from the agent, and clears it", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const local = await Deno.makeTempDir({ dir: sshd.dir });
+  await sparseFile(`${local}/big.bin`, 100 << 20);
+  // script(1) gives the command line a terminal and keeps what it drew.
+  const typescript = `${local}/typescript`;
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const argv = [
+    Deno.execPath(),
+    ...cliArgv(
+      sshd,
+      ["cp", "--via", "helper", `${local}/big.bin`, `${sshd.dest}:bar.bin`],
+      true,
+    ),
+  ];
+  const run = await new Deno.Command("script", {
+    args: ["-q", "-e", "-c", argv.map(quote).join(" "), typescript],
+    env: { ...sshd.env, ...TRACE },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const drawn = await Deno.readTextFile(typescript);
+  assert.equal(run.code, 0, drawn.slice(-300));
+  assert.match(drawn, /"thin":/);
+  assert.match(
+    drawn,
+    /\r\[[#-]+\] +\d+% {2}[\d.]+\/104\.9 MB {2}[\d.]+ MB\/s/,
+  );
+  assert.ok(
+    drawn.includes("\r\x1b[Ksent 104857600 bytes in"),
+    drawn.slice(-300),
+  );
+});

@@ -874,7 +874,9 @@ function thinCall(text: unknown): ThinCall | null {
     call.cwd.startsWith("/") && typeof call.stdoutTerminal === "boolean" &&
     typeof call.stderrTerminal === "boolean" &&
     (call.columns === null || Number.isInteger(call.columns)) &&
-    (call.umask === undefined || Number.isInteger(call.umask));
+    (call.umask === undefined || Number.isInteger(call.umask)) &&
+    (call.barColumns === undefined ||
+      (Number.isInteger(call.barColumns) && call.barColumns > 0));
   return ok ? call : null;
 }
 

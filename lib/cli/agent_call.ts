@@ -7,8 +7,8 @@
  *
  * A `cp` is taken too, as the caller would run it: its local path from the
  * caller's directory, under the caller's umask (or declined), stopped by
- * the caller's signal with steps of its own that say what it left; not one
- * whose progress bar the caller's terminal would show.
+ * the caller's signal with steps of its own that say what it left, its
+ * progress bar drawn on the caller's terminal through its stderr records.
  *
  * @module
  */
@@ -111,14 +111,14 @@ export async function runThinCall(
     cancel: io.left,
     cwd: call.cwd,
     stop: io.interrupted,
+    barColumns: call.stderrTerminal ? call.barColumns : undefined,
   });
 }
 
 /**
  * Whether the agent runs this `cp` for its client: under the client's
- * umask (a download's files are made here), with no progress bar for the
- * client's terminal to show (the bar reads the terminal's width itself, so
- * the command line draws it).
+ * umask (a download's files are made here), and, when its progress bar
+ * would show on the client's terminal, told that terminal's width.
  *
  * @param call The client's call.
  * @returns Whether to take it.
@@ -128,7 +128,7 @@ export function takesCopy(call: ThinCall): boolean {
   const head = end < 0 ? call.argv : call.argv.slice(0, end);
   const json = head.includes("--json") || call.env.SESSH_JSON === "1";
   return call.umask !== undefined && call.umask === ownUmask() &&
-    (json || !call.stderrTerminal);
+    (json || !call.stderrTerminal || call.barColumns !== undefined);
 }
 
 let umask: number | null | undefined;

@@ -48,6 +48,12 @@ export interface ProgramContext extends CommandContext {
   readonly cwd?: string;
   /** Stops a copy the agent runs (see `CallIO`). */
   readonly stop?: AbortSignal;
+  /**
+   * Where a copy's progress bar goes when the call runs for a client whose
+   * stderr is a terminal (the agent's thin client): its stderr, and its
+   * width.
+   */
+  readonly bar?: { write(text: string): Promise<void>; columns: number };
 }
 
 /**

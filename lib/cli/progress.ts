@@ -60,10 +60,13 @@ function clock(seconds: number): string {
  * clears it at the end.
  *
  * @param write Where the bar goes (stderr on a terminal).
+ * @param columns The terminal's width; this process's console's (else 80)
+ *   when not given. The agent drawing a thin client's bar is told it.
  * @returns `update(copied, total)` as parts arrive, and `done()`.
  */
 export function progressBar(
   write: (text: string) => Promise<void>,
+  columns?: number,
 ): {
   update(copied: number, total: number | null): void;
   done(): Promise<void>;
@@ -71,13 +74,7 @@ export function progressBar(
   const started = performance.now();
   let last = 0;
   let writing: Promise<void> = Promise.resolve();
-  const width = (() => {
-    try {
-      return Deno.consoleSize().columns;
-    } catch {
-      return 80;
-    }
-  })();
+  const width = columns ?? consoleColumns();
   return {
     update(copied, total) {
       const now = performance.now();
@@ -91,4 +88,24 @@ export function progressBar(
       await write("\r\x1b[K");
     },
   };
+}
+
+/**
+ * The width of this process's console, as the progress bar takes it: 80
+ * when there is none.
+ *
+ * @returns Columns.
+ *
+ * @example
+ * ```ts
+ * import { consoleColumns } from "./progress.ts";
+ * console.log(consoleColumns() > 0); // true
+ * ```
+ */
+export function consoleColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 80;
+  }
 }

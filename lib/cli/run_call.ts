@@ -86,6 +86,12 @@ export interface CallIO {
    */
   stop?: AbortSignal;
   /**
+   * The width of the caller's terminal on its stderr, when the call runs
+   * in another process (the agent's thin client) and a copy's progress bar
+   * is to be drawn there, through {@linkcode CallIO.stderr}.
+   */
+  barColumns?: number;
+  /**
    * Whether what the handler left for after its output (releasing its
    * connection) may still run when the call returns its code, held to the
    * same deadline: the agent then sends a thin client its exit code at
@@ -183,6 +189,10 @@ export async function runCall(
     cancel: io.cancel,
     cwd: io.cwd,
     stop: io.stop,
+    bar: io.barColumns === undefined ? undefined : {
+      write: (text) => io.stderr.write(text),
+      columns: io.barColumns,
+    },
     done: (p) => outcome = p,
     afterOutput: (task) => afterOutput.push(task),
     endBy: (ms) => {

@@ -1,8 +1,8 @@
 /**
  * The thin command line: a warm call the local agent can run whole (a plain
- * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status`, `list`, or a
- * `cp` with no progress bar to draw) is sent to it as words, and its output
- * comes back as bytes to write. The call then costs Deno's start, this
+ * `run`, `send`, `keys`, `logs`, `screen`, `wait`, `status`, `list` or
+ * `cp`) is sent to it as words, and its output comes back as bytes to
+ * write. The call then costs Deno's start, this
  * small module, one round trip to the agent and the agent's own work, done
  * by code it has compiled already, instead of loading and compiling the
  * command line's body and the verb (issue 21).
@@ -62,8 +62,8 @@ export function mayBeThin(args: readonly string[]): boolean {
 }
 
 /**
- * Whether a `cp` would draw its progress bar on this terminal, which only
- * the command line itself does.
+ * Whether a `cp` would draw its progress bar on this terminal: the agent
+ * draws it through the call's stderr, told the terminal's width.
  */
 function drawsProgress(
   args: readonly string[],
@@ -73,6 +73,15 @@ function drawsProgress(
   const head = end < 0 ? args : args.slice(0, end);
   return Deno.stderr.isTerminal() && env.SESSH_JSON !== "1" &&
     !head.includes("--json");
+}
+
+/** The terminal's width as a copy's progress bar takes it (80 when unknown). */
+function stderrColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
 }
 
 /** This process's umask, where the system has one. */
@@ -153,7 +162,7 @@ export async function thinCall(args: string[]): Promise<number | null> {
   // the same umask, so none is offered where the system has none (Windows,
   // whose signals the client could not pass on either).
   const umask = copy ? umaskOrUndefined() : undefined;
-  if (copy && (umask === undefined || drawsProgress(args, env))) return null;
+  if (copy && umask === undefined) return null;
   // A bad SESSH_AGENT_LISTEN or control directory is the full path's to
   // report.
   const listen = listenOf(env);
@@ -189,6 +198,9 @@ export async function thinCall(args: string[]): Promise<number | null> {
       stderrTerminal: Deno.stderr.isTerminal(),
       columns: columns(),
       ...(copy ? { umask } : {}),
+      ...(copy && drawsProgress(args, env)
+        ? { barColumns: stderrColumns() }
+        : {}),
     });
     // On a Unix socket the request goes with the key, saving a round
     // trip: only our user can reach a socket of ours, in our 0700 control

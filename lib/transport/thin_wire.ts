@@ -29,6 +29,11 @@ export interface ThinCall {
    * runs it only under the same one.
    */
   umask?: number;
+  /**
+   * The width of the caller's terminal on stderr, for a copy that draws its
+   * progress bar there (stderr a terminal, no `--json`).
+   */
+  barColumns?: number;
 }
 
 /**

@@ -67,6 +67,14 @@ export function copySide(word: string): CopySide {
     : { host: null, path: word };
 }
 
+/** Where a copy's progress bar goes: a terminal, and its width if known. */
+export interface ProgressOutput {
+  /** Writes one redraw. */
+  write(text: string): Promise<void>;
+  /** The terminal's width; this process's console's when absent. */
+  columns?: number;
+}
+
 /** Where a copy runs for its caller, when not in the caller's process. */
 export interface CopyCaller {
   /** The caller's directory, which a relative local path is read from. */
@@ -88,7 +96,7 @@ export interface CopyCaller {
 export async function cpCommand(
   words: string[],
   flags: CpFlags,
-  progress: ((text: string) => Promise<void>) | null,
+  progress: ProgressOutput | null,
   caller: CopyCaller = {},
 ): Promise<Outcome> {
   const [name, src, dst] = words.length === 3
@@ -136,7 +144,7 @@ export async function cpCommand(
     if (cwd) remotePath = `${cwd}/${remotePath}`;
   }
   const started = performance.now();
-  const bar = progress ? progressBar(progress) : null;
+  const bar = progress ? progressBar(progress.write, progress.columns) : null;
   const options = {
     resume: flags.resume ?? false,
     recursive: flags.recursive ?? false,
@@ -223,12 +231,19 @@ export const cp = verb((
   third: string | undefined,
 ) => {
   const words = [first, second, third].filter((w) => w !== undefined);
-  // A progress line on a terminal, for a person watching.
-  const progress = !context.sink.json && Deno.stderr.isTerminal()
-    ? async (line: string) => {
-      await Deno.stderr.write(new TextEncoder().encode(line));
-    }
-    : null;
+  // A progress line on a terminal, for a person watching: this process's,
+  // or the thin client's the agent runs the copy for (never the agent's
+  // own, which may be a terminal when `sessh agent` runs in one).
+  const own = context.cwd === undefined;
+  const progress: ProgressOutput | null = context.sink.json
+    ? null
+    : context.bar ?? (own && Deno.stderr.isTerminal()
+      ? {
+        write: async (line: string) => {
+          await Deno.stderr.write(new TextEncoder().encode(line));
+        },
+      }
+      : null);
   const fields = words.length === 3 ? ["NAME", "SRC", "DEST"] : ["SRC", "DEST"];
   words.forEach((word, i) => wellFormed(word, fields[i]));
   return cpCommand(words, flags, progress, {
