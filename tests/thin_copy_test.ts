@@ -437,3 +437,37 @@ Deno.test("a thin cp on a terminal draws its progress bar there, from the agent,
     drawn.slice(-300),
   );
 });
+
+Deno.test("a thin cp whose agent is killed mid-copy says the target is as it was, and what to do", async () => {
+  await using sshd = await startSshd();
+  await warm(sshd);
+  const pid = Number(
+    (await sessh(sshd, ["--json", "status", "w", sshd.dest])).stdout
+      .match(/"agent_pid":(\d+)/)?.[1],
+  );
+  assert.ok(pid > 0);
+  const local = await Deno.makeTempDir({ dir: sshd.dir });
+  await sparseFile(`${local}/big.bin`, 400 << 20);
+  const old = "the old file, which must survive\n";
+  await Deno.writeTextFile(`${sshd.home}/lost.bin`, old);
+  const copying = startSessh(
+    sshd,
+    ["cp", "--via", "helper", `${local}/big.bin`, `${sshd.dest}:lost.bin`],
+    TRACE,
+  );
+  const part = `${sshd.home}/.lost.bin.sessh-part`;
+  const until = Date.now() + 60_000;
+  while (await sizeOf(part) < 4 << 20) {
+    assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  Deno.kill(pid, "SIGKILL");
+  const { code, stderr } = await copying.finish();
+  assert.equal(code, 255, stderr);
+  assert.match(
+    stderr,
+    /^sessh: The local sessh agent ended .* before the copy finished; the target is as it was/m,
+  );
+  assert.match(stderr, /copy again \(--resume continues what was sent\)/);
+  assert.equal(await Deno.readTextFile(`${sshd.home}/lost.bin`), old);
+});

@@ -462,11 +462,19 @@ async function exchange(
       255,
       "The local sessh agent ended (it was stopped or failed) before the call's result; whether the command reached the host is unknown: check with sessh status, or set SESSH_AGENT_THIN=0 to run calls without it",
     ];
+  // A copy's target is replaced only once whole: the part is what is lost.
+  const said = copy
+    ? `The local sessh agent ${
+      timedOut
+        ? "went silent during the copy"
+        : "ended (it was stopped or failed) before the copy finished"
+    }; the target is as it was, or whole if the copy had just ended (a copy replaces it only once complete): check it and copy again (--resume continues what was sent), or set SESSH_AGENT_THIN=0 to copy without the agent`
+    : message;
   // As `--json` reports a lost connection: whether the request went out.
-  const error = { code, message, sent: "unknown" };
+  const error = { code, message: said, sent: "unknown" };
   const text = json
     ? JSON.stringify({ ok: false, op: verb, error }) + "\n"
-    : `sessh: ${message}\n`;
+    : `sessh: ${said}\n`;
   try {
     writeSync(json ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
   } catch { /* nobody reads it */ }
