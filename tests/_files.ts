@@ -26,3 +26,21 @@ export async function sparseFile(path: string, bytes: number): Promise<void> {
 export async function sizeOf(path: string): Promise<number> {
   return (await Deno.lstat(path).catch(() => null))?.size ?? -1;
 }
+
+/**
+ * Waits until a copy's part holds `bytes`: the copy is then in flight, for
+ * a test to stop it there. Fails after 60 s.
+ *
+ * @param part The part file.
+ * @param bytes How much it must hold.
+ */
+export async function partUnderWay(
+  part: string,
+  bytes = 4 << 20,
+): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (await sizeOf(part) < bytes) {
+    if (Date.now() >= until) throw new Error(`no part at ${part} within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

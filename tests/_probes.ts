@@ -50,6 +50,25 @@ export async function masterPid(
 }
 
 /**
+ * The pid of the local agent that serves the fixture's session `name`, as
+ * `status --json` reports the way it took (`path.agent_pid`).
+ *
+ * @param sshd The fixture.
+ * @param name A session of it, reached warm.
+ * @returns The agent's pid.
+ */
+export async function agentPidOf(
+  sshd: TestSshd,
+  name: string,
+): Promise<number> {
+  const status = await sesshJson(sshd, ["status", name, sshd.dest]);
+  const pid = (status.json.path as Record<string, unknown> | undefined)
+    ?.agent_pid;
+  assert.ok(typeof pid === "number" && pid > 0, JSON.stringify(status.json));
+  return pid;
+}
+
+/**
  * The fixture's remote daemons: the processes that hold a daemon's locked
  * pid file open (removed or not), as the helper's own procfs fallback
  * finds them. A daemon is forked off a bridge, so its command line is the

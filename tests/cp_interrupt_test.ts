@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { startSshd } from "./_sshd.ts";
 import { sessh, sesshJson, startSessh } from "./_cli.ts";
-import { sizeOf, sparseFile } from "./_files.ts";
+import { partUnderWay, sizeOf, sparseFile } from "./_files.ts";
 
 /** The command line's own copy, not one the local agent runs. */
 const FULL = { SESSH_AGENT_THIN: "0" };
@@ -77,11 +77,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
             : ["cp", "--via", via, `${local}/big.bin`, `${dest}:${target}`],
           FULL,
         );
-        const until = Date.now() + 60_000;
-        while (await sizeOf(part) < 4 << 20) {
-          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await partUnderWay(part);
         // The local agent (deno) outlives calls by design; sftp and ssh not.
         const children = [...(await descendants(call.child.pid))]
           .filter(([, comm]) => comm !== "deno");
@@ -142,11 +138,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
               `${dest}:${target}`,
             ];
           const call = startSessh(sshd, args, FULL);
-          const until = Date.now() + 60_000;
-          while (await sizeOf(part) < 4 << 20) {
-            assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
+          await partUnderWay(part);
           call.child.kill("SIGTERM");
           const { code, stderr } = await call.finish();
           assert.equal(code, 143, stderr);
@@ -177,11 +169,7 @@ Deno.test("SIGTERM to cp mid-copy leaves the old file, no part and no child, and
         await Deno.writeTextFile(target, old);
         const part = `${local}/.old-${signal}.bin.sessh-part`;
         const call = startSessh(sshd, ["cp", `${dest}:big.bin`, target], FULL);
-        const until = Date.now() + 60_000;
-        while (await sizeOf(part) < 4 << 20) {
-          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await partUnderWay(part);
         call.child.kill(signal);
         const { code, stderr } = await call.finish();
         assert.equal(code, exit, stderr);

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { startSshd, type TestSshd, usesControlMaster } from "./_sshd.ts";
 import { SesshClient, SesshError } from "../mod.ts";
 import { DAEMON_COPY_MAX } from "../lib/session/sftp_copy.ts";
-import { sizeOf, sparseFile } from "./_files.ts";
+import { partUnderWay, sizeOf, sparseFile } from "./_files.ts";
 
 function connectTo(sshd: TestSshd): Promise<SesshClient> {
   return SesshClient.connect({
@@ -183,11 +183,7 @@ Deno.test("an aborted copy through sftp rejects with the reason, leaves the old 
             });
         const pending = copy(stop.signal);
         pending.catch(() => {});
-        const until = Date.now() + 60_000;
-        while (await sizeOf(part) < 4 << 20) {
-          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await partUnderWay(part);
         assert.notDeepEqual(await sftpChildren(), []);
         stop.abort(reason);
         await assert.rejects(pending, (error) => error === reason);

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
+import { agentPidOf } from "./_probes.ts";
 import { startFleet } from "./_fleet.ts";
 import { cliArgv, type CliResult, sessh, startSessh } from "./_cli.ts";
 import { agentFiles, newAgentKeys } from "../lib/transport/agent_protocol.ts";
@@ -705,11 +706,7 @@ Deno.test("a thin client gives up on an agent that reads nothing, however large 
 Deno.test("a thin call whose agent is killed mid-call says the connection was lost", async () => {
   await using sshd = await startSshd();
   await warm(sshd);
-  const pid = Number(
-    (await sessh(sshd, ["--json", "status", "w", sshd.dest])).stdout
-      .match(/"agent_pid":(\d+)/)?.[1],
-  );
-  assert.ok(pid > 0);
+  const pid = await agentPidOf(sshd, "w");
   const call = sessh(sshd, [
     "--json",
     "run",

@@ -8,9 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
+import { agentPidOf } from "./_probes.ts";
 import { cliArgv, type CliResult, sessh, startSessh } from "./_cli.ts";
 import { PHASE_LINE_PREFIX } from "../lib/phases.ts";
-import { sizeOf, sparseFile } from "./_files.ts";
+import { partUnderWay, sizeOf, sparseFile } from "./_files.ts";
 
 const TRACE = { SESSH_TRACE_PHASES: "1" };
 
@@ -272,11 +273,7 @@ Deno.test("a signal to a thin cp stops the copy in the agent: the old file stays
             : ["cp", ...flags, `${local}/big.bin`, `${sshd.dest}:${target}`],
           TRACE,
         );
-        const until = Date.now() + 60_000;
-        while (await sizeOf(part) < 4 << 20) {
-          assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await partUnderWay(part);
         if (via === "sftp") assert.ok((await sftpsOf(sshd)).length > 0);
         call.child.kill(signal);
         const { code, stderr } = await call.finish();
@@ -441,11 +438,7 @@ Deno.test("a thin cp on a terminal draws its progress bar there, from the agent,
 Deno.test("a thin cp whose agent is killed mid-copy says the target is as it was, and what to do", async () => {
   await using sshd = await startSshd();
   await warm(sshd);
-  const pid = Number(
-    (await sessh(sshd, ["--json", "status", "w", sshd.dest])).stdout
-      .match(/"agent_pid":(\d+)/)?.[1],
-  );
-  assert.ok(pid > 0);
+  const pid = await agentPidOf(sshd, "w");
   const local = await Deno.makeTempDir({ dir: sshd.dir });
   await sparseFile(`${local}/big.bin`, 400 << 20);
   const old = "the old file, which must survive\n";
@@ -456,11 +449,7 @@ Deno.test("a thin cp whose agent is killed mid-copy says the target is as it was
     TRACE,
   );
   const part = `${sshd.home}/.lost.bin.sessh-part`;
-  const until = Date.now() + 60_000;
-  while (await sizeOf(part) < 4 << 20) {
-    assert.ok(Date.now() < until, `no part at ${part} within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await partUnderWay(part);
   Deno.kill(pid, "SIGKILL");
   const { code, stderr } = await copying.finish();
   assert.equal(code, 255, stderr);
