@@ -22,7 +22,7 @@ type Structured = Record<string, unknown>;
 /** A JSON schema object's property types: `number`, or `number?` if nullable. */
 function propertyTypes(schema: unknown): Record<string, string> {
   type Property = {
-    type?: string;
+    type?: string | string[];
     anyOf?: { type: string }[];
     items?: { type: string };
   };
@@ -31,8 +31,11 @@ function propertyTypes(schema: unknown): Record<string, string> {
   return Object.fromEntries(
     Object.entries(properties).map(([key, { type, anyOf, items }]) => [
       key,
-      // A nullable field: `anyOf` of its type and null.
-      anyOf
+      // A nullable field: its type and null, as a list of types or as
+      // `anyOf` (what zod writes for a nullable object or array).
+      Array.isArray(type)
+        ? `${type.find((t) => t !== "null")}?`
+        : anyOf
         ? `${anyOf.find((t) => t.type !== "null")?.type}?`
         : type === "array"
         ? `${items?.type}[]`

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod/v4";
+import { z } from "zod";
 import type { FieldType, Shape } from "../report/shapes.ts";
 
 const FIELD: Record<FieldType, () => z.ZodType> = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { zodShape } from "./output_schema.ts";
 import * as shapes from "../report/shapes.ts";
 

@@ -24,7 +24,10 @@
  *
  * @module
  */
-import { z } from "zod";
+// zod's v3 API, which zod 4 still ships: its messages say what a key
+// expected and what it got ("Required", "Expected boolean, received
+// string", "received 'rn'"), and they reach the operator as they are.
+import { z } from "zod/v3";
 import { UsageError } from "../errors.ts";
 import { TOOL_HINTS, type ToolName } from "./annotations.ts";
 
