@@ -87,6 +87,18 @@ export interface Report extends RunInfo {
 }
 
 /**
+ * A figure's value as the table prints it: a ratio to two places, as a
+ * case's ratio is, so that a goal missed by a hair does not read as met
+ * (0.79× against "≥ 0.8×" printed as 0.8).
+ */
+function figureValue(figure: Figure): string {
+  return figure.value.toFixed(RATIO_UNITS.has(figure.unit) ? 2 : 1);
+}
+
+/** The units of figures that are ratios of two measurements. */
+const RATIO_UNITS = new Set(["×", "x"]);
+
+/**
  * Summarizes each case, divides it by its anchor and checks the goals.
  *
  * @param info The machine and the run's shape.
@@ -155,7 +167,7 @@ export function formatReport(report: Report): string {
     ["figure", "value", "goal", "met"],
     ...report.figures.map((f) => [
       f.label,
-      `${f.value.toFixed(1)} ${f.unit}`,
+      `${figureValue(f)} ${f.unit}`,
       f.goal?.text ?? "",
       yesNo(f.met),
     ]),
