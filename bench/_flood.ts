@@ -229,14 +229,14 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   // settles, or one still busy with the floods above, weighs on both
   // sides alike (five runs before alone gave 1.08x, 1.9x and 1.59x in three
   // runs of the same code).
-  const idle = async () => {
+  const quietRuns = async () => {
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
       await check(runA, env);
       idleRuns.push(performance.now() - started);
     }
   };
-  await idle();
+  await quietRuns();
   const input = `${sshd.dir}/input.bin`;
   await check(["sh", "-c", `head -c 10485760 /dev/urandom > '${input}'`], {});
   const busyRuns: number[] = [];
@@ -254,7 +254,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     busyRuns.push(performance.now() - started);
   }
   await sending;
-  await idle();
+  await quietRuns();
   figures.push({
     key: "run-during-send",
     label: "run -- true on one session during a 10 MB send to another",
