@@ -75,7 +75,13 @@ function drawsProgress(
     !head.includes("--json");
 }
 
-/** The terminal's width as a copy's progress bar takes it (80 when unknown). */
+/**
+ * The terminal's width as a copy's progress bar takes it (80 when unknown).
+ * `consoleColumns` in `progress.ts` says the same, but importing it would
+ * put the bar's module among the few every warm call loads (the start-up
+ * test lists them); and the agent takes no width of 0, which a terminal
+ * whose size was never set reports.
+ */
 function stderrColumns(): number {
   try {
     return Deno.consoleSize().columns || 80;
