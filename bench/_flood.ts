@@ -292,6 +292,19 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     await call();
     (times[label] ??= []).push(performance.now() - started);
   };
+  // scp leaves the file it wrote unsynced; cp syncs its part before the
+  // rename, so that a crash leaves the old file or the whole new one. The
+  // same scp followed by a sync of its file (`sync FILE`: its fsync) is the
+  // anchor with that guarantee. The fixture's host is this machine, so the
+  // file is synced where scp wrote it, without another process on the way.
+  const scpSynced = (from: string, to: string, written: string) => [
+    "sh",
+    "-c",
+    'written=$1; shift; "$@" && sync "$written"',
+    "sh",
+    written,
+    ...scp(from, to),
+  ];
   const timed = (label: string, argv: string[]) =>
     timedCall(label, () => check(argv, env));
   // The daemon's copy path (the fallback where a host has no sftp) beside
@@ -347,6 +360,14 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     [
       copy("cp up", cli(setup, ["cp", payload, remote("cp.bin")])),
       copy("scp up", scp(payload, remote("scp.bin"))),
+      copy(
+        "scp synced up",
+        scpSynced(
+          payload,
+          remote("scp-synced.bin"),
+          `${sshd.home}/scp-synced.bin`,
+        ),
+      ),
     ],
     [
       copy(
@@ -354,6 +375,14 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
         cli(setup, ["cp", remote("scp.bin"), local("cp-down.bin")]),
       ),
       copy("scp down", scp(remote("scp.bin"), local("scp-down.bin"))),
+      copy(
+        "scp synced down",
+        scpSynced(
+          remote("scp.bin"),
+          local("scp-synced-down.bin"),
+          local("scp-synced-down.bin"),
+        ),
+      ),
     ],
     // The library's own copy: a script's upload and download (sftp at
     // this size), against the scp rounds above.
@@ -402,6 +431,16 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
       value: median(`scp ${way}`) / median(`cp ${way}`),
       unit: "×",
       goal: { min: 0.9, text: "≥ 0.9×" },
+    });
+    figures.push({
+      // No goal: the issue's anchor is scp alone. Beside scp then a sync of
+      // its file, the copies do the same work, and what is left is sessh's.
+      key: `cp-synced-${way}`,
+      label: `cp of 100 MB ${
+        way === "up" ? "to" : "from"
+      } the host over scp then a sync of its file`,
+      value: median(`scp synced ${way}`) / median(`cp ${way}`),
+      unit: "×",
     });
     figures.push({
       // No goal in the issue: the largest per-call gap left, shown each run.
