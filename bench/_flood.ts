@@ -339,8 +339,8 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   const small = `${sshd.dir}/cp-1mb.bin`;
   await check(["sh", "-c", `head -c ${1 << 20} /dev/urandom > '${small}'`], {});
   const copy = (label: string, argv: string[]) => () => timed(label, argv);
-  // Each case beside its anchor (or, for the library, its own), in pairs
-  // that swap their order every round: neither always follows the other's
+  // Each case beside its anchors (or, for the library, its own), in groups
+  // that reverse their order every round: none always follows another's
   // writes. A file is made before it is read back: scp's own.
   const pairs: (() => Promise<unknown>)[][] = [
     [
@@ -434,7 +434,8 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
     });
     figures.push({
       // No goal: the issue's anchor is scp alone. Beside scp then a sync of
-      // its file, the copies do the same work, and what is left is sessh's.
+      // its file both sync what they wrote; what is left is cp's start, its
+      // plan and its fresh part (the README's Performance).
       key: `cp-synced-${way}`,
       label: `cp of 100 MB ${
         way === "up" ? "to" : "from"
