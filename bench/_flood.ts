@@ -342,7 +342,7 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   // Each case beside its anchors (or, for the library, its own), in groups
   // that reverse their order every round: none always follows another's
   // writes. A file is made before it is read back: scp's own.
-  const pairs: (() => Promise<unknown>)[][] = [
+  const groups: (() => Promise<unknown>)[][] = [
     [
       copy("cp 1 MB up", cli(setup, ["cp", small, remote("cp-1mb.bin")])),
       copy("scp 1 MB up", scp(small, remote("scp-1mb.bin"))),
@@ -417,8 +417,8 @@ export async function floodFigures(setup: FloodSetup): Promise<Figure[]> {
   await check(["sync"], {});
   for (let round = 0; round <= COPY_ROUNDS; round++) {
     if (round === 1) { for (const label in times) delete times[label]; }
-    for (const pair of pairs) {
-      for (const step of round % 2 ? [...pair].reverse() : pair) await step();
+    for (const group of groups) {
+      for (const step of round % 2 ? [...group].reverse() : group) await step();
     }
   }
   const median = (label: string) => percentile(times[label], 50);
