@@ -89,6 +89,11 @@ export async function runHandover(handover: Handover): Promise<number | null> {
     stdout: "inherit",
     stderr: "piped",
   }).spawn();
+  // A pipe's reader is woken for each pipeful the master writes: widened
+  // (to 1 MiB, on Linux), a flood takes a sixteenth of the wake-ups. Done
+  // while ssh starts, not before.
+  import("../transport/pipe_size.ts").then((pipes) => pipes.widenStdout())
+    .catch(() => {});
   let interrupted = false;
   const kill = () => {
     try {
