@@ -25,7 +25,9 @@ const MAX_NOISE = 1024 * 1024;
  *
  * @param options `pushHelper`: the helper follows on stdin unasked (see
  *   {@linkcode handshake}); `noProcfs`: the helper (and a daemon it starts)
- *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`).
+ *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`); `role`:
+ *   `follow` for a raw follow (`helper/raw_follow.py`), which never asks for
+ *   the helper (its stdout is the reader's), else the bridge.
  * @returns The command for `ssh … host COMMAND`.
  *
  * @example
@@ -35,7 +37,11 @@ const MAX_NOISE = 1024 * 1024;
  * ```
  */
 export function bridgeCommand(
-  options: { pushHelper?: boolean; noProcfs?: boolean } = {},
+  options: {
+    pushHelper?: boolean;
+    noProcfs?: boolean;
+    role?: "bridge" | "follow";
+  } = {},
 ): string {
   const hex = Array.from(
     new TextEncoder().encode(LOADER_SOURCE),
@@ -48,7 +54,7 @@ export function bridgeCommand(
   const procfs = options.noProcfs ? "SESSH_NO_PROCFS=1 " : "";
   return `exec env ${procfs}SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
     options.pushHelper ? "+" : ""
-  } bridge`;
+  } ${options.role === "follow" ? "follow" : "bridge"}`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */
@@ -57,6 +63,12 @@ export interface HandshakeResult {
   leftover: Uint8Array;
   /** Whether the helper had to be uploaded (first use of this version). */
   uploaded: boolean;
+  /**
+   * Bytes the login shell printed before the helper's (its startup files'
+   * noise, the helper's request aside): a raw follow, whose stdout is the
+   * reader's, is handed over only where this was 0.
+   */
+  noise: number;
 }
 
 /**
@@ -113,6 +125,7 @@ export async function handshake(
   // is cut from these. One byte is one code unit, so the offsets agree.
   let raw = new Uint8Array();
   let uploaded = false;
+  let noise = 0;
   if (options.pushHelper) {
     uploaded = true;
     const upload = helperUpload();
@@ -133,6 +146,7 @@ export async function handshake(
     if (!uploaded && seen.includes(SEND)) {
       uploaded = true;
       const from = seen.indexOf(SEND) + SEND.length;
+      noise += from - SEND.length;
       seen = seen.slice(from);
       raw = raw.slice(from);
       await send(writer, helperUpload());
@@ -149,7 +163,7 @@ export async function handshake(
           }, expected ${PROTOCOL_VERSION}; upgrade sessh on this machine`,
         );
       }
-      return { leftover: raw.slice(eol + 1), uploaded };
+      return { leftover: raw.slice(eol + 1), uploaded, noise: noise + at };
     }
     if (seen.length > MAX_NOISE) {
       throw new SesshError(
