@@ -2,14 +2,14 @@
 runs, and hands the channel's pipes to it (or relays them, for a daemon of an older helper); and `sessh list` and
 `sessh detach` inside a session. Each call runs it, so it imports only what it needs."""
 
-import fcntl, os, select, signal, socket, struct, sys, time
+# _socket and _signal, not socket and signal: those import enum, selectors and collections, a third of a bridge's
+# start (every call starts one), for names the C modules have too.
+import _signal, _socket, fcntl, os, select, struct, sys, time
 
 from errors import log
 from files import listen_at, open_dir, open_in, open_log, or_none, runtime_dir, state_dir
 from framing import frame, split_frames, unpack
 from protocol import EXIT_DAEMON_START, EXIT_UNSAFE_RUNTIME_DIR, MAGIC, READ_CHUNK, SOCKET_NAME
-from procfs import procfs_available
-from registry import live_daemons, running
 
 def connect_daemon(rt, state):
     """Connect to the user's daemon, starting one when none runs. A running daemon whose socket went missing is
@@ -28,7 +28,7 @@ def connect_daemon(rt, state):
     return sock
 
 def _try_connect(path, unlink_stale=False):
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
     except OSError as exc:
@@ -47,8 +47,8 @@ def _try_connect(path, unlink_stale=False):
 def peer_uid(sock, path):
     """The uid serving `sock`, connected to `path`: SO_PEERCRED (Linux); without it (the BSDs, macOS) the socket file's
     owner, found through its directory (open_dir): only its owner can bind it in a dir ours alone. None if unknown."""
-    if hasattr(socket, "SO_PEERCRED"):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    if hasattr(_socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("3i"))
         return struct.unpack("3i", creds)[1]
     fd = open_dir(os.path.dirname(path))
     if isinstance(fd, str):
@@ -63,10 +63,12 @@ def peer_uid(sock, path):
 def wake_daemon(rt, state):
     """A connection to the daemon already running, after asking it with SIGUSR1 to re-create a socket that was
     removed; None when no daemon runs."""
+    from procfs import procfs_available  # here: only a bridge that found no socket needs them
+    from registry import live_daemons, running
     for pid, daemon_rt in live_daemons(rt, state, procfs_available()):
         path, deadline = os.path.join(daemon_rt, SOCKET_NAME), time.time() + 2.0
         sock = _try_connect(path)
-        or_none(os.kill, pid, signal.SIGUSR1)
+        or_none(os.kill, pid, _signal.SIGUSR1)
         while sock is None and time.time() < deadline and running(pid):
             time.sleep(0.05)
             sock = _try_connect(path)
@@ -95,7 +97,7 @@ def start_daemon(path, rt, state):
             os.dup2(fd, target)
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, 1024)
-        signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the daemon handles it: a bridge may signal it early
+        _signal.signal(_signal.SIGUSR1, _signal.SIG_IGN)  # until the daemon handles it: a bridge may signal it early
         from daemon import run_daemon
         run_daemon(listener, rt, state)
     except BaseException as exc:
@@ -108,7 +110,7 @@ def bridge():
     os.write(1, MAGIC)
     # The daemon takes ssh's pipes and serves them itself (Daemon.serve_channel); this process then only waits.
     handover = {"op": "handover", "id": 0, "path": os.environ.get("SSH_AUTH_SOCK")}
-    sock.sendmsg([frame(handover)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", 0, 1))])
+    sock.sendmsg([frame(handover)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("2i", 0, 1))])
     buf, frames = bytearray(), []
     while not frames:
         data = sock.recv(READ_CHUNK)
@@ -157,7 +159,7 @@ def follow():
     sock = connect_daemon(runtime_dir(state), state)
     request = {"op": "follow_raw", "id": 0, "name": msg.get("name"), "since": msg.get("since"),
                "whole": msg.get("whole")}
-    sock.sendmsg([frame(request)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", 1))])
+    sock.sendmsg([frame(request)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", 1))])
     # The daemon holds the channel's stdout now; sshd ends the channel once it closes it and this process exits.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     buf = bytearray()

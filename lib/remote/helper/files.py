@@ -1,20 +1,26 @@
 """The helper's own directories and files: the state and runtime directories, each checked by descriptor (owner,
 mode, no link) from / down, and files opened relative to the descriptor of a checked directory."""
 
-import os, re, socket, stat, sys
-from contextlib import suppress
+# No re, socket or contextlib at the top: every bridge imports this module, and they would cost it a sixth of its
+# start; the few functions that need re or socket import them.
+import os, stat, sys
 
 from protocol import EXIT_UNSAFE_RUNTIME_DIR, PIPE_SIZE, SOCKET_NAME, SOCKET_PATH_MAX
 
-SAFE_PATH_RE = re.compile(r"[A-Za-z0-9/._-]+\Z")
+NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+SAFE_PATH_CHARS = NAME_CHARS | frozenset("/.")
+
+def safe_path(path):
+    """Whether `path` is made of letters, digits and /._- alone, and not empty."""
+    return bool(path) and all(c in SAFE_PATH_CHARS for c in path)
 
 def state_dir():
     """`${XDG_STATE_HOME:-~/.local/state}/sessh/HOST`, or None when it cannot be made private. The daemon's log and
     session registry live there, out of reach of tmp cleaners and logout; per host, as homes may be shared (NFS)."""
     base = os.environ.get("XDG_STATE_HOME", "")
     top, below = (base, []) if os.path.isabs(base) else (os.path.expanduser("~"), [".local", "state"])
-    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().partition(".")[0]) or "localhost"
-    if not SAFE_PATH_RE.match(top) or not safe_dir(top):
+    host = "".join(c if c in NAME_CHARS else "_" for c in os.uname().nodename.partition(".")[0]) or "localhost"
+    if not safe_path(top) or not safe_dir(top):
         return None
     path = top
     for part in below:
@@ -50,8 +56,10 @@ def open_dir(path, create=False):
             if not _guards(st):
                 return "%s (uid %d, mode %o) lets others replace what it holds" % (at, st.st_uid, st.st_mode & 0o7777)
             if create and i == len(parts) - 1:
-                with suppress(FileExistsError):
+                try:
                     os.mkdir(part, 0o700, dir_fd=fd)
+                except FileExistsError:
+                    pass
             fd, parent = os.open(part, DIR_FLAGS, dir_fd=fd), fd
             os.close(parent)
             at = os.path.join(at, part)
@@ -77,7 +85,7 @@ def safe_dir(path, create=False):
 def runtime_base():
     """($XDG_RUNTIME_DIR, None) when it is safe to hold the daemon's directory, else (None, why not)."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
-    if not base or not SAFE_PATH_RE.match(base) or not os.path.isabs(base):
+    if not safe_path(base) or not os.path.isabs(base):
         return None, base and "XDG_RUNTIME_DIR=%r is not an absolute path of letters, digits and ./_-" % base
     fd = open_dir(base)
     if isinstance(fd, str):
@@ -109,6 +117,7 @@ def tmp_runtime_dir(state):
     shared = "/tmp/sessh-%d" % os.getuid()
     pointer = state and os.path.join(state, "runtime-dir")
     recorded = pointer and (read_file(pointer) or b"").decode("utf-8", "replace").strip()
+    import re
     if recorded and re.match(re.escape(shared) + r"-[A-Za-z0-9_]+\Z", recorded) and private_dir(recorded):
         return recorded
     if private_dir(shared) or not state:
@@ -176,13 +185,18 @@ def write_private_file(path, data, mode=0o600):
         os.close(fd)
 
 def read_file(path, limit=-1):
-    with suppress(OSError), open(path, "rb") as f:
-        return f.read(limit)
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
 
 def or_none(fn, *args):
     """fn(*args), or None when it raises OSError: the process or file it names may be gone already."""
-    with suppress(OSError):
+    try:
         return fn(*args)
+    except OSError:
+        return None
 
 def remove_command_files(rt, name):
     """Unlink the command files (NAME.SEQ.sh) of session `name`: a run that never got its prompt leaves one."""
@@ -202,6 +216,7 @@ def widen_pipe(fd, size=PIPE_SIZE):
     return (or_none(fcntl.fcntl, fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size) or 0) >= size
 
 def listen_at(path):
+    import socket  # the daemon's: asyncio imports it anyway
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     os.chmod(path, 0o600)

@@ -56,8 +56,12 @@ class DirectoriesTest(unittest.TestCase):
 
     def test_state_dir_is_per_host_under_xdg_state_home(self):
         with mock.patch.dict(os.environ, {"XDG_STATE_HOME": self.base}), \
-                mock.patch.object(socket, "gethostname", return_value="box-1.example.org"):
+                mock.patch.object(os, "uname", return_value=mock.Mock(nodename="box-1.example.org")):
             self.assertEqual(state_dir(), os.path.join(self.base, "sessh", "box-1"))
+        # Anything but letters, digits, _ and - becomes _ (a name of the user's own choosing).
+        with mock.patch.dict(os.environ, {"XDG_STATE_HOME": self.base}), \
+                mock.patch.object(os, "uname", return_value=mock.Mock(nodename="bü x/1.lan")):
+            self.assertEqual(state_dir(), os.path.join(self.base, "sessh", "b__x_1"))
         self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.base, "sessh")).st_mode), 0o700)
 
     def test_state_dir_refuses_a_base_others_can_write_to(self):
