@@ -2,8 +2,7 @@
  * A bridge's output pipes widen at its first flood, not when it opens: a
  * user's wide pipes are few (16 per process), and an agent's idle bridges
  * would otherwise hold them all, leaving a later flood a narrow pipe. The
- * command line's stdout, a pipe of its own, widens at its first flood too,
- * and as a raw follow handed to it begins.
+ * command line's stdout, a pipe of its own, widens at its first flood too.
  */
 import assert from "node:assert/strict";
 import { startSshd, type TestSshd } from "./_sshd.ts";
@@ -60,7 +59,7 @@ async function widened(sshd: TestSshd) {
 
 Deno.test({
   name:
-    "a flood widens its bridge's output pipes on both ends, a raw follow's the command line's stdout, and calls before it leave them as they were",
+    "a follow's flood widens its bridge's output pipes on both ends and the command line's stdout, and calls before it leave them as they were",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using sshd = await startSshd();
@@ -74,25 +73,25 @@ Deno.test({
       since = await cursorNow(sshd, "s");
     } while (agentBridges(sshd).length === 0 && Date.now() < deadline);
     assert.deepEqual(await widened(sshd), { local: false, daemon: false });
-    // A run whose output is a flood: its result comes through the bridge.
     const flood = await sesshJson(sshd, [
       "run",
       "s",
       dest,
       "--",
-      `head -c ${FLOOD} /dev/zero | tr '\\0' x | fold -w 100`,
+      `head -c ${FLOOD} /dev/zero | tr '\\0' x | fold -w 100 >/dev/tty`,
     ]);
     assert.equal(flood.code, 0, flood.stderr);
-    assert.deepEqual(await widened(sshd), { local: true, daemon: true });
     // Its stdout is held open until it is killed: a follow that wrote to a
-    // reader gone would end by itself.
+    // reader gone would end by itself, its bridge given back.
     await using follow = startFollowRaw(sshd, "s", since, {
       timeoutMs: 60_000,
     });
     const got = await follow.count(FLOOD);
     assert.ok(got >= FLOOD, `the follow printed ${got} bytes`);
-    // Handed to the command line's own ssh, whose master writes the flood
-    // into the command line's stdout: widened as the follow began.
+    // Measured while the follow still holds its bridge.
+    const after = await widened(sshd);
+    assert.deepEqual(after, { local: true, daemon: true });
+    // The command line writes the flood to a pipe of its own, widened too.
     assert.equal((await pipeSizes(follow.pid))["1"], PIPE_SIZE);
   },
 });

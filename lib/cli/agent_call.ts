@@ -16,11 +16,7 @@ import { OutputClosed, OVERRUN_MS, overrunError, runCall } from "./run_call.ts";
 import { startTimer } from "../timer.ts";
 import { stepsOfCall, STOP_SIGNALS } from "../interrupt.ts";
 import { anchoredPath } from "../transport/lease.ts";
-import {
-  encodeHandover,
-  RECORD,
-  type ThinCall,
-} from "../transport/thin_wire.ts";
+import { RECORD, type ThinCall } from "../transport/thin_wire.ts";
 import type { ThinIO } from "../agent/server.ts";
 
 /** How long a stopped copy's steps (sftp ended, its part removed) may take. */
@@ -111,7 +107,6 @@ export async function runThinCall(
       })();
     },
     only: (fast) => fast.verb !== "cp" || (copying = takesCopy(call)),
-    handOver: (handover) => io.send(RECORD.handover, encodeHandover(handover)),
     releaseLater: true,
     cancel: io.left,
     cwd: call.cwd,

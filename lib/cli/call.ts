@@ -12,7 +12,6 @@ import { SesshClient } from "../session/client.ts";
 import type { SshFlags, SshSettings } from "../ssh/settings.ts";
 import type { ForwardTarget } from "../transport/agent_forwards.ts";
 import { parseTimeout, PAYLOADS } from "./args.ts";
-import type { Handover } from "../transport/thin_wire.ts";
 
 /** Flags every verb accepts. */
 export interface CommonFlags {
@@ -61,13 +60,6 @@ export interface StreamSink {
   readonly json: boolean;
   /** Aborted when the user interrupts. */
   signal: AbortSignal;
-  /**
-   * Hands the rest of the stream to a command the caller runs with its
-   * own stdout (a raw follow, `lib/session/raw_follow.ts`); the call then
-   * ends, printing nothing more. Only where the caller can: the agent's
-   * thin client.
-   */
-  handOver?(handover: Handover): Promise<void>;
 }
 
 /** What a verb with a deadline needs from the command line around it. */

@@ -13,7 +13,6 @@ import { helpWords, refuseGluedSshFlags, splitPayload } from "./args.ts";
 import type { ProgramContext } from "./context.ts";
 import { type FastCall, fastCall } from "./fast_path.ts";
 import type { Outcome } from "./call.ts";
-import type { Handover } from "../transport/thin_wire.ts";
 import { SesshError } from "../errors.ts";
 import { markPhase } from "../phases.ts";
 import { loadXtermAlone } from "../render/_terminal.ts";
@@ -74,8 +73,6 @@ export interface CallIO {
   ownsProcess?: boolean;
   /** Aborted when the caller has gone (the agent's thin client). */
   cancel?: AbortSignal;
-  /** The caller runs the rest of the stream (see `StreamSink.handOver`). */
-  handOver?: (handover: Handover) => Promise<void>;
   /**
    * The caller's working directory, when the call runs in another process
    * (the agent's thin client): local paths are taken from there.
@@ -185,7 +182,6 @@ export async function runCall(
       write: (data) => io.stdout.write(data),
       json,
       notice: (line) => json ? Promise.resolve() : io.stderr.write(line + "\n"),
-      handOver: io.handOver,
       get signal() {
         return io.signal();
       },

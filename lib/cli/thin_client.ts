@@ -29,9 +29,7 @@ import {
 } from "../transport/agent_files.ts";
 import {
   ALIVE_MS,
-  decodeHandover,
   encodeCallRequest,
-  type Handover,
   RECORD,
   RecordReader,
   STOP_BYTE,
@@ -371,9 +369,8 @@ async function exchange(
   let chunk: Uint8Array | null = start;
   let printed = 0;
   let heard = false;
-  let handover: Handover | null = null;
   try {
-    reading: while (true) {
+    while (true) {
       if (chunk === null) {
         let n: number | null = null;
         try {
@@ -399,13 +396,7 @@ async function exchange(
           close(conn);
           // Its own mark: the bench and the tests tell a thin call by it.
           markPhase("thin");
-          if (handover === null) return record.bytes[0] ?? 1;
-          break reading;
-        }
-        if (record.kind === RECORD.handover) {
-          handover = decodeHandover(record.bytes);
-          if (handover === null) throw new Error("a malformed handover");
-          continue;
+          return record.bytes[0] ?? 1;
         }
         if (record.kind === RECORD.alive) continue;
         if (record.kind === RECORD.deadline) {
@@ -445,12 +436,6 @@ async function exchange(
     for (const [name, stop] of stoppers) Deno.removeSignalListener(name, stop);
   }
   close(conn);
-  if (handover !== null) {
-    // The rest of the call is ours to run (a raw follow); refused, it goes
-    // on the command line's own path, nothing written.
-    const { runHandover } = await import("./handover.ts");
-    return await runHandover(handover);
-  }
   if (interrupted && follow) {
     markPhase("thin");
     return 0;

@@ -25,9 +25,7 @@ const MAX_NOISE = 1024 * 1024;
  *
  * @param options `pushHelper`: the helper follows on stdin unasked (see
  *   {@linkcode handshake}); `noProcfs`: the helper (and a daemon it starts)
- *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`); `role`:
- *   `follow` for a raw follow (`helper/raw_follow.py`), which never asks for
- *   the helper (its stdout is the reader's), else the bridge.
+ *   learns about processes without `/proc` (`SESSH_NO_PROCFS=1`).
  * @returns The command for `ssh … host COMMAND`.
  *
  * @example
@@ -37,11 +35,7 @@ const MAX_NOISE = 1024 * 1024;
  * ```
  */
 export function bridgeCommand(
-  options: {
-    pushHelper?: boolean;
-    noProcfs?: boolean;
-    role?: "bridge" | "follow";
-  } = {},
+  options: { pushHelper?: boolean; noProcfs?: boolean } = {},
 ): string {
   const hex = Array.from(
     new TextEncoder().encode(LOADER_SOURCE),
@@ -54,7 +48,7 @@ export function bridgeCommand(
   const procfs = options.noProcfs ? "SESSH_NO_PROCFS=1 " : "";
   return `exec env ${procfs}SESSH_PATH="$PATH" PATH="/usr/bin:/bin:$PATH" python3 -S -c 'exec(bytes.fromhex("${hex}"))' ${HELPER_HASH}${
     options.pushHelper ? "+" : ""
-  } ${options.role === "follow" ? "follow" : "bridge"}`;
+  } bridge`;
 }
 
 /** What the handshake read past the magic line: the first protocol bytes. */
@@ -63,12 +57,6 @@ export interface HandshakeResult {
   leftover: Uint8Array;
   /** Whether the helper had to be uploaded (first use of this version). */
   uploaded: boolean;
-  /**
-   * Bytes the login shell printed before the helper's (its startup files'
-   * noise, the helper's request aside): a raw follow, whose stdout is the
-   * reader's, is handed over only where this was 0.
-   */
-  noise: number;
 }
 
 /**
@@ -125,7 +113,6 @@ export async function handshake(
   // is cut from these. One byte is one code unit, so the offsets agree.
   let raw = new Uint8Array();
   let uploaded = false;
-  let noise = 0;
   if (options.pushHelper) {
     uploaded = true;
     const upload = helperUpload();
@@ -146,7 +133,6 @@ export async function handshake(
     if (!uploaded && seen.includes(SEND)) {
       uploaded = true;
       const from = seen.indexOf(SEND) + SEND.length;
-      noise += from - SEND.length;
       seen = seen.slice(from);
       raw = raw.slice(from);
       await send(writer, helperUpload());
@@ -163,7 +149,7 @@ export async function handshake(
           }, expected ${PROTOCOL_VERSION}; upgrade sessh on this machine`,
         );
       }
-      return { leftover: raw.slice(eol + 1), uploaded, noise: noise + at };
+      return { leftover: raw.slice(eol + 1), uploaded };
     }
     if (seen.length > MAX_NOISE) {
       throw new SesshError(

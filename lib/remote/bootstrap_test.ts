@@ -60,23 +60,3 @@ Deno.test("handshake() on a bridge that ended without reading the pushed helper 
     },
   );
 });
-
-Deno.test("handshake() counts what the login shell printed before the helper, the helper's request aside", async () => {
-  const magic = `SESSH-HELPER ${PROTOCOL_VERSION}\n`;
-  const quiet = pipes([new TextEncoder().encode(magic)]);
-  assert.equal((await handshake(quiet.reader, quiet.writer)).noise, 0);
-  const loud = pipes([new TextEncoder().encode(`motd\n${magic}`)]);
-  assert.equal((await handshake(loud.reader, loud.writer)).noise, 5);
-  // The loader's request for the helper is not the login shell's.
-  const { HELPER_HASH } = await import("./_helper_source.ts");
-  const asked = pipes([
-    new TextEncoder().encode(`SESSH-SEND ${HELPER_HASH}\n${magic}`),
-  ]);
-  const sent = await handshake(asked.reader, asked.writer);
-  assert.equal(sent.uploaded, true);
-  assert.equal(sent.noise, 0);
-  const both = pipes([
-    new TextEncoder().encode(`hi\nSESSH-SEND ${HELPER_HASH}\nyo\n${magic}`),
-  ]);
-  assert.equal((await handshake(both.reader, both.writer)).noise, 6);
-});

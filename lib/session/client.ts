@@ -12,7 +12,7 @@ import {
   type SshSettings,
 } from "../ssh/settings.ts";
 import type { MasterInfo } from "../ssh/master.ts";
-import { Connection, LOGIN_QUIET } from "../transport/connection.ts";
+import { Connection } from "../transport/connection.ts";
 import type { Transport } from "../transport/bridge.ts";
 import { requireFileCopies } from "./file_caps.ts";
 import { ConnectionLostError, DaemonGoneError, UsageError } from "../errors.ts";
@@ -111,7 +111,6 @@ export class SesshClient implements AsyncDisposable {
   /** The ssh settings in force. */
   readonly settings: SshSettings;
   #master: MasterInfo | null;
-  #loginQuiet: boolean;
   #daemon: SesshClient["daemon"];
   #path: CallPath;
   #connection: Connection;
@@ -134,7 +133,6 @@ export class SesshClient implements AsyncDisposable {
     this.destination = destination;
     this.settings = settings;
     this.#master = master;
-    this.#loginQuiet = hello[LOGIN_QUIET] === true;
     this.#connection = connection;
     this.#end = end;
     this.#daemon = {
@@ -151,16 +149,6 @@ export class SesshClient implements AsyncDisposable {
    */
   get master(): MasterInfo | null {
     return this.#master;
-  }
-
-  /**
-   * Whether the host's login shell printed nothing before the helper on
-   * this client's channel: a raw follow (`logs --follow --raw` through the
-   * agent) is handed to ssh only then, its stdout the reader's.
-   * @ignore
-   */
-  get loginQuiet(): boolean {
-    return this.#loginQuiet;
   }
 
   /** What the daemon said in its hello; `caps`: what it can do. */
@@ -337,7 +325,6 @@ export class SesshClient implements AsyncDisposable {
     this.#connection = fresh.#connection;
     this.#end = fresh.#end;
     this.#master = fresh.#master;
-    this.#loginQuiet = fresh.#loginQuiet;
     this.#daemon = fresh.#daemon;
     this.#path = fresh.#path;
   }

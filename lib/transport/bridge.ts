@@ -21,7 +21,7 @@ import type { HandshakeEnded } from "../remote/bootstrap.ts";
 import { OPS, PROTOCOL_VERSION } from "../contract/spec.ts";
 import { encodeFrame, FrameDecoder, type Message } from "../protocol/frame.ts";
 import type { Channel } from "./connection.ts";
-import { LOGIN_QUIET, remoteError } from "./connection.ts";
+import { remoteError } from "./connection.ts";
 import {
   ConnectError,
   ConnectionLostError,
@@ -59,10 +59,7 @@ export type Transport = "controlmaster" | "direct";
 export interface Bridge {
   /** Its streams, positioned after the hello reply. */
   channel: Channel;
-  /**
-   * The daemon's hello reply (pid, helper, runtime_dir, caps), and the
-   * client's {@linkcode LOGIN_QUIET}.
-   */
+  /** The daemon's hello reply (pid, helper, runtime_dir, caps). */
   hello: Message;
   /** How it reaches the host. */
   transport: Transport;
@@ -245,7 +242,7 @@ async function attachBridge(
       id: 1,
       version: PROTOCOL_VERSION,
     });
-    const { leftover, noise } = await handshake(reader, writer, {
+    const { leftover } = await handshake(reader, writer, {
       pushHelper,
       behind: pushHelper ? hello : undefined,
     });
@@ -272,9 +269,7 @@ async function attachBridge(
         writer,
         leftover: greeted.leftover,
       },
-      // Not the daemon's word: the client's, which travels with the hello
-      // to every call that borrows this bridge (`rawFollowCommand`).
-      hello: { ...greeted.hello, [LOGIN_QUIET]: noise === 0 },
+      hello: greeted.hello,
       transport: master ? "controlmaster" : "direct",
       pid: child.pid,
       kill,

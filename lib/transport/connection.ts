@@ -42,14 +42,6 @@ import {
   OPS,
 } from "../contract/spec.ts";
 
-/**
- * The key the client adds to a bridge's hello, beside the daemon's: whether
- * the host's login shell printed nothing before the helper
- * (`HandshakeResult.noise`), so that a raw follow's stdout would carry the
- * output alone (`lib/session/raw_follow.ts`).
- */
-export const LOGIN_QUIET = "login_quiet";
-
 // The codes of a session's state, which SessionError carries.
 type SessionCode = ConstructorParameters<typeof SessionError>[0];
 const SESSION_CODES: ReadonlySet<ErrorCode> = new Set<SessionCode>([

@@ -85,60 +85,7 @@ export const RECORD = {
    * follow) can tell a quiet session from a stuck agent.
    */
   alive: 6,
-  /**
-   * The rest of the call is the client's to run: a command it starts with
-   * its own stdout (a raw follow, `lib/session/raw_follow.ts`), as
-   * {@linkcode encodeHandover} puts it. The exit record follows; the
-   * client's exit code is then the command's (`lib/cli/handover.ts`).
-   */
-  handover: 7,
 } as const;
-
-/** What a handover record carries: a command and its stdin. */
-export interface Handover {
-  /** The command and its arguments. */
-  argv: string[];
-  /** Bytes for its stdin, which then closes. */
-  input: Uint8Array;
-}
-
-/**
- * A handover record's bytes.
- *
- * @param handover The command and its stdin.
- * @returns The record's bytes (JSON).
- *
- * @example
- * ```ts
- * import { decodeHandover, encodeHandover } from "./thin_wire.ts";
- * const bytes = encodeHandover({ argv: ["ssh", "box"], input: Uint8Array.of(1) });
- * console.log(decodeHandover(bytes)?.argv); // ["ssh", "box"]
- * ```
- */
-export function encodeHandover(handover: Handover): Uint8Array {
-  return encoder.encode(
-    JSON.stringify({ argv: handover.argv, input: [...handover.input] }),
-  );
-}
-
-/**
- * Reads a handover record; null when it is not one.
- *
- * @param bytes The record's bytes.
- * @returns The command and its stdin, or null.
- */
-export function decodeHandover(bytes: Uint8Array): Handover | null {
-  try {
-    const { argv, input } = JSON.parse(new TextDecoder().decode(bytes));
-    const words = Array.isArray(argv) && argv.length > 0 &&
-      argv.every((word) => typeof word === "string");
-    const octets = Array.isArray(input) &&
-      input.every((n) => Number.isInteger(n) && n >= 0 && n < 256);
-    return words && octets ? { argv, input: Uint8Array.from(input) } : null;
-  } catch {
-    return null;
-  }
-}
 
 /** How often the agent says a call it runs is alive. */
 export const ALIVE_MS = 10_000;
@@ -325,7 +272,7 @@ export class RecordReader {
   #begin(records: ThinRecord[]): void {
     const kind = this.#head[0];
     const length = new DataView(this.#head.buffer).getUint32(1);
-    if (kind < RECORD.stdout || kind > RECORD.handover) {
+    if (kind < RECORD.stdout || kind > RECORD.alive) {
       throw new RangeError(`A record of unknown kind ${kind}`);
     }
     if (length > MAX_RECORD) {

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { FrameDecoder } from "../protocol/frame.ts";
 import { concatBytes } from "../bytes.ts";
 import {
-  decodeHandover,
   encodeCallRequest,
-  encodeHandover,
   encodeRecord,
   MAX_RECORD,
   RECORD,
@@ -115,22 +113,4 @@ Deno.test("RecordReader.push() refuses a stream that is not the agent's", () => 
   huge[0] = RECORD.stdout;
   new DataView(huge.buffer).setUint32(1, MAX_RECORD + 1);
   assert.throws(() => new RecordReader().push(huge), /over/);
-});
-
-Deno.test("a handover record carries a command and its stdin whole, and nothing else passes for one", () => {
-  const handover = {
-    argv: ["ssh", "-o", "ControlPath=/tmp/c 1", "--", "box", "exec env …"],
-    input: Uint8Array.of(0, 0, 0, 1, 0x80, 255),
-  };
-  const [record] = new RecordReader().push(
-    encodeRecord(RECORD.handover, encodeHandover(handover)),
-  );
-  assert.equal(record.kind, RECORD.handover);
-  assert.deepEqual(decodeHandover(record.bytes), handover);
-  const bad = (value: unknown) =>
-    decodeHandover(new TextEncoder().encode(JSON.stringify(value)));
-  assert.equal(bad({ argv: [], input: [] }), null, "no command");
-  assert.equal(bad({ argv: ["ssh", 1], input: [] }), null, "a word no string");
-  assert.equal(bad({ argv: ["ssh"], input: [256] }), null, "no byte");
-  assert.equal(decodeHandover(Uint8Array.of(0x7b)), null, "no JSON");
 });

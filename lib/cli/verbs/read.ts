@@ -88,21 +88,6 @@ export async function logsCommand(
       exitCode: 0,
     };
   }
-  const raw = flags.follow && streamRaw && sink.handOver
-    ? await import("../../session/raw_follow.ts")
-    : null;
-  const handover = raw?.rawFollowCommand(
-    client,
-    t.name,
-    // Raw, `logs` prints the whole buffer, whatever its LINES.
-    since === undefined ? { whole: true } : { since },
-  );
-  if (handover && sink.handOver) {
-    // Through the agent: its client runs the follow with its own stdout,
-    // which no sessh process then copies (`raw_follow.ts`).
-    await sink.handOver(handover);
-    return { op: "logs", fields: { name: t.name }, text: "", exitCode: 0 };
-  }
   if (flags.follow) {
     let from = since;
     if (from === undefined) {

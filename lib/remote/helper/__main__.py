@@ -2,8 +2,7 @@
 
 Sent by the sessh client over the ssh channel as a packed tree, unpacked by the loader into the cache as
 `helper-HASH/` and run as `python3 -S helper-HASH ROLE …`; Python 3.8+, standard library only. `bridge` relays
-stdin/stdout to the user's daemon (frames: framing.py), starting it when none runs; `follow` hands it stdout for a
-raw follow (bridge.follow). Each role imports only what it
+stdin/stdout to the user's daemon (frames: framing.py), starting it when none runs. Each role imports only what it
 uses: every call starts a bridge.
 """
 import sys
@@ -17,9 +16,6 @@ def main(argv):
     if role == "bridge":
         from bridge import bridge
         return bridge()
-    if role == "follow":
-        from bridge import follow
-        return follow()
     if role in ("list", "detach"):
         from bridge import in_session
         return in_session(role)

@@ -139,62 +139,6 @@ def bridge():
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
 
-FOLLOW_REQUEST_MAX = 4096
-FOLLOW_LINE = b"SESSH-FOLLOW "
-
-
-def follow():
-    """A raw follow (raw_follow.py): its request, one frame ({"name", "since" or "whole"}), is read from stdin; the
-    daemon takes this channel's stdout and writes the session's output into it, bytes alone. What the daemon tells
-    meanwhile goes to stderr, a line each: `SESSH-FOLLOW start CURSOR` once it follows (nothing is written before),
-    `gap START END`, `exit STATUS` (the last), or `error CODE MESSAGE` (it refused; nothing was written). Without
-    `exit` the follow ended early: the reader or the daemon went."""
-    head = _read_exactly(0, 4)
-    size = struct.unpack(">I", head)[0] if len(head) == 4 else 0
-    msg = or_none(unpack, _read_exactly(0, size)) if 0 < size <= FOLLOW_REQUEST_MAX else None
-    if not isinstance(msg, dict):
-        _tell(b"error bad_request the follow's request is not one frame of a map")
-        return 2
-    state = state_dir()
-    sock = connect_daemon(runtime_dir(state), state)
-    request = {"op": "follow_raw", "id": 0, "name": msg.get("name"), "since": msg.get("since"),
-               "whole": msg.get("whole")}
-    sock.sendmsg([frame(request)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", 1))])
-    # The daemon holds the channel's stdout now; sshd ends the channel once it closes it and this process exits.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    buf = bytearray()
-    while True:
-        data = sock.recv(READ_CHUNK)
-        if not data:
-            return 0
-        buf += data
-        for reply in map(unpack, split_frames(buf)):
-            if reply.get("ok") is True:
-                _tell(b"start %d" % reply["start"])
-            elif reply.get("ok") is False:
-                _tell(("error %s %s" % (reply.get("code"), reply.get("message"))).encode("utf-8", "replace"))
-                return 0
-            elif reply.get("ev") == "gap":
-                _tell(b"gap %d %d" % (reply["start"], reply["end"]))
-            elif reply.get("ev") == "exit":
-                _tell(b"exit %d" % reply["status"])
-                return 0
-
-
-def _read_exactly(fd, n):
-    got = b""
-    while len(got) < n:
-        chunk = os.read(fd, n - len(got))
-        if not chunk:
-            break
-        got += chunk
-    return got
-
-
-def _tell(line):
-    os.write(2, FOLLOW_LINE + line.replace(b"\n", b" ") + b"\n")
-
-
 def request(sock, op, **fields):
     """One request on a blocking connection; returns the reply or exits with its message."""
     sock.sendall(frame(dict(fields, id=1, op=op)))

@@ -194,8 +194,7 @@ class Daemon(Terminal):
 
     def greet(self, conn):
         """The first bytes of a connection: a bridge handing over its ssh channel (a frame with its stdin and
-        stdout), one handing over its stdout for a raw follow (raw_follow.py), or a client that speaks on the socket
-        itself."""
+        stdout), or a client that speaks on the socket itself."""
         self.loop.remove_reader(conn.fileno())
         try:
             data, ancillary = conn.recvmsg(READ_CHUNK, socket.CMSG_SPACE(8))[:2]
@@ -208,15 +207,10 @@ class Daemon(Terminal):
         for level, kind, blob in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds += struct.unpack("%di" % (len(blob) // 4), blob[:len(blob) // 4 * 4])
-        frames = split_frames(bytearray(data)) if len(fds) in (1, 2) else []
+        frames = split_frames(bytearray(data)) if len(fds) == 2 else []
         msg = or_none(unpack, frames[0]) if frames else None
-        op = msg.get("op") if isinstance(msg, dict) else None
-        if op == "handover" and len(fds) == 2:
+        if isinstance(msg, dict) and msg.get("op") == "handover":
             self.keep(self.serve_channel(conn, fds, msg))
-            return
-        if op == "follow_raw" and len(fds) == 1:
-            from raw_follow import serve_raw_follow
-            self.keep(serve_raw_follow(self, conn, fds[0], msg))
             return
         for fd in fds:
             os.close(fd)

@@ -26,7 +26,7 @@ AGENT_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "SYSTEMD_PAG
 # What this daemon does beyond protocol 1's first form; a client asks a daemon of an older helper only for what it
 # lists (lib/contract/spec.json says what each cap means).
 CAPS = ["run", "subscribe", "markers", "attach", "reset", "paced", "idle", "match", "history", "timeline", "files",
-        "part_files", "part_commit", "part_flush", "part_sync", "match_text", "result_output", "raw_follow"]
+        "part_files", "part_commit", "part_flush", "part_sync", "match_text", "result_output"]
 # The codes of the errors the helper sends (a reply's "code"; the client maps each to its SesshError).
 ERR_PROTOCOL = "protocol"
 ERR_BAD_REQUEST = "bad_request"
