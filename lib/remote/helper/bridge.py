@@ -81,7 +81,8 @@ def wake_daemon(rt, state):
 
 def start_daemon(path, rt, state):
     """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it. No
-    exec: the daemon keeps what the bridge imported, a third of its start."""
+    exec: the daemon keeps what the bridge imported (its own modules import the rest, asyncio's socket and signal
+    among them)."""
     listener = listen_at(path)
     if os.fork():
         os.wait()
