@@ -2,8 +2,8 @@
 runs, and hands the channel's pipes to it (or relays them, for a daemon of an older helper); and `sessh list` and
 `sessh detach` inside a session. Each call runs it, so it imports only what it needs."""
 
-# _socket and _signal, not socket and signal: those import enum, selectors and collections, a third of a bridge's
-# start (every call starts one), for names the C modules have too.
+# _socket and _signal, not socket and signal: those import enum, selectors and collections, more than a quarter of a
+# bridge's start (every call starts one), for names the C modules have too.
 import _signal, _socket, fcntl, os, select, struct, sys, time
 
 from errors import log
