@@ -2,8 +2,8 @@
 runs, and hands the channel's pipes to it (or relays them, for a daemon of an older helper); and `sessh list` and
 `sessh detach` inside a session. Each call runs it, so it imports only what it needs."""
 
-# _socket and _signal, not socket and signal: those import enum, selectors and collections, a third of a bridge's
-# start (every call starts one), for names the C modules have too.
+# _socket and _signal, not socket and signal: those import enum, selectors and collections, more than a quarter of a
+# bridge's start (every call starts one), for names the C modules have too.
 import _signal, _socket, fcntl, os, select, struct, sys, time
 
 from errors import log
@@ -81,7 +81,8 @@ def wake_daemon(rt, state):
 
 def start_daemon(path, rt, state):
     """Listen on `path` and fork the daemon off this process, fully detached from ssh's session; connect to it. No
-    exec: the daemon keeps what the bridge imported, a third of its start."""
+    exec: the daemon keeps what the bridge imported (its own modules import the rest, asyncio's socket and signal
+    among them)."""
     listener = listen_at(path)
     if os.fork():
         os.wait()

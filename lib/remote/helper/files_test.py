@@ -69,6 +69,22 @@ class DirectoriesTest(unittest.TestCase):
         with mock.patch.dict(os.environ, {"XDG_STATE_HOME": self.base}):
             self.assertIsNone(state_dir())
 
+    def test_directories_with_other_characters_than_letters_digits_and_dot_slash_underscore_dash_are_refused(self):
+        # Each directory is private and ours: only the characters of its path refuse it.
+        for name in ("with space", "dollar$x", "quote'd", "ünï"):
+            path = os.path.join(self.base, name)
+            os.mkdir(path, 0o700)
+            with mock.patch.dict(os.environ, {"XDG_STATE_HOME": path, "XDG_RUNTIME_DIR": path}):
+                self.assertIsNone(state_dir(), name)
+                base, why = runtime_base()
+                self.assertIsNone(base, name)
+                self.assertIn("is not an absolute path of letters, digits and ./_-", why)
+        plain = os.path.join(self.base, "plain_dir-1.d")
+        os.mkdir(plain, 0o700)
+        with mock.patch.dict(os.environ, {"XDG_STATE_HOME": plain, "XDG_RUNTIME_DIR": plain}):
+            self.assertEqual(runtime_base(), (plain, None))
+            self.assertTrue(state_dir().startswith(os.path.join(plain, "sessh") + "/"))
+
     def test_state_dir_checks_each_component_under_home(self):
         os.symlink("/tmp", os.path.join(self.base, ".local"))
         with mock.patch.dict(os.environ, {"HOME": self.base}):
